@@ -1,0 +1,3 @@
+from aifinops_cli.cli.app import main
+
+main()

@@ -1,0 +1,61 @@
+"""The root `aifinops` app: global options on the callback, one sub-app or command per file."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aifinops_cli import __version__
+from aifinops_cli.cli import rules_cmd, scan, scanners_cmd
+from aifinops_cli.cli.common import GlobalOptions
+
+app = typer.Typer(
+    name="aifinops",
+    help="Audit what AI workloads really cost and find the money that leaks out of them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"aifinops {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="Config file (default: $AIFINOPS_CONFIG, ./aifinops.yaml, "
+        "~/.config/aifinops/config.yaml).", envvar="AIFINOPS_CONFIG_FILE")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Log details and show tracebacks.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colours (also NO_COLOR).")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    ctx.obj = GlobalOptions(config=config, debug=debug, quiet=quiet, no_color=no_color)
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not debug:
+        for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+app.command("scan")(scan.scan)
+app.add_typer(rules_cmd.app, name="rules")
+app.add_typer(scanners_cmd.app, name="scanners")
+# sub-apps: each later command module registers itself on the line below this one.
+
+
+def main() -> None:
+    app(prog_name="aifinops")

@@ -1,0 +1,92 @@
+"""`aifinops rules`: list, show, validate and print the schema of YAML rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from aifinops_cli.cli.common import fail, global_options, stdout_console
+from aifinops_cli.core.config import find_config_file, load_config
+from aifinops_cli.core.rules import Rule, load_rules, rule_schema_json
+from aifinops_cli.core.yamlsrc import SourceError
+
+app = typer.Typer(help="List, validate and explain the rules that turn observations into findings.",
+                  no_args_is_help=True)
+
+RulesOpt = Annotated[list[Path] | None, typer.Option(
+    "--rules", "-r", help="Extra rules file or directory (a rule with a default's id replaces it).")]
+
+
+def _load(ctx: typer.Context, extra: list[Path] | None) -> list[Rule]:
+    opts = global_options(ctx)
+    try:
+        config = load_config(find_config_file(opts.config))
+        return load_rules(extra, config)
+    except SourceError as exc:
+        fail(str(exc))
+
+
+def _level(spec: object) -> str:
+    return spec if isinstance(spec, str) else f"{spec['default']}+"  # type: ignore[index]
+
+
+@app.command("list")
+def list_rules(
+    ctx: typer.Context,
+    rules: RulesOpt = None,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+) -> None:
+    """List the active rules with their categories, severities and parameters."""
+    loaded = _load(ctx, rules)
+    if output_format == "json":
+        typer.echo(json.dumps([
+            {"id": r.id, "title": r.title, "category": r.category, "resource": r.resource,
+             "severity": r.severity, "confidence": r.confidence, "params": r.params,
+             "enabled": r.enabled, "origin": r.origin} for r in loaded], indent=2))
+        return
+    if output_format != "table":
+        fail(f"unknown format {output_format!r} (table, json)")
+    table = Table(title=f"{len(loaded)} rules")
+    for col in ("ID", "Category", "Severity", "Applies to", "Parameters"):
+        table.add_column(col, overflow="fold")
+    for r in loaded:
+        params = ", ".join(f"{k}={v}" for k, v in r.params.items())
+        rid = r.id if r.enabled else f"{r.id} (disabled)"
+        table.add_row(rid, r.category, _level(r.severity), ", ".join(r.resource), params)
+    stdout_console(global_options(ctx)).print(table)
+
+
+@app.command("show")
+def show(ctx: typer.Context, rule_id: str, rules: RulesOpt = None) -> None:
+    """Show one rule: what it looks for, its thresholds and its recommendation."""
+    for r in _load(ctx, rules):
+        if r.id == rule_id:
+            typer.echo(f"{r.id}: {r.title}\ncategory: {r.category}\napplies to: "
+                       f"{', '.join(r.resource)}\nseverity: {json.dumps(r.severity)}\n"
+                       f"params: {json.dumps(r.params)}\ndefined at: {r.origin}\n\n"
+                       f"{r.description}\n\nRecommendation: {r.recommendation}")
+            return
+    fail(f"no rule with id {rule_id!r}: see `aifinops rules list`")
+
+
+@app.command("validate")
+def validate(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Rules files or directories to check.")],
+) -> None:
+    """Check rules files against the schema and their own parameters; exit 2 on the first error."""
+    try:
+        loaded = load_rules(paths, include_defaults=False)
+    except SourceError as exc:
+        fail(str(exc))
+    typer.echo(f"ok: {len(loaded)} rules valid in {', '.join(str(p) for p in paths)}")
+
+
+@app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of one rule (for editors and pre-commit checks)."""
+    typer.echo(rule_schema_json())

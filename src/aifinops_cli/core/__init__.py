@@ -1,0 +1,1 @@
+"""The core model: observations, rules, findings, reports. No cloud code lives here."""

@@ -1,0 +1,194 @@
+"""Data that crosses module boundaries.
+
+Scanners produce `Observation`s (what they saw and what it costs); rules turn observations into
+`Finding`s; a `Report` gathers findings, coverage and analysed totals. Every dollar figure can be
+traced back to `CostLine`s: a unit price from a named, dated catalog times a quantity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+HOURS_PER_MONTH = 730.0
+"""AWS, Google Cloud and Azure all bill 'a month' of hourly resources as 730 hours."""
+
+
+class Severity(str, Enum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+    @property
+    def weight(self) -> float:
+        return SEVERITY_WEIGHT[self]
+
+
+class Confidence(str, Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    @property
+    def weight(self) -> float:
+        return CONFIDENCE_WEIGHT[self]
+
+
+# Scoring weights (see docs in README "Scoring"): priority = savings x severity x confidence.
+SEVERITY_WEIGHT: dict[Severity, float] = {
+    Severity.INFO: 0.25,
+    Severity.LOW: 0.5,
+    Severity.MEDIUM: 1.0,
+    Severity.HIGH: 1.5,
+    Severity.CRITICAL: 2.0,
+}
+CONFIDENCE_WEIGHT: dict[Confidence, float] = {
+    Confidence.LOW: 0.5,
+    Confidence.MEDIUM: 0.75,
+    Confidence.HIGH: 1.0,
+}
+
+
+@dataclass(frozen=True)
+class CostLine:
+    """One priced component: `unit_price_usd` x `quantity` per month, with where the price came from."""
+
+    description: str
+    unit_price_usd: float
+    unit: str  # e.g. "hour", "GB-month", "IOPS-month", "1M tokens"
+    quantity: float  # per month
+    source: str  # catalog id, e.g. "aws-on-demand"
+    price_date: str  # ISO date the catalog price is valid for
+    sku: str = ""  # e.g. "ec2:p3.2xlarge:us-east-1"
+    discount_pct: float = 0.0
+
+    @property
+    def monthly_usd(self) -> float:
+        return self.unit_price_usd * self.quantity * (1.0 - self.discount_pct / 100.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "description": self.description,
+            "sku": self.sku,
+            "unit_price_usd": self.unit_price_usd,
+            "unit": self.unit,
+            "quantity": self.quantity,
+            "discount_pct": self.discount_pct,
+            "monthly_usd": round(self.monthly_usd, 6),
+            "source": self.source,
+            "price_date": self.price_date,
+        }
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a scanner saw about one resource (or one aggregate, such as an LLM session).
+
+    `metrics` are measured numbers; `attributes` are facts (state, type, model). Rules read both.
+    """
+
+    provider: str  # aws, gcp, k8s, llm, billing
+    kind: str  # e.g. aws.ec2.instance
+    id: str  # the provider's own id, e.g. i-0abc...
+    account: str = ""
+    region: str = ""
+    name: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    owner: str = ""
+    metrics: dict[str, float | None] = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)
+    cost_lines: tuple[CostLine, ...] = ()
+    evidence: tuple[str, ...] = ()  # human sentences explaining the measurements
+
+    @property
+    def monthly_cost_usd(self) -> float:
+        return sum(line.monthly_usd for line in self.cost_lines)
+
+    def lookup(self, name: str) -> Any:
+        """A field by name as rules see it: metrics, then attributes, then computed fields."""
+        if name in self.metrics:
+            return self.metrics[name]
+        if name in self.attributes:
+            return self.attributes[name]
+        if name == "monthly_cost_usd":
+            return self.monthly_cost_usd
+        return None
+
+
+@dataclass
+class Finding:
+    rule_id: str
+    title: str
+    category: str
+    severity: Severity
+    confidence: Confidence
+    observation: Observation
+    monthly_cost_usd: float
+    estimated_monthly_savings_usd: float
+    recommendation: str
+    evidence: dict[str, Any]
+    status: str = "new"  # new | known (in the baseline)
+    suppressed: bool = False
+    suppression_reason: str = ""
+
+    @property
+    def fingerprint(self) -> str:
+        """Identity across runs: rule, resource kind and id; never costs or timestamps."""
+        o = self.observation
+        raw = "|".join((self.rule_id, o.provider, o.account, o.region, o.kind, o.id))
+        return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+    @property
+    def priority(self) -> float:
+        return round(
+            self.estimated_monthly_savings_usd * self.severity.weight * self.confidence.weight, 2
+        )
+
+
+@dataclass(frozen=True)
+class CoverageEntry:
+    """One unit of scanning (a region, a file, a cluster) and how it went."""
+
+    scanner: str
+    scope: str  # region, project, context, file
+    status: str  # ok | failed | skipped | partial
+    message: str = ""
+    resources: int = 0
+    errors: int = 0
+
+
+@dataclass
+class ScanResult:
+    """What one scanner returns: observations, coverage, and optional analysed totals."""
+
+    scanner: str
+    observations: list[Observation] = field(default_factory=list)
+    coverage: list[CoverageEntry] = field(default_factory=list)
+    analysis: dict[str, Any] = field(default_factory=dict)
+    unpriced: list[dict[str, str]] = field(default_factory=list)  # what no catalog could price
+
+
+@dataclass
+class Report:
+    tool_version: str
+    started_at: str
+    finished_at: str
+    scanners: list[str]
+    findings: list[Finding]
+    coverage: list[CoverageEntry]
+    observations_count: int = 0
+    analysis: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    unpriced: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def active_findings(self) -> list[Finding]:
+        return [f for f in self.findings if not f.suppressed]

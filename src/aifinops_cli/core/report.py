@@ -1,0 +1,109 @@
+"""The report as data: the canonical JSON document every format renders from.
+
+`schema_version` follows semver: a new optional field bumps the minor version, a removed or
+renamed field the major. The JSON Schema is shipped at `output/schema/report.schema.json`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from aifinops_cli.core.models import Finding, Report, Severity
+
+SCHEMA_VERSION = "1.0.0"
+UNOWNED = "(unowned)"
+
+
+def _r(x: float) -> float:
+    return round(x, 2)
+
+
+def totals(findings: list[Finding]) -> dict[str, Any]:
+    """The fragmentation tax: savings in total and by category, owner, provider and severity."""
+    by: dict[str, dict[str, float]] = {k: defaultdict(float) for k in
+                                       ("category", "owner", "provider", "severity", "rule")}
+    counts: dict[str, int] = defaultdict(int)
+    total = cost = 0.0
+    for f in findings:
+        s = f.estimated_monthly_savings_usd
+        total += s
+        cost += f.monthly_cost_usd
+        by["category"][f.category] += s
+        by["owner"][f.observation.owner or UNOWNED] += s
+        by["provider"][f.observation.provider] += s
+        by["severity"][f.severity.value] += s
+        by["rule"][f.rule_id] += s
+        counts[f.severity.value] += 1
+
+    def ordered(d: dict[str, float]) -> dict[str, float]:
+        return {k: _r(v) for k, v in sorted(d.items(), key=lambda kv: (-kv[1], kv[0]))}
+
+    return {
+        "findings": len(findings),
+        "findings_by_severity": {s.value: counts.get(s.value, 0) for s in reversed(Severity)},
+        "monthly_waste_usd": _r(total),
+        "annual_waste_usd": _r(total * 12),
+        "monthly_cost_of_flagged_resources_usd": _r(cost),
+        "by_category": ordered(by["category"]),
+        "by_owner": ordered(by["owner"]),
+        "by_provider": ordered(by["provider"]),
+        "by_severity": ordered(by["severity"]),
+        "by_rule": ordered(by["rule"]),
+    }
+
+
+def finding_to_dict(f: Finding) -> dict[str, Any]:
+    o = f.observation
+    return {
+        "fingerprint": f.fingerprint,
+        "rule_id": f.rule_id,
+        "title": f.title,
+        "category": f.category,
+        "severity": f.severity.value,
+        "confidence": f.confidence.value,
+        "priority": f.priority,
+        "provider": o.provider,
+        "account": o.account,
+        "region": o.region,
+        "resource_kind": o.kind,
+        "resource_id": o.id,
+        "resource_name": o.name,
+        "owner": o.owner or None,
+        "tags": dict(o.tags),
+        "monthly_cost_usd": f.monthly_cost_usd,
+        "estimated_monthly_savings_usd": f.estimated_monthly_savings_usd,
+        "evidence": f.evidence,
+        "recommendation": f.recommendation,
+        "status": f.status,
+        "suppressed": f.suppressed,
+        "suppression_reason": f.suppression_reason or None,
+    }
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    active = report.active_findings
+    failed = [c for c in report.coverage if c.status != "ok"]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "aifinops", "version": report.tool_version},
+        "started_at": report.started_at,
+        "finished_at": report.finished_at,
+        "scanners": report.scanners,
+        "parameters": report.parameters,
+        "summary": totals(active),
+        "new_findings": sum(1 for f in active if f.status == "new"),
+        "suppressed_findings": len(report.findings) - len(active),
+        "observations": report.observations_count,
+        "coverage": {
+            "complete": not failed,
+            "scopes": [
+                {"scanner": c.scanner, "scope": c.scope, "status": c.status,
+                 "message": c.message or None, "resources": c.resources, "errors": c.errors}
+                for c in report.coverage
+            ],
+        },
+        "unpriced": report.unpriced,
+        "findings": [finding_to_dict(f) for f in report.findings],
+        "analysis": report.analysis,
+    }

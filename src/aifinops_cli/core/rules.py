@@ -1,0 +1,418 @@
+"""YAML rules: schema, validation, parameters and evaluation.
+
+A rules file holds `rules: [...]`. Each rule names the observation kinds it applies to, a
+condition tree over metrics, attributes and tags, which field is the waste (`savings`), and a
+recommendation. Thresholds are `params` referenced as `${name}` so users change them in config or
+with `--set RULE.PARAM=VALUE` without copying the rule. Validation happens in stages, before any
+scan: YAML syntax, JSON Schema, then meaning (params exist, regexes compile); every error names
+file, line and field.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from aifinops_cli.core.config import Config
+from aifinops_cli.core.models import Confidence, Finding, Observation, Severity
+from aifinops_cli.core.yamlsrc import Located, SourceError, load_documents
+
+CATEGORIES = (
+    "zombie-infrastructure",
+    "idle-cluster",
+    "orphaned-storage",
+    "data-egress",
+    "model-misuse",
+    "agent-overhead",
+    "duplicate-spend",
+    "budget",
+    "attribution",
+    "duplicate-capability",
+)
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "lt": operator.lt,
+    "lte": operator.le,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "eq": operator.eq,
+    "ne": operator.ne,
+}
+_LEAF_OPS = (*_COMPARE, "in", "not_in", "matches", "exists")
+_PARAM = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+_VALUE = {"type": ["number", "string", "boolean"]}
+_CONDITION: dict[str, Any] = {
+    "oneOf": [
+        {"type": "object", "required": ["all"], "additionalProperties": False,
+         "properties": {"all": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/cond"}}}},
+        {"type": "object", "required": ["any"], "additionalProperties": False,
+         "properties": {"any": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/cond"}}}},
+        {"type": "object", "required": ["not"], "additionalProperties": False,
+         "properties": {"not": {"$ref": "#/$defs/cond"}}},
+        {"type": "object", "required": ["metric"], "additionalProperties": False,
+         "minProperties": 2,
+         "properties": {
+             "metric": {"type": "string"},
+             "missing": {"type": "boolean"},
+             **{op: _VALUE for op in _COMPARE},
+             "in": {"type": "array"}, "not_in": {"type": "array"},
+             "matches": {"type": "string"}, "exists": {"type": "boolean"}}},
+        {"type": "object", "required": ["tag"], "additionalProperties": False,
+         "minProperties": 2,
+         "properties": {
+             "tag": {"type": "string"}, "exists": {"type": "boolean"},
+             "eq": {"type": "string"}, "ne": {"type": "string"},
+             "in": {"type": "array", "items": {"type": "string"}},
+             "matches": {"type": "string"}}},
+    ]
+}
+_LEVELS = lambda enum: {  # noqa: E731 - a schema snippet, not logic
+    "oneOf": [
+        {"enum": [e.value for e in enum]},
+        {"type": "object", "required": ["default"], "additionalProperties": False,
+         "properties": {
+             "default": {"enum": [e.value for e in enum]},
+             "cases": {"type": "array", "items": {
+                 "type": "object", "required": ["when", "level"], "additionalProperties": False,
+                 "properties": {"when": {"$ref": "#/$defs/cond"},
+                                "level": {"enum": [e.value for e in enum]}}}}}},
+    ]
+}
+RULE_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "aifinops rule",
+    "type": "object",
+    "required": ["id", "title", "category", "resource", "severity", "when", "savings",
+                 "recommendation"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"},
+        "title": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "category": {"type": "string", "pattern": "^[a-z][a-z0-9-]*$"},
+        "resource": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+        "severity": _LEVELS(Severity),
+        "confidence": _LEVELS(Confidence),
+        "params": {"type": "object", "additionalProperties": _VALUE},
+        "when": {"$ref": "#/$defs/cond"},
+        "savings": {"type": "object", "required": ["metric"], "additionalProperties": False,
+                    "properties": {"metric": {"type": "string"}, "factor": _VALUE}},
+        "cost": {"type": "object", "required": ["metric"], "additionalProperties": False,
+                 "properties": {"metric": {"type": "string"}}},
+        "evidence": {"type": "array", "items": {"type": "string"}},
+        "recommendation": {"type": "string", "minLength": 1},
+        "references": {"type": "array", "items": {"type": "string"}},
+    },
+    "$defs": {"cond": _CONDITION},
+}
+FILE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["rules"],
+    "additionalProperties": False,
+    "properties": {"rules": {"type": "array", "items": {"type": "object"}}},
+}
+
+
+@dataclass
+class Rule:
+    id: str
+    title: str
+    category: str
+    resource: list[str]
+    severity: Any
+    confidence: Any
+    params: dict[str, Any]
+    when: dict[str, Any]
+    savings: dict[str, Any]
+    recommendation: str
+    description: str = ""
+    cost_metric: str = "monthly_cost_usd"
+    evidence_fields: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    origin: str = ""
+    enabled: bool = True
+
+    # --- evaluation -------------------------------------------------------------------------
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, str):
+            m = _PARAM.match(value)
+            if m:
+                return self.params[m.group(1)]
+        return value
+
+    def matches(self, obs: Observation, cond: dict[str, Any] | None = None) -> bool:
+        cond = self.when if cond is None else cond
+        if "all" in cond:
+            return all(self.matches(obs, c) for c in cond["all"])
+        if "any" in cond:
+            return any(self.matches(obs, c) for c in cond["any"])
+        if "not" in cond:
+            return not self.matches(obs, cond["not"])
+        if "tag" in cond:
+            return self._tag(obs, cond)
+        return self._metric(obs, cond)
+
+    def _tag(self, obs: Observation, cond: dict[str, Any]) -> bool:
+        wanted = cond["tag"].strip().lower()
+        value = next((v for k, v in obs.tags.items() if k.strip().lower() == wanted), None)
+        if "exists" in cond:
+            return (value is not None and value != "") == cond["exists"]
+        if value is None:
+            return False
+        return _leaf(self, value, cond)
+
+    def _metric(self, obs: Observation, cond: dict[str, Any]) -> bool:
+        value = obs.lookup(cond["metric"])
+        if "exists" in cond:
+            return (value is not None) == cond["exists"]
+        if value is None:
+            return bool(cond.get("missing", False))
+        return _leaf(self, value, cond)
+
+    def level(self, spec: Any, obs: Observation, enum: type) -> Any:
+        if isinstance(spec, str):
+            return enum(spec)
+        for case in spec.get("cases", []):
+            if self.matches(obs, case["when"]):
+                return enum(case["level"])
+        return enum(spec["default"])
+
+    def evaluate(self, obs: Observation) -> Finding | None:
+        if not self.matches(obs):
+            return None
+        factor = float(self.resolve(self.savings.get("factor", 1.0)))
+        waste = _number(obs.lookup(self.savings["metric"]))
+        cost = _number(obs.lookup(self.cost_metric))
+        evidence: dict[str, Any] = {name: obs.lookup(name) for name in self.evidence_fields}
+        evidence = {k: v for k, v in evidence.items() if v is not None}
+        if obs.evidence:
+            evidence["notes"] = list(obs.evidence)
+        evidence["thresholds"] = dict(self.params)
+        if obs.cost_lines:
+            evidence["cost_basis"] = [line.to_dict() for line in obs.cost_lines]
+        return Finding(
+            rule_id=self.id,
+            title=self.title,
+            category=self.category,
+            severity=self.level(self.severity, obs, Severity),
+            confidence=self.level(self.confidence, obs, Confidence),
+            observation=obs,
+            monthly_cost_usd=round(cost, 2),
+            estimated_monthly_savings_usd=round(waste * factor, 2),
+            recommendation=self.recommendation,
+            evidence=evidence,
+        )
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value) if value is not None else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _leaf(rule: Rule, value: Any, cond: dict[str, Any]) -> bool:
+    for op in _LEAF_OPS:
+        if op not in cond or op == "exists":
+            continue
+        target = rule.resolve(cond[op])
+        if op in _COMPARE:
+            try:
+                ok = _COMPARE[op](value, target)
+            except TypeError:
+                ok = _COMPARE[op](str(value), str(target))
+        elif op == "in":
+            ok = value in [rule.resolve(t) for t in target]
+        elif op == "not_in":
+            ok = value not in [rule.resolve(t) for t in target]
+        else:  # matches
+            ok = re.search(str(target), str(value)) is not None
+        if not ok:
+            return False
+    return True
+
+
+# --- loading and validation -------------------------------------------------------------------
+
+_VALIDATOR = jsonschema.Draft202012Validator(RULE_SCHEMA)
+
+
+def default_rules_dir() -> Path:
+    """`rules/` inside the wheel, or the repository's `rules/` in a source checkout."""
+    packaged = resources.files("aifinops_cli") / "rules"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[3] / "rules"
+
+
+def _rule_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+    if not path.exists():
+        raise SourceError(str(path), None, "", "no such rules file or directory")
+    return [path]
+
+
+def _semantic_checks(doc: Located, base: tuple[Any, ...], spec: dict[str, Any]) -> None:
+    params = spec.get("params") or {}
+
+    def refs(node: Any, path: tuple[Any, ...]) -> Iterable[tuple[tuple[Any, ...], str]]:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                yield from refs(v, (*path, k))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                yield from refs(v, (*path, i))
+        elif isinstance(node, str):
+            m = _PARAM.match(node)
+            if m:
+                yield path, m.group(1)
+            elif node.startswith("${"):
+                yield path, ""
+
+    for key in ("when", "savings", "severity", "confidence"):
+        for path, name in refs(spec.get(key), (*base, key)):
+            if not name:
+                raise doc.error(path, "malformed parameter reference (use ${name})")
+            if name not in params:
+                raise doc.error(path, f"unknown parameter ${{{name}}}: declare it under params")
+
+    def regexes(node: Any, path: tuple[Any, ...]) -> None:
+        if isinstance(node, dict):
+            if "matches" in node and isinstance(node["matches"], str):
+                try:
+                    re.compile(node["matches"])
+                except re.error as exc:
+                    raise doc.error((*path, "matches"), f"invalid regular expression: {exc}") from None
+            for k, v in node.items():
+                regexes(v, (*path, k))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                regexes(v, (*path, i))
+
+    regexes(spec.get("when"), (*base, "when"))
+
+
+def _schema_error(doc: Located, base: tuple[Any, ...], error: jsonschema.ValidationError) -> SourceError:
+    # oneOf errors are vague; report the deepest, most specific cause.
+    best = jsonschema.exceptions.best_match([error])
+    path = (*base, *best.absolute_path)
+    message = best.message
+    if best.validator == "additionalProperties":
+        message = f"unknown field: {message}"
+    return doc.error(path, message)
+
+
+def parse_rules_text(text: str, file: str) -> list[Rule]:
+    out: list[Rule] = []
+    for doc in load_documents(text, file):
+        if doc.data is None:
+            continue
+        try:
+            jsonschema.validate(doc.data, FILE_SCHEMA)
+        except jsonschema.ValidationError as exc:
+            raise doc.error(tuple(exc.absolute_path), "expected a mapping with a `rules:` list") from None
+        seen: set[str] = set()
+        for index, spec in enumerate(doc.data["rules"]):
+            base = ("rules", index)
+            errors = sorted(_VALIDATOR.iter_errors(spec), key=lambda e: list(e.absolute_path))
+            if errors:
+                raise _schema_error(doc, base, errors[0])
+            _semantic_checks(doc, base, spec)
+            if spec["id"] in seen:
+                raise doc.error((*base, "id"), f"duplicate rule id {spec['id']!r} in this file")
+            seen.add(spec["id"])
+            out.append(
+                Rule(
+                    id=spec["id"],
+                    title=spec["title"],
+                    category=spec["category"],
+                    resource=list(spec["resource"]),
+                    severity=spec["severity"],
+                    confidence=spec.get("confidence", "medium"),
+                    params=dict(spec.get("params") or {}),
+                    when=spec["when"],
+                    savings=spec["savings"],
+                    recommendation=spec["recommendation"].strip(),
+                    description=spec.get("description", "").strip(),
+                    cost_metric=(spec.get("cost") or {}).get("metric", "monthly_cost_usd"),
+                    evidence_fields=list(spec.get("evidence") or []),
+                    references=list(spec.get("references") or []),
+                    origin=f"{file}:{doc.line_of(base)}",
+                )
+            )
+    return out
+
+
+def load_rules(extra: list[Path] | None = None, config: Config | None = None,
+               include_defaults: bool = True) -> list[Rule]:
+    """Defaults, then `--rules` paths (same id replaces), then config overrides."""
+    by_id: dict[str, Rule] = {}
+    paths = ([default_rules_dir()] if include_defaults else []) + list(extra or [])
+    for root in paths:
+        for file in _rule_files(root):
+            for rule in parse_rules_text(file.read_text(encoding="utf-8"), str(file)):
+                by_id[rule.id] = rule
+    if config is not None:
+        apply_config(by_id, config)
+    return sorted(by_id.values(), key=lambda r: r.id)
+
+
+def apply_config(by_id: dict[str, Rule], config: Config) -> None:
+    where = config.source
+    for rule_id, spec in config.rules.items():
+        rule = by_id.get(rule_id)
+        if rule is None:
+            raise SourceError(where, None, f"rules.{rule_id}", "no rule with this id")
+        if "enabled" in spec:
+            rule.enabled = bool(spec["enabled"])
+        if "severity" in spec:
+            try:
+                rule.severity = Severity(spec["severity"]).value
+            except ValueError:
+                raise SourceError(where, None, f"rules.{rule_id}.severity",
+                                  f"unknown severity {spec['severity']!r}") from None
+        for name, value in (spec.get("params") or {}).items():
+            if name not in rule.params:
+                known = ", ".join(sorted(rule.params)) or "none"
+                origin = "--set" if name in spec.get("_set", []) else where
+                raise SourceError(origin, None, f"{rule_id}.{name}",
+                                  f"unknown parameter (this rule has: {known})")
+            if not isinstance(value, int | float | str | bool):
+                raise SourceError(where, None, f"{rule_id}.{name}", "expected a number or string")
+            rule.params[name] = value
+
+
+def evaluate(rules: list[Rule], observations: Iterable[Observation]) -> list[Finding]:
+    by_kind: dict[str, list[Rule]] = {}
+    for rule in rules:
+        if rule.enabled:
+            for kind in rule.resource:
+                by_kind.setdefault(kind, []).append(rule)
+    findings: list[Finding] = []
+    for obs in observations:
+        for rule in by_kind.get(obs.kind, ()):
+            finding = rule.evaluate(obs)
+            if finding is not None:
+                findings.append(finding)
+    return sort_findings(findings)
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    return sorted(
+        findings,
+        key=lambda f: (-f.priority, -f.estimated_monthly_savings_usd, f.rule_id, f.observation.id),
+    )
+
+
+def rule_schema_json() -> str:
+    return json.dumps(RULE_SCHEMA, indent=2)

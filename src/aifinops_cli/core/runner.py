@@ -1,0 +1,81 @@
+"""Run scanners, score what they saw against the rules, and build the report.
+
+Scanners run concurrently (each one also fans out over its own regions, projects or files). A
+scanner that fails is one coverage line, never the end of the scan.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aifinops_cli import __version__
+from aifinops_cli.core.models import CoverageEntry, Report, ScanResult
+from aifinops_cli.core.rules import Rule, evaluate
+from aifinops_cli.scanners.interface import ScanContext, Scanner, ScannerError
+
+log = logging.getLogger("aifinops")
+
+
+@dataclass
+class ScanOutcome:
+    report: Report
+    internal_errors: list[BaseException]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _run_one(cls: type[Scanner], ctx: ScanContext) -> tuple[ScanResult, BaseException | None]:
+    ctx.progress(f"{cls.name}: scanning")
+    try:
+        return cls(ctx).scan(), None
+    except ScannerError as exc:
+        return ScanResult(cls.name, coverage=[CoverageEntry(cls.name, "*", "failed", str(exc),
+                                                            errors=1)]), None
+    except Exception as exc:  # a bug must not lose the other scanners' work
+        log.debug("scanner %s crashed", cls.name, exc_info=True)
+        message = f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)"
+        return ScanResult(cls.name, coverage=[CoverageEntry(cls.name, "*", "failed", message,
+                                                            errors=1)]), exc
+
+
+def run_scan(ctx: ScanContext, scanners: list[type[Scanner]], rules: list[Rule]) -> ScanOutcome:
+    started = now_iso()
+    workers = max(1, min(len(scanners), 4))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scanner-") as pool:
+        outcomes = list(pool.map(lambda cls: _run_one(cls, ctx), scanners))
+    observations = []
+    coverage: list[CoverageEntry] = []
+    analysis: dict = {}
+    unpriced: list[dict[str, str]] = []
+    errors: list[BaseException] = []
+    for result, error in outcomes:
+        observations.extend(result.observations)
+        coverage.extend(result.coverage)
+        analysis.update(result.analysis)
+        unpriced.extend(result.unpriced)
+        if error is not None:
+            errors.append(error)
+    findings = evaluate(rules, observations)
+    report = Report(
+        tool_version=__version__,
+        started_at=started,
+        finished_at=now_iso(),
+        scanners=[cls.name for cls in scanners],
+        findings=findings,
+        coverage=coverage,
+        observations_count=len(observations),
+        analysis=analysis,
+        parameters={
+            "lookback_days": ctx.options.lookback_days,
+            "rules": {r.id: dict(r.params) for r in rules if r.enabled},
+            "price_catalogs": ctx.prices.catalogs,
+            "owner_tag_keys": list(ctx.config.owner_tag_keys),
+        },
+        unpriced=sorted(unpriced, key=lambda u: (u.get("sku", ""), u.get("resource_id", ""))),
+    )
+    return ScanOutcome(report, errors)

@@ -1,0 +1,1 @@
+"""The built-in example AI estate behind `aifinops scan --demo`."""

@@ -1,0 +1,179 @@
+"""A realistic AI estate in an in-process moto account: no credentials, nothing leaves the machine.
+
+Two regions, teams by tag, busy and idle GPU instances with 14 days of CloudWatch metrics (some
+with the CloudWatch agent's GPU metrics, most without, as in real accounts), a stopped GPU box
+whose volume keeps billing, and volumes left behind. moto's random ids are seeded so the demo's
+reports are the same on every run (timestamps aside).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+
+from aifinops_cli.scanners.interface import ScanOptions
+
+DEMO_ACCOUNT_REGIONS = ("us-east-1", "eu-west-1")
+SEED = 20261129
+
+
+@dataclass(frozen=True)
+class DemoInstance:
+    name: str
+    instance_type: str
+    tags: dict[str, str]
+    cpu: float  # typical CPU %
+    gpu: float | None = None  # typical GPU % where the CloudWatch agent publishes it
+    net_mb_day: float = 5.0
+    stopped: bool = False
+    root_gb: int = 100
+    data_gb: int = 0
+
+
+@dataclass(frozen=True)
+class DemoVolume:
+    name: str
+    size_gb: int
+    volume_type: str
+    tags: dict[str, str] = field(default_factory=dict)
+    iops: int | None = None
+    throughput: int | None = None
+
+
+ESTATE: dict[str, tuple[list[DemoInstance], list[DemoVolume]]] = {
+    "us-east-1": (
+        [
+            DemoInstance("llm-finetune-a100", "p3.8xlarge", {"team": "ml-research", "project": "llama-ft"},
+                         cpu=2.1, gpu=0.4, net_mb_day=3),
+            DemoInstance("notebook-jane", "g5.2xlarge", {"owner": "data-science"}, cpu=1.3),
+            DemoInstance("rag-embedder", "g4dn.xlarge", {}, cpu=0.8, net_mb_day=1),
+            DemoInstance("trainer-main", "p3.2xlarge", {"team": "ml-research"}, cpu=64, gpu=88,
+                         net_mb_day=4200),
+            DemoInstance("inference-prod", "g5.xlarge", {"team": "inference"}, cpu=38, gpu=55,
+                         net_mb_day=9000),
+            DemoInstance("api-gateway", "m5.large", {"team": "platform"}, cpu=22, net_mb_day=20000),
+            DemoInstance("cv-experiments", "p3.8xlarge", {"team": "vision"}, cpu=0.0, stopped=True,
+                         root_gb=200, data_gb=2000),
+        ],
+        [
+            DemoVolume("llama-checkpoints-old", 2000, "gp3", {"team": "ml-research"}),
+            DemoVolume("feature-store-scratch", 1000, "io2", {}, iops=8000),
+            DemoVolume("jupyter-home-bob", 200, "gp2", {"owner": "data-science"}),
+            DemoVolume("datasets-raw-copy", 4000, "st1", {"team": "ml-research"}),
+        ],
+    ),
+    "eu-west-1": (
+        [
+            DemoInstance("eu-inference-canary", "g5.4xlarge", {"team": "inference"}, cpu=3.0,
+                         gpu=1.2, net_mb_day=12),
+            DemoInstance("eu-batch-embed", "g4dn.2xlarge", {"team": "nlp"}, cpu=45, net_mb_day=3000),
+        ],
+        [
+            DemoVolume("eu-vector-index-old", 1500, "gp3", {"team": "nlp"}, iops=6000, throughput=250),
+            DemoVolume("eu-tmp", 50, "gp3", {}),
+        ],
+    ),
+}
+
+
+def _tags(name: str, tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": "Name", "Value": name}] + [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+def _series(typical: float, days: int, per_day: int, now: datetime) -> list[tuple[datetime, float]]:
+    """A deterministic daily wave around `typical` (busy boxes vary; idle ones stay flat)."""
+    out = []
+    for d in range(days):
+        for h in range(per_day):
+            wave = ((d * 7 + h * 3) % 10) / 10.0  # 0.0 .. 0.9
+            value = typical * (0.6 + 0.8 * wave) if typical >= 5 else typical * (0.9 + 0.2 * wave)
+            out.append((now - timedelta(days=d, hours=h * (24 // per_day) + 1), round(value, 3)))
+    return out
+
+
+def seed_region(region: str, instances: list[DemoInstance], volumes: list[DemoVolume],
+                now: datetime, days: int = 14) -> None:
+    ec2 = boto3.client("ec2", region_name=region)
+    cw = boto3.client("cloudwatch", region_name=region)
+    image = sorted(i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"])[0]
+    for spec in instances:
+        mappings: list[dict[str, Any]] = [
+            {"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": spec.root_gb, "VolumeType": "gp3"}}]
+        if spec.data_gb:
+            mappings.append({"DeviceName": "/dev/sdf",
+                             "Ebs": {"VolumeSize": spec.data_gb, "VolumeType": "gp3"}})
+        iid = ec2.run_instances(
+            ImageId=image, MinCount=1, MaxCount=1, InstanceType=spec.instance_type,
+            BlockDeviceMappings=mappings,
+            TagSpecifications=[{"ResourceType": "instance", "Tags": _tags(spec.name, spec.tags)}],
+        )["Instances"][0]["InstanceId"]
+        if spec.stopped:
+            ec2.stop_instances(InstanceIds=[iid])
+            continue
+        dims = [{"Name": "InstanceId", "Value": iid}]
+        data: list[dict[str, Any]] = []
+        for ts, v in _series(spec.cpu, days, 6, now):
+            data.append({"MetricName": "CPUUtilization", "Dimensions": dims, "Timestamp": ts,
+                         "Value": v, "Unit": "Percent"})
+        for ts, v in _series(spec.net_mb_day * 1e6 / 12, days, 6, now):
+            for metric in ("NetworkIn", "NetworkOut"):
+                data.append({"MetricName": metric, "Dimensions": dims, "Timestamp": ts,
+                             "Value": v, "Unit": "Bytes"})
+        for start in range(0, len(data), 500):
+            cw.put_metric_data(Namespace="AWS/EC2", MetricData=data[start:start + 500])
+        if spec.gpu is not None:
+            gdims = [*dims, {"Name": "index", "Value": "0"},
+                     {"Name": "name", "Value": "NVIDIA A10G"}]
+            gpu = [{"MetricName": "nvidia_smi_utilization_gpu", "Dimensions": gdims,
+                    "Timestamp": ts, "Value": v, "Unit": "Percent"}
+                   for ts, v in _series(spec.gpu, days, 6, now)]
+            cw.put_metric_data(Namespace="CWAgent", MetricData=gpu)
+    for vol in volumes:
+        kwargs: dict[str, Any] = {"AvailabilityZone": f"{region}a", "Size": vol.size_gb,
+                                  "VolumeType": vol.volume_type}
+        if vol.iops:
+            kwargs["Iops"] = vol.iops
+        if vol.throughput:
+            kwargs["Throughput"] = vol.throughput
+        kwargs["TagSpecifications"] = [{"ResourceType": "volume",
+                                        "Tags": _tags(vol.name, vol.tags)}]
+        ec2.create_volume(**kwargs)
+
+
+_DEMO_ENV = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo",
+             "AWS_SESSION_TOKEN": "demo", "AWS_DEFAULT_REGION": "us-east-1"}
+_CLEARED_ENV = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
+
+
+@contextmanager
+def demo_estate(options: ScanOptions) -> Iterator[None]:
+    """Point the AWS scanners at a seeded in-process moto account for the duration."""
+    from moto import mock_aws
+    from moto.moto_api._internal import mock_random
+
+    saved = {k: os.environ.get(k) for k in (*_DEMO_ENV, *_CLEARED_ENV)}
+    os.environ.update(_DEMO_ENV)
+    for key in _CLEARED_ENV:
+        os.environ.pop(key, None)
+    try:
+        with mock_aws():
+            mock_random.seed(SEED)
+            now = datetime.now(UTC)
+            for region, (instances, volumes) in ESTATE.items():
+                seed_region(region, instances, volumes, now)
+            options.aws_regions = list(DEMO_ACCOUNT_REGIONS)
+            if "aws" not in options.providers:
+                options.providers.append("aws")
+            yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

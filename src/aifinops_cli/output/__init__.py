@@ -1,0 +1,1 @@
+"""Output formats, chosen by name (`--format`). See `interface.py`."""

@@ -1,0 +1,32 @@
+"""CSV: one row per finding, for spreadsheets and ticket imports."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from aifinops_cli.core.models import Report
+from aifinops_cli.core.report import finding_to_dict
+from aifinops_cli.output.interface import Formatter
+
+COLUMNS = [
+    "fingerprint", "rule_id", "title", "category", "severity", "confidence", "priority",
+    "provider", "account", "region", "resource_kind", "resource_id", "resource_name", "owner",
+    "monthly_cost_usd", "estimated_monthly_savings_usd", "status", "suppressed", "recommendation",
+]
+
+
+class CsvFormatter(Formatter):
+    name = "csv"
+    extension = "csv"
+    description = "one row per finding"
+
+    def render(self, report: Report) -> str:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for f in report.findings:
+            row = finding_to_dict(f)
+            row["owner"] = row["owner"] or ""
+            writer.writerow(row)
+        return buf.getvalue()

@@ -1,0 +1,33 @@
+"""The formatter interface and its registry: one module per format, chosen by name."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+from rich.console import Console
+
+from aifinops_cli.core.models import Report
+
+
+class Formatter(ABC):
+    name: ClassVar[str]
+    extension: ClassVar[str]
+    description: ClassVar[str]
+
+    @abstractmethod
+    def render(self, report: Report) -> str:
+        """The whole document as text."""
+
+    def print_to(self, report: Report, console: Console) -> None:
+        """Write to a terminal; formats with colour override this."""
+        console.file.write(self.render(report))
+
+
+def formatters() -> dict[str, type[Formatter]]:
+    from aifinops_cli.output.csv_format import CsvFormatter
+    from aifinops_cli.output.json_format import JsonFormatter
+    from aifinops_cli.output.markdown import MarkdownFormatter
+    from aifinops_cli.output.table import TableFormatter
+
+    return {cls.name: cls for cls in (TableFormatter, JsonFormatter, MarkdownFormatter, CsvFormatter)}

@@ -1,0 +1,106 @@
+"""Terminal tables (rich): the headline, waste by category, findings by savings, coverage gaps."""
+
+from __future__ import annotations
+
+import io
+from itertools import groupby
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from aifinops_cli.core.models import Report
+from aifinops_cli.core.report import UNOWNED, totals
+from aifinops_cli.output.interface import Formatter
+
+SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan",
+                  "info": "dim"}
+
+
+def usd(x: float) -> str:
+    return f"${x:,.2f}"
+
+
+def headline(report: Report) -> Panel:
+    s = totals(report.active_findings)
+    failed = sum(1 for c in report.coverage if c.status != "ok")
+    text = Text()
+    text.append("Fragmentation tax: ", style="bold")
+    text.append(f"{usd(s['monthly_waste_usd'])}/month", style="bold red")
+    text.append(f"  ({usd(s['annual_waste_usd'])}/year) in {s['findings']} findings")
+    if failed:
+        text.append(f"\n{failed} scope(s) could not be scanned: see coverage below", style="yellow")
+    return Panel(text, expand=False)
+
+
+def _breakdown(title: str, data: dict[str, float], total: float) -> Table:
+    t = Table(title=title, title_justify="left", show_edge=False)
+    t.add_column(title.split()[-1].capitalize())
+    t.add_column("Monthly waste", justify="right")
+    t.add_column("Share", justify="right")
+    for k, v in data.items():
+        t.add_row(k, usd(v), f"{(v / total * 100) if total else 0:.0f}%")
+    return t
+
+
+def renderables(report: Report) -> list[Any]:
+    s = totals(report.active_findings)
+    parts: list[Any] = [headline(report)]
+    if s["findings"]:
+        parts.append(_breakdown("Waste by category", s["by_category"], s["monthly_waste_usd"]))
+        parts.append(_breakdown("Waste by owner", s["by_owner"], s["monthly_waste_usd"]))
+    findings = sorted(report.active_findings, key=lambda f: f.category)
+    order = {k: i for i, k in enumerate(s["by_category"])}
+    findings.sort(key=lambda f: (order.get(f.category, 99), -f.estimated_monthly_savings_usd))
+    for category, group in groupby(findings, key=lambda f: f.category):
+        items = list(group)
+        t = Table(title=f"{category}: {usd(sum(f.estimated_monthly_savings_usd for f in items))}"
+                        "/month", title_justify="left", show_lines=False)
+        for col, just in (("Sev", "left"), ("Rule", "left"), ("Resource", "left"),
+                          ("Region", "left"), ("Owner", "left"), ("Cost/mo", "right"),
+                          ("Savings/mo", "right"), ("", "left")):
+            t.add_column(col, justify=just, overflow="fold")
+        for f in items:
+            o = f.observation
+            resource = o.id + (f" ({o.name})" if o.name else "")
+            t.add_row(Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]), f.rule_id,
+                      resource, o.region, o.owner or UNOWNED, usd(f.monthly_cost_usd),
+                      usd(f.estimated_monthly_savings_usd), "known" if f.status == "known" else "")
+        parts.append(t)
+    for section in report.analysis.values():
+        if isinstance(section, dict) and section.get("summary"):
+            t = Table(title=section.get("title", ""), title_justify="left", show_header=False,
+                      show_edge=False)
+            t.add_column()
+            t.add_column(justify="right")
+            for k, v in section["summary"].items():
+                t.add_row(str(k), f"{v:,.2f}" if isinstance(v, float) else str(v))
+            parts.append(t)
+    failed = [c for c in report.coverage if c.status != "ok"]
+    if failed:
+        t = Table(title="Not scanned", title_justify="left", title_style="yellow")
+        for col in ("Scanner", "Scope", "Status", "Why"):
+            t.add_column(col, overflow="fold")
+        for c in failed:
+            t.add_row(c.scanner, c.scope, c.status, c.message)
+        parts.append(t)
+    if report.unpriced:
+        parts.append(Text(f"{len(report.unpriced)} item(s) had no price and are not counted: "
+                          "see the JSON or Markdown report.", style="yellow"))
+    return parts
+
+
+class TableFormatter(Formatter):
+    name = "table"
+    extension = "txt"
+    description = "rich tables for a terminal, grouped by category and sorted by savings"
+
+    def print_to(self, report: Report, console: Console) -> None:
+        console.print(Group(*renderables(report)))
+
+    def render(self, report: Report) -> str:
+        buf = io.StringIO()
+        self.print_to(report, Console(file=buf, width=140, no_color=True, force_terminal=False))
+        return buf.getvalue()

@@ -1,0 +1,1 @@
+"""Bundled, dated price catalogs and the user's overrides. See `catalog.py`."""

@@ -1,0 +1,118 @@
+"""Price catalogs: one place for every price.
+
+A catalog file (YAML, under `pricing/data/`) names its source and the date its prices are valid
+for, then lists unit prices per service, region and SKU. Lookups return a `CostLine` that carries
+all of that, so each dollar in a report says where it came from. User overrides (a negotiated
+price, a discount) come from the config and are recorded in the line as well.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aifinops_cli.core.models import CostLine
+
+
+@dataclass(frozen=True)
+class Price:
+    unit_price_usd: float
+    unit: str
+    source: str
+    price_date: str
+    sku: str
+
+
+@dataclass
+class PriceCatalog:
+    # service -> region -> sku -> Price ; region "*" applies everywhere
+    _prices: dict[str, dict[str, dict[str, Price]]] = field(default_factory=dict)
+    discount_pct: dict[str, float] = field(default_factory=dict)  # service or "*" -> pct
+    catalogs: list[dict[str, str]] = field(default_factory=list)
+
+    def add_catalog(self, doc: dict[str, Any], origin: str) -> None:
+        source = str(doc["catalog"])
+        date = str(doc["price_date"])
+        self.catalogs.append(
+            {"catalog": source, "price_date": date, "source": str(doc.get("source", "")),
+             "file": origin}
+        )
+        for service, spec in doc.get("services", {}).items():
+            unit = spec["unit"]
+            for region, skus in spec["prices"].items():
+                bucket = self._prices.setdefault(service, {}).setdefault(region, {})
+                for sku, value in skus.items():
+                    bucket[str(sku)] = Price(float(value), unit, source, date, str(sku))
+
+    def apply_overrides(self, overrides: list[dict[str, Any]], discounts: dict[str, float]) -> None:
+        """Config overrides: custom prices replace catalog ones and say so in their source."""
+        for item in overrides:
+            service, sku = item["service"], str(item["sku"])
+            region = item.get("region", "*")
+            existing = self.get(service, sku, region if region != "*" else "")
+            unit = item.get("unit") or (existing.unit if existing else "unit")
+            self._prices.setdefault(service, {}).setdefault(region, {})[sku] = Price(
+                float(item["unit_price_usd"]), unit, "user-override",
+                str(item.get("price_date", "config")), sku,
+            )
+        self.discount_pct.update({k: float(v) for k, v in discounts.items()})
+
+    def get(self, service: str, sku: str, region: str = "") -> Price | None:
+        by_region = self._prices.get(service, {})
+        for key in (region, "*"):
+            price = by_region.get(key, {}).get(sku)
+            if price is not None:
+                return price
+        return None
+
+    def discount_for(self, service: str) -> float:
+        provider = service.split(".", 1)[0]
+        for key in (service, provider, "*"):
+            if key in self.discount_pct:
+                return self.discount_pct[key]
+        return 0.0
+
+    def line(
+        self, service: str, sku: str, region: str, quantity: float, description: str
+    ) -> CostLine | None:
+        """Price `quantity` units of `sku`; None when the catalog does not know it."""
+        price = self.get(service, sku, region)
+        if price is None:
+            return None
+        return CostLine(
+            description=description,
+            unit_price_usd=price.unit_price_usd,
+            unit=price.unit,
+            quantity=quantity,
+            source=price.source,
+            price_date=price.price_date,
+            sku=f"{service}:{sku}:{region or '*'}",
+            discount_pct=self.discount_for(service),
+        )
+
+
+def _bundled_files() -> list[tuple[str, str]]:
+    data = resources.files("aifinops_cli.pricing") / "data"
+    return sorted(
+        (entry.name, entry.read_text(encoding="utf-8"))
+        for entry in data.iterdir()
+        if entry.name.endswith((".yaml", ".yml"))
+    )
+
+
+def load_catalog(
+    extra_files: list[Path] | None = None,
+    overrides: list[dict[str, Any]] | None = None,
+    discounts: dict[str, float] | None = None,
+) -> PriceCatalog:
+    catalog = PriceCatalog()
+    for name, text in _bundled_files():
+        catalog.add_catalog(yaml.safe_load(text), f"bundled:{name}")
+    for path in extra_files or []:
+        catalog.add_catalog(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
+    catalog.apply_overrides(overrides or [], discounts or {})
+    return catalog

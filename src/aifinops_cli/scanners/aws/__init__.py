@@ -1,0 +1,1 @@
+"""AWS scanners (boto3, read-only, standard credential chain)."""

@@ -1,0 +1,206 @@
+"""What every AWS scanner shares: sessions, regions, error wording and the per-region inventory.
+
+Both AWS scanners read the same DescribeInstances/DescribeVolumes pages; the inventory is
+memoised on the scan context so each region is listed once per scan, however many scanners use it.
+Only Describe/List/Get calls are made (see tests/test_aws_readonly.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config as BotoConfig
+
+from aifinops_cli import __version__
+from aifinops_cli.core.models import CoverageEntry
+from aifinops_cli.scanners.interface import ScanContext, ScannerError
+
+BOTO_CONFIG = BotoConfig(
+    retries={"mode": "adaptive", "max_attempts": 10},
+    user_agent_extra=f"aifinops/{__version__}",
+    connect_timeout=10,
+    read_timeout=60,
+)
+
+# Accelerated EC2 families: NVIDIA/AMD GPUs (p, g, gr), Trainium, Inferentia, Gaudi (dl),
+# FPGAs (f) and video transcoders (vt). One place for this fact.
+ACCELERATED_FAMILY = re.compile(r"^(p\d|g\d|gr\d|trn\d|inf\d|dl\d|dl2q|f\d|vt\d)")
+
+_ACCESS_CODES = {
+    "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure",
+    "UnrecognizedClientException", "InvalidClientTokenId",
+}
+_EXPIRED_CODES = {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}
+_OPT_IN_CODES = {"OptInRequired"}
+
+
+def is_accelerated(instance_type: str) -> bool:
+    return bool(ACCELERATED_FAMILY.match(instance_type))
+
+
+def explain(exc: BaseException, service: str = "", region: str = "") -> str:
+    """One line that says what went wrong and what to do about it."""
+    where = " ".join(x for x in (service, region) if x)
+    prefix = f"{where}: " if where else ""
+    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+        return ("no AWS credentials found: run `aws configure` or `aws sso login`, set AWS_PROFILE, "
+                "or pass --profile")
+    if isinstance(exc, botocore.exceptions.ProfileNotFound):
+        return f"AWS profile not found: {exc}; check --profile and ~/.aws/config"
+    if isinstance(exc, botocore.exceptions.TokenRetrievalError | botocore.exceptions.SSOError):
+        return "AWS SSO session expired: run `aws sso login` and retry"
+    if isinstance(exc, botocore.exceptions.EndpointConnectionError):
+        return f"{prefix}cannot reach the AWS endpoint ({exc.kwargs.get('endpoint_url', '')})"
+    if isinstance(exc, botocore.exceptions.ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        op = getattr(exc, "operation_name", "")
+        if code in _EXPIRED_CODES:
+            return f"{prefix}AWS credentials expired ({code}): refresh them (`aws sso login`) and retry"
+        if code in _OPT_IN_CODES:
+            return f"{prefix}region not enabled for this account (OptInRequired): enable it or omit it"
+        if code in _ACCESS_CODES:
+            return (f"{prefix}access denied for {op} ({code}): attach the aifinops read-only "
+                    "policy from the README")
+        if "Throttl" in code or code == "RequestLimitExceeded":
+            return f"{prefix}throttled by AWS after retries ({code}): retry later or narrow --regions"
+        return f"{prefix}{op} failed: {code}: {exc.response.get('Error', {}).get('Message', '')}"
+    if isinstance(exc, botocore.exceptions.BotoCoreError):
+        return f"{prefix}{exc}"
+    return f"{prefix}{type(exc).__name__}: {exc}"
+
+
+def is_fatal(exc: BaseException) -> bool:
+    """Errors that will fail the same way in every region: stop instead of repeating them."""
+    if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.ProfileNotFound
+                  | botocore.exceptions.TokenRetrievalError | botocore.exceptions.SSOError):
+        return True
+    if isinstance(exc, botocore.exceptions.ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        return code in _EXPIRED_CODES or code in {"InvalidClientTokenId", "UnrecognizedClientException"}
+    return False
+
+
+def new_session(ctx: ScanContext) -> boto3.Session:
+    """A fresh session per thread: boto3 sessions are not thread-safe."""
+    try:
+        return boto3.Session(profile_name=ctx.options.aws_profile)
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise ScannerError(explain(exc)) from None
+
+
+def account_id(ctx: ScanContext) -> str:
+    def fetch() -> str:
+        session = new_session(ctx)
+        try:
+            sts = session.client("sts", region_name=session.region_name or "us-east-1",
+                                 config=BOTO_CONFIG)
+            return str(sts.get_caller_identity()["Account"])
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise ScannerError(explain(exc, "sts")) from None
+
+    return ctx.memo(("aws", "account"), fetch)
+
+
+def regions(ctx: ScanContext) -> list[str]:
+    """--regions if given, else every region enabled for the account."""
+    if ctx.options.aws_regions:
+        return list(ctx.options.aws_regions)
+
+    def fetch() -> list[str]:
+        session = new_session(ctx)
+        ec2 = session.client("ec2", region_name=session.region_name or "us-east-1",
+                             config=BOTO_CONFIG)
+        try:
+            answer = ec2.describe_regions(
+                Filters=[{"Name": "opt-in-status", "Values": ["opt-in-not-required", "opted-in"]}]
+            )
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise ScannerError(explain(exc, "ec2 DescribeRegions")) from None
+        return sorted(r["RegionName"] for r in answer["Regions"])
+
+    return ctx.memo(("aws", "regions"), fetch)
+
+
+@dataclass
+class RegionInventory:
+    region: str
+    instances: list[dict[str, Any]] = field(default_factory=list)
+    volumes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def volumes_by_id(self) -> dict[str, dict[str, Any]]:
+        return {v["VolumeId"]: v for v in self.volumes}
+
+
+def inventory(ctx: ScanContext, session: boto3.Session, region: str) -> RegionInventory:
+    """Instances (running and stopped) and all volumes of one region, listed once per scan."""
+
+    def fetch() -> RegionInventory:
+        ec2 = session.client("ec2", region_name=region, config=BOTO_CONFIG)
+        inv = RegionInventory(region)
+        pages = ec2.get_paginator("describe_instances").paginate(
+            Filters=[{"Name": "instance-state-name", "Values": ["running", "stopped"]}],
+            PaginationConfig={"PageSize": 1000},
+        )
+        for page in pages:
+            for reservation in page["Reservations"]:
+                inv.instances.extend(reservation["Instances"])
+        for page in ec2.get_paginator("describe_volumes").paginate(
+            PaginationConfig={"PageSize": 1000}
+        ):
+            inv.volumes.extend(page["Volumes"])
+        return inv
+
+    return ctx.memo(("aws", "inventory", region), fetch)
+
+
+def tags_of(resource: dict[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t.get("Value", "") for t in resource.get("Tags", []) or []}
+
+
+def age_days(then: datetime | None, now: datetime) -> float | None:
+    if then is None:
+        return None
+    return round(max((now - then).total_seconds(), 0.0) / 86400.0, 1)
+
+
+def for_each_region(
+    ctx: ScanContext, scanner: str, work: Callable[[boto3.Session, str], tuple[list[Any], str]]
+) -> tuple[list[Any], list[CoverageEntry]]:
+    """Run `work` per region concurrently; a region that fails is recorded, the rest go on."""
+    region_list = regions(ctx)
+    results: list[Any] = []
+    coverage: list[CoverageEntry] = []
+
+    def run(region: str) -> tuple[str, list[Any] | None, str, BaseException | None]:
+        try:
+            items, note = work(new_session(ctx), region)
+            return region, items, note, None
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            return region, None, "", exc
+
+    workers = max(1, min(ctx.options.max_workers, len(region_list)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{scanner}-") as pool:
+        outcomes = list(pool.map(run, region_list))
+    fatal: BaseException | None = None
+    for region, items, note, exc in outcomes:
+        ctx.progress(f"{scanner}: {region} done")
+        if exc is None:
+            assert items is not None
+            results.extend(items)
+            coverage.append(CoverageEntry(scanner, region, "ok", note, resources=len(items)))
+        else:
+            coverage.append(CoverageEntry(scanner, region, "failed", explain(exc, "", region),
+                                          errors=1))
+            if is_fatal(exc):
+                fatal = exc
+    if fatal is not None and all(c.status == "failed" for c in coverage):
+        raise ScannerError(explain(fatal))
+    return results, coverage

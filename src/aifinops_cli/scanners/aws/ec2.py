@@ -1,0 +1,220 @@
+"""Accelerated EC2 instances: running ones with their utilisation, stopped ones with their storage.
+
+Utilisation comes from CloudWatch over the lookback window, as daily statistics: CPU and network
+from `AWS/EC2` (every instance has them), GPU utilisation from the CloudWatch agent's NVIDIA
+metrics (`CWAgent` / `nvidia_smi_utilization_gpu`) where the agent publishes them. All queries of
+a region go into as few GetMetricData calls as possible (500 queries per call); the agent's GPU
+metrics are discovered with one paginated ListMetrics per region. Never one call per instance.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aifinops_cli.core.models import Observation, ScanResult
+from aifinops_cli.scanners.aws import common
+from aifinops_cli.scanners.aws.pricing import instance_cost_line, volume_lines_for
+from aifinops_cli.scanners.interface import ScanContext, Scanner, ScanOptions
+
+MAX_QUERIES_PER_CALL = 500
+DAY = 86400
+GPU_NAMESPACE = "CWAgent"
+GPU_METRIC = "nvidia_smi_utilization_gpu"
+_STOPPED_AT = re.compile(r"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) (?:GMT|UTC)\)")
+
+
+def _queries_for(instance_id: str, index: int) -> list[dict[str, Any]]:
+    dims = [{"Name": "InstanceId", "Value": instance_id}]
+
+    def q(qid: str, metric: str, stat: str) -> dict[str, Any]:
+        return {
+            "Id": f"{qid}{index}",
+            "MetricStat": {
+                "Metric": {"Namespace": "AWS/EC2", "MetricName": metric, "Dimensions": dims},
+                "Period": DAY,
+                "Stat": stat,
+            },
+            "ReturnData": True,
+        }
+
+    return [
+        q("cpuavg", "CPUUtilization", "Average"),
+        q("cpumax", "CPUUtilization", "Maximum"),
+        q("netin", "NetworkIn", "Sum"),
+        q("netout", "NetworkOut", "Sum"),
+    ]
+
+
+def _gpu_queries(metrics: list[dict[str, Any]], index: int) -> list[dict[str, Any]]:
+    out = []
+    for n, metric in enumerate(metrics):
+        for stat, prefix in (("Average", "gpuavg"), ("Maximum", "gpumax")):
+            out.append({
+                "Id": f"{prefix}{index}x{n}",
+                "MetricStat": {"Metric": metric, "Period": DAY, "Stat": stat},
+                "ReturnData": True,
+            })
+    return out
+
+
+def fetch_metrics(cloudwatch: Any, queries: list[dict[str, Any]], start: Any, end: Any
+                  ) -> dict[str, list[float]]:
+    """Run all queries in batches of 500 and follow NextToken; values by query id."""
+    values: dict[str, list[float]] = defaultdict(list)
+    for first in range(0, len(queries), MAX_QUERIES_PER_CALL):
+        batch = queries[first:first + MAX_QUERIES_PER_CALL]
+        paginator = cloudwatch.get_paginator("get_metric_data")
+        for page in paginator.paginate(MetricDataQueries=batch, StartTime=start, EndTime=end,
+                                       ScanBy="TimestampAscending"):
+            for result in page["MetricDataResults"]:
+                values[result["Id"]].extend(float(v) for v in result.get("Values", []))
+    return values
+
+
+def gpu_metrics_by_instance(cloudwatch: Any) -> dict[str, list[dict[str, Any]]]:
+    """The agent's GPU utilisation metrics, grouped by instance (one entry per GPU)."""
+    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    paginator = cloudwatch.get_paginator("list_metrics")
+    for page in paginator.paginate(Namespace=GPU_NAMESPACE, MetricName=GPU_METRIC,
+                                   RecentlyActive="PT3H"):
+        for metric in page["Metrics"]:
+            dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
+            if "InstanceId" in dims:
+                found[dims["InstanceId"]].append(metric)
+    return found
+
+
+def summarise(values: dict[str, list[float]], index: int, gpu_count: int) -> dict[str, float | None]:
+    """Daily series -> the numbers rules threshold on."""
+    cpu_avg = values.get(f"cpuavg{index}", [])
+    cpu_max = values.get(f"cpumax{index}", [])
+    net = [a + b for a, b in zip(values.get(f"netin{index}", []), values.get(f"netout{index}", []),
+                                 strict=False)]
+    gpu_avg = [v for n in range(gpu_count) for v in values.get(f"gpuavg{index}x{n}", [])]
+    gpu_max = [v for n in range(gpu_count) for v in values.get(f"gpumax{index}x{n}", [])]
+    return {
+        "metric_days": float(len(cpu_avg)),
+        "cpu_avg_pct": round(sum(cpu_avg) / len(cpu_avg), 2) if cpu_avg else None,
+        "cpu_max_pct": round(max(cpu_max), 2) if cpu_max else None,
+        "network_mb_per_day": round(sum(net) / len(net) / 1e6, 3) if net else None,
+        "gpu_util_avg_pct": round(sum(gpu_avg) / len(gpu_avg), 2) if gpu_avg else None,
+        "gpu_util_max_pct": round(max(gpu_max), 2) if gpu_max else None,
+    }
+
+
+class GpuInstanceScanner(Scanner):
+    name = "aws.ec2"
+    provider = "aws"
+    description = ("Accelerated EC2 instances (p, g, trn, inf, dl, ...): utilisation over the "
+                   "lookback window, and stopped ones whose volumes keep billing")
+    kinds = ("aws.ec2.instance",)
+
+    @classmethod
+    def applies(cls, options: ScanOptions) -> bool:
+        return "aws" in options.providers
+
+    def scan(self) -> ScanResult:
+        ctx = self.context
+        account = common.account_id(ctx)
+        unpriced: list[dict[str, str]] = []
+
+        def work(session: Any, region: str) -> tuple[list[Observation], str]:
+            inv = common.inventory(ctx, session, region)
+            accelerated = [i for i in inv.instances if common.is_accelerated(i["InstanceType"])]
+            running = [i for i in accelerated if i["State"]["Name"] == "running"]
+            metrics: dict[str, dict[str, float | None]] = {}
+            if running:
+                metrics = self._utilisation(ctx, session, region, running)
+            volumes = inv.volumes_by_id
+            out = []
+            for inst in accelerated:
+                obs = self._observe(ctx, account, region, inst, metrics.get(inst["InstanceId"]),
+                                    volumes, unpriced)
+                out.append(obs)
+            note = f"{len(inv.instances)} instances, {len(accelerated)} accelerated"
+            return out, note
+
+        observations, coverage = common.for_each_region(ctx, self.name, work)
+        return ScanResult(self.name, observations, coverage, unpriced=unpriced)
+
+    def _utilisation(self, ctx: ScanContext, session: Any, region: str,
+                     running: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+        cloudwatch = session.client("cloudwatch", region_name=region, config=common.BOTO_CONFIG)
+        end = ctx.now.replace(minute=0, second=0, microsecond=0)
+        start = end - timedelta(days=ctx.options.lookback_days)
+        gpu_metrics = gpu_metrics_by_instance(cloudwatch)
+        queries: list[dict[str, Any]] = []
+        for index, inst in enumerate(running):
+            queries.extend(_queries_for(inst["InstanceId"], index))
+            queries.extend(_gpu_queries(gpu_metrics.get(inst["InstanceId"], []), index))
+        values = fetch_metrics(cloudwatch, queries, start, end)
+        return {
+            inst["InstanceId"]: summarise(values, index, len(gpu_metrics.get(inst["InstanceId"], [])))
+            for index, inst in enumerate(running)
+        }
+
+    def _observe(self, ctx: ScanContext, account: str, region: str, inst: dict[str, Any],
+                 utilisation: dict[str, float | None] | None, volumes: dict[str, dict[str, Any]],
+                 unpriced: list[dict[str, str]]) -> Observation:
+        itype = inst["InstanceType"]
+        state = inst["State"]["Name"]
+        tags = common.tags_of(inst)
+        lines = []
+        if state == "running":
+            line = instance_cost_line(ctx.prices, region, itype)
+            if line is None:
+                unpriced.append({"scanner": self.name, "resource_id": inst["InstanceId"],
+                                 "sku": f"aws.ec2:{itype}:{region}"})
+            else:
+                lines.append(line)
+        attached_gb = 0.0
+        storage_lines = []
+        for mapping in inst.get("BlockDeviceMappings", []):
+            vol = volumes.get(mapping.get("Ebs", {}).get("VolumeId", ""))
+            if vol is None:
+                continue
+            attached_gb += float(vol.get("Size", 0))
+            vlines, missing = volume_lines_for(ctx.prices, region, vol)
+            storage_lines.extend(vlines)
+            unpriced.extend({"scanner": self.name, "resource_id": vol["VolumeId"], "sku": s}
+                            for s in missing)
+        lines.extend(storage_lines)
+        metrics: dict[str, float | None] = dict(utilisation or {})
+        metrics["attached_volume_gb"] = attached_gb
+        metrics["attached_storage_monthly_usd"] = round(sum(x.monthly_usd for x in storage_lines), 6)
+        metrics["age_days"] = common.age_days(inst.get("LaunchTime"), ctx.now)
+        stopped = _STOPPED_AT.search(inst.get("StateTransitionReason", "") or "")
+        if state == "stopped" and stopped:
+            when = datetime.strptime(stopped.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+            metrics["stopped_days"] = common.age_days(when, ctx.now)
+        evidence = []
+        if utilisation is not None:
+            source = ("CPU, network and GPU (CloudWatch agent)"
+                      if utilisation.get("gpu_util_max_pct") is not None
+                      else "CPU and network only (no GPU metrics published)")
+            evidence.append(f"{ctx.options.lookback_days}-day window, daily statistics: {source}")
+        return Observation(
+            provider="aws",
+            kind="aws.ec2.instance",
+            id=inst["InstanceId"],
+            account=account,
+            region=region,
+            name=tags.get("Name", ""),
+            tags=tags,
+            owner=ctx.config.owner_from_tags(tags),
+            metrics=metrics,
+            attributes={
+                "state": state,
+                "instance_type": itype,
+                "family": itype.split(".", 1)[0],
+                "accelerated": True,
+                "gpu_metrics": utilisation is not None and utilisation.get("gpu_util_max_pct") is not None,
+                "launched_at": inst["LaunchTime"].isoformat() if inst.get("LaunchTime") else None,
+                "lookback_days": ctx.options.lookback_days,
+            },
+            cost_lines=tuple(lines),
+            evidence=tuple(evidence),
+        )
