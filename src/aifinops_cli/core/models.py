@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 HOURS_PER_MONTH = 730.0
 """AWS, Google Cloud and Azure all bill 'a month' of hourly resources as 730 hours."""
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     INFO = "info"
     LOW = "low"
     MEDIUM = "medium"
@@ -32,7 +32,7 @@ class Severity(str, Enum):
         return SEVERITY_WEIGHT[self]
 
 
-class Confidence(str, Enum):
+class Confidence(StrEnum):
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"

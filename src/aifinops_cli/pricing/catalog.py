@@ -31,6 +31,7 @@ class Price:
 class PriceCatalog:
     # service -> region -> sku -> Price ; region "*" applies everywhere
     _prices: dict[str, dict[str, dict[str, Price]]] = field(default_factory=dict)
+    _overrides: dict[str, dict[str, dict[str, Price]]] = field(default_factory=dict)
     discount_pct: dict[str, float] = field(default_factory=dict)  # service or "*" -> pct
     catalogs: list[dict[str, str]] = field(default_factory=list)
 
@@ -55,23 +56,26 @@ class PriceCatalog:
             region = item.get("region", "*")
             existing = self.get(service, sku, region if region != "*" else "")
             unit = item.get("unit") or (existing.unit if existing else "unit")
-            self._prices.setdefault(service, {}).setdefault(region, {})[sku] = Price(
+            self._overrides.setdefault(service, {}).setdefault(region, {})[sku] = Price(
                 float(item["unit_price_usd"]), unit, "user-override",
                 str(item.get("price_date", "config")), sku,
             )
         self.discount_pct.update({k: float(v) for k, v in discounts.items()})
 
     def get(self, service: str, sku: str, region: str = "") -> Price | None:
-        by_region = self._prices.get(service, {})
-        for key in (region, "*"):
-            price = by_region.get(key, {}).get(sku)
-            if price is not None:
-                return price
+        """A user's override beats the catalog; a region's own price beats a `*` one."""
+        for table in (self._overrides, self._prices):
+            by_region = table.get(service, {})
+            for key in (region, "*"):
+                price = by_region.get(key, {}).get(sku)
+                if price is not None:
+                    return price
         return None
 
     def discount_for(self, service: str) -> float:
-        provider = service.split(".", 1)[0]
-        for key in (service, provider, "*"):
+        """The most specific discount: `aws.ebs.iops`, then `aws.ebs`, then `aws`, then `*`."""
+        parts = service.split(".")
+        for key in [".".join(parts[:n]) for n in range(len(parts), 0, -1)] + ["*"]:
             if key in self.discount_pct:
                 return self.discount_pct[key]
         return 0.0

@@ -87,12 +87,20 @@ def is_fatal(exc: BaseException) -> bool:
     return False
 
 
+SESSION_HOOKS: list[Callable[[boto3.Session], None]] = []
+"""Called with every session the scanners create: the place to register botocore event handlers
+(the read-only test registers a `before-call` handler here; a plugin could add auditing)."""
+
+
 def new_session(ctx: ScanContext) -> boto3.Session:
     """A fresh session per thread: boto3 sessions are not thread-safe."""
     try:
-        return boto3.Session(profile_name=ctx.options.aws_profile)
+        session = boto3.Session(profile_name=ctx.options.aws_profile)
     except botocore.exceptions.ProfileNotFound as exc:
         raise ScannerError(explain(exc)) from None
+    for hook in SESSION_HOOKS:
+        hook(session)
+    return session
 
 
 def account_id(ctx: ScanContext) -> str:
