@@ -307,8 +307,12 @@ def _schema_error(doc: Located, base: tuple[Any, ...], error: jsonschema.Validat
     best = jsonschema.exceptions.best_match([error])
     path = (*base, *best.absolute_path)
     message = best.message
-    if best.validator == "additionalProperties":
-        message = f"unknown field: {message}"
+    if best.validator == "additionalProperties" and isinstance(best.instance, dict):
+        allowed = set(best.schema.get("properties", {}))
+        extra = sorted(k for k in best.instance if k not in allowed)
+        if extra:
+            path = (*path, extra[0])
+            message = f"unknown field {extra[0]!r} (allowed: {', '.join(sorted(allowed))})"
     return doc.error(path, message)
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import boto3
 import botocore.exceptions
+import botocore.loaders
+import botocore.session
 from botocore.config import Config as BotoConfig
 
 from aifinops_cli import __version__
@@ -87,6 +89,8 @@ def is_fatal(exc: BaseException) -> bool:
     return False
 
 
+_LOADER = botocore.loaders.create_loader()
+
 SESSION_HOOKS: list[Callable[[boto3.Session], None]] = []
 """Called with every session the scanners create: the place to register botocore event handlers
 (the read-only test registers a `before-call` handler here; a plugin could add auditing)."""
@@ -95,7 +99,9 @@ SESSION_HOOKS: list[Callable[[boto3.Session], None]] = []
 def new_session(ctx: ScanContext) -> boto3.Session:
     """A fresh session per thread: boto3 sessions are not thread-safe."""
     try:
-        session = boto3.Session(profile_name=ctx.options.aws_profile)
+        core = botocore.session.Session()
+        core.register_component("data_loader", _LOADER)  # parse service models once, not per thread
+        session = boto3.Session(botocore_session=core, profile_name=ctx.options.aws_profile)
     except botocore.exceptions.ProfileNotFound as exc:
         raise ScannerError(explain(exc)) from None
     for hook in SESSION_HOOKS:

@@ -1,0 +1,171 @@
+"""The CLI through typer's CliRunner: every command, every format, exit codes, sample reports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+from aifinops_cli import __version__
+from tests.conftest import run_cli
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "sample_reports"
+TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
+
+
+def normalise(text: str) -> str:
+    """Reports are compared timestamps aside."""
+    return TIMESTAMP.sub("<timestamp>", text)
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(
+        __import__("aifinops_cli.cli.app", fromlist=["app"]).app,
+        ["scan", "--demo", "--format", "json,markdown,csv,table", "--output-dir", str(out)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def load(demo_dir: Path) -> dict:
+    return json.loads((demo_dir / "aifinops-report.json").read_text())
+
+
+def test_version(runner):
+    result = run_cli(runner, "--version")
+    assert result.exit_code == 0 and result.stdout.strip() == f"aifinops {__version__}"
+
+
+def test_json_matches_shipped_schema(demo_dir):
+    schema = json.loads((resources.files("aifinops_cli.output") / "schema" / "report.schema.json")
+                        .read_text())
+    report = load(demo_dir)
+    jsonschema.validate(report, schema)
+    assert report["schema_version"].startswith("1.")
+    assert report["findings"], "the demo estate must produce findings"
+    for f in report["findings"]:
+        basis = f["evidence"].get("cost_basis", [])
+        # every finding's cost is the sum of its traced cost lines
+        if basis and f["resource_kind"].startswith("aws."):
+            assert f["monthly_cost_usd"] == pytest.approx(sum(c["monthly_usd"] for c in basis), abs=0.01)
+
+
+def test_demo_totals_add_up(demo_dir):
+    report = load(demo_dir)
+    findings = [f for f in report["findings"] if not f["suppressed"]]
+    total = round(sum(f["estimated_monthly_savings_usd"] for f in findings), 2)
+    assert report["summary"]["monthly_waste_usd"] == pytest.approx(total)
+    assert sum(report["summary"]["by_category"].values()) == pytest.approx(total, abs=0.05)
+    assert sum(report["summary"]["by_owner"].values()) == pytest.approx(total, abs=0.05)
+    assert report["summary"]["annual_waste_usd"] == pytest.approx(total * 12, abs=0.1)
+
+
+def test_markdown_headline_and_sections(demo_dir):
+    md = (demo_dir / "aifinops-report.md").read_text()
+    total = load(demo_dir)["summary"]["monthly_waste_usd"]
+    assert md.startswith("# AI fragmentation-tax report")
+    assert f"**${total:,.2f} per month**" in md
+    for section in ("## By category", "## By owner / team", "## By provider", "## Top ",
+                    "## Coverage", "## Method"):
+        assert section in md
+
+
+def test_csv_has_one_row_per_finding(demo_dir):
+    rows = list(csv.DictReader(io.StringIO((demo_dir / "aifinops-report.csv").read_text())))
+    report = load(demo_dir)
+    assert len(rows) == len(report["findings"])
+    assert float(rows[0]["estimated_monthly_savings_usd"]) == report["findings"][0][
+        "estimated_monthly_savings_usd"]
+
+
+def test_table_headline(demo_dir):
+    text = (demo_dir / "aifinops-report.txt").read_text()
+    total = load(demo_dir)["summary"]["monthly_waste_usd"]
+    assert f"Fragmentation tax: ${total:,.2f}/month" in text
+
+
+def test_sample_reports_are_current(demo_dir):
+    """Regenerate with: aifinops scan --demo --format json,markdown --output-dir sample_reports"""
+    for name in ("aifinops-report.json", "aifinops-report.md"):
+        committed = (SAMPLES / name).read_text()
+        assert normalise((demo_dir / name).read_text()) == normalise(committed), (
+            f"sample_reports/{name} is stale: regenerate it with "
+            "`aifinops scan --demo --format json,markdown --output-dir sample_reports`")
+
+
+def test_fail_on_and_baseline(runner, tmp_path, demo_dir):
+    result = run_cli(runner, "scan", "--demo", "--fail-on", "high", "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["summary"]["findings_by_severity"]["high"] > 0
+    # the same findings as a baseline: nothing new, so CI passes
+    result = run_cli(runner, "scan", "--demo", "--fail-on", "high", "--baseline",
+                     str(demo_dir / "aifinops-report.json"), "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["new_findings"] == 0
+    assert {f["status"] for f in report["findings"]} == {"known"}
+    result = run_cli(runner, "scan", "--demo", "--fail-on", "critical", "--format", "json")
+    assert result.exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["scan", "--format", "json,markdown"], "several formats need --output-dir"),
+        (["scan", "--format", "pdf"], "unknown format"),
+        (["scan", "--scanner", "nope"], "unknown scanner"),
+        (["scan", "--provider", "azure"], "unknown provider"),
+        (["scan", "--set", "aws-ec2-idle-gpu.nope=1"], "unknown parameter"),
+        (["scan", "--baseline", "/nonexistent.json"], "cannot read baseline"),
+        (["--config", "/nonexistent.yaml", "scan"], "cannot read config file"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(runner, args, words):
+    result = run_cli(runner, *args)
+    assert result.exit_code == 2
+    assert words in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_rules_commands(runner, tmp_path):
+    result = run_cli(runner, "rules", "list", "--format", "json")
+    ids = {r["id"] for r in json.loads(result.stdout)}
+    assert "aws-ec2-idle-gpu" in ids
+    assert "aws-ebs-unattached" in run_cli(runner, "rules", "list").stdout
+    assert "cpu_max_pct" in run_cli(runner, "rules", "show", "aws-ec2-idle-gpu").stdout
+    assert json.loads(run_cli(runner, "rules", "schema").stdout)["title"] == "aifinops rule"
+    good = tmp_path / "good.yaml"
+    good.write_text((ROOT / "rules" / "aws.yaml").read_text())
+    result = run_cli(runner, "rules", "validate", str(good))
+    assert result.exit_code == 0 and "ok: 3 rules" in result.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  - id: x\n    title: X\n    severity: huge\n")
+    result = run_cli(runner, "rules", "validate", str(bad))
+    assert result.exit_code == 2
+    assert f"{bad}:2: rules.0: 'category' is a required property" in result.stderr
+
+
+def test_scanners_list(runner):
+    rows = json.loads(run_cli(runner, "scanners", "list", "--format", "json").stdout)
+    names = {r["name"] for r in rows}
+    assert {"aws.ebs", "aws.ec2"} <= names
+    assert "aws.ebs" in run_cli(runner, "scanners", "list").stdout
+
+
+def test_output_file_is_written_whole(runner, tmp_path):
+    target = tmp_path / "nested" / "report.md"
+    result = run_cli(runner, "scan", "--demo", "--format", "markdown", "--output", str(target))
+    assert result.exit_code == 0
+    assert target.read_text().startswith("# AI fragmentation-tax report")
+    assert [p.name for p in target.parent.iterdir()] == ["report.md"]  # no temp file left
