@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import re
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,11 +41,21 @@ class Fault:
 @dataclass
 class Recorder:
     calls: list[tuple[str, str, str]] = field(default_factory=list)
+    upstream: list[tuple[float, float]] = field(default_factory=list)  # moto busy intervals
     faults: list[Fault] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def operations(self) -> Counter[str]:
         return Counter(op for _, _, op in self.calls)
+
+    def upstream_seconds(self) -> float:
+        """Wall time during which moto was answering at least one request (interval union)."""
+        total, end = 0.0, float("-inf")
+        for start, stop in sorted(self.upstream):
+            if stop > end:
+                total += stop - max(start, end)
+                end = stop
+        return total
 
 
 def _operation(path: str, headers: dict[str, str], body: bytes) -> str:
@@ -116,12 +127,15 @@ class AwsFarEnd:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
-                conn = http.client.HTTPConnection(moto_host, moto_port, timeout=60)
+                began = time.perf_counter()
+                conn = http.client.HTTPConnection(moto_host, moto_port, timeout=300)
                 forward = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 forward["Host"] = f"{moto_host}:{moto_port}"
                 conn.request(self.command, self.path, body=body, headers=forward)
                 resp = conn.getresponse()
                 data = resp.read()
+                with recorder.lock:
+                    recorder.upstream.append((began, time.perf_counter()))
                 self.send_response(resp.status)
                 for k, v in resp.getheaders():
                     if k.lower() not in ("transfer-encoding", "content-length", "connection"):

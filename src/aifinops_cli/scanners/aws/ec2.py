@@ -26,35 +26,37 @@ GPU_METRIC = "nvidia_smi_utilization_gpu"
 _STOPPED_AT = re.compile(r"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) (?:GMT|UTC)\)")
 
 
-def _queries_for(instance_id: str, index: int) -> list[dict[str, Any]]:
+def _queries_for(instance_id: str, index: int, window: int) -> list[dict[str, Any]]:
+    """CPU average per day (how many days have data, and the daily pattern); the maximum and the
+    network totals over the whole window, which is all a rule needs of them."""
     dims = [{"Name": "InstanceId", "Value": instance_id}]
 
-    def q(qid: str, metric: str, stat: str) -> dict[str, Any]:
+    def q(qid: str, metric: str, stat: str, period: int) -> dict[str, Any]:
         return {
             "Id": f"{qid}{index}",
             "MetricStat": {
                 "Metric": {"Namespace": "AWS/EC2", "MetricName": metric, "Dimensions": dims},
-                "Period": DAY,
+                "Period": period,
                 "Stat": stat,
             },
             "ReturnData": True,
         }
 
     return [
-        q("cpuavg", "CPUUtilization", "Average"),
-        q("cpumax", "CPUUtilization", "Maximum"),
-        q("netin", "NetworkIn", "Sum"),
-        q("netout", "NetworkOut", "Sum"),
+        q("cpuavg", "CPUUtilization", "Average", DAY),
+        q("cpumax", "CPUUtilization", "Maximum", window),
+        q("netin", "NetworkIn", "Sum", window),
+        q("netout", "NetworkOut", "Sum", window),
     ]
 
 
-def _gpu_queries(metrics: list[dict[str, Any]], index: int) -> list[dict[str, Any]]:
+def _gpu_queries(metrics: list[dict[str, Any]], index: int, window: int) -> list[dict[str, Any]]:
     out = []
     for n, metric in enumerate(metrics):
         for stat, prefix in (("Average", "gpuavg"), ("Maximum", "gpumax")):
             out.append({
                 "Id": f"{prefix}{index}x{n}",
-                "MetricStat": {"Metric": metric, "Period": DAY, "Stat": stat},
+                "MetricStat": {"Metric": metric, "Period": window, "Stat": stat},
                 "ReturnData": True,
             })
     return out
@@ -88,18 +90,19 @@ def gpu_metrics_by_instance(cloudwatch: Any) -> dict[str, list[dict[str, Any]]]:
 
 
 def summarise(values: dict[str, list[float]], index: int, gpu_count: int) -> dict[str, float | None]:
-    """Daily series -> the numbers rules threshold on."""
+    """CloudWatch answers -> the numbers rules threshold on."""
     cpu_avg = values.get(f"cpuavg{index}", [])
     cpu_max = values.get(f"cpumax{index}", [])
-    net = [a + b for a, b in zip(values.get(f"netin{index}", []), values.get(f"netout{index}", []),
-                                 strict=False)]
+    net = sum(values.get(f"netin{index}", [])) + sum(values.get(f"netout{index}", []))
+    has_net = bool(values.get(f"netin{index}") or values.get(f"netout{index}"))
     gpu_avg = [v for n in range(gpu_count) for v in values.get(f"gpuavg{index}x{n}", [])]
     gpu_max = [v for n in range(gpu_count) for v in values.get(f"gpumax{index}x{n}", [])]
+    days = len(cpu_avg)
     return {
-        "metric_days": float(len(cpu_avg)),
-        "cpu_avg_pct": round(sum(cpu_avg) / len(cpu_avg), 2) if cpu_avg else None,
+        "metric_days": float(days),
+        "cpu_avg_pct": round(sum(cpu_avg) / days, 2) if days else None,
         "cpu_max_pct": round(max(cpu_max), 2) if cpu_max else None,
-        "network_mb_per_day": round(sum(net) / len(net) / 1e6, 3) if net else None,
+        "network_mb_per_day": round(net / days / 1e6, 3) if has_net and days else None,
         "gpu_util_avg_pct": round(sum(gpu_avg) / len(gpu_avg), 2) if gpu_avg else None,
         "gpu_util_max_pct": round(max(gpu_max), 2) if gpu_max else None,
     }
@@ -145,11 +148,12 @@ class GpuInstanceScanner(Scanner):
         cloudwatch = session.client("cloudwatch", region_name=region, config=common.BOTO_CONFIG)
         end = ctx.now.replace(minute=0, second=0, microsecond=0)
         start = end - timedelta(days=ctx.options.lookback_days)
+        window = ctx.options.lookback_days * DAY
         gpu_metrics = gpu_metrics_by_instance(cloudwatch)
         queries: list[dict[str, Any]] = []
         for index, inst in enumerate(running):
-            queries.extend(_queries_for(inst["InstanceId"], index))
-            queries.extend(_gpu_queries(gpu_metrics.get(inst["InstanceId"], []), index))
+            queries.extend(_queries_for(inst["InstanceId"], index, window))
+            queries.extend(_gpu_queries(gpu_metrics.get(inst["InstanceId"], []), index, window))
         values = fetch_metrics(cloudwatch, queries, start, end)
         return {
             inst["InstanceId"]: summarise(values, index, len(gpu_metrics.get(inst["InstanceId"], [])))
