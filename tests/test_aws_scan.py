@@ -181,3 +181,24 @@ def test_only_read_operations(estate, runner):
     assert seen, "the hook saw no calls"
     assert all(op.startswith(("Describe", "List", "Get")) for op in seen), sorted(set(seen))
     assert {"DescribeInstances", "DescribeVolumes", "GetMetricData"} <= set(seen)
+
+
+def test_cloudwatch_denied_is_partial_and_the_rest_still_judged(estate, runner):
+    estate.recorder.faults.append(Fault("AccessDenied", status=400, operation="GetMetricData"))
+    report = run_json(runner, "scan", "--regions", "us-east-1")
+    names = set(by_name(report))
+    assert "idle-p3" not in names  # no utilisation, no idle verdict
+    assert {"parked-g5", "gp3-extra", "io1-old"} <= names
+    [ec2] = [s for s in report["coverage"]["scopes"] if s["scanner"] == "aws.ec2"]
+    assert ec2["status"] == "partial"
+    assert "utilisation not read" in ec2["message"] and "access denied" in ec2["message"]
+
+
+def test_opt_in_region_and_unknown_profile(estate, runner):
+    estate.recorder.faults.append(Fault("OptInRequired", region="ap-east-1"))
+    report = run_json(runner, "scan", "--scanner", "aws.ebs", "--regions", "us-east-1,ap-east-1")
+    [failed] = [s for s in report["coverage"]["scopes"] if s["status"] == "failed"]
+    assert failed["scope"] == "ap-east-1" and "not enabled" in failed["message"]
+    result = run_cli(runner, "scan", "--profile", "nope", "--regions", "us-east-1")
+    assert result.exit_code == 3
+    assert "profile" in result.stderr and "Traceback" not in result.output

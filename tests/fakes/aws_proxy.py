@@ -9,6 +9,7 @@ point botocore at it with AWS_ENDPOINT_URL, exactly as a user would point it at 
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import threading
 import time
@@ -73,6 +74,9 @@ def _operation(path: str, headers: dict[str, str], body: bytes) -> str:
 
 
 def _error_body(code: str, service: str) -> tuple[bytes, str]:
+    if service == "monitoring":  # botocore talks JSON to CloudWatch here
+        body = json.dumps({"__type": code, "message": f"{code} (injected by the test proxy)"})
+        return body.encode(), "application/x-amz-json-1.0"
     if service in ("ec2",):
         xml = (f"<?xml version='1.0' encoding='UTF-8'?><Response><Errors><Error><Code>{code}</Code>"
                f"<Message>{code} (injected by the test proxy)</Message></Error></Errors>"
@@ -119,7 +123,7 @@ class AwsFarEnd:
                                 f.times -= 1
                             fault = f
                             break
-                if fault is not None and service != "cloudwatch":
+                if fault is not None:
                     payload, ctype = _error_body(fault.code, service)
                     self.send_response(fault.status)
                     self.send_header("Content-Type", ctype)

@@ -185,31 +185,40 @@ def age_days(then: datetime | None, now: datetime) -> float | None:
     return round(max((now - then).total_seconds(), 0.0) / 86400.0, 1)
 
 
+@dataclass
+class RegionOutcome:
+    """What one region gave: its items, a note for the coverage line, and whether it was whole."""
+
+    items: list[Any]
+    note: str = ""
+    partial: bool = False
+
+
 def for_each_region(
-    ctx: ScanContext, scanner: str, work: Callable[[boto3.Session, str], tuple[list[Any], str]]
+    ctx: ScanContext, scanner: str, work: Callable[[boto3.Session, str], RegionOutcome]
 ) -> tuple[list[Any], list[CoverageEntry]]:
     """Run `work` per region concurrently; a region that fails is recorded, the rest go on."""
     region_list = regions(ctx)
     results: list[Any] = []
     coverage: list[CoverageEntry] = []
 
-    def run(region: str) -> tuple[str, list[Any] | None, str, BaseException | None]:
+    def run(region: str) -> tuple[str, RegionOutcome | None, BaseException | None]:
         try:
-            items, note = work(new_session(ctx), region)
-            return region, items, note, None
+            return region, work(new_session(ctx), region), None
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            return region, None, "", exc
+            return region, None, exc
 
     workers = max(1, min(ctx.options.max_workers, len(region_list)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{scanner}-") as pool:
         outcomes = list(pool.map(run, region_list))
     fatal: BaseException | None = None
-    for region, items, note, exc in outcomes:
+    for region, outcome, exc in outcomes:
         ctx.progress(f"{scanner}: {region} done")
-        if exc is None:
-            assert items is not None
-            results.extend(items)
-            coverage.append(CoverageEntry(scanner, region, "ok", note, resources=len(items)))
+        if outcome is not None:
+            results.extend(outcome.items)
+            coverage.append(CoverageEntry(scanner, region, "partial" if outcome.partial else "ok",
+                                          outcome.note, resources=len(outcome.items),
+                                          errors=int(outcome.partial)))
         else:
             coverage.append(CoverageEntry(scanner, region, "failed", explain(exc, "", region),
                                           errors=1))

@@ -25,7 +25,7 @@ class UnattachedVolumeScanner(Scanner):
         account = common.account_id(ctx)
         unpriced: list[dict[str, str]] = []
 
-        def work(session: Any, region: str) -> tuple[list[Observation], str]:
+        def work(session: Any, region: str) -> common.RegionOutcome:
             inv = common.inventory(ctx, session, region)
             out = []
             for vol in inv.volumes:
@@ -64,7 +64,7 @@ class UnattachedVolumeScanner(Scanner):
                         cost_lines=tuple(lines),
                     )
                 )
-            return out, f"{len(inv.volumes)} volumes listed"
+            return common.RegionOutcome(out, f"{len(inv.volumes)} volumes listed")
 
         observations, coverage = common.for_each_region(ctx, self.name, work)
         return ScanResult(self.name, observations, coverage, unpriced=unpriced)

@@ -14,6 +14,8 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from aifinops_cli.core.models import Observation, ScanResult
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.pricing import instance_cost_line, volume_lines_for
@@ -124,13 +126,18 @@ class GpuInstanceScanner(Scanner):
         account = common.account_id(ctx)
         unpriced: list[dict[str, str]] = []
 
-        def work(session: Any, region: str) -> tuple[list[Observation], str]:
+        def work(session: Any, region: str) -> common.RegionOutcome:
             inv = common.inventory(ctx, session, region)
             accelerated = [i for i in inv.instances if common.is_accelerated(i["InstanceType"])]
             running = [i for i in accelerated if i["State"]["Name"] == "running"]
             metrics: dict[str, dict[str, float | None]] = {}
+            problem = ""
             if running:
-                metrics = self._utilisation(ctx, session, region, running)
+                try:
+                    metrics = self._utilisation(ctx, session, region, running)
+                except (BotoCoreError, ClientError) as exc:
+                    # without metrics nothing can be judged idle, but stopped instances still can
+                    problem = common.explain(exc, "cloudwatch", region)
             volumes = inv.volumes_by_id
             out = []
             for inst in accelerated:
@@ -138,7 +145,9 @@ class GpuInstanceScanner(Scanner):
                                     volumes, unpriced)
                 out.append(obs)
             note = f"{len(inv.instances)} instances, {len(accelerated)} accelerated"
-            return out, note
+            if problem:
+                note = f"{note}; utilisation not read: {problem}"
+            return common.RegionOutcome(out, note, partial=bool(problem))
 
         observations, coverage = common.for_each_region(ctx, self.name, work)
         return ScanResult(self.name, observations, coverage, unpriced=unpriced)
