@@ -12,6 +12,7 @@ import typer
 from aifinops_cli import __version__
 from aifinops_cli.cli import rules_cmd, scan, scanners_cmd
 from aifinops_cli.cli.common import GlobalOptions
+from aifinops_cli.core.exitcodes import ExitCode
 
 app = typer.Typer(
     name="aifinops",
@@ -58,4 +59,15 @@ app.add_typer(scanners_cmd.app, name="scanners")
 
 
 def main() -> None:
-    app(prog_name="aifinops")
+    """Entry point: an unexpected error is one line and exit 4, a traceback only with --debug."""
+    try:
+        app(prog_name="aifinops")
+    except KeyboardInterrupt:
+        sys.stderr.write("aifinops: interrupted\n")
+        sys.exit(130)
+    except Exception as exc:
+        if "--debug" in sys.argv:
+            raise
+        sys.stderr.write(f"aifinops: internal error: {type(exc).__name__}: {exc} "
+                         "(rerun with --debug for the traceback, and please report it)\n")
+        sys.exit(int(ExitCode.INTERNAL))
