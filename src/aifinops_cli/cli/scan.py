@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import sys
 import traceback
@@ -20,6 +21,7 @@ from aifinops_cli.cli.common import (
     stdout_console,
     write_atomic,
 )
+from aifinops_cli.cli.unattended import UnattendedRun
 from aifinops_cli.core.baseline import apply_baseline, load_fingerprints
 from aifinops_cli.core.config import Config, find_config_file, load_config
 from aifinops_cli.core.exitcodes import ExitCode
@@ -182,6 +184,23 @@ def scan(
         "--baseline", help="A previous JSON report: its findings are known, not new.")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64,
                                          help="Concurrent regions/projects per scanner.")] = 8,
+    suppressions: Annotated[list[Path] | None, typer.Option(
+        "--suppressions", help="Suppression file: known exceptions by rule, resource, tag or "
+        "owner, each with a reason and optional expiry (repeatable; config `suppressions:`).")] = None,
+    record: Annotated[bool | None, typer.Option(
+        "--record/--no-record", help="Record this run in the history store, compare it with the "
+        "previous one (default: off, or config history.record).")] = None,
+    state_dir: Annotated[Path | None, typer.Option(
+        "--state-dir", envvar="AIFINOPS_STATE_DIR", help="History and lock directory (default: "
+        "config history.path, else $XDG_STATE_HOME/aifinops or ~/.local/state/aifinops).")] = None,
+    lock: Annotated[bool | None, typer.Option(
+        "--lock/--no-lock", help="Refuse to start while another run holds the lock in the state "
+        "dir (exit 5). Default: on when recording.")] = None,
+    log_file: Annotated[Path | None, typer.Option(
+        "--log-file", help="Append a log of the run (start, lock, files written, totals) here.")] = None,
+    timestamped: Annotated[bool, typer.Option(
+        "--timestamped", help="Name files aifinops-report-YYYYMMDDTHHMMSSZ.<ext> in --output-dir.")
+    ] = False,
 ) -> None:
     """Scan for AI waste and print or write the fragmentation-tax report."""
     opts = global_options(ctx)
@@ -212,6 +231,9 @@ def scan(
         lookback_days=config.lookback_days,
         max_workers=workers,
     )
+    unattended = UnattendedRun.start(ctx, opts, config, state_dir=state_dir, record=record,
+                                     lock=lock, suppressions=list(suppressions or []),
+                                     log_path=log_file)
     bad = [p for p in options.providers if p not in PROVIDER_INPUTS]
     if bad:
         fail(f"unknown provider(s) {', '.join(bad)}; choose from {', '.join(PROVIDER_INPUTS)}")
@@ -233,9 +255,12 @@ def scan(
         chosen = select_scanners(options, _split(scanner), registry)
         status = stack.enter_context(err.status("scanning…")) if show_progress else None
 
+        done = itertools.count(1)
+
         def progress(message: str) -> None:
             if status is not None:
-                status.update(message)
+                finished = f" ({next(done)} scopes done)" if message.endswith(" done") else ""
+                status.update(f"{message}{finished}")
             logging.getLogger("aifinops").debug(message)
 
         context = ScanContext(options=options, config=config, prices=prices,
@@ -244,14 +269,17 @@ def scan(
     report = outcome.report
     if known is not None:
         apply_baseline(report.findings, known)
+    unattended.finish(report, chosen)
     if opts.debug:
         for error in outcome.internal_errors:
             traceback.print_exception(error, file=sys.stderr)
-    written = emit(report, formats, output, output_dir, opts)
+    written = emit(report, formats, output, output_dir, opts, timestamped)
     if not opts.quiet:
         for path in written:
             err.print(f"wrote {path}")
         for entry in report.coverage:
             if entry.status == "failed":
                 err.print(f"[yellow]warning:[/] {entry.scanner} {entry.scope}: {entry.message}")
-    raise typer.Exit(int(exit_code(report, fail_on, len(outcome.internal_errors))))
+    code = int(exit_code(report, fail_on, len(outcome.internal_errors)))
+    unattended.done(report, written, code)
+    raise typer.Exit(code)

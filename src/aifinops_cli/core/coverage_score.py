@@ -55,6 +55,7 @@ _COMPUTE_WORDS = ("instance", "compute", "gpu", "vm", "accelerator", "tpu", "not
                   "sagemaker", "endpoint")
 _EGRESS_WORDS = ("egress", "nat", "transfer", "bandwidth")
 _CLUSTER_PROVIDERS = ("k8s", "kubernetes", "prometheus", "dcgm", "onprem", "slurm")
+_CLUSTER_WORDS = ("eks", "gke", "aks", "nodegroup", "node_pool", "nodepool", "cluster")
 
 
 def areas_of(name: str, provider: str, kinds: Iterable[str], declared: Iterable[str] | None = None
@@ -71,7 +72,9 @@ def areas_of(name: str, provider: str, kinds: Iterable[str], declared: Iterable[
     if p in _CLUSTER_PROVIDERS or name.lower().startswith(_CLUSTER_PROVIDERS):
         return ("clusters",)
     found = []
-    if any(w in words for w in _COMPUTE_WORDS):
+    if any(w in words for w in _CLUSTER_WORDS):
+        found.append("clusters")
+    elif any(w in words for w in _COMPUTE_WORDS):
         found.append("gpu_compute")
     if any(w in words for w in _STORAGE_WORDS):
         found.append("storage")
@@ -106,11 +109,13 @@ def assess(scanners: Iterable[Any], coverage: Sequence[CoverageEntry]) -> dict[s
             members[area].append({"scanner": name, "fraction": frac, "scopes_ok": ok,
                                   "scopes_tried": tried, "failed": failed})
     areas_out = []
+    raw: list[float] = []
     blind: list[str] = []
     for area in AREAS:
         ms = members[area.id]
         score = sum(m["fraction"] for m in ms) / len(ms) if ms else 0.0
         status = "seen" if ms and score >= 0.999 else "partial" if score > 0 else "blind"
+        raw.append(score)
         areas_out.append({
             "id": area.id,
             "title": area.title,
@@ -129,9 +134,8 @@ def assess(scanners: Iterable[Any], coverage: Sequence[CoverageEntry]) -> dict[s
             for c in m["failed"]:
                 why = f": {c.message}" if c.message else ""
                 blind.append(f"{area.title}: {m['scanner']} {c.scope} {c.status}{why}")
-    overall = sum(a["score"] for a in areas_out) / len(areas_out)
     return {
-        "score": round(overall),
+        "score": round(sum(raw) / len(raw) * 100),
         "method": "mean of five equally weighted areas; an area is the mean over its scanners "
                   "of scopes ok (partial = half) / scopes tried",
         "areas": areas_out,

@@ -188,6 +188,10 @@ class Report:
     analysis: dict[str, Any] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
     unpriced: list[dict[str, str]] = field(default_factory=list)
+    # set by the scan command when asked (see core/history, core/suppressions, core/coverage_score)
+    history: dict[str, Any] | None = None  # since the previous like run, and the trend
+    suppressions: dict[str, Any] | None = None  # files applied, expired and unused entries
+    visibility: dict[str, Any] | None = None  # score against the AI data path, blind spots
 
     @property
     def active_findings(self) -> list[Finding]:

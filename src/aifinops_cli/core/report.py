@@ -11,7 +11,7 @@ from typing import Any
 
 from aifinops_cli.core.models import Finding, Report, Severity
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"  # 1.1: visibility, history, suppressions
 UNOWNED = "(unowned)"
 
 
@@ -106,4 +106,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         "unpriced": report.unpriced,
         "findings": [finding_to_dict(f) for f in report.findings],
         "analysis": report.analysis,
+        "visibility": report.visibility,
+        "history": report.history,
+        "suppressions": report.suppressions,
     }
