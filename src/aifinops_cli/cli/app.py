@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from aifinops_cli import __version__
-from aifinops_cli.cli import rules_cmd, scan, scanners_cmd
+from aifinops_cli.cli import history_cmd, rules_cmd, scan, scanners_cmd
 from aifinops_cli.cli.common import GlobalOptions
 from aifinops_cli.core.exitcodes import ExitCode
 
@@ -56,6 +56,8 @@ app.command("scan")(scan.scan)
 app.add_typer(rules_cmd.app, name="rules")
 app.add_typer(scanners_cmd.app, name="scanners")
 # sub-apps: each later command module registers itself on the line below this one.
+app.command("history")(history_cmd.history)
+app.command("diff")(history_cmd.diff)
 
 
 def main() -> None:

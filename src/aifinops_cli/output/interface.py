@@ -26,8 +26,10 @@ class Formatter(ABC):
 
 def formatters() -> dict[str, type[Formatter]]:
     from aifinops_cli.output.csv_format import CsvFormatter
+    from aifinops_cli.output.html import HtmlFormatter
     from aifinops_cli.output.json_format import JsonFormatter
     from aifinops_cli.output.markdown import MarkdownFormatter
     from aifinops_cli.output.table import TableFormatter
 
-    return {cls.name: cls for cls in (TableFormatter, JsonFormatter, MarkdownFormatter, CsvFormatter)}
+    return {cls.name: cls for cls in (TableFormatter, JsonFormatter, MarkdownFormatter, CsvFormatter,
+                                          HtmlFormatter)}

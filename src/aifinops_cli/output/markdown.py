@@ -67,6 +67,63 @@ def render_analysis(analysis: dict[str, Any], heading: str = "##") -> list[str]:
     return out
 
 
+def signed(x: float) -> str:
+    return f"{'+' if x > 0 else '-' if x < 0 else '±'}${abs(x):,.2f}"
+
+
+def _who(i: dict[str, Any]) -> str:
+    return f"`{i['resource_id']}`" + (f" ({i['resource_name']})" if i.get("resource_name") else "")
+
+
+def render_since_last_run(history: dict[str, Any] | None) -> list[str]:
+    """New, resolved and changed findings against the previous like run (scan --record)."""
+    prev = (history or {}).get("previous_run")
+    if not prev:
+        return []
+    c = prev["counts"]
+    out = ["## Since last run", "",
+           f"Compared with run {prev['run_id']} ({prev['finished_at']}): "
+           f"**{signed(prev['delta_usd'])}/month** ({usd(prev['previous_monthly_waste_usd'])} → "
+           f"{usd(prev['monthly_waste_usd'])}).", ""]
+    rows = [["New", c["new"], signed(prev["new_usd"])],
+            ["Resolved", c["resolved"], signed(-prev["resolved_usd"])],
+            ["Changed", c["changed"], signed(prev["changed_usd"])]]
+    if c.get("unseen"):
+        rows.append(["Not seen this run (scope not scanned)", c["unseen"], signed(-prev["unseen_usd"])])
+    out += table(["", "Findings", "Monthly waste"], rows) + [""]
+    for title, key in (("New", "new_findings"), ("Resolved", "resolved_findings"),
+                       ("Not seen this run", "unseen_findings")):
+        items = prev.get(key) or []
+        if items:
+            out += [f"**{title}**", ""]
+            out += table(["Severity", "Rule", "Resource", "Owner", "Monthly waste"],
+                         [[i["severity"], i["rule_id"], _who(i), i["owner"],
+                           usd(i["monthly_savings_usd"])] for i in items[:TOP_FINDINGS]]) + [""]
+    if prev.get("changed_findings"):
+        out += ["**Changed**", ""]
+        out += table(["Rule", "Resource", "Before", "After", "What changed"],
+                     [[i["rule_id"], _who(i), usd(i["previous_monthly_savings_usd"]),
+                       usd(i["monthly_savings_usd"]),
+                       ", ".join(f"{k}: {a} → {b}" for k, (a, b) in i["changes"].items())]
+                      for i in prev["changed_findings"][:TOP_FINDINGS]]) + [""]
+    return out
+
+
+def render_visibility(visibility: dict[str, Any] | None) -> list[str]:
+    """What the scan could see of the AI data path, and the blind spots."""
+    if not visibility:
+        return []
+    out = ["## Visibility coverage", "",
+           f"**{visibility['score']}/100** of the AI data path was visible to this scan; "
+           "what it could not see is not in the totals.", ""]
+    out += table(["Area", "Score", "Status", "Scanners"],
+                 [[a["title"], a["score"], a["status"], ", ".join(a["scanners"]) or "none"]
+                  for a in visibility["areas"]]) + [""]
+    if visibility["blind_spots"]:
+        out += ["Blind spots:", ""] + [f"- {b}" for b in visibility["blind_spots"]] + [""]
+    return out
+
+
 class MarkdownFormatter(Formatter):
     name = "markdown"
     extension = "md"
@@ -92,6 +149,10 @@ class MarkdownFormatter(Formatter):
             out += [f"New since the baseline: {doc['new_findings']}.", ""]
         if doc["suppressed_findings"]:
             out += [f"Suppressed (not counted): {doc['suppressed_findings']}.", ""]
+        for e in (doc.get("suppressions") or {}).get("expired", []):
+            out += [f"Expired suppression at {e['source']} ({e['selector']}, {e['expires']}): "
+                    f"{e['matched']} finding(s) count again.", ""]
+        out += render_since_last_run(doc.get("history"))
         for title, key in (("By category", "by_category"), ("By owner / team", "by_owner"),
                            ("By provider", "by_provider")):
             out += [f"## {title}", ""]
@@ -127,6 +188,7 @@ class MarkdownFormatter(Formatter):
                   usd(f["estimated_monthly_savings_usd"]), f["status"]] for f in findings],
             ) + [""]
         out += render_analysis(doc["analysis"])
+        out += render_visibility(doc.get("visibility"))
         out += ["## Coverage", ""]
         scopes = doc["coverage"]["scopes"]
         failed = [c for c in scopes if c["status"] != "ok"]
