@@ -36,7 +36,10 @@ from aifinops_cli.core.models import Report
 from aifinops_cli.core.report import to_dict
 from aifinops_cli.core.yamlsrc import SourceError
 
+# the run's own lines go to the log file only: stderr already gets the human version of each
 log = logging.getLogger("aifinops.run")
+log.propagate = False
+log.addHandler(logging.NullHandler())
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
 
 
@@ -59,11 +62,14 @@ def log_file(path: Path, debug: bool) -> Iterator[None]:
             h.setLevel(root.level)
             raised.append(h)
     root.addHandler(handler)
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG if debug else logging.INFO)
     ours.setLevel(logging.DEBUG if debug else logging.INFO)
     try:
         yield
     finally:
         root.removeHandler(handler)
+        log.removeHandler(handler)
         handler.close()
         ours.setLevel(saved_level)
         for h in raised:
