@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 
+from aifinops_cli.demo.ml_estate import seed_ml
 from aifinops_cli.scanners.interface import ScanOptions
 
 DEMO_ACCOUNT_REGIONS = ("us-east-1", "eu-west-1")
@@ -167,6 +168,7 @@ def demo_estate(options: ScanOptions) -> Iterator[None]:
             now = datetime.now(UTC)
             for region, (instances, volumes) in ESTATE.items():
                 seed_region(region, instances, volumes, now)
+                seed_ml(region, now)  # SageMaker endpoints/notebooks, EKS GPU node groups
             options.aws_regions = list(DEMO_ACCOUNT_REGIONS)
             if "aws" not in options.providers:
                 options.providers.append("aws")

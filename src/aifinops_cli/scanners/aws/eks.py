@@ -47,6 +47,15 @@ def _node_queries(instance_id: str, index: int, gpu: list[dict[str, Any]], windo
     return out
 
 
+def _unique(metrics: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per metric (moto's ListMetrics repeats a metric once per datapoint)."""
+    seen: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for m in metrics:
+        dims = tuple(sorted((d["Name"], d["Value"]) for d in m.get("Dimensions", [])))
+        seen.setdefault((m.get("Namespace"), m.get("MetricName"), dims), m)
+    return list(seen.values())
+
+
 def summarise_nodes(values: dict[str, list[float]], nodes: list[tuple[int, int]]
                     ) -> dict[str, float | None]:
     """Per-node answers -> one set of node-group numbers: the busiest node decides the maxima,
@@ -151,7 +160,7 @@ class EksGpuNodegroupScanner(Scanner):
         end = ctx.now.replace(minute=0, second=0, microsecond=0)
         start = end - timedelta(days=ctx.options.lookback_days)
         window = ctx.options.lookback_days * DAY
-        gpu = gpu_metrics_by_instance(cloudwatch)
+        gpu = {iid: _unique(found) for iid, found in gpu_metrics_by_instance(cloudwatch).items()}
         queries: list[dict[str, Any]] = []
         layout: dict[tuple[str, str], list[tuple[int, int]]] = {}
         index = 0

@@ -161,6 +161,15 @@ def _invocation_queries(variants: list[Variant], period: int) -> list[dict[str, 
     } for n, v in enumerate(variants)]
 
 
+def short_name(kind: str, artifact: str) -> str:
+    """s3://bucket/llama-3-8b/v3/model.tar.gz -> llama-3-8b/v3; an image -> its repo:tag."""
+    if kind == "model_data" and artifact.startswith("s3://"):
+        key = artifact[5:].split("/", 1)[-1]
+        parts = key.split("/")
+        return "/".join(parts[:-1]) if len(parts) > 1 else key
+    return artifact.rsplit("/", 1)[-1]
+
+
 def kept_copy(copies: list[Variant]) -> Variant:
     """The copy to keep when consolidating: the busiest, then the largest, then by name."""
     return sorted(copies, key=lambda v: (-v.invocations, -v.monthly_usd, v.endpoint, v.variant))[0]
@@ -324,8 +333,7 @@ class SageMakerScanner(Scanner):
             out.append(Observation(
                 provider="aws", kind="aws.sagemaker.model_group", id=f"model-{digest}",
                 account=account, region=region,
-                name=artifact.rsplit("/", 2)[-2] if kind == "model_data" and "/" in artifact
-                else artifact.rsplit("/", 1)[-1],
+                name=short_name(kind, artifact),
                 owner=", ".join(o for o in owners if o != "(unowned)"),
                 metrics={
                     "endpoint_count": float(len({c.endpoint for c in copies})),
