@@ -1,0 +1,221 @@
+# ruff: noqa: E501  (SQL text reads better unwrapped)
+"""Load logs into a file-backed DuckDB database and price them with one join.
+
+DuckDB works in a temporary database file with a memory limit, so memory stays flat whatever
+the size of the logs (it spills to disk). Python only sees aggregates.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from aifinops_cli.scanners.llm import formats
+from aifinops_cli.scanners.llm.inputs import FORMATS, LogFile, detect
+from aifinops_cli.scanners.llm.pricing import PRICE_COLUMNS, PriceBook, Tiers, cost_sql
+
+CLASSIFY_RE = (r"classif|categori[sz]|sentiment|\blabel\b|extract|yes or no|true or false|"
+               r"which (one|category)|respond with only|one word|is this (spam|toxic)|detect the language|"
+               r"return json with|tag (the|this)")
+COMPLEX_RE = r"```|step by step|explain why|analy[sz]e|write an? |prove|refactor|debug|plan the|essay"
+
+
+@dataclass
+class FileOutcome:
+    file: LogFile
+    fmt: str | None
+    rows: int = 0
+    bad: int = 0
+    error: str = ""
+
+
+@dataclass
+class Settings:
+    attribute_keys: dict[str, list[str]]
+    show_prompts: bool = False
+    forced_format: str | None = None
+    simple_max_input_tokens: int = 1000
+    simple_max_output_tokens: int = 300
+    simple_max_messages: int = 2
+    key_aliases: dict[str, dict[str, str]] = field(default_factory=dict)
+    memory_limit: str = "600MB"
+
+
+class Engine:
+    def __init__(self, settings: Settings, workdir: Path | None = None) -> None:
+        self.settings = settings
+        self._tmp = tempfile.TemporaryDirectory(prefix="aifinops-llm-")
+        self.workdir = Path(workdir or self._tmp.name)
+        self.con = duckdb.connect(str(self.workdir / "llm.duckdb"))
+        threads = max(1, min(os.cpu_count() or 1, 8))
+        self.con.execute(f"SET memory_limit='{settings.memory_limit}'; SET threads={threads}; "
+                         f"SET temp_directory='{self.workdir / 'spill'}'; SET TimeZone='UTC'")
+        self.con.execute(formats.MACROS)
+        cols = ", ".join(f"{n} {t}" for n, t in formats.CANONICAL)
+        self.con.execute(f"CREATE TABLE raw (file VARCHAR, fmt VARCHAR, line_no BIGINT, invalid BOOLEAN, "
+                         f"{cols}, bad_reason VARCHAR)")
+        self._n = 0
+
+    def close(self) -> None:
+        try:
+            self.con.close()
+        finally:
+            self._tmp.cleanup()
+
+    # --- loading ------------------------------------------------------------------------------
+    def _src_sql(self, file: LogFile, layout: str) -> tuple[str, str | None]:
+        path = formats.q(file.path)
+        self._n += 1
+        if layout == "csv":
+            rej = f"rej_{self._n}"
+            return (f"SELECT (row_number() OVER ()) + 1 AS line_no, CAST(to_json(t) AS VARCHAR) AS line "
+                    f"FROM read_csv({path}, header=true, all_varchar=true, store_rejects=true, "
+                    f"rejects_table='{rej}', rejects_scan='{rej}_scan') t"), rej
+        if layout == "document":
+            return (f"SELECT row_number() OVER () AS line_no, CAST(json AS VARCHAR) AS line "
+                    f"FROM read_json({path}, format='auto', records=false, "
+                    f"maximum_object_size=1073741824)"), None
+        return (f"SELECT row_number() OVER () AS line_no, line FROM read_csv({path}, "
+                "columns={'line': 'VARCHAR'}, delim=chr(1), quote='', escape='', header=false, "
+                "auto_detect=false, max_line_size=16777216, buffer_size=33554432, strict_mode=false)"), None
+
+    def load(self, file: LogFile) -> FileOutcome:
+        try:
+            fmt, layout = detect(file)
+        except (OSError, EOFError) as exc:
+            return FileOutcome(file, None, error=f"cannot read: {exc}")
+        detected = fmt
+        if self.settings.forced_format:
+            fmt = self.settings.forced_format
+            if fmt not in FORMATS:
+                return FileOutcome(file, fmt, error=f"unknown --llm-log-format {fmt!r}; choose from "
+                                                    + ", ".join(FORMATS))
+            if fmt in ("csv", "litellm-spend-csv") and layout != "csv" and detected is None:
+                layout = "csv"
+        if fmt is None:
+            return FileOutcome(file, None, error="unrecognised log format (use --llm-log-format; "
+                                                 "formats: " + ", ".join(FORMATS) + ")")
+        src, rej = self._src_sql(file, layout)
+        body = (formats.otel_select(self.settings.attribute_keys) if fmt == "otel"
+                else formats.json_select(fmt, self.settings.attribute_keys))
+        sql = (f"INSERT INTO raw WITH src AS ({src}) SELECT {formats.q(file.display)}, {formats.q(fmt)}, * "
+               f"FROM ({body})")
+        try:
+            self.con.execute(sql)
+        except duckdb.Error as exc:
+            message = str(exc).split("\n")[0]
+            return FileOutcome(file, fmt, error=f"cannot parse as {fmt}: {message}")
+        rows, bad = self.con.execute(
+            "SELECT count(*), count(bad_reason) FROM raw WHERE file = ?", [file.display]).fetchone()
+        if rej:
+            rejected = self.con.execute(
+                f"SELECT line, error_message FROM {rej} ORDER BY line").fetchall()
+            for line, message in rejected:
+                self.con.execute("INSERT INTO raw (file, fmt, line_no, invalid, bad_reason) VALUES (?, ?, ?, true, ?)",
+                                 [file.display, fmt, line, f"CSV: {message.splitlines()[0]}"])
+            bad += len(rejected)
+            rows += len(rejected)
+        out = FileOutcome(file, fmt, rows=rows, bad=bad)
+        if rows and bad == rows and self.settings.forced_format and detected != fmt:
+            out.error = (f"no record is a {fmt} record" + (f" (the file looks like {detected})" if detected
+                                                          else ""))
+        return out
+
+    def bad_examples(self, limit: int = 5) -> list[tuple[str, int, str]]:
+        return self.con.execute(
+            "SELECT file, line_no, bad_reason FROM raw WHERE bad_reason IS NOT NULL "
+            "ORDER BY file, line_no LIMIT ?", [limit]).fetchall()
+
+    # --- pricing ------------------------------------------------------------------------------
+    def price(self, book: PriceBook, tiers: Tiers) -> None:
+        """Build the price table for what was seen, then one CTAS joins it over all records."""
+        s = self.settings
+        seen = self.con.execute(
+            "SELECT coalesce(provider, ''), model, CAST(ts AS DATE) AS d FROM raw "
+            "WHERE bad_reason IS NULL GROUP BY ALL").fetchall()
+        models = {(p, m) for p, m, _ in seen}
+        days_by_model: dict[tuple[str, str], set[date]] = {}
+        for p, m, d in seen:
+            days_by_model.setdefault((p, m), set()).add(d or date(1970, 1, 1))
+        wanted = [(p, m, d) for (p, m), ds in days_by_model.items() for d in sorted(ds)]
+        # cheaper pairs for premium models, priced on the same days
+        pairs: list[dict[str, Any]] = []
+        for p, m in sorted(models):
+            res, _ = book.resolve(p, m)
+            cheaper = tiers.cheaper_for(p, m, res.priced_as)
+            if cheaper:
+                pairs.append({"provider": p, "model": m, "cheaper": cheaper})
+                wanted += [(p, cheaper, d) for d in sorted(days_by_model[(p, m)])]
+        rows = book.rows(sorted(set(wanted), key=lambda t: (t[0], t[1], t[2])))
+        schema = pa.schema([("provider", pa.string()), ("model", pa.string()), ("day", pa.date32()),
+                            ("priced_as", pa.string()), ("source", pa.string()),
+                            ("band_lo", pa.int64()), ("band_hi", pa.int64()),
+                            *[(c, pa.float64()) for c in PRICE_COLUMNS],
+                            ("price_from", pa.string()), ("discount_pct", pa.float64())])
+        table = pa.Table.from_pylist(rows, schema=schema)
+        pair_table = pa.Table.from_pylist(pairs, schema=pa.schema(
+            [("provider", pa.string()), ("model", pa.string()), ("cheaper", pa.string())]))
+        alias_rows = [{"alias": k, "team": v.get("team"), "app": v.get("app"),
+                       "customer": v.get("customer"), "feature": v.get("feature")}
+                      for k, v in s.key_aliases.items()]
+        aliases = pa.Table.from_pylist(alias_rows, schema=pa.schema(
+            [(c, pa.string()) for c in ("alias", "team", "app", "customer", "feature")]))
+        self.con.register("price_rows", table)
+        self.con.register("pair_rows", pair_table)
+        self.con.register("alias_rows", aliases)
+        self.con.execute("CREATE OR REPLACE TABLE prices AS SELECT * FROM price_rows")
+        self.con.execute("CREATE OR REPLACE TABLE pairs AS SELECT * FROM pair_rows")
+        self.con.execute("CREATE OR REPLACE TABLE aliases AS SELECT * FROM alias_rows")
+        for name in ("price_rows", "pair_rows", "alias_rows"):
+            self.con.unregister(name)
+
+        own = cost_sql("p.", "r.")
+        cheap = cost_sql("cp.", "r.")
+        own_cols = ",\n  ".join(f"{expr} AS {name}" for name, expr in own.items())
+        cost_total = " + ".join(f"({e})" for e in own.values())
+        cheap_total = " + ".join(f"({e})" for e in cheap.values())
+        text_cols = "r.prompt_json AS prompt_text," if s.show_prompts else "NULL::VARCHAR AS prompt_text,"
+        simple = (f"r.status = 'ok' AND r.input_tokens <= {int(s.simple_max_input_tokens)} "
+                  f"AND r.output_tokens <= {int(s.simple_max_output_tokens)} AND NOT coalesce(r.has_tools, false) "
+                  f"AND coalesce(TRY(json_array_length(r.prompt_json)), 1) <= {int(s.simple_max_messages)} "
+                  f"AND coalesce(hint, '') <> 'complex'")
+        self.con.execute(f"""
+CREATE OR REPLACE TABLE req AS
+WITH r AS (
+  SELECT r.* EXCLUDE (team, app, customer, feature, prompt_json),
+    coalesce(r.team, a.team) AS team, coalesce(r.app, a.app) AS app,
+    coalesce(r.customer, a.customer) AS customer, coalesce(r.feature, a.feature) AS feature,
+    r.prompt_json,
+    CAST(r.ts AS DATE) AS day,
+    coalesce(r.prompt_hash_given, md5(r.prompt_json)) AS prompt_hash,
+    md5(coalesce(TRY(json_extract_string(r.prompt_json, '$[#-1]')), r.prompt_json)) AS last_msg_hash,
+    CASE WHEN r.prompt_json IS NULL THEN NULL
+         WHEN regexp_matches(lower(r.prompt_json), {formats.q(COMPLEX_RE)}) THEN 'complex'
+         WHEN regexp_matches(lower(r.prompt_json), {formats.q(CLASSIFY_RE)}) THEN 'classify-extract'
+         ELSE 'other' END AS hint
+  FROM raw r LEFT JOIN aliases a ON a.alias = r.key_alias
+  WHERE r.bad_reason IS NULL
+)
+SELECT r.* EXCLUDE (prompt_json, prompt_hash_given, bad_reason, invalid), {text_cols}
+  r.prompt_json IS NOT NULL AS text_known,
+  p.priced_as, p.source AS price_source, p.price_from,
+  p.p_in, p.p_out, p.p_cached, p.p_cache_write, p.p_reasoning,
+  {own_cols},
+  CASE WHEN p.p_in IS NULL THEN NULL ELSE {cost_total} END AS cost,
+  pr.cheaper AS cheaper_model,
+  CASE WHEN cp.p_in IS NULL THEN NULL ELSE {cheap_total} END AS cheaper_cost,
+  pr.cheaper IS NOT NULL AND {simple} AS is_simple
+FROM r
+LEFT JOIN prices p ON p.provider = coalesce(r.provider, '') AND p.model = r.model
+     AND p.day = coalesce(r.day, DATE '1970-01-01') AND r.input_tokens > p.band_lo AND r.input_tokens <= p.band_hi
+LEFT JOIN pairs pr ON pr.provider = coalesce(r.provider, '') AND pr.model = r.model
+LEFT JOIN prices cp ON cp.provider = coalesce(r.provider, '') AND cp.model = pr.cheaper
+     AND cp.day = coalesce(r.day, DATE '1970-01-01') AND r.input_tokens > cp.band_lo AND r.input_tokens <= cp.band_hi
+""")

@@ -1,0 +1,253 @@
+
+"""Token prices, built once per (provider, model, day) and joined over all records in DuckDB.
+
+genai-prices (pydantic) is the catalog: offline bundled data, model aliases, dated price changes
+and input-size tiers. Pricing one record at a time through its API is slow (~13k records/s), so
+we ask it only for the distinct models and days in the logs and write a small price table with
+one row per (provider, model, day, input-size band). Prices the user configures (negotiated
+rates, self-hosted models) replace catalog prices and say so in `source`.
+
+Billing rules applied in SQL (see `cost_sql`): cache reads at the cache-read price, cache writes
+at the cache-write price, both falling back to the input price when the model has none; reasoning
+tokens at the reasoning price, falling back to the output price (OpenAI bills them as output).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aifinops_cli.scanners.interface import ScannerError
+
+PROVIDER_ALIASES = {
+    "bedrock": "aws", "aws.bedrock": "aws", "amazon": "aws", "vertex_ai": "google",
+    "vertex": "google", "gemini": "google", "gcp.vertex_ai": "google", "azure_openai": "azure",
+    "azure.ai.openai": "azure", "openai_compatible": None, "text-completion-openai": "openai",
+    "xai": "x-ai", "mistralai": "mistral",
+}
+PRICE_COLUMNS = ("p_in", "p_out", "p_cached", "p_cache_write", "p_reasoning")
+
+
+def genai_prices_version() -> str:
+    try:
+        import genai_prices
+    except ImportError as exc:
+        raise ScannerError(
+            "pricing LLM logs needs genai-prices: pip install 'aifinops[llm]' (or pip install "
+            "genai-prices), or price every model in config under llm.prices"
+        ) from exc
+    return str(genai_prices.__version__)
+
+
+@dataclass(frozen=True)
+class Override:
+    model: str  # logged model name or glob, case-insensitive
+    provider: str | None
+    p_in: float
+    p_out: float
+    p_cached: float
+    p_cache_write: float
+    p_reasoning: float
+    note: str
+    price_date: str
+
+    @classmethod
+    def parse(cls, item: dict[str, Any]) -> Override:
+        try:
+            p_in = float(item["input_per_1m"])
+            p_out = float(item.get("output_per_1m", p_in))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ScannerError(
+                f"config llm.prices entry {item!r}: needs model and input_per_1m "
+                "(and usually output_per_1m), in USD per 1M tokens"
+            ) from exc
+        if "model" not in item:
+            raise ScannerError(f"config llm.prices entry {item!r}: missing `model`")
+        return cls(
+            model=str(item["model"]).lower(),
+            provider=str(item["provider"]).lower() if item.get("provider") else None,
+            p_in=p_in,
+            p_out=p_out,
+            p_cached=float(item.get("cached_input_per_1m", p_in)),
+            p_cache_write=float(item.get("cache_write_per_1m", p_in)),
+            p_reasoning=float(item.get("reasoning_per_1m", p_out)),
+            note=str(item.get("note", "negotiated or self-hosted rate")),
+            price_date=str(item.get("price_date", "config")),
+        )
+
+    def matches(self, provider: str, model: str) -> bool:
+        if self.provider and self.provider != (provider or "").lower():
+            return False
+        return fnmatch.fnmatchcase((model or "").lower(), self.model)
+
+
+@dataclass
+class Tiers:
+    """Premium models and the cheaper same-vendor model for simple requests."""
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    source: str = ""
+
+    def cheaper_for(self, provider: str, model: str, priced_as: str | None) -> str | None:
+        names = {(model or "").lower(), (priced_as or "").lower()}
+        for entry in self.entries:
+            if entry.get("provider") and entry["provider"] != provider:
+                continue
+            if names & {m.lower() for m in entry.get("models", [])}:
+                return str(entry["cheaper"])
+        return None
+
+
+def load_tiers(path: str | None = None) -> Tiers:
+    if path:
+        text, source = Path(path).read_text(encoding="utf-8"), path
+    else:
+        text = (resources.files("aifinops_cli.pricing") / "data" / "llm_tiers.yaml").read_text("utf-8")
+        source = "bundled:llm_tiers.yaml"
+    try:
+        doc = yaml.safe_load(text) or {}
+        entries = list(doc.get("premium", []))
+        for entry in entries:
+            if not entry.get("models") or not entry.get("cheaper"):
+                raise ValueError(f"entry {entry!r} needs `models` and `cheaper`")
+    except (yaml.YAMLError, ValueError, AttributeError) as exc:
+        raise ScannerError(f"model tiers file {source}: {exc}") from exc
+    return Tiers(entries, source)
+
+
+@dataclass
+class Resolved:
+    provider: str
+    model: str
+    priced_as: str | None  # genai-prices model id, or the override pattern
+    source: str
+    reason: str = ""  # why unpriced
+
+
+def _decimal(value: Any, total_input: int) -> float | None:
+    """A price as float at a given total input size (genai-prices tiers are cliffs)."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return float(value)
+    applicable = value.base
+    for tier in reversed(value.tiers):
+        if total_input > tier.start:
+            applicable = tier.price
+            break
+    return float(applicable)
+
+
+def _bands(model_price: Any) -> list[tuple[int, int]]:
+    """Input-size bands (exclusive low, inclusive high) where every price is constant."""
+    starts: set[int] = set()
+    for value in model_price.__dict__.values():
+        for tier in getattr(value, "tiers", []) or []:
+            starts.add(int(tier.start))
+    edges = [-1, *sorted(starts), 2**62]
+    return list(itertools.pairwise(edges))
+
+
+@dataclass
+class PriceBook:
+    overrides: list[Override]
+    discount_pct: float = 0.0
+    version: str = ""
+    resolved: dict[tuple[str, str], Resolved] = field(default_factory=dict)
+
+    def resolve(self, provider: str, model: str) -> tuple[Resolved, Any]:
+        from genai_prices import data_snapshot
+
+        key = (provider or "", model or "")
+        for ov in self.overrides:
+            if ov.matches(provider, model):
+                res = Resolved(provider, model, ov.model, f"user-override: {ov.note}")
+                self.resolved[key] = res
+                return res, ov
+        snapshot = data_snapshot.get_snapshot()
+        pid = PROVIDER_ALIASES.get((provider or "").lower(), (provider or "").lower() or None)
+        try:
+            try:
+                _, info = snapshot.find_provider_model(model, None, pid, None)
+            except LookupError as exc:
+                if pid is None or "provider" not in str(exc):
+                    raise
+                _, info = snapshot.find_provider_model(model, None, None, None)
+        except LookupError as exc:
+            res = Resolved(provider, model, None, "", f"not in genai-prices {self.version}: {exc}")
+            self.resolved[key] = res
+            return res, None
+        res = Resolved(provider, model, info.id, f"genai-prices {self.version}")
+        self.resolved[key] = res
+        return res, info
+
+    def rows(self, wanted: list[tuple[str, str, date]]) -> list[dict[str, Any]]:
+        """Price rows for (provider, model, day); unknown models get no row (unpriced)."""
+        out: list[dict[str, Any]] = []
+        factor = 1.0 - self.discount_pct / 100.0
+        cache: dict[tuple[str, str], tuple[Resolved, Any]] = {}
+        for provider, model, day in wanted:
+            key = (provider or "", model or "")
+            if key not in cache:
+                cache[key] = self.resolve(provider, model)
+            res, info = cache[key]
+            if info is None:
+                continue
+            base = {"provider": provider or "", "model": model, "day": day, "priced_as": res.priced_as,
+                    "source": res.source}
+            if isinstance(info, Override):
+                out.append({**base, "band_lo": -1, "band_hi": 2**62, "p_in": info.p_in,
+                            "p_out": info.p_out, "p_cached": info.p_cached,
+                            "p_cache_write": info.p_cache_write, "p_reasoning": info.p_reasoning,
+                            "price_from": info.price_date, "discount_pct": 0.0})
+                continue
+            when = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+            mp = info.get_prices(when)
+            since = ""
+            if isinstance(info.prices, list):
+                for cond in reversed(info.prices):
+                    constraint = cond.constraint
+                    if constraint is None or constraint.active(when):
+                        since = str(getattr(constraint, "start_date", "") or "")
+                        break
+            for lo, hi in _bands(mp):
+                size = hi if hi < 2**62 else lo + 1
+                p_in = _decimal(getattr(mp, "input_mtok", None), size)
+                p_out = _decimal(getattr(mp, "output_mtok", None), size)
+                if p_in is None and p_out is None:
+                    continue
+                p_in = p_in or 0.0
+                p_out = p_out if p_out is not None else 0.0
+                p_cr = _decimal(getattr(mp, "cache_read_mtok", None), size)
+                p_cw = _decimal(getattr(mp, "cache_write_mtok", None), size)
+                p_re = _decimal(getattr(mp, "output_reasoning_mtok", None), size)
+                out.append({
+                    **base, "band_lo": lo, "band_hi": hi,
+                    "p_in": p_in * factor, "p_out": p_out * factor,
+                    "p_cached": (p_cr if p_cr is not None else p_in) * factor,
+                    "p_cache_write": (p_cw if p_cw is not None else p_in) * factor,
+                    "p_reasoning": (p_re if p_re is not None else p_out) * factor,
+                    "price_from": since, "discount_pct": self.discount_pct,
+                })
+        return out
+
+
+def cost_sql(p: str, r: str = "") -> dict[str, str]:
+    """Cost per token kind in USD, given request columns (prefix r) and price columns (prefix p)."""
+    uncached = f"greatest({r}input_tokens - {r}cached_input_tokens - {r}cache_write_tokens, 0)"
+    visible_out = f"greatest({r}output_tokens - {r}reasoning_tokens, 0)"
+    return {
+        "cost_input": f"{uncached} * {p}p_in / 1e6",
+        "cost_cached": f"{r}cached_input_tokens * {p}p_cached / 1e6",
+        "cost_cache_write": f"{r}cache_write_tokens * {p}p_cache_write / 1e6",
+        "cost_output": f"{visible_out} * {p}p_out / 1e6",
+        "cost_reasoning": f"{r}reasoning_tokens * {p}p_reasoning / 1e6",
+    }

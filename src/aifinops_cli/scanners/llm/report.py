@@ -1,0 +1,137 @@
+# ruff: noqa: E501  (SQL text reads better unwrapped)
+"""The `analysis["llm"]` section: what was analysed, so totals reconcile with an invoice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from aifinops_cli.scanners.llm.analysis import Window, _rows
+
+
+def _money(x: Any) -> float | None:
+    return None if x is None else round(float(x), 4)
+
+
+def _by(con: duckdb.DuckDBPyConnection, expr: str, label: str, limit: int = 50) -> dict[str, Any]:
+    rows = con.execute(f"""
+SELECT coalesce({expr}, '(none)') AS k, count(*) AS requests, sum(input_tokens) AS input_tokens,
+  sum(cached_input_tokens) AS cached, sum(output_tokens) AS output_tokens,
+  sum(reasoning_tokens) AS reasoning, sum(cost) AS cost, count(*) FILTER (WHERE cost IS NULL) AS unpriced,
+  sum(cost) / nullif(sum(sum(cost)) OVER (), 0) AS share
+FROM req GROUP BY ALL ORDER BY cost DESC NULLS LAST, requests DESC LIMIT {limit}""").fetchall()
+    return {"title": f"LLM spend by {label}",
+            "columns": [label, "requests", "input tokens", "cached input tokens", "output tokens",
+                        "reasoning tokens", "cost USD", "unpriced requests", "share"],
+            "rows": [[k, n, int(i or 0), int(c or 0), int(o or 0), int(r or 0), _money(cost), u,
+                      None if s is None else round(float(s), 4)]
+                     for k, n, i, c, o, r, cost, u, s in rows]}
+
+
+def build(con: duckdb.DuckDBPyConnection, w: Window, malformed: int, bad_examples: list[tuple],
+          unpriced_models: list[dict[str, Any]], files: list[dict[str, Any]], show_prompts: bool,
+          duplicate_groups: int) -> dict[str, Any]:
+    tot = _rows(con, """
+SELECT count(*) AS requests, count(*) FILTER (WHERE cost IS NULL) AS unpriced,
+  coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
+  coalesce(sum(cached_input_tokens), 0) AS cached, coalesce(sum(reasoning_tokens), 0) AS reasoning,
+  coalesce(sum(cost), 0) AS cost, sum(logged_cost) AS logged,
+  count(DISTINCT coalesce(session_id, trace_id)) AS sessions, count(DISTINCT customer) AS customers,
+  count(*) FILTER (WHERE status = 'error') AS errors
+FROM req""")[0]
+    unit = _rows(con, """
+SELECT 'request' AS per, count(*) AS n, sum(cost) / nullif(count(*), 0) AS avg FROM req
+UNION ALL SELECT 'session', count(DISTINCT coalesce(session_id, trace_id)),
+  sum(cost) FILTER (WHERE coalesce(session_id, trace_id) IS NOT NULL)
+  / nullif(count(DISTINCT coalesce(session_id, trace_id)), 0) FROM req
+UNION ALL SELECT 'customer', count(DISTINCT customer),
+  sum(cost) FILTER (WHERE customer IS NOT NULL) / nullif(count(DISTINCT customer), 0) FROM req
+UNION ALL SELECT 'feature', count(DISTINCT feature),
+  sum(cost) FILTER (WHERE feature IS NOT NULL) / nullif(count(DISTINCT feature), 0) FROM req""")
+    per_feature = _rows(con, """
+SELECT coalesce(feature, '(none)') AS feature, count(*) AS requests, sum(cost) AS cost,
+  sum(cost) / count(*) AS per_request FROM req GROUP BY ALL ORDER BY cost DESC NULLS LAST LIMIT 30""")
+    per_customer = _rows(con, """
+SELECT coalesce(customer, '(none)') AS customer, count(*) AS requests, sum(cost) AS cost,
+  sum(cost) / count(*) AS per_request FROM req GROUP BY ALL ORDER BY cost DESC NULLS LAST LIMIT 30""")
+    discrepancies = _rows(con, """
+SELECT coalesce(provider, '') AS provider, model, count(*) AS compared, sum(logged_cost) AS logged,
+  sum(cost) AS computed, (sum(logged_cost) - sum(cost)) / nullif(sum(cost), 0) AS diff_share
+FROM req WHERE logged_cost IS NOT NULL AND cost IS NOT NULL GROUP BY ALL ORDER BY abs(sum(logged_cost) - sum(cost)) DESC""")
+    price_table = _rows(con, """
+SELECT p.provider, p.model, p.priced_as, p.source, p.price_from, min(p.day) AS first_day, max(p.day) AS last_day,
+  p.band_lo, p.band_hi, p.p_in, p.p_cached, p.p_cache_write, p.p_out, p.p_reasoning, p.discount_pct
+FROM prices p GROUP BY ALL ORDER BY p.provider, p.model, p.band_lo""")
+    total_cost = float(tot["cost"])
+    f = w.factor
+    summary = {
+        "requests": tot["requests"],
+        "period": (f"{w.start:%Y-%m-%d %H:%M} .. {w.end:%Y-%m-%d %H:%M} UTC" if w.start else "no records"),
+        "observed days": round(w.days, 2),
+        "computed cost USD": round(total_cost, 4),
+        "monthly run-rate USD": round(total_cost * f, 2),
+        "logged cost USD": _money(tot["logged"]),
+        "input tokens": int(tot["input_tokens"]),
+        "cached input tokens": int(tot["cached"]),
+        "output tokens": int(tot["output_tokens"]),
+        "reasoning tokens": int(tot["reasoning"]),
+        "error responses": tot["errors"],
+        "unpriced requests": tot["unpriced"],
+        "unparseable records": malformed,
+        "prompt text in report": "shown (--show-prompts)" if show_prompts else "hidden (hashes only)",
+    }
+    tables = [
+        _by(con, "provider", "provider"),
+        _by(con, "model", "model"),
+        _by(con, "team", "team"),
+        _by(con, "app", "app"),
+        _by(con, "customer", "customer"),
+        {"title": "LLM unit economics", "columns": ["per", "count", "average cost USD"],
+         "rows": [[u["per"], u["n"], _money(u["avg"])] for u in unit]},
+        {"title": "LLM cost per feature", "columns": ["feature", "requests", "cost USD", "cost per request USD"],
+         "rows": [[r["feature"], r["requests"], _money(r["cost"]), _money(r["per_request"])] for r in per_feature]},
+        {"title": "LLM cost per customer", "columns": ["customer", "requests", "cost USD", "cost per request USD"],
+         "rows": [[r["customer"], r["requests"], _money(r["cost"]), _money(r["per_request"])]
+                  for r in per_customer]},
+    ]
+    if discrepancies:
+        tables.append({"title": "Logged vs computed LLM cost",
+                       "columns": ["provider", "model", "requests compared", "logged USD", "computed USD",
+                                   "difference"],
+                       "rows": [[d["provider"], d["model"], d["compared"], _money(d["logged"]),
+                                 _money(d["computed"]),
+                                 None if d["diff_share"] is None else f"{d['diff_share'] * 100:+.1f}%"]
+                                for d in discrepancies]})
+    if unpriced_models:
+        tables.append({"title": "Unpriced LLM models (not counted as $0)",
+                       "columns": ["provider", "model", "requests", "input tokens", "output tokens", "reason"],
+                       "rows": [[u["provider"], u["model"], u["requests"], u["input_tokens"], u["output_tokens"],
+                                 u["reason"]] for u in unpriced_models]})
+    if bad_examples:
+        tables.append({"title": "Unparseable LLM log records (first few)",
+                       "columns": ["file", "line", "problem"],
+                       "rows": [[f, n, why] for f, n, why in bad_examples]})
+    tables.append({"title": "LLM price table (USD per 1M tokens)",
+                   "columns": ["provider", "model", "priced as", "source", "price since", "days used",
+                               "input tokens in", "input", "cached input", "cache write", "output", "reasoning"],
+                   "rows": [[p["provider"], p["model"], p["priced_as"], p["source"], p["price_from"] or "-",
+                             f"{p['first_day']}..{p['last_day']}",
+                             "all" if p["band_lo"] < 0 and p["band_hi"] > 2**61 else
+                             f"({p['band_lo']}, {p['band_hi'] if p['band_hi'] < 2**61 else 'inf'}]",
+                             p["p_in"], p["p_cached"], p["p_cache_write"], p["p_out"], p["p_reasoning"]]
+                            for p in price_table]})
+    data = {
+        "window": {"start": w.start.isoformat() if w.start else None, "end": w.end.isoformat() if w.end else None,
+                   "days": w.days, "monthly_factor": f},
+        "totals": {k: (float(v) if isinstance(v, float) else v) for k, v in tot.items()},
+        "files": files,
+        "unpriced_models": unpriced_models,
+        "malformed_records": malformed,
+        "malformed_examples": [{"file": f_, "line": n, "problem": why} for f_, n, why in bad_examples],
+        "duplicate_prompt_groups": duplicate_groups,
+        "discrepancies": [{k: (float(v) if isinstance(v, float) else v) for k, v in d.items()} for d in discrepancies],
+        "price_table": [{k: (str(v) if k in ("first_day", "last_day") else v) for k, v in p.items()}
+                        for p in price_table],
+    }
+    return {"title": "LLM request logs", "summary": summary, "tables": tables, "data": data}

@@ -1,0 +1,149 @@
+
+"""LLM request-log scanner: premium-model misuse, runaway agents, retries, duplicates, budgets.
+
+Config (`llm:` section, all optional):
+
+    llm:
+      attribute_keys: {team: [squad], app: [service], customer: [tenant]}  # searched first
+      key_aliases: {prod-search-key: {team: search, app: search-api}}     # API-key alias -> owner
+      prices:                       # negotiated or self-hosted rates, USD per 1M tokens
+        - {model: "llama-3.1-70b*", provider: vllm, input_per_1m: 0.4, output_per_1m: 0.4,
+           note: "self-hosted on 2x A100"}
+      discount_pct: 0               # enterprise discount on catalog prices
+      tiers_file: my-tiers.yaml     # replaces pricing/data/llm_tiers.yaml
+      simple_request: {max_input_tokens: 1000, max_output_tokens: 300, max_messages: 2}
+      loop_window_calls: 6          # sliding window for repeated call signatures
+      retry_gap_seconds: 30         # attempts closer than this are one retry burst
+      budgets: {team: {search: 500}, app: {chat: 200}, customer: {acme: 50}}  # USD per month
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from aifinops_cli.core.models import CoverageEntry, ScanResult
+from aifinops_cli.scanners.interface import Scanner, ScannerError, ScanOptions
+from aifinops_cli.scanners.llm import analysis, report
+from aifinops_cli.scanners.llm.engine import Engine, Settings
+from aifinops_cli.scanners.llm.formats import DEFAULT_ATTRIBUTE_KEYS
+from aifinops_cli.scanners.llm.inputs import resolve_inputs
+from aifinops_cli.scanners.llm.pricing import Override, PriceBook, genai_prices_version, load_tiers
+
+MAX_BAD_EXAMPLES = 5
+
+
+def settings_from(config: dict[str, Any], options: ScanOptions) -> Settings:
+    keys = {k: list(v) for k, v in DEFAULT_ATTRIBUTE_KEYS.items()}
+    for name, extra in (config.get("attribute_keys") or {}).items():
+        if name not in keys:
+            raise ScannerError(f"config llm.attribute_keys: unknown attribute {name!r} "
+                               f"(known: {', '.join(keys)})")
+        extra = [extra] if isinstance(extra, str) else list(extra)
+        keys[name] = [str(k) for k in extra] + [k for k in keys[name] if k not in extra]
+    simple = config.get("simple_request") or {}
+    return Settings(
+        attribute_keys=keys,
+        show_prompts=options.show_prompts,
+        forced_format=options.llm_log_format,
+        simple_max_input_tokens=int(simple.get("max_input_tokens", 1000)),
+        simple_max_output_tokens=int(simple.get("max_output_tokens", 300)),
+        simple_max_messages=int(simple.get("max_messages", 2)),
+        key_aliases={str(k): {kk: str(vv) for kk, vv in (v or {}).items()}
+                     for k, v in (config.get("key_aliases") or {}).items()},
+        memory_limit=str(config.get("memory_limit", "600MB")),
+    )
+
+
+class LlmLogScanner(Scanner):
+    name = "llm"
+    provider = "llm"
+    description = ("LLM request logs (OpenAI, Anthropic, LiteLLM, Bedrock, OTel GenAI, CSV): spend, "
+                   "premium-model misuse, loops, retries, duplicate prompts, budgets")
+    kinds: ClassVar[tuple[str, ...]] = ("llm.premium_simple", "llm.session", "llm.retry_group",
+                                        "llm.duplicate_prompt", "llm.budget", "llm.unowned_spend")
+
+    @classmethod
+    def applies(cls, options: ScanOptions) -> bool:
+        return bool(options.llm_logs)
+
+    def scan(self) -> ScanResult:
+        ctx = self.context
+        config = ctx.config.section("llm")
+        if not ctx.options.llm_logs:
+            raise ScannerError("no LLM logs given: pass --llm-logs PATH (files, dirs, globs, .gz, s3://)")
+        settings = settings_from(config, ctx.options)
+        overrides = [Override.parse(item) for item in config.get("prices") or []]
+        try:
+            version = genai_prices_version()
+        except ScannerError:
+            if not overrides:
+                raise
+            version = "missing"
+        book = PriceBook(overrides, float(config.get("discount_pct", 0.0)), version)
+        tiers = load_tiers(config.get("tiers_file"))
+        engine = Engine(settings)
+        try:
+            return self._scan(engine, book, tiers, config)
+        finally:
+            engine.close()
+
+    def _scan(self, engine: Engine, book: PriceBook, tiers: Any, config: dict[str, Any]) -> ScanResult:
+        ctx = self.context
+        result = ScanResult(self.name)
+        files, problems = resolve_inputs(ctx.options.llm_logs, engine.workdir)
+        for p in problems:
+            result.coverage.append(CoverageEntry(self.name, p.scope, "failed", p.message, errors=1))
+        file_info = []
+        for file in files:
+            ctx.progress(f"llm: reading {file.display}")
+            out = engine.load(file)
+            file_info.append({"file": file.display, "format": out.fmt, "records": out.rows,
+                              "malformed": out.bad, "error": out.error})
+            if out.error:
+                result.coverage.append(CoverageEntry(self.name, file.display, "failed", out.error, errors=1))
+            elif out.bad:
+                result.coverage.append(CoverageEntry(
+                    self.name, file.display, "partial",
+                    f"{out.fmt}: {out.bad} of {out.rows} records unparseable (first lines listed in the "
+                    "report; --strict makes this fatal)", resources=out.rows - out.bad, errors=out.bad))
+            else:
+                result.coverage.append(CoverageEntry(self.name, file.display, "ok", out.fmt or "",
+                                                     resources=out.rows))
+        malformed = engine.con.execute("SELECT count(*) FROM raw WHERE bad_reason IS NOT NULL").fetchone()[0]
+        examples = engine.bad_examples(MAX_BAD_EXAMPLES)
+        if malformed and ctx.options.strict:
+            first = "; ".join(f"{f}:{n}: {why}" for f, n, why in examples)
+            raise ScannerError(f"{malformed} malformed LLM log record(s) with --strict: {first}")
+        if not files or all(i["error"] for i in file_info):
+            if not files:
+                raise ScannerError("no readable LLM log files: " + "; ".join(
+                    f"{p.scope}: {p.message}" for p in problems))
+            return result
+
+        ctx.progress("llm: pricing")
+        engine.price(book, tiers)
+        con = engine.con
+        w = analysis.window(con)
+        unpriced_rows = analysis._rows(con, """
+SELECT coalesce(provider, '') AS provider, model, count(*) AS requests, sum(input_tokens) AS input_tokens,
+  sum(output_tokens) AS output_tokens FROM req WHERE cost IS NULL GROUP BY ALL ORDER BY requests DESC""")
+        for u in unpriced_rows:
+            res = book.resolved.get((u["provider"], u["model"]))
+            u["reason"] = res.reason if res else "no price"
+            result.unpriced.append({"scanner": self.name, "resource_id": f"{u['provider']}/{u['model']}",
+                                    "sku": f"llm:{u['provider']}:{u['model']}",
+                                    "reason": f"{u['requests']} requests; {u['reason']}"})
+
+        ctx.progress("llm: analysing")
+        obs = result.observations
+        obs += analysis.premium_simple(con, w, ctx.options.show_prompts)
+        obs += analysis.sessions(con, w, int(config.get("loop_window_calls", 6)))
+        obs += analysis.retries(con, w, float(config.get("retry_gap_seconds", 30)))
+        dups, groups = analysis.duplicates(con, w, ctx.options.show_prompts)
+        obs += dups
+        budget_cfg = dict(config.get("budgets") or {}) or dict(ctx.config.section("budgets").get("llm") or {})
+        obs += analysis.budgets(con, budget_cfg)
+        obs += analysis.unowned(con, w)
+        result.analysis["llm"] = report.build(con, w, malformed, examples, unpriced_rows, file_info,
+                                              ctx.options.show_prompts, groups)
+        return result
