@@ -1,0 +1,387 @@
+"""What every Google Cloud scanner shares: credentials, endpoints, projects, error wording, and
+the per-project Compute Engine inventory.
+
+Credentials are Application Default Credentials with the read-only cloud-platform scope. Clients
+use the REST transport. Endpoints can be pointed elsewhere (a local fake in tests and the demo):
+`ScanOptions.extra["gcp_endpoint"]` or `$AIFINOPS_GCP_ENDPOINT` for every service, with
+`gcp_<service>_endpoint` / `$AIFINOPS_GCP_<SERVICE>_ENDPOINT` per service (compute, monitoring,
+container, resourcemanager). An overridden endpoint is reached with anonymous credentials.
+
+The inventory (instances and disks of a project, from the two aggregatedList calls) is memoised
+on the scan context so both GCP scanners read each project once per scan.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aifinops_cli.core.models import CoverageEntry
+from aifinops_cli.scanners.interface import ScanContext, ScannerError
+
+SCOPES = ["https://www.googleapis.com/auth/cloud-platform.read-only"]
+SERVICES = ("compute", "monitoring", "container", "resourcemanager")
+DEFAULT_ENDPOINTS = {
+    "compute": "https://compute.googleapis.com",
+    "monitoring": "https://monitoring.googleapis.com",
+    "container": "https://container.googleapis.com",
+    "resourcemanager": "https://cloudresourcemanager.googleapis.com",
+}
+ROLES_DOC = "docs/permissions/gcp-roles.md"
+
+# Accelerator-optimised families: the machine type itself carries GPUs (and its price includes them).
+ACCELERATOR_FAMILIES = ("a2", "a3", "a4", "g2", "g4")
+_GPUS_IN_NAME = re.compile(r"-(\d+)g$")  # a2-highgpu-4g, a3-megagpu-8g
+_G2_GPUS = {"g2-standard-24": 2, "g2-standard-48": 4, "g2-standard-96": 8}
+_G2_DEFAULT_ACCEL = "nvidia-l4"
+_FAMILY_ACCEL = {"a2-ultragpu": "nvidia-a100-80gb", "a2": "nvidia-tesla-a100", "a3": "nvidia-h100-80gb",
+                 "a4": "nvidia-b200", "g2": _G2_DEFAULT_ACCEL, "g4": "nvidia-rtx-pro-6000"}
+
+
+def last_segment(url: str) -> str:
+    """`.../zones/us-central1-a/machineTypes/n1-standard-8` -> `n1-standard-8`."""
+    return url.rstrip("/").rsplit("/", 1)[-1] if url else ""
+
+
+def region_of_zone(zone: str) -> str:
+    """`us-central1-a` -> `us-central1` (a region name is returned unchanged)."""
+    parts = zone.split("-")
+    return "-".join(parts[:2]) if len(parts) >= 3 else zone
+
+
+def machine_family(machine_type: str) -> str:
+    return machine_type.split("-", 1)[0]
+
+
+def is_accelerator_optimised(machine_type: str) -> bool:
+    return machine_family(machine_type) in ACCELERATOR_FAMILIES
+
+
+def bundled_gpus(machine_type: str) -> tuple[str, int]:
+    """GPUs that come with an accelerator-optimised machine type: (accelerator type, count)."""
+    family = machine_family(machine_type)
+    if family not in ACCELERATOR_FAMILIES:
+        return "", 0
+    accel = _FAMILY_ACCEL["a2-ultragpu"] if machine_type.startswith("a2-ultragpu") else _FAMILY_ACCEL[family]
+    if family in ("g2", "g4"):
+        return accel, _G2_GPUS.get(machine_type, 1)
+    m = _GPUS_IN_NAME.search(machine_type)
+    return accel, int(m.group(1)) if m else 1
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """RFC 3339 as Google writes it (`2026-11-01T10:00:00.000-07:00`, or with `Z`)."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def age_days(then: datetime | None, now: datetime) -> float | None:
+    if then is None:
+        return None
+    return round(max((now - then).total_seconds(), 0.0) / 86400.0, 1)
+
+
+# --- access -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GcpAccess:
+    credentials: Any
+    endpoints: dict[str, str]
+    overridden: dict[str, bool]
+
+    def client_options(self, service: str) -> dict[str, str] | None:
+        return {"api_endpoint": self.endpoints[service]} if self.overridden[service] else None
+
+
+def endpoint_overrides(extra: dict[str, Any]) -> dict[str, str]:
+    common = extra.get("gcp_endpoint") or os.environ.get("AIFINOPS_GCP_ENDPOINT") or ""
+    out = {}
+    for service in SERVICES:
+        value = (extra.get(f"gcp_{service}_endpoint")
+                 or os.environ.get(f"AIFINOPS_GCP_{service.upper()}_ENDPOINT") or common)
+        if value:
+            out[service] = str(value).rstrip("/")
+    return out
+
+
+def access(ctx: ScanContext) -> GcpAccess:
+    """Credentials once per scan: ADC, or anonymous when every endpoint is overridden."""
+
+    def build() -> GcpAccess:
+        overrides = endpoint_overrides(ctx.options.extra)
+        endpoints = {s: overrides.get(s, DEFAULT_ENDPOINTS[s]) for s in SERVICES}
+        overridden = {s: s in overrides for s in SERVICES}
+        if all(overridden.values()):
+            from google.auth.credentials import AnonymousCredentials
+
+            return GcpAccess(AnonymousCredentials(), endpoints, overridden)
+        import google.auth
+        import google.auth.exceptions
+
+        try:
+            credentials, _ = google.auth.default(scopes=SCOPES)
+        except google.auth.exceptions.DefaultCredentialsError:
+            raise ScannerError(
+                "no Google Cloud credentials found: run `gcloud auth application-default login` "
+                "or set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file"
+            ) from None
+        return GcpAccess(credentials, endpoints, overridden)
+
+    return ctx.memo(("gcp", "access"), build)
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+def explain(exc: BaseException, where: str = "") -> str:
+    """One line saying what went wrong and what to do about it."""
+    from google.api_core import exceptions as gexc
+
+    prefix = f"{where}: " if where else ""
+    try:
+        import google.auth.exceptions as aexc
+
+        if isinstance(exc, aexc.RefreshError):
+            return ("Google Cloud credentials could not be refreshed (expired?): run "
+                    "`gcloud auth application-default login` and retry")
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(exc, gexc.Unauthorized | gexc.Unauthenticated):
+        return f"{prefix}not authenticated (401): run `gcloud auth application-default login`"
+    if isinstance(exc, gexc.Forbidden | gexc.PermissionDenied):
+        message = getattr(exc, "message", str(exc))
+        if "has not been used" in message or "is disabled" in message or "accessNotConfigured" in message:
+            return f"{prefix}API not enabled in this project: {message}"
+        return (f"{prefix}access denied (403): {message}; grant the read-only roles in "
+                f"{ROLES_DOC}")
+    if isinstance(exc, gexc.NotFound):
+        return f"{prefix}not found (404): check the project id"
+    if isinstance(exc, gexc.TooManyRequests | gexc.ResourceExhausted):
+        return f"{prefix}quota exceeded or throttled (429) after retries: retry later"
+    if isinstance(exc, gexc.GoogleAPICallError):
+        return f"{prefix}{exc.code} {getattr(exc, 'message', exc)}"
+    import requests
+
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return f"{prefix}cannot reach the Google Cloud endpoint: {exc}"
+    return f"{prefix}{type(exc).__name__}: {exc}"
+
+
+def is_fatal(exc: BaseException) -> bool:
+    """Failures that every project would repeat: bad or expired credentials."""
+    from google.api_core import exceptions as gexc
+    from google.auth import exceptions as aexc
+
+    return isinstance(exc, aexc.RefreshError | gexc.Unauthorized | gexc.Unauthenticated)
+
+
+def expected_errors() -> tuple[type[BaseException], ...]:
+    import requests
+    from google.api_core import exceptions as gexc
+    from google.auth import exceptions as aexc
+
+    return (gexc.GoogleAPICallError, aexc.GoogleAuthError, requests.exceptions.RequestException)
+
+
+# --- projects ---------------------------------------------------------------------------------
+
+
+def projects(ctx: ScanContext) -> list[str]:
+    """--gcp-project if given, else every ACTIVE project the credentials can see."""
+    if ctx.options.gcp_projects:
+        return list(dict.fromkeys(ctx.options.gcp_projects))
+
+    def fetch() -> list[str]:
+        from google.cloud import resourcemanager_v3
+
+        acc = access(ctx)
+        client = resourcemanager_v3.ProjectsClient(
+            credentials=acc.credentials, transport="rest",
+            client_options=acc.client_options("resourcemanager"))
+        try:
+            found = [p.project_id for p in client.search_projects(query="state:ACTIVE")
+                     if p.state == resourcemanager_v3.Project.State.ACTIVE]
+        except expected_errors() as exc:
+            raise ScannerError(
+                f"cannot list projects ({explain(exc, 'resourcemanager projects.search')}); "
+                "pass --gcp-project to name them") from None
+        if not found:
+            raise ScannerError("the credentials see no active Google Cloud project: pass --gcp-project")
+        return sorted(found)
+
+    return ctx.memo(("gcp", "projects"), fetch)
+
+
+# --- inventory --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GceInstance:
+    id: str
+    name: str
+    zone: str
+    machine_type: str
+    status: str
+    labels: dict[str, str]
+    accelerators: tuple[tuple[str, int], ...]  # attached (N1-style) GPUs: (type, count)
+    created: datetime | None
+    last_start: datetime | None
+    provisioning_model: str
+
+    @property
+    def region(self) -> str:
+        return region_of_zone(self.zone)
+
+    @property
+    def gpus(self) -> tuple[str, int]:
+        """(accelerator type, count): attached GPUs, else the ones the machine type bundles."""
+        if self.accelerators:
+            return self.accelerators[0][0], sum(n for _, n in self.accelerators)
+        return bundled_gpus(self.machine_type)
+
+    @property
+    def has_gpu(self) -> bool:
+        return self.gpus[1] > 0
+
+
+@dataclass(frozen=True)
+class GceDisk:
+    id: str
+    name: str
+    location: str  # zone, or region for regional disks
+    disk_type: str
+    size_gb: int
+    users: tuple[str, ...]
+    labels: dict[str, str]
+    created: datetime | None
+    last_attach: datetime | None
+    last_detach: datetime | None
+    status: str
+    regional: bool
+
+    @property
+    def region(self) -> str:
+        return self.location if self.regional else region_of_zone(self.location)
+
+
+@dataclass
+class ProjectInventory:
+    project: str
+    instances: list[GceInstance] = field(default_factory=list)
+    disks: list[GceDisk] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # zones that answered with a warning
+
+
+_OK_WARNINGS = {"NO_RESULTS_ON_PAGE", ""}
+
+
+def _instance(inst: Any) -> GceInstance:
+    accels = tuple((last_segment(a.accelerator_type), int(a.accelerator_count))
+                   for a in inst.guest_accelerators if a.accelerator_count)
+    return GceInstance(
+        id=str(inst.id), name=inst.name, zone=last_segment(inst.zone),
+        machine_type=last_segment(inst.machine_type), status=inst.status,
+        labels=dict(inst.labels), accelerators=accels,
+        created=parse_time(inst.creation_timestamp), last_start=parse_time(inst.last_start_timestamp),
+        provisioning_model=inst.scheduling.provisioning_model or "STANDARD",
+    )
+
+
+def _disk(d: Any) -> GceDisk:
+    regional = bool(d.region) and not d.zone
+    return GceDisk(
+        id=str(d.id), name=d.name, location=last_segment(d.region if regional else d.zone),
+        disk_type=last_segment(d.type_), size_gb=int(d.size_gb), users=tuple(d.users),
+        labels=dict(d.labels), created=parse_time(d.creation_timestamp),
+        last_attach=parse_time(d.last_attach_timestamp), last_detach=parse_time(d.last_detach_timestamp),
+        status=d.status, regional=regional,
+    )
+
+
+def inventory(ctx: ScanContext, project: str) -> ProjectInventory:
+    """Instances and disks of every zone of a project: one paginated aggregatedList each."""
+
+    def fetch() -> ProjectInventory:
+        from google.cloud import compute_v1
+
+        acc = access(ctx)
+        opts = acc.client_options("compute")
+        inv = ProjectInventory(project)
+        instances = compute_v1.InstancesClient(credentials=acc.credentials, transport="rest",
+                                               client_options=opts)
+        request = compute_v1.AggregatedListInstancesRequest(
+            project=project, max_results=500)
+        for page in instances.aggregated_list(request=request).pages:
+            for scope, scoped in page.items.items():
+                if scoped.warning and scoped.warning.code not in _OK_WARNINGS:
+                    inv.warnings.append(f"{scope}: {scoped.warning.code}")
+                inv.instances.extend(_instance(i) for i in scoped.instances)
+        disks = compute_v1.DisksClient(credentials=acc.credentials, transport="rest",
+                                       client_options=opts)
+        request = compute_v1.AggregatedListDisksRequest(
+            project=project, max_results=500)
+        for page in disks.aggregated_list(request=request).pages:
+            for scope, scoped in page.items.items():
+                if scoped.warning and scoped.warning.code not in _OK_WARNINGS:
+                    inv.warnings.append(f"{scope}: {scoped.warning.code}")
+                inv.disks.extend(_disk(d) for d in scoped.disks)
+        return inv
+
+    return ctx.memo(("gcp", "inventory", project), fetch)
+
+
+# --- fan-out ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ProjectOutcome:
+    items: list[Any]
+    note: str = ""
+    partial: bool = False
+
+
+def for_each_project(
+    ctx: ScanContext, scanner: str, work: Callable[[str], ProjectOutcome]
+) -> tuple[list[Any], list[CoverageEntry]]:
+    """Run `work` per project concurrently; a project that refuses is recorded, the rest go on."""
+    project_list = projects(ctx)
+    errors = expected_errors()
+
+    def run(project: str) -> tuple[str, ProjectOutcome | None, BaseException | None]:
+        try:
+            return project, work(project), None
+        except errors as exc:
+            return project, None, exc
+
+    workers = max(1, min(ctx.options.max_workers, len(project_list)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{scanner}-") as pool:
+        outcomes = list(pool.map(run, project_list))
+    results: list[Any] = []
+    coverage: list[CoverageEntry] = []
+    fatal: BaseException | None = None
+    for project, outcome, exc in outcomes:
+        ctx.progress(f"{scanner}: {project} done")
+        if outcome is not None:
+            results.extend(outcome.items)
+            coverage.append(CoverageEntry(scanner, f"project {project}",
+                                          "partial" if outcome.partial else "ok", outcome.note,
+                                          resources=len(outcome.items), errors=int(outcome.partial)))
+        else:
+            assert exc is not None
+            coverage.append(CoverageEntry(scanner, f"project {project}", "failed",
+                                          explain(exc, project), errors=1))
+            if is_fatal(exc):
+                fatal = exc
+    if fatal is not None and all(c.status == "failed" for c in coverage):
+        raise ScannerError(explain(fatal))
+    return results, coverage

@@ -1,0 +1,138 @@
+"""Compute Engine: GPU instances and their utilisation, and persistent disks nobody uses.
+
+Per project (projects run concurrently): one paginated `instances.aggregatedList` and one
+`disks.aggregatedList` across all zones, then Cloud Monitoring for the running GPU instances
+only: daily CPU utilisation (every VM) and the Ops Agent's GPU utilisation where installed,
+selected by instance id in chunks of 100. GKE nodes are left to the `gcp.gke` scanner, which
+judges them per node pool.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aifinops_cli.core.models import Observation, ScanResult
+from aifinops_cli.scanners.gcp import common
+from aifinops_cli.scanners.gcp.monitoring import Monitoring, Window, instance_utilisation
+from aifinops_cli.scanners.gcp.pricing import disk_line, instance_lines
+from aifinops_cli.scanners.interface import ScanContext, Scanner, ScanOptions
+
+GKE_NODE_LABEL = "goog-gke-node"
+
+
+class GcpComputeScanner(Scanner):
+    name = "gcp.compute"
+    provider = "gcp"
+    description = ("Compute Engine GPU instances (attached GPUs or A2/A3/G2 machine types) and "
+                   "their CPU/GPU utilisation; persistent disks attached to nothing")
+    kinds = ("gcp.compute.instance", "gcp.compute.disk")
+
+    @classmethod
+    def applies(cls, options: ScanOptions) -> bool:
+        return "gcp" in options.providers
+
+    def scan(self) -> ScanResult:
+        ctx = self.context
+        unpriced: list[dict[str, str]] = []
+        window = Window.ending(ctx.now, ctx.options.lookback_days)
+
+        def work(project: str) -> common.ProjectOutcome:
+            inv = common.inventory(ctx, project)
+            gpu = [i for i in inv.instances if i.has_gpu and GKE_NODE_LABEL not in i.labels]
+            running = [i for i in gpu if i.status == "RUNNING"]
+            utilisation: dict[str, dict[str, float | None]] = {}
+            problems = list(inv.warnings)
+            if running:
+                try:
+                    utilisation = instance_utilisation(Monitoring(common.access(ctx)), project,
+                                                       [i.id for i in running], window)
+                except common.expected_errors() as exc:
+                    # without metrics no instance can be judged idle; disks still can
+                    problems.append(f"utilisation not read: {common.explain(exc, 'monitoring')}")
+            out: list[Observation] = [
+                self._instance(ctx, project, inst, utilisation.get(inst.id), unpriced) for inst in gpu
+            ]
+            orphans = [d for d in inv.disks if not d.users]
+            out.extend(self._disk(ctx, project, d, unpriced) for d in orphans)
+            note = (f"{len(inv.instances)} instances, {len(gpu)} with GPUs ({len(running)} running); "
+                    f"{len(inv.disks)} disks, {len(orphans)} unattached")
+            if problems:
+                note = f"{note}; " + "; ".join(problems)
+            return common.ProjectOutcome(out, note, partial=bool(problems))
+
+        observations, coverage = common.for_each_project(ctx, self.name, work)
+        return ScanResult(self.name, observations, coverage, unpriced=unpriced)
+
+    def _instance(self, ctx: ScanContext, project: str, inst: common.GceInstance,
+                  utilisation: dict[str, float | None] | None, unpriced: list[dict[str, str]]
+                  ) -> Observation:
+        accel, count = inst.gpus
+        lines: list[Any] = []
+        if inst.status == "RUNNING":
+            lines, missing = instance_lines(ctx.prices, inst.region, inst.machine_type, inst.accelerators)
+            unpriced.extend({"scanner": self.name, "resource_id": inst.name, "sku": s} for s in missing)
+        metrics: dict[str, float | None] = dict(utilisation or {})
+        metrics["gpu_count"] = float(count)
+        metrics["age_days"] = common.age_days(inst.created, ctx.now)
+        metrics["uptime_days"] = common.age_days(inst.last_start, ctx.now)
+        evidence = []
+        if utilisation is not None:
+            source = ("CPU and GPU (Ops Agent)" if utilisation.get("gpu_util_max_pct") is not None
+                      else "CPU only (no Ops Agent GPU metrics)")
+            evidence.append(f"{ctx.options.lookback_days}-day window, daily statistics: {source}")
+        return Observation(
+            provider="gcp",
+            kind="gcp.compute.instance",
+            id=inst.id,
+            account=project,
+            region=inst.zone,
+            name=inst.name,
+            tags=inst.labels,
+            owner=ctx.config.owner_from_tags(inst.labels),
+            metrics=metrics,
+            attributes={
+                "state": inst.status.lower(),
+                "machine_type": inst.machine_type,
+                "family": common.machine_family(inst.machine_type),
+                "accelerator_type": accel,
+                "provisioning_model": inst.provisioning_model,
+                "gpu_metrics": bool(utilisation and utilisation.get("gpu_util_max_pct") is not None),
+                "launched_at": inst.last_start.isoformat() if inst.last_start else None,
+                "lookback_days": ctx.options.lookback_days,
+            },
+            cost_lines=tuple(lines),
+            evidence=tuple(evidence),
+        )
+
+    def _disk(self, ctx: ScanContext, project: str, disk: common.GceDisk,
+              unpriced: list[dict[str, str]]) -> Observation:
+        line = disk_line(ctx.prices, disk.region, disk.disk_type, disk.size_gb, disk.regional)
+        if line is None:
+            unpriced.append({"scanner": self.name, "resource_id": disk.name,
+                             "sku": f"gcp.pd:{disk.disk_type}:{disk.region}"})
+        detached = disk.last_detach or disk.created
+        return Observation(
+            provider="gcp",
+            kind="gcp.compute.disk",
+            id=disk.id,
+            account=project,
+            region=disk.location,
+            name=disk.name,
+            tags=disk.labels,
+            owner=ctx.config.owner_from_tags(disk.labels),
+            metrics={
+                "size_gb": float(disk.size_gb),
+                "age_days": common.age_days(disk.created, ctx.now),
+                "unattached_days": common.age_days(detached, ctx.now),
+            },
+            attributes={
+                "state": "unattached",
+                "status": disk.status,
+                "disk_type": disk.disk_type,
+                "regional": disk.regional,
+                "created_at": disk.created.isoformat() if disk.created else None,
+                "last_detached_at": disk.last_detach.isoformat() if disk.last_detach else None,
+                "ever_attached": disk.last_attach is not None,
+            },
+            cost_lines=(line,) if line else (),
+        )

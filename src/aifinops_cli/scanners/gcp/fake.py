@@ -1,0 +1,276 @@
+"""A local stand-in for the Google Cloud REST APIs the GCP scanners read (tests and `--demo`).
+
+It answers, on 127.0.0.1, with the JSON shapes of the real services: Compute Engine
+`aggregated/instances` and `aggregated/disks` (items keyed by `zones/ZONE`, empty zones carrying a
+`NO_RESULTS_ON_PAGE` warning, `nextPageToken` paging), Cloud Monitoring `timeSeries.list`
+(daily-aligned points, newest first, `int64Value` as a string), GKE `clusters.list` and Resource
+Manager `projects:search`. A project listed in `denied` answers 403 PERMISSION_DENIED like a
+project where the caller lacks roles. Every request is recorded, so tests can count calls and
+check that only GETs were made.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+COMPUTE = "https://www.googleapis.com/compute/v1"
+
+
+def _ts(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.000-00:00")
+
+
+def instance_json(project: str, name: str, zone: str, machine_type: str, instance_id: int, *,
+                  status: str = "RUNNING", labels: dict[str, str] | None = None,
+                  accelerators: list[tuple[str, int]] | None = None, created: datetime,
+                  started: datetime | None = None, spot: bool = False) -> dict[str, Any]:
+    zone_url = f"{COMPUTE}/projects/{project}/zones/{zone}"
+    doc: dict[str, Any] = {
+        "kind": "compute#instance",
+        "id": str(instance_id),
+        "creationTimestamp": _ts(created),
+        "name": name,
+        "machineType": f"{zone_url}/machineTypes/{machine_type}",
+        "status": status,
+        "zone": zone_url,
+        "selfLink": f"{zone_url}/instances/{name}",
+        "labels": dict(labels or {}),
+        "disks": [{"kind": "compute#attachedDisk", "type": "PERSISTENT", "mode": "READ_WRITE",
+                   "source": f"{zone_url}/disks/{name}", "deviceName": "persistent-disk-0",
+                   "index": 0, "boot": True, "autoDelete": True, "diskSizeGb": "100"}],
+        "scheduling": {"onHostMaintenance": "TERMINATE", "automaticRestart": not spot,
+                       "preemptible": spot, "provisioningModel": "SPOT" if spot else "STANDARD"},
+    }
+    if started is not None:
+        doc["lastStartTimestamp"] = _ts(started)
+    if accelerators:
+        doc["guestAccelerators"] = [
+            {"acceleratorType": f"{zone_url}/acceleratorTypes/{a}", "acceleratorCount": n}
+            for a, n in accelerators]
+    return doc
+
+
+def disk_json(project: str, name: str, zone: str, disk_type: str, size_gb: int, disk_id: int, *,
+              users: list[str] | None = None, labels: dict[str, str] | None = None,
+              created: datetime, detached: datetime | None = None,
+              attached: datetime | None = None) -> dict[str, Any]:
+    zone_url = f"{COMPUTE}/projects/{project}/zones/{zone}"
+    doc: dict[str, Any] = {
+        "kind": "compute#disk",
+        "id": str(disk_id),
+        "creationTimestamp": _ts(created),
+        "name": name,
+        "sizeGb": str(size_gb),  # int64 fields are JSON strings
+        "zone": zone_url,
+        "status": "READY",
+        "selfLink": f"{zone_url}/disks/{name}",
+        "type": f"{zone_url}/diskTypes/{disk_type}",
+        "labels": dict(labels or {}),
+        "physicalBlockSizeBytes": "4096",
+    }
+    if users:
+        doc["users"] = [f"{zone_url}/instances/{u}" for u in users]
+    if detached is not None:
+        doc["lastDetachTimestamp"] = _ts(detached)
+    if attached is not None:
+        doc["lastAttachTimestamp"] = _ts(attached)
+    return doc
+
+
+def node_pool_json(name: str, machine_type: str, *, accelerators: list[tuple[str, int]] | None = None,
+                   autoscaling: tuple[int, int] | None = None, node_count: int = 1,
+                   labels: dict[str, str] | None = None) -> dict[str, Any]:
+    config: dict[str, Any] = {"machineType": machine_type, "diskSizeGb": 100, "diskType": "pd-balanced",
+                              "labels": dict(labels or {})}
+    if accelerators:
+        config["accelerators"] = [{"acceleratorCount": str(n), "acceleratorType": a}
+                                  for a, n in accelerators]
+    doc: dict[str, Any] = {"name": name, "config": config, "initialNodeCount": node_count,
+                           "status": "RUNNING", "version": "1.30.5-gke.1014001"}
+    if autoscaling:
+        doc["autoscaling"] = {"enabled": True, "minNodeCount": autoscaling[0],
+                              "maxNodeCount": autoscaling[1]}
+    return doc
+
+
+def cluster_json(project: str, name: str, location: str, pools: list[dict[str, Any]],
+                 labels: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"name": name, "location": location, "status": "RUNNING", "nodePools": pools,
+            "resourceLabels": dict(labels or {}),
+            "selfLink": f"https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{name}"}
+
+
+def series_json(metric: str, metric_labels: dict[str, str], resource_type: str,
+                resource_labels: dict[str, str], values: list[float], end: datetime, *,
+                int_values: bool = False, system_labels: dict[str, str] | None = None
+                ) -> dict[str, Any]:
+    """One daily-aligned series; `values` oldest first, emitted newest first as the API does."""
+    points = []
+    for back, value in enumerate(reversed(values)):
+        stop = end - timedelta(days=back)
+        val = {"int64Value": str(int(value))} if int_values else {"doubleValue": value}
+        points.append({"interval": {"startTime": _ts(stop - timedelta(days=1)).replace(".000-00:00", "Z"),
+                                    "endTime": _ts(stop).replace(".000-00:00", "Z")}, "value": val})
+    doc: dict[str, Any] = {
+        "metric": {"type": metric, "labels": metric_labels},
+        "resource": {"type": resource_type, "labels": resource_labels},
+        "metricKind": "GAUGE", "valueType": "INT64" if int_values else "DOUBLE", "points": points,
+    }
+    if system_labels:
+        doc["metadata"] = {"systemLabels": system_labels}
+    return doc
+
+
+@dataclass
+class FakeProject:
+    instances: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # zone -> instances
+    disks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # zone -> disks
+    clusters: list[dict[str, Any]] = field(default_factory=list)
+    # (metric type, aligner) -> series as the server returns them after alignment/grouping
+    series: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    zones: tuple[str, ...] = ()  # zones that answer empty (with the NO_RESULTS_ON_PAGE warning)
+
+
+@dataclass
+class FakeGcp:
+    projects: dict[str, FakeProject] = field(default_factory=dict)
+    denied: set[str] = field(default_factory=set)  # every API answers 403
+    monitoring_denied: set[str] = field(default_factory=set)  # only Monitoring answers 403
+    page_size: int = 500  # server-side cap, to exercise paging
+    calls: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, fragment: str) -> int:
+        return sum(1 for _, path, _ in self.calls if fragment in path)
+
+
+def _forbidden(permission: str, project: str) -> tuple[int, dict[str, Any]]:
+    message = f"Required '{permission}' permission for 'projects/{project}'"
+    return 403, {"error": {"code": 403, "message": message, "status": "PERMISSION_DENIED",
+                           "errors": [{"message": message, "domain": "global", "reason": "forbidden"}]}}
+
+
+def _page(items: list[Any], query: dict[str, list[str]], cap: int, size_key: str) -> tuple[list[Any], str]:
+    size = min(int(query.get(size_key, [str(cap)])[0]), cap)
+    start = int(query.get("pageToken", ["0"])[0] or 0)
+    chunk = items[start:start + size]
+    token = str(start + size) if start + size < len(items) else ""
+    return chunk, token
+
+
+_ONE_OF = re.compile(r'resource\.labels\.instance_id\s*=\s*one_of\(([^)]*)\)')
+_METRIC = re.compile(r'metric\.type\s*=\s*"([^"]+)"')
+
+
+def _route(fake: FakeGcp, path: str, query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+    m = re.fullmatch(r"/compute/v1/projects/([^/]+)/aggregated/(instances|disks)", path)
+    if m:
+        project, what = m.groups()
+        if project in fake.denied or project not in fake.projects:
+            return _forbidden(f"compute.{what}.list", project)
+        proj = fake.projects[project]
+        source = proj.instances if what == "instances" else proj.disks
+        flat = [(zone, item) for zone, items in sorted(source.items()) for item in items]
+        chunk, token = _page(flat, query, fake.page_size, "maxResults")
+        items: dict[str, Any] = {}
+        for zone, item in chunk:
+            items.setdefault(f"zones/{zone}", {}).setdefault(what, []).append(item)
+        if not token:
+            for zone in proj.zones:
+                items.setdefault(f"zones/{zone}", {"warning": {
+                    "code": "NO_RESULTS_ON_PAGE",
+                    "message": "There are no results for scope 'zones/" + zone + "' on this page.",
+                    "data": [{"key": "scope", "value": f"zones/{zone}"}]}})
+        kind = "compute#instanceAggregatedList" if what == "instances" else "compute#diskAggregatedList"
+        body: dict[str, Any] = {"kind": kind, "id": f"projects/{project}/aggregated/{what}", "items": items,
+                                "selfLink": f"{COMPUTE}/projects/{project}/aggregated/{what}"}
+        if token:
+            body["nextPageToken"] = token
+        return 200, body
+    m = re.fullmatch(r"/v3/projects/([^/]+)/timeSeries", path)
+    if m:
+        project = m.group(1)
+        if project in fake.denied or project in fake.monitoring_denied or project not in fake.projects:
+            return _forbidden("monitoring.timeSeries.list", project)
+        flt = query.get("filter", [""])[0]
+        metric = _METRIC.search(flt)
+        aligner = query.get("aggregation.perSeriesAligner", ["ALIGN_NONE"])[0]
+        series = fake.projects[project].series.get((metric.group(1) if metric else "", aligner), [])
+        ids = _ONE_OF.search(flt)
+        if ids:
+            wanted = {s.strip().strip('"') for s in ids.group(1).split(",")}
+            series = [s for s in series if s["resource"]["labels"].get("instance_id") in wanted]
+        chunk, token = _page(series, query, fake.page_size, "pageSize")
+        body = {"timeSeries": chunk, "unit": "10^2.%" if "cpu" in flt else ""} if chunk else {}
+        if token:
+            body["nextPageToken"] = token
+        return 200, body
+    m = re.fullmatch(r"/v1/projects/([^/]+)/locations/-/clusters", path)
+    if m:
+        project = m.group(1)
+        if project in fake.denied or project not in fake.projects:
+            return _forbidden("container.clusters.list", project)
+        return 200, {"clusters": fake.projects[project].clusters} if fake.projects[project].clusters else {}
+    if path == "/v3/projects:search":
+        return 200, {"projects": [
+            {"name": f"projects/{100000 + n}", "projectId": p, "state": "ACTIVE", "displayName": p,
+             "parent": "organizations/1234"}
+            for n, p in enumerate(sorted(set(fake.projects) | fake.denied))]}
+    return 404, {"error": {"code": 404, "message": f"no such path {path}", "status": "NOT_FOUND"}}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeGcp
+
+    def log_message(self, *args: Any) -> None:  # quiet
+        pass
+
+    def _answer(self, method: str) -> None:
+        parsed = urlparse(self.path)
+        query = parse_qs(parsed.query)
+        with self.fake.lock:
+            self.fake.calls.append((method, parsed.path, query))
+        if method != "GET":
+            status, body = 405, {"error": {"code": 405, "message": "read-only fake",
+                                           "status": "UNIMPLEMENTED"}}
+        else:
+            status, body = _route(self.fake, parsed.path, query)
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self._answer("GET")
+
+    def do_POST(self) -> None:
+        self._answer("POST")
+
+    def do_DELETE(self) -> None:
+        self._answer("DELETE")
+
+
+@contextmanager
+def serve(fake: FakeGcp) -> Iterator[str]:
+    """Serve `fake` on 127.0.0.1 in a thread; yields its base URL."""
+    handler = type("Handler", (_Handler,), {"fake": fake})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="fake-gcp", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,144 @@
+"""GKE node pools with GPUs that stay scaled up with no GPU workloads.
+
+Per project: one `projects.locations.clusters.list` over every location (`locations/-`) gives
+clusters with their node pools; a pool has GPUs when its node config lists accelerators or its
+machine type is accelerator-optimised (A2, A3, G2). Its nodes are the project's Compute Engine
+instances labelled `goog-k8s-cluster-name` / `goog-k8s-node-pool-name` (the same aggregatedList
+the `gcp.compute` scanner reads, listed once per scan), priced per node. Whether any container
+asked for a GPU comes from GKE system metrics: `kubernetes.io/container/accelerator/request`
+summed per node per day, and the GPU duty cycle, in two grouped timeSeries.list calls per
+project, never a call per node.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aifinops_cli.core.models import Observation, ScanResult
+from aifinops_cli.scanners.gcp import common
+from aifinops_cli.scanners.gcp.monitoring import Monitoring, Window, gke_node_gpu_activity
+from aifinops_cli.scanners.gcp.pricing import instance_lines
+from aifinops_cli.scanners.interface import ScanContext, Scanner, ScanOptions
+
+CLUSTER_LABEL = "goog-k8s-cluster-name"
+POOL_LABEL = "goog-k8s-node-pool-name"
+
+
+def pool_gpus(pool: Any) -> tuple[str, int]:
+    """(accelerator type, GPUs per node) of a node pool."""
+    accels = [(a.accelerator_type, int(a.accelerator_count)) for a in pool.config.accelerators
+              if a.accelerator_count]
+    if accels:
+        return accels[0][0], sum(n for _, n in accels)
+    return common.bundled_gpus(pool.config.machine_type)
+
+
+class GkeGpuNodePoolScanner(Scanner):
+    name = "gcp.gke"
+    provider = "gcp"
+    description = ("GKE node pools with GPUs kept scaled up while no container requests a GPU "
+                   "(GKE system metrics over the lookback window)")
+    kinds = ("gcp.gke.nodepool",)
+
+    @classmethod
+    def applies(cls, options: ScanOptions) -> bool:
+        return "gcp" in options.providers
+
+    def scan(self) -> ScanResult:
+        ctx = self.context
+        unpriced: list[dict[str, str]] = []
+        window = Window.ending(ctx.now, ctx.options.lookback_days)
+
+        def work(project: str) -> common.ProjectOutcome:
+            from google.cloud import container_v1
+
+            acc = common.access(ctx)
+            client = container_v1.ClusterManagerClient(
+                credentials=acc.credentials, transport="rest",
+                client_options=acc.client_options("container"))
+            answer = client.list_clusters(parent=f"projects/{project}/locations/-")
+            problems = ([f"zones not answering: {', '.join(answer.missing_zones)}"]
+                        if answer.missing_zones else [])
+            pools = [(cluster, pool) for cluster in answer.clusters for pool in cluster.node_pools
+                     if pool_gpus(pool)[1] > 0]
+            if not pools:
+                return common.ProjectOutcome([], f"{len(answer.clusters)} clusters, no GPU node pools",
+                                             partial=bool(problems))
+            inv = common.inventory(ctx, project)
+            nodes: dict[tuple[str, str], list[common.GceInstance]] = {}
+            for inst in inv.instances:
+                if inst.status == "RUNNING" and CLUSTER_LABEL in inst.labels:
+                    key = (inst.labels[CLUSTER_LABEL], inst.labels.get(POOL_LABEL, ""))
+                    nodes.setdefault(key, []).append(inst)
+            activity: dict[tuple[str, str], dict[str, float | None]] = {}
+            metrics_read = False
+            if any(nodes.get((c.name, p.name)) for c, p in pools):
+                try:
+                    activity = gke_node_gpu_activity(Monitoring(acc), project, window)
+                    metrics_read = True
+                except common.expected_errors() as exc:
+                    problems.append(f"GPU requests not read: {common.explain(exc, 'monitoring')}")
+            out = [self._pool(ctx, project, cluster, pool, nodes.get((cluster.name, pool.name), []),
+                              activity, metrics_read, unpriced) for cluster, pool in pools]
+            note = f"{len(answer.clusters)} clusters, {len(pools)} GPU node pools"
+            if problems:
+                note = f"{note}; " + "; ".join(problems)
+            return common.ProjectOutcome(out, note, partial=bool(problems))
+
+        observations, coverage = common.for_each_project(ctx, self.name, work)
+        return ScanResult(self.name, observations, coverage, unpriced=unpriced)
+
+    def _pool(self, ctx: ScanContext, project: str, cluster: Any, pool: Any,
+              nodes: list[common.GceInstance], activity: dict[tuple[str, str], dict[str, float | None]],
+              metrics_read: bool, unpriced: list[dict[str, str]]) -> Observation:
+        accel, per_node = pool_gpus(pool)
+        lines = []
+        for node in nodes:
+            node_lines, missing = instance_lines(ctx.prices, node.region, node.machine_type,
+                                                 node.accelerators)
+            lines.extend(node_lines)
+            unpriced.extend({"scanner": self.name, "resource_id": node.name, "sku": s} for s in missing)
+        requests = [a["gpu_requests_max"] for n in nodes
+                    if (a := activity.get((cluster.name, n.name))) and a["gpu_requests_max"] is not None]
+        duty = [a["gpu_duty_cycle_max_pct"] for n in nodes
+                if (a := activity.get((cluster.name, n.name))) and a["gpu_duty_cycle_max_pct"] is not None]
+        ages = [a for a in (common.age_days(n.created, ctx.now) for n in nodes) if a is not None]
+        # GKE writes the request metric only for containers that request accelerators: once the
+        # metrics were read, a node with no series had no GPU container all window.
+        requests_max = max(requests) if requests else (0.0 if metrics_read else None)
+        tags = dict(cluster.resource_labels)
+        tags.update(pool.config.labels)
+        autoscaling = pool.autoscaling
+        return Observation(
+            provider="gcp",
+            kind="gcp.gke.nodepool",
+            id=f"{cluster.name}/{pool.name}",
+            account=project,
+            region=cluster.location,
+            name=pool.name,
+            tags=tags,
+            owner=ctx.config.owner_from_tags(tags),
+            metrics={
+                "node_count": float(len(nodes)),
+                "gpus_per_node": float(per_node),
+                "gpu_count": float(per_node * len(nodes)),
+                "gpu_requests_max": requests_max,
+                "gpu_duty_cycle_max_pct": max(duty) if duty else None,
+                "min_node_age_days": min(ages) if ages else None,
+                "autoscaling_min_nodes": float(autoscaling.min_node_count) if autoscaling.enabled else None,
+            },
+            attributes={
+                "cluster": cluster.name,
+                "machine_type": pool.config.machine_type,
+                "accelerator_type": accel,
+                "autoscaling": bool(autoscaling.enabled),
+                "spot": bool(pool.config.spot or pool.config.preemptible),
+                "status": pool.status.name if hasattr(pool.status, "name") else str(pool.status),
+                "lookback_days": ctx.options.lookback_days,
+            },
+            cost_lines=tuple(lines),
+            evidence=(
+                f"{len(nodes)} running nodes x {per_node} {accel}; GKE system metric "
+                f"{'read' if metrics_read else 'not available'} over {ctx.options.lookback_days} days",
+            ),
+        )

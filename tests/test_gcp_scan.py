@@ -1,0 +1,196 @@
+"""GCP scanners against a local server answering the real Compute, Monitoring, GKE and Resource
+Manager REST shapes, through the real google-cloud clients."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from aifinops_cli.core.config import Config
+from aifinops_cli.core.models import Confidence
+from aifinops_cli.core.rules import evaluate, load_rules
+from aifinops_cli.pricing.catalog import load_catalog
+from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
+from aifinops_cli.scanners.gcp.fake import (
+    FakeGcp,
+    FakeProject,
+    cluster_json,
+    disk_json,
+    instance_json,
+    node_pool_json,
+    series_json,
+    serve,
+)
+from aifinops_cli.scanners.gcp.gke import GkeGpuNodePoolScanner
+from aifinops_cli.scanners.gcp.monitoring import CPU_METRIC, GKE_REQUEST_METRIC, GPU_METRIC
+from aifinops_cli.scanners.interface import ScanContext, ScanOptions
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+END = NOW.replace(minute=0)
+OLD = NOW - timedelta(days=60)
+P = "ml-prod"
+
+
+def _cpu(iid: str, name: str, zone: str, means: float, maxes: float, days: int = 14
+         ) -> tuple[dict, dict]:
+    labels = {"instance_id": iid, "zone": zone, "project_id": P}
+    return (series_json(CPU_METRIC, {"instance_name": name}, "gce_instance", labels, [means] * days, END),
+            series_json(CPU_METRIC, {"instance_name": name}, "gce_instance", labels, [maxes] * days, END))
+
+
+def _gpu(iid: str, zone: str, means: float, maxes: float, gpu: str = "0") -> tuple[dict, dict]:
+    labels = {"instance_id": iid, "zone": zone, "project_id": P}
+    ml = {"gpu_number": gpu, "model": "NVIDIA A100-SXM4-40GB", "uuid": f"GPU-{iid}-{gpu}"}
+    return (series_json(GPU_METRIC, ml, "gce_instance", labels, [means] * 14, END),
+            series_json(GPU_METRIC, ml, "gce_instance", labels, [maxes] * 14, END))
+
+
+def build_estate() -> FakeGcp:
+    zone = "us-central1-a"
+    ps = FakeProject(zones=("us-east1-b", "europe-west4-a"))
+    ps.instances[zone] = [
+        instance_json(P, "idle-t4", zone, "n1-standard-8", 101, accelerators=[("nvidia-tesla-t4", 1)],
+                      labels={"team": "vision"}, created=OLD, started=OLD),
+        instance_json(P, "idle-a2", zone, "a2-highgpu-1g", 102, accelerators=[("nvidia-tesla-a100", 1)],
+                      labels={"owner": "llm"}, created=OLD, started=OLD),
+        instance_json(P, "busy-g2", zone, "g2-standard-8", 103, created=OLD, started=OLD),
+        instance_json(P, "web-1", zone, "e2-standard-4", 104, created=OLD, started=OLD),
+        instance_json(P, "stopped-v100", zone, "n1-standard-8", 105, status="TERMINATED",
+                      accelerators=[("nvidia-tesla-v100", 1)], created=OLD),
+        instance_json(P, "new-t4", zone, "n1-standard-4", 106, accelerators=[("nvidia-tesla-t4", 1)],
+                      created=NOW - timedelta(days=1), started=NOW - timedelta(days=1)),
+        # GKE nodes: two in the idle T4 pool, one in the busy pool
+        *[instance_json(P, f"gke-train-gpu-t4-{n}", zone, "n1-standard-4", 200 + n,
+                        accelerators=[("nvidia-tesla-t4", 1)], created=OLD, started=OLD,
+                        labels={"goog-gke-node": "", "goog-k8s-cluster-name": "train",
+                                "goog-k8s-node-pool-name": "gpu-t4"}) for n in range(2)],
+        instance_json(P, "gke-train-gpu-busy-0", zone, "g2-standard-8", 210, created=OLD, started=OLD,
+                      labels={"goog-gke-node": "", "goog-k8s-cluster-name": "train",
+                              "goog-k8s-node-pool-name": "gpu-busy"}),
+    ]
+    ps.disks[zone] = [
+        disk_json(P, "orphan-data", zone, "pd-ssd", 500, 301, created=OLD, labels={"team": "vision"},
+                  attached=OLD, detached=NOW - timedelta(days=20)),
+        disk_json(P, "idle-t4", zone, "pd-balanced", 100, 302, users=["idle-t4"], created=OLD),
+    ]
+    ps.disks["europe-west4-a"] = [
+        disk_json(P, "orphan-std", "europe-west4-a", "pd-standard", 200, 303, created=OLD),
+    ]
+    ps.zones = ("us-east1-b",)
+    series = ps.series
+    for iid, name, mean, mx in (("101", "idle-t4", 0.01, 0.03), ("102", "idle-a2", 0.02, 0.04),
+                                ("103", "busy-g2", 0.6, 0.95), ("106", "new-t4", 0.01, 0.02)):
+        days = 1 if name == "new-t4" else 14
+        a, b = _cpu(iid, name, zone, mean, mx, days)
+        series.setdefault((CPU_METRIC, "ALIGN_MEAN"), []).append(a)
+        series.setdefault((CPU_METRIC, "ALIGN_MAX"), []).append(b)
+    for iid, mean, mx in (("102", 0.5, 1.0), ("103", 80.0, 99.0)):
+        a, b = _gpu(iid, zone, mean, mx)
+        series.setdefault((GPU_METRIC, "ALIGN_MEAN"), []).append(a)
+        series.setdefault((GPU_METRIC, "ALIGN_MAX"), []).append(b)
+    series[(GKE_REQUEST_METRIC, "ALIGN_MAX")] = [
+        series_json(GKE_REQUEST_METRIC, {}, "k8s_container", {"cluster_name": "train", "project_id": P},
+                    [1] * 14, END, int_values=True, system_labels={"node_name": "gke-train-gpu-busy-0"}),
+    ]
+    ps.clusters = [cluster_json(P, "train", "us-central1", [
+        node_pool_json("default-pool", "e2-standard-4", node_count=3),
+        node_pool_json("gpu-t4", "n1-standard-4", accelerators=[("nvidia-tesla-t4", 1)],
+                       autoscaling=(2, 4), node_count=2),
+        node_pool_json("gpu-busy", "g2-standard-8", accelerators=[("nvidia-l4", 1)]),
+    ], labels={"team": "training"})]
+    return FakeGcp(projects={P: ps}, denied={"locked-proj"}, page_size=3)
+
+
+@pytest.fixture
+def fake() -> Iterator[tuple[FakeGcp, str]]:
+    estate = build_estate()
+    with serve(estate) as url:
+        yield estate, url
+
+
+def _context(url: str, projects: list[str] | None = None) -> ScanContext:
+    options = ScanOptions(providers=["gcp"], gcp_projects=projects or [], lookback_days=14,
+                          extra={"gcp_endpoint": url})
+    return ScanContext(options=options, config=Config(), prices=load_catalog(), now=NOW)
+
+
+def _findings(result):
+    rules = load_rules()
+    return {f.observation.name: f for f in evaluate(rules, result.observations)}
+
+
+def test_gpu_instances_and_disks(fake: tuple[FakeGcp, str]) -> None:
+    estate, url = fake
+    result = GcpComputeScanner(_context(url, [P, "locked-proj"])).scan()
+    by_name = {o.name: o for o in result.observations}
+    # GPU instances only (not web-1), GKE nodes left to gcp.gke; two unattached disks
+    assert set(by_name) == {"idle-t4", "idle-a2", "busy-g2", "stopped-v100", "new-t4",
+                            "orphan-data", "orphan-std"}
+    t4 = by_name["idle-t4"]
+    # n1-standard-8 0.379998/h x 730 h = 277.39854; 1 x T4 0.35/GPU-h x 730 = 255.5
+    assert t4.monthly_cost_usd == pytest.approx(277.39854 + 255.5)
+    assert t4.metrics["cpu_avg_pct"] == 1.0 and t4.metrics["cpu_max_pct"] == 3.0
+    assert t4.metrics["metric_days"] == 14 and t4.metrics["gpu_util_max_pct"] is None
+    a2 = by_name["idle-a2"]
+    # a2-highgpu-1g 3.673385/h x 730 = 2681.57105 (the A100 is in the machine price, no GPU line)
+    assert a2.monthly_cost_usd == pytest.approx(2681.57105)
+    assert len(a2.cost_lines) == 1
+    assert a2.metrics["gpu_util_avg_pct"] == 0.5 and a2.metrics["gpu_util_max_pct"] == 1.0
+    assert by_name["busy-g2"].metrics["gpu_count"] == 1
+    assert by_name["stopped-v100"].monthly_cost_usd == 0
+    # pd-ssd 500 GB x 0.17 = 85.0 (us-central1); pd-standard 200 GB x 0.044 = 8.8 (europe-west4)
+    assert by_name["orphan-data"].monthly_cost_usd == pytest.approx(85.0)
+    assert by_name["orphan-data"].metrics["unattached_days"] == 20.0
+    assert by_name["orphan-std"].monthly_cost_usd == pytest.approx(8.8)
+
+    found = _findings(result)
+    assert set(found) == {"idle-t4", "idle-a2", "orphan-data", "orphan-std"}
+    assert found["idle-t4"].confidence == Confidence.MEDIUM  # CPU only
+    assert found["idle-a2"].confidence == Confidence.HIGH  # Ops Agent GPU metric too
+    assert found["idle-a2"].estimated_monthly_savings_usd == pytest.approx(2681.57)
+    assert found["idle-t4"].estimated_monthly_savings_usd == pytest.approx(532.90)
+
+    cov = {c.scope: c for c in result.coverage}
+    assert cov[f"project {P}"].status == "ok"
+    assert cov["project locked-proj"].status == "failed"
+    assert "403" in cov["project locked-proj"].message and "gcp-roles" in cov["project locked-proj"].message
+    # paging followed (page size 3), only reads, monitoring batched: 4 queries for 4 running GPU VMs
+    assert all(method == "GET" for method, _, _ in estate.calls)
+    # 4 queries (CPU mean/max, GPU mean/max); each CPU one has 4 series, paged 3 + 1 -> 2 calls
+    assert estate.count("/timeSeries") == 2 + 2 + 1 + 1
+
+
+def test_projects_from_resource_manager(fake: tuple[FakeGcp, str]) -> None:
+    estate, url = fake
+    result = GcpComputeScanner(_context(url)).scan()
+    scopes = {c.scope: c.status for c in result.coverage}
+    assert scopes == {f"project {P}": "ok", "project locked-proj": "failed"}
+    assert estate.count("/v3/projects:search") == 1
+
+
+def test_monitoring_refused_is_partial(fake: tuple[FakeGcp, str]) -> None:
+    estate, url = fake
+    estate.monitoring_denied.add(P)
+    result = GcpComputeScanner(_context(url, [P])).scan()
+    cov = result.coverage[0]
+    assert cov.status == "partial" and "utilisation not read" in cov.message
+    found = _findings(result)
+    assert set(found) == {"orphan-data", "orphan-std"}  # disks still judged, no idle claim without data
+
+
+def test_gke_gpu_node_pools(fake: tuple[FakeGcp, str]) -> None:
+    estate, url = fake
+    result = GkeGpuNodePoolScanner(_context(url, [P])).scan()
+    pools = {o.id: o for o in result.observations}
+    assert set(pools) == {"train/gpu-t4", "train/gpu-busy"}
+    idle = pools["train/gpu-t4"]
+    assert idle.metrics["node_count"] == 2 and idle.metrics["gpu_requests_max"] == 0
+    # 2 nodes x (n1-standard-4 0.189999 x 730 = 138.69927 + T4 0.35 x 730 = 255.5) = 788.39854
+    assert idle.monthly_cost_usd == pytest.approx(2 * (138.69927 + 255.5))
+    assert pools["train/gpu-busy"].metrics["gpu_requests_max"] == 1
+    found = _findings(result)
+    assert set(found) == {"gpu-t4"}
+    assert found["gpu-t4"].estimated_monthly_savings_usd == pytest.approx(788.40)
+    assert estate.count("/timeSeries") == 2
