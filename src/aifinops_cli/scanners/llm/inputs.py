@@ -151,11 +151,19 @@ def detect(file: LogFile) -> tuple[str | None, str]:
     if not stripped:
         return None, "lines"
     if stripped[0] in "[{":
-        first = stripped.split("\n", 1)[0].strip()
-        try:
-            return _classify_json(json.loads(first)), "lines"
-        except json.JSONDecodeError:
-            pass
+        lines = [ln.strip() for ln in stripped.split("\n")[:200] if ln.strip()]
+        parsed_any = False
+        for line in lines:  # a last line cut by the sample fails to parse and is skipped
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            parsed_any = True
+            fmt = _classify_json(obj)
+            if fmt:  # the first record that says what it is (a 429 line may carry no usage)
+                return fmt, "lines"
+        if parsed_any and stripped[0] == "{":
+            return None, "lines"
         try:  # a pretty-printed document or a JSON array that fits in the sample
             return _classify_json(json.loads(stripped)), "document"
         except json.JSONDecodeError:

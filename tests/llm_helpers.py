@@ -1,0 +1,57 @@
+"""Shared helpers for the LLM tests: write logs, run the real scanner, evaluate the real rules."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aifinops_cli.core.config import Config
+from aifinops_cli.core.rules import evaluate, load_rules
+from aifinops_cli.pricing.catalog import load_catalog
+from aifinops_cli.scanners.interface import ScanContext, ScanOptions
+from aifinops_cli.scanners.llm.engine import Engine
+from aifinops_cli.scanners.llm.inputs import LogFile
+from aifinops_cli.scanners.llm.pricing import Override, PriceBook, genai_prices_version, load_tiers
+from aifinops_cli.scanners.llm.scanner import LlmLogScanner, settings_from
+
+MONTH = 30.4375  # days per month; logs shorter than a day count as one day
+
+
+def write_jsonl(path: Path, records: list[Any]) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records))
+    return path
+
+
+def context(paths: list[str], llm: dict[str, Any] | None = None, **opts: Any) -> ScanContext:
+    config = Config(sections={"llm": llm or {}})
+    return ScanContext(options=ScanOptions(llm_logs=paths, **opts), config=config, prices=load_catalog(),
+                       now=datetime(2026, 12, 1, tzinfo=UTC))
+
+
+def scan(paths: list[str], llm: dict[str, Any] | None = None, **opts: Any):
+    return LlmLogScanner(context(paths, llm, **opts)).scan()
+
+
+def findings(result) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for f in evaluate(load_rules(), result.observations):
+        out.setdefault(f.rule_id, []).append(f)
+    return out
+
+
+def priced_rows(path: Path, fmt: str | None = None, llm: dict[str, Any] | None = None) -> list[dict]:
+    """The priced request rows of one file, through the same engine the scanner uses."""
+    ctx = context([str(path)], llm, llm_log_format=fmt)
+    engine = Engine(settings_from(ctx.config.section("llm"), ctx.options))
+    try:
+        out = engine.load(LogFile(str(path), str(path)))
+        assert not out.error, out.error
+        overrides = [Override.parse(p) for p in (llm or {}).get("prices", [])]
+        engine.price(PriceBook(overrides, 0.0, genai_prices_version()), load_tiers())
+        cur = engine.con.execute("SELECT * FROM req ORDER BY line_no")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    finally:
+        engine.close()

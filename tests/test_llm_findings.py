@@ -1,0 +1,136 @@
+# ruff: noqa: E501
+"""Findings through the real scanner and the real rules, with savings computed by hand.
+
+All logs here span less than a day, so the monthly factor is 30.4375 (one observed day).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from aifinops_cli.scanners.interface import ScannerError
+from tests.llm_helpers import MONTH, findings, scan, write_jsonl
+
+
+def chat(model: str, pin: int, pout: int, cached: int = 0) -> dict:
+    return {"id": "c", "object": "chat.completion", "created": 1791201600, "model": model,
+            "usage": {"prompt_tokens": pin, "completion_tokens": pout, "total_tokens": pin + pout,
+                      "prompt_tokens_details": {"cached_tokens": cached}}}
+
+
+def wrapped(ts: str, model: str, pin: int, pout: int, messages: list, meta: dict, **extra) -> dict:
+    rec = {"timestamp": ts, "metadata": meta, "request": {"model": model, "messages": messages}, **extra}
+    if pin is not None:
+        rec["response"] = chat(model, pin, pout)
+    return rec
+
+
+def test_premium_simple_requests_repriced_at_cheaper_model(tmp_path):
+    recs = [wrapped(f"2026-10-05T10:{i:02d}:00Z", "gpt-4o", 400, 5,
+                    [{"role": "user", "content": f"Classify ticket {i} as billing or bug. Respond with only the label"}],
+                    {"team": "support", "app": "triage"}) for i in range(40)]
+    result = scan([str(write_jsonl(tmp_path / "a.jsonl", recs))])
+    [f] = findings(result)["llm-premium-simple"]
+    # per request gpt-4o: 400*2.50 + 5*10 = 1050 per 1M; gpt-4o-mini: 400*0.15 + 5*0.60 = 63 per 1M
+    # 40 requests save 40 * (1050 - 63) / 1e6 = $0.03948; a month: 0.03948 * 30.4375 = $1.2017
+    assert f.estimated_monthly_savings_usd == round(0.03948 * MONTH, 2) == 1.20
+    assert f.monthly_cost_usd == round(40 * 1050 / 1e6 * MONTH, 2)
+    assert f.observation.attributes["cheaper_model"] == "gpt-4o-mini"
+    assert f.confidence.value == "high"  # classification-shaped text
+    line = {c.unit for c in f.observation.cost_lines}
+    assert line == {"1M tokens"} and all("genai-prices" in c.source for c in f.observation.cost_lines)
+
+
+def test_runaway_agent_loop_and_its_waste(tmp_path):
+    msgs = [{"role": "user", "content": "research"}, {"role": "user", "content": "tool error: 503, retry"}]
+    recs = [{"timestamp": f"2026-10-05T10:00:{i * 5:02d}Z", "session_id": "loop-1",
+             "metadata": {"team": "research", "app": "agent"}, "request": {"model": "claude-sonnet-4-5", "messages": msgs},
+             "response": {"id": f"m{i}", "type": "message", "model": "claude-sonnet-4-5-20250929",
+                          "usage": {"input_tokens": 10000, "output_tokens": 100,
+                                    "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}}
+            for i in range(10)]
+    result = scan([str(write_jsonl(tmp_path / "m.jsonl", recs))])
+    [f] = findings(result)["llm-agent-loop"]
+    # each call: 10000*3 + 100*15 = 31500 per 1M = $0.0315; calls 2..10 repeat the signature:
+    # 9 * 0.0315 = $0.2835 observed; a month: 0.2835 * 30.4375 = $8.629
+    assert f.estimated_monthly_savings_usd == round(0.2835 * MONTH, 2) == 8.63
+    assert f.observation.metrics["max_repeats_in_window"] == 6  # window of 6 calls
+
+
+def test_retry_storm_counts_billed_attempts_except_the_kept_one(tmp_path):
+    msgs = [{"role": "user", "content": "summarise file 7"}]
+    meta = {"team": "data", "app": "ingest"}
+    recs = [wrapped(f"2026-10-05T03:00:0{i * 2}Z", "gpt-4o-mini", None, None, msgs, meta, status_code=429,
+                    error={"type": "rate_limit_exceeded"}) for i in range(3)]
+    recs.append(wrapped("2026-10-05T03:00:07Z", "gpt-4o-mini", 1000, 200, msgs, meta, status_code=408,
+                        error={"type": "timeout"}))
+    recs.append(wrapped("2026-10-05T03:00:09Z", "gpt-4o-mini", 1000, 200, msgs, meta))
+    result = scan([str(write_jsonl(tmp_path / "r.jsonl", recs))])
+    [f] = findings(result)["llm-retry-storm"]
+    assert f.observation.metrics["attempts"] == 5 and f.observation.metrics["errors"] == 4
+    # the billed timeout: 1000*0.15 + 200*0.60 = 270 per 1M = $0.00027; a month: 0.00027*30.4375 = $0.0082
+    assert f.observation.metrics["wasted_monthly_usd"] == pytest.approx(0.00027 * MONTH, abs=1e-6)
+    assert f.estimated_monthly_savings_usd == 0.01
+
+
+def test_duplicate_prompts_saved_at_cached_input_price(tmp_path):
+    msgs = [{"role": "system", "content": "long policy"}, {"role": "user", "content": "refund policy?"}]
+    recs = [wrapped(f"2026-10-05T1{i % 10}:00:00Z", "gpt-4o", 2000, 50, msgs, {"team": "cx", "app": "faq"})
+            for i in range(10)]
+    result = scan([str(write_jsonl(tmp_path / "d.jsonl", recs))])
+    [f] = findings(result)["llm-duplicate-prompt"]
+    # 9 repeats * 2000 input tokens * (2.50 - 1.25) / 1e6 = $0.0225; a month: 0.0225 * 30.4375 = $0.6848
+    assert f.estimated_monthly_savings_usd == round(0.0225 * MONTH, 2) == 0.68
+    # a response cache saves the repeats' whole cost: 9 * (2000*2.5 + 50*10)/1e6 = $0.0495 -> 1.5067/month
+    assert f.observation.metrics["response_cache_savings_monthly_usd"] == pytest.approx(0.0495 * MONTH, abs=1e-6)
+    assert "prompt_preview" not in f.evidence and "long policy" not in json.dumps(f.evidence, default=str)
+
+
+def test_show_prompts_puts_text_in_evidence(tmp_path):
+    msgs = [{"role": "user", "content": "the secret prompt"}]
+    recs = [wrapped(f"2026-10-05T1{i}:00:00Z", "gpt-4o", 2000, 50, msgs, {"team": "cx"}) for i in range(10)]
+    result = scan([str(write_jsonl(tmp_path / "d.jsonl", recs))], show_prompts=True)
+    [f] = findings(result)["llm-duplicate-prompt"]
+    assert "the secret prompt" in f.evidence["prompt_preview"]
+
+
+def test_budget_projection_and_unowned_spend(tmp_path):
+    big = 100_000  # gpt-4o input tokens: 100000 * 2.50 / 1e6 = $0.25 per request
+    recs = [wrapped("2026-11-01T00:00:00Z", "gpt-4o", big, 0, [], {"team": "search"}),
+            wrapped("2026-11-05T00:00:00Z", "gpt-4o", big, 0, [], {"team": "search"}),
+            wrapped("2026-11-05T00:00:00Z", "gpt-4o", big, 0, [], {"app": "orphan"})]
+    result = scan([str(write_jsonl(tmp_path / "b.jsonl", recs))], llm={"budgets": {"team": {"search": 2.0}}})
+    found = findings(result)
+    [b] = found["llm-budget"]
+    # month to date $0.50 after 4 days of November's 30: 0.50 / 4 * 30 = $3.75 projected; $1.75 over
+    assert b.observation.metrics["projected_usd"] == pytest.approx(3.75)
+    assert b.estimated_monthly_savings_usd == 1.75 and b.monthly_cost_usd == 3.75
+    [u] = found["llm-unowned-spend"]
+    # one of three $0.25 requests has no team: share 1/3; 4 observed days -> 0.25 * 30.4375 / 4 = $1.90
+    assert u.observation.metrics["unowned_share"] == pytest.approx(0.3333, abs=1e-4)
+    assert u.monthly_cost_usd == round(0.25 * MONTH / 4, 2) and u.estimated_monthly_savings_usd == 0
+
+
+def test_malformed_lines_counted_reported_and_strict(tmp_path):
+    good = wrapped("2026-10-05T10:00:00Z", "gpt-4o-mini", 100, 10, [], {"team": "t"})
+    path = write_jsonl(tmp_path / "m.jsonl", [good, "{not json", good, '{"hello": "world"}', good])
+    result = scan([str(path)])
+    llm = result.analysis["llm"]
+    assert llm["summary"]["requests"] == 3 and llm["summary"]["unparseable records"] == 2
+    assert [(e["line"], e["problem"][:14]) for e in llm["data"]["malformed_examples"]] == [
+        (2, "not valid JSON"), (4, "no model or to")]
+    [cov] = result.coverage
+    assert cov.status == "partial" and cov.errors == 2
+    with pytest.raises(ScannerError, match=r"2 malformed .*m.jsonl:2"):
+        scan([str(path)], strict=True)
+
+
+def test_wrong_format_flag_and_missing_file_are_one_line_coverage(tmp_path):
+    good = wrapped("2026-10-05T10:00:00Z", "gpt-4o-mini", 100, 10, [], {"team": "t"})
+    path = write_jsonl(tmp_path / "a.jsonl", [good])
+    result = scan([str(path), str(tmp_path / "missing.jsonl")], llm_log_format="bedrock")
+    messages = {c.scope: (c.status, c.message) for c in result.coverage}
+    assert messages[str(path)][0] == "failed" and "looks like openai" in messages[str(path)][1]
+    assert messages[str(tmp_path / "missing.jsonl")] == ("failed", "no such file or directory")
