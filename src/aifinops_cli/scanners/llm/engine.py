@@ -102,16 +102,28 @@ class Engine:
         if fmt is None:
             return FileOutcome(file, None, error="unrecognised log format (use --llm-log-format; "
                                                  "formats: " + ", ".join(FORMATS) + ")")
-        src, rej = self._src_sql(file, layout)
-        body = (formats.otel_select(self.settings.attribute_keys) if fmt == "otel"
-                else formats.json_select(fmt, self.settings.attribute_keys))
-        sql = (f"INSERT INTO raw WITH src AS ({src}) SELECT {formats.q(file.display)}, {formats.q(fmt)}, * "
-               f"FROM ({body})")
-        try:
-            self.con.execute(sql)
-        except duckdb.Error as exc:
-            message = str(exc).split("\n")[0]
-            return FileOutcome(file, fmt, error=f"cannot parse as {fmt}: {message}")
+        head = f"INSERT INTO raw SELECT {formats.q(file.display)}, {formats.q(fmt)}, * FROM "
+        done = False
+        if layout == "lines" and fmt != "otel":
+            # fast path: DuckDB's typed JSON reader; any malformed line makes it fail as a whole
+            fast = formats.json_select(fmt, self.settings.attribute_keys, read_json=formats.q(file.path))
+            try:
+                self.con.execute(head + f"({fast})")
+                done = True
+            except duckdb.Error:
+                done = False
+        if not done:
+            src, rej = self._src_sql(file, layout)
+            body = (formats.otel_select(self.settings.attribute_keys) if fmt == "otel"
+                    else formats.json_select(fmt, self.settings.attribute_keys))
+            try:
+                self.con.execute(f"INSERT INTO raw WITH src AS ({src}) SELECT {formats.q(file.display)}, "
+                                 f"{formats.q(fmt)}, * FROM ({body})")
+            except duckdb.Error as exc:
+                message = str(exc).split("\n")[0]
+                return FileOutcome(file, fmt, error=f"cannot parse as {fmt}: {message}")
+        else:
+            rej = None
         rows, bad = self.con.execute(
             "SELECT count(*), count(bad_reason) FROM raw WHERE file = ?", [file.display]).fetchone()
         if rej:
@@ -182,10 +194,15 @@ class Engine:
         cost_total = " + ".join(f"({e})" for e in own.values())
         cheap_total = " + ".join(f"({e})" for e in cheap.values())
         text_cols = "r.prompt_json AS prompt_text," if s.show_prompts else "NULL::VARCHAR AS prompt_text,"
+        # the prompt's shape matters only for premium-model requests: regexes run on those alone
+        hint = (f"""CASE WHEN pr.cheaper IS NULL OR r.prompt_json IS NULL THEN NULL
+         WHEN regexp_matches(lower(r.prompt_json), {formats.q(COMPLEX_RE)}) THEN 'complex'
+         WHEN regexp_matches(lower(r.prompt_json), {formats.q(CLASSIFY_RE)}) THEN 'classify-extract'
+         ELSE 'other' END""")
         simple = (f"r.status = 'ok' AND r.input_tokens <= {int(s.simple_max_input_tokens)} "
                   f"AND r.output_tokens <= {int(s.simple_max_output_tokens)} AND NOT coalesce(r.has_tools, false) "
                   f"AND coalesce(TRY(json_array_length(r.prompt_json)), 1) <= {int(s.simple_max_messages)} "
-                  f"AND coalesce(hint, '') <> 'complex'")
+                  f"AND coalesce({hint}, '') <> 'complex'")
         self.con.execute(f"""
 CREATE OR REPLACE TABLE req AS
 WITH r AS (
@@ -195,16 +212,13 @@ WITH r AS (
     r.prompt_json,
     CAST(r.ts AS DATE) AS day,
     coalesce(r.prompt_hash_given, md5(r.prompt_json)) AS prompt_hash,
-    md5(coalesce(TRY(json_extract_string(r.prompt_json, '$[#-1]')), r.prompt_json)) AS last_msg_hash,
-    CASE WHEN r.prompt_json IS NULL THEN NULL
-         WHEN regexp_matches(lower(r.prompt_json), {formats.q(COMPLEX_RE)}) THEN 'complex'
-         WHEN regexp_matches(lower(r.prompt_json), {formats.q(CLASSIFY_RE)}) THEN 'classify-extract'
-         ELSE 'other' END AS hint
+    CASE WHEN coalesce(r.session_id, r.trace_id) IS NOT NULL
+         THEN md5(coalesce(TRY(json_extract_string(r.prompt_json, '$[#-1]')), r.prompt_json)) END AS last_msg_hash
   FROM raw r LEFT JOIN aliases a ON a.alias = r.key_alias
   WHERE r.bad_reason IS NULL
 )
 SELECT r.* EXCLUDE (prompt_json, prompt_hash_given, bad_reason, invalid), {text_cols}
-  r.prompt_json IS NOT NULL AS text_known,
+  r.prompt_json IS NOT NULL AS text_known, {hint} AS hint,
   p.priced_as, p.source AS price_source, p.price_from,
   p.p_in, p.p_out, p.p_cached, p.p_cache_write, p.p_reasoning,
   {own_cols},

@@ -15,8 +15,10 @@ report cache tokens apart from `input_tokens`, so they are added back here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 # The plain CSV (or flat JSON lines) for everything else. `input_tokens` includes cached tokens.
 PLAIN_CSV_COLUMNS = (
@@ -93,10 +95,14 @@ def _key_path(prefix: str, key: str) -> str:
 
 @dataclass
 class Extract:
-    """Collects JSON paths so a record is parsed once; `get` returns the SQL for a value."""
+    """Collects JSON paths so a record is parsed once; `get` returns a placeholder for a value.
 
-    column: str = "line"
-    alias: str = "v"
+    The placeholders are filled in two ways (see `render`): the fast way reads the file with
+    `read_json` and explicit STRUCT/JSON columns built from the paths (DuckDB's fastest JSON
+    reader); the robust way reads raw lines and uses one multi-path `json_extract_string`, so a
+    malformed line costs only itself.
+    """
+
     paths: list[str] = field(default_factory=list)
 
     def get(self, *paths: str) -> str:
@@ -104,12 +110,53 @@ class Extract:
         for path in paths:
             if path not in self.paths:
                 self.paths.append(path)
-            exprs.append(f"{self.alias}[{self.paths.index(path) + 1}]")
+            exprs.append(f"__P{self.paths.index(path)}__")
         return exprs[0] if len(exprs) == 1 else f"coalesce({', '.join(exprs)})"
 
     def sql(self) -> str:
         listed = ", ".join(q(p) for p in self.paths) or "'$'"
-        return f"TRY(json_extract_string({self.column}, [{listed}])) AS {self.alias}"
+        return f"TRY(json_extract_string(line, [{listed}])) AS v"
+
+    @staticmethod
+    def _parts(path: str) -> list[str]:
+        return [p.strip('"') for p in re.findall(r'"[^"]*"|[^.]+', path[2:])]
+
+    def _tree(self) -> tuple[dict[str, Any], set[tuple[str, ...]]]:
+        tree: dict[str, Any] = {}
+        leaves = {tuple(self._parts(p)) for p in self.paths}
+        for path in self.paths:
+            node = tree
+            for key in self._parts(path):
+                node = node.setdefault(key, {})
+        return tree, leaves
+
+    def columns(self) -> str:
+        """The `columns=` map for read_json: objects we look inside are STRUCTs, the rest JSON."""
+        tree, leaves = self._tree()
+
+        def typ(node: dict[str, Any], at: tuple[str, ...]) -> str:
+            if not node or at in leaves:
+                return "JSON"
+            fields = ", ".join('"' + k.replace('"', '""') + '" ' + typ(v, (*at, k)) for k, v in node.items())
+            return f"STRUCT({fields})"
+
+        return "{" + ", ".join(f"{q(k)}: {q(typ(v, (k,)))}" for k, v in tree.items()) + "}"
+
+    def _typed_expr(self, path: str) -> str:
+        _, leaves = self._tree()
+        parts = self._parts(path)
+        expr = '"' + parts[0].replace('"', '""') + '"'
+        i = 1
+        while i < len(parts) and tuple(parts[:i]) not in leaves:
+            expr += f"[{q(parts[i])}]"
+            i += 1
+        rest = "".join(f'."{p}"' for p in parts[i:])
+        return f"json_extract_string({expr}, {q('$' + rest)})"
+
+    def render(self, sql: str, typed: bool) -> str:
+        for i, path in enumerate(self.paths):
+            sql = sql.replace(f"__P{i}__", self._typed_expr(path) if typed else f"v[{i + 1}]")
+        return sql
 
 
 @dataclass
@@ -381,13 +428,18 @@ def _attr_expr(spec: Spec, x: Extract, name: str, keys: list[str], meta_lists: l
     return f"coalesce({', '.join(parts)})" if parts else "NULL"
 
 
-def json_select(fmt: str, attribute_keys: dict[str, list[str]]) -> str:
-    """SQL turning `src(line_no, line)` into canonical columns plus `bad_reason`."""
+def json_select(fmt: str, attribute_keys: dict[str, list[str]], read_json: str | None = None) -> str:
+    """SQL turning a file into canonical columns plus `bad_reason`.
+
+    With `read_json` (a file path literal) the file is read by DuckDB's typed JSON reader, which
+    fails on the first malformed line (the caller then falls back); without it, from
+    `src(line_no, line)` one line at a time.
+    """
     x = Extract()
     spec = JSON_FORMATS[fmt](x)
     all_keys = sorted({k for keys in attribute_keys.values() for k in keys})
     meta_lists = [(f"m{i}", all_keys) for i, _ in enumerate(spec.meta_texts)]
-    # meta texts are expressions over v; they are parsed apart once in a second step
+    # meta texts are expressions over extracted values; they are parsed apart once in a second step
     cols: dict[str, str] = {}
     for name, _ in CANONICAL:
         if name in attribute_keys:
@@ -403,15 +455,23 @@ def json_select(fmt: str, attribute_keys: dict[str, list[str]]) -> str:
     )
     typed = ",\n  ".join(f"TRY_CAST({cols[n]} AS {t}) AS {n}" for n, t in CANONICAL)
     req = " OR ".join(f"{r} IS NULL" for r in spec.required)
-    return f"""
-WITH p AS (SELECT line_no, {x.sql()} FROM src WHERE line IS NOT NULL AND trim(line) <> ''),
+    if read_json:
+        p = (f"SELECT row_number() OVER () AS line_no, * FROM read_json({read_json}, "
+             f"format='newline_delimited', maximum_object_size=16777216, columns={x.columns()})")
+        invalid = "false"
+    else:
+        p = f"SELECT line_no, {x.sql()} FROM src WHERE line IS NOT NULL AND trim(line) <> ''"
+        invalid = "v IS NULL"
+    sql = f"""
+WITH p AS ({p}),
 pm AS (SELECT *{meta_cols} FROM p),
-c AS (SELECT line_no, v IS NULL AS invalid,
+c AS (SELECT line_no, {invalid} AS invalid,
   {typed}
   FROM pm)
 SELECT *, CASE WHEN invalid THEN 'not valid JSON'
                WHEN {req} THEN 'no model or token usage (not a {fmt} record?)' END AS bad_reason
 FROM c"""
+    return x.render(sql, typed=bool(read_json))
 
 
 def otel_select(attribute_keys: dict[str, list[str]]) -> str:
