@@ -1,0 +1,201 @@
+"""Reaching clusters and listing what the GPU scanner reads: nodes, pods and jobs.
+
+A cluster is a kubeconfig context (`--kube-context`, repeatable; else the current context) or,
+when the scanner runs inside a pod with no kubeconfig, the in-cluster service account. The
+kubeconfig file is `ScanOptions.extra["kubeconfig"]`, else `$KUBECONFIG`, else `~/.kube/config`.
+
+Only list calls are made, paginated with `limit`/`continue` (500 items a page), and the raw JSON
+is read without the client's model deserialisation (`_preload_content=False`): for 10,000 pods
+that is the difference between well under a second and many seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aifinops_cli.scanners.interface import ScanContext, ScannerError
+
+PAGE_LIMIT = 500
+CLUSTERROLE_DOC = "docs/permissions/k8s-clusterrole.yaml"
+GPU_RESOURCES = (
+    "nvidia.com/gpu",
+    "amd.com/gpu",
+    "aws.amazon.com/neuron",
+    "aws.amazon.com/neurondevice",
+    "google.com/tpu",
+    "habana.ai/gaudi",
+    "gpu.intel.com/i915",
+)
+NOT_TERMINAL = "status.phase!=Succeeded,status.phase!=Failed"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One cluster to scan and how to build an API client for it."""
+
+    name: str
+    make_client: Callable[[], Any]
+
+
+def kubeconfig_path(extra: dict[str, Any]) -> str | None:
+    explicit = extra.get("kubeconfig")
+    if explicit:
+        return str(explicit)
+    env = os.environ.get("KUBECONFIG", "")
+    if env:
+        return env.split(os.pathsep)[0]
+    default = Path.home() / ".kube" / "config"
+    return str(default) if default.is_file() else None
+
+
+def targets(ctx: ScanContext) -> list[Target]:
+    from kubernetes import client, config
+
+    extra = ctx.options.extra
+    path = kubeconfig_path(extra)
+    in_cluster = bool(extra.get("kube_in_cluster")) or (
+        not ctx.options.kube_contexts and (path is None or not Path(path).is_file())
+        and "KUBERNETES_SERVICE_HOST" in os.environ)
+    if in_cluster:
+        def make_in_cluster() -> Any:
+            configuration = client.Configuration()
+            config.load_incluster_config(client_configuration=configuration)
+            return client.ApiClient(configuration)
+
+        return [Target("in-cluster", make_in_cluster)]
+    if path is None or not Path(path).is_file():
+        raise ScannerError("no kubeconfig found: set KUBECONFIG, create ~/.kube/config (e.g. "
+                           "`aws eks update-kubeconfig` or `gcloud container clusters get-credentials`),"
+                           " or run inside the cluster")
+    names = list(dict.fromkeys(ctx.options.kube_contexts))
+    if not names:
+        try:
+            _, current = config.list_kube_config_contexts(config_file=path)
+        except (config.ConfigException, OSError, ValueError) as exc:
+            raise ScannerError(f"cannot read kubeconfig {path}: {exc}") from None
+        if not current:
+            raise ScannerError(f"kubeconfig {path} has no current context: pass --kube-context")
+        names = [current["name"]]
+
+    def maker(name: str) -> Callable[[], Any]:
+        return lambda: config.new_client_from_config(config_file=path, context=name, persist_config=False)
+
+    return [Target(name, maker(name)) for name in names]
+
+
+@dataclass
+class Listing:
+    nodes: list[dict[str, Any]] = field(default_factory=list)
+    pods: list[dict[str, Any]] = field(default_factory=list)
+    jobs: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    calls: int = 0
+
+
+def list_all(call: Callable[..., Any], counter: Listing, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every item of a list endpoint, page by page; restarts once if a continue token expires."""
+    from kubernetes.client.exceptions import ApiException
+
+    items: list[dict[str, Any]] = []
+    token: str | None = None
+    restarted = False
+    while True:
+        counter.calls += 1
+        try:
+            response = call(limit=PAGE_LIMIT, _continue=token, _preload_content=False, **kwargs)
+        except ApiException as exc:
+            if exc.status == 410 and not restarted:  # continue token expired: list again
+                items, token, restarted = [], None, True
+                continue
+            raise
+        body = json.loads(response.data)
+        items.extend(body.get("items") or [])
+        token = (body.get("metadata") or {}).get("continue") or None
+        if not token:
+            return items
+
+
+def gpu_count(resources: dict[str, Any] | None) -> tuple[int, str]:
+    """Accelerators in a resource map (allocatable, requests, limits): (count, resource name)."""
+    total, name = 0, ""
+    for key in GPU_RESOURCES:
+        raw = (resources or {}).get(key)
+        if raw in (None, "", "0"):
+            continue
+        try:
+            count = int(float(str(raw)))
+        except ValueError:
+            continue
+        if count > 0:
+            total += count
+            name = name or key
+    return total, name
+
+
+def container_gpus(container: dict[str, Any]) -> tuple[int, str]:
+    """Extended resources must request what they limit; a limit alone implies the request."""
+    res = container.get("resources") or {}
+    requested = gpu_count(res.get("requests"))
+    return requested if requested[0] else gpu_count(res.get("limits"))
+
+
+def pod_gpus(pod: dict[str, Any]) -> tuple[int, str]:
+    """What the scheduler reserves: max(sum of app containers, largest init container)."""
+    spec = pod.get("spec") or {}
+    app = [container_gpus(c) for c in spec.get("containers") or []]
+    init = [container_gpus(c) for c in spec.get("initContainers") or []]
+    total = sum(n for n, _ in app)
+    biggest = max((n for n, _ in init), default=0)
+    name = next((r for n, r in app + init if n), "")
+    return max(total, biggest), name
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def explain(exc: BaseException, context: str = "") -> str:
+    """One line: what failed and what to do."""
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.config import ConfigException
+
+    where = f"{context}: " if context else ""
+    if isinstance(exc, ApiException):
+        reason = ""
+        try:
+            reason = json.loads(exc.body or "{}").get("message", "")
+        except (TypeError, ValueError):
+            reason = str(exc.reason or "")
+        if exc.status == 403:
+            return (f"{where}forbidden (403): {reason}; apply the read-only ClusterRole in "
+                    f"{CLUSTERROLE_DOC} (get/list/watch on nodes, pods, jobs)")
+        if exc.status == 401:
+            return (f"{where}unauthorised (401): the credentials of this context are missing or "
+                    "expired; refresh them (e.g. `aws eks update-kubeconfig`, `gcloud container "
+                    "clusters get-credentials`, `kubectl config view`)")
+        return f"{where}API server answered {exc.status} {exc.reason}: {reason}".rstrip(": ")
+    if isinstance(exc, ConfigException):
+        return f"{where}kubeconfig problem: {exc}"
+    import urllib3
+
+    if isinstance(exc, urllib3.exceptions.HTTPError):
+        return f"{where}cannot reach the API server: {type(exc).__name__}: {exc}"
+    return f"{where}{type(exc).__name__}: {exc}"
+
+
+def expected_errors() -> tuple[type[BaseException], ...]:
+    import urllib3
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.config import ConfigException
+
+    return (ApiException, ConfigException, urllib3.exceptions.HTTPError, OSError, ValueError)

@@ -1,0 +1,287 @@
+"""A local stand-in for Kubernetes API servers and a Prometheus with DCGM exporter metrics.
+
+Used by the tests, the benchmark and `--demo`. One HTTP server on 127.0.0.1 hosts several
+clusters under `/clusters/NAME` (a kubeconfig `server:` may carry a path), answering the list
+endpoints the scanner uses with the real JSON (`NodeList`, `PodList`, `JobList`, with `limit` /
+`continue` paging and the `status.phase!=` field selector) and `403 Forbidden` `Status` objects
+for a cluster whose credentials may not list. `/prometheus/api/v1/query` answers instant
+queries over `DCGM_FI_DEV_GPU_UTIL` with a vector per GPU, as Prometheus does. Every request is
+recorded so tests can count list calls.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import yaml
+
+
+def _ts(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def node_json(name: str, *, gpus: int = 0, resource: str = "nvidia.com/gpu",
+              labels: dict[str, str] | None = None, provider_id: str = "", created: datetime,
+              cpu: str = "8", memory: str = "32Gi") -> dict[str, Any]:
+    allocatable = {"cpu": cpu, "memory": memory, "pods": "110", "ephemeral-storage": "95Gi"}
+    if gpus:
+        allocatable[resource] = str(gpus)
+    doc: dict[str, Any] = {
+        "metadata": {"name": name, "uid": f"uid-{name}", "resourceVersion": "1",
+                     "creationTimestamp": _ts(created),
+                     "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
+                                **(labels or {})}},
+        "spec": {},
+        "status": {"capacity": dict(allocatable), "allocatable": allocatable,
+                   "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
+                   "nodeInfo": {"kubeletVersion": "v1.30.4", "containerRuntimeVersion": "containerd://1.7.20"}},
+    }
+    if provider_id:
+        doc["spec"]["providerID"] = provider_id
+    return doc
+
+
+def pod_json(namespace: str, name: str, node: str, *, gpus: int = 0, resource: str = "nvidia.com/gpu",
+             phase: str = "Running", started: datetime, labels: dict[str, str] | None = None,
+             owner: tuple[str, str] | None = None, image: str = "registry.local/app:1.0",
+             terminated_at: datetime | None = None, sidecar: bool = False,
+             annotations: dict[str, str] | None = None) -> dict[str, Any]:
+    resources: dict[str, Any] = {"requests": {"cpu": "500m", "memory": "1Gi"}}
+    if gpus:
+        resources["requests"][resource] = str(gpus)
+        resources["limits"] = {resource: str(gpus)}
+    containers = [{"name": "main", "image": image, "resources": resources}]
+    statuses: list[dict[str, Any]] = [{
+        "name": "main", "image": image, "ready": terminated_at is None, "restartCount": 0,
+        "state": ({"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": _ts(started),
+                                  "finishedAt": _ts(terminated_at)}}
+                  if terminated_at else {"running": {"startedAt": _ts(started)}})}]
+    if sidecar:
+        containers.append({"name": "istio-proxy", "image": "istio/proxyv2:1.22",
+                           "resources": {"requests": {"cpu": "100m"}}})
+        statuses.append({"name": "istio-proxy", "image": "istio/proxyv2:1.22", "ready": True,
+                         "restartCount": 0, "state": {"running": {"startedAt": _ts(started)}}})
+    meta: dict[str, Any] = {"name": name, "namespace": namespace, "uid": f"uid-{namespace}-{name}",
+                            "creationTimestamp": _ts(started), "labels": dict(labels or {})}
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    if owner:
+        meta["ownerReferences"] = [{"apiVersion": "batch/v1" if owner[0] == "Job" else "apps/v1",
+                                    "kind": owner[0], "name": owner[1], "uid": f"uid-{owner[1]}",
+                                    "controller": True, "blockOwnerDeletion": True}]
+    return {
+        "metadata": meta,
+        "spec": {"nodeName": node, "containers": containers, "restartPolicy": "Never"},
+        "status": {"phase": phase, "startTime": _ts(started), "containerStatuses": statuses,
+                   "qosClass": "Burstable"},
+    }
+
+
+def job_json(namespace: str, name: str, *, completed: datetime | None, started: datetime) -> dict[str, Any]:
+    status: dict[str, Any] = {"startTime": _ts(started), "active": 0 if completed else 1}
+    if completed:
+        status.update({"succeeded": 1, "completionTime": _ts(completed), "conditions": [
+            {"type": "SuccessCriteriaMet", "status": "True", "lastTransitionTime": _ts(completed)},
+            {"type": "Complete", "status": "True", "lastTransitionTime": _ts(completed)}]})
+    return {"metadata": {"name": name, "namespace": namespace, "uid": f"uid-{name}",
+                         "creationTimestamp": _ts(started)},
+            "spec": {"completions": 1, "parallelism": 1, "backoffLimit": 6}, "status": status}
+
+
+@dataclass
+class DcgmSeries:
+    """One GPU's DCGM_FI_DEV_GPU_UTIL over the window, as avg and max."""
+
+    node: str
+    gpu: int
+    avg: float
+    max: float
+    namespace: str = ""
+    pod: str = ""
+    container: str = ""
+
+
+@dataclass
+class FakeCluster:
+    nodes: list[dict[str, Any]] = field(default_factory=list)
+    pods: list[dict[str, Any]] = field(default_factory=list)
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+    denied: bool = False
+
+
+@dataclass
+class FakeK8s:
+    clusters: dict[str, FakeCluster] = field(default_factory=dict)
+    dcgm: list[DcgmSeries] = field(default_factory=list)
+    prometheus_down: bool = False
+    calls: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _serialised: dict[tuple[str, str], tuple[int, list[bytes]]] = field(default_factory=dict)
+
+    def count(self, fragment: str = "") -> int:
+        return sum(1 for _, path, _ in self.calls if fragment in path)
+
+
+def _forbidden(resource: str, group: str = "") -> tuple[int, dict[str, Any]]:
+    return 403, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                 "message": (f'{resource} is forbidden: User "system:serviceaccount:default:aifinops" '
+                             f'cannot list resource "{resource}" in API group "{group}" '
+                             "at the cluster scope"),
+                 "reason": "Forbidden", "details": {"kind": resource}, "code": 403}
+
+
+def _phase_ok(item: dict[str, Any], selector: str) -> bool:
+    for term in filter(None, selector.split(",")):
+        m = re.fullmatch(r"status\.phase(!=|==|=)(\w+)", term.strip())
+        if not m:
+            continue
+        phase = item.get("status", {}).get("phase")
+        if (m.group(1) == "!=") == (phase == m.group(2)):
+            return False
+    return True
+
+
+def _list(fake: FakeK8s, cluster: str, kind: str, items: list[dict[str, Any]],
+          query: dict[str, list[str]]) -> bytes:
+    selector = query.get("fieldSelector", [""])[0]
+    key = (cluster, f"{kind}|{selector}")
+    with fake.lock:  # serialise each object once; pages are then cheap slices, like an apiserver cache
+        cached = fake._serialised.get(key)
+        if cached is None or cached[0] != len(items):
+            cached = (len(items), [json.dumps(i).encode() for i in items if _phase_ok(i, selector)])
+            fake._serialised[key] = cached
+        blobs = cached[1]
+    limit = int(query.get("limit", ["0"])[0] or 0) or len(blobs) or 1
+    start = int(query.get("continue", ["0"])[0] or 0)
+    chunk = blobs[start:start + limit]
+    meta: dict[str, Any] = {"resourceVersion": "48213"}
+    if start + limit < len(blobs):
+        meta["continue"] = str(start + limit)
+        meta["remainingItemCount"] = len(blobs) - start - limit
+    api = "batch/v1" if kind == "JobList" else "v1"
+    head = json.dumps({"kind": kind, "apiVersion": api, "metadata": meta})[:-1].encode()
+    return head + b', "items": [' + b",".join(chunk) + b"]}"
+
+
+def _prometheus(fake: FakeK8s, query: dict[str, list[str]]) -> tuple[int, Any]:
+    if fake.prometheus_down:
+        return 503, {"status": "error", "errorType": "unavailable", "error": "prometheus is restarting"}
+    expr = query.get("query", [""])[0]
+    if "DCGM_FI_DEV_GPU_UTIL" not in expr:
+        return 200, {"status": "success", "data": {"resultType": "vector", "result": []}}
+    when = float(query.get("time", ["0"])[0] or 0)
+    result = []
+    for stat in ("avg", "max"):
+        if f"{stat}_over_time" not in expr:
+            continue
+        for s in fake.dcgm:
+            labels = {"gpu": str(s.gpu), "UUID": f"GPU-{s.node}-{s.gpu}", "device": f"nvidia{s.gpu}",
+                      "modelName": "NVIDIA A100-SXM4-80GB", "Hostname": s.node,
+                      "DCGM_FI_DRIVER_VERSION": "550.90.07",
+                      "container": s.container, "namespace": s.namespace, "pod": s.pod,
+                      "instance": "10.0.0.5:9400", "job": "dcgm-exporter", "aifinops_stat": stat}
+            labels = {k: v for k, v in labels.items() if v != ""}
+            value = s.avg if stat == "avg" else s.max
+            result.append({"metric": labels, "value": [when, repr(float(value))]})
+    return 200, {"status": "success", "data": {"resultType": "vector", "result": result}}
+
+
+def _route(fake: FakeK8s, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+    if path.startswith("/prometheus/api/v1/query"):
+        return _prometheus(fake, query)
+    m = re.fullmatch(r"/clusters/([^/]+)(/.*)", path)
+    if not m or m.group(1) not in fake.clusters:
+        return 404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound",
+                     "code": 404, "message": "the server could not find the requested resource"}
+    name, rest = m.groups()
+    cluster = fake.clusters[name]
+    routes = {"/api/v1/nodes": ("nodes", "", "NodeList", cluster.nodes),
+              "/api/v1/pods": ("pods", "", "PodList", cluster.pods),
+              "/apis/batch/v1/jobs": ("jobs", "batch", "JobList", cluster.jobs)}
+    if rest not in routes:
+        return 404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound",
+                     "code": 404, "message": "the server could not find the requested resource"}
+    resource, group, kind, items = routes[rest]
+    if cluster.denied:
+        return _forbidden(resource, group)
+    return 200, _list(fake, name, kind, items, query)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeK8s
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _answer(self, method: str) -> None:
+        parsed = urlparse(self.path)
+        query = parse_qs(parsed.query)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            body = self.rfile.read(length).decode()
+            if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+                query.update(parse_qs(body))
+        with self.fake.lock:
+            self.fake.calls.append((method, parsed.path, query))
+        readonly_post = method == "POST" and parsed.path.startswith("/prometheus/api/v1/query")
+        if method != "GET" and not readonly_post:
+            status, payload = 405, {"kind": "Status", "code": 405, "reason": "MethodNotAllowed"}
+        else:
+            status, payload = _route(self.fake, parsed.path, query)
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self._answer("GET")
+
+    def do_POST(self) -> None:
+        self._answer("POST")
+
+    def do_DELETE(self) -> None:
+        self._answer("DELETE")
+
+    def do_PATCH(self) -> None:
+        self._answer("PATCH")
+
+
+@contextmanager
+def serve(fake: FakeK8s) -> Iterator[str]:
+    """Serve `fake` on 127.0.0.1 in a thread; yields its base URL."""
+    handler = type("Handler", (_Handler,), {"fake": fake})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="fake-k8s", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def write_kubeconfig(path: Path, url: str, clusters: list[str], current: str | None = None) -> Path:
+    """A kubeconfig with one context per fake cluster (named like the cluster)."""
+    doc = {
+        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "clusters": [{"name": c, "cluster": {"server": f"{url}/clusters/{c}"}} for c in clusters],
+        "users": [{"name": "reader", "user": {"token": "fake-token"}}],
+        "contexts": [{"name": c, "context": {"cluster": c, "user": "reader"}} for c in clusters],
+        "current-context": current or clusters[0],
+    }
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return path

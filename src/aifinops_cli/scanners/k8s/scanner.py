@@ -1,0 +1,321 @@
+"""Kubernetes GPU capacity: nodes nobody requests, pods holding GPUs they do not use, and
+notebooks and jobs that keep GPUs after their work ended. Cloud and on-prem clusters alike.
+
+Per cluster (clusters run concurrently): one paginated list of nodes, one of non-terminal pods
+(all namespaces), one of jobs only when some GPU pod belongs to a Job, and one Prometheus
+instant query for DCGM utilisation when a Prometheus URL is given. A fixed number of calls per
+500 objects, whatever the cluster size; never a call per node or per pod.
+
+What the API shows is a snapshot: a node with no GPU pod right now. DCGM metrics (when given)
+cover the whole lookback window and raise the confidence of what the snapshot suggests.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from aifinops_cli.core.models import CoverageEntry, Observation, ScanResult
+from aifinops_cli.scanners.interface import Scanner, ScanOptions
+from aifinops_cli.scanners.k8s import cluster as kc
+from aifinops_cli.scanners.k8s.pricing import NodeRate, node_rate, unpriced_sku
+from aifinops_cli.scanners.k8s.prometheus import GpuUsage, PrometheusError, gpu_usage
+
+POOL_LABELS = ("cloud.google.com/gke-nodepool", "eks.amazonaws.com/nodegroup", "karpenter.sh/nodepool",
+               "kubernetes.azure.com/agentpool", "node-pool")
+PRODUCT_LABELS = ("nvidia.com/gpu.product", "cloud.google.com/gke-accelerator")
+NOTEBOOK_LABELS = {"notebook-name": None, "component": "singleuser-server",
+                   "app.kubernetes.io/component": "singleuser-server"}
+NOTEBOOK_OWNER_KINDS = {"Notebook"}
+KUBEFLOW_ACTIVITY = "notebooks.kubeflow.org/last-activity"
+
+
+def _hours(then: Any, now: Any) -> float | None:
+    if then is None:
+        return None
+    return round(max((now - then).total_seconds(), 0.0) / 3600.0, 1)
+
+
+def is_notebook(pod: dict[str, Any]) -> bool:
+    meta = pod.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    for key, value in NOTEBOOK_LABELS.items():
+        if key in labels and (value is None or labels[key] == value):
+            return True
+    if any(o.get("kind") in NOTEBOOK_OWNER_KINDS for o in meta.get("ownerReferences") or []):
+        return True
+    images = " ".join(c.get("image", "") for c in (pod.get("spec") or {}).get("containers") or [])
+    return "jupyter" in images.lower()
+
+
+def owner_of(pod: dict[str, Any]) -> tuple[str, str]:
+    for ref in (pod.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("controller", True):
+            return str(ref.get("kind", "")), str(ref.get("name", ""))
+    return "", ""
+
+
+def gpu_containers_finished(pod: dict[str, Any]) -> Any:
+    """When every GPU container has terminated while the pod still runs (a sidecar keeps it up),
+    the time the last one finished; else None."""
+    spec = pod.get("spec") or {}
+    gpu_names = {c.get("name") for c in spec.get("containers") or [] if kc.container_gpus(c)[0]}
+    if not gpu_names:
+        return None
+    statuses = {s.get("name"): s for s in (pod.get("status") or {}).get("containerStatuses") or []}
+    finished = []
+    for name in gpu_names:
+        terminated = ((statuses.get(name) or {}).get("state") or {}).get("terminated")
+        if not terminated:
+            return None
+        finished.append(kc.parse_time(terminated.get("finishedAt")))
+    known = [f for f in finished if f is not None]
+    return max(known) if known else None
+
+
+def job_finished(job: dict[str, Any]) -> Any:
+    status = job.get("status") or {}
+    for cond in status.get("conditions") or []:
+        if cond.get("type") in ("Complete", "Failed") and cond.get("status") == "True":
+            return kc.parse_time(status.get("completionTime") or cond.get("lastTransitionTime"))
+    return None
+
+
+@dataclass
+class ClusterOutcome:
+    items: list[Observation]
+    note: str
+    partial: bool
+    calls: int
+
+
+class KubernetesGpuScanner(Scanner):
+    name = "k8s.gpu"
+    provider = "k8s"
+    description = ("Kubernetes GPU nodes with no GPU pods, pods holding GPUs they do not use (DCGM via "
+                   "Prometheus), notebooks and finished jobs still holding GPUs; cloud and on-prem")
+    kinds = ("k8s.node", "k8s.pod")
+
+    @classmethod
+    def applies(cls, options: ScanOptions) -> bool:
+        return "k8s" in options.providers
+
+    def scan(self) -> ScanResult:
+        ctx = self.context
+        target_list = kc.targets(ctx)
+        errors = kc.expected_errors()
+        unpriced: list[dict[str, str]] = []
+
+        def run(target: kc.Target) -> tuple[str, ClusterOutcome | None, BaseException | None]:
+            try:
+                return target.name, self._cluster(target, unpriced), None
+            except errors as exc:
+                return target.name, None, exc
+
+        workers = max(1, min(ctx.options.max_workers, len(target_list)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="k8s-") as pool:
+            outcomes = list(pool.map(run, target_list))
+        observations: list[Observation] = []
+        coverage: list[CoverageEntry] = []
+        for name, outcome, exc in outcomes:
+            ctx.progress(f"{self.name}: {name} done")
+            if outcome is None:
+                coverage.append(CoverageEntry(self.name, f"context {name}", "failed",
+                                              kc.explain(exc, name) if exc else "failed", errors=1))
+                continue
+            observations.extend(outcome.items)
+            coverage.append(CoverageEntry(self.name, f"context {name}",
+                                          "partial" if outcome.partial else "ok", outcome.note,
+                                          resources=len(outcome.items), errors=int(outcome.partial)))
+        return ScanResult(self.name, observations, coverage, unpriced=unpriced)
+
+    # --- one cluster ------------------------------------------------------------------------
+
+    def _cluster(self, target: kc.Target, unpriced: list[dict[str, str]]) -> ClusterOutcome:
+        from kubernetes import client
+
+        ctx = self.context
+        settings = ctx.config.section("kubernetes")
+        api_client = target.make_client()
+        listing = kc.Listing()
+        try:
+            core = client.CoreV1Api(api_client)
+            listing.nodes = kc.list_all(core.list_node, listing)
+            gpu_nodes = {n["metadata"]["name"]: n for n in listing.nodes
+                         if kc.gpu_count((n.get("status") or {}).get("allocatable"))[0] > 0}
+            if not gpu_nodes:
+                return ClusterOutcome([], f"{len(listing.nodes)} nodes, none with GPUs", False, listing.calls)
+            listing.pods = kc.list_all(core.list_pod_for_all_namespaces, listing,
+                                       field_selector=kc.NOT_TERMINAL)
+            problems: list[str] = []
+            gpu_pods = [(p, *kc.pod_gpus(p)) for p in listing.pods]
+            gpu_pods = [(p, n, r) for p, n, r in gpu_pods if n > 0 and (p.get("spec") or {}).get("nodeName")]
+            if any(owner_of(p)[0] == "Job" for p, _, _ in gpu_pods):
+                try:
+                    jobs = kc.list_all(client.BatchV1Api(api_client).list_job_for_all_namespaces, listing)
+                    listing.jobs = {(j["metadata"].get("namespace", ""), j["metadata"]["name"]): j
+                                    for j in jobs}
+                except kc.expected_errors() as exc:
+                    problems.append(f"jobs not listed: {kc.explain(exc)}")
+        finally:
+            api_client.close()
+        usage: GpuUsage | None = None
+        prom_url = (settings.get("prometheus_urls") or {}).get(target.name) or ctx.options.prometheus_url
+        if prom_url:
+            try:
+                usage = gpu_usage(prom_url, ctx.options.lookback_days, ctx.now,
+                                  selector=str(settings.get("dcgm_selector", "")))
+            except PrometheusError as exc:
+                problems.append(f"GPU utilisation not read: {exc}")
+        rates: dict[str, NodeRate | None] = {}
+        for name, node in gpu_nodes.items():
+            labels = node["metadata"].get("labels") or {}
+            gpus = kc.gpu_count(node["status"].get("allocatable"))[0]
+            provider_id = (node.get("spec") or {}).get("providerID", "")
+            rates[name] = node_rate(ctx.prices, settings, labels, provider_id, gpus)
+            if rates[name] is None:
+                unpriced.append({"scanner": self.name, "resource_id": f"{target.name}/{name}",
+                                 "sku": unpriced_sku(labels, provider_id)})
+        requested: dict[str, int] = {}
+        pod_count: dict[str, int] = {}
+        for _pod, gpus, _ in gpu_pods:
+            node_name = _pod["spec"]["nodeName"]
+            requested[node_name] = requested.get(node_name, 0) + gpus
+            pod_count[node_name] = pod_count.get(node_name, 0) + 1
+        out = [self._node(target.name, node, requested.get(name, 0), pod_count.get(name, 0), rates[name],
+                          usage) for name, node in gpu_nodes.items()]
+        out.extend(self._pod(target.name, pod, gpus, resource, rates.get(pod["spec"]["nodeName"]),
+                             gpu_nodes.get(pod["spec"]["nodeName"]), listing.jobs, usage)
+                   for pod, gpus, resource in gpu_pods)
+        note = (f"{len(listing.nodes)} nodes ({len(gpu_nodes)} with GPUs), {len(listing.pods)} running pods "
+                f"({len(gpu_pods)} holding GPUs); {listing.calls} list calls; "
+                f"GPU utilisation {'from DCGM' if usage else 'not available (no --prometheus-url)'}")
+        if problems:
+            note = f"{note}; " + "; ".join(problems)
+        return ClusterOutcome(out, note, bool(problems), listing.calls)
+
+    def _node(self, cluster: str, node: dict[str, Any], requested: int, pods: int, rate: NodeRate | None,
+              usage: GpuUsage | None) -> Observation:
+        ctx = self.context
+        meta = node["metadata"]
+        labels = meta.get("labels") or {}
+        gpus, resource = kc.gpu_count(node["status"].get("allocatable"))
+        idle = max(gpus - requested, 0)
+        lines = ()
+        metrics: dict[str, float | None] = {
+            "gpu_allocatable": float(gpus),
+            "gpu_requested": float(requested),
+            "gpu_idle": float(idle),
+            "gpu_pods": float(pods),
+            "age_days": _days(kc.parse_time(meta.get("creationTimestamp")), ctx.now),
+        }
+        if rate is not None:
+            line = rate.node_line(gpus, f"node {meta['name']} ({rate.basis})")
+            lines = (line,)
+            metrics["gpu_hourly_usd"] = round(rate.per_gpu_hourly_usd, 6)
+            metrics["idle_gpu_monthly_usd"] = round(line.monthly_usd * idle / gpus, 6)
+        node_usage = (usage.nodes.get(meta["name"]) if usage else None) or {}
+        metrics["gpu_util_avg_pct"] = node_usage.get("avg")
+        metrics["gpu_util_max_pct"] = node_usage.get("max")
+        spec = node.get("spec") or {}
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True"
+                    for c in (node.get("status") or {}).get("conditions") or [])
+        instance_type = next((labels[k] for k in ("node.kubernetes.io/instance-type",
+                                                  "beta.kubernetes.io/instance-type") if k in labels), "")
+        return Observation(
+            provider="k8s",
+            kind="k8s.node",
+            id=meta["name"],
+            account=cluster,
+            region=labels.get("topology.kubernetes.io/region", ""),
+            name=meta["name"],
+            tags=labels,
+            owner=ctx.config.owner_from_tags(labels),
+            metrics=metrics,
+            attributes={
+                "cluster": cluster,
+                "accelerator_resource": resource,
+                "gpu_product": next((labels[k] for k in PRODUCT_LABELS if k in labels), ""),
+                "instance_type": instance_type,
+                "node_pool": next((labels[k] for k in POOL_LABELS if k in labels), ""),
+                "provider_id": spec.get("providerID", ""),
+                "price_basis": rate.basis if rate else "unpriced",
+                "unschedulable": bool(spec.get("unschedulable")),
+                "ready": ready,
+                "dcgm": bool(node_usage),
+                "lookback_days": ctx.options.lookback_days,
+            },
+            cost_lines=lines,
+            evidence=(f"snapshot: {requested} of {gpus} {resource} requested by {pods} pods"
+                      + (f"; DCGM over {ctx.options.lookback_days} days: max {node_usage.get('max')}%"
+                         if node_usage else ""),),
+        )
+
+    def _pod(self, cluster: str, pod: dict[str, Any], gpus: int, resource: str, rate: NodeRate | None,
+             node: dict[str, Any] | None, jobs: dict[tuple[str, str], dict[str, Any]],
+             usage: GpuUsage | None) -> Observation:
+        ctx = self.context
+        meta = pod["metadata"]
+        ns, name = meta.get("namespace", ""), meta["name"]
+        labels = meta.get("labels") or {}
+        kind, owner_name = owner_of(pod)
+        started = kc.parse_time((pod.get("status") or {}).get("startTime") or meta.get("creationTimestamp"))
+        ended_at = []
+        job = jobs.get((ns, owner_name)) if kind == "Job" else None
+        job_done = job_finished(job) if job else None
+        if job_done is not None:
+            ended_at.append(job_done)
+        containers_done = gpu_containers_finished(pod)
+        if containers_done is not None:
+            ended_at.append(containers_done)
+        pod_usage = (usage.pods.get((ns, name)) if usage else None) or {}
+        activity = kc.parse_time((meta.get("annotations") or {}).get(KUBEFLOW_ACTIVITY))
+        metrics: dict[str, float | None] = {
+            "gpus": float(gpus),
+            "age_days": _days(started, ctx.now),
+            "gpu_util_avg_pct": pod_usage.get("avg"),
+            "gpu_util_max_pct": pod_usage.get("max"),
+            "work_ended_hours": _hours(min(ended_at), ctx.now) if ended_at else None,
+            "last_activity_hours": _hours(activity, ctx.now),
+        }
+        lines = ()
+        if rate is not None:
+            node_name = pod["spec"]["nodeName"]
+            lines = (rate.gpu_line(gpus, f"{gpus} {resource} on node {node_name} ({rate.basis})"),)
+        notebook = is_notebook(pod)
+        return Observation(
+            provider="k8s",
+            kind="k8s.pod",
+            id=f"{ns}/{name}",
+            account=cluster,
+            region=(((node or {}).get("metadata") or {}).get("labels") or {}).get(
+                "topology.kubernetes.io/region", ""),
+            name=name,
+            tags=labels,
+            owner=ctx.config.owner_from_tags(labels) or ns,
+            metrics=metrics,
+            attributes={
+                "cluster": cluster,
+                "namespace": ns,
+                "node": pod["spec"]["nodeName"],
+                "phase": (pod.get("status") or {}).get("phase", ""),
+                "workload_kind": kind,
+                "workload": owner_name,
+                "notebook": notebook,
+                "job_complete": job_done is not None,
+                "gpu_containers_terminated": containers_done is not None,
+                "accelerator_resource": resource,
+                "dcgm": bool(pod_usage),
+                "price_basis": rate.basis if rate else "unpriced",
+                "started_at": started.isoformat() if started else None,
+                "lookback_days": ctx.options.lookback_days,
+            },
+            cost_lines=lines,
+        )
+
+
+def _days(then: Any, now: Any) -> float | None:
+    if then is None:
+        return None
+    return round(max((now - then).total_seconds(), 0.0) / 86400.0, 2)
