@@ -285,3 +285,54 @@ def write_kubeconfig(path: Path, url: str, clusters: list[str], current: str | N
     }
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     return path
+
+
+def big_cluster(now: datetime, nodes: int = 500, pods: int = 10_000, gpu_nodes: int = 100,
+                gpus_per_node: int = 8) -> tuple[FakeCluster, list[DcgmSeries]]:
+    """A deterministic large cluster for the scale test and `bench/k8s_scan.py`: `gpu_nodes`
+    p4d.24xlarge nodes (a fifth of them with no GPU pod), the rest m5.2xlarge; 6 GPU pods per
+    busy GPU node (half of them from Jobs, every other Job finished), the remaining pods CPU-only
+    Deployment replicas spread over the CPU nodes."""
+    from datetime import timedelta
+
+    created = now - timedelta(days=40)
+    started = now - timedelta(days=2)
+    gpu_labels = {"node.kubernetes.io/instance-type": "p4d.24xlarge",
+                  "topology.kubernetes.io/region": "us-east-1", "eks.amazonaws.com/nodegroup": "gpu"}
+    cpu_labels = {"node.kubernetes.io/instance-type": "m5.2xlarge",
+                  "topology.kubernetes.io/region": "us-east-1", "eks.amazonaws.com/nodegroup": "general"}
+    cluster = FakeCluster()
+    for n in range(nodes):
+        gpu = n < gpu_nodes
+        cluster.nodes.append(node_json(
+            f"ip-10-0-{n // 250}-{n % 250}.ec2.internal", gpus=gpus_per_node if gpu else 0,
+            labels=gpu_labels if gpu else cpu_labels, provider_id=f"aws:///us-east-1a/i-{n:017x}",
+            created=created, cpu="96" if gpu else "8"))
+    busy = [cluster.nodes[n]["metadata"]["name"] for n in range(gpu_nodes) if n % 5 != 0]
+    cpu_nodes = [cluster.nodes[n]["metadata"]["name"] for n in range(gpu_nodes, nodes)] or busy
+    dcgm: list[DcgmSeries] = []
+    count = 0
+    for b, node in enumerate(busy):
+        for slot in range(6):
+            if count >= pods:
+                break
+            name = f"train-{b}-{slot}"
+            if slot % 2 == 0:
+                job = f"job-{b}-{slot}"
+                done = now - timedelta(hours=3) if (b + slot) % 4 == 0 else None
+                cluster.jobs.append(job_json("ml", job, completed=done, started=started))
+                cluster.pods.append(pod_json("ml", name, node, gpus=1, started=started, owner=("Job", job)))
+            else:
+                cluster.pods.append(pod_json("ml", name, node, gpus=1, started=started,
+                                             owner=("ReplicaSet", f"serve-{b}")))
+            dcgm.append(DcgmSeries(node, slot, 40.0 if slot % 3 else 0.5, 90.0 if slot % 3 else 2.0,
+                                   "ml", name, "main"))
+            count += 1
+    n = 0
+    while count < pods:
+        node = cpu_nodes[n % len(cpu_nodes)]
+        cluster.pods.append(pod_json(f"team-{n % 40}", f"web-{n}", node, started=started,
+                                     owner=("ReplicaSet", f"web-{n % 300}")))
+        n += 1
+        count += 1
+    return cluster, dcgm
