@@ -175,6 +175,8 @@ class UnattendedRun:
                 err.print(f"[yellow]warning:[/] could not record the run in history: {exc}")
             return
         log.info("recorded run %s in %s", run_id, store.path)
+        if not self.opts.quiet:
+            err.print(f"recorded run {run_id} in {store.path}")
 
     def done(self, report: Report, written: list[Path], code: int) -> None:
         s = to_dict(report)["summary"]
