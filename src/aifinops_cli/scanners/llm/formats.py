@@ -73,7 +73,7 @@ MACROS = """
 CREATE OR REPLACE MACRO toint(x) AS TRY_CAST(TRY_CAST(x AS DOUBLE) AS BIGINT);
 CREATE OR REPLACE MACRO ts_any(x) AS CASE
   WHEN x IS NULL THEN NULL
-  WHEN regexp_full_match(x, '[0-9]+(\\.[0-9]+)?') THEN make_timestamp(CAST(
+  WHEN TRY_CAST(x AS DOUBLE) IS NOT NULL THEN make_timestamp(CAST(
        CASE WHEN x::DOUBLE > 1e17 THEN x::DOUBLE / 1000
             WHEN x::DOUBLE > 1e14 THEN x::DOUBLE
             WHEN x::DOUBLE > 1e11 THEN x::DOUBLE * 1000
@@ -437,6 +437,9 @@ def json_select(fmt: str, attribute_keys: dict[str, list[str]], read_json: str |
     """
     x = Extract()
     spec = JSON_FORMATS[fmt](x)
+    # each metadata object is parsed apart once with all attribute keys, not once per key
+    spec.meta_texts += [x.get(prefix) for prefix in spec.meta_prefixes]
+    spec.meta_prefixes = []
     all_keys = sorted({k for keys in attribute_keys.values() for k in keys})
     meta_lists = [(f"m{i}", all_keys) for i, _ in enumerate(spec.meta_texts)]
     # meta texts are expressions over extracted values; they are parsed apart once in a second step
