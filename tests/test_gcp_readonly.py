@@ -1,0 +1,46 @@
+"""The GCP scans only read, and the custom role in docs/permissions/gcp-roles.md covers every
+call they make."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
+from aifinops_cli.scanners.gcp.fake import serve
+from aifinops_cli.scanners.gcp.gke import GkeGpuNodePoolScanner
+from tests.test_gcp_scan import _context, build_estate
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "permissions" / "gcp-roles.md"
+PERMISSION_OF = (
+    (r"/compute/v1/projects/[^/]+/aggregated/instances", "compute.instances.list"),
+    (r"/compute/v1/projects/[^/]+/aggregated/disks", "compute.disks.list"),
+    (r"/v3/projects/[^/]+/timeSeries", "monitoring.timeSeries.list"),
+    (r"/v1/projects/[^/]+/locations/-/clusters", "container.clusters.list"),
+    (r"/v3/projects:search", "resourcemanager.projects.get"),
+)
+
+
+def _custom_role() -> set[str]:
+    block = re.search(r"```yaml\n(.*?)```", DOC.read_text(), re.S)
+    assert block
+    return set(yaml.safe_load(block.group(1))["includedPermissions"])
+
+
+def test_gcp_calls_are_reads_covered_by_the_custom_role() -> None:
+    role = _custom_role()
+    assert all(p.rsplit(".", 1)[1] in ("list", "get") for p in role)
+    estate = build_estate()
+    with serve(estate) as url:
+        GcpComputeScanner(_context(url)).scan()  # discovers projects too
+        GkeGpuNodePoolScanner(_context(url)).scan()
+    assert estate.calls
+    used = set()
+    for method, path, _ in estate.calls:
+        assert method == "GET", path
+        permission = next((perm for rx, perm in PERMISSION_OF if re.fullmatch(rx, path)), None)
+        assert permission is not None, f"call not in the permissions table: {path}"
+        used.add(permission)
+    assert used == role
