@@ -88,7 +88,7 @@ def test_findings_and_amounts(estate, runner):
 
 
 def test_metrics_are_batched_not_per_instance(estate, runner):
-    run_json(runner, "scan", "--regions", "us-east-1,eu-west-1")
+    run_json(runner, "scan", "--regions", "us-east-1,eu-west-1", "-s", "aws.ec2", "-s", "aws.ebs")
     ops = estate.recorder.operations()
     # one DescribeInstances and one DescribeVolumes per region, one GetMetricData for the
     # region with running GPU instances (3 instances x 4 queries + GPU queries < 500)
