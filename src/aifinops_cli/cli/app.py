@@ -56,6 +56,7 @@ app.command("scan")(scan.scan)
 app.add_typer(rules_cmd.app, name="rules")
 app.add_typer(scanners_cmd.app, name="scanners")
 # sub-apps: each later command module registers itself on the line below this one.
+app.command("forecast")(__import__("aifinops_cli.cli.forecast", fromlist=["forecast"]).forecast)
 app.command("history")(history_cmd.history)
 app.command("diff")(history_cmd.diff)
 

@@ -1,0 +1,473 @@
+"""Turn the aggregated query result into flows, AI spend by owner, totals and observations.
+
+Everything here works on the few aggregated rows the one query returns (flows, resources per
+flow, owners, days), never on billing rows.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from aifinops_cli.core.models import HOURS_PER_MONTH, CostLine, Observation
+from aifinops_cli.scanners.billing.queries import EGRESS_CLASSES, split_sets
+from aifinops_cli.scanners.billing.regions import normalise
+
+UNTAGGED = "(untagged)"
+CLASS_LABEL = {
+    "inter_region": "inter-region",
+    "inter_zone": "inter-zone",
+    "internet": "internet",
+    "nat": "NAT processing",
+    "inbound": "inbound (free)",
+    "cdn_origin": "to CDN origin",
+}
+COMPONENT_LABEL = {
+    "compute": "compute/GPU",
+    "model_api": "model APIs",
+    "storage": "storage & vector DBs",
+    "data_transfer": "data transfer",
+    "retrieval": "retrieval",
+}
+COMPONENTS = tuple(COMPONENT_LABEL)
+
+
+@dataclass
+class Flow:
+    transfer_class: str
+    source: str
+    destination: str
+    gb: float = 0.0
+    cost: float = 0.0
+    ai_gb: float = 0.0
+    ai_cost: float = 0.0
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    owners: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    @property
+    def key(self) -> str:
+        return f"{self.transfer_class}:{self.source}->{self.destination}"
+
+
+@dataclass
+class TableFacts:
+    """What one export (a file group or a remote table) says, in its main currency."""
+
+    label: str
+    format_label: str
+    currency: str = "USD"
+    currencies: dict[str, dict[str, float]] = field(default_factory=dict)
+    rows: int = 0
+    usable_rows: int = 0
+    bad_cost_rows: int = 0
+    bad_date_rows: int = 0
+    other_currency_rows: int = 0
+    effective_zero_rows: int = 0
+    first_date: date | None = None
+    last_date: date | None = None
+    period_start: date | None = None
+    total_cost: float = 0.0
+    by_class: dict[str, dict[str, float]] = field(default_factory=dict)
+    flows: list[Flow] = field(default_factory=list)
+    ai: dict[tuple[str, str], float] = field(default_factory=dict)  # (owner, component) -> cost
+    ai_services: dict[tuple[str, str], float] = field(default_factory=dict)  # (component, service)
+    daily: list[tuple[date, str, str, float]] = field(default_factory=list)
+
+    @property
+    def days(self) -> int:
+        if self.first_date is None or self.last_date is None:
+            return 0
+        return (self.last_date - self.first_date).days + 1
+
+    @property
+    def months_covered(self) -> float:
+        """Whole calendar months when the data spans them exactly, else days / (730 h / 24)."""
+        if not self.days:
+            return 0.0
+        f, la = self.first_date, self.last_date
+        assert f is not None and la is not None
+        if f.day == 1 and la.day == calendar.monthrange(la.year, la.month)[1]:
+            return float((la.year - f.year) * 12 + la.month - f.month + 1)
+        return self.days / (HOURS_PER_MONTH / 24.0)
+
+    def per_month(self, value: float) -> float:
+        m = self.months_covered
+        return value / m if m else value
+
+    @property
+    def period(self) -> str:
+        if self.first_date is None or self.last_date is None:
+            return "no usable rows"
+        return f"{self.first_date.isoformat()} to {self.last_date.isoformat()}"
+
+    @property
+    def ai_total(self) -> float:
+        return sum(self.ai.values())
+
+    @property
+    def ai_untagged(self) -> float:
+        return sum(v for (owner, _), v in self.ai.items() if owner == UNTAGGED)
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value if type(value) is date else value.date()  # datetime -> date
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def _f(value: Any) -> float:
+    try:
+        return float(value) if value is not None else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _pick_currency(totals: list[dict[str, Any]]) -> str:
+    """The main currency carries the most usable rows; others are flagged and counted, not summed."""
+    if not totals:
+        return "USD"
+    best = max(totals, key=lambda r: (_f(r["n_ok"]), r["currency"] != "unknown", str(r["currency"])))
+    return str(best["currency"])
+
+
+def run_analysis(engine: Any, view_sql: str, ai: Any, label: str, format_label: str,
+                 top_n: int = 5) -> TableFacts:
+    """Run the (at most three) statements for one export and assemble its facts."""
+    from aifinops_cli.scanners.billing.queries import KEY, analysis_sql, resources_sql, storage_resources_sql
+
+    d = engine.dialect
+    sets = split_sets(engine.run(analysis_sql(view_sql, d, ai)))
+    main = _pick_currency(sets["totals"])
+    keys = [r for r in sets["keys"] if r["currency"] == main]
+
+    def selector(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+        spec: dict[str, set[str]] = {"usage_type": set(), "route_text": set(), "service": set()}
+        for r in rows:
+            for col in ("usage_type", "route_text", "service"):
+                if r[col]:
+                    spec[col].add(str(r[col]))
+                    break
+        return {k: sorted(v) for k, v in spec.items() if v}
+
+    egress_keys = [r for r in keys if r["transfer_class"] in EGRESS_CLASSES]
+    ai_keys = [r for r in keys if r["ai_component"] and not r["transfer_class"]]
+    resource_rows: list[dict[str, Any]] = []
+    if egress_keys:
+        resource_rows = engine.run(resources_sql(view_sql, d, ai, selector(egress_keys),
+                                                 selector(ai_keys), top_n))
+    storage_services = sorted({str(r["service"]) for r in keys
+                               if int(_f(r["storage_service"])) and not r["ai_component"] and r["service"]
+                               and not r["transfer_class"]})
+    storage_rows: list[dict[str, Any]] = []
+    if storage_services and ai.components.get("storage", {}).get("resource"):
+        storage_rows = engine.run(storage_resources_sql(view_sql, d, ai, storage_services))
+    return facts_from_rows(label, format_label, sets, main, keys, resource_rows, storage_rows, KEY)
+
+
+def facts_from_rows(label: str, format_label: str, sets: dict[str, list[dict[str, Any]]], main: str,
+                    keys: list[dict[str, Any]], resource_rows: list[dict[str, Any]],
+                    storage_rows: list[dict[str, Any]], key_cols: tuple[str, ...]) -> TableFacts:
+    facts = TableFacts(label=label, format_label=format_label, currency=main)
+    for r in sets["totals"]:
+        facts.currencies[str(r["currency"])] = {
+            "rows": _f(r["n_rows"]), "usable_rows": _f(r["n_ok"]), "cost": _f(r["cost"])}
+        facts.rows += int(_f(r["n_rows"]))
+        facts.bad_cost_rows += int(_f(r["n_bad_cost"]))
+        facts.bad_date_rows += int(_f(r["n_bad_date"]))
+        if r["currency"] != main:
+            facts.other_currency_rows += int(_f(r["n_ok"]))
+            continue
+        facts.usable_rows = int(_f(r["n_ok"]))
+        facts.effective_zero_rows = int(_f(r["n_eff_zero"]))
+        facts.total_cost = _f(r["cost"])
+        facts.first_date = _as_date(r["first_date"])
+        facts.last_date = _as_date(r["last_date"])
+        facts.period_start = _as_date(r["period_start"])
+
+    def kid(r: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(r[c] for c in key_cols)
+
+    route: dict[tuple[Any, ...], tuple[str, str, str, str | None]] = {}
+    by_class: dict[str, dict[str, float]] = defaultdict(lambda: {"gb": 0.0, "cost": 0.0, "rows": 0.0})
+    flows: dict[tuple[str, str, str], Flow] = {}
+    ai: dict[tuple[str, str], float] = defaultdict(float)
+    for r in keys:
+        cls = r["transfer_class"]
+        gb, cost = _f(r["gb"]), _f(r["cost"])
+        if cls:
+            agg = by_class[str(cls)]
+            agg["gb"] += gb
+            agg["cost"] += cost
+            agg["rows"] += _f(r["n_ok"])
+        owner = str(r["owner"] or "") or UNTAGGED
+        if cls in EGRESS_CLASSES:
+            src = normalise(r["t_src"])
+            dst = normalise(r["t_dst"]) if cls == "inter_region" else str(r["t_dst"])
+            route[kid(r)] = (str(cls), src, dst, r["ai_component"])
+            flow = flows.setdefault((str(cls), src, dst), Flow(str(cls), src, dst))
+            flow.gb += gb
+            flow.cost += cost
+            flow.owners[owner] += cost
+        elif r["ai_component"] and not cls:
+            ai[(owner, str(r["ai_component"]))] += cost
+            key = (str(r["ai_component"]), str(r["service"] or ""))
+            facts.ai_services[key] = facts.ai_services.get(key, 0.0) + cost
+    # resources behind each flow, and which transfer leaves AI resources
+    seen_res_ai = False
+    for r in resource_rows:
+        if r["currency"] != main:
+            continue
+        hit = route.get(kid(r))
+        if hit is None:
+            continue
+        cls, src, dst, row_component = hit
+        flow = flows[(cls, src, dst)]
+        units = str(r["unit"] or "").lower()
+        factor = 1 / 1073741824.0 if units in ("bytes", "byte", "by") else 1.0
+        gb, cost = _f(r["quantity"]) * factor, _f(r["cost"])
+        owner = str(r["owner"] or "") or UNTAGGED
+        is_ai = bool(row_component) or bool(int(_f(r["res_ai"])))
+        seen_res_ai = True
+        if is_ai:
+            flow.ai_gb += gb
+            flow.ai_cost += cost
+            ai[(owner, "data_transfer")] += cost
+        res = str(r["resource_id"] or "")
+        if res:
+            entry = flow.resources.setdefault(res, {"resource_id": res, "owner": owner, "gb": 0.0,
+                                                     "cost": 0.0, "ai_related": is_ai})
+            entry["gb"] += gb
+            entry["cost"] += cost
+            entry["ai_related"] = entry["ai_related"] or is_ai
+    if not seen_res_ai:  # no statement 2 (no egress) or nothing came back: transfer of AI services
+        for r in keys:
+            if r["transfer_class"] in EGRESS_CLASSES and r["ai_component"]:
+                cls, src, dst, _ = route[kid(r)]
+                flow = flows[(cls, src, dst)]
+                flow.ai_gb += _f(r["gb"])
+                flow.ai_cost += _f(r["cost"])
+                ai[(str(r["owner"] or "") or UNTAGGED, "data_transfer")] += _f(r["cost"])
+    for r in storage_rows:
+        if r["currency"] == main:
+            owner = str(r["owner"] or "") or UNTAGGED
+            ai[(owner, "storage")] += _f(r["cost"])
+            key = ("storage", str(r["service"] or ""))
+            facts.ai_services[key] = facts.ai_services.get(key, 0.0) + _f(r["cost"])
+    facts.by_class = dict(by_class)
+    facts.flows = sorted(flows.values(), key=lambda f: (-f.cost, -f.gb, f.key))
+    facts.ai = dict(ai)
+    for r in sets["daily"]:
+        d = _as_date(r["usage_date"])
+        if r["currency"] == main and d is not None:
+            facts.daily.append((d, str(r["owner"] or "") or UNTAGGED, str(r["service"] or ""),
+                                _f(r["cost"])))
+    return facts
+
+
+# --- observations -----------------------------------------------------------------------------
+
+def flow_observation(facts: TableFacts, flow: Flow, top_n: int = 5) -> Observation:
+    gb_m, cost_m = facts.per_month(flow.gb), facts.per_month(flow.cost)
+    unit_price = flow.cost / flow.gb if flow.gb > 0 else 0.0
+    line = CostLine(
+        description=(f"{CLASS_LABEL[flow.transfer_class]} data transfer {flow.source} -> "
+                     f"{flow.destination}, as billed ({facts.currency})"),
+        unit_price_usd=unit_price if flow.gb > 0 else cost_m,
+        unit="GB" if flow.gb > 0 else "month",
+        quantity=gb_m if flow.gb > 0 else 1.0,
+        source=f"billing:{facts.label}",
+        price_date=facts.period,
+        sku=f"billing:{flow.transfer_class}:{flow.source}:{flow.destination}",
+    )
+    resources = sorted(flow.resources.values(), key=lambda r: (-r["cost"], r["resource_id"]))[:top_n]
+    owners = sorted(((o, c) for o, c in flow.owners.items()), key=lambda x: (-x[1], x[0]))
+    top_owner = next((o for o, c in owners if o != UNTAGGED), "")
+    evidence = [
+        f"{facts.format_label} {facts.label}: {flow.gb:,.3f} GB for {facts.currency} {flow.cost:,.4f} "
+        f"over {facts.period} ({facts.months_covered:.2f} months)",
+    ]
+    if flow.ai_cost or flow.ai_gb:
+        evidence.append(f"{flow.ai_gb:,.3f} GB ({facts.currency} {flow.ai_cost:,.4f}) of it leaves "
+                        "AI resources (GPU compute, ML platforms, model APIs, vector stores)")
+    return Observation(
+        provider="billing",
+        kind="billing.egress_flow",
+        id=f"{flow.source}->{flow.destination} ({CLASS_LABEL[flow.transfer_class]})",
+        region=flow.source,
+        name=f"{CLASS_LABEL[flow.transfer_class]} {flow.source} -> {flow.destination}",
+        owner=top_owner,
+        metrics={
+            "gb_per_month": round(gb_m, 6),
+            "cost_per_month": round(cost_m, 6),
+            "ai_related": 1.0 if (flow.ai_cost > 0 or flow.ai_gb > 0) else 0.0,
+            "ai_cost_per_month": round(facts.per_month(flow.ai_cost), 6),
+            "ai_gb_per_month": round(facts.per_month(flow.ai_gb), 6),
+            "unit_cost_per_gb": round(unit_price, 6),
+            "resources": float(len(flow.resources)),
+        },
+        attributes={
+            "transfer_class": flow.transfer_class,
+            "source": flow.source,
+            "destination": flow.destination,
+            "billing_source": facts.label,
+            "format": facts.format_label,
+            "currency": facts.currency,
+            "period": facts.period,
+            "top_resources": [
+                {**r, "gb": round(r["gb"], 6), "cost": round(r["cost"], 6)} for r in resources],
+            "owners": {o: round(c, 6) for o, c in owners},
+        },
+        cost_lines=(line,),
+        evidence=tuple(evidence),
+    )
+
+
+def untagged_observation(facts: TableFacts) -> Observation:
+    total, untagged = facts.ai_total, facts.ai_untagged
+    share = 100.0 * untagged / total if total > 0 else 0.0
+    line = CostLine(
+        description=f"AI spend with no owner tag, as billed ({facts.currency})",
+        unit_price_usd=round(facts.per_month(untagged), 6),
+        unit="month",
+        quantity=1.0,
+        source=f"billing:{facts.label}",
+        price_date=facts.period,
+        sku="billing:untagged-ai",
+    )
+    by_component: dict[str, float] = defaultdict(float)
+    for (owner, comp), cost in facts.ai.items():
+        if owner == UNTAGGED:
+            by_component[comp] += cost
+    return Observation(
+        provider="billing",
+        kind="billing.untagged_ai_spend",
+        id=f"untagged AI spend in {facts.label}",
+        name="AI spend without an owner tag",
+        metrics={
+            "ai_cost_per_month": round(facts.per_month(total), 6),
+            "untagged_cost_per_month": round(facts.per_month(untagged), 6),
+            "untagged_share_pct": round(share, 3),
+            "owners": float(len({o for o, _ in facts.ai if o != UNTAGGED})),
+        },
+        attributes={
+            "billing_source": facts.label,
+            "format": facts.format_label,
+            "currency": facts.currency,
+            "period": facts.period,
+            "untagged_by_component": {k: round(v, 6) for k, v in sorted(by_component.items())},
+        },
+        cost_lines=(line,),
+        evidence=(f"{share:.1f}% of AI spend ({facts.currency} {untagged:,.2f} of {total:,.2f} over "
+                  f"{facts.period}) carries none of the owner tags",),
+    )
+
+
+def observations(facts: TableFacts) -> list[Observation]:
+    out = [flow_observation(facts, f) for f in facts.flows if f.cost > 0 or f.gb > 0]
+    if facts.ai_total > 0:
+        out.append(untagged_observation(facts))
+    return out
+
+
+# --- the report section -----------------------------------------------------------------------
+
+def _money(x: float) -> float:
+    return round(x, 2)
+
+
+def analysis_section(all_facts: list[TableFacts], top_flows: int = 10) -> dict[str, Any]:
+    """`analysis["billing"]`: billed totals, transfer by class, top flows, AI path by owner."""
+    sources_rows, class_rows, flow_rows, ai_rows = [], [], [], []
+    data_sources = []
+    currencies = sorted({f.currency for f in all_facts})
+    cur = currencies[0] if len(currencies) == 1 else "mixed"
+    billed = sum(f.total_cost for f in all_facts)
+    egress_cost = sum(f.by_class.get(c, {}).get("cost", 0.0) for f in all_facts for c in EGRESS_CLASSES)
+    egress_gb = sum(f.by_class.get(c, {}).get("gb", 0.0) for f in all_facts for c in EGRESS_CLASSES)
+    ai_total = sum(f.ai_total for f in all_facts)
+    ai_untagged = sum(f.ai_untagged for f in all_facts)
+    for f in all_facts:
+        sources_rows.append([f.label, f.format_label, f.period, f.rows, f.usable_rows,
+                             f.rows - f.usable_rows, f.currency, _money(f.total_cost)])
+        for cls in (*EGRESS_CLASSES, "inbound", "cdn_origin"):
+            v = f.by_class.get(cls)
+            if v:
+                class_rows.append([f.label, CLASS_LABEL[cls], round(v["gb"], 3), round(v["cost"], 4)])
+        for flow in f.flows[:top_flows]:
+            top_res = sorted(flow.resources.values(), key=lambda r: -r["cost"])[:3]
+            owners = [o for o, _ in sorted(flow.owners.items(), key=lambda x: -x[1])][:3]
+            flow_rows.append([CLASS_LABEL[flow.transfer_class], flow.source, flow.destination,
+                              round(f.per_month(flow.gb), 3), round(f.per_month(flow.cost), 4),
+                              "yes" if flow.ai_cost or flow.ai_gb else "",
+                              ", ".join(r["resource_id"] for r in top_res), ", ".join(owners)])
+        by_owner: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(COMPONENTS, 0.0))
+        for (owner, comp), cost in f.ai.items():
+            by_owner[owner][comp] += cost
+        for owner in sorted(by_owner, key=lambda o: (-sum(by_owner[o].values()), o)):
+            comps = by_owner[owner]
+            ai_rows.append([owner, *[round(comps[c], 4) for c in COMPONENTS], round(sum(comps.values()), 4)])
+        data_sources.append({
+            "source": f.label, "format": f.format_label, "currency": f.currency,
+            "currencies": f.currencies, "period": {"first_day": f.first_date and f.first_date.isoformat(),
+                                                   "last_day": f.last_date and f.last_date.isoformat(),
+                                                   "billing_period_start": f.period_start and f.period_start.isoformat(),
+                                                   "days": f.days, "months": round(f.months_covered, 4)},
+            "rows": f.rows, "usable_rows": f.usable_rows,
+            "unusable_rows": {"cost_unreadable": f.bad_cost_rows, "date_unreadable": f.bad_date_rows,
+                              "other_currency": f.other_currency_rows},
+            "effective_cost_zero_rows": f.effective_zero_rows,
+            "billed_total": round(f.total_cost, 6),
+            "data_transfer": {c: {"gb": round(v["gb"], 6), "cost": round(v["cost"], 6)}
+                              for c, v in sorted(f.by_class.items())},
+            "flows": [{"class": fl.transfer_class, "source": fl.source, "destination": fl.destination,
+                       "gb": round(fl.gb, 6), "cost": round(fl.cost, 6), "ai_gb": round(fl.ai_gb, 6),
+                       "ai_cost": round(fl.ai_cost, 6),
+                       "gb_per_month": round(f.per_month(fl.gb), 6),
+                       "cost_per_month": round(f.per_month(fl.cost), 6)} for fl in f.flows],
+            "ai_spend": [{"owner": o, "component": c, "cost": round(v, 6)}
+                         for (o, c), v in sorted(f.ai.items())],
+            "ai_services": [{"component": c, "service": s, "cost": round(v, 6)}
+                            for (c, s), v in sorted(f.ai_services.items())],
+        })
+    periods = [f for f in all_facts if f.first_date]
+    period = (f"{min(f.first_date for f in periods)} to {max(f.last_date for f in periods)}"  # type: ignore[type-var]
+              if periods else "no usable rows")
+    unusable = sum(f.rows - f.usable_rows for f in all_facts)
+    summary: dict[str, Any] = {
+        "Billing period": period,
+        f"Billed total ({cur})": _money(billed),
+        "Data transfer out (GB)": round(egress_gb, 3),
+        f"Data transfer out ({cur})": _money(egress_cost),
+        f"AI spend ({cur})": _money(ai_total),
+        "AI spend untagged": f"{(100 * ai_untagged / ai_total if ai_total else 0):.1f}%",
+        "Rows read / unusable": f"{sum(f.rows for f in all_facts)} / {unusable}",
+    }
+    if len(currencies) > 1 or any(len(f.currencies) > 1 for f in all_facts):
+        summary["Currencies"] = "MIXED: " + ", ".join(sorted({c for f in all_facts for c in f.currencies}))
+    return {
+        "title": "Billing exports: data transfer and the AI data path",
+        "summary": summary,
+        "tables": [
+            {"title": "Sources", "columns": ["Source", "Format", "Period", "Rows", "Usable",
+                                             "Unusable", "Currency", "Billed"], "rows": sources_rows},
+            {"title": "Data transfer by class (whole period)",
+             "columns": ["Source", "Class", "GB", "Cost"], "rows": class_rows},
+            {"title": "Top egress flows (per month)",
+             "columns": ["Class", "From", "To", "GB/mo", "$/mo", "AI", "Top resources", "Owners"],
+             "rows": flow_rows},
+            {"title": "AI spend by owner and component (whole period)",
+             "columns": ["Owner", *[COMPONENT_LABEL[c] for c in COMPONENTS], "Total"], "rows": ai_rows},
+        ],
+        "data": {"currency": cur, "billed_total": round(billed, 6), "period": period,
+                 "egress": {"gb": round(egress_gb, 6), "cost": round(egress_cost, 6)},
+                 "ai_total": round(ai_total, 6), "ai_untagged": round(ai_untagged, 6),
+                 "sources": data_sources},
+    }

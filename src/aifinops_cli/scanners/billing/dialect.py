@@ -1,0 +1,96 @@
+"""The few SQL spellings that differ between DuckDB, Athena (Trino) and BigQuery.
+
+Every billing query is written once (see `queries.py`) against a normalised view; only these
+functions and identifier quoting change with the engine, so the same query runs on a laptop
+and where the bill already lives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str  # duckdb | athena | bigquery
+
+    def ident(self, name: str) -> str:
+        if self.name == "bigquery":
+            return "`" + name.replace("`", "") + "`"
+        return '"' + name.replace('"', '""') + '"'
+
+    def path(self, parts: tuple[str, ...]) -> str:
+        """A (possibly nested) column: struct fields are reached with dots in all three."""
+        return ".".join(self.ident(p) for p in parts)
+
+    @staticmethod
+    def lit(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    def regex_extract(self, expr: str, pattern: str, group: int = 1) -> str:
+        """First match of capture group `group` (BigQuery only returns the one group it has)."""
+        if self.name == "bigquery":
+            return f"REGEXP_EXTRACT({expr}, r{self.lit(pattern)})"
+        if self.name == "athena":
+            return f"regexp_extract({expr}, {self.lit(pattern)}, {group})"
+        return f"nullif(regexp_extract({expr}, {self.lit(pattern)}, {group}), '')"
+
+    def regex_like(self, expr: str, pattern: str) -> str:
+        if self.name == "bigquery":
+            return f"REGEXP_CONTAINS({expr}, r{self.lit(pattern)})"
+        if self.name == "athena":
+            return f"regexp_like({expr}, {self.lit(pattern)})"
+        return f"regexp_matches({expr}, {self.lit(pattern)})"
+
+    def try_double(self, expr: str) -> str:
+        if self.name == "bigquery":
+            return f"SAFE_CAST({expr} AS FLOAT64)"
+        return f"TRY_CAST({expr} AS DOUBLE)"
+
+    def try_date(self, expr: str) -> str:
+        """The day of a timestamp that may be text (zone-less or ISO with Z) or typed already."""
+        if self.name == "bigquery":
+            return f"DATE(SAFE_CAST({expr} AS TIMESTAMP))"
+        if self.name == "athena":
+            # Athena CUR tables type the dates; text ones are ISO 8601
+            return f"CAST(COALESCE(TRY_CAST({expr} AS TIMESTAMP), TRY(from_iso8601_timestamp(CAST({expr} AS VARCHAR)))) AS DATE)"
+        return f"CAST(TRY_CAST({expr} AS TIMESTAMP) AS DATE)"
+
+    def text(self, expr: str) -> str:
+        if self.name == "bigquery":
+            return f"CAST({expr} AS STRING)"
+        return f"CAST({expr} AS VARCHAR)"
+
+    @property
+    def null_text(self) -> str:
+        return "CAST(NULL AS STRING)" if self.name == "bigquery" else "CAST(NULL AS VARCHAR)"
+
+    @property
+    def null_double(self) -> str:
+        return "CAST(NULL AS FLOAT64)" if self.name == "bigquery" else "CAST(NULL AS DOUBLE)"
+
+    def map_value(self, expr: str, key: str) -> str:
+        """One key of a map<string,string> column (CUR 2.0 `product`, `resource_tags`)."""
+        if self.name == "athena":
+            return f"element_at({expr}, {self.lit(key)})"
+        return f"{expr}[{self.lit(key)}]"
+
+    def to_json_text(self, expr: str) -> str:
+        if self.name == "bigquery":
+            return f"TO_JSON_STRING({expr})"
+        if self.name == "athena":
+            return f"json_format(CAST({expr} AS JSON))"
+        return f"CAST(to_json({expr}) AS VARCHAR)"
+
+    def list_amount_sum(self, expr: str) -> str:
+        """Sum of `.amount` over a repeated record (GCP `credits`)."""
+        if self.name == "bigquery":
+            return f"(SELECT SUM(c.amount) FROM UNNEST({expr}) AS c)"
+        if self.name == "athena":
+            return f"reduce({expr}, 0.0, (s, c) -> s + c.amount, s -> s)"
+        return f"list_sum(list_transform({expr}, lambda c: TRY_CAST(c.amount AS DOUBLE)))"
+
+
+DUCKDB = Dialect("duckdb")
+ATHENA = Dialect("athena")
+BIGQUERY = Dialect("bigquery")

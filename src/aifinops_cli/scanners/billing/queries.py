@@ -1,0 +1,259 @@
+"""The billing queries, written once over the normalised view.
+
+One statement does all the work in a single pass over the export: it classifies every line
+(data transfer class, route, AI component) and aggregates with GROUPING SETS into the handful
+of small tables the report needs. It is plain SQL that DuckDB, Athena (Trino) and BigQuery all
+accept; only the functions in `Dialect` are spelled per engine. Nothing here is per row in
+Python: the result is a few hundred or thousand aggregated rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aifinops_cli.scanners.billing.dialect import Dialect
+
+EGRESS_CLASSES = ("inter_region", "inter_zone", "internet", "nat")
+AI_COMPONENTS = ("compute", "model_api", "storage", "retrieval")  # + data_transfer (derived)
+
+# AWS usage types that name a route: <from>-<to>-AWS-Out-Bytes (inter-region).
+_INTER_REGION_UT = r"^[A-Z]{2,4}[0-9]?-([A-Z]{2,4}[0-9]?)-AWS-Out-Bytes"
+# Usage types quoted inside FOCUS descriptions ("... for EUN1-AWS-Out-Bytes in EU (Stockholm)").
+_UT_IN_TEXT = r"([A-Z0-9]{2,5}(?:-[A-Z0-9]{2,5})?-(?:AWS|DataTransfer)-(?:In|Out)-Bytes|DataTransfer-(?:Regional|Out|In)-Bytes|NatGateway-Bytes)"
+
+
+@dataclass(frozen=True)
+class AiPatterns:
+    """Regular expressions per AI component (see pricing/data/ai_services.yaml)."""
+
+    components: dict[str, dict[str, list[str]]]
+
+    @staticmethod
+    def load(path: Path | None = None) -> AiPatterns:
+        if path is not None:
+            text = path.read_text(encoding="utf-8")
+        else:
+            text = (resources.files("aifinops_cli.pricing") / "data" / "ai_services.yaml").read_text(
+                encoding="utf-8")
+        doc = yaml.safe_load(text) or {}
+        spec = doc.get("ai_services", doc)
+        comps: dict[str, dict[str, list[str]]] = {}
+        for name in AI_COMPONENTS:
+            entry = spec.get(name) or {}
+            comps[name] = {k: [str(p).lower() for p in v] for k, v in entry.items() if isinstance(v, list)}
+        return AiPatterns(comps)
+
+
+def _alt(patterns: list[str]) -> str:
+    return "(" + "|".join(f"(?:{p})" for p in patterns) + ")"
+
+
+# The columns that decide a line's transfer class, route and AI component. Classification runs
+# on their distinct combinations after aggregation, never once per billing row.
+KEY = ("service", "category", "usage_type", "operation", "route_text", "transfer_type", "unit",
+       "region", "from_region", "to_region")
+
+
+def _classify(d: Dialect, ai: AiPatterns) -> tuple[str, str, str, str, str]:
+    """SQL expressions over the KEY columns (+ `lr` resource text): class, component, src, dst, gb factor."""
+    def like(col: str, *needles: str) -> str:
+        return "(" + " OR ".join(f"{col} LIKE {d.lit('%' + n + '%')}" for n in needles) + ")"
+
+    transfer_class = f"""CASE
+      WHEN {like('lut', 'natgateway-bytes')} OR {like('ld', 'data processed by nat gateway', 'nat gateway data processing', 'cloud nat')} THEN 'nat'
+      WHEN {like('lut', '-in-bytes', 'datatransfer-in')} OR ltt LIKE '%inbound%' OR {like('ld', 'data transfer in', ' data transfer from ', 'ingress')} THEN 'inbound'
+      WHEN {like('ld', 'to cloudfront')} OR ltt LIKE 'cloudfront%' THEN 'cdn_origin'
+      WHEN {like('lut', 'datatransfer-regional-bytes')} OR ltt = 'intraregion' OR {like('ld', 'between ec2 azs', 'inter zone', 'inter-zone', 'interzone')} THEN 'inter_zone'
+      WHEN {like('ld', 'internet')} AND {like('ld', 'egress', 'transfer out')} THEN 'internet'
+      WHEN {like('lut', '-aws-out-bytes')} OR ltt LIKE 'interregion outbound%' OR {like('ld', ' data transfer to ', 'inter region', 'inter-region', 'interregion')} THEN 'inter_region'
+      WHEN {like('lut', 'out-bytes')} OR ltt LIKE '%outbound%' OR {like('ld', 'data transfer out', 'outbound data transfer', 'egress')} THEN 'internet'
+    END"""
+
+    def comp(name: str, with_resource: bool) -> str:
+        spec = ai.components.get(name, {})
+        tests = []
+        if spec.get("service"):
+            tests.append(d.regex_like("ls", _alt(spec["service"])))
+        if spec.get("usage"):
+            tests.append(d.regex_like("lut", _alt(spec["usage"])))
+            tests.append(d.regex_like("ld", _alt(spec["usage"])))
+        if with_resource and spec.get("resource") and spec.get("storage_service"):
+            tests.append(f"({d.regex_like('ls', _alt(spec['storage_service']))} "
+                         f"AND {d.regex_like('lr', _alt(spec['resource']))})")
+        return " OR ".join(tests) if tests else "FALSE"
+
+    component = "CASE\n" + "\n".join(
+        f"      WHEN {comp(n, False)} THEN {d.lit(n)}" for n in ("model_api", "retrieval", "storage", "compute")
+    ) + "\n    END"
+    src = (f"COALESCE(from_region, region, {d.regex_extract('route_text', r'- (.+?) data transfer to ', 1)}, "
+           f"{d.regex_extract('ut', r'^([A-Z]{2,4}[0-9]?)-', 1)}, 'unknown')")
+    dst_ir = (f"COALESCE(to_region, {d.regex_extract('ut', _INTER_REGION_UT, 1)}, "
+              f"{d.regex_extract('route_text', r'data transfer to (.+)$', 1)}, "
+              f"{d.regex_extract('route_text', r'(?i)from .+ to (.+)$', 1)}, "
+              f"{d.regex_extract('route_text', r'(?i)data transfer out - (.+)$', 1)}, 'another region')")
+    dst = (f"CASE WHEN transfer_class = 'internet' THEN 'internet' WHEN transfer_class = 'nat' THEN 'NAT gateway' "
+           f"WHEN transfer_class = 'inter_zone' THEN 'another zone' WHEN transfer_class = 'inter_region' "
+           f"THEN {dst_ir} END")
+    gb = ("CASE WHEN lu IN ('bytes', 'byte', 'by') THEN 1.0 / 1073741824.0 "
+          "WHEN lu LIKE 'tb%' OR lu LIKE 'tebibyte%' OR lu LIKE 'terabyte%' THEN 1024.0 "
+          "WHEN lu LIKE 'mb%' OR lu LIKE 'mebibyte%' THEN 1.0 / 1024.0 ELSE 1.0 END")
+    storage_by_resource = comp("storage", True)
+    return transfer_class, component, src, dst, gb + "|||" + storage_by_resource
+
+
+def _lowered(d: Dialect, source: str, cols: tuple[str, ...]) -> str:
+    ut_in_text = d.regex_extract("route_text", _UT_IN_TEXT, 1)
+    return f"""SELECT k.*,
+    COALESCE(usage_type, {ut_in_text}) AS ut,
+    LOWER(COALESCE(usage_type, {ut_in_text}, '')) AS lut,
+    LOWER(COALESCE(route_text, '')) AS ld,
+    LOWER(COALESCE(transfer_type, '')) AS ltt,
+    LOWER(COALESCE(service, '')) AS ls,
+    LOWER(COALESCE(unit, '')) AS lu
+  FROM {source} k"""
+
+
+# Grouping sets of the first statement, identified by the bitmask of GROUPING() flags.
+DIMS = ("currency", *KEY, "owner", "usage_date")
+SETS: dict[str, tuple[str, ...]] = {
+    "totals": ("currency",),
+    "keys": ("currency", *KEY, "owner"),
+    "daily": ("currency", "usage_date", "owner", "service"),
+}
+
+
+def set_id(dims: tuple[str, ...]) -> int:
+    """GROUPING(x) is 1 when x is rolled up; the id is the bitmask over DIMS."""
+    return sum(1 << i for i, name in enumerate(DIMS) if name not in dims)
+
+
+def analysis_sql(view_sql: str, d: Dialect, ai: AiPatterns) -> str:
+    """Statement 1: one pass over the export, aggregated by grouping sets, then classified.
+
+    Returns the `totals` and `daily` rows as aggregated, and the `keys` rows (one per distinct
+    key and owner) with their transfer class, route and AI component.
+    """
+    transfer_class, component, src, dst, rest = _classify(d, ai)
+    gb_factor = rest.split("|||")[0]
+    spec = ai.components.get("storage", {})
+    storage_service = (d.regex_like("ls", _alt(spec["storage_service"])) if spec.get("storage_service")
+                       else "FALSE")
+    flag = " + ".join(f"GROUPING({name}) * {1 << i}" for i, name in enumerate(DIMS))
+    sets = ", ".join("(" + ", ".join(dims_) + ")" for dims_ in SETS.values())
+    cols = ", ".join(DIMS)
+    return f"""WITH billing_rows AS (
+{view_sql}
+),
+marked AS (
+  SELECT b.*,
+    CASE WHEN cost IS NOT NULL AND usage_date IS NOT NULL THEN 1 ELSE 0 END AS ok
+  FROM billing_rows b
+),
+agg AS (
+  SELECT {flag} AS set_id, {cols},
+    COUNT(*) AS n_rows,
+    SUM(ok) AS n_ok,
+    SUM(CASE WHEN ok = 1 THEN cost END) AS cost,
+    SUM(CASE WHEN ok = 1 THEN quantity END) AS quantity,
+    SUM(CASE WHEN ok = 1 AND COALESCE(effective_cost, 1) = 0 AND cost > 0 THEN 1 ELSE 0 END) AS n_eff_zero,
+    SUM(CASE WHEN ok = 0 AND cost IS NULL THEN 1 ELSE 0 END) AS n_bad_cost,
+    SUM(CASE WHEN ok = 0 AND usage_date IS NULL THEN 1 ELSE 0 END) AS n_bad_date,
+    MIN(CASE WHEN ok = 1 THEN usage_date END) AS first_date,
+    MAX(CASE WHEN ok = 1 THEN usage_date END) AS last_date,
+    MIN(period_start) AS period_start
+  FROM marked
+  GROUP BY GROUPING SETS ({sets})
+),
+lowered AS (
+{_lowered(d, 'agg', KEY)}
+),
+classified AS (
+  SELECT l.*, {transfer_class} AS transfer_class, {component} AS ai_component
+  FROM lowered l
+)
+SELECT c.*, {src} AS t_src, {dst} AS t_dst, quantity * ({gb_factor}) AS gb,
+  CASE WHEN {storage_service} THEN 1 ELSE 0 END AS storage_service
+FROM classified c"""
+
+
+def _in_list(d: Dialect, column: str, values: list[str]) -> str:
+    return f"{column} IN (" + ", ".join(d.lit(v) for v in values) + ")"
+
+
+def resources_sql(view_sql: str, d: Dialect, ai: AiPatterns, egress: dict[str, list[str]],
+                  ai_filter: dict[str, list[str]], top_n: int = 5) -> str:
+    """Statement 2: the resources and owners behind the egress keys found by statement 1.
+
+    `egress` and `ai_filter` name KEY values (usage types, descriptions, services) that statement
+    1 classified as egress or AI, so only those rows are read again; a transfer line counts as
+    AI-related when its resource also bills AI usage (a GPU instance sending data across regions).
+    """
+    def where(spec: dict[str, list[str]]) -> str:
+        parts = [_in_list(d, col, vals) for col, vals in spec.items() if vals]
+        return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
+
+    key_cols = ", ".join(KEY)
+    _, _, _, _, rest = _classify(d, ai)
+    storage_by_resource = rest.split("|||")[1]
+    return f"""WITH billing_rows AS (
+{view_sql}
+),
+ai_res AS (
+  SELECT DISTINCT resource_id FROM billing_rows
+  WHERE resource_id IS NOT NULL AND cost IS NOT NULL AND {where(ai_filter)}
+),
+egress AS (
+  SELECT COALESCE(currency, 'unknown') AS currency, {key_cols}, COALESCE(owner, '') AS owner,
+    COALESCE(resource_id, '') AS resource_id,
+    CASE WHEN resource_id IN (SELECT resource_id FROM ai_res) THEN 1 ELSE 0 END AS res_ai,
+    SUM(cost) AS cost, SUM(quantity) AS quantity
+  FROM billing_rows
+  WHERE cost IS NOT NULL AND usage_date IS NOT NULL AND {where(egress)}
+  GROUP BY COALESCE(currency, 'unknown'), {key_cols}, COALESCE(owner, ''), COALESCE(resource_id, ''),
+    CASE WHEN resource_id IN (SELECT resource_id FROM ai_res) THEN 1 ELSE 0 END
+),
+ranked AS (
+  SELECT e.*, ROW_NUMBER() OVER (PARTITION BY currency, {key_cols}, owner, res_ai ORDER BY cost DESC, resource_id)
+    AS rn
+  FROM egress e
+)
+SELECT currency, {key_cols}, owner, res_ai,
+  CASE WHEN rn <= {int(top_n)} THEN resource_id ELSE '' END AS resource_id,
+  SUM(cost) AS cost, SUM(quantity) AS quantity
+FROM ranked
+GROUP BY currency, {key_cols}, owner, res_ai, CASE WHEN rn <= {int(top_n)} THEN resource_id ELSE '' END"""
+
+
+def storage_resources_sql(view_sql: str, d: Dialect, ai: AiPatterns, services: list[str]) -> str:
+    """Statement 3 (optional): plain storage whose resource name says it holds models or data.
+
+    Only rows of the storage services statement 1 found are read; the name test is a regex.
+    """
+    spec = ai.components.get("storage", {})
+    test = d.regex_like("lr", _alt(spec["resource"])) if spec.get("resource") else "FALSE"
+    return f"""WITH billing_rows AS (
+{view_sql}
+)
+SELECT COALESCE(currency, 'unknown') AS currency, COALESCE(owner, '') AS owner, service,
+  SUM(cost) AS cost
+FROM (SELECT b.*, LOWER(COALESCE(service, '')) AS ls, LOWER(COALESCE(resource_id, '')) AS lr
+      FROM billing_rows b WHERE cost IS NOT NULL AND usage_date IS NOT NULL
+        AND {_in_list(d, "service", services)}) x
+WHERE {test}
+GROUP BY COALESCE(currency, 'unknown'), COALESCE(owner, ''), service"""
+
+
+def split_sets(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Result rows of statement 1 by grouping set name."""
+    by_id = {set_id(dims): name for name, dims in SETS.items()}
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name in SETS}
+    for row in rows:
+        name = by_id.get(int(row["set_id"]))
+        if name is not None:
+            out[name].append(row)
+    return out

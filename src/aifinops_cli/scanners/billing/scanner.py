@@ -1,0 +1,253 @@
+"""The `billing` scanner: FOCUS, AWS CUR (legacy and 2.0) and GCP billing exports.
+
+Inputs are grouped by detected format and each group is answered by one SQL statement (see
+queries.py) over a normalised view; DuckDB runs it locally, Athena or BigQuery remotely. The
+scanner observes egress flows and AI spend; rules in rules/billing.yaml decide what is waste.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aifinops_cli.core.config import Config
+from aifinops_cli.core.models import CoverageEntry, ScanResult
+from aifinops_cli.scanners.billing.analyze import TableFacts, analysis_section, observations, run_analysis
+from aifinops_cli.scanners.billing.formats import FORMATS, Mapping, detect
+from aifinops_cli.scanners.billing.queries import AiPatterns
+from aifinops_cli.scanners.billing.sources import (
+    AthenaEngine,
+    BigQueryEngine,
+    DuckDBEngine,
+    S3Fetch,
+    SourceProblem,
+    expand_local,
+    iter_args,
+    kind_of,
+    parse_remote,
+)
+from aifinops_cli.scanners.interface import ScanContext, Scanner, ScannerError, ScanOptions
+
+NAME = "billing"
+_FORMAT_LABELS = {"focus": "FOCUS", "cur": "AWS CUR (legacy)", "cur2": "AWS CUR 2.0",
+                  "gcp": "Google Cloud billing export"}
+
+
+@dataclass
+class BillingRead:
+    facts: list[TableFacts] = field(default_factory=list)
+    coverage: list[CoverageEntry] = field(default_factory=list)
+
+
+def _owner_keys(config: Config) -> list[str]:
+    keys = config.section("billing").get("owner_tag_keys")
+    return [str(k) for k in keys] if keys else list(config.owner_tag_keys)
+
+
+def _ai_patterns(config: Config) -> AiPatterns:
+    path = config.section("billing").get("ai_services")
+    try:
+        return AiPatterns.load(Path(path) if path else None)
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ScannerError(f"cannot read the AI services file {path}: {exc}") from exc
+
+
+def _mapping(schema: Any, fmt_override: str | None, owner_keys: list[str], dialect: Any) -> Mapping:
+    if fmt_override:
+        if fmt_override not in FORMATS:
+            raise SourceProblem(f"unknown --billing-format {fmt_override!r}; choose from {', '.join(FORMATS)}")
+        fmt, label = fmt_override, _FORMAT_LABELS[fmt_override]
+    else:
+        found = detect(schema)
+        if found is None:
+            cols = ", ".join(schema.raw_names[:12]) + (" ..." if len(schema.raw_names) > 12 else "")
+            raise SourceProblem(
+                "not a FOCUS, AWS CUR or GCP billing export (columns: " + (cols or "none") +
+                "); pass --billing-format focus|cur|cur2|gcp if it is one")
+        fmt, label = found
+    return Mapping(fmt, label, dialect, schema, owner_keys)
+
+
+def _group_label(files: list[str]) -> str:
+    if len(files) == 1:
+        return files[0]
+    common = os.path.commonpath(files)
+    return f"{len(files)} files in {common}"
+
+
+def read_billing(paths: list[str], config: Config, *, fmt_override: str | None = None,
+                 profile: str | None = None, progress: Any = lambda m: None) -> BillingRead:
+    """Read every input; one CoverageEntry per file group or table, never an exception."""
+    out = BillingRead()
+    section = config.section("billing")
+    owner_keys = _owner_keys(config)
+    ai = _ai_patterns(config)
+    duck = DuckDBEngine(memory_limit=str(section.get("memory_limit", "1GB")))
+    s3 = S3Fetch()
+    try:
+        local: list[tuple[str, str]] = []  # (file, as given)
+        for arg in iter_args(paths):
+            if arg.startswith(("athena://", "bigquery://")):
+                _remote(arg, section, owner_keys, ai, fmt_override, profile, out, progress)
+                continue
+            try:
+                files = s3.fetch(arg, profile) if arg.startswith("s3://") else expand_local(arg)
+            except SourceProblem as exc:
+                out.coverage.append(CoverageEntry(NAME, arg, "failed", str(exc), errors=1))
+                continue
+            if not files:
+                out.coverage.append(CoverageEntry(NAME, arg, "failed",
+                                                  "no billing files found (CSV, CSV.gz, Parquet, JSON)", errors=1))
+            local += [(f, arg) for f in files]
+        groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+        mappings: dict[tuple[str, str], Mapping] = {}
+        for file, arg in local:
+            shown = file if not arg.startswith("s3://") else arg.rstrip("/") + "/" + Path(file).name
+            if not os.path.isfile(file):
+                out.coverage.append(CoverageEntry(NAME, shown, "failed", "no such file", errors=1))
+                continue
+            kind = kind_of(file)
+            try:
+                schema = duck.schema(duck.source(kind, [file]))
+                mapping = _mapping(schema, fmt_override, owner_keys, duck.dialect)
+            except SourceProblem as exc:
+                out.coverage.append(CoverageEntry(NAME, shown, "failed", str(exc), errors=1))
+                continue
+            except Exception as exc:  # DuckDB: unreadable, truncated or not this kind of file
+                out.coverage.append(CoverageEntry(
+                    NAME, shown, "failed", f"cannot read as {kind}: {_first_line(exc)}", errors=1))
+                continue
+            groups[(mapping.fmt, kind)].append(file)
+            mappings.setdefault((mapping.fmt, kind), mapping)
+        for (fmt, kind), files in groups.items():
+            progress(f"billing: {len(files)} {fmt} file(s)")
+            _local_group(duck, files, kind, fmt_override or fmt, owner_keys, ai, out)
+    finally:
+        duck.close()
+        s3.close()
+    return out
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+
+
+def _local_group(duck: DuckDBEngine, files: list[str], kind: str, fmt: str, owner_keys: list[str],
+                 ai: AiPatterns, out: BillingRead) -> None:
+    """All files of one format in one statement; if that fails, file by file to find the bad one."""
+    if _query_files(duck, files, kind, fmt, owner_keys, ai, out, isolate=len(files) > 1):
+        return
+    for file in files:
+        _query_files(duck, [file], kind, fmt, owner_keys, ai, out, isolate=False)
+
+
+def _query_files(duck: DuckDBEngine, files: list[str], kind: str, fmt: str, owner_keys: list[str],
+                 ai: AiPatterns, out: BillingRead, isolate: bool) -> bool:
+    source = duck.source(kind, files)
+    try:
+        schema = duck.schema(source)
+        mapping = _mapping(schema, fmt, owner_keys, duck.dialect)
+        facts = run_analysis(duck, mapping.view_sql(source), ai, _group_label(files), mapping.label)
+    except SourceProblem as exc:
+        out.coverage += [CoverageEntry(NAME, f, "failed", str(exc), errors=1) for f in files]
+        return True
+    except Exception as exc:  # DuckDB: truncated or corrupt file
+        if isolate:
+            return False
+        out.coverage.append(CoverageEntry(NAME, files[0], "failed", f"cannot read: {_first_line(exc)}",
+                                          errors=1))
+        return True
+    _record(out, facts)
+    return True
+
+
+def _record(out: BillingRead, facts: TableFacts) -> None:
+    label, format_label = facts.label, facts.format_label
+    out.facts.append(facts)
+    problems = []
+    unusable = facts.rows - facts.usable_rows
+    if facts.bad_cost_rows:
+        problems.append(f"{facts.bad_cost_rows} row(s) with an unreadable cost")
+    if facts.bad_date_rows:
+        problems.append(f"{facts.bad_date_rows} row(s) with an unreadable date")
+    if len(facts.currencies) > 1:
+        others = ", ".join(f"{c} ({int(v['rows'])} rows)" for c, v in sorted(facts.currencies.items())
+                           if c != facts.currency)
+        problems.append(f"mixed currencies: figures use {facts.currency}; {others} counted as unusable "
+                        "(scan each currency's export separately)")
+    if facts.usable_rows == 0:
+        problems.append("no usable rows")
+    status = "ok" if not problems else ("failed" if facts.usable_rows == 0 else "partial")
+    message = f"{format_label}, {facts.period}, {facts.rows} rows"
+    if unusable or facts.other_currency_rows:
+        message += f", {unusable + facts.other_currency_rows} unusable"
+    if problems:
+        message += ": " + "; ".join(problems)
+    out.coverage.append(CoverageEntry(NAME, label, status, message, resources=facts.usable_rows,
+                                      errors=unusable + facts.other_currency_rows))
+
+
+def _remote(url: str, section: dict[str, Any], owner_keys: list[str], ai: AiPatterns,
+            fmt_override: str | None, profile: str | None, out: BillingRead, progress: Any) -> None:
+    try:
+        scheme, parts = parse_remote(url)
+        progress(f"billing: {url}")
+        engine: AthenaEngine | BigQueryEngine
+        if scheme == "athena":
+            cfg = section.get("athena") or {}
+            engine = AthenaEngine(
+                parts[0], parts[1], profile=profile,
+                workgroup=cfg.get("workgroup") or os.environ.get("AIFINOPS_ATHENA_WORKGROUP"),
+                output=cfg.get("output_location") or os.environ.get("AIFINOPS_ATHENA_OUTPUT"),
+                region=cfg.get("region"),
+                poll_seconds=float(cfg.get("poll_seconds", 0.5)))
+        else:
+            cfg = section.get("bigquery") or {}
+            engine = BigQueryEngine(
+                parts[0], parts[1], parts[2],
+                endpoint=cfg.get("endpoint") or os.environ.get("AIFINOPS_BIGQUERY_ENDPOINT"),
+                billing_project=cfg.get("billing_project"))
+        schema = engine.schema()
+        mapping = _mapping(schema, fmt_override, owner_keys, engine.dialect)
+        facts = run_analysis(engine, mapping.view_sql(engine.source()), ai, url, mapping.label)
+    except SourceProblem as exc:
+        out.coverage.append(CoverageEntry(NAME, url, "failed", str(exc), errors=1))
+        return
+    except Exception as exc:  # client errors: permissions, missing table, network
+        out.coverage.append(CoverageEntry(NAME, url, "failed", f"{type(exc).__name__}: {_first_line(exc)}",
+                                          errors=1))
+        return
+    _record(out, facts)
+
+
+class BillingScanner(Scanner):
+    name = NAME
+    provider = "billing"
+    description = ("FOCUS, AWS CUR and GCP billing exports (files, s3://, athena://, bigquery://): "
+                   "egress flows, the AI data path by owner, billed totals")
+    kinds = ("billing.egress_flow", "billing.untagged_ai_spend")
+
+    @classmethod
+    def applies(cls, options: ScanOptions) -> bool:
+        return bool(options.billing)
+
+    def scan(self) -> ScanResult:
+        ctx: ScanContext = self.context
+        if not ctx.options.billing:
+            raise ScannerError("no billing export given: pass --billing PATH")
+        read = read_billing(ctx.options.billing, ctx.config, fmt_override=ctx.options.billing_format,
+                            profile=ctx.options.aws_profile, progress=ctx.progress)
+        if ctx.options.strict:
+            bad = [c for c in read.coverage if c.status != "ok"]
+            if bad:
+                raise ScannerError(f"--strict: {bad[0].scope}: {bad[0].message}")
+        result = ScanResult(NAME, coverage=read.coverage)
+        top = int(ctx.config.section("billing").get("top_flows", 10))
+        for facts in read.facts:
+            result.observations.extend(observations(facts))
+        if read.facts:
+            result.analysis["billing"] = analysis_section(read.facts, top_flows=top)
+        return result
