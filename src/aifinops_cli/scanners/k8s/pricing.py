@@ -1,6 +1,7 @@
 """What a Kubernetes GPU node costs per hour, and per GPU-hour.
 
-In order: a per-label rate from the config (for on-prem pools or negotiated prices), the cloud
+In order: the node's own `aifinops.io/gpu-hourly-usd` label (an on-prem chargeback rate set by
+the cluster's admins), a per-label rate from the config (for on-prem pools or negotiated prices), the cloud
 catalog for the node's instance type (`node.kubernetes.io/instance-type`; AWS when the
 providerID says `aws://`, Google Cloud for `gce://`, else whichever catalog knows the type), then
 the configured on-prem rate per GPU-hour. Config (section `kubernetes`):
@@ -27,6 +28,7 @@ from aifinops_cli.scanners.gcp.common import is_accelerator_optimised
 INSTANCE_TYPE_LABELS = ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")
 REGION_LABELS = ("topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/region")
 GKE_ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator"
+RATE_LABEL = "aifinops.io/gpu-hourly-usd"
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,14 @@ def node_rate(prices: PriceCatalog, settings: dict[str, Any], labels: dict[str, 
     """The price of a GPU node, or None when neither catalog nor config knows it."""
     if gpus <= 0:
         return None
+    if labels.get(RATE_LABEL):
+        try:
+            rate = float(labels[RATE_LABEL])
+        except ValueError:
+            rate = -1.0
+        if rate >= 0:
+            return NodeRate(rate * gpus, rate, f"node-label:{RATE_LABEL}", "node-label",
+                            str(settings.get("onprem_price_date", "node label")))
     for rule in settings.get("gpu_hourly_usd_by_label") or []:
         key, want = str(rule.get("label", "")), rule.get("value")
         if key in labels and (want is None or labels[key] == str(want)):

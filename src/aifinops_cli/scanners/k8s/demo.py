@@ -1,0 +1,162 @@
+"""The Kubernetes part of the demo estate: a cloud cluster and an on-prem one, with DCGM metrics.
+
+`demo_k8s(options)` serves both clusters and a Prometheus from the local fake, writes a
+temporary kubeconfig with one context per cluster, and points `options` at them (contexts,
+`extra["kubeconfig"]`, `prometheus_url`). The on-prem nodes carry their chargeback rate in the
+`aifinops.io/gpu-hourly-usd` label, so they are priced without any config. Deterministic.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aifinops_cli.scanners.interface import ScanOptions
+from aifinops_cli.scanners.k8s.fake import (
+    DcgmSeries,
+    FakeCluster,
+    FakeK8s,
+    job_json,
+    node_json,
+    pod_json,
+    serve,
+    write_kubeconfig,
+)
+
+CONTEXTS = ("eks-ml", "onprem-dgx")
+
+
+def demo_k8s_estate(now: datetime) -> FakeK8s:
+    days = lambda n: now - timedelta(days=n)  # noqa: E731
+    hours = lambda n: now - timedelta(hours=n)  # noqa: E731
+    aws = {
+        "node.kubernetes.io/instance-type": "g5.12xlarge",
+        "topology.kubernetes.io/region": "us-east-1",
+        "eks.amazonaws.com/nodegroup": "gpu-a10g",
+    }
+    eks = FakeCluster(
+        nodes=[
+            node_json(
+                "ip-10-1-0-11.ec2.internal",
+                gpus=4,
+                labels=aws,
+                provider_id="aws:///us-east-1a/i-0d1a",
+                created=days(12),
+            ),
+            node_json(
+                "ip-10-1-0-12.ec2.internal",
+                gpus=4,
+                labels=aws,
+                provider_id="aws:///us-east-1a/i-0d1b",
+                created=days(30),
+            ),
+            node_json(
+                "ip-10-1-1-20.ec2.internal",
+                created=days(60),
+                labels={
+                    "node.kubernetes.io/instance-type": "m5.2xlarge",
+                    "topology.kubernetes.io/region": "us-east-1",
+                },
+            ),
+        ],
+        pods=[
+            pod_json(
+                "search",
+                "reranker-6f7c9-x2x8q",
+                "ip-10-1-0-12.ec2.internal",
+                gpus=1,
+                started=days(8),
+                owner=("ReplicaSet", "reranker-6f7c9"),
+                labels={"team": "search", "app": "reranker"},
+            ),
+            pod_json(
+                "llm",
+                "finetune-worker-0",
+                "ip-10-1-0-12.ec2.internal",
+                gpus=2,
+                started=days(2),
+                owner=("StatefulSet", "finetune-worker"),
+                labels={"team": "ml-research"},
+            ),
+            pod_json(
+                "llm",
+                "eval-run-42-7kq2m",
+                "ip-10-1-0-12.ec2.internal",
+                gpus=1,
+                started=days(1),
+                owner=("Job", "eval-run-42"),
+                terminated_at=hours(20),
+                sidecar=True,
+                labels={"team": "ml-research"},
+            ),
+            pod_json("web", "frontend-0", "ip-10-1-1-20.ec2.internal", started=days(10)),
+        ],
+        jobs=[job_json("llm", "eval-run-42", completed=None, started=days(1))],
+    )
+    dgx = {
+        "nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB",
+        "aifinops.io/gpu-hourly-usd": "1.60",
+        "node-pool": "dgx-a100",
+    }
+    onprem = FakeCluster(
+        nodes=[
+            node_json(f"dgx-{n:02d}", gpus=8, labels=dgx, created=days(400), cpu="256", memory="2Ti")
+            for n in range(1, 4)
+        ],
+        pods=[
+            pod_json(
+                "research",
+                "jupyter-kim-0",
+                "dgx-01",
+                gpus=2,
+                started=days(6),
+                labels={"notebook-name": "jupyter-kim", "team": "research"},
+                owner=("StatefulSet", "jupyter-kim"),
+                image="kubeflownotebookswg/jupyter-pytorch-cuda:v1.9.0",
+                annotations={
+                    "notebooks.kubeflow.org/last-activity": hours(96).strftime("%Y-%m-%dT%H:%M:%SZ")
+                },
+            ),
+            *[
+                pod_json(
+                    "training",
+                    f"pretrain-{n}",
+                    "dgx-02",
+                    gpus=2,
+                    started=days(4),
+                    owner=("StatefulSet", "pretrain"),
+                    labels={"team": "foundation"},
+                )
+                for n in range(4)
+            ],
+        ],
+    )
+    dcgm = [
+        *[DcgmSeries("ip-10-1-0-11.ec2.internal", g, 0.0, 0.0) for g in range(4)],
+        DcgmSeries("ip-10-1-0-12.ec2.internal", 0, 0.4, 2.0, "search", "reranker-6f7c9-x2x8q", "main"),
+        DcgmSeries("ip-10-1-0-12.ec2.internal", 1, 76.0, 98.0, "llm", "finetune-worker-0", "main"),
+        DcgmSeries("ip-10-1-0-12.ec2.internal", 2, 71.0, 97.0, "llm", "finetune-worker-0", "main"),
+        DcgmSeries("ip-10-1-0-12.ec2.internal", 3, 0.0, 0.0, "llm", "eval-run-42-7kq2m", "main"),
+        DcgmSeries("dgx-01", 0, 0.1, 0.8, "research", "jupyter-kim-0", "main"),
+        DcgmSeries("dgx-01", 1, 0.0, 0.0, "research", "jupyter-kim-0", "main"),
+        *[DcgmSeries("dgx-02", g, 88.0, 100.0, "training", f"pretrain-{g // 2}", "main") for g in range(8)],
+        *[DcgmSeries("dgx-03", g, 0.0, 0.0) for g in range(8)],
+    ]
+    return FakeK8s(clusters={"eks-ml": eks, "onprem-dgx": onprem}, dcgm=dcgm)
+
+
+@contextmanager
+def demo_k8s(options: ScanOptions, now: datetime | None = None) -> Iterator[FakeK8s]:
+    """Serve the demo clusters and point `options` at them for the duration of the block."""
+    estate = demo_k8s_estate(now or datetime.now(UTC))
+    with serve(estate) as url, tempfile.TemporaryDirectory(prefix="aifinops-demo-k8s-") as tmp:
+        kubeconfig = write_kubeconfig(Path(tmp) / "kubeconfig", url, list(CONTEXTS))
+        options.extra["kubeconfig"] = str(kubeconfig)
+        options.kube_contexts = list(CONTEXTS)
+        options.prometheus_url = f"{url}/prometheus"
+        if "k8s" not in options.providers:
+            options.providers.append("k8s")
+        yield estate

@@ -1,0 +1,39 @@
+"""The GCP demo estate scans through the real clients and gives the same findings every run."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from aifinops_cli.core.config import Config
+from aifinops_cli.core.rules import load_rules
+from aifinops_cli.core.runner import run_scan
+from aifinops_cli.pricing.catalog import load_catalog
+from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
+from aifinops_cli.scanners.gcp.demo import demo_gcp
+from aifinops_cli.scanners.gcp.gke import GkeGpuNodePoolScanner
+from aifinops_cli.scanners.interface import ScanContext, ScanOptions
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+def test_demo_gcp_findings() -> None:
+    options = ScanOptions()
+    with demo_gcp(options, NOW):
+        ctx = ScanContext(options=options, config=Config(), prices=load_catalog(), now=NOW)
+        outcome = run_scan(ctx, [GcpComputeScanner, GkeGpuNodePoolScanner], load_rules())
+    assert not outcome.internal_errors
+    savings = {
+        (f.rule_id, f.observation.name): f.estimated_monthly_savings_usd for f in outcome.report.findings
+    }
+    assert savings == {
+        ("gcp-compute-idle-gpu", "llm-eval-a100"): pytest.approx(2681.57),  # 3.673385 x 730
+        ("gcp-compute-idle-gpu", "cv-train-t4"): pytest.approx(788.40),  # (0.379998 + 2 x 0.35) x 730
+        ("gcp-compute-idle-gpu", "notebook-g2"): pytest.approx(567.61),  # 0.77755 x 730 (europe-west4)
+        ("gcp-gke-idle-gpu-nodepool", "t4-pool"): pytest.approx(788.40),  # 2 x (0.189999 + 0.35) x 730
+        ("gcp-disk-unattached", "llm-eval-scratch"): pytest.approx(170.0),  # 1000 GB x 0.17
+        ("gcp-disk-unattached", "old-dataset"): pytest.approx(80.0),  # 2000 GB x 0.04
+        ("gcp-disk-unattached", "research-ckpt"): pytest.approx(55.0),  # 500 GB x 0.11 (europe-west4)
+    }
+    assert {c.status for c in outcome.report.coverage} == {"ok"}
