@@ -22,6 +22,7 @@ from typing import Any
 from aifinops_cli.scanners.interface import ScanContext, ScannerError
 
 PAGE_LIMIT = 500
+REQUEST_TIMEOUT = (10, 120)  # connect, read (seconds): a dead API server must not hang the scan
 CLUSTERROLE_DOC = "docs/permissions/k8s-clusterrole.yaml"
 GPU_RESOURCES = (
     "nvidia.com/gpu",
@@ -107,7 +108,8 @@ def list_all(call: Callable[..., Any], counter: Listing, **kwargs: Any) -> list[
     while True:
         counter.calls += 1
         try:
-            response = call(limit=PAGE_LIMIT, _continue=token, _preload_content=False, **kwargs)
+            response = call(limit=PAGE_LIMIT, _continue=token, _preload_content=False,
+                            _request_timeout=REQUEST_TIMEOUT, **kwargs)
         except ApiException as exc:
             if exc.status == 410 and not restarted:  # continue token expired: list again
                 items, token, restarted = [], None, True
