@@ -124,7 +124,7 @@ def read_billing(paths: list[str], config: Config, *, fmt_override: str | None =
             mappings.setdefault((mapping.fmt, kind), mapping)
         for (fmt, kind), files in groups.items():
             progress(f"billing: {len(files)} {fmt} file(s)")
-            _local_group(duck, files, kind, fmt_override or fmt, owner_keys, ai, out)
+            _local_group(duck, files, kind, fmt_override, owner_keys, ai, out)
     finally:
         duck.close()
         s3.close()
@@ -135,7 +135,7 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
 
 
-def _local_group(duck: DuckDBEngine, files: list[str], kind: str, fmt: str, owner_keys: list[str],
+def _local_group(duck: DuckDBEngine, files: list[str], kind: str, fmt: str | None, owner_keys: list[str],
                  ai: AiPatterns, out: BillingRead) -> None:
     """All files of one format in one statement; if that fails, file by file to find the bad one."""
     if _query_files(duck, files, kind, fmt, owner_keys, ai, out, isolate=len(files) > 1):
@@ -144,7 +144,7 @@ def _local_group(duck: DuckDBEngine, files: list[str], kind: str, fmt: str, owne
         _query_files(duck, [file], kind, fmt, owner_keys, ai, out, isolate=False)
 
 
-def _query_files(duck: DuckDBEngine, files: list[str], kind: str, fmt: str, owner_keys: list[str],
+def _query_files(duck: DuckDBEngine, files: list[str], kind: str, fmt: str | None, owner_keys: list[str],
                  ai: AiPatterns, out: BillingRead, isolate: bool) -> bool:
     source = duck.source(kind, files)
     try:
