@@ -19,7 +19,7 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -63,9 +63,9 @@ def generate(path: Path, rows: int, chunk: int = 1_000_000, seed: int = 7) -> No
             amount = rng.gamma(2.0, 1.5, n)
             price = np.array([u[4] for u in USAGE_TYPES])[ut_idx]
 
-            def pick(col: int) -> pa.Array:
+            def pick(col: int, idx: np.ndarray = ut_idx) -> pa.Array:
                 values = pa.array([u[col] for u in USAGE_TYPES])
-                return pa.DictionaryArray.from_arrays(pa.array(ut_idx, pa.int32()), values)
+                return pa.DictionaryArray.from_arrays(pa.array(idx, pa.int32()), values)
 
             to_region = pa.DictionaryArray.from_arrays(
                 pa.array(ut_idx, pa.int32()),

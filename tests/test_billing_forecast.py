@@ -43,8 +43,8 @@ def test_short_and_erratic_series_are_honest() -> None:
     assert short.status == "cannot forecast" and short.month_end is None and "10 days" in short.reason
     # a week on ($1000/day), a week off: weekly backtests over the last 4 weeks from day 14 on
     erratic = forecast_series(
-        days(date(2025, 1, 1), date(2025, 2, 11), lambda d: 1000.0 if ((d - date(2025, 1, 1)).days // 7) % 2 == 0
-             else 0.0), date(2025, 2, 11))
+        days(date(2025, 1, 1), date(2025, 2, 11),
+             lambda d: 1000.0 if ((d - date(2025, 1, 1)).days // 7) % 2 == 0 else 0.0), date(2025, 2, 11))
     assert erratic.status == "unreliable" and erratic.mape_pct is not None and erratic.mape_pct > 20
 
 
@@ -52,7 +52,8 @@ def test_groups_total_first_and_per_owner_service() -> None:
     rows = [(d, "ml", "AmazonEC2", 10.0) for d, _ in days(date(2025, 1, 1), date(2025, 1, 31), lambda d: 0)]
     rows += [(d, "web", "AmazonS3", 1.0) for d, _ in days(date(2025, 1, 1), date(2025, 1, 31), lambda d: 0)]
     out = forecast_groups(rows)
-    assert [(f.owner, f.service) for f in out] == [("(all)", "(all)"), ("ml", "AmazonEC2"), ("web", "AmazonS3")]
+    assert [(f.owner, f.service) for f in out] == [
+        ("(all)", "(all)"), ("ml", "AmazonEC2"), ("web", "AmazonS3")]
     # as of Jan 31: month end = actual 31 x 11 = 341; February 28 x 11 = 308; no whole month to
     # replay, so weekly: every week forecast 7 x 11 = 77 = actual -> MAPE 0
     assert out[0].month_end == pytest.approx(341.0) and out[0].next_month == pytest.approx(308.0)

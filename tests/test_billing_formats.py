@@ -167,7 +167,8 @@ def test_gzip_dir_glob_and_bad_inputs(tmp_path: Path) -> None:
                         Config())
     by_scope = {c.scope: c for c in read.coverage}
     assert by_scope[str(tmp_path / "sub" / "notes.csv")].status == "failed"
-    assert "not a FOCUS, AWS CUR or GCP billing export" in by_scope[str(tmp_path / "sub" / "notes.csv")].message
+    notes = by_scope[str(tmp_path / "sub" / "notes.csv")]
+    assert "not a FOCUS, AWS CUR or GCP billing export" in notes.message
     assert by_scope[str(tmp_path / "missing.csv")].status == "failed"
     # the gzipped CUR and the truncated one: grouped as one CUR input, the cut row counted unusable
     (facts,) = read.facts

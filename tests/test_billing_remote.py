@@ -211,7 +211,9 @@ class FakeBigQuery(BaseHTTPRequestHandler):
 
         def typ(c: str) -> str:
             sample = next((r[c] for r in rows if r[c] is not None), None)
-            return "INTEGER" if isinstance(sample, int) else "FLOAT" if isinstance(sample, float) else "STRING"
+            if isinstance(sample, int):
+                return "INTEGER"
+            return "FLOAT" if isinstance(sample, float) else "STRING"
 
         self._send({
             "kind": "bigquery#queryResponse", "jobComplete": True,

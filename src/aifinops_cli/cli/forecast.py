@@ -26,7 +26,8 @@ def forecast(
         "athena://db.table, bigquery://project.dataset.table (repeatable).")],
     billing_format: Annotated[str | None, typer.Option(
         "--billing-format", help="Force the billing format: focus, cur, cur2, gcp.")] = None,
-    by: Annotated[str, typer.Option("--by", help="Group by owner-service, owner or service.")] = "owner-service",
+    by: Annotated[str, typer.Option(
+        "--by", help="Group by owner-service, owner or service.")] = "owner-service",
     output_format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
     max_error: Annotated[float, typer.Option(
         "--max-error", help="Backtest MAPE (%) above which a forecast is marked unreliable.")] = MAX_MAPE_PCT,

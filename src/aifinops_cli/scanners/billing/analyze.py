@@ -302,7 +302,7 @@ def flow_observation(facts: TableFacts, flow: Flow, top_n: int = 5) -> Observati
         kind="billing.egress_flow",
         id=f"{flow.source}->{flow.destination} ({CLASS_LABEL[flow.transfer_class]})",
         region=flow.source,
-        name=f"{CLASS_LABEL[flow.transfer_class]} {flow.source} -> {flow.destination}",
+        name=", ".join(r["resource_id"] for r in resources[:2]),
         owner=top_owner,
         metrics={
             "gb_per_month": round(gb_m, 6),
@@ -418,7 +418,8 @@ def analysis_section(all_facts: list[TableFacts], top_flows: int = 10) -> dict[s
             "source": f.label, "format": f.format_label, "currency": f.currency,
             "currencies": f.currencies, "period": {"first_day": f.first_date and f.first_date.isoformat(),
                                                    "last_day": f.last_date and f.last_date.isoformat(),
-                                                   "billing_period_start": f.period_start and f.period_start.isoformat(),
+                                                   "billing_period_start":
+                                                       f.period_start and f.period_start.isoformat(),
                                                    "days": f.days, "months": round(f.months_covered, 4)},
             "rows": f.rows, "usable_rows": f.usable_rows,
             "unusable_rows": {"cost_unreadable": f.bad_cost_rows, "date_unreadable": f.bad_date_rows,

@@ -53,7 +53,8 @@ class Dialect:
             return f"DATE(SAFE_CAST({expr} AS TIMESTAMP))"
         if self.name == "athena":
             # Athena CUR tables type the dates; text ones are ISO 8601
-            return f"CAST(COALESCE(TRY_CAST({expr} AS TIMESTAMP), TRY(from_iso8601_timestamp(CAST({expr} AS VARCHAR)))) AS DATE)"
+            iso = f"TRY(from_iso8601_timestamp(CAST({expr} AS VARCHAR)))"
+            return f"CAST(COALESCE(TRY_CAST({expr} AS TIMESTAMP), {iso}) AS DATE)"
         return f"CAST(TRY_CAST({expr} AS TIMESTAMP) AS DATE)"
 
     def text(self, expr: str) -> str:

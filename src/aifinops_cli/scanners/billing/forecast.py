@@ -111,7 +111,8 @@ def forecast_series(points: Iterable[tuple[date, float]], as_of: date, owner: st
     values = dense(pts, start, as_of)
     f = Forecast(owner, service, as_of, len(values), mtd, None, None, None)
     if len(values) < MIN_HISTORY_DAYS:
-        f.status, f.reason = "cannot forecast", f"only {len(values)} days of history (need {MIN_HISTORY_DAYS})"
+        f.status = "cannot forecast"
+        f.reason = f"only {len(values)} days of history (need {MIN_HISTORY_DAYS})"
         return f
     rate = daily_rate(values)
     days_in_month = calendar.monthrange(as_of.year, as_of.month)[1]
@@ -141,5 +142,6 @@ def forecast_groups(daily: Iterable[tuple[date, str, str, float]], by: str = "ow
         groups[key].append((d, cost))
     total = forecast_series([(d, c) for d, _, _, c in rows], as_of, "(all)", "(all)", max_mape_pct)
     out = [forecast_series(pts, as_of, o, s, max_mape_pct) for (o, s), pts in groups.items()]
-    out.sort(key=lambda f: (-(f.month_end if f.month_end is not None else f.month_to_date), f.owner, f.service))
+    out.sort(key=lambda f: (-(f.month_end if f.month_end is not None else f.month_to_date),
+                            f.owner, f.service))
     return [total, *out]

@@ -27,7 +27,8 @@ FORMATS = ("focus", "cur", "cur2", "gcp")
 
 
 def snake(name: str) -> str:
-    """`lineItem/UsageType` -> `line_item_usage_type`; `resourceTags/user:team` -> `resource_tags_user_team`."""
+    """`lineItem/UsageType` -> `line_item_usage_type`; `resourceTags/user:team` -> `resource_tags_user_team`.
+    """
     s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name.strip())
     s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
     s = re.sub(r"[^A-Za-z0-9]+", "_", s).strip("_").lower()

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (SQL templates read better unbroken)
 """The billing queries, written once over the normalised view.
 
 One statement does all the work in a single pass over the export: it classifies every line
@@ -198,8 +199,6 @@ def resources_sql(view_sql: str, d: Dialect, ai: AiPatterns, egress: dict[str, l
         return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
 
     key_cols = ", ".join(KEY)
-    _, _, _, _, rest = _classify(d, ai)
-    storage_by_resource = rest.split("|||")[1]
     return f"""WITH billing_rows AS (
 {view_sql}
 ),

@@ -58,7 +58,8 @@ def _ai_patterns(config: Config) -> AiPatterns:
 def _mapping(schema: Any, fmt_override: str | None, owner_keys: list[str], dialect: Any) -> Mapping:
     if fmt_override:
         if fmt_override not in FORMATS:
-            raise SourceProblem(f"unknown --billing-format {fmt_override!r}; choose from {', '.join(FORMATS)}")
+            raise SourceProblem(f"unknown --billing-format {fmt_override!r}; "
+                                f"choose from {', '.join(FORMATS)}")
         fmt, label = fmt_override, _FORMAT_LABELS[fmt_override]
     else:
         found = detect(schema)
@@ -100,7 +101,8 @@ def read_billing(paths: list[str], config: Config, *, fmt_override: str | None =
                 continue
             if not files:
                 out.coverage.append(CoverageEntry(NAME, arg, "failed",
-                                                  "no billing files found (CSV, CSV.gz, Parquet, JSON)", errors=1))
+                                                  "no billing files found (CSV, CSV.gz, Parquet, JSON)",
+                                                  errors=1))
             local += [(f, arg) for f in files]
         groups: dict[tuple[str, str], list[str]] = defaultdict(list)
         mappings: dict[tuple[str, str], Mapping] = {}

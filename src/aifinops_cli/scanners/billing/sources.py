@@ -85,7 +85,8 @@ class S3Fetch:
                 s3.download_file(bucket, key, str(target))
                 out.append(str(target))
         except botocore.exceptions.NoCredentialsError as exc:
-            raise SourceProblem(f"{url}: no AWS credentials (run `aws configure` or set AWS_PROFILE)") from exc
+            raise SourceProblem(f"{url}: no AWS credentials (run `aws configure` or set AWS_PROFILE)"
+                                ) from exc
         except botocore.exceptions.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             raise SourceProblem(f"{url}: S3 refused ({code}); the role needs s3:ListBucket and "
@@ -218,7 +219,8 @@ class AthenaEngine:
         for page in self.athena.get_paginator("get_query_results").paginate(QueryExecutionId=qid):
             rs = page["ResultSet"]
             if not types:
-                types = [c.get("Type", "varchar") for c in rs.get("ResultSetMetadata", {}).get("ColumnInfo", [])]
+                info = rs.get("ResultSetMetadata", {}).get("ColumnInfo", [])
+                types = [c.get("Type", "varchar") for c in info]
             for raw in rs.get("Rows", []):
                 values = [d.get("VarCharValue") for d in raw.get("Data", [])]
                 if header is None:
