@@ -194,11 +194,13 @@ def resources_sql(view_sql: str, d: Dialect, ai: AiPatterns, egress: dict[str, l
     1 classified as egress or AI, so only those rows are read again; a transfer line counts as
     AI-related when its resource also bills AI usage (a GPU instance sending data across regions).
     """
-    def where(spec: dict[str, list[str]]) -> str:
-        parts = [_in_list(d, col, vals) for col, vals in spec.items() if vals]
+    def where(spec: dict[str, list[str]], prefix: str = "") -> str:
+        parts = [_in_list(d, prefix + col, vals) for col, vals in spec.items() if vals]
         return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
 
     key_cols = ", ".join(KEY)
+    bkey = ", ".join(f"b.{c} AS {c}" for c in KEY)
+    bkey_group = ", ".join(f"b.{c}" for c in KEY)
     return f"""WITH billing_rows AS (
 {view_sql}
 ),
@@ -207,14 +209,14 @@ ai_res AS (
   WHERE resource_id IS NOT NULL AND cost IS NOT NULL AND {where(ai_filter)}
 ),
 egress AS (
-  SELECT COALESCE(currency, 'unknown') AS currency, {key_cols}, COALESCE(owner, '') AS owner,
-    COALESCE(resource_id, '') AS resource_id,
-    CASE WHEN resource_id IN (SELECT resource_id FROM ai_res) THEN 1 ELSE 0 END AS res_ai,
-    SUM(cost) AS cost, SUM(quantity) AS quantity
-  FROM billing_rows
-  WHERE cost IS NOT NULL AND usage_date IS NOT NULL AND {where(egress)}
-  GROUP BY COALESCE(currency, 'unknown'), {key_cols}, COALESCE(owner, ''), COALESCE(resource_id, ''),
-    CASE WHEN resource_id IN (SELECT resource_id FROM ai_res) THEN 1 ELSE 0 END
+  SELECT b.currency AS currency, {bkey}, COALESCE(b.owner, '') AS owner,
+    COALESCE(b.resource_id, '') AS resource_id,
+    CASE WHEN a.resource_id IS NULL THEN 0 ELSE 1 END AS res_ai,
+    SUM(b.cost) AS cost, SUM(b.quantity) AS quantity
+  FROM billing_rows b LEFT JOIN ai_res a ON b.resource_id = a.resource_id
+  WHERE b.cost IS NOT NULL AND b.usage_date IS NOT NULL AND {where(egress, "b.")}
+  GROUP BY b.currency, {bkey_group}, COALESCE(b.owner, ''), COALESCE(b.resource_id, ''),
+    CASE WHEN a.resource_id IS NULL THEN 0 ELSE 1 END
 ),
 ranked AS (
   SELECT e.*, ROW_NUMBER() OVER (PARTITION BY currency, {key_cols}, owner, res_ai ORDER BY cost DESC, resource_id)
