@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from aifinops_cli import __version__
-from aifinops_cli.cli import history_cmd, rules_cmd, scan, scanners_cmd
+from aifinops_cli.cli import forecast, history_cmd, rules_cmd, scan, scanners_cmd
 from aifinops_cli.cli.common import GlobalOptions
 from aifinops_cli.core.exitcodes import ExitCode
 
@@ -56,7 +56,7 @@ app.command("scan")(scan.scan)
 app.add_typer(rules_cmd.app, name="rules")
 app.add_typer(scanners_cmd.app, name="scanners")
 # sub-apps: each later command module registers itself on the line below this one.
-app.command("forecast")(__import__("aifinops_cli.cli.forecast", fromlist=["forecast"]).forecast)
+app.command("forecast")(forecast.forecast)
 app.command("history")(history_cmd.history)
 app.command("diff")(history_cmd.diff)
 

@@ -36,6 +36,8 @@ class PriceCatalog:
     catalogs: list[dict[str, str]] = field(default_factory=list)
 
     def add_catalog(self, doc: dict[str, Any], origin: str) -> None:
+        if not isinstance(doc, dict) or not doc.get("services"):
+            return  # a data file beside the catalogs (model tiers, AI services) holds no prices
         source = str(doc["catalog"])
         date = str(doc["price_date"])
         self.catalogs.append(
