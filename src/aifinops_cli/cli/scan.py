@@ -248,10 +248,11 @@ def scan(
     stack = contextlib.ExitStack()
     with stack:
         if demo:
-            from aifinops_cli.demo.estate import demo_estate
+            from aifinops_cli.demo.estate import add_demo_inputs, demo_estate
 
             options.aws_profile = None
             stack.enter_context(demo_estate(options))
+            add_demo_inputs(options, config)
         chosen = select_scanners(options, _split(scanner), registry)
         status = stack.enter_context(err.status("scanning…")) if show_progress else None
 

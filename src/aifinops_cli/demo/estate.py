@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 
+from aifinops_cli.core.config import Config
 from aifinops_cli.demo.ml_estate import seed_ml
 from aifinops_cli.scanners.interface import ScanOptions
 
@@ -150,6 +151,18 @@ def seed_region(region: str, instances: list[DemoInstance], volumes: list[DemoVo
 _DEMO_ENV = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo",
              "AWS_SESSION_TOKEN": "demo", "AWS_DEFAULT_REGION": "us-east-1"}
 _CLEARED_ENV = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
+
+
+def add_demo_inputs(options: ScanOptions, config: Config) -> None:
+    """The demo's files: LLM request logs in several vendor formats and billing exports."""
+    from aifinops_cli.scanners.billing import demo_billing_paths
+    from aifinops_cli.scanners.llm.demo import demo_llm_config, demo_llm_paths
+
+    options.llm_logs = [*options.llm_logs, *demo_llm_paths()]
+    options.billing = [*options.billing, *demo_billing_paths()]
+    llm = dict(demo_llm_config())
+    llm.update(config.section("llm"))  # the user's own settings win
+    config.sections["llm"] = llm
 
 
 @contextmanager
