@@ -1,0 +1,110 @@
+"""Benchmark: the SageMaker and EKS scanners against a moto server through the counting proxy.
+
+Estate: 2 regions x 100 real-time endpoints (10 models, each served by 10 endpoints of 5 teams;
+one endpoint in 5 never called) and 10 GPU node groups of 3 nodes (one in 5 idle). Prints wall
+time, the requests the far end received by operation, and whether the findings are the expected
+ones. Describe calls grow with the number of endpoints and node groups (SageMaker and EKS have
+no batch describe); metric calls do not (500 queries per GetMetricData).
+
+    python bench/aws_ml_scan.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes.aws_proxy import AwsFarEnd  # noqa: E402
+
+from aifinops_cli.demo.ml_estate import (  # noqa: E402
+    DemoEndpoint,
+    DemoNodegroup,
+    MlEstate,
+    seed_endpoints,
+    seed_nodegroups,
+)
+
+REGIONS = ("us-east-1", "us-west-2")
+ENDPOINTS = 100
+MODELS = 10
+TEAMS = 5
+NODEGROUPS = 10
+NODES = 3
+
+
+def estate() -> MlEstate:
+    endpoints = [
+        DemoEndpoint(f"ep-{n:03d}", {"team": f"team-{n // MODELS % TEAMS}"},
+                     f"s3://bench-models/model-{n % MODELS}/model.tar.gz", "ml.g4dn.xlarge", 1,
+                     invocations_per_day=0 if n % 5 == 0 else 500, age_days=30)
+        for n in range(ENDPOINTS)
+    ]
+    groups = [
+        DemoNodegroup(f"cluster-{n % 3}", f"gpu-{n:02d}", "g4dn.xlarge", NODES, {"team": f"team-{n % TEAMS}"},
+                      cpu=1.0 if n % 5 == 0 else 50.0, gpu=0.5 if n % 5 == 0 else 70.0)
+        for n in range(NODEGROUPS)
+    ]
+    return MlEstate(endpoints=endpoints, nodegroups=groups)
+
+
+def main() -> None:
+    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_DISABLE_REQUEST_COMPRESSION": "true",
+                       "AWS_EC2_METADATA_DISABLED": "true"})
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        os.environ.pop(key, None)
+    spec = estate()
+    with AwsFarEnd() as far_end:
+        os.environ["AWS_ENDPOINT_URL"] = far_end.moto_url  # seed straight into moto
+        began = time.perf_counter()
+        now = datetime.now(UTC)
+        for region in REGIONS:
+            seed_endpoints(region, spec.endpoints, now)
+            seed_nodegroups(region, spec.nodegroups, now)
+        seeded = time.perf_counter() - began
+        os.environ["AWS_ENDPOINT_URL"] = far_end.url  # scan through the counting proxy
+        far_end.recorder.calls.clear()
+        from typer.testing import CliRunner
+
+        from aifinops_cli.cli.app import app
+
+        began = time.perf_counter()
+        result = CliRunner().invoke(app, ["scan", "--regions", ",".join(REGIONS), "--scanner",
+                                          "aws.sagemaker", "--scanner", "aws.eks", "--format", "json"])
+        wall = time.perf_counter() - began
+        report = json.loads(result.stdout)
+        ops = far_end.recorder.operations()
+        busy = far_end.recorder.upstream_seconds()
+    rules = Counter(f["rule_id"] for f in report["findings"])
+    eks_paths = sum(n for op, n in ops.items() if op.startswith("/clusters"))
+    print(f"seeded {len(REGIONS)} regions x ({ENDPOINTS} endpoints, {NODEGROUPS} GPU node groups x "
+          f"{NODES} nodes) in {seeded:.1f} s")
+    print(f"scan wall time: {wall:.2f} s (moto answering for {busy:.2f} s of it), "
+          f"exit code {result.exit_code}")
+    print(f"requests: {sum(ops.values())} in total")
+    for op, n in sorted(ops.items(), key=lambda kv: (-kv[1], kv[0])):
+        if not op.startswith("/clusters"):
+            print(f"  {op:28s} {n}")
+    print(f"  {'EKS (REST: list + describe)':28s} {eks_paths}")
+    print(f"findings by rule: {dict(rules)}")
+    idle_expected = len(REGIONS) * ENDPOINTS // 5
+    groups_expected = len(REGIONS) * NODEGROUPS // 5
+    dup_expected = len(REGIONS) * MODELS
+    ok = (rules["aws-sagemaker-idle-endpoint"] == idle_expected
+          and rules["aws-eks-idle-gpu-nodegroup"] == groups_expected
+          and rules["aws-sagemaker-duplicate-model"] == dup_expected)
+    print(f"expected {idle_expected} idle endpoints, {groups_expected} idle node groups, "
+          f"{dup_expected} duplicated models: {'OK' if ok else 'MISMATCH'}")
+    print(f"monthly waste: ${report['summary']['monthly_waste_usd']:,.2f}")
+
+
+if __name__ == "__main__":
+    main()
