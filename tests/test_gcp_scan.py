@@ -33,46 +33,118 @@ OLD = NOW - timedelta(days=60)
 P = "ml-prod"
 
 
-def _cpu(iid: str, name: str, zone: str, means: float, maxes: float, days: int = 14
-         ) -> tuple[dict, dict]:
+def _cpu(iid: str, name: str, zone: str, means: float, maxes: float, days: int = 14) -> tuple[dict, dict]:
     labels = {"instance_id": iid, "zone": zone, "project_id": P}
-    return (series_json(CPU_METRIC, {"instance_name": name}, "gce_instance", labels, [means] * days, END),
-            series_json(CPU_METRIC, {"instance_name": name}, "gce_instance", labels, [maxes] * days, END))
+    return (
+        series_json(CPU_METRIC, {"instance_name": name}, "gce_instance", labels, [means] * days, END),
+        series_json(CPU_METRIC, {"instance_name": name}, "gce_instance", labels, [maxes] * days, END),
+    )
 
 
 def _gpu(iid: str, zone: str, means: float, maxes: float, gpu: str = "0") -> tuple[dict, dict]:
     labels = {"instance_id": iid, "zone": zone, "project_id": P}
     ml = {"gpu_number": gpu, "model": "NVIDIA A100-SXM4-40GB", "uuid": f"GPU-{iid}-{gpu}"}
-    return (series_json(GPU_METRIC, ml, "gce_instance", labels, [means] * 14, END),
-            series_json(GPU_METRIC, ml, "gce_instance", labels, [maxes] * 14, END))
+    return (
+        series_json(GPU_METRIC, ml, "gce_instance", labels, [means] * 14, END),
+        series_json(GPU_METRIC, ml, "gce_instance", labels, [maxes] * 14, END),
+    )
 
 
 def build_estate() -> FakeGcp:
     zone = "us-central1-a"
     ps = FakeProject(zones=("us-east1-b", "europe-west4-a"))
     ps.instances[zone] = [
-        instance_json(P, "idle-t4", zone, "n1-standard-8", 101, accelerators=[("nvidia-tesla-t4", 1)],
-                      labels={"team": "vision"}, created=OLD, started=OLD),
-        instance_json(P, "idle-a2", zone, "a2-highgpu-1g", 102, accelerators=[("nvidia-tesla-a100", 1)],
-                      labels={"owner": "llm"}, created=OLD, started=OLD),
+        instance_json(
+            P,
+            "idle-t4",
+            zone,
+            "n1-standard-8",
+            101,
+            accelerators=[("nvidia-tesla-t4", 1)],
+            labels={"team": "vision"},
+            created=OLD,
+            started=OLD,
+        ),
+        instance_json(
+            P,
+            "idle-a2",
+            zone,
+            "a2-highgpu-1g",
+            102,
+            accelerators=[("nvidia-tesla-a100", 1)],
+            labels={"owner": "llm"},
+            created=OLD,
+            started=OLD,
+        ),
         instance_json(P, "busy-g2", zone, "g2-standard-8", 103, created=OLD, started=OLD),
         instance_json(P, "web-1", zone, "e2-standard-4", 104, created=OLD, started=OLD),
-        instance_json(P, "stopped-v100", zone, "n1-standard-8", 105, status="TERMINATED",
-                      accelerators=[("nvidia-tesla-v100", 1)], created=OLD),
-        instance_json(P, "new-t4", zone, "n1-standard-4", 106, accelerators=[("nvidia-tesla-t4", 1)],
-                      created=NOW - timedelta(days=1), started=NOW - timedelta(days=1)),
+        instance_json(
+            P,
+            "stopped-v100",
+            zone,
+            "n1-standard-8",
+            105,
+            status="TERMINATED",
+            accelerators=[("nvidia-tesla-v100", 1)],
+            created=OLD,
+        ),
+        instance_json(
+            P,
+            "new-t4",
+            zone,
+            "n1-standard-4",
+            106,
+            accelerators=[("nvidia-tesla-t4", 1)],
+            created=NOW - timedelta(days=1),
+            started=NOW - timedelta(days=1),
+        ),
         # GKE nodes: two in the idle T4 pool, one in the busy pool
-        *[instance_json(P, f"gke-train-gpu-t4-{n}", zone, "n1-standard-4", 200 + n,
-                        accelerators=[("nvidia-tesla-t4", 1)], created=OLD, started=OLD,
-                        labels={"goog-gke-node": "", "goog-k8s-cluster-name": "train",
-                                "goog-k8s-node-pool-name": "gpu-t4"}) for n in range(2)],
-        instance_json(P, "gke-train-gpu-busy-0", zone, "g2-standard-8", 210, created=OLD, started=OLD,
-                      labels={"goog-gke-node": "", "goog-k8s-cluster-name": "train",
-                              "goog-k8s-node-pool-name": "gpu-busy"}),
+        *[
+            instance_json(
+                P,
+                f"gke-train-gpu-t4-{n}",
+                zone,
+                "n1-standard-4",
+                200 + n,
+                accelerators=[("nvidia-tesla-t4", 1)],
+                created=OLD,
+                started=OLD,
+                labels={
+                    "goog-gke-node": "",
+                    "goog-k8s-cluster-name": "train",
+                    "goog-k8s-node-pool-name": "gpu-t4",
+                },
+            )
+            for n in range(2)
+        ],
+        instance_json(
+            P,
+            "gke-train-gpu-busy-0",
+            zone,
+            "g2-standard-8",
+            210,
+            created=OLD,
+            started=OLD,
+            labels={
+                "goog-gke-node": "",
+                "goog-k8s-cluster-name": "train",
+                "goog-k8s-node-pool-name": "gpu-busy",
+            },
+        ),
     ]
     ps.disks[zone] = [
-        disk_json(P, "orphan-data", zone, "pd-ssd", 500, 301, created=OLD, labels={"team": "vision"},
-                  attached=OLD, detached=NOW - timedelta(days=20)),
+        disk_json(
+            P,
+            "orphan-data",
+            zone,
+            "pd-ssd",
+            500,
+            301,
+            created=OLD,
+            labels={"team": "vision"},
+            attached=OLD,
+            detached=NOW - timedelta(days=20),
+        ),
         disk_json(P, "idle-t4", zone, "pd-balanced", 100, 302, users=["idle-t4"], created=OLD),
     ]
     ps.disks["europe-west4-a"] = [
@@ -80,8 +152,12 @@ def build_estate() -> FakeGcp:
     ]
     ps.zones = ("us-east1-b",)
     series = ps.series
-    for iid, name, mean, mx in (("101", "idle-t4", 0.01, 0.03), ("102", "idle-a2", 0.02, 0.04),
-                                ("103", "busy-g2", 0.6, 0.95), ("106", "new-t4", 0.01, 0.02)):
+    for iid, name, mean, mx in (
+        ("101", "idle-t4", 0.01, 0.03),
+        ("102", "idle-a2", 0.02, 0.04),
+        ("103", "busy-g2", 0.6, 0.95),
+        ("106", "new-t4", 0.01, 0.02),
+    ):
         days = 1 if name == "new-t4" else 14
         a, b = _cpu(iid, name, zone, mean, mx, days)
         series.setdefault((CPU_METRIC, "ALIGN_MEAN"), []).append(a)
@@ -91,15 +167,36 @@ def build_estate() -> FakeGcp:
         series.setdefault((GPU_METRIC, "ALIGN_MEAN"), []).append(a)
         series.setdefault((GPU_METRIC, "ALIGN_MAX"), []).append(b)
     series[(GKE_REQUEST_METRIC, "ALIGN_MAX")] = [
-        series_json(GKE_REQUEST_METRIC, {}, "k8s_container", {"cluster_name": "train", "project_id": P},
-                    [1] * 14, END, int_values=True, system_labels={"node_name": "gke-train-gpu-busy-0"}),
+        series_json(
+            GKE_REQUEST_METRIC,
+            {},
+            "k8s_container",
+            {"cluster_name": "train", "project_id": P},
+            [1] * 14,
+            END,
+            int_values=True,
+            system_labels={"node_name": "gke-train-gpu-busy-0"},
+        ),
     ]
-    ps.clusters = [cluster_json(P, "train", "us-central1", [
-        node_pool_json("default-pool", "e2-standard-4", node_count=3),
-        node_pool_json("gpu-t4", "n1-standard-4", accelerators=[("nvidia-tesla-t4", 1)],
-                       autoscaling=(2, 4), node_count=2),
-        node_pool_json("gpu-busy", "g2-standard-8", accelerators=[("nvidia-l4", 1)]),
-    ], labels={"team": "training"})]
+    ps.clusters = [
+        cluster_json(
+            P,
+            "train",
+            "us-central1",
+            [
+                node_pool_json("default-pool", "e2-standard-4", node_count=3),
+                node_pool_json(
+                    "gpu-t4",
+                    "n1-standard-4",
+                    accelerators=[("nvidia-tesla-t4", 1)],
+                    autoscaling=(2, 4),
+                    node_count=2,
+                ),
+                node_pool_json("gpu-busy", "g2-standard-8", accelerators=[("nvidia-l4", 1)]),
+            ],
+            labels={"team": "training"},
+        )
+    ]
     return FakeGcp(projects={P: ps}, denied={"locked-proj"}, page_size=3)
 
 
@@ -111,8 +208,9 @@ def fake() -> Iterator[tuple[FakeGcp, str]]:
 
 
 def _context(url: str, projects: list[str] | None = None) -> ScanContext:
-    options = ScanOptions(providers=["gcp"], gcp_projects=projects or [], lookback_days=14,
-                          extra={"gcp_endpoint": url})
+    options = ScanOptions(
+        providers=["gcp"], gcp_projects=projects or [], lookback_days=14, extra={"gcp_endpoint": url}
+    )
     return ScanContext(options=options, config=Config(), prices=load_catalog(), now=NOW)
 
 
@@ -126,8 +224,15 @@ def test_gpu_instances_and_disks(fake: tuple[FakeGcp, str]) -> None:
     result = GcpComputeScanner(_context(url, [P, "locked-proj"])).scan()
     by_name = {o.name: o for o in result.observations}
     # GPU instances only (not web-1), GKE nodes left to gcp.gke; two unattached disks
-    assert set(by_name) == {"idle-t4", "idle-a2", "busy-g2", "stopped-v100", "new-t4",
-                            "orphan-data", "orphan-std"}
+    assert set(by_name) == {
+        "idle-t4",
+        "idle-a2",
+        "busy-g2",
+        "stopped-v100",
+        "new-t4",
+        "orphan-data",
+        "orphan-std",
+    }
     t4 = by_name["idle-t4"]
     # n1-standard-8 0.379998/h x 730 h = 277.39854; 1 x T4 0.35/GPU-h x 730 = 255.5
     assert t4.monthly_cost_usd == pytest.approx(277.39854 + 255.5)
@@ -194,3 +299,42 @@ def test_gke_gpu_node_pools(fake: tuple[FakeGcp, str]) -> None:
     assert set(found) == {"gpu-t4"}
     assert found["gpu-t4"].estimated_monthly_savings_usd == pytest.approx(788.40)
     assert estate.count("/timeSeries") == 2
+
+
+def test_monitoring_batches_many_instances() -> None:
+    """250 running GPU VMs: instance ids go 100 to a query, 4 metrics each -> 3 x 4 = 12 calls."""
+    zone = "us-central1-b"
+    proj = FakeProject()
+    proj.instances[zone] = [
+        instance_json(
+            P,
+            f"t4-{n}",
+            zone,
+            "n1-standard-4",
+            1000 + n,
+            accelerators=[("nvidia-tesla-t4", 1)],
+            created=OLD,
+            started=OLD,
+        )
+        for n in range(250)
+    ]
+    for n in range(250):
+        a, b = _cpu(str(1000 + n), f"t4-{n}", zone, 0.01, 0.02)
+        proj.series.setdefault((CPU_METRIC, "ALIGN_MEAN"), []).append(a)
+        proj.series.setdefault((CPU_METRIC, "ALIGN_MAX"), []).append(b)
+    estate = FakeGcp(projects={P: proj}, page_size=1000)
+    with serve(estate) as url:
+        result = GcpComputeScanner(_context(url, [P])).scan()
+    assert estate.count("/timeSeries") == 12
+    assert len(_findings(result)) == 250
+
+
+def test_no_credentials_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from aifinops_cli.scanners.interface import ScannerError
+
+    monkeypatch.delenv("AIFINOPS_GCP_ENDPOINT", raising=False)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    options = ScanOptions(providers=["gcp"], gcp_projects=[P])
+    ctx = ScanContext(options=options, config=Config(), prices=load_catalog(), now=NOW)
+    with pytest.raises(ScannerError, match="application-default login"):
+        GcpComputeScanner(ctx).scan()
