@@ -185,3 +185,16 @@ def test_current_context_and_unknown_context(fake: tuple[FakeK8s, str, Path]) ->
     cov = {c.scope: c for c in result.coverage}
     assert cov["context nope"].status == "failed" and "kubeconfig" in cov["context nope"].message
     assert cov["context prod"].status == "ok"
+
+
+def test_bad_kubernetes_settings_are_one_clear_error(fake: tuple[FakeK8s, str, Path]) -> None:
+    from aifinops_cli.scanners.interface import ScannerError
+
+    _, _, kubeconfig = fake
+    ctx = _context(kubeconfig, ["prod"], None)
+    ctx.config.sections["kubernetes"] = {"onprem_gpu_hourly": 1.5}
+    with pytest.raises(ScannerError, match="unknown setting"):
+        KubernetesGpuScanner(ctx).scan()
+    ctx.config.sections["kubernetes"] = {"onprem_gpu_hourly_usd": "cheap"}
+    with pytest.raises(ScannerError, match="expected int or float"):
+        KubernetesGpuScanner(ctx).scan()

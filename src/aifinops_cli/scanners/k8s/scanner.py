@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aifinops_cli.core.models import CoverageEntry, Observation, ScanResult
-from aifinops_cli.scanners.interface import Scanner, ScanOptions
+from aifinops_cli.scanners.interface import Scanner, ScannerError, ScanOptions
 from aifinops_cli.scanners.k8s import cluster as kc
 from aifinops_cli.scanners.k8s.pricing import NodeRate, node_rate, unpriced_sku
 from aifinops_cli.scanners.k8s.prometheus import GpuUsage, PrometheusError, gpu_usage
@@ -103,6 +103,7 @@ class KubernetesGpuScanner(Scanner):
 
     def scan(self) -> ScanResult:
         ctx = self.context
+        check_settings(ctx.config.section("kubernetes"))
         target_list = kc.targets(ctx)
         errors = kc.expected_errors()
         unpriced: list[dict[str, str]] = []
@@ -313,6 +314,26 @@ class KubernetesGpuScanner(Scanner):
             },
             cost_lines=lines,
         )
+
+
+_SETTINGS = {"onprem_gpu_hourly_usd": (int, float), "onprem_price_date": (str,),
+             "gpu_hourly_usd_by_label": (list,), "prometheus_urls": (dict,), "dcgm_selector": (str,)}
+
+
+def check_settings(settings: dict[str, Any]) -> None:
+    """The `kubernetes` config section: known keys with the right types, or one clear error."""
+    for key, value in settings.items():
+        if key not in _SETTINGS:
+            known = ", ".join(sorted(_SETTINGS))
+            raise ScannerError(f"config kubernetes.{key}: unknown setting (known: {known})")
+        if not isinstance(value, _SETTINGS[key]) or isinstance(value, bool):
+            wanted = " or ".join(t.__name__ for t in _SETTINGS[key])
+            raise ScannerError(f"config kubernetes.{key}: expected {wanted}")
+    for n, rule in enumerate(settings.get("gpu_hourly_usd_by_label") or []):
+        if not isinstance(rule, dict) or "label" not in rule or not isinstance(
+                rule.get("gpu_hourly_usd"), int | float):
+            raise ScannerError(f"config kubernetes.gpu_hourly_usd_by_label[{n}]: expected "
+                               "{label: NAME, value: VALUE (optional), gpu_hourly_usd: NUMBER}")
 
 
 def _days(then: Any, now: Any) -> float | None:
