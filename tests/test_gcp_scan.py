@@ -109,11 +109,15 @@ def build_estate() -> FakeGcp:
                 accelerators=[("nvidia-tesla-t4", 1)],
                 created=OLD,
                 started=OLD,
+                # the second node lacks the goog-k8s labels: found through its instance group
                 labels={
                     "goog-gke-node": "",
                     "goog-k8s-cluster-name": "train",
                     "goog-k8s-node-pool-name": "gpu-t4",
-                },
+                }
+                if n == 0
+                else {"goog-gke-node": ""},
+                created_by="" if n == 0 else "gke-train-gpu-t4-grp",
             )
             for n in range(2)
         ],
@@ -191,6 +195,7 @@ def build_estate() -> FakeGcp:
                     accelerators=[("nvidia-tesla-t4", 1)],
                     autoscaling=(2, 4),
                     node_count=2,
+                    groups=["us-central1-a/gke-train-gpu-t4-grp"],
                 ),
                 node_pool_json("gpu-busy", "g2-standard-8", accelerators=[("nvidia-l4", 1)]),
             ],

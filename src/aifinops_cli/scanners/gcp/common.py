@@ -237,6 +237,7 @@ class GceInstance:
     created: datetime | None
     last_start: datetime | None
     provisioning_model: str
+    created_by: str = ""  # the managed instance group that made it (metadata `created-by`)
 
     @property
     def region(self) -> str:
@@ -294,6 +295,7 @@ def _instance(inst: Any) -> GceInstance:
         labels=dict(inst.labels), accelerators=accels,
         created=parse_time(inst.creation_timestamp), last_start=parse_time(inst.last_start_timestamp),
         provisioning_model=inst.scheduling.provisioning_model or "STANDARD",
+        created_by=last_segment(next((i.value for i in inst.metadata.items if i.key == "created-by"), "")),
     )
 
 

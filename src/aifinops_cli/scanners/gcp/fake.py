@@ -32,7 +32,8 @@ def _ts(when: datetime) -> str:
 def instance_json(project: str, name: str, zone: str, machine_type: str, instance_id: int, *,
                   status: str = "RUNNING", labels: dict[str, str] | None = None,
                   accelerators: list[tuple[str, int]] | None = None, created: datetime,
-                  started: datetime | None = None, spot: bool = False) -> dict[str, Any]:
+                  started: datetime | None = None, spot: bool = False, created_by: str = ""
+                  ) -> dict[str, Any]:
     zone_url = f"{COMPUTE}/projects/{project}/zones/{zone}"
     doc: dict[str, Any] = {
         "kind": "compute#instance",
@@ -52,6 +53,10 @@ def instance_json(project: str, name: str, zone: str, machine_type: str, instanc
     }
     if started is not None:
         doc["lastStartTimestamp"] = _ts(started)
+    if created_by:  # managed instance group members say which group made them
+        group = f"projects/123456789/zones/{zone}/instanceGroupManagers/{created_by}"
+        doc["metadata"] = {"kind": "compute#metadata", "fingerprint": "abc=",
+                           "items": [{"key": "created-by", "value": group}]}
     if accelerators:
         doc["guestAccelerators"] = [
             {"acceleratorType": f"{zone_url}/acceleratorTypes/{a}", "acceleratorCount": n}
@@ -88,7 +93,7 @@ def disk_json(project: str, name: str, zone: str, disk_type: str, size_gb: int, 
 
 def node_pool_json(name: str, machine_type: str, *, accelerators: list[tuple[str, int]] | None = None,
                    autoscaling: tuple[int, int] | None = None, node_count: int = 1,
-                   labels: dict[str, str] | None = None) -> dict[str, Any]:
+                   labels: dict[str, str] | None = None, groups: list[str] | None = None) -> dict[str, Any]:
     config: dict[str, Any] = {"machineType": machine_type, "diskSizeGb": 100, "diskType": "pd-balanced",
                               "labels": dict(labels or {})}
     if accelerators:
@@ -96,6 +101,10 @@ def node_pool_json(name: str, machine_type: str, *, accelerators: list[tuple[str
                                   for a, n in accelerators]
     doc: dict[str, Any] = {"name": name, "config": config, "initialNodeCount": node_count,
                            "status": "RUNNING", "version": "1.30.5-gke.1014001"}
+    if groups:
+        # "ZONE/NAME" -> the instance group manager URL GKE lists for the pool
+        doc["instanceGroupUrls"] = [f"{COMPUTE}/projects/p/zones/{g.split('/')[0]}/instanceGroupManagers/"
+                                    f"{g.split('/')[1]}" for g in groups]
     if autoscaling:
         doc["autoscaling"] = {"enabled": True, "minNodeCount": autoscaling[0],
                               "maxNodeCount": autoscaling[1]}

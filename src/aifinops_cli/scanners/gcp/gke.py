@@ -4,7 +4,9 @@ Per project: one `projects.locations.clusters.list` over every location (`locati
 clusters with their node pools; a pool has GPUs when its node config lists accelerators or its
 machine type is accelerator-optimised (A2, A3, G2). Its nodes are the project's Compute Engine
 instances labelled `goog-k8s-cluster-name` / `goog-k8s-node-pool-name` (the same aggregatedList
-the `gcp.compute` scanner reads, listed once per scan), priced per node. Whether any container
+the `gcp.compute` scanner reads, listed once per scan), or, where those labels are missing, the
+instances whose `created-by` metadata names one of the pool's managed instance groups; priced
+per node. Whether any container
 asked for a GPU comes from GKE system metrics: `kubernetes.io/container/accelerator/request`
 summed per node per day, and the GPU duty cycle, in two grouped timeSeries.list calls per
 project, never a call per node.
@@ -65,11 +67,19 @@ class GkeGpuNodePoolScanner(Scanner):
                 return common.ProjectOutcome([], f"{len(answer.clusters)} clusters, no GPU node pools",
                                              partial=bool(problems))
             inv = common.inventory(ctx, project)
+            groups = {common.last_segment(url): (cluster.name, pool.name)
+                      for cluster, pool in pools for url in pool.instance_group_urls}
             nodes: dict[tuple[str, str], list[common.GceInstance]] = {}
             for inst in inv.instances:
-                if inst.status == "RUNNING" and CLUSTER_LABEL in inst.labels:
+                if inst.status != "RUNNING":
+                    continue
+                if CLUSTER_LABEL in inst.labels:
                     key = (inst.labels[CLUSTER_LABEL], inst.labels.get(POOL_LABEL, ""))
-                    nodes.setdefault(key, []).append(inst)
+                elif inst.created_by in groups:
+                    key = groups[inst.created_by]
+                else:
+                    continue
+                nodes.setdefault(key, []).append(inst)
             activity: dict[tuple[str, str], dict[str, float | None]] = {}
             metrics_read = False
             if any(nodes.get((c.name, p.name)) for c, p in pools):
