@@ -35,5 +35,6 @@ def test_demo_gcp_findings() -> None:
         ("gcp-disk-unattached", "llm-eval-scratch"): pytest.approx(170.0),  # 1000 GB x 0.17
         ("gcp-disk-unattached", "old-dataset"): pytest.approx(80.0),  # 2000 GB x 0.04
         ("gcp-disk-unattached", "research-ckpt"): pytest.approx(55.0),  # 500 GB x 0.11 (europe-west4)
+        ("gcp-compute-stopped-gpu-storage", "batch-v100"): pytest.approx(150.0),  # 1500 GB x 0.10
     }
     assert {c.status for c in outcome.report.coverage} == {"ok"}

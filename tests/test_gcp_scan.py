@@ -87,6 +87,7 @@ def build_estate() -> FakeGcp:
             status="TERMINATED",
             accelerators=[("nvidia-tesla-v100", 1)],
             created=OLD,
+            stopped=NOW - timedelta(days=30),
         ),
         instance_json(
             P,
@@ -137,6 +138,7 @@ def build_estate() -> FakeGcp:
         ),
     ]
     ps.disks[zone] = [
+        disk_json(P, "stopped-v100", zone, "pd-ssd", 300, 304, users=["stopped-v100"], created=OLD),
         disk_json(
             P,
             "orphan-data",
@@ -240,7 +242,9 @@ def test_gpu_instances_and_disks(fake: tuple[FakeGcp, str]) -> None:
     }
     t4 = by_name["idle-t4"]
     # n1-standard-8 0.379998/h x 730 h = 277.39854; 1 x T4 0.35/GPU-h x 730 = 255.5
-    assert t4.monthly_cost_usd == pytest.approx(277.39854 + 255.5)
+    # plus its boot disk, pd-balanced 100 GB x 0.10 = 10.0 (billed whether it runs or not)
+    assert t4.monthly_cost_usd == pytest.approx(277.39854 + 255.5 + 10.0)
+    assert t4.metrics["compute_monthly_usd"] == pytest.approx(277.39854 + 255.5)
     assert t4.metrics["cpu_avg_pct"] == 1.0 and t4.metrics["cpu_max_pct"] == 3.0
     assert t4.metrics["metric_days"] == 14 and t4.metrics["gpu_util_max_pct"] is None
     a2 = by_name["idle-a2"]
@@ -249,14 +253,18 @@ def test_gpu_instances_and_disks(fake: tuple[FakeGcp, str]) -> None:
     assert len(a2.cost_lines) == 1
     assert a2.metrics["gpu_util_avg_pct"] == 0.5 and a2.metrics["gpu_util_max_pct"] == 1.0
     assert by_name["busy-g2"].metrics["gpu_count"] == 1
-    assert by_name["stopped-v100"].monthly_cost_usd == 0
+    # stopped: only its disk bills, pd-ssd 300 GB x 0.17 = 51.0
+    assert by_name["stopped-v100"].monthly_cost_usd == pytest.approx(51.0)
+    assert by_name["stopped-v100"].metrics["stopped_days"] == 30.0
     # pd-ssd 500 GB x 0.17 = 85.0 (us-central1); pd-standard 200 GB x 0.044 = 8.8 (europe-west4)
     assert by_name["orphan-data"].monthly_cost_usd == pytest.approx(85.0)
     assert by_name["orphan-data"].metrics["unattached_days"] == 20.0
     assert by_name["orphan-std"].monthly_cost_usd == pytest.approx(8.8)
 
     found = _findings(result)
-    assert set(found) == {"idle-t4", "idle-a2", "orphan-data", "orphan-std"}
+    assert set(found) == {"idle-t4", "idle-a2", "orphan-data", "orphan-std", "stopped-v100"}
+    assert found["stopped-v100"].rule_id == "gcp-compute-stopped-gpu-storage"
+    assert found["stopped-v100"].estimated_monthly_savings_usd == pytest.approx(51.0)
     assert found["idle-t4"].confidence == Confidence.MEDIUM  # CPU only
     assert found["idle-a2"].confidence == Confidence.HIGH  # Ops Agent GPU metric too
     assert found["idle-a2"].estimated_monthly_savings_usd == pytest.approx(2681.57)
@@ -287,7 +295,8 @@ def test_monitoring_refused_is_partial(fake: tuple[FakeGcp, str]) -> None:
     cov = result.coverage[0]
     assert cov.status == "partial" and "utilisation not read" in cov.message
     found = _findings(result)
-    assert set(found) == {"orphan-data", "orphan-std"}  # disks still judged, no idle claim without data
+    # disks and the stopped instance still judged; no idle claim without utilisation data
+    assert set(found) == {"orphan-data", "orphan-std", "stopped-v100"}
 
 
 def test_gke_gpu_node_pools(fake: tuple[FakeGcp, str]) -> None:

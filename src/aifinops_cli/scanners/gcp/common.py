@@ -48,6 +48,13 @@ def last_segment(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1] if url else ""
 
 
+def user_key(url: str) -> str:
+    """An instance URL (as in a disk's `users`) -> `ZONE/NAME`."""
+    parts = url.rstrip("/").split("/")
+    zone = parts[parts.index("zones") + 1] if "zones" in parts else ""
+    return f"{zone}/{parts[-1]}"
+
+
 def region_of_zone(zone: str) -> str:
     """`us-central1-a` -> `us-central1` (a region name is returned unchanged)."""
     parts = zone.split("-")
@@ -237,6 +244,7 @@ class GceInstance:
     created: datetime | None
     last_start: datetime | None
     provisioning_model: str
+    last_stop: datetime | None = None
     created_by: str = ""  # the managed instance group that made it (metadata `created-by`)
 
     @property
@@ -295,6 +303,7 @@ def _instance(inst: Any) -> GceInstance:
         labels=dict(inst.labels), accelerators=accels,
         created=parse_time(inst.creation_timestamp), last_start=parse_time(inst.last_start_timestamp),
         provisioning_model=inst.scheduling.provisioning_model or "STANDARD",
+        last_stop=parse_time(inst.last_stop_timestamp),
         created_by=last_segment(next((i.value for i in inst.metadata.items if i.key == "created-by"), "")),
     )
 

@@ -49,8 +49,14 @@ class GcpComputeScanner(Scanner):
                 except common.expected_errors() as exc:
                     # without metrics no instance can be judged idle; disks still can
                     problems.append(f"utilisation not read: {common.explain(exc, 'monitoring')}")
+            disks_of: dict[str, list[common.GceDisk]] = {}
+            for disk in inv.disks:
+                for user in disk.users:
+                    disks_of.setdefault(common.user_key(user), []).append(disk)
             out: list[Observation] = [
-                self._instance(ctx, project, inst, utilisation.get(inst.id), unpriced) for inst in gpu
+                self._instance(ctx, project, inst, utilisation.get(inst.id),
+                               disks_of.get(f"{inst.zone}/{inst.name}", []), unpriced)
+                for inst in gpu
             ]
             orphans = [d for d in inv.disks if not d.users]
             out.extend(self._disk(ctx, project, d, unpriced) for d in orphans)
@@ -64,14 +70,30 @@ class GcpComputeScanner(Scanner):
         return ScanResult(self.name, observations, coverage, unpriced=unpriced)
 
     def _instance(self, ctx: ScanContext, project: str, inst: common.GceInstance,
-                  utilisation: dict[str, float | None] | None, unpriced: list[dict[str, str]]
-                  ) -> Observation:
+                  utilisation: dict[str, float | None] | None, disks: list[common.GceDisk],
+                  unpriced: list[dict[str, str]]) -> Observation:
+        """Running: machine, GPUs and disks bill; stopped (TERMINATED): only the disks do."""
         accel, count = inst.gpus
         lines: list[Any] = []
         if inst.status == "RUNNING":
             lines, missing = instance_lines(ctx.prices, inst.region, inst.machine_type, inst.accelerators)
             unpriced.extend({"scanner": self.name, "resource_id": inst.name, "sku": s} for s in missing)
+        compute_usd = sum(line.monthly_usd for line in lines)
+        storage = []
+        for disk in disks:
+            line = disk_line(ctx.prices, disk.region, disk.disk_type, disk.size_gb, disk.regional)
+            if line is None:
+                unpriced.append({"scanner": self.name, "resource_id": disk.name,
+                                 "sku": f"gcp.pd:{disk.disk_type}:{disk.region}"})
+            else:
+                storage.append(line)
+        lines.extend(storage)
         metrics: dict[str, float | None] = dict(utilisation or {})
+        metrics["compute_monthly_usd"] = round(compute_usd, 6)
+        metrics["attached_disk_gb"] = float(sum(d.size_gb for d in disks))
+        metrics["attached_storage_monthly_usd"] = round(sum(x.monthly_usd for x in storage), 6)
+        if inst.status == "TERMINATED":
+            metrics["stopped_days"] = common.age_days(inst.last_stop, ctx.now)
         metrics["gpu_count"] = float(count)
         metrics["age_days"] = common.age_days(inst.created, ctx.now)
         metrics["uptime_days"] = common.age_days(inst.last_start, ctx.now)

@@ -101,6 +101,7 @@ def demo_gcp_estate(now: datetime) -> FakeGcp:
             accelerators=[("nvidia-tesla-v100", 4)],
             labels={"team": "ml-research"},
             created=old,
+            stopped=now - timedelta(days=60),
         ),
         instance_json(
             p,
@@ -138,6 +139,9 @@ def demo_gcp_estate(now: datetime) -> FakeGcp:
         ),
     ]
     prod.disks[zone] = [
+        disk_json(
+            p, "batch-v100", zone, "pd-balanced", 1500, 7200000000000004, users=["batch-v100"], created=old
+        ),
         disk_json(
             p,
             "llm-eval-scratch",

@@ -32,7 +32,8 @@ def _ts(when: datetime) -> str:
 def instance_json(project: str, name: str, zone: str, machine_type: str, instance_id: int, *,
                   status: str = "RUNNING", labels: dict[str, str] | None = None,
                   accelerators: list[tuple[str, int]] | None = None, created: datetime,
-                  started: datetime | None = None, spot: bool = False, created_by: str = ""
+                  started: datetime | None = None, stopped: datetime | None = None, spot: bool = False,
+                  created_by: str = ""
                   ) -> dict[str, Any]:
     zone_url = f"{COMPUTE}/projects/{project}/zones/{zone}"
     doc: dict[str, Any] = {
@@ -53,6 +54,8 @@ def instance_json(project: str, name: str, zone: str, machine_type: str, instanc
     }
     if started is not None:
         doc["lastStartTimestamp"] = _ts(started)
+    if stopped is not None:
+        doc["lastStopTimestamp"] = _ts(stopped)
     if created_by:  # managed instance group members say which group made them
         group = f"projects/123456789/zones/{zone}/instanceGroupManagers/{created_by}"
         doc["metadata"] = {"kind": "compute#metadata", "fingerprint": "abc=",
