@@ -248,11 +248,12 @@ def scan(
     stack = contextlib.ExitStack()
     with stack:
         if demo:
-            from aifinops_cli.demo.estate import add_demo_inputs, demo_estate
+            from aifinops_cli.demo.estate import add_demo_inputs, demo_clusters, demo_estate
 
             options.aws_profile = None
             stack.enter_context(demo_estate(options))
             add_demo_inputs(options, config)
+            stack.enter_context(demo_clusters(options))
         chosen = select_scanners(options, _split(scanner), registry)
         status = stack.enter_context(err.status("scanning…")) if show_progress else None
 

@@ -166,6 +166,16 @@ def add_demo_inputs(options: ScanOptions, config: Config) -> None:
 
 
 @contextmanager
+def demo_clusters(options: ScanOptions) -> Iterator[None]:
+    """Local fakes of the Compute Engine, Monitoring and Kubernetes APIs, seeded with GPU waste."""
+    from aifinops_cli.scanners.gcp.demo import demo_gcp
+    from aifinops_cli.scanners.k8s.demo import demo_k8s
+
+    with demo_gcp(options), demo_k8s(options):
+        yield
+
+
+@contextmanager
 def demo_estate(options: ScanOptions) -> Iterator[None]:
     """Point the AWS scanners at a seeded in-process moto account for the duration."""
     from moto import mock_aws
