@@ -131,11 +131,15 @@ class Extract:
         return tree, leaves
 
     def columns(self) -> str:
-        """The `columns=` map for read_json: objects we look inside are STRUCTs, the rest JSON."""
+        """The `columns=` map for read_json: objects we look inside are STRUCTs, plain leaves
+        VARCHAR (the reader writes nested values as their JSON text, numbers as digits), and a
+        leaf we also look inside stays JSON. VARCHAR leaves need no second JSON parse."""
         tree, leaves = self._tree()
 
         def typ(node: dict[str, Any], at: tuple[str, ...]) -> str:
-            if not node or at in leaves:
+            if not node:
+                return "VARCHAR"
+            if at in leaves:
                 return "JSON"
             fields = ", ".join('"' + k.replace('"', '""') + '" ' + typ(v, (*at, k)) for k, v in node.items())
             return f"STRUCT({fields})"
@@ -150,6 +154,12 @@ class Extract:
         while i < len(parts) and tuple(parts[:i]) not in leaves:
             expr += f"[{q(parts[i])}]"
             i += 1
+        tree, _ = self._tree()
+        node = tree
+        for part in parts:
+            node = node[part]
+        if i == len(parts) and not node:  # a plain leaf, read as VARCHAR
+            return expr
         rest = "".join(f'."{p}"' for p in parts[i:])
         return f"json_extract_string({expr}, {q('$' + rest)})"
 
@@ -437,9 +447,11 @@ def json_select(fmt: str, attribute_keys: dict[str, list[str]], read_json: str |
     """
     x = Extract()
     spec = JSON_FORMATS[fmt](x)
-    # each metadata object is parsed apart once with all attribute keys, not once per key
-    spec.meta_texts += [x.get(prefix) for prefix in spec.meta_prefixes]
-    spec.meta_prefixes = []
+    # line by line, each metadata object is parsed apart once with all attribute keys; the typed
+    # reader instead reads metadata objects as STRUCTs of the keys (no second parse at all)
+    if not read_json:
+        spec.meta_texts += [x.get(prefix) for prefix in spec.meta_prefixes]
+        spec.meta_prefixes = []
     all_keys = sorted({k for keys in attribute_keys.values() for k in keys})
     meta_lists = [(f"m{i}", all_keys) for i, _ in enumerate(spec.meta_texts)]
     # meta texts are expressions over extracted values; they are parsed apart once in a second step
