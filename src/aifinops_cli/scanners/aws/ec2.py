@@ -86,8 +86,8 @@ def gpu_metrics_by_instance(cloudwatch: Any) -> dict[str, list[dict[str, Any]]]:
                                    RecentlyActive="PT3H"):
         for metric in page["Metrics"]:
             dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
-            if "InstanceId" in dims:
-                found[dims["InstanceId"]].append(metric)
+            if "InstanceId" in dims and metric not in found[dims["InstanceId"]]:
+                found[dims["InstanceId"]].append(metric)  # some endpoints repeat a metric per datapoint
     return found
 
 
