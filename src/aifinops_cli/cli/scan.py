@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from aifinops_cli.cli.common import (
     GlobalOptions,
@@ -280,8 +281,9 @@ def scan(
         for path in written:
             err.print(f"wrote {path}")
         for entry in report.coverage:
-            if entry.status == "failed":
-                err.print(f"[yellow]warning:[/] {entry.scanner} {entry.scope}: {entry.message}")
+            if entry.status in ("failed", "skipped"):
+                err.print(f"[yellow]{'warning' if entry.status == 'failed' else 'skipped'}:[/] "
+                          f"{entry.scanner} {escape(entry.scope)}: {escape(entry.message)}")
     code = int(exit_code(report, fail_on, len(outcome.internal_errors)))
     unattended.done(report, written, code)
     raise typer.Exit(code)

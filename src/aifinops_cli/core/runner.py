@@ -29,6 +29,10 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+# Optional client libraries and the extra that installs each (one place for this fact).
+OPTIONAL_MODULES = {"google": "gcp", "kubernetes": "k8s", "genai_prices": "llm"}
+
+
 def _run_one(cls: type[Scanner], ctx: ScanContext) -> tuple[ScanResult, BaseException | None]:
     ctx.progress(f"{cls.name}: scanning")
     try:
@@ -37,6 +41,13 @@ def _run_one(cls: type[Scanner], ctx: ScanContext) -> tuple[ScanResult, BaseExce
         return ScanResult(cls.name, coverage=[CoverageEntry(cls.name, "*", "failed", str(exc),
                                                             errors=1)]), None
     except Exception as exc:  # a bug must not lose the other scanners' work
+        extra = (OPTIONAL_MODULES.get((exc.name or "").split(".")[0])
+                 if isinstance(exc, ModuleNotFoundError) else None)
+        if extra is not None:
+            message = (f"needs the optional package {exc.name!r}: "
+                       f"pip install 'aifinops[{extra}]' (or 'aifinops[all]')")
+            return ScanResult(cls.name, coverage=[CoverageEntry(cls.name, "*", "skipped",
+                                                                message)]), None
         log.debug("scanner %s crashed", cls.name, exc_info=True)
         message = f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)"
         return ScanResult(cls.name, coverage=[CoverageEntry(cls.name, "*", "failed", message,
