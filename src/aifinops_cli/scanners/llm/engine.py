@@ -3,6 +3,10 @@
 
 DuckDB works in a temporary database file with a memory limit, so memory stays flat whatever
 the size of the logs (it spills to disk). Python only sees aggregates.
+
+Records are written to disk once: `raw` keeps compact per-record facts (prompt hashes, not the
+prompt), and `req` is a VIEW joining them with the small price table, so each analysis pays a
+cheap hash join instead of the scan copying every record a second time.
 """
 
 from __future__ import annotations
@@ -58,10 +62,36 @@ class Engine:
         self.con.execute(f"SET memory_limit='{settings.memory_limit}'; SET threads={threads}; "
                          f"SET temp_directory='{self.workdir / 'spill'}'; SET TimeZone='UTC'")
         self.con.execute(formats.MACROS)
-        cols = ", ".join(f"{n} {t}" for n, t in formats.CANONICAL)
-        self.con.execute(f"CREATE TABLE raw (file VARCHAR, fmt VARCHAR, line_no BIGINT, invalid BOOLEAN, "
-                         f"{cols}, bad_reason VARCHAR)")
+        cols = ", ".join(f"{n} {t}" for n, t in formats.CANONICAL if n not in ("prompt_json", "prompt_hash_given"))
+        # the prompt itself is not kept (unless --show-prompts): only what the analyses need of it
+        self.con.execute(f"CREATE TABLE raw (part INTEGER, file VARCHAR, fmt VARCHAR, line_no BIGINT, invalid BOOLEAN, "
+                         f"{cols}, bad_reason VARCHAR, prompt_hash VARCHAR, last_msg_hash VARCHAR, "
+                         "n_messages BIGINT, text_known BOOLEAN, hint VARCHAR, prompt_text VARCHAR)")
+        # files read by the typed reader carry no line numbers: their rows are numbered from
+        # their position in `raw` (inserts keep file order), `rowid - base + 1`
+        self.con.execute("CREATE TABLE file_base (part INTEGER, base BIGINT)")
         self._n = 0
+
+    def _derive(self, body: str) -> str:
+        """Per-record prompt facts, computed while loading so the prompt text is never stored."""
+        text = "prompt_json" if self.settings.show_prompts else "NULL::VARCHAR"
+        return f"""SELECT * EXCLUDE (prompt_json, prompt_hash_given),
+  coalesce(prompt_hash_given, md5(prompt_json)) AS prompt_hash,
+  CASE WHEN coalesce(session_id, trace_id) IS NOT NULL
+       THEN md5(coalesce(TRY(json_extract_string(prompt_json, '$[#-1]')), prompt_json)) END AS last_msg_hash,
+  TRY(json_array_length(prompt_json)) AS n_messages,
+  prompt_json IS NOT NULL AS text_known,
+  CASE WHEN prompt_json IS NULL THEN NULL
+       WHEN regexp_matches(lower(prompt_json), {formats.q(COMPLEX_RE)}) THEN 'complex'
+       WHEN regexp_matches(lower(prompt_json), {formats.q(CLASSIFY_RE)}) THEN 'classify-extract'
+       ELSE 'other' END AS hint,
+  {text} AS prompt_text
+FROM ({body})"""
+
+    @staticmethod
+    def line_no_sql(alias: str) -> str:
+        a = f"{alias}."
+        return (f"coalesce({a}line_no, {a}rowid - (SELECT base FROM file_base fb WHERE fb.part = {a}part) + 1)")
 
     def close(self) -> None:
         try:
@@ -102,36 +132,44 @@ class Engine:
         if fmt is None:
             return FileOutcome(file, None, error="unrecognised log format (use --llm-log-format; "
                                                  "formats: " + ", ".join(FORMATS) + ")")
-        head = f"INSERT INTO raw SELECT {formats.q(file.display)}, {formats.q(fmt)}, * FROM "
+        self._n += 1
+        part = self._n
+        head = f"INSERT INTO raw SELECT {part}, {formats.q(file.display)}, {formats.q(fmt)}, * FROM "
         done = False
         if layout == "lines" and fmt != "otel":
-            # fast path: DuckDB's typed JSON reader; any malformed line makes it fail as a whole
+            # fast path: DuckDB's typed JSON reader; any malformed line makes it fail as a whole.
+            # No row_number() here: it would make the whole read single-threaded.
             fast = formats.json_select(fmt, self.settings.attribute_keys, read_json=formats.q(file.path))
+            base = self.con.execute("SELECT count(*) FROM raw").fetchone()[0]
             try:
-                self.con.execute(head + f"({fast})")
+                self.con.execute("BEGIN")
+                self.con.execute(head + f"({self._derive(fast)})")
+                self.con.execute("INSERT INTO file_base VALUES (?, ?)", [part, base])
+                self.con.execute("COMMIT")
                 done = True
             except duckdb.Error:
+                self.con.execute("ROLLBACK")
                 done = False
         if not done:
             src, rej = self._src_sql(file, layout)
             body = (formats.otel_select(self.settings.attribute_keys) if fmt == "otel"
                     else formats.json_select(fmt, self.settings.attribute_keys))
             try:
-                self.con.execute(f"INSERT INTO raw WITH src AS ({src}) SELECT {formats.q(file.display)}, "
-                                 f"{formats.q(fmt)}, * FROM ({body})")
+                self.con.execute(f"INSERT INTO raw WITH src AS ({src}) SELECT {part}, {formats.q(file.display)}, "
+                                 f"{formats.q(fmt)}, * FROM ({self._derive(body)})")
             except duckdb.Error as exc:
                 message = str(exc).split("\n")[0]
                 return FileOutcome(file, fmt, error=f"cannot parse as {fmt}: {message}")
         else:
             rej = None
         rows, bad = self.con.execute(
-            "SELECT count(*), count(bad_reason) FROM raw WHERE file = ?", [file.display]).fetchone()
+            "SELECT count(*), count(bad_reason) FROM raw WHERE part = ?", [part]).fetchone()
         if rej:
             rejected = self.con.execute(
                 f"SELECT line, error_message FROM {rej} ORDER BY line").fetchall()
             for line, message in rejected:
-                self.con.execute("INSERT INTO raw (file, fmt, line_no, invalid, bad_reason) VALUES (?, ?, ?, true, ?)",
-                                 [file.display, fmt, line, f"CSV: {message.splitlines()[0]}"])
+                self.con.execute("INSERT INTO raw (part, file, fmt, line_no, invalid, bad_reason) VALUES (?, ?, ?, ?, true, ?)",
+                                 [part, file.display, fmt, line, f"CSV: {message.splitlines()[0]}"])
             bad += len(rejected)
             rows += len(rejected)
         out = FileOutcome(file, fmt, rows=rows, bad=bad)
@@ -142,12 +180,12 @@ class Engine:
 
     def bad_examples(self, limit: int = 5) -> list[tuple[str, int, str]]:
         return self.con.execute(
-            "SELECT file, line_no, bad_reason FROM raw WHERE bad_reason IS NOT NULL "
-            "ORDER BY file, line_no LIMIT ?", [limit]).fetchall()
+            f"SELECT file, {self.line_no_sql('r')} AS n, bad_reason FROM raw r WHERE bad_reason IS NOT NULL "
+            "ORDER BY file, n LIMIT ?", [limit]).fetchall()
 
     # --- pricing ------------------------------------------------------------------------------
     def price(self, book: PriceBook, tiers: Tiers) -> None:
-        """Build the price table for what was seen, then one CTAS joins it over all records."""
+        """Build the price table for what was seen; the `req` view joins it over all records."""
         s = self.settings
         seen = self.con.execute(
             "SELECT coalesce(provider, ''), model, CAST(ts AS DATE) AS d FROM raw "
@@ -193,32 +231,25 @@ class Engine:
         own_cols = ",\n  ".join(f"{expr} AS {name}" for name, expr in own.items())
         cost_total = " + ".join(f"({e})" for e in own.values())
         cheap_total = " + ".join(f"({e})" for e in cheap.values())
-        text_cols = "r.prompt_json AS prompt_text," if s.show_prompts else "NULL::VARCHAR AS prompt_text,"
-        # the prompt's shape matters only for premium-model requests: regexes run on those alone
-        hint = (f"""CASE WHEN pr.cheaper IS NULL OR r.prompt_json IS NULL THEN NULL
-         WHEN regexp_matches(lower(r.prompt_json), {formats.q(COMPLEX_RE)}) THEN 'complex'
-         WHEN regexp_matches(lower(r.prompt_json), {formats.q(CLASSIFY_RE)}) THEN 'classify-extract'
-         ELSE 'other' END""")
+        # the prompt's shape matters only for premium-model requests
+        hint = "CASE WHEN pr.cheaper IS NULL THEN NULL ELSE r.hint END"
         simple = (f"r.status = 'ok' AND r.input_tokens <= {int(s.simple_max_input_tokens)} "
                   f"AND r.output_tokens <= {int(s.simple_max_output_tokens)} AND NOT coalesce(r.has_tools, false) "
-                  f"AND coalesce(TRY(json_array_length(r.prompt_json)), 1) <= {int(s.simple_max_messages)} "
+                  f"AND coalesce(r.n_messages, 1) <= {int(s.simple_max_messages)} "
                   f"AND coalesce({hint}, '') <> 'complex'")
         self.con.execute(f"""
-CREATE OR REPLACE TABLE req AS
+CREATE OR REPLACE VIEW req AS
 WITH r AS (
-  SELECT r.* EXCLUDE (team, app, customer, feature, prompt_json),
+  SELECT r.* EXCLUDE (team, app, customer, feature, line_no),
+    {self.line_no_sql("r")} AS line_no,
     coalesce(r.team, a.team) AS team, coalesce(r.app, a.app) AS app,
     coalesce(r.customer, a.customer) AS customer, coalesce(r.feature, a.feature) AS feature,
-    r.prompt_json,
-    CAST(r.ts AS DATE) AS day,
-    coalesce(r.prompt_hash_given, md5(r.prompt_json)) AS prompt_hash,
-    CASE WHEN coalesce(r.session_id, r.trace_id) IS NOT NULL
-         THEN md5(coalesce(TRY(json_extract_string(r.prompt_json, '$[#-1]')), r.prompt_json)) END AS last_msg_hash
+    CAST(r.ts AS DATE) AS day
   FROM raw r LEFT JOIN aliases a ON a.alias = r.key_alias
   WHERE r.bad_reason IS NULL
 )
-SELECT r.* EXCLUDE (prompt_json, prompt_hash_given, bad_reason, invalid), {text_cols}
-  r.prompt_json IS NOT NULL AS text_known, {hint} AS hint,
+SELECT r.* EXCLUDE (part, bad_reason, invalid, hint, n_messages),
+  {hint} AS hint,
   p.priced_as, p.source AS price_source, p.price_from,
   p.p_in, p.p_out, p.p_cached, p.p_cache_write, p.p_reasoning,
   {own_cols},

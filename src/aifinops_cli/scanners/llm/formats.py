@@ -471,7 +471,8 @@ def json_select(fmt: str, attribute_keys: dict[str, list[str]], read_json: str |
     typed = ",\n  ".join(f"TRY_CAST({cols[n]} AS {t}) AS {n}" for n, t in CANONICAL)
     req = " OR ".join(f"{r} IS NULL" for r in spec.required)
     if read_json:
-        p = (f"SELECT row_number() OVER () AS line_no, * FROM read_json({read_json}, "
+        # no row_number() here (it serialises the read): the caller numbers rows by position
+        p = (f"SELECT NULL::BIGINT AS line_no, * FROM read_json({read_json}, "
              f"format='newline_delimited', maximum_object_size=16777216, columns={x.columns()})")
         invalid = "false"
     else:
