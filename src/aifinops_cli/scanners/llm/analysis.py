@@ -140,7 +140,7 @@ def sessions(con: duckdb.DuckDBPyConnection, w: Window, window_calls: int, limit
 WITH s AS (
   SELECT coalesce(session_id, trace_id) AS sid, ts, cost, input_tokens + output_tokens AS tokens,
     team, app, model, provider,
-    coalesce(last_msg_hash, prompt_hash, model || ':' || CAST(input_tokens // 64 AS VARCHAR)) AS sig,
+    hash(coalesce(last_msg_hash, prompt_hash, model || ':' || CAST(input_tokens // 64 AS VARCHAR))) AS sig,
     row_number() OVER (PARTITION BY coalesce(session_id, trace_id) ORDER BY ts, line_no) AS seq
   FROM req WHERE coalesce(session_id, trace_id) IS NOT NULL
 ), rep AS (
@@ -207,7 +207,9 @@ WITH a AS (
     lag(ts) OVER (PARTITION BY coalesce(session_id, user_id, app, team, ''), coalesce(priced_as, model),
                   prompt_hash
                   ORDER BY ts, line_no) AS prev_ts
-  FROM req WHERE prompt_hash IS NOT NULL
+  FROM req r WHERE prompt_hash IS NOT NULL
+    -- a burst counts only with an error in it: requests never seen failing are left out early
+    AND EXISTS (SELECT 1 FROM req e WHERE e.status = 'error' AND e.prompt_hash = r.prompt_hash)
 ), g AS (
   SELECT *, sum(CASE WHEN prev_ts IS NULL OR date_diff('millisecond', prev_ts, ts) > {float(gap_seconds) * 1000}
                      THEN 1 ELSE 0 END)
@@ -257,15 +259,16 @@ def duplicates(con: duckdb.DuckDBPyConnection, w: Window, show_prompts: bool, li
     text = "any_value(prompt_text) AS prompt_text," if show_prompts else ""
     rows = _rows(con, f"""
 WITH d AS (
-  SELECT *, row_number() OVER (PARTITION BY prompt_hash, provider, model ORDER BY ts, line_no) AS nth
+  SELECT *, greatest(input_tokens - cached_input_tokens - cache_write_tokens, 0) * (p_in - p_cached) / 1e6 AS saving
   FROM req WHERE prompt_hash IS NOT NULL AND status = 'ok' AND NOT coalesce(cache_hit, false)
 ), g AS (
+  -- repeats are every request but the first (by time, then line): totals minus the first one,
+  -- a plain aggregate rather than a window over all requests
   SELECT prompt_hash, coalesce(provider, '') AS provider, model, count(*) AS requests,
     coalesce(any_value(team), '') AS team, coalesce(any_value(app), '') AS app, {text}
     avg(input_tokens) AS avg_in, sum(cached_input_tokens) / greatest(sum(input_tokens), 1) AS cached_share,
-    coalesce(sum(cost) FILTER (WHERE nth > 1), 0) AS repeat_cost,
-    coalesce(sum(greatest(input_tokens - cached_input_tokens - cache_write_tokens, 0) * (p_in - p_cached) / 1e6)
-             FILTER (WHERE nth > 1), 0) AS prompt_cache_saving,
+    coalesce(sum(cost), 0) - coalesce(arg_min(cost, (ts, line_no)), 0) AS repeat_cost,
+    coalesce(sum(saving), 0) - coalesce(arg_min(saving, (ts, line_no)), 0) AS prompt_cache_saving,
     sum(cost) AS cost, string_agg(DISTINCT price_source, '; ') AS source, CAST(max(day) AS VARCHAR) AS price_date
   FROM d GROUP BY prompt_hash, provider, model HAVING count(*) >= 2
 )
