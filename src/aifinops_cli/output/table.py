@@ -30,6 +30,16 @@ def headline(report: Report) -> Panel:
     text.append("Fragmentation tax: ", style="bold")
     text.append(f"{usd(s['monthly_waste_usd'])}/month", style="bold red")
     text.append(f"  ({usd(s['annual_waste_usd'])}/year) in {s['findings']} findings")
+    previous = (report.history or {}).get("previous_run") or {}
+    change = previous.get("delta_usd")
+    if isinstance(change, int | float):
+        text.append(f"\nsince the last run: {'+' if change >= 0 else '-'}{usd(abs(change))}/month",
+                    style="red" if change > 0 else "green")
+    if report.visibility and "score" in report.visibility:
+        blind = [a["title"] for a in report.visibility.get("areas", []) if a.get("score", 100) < 50]
+        text.append(f"\nvisibility: {report.visibility['score']}/100 of the AI data path")
+        if blind:
+            text.append(f" (blind spots: {', '.join(blind)})", style="yellow")
     if failed:
         text.append(f"\n{failed} scope(s) could not be scanned: see coverage below", style="yellow")
     return Panel(text, expand=False)
@@ -45,7 +55,9 @@ def _breakdown(title: str, data: dict[str, float], total: float) -> Table:
     return t
 
 
-def renderables(report: Report) -> list[Any]:
+def renderables(report: Report, width: int = 140) -> list[Any]:
+    """Narrow terminals get fewer columns rather than every cell wrapped into ribbons."""
+    wide = width >= 120
     s = totals(report.active_findings)
     parts: list[Any] = [headline(report)]
     if s["findings"]:
@@ -58,16 +70,23 @@ def renderables(report: Report) -> list[Any]:
         items = list(group)
         t = Table(title=f"{category}: {usd(sum(f.estimated_monthly_savings_usd for f in items))}"
                         "/month", title_justify="left", show_lines=False)
-        for col, just in (("Sev", "left"), ("Rule", "left"), ("Resource", "left"),
-                          ("Region", "left"), ("Owner", "left"), ("Cost/mo", "right"),
-                          ("Savings/mo", "right"), ("", "left")):
+        columns = [("Sev", "left"), ("Rule", "left"), ("Resource", "left"), ("Region", "left"),
+                   ("Owner", "left"), ("Cost/mo", "right"), ("Savings/mo", "right"), ("", "left")]
+        if not wide:
+            columns = [c for c in columns if c[0] not in ("Rule", "Region", "Cost/mo")]
+        for col, just in columns:
             t.add_column(col, justify=just, overflow="fold")
         for f in items:
             o = f.observation
             resource = o.id + (f" ({o.name})" if o.name else "")
-            t.add_row(Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]), f.rule_id,
-                      resource, o.region, o.owner or UNOWNED, usd(f.monthly_cost_usd),
-                      usd(f.estimated_monthly_savings_usd), "known" if f.status == "known" else "")
+            cells = [Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]), f.rule_id,
+                     Text(resource), o.region, o.owner or UNOWNED, usd(f.monthly_cost_usd),
+                     usd(f.estimated_monthly_savings_usd), "known" if f.status == "known" else ""]
+            if not wide:
+                label = Text(resource)
+                label.append(f"\n{f.rule_id}, {o.region}", style="dim")
+                cells = [cells[0], label, *cells[4:5], *cells[6:]]
+            t.add_row(*cells)
         parts.append(t)
     for section in report.analysis.values():
         if isinstance(section, dict) and section.get("summary"):
@@ -98,7 +117,7 @@ class TableFormatter(Formatter):
     description = "rich tables for a terminal, grouped by category and sorted by savings"
 
     def print_to(self, report: Report, console: Console) -> None:
-        console.print(Group(*renderables(report)))
+        console.print(Group(*renderables(report, console.width)))
 
     def render(self, report: Report) -> str:
         buf = io.StringIO()
