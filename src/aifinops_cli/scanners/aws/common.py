@@ -8,6 +8,7 @@ Only Describe/List/Get calls are made (see tests/test_aws_readonly.py).
 from __future__ import annotations
 
 import re
+from abc import abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,8 +22,8 @@ import botocore.session
 from botocore.config import Config as BotoConfig
 
 from aifinops_cli import __version__
-from aifinops_cli.core.models import CoverageEntry
-from aifinops_cli.scanners.interface import ScanContext, ScannerError
+from aifinops_cli.core.models import CoverageEntry, ScanResult
+from aifinops_cli.scanners.interface import ScanContext, Scanner, ScannerError, ScanOptions
 
 BOTO_CONFIG = BotoConfig(
     retries={"mode": "adaptive", "max_attempts": 10},
@@ -227,3 +228,23 @@ def for_each_region(
     if fatal is not None and all(c.status == "failed" for c in coverage):
         raise ScannerError(explain(fatal))
     return results, coverage
+
+
+class RegionalScanner(Scanner):
+    """An AWS scanner that judges each region on its own; regions run concurrently, and a region
+    that fails is one coverage line. Subclasses implement `scan_region`."""
+
+    provider = "aws"
+
+    @classmethod
+    def applies(cls, options: ScanOptions) -> bool:
+        return "aws" in options.providers
+
+    def scan(self) -> ScanResult:
+        self.account = account_id(self.context)
+        self.unpriced: list[dict[str, str]] = []  # appended from region threads (list.append is atomic)
+        observations, coverage = for_each_region(self.context, self.name, self.scan_region)
+        return ScanResult(self.name, observations, coverage, unpriced=self.unpriced)
+
+    @abstractmethod
+    def scan_region(self, session: boto3.Session, region: str) -> RegionOutcome: ...

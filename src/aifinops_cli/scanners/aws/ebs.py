@@ -4,67 +4,55 @@ from __future__ import annotations
 
 from typing import Any
 
-from aifinops_cli.core.models import Observation, ScanResult
+from aifinops_cli.core.models import Observation
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.pricing import volume_lines_for
-from aifinops_cli.scanners.interface import Scanner, ScanOptions
 
 
-class UnattachedVolumeScanner(Scanner):
+class UnattachedVolumeScanner(common.RegionalScanner):
     name = "aws.ebs"
-    provider = "aws"
     description = "EBS volumes in state `available` (attached to nothing), priced per GB, IOPS, throughput"
     kinds = ("aws.ebs.volume",)
 
-    @classmethod
-    def applies(cls, options: ScanOptions) -> bool:
-        return "aws" in options.providers
-
-    def scan(self) -> ScanResult:
-        ctx = self.context
-        account = common.account_id(ctx)
-        unpriced: list[dict[str, str]] = []
-
-        def work(session: Any, region: str) -> common.RegionOutcome:
-            inv = common.inventory(ctx, session, region)
-            out = []
-            for vol in inv.volumes:
-                if vol.get("State") != "available":
-                    continue
-                lines, missing = volume_lines_for(ctx.prices, region, vol)
-                unpriced.extend({"scanner": self.name, "resource_id": vol["VolumeId"], "sku": s}
-                                for s in missing)
-                tags = common.tags_of(vol)
-                out.append(
-                    Observation(
-                        provider="aws",
-                        kind="aws.ebs.volume",
-                        id=vol["VolumeId"],
-                        account=account,
-                        region=region,
-                        name=tags.get("Name", ""),
-                        tags=tags,
-                        owner=ctx.config.owner_from_tags(tags),
-                        metrics={
-                            "size_gb": float(vol.get("Size", 0)),
-                            "iops": float(vol["Iops"]) if vol.get("Iops") else None,
-                            "throughput_mibps": (float(vol["Throughput"])
-                                                 if vol.get("Throughput") else None),
-                            "age_days": common.age_days(vol.get("CreateTime"), ctx.now),
-                        },
-                        attributes={
-                            "state": vol.get("State"),
-                            "volume_type": vol.get("VolumeType"),
-                            "availability_zone": vol.get("AvailabilityZone"),
-                            "snapshot_id": vol.get("SnapshotId") or None,
-                            "encrypted": bool(vol.get("Encrypted")),
-                            "created_at": vol["CreateTime"].isoformat() if vol.get("CreateTime") else None,
-                            "priced": not missing,
-                        },
-                        cost_lines=tuple(lines),
-                    )
+    def scan_region(self, session: Any, region: str) -> common.RegionOutcome:
+        ctx, account, unpriced = self.context, self.account, self.unpriced
+        inv = common.inventory(ctx, session, region)
+        out = []
+        for vol in inv.volumes:
+            if vol.get("State") != "available":
+                continue
+            lines, missing = volume_lines_for(ctx.prices, region, vol)
+            unpriced.extend({"scanner": self.name, "resource_id": vol["VolumeId"], "sku": s}
+                            for s in missing)
+            tags = common.tags_of(vol)
+            out.append(
+                Observation(
+                    provider="aws",
+                    kind="aws.ebs.volume",
+                    id=vol["VolumeId"],
+                    account=account,
+                    region=region,
+                    name=tags.get("Name", ""),
+                    tags=tags,
+                    owner=ctx.config.owner_from_tags(tags),
+                    metrics={
+                        "size_gb": float(vol.get("Size", 0)),
+                        "iops": float(vol["Iops"]) if vol.get("Iops") else None,
+                        "throughput_mibps": (float(vol["Throughput"])
+                                             if vol.get("Throughput") else None),
+                        "age_days": common.age_days(vol.get("CreateTime"), ctx.now),
+                    },
+                    attributes={
+                        "state": vol.get("State"),
+                        "volume_type": vol.get("VolumeType"),
+                        "availability_zone": vol.get("AvailabilityZone"),
+                        "snapshot_id": vol.get("SnapshotId") or None,
+                        "encrypted": bool(vol.get("Encrypted")),
+                        "created_at": vol["CreateTime"].isoformat() if vol.get("CreateTime") else None,
+                        "priced": not missing,
+                    },
+                    cost_lines=tuple(lines),
                 )
-            return common.RegionOutcome(out, f"{len(inv.volumes)} volumes listed")
+            )
+        return common.RegionOutcome(out, f"{len(inv.volumes)} volumes listed")
 
-        observations, coverage = common.for_each_region(ctx, self.name, work)
-        return ScanResult(self.name, observations, coverage, unpriced=unpriced)

@@ -16,10 +16,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from aifinops_cli.core.models import Observation, ScanResult
+from aifinops_cli.core.models import Observation
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.pricing import instance_cost_line, volume_lines_for
-from aifinops_cli.scanners.interface import ScanContext, Scanner, ScanOptions
+from aifinops_cli.scanners.interface import ScanContext
 
 MAX_QUERIES_PER_CALL = 500
 DAY = 86400
@@ -110,47 +110,36 @@ def summarise(values: dict[str, list[float]], index: int, gpu_count: int) -> dic
     }
 
 
-class GpuInstanceScanner(Scanner):
+class GpuInstanceScanner(common.RegionalScanner):
     name = "aws.ec2"
-    provider = "aws"
     description = ("Accelerated EC2 instances (p, g, trn, inf, dl, ...): utilisation over the "
                    "lookback window, and stopped ones whose volumes keep billing")
     kinds = ("aws.ec2.instance",)
 
-    @classmethod
-    def applies(cls, options: ScanOptions) -> bool:
-        return "aws" in options.providers
+    def scan_region(self, session: Any, region: str) -> common.RegionOutcome:
+        ctx, account, unpriced = self.context, self.account, self.unpriced
+        inv = common.inventory(ctx, session, region)
+        accelerated = [i for i in inv.instances if common.is_accelerated(i["InstanceType"])]
+        running = [i for i in accelerated if i["State"]["Name"] == "running"]
+        metrics: dict[str, dict[str, float | None]] = {}
+        problem = ""
+        if running:
+            try:
+                metrics = self._utilisation(ctx, session, region, running)
+            except (BotoCoreError, ClientError) as exc:
+                # without metrics nothing can be judged idle, but stopped instances still can
+                problem = common.explain(exc, "cloudwatch", region)
+        volumes = inv.volumes_by_id
+        out = []
+        for inst in accelerated:
+            obs = self._observe(ctx, account, region, inst, metrics.get(inst["InstanceId"]),
+                                volumes, unpriced)
+            out.append(obs)
+        note = f"{len(inv.instances)} instances, {len(accelerated)} accelerated"
+        if problem:
+            note = f"{note}; utilisation not read: {problem}"
+        return common.RegionOutcome(out, note, partial=bool(problem))
 
-    def scan(self) -> ScanResult:
-        ctx = self.context
-        account = common.account_id(ctx)
-        unpriced: list[dict[str, str]] = []
-
-        def work(session: Any, region: str) -> common.RegionOutcome:
-            inv = common.inventory(ctx, session, region)
-            accelerated = [i for i in inv.instances if common.is_accelerated(i["InstanceType"])]
-            running = [i for i in accelerated if i["State"]["Name"] == "running"]
-            metrics: dict[str, dict[str, float | None]] = {}
-            problem = ""
-            if running:
-                try:
-                    metrics = self._utilisation(ctx, session, region, running)
-                except (BotoCoreError, ClientError) as exc:
-                    # without metrics nothing can be judged idle, but stopped instances still can
-                    problem = common.explain(exc, "cloudwatch", region)
-            volumes = inv.volumes_by_id
-            out = []
-            for inst in accelerated:
-                obs = self._observe(ctx, account, region, inst, metrics.get(inst["InstanceId"]),
-                                    volumes, unpriced)
-                out.append(obs)
-            note = f"{len(inv.instances)} instances, {len(accelerated)} accelerated"
-            if problem:
-                note = f"{note}; utilisation not read: {problem}"
-            return common.RegionOutcome(out, note, partial=bool(problem))
-
-        observations, coverage = common.for_each_region(ctx, self.name, work)
-        return ScanResult(self.name, observations, coverage, unpriced=unpriced)
 
     def _utilisation(self, ctx: ScanContext, session: Any, region: str,
                      running: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:

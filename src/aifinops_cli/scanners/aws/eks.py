@@ -20,10 +20,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from aifinops_cli.core.models import HOURS_PER_MONTH, Observation, ScanResult
+from aifinops_cli.core.models import HOURS_PER_MONTH, Observation
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.ec2 import DAY, fetch_metrics, gpu_metrics_by_instance
-from aifinops_cli.scanners.interface import ScanContext, Scanner, ScanOptions
+from aifinops_cli.scanners.interface import ScanContext
 
 NODEGROUP_TAG = "eks:nodegroup-name"
 CLUSTER_TAG = "eks:cluster-name"
@@ -86,68 +86,57 @@ def summarise_nodes(values: dict[str, list[float]], nodes: list[tuple[int, int]]
     }
 
 
-class EksGpuNodegroupScanner(Scanner):
+class EksGpuNodegroupScanner(common.RegionalScanner):
     name = "aws.eks"
-    provider = "aws"
     description = ("EKS managed node groups of GPU/accelerator instances kept scaled up: node "
                    "CPU and GPU utilisation over the lookback window")
     kinds = ("aws.eks.nodegroup",)
 
-    @classmethod
-    def applies(cls, options: ScanOptions) -> bool:
-        return "aws" in options.providers
+    def scan_region(self, session: Any, region: str) -> common.RegionOutcome:
+        ctx, account, unpriced = self.context, self.account, self.unpriced
+        eks = session.client("eks", region_name=region, config=common.BOTO_CONFIG)
+        clusters = [c for page in eks.get_paginator("list_clusters").paginate()
+                    for c in page["clusters"]]
+        groups: list[dict[str, Any]] = []
+        total = 0
+        for cluster in clusters:
+            names = [n for page in eks.get_paginator("list_nodegroups").paginate(
+                clusterName=cluster) for n in page["nodegroups"]]
+            total += len(names)
+            for name in names:
+                ng = eks.describe_nodegroup(clusterName=cluster, nodegroupName=name)["nodegroup"]
+                if any(common.is_accelerated(t) for t in ng.get("instanceTypes") or []):
+                    groups.append(ng)
+        out: list[Observation] = []
+        problem = ""
+        if groups:
+            inv = common.inventory(ctx, session, region)
+            nodes: dict[tuple[str, str], list[dict[str, Any]]] = {self._key(ng): [] for ng in groups}
+            by_name = Counter(name for _, name in nodes)
+            for inst in inv.instances:
+                tags = common.tags_of(inst)
+                if inst["State"]["Name"] != "running" or NODEGROUP_TAG not in tags:
+                    continue
+                name = tags[NODEGROUP_TAG]
+                cluster = tags.get(CLUSTER_TAG)
+                if cluster is None and by_name[name] == 1:  # older nodes: name is unique
+                    cluster = next(c for c, n in nodes if n == name)
+                if (cluster, name) in nodes:
+                    nodes[(cluster, name)].append(inst)
+            utilisation: dict[tuple[str, str], dict[str, float | None]] = {}
+            running = [i for insts in nodes.values() for i in insts]
+            if running:
+                try:
+                    utilisation = self._utilisation(ctx, session, region, nodes)
+                except (BotoCoreError, ClientError) as exc:
+                    problem = common.explain(exc, "cloudwatch", region)
+            out = [self._observe(ctx, account, region, ng, nodes[self._key(ng)],
+                                 utilisation.get(self._key(ng)), unpriced) for ng in groups]
+        note = f"{len(clusters)} clusters, {total} node groups, {len(groups)} accelerated"
+        if problem:
+            note = f"{note}; utilisation not read: {problem}"
+        return common.RegionOutcome(out, note, partial=bool(problem))
 
-    def scan(self) -> ScanResult:
-        ctx = self.context
-        account = common.account_id(ctx)
-        unpriced: list[dict[str, str]] = []
-
-        def work(session: Any, region: str) -> common.RegionOutcome:
-            eks = session.client("eks", region_name=region, config=common.BOTO_CONFIG)
-            clusters = [c for page in eks.get_paginator("list_clusters").paginate()
-                        for c in page["clusters"]]
-            groups: list[dict[str, Any]] = []
-            total = 0
-            for cluster in clusters:
-                names = [n for page in eks.get_paginator("list_nodegroups").paginate(
-                    clusterName=cluster) for n in page["nodegroups"]]
-                total += len(names)
-                for name in names:
-                    ng = eks.describe_nodegroup(clusterName=cluster, nodegroupName=name)["nodegroup"]
-                    if any(common.is_accelerated(t) for t in ng.get("instanceTypes") or []):
-                        groups.append(ng)
-            out: list[Observation] = []
-            problem = ""
-            if groups:
-                inv = common.inventory(ctx, session, region)
-                nodes: dict[tuple[str, str], list[dict[str, Any]]] = {self._key(ng): [] for ng in groups}
-                by_name = Counter(name for _, name in nodes)
-                for inst in inv.instances:
-                    tags = common.tags_of(inst)
-                    if inst["State"]["Name"] != "running" or NODEGROUP_TAG not in tags:
-                        continue
-                    name = tags[NODEGROUP_TAG]
-                    cluster = tags.get(CLUSTER_TAG)
-                    if cluster is None and by_name[name] == 1:  # older nodes: name is unique
-                        cluster = next(c for c, n in nodes if n == name)
-                    if (cluster, name) in nodes:
-                        nodes[(cluster, name)].append(inst)
-                utilisation: dict[tuple[str, str], dict[str, float | None]] = {}
-                running = [i for insts in nodes.values() for i in insts]
-                if running:
-                    try:
-                        utilisation = self._utilisation(ctx, session, region, nodes)
-                    except (BotoCoreError, ClientError) as exc:
-                        problem = common.explain(exc, "cloudwatch", region)
-                out = [self._observe(ctx, account, region, ng, nodes[self._key(ng)],
-                                     utilisation.get(self._key(ng)), unpriced) for ng in groups]
-            note = f"{len(clusters)} clusters, {total} node groups, {len(groups)} accelerated"
-            if problem:
-                note = f"{note}; utilisation not read: {problem}"
-            return common.RegionOutcome(out, note, partial=bool(problem))
-
-        observations, coverage = common.for_each_region(ctx, self.name, work)
-        return ScanResult(self.name, observations, coverage, unpriced=unpriced)
 
     @staticmethod
     def _key(ng: dict[str, Any]) -> tuple[str, str]:

@@ -26,11 +26,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from aifinops_cli.core.models import HOURS_PER_MONTH, CostLine, Observation, ScanResult
+from aifinops_cli.core.models import HOURS_PER_MONTH, CostLine, Observation
 from aifinops_cli.pricing.catalog import PriceCatalog
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.ec2 import DAY, fetch_metrics
-from aifinops_cli.scanners.interface import ScanContext, Scanner, ScanOptions
+from aifinops_cli.scanners.interface import ScanContext
 
 HOSTING = "aws.sagemaker.hosting"
 NOTEBOOK = "aws.sagemaker.notebook"
@@ -175,57 +175,46 @@ def kept_copy(copies: list[Variant]) -> Variant:
     return sorted(copies, key=lambda v: (-v.invocations, -v.monthly_usd, v.endpoint, v.variant))[0]
 
 
-class SageMakerScanner(Scanner):
+class SageMakerScanner(common.RegionalScanner):
     name = "aws.sagemaker"
-    provider = "aws"
     description = ("SageMaker real-time endpoints with no invocations, notebook instances left "
                    "InService, and the same model served by several teams' endpoints")
     kinds = ("aws.sagemaker.endpoint", "aws.sagemaker.notebook", "aws.sagemaker.model_group")
 
-    @classmethod
-    def applies(cls, options: ScanOptions) -> bool:
-        return "aws" in options.providers
+    def scan_region(self, session: Any, region: str) -> common.RegionOutcome:
+        ctx, account, unpriced = self.context, self.account, self.unpriced
+        sm = session.client("sagemaker", region_name=region, config=common.BOTO_CONFIG)
+        endpoints = [e for page in sm.get_paginator("list_endpoints").paginate(MaxResults=100)
+                     for e in page["Endpoints"]]
+        notebooks = [n for page in sm.get_paginator("list_notebook_instances").paginate(
+            MaxResults=100) for n in page["NotebookInstances"]]
+        billing = [e for e in endpoints if e.get("EndpointStatus") in BILLING_STATES]
+        in_service = [n for n in notebooks if n.get("NotebookInstanceStatus") == "InService"]
+        problems: list[str] = []
+        tags: dict[str, dict[str, str]] = {}
+        if billing or in_service:
+            tags, problem = _owner_tags(session, region)
+            if problem:
+                problems.append(problem)
+        facts = self._endpoints(ctx, sm, region, billing, tags, unpriced)
+        variants = [v for f in facts for v in f.variants]
+        measured = False
+        if variants:
+            try:
+                self._invocations(ctx, session, region, variants)
+                measured = True
+            except (BotoCoreError, ClientError) as exc:
+                problems.append(f"invocations not read: {common.explain(exc, 'cloudwatch', region)}")
+        out: list[Observation] = [self._endpoint_obs(ctx, account, region, f, tags, measured)
+                                  for f in facts]
+        out.extend(self._model_groups(ctx, account, region, variants, measured))
+        out.extend(self._notebook_obs(ctx, account, region, n, tags, unpriced) for n in in_service)
+        note = (f"{len(endpoints)} endpoints ({len(billing)} billing), "
+                f"{len(notebooks)} notebook instances ({len(in_service)} InService)")
+        if problems:
+            note = f"{note}; " + "; ".join(problems)
+        return common.RegionOutcome(out, note, partial=bool(problems))
 
-    def scan(self) -> ScanResult:
-        ctx = self.context
-        account = common.account_id(ctx)
-        unpriced: list[dict[str, str]] = []
-
-        def work(session: Any, region: str) -> common.RegionOutcome:
-            sm = session.client("sagemaker", region_name=region, config=common.BOTO_CONFIG)
-            endpoints = [e for page in sm.get_paginator("list_endpoints").paginate(MaxResults=100)
-                         for e in page["Endpoints"]]
-            notebooks = [n for page in sm.get_paginator("list_notebook_instances").paginate(
-                MaxResults=100) for n in page["NotebookInstances"]]
-            billing = [e for e in endpoints if e.get("EndpointStatus") in BILLING_STATES]
-            in_service = [n for n in notebooks if n.get("NotebookInstanceStatus") == "InService"]
-            problems: list[str] = []
-            tags: dict[str, dict[str, str]] = {}
-            if billing or in_service:
-                tags, problem = _owner_tags(session, region)
-                if problem:
-                    problems.append(problem)
-            facts = self._endpoints(ctx, sm, region, billing, tags, unpriced)
-            variants = [v for f in facts for v in f.variants]
-            measured = False
-            if variants:
-                try:
-                    self._invocations(ctx, session, region, variants)
-                    measured = True
-                except (BotoCoreError, ClientError) as exc:
-                    problems.append(f"invocations not read: {common.explain(exc, 'cloudwatch', region)}")
-            out: list[Observation] = [self._endpoint_obs(ctx, account, region, f, tags, measured)
-                                      for f in facts]
-            out.extend(self._model_groups(ctx, account, region, variants, measured))
-            out.extend(self._notebook_obs(ctx, account, region, n, tags, unpriced) for n in in_service)
-            note = (f"{len(endpoints)} endpoints ({len(billing)} billing), "
-                    f"{len(notebooks)} notebook instances ({len(in_service)} InService)")
-            if problems:
-                note = f"{note}; " + "; ".join(problems)
-            return common.RegionOutcome(out, note, partial=bool(problems))
-
-        observations, coverage = common.for_each_region(ctx, self.name, work)
-        return ScanResult(self.name, observations, coverage, unpriced=unpriced)
 
     # --- endpoints ------------------------------------------------------------------------------
 

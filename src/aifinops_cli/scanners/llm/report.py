@@ -101,7 +101,7 @@ FROM prices p GROUP BY ALL ORDER BY p.provider, p.model, p.band_lo""")
                                    "difference"],
                        "rows": [[d["provider"], d["model"], d["compared"], _money(d["logged"]),
                                  _money(d["computed"]),
-                                 None if d["diff_share"] is None else f"{d['diff_share'] * 100:+.1f}%"]
+                                 None if d["diff_share"] is None else _signed_pct(d["diff_share"])]
                                 for d in discrepancies]})
     if unpriced_models:
         tables.append({"title": "Unpriced LLM models (not counted as $0)",
@@ -135,3 +135,9 @@ FROM prices p GROUP BY ALL ORDER BY p.provider, p.model, p.band_lo""")
                         for p in price_table],
     }
     return {"title": "LLM request logs", "summary": summary, "tables": tables, "data": data}
+
+
+def _signed_pct(share: float) -> str:
+    """+1.2% / -1.2%, and a plain 0.0% for float noise either side of zero."""
+    pct = round(share * 100, 1)
+    return "0.0%" if pct == 0 else f"{pct:+.1f}%"
