@@ -23,9 +23,12 @@ SAMPLES = ROOT / "sample_reports"
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
 
 
+DEMO_DATA = re.compile(r"[^\s\"'`|(]*/aifinops_cli/demo/data/")
+
+
 def normalise(text: str) -> str:
-    """Reports are compared timestamps aside."""
-    return TIMESTAMP.sub("<timestamp>", text)
+    """Reports are compared timestamps and the checkout's own path (demo input files) aside."""
+    return DEMO_DATA.sub("<demo-data>/", TIMESTAMP.sub("<timestamp>", text))
 
 
 @pytest.fixture(scope="module")
