@@ -136,6 +136,10 @@ def set_id(dims: tuple[str, ...]) -> int:
 def analysis_sql(view_sql: str, d: Dialect, ai: AiPatterns) -> str:
     """Statement 1: one pass over the export, aggregated by grouping sets, then classified.
 
+    The pass itself is one GROUP BY at the finest grain the report needs (key, owner, day: a few
+    thousand rows for millions of lines); the grouping sets and the classification then run on
+    that small result, not on the billing rows.
+
     Returns the `totals` and `daily` rows as aggregated, and the `keys` rows (one per distinct
     key and owner) with their transfer class, route and AI component.
     """
@@ -147,27 +151,37 @@ def analysis_sql(view_sql: str, d: Dialect, ai: AiPatterns) -> str:
     flag = " + ".join(f"GROUPING({name}) * {1 << i}" for i, name in enumerate(DIMS))
     sets = ", ".join("(" + ", ".join(dims_) + ")" for dims_ in SETS.values())
     cols = ", ".join(DIMS)
+    grain_cols = ", ".join(("currency", *KEY, "owner", "usage_date"))
     return f"""WITH billing_rows AS (
 {view_sql}
 ),
-marked AS (
-  SELECT b.*,
-    CASE WHEN cost IS NOT NULL AND usage_date IS NOT NULL THEN 1 ELSE 0 END AS ok
-  FROM billing_rows b
+grain AS (
+  SELECT {grain_cols},
+    COUNT(*) AS n_rows,
+    SUM(CASE WHEN cost IS NOT NULL AND usage_date IS NOT NULL THEN 1 ELSE 0 END) AS n_ok,
+    SUM(CASE WHEN usage_date IS NOT NULL THEN cost END) AS cost,
+    SUM(CASE WHEN cost IS NOT NULL AND usage_date IS NOT NULL THEN quantity END) AS quantity,
+    SUM(CASE WHEN usage_date IS NOT NULL AND COALESCE(effective_cost, 1) = 0 AND cost > 0 THEN 1 ELSE 0 END)
+      AS n_eff_zero,
+    SUM(CASE WHEN cost IS NULL THEN 1 ELSE 0 END) AS n_bad_cost,
+    SUM(CASE WHEN usage_date IS NULL THEN 1 ELSE 0 END) AS n_bad_date,
+    MIN(period_start) AS period_start
+  FROM billing_rows
+  GROUP BY {grain_cols}
 ),
 agg AS (
   SELECT {flag} AS set_id, {cols},
-    COUNT(*) AS n_rows,
-    SUM(ok) AS n_ok,
-    SUM(CASE WHEN ok = 1 THEN cost END) AS cost,
-    SUM(CASE WHEN ok = 1 THEN quantity END) AS quantity,
-    SUM(CASE WHEN ok = 1 AND COALESCE(effective_cost, 1) = 0 AND cost > 0 THEN 1 ELSE 0 END) AS n_eff_zero,
-    SUM(CASE WHEN ok = 0 AND cost IS NULL THEN 1 ELSE 0 END) AS n_bad_cost,
-    SUM(CASE WHEN ok = 0 AND usage_date IS NULL THEN 1 ELSE 0 END) AS n_bad_date,
-    MIN(CASE WHEN ok = 1 THEN usage_date END) AS first_date,
-    MAX(CASE WHEN ok = 1 THEN usage_date END) AS last_date,
+    SUM(n_rows) AS n_rows,
+    SUM(n_ok) AS n_ok,
+    SUM(cost) AS cost,
+    SUM(quantity) AS quantity,
+    SUM(n_eff_zero) AS n_eff_zero,
+    SUM(n_bad_cost) AS n_bad_cost,
+    SUM(n_bad_date) AS n_bad_date,
+    MIN(CASE WHEN n_ok > 0 THEN usage_date END) AS first_date,
+    MAX(CASE WHEN n_ok > 0 THEN usage_date END) AS last_date,
     MIN(period_start) AS period_start
-  FROM marked
+  FROM grain
   GROUP BY GROUPING SETS ({sets})
 ),
 lowered AS (
