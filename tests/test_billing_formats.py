@@ -191,3 +191,22 @@ def test_analysis_is_json_serialisable() -> None:
     result = scan([FOCUS, GCP])
     json.dumps(result.analysis["billing"])
     assert {c.status for c in result.coverage} == {"ok"}
+
+
+def test_one_usage_type_two_routes_keeps_resources_apart(tmp_path: Path) -> None:
+    """Statement 2 groups by the fewest key columns that still tell keys apart: here one usage
+    type leaves for two regions (told apart by product/toRegionCode), so each flow keeps its own
+    resource rather than both being merged under the usage type."""
+    lines = CUR.read_text(encoding="utf-8").splitlines()
+    header, first = lines[0], lines[1]  # li0: USE1-USW2-AWS-Out-Bytes, i-gpu1, 1000 GB, $20, to us-west-2
+    second = (first.replace("li0,", "li9,").replace("i-gpu1", "i-etl2").replace(",1000,", ",500,")
+              .replace(",20.0,", ",10.0,").replace("us-west-2", "eu-west-1").replace(",ml", ",data"))
+    path = tmp_path / "cur_two_routes.csv"
+    path.write_text("\n".join([header, first, second]) + "\n", encoding="utf-8")
+    (facts,) = read_billing([str(path)], Config()).facts
+    f = flows(facts)
+    west, eu = f["inter_region:us-east-1->us-west-2"], f["inter_region:us-east-1->eu-west-1"]
+    assert (west.gb, west.cost) == pytest.approx((1000.0, 20.0)) and list(west.resources) == ["i-gpu1"]
+    # 500 GB x $0.02 = $10, from i-etl2 owned by team data
+    assert (eu.gb, eu.cost) == pytest.approx((500.0, 10.0)) and list(eu.resources) == ["i-etl2"]
+    assert dict(eu.owners) == {"data": pytest.approx(10.0)}

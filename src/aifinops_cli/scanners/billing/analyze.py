@@ -141,7 +141,13 @@ def _pick_currency(totals: list[dict[str, Any]]) -> str:
 def run_analysis(engine: Any, view_sql: str, ai: Any, label: str, format_label: str,
                  top_n: int = 5) -> TableFacts:
     """Run the (at most three) statements for one export and assemble its facts."""
-    from aifinops_cli.scanners.billing.queries import KEY, analysis_sql, resources_sql, storage_resources_sql
+    from aifinops_cli.scanners.billing.queries import (
+        KEY,
+        analysis_sql,
+        distinguishing,
+        resources_sql,
+        storage_resources_sql,
+    )
 
     d = engine.dialect
     sets = split_sets(engine.run(analysis_sql(view_sql, d, ai)))
@@ -161,8 +167,19 @@ def run_analysis(engine: Any, view_sql: str, ai: Any, label: str, format_label: 
     ai_keys = [r for r in keys if r["ai_component"] and not r["transfer_class"]]
     resource_rows: list[dict[str, Any]] = []
     if egress_keys:
-        resource_rows = engine.run(resources_sql(view_sql, d, ai, selector(egress_keys),
-                                                 selector(ai_keys), top_n))
+        egress_spec = selector(egress_keys)
+        # every key the selector can match, whatever its class: grouping by fewer columns must
+        # still tell them apart, so each answer row maps back to exactly one key
+        matched = {tuple(r[c] for c in KEY) for r in keys
+                   if any(r[c] is not None and str(r[c]) in vals for c, vals in egress_spec.items())}
+        cols = distinguishing(sorted(matched, key=repr), egress_spec)
+        resource_rows = engine.run(resources_sql(view_sql, d, ai, egress_spec, selector(ai_keys), top_n,
+                                                 key_cols=cols))
+        full = {tuple(k[KEY.index(c)] for c in cols): k for k in matched}
+        for r in resource_rows:
+            k = full.get(tuple(r[c] for c in cols))
+            if k is not None:
+                r.update(zip(KEY, k, strict=True))
     storage_services = sorted({str(r["service"]) for r in keys
                                if int(_f(r["storage_service"])) and not r["ai_component"] and r["service"]
                                and not r["transfer_class"]})

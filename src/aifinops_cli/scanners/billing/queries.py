@@ -201,47 +201,72 @@ def _in_list(d: Dialect, column: str, values: list[str]) -> str:
 
 
 def resources_sql(view_sql: str, d: Dialect, ai: AiPatterns, egress: dict[str, list[str]],
-                  ai_filter: dict[str, list[str]], top_n: int = 5) -> str:
+                  ai_filter: dict[str, list[str]], top_n: int = 5,
+                  key_cols: tuple[str, ...] = KEY) -> str:
     """Statement 2: the resources and owners behind the egress keys found by statement 1.
 
     `egress` and `ai_filter` name KEY values (usage types, descriptions, services) that statement
     1 classified as egress or AI, so only those rows are read again; a transfer line counts as
     AI-related when its resource also bills AI usage (a GPU instance sending data across regions).
+
+    `key_cols` is the part of KEY that tells the selected keys apart (see `distinguishing`): the
+    rows are grouped by it alone, the other KEY columns come back NULL and the caller restores
+    them. Grouping millions of transfer lines by resource costs per text column. The export is
+    read twice (egress rows, AI resources) as plain subqueries rather than one shared CTE, which
+    an engine may materialise in full.
     """
     def where(spec: dict[str, list[str]], prefix: str = "") -> str:
         parts = [_in_list(d, prefix + col, vals) for col, vals in spec.items() if vals]
         return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
 
-    key_cols = ", ".join(KEY)
-    bkey = ", ".join(f"b.{c} AS {c}" for c in KEY)
-    bkey_group = ", ".join(f"b.{c}" for c in KEY)
-    return f"""WITH billing_rows AS (
+    group = ", ".join(("currency", *key_cols))
+    out_key = ", ".join(c if c in key_cols else f"{d.null_text} AS {c}" for c in KEY)
+    rest = f"CASE WHEN rn <= {int(top_n)} THEN resource_id ELSE '' END"
+    return f"""WITH ai_res AS (
+  SELECT DISTINCT resource_id FROM (
 {view_sql}
-),
-ai_res AS (
-  SELECT DISTINCT resource_id FROM billing_rows
+  ) a
   WHERE resource_id IS NOT NULL AND cost IS NOT NULL AND {where(ai_filter)}
 ),
 egress AS (
-  SELECT b.currency AS currency, {bkey}, COALESCE(b.owner, '') AS owner,
-    COALESCE(b.resource_id, '') AS resource_id,
-    CASE WHEN a.resource_id IS NULL THEN 0 ELSE 1 END AS res_ai,
-    SUM(b.cost) AS cost, SUM(b.quantity) AS quantity
-  FROM billing_rows b LEFT JOIN ai_res a ON b.resource_id = a.resource_id
-  WHERE b.cost IS NOT NULL AND b.usage_date IS NOT NULL AND {where(egress, "b.")}
-  GROUP BY b.currency, {bkey_group}, COALESCE(b.owner, ''), COALESCE(b.resource_id, ''),
-    CASE WHEN a.resource_id IS NULL THEN 0 ELSE 1 END
+  SELECT {group}, COALESCE(owner, '') AS owner, COALESCE(resource_id, '') AS resource_id,
+    SUM(cost) AS cost, SUM(quantity) AS quantity
+  FROM (
+{view_sql}
+  ) b
+  WHERE cost IS NOT NULL AND usage_date IS NOT NULL AND {where(egress)}
+  GROUP BY {group}, COALESCE(owner, ''), COALESCE(resource_id, '')
+),
+flagged AS (
+  SELECT e.*, CASE WHEN a.resource_id IS NULL THEN 0 ELSE 1 END AS res_ai
+  FROM egress e LEFT JOIN ai_res a ON e.resource_id = a.resource_id
 ),
 ranked AS (
-  SELECT e.*, ROW_NUMBER() OVER (PARTITION BY currency, {key_cols}, owner, res_ai ORDER BY cost DESC, resource_id)
+  SELECT f.*, ROW_NUMBER() OVER (PARTITION BY {group}, owner, res_ai ORDER BY cost DESC, resource_id)
     AS rn
-  FROM egress e
+  FROM flagged f
 )
-SELECT currency, {key_cols}, owner, res_ai,
-  CASE WHEN rn <= {int(top_n)} THEN resource_id ELSE '' END AS resource_id,
+SELECT currency, {out_key}, owner, res_ai, {rest} AS resource_id,
   SUM(cost) AS cost, SUM(quantity) AS quantity
 FROM ranked
-GROUP BY currency, {key_cols}, owner, res_ai, CASE WHEN rn <= {int(top_n)} THEN resource_id ELSE '' END"""
+GROUP BY {group}, owner, res_ai, {rest}"""
+
+
+def distinguishing(keys: list[tuple[Any, ...]], spec: dict[str, list[str]]) -> tuple[str, ...]:
+    """The fewest KEY columns (greedily, selector columns first) whose values still tell apart
+    every key a statement-2 selector `spec` can match; `keys` are KEY tuples from statement 1."""
+    chosen = [c for c in ("usage_type", "route_text", "service") if c in spec]
+    idx = {c: i for i, c in enumerate(KEY)}
+
+    def clashes(cols: list[str]) -> int:
+        return len(keys) - len({tuple(k[idx[c]] for c in cols) for k in keys})
+
+    remaining = [c for c in KEY if c not in chosen]
+    while clashes(chosen) and remaining:
+        best = min(remaining, key=lambda c: clashes([*chosen, c]))
+        chosen.append(best)
+        remaining.remove(best)
+    return tuple(c for c in KEY if c in chosen)
 
 
 def storage_resources_sql(view_sql: str, d: Dialect, ai: AiPatterns, services: list[str]) -> str:
