@@ -139,7 +139,7 @@ def _pick_currency(totals: list[dict[str, Any]]) -> str:
 
 
 def run_analysis(engine: Any, view_sql: str, ai: Any, label: str, format_label: str,
-                 top_n: int = 5) -> TableFacts:
+                 top_n: int = 5, constant: frozenset[str] = frozenset()) -> TableFacts:
     """Run the (at most three) statements for one export and assemble its facts."""
     from aifinops_cli.scanners.billing.queries import (
         KEY,
@@ -150,7 +150,7 @@ def run_analysis(engine: Any, view_sql: str, ai: Any, label: str, format_label: 
     )
 
     d = engine.dialect
-    sets = split_sets(engine.run(analysis_sql(view_sql, d, ai)))
+    sets = split_sets(engine.run(analysis_sql(view_sql, d, ai, constant)))
     main = _pick_currency(sets["totals"])
     keys = [r for r in sets["keys"] if r["currency"] == main]
 

@@ -295,6 +295,11 @@ class Mapping:
             "charge_category": self.text("cost_type"),
         }
 
+    def constant_nulls(self) -> frozenset[str]:
+        """View columns this export does not have (always NULL): queries need not group by them."""
+        nulls = {self.dialect.null_text, self.dialect.null_double, "CAST(NULL AS DATE)"}
+        return frozenset(name for name, expr in self.expressions().items() if expr in nulls)
+
     def view_sql(self, source: str) -> str:
         exprs = self.expressions()
         exprs["currency"] = f"COALESCE({exprs['currency']}, 'unknown')"

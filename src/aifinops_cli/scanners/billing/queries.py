@@ -133,12 +133,13 @@ def set_id(dims: tuple[str, ...]) -> int:
     return sum(1 << i for i, name in enumerate(DIMS) if name not in dims)
 
 
-def analysis_sql(view_sql: str, d: Dialect, ai: AiPatterns) -> str:
+def analysis_sql(view_sql: str, d: Dialect, ai: AiPatterns, constant: frozenset[str] = frozenset()) -> str:
     """Statement 1: one pass over the export, aggregated by grouping sets, then classified.
 
     The pass itself is one GROUP BY at the finest grain the report needs (key, owner, day: a few
     thousand rows for millions of lines); the grouping sets and the classification then run on
-    that small result, not on the billing rows.
+    that small result, not on the billing rows. Key columns the export lacks (`constant`, always
+    NULL) are carried through without being grouped by.
 
     Returns the `totals` and `daily` rows as aggregated, and the `keys` rows (one per distinct
     key and owner) with their transfer class, route and AI component.
@@ -151,12 +152,14 @@ def analysis_sql(view_sql: str, d: Dialect, ai: AiPatterns) -> str:
     flag = " + ".join(f"GROUPING({name}) * {1 << i}" for i, name in enumerate(DIMS))
     sets = ", ".join("(" + ", ".join(dims_) + ")" for dims_ in SETS.values())
     cols = ", ".join(DIMS)
-    grain_cols = ", ".join(("currency", *KEY, "owner", "usage_date"))
+    grain = ("currency", *KEY, "owner", "usage_date")
+    grain_select = ", ".join(f"{d.null_text} AS {c}" if c in constant else c for c in grain)
+    grain_group = ", ".join(c for c in grain if c not in constant)
     return f"""WITH billing_rows AS (
 {view_sql}
 ),
 grain AS (
-  SELECT {grain_cols},
+  SELECT {grain_select},
     COUNT(*) AS n_rows,
     SUM(CASE WHEN cost IS NOT NULL AND usage_date IS NOT NULL THEN 1 ELSE 0 END) AS n_ok,
     SUM(CASE WHEN usage_date IS NOT NULL THEN cost END) AS cost,
@@ -167,7 +170,7 @@ grain AS (
     SUM(CASE WHEN usage_date IS NULL THEN 1 ELSE 0 END) AS n_bad_date,
     MIN(period_start) AS period_start
   FROM billing_rows
-  GROUP BY {grain_cols}
+  GROUP BY {grain_group}
 ),
 agg AS (
   SELECT {flag} AS set_id, {cols},

@@ -152,7 +152,8 @@ def _query_files(duck: DuckDBEngine, files: list[str], kind: str, fmt: str | Non
     try:
         schema = duck.schema(source)
         mapping = _mapping(schema, fmt, owner_keys, duck.dialect)
-        facts = run_analysis(duck, mapping.view_sql(source), ai, _group_label(files), mapping.label)
+        facts = run_analysis(duck, mapping.view_sql(source), ai, _group_label(files), mapping.label,
+                             constant=mapping.constant_nulls())
     except SourceProblem as exc:
         out.coverage += [CoverageEntry(NAME, f, "failed", str(exc), errors=1) for f in files]
         return True
@@ -214,7 +215,8 @@ def _remote(url: str, section: dict[str, Any], owner_keys: list[str], ai: AiPatt
                 billing_project=cfg.get("billing_project"))
         schema = engine.schema()
         mapping = _mapping(schema, fmt_override, owner_keys, engine.dialect)
-        facts = run_analysis(engine, mapping.view_sql(engine.source()), ai, url, mapping.label)
+        facts = run_analysis(engine, mapping.view_sql(engine.source()), ai, url, mapping.label,
+                             constant=mapping.constant_nulls())
     except SourceProblem as exc:
         out.coverage.append(CoverageEntry(NAME, url, "failed", str(exc), errors=1))
         return
