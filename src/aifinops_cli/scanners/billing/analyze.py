@@ -293,7 +293,9 @@ def facts_from_rows(label: str, format_label: str, sets: dict[str, list[dict[str
 
 def flow_observation(facts: TableFacts, flow: Flow, top_n: int = 5) -> Observation:
     gb_m, cost_m = facts.per_month(flow.gb), facts.per_month(flow.cost)
-    unit_price = flow.cost / flow.gb if flow.gb > 0 else 0.0
+    # 12 significant digits: sums of doubles come back in no fixed order from a parallel engine,
+    # so the last bits of a quotient vary run to run; the report should not
+    unit_price = float(f"{flow.cost / flow.gb:.12g}") if flow.gb > 0 else 0.0
     line = CostLine(
         description=(f"{CLASS_LABEL[flow.transfer_class]} data transfer {flow.source} -> "
                      f"{flow.destination}, as billed ({facts.currency})"),
@@ -433,7 +435,8 @@ def analysis_section(all_facts: list[TableFacts], top_flows: int = 10) -> dict[s
             ai_rows.append([owner, *[round(comps[c], 4) for c in COMPONENTS], round(sum(comps.values()), 4)])
         data_sources.append({
             "source": f.label, "format": f.format_label, "currency": f.currency,
-            "currencies": f.currencies, "period": {"first_day": f.first_date and f.first_date.isoformat(),
+            "currencies": {c: {k: round(v, 6) for k, v in agg.items()} for c, agg in f.currencies.items()},
+            "period": {"first_day": f.first_date and f.first_date.isoformat(),
                                                    "last_day": f.last_date and f.last_date.isoformat(),
                                                    "billing_period_start":
                                                        f.period_start and f.period_start.isoformat(),
