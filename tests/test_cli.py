@@ -116,17 +116,22 @@ def test_sample_reports_are_current(demo_dir):
             "`aifinops scan --demo --format json,markdown --output-dir sample_reports`")
 
 
-def test_fail_on_and_baseline(runner, tmp_path):
-    result = run_cli(runner, "scan", "--demo", "--fail-on", "high", "--format", "json")
-    assert result.exit_code == 1
-    assert json.loads(result.stdout)["summary"]["findings_by_severity"]["high"] > 0
+def _demo_process(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "aifinops_cli", "-q", "scan", "--demo", *args],
+                          capture_output=True, text=True, check=False)
+
+
+def test_fail_on_and_baseline(tmp_path):
+    # each demo in its own process, as CI runs it (moto's in-process id sequence is shared state)
+    first = _demo_process("--fail-on", "high", "--format", "json")
+    assert first.returncode == 1, first.stderr
+    assert json.loads(first.stdout)["summary"]["findings_by_severity"]["high"] > 0
     baseline = tmp_path / "baseline.json"
-    baseline.write_text(result.stdout)
+    baseline.write_text(first.stdout)
     # the same findings as a baseline: nothing new, so CI passes
-    result = run_cli(runner, "scan", "--demo", "--fail-on", "high", "--baseline", str(baseline),
-                     "--format", "json")
-    assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
+    second = _demo_process("--fail-on", "high", "--baseline", str(baseline), "--format", "json")
+    assert second.returncode == 0, second.stderr
+    report = json.loads(second.stdout)
     assert report["new_findings"] == 0
     assert {f["status"] for f in report["findings"]} == {"known"}
 
