@@ -33,6 +33,7 @@ from aifinops_cli.core.exitcodes import ExitCode
 from aifinops_cli.core.history import History, HistoryError, resolve_state_dir, since_last_run
 from aifinops_cli.core.lock import LockHeld, run_lock
 from aifinops_cli.core.models import Report
+from aifinops_cli.core.overlap import mark_overlaps
 from aifinops_cli.core.report import to_dict
 from aifinops_cli.core.yamlsrc import SourceError
 
@@ -152,6 +153,7 @@ class UnattendedRun:
                 log.warning("%s", message)
                 if not self.opts.quiet:
                     err.print(f"[yellow]warning:[/] {message}")
+        mark_overlaps(report.findings)  # a suppressed finding no longer counts a machine
         report.visibility = assess(scanners, report.coverage)
         if not self.record:
             return

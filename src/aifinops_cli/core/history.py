@@ -35,7 +35,7 @@ STORE_VERSION = 1
 TREND_RUNS = 30
 TREND_DIMENSIONS = ("category", "owner", "rule", "provider", "severity")
 _CHANGE_FIELDS = ("estimated_monthly_savings_usd", "monthly_cost_usd", "severity", "confidence",
-                  "owner", "suppressed")
+                  "owner", "suppressed", "overlaps")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -103,8 +103,10 @@ def _r(x: float) -> float:
 
 
 def _counted(f: dict[str, Any]) -> float:
-    """What a finding adds to the fragmentation tax: nothing while suppressed."""
-    return 0.0 if f.get("suppressed") else float(f.get("estimated_monthly_savings_usd") or 0.0)
+    """What a finding adds to the fragmentation tax: nothing while suppressed or counted elsewhere."""
+    if f.get("suppressed") or f.get("overlaps"):
+        return 0.0
+    return float(f.get("estimated_monthly_savings_usd") or 0.0)
 
 
 def _item(f: dict[str, Any]) -> dict[str, Any]:

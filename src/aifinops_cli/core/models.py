@@ -107,6 +107,10 @@ class Observation:
     attributes: dict[str, Any] = field(default_factory=dict)
     cost_lines: tuple[CostLine, ...] = ()
     evidence: tuple[str, ...] = ()  # human sentences explaining the measurements
+    # the billable machines whose price is in `cost_lines` (see core/overlap.py), e.g.
+    # "aws:ec2:i-0abc" or "gcp:compute:PROJECT/ZONE/NAME": the same machine seen by two scanners
+    # (an EC2 instance that is also a Kubernetes node) must count once in the totals
+    covers: tuple[str, ...] = ()
 
     @property
     def monthly_cost_usd(self) -> float:
@@ -138,6 +142,12 @@ class Finding:
     status: str = "new"  # new | known (in the baseline)
     suppressed: bool = False
     suppression_reason: str = ""
+    overlaps: str = ""  # fingerprint of the finding that already counts this money (core/overlap.py)
+
+    @property
+    def counted(self) -> bool:
+        """Whether its savings are in the totals: not suppressed, not counted by another finding."""
+        return not self.suppressed and not self.overlaps
 
     @property
     def fingerprint(self) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from aifinops_cli.core.models import Finding, Report, Severity
 
-SCHEMA_VERSION = "1.1.0"  # 1.1: visibility, history, suppressions
+SCHEMA_VERSION = "1.2.0"  # 1.1: visibility, history, suppressions; 1.2: overlaps
 UNOWNED = "(unowned)"
 
 
@@ -20,12 +20,22 @@ def _r(x: float) -> float:
 
 
 def totals(findings: list[Finding]) -> dict[str, Any]:
-    """The fragmentation tax: savings in total and by category, owner, provider and severity."""
+    """The fragmentation tax: savings in total and by category, owner, provider and severity.
+
+    A finding whose money another finding already counts (`overlaps`, core/overlap.py) is listed
+    but adds nothing: its savings are reported apart as `overlapping_usd`.
+    """
     by: dict[str, dict[str, float]] = {k: defaultdict(float) for k in
                                        ("category", "owner", "provider", "severity", "rule")}
     counts: dict[str, int] = defaultdict(int)
-    total = cost = 0.0
+    total = cost = overlapping = 0.0
+    overlapping_n = 0
     for f in findings:
+        counts[f.severity.value] += 1
+        if f.overlaps:
+            overlapping += f.estimated_monthly_savings_usd
+            overlapping_n += 1
+            continue
         s = f.estimated_monthly_savings_usd
         total += s
         cost += f.monthly_cost_usd
@@ -34,7 +44,6 @@ def totals(findings: list[Finding]) -> dict[str, Any]:
         by["provider"][f.observation.provider] += s
         by["severity"][f.severity.value] += s
         by["rule"][f.rule_id] += s
-        counts[f.severity.value] += 1
 
     def ordered(d: dict[str, float]) -> dict[str, float]:
         return {k: _r(v) for k, v in sorted(d.items(), key=lambda kv: (-kv[1], kv[0]))}
@@ -45,6 +54,8 @@ def totals(findings: list[Finding]) -> dict[str, Any]:
         "monthly_waste_usd": _r(total),
         "annual_waste_usd": _r(total * 12),
         "monthly_cost_of_flagged_resources_usd": _r(cost),
+        "overlapping_findings": overlapping_n,
+        "overlapping_usd": _r(overlapping),
         "by_category": ordered(by["category"]),
         "by_owner": ordered(by["owner"]),
         "by_provider": ordered(by["provider"]),
@@ -78,6 +89,8 @@ def finding_to_dict(f: Finding) -> dict[str, Any]:
         "status": f.status,
         "suppressed": f.suppressed,
         "suppression_reason": f.suppression_reason or None,
+        "covers": list(o.covers),
+        "overlaps": f.overlaps or None,
     }
 
 

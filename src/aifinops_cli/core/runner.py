@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from aifinops_cli import __version__
 from aifinops_cli.core.models import CoverageEntry, Report, ScanResult
+from aifinops_cli.core.overlap import mark_overlaps
 from aifinops_cli.core.rules import Rule, evaluate
 from aifinops_cli.scanners.interface import ScanContext, Scanner, ScannerError
 
@@ -72,6 +73,7 @@ def run_scan(ctx: ScanContext, scanners: list[type[Scanner]], rules: list[Rule])
         if error is not None:
             errors.append(error)
     findings = evaluate(rules, observations)
+    mark_overlaps(findings)
     report = Report(
         tool_version=__version__,
         started_at=started,

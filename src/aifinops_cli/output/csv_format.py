@@ -13,6 +13,7 @@ COLUMNS = [
     "fingerprint", "rule_id", "title", "category", "severity", "confidence", "priority",
     "provider", "account", "region", "resource_kind", "resource_id", "resource_name", "owner",
     "monthly_cost_usd", "estimated_monthly_savings_usd", "status", "suppressed", "recommendation",
+    "overlaps",
 ]
 
 
@@ -28,5 +29,6 @@ class CsvFormatter(Formatter):
         for f in report.findings:
             row = finding_to_dict(f)
             row["owner"] = row["owner"] or ""
+            row["overlaps"] = row["overlaps"] or ""
             writer.writerow(row)
         return buf.getvalue()

@@ -147,6 +147,9 @@ def _finding_rows(findings: list[dict[str, Any]], suppressed: bool = False) -> l
     for f in findings:
         name = f" ({escape(f['resource_name'])})" if f["resource_name"] else ""
         last = escape(f["suppression_reason"] or "") if suppressed else escape(f["status"])
+        if f.get("overlaps"):
+            last += f'<br><span class="muted">overlaps {escape(f["overlaps"])}: not counted</span>'
+
         rows.append([_sev(f["severity"]), escape(f["title"]) + f'<br><code class="muted">'
                      f"{escape(f['rule_id'])}</code>",
                      f"<code>{escape(f['resource_id'])}</code>{name}",

@@ -149,6 +149,11 @@ class MarkdownFormatter(Formatter):
             out += [f"New since the baseline: {doc['new_findings']}.", ""]
         if doc["suppressed_findings"]:
             out += [f"Suppressed (not counted): {doc['suppressed_findings']}.", ""]
+        if s.get("overlapping_findings"):
+            out += [f"Counted once: {s['overlapping_findings']} finding(s) worth "
+                    f"{usd(s['overlapping_usd'])}/month price machines that another provider's "
+                    "finding already counts (a Kubernetes node that is also a cloud instance); "
+                    "they are listed, marked *overlaps*, and left out of the totals.", ""]
         for e in (doc.get("suppressions") or {}).get("expired", []):
             out += [f"Expired suppression at {e['source']} ({e['selector']}, {e['expires']}): "
                     f"{e['matched']} finding(s) count again.", ""]
@@ -173,6 +178,8 @@ class MarkdownFormatter(Formatter):
                 f"{usd(f['monthly_cost_usd'])}/month; severity {f['severity']}, confidence "
                 f"{f['confidence']}, rule `{f['rule_id']}`",
                 f"- {f['provider']} {f['account']} {f['region']}, owner: {f['owner'] or UNOWNED}",
+                *([f"- overlaps finding `{f['overlaps']}`, which already counts this machine: "
+                   "not in the totals"] if f.get("overlaps") else []),
                 "- evidence:",
                 *_evidence_lines(f["evidence"]),
                 f"- what to do: {f['recommendation']}",
@@ -185,7 +192,8 @@ class MarkdownFormatter(Formatter):
                  "Status"],
                 [[f["severity"], f["rule_id"], f["resource_id"], f["region"],
                   f["owner"] or UNOWNED, usd(f["monthly_cost_usd"]),
-                  usd(f["estimated_monthly_savings_usd"]), f["status"]] for f in findings],
+                  usd(f["estimated_monthly_savings_usd"]),
+                  f["status"] + (", overlaps" if f.get("overlaps") else "")] for f in findings],
             ) + [""]
         out += render_analysis(doc["analysis"])
         out += render_visibility(doc.get("visibility"))

@@ -11,12 +11,17 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from aifinops_cli.core.models import Report
+from aifinops_cli.core.models import Finding, Report
 from aifinops_cli.core.report import UNOWNED, totals
 from aifinops_cli.output.interface import Formatter
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan",
                   "info": "dim"}
+
+
+def _marks(f: Finding) -> str:
+    """Known (in the baseline) and overlaps (counted by another provider's finding)."""
+    return ", ".join(m for m, on in (("known", f.status == "known"), ("overlaps", bool(f.overlaps))) if on)
 
 
 def usd(x: float) -> str:
@@ -30,6 +35,10 @@ def headline(report: Report) -> Panel:
     text.append("Fragmentation tax: ", style="bold")
     text.append(f"{usd(s['monthly_waste_usd'])}/month", style="bold red")
     text.append(f"  ({usd(s['annual_waste_usd'])}/year) in {s['findings']} findings")
+    if s["overlapping_findings"]:
+        text.append(f"\n{s['overlapping_findings']} overlapping finding(s) "
+                    f"({usd(s['overlapping_usd'])}) counted once, under the other provider",
+                    style="dim")
     previous = (report.history or {}).get("previous_run") or {}
     change = previous.get("delta_usd")
     if isinstance(change, int | float):
@@ -68,7 +77,8 @@ def renderables(report: Report, width: int = 140) -> list[Any]:
     findings.sort(key=lambda f: (order.get(f.category, 99), -f.estimated_monthly_savings_usd))
     for category, group in groupby(findings, key=lambda f: f.category):
         items = list(group)
-        t = Table(title=f"{category}: {usd(sum(f.estimated_monthly_savings_usd for f in items))}"
+        counted = sum(f.estimated_monthly_savings_usd for f in items if not f.overlaps)
+        t = Table(title=f"{category}: {usd(counted)}"
                         "/month", title_justify="left", show_lines=False)
         columns = [("Sev", "left"), ("Rule", "left"), ("Resource", "left"), ("Region", "left"),
                    ("Owner", "left"), ("Cost/mo", "right"), ("Savings/mo", "right"), ("", "left")]
@@ -81,7 +91,7 @@ def renderables(report: Report, width: int = 140) -> list[Any]:
             resource = o.id + (f" ({o.name})" if o.name else "")
             cells = [Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]), f.rule_id,
                      Text(resource), o.region, o.owner or UNOWNED, usd(f.monthly_cost_usd),
-                     usd(f.estimated_monthly_savings_usd), "known" if f.status == "known" else ""]
+                     usd(f.estimated_monthly_savings_usd), _marks(f)]
             if not wide:
                 label = Text(resource)
                 label.append(f"\n{f.rule_id}, {o.region}", style="dim")

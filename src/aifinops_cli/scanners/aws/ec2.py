@@ -16,6 +16,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from aifinops_cli.core import overlap
 from aifinops_cli.core.models import Observation
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.pricing import instance_cost_line, volume_lines_for
@@ -202,6 +203,7 @@ class GpuInstanceScanner(common.RegionalScanner):
             provider="aws",
             kind="aws.ec2.instance",
             id=inst["InstanceId"],
+            covers=(overlap.aws_instance(inst["InstanceId"]),),
             account=account,
             region=region,
             name=tags.get("Name", ""),

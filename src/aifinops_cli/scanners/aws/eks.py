@@ -20,6 +20,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from aifinops_cli.core import overlap
 from aifinops_cli.core.models import HOURS_PER_MONTH, Observation
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.ec2 import DAY, fetch_metrics, gpu_metrics_by_instance
@@ -202,6 +203,7 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
             evidence.append("Spot node group: priced at on-demand rates, an upper bound")
         return Observation(
             provider="aws", kind="aws.eks.nodegroup", id=f"{ng['clusterName']}/{ng['nodegroupName']}",
+            covers=tuple(sorted(overlap.aws_instance(i["InstanceId"]) for i in nodes)),
             account=account, region=region, name=ng["nodegroupName"], tags=tags,
             owner=ctx.config.owner_from_tags(tags), metrics=metrics,
             attributes={

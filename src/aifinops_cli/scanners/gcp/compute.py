@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aifinops_cli.core import overlap
 from aifinops_cli.core.models import Observation, ScanResult
 from aifinops_cli.scanners.gcp import common
 from aifinops_cli.scanners.gcp.monitoring import Monitoring, Window, instance_utilisation
@@ -106,6 +107,7 @@ class GcpComputeScanner(Scanner):
             provider="gcp",
             kind="gcp.compute.instance",
             id=inst.id,
+            covers=(overlap.gce_instance(project, inst.zone, inst.name),),
             account=project,
             region=inst.zone,
             name=inst.name,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aifinops_cli.core import overlap
 from aifinops_cli.core.models import Observation, ScanResult
 from aifinops_cli.scanners.gcp import common
 from aifinops_cli.scanners.gcp.monitoring import Monitoring, Window, gke_node_gpu_activity
@@ -123,6 +124,7 @@ class GkeGpuNodePoolScanner(Scanner):
             provider="gcp",
             kind="gcp.gke.nodepool",
             id=f"{cluster.name}/{pool.name}",
+            covers=tuple(sorted(overlap.gce_instance(project, n.zone, n.name) for n in nodes)),
             account=project,
             region=cluster.location,
             name=pool.name,

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from aifinops_cli.core import overlap
 from aifinops_cli.core.models import CoverageEntry, Observation, ScanResult
 from aifinops_cli.scanners.interface import Scanner, ScannerError, ScanOptions
 from aifinops_cli.scanners.k8s import cluster as kc
@@ -88,6 +89,12 @@ class ClusterOutcome:
     note: str
     partial: bool
     calls: int
+
+
+def _machine(node: dict[str, Any] | None) -> tuple[str, ...]:
+    """The cloud machine behind a node, so a cloud scanner's finding on it is not counted twice."""
+    key = overlap.from_provider_id(((node or {}).get("spec") or {}).get("providerID", ""))
+    return (key,) if key else ()
 
 
 class KubernetesGpuScanner(Scanner):
@@ -228,6 +235,7 @@ class KubernetesGpuScanner(Scanner):
             provider="k8s",
             kind="k8s.node",
             id=meta["name"],
+            covers=_machine(node),
             account=cluster,
             region=labels.get("topology.kubernetes.io/region", ""),
             name=meta["name"],
@@ -289,6 +297,7 @@ class KubernetesGpuScanner(Scanner):
             provider="k8s",
             kind="k8s.pod",
             id=f"{ns}/{name}",
+            covers=_machine(node),
             account=cluster,
             region=(((node or {}).get("metadata") or {}).get("labels") or {}).get(
                 "topology.kubernetes.io/region", ""),
