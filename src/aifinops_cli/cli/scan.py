@@ -33,7 +33,7 @@ from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.output.interface import Formatter, formatters
 from aifinops_cli.pricing.catalog import PriceCatalog, load_catalog
 from aifinops_cli.scanners.interface import ScanContext, Scanner, ScanOptions
-from aifinops_cli.scanners.registry import PluginLoadError, load_scanners
+from aifinops_cli.scanners.registry import PluginLoadError, for_providers, load_scanners
 
 REPORT_STEM = "aifinops-report"
 PROVIDER_INPUTS = ("aws", "gcp", "k8s")
@@ -43,21 +43,36 @@ def _split(values: list[str] | None) -> list[str]:
     return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
 
 
-def select_scanners(options: ScanOptions, names: list[str],
-                    registry: dict[str, type[Scanner]]) -> list[type[Scanner]]:
-    """Named scanners, or every scanner that applies to the inputs given (AWS when none are)."""
-    if names:
-        unknown = [n for n in names if n not in registry]
-        if unknown:
-            fail(f"unknown scanner(s) {', '.join(unknown)}; known: {', '.join(registry)} "
-                 "(see `aifinops scanners list`)")
-        return [registry[n] for n in names]
-    if options.gcp_projects and "gcp" not in options.providers:
-        options.providers.append("gcp")
-    if options.kube_contexts and "k8s" not in options.providers:
-        options.providers.append("k8s")
-    if not (options.providers or options.llm_logs or options.billing):
-        options.providers.append("aws")
+def select_scanners(options: ScanOptions, names: list[str]) -> list[type[Scanner]]:
+    """Named scanners, or every scanner that applies to the inputs given (AWS when none are).
+
+    Only the scanners that may run are imported (see scanners/registry.py).
+    """
+    try:
+        if names:
+            wanted = set(names)
+            registry = load_scanners(lambda ep_name: ep_name in wanted)
+            if not wanted <= set(registry):  # a plugin's class may be named apart from its entry
+                registry = load_scanners()
+            unknown = [n for n in names if n not in registry]
+            if unknown:
+                fail(f"unknown scanner(s) {', '.join(unknown)}; known: {', '.join(registry)} "
+                     "(see `aifinops scanners list`)")
+            return [registry[n] for n in names]
+        if options.gcp_projects and "gcp" not in options.providers:
+            options.providers.append("gcp")
+        if options.kube_contexts and "k8s" not in options.providers:
+            options.providers.append("k8s")
+        if not (options.providers or options.llm_logs or options.billing):
+            options.providers.append("aws")
+        in_play = set(options.providers)
+        if options.llm_logs:
+            in_play.add("llm")
+        if options.billing:
+            in_play.add("billing")
+        registry = load_scanners(for_providers(in_play))
+    except PluginLoadError as exc:
+        fail(str(exc))
     chosen = [cls for cls in registry.values() if cls.applies(options)]
     if not chosen:
         fail("no scanner applies to these inputs: name one with --scanner, a --provider, "
@@ -238,10 +253,6 @@ def scan(
     bad = [p for p in options.providers if p not in PROVIDER_INPUTS]
     if bad:
         fail(f"unknown provider(s) {', '.join(bad)}; choose from {', '.join(PROVIDER_INPUTS)}")
-    try:
-        registry = load_scanners()
-    except PluginLoadError as exc:
-        fail(str(exc))
 
     err = stderr_console(opts)
     show_progress = not opts.quiet and err.is_terminal
@@ -255,7 +266,7 @@ def scan(
             stack.enter_context(demo_estate(options))
             add_demo_inputs(options, config)
             stack.enter_context(demo_clusters(options))
-        chosen = select_scanners(options, _split(scanner), registry)
+        chosen = select_scanners(options, _split(scanner))
         status = stack.enter_context(err.status("scanning…")) if show_progress else None
 
         done = itertools.count(1)
