@@ -83,6 +83,7 @@ def run_scan(far: AwsFarEnd, extra: list[str]
     env.pop("AWS_PROFILE", None)
     far.recorder.calls.clear()
     far.recorder.upstream.clear()
+    far.recorder.busy_by_op.clear()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "aifinops_cli", "-q", "scan", "--format", "json",
@@ -93,7 +94,8 @@ def run_scan(far: AwsFarEnd, extra: list[str]
     if proc.returncode not in (0, 1):
         raise SystemExit(f"scan failed ({proc.returncode}): {proc.stderr}")
     ops = dict(far.recorder.operations())
-    timing = {"cpu": cpu, "server": far.recorder.upstream_seconds()}
+    timing = {"cpu": cpu, "server": far.recorder.upstream_seconds(),
+              **{f"op:{op}": t for op, t in far.recorder.busy_by_op.most_common(4)}}
     return elapsed, len(far.recorder.calls), json.loads(proc.stdout), ops, timing
 
 
@@ -122,6 +124,8 @@ def main() -> None:
             print(f"  wall time          {elapsed:.2f} s (whole process, including Python start-up)")
             print(f"  aifinops CPU time  {timing['cpu']:.2f} s (user+sys of the scan process)")
             print(f"  moto busy          {timing['server']:.2f} s (wall time the server spent answering)")
+            heavy = ", ".join(f"{k[3:]} {v:.2f} s" for k, v in timing.items() if k.startswith("op:"))
+            print(f"    of which         {heavy}")
             print(f"  API requests       {requests}  {dict(sorted(ops.items()))}")
             print(f"  idle GPU findings  {len(idle)} (expected {len(expected['idle_gpu'])})")
             print(f"  volume findings    {len(vols)} (expected {len(expected['volumes'])})")

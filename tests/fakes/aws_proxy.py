@@ -43,6 +43,7 @@ class Fault:
 class Recorder:
     calls: list[tuple[str, str, str]] = field(default_factory=list)
     upstream: list[tuple[float, float]] = field(default_factory=list)  # moto busy intervals
+    busy_by_op: Counter[str] = field(default_factory=Counter)  # seconds moto spent, per operation
     faults: list[Fault] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -140,6 +141,7 @@ class AwsFarEnd:
                 data = resp.read()
                 with recorder.lock:
                     recorder.upstream.append((began, time.perf_counter()))
+                    recorder.busy_by_op[op] += recorder.upstream[-1][1] - began
                 self.send_response(resp.status)
                 for k, v in resp.getheaders():
                     if k.lower() not in ("transfer-encoding", "content-length", "connection"):
