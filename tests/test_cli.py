@@ -75,8 +75,15 @@ def test_json_matches_shipped_schema(demo_dir):
 
 def test_demo_totals_add_up(demo_dir):
     report = load(demo_dir)
-    findings = [f for f in report["findings"] if not f["suppressed"]]
+    findings = [f for f in report["findings"] if not f["suppressed"] and not f["overlaps"]]
     total = round(sum(f["estimated_monthly_savings_usd"] for f in findings), 2)
+    # the Kubernetes view of the demo's Karpenter GPU node is counted under its EC2 finding
+    overlapping = [f for f in report["findings"] if f["overlaps"]]
+    assert [(f["rule_id"], f["resource_id"]) for f in overlapping] == [
+        ("k8s-gpu-node-unrequested", "ip-10-1-0-11.ec2.internal")]
+    counted_by = {f["fingerprint"]: f for f in report["findings"]}[overlapping[0]["overlaps"]]
+    assert (counted_by["rule_id"], counted_by["resource_name"]) == ("aws-ec2-idle-gpu", "eks-ml-gpu-node")
+    assert report["summary"]["overlapping_usd"] == pytest.approx(4140.56)  # 5.672 x 730
     assert report["summary"]["monthly_waste_usd"] == pytest.approx(total)
     assert sum(report["summary"]["by_category"].values()) == pytest.approx(total, abs=0.05)
     assert sum(report["summary"]["by_owner"].values()) == pytest.approx(total, abs=0.05)

@@ -48,6 +48,8 @@ class DemoVolume:
     throughput: int | None = None
 
 
+KARPENTER_NODE = "eks-ml-gpu-node"
+DEMO_NODE_MACHINES = "demo_node_machines"
 ESTATE: dict[str, tuple[list[DemoInstance], list[DemoVolume]]] = {
     "us-east-1": (
         [
@@ -62,6 +64,11 @@ ESTATE: dict[str, tuple[list[DemoInstance], list[DemoVolume]]] = {
             DemoInstance("api-gateway", "m5.large", {"team": "platform"}, cpu=22, net_mb_day=20000),
             DemoInstance("cv-experiments", "p3.8xlarge", {"team": "vision"}, cpu=0.0, stopped=True,
                          root_gb=200, data_gb=2000),
+            # a Karpenter-launched GPU node of the demo's `eks-ml` Kubernetes cluster: the EC2 scan
+            # and the Kubernetes scan both flag it, and the report counts it once
+            DemoInstance(KARPENTER_NODE, "g5.12xlarge",
+                         {"karpenter.sh/nodepool": "gpu", "kubernetes.io/cluster/eks-ml": "owned"},
+                         cpu=1.0, gpu=0.0),
         ],
         [
             DemoVolume("llama-checkpoints-old", 2000, "gp3", {"team": "ml-research"}),
@@ -171,8 +178,20 @@ def demo_clusters(options: ScanOptions) -> Iterator[None]:
     from aifinops_cli.scanners.gcp.demo import demo_gcp
     from aifinops_cli.scanners.k8s.demo import demo_k8s
 
-    with demo_gcp(options), demo_k8s(options):
+    machines = options.extra.pop(DEMO_NODE_MACHINES, {})
+    with demo_gcp(options), demo_k8s(options, provider_ids=machines):
         yield
+
+
+def _node_machines() -> dict[str, str]:
+    """The Kubernetes demo node that is the demo's Karpenter EC2 instance, by its providerID."""
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    found = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": [KARPENTER_NODE]}])
+    for reservation in found["Reservations"]:
+        for inst in reservation["Instances"]:
+            zone = inst["Placement"]["AvailabilityZone"]
+            return {"ip-10-1-0-11.ec2.internal": f"aws:///{zone}/{inst['InstanceId']}"}
+    return {}
 
 
 @contextmanager
@@ -193,6 +212,7 @@ def demo_estate(options: ScanOptions) -> Iterator[None]:
                 seed_region(region, instances, volumes, now)
                 seed_ml(region, now)  # SageMaker endpoints/notebooks, EKS GPU node groups
             options.aws_regions = list(DEMO_ACCOUNT_REGIONS)
+            options.extra[DEMO_NODE_MACHINES] = _node_machines()  # for demo_clusters
             if "aws" not in options.providers:
                 options.providers.append("aws")
             yield

@@ -36,8 +36,8 @@ def headline(report: Report) -> Panel:
     text.append(f"{usd(s['monthly_waste_usd'])}/month", style="bold red")
     text.append(f"  ({usd(s['annual_waste_usd'])}/year) in {s['findings']} findings")
     if s["overlapping_findings"]:
-        text.append(f"\n{s['overlapping_findings']} overlapping finding(s) "
-                    f"({usd(s['overlapping_usd'])}) counted once, under the other provider",
+        text.append(f"\n{s['overlapping_findings']} finding(s) ({usd(s['overlapping_usd'])}) price "
+                    "machines another provider's finding already counts: not added again",
                     style="dim")
     previous = (report.history or {}).get("previous_run") or {}
     change = previous.get("delta_usd")

@@ -29,7 +29,9 @@ from aifinops_cli.scanners.k8s.fake import (
 CONTEXTS = ("eks-ml", "onprem-dgx")
 
 
-def demo_k8s_estate(now: datetime) -> FakeK8s:
+def demo_k8s_estate(now: datetime, provider_ids: dict[str, str] | None = None) -> FakeK8s:
+    """`provider_ids` ties nodes to machines another demo fake serves (the EC2 demo's ids)."""
+    ids = {"ip-10-1-0-11.ec2.internal": "aws:///us-east-1a/i-0d1a", **(provider_ids or {})}
     days = lambda n: now - timedelta(days=n)  # noqa: E731
     hours = lambda n: now - timedelta(hours=n)  # noqa: E731
     aws = {
@@ -37,13 +39,18 @@ def demo_k8s_estate(now: datetime) -> FakeK8s:
         "topology.kubernetes.io/region": "us-east-1",
         "eks.amazonaws.com/nodegroup": "gpu-a10g",
     }
+    karpenter = {
+        "node.kubernetes.io/instance-type": "g5.12xlarge",
+        "topology.kubernetes.io/region": "us-east-1",
+        "karpenter.sh/nodepool": "gpu",
+    }
     eks = FakeCluster(
         nodes=[
             node_json(
                 "ip-10-1-0-11.ec2.internal",
                 gpus=4,
-                labels=aws,
-                provider_id="aws:///us-east-1a/i-0d1a",
+                labels=karpenter,
+                provider_id=ids["ip-10-1-0-11.ec2.internal"],
                 created=days(12),
             ),
             node_json(
@@ -149,9 +156,10 @@ def demo_k8s_estate(now: datetime) -> FakeK8s:
 
 
 @contextmanager
-def demo_k8s(options: ScanOptions, now: datetime | None = None) -> Iterator[FakeK8s]:
+def demo_k8s(options: ScanOptions, now: datetime | None = None,
+             provider_ids: dict[str, str] | None = None) -> Iterator[FakeK8s]:
     """Serve the demo clusters and point `options` at them for the duration of the block."""
-    estate = demo_k8s_estate(now or datetime.now(UTC))
+    estate = demo_k8s_estate(now or datetime.now(UTC), provider_ids)
     with serve(estate) as url, tempfile.TemporaryDirectory(prefix="aifinops-demo-k8s-") as tmp:
         kubeconfig = write_kubeconfig(Path(tmp) / "kubeconfig", url, list(CONTEXTS))
         options.extra["kubeconfig"] = str(kubeconfig)
