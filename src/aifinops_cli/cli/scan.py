@@ -145,7 +145,7 @@ def exit_code(report: Report, fail_on: Severity | None, internal_errors: int) ->
         f.status == "new" and f.severity.rank >= fail_on.rank for f in report.active_findings
     ):
         return ExitCode.FINDINGS
-    if report.coverage and all(c.status == "failed" for c in report.coverage):
+    if report.nothing_scanned:
         return ExitCode.SCAN_FAILED
     return ExitCode.OK
 

@@ -157,7 +157,7 @@ class UnattendedRun:
         report.visibility = assess(scanners, report.coverage)
         if not self.record:
             return
-        if report.coverage and all(c.status == "failed" for c in report.coverage):
+        if report.nothing_scanned:
             log.warning("run not recorded: no scope could be scanned")
             if not self.opts.quiet:
                 err.print("[yellow]note:[/] not recorded in history: no scope could be scanned")

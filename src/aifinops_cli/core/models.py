@@ -204,5 +204,10 @@ class Report:
     visibility: dict[str, Any] | None = None  # score against the AI data path, blind spots
 
     @property
+    def nothing_scanned(self) -> bool:
+        """Every scope failed or was skipped (e.g. no credentials, a missing client library)."""
+        return bool(self.coverage) and all(c.status in ("failed", "skipped") for c in self.coverage)
+
+    @property
     def active_findings(self) -> list[Finding]:
         return [f for f in self.findings if not f.suppressed]
