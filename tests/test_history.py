@@ -244,3 +244,64 @@ def test_history_usage_errors(runner, tmp_path):
     bad.write_text("{}")
     result = run_cli(runner, "diff", str(bad), str(bad))
     assert result.exit_code == 2 and "not an aifinops JSON report" in result.stderr
+
+
+def _doc(findings: list[dict]) -> dict:
+    counted = [f for f in findings if not f.get("overlaps")]
+    return {"scanners": ["aws.ec2", "k8s.gpu"], "findings": findings,
+            "summary": {"findings": len(findings),
+                        "monthly_waste_usd": sum(f["estimated_monthly_savings_usd"] for f in counted)}}
+
+
+def _f(fp: str, provider: str, usd: float, overlaps: str | None = None) -> dict:
+    return {"fingerprint": fp, "rule_id": f"{provider}-idle", "category": "idle-cluster",
+            "severity": "high", "owner": "ml", "provider": provider, "monthly_cost_usd": usd,
+            "estimated_monthly_savings_usd": usd, "suppressed": False, "overlaps": overlaps}
+
+
+def test_trend_counts_each_machine_once_and_old_stores_migrate(tmp_path):
+    import sqlite3
+
+    from aifinops_cli.core.history import STORE_VERSION, History
+
+    # a store written before overlaps existed (version 1: no findings.overlaps column)
+    old = tmp_path / "old"
+    old.mkdir()
+    with History.open(old) as store:
+        store.record(_doc([_f("a" * 16, "aws", 4148.56)]))
+    conn = sqlite3.connect(old / "history.sqlite")
+    conn.executescript("""
+        CREATE TABLE f2 AS SELECT run_id, fingerprint, rule_id, category, severity, owner, provider,
+          account, region, resource_id, resource_name, monthly_cost_usd, savings_usd, suppressed
+          FROM findings;
+        DROP TABLE findings; ALTER TABLE f2 RENAME TO findings;
+        UPDATE meta SET value='1' WHERE key='store_version';""")
+    conn.commit()
+    conn.close()
+
+    with History.open(old) as store:
+        # the EC2 finding and the Kubernetes view of the same machine: $4,148.56 counted once
+        store.record(_doc([_f("a" * 16, "aws", 4148.56), _f("b" * 16, "k8s", 4140.56, "a" * 16)]))
+        trend = store.trend("provider")
+        assert [t["by_provider"] for t in trend] == [{"aws": 4148.56}, {"aws": 4148.56}]
+        assert [t["monthly_waste_usd"] for t in trend] == [4148.56, 4148.56]
+        version = store.conn.execute("SELECT value FROM meta WHERE key='store_version'").fetchone()[0]
+        assert int(version) == STORE_VERSION == 2
+
+
+def test_prune_keeps_the_most_recent_runs(tmp_path, runner):
+    from aifinops_cli.cli.app import app
+    from aifinops_cli.core.history import History
+
+    with History.open(tmp_path) as store:
+        ids = [store.record(_doc([_f(f"{n:016x}", "aws", 10.0 * n)])) for n in range(1, 4)]
+        assert store.prune(2) == 1
+        assert [r.id for r in store.runs()] == ids[1:]
+        # the pruned run's findings went with it (ON DELETE CASCADE)
+        left = store.conn.execute("SELECT DISTINCT run_id FROM findings ORDER BY run_id").fetchall()
+        assert [r[0] for r in left] == ids[1:]
+        assert store.prune(2) == 0
+    cfg = tmp_path / "aifinops.yaml"
+    cfg.write_text("history: {record: true, keep_runs: 1}\n", encoding="utf-8")
+    result = runner.invoke(app, ["--config", str(cfg), "scan", "--demo"])
+    assert result.exit_code == 2 and "history.keep_runs must be a whole number of at least 2" in result.output

@@ -30,7 +30,13 @@ from aifinops_cli.core import suppressions as supp
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.coverage_score import assess
 from aifinops_cli.core.exitcodes import ExitCode
-from aifinops_cli.core.history import History, HistoryError, resolve_state_dir, since_last_run
+from aifinops_cli.core.history import (
+    DEFAULT_KEEP_RUNS,
+    History,
+    HistoryError,
+    resolve_state_dir,
+    since_last_run,
+)
 from aifinops_cli.core.lock import LockHeld, run_lock
 from aifinops_cli.core.models import Report
 from aifinops_cli.core.overlap import mark_overlaps
@@ -95,6 +101,7 @@ class UnattendedRun:
     lock: bool
     suppression_files: list[Path]
     log_path: Path | None
+    keep_runs: int = DEFAULT_KEEP_RUNS
     today: date = field(default_factory=date.today)
     entries: list[supp.Suppression] = field(default_factory=list)
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
@@ -107,12 +114,15 @@ class UnattendedRun:
         section = config.section("history")
         if not isinstance(section.get("record", False), bool):
             fail(f"{config.source}: history.record must be true or false")
+        keep = section.get("keep_runs", DEFAULT_KEEP_RUNS)
+        if not isinstance(keep, int) or isinstance(keep, bool) or keep < 2:
+            fail(f"{config.source}: history.keep_runs must be a whole number of at least 2")
         if record is None:
             record = bool(section.get("record", False))
         files = list(suppressions) or _config_paths(config.sections.get("suppressions"), config)
         run = cls(opts=opts, state_dir=resolve_state_dir(state_dir, section, config.source),
                   record=record, lock=record if lock is None else lock,
-                  suppression_files=files, log_path=log_path)
+                  suppression_files=files, log_path=log_path, keep_runs=keep)
         ctx.call_on_close(run.stack.close)
         try:
             run.entries = supp.load(files)
@@ -170,13 +180,15 @@ class UnattendedRun:
                 report.history = since_last_run(previous, doc, store.trend("category"))
                 report.history["run_id"] = run_id
                 store.update_report(run_id, to_dict(report))
+                pruned = store.prune(self.keep_runs)
         except (HistoryError, sqlite3.Error, OSError) as exc:
             # the scan itself succeeded: say so, keep the exit code
             log.error("could not record the run: %s", exc)
             if not self.opts.quiet:
                 err.print(f"[yellow]warning:[/] could not record the run in history: {exc}")
             return
-        log.info("recorded run %s in %s", run_id, store.path)
+        log.info("recorded run %s in %s%s", run_id, store.path,
+                 f"; pruned {pruned} run(s) beyond history.keep_runs={self.keep_runs}" if pruned else "")
         if not self.opts.quiet:
             err.print(f"recorded run {run_id} in {store.path}")
 

@@ -31,7 +31,8 @@ from typing import Any
 from aifinops_cli.core.report import UNOWNED
 
 DB_NAME = "history.sqlite"
-STORE_VERSION = 1
+DEFAULT_KEEP_RUNS = 400  # over a year of daily runs; config history.keep_runs
+STORE_VERSION = 2  # 2: findings.overlaps (a finding another provider's finding already counts)
 TREND_RUNS = 30
 TREND_DIMENSIONS = ("category", "owner", "rule", "provider", "severity")
 _CHANGE_FIELDS = ("estimated_monthly_savings_usd", "monthly_cost_usd", "severity", "confidence",
@@ -68,6 +69,7 @@ CREATE TABLE IF NOT EXISTS findings (
     monthly_cost_usd REAL NOT NULL,
     savings_usd REAL NOT NULL,
     suppressed INTEGER NOT NULL,
+    overlaps TEXT,                     -- fingerprint of the finding that counts this money
     PRIMARY KEY (run_id, fingerprint)
 );
 CREATE INDEX IF NOT EXISTS findings_fingerprint ON findings(fingerprint);
@@ -240,6 +242,16 @@ def _run(row: sqlite3.Row) -> Run:
                visibility_score=row["visibility_score"])
 
 
+def _migrate(conn: sqlite3.Connection, version: int) -> None:
+    """Bring an older store up to STORE_VERSION in place; old rows keep their meaning."""
+    with conn:
+        if version < 2:
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(findings)")}
+            if "overlaps" not in columns:  # rows from before overlaps existed all count
+                conn.execute("ALTER TABLE findings ADD COLUMN overlaps TEXT")
+        conn.execute("UPDATE meta SET value=? WHERE key='store_version'", (str(STORE_VERSION),))
+
+
 class History:
     """The run store. Open it with `History.open(state_dir)` as a context manager."""
 
@@ -270,6 +282,8 @@ class History:
             elif int(version[0]) > STORE_VERSION:
                 raise HistoryError(f"{path} was written by a newer aifinops (store version "
                                    f"{version[0]}); upgrade aifinops to read it")
+            elif int(version[0]) < STORE_VERSION:
+                _migrate(conn, int(version[0]))
         except sqlite3.Error as exc:
             conn.close()
             raise HistoryError(f"cannot use history store {path}: {exc}") from None
@@ -300,11 +314,14 @@ class History:
             )
             run_id = int(cur.lastrowid or 0)
             self.conn.executemany(
-                "INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO findings (run_id, fingerprint, rule_id, category, severity, "
+                "owner, provider, account, region, resource_id, resource_name, monthly_cost_usd, "
+                "savings_usd, suppressed, overlaps) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(run_id, f["fingerprint"], f["rule_id"], f["category"], f["severity"],
                   f.get("owner"), f.get("provider"), f.get("account"), f.get("region"),
                   f.get("resource_id"), f.get("resource_name"), float(f["monthly_cost_usd"]),
-                  float(f["estimated_monthly_savings_usd"]), int(bool(f.get("suppressed"))))
+                  float(f["estimated_monthly_savings_usd"]), int(bool(f.get("suppressed"))),
+                  f.get("overlaps") or None)
                  for f in findings],
             )
         return run_id
@@ -314,6 +331,14 @@ class History:
         with self.conn:
             self.conn.execute("UPDATE runs SET report=? WHERE id=?",
                               (zlib.compress(json.dumps(doc, default=str).encode()), run_id))
+
+    def prune(self, keep: int) -> int:
+        """Forget all but the `keep` most recent runs (cron must not grow the store forever)."""
+        with self.conn:
+            cur = self.conn.execute(
+                "DELETE FROM runs WHERE id NOT IN (SELECT id FROM runs ORDER BY id DESC LIMIT ?)",
+                (keep,))
+        return int(cur.rowcount or 0)
 
     # reading -------------------------------------------------------------------------------
 
@@ -377,7 +402,8 @@ class History:
         first = runs[0].id
         rows = self.conn.execute(
             f"SELECT run_id, COALESCE({column}, ?) AS k, SUM(savings_usd) AS usd, COUNT(*) AS n "
-            "FROM findings WHERE suppressed = 0 AND run_id >= ? GROUP BY run_id, k",
+            "FROM findings WHERE suppressed = 0 AND overlaps IS NULL AND run_id >= ? "
+            "GROUP BY run_id, k",
             (UNOWNED, first),
         ).fetchall()
         split: dict[int, dict[str, float]] = {}
