@@ -41,6 +41,24 @@ def test_openai_chat_wrapped_with_cached_tokens(tmp_path):
     assert row["prompt_text"] is None  # never kept without --show-prompts
 
 
+def test_openai_layout_absent_from_the_sample_is_still_read(tmp_path):
+    # the typed reader reads objects absent from the first records as JSON text: a late record in
+    # another layout (batch body, metadata inside the request) keeps every field
+    same = {"timestamp": T, "metadata": {"team": "support"},
+            "request": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
+            "response": chat("gpt-4o-mini", 100, 10)}
+    late = {"timestamp": T, "request": {"model": "gpt-4o", "metadata": {"team": "search"},
+                                        "messages": [{"role": "user", "content": "hello"}]},
+            "response": {"status_code": 200, "body": chat("gpt-4o", 1000, 100, cached=512)}}
+    rows = priced_rows(write_jsonl(tmp_path / "mixed.jsonl", [same] * 2500 + [late]))
+    assert len(rows) == 2501
+    row = rows[-1]
+    assert (row["model"], row["team"], row["line_no"]) == ("gpt-4o", "search", 2501)
+    assert (row["input_tokens"], row["cached_input_tokens"], row["output_tokens"]) == (1000, 512, 100)
+    # (1000-512)*2.50 + 512*1.25 + 100*10 = 1220 + 640 + 1000 = 2860 per 1M -> $0.00286
+    assert row["cost"] == pytest.approx(0.00286)
+
+
 def test_openai_responses_api_reasoning(tmp_path):
     rec = {"id": "resp_1", "object": "response", "created_at": EPOCH, "status": "completed", "model": "o3",
            "usage": {"input_tokens": 6000, "input_tokens_details": {"cached_tokens": 2048},

@@ -22,7 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from aifinops_cli.scanners.llm import formats
-from aifinops_cli.scanners.llm.inputs import FORMATS, LogFile, detect
+from aifinops_cli.scanners.llm.inputs import FORMATS, LogFile, detect, sample_key_paths
 from aifinops_cli.scanners.llm.pricing import PRICE_COLUMNS, PriceBook, Tiers, cost_sql
 
 CLASSIFY_RE = (r"classif|categori[sz]|sentiment|\blabel\b|extract|yes or no|true or false|"
@@ -65,7 +65,7 @@ class Engine:
         cols = ", ".join(f"{n} {t}" for n, t in formats.CANONICAL if n not in ("prompt_json", "prompt_hash_given"))
         # the prompt itself is not kept (unless --show-prompts): only what the analyses need of it
         self.con.execute(f"CREATE TABLE raw (part INTEGER, file VARCHAR, fmt VARCHAR, line_no BIGINT, invalid BOOLEAN, "
-                         f"{cols}, bad_reason VARCHAR, prompt_hash VARCHAR, last_msg_hash VARCHAR, "
+                         f"{cols}, bad_reason VARCHAR, unseen BOOLEAN, prompt_hash VARCHAR, last_msg_hash VARCHAR, "
                          "n_messages BIGINT, text_known BOOLEAN, hint VARCHAR, prompt_text VARCHAR)")
         # files read by the typed reader carry no line numbers: their rows are numbered from
         # their position in `raw` (inserts keep file order), `rowid - base + 1`
@@ -139,17 +139,26 @@ FROM ({body})"""
         if layout == "lines" and fmt != "otel":
             # fast path: DuckDB's typed JSON reader; any malformed line makes it fail as a whole.
             # No row_number() here: it would make the whole read single-threaded.
-            fast = formats.json_select(fmt, self.settings.attribute_keys, read_json=formats.q(file.path))
-            base = self.con.execute("SELECT count(*) FROM raw").fetchone()[0]
-            try:
-                self.con.execute("BEGIN")
-                self.con.execute(head + f"({self._derive(fast)})")
-                self.con.execute("INSERT INTO file_base VALUES (?, ?)", [part, base])
-                self.con.execute("COMMIT")
-                done = True
-            except duckdb.Error:
-                self.con.execute("ROLLBACK")
-                done = False
+            # First read only the key paths a sample of the file has (much less to parse and
+            # coalesce); if any record has a value elsewhere after all, read it again in full.
+            present = sample_key_paths(file)
+            for attempt in ([present, None] if present is not None else [None]):
+                fast = formats.json_select(fmt, self.settings.attribute_keys, read_json=formats.q(file.path),
+                                           present=attempt)
+                base = self.con.execute("SELECT count(*) FROM raw").fetchone()[0]
+                try:
+                    self.con.execute("BEGIN")
+                    self.con.execute(head + f"({self._derive(fast)})")
+                    if attempt is not None and self.con.execute(
+                            "SELECT count(*) FROM raw WHERE part = ? AND unseen", [part]).fetchone()[0]:
+                        self.con.execute("ROLLBACK")
+                        continue
+                    self.con.execute("INSERT INTO file_base VALUES (?, ?)", [part, base])
+                    self.con.execute("COMMIT")
+                    done = True
+                except duckdb.Error:
+                    self.con.execute("ROLLBACK")
+                break
         if not done:
             src, rej = self._src_sql(file, layout)
             body = (formats.otel_select(self.settings.attribute_keys) if fmt == "otel"
@@ -248,7 +257,7 @@ WITH r AS (
   FROM raw r LEFT JOIN aliases a ON a.alias = r.key_alias
   WHERE r.bad_reason IS NULL
 )
-SELECT r.* EXCLUDE (part, bad_reason, invalid, hint, n_messages),
+SELECT r.* EXCLUDE (part, bad_reason, invalid, hint, n_messages, unseen),
   {hint} AS hint,
   p.priced_as, p.source AS price_source, p.price_from,
   p.p_in, p.p_out, p.p_cached, p.p_cache_write, p.p_reasoning,

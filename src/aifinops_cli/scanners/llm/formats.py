@@ -104,6 +104,9 @@ class Extract:
     """
 
     paths: list[str] = field(default_factory=list)
+    # objects read as raw JSON text by the typed reader (parsed only where a record has them)
+    lazy: set[tuple[str, ...]] = field(default_factory=set)
+    present: set[tuple[str, ...]] | None = None  # key paths sampled from the file (typed read)
 
     def get(self, *paths: str) -> str:
         exprs = []
@@ -139,7 +142,7 @@ class Extract:
         def typ(node: dict[str, Any], at: tuple[str, ...]) -> str:
             if not node:
                 return "VARCHAR"
-            if at in leaves:
+            if at in leaves or at in self.lazy:
                 return "JSON"
             fields = ", ".join('"' + k.replace('"', '""') + '" ' + typ(v, (*at, k)) for k, v in node.items())
             return f"STRUCT({fields})"
@@ -151,7 +154,7 @@ class Extract:
         parts = self._parts(path)
         expr = '"' + parts[0].replace('"', '""') + '"'
         i = 1
-        while i < len(parts) and tuple(parts[:i]) not in leaves:
+        while i < len(parts) and tuple(parts[:i]) not in leaves and tuple(parts[:i]) not in self.lazy:
             expr += f"[{q(parts[i])}]"
             i += 1
         tree, _ = self._tree()
@@ -163,9 +166,56 @@ class Extract:
         rest = "".join(f'."{p}"' for p in parts[i:])
         return f"json_extract_string({expr}, {q('$' + rest)})"
 
+    def make_lazy(self, present: set[tuple[str, ...]]) -> None:
+        """Prune the typed read to the key paths a sample of the file has (`present`).
+
+        Objects no sampled record has are read as JSON text (NULL, so cheap, where absent), and
+        paths the sample lacks become NULL in the expressions; `guard()` is true for a record that
+        has a value at any such path after all, and the caller then reads the file again without
+        pruning, so no record ever loses a field."""
+        tree, _ = self._tree()
+
+        def walk(node: dict[str, Any], at: tuple[str, ...]) -> None:
+            for key, child in node.items():
+                path = (*at, key)
+                if not child:
+                    continue
+                if path not in present:
+                    self.lazy.add(path)
+                else:
+                    walk(child, path)
+
+        walk(tree, ())
+        self.present = present
+
+    def _pruned(self, path: str) -> bool:
+        return self.present is not None and tuple(self._parts(path)) not in self.present
+
+    def guard(self) -> str:
+        """True where a record has a value at a pruned path (see `make_lazy`)."""
+        _, leaves = self._tree()
+        terms: list[str] = []
+        for path in self.paths:
+            if not self._pruned(path):
+                continue
+            parts = self._parts(path)
+            i = next(i for i in range(1, len(parts) + 1) if tuple(parts[:i]) not in (self.present or ()))
+            if tuple(parts[:i]) in self.lazy and not any(tuple(parts[:j]) in leaves for j in range(1, i)):
+                # an object read as JSON text: any value there at all (no need to parse it)
+                expr = '"' + parts[0].replace('"', '""') + '"' + "".join(f"[{q(k)}]" for k in parts[1:i])
+            else:
+                expr = self._typed_expr(path)
+            terms.append(f"{expr} IS NOT NULL")
+        terms = list(dict.fromkeys(terms))
+        return " OR ".join(terms) if terms else "false"
+
     def render(self, sql: str, typed: bool) -> str:
         for i, path in enumerate(self.paths):
-            sql = sql.replace(f"__P{i}__", self._typed_expr(path) if typed else f"v[{i + 1}]")
+            if typed and self._pruned(path):
+                expr = "NULL::VARCHAR"
+            else:
+                expr = self._typed_expr(path) if typed else f"v[{i + 1}]"
+            sql = sql.replace(f"__P{i}__", expr)
         return sql
 
 
@@ -438,12 +488,15 @@ def _attr_expr(spec: Spec, x: Extract, name: str, keys: list[str], meta_lists: l
     return f"coalesce({', '.join(parts)})" if parts else "NULL"
 
 
-def json_select(fmt: str, attribute_keys: dict[str, list[str]], read_json: str | None = None) -> str:
+def json_select(fmt: str, attribute_keys: dict[str, list[str]], read_json: str | None = None,
+                present: set[tuple[str, ...]] | None = None) -> str:
     """SQL turning a file into canonical columns plus `bad_reason`.
 
     With `read_json` (a file path literal) the file is read by DuckDB's typed JSON reader, which
     fails on the first malformed line (the caller then falls back); without it, from
-    `src(line_no, line)` one line at a time.
+    `src(line_no, line)` one line at a time. `present` (typed read only) prunes the read to the
+    key paths sampled from the file; the `unseen` column then flags records that have a value
+    at a pruned path, and the caller must read the file again without `present`.
     """
     x = Extract()
     spec = JSON_FORMATS[fmt](x)
@@ -471,21 +524,26 @@ def json_select(fmt: str, attribute_keys: dict[str, list[str]], read_json: str |
     typed = ",\n  ".join(f"TRY_CAST({cols[n]} AS {t}) AS {n}" for n, t in CANONICAL)
     req = " OR ".join(f"{r} IS NULL" for r in spec.required)
     if read_json:
+        if present is not None:
+            x.make_lazy(present)
         # no row_number() here (it serialises the read): the caller numbers rows by position
         p = (f"SELECT NULL::BIGINT AS line_no, * FROM read_json({read_json}, "
              f"format='newline_delimited', maximum_object_size=16777216, columns={x.columns()})")
         invalid = "false"
+        unseen = x.guard()
     else:
         p = f"SELECT line_no, {x.sql()} FROM src WHERE line IS NOT NULL AND trim(line) <> ''"
         invalid = "v IS NULL"
+        unseen = "false"
     sql = f"""
 WITH p AS ({p}),
 pm AS (SELECT *{meta_cols} FROM p),
 c AS (SELECT line_no, {invalid} AS invalid,
-  {typed}
+  {typed},
+  {unseen} AS unseen
   FROM pm)
-SELECT *, CASE WHEN invalid THEN 'not valid JSON'
-               WHEN {req} THEN 'no model or token usage (not a {fmt} record?)' END AS bad_reason
+SELECT * EXCLUDE (unseen), CASE WHEN invalid THEN 'not valid JSON'
+               WHEN {req} THEN 'no model or token usage (not a {fmt} record?)' END AS bad_reason, unseen
 FROM c"""
     return x.render(sql, typed=bool(read_json))
 
@@ -549,6 +607,6 @@ c AS (SELECT line_no, false AS invalid,
   {typed}
   FROM kv WHERE len(list_filter(kv, lambda e: starts_with(e.k, 'gen_ai.'))) > 0)
 SELECT *, CASE WHEN model IS NULL OR input_tokens IS NULL OR output_tokens IS NULL
-               THEN 'gen_ai span without model or token usage' END AS bad_reason FROM c
+               THEN 'gen_ai span without model or token usage' END AS bad_reason, false AS unseen FROM c
 UNION ALL
-SELECT line_no, true, {', '.join('NULL' for _ in CANONICAL)}, 'not valid JSON' FROM j WHERE doc IS NULL"""
+SELECT line_no, true, {', '.join('NULL' for _ in CANONICAL)}, 'not valid JSON', false FROM j WHERE doc IS NULL"""

@@ -114,6 +114,35 @@ def _head(path: str, size: int = 1 << 20) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
+def _key_paths(obj: object, at: tuple[str, ...], out: set[tuple[str, ...]]) -> None:
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            path = (*at, str(key))
+            out.add(path)
+            _key_paths(value, path, out)
+
+
+def sample_key_paths(file: LogFile, max_records: int = 2000) -> set[tuple[str, ...]] | None:
+    """Every object key path in the first records of a JSON-lines file (None if none parse).
+
+    Only a speed hint: objects absent from the sample are read as JSON text rather than typed,
+    so a record that has them later still has every field read."""
+    try:
+        head = _head(file.path)
+    except (OSError, EOFError):
+        return None
+    out: set[tuple[str, ...]] = set()
+    parsed = 0
+    for line in head.split("\n")[:max_records]:
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        parsed += 1
+        _key_paths(obj, (), out)
+    return out if parsed else None
+
+
 def _classify_json(obj: object) -> str | None:
     if isinstance(obj, list):
         return _classify_json(obj[0]) if obj else None
