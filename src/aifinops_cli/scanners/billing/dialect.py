@@ -42,6 +42,22 @@ class Dialect:
             return f"regexp_like({expr}, {self.lit(pattern)})"
         return f"regexp_matches({expr}, {self.lit(pattern)})"
 
+    def top_n_min(self, expr: str, n: int) -> str:
+        """Aggregate: the n-th largest value of `expr` in the group (the least when it has fewer),
+        the cost a resource needs to rank in the group's top n."""
+        if self.name == "bigquery":
+            return (f"ARRAY_REVERSE(ARRAY_AGG({expr} IGNORE NULLS ORDER BY {expr} DESC LIMIT {int(n)}))"
+                    "[SAFE_OFFSET(0)]")
+        if self.name == "athena":
+            return f"array_min(max({expr}, {int(n)}))"
+        return f"list_min(max({expr}, {int(n)}))"
+
+    @property
+    def shares_ctes(self) -> bool:
+        """A CTE read twice is computed once (DuckDB, `AS MATERIALIZED`); Trino and BigQuery
+        inline it, so there a second reference reads the export again."""
+        return self.name == "duckdb"
+
     def try_double(self, expr: str) -> str:
         if self.name == "bigquery":
             return f"SAFE_CAST({expr} AS FLOAT64)"

@@ -225,7 +225,9 @@ def resources_sql(view_sql: str, d: Dialect, ai: AiPatterns, egress: dict[str, l
     group = ", ".join(("currency", *key_cols))
     out_key = ", ".join(c if c in key_cols else f"{d.null_text} AS {c}" for c in KEY)
     rest = f"CASE WHEN rn <= {int(top_n)} THEN resource_id ELSE '' END"
-    return f"""WITH ai_res AS (
+    part = f"{group}, owner, res_ai"
+    order = "ORDER BY cost DESC, resource_id"
+    head = f"""WITH ai_res AS (
   SELECT DISTINCT resource_id FROM (
 {view_sql}
   ) a
@@ -240,19 +242,42 @@ egress AS (
   WHERE cost IS NOT NULL AND usage_date IS NOT NULL AND {where(egress)}
   GROUP BY {group}, COALESCE(owner, ''), COALESCE(resource_id, '')
 ),
-flagged AS (
-  SELECT e.*, CASE WHEN a.resource_id IS NULL THEN 0 ELSE 1 END AS res_ai
-  FROM egress e LEFT JOIN ai_res a ON e.resource_id = a.resource_id
+"""
+    flagged = """SELECT e.*, CASE WHEN a.resource_id IS NULL THEN 0 ELSE 1 END AS res_ai
+  FROM egress e LEFT JOIN ai_res a ON e.resource_id = a.resource_id"""
+    if d.shares_ctes:
+        # Ranking every (key, owner, resource) row is the costliest step on one machine (a sort of
+        # a million rows). Only rows at or above their group's n-th largest cost can rank in its
+        # top n, so those few are ranked (same order, same ties) and the rest skip the sort.
+        same = " AND ".join(f"f.{c} IS NOT DISTINCT FROM t.{c}" for c in ("currency", *key_cols))
+        ranked = f"""flagged AS MATERIALIZED (
+  {flagged}
+),
+thr AS (
+  SELECT {part}, {d.top_n_min('cost', top_n)} AS thr FROM flagged GROUP BY {part}
+),
+marked AS MATERIALIZED (
+  SELECT f.*, CASE WHEN f.cost >= t.thr THEN 1 ELSE 0 END AS cand
+  FROM flagged f JOIN thr t ON {same} AND f.owner = t.owner AND f.res_ai = t.res_ai
 ),
 ranked AS (
-  SELECT f.*, ROW_NUMBER() OVER (PARTITION BY {group}, owner, res_ai ORDER BY cost DESC, resource_id)
-    AS rn
+  SELECT m.*, ROW_NUMBER() OVER (PARTITION BY {part} {order}) AS rn FROM marked m WHERE cand = 1
+  UNION ALL
+  SELECT m.*, {int(top_n) + 1} AS rn FROM marked m WHERE cand = 0
+)"""
+    else:  # one reference each: an engine that inlines CTEs reads the export once per subquery
+        ranked = f"""flagged AS (
+  {flagged}
+),
+ranked AS (
+  SELECT f.*, ROW_NUMBER() OVER (PARTITION BY {part} {order}) AS rn
   FROM flagged f
-)
+)"""
+    return f"""{head}{ranked}
 SELECT currency, {out_key}, owner, res_ai, {rest} AS resource_id,
   SUM(cost) AS cost, SUM(quantity) AS quantity
 FROM ranked
-GROUP BY {group}, owner, res_ai, {rest}"""
+GROUP BY {part}, {rest}"""
 
 
 def distinguishing(keys: list[tuple[Any, ...]], spec: dict[str, list[str]]) -> tuple[str, ...]:
