@@ -112,7 +112,9 @@ def main() -> None:
         expected = seed(far.moto_url)
         print(f"seeded {len(REGIONS)} regions x {PER_REGION} instances, "
               f"{len(expected['volumes'])} volumes in {time.perf_counter() - t0:.1f} s")
-        runs = [("--regions " + ",".join(REGIONS), ["--regions", ",".join(REGIONS)])]
+        regions = ["--regions", ",".join(REGIONS)]
+        runs = [("--regions, the two scanners of issue 2", [*regions, "--scanner", "aws.ec2,aws.ebs"]),
+                ("--regions, every AWS scanner", regions)]
         if args.all_regions:
             runs.append(("all enabled regions", []))
         for label, extra in runs:
