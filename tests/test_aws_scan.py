@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -202,3 +204,35 @@ def test_opt_in_region_and_unknown_profile(estate, runner):
     result = run_cli(runner, "scan", "--profile", "nope", "--regions", "us-east-1")
     assert result.exit_code == 3
     assert "profile" in result.stderr and "Traceback" not in result.output
+
+
+SPOT = [DemoInstance("spot-idle", "g5.xlarge", {"team": "ml"}, cpu=0.5, spot=True)]
+
+
+def test_spot_instance_priced_at_its_spot_price(far_end, runner):
+    seed_region("us-east-1", SPOT, [], datetime.now(UTC))
+    report = run_json(runner, "scan", "--regions", "us-east-1", "--scanner", "aws.ec2")
+    [f] = report["findings"]
+    compute, root = f["evidence"]["cost_basis"]
+    # the far end (moto) publishes 0.00001 $/h for every type and zone, effective 2006-01-02:
+    # 0.00001 x 730 = 0.0073, + 100 GB gp3 root x 0.08 = 8.00 -> 8.0073, 8.01 in cents
+    assert (compute["unit_price_usd"], compute["quantity"], compute["source"], compute["price_date"],
+            compute["sku"]) == (0.00001, 730.0, "aws-spot-price-history", "2006-01-02",
+                                "aws.ec2.spot:g5.xlarge:us-east-1a")
+    assert root["monthly_usd"] == pytest.approx(8.00)
+    assert f["monthly_cost_usd"] == 8.01
+    assert far_end.recorder.operations()["DescribeSpotPriceHistory"] == 1
+    policy = json.loads((Path(__file__).resolve().parents[1] / "docs" / "permissions"
+                         / "aws-iam-policy.json").read_text())
+    assert "ec2:DescribeSpotPriceHistory" in {a for st in policy["Statement"] for a in st["Action"]}
+
+
+def test_spot_price_denied_falls_back_to_on_demand(far_end, runner):
+    seed_region("us-east-1", SPOT, [], datetime.now(UTC))
+    far_end.recorder.faults.append(Fault("UnauthorizedOperation", operation="DescribeSpotPriceHistory"))
+    report = run_json(runner, "scan", "--regions", "us-east-1", "--scanner", "aws.ec2")
+    [f] = report["findings"]
+    # on-demand upper bound: 1.006 x 730 = 734.38 + 8.00 root = 742.38
+    assert f["monthly_cost_usd"] == pytest.approx(742.38)
+    assert f["evidence"]["cost_basis"][0]["source"] == "aws-on-demand"
+    assert any("Spot instance priced at the on-demand rate" in n for n in f["evidence"]["notes"])

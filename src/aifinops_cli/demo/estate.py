@@ -36,6 +36,7 @@ class DemoInstance:
     stopped: bool = False
     root_gb: int = 100
     data_gb: int = 0
+    spot: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ def seed_region(region: str, instances: list[DemoInstance], volumes: list[DemoVo
             ImageId=image, MinCount=1, MaxCount=1, InstanceType=spec.instance_type,
             BlockDeviceMappings=mappings,
             TagSpecifications=[{"ResourceType": "instance", "Tags": _tags(spec.name, spec.tags)}],
+            **({"InstanceMarketOptions": {"MarketType": "spot"}} if spec.spot else {}),
         )["Instances"][0]["InstanceId"]
         if spec.stopped:
             ec2.stop_instances(InstanceIds=[iid])

@@ -5,6 +5,10 @@ from `AWS/EC2` (every instance has them), GPU utilisation from the CloudWatch ag
 metrics (`CWAgent` / `nvidia_smi_utilization_gpu`) where the agent publishes them. All queries of
 a region go into as few GetMetricData calls as possible (500 queries per call); the agent's GPU
 metrics are discovered with one paginated ListMetrics per region. Never one call per instance.
+
+Spot instances are priced at the Spot price in effect at scan time (DescribeSpotPriceHistory,
+one call per region that runs any), else at the on-demand rate with a note that it is an upper
+bound.
 """
 
 from __future__ import annotations
@@ -17,12 +21,14 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from aifinops_cli.core import overlap
-from aifinops_cli.core.models import Observation
+from aifinops_cli.core.models import HOURS_PER_MONTH, CostLine, Observation
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.pricing import instance_cost_line, volume_lines_for
 from aifinops_cli.scanners.interface import ScanContext
 
 MAX_QUERIES_PER_CALL = 500
+SPOT_SOURCE = "aws-spot-price-history"  # DescribeSpotPriceHistory, read at scan time
+SPOT_PRODUCTS = ("Linux/UNIX", "Linux/UNIX (Amazon VPC)")
 DAY = 86400
 GPU_NAMESPACE = "CWAgent"
 GPU_METRIC = "nvidia_smi_utilization_gpu"
@@ -79,6 +85,28 @@ def fetch_metrics(cloudwatch: Any, queries: list[dict[str, Any]], start: Any, en
     return values
 
 
+def spot_prices(session: Any, region: str, instance_types: list[str], now: datetime
+                ) -> dict[tuple[str, str], tuple[float, str]]:
+    """The Spot price in effect now per (instance type, zone), with the date it took effect.
+
+    Asking for the history from `now` to `now` returns the last price change before it: the
+    effective price. One paginated call per region, only when Spot instances run there.
+    """
+    ec2 = session.client("ec2", region_name=region, config=common.BOTO_CONFIG)
+    latest: dict[tuple[str, str], tuple[datetime, float]] = {}
+    paginator = ec2.get_paginator("describe_spot_price_history")
+    for page in paginator.paginate(InstanceTypes=instance_types, StartTime=now, EndTime=now,
+                                   ProductDescriptions=list(SPOT_PRODUCTS)):
+        for p in page["SpotPriceHistory"]:
+            if p.get("ProductDescription") not in SPOT_PRODUCTS:
+                continue
+            key = (p["InstanceType"], p["AvailabilityZone"])
+            when = p["Timestamp"]
+            if key not in latest or when > latest[key][0]:
+                latest[key] = (when, float(p["SpotPrice"]))
+    return {k: (price, when.date().isoformat()) for k, (when, price) in latest.items()}
+
+
 def gpu_metrics_by_instance(cloudwatch: Any) -> dict[str, list[dict[str, Any]]]:
     """The agent's GPU utilisation metrics, grouped by instance (one entry per GPU)."""
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -130,11 +158,19 @@ class GpuInstanceScanner(common.RegionalScanner):
             except (BotoCoreError, ClientError) as exc:
                 # without metrics nothing can be judged idle, but stopped instances still can
                 problem = common.explain(exc, "cloudwatch", region)
+        spot: dict[tuple[str, str], tuple[float, str]] = {}
+        spot_problem = ""
+        spot_types = sorted({i["InstanceType"] for i in running if i.get("InstanceLifecycle") == "spot"})
+        if spot_types:
+            try:
+                spot = spot_prices(session, region, spot_types, ctx.now)
+            except (BotoCoreError, ClientError) as exc:
+                spot_problem = common.explain(exc, "ec2", region)
         volumes = inv.volumes_by_id
         out = []
         for inst in accelerated:
             obs = self._observe(ctx, account, region, inst, metrics.get(inst["InstanceId"]),
-                                volumes, unpriced)
+                                volumes, unpriced, spot, spot_problem)
             out.append(obs)
         note = f"{len(inv.instances)} instances, {len(accelerated)} accelerated"
         if problem:
@@ -161,12 +197,24 @@ class GpuInstanceScanner(common.RegionalScanner):
 
     def _observe(self, ctx: ScanContext, account: str, region: str, inst: dict[str, Any],
                  utilisation: dict[str, float | None] | None, volumes: dict[str, dict[str, Any]],
-                 unpriced: list[dict[str, str]]) -> Observation:
+                 unpriced: list[dict[str, str]], spot: dict[tuple[str, str], tuple[float, str]],
+                 spot_problem: str) -> Observation:
         itype = inst["InstanceType"]
         state = inst["State"]["Name"]
         tags = common.tags_of(inst)
+        lifecycle = inst.get("InstanceLifecycle") or "on-demand"
+        zone = (inst.get("Placement") or {}).get("AvailabilityZone", "")
+        evidence = []
         lines = []
-        if state == "running":
+        spot_price = spot.get((itype, zone)) if lifecycle == "spot" else None
+        if state == "running" and spot_price is not None:
+            price, day = spot_price
+            lines.append(CostLine(f"{itype} Spot in {zone}, {HOURS_PER_MONTH:g} h/month", price, "hour",
+                                  HOURS_PER_MONTH, SPOT_SOURCE, day, f"aws.ec2.spot:{itype}:{zone}"))
+        elif state == "running":
+            if lifecycle == "spot":
+                why = spot_problem or f"no Spot price published for {itype} in {zone}"
+                evidence.append(f"Spot instance priced at the on-demand rate, an upper bound ({why})")
             line = instance_cost_line(ctx.prices, region, itype)
             if line is None:
                 unpriced.append({"scanner": self.name, "resource_id": inst["InstanceId"],
@@ -193,7 +241,6 @@ class GpuInstanceScanner(common.RegionalScanner):
         if state == "stopped" and stopped:
             when = datetime.strptime(stopped.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
             metrics["stopped_days"] = common.age_days(when, ctx.now)
-        evidence = []
         if utilisation is not None:
             source = ("CPU, network and GPU (CloudWatch agent)"
                       if utilisation.get("gpu_util_max_pct") is not None
@@ -215,6 +262,7 @@ class GpuInstanceScanner(common.RegionalScanner):
                 "instance_type": itype,
                 "family": itype.split(".", 1)[0],
                 "accelerated": True,
+                "lifecycle": lifecycle,
                 "gpu_metrics": utilisation is not None and utilisation.get("gpu_util_max_pct") is not None,
                 "launched_at": inst["LaunchTime"].isoformat() if inst.get("LaunchTime") else None,
                 "lookback_days": ctx.options.lookback_days,
