@@ -14,13 +14,41 @@ def _money(x: Any) -> float | None:
     return None if x is None else round(float(x), 4)
 
 
-def _by(con: duckdb.DuckDBPyConnection, expr: str, label: str, limit: int = 50) -> dict[str, Any]:
+# the spend tables: (grouping key, table label, row limit); one GROUPING SETS pass makes them all
+BY = (("provider", "provider", 50), ("model", "model", 50), ("team", "team", 50), ("app", "app", 50),
+      ("customer", "customer", 50), ("feature", "feature", 30))
+
+
+def _by_all(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
+    """Spend per provider, model, team, app, customer and feature in one pass over `req`.
+
+    Rows per key: (key, requests, input, cached, output, reasoning, cost, unpriced, share),
+    ordered by cost (NULLs last) then requests, as many as the table shows."""
+    keys = ", ".join(f"coalesce({k}, '(none)') AS k_{k}" for k, _, _ in BY)
+    sets = ", ".join(f"(k_{k})" for k, _, _ in BY)
+    which = "CASE " + " ".join(f"WHEN GROUPING(k_{k}) = 0 THEN '{k}'" for k, _, _ in BY) + " END"
+    value = "coalesce(" + ", ".join(f"k_{k}" for k, _, _ in BY) + ")"
     rows = con.execute(f"""
-SELECT coalesce({expr}, '(none)') AS k, count(*) AS requests, sum(input_tokens) AS input_tokens,
-  sum(cached_input_tokens) AS cached, sum(output_tokens) AS output_tokens,
-  sum(reasoning_tokens) AS reasoning, sum(cost) AS cost, count(*) FILTER (WHERE cost IS NULL) AS unpriced,
-  sum(cost) / nullif(sum(sum(cost)) OVER (), 0) AS share
-FROM req GROUP BY ALL ORDER BY cost DESC NULLS LAST, requests DESC LIMIT {limit}""").fetchall()
+WITH g AS (
+  SELECT {which} AS dim, {value} AS k, count(*) AS requests, sum(input_tokens) AS input_tokens,
+    sum(cached_input_tokens) AS cached, sum(output_tokens) AS output_tokens,
+    sum(reasoning_tokens) AS reasoning, sum(cost) AS cost, count(*) FILTER (WHERE cost IS NULL) AS unpriced
+  FROM (SELECT {keys}, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost FROM req)
+  GROUP BY GROUPING SETS ({sets})
+)
+SELECT dim, k, requests, input_tokens, cached, output_tokens, reasoning, cost, unpriced,
+  cost / nullif(sum(cost) OVER (PARTITION BY dim), 0) AS share,
+  row_number() OVER (PARTITION BY dim ORDER BY cost DESC NULLS LAST, requests DESC) AS rank
+FROM g""").fetchall()
+    out: dict[str, list[tuple]] = {k: [] for k, _, _ in BY}
+    limits = {k: n for k, _, n in BY}
+    for dim, *row, rank in sorted(rows, key=lambda r: (r[0], r[-1])):
+        if rank <= limits[dim]:
+            out[dim].append(tuple(row))
+    return out
+
+
+def _by(rows: list[tuple], label: str) -> dict[str, Any]:
     return {"title": f"LLM spend by {label}",
             "columns": [label, "requests", "input tokens", "cached input tokens", "output tokens",
                         "reasoning tokens", "cost USD", "unpriced requests", "share"],
@@ -32,29 +60,32 @@ FROM req GROUP BY ALL ORDER BY cost DESC NULLS LAST, requests DESC LIMIT {limit}
 def build(con: duckdb.DuckDBPyConnection, w: Window, malformed: int, bad_examples: list[tuple],
           unpriced_models: list[dict[str, Any]], files: list[dict[str, Any]], show_prompts: bool,
           duplicate_groups: int) -> dict[str, Any]:
-    tot = _rows(con, """
+    both = _rows(con, """
 SELECT count(*) AS requests, count(*) FILTER (WHERE cost IS NULL) AS unpriced,
   coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
   coalesce(sum(cached_input_tokens), 0) AS cached, coalesce(sum(reasoning_tokens), 0) AS reasoning,
   coalesce(sum(cost), 0) AS cost, sum(logged_cost) AS logged,
   count(DISTINCT coalesce(session_id, trace_id)) AS sessions, count(DISTINCT customer) AS customers,
-  count(*) FILTER (WHERE status = 'error') AS errors
-FROM req""")[0]
-    unit = _rows(con, """
-SELECT 'request' AS per, count(*) AS n, sum(cost) / nullif(count(*), 0) AS avg FROM req
-UNION ALL SELECT 'session', count(DISTINCT coalesce(session_id, trace_id)),
+  count(*) FILTER (WHERE status = 'error') AS errors,
+  sum(cost) / nullif(count(*), 0) AS u_request,
   sum(cost) FILTER (WHERE coalesce(session_id, trace_id) IS NOT NULL)
-  / nullif(count(DISTINCT coalesce(session_id, trace_id)), 0) FROM req
-UNION ALL SELECT 'customer', count(DISTINCT customer),
-  sum(cost) FILTER (WHERE customer IS NOT NULL) / nullif(count(DISTINCT customer), 0) FROM req
-UNION ALL SELECT 'feature', count(DISTINCT feature),
-  sum(cost) FILTER (WHERE feature IS NOT NULL) / nullif(count(DISTINCT feature), 0) FROM req""")
-    per_feature = _rows(con, """
-SELECT coalesce(feature, '(none)') AS feature, count(*) AS requests, sum(cost) AS cost,
-  sum(cost) / count(*) AS per_request FROM req GROUP BY ALL ORDER BY cost DESC NULLS LAST LIMIT 30""")
-    per_customer = _rows(con, """
-SELECT coalesce(customer, '(none)') AS customer, count(*) AS requests, sum(cost) AS cost,
-  sum(cost) / count(*) AS per_request FROM req GROUP BY ALL ORDER BY cost DESC NULLS LAST LIMIT 30""")
+    / nullif(count(DISTINCT coalesce(session_id, trace_id)), 0) AS u_session,
+  sum(cost) FILTER (WHERE customer IS NOT NULL) / nullif(count(DISTINCT customer), 0) AS u_customer,
+  count(DISTINCT feature) AS features,
+  sum(cost) FILTER (WHERE feature IS NOT NULL) / nullif(count(DISTINCT feature), 0) AS u_feature
+FROM req""")[0]
+    tot = {k: v for k, v in both.items() if not k.startswith("u_") and k != "features"}
+    unit = [{"per": "request", "n": both["requests"], "avg": both["u_request"]},
+            {"per": "session", "n": both["sessions"], "avg": both["u_session"]},
+            {"per": "customer", "n": both["customers"], "avg": both["u_customer"]},
+            {"per": "feature", "n": both["features"], "avg": both["u_feature"]}]
+    by = _by_all(con)
+    per_feature = [{"feature": k, "requests": n, "cost": cost,
+                    "per_request": None if cost is None else cost / n}
+                   for k, n, _i, _c, _o, _r, cost, _u, _s in by["feature"]]
+    per_customer = [{"customer": k, "requests": n, "cost": cost,
+                     "per_request": None if cost is None else cost / n}
+                    for k, n, _i, _c, _o, _r, cost, _u, _s in by["customer"][:30]]
     discrepancies = _rows(con, """
 SELECT coalesce(provider, '') AS provider, model, count(*) AS compared, sum(logged_cost) AS logged,
   sum(cost) AS computed, (sum(logged_cost) - sum(cost)) / nullif(sum(cost), 0) AS diff_share
@@ -82,11 +113,11 @@ FROM prices p GROUP BY ALL ORDER BY p.provider, p.model, p.band_lo""")
         "prompt text in report": "shown (--show-prompts)" if show_prompts else "hidden (hashes only)",
     }
     tables = [
-        _by(con, "provider", "provider"),
-        _by(con, "model", "model"),
-        _by(con, "team", "team"),
-        _by(con, "app", "app"),
-        _by(con, "customer", "customer"),
+        _by(by["provider"], "provider"),
+        _by(by["model"], "model"),
+        _by(by["team"], "team"),
+        _by(by["app"], "app"),
+        _by(by["customer"], "customer"),
         {"title": "LLM unit economics", "columns": ["per", "count", "average cost USD"],
          "rows": [[u["per"], u["n"], _money(u["avg"])] for u in unit]},
         {"title": "LLM cost per feature", "columns": ["feature", "requests", "cost USD", "cost per request USD"],
