@@ -15,6 +15,8 @@ Config (`llm:` section, all optional):
       loop_window_calls: 6          # sliding window for repeated call signatures
       retry_gap_seconds: 30         # attempts closer than this are one retry burst
       budgets: {team: {search: 500}, app: {chat: 200}, customer: {acme: 50}}  # USD per month
+      memory_limit: 600MB           # DuckDB's; beyond it, tables spill to a temporary directory
+      database: memory              # or file: a DuckDB file in the temporary directory
 """
 
 from __future__ import annotations
@@ -51,7 +53,14 @@ def settings_from(config: dict[str, Any], options: ScanOptions) -> Settings:
         key_aliases={str(k): {kk: str(vv) for kk, vv in (v or {}).items()}
                      for k, v in (config.get("key_aliases") or {}).items()},
         memory_limit=str(config.get("memory_limit", "600MB")),
+        database=_database(config.get("database", "memory")),
     )
+
+
+def _database(value: Any) -> str:
+    if str(value) not in ("memory", "file"):
+        raise ScannerError(f"config llm.database: {value!r} is not 'memory' or 'file'")
+    return str(value)
 
 
 class LlmLogScanner(Scanner):
