@@ -139,8 +139,12 @@ def _pick_currency(totals: list[dict[str, Any]]) -> str:
 
 
 def run_analysis(engine: Any, view_sql: str, ai: Any, label: str, format_label: str,
-                 top_n: int = 5, constant: frozenset[str] = frozenset()) -> TableFacts:
-    """Run the (at most three) statements for one export and assemble its facts."""
+                 top_n: int = 5, constant: frozenset[str] = frozenset(),
+                 grain_view_sql: str | None = None) -> TableFacts:
+    """Run the (at most three) statements for one export and assemble its facts.
+
+    `grain_view_sql` is the view as statement 1 may read it (`Mapping.view_sql` with `RAW_TEXT`).
+    """
     from aifinops_cli.scanners.billing.queries import (
         KEY,
         analysis_sql,
@@ -150,7 +154,7 @@ def run_analysis(engine: Any, view_sql: str, ai: Any, label: str, format_label: 
     )
 
     d = engine.dialect
-    sets = split_sets(engine.run(analysis_sql(view_sql, d, ai, constant)))
+    sets = split_sets(engine.run(analysis_sql(grain_view_sql or view_sql, d, ai, constant)))
     main = _pick_currency(sets["totals"])
     keys = [r for r in sets["keys"] if r["currency"] == main]
 

@@ -300,8 +300,40 @@ class Mapping:
         nulls = {self.dialect.null_text, self.dialect.null_double, "CAST(NULL AS DATE)"}
         return frozenset(name for name, expr in self.expressions().items() if expr in nulls)
 
-    def view_sql(self, source: str) -> str:
+    def view_sql(self, source: str, raw_text: frozenset[str] = frozenset()) -> str:
+        """The normalised view. Columns named in `raw_text` may come back with '' where the view
+        has NULL (DuckDB only: the outer NULLIF is left off), for a query that groups by them
+        first and applies NULLIF to the few groups: grouping the bare column is cheaper."""
         exprs = self.expressions()
         exprs["currency"] = f"COALESCE({exprs['currency']}, 'unknown')"
+        if self.dialect.name == "duckdb":
+            for name in raw_text:
+                if name == "currency":
+                    inner = _outer_nullif(exprs[name][len("COALESCE("):-len(", 'unknown')")])
+                else:
+                    inner = _outer_nullif(exprs[name])
+                if inner is not None:
+                    exprs[name] = inner
         select = ",\n    ".join(f"{exprs[name]} AS {name}" for name in VIEW_COLUMNS)
         return f"SELECT\n    {select}\nFROM {source}"
+
+
+def _outer_nullif(expr: str) -> str | None:
+    """`x` when `expr` is exactly `NULLIF(x, '')` (one call around the whole of it), else None."""
+    head, tail = "NULLIF(", ", '')"
+    if not (expr.startswith(head) and expr.endswith(tail)):
+        return None
+    inner = expr[len(head):-len(tail)]
+    depth, quoted = 0, False
+    for ch in inner:
+        if ch == "'":
+            quoted = not quoted  # '' inside a literal toggles twice
+        elif not quoted and ch == "(":
+            depth += 1
+        elif not quoted and ch == ")":
+            depth -= 1
+            if depth < 0:
+                return None
+        elif not quoted and ch == "," and depth == 0:
+            return None
+    return inner if depth == 0 and not quoted else None

@@ -133,13 +133,29 @@ def set_id(dims: tuple[str, ...]) -> int:
     return sum(1 << i for i, name in enumerate(DIMS) if name not in dims)
 
 
+# Text columns statement 1 may read bare (see `Mapping.view_sql`): it groups by them as they are
+# and turns '' into NULL on the grouped rows, where the view would do it on every billing row.
+RAW_TEXT = frozenset((*KEY, "owner", "currency"))
+
+
+def _grain_column(d: Dialect, name: str, constant: frozenset[str]) -> str:
+    if name in constant:
+        return f"{d.null_text} AS {name}"
+    if name == "currency":
+        return "COALESCE(NULLIF(currency, ''), 'unknown') AS currency"
+    if name in RAW_TEXT:
+        return f"NULLIF({name}, '') AS {name}"
+    return name
+
+
 def analysis_sql(view_sql: str, d: Dialect, ai: AiPatterns, constant: frozenset[str] = frozenset()) -> str:
     """Statement 1: one pass over the export, aggregated by grouping sets, then classified.
 
     The pass itself is one GROUP BY at the finest grain the report needs (key, owner, day: a few
     thousand rows for millions of lines); the grouping sets and the classification then run on
     that small result, not on the billing rows. Key columns the export lacks (`constant`, always
-    NULL) are carried through without being grouped by.
+    NULL) are carried through without being grouped by. `view_sql` may leave '' in the RAW_TEXT
+    columns (NULLIF is applied after the first GROUP BY; the grouping sets merge '' and NULL).
 
     Returns the `totals` and `daily` rows as aggregated, and the `keys` rows (one per distinct
     key and owner) with their transfer class, route and AI component.
@@ -153,7 +169,7 @@ def analysis_sql(view_sql: str, d: Dialect, ai: AiPatterns, constant: frozenset[
     sets = ", ".join("(" + ", ".join(dims_) + ")" for dims_ in SETS.values())
     cols = ", ".join(DIMS)
     grain = ("currency", *KEY, "owner", "usage_date")
-    grain_select = ", ".join(f"{d.null_text} AS {c}" if c in constant else c for c in grain)
+    grain_select = ", ".join(_grain_column(d, c, constant) for c in grain)
     grain_group = ", ".join(c for c in grain if c not in constant)
     return f"""WITH billing_rows AS (
 {view_sql}
@@ -200,6 +216,10 @@ FROM classified c"""
 
 
 def _in_list(d: Dialect, column: str, values: list[str]) -> str:
+    """`column IN (...)`, spelled as ORed equalities when short: DuckDB turns an IN list of five or
+    more into a join over every row instead of filtering inside the Parquet scan."""
+    if len(values) <= 16:
+        return "(" + " OR ".join(f"{column} = {d.lit(v)}" for v in values) + ")"
     return f"{column} IN (" + ", ".join(d.lit(v) for v in values) + ")"
 
 

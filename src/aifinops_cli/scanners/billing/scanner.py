@@ -17,7 +17,7 @@ from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import CoverageEntry, ScanResult
 from aifinops_cli.scanners.billing.analyze import TableFacts, analysis_section, observations, run_analysis
 from aifinops_cli.scanners.billing.formats import FORMATS, Mapping, detect
-from aifinops_cli.scanners.billing.queries import AiPatterns
+from aifinops_cli.scanners.billing.queries import RAW_TEXT, AiPatterns
 from aifinops_cli.scanners.billing.sources import (
     AthenaEngine,
     BigQueryEngine,
@@ -153,7 +153,8 @@ def _query_files(duck: DuckDBEngine, files: list[str], kind: str, fmt: str | Non
         schema = duck.schema(source)
         mapping = _mapping(schema, fmt, owner_keys, duck.dialect)
         facts = run_analysis(duck, mapping.view_sql(source), ai, _group_label(files), mapping.label,
-                             constant=mapping.constant_nulls())
+                             constant=mapping.constant_nulls(),
+                             grain_view_sql=mapping.view_sql(source, RAW_TEXT))
     except SourceProblem as exc:
         out.coverage += [CoverageEntry(NAME, f, "failed", str(exc), errors=1) for f in files]
         return True
