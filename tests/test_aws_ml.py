@@ -239,3 +239,18 @@ def test_only_read_operations_and_all_in_the_iam_policy(estate, runner):
     assert needed <= allowed, sorted(needed - allowed)
     assert all(":" in a and "*" not in a for a in allowed)
     assert all(a.split(":")[1].startswith(("Describe", "List", "Get")) for a in allowed)
+
+
+def test_spot_node_group_priced_at_spot_prices(far_end, runner):
+    spot = MlEstate(nodegroups=[DemoNodegroup("ml", "idle-spot", "g4dn.xlarge", 2, {"team": "platform"},
+                                              cpu=1.0, gpu=0.5, spot=True)])
+    seed_ml("us-east-1", datetime.now(UTC), spot)
+    report = run_json(runner, "scan", "--regions", "us-east-1", "--scanner", "aws.eks")
+    [f] = report["findings"]
+    [line] = f["evidence"]["cost_basis"]
+    # moto's Spot price is 0.00001 $/h everywhere: 2 nodes x 730 h x 0.00001 = 0.0146 (0.01 in cents)
+    # instead of the on-demand 2 x 730 x 0.526 = 767.96
+    assert (line["unit_price_usd"], line["quantity"], line["source"]) == (0.00001, 1460.0,
+                                                                           "aws-spot-price-history")
+    assert f["monthly_cost_usd"] == 0.01
+    assert f["evidence"]["capacity_type"] == "SPOT"

@@ -51,6 +51,7 @@ class DemoNodegroup:
     cpu: float = 0.0  # typical node CPU %
     gpu: float | None = None  # typical GPU %, where the CloudWatch agent publishes it
     net_mb_day: float = 400.0  # kubelet, daemonsets, log shipping: idle nodes still talk
+    spot: bool = False  # a SPOT capacity node group: its nodes are Spot instances
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,7 @@ def seed_nodegroups(region: str, nodegroups: list[DemoNodegroup], now: datetime,
     for ng in nodegroups:
         eks.create_nodegroup(clusterName=ng.cluster, nodegroupName=ng.name, nodeRole=ROLE,
                              subnets=["subnet-demo"], instanceTypes=[ng.instance_type], tags=ng.tags,
+                             capacityType="SPOT" if ng.spot else "ON_DEMAND",
                              scalingConfig={"minSize": 0, "maxSize": 4, "desiredSize": ng.desired})
         # what EKS itself would launch: the node group's instances, tagged as managed nodes
         node_tags = [{"Key": "eks:cluster-name", "Value": ng.cluster},
@@ -181,7 +183,8 @@ def seed_nodegroups(region: str, nodegroups: list[DemoNodegroup], now: datetime,
                      *({"Key": k, "Value": v} for k, v in ng.tags.items())]
         ids = [i["InstanceId"] for i in ec2.run_instances(
             ImageId=image, MinCount=ng.desired, MaxCount=ng.desired, InstanceType=ng.instance_type,
-            TagSpecifications=[{"ResourceType": "instance", "Tags": node_tags}])["Instances"]]
+            TagSpecifications=[{"ResourceType": "instance", "Tags": node_tags}],
+            **({"InstanceMarketOptions": {"MarketType": "spot"}} if ng.spot else {}))["Instances"]]
         for iid in ids:
             dims = [{"Name": "InstanceId", "Value": iid}]
             for ts, v in _points(ng.cpu * 6, days, now):  # _points divides by 6: a % per point

@@ -21,9 +21,15 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from aifinops_cli.core import overlap
-from aifinops_cli.core.models import HOURS_PER_MONTH, Observation
+from aifinops_cli.core.models import HOURS_PER_MONTH, CostLine, Observation
 from aifinops_cli.scanners.aws import common
-from aifinops_cli.scanners.aws.ec2 import DAY, fetch_metrics, gpu_metrics_by_instance
+from aifinops_cli.scanners.aws.ec2 import (
+    DAY,
+    SPOT_SOURCE,
+    fetch_metrics,
+    gpu_metrics_by_instance,
+    spot_prices,
+)
 from aifinops_cli.scanners.interface import ScanContext
 
 NODEGROUP_TAG = "eks:nodegroup-name"
@@ -131,8 +137,15 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
                     utilisation = self._utilisation(ctx, session, region, nodes)
                 except (BotoCoreError, ClientError) as exc:
                     problem = common.explain(exc, "cloudwatch", region)
+            spot: dict[tuple[str, str], tuple[float, str]] = {}
+            spot_types = sorted({i["InstanceType"] for i in running if i.get("InstanceLifecycle") == "spot"})
+            if spot_types:
+                try:
+                    spot = spot_prices(session, region, spot_types, ctx.now)
+                except (BotoCoreError, ClientError):
+                    spot = {}  # priced on demand below, with the upper-bound note
             out = [self._observe(ctx, account, region, ng, nodes[self._key(ng)],
-                                 utilisation.get(self._key(ng)), unpriced) for ng in groups]
+                                 utilisation.get(self._key(ng)), unpriced, spot) for ng in groups]
         note = f"{len(clusters)} clusters, {total} node groups, {len(groups)} accelerated"
         if problem:
             note = f"{note}; utilisation not read: {problem}"
@@ -166,17 +179,30 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
 
     def _observe(self, ctx: ScanContext, account: str, region: str, ng: dict[str, Any],
                  nodes: list[dict[str, Any]], utilisation: dict[str, float | None] | None,
-                 unpriced: list[dict[str, str]]) -> Observation:
+                 unpriced: list[dict[str, str]],
+                 spot: dict[tuple[str, str], tuple[float, str]]) -> Observation:
         scaling = ng.get("scalingConfig") or {}
         types = ng.get("instanceTypes") or []
-        # price what is running; if the inventory shows no nodes yet, the desired size of the
-        # first instance type (what EKS launches first)
-        counts: Counter[str] = Counter(i["InstanceType"] for i in nodes)
+        # price what is running (Spot nodes at the Spot price in effect in their zone); if the
+        # inventory shows no nodes yet, the desired size of the first instance type
+        lines = []
+        spot_nodes: Counter[tuple[str, str]] = Counter()
+        counts: Counter[str] = Counter()
+        for inst in nodes:
+            zone = (inst.get("Placement") or {}).get("AvailabilityZone", "")
+            if inst.get("InstanceLifecycle") == "spot" and (inst["InstanceType"], zone) in spot:
+                spot_nodes[(inst["InstanceType"], zone)] += 1
+            else:
+                counts[inst["InstanceType"]] += 1
+        for (itype, zone), count in sorted(spot_nodes.items()):
+            price, day = spot[(itype, zone)]
+            label = f"{itype} Spot EKS node x{count} in {zone}, {HOURS_PER_MONTH:g} h/month each"
+            lines.append(CostLine(label, price, "hour", HOURS_PER_MONTH * count, SPOT_SOURCE, day,
+                                  f"aws.ec2.spot:{itype}:{zone}"))
         basis = "running nodes"
-        if not counts and scaling.get("desiredSize") and types:
+        if not nodes and scaling.get("desiredSize") and types:
             counts[types[0]] = int(scaling["desiredSize"])
             basis = "desired size (no running node seen)"
-        lines = []
         for itype, count in sorted(counts.items()):
             line = ctx.prices.line("aws.ec2", itype, region, HOURS_PER_MONTH * count,
                                    f"{itype} EKS node x{count}, {HOURS_PER_MONTH:g} h/month each")
@@ -194,13 +220,16 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
             "nodes_running": float(len(nodes)),
             "age_days": common.age_days(ng.get("createdAt"), ctx.now),
         })
-        evidence = [f"cost from {basis}, EC2 on-demand prices"]
+        priced = ", ".join(label for label, n in (("EC2 Spot prices in effect", sum(spot_nodes.values())),
+                                                  ("EC2 on-demand prices", sum(counts.values()))) if n)
+        evidence = [f"cost from {basis}, {priced or 'no price'}"]
         if utilisation is not None:
             source = ("CPU and GPU (CloudWatch agent)" if utilisation.get("gpu_util_max_pct") is not None
                       else "CPU only (no GPU metrics published)")
             evidence.append(f"{ctx.options.lookback_days}-day window over {len(nodes)} node(s): {source}")
-        if ng.get("capacityType") == "SPOT":
-            evidence.append("Spot node group: priced at on-demand rates, an upper bound")
+        if ng.get("capacityType") == "SPOT" and counts:
+            evidence.append("Spot node group with nodes priced at on-demand rates (no Spot price "
+                            "could be read), an upper bound")
         return Observation(
             provider="aws", kind="aws.eks.nodegroup", id=f"{ng['clusterName']}/{ng['nodegroupName']}",
             covers=tuple(sorted(overlap.aws_instance(i["InstanceId"]) for i in nodes)),
