@@ -76,7 +76,7 @@ def build_estate() -> FakeGcp:
             created=OLD,
             started=OLD,
         ),
-        instance_json(P, "busy-g2", zone, "g2-standard-8", 103, created=OLD, started=OLD),
+        instance_json(P, "busy-g2", zone, "g2-standard-8", 103, created=OLD, started=OLD, spot=True),
         instance_json(P, "web-1", zone, "e2-standard-4", 104, created=OLD, started=OLD),
         instance_json(
             P,
@@ -253,6 +253,10 @@ def test_gpu_instances_and_disks(fake: tuple[FakeGcp, str]) -> None:
     assert len(a2.cost_lines) == 1
     assert a2.metrics["gpu_util_avg_pct"] == 0.5 and a2.metrics["gpu_util_max_pct"] == 1.0
     assert by_name["busy-g2"].metrics["gpu_count"] == 1
+    # a Spot VM: still priced at the on-demand catalog rate, and says so
+    assert by_name["busy-g2"].attributes["provisioning_model"] == "SPOT"
+    assert any("Spot/preemptible VM priced at on-demand rates" in e for e in by_name["busy-g2"].evidence)
+    assert not any("Spot" in e for e in t4.evidence)
     # stopped: only its disk bills, pd-ssd 300 GB x 0.17 = 51.0
     assert by_name["stopped-v100"].monthly_cost_usd == pytest.approx(51.0)
     assert by_name["stopped-v100"].metrics["stopped_days"] == 30.0

@@ -19,6 +19,9 @@ from aifinops_cli.scanners.gcp.pricing import disk_line, instance_lines
 from aifinops_cli.scanners.interface import ScanContext, Scanner, ScanOptions
 
 GKE_NODE_LABEL = "goog-gke-node"
+# no Compute Engine API gives the Spot price in effect (it lives in the Cloud Billing catalog)
+SPOT_NOTE = ("Spot/preemptible VM priced at on-demand rates, an upper bound: Spot prices are "
+             "60-91% lower and change; set your rate in pricing.overrides")
 
 
 class GcpComputeScanner(Scanner):
@@ -99,6 +102,8 @@ class GcpComputeScanner(Scanner):
         metrics["age_days"] = common.age_days(inst.created, ctx.now)
         metrics["uptime_days"] = common.age_days(inst.last_start, ctx.now)
         evidence = []
+        if inst.provisioning_model == "SPOT" or inst.provisioning_model == "PREEMPTIBLE":
+            evidence.append(SPOT_NOTE)
         if utilisation is not None:
             source = ("CPU and GPU (Ops Agent)" if utilisation.get("gpu_util_max_pct") is not None
                       else "CPU only (no Ops Agent GPU metrics)")

@@ -19,6 +19,7 @@ from typing import Any
 from aifinops_cli.core import overlap
 from aifinops_cli.core.models import Observation, ScanResult
 from aifinops_cli.scanners.gcp import common
+from aifinops_cli.scanners.gcp.compute import SPOT_NOTE
 from aifinops_cli.scanners.gcp.monitoring import Monitoring, Window, gke_node_gpu_activity
 from aifinops_cli.scanners.gcp.pricing import instance_lines
 from aifinops_cli.scanners.interface import ScanContext, Scanner, ScanOptions
@@ -152,5 +153,6 @@ class GkeGpuNodePoolScanner(Scanner):
             evidence=(
                 f"{len(nodes)} running nodes x {per_node} {accel}; GKE system metric "
                 f"{'read' if metrics_read else 'not available'} over {ctx.options.lookback_days} days",
+                *((SPOT_NOTE,) if pool.config.spot or pool.config.preemptible else ()),
             ),
         )
