@@ -30,7 +30,7 @@ def test_demo_gcp_findings() -> None:
     assert savings == {
         ("gcp-compute-idle-gpu", "llm-eval-a100"): pytest.approx(2681.57),  # 3.673385 x 730
         ("gcp-compute-idle-gpu", "cv-train-t4"): pytest.approx(788.40),  # (0.379998 + 2 x 0.35) x 730
-        ("gcp-compute-idle-gpu", "notebook-g2"): pytest.approx(542.33),  # 0.742916 x 730 = 542.32868 (europe-west4)
+        ("gcp-compute-idle-gpu", "notebook-g2"): pytest.approx(542.33),  # 0.742916 x 730 (europe-west4)
         ("gcp-gke-idle-gpu-nodepool", "t4-pool"): pytest.approx(788.40),  # 2 x (0.189999 + 0.35) x 730
         ("gcp-disk-unattached", "llm-eval-scratch"): pytest.approx(170.0),  # 1000 GB x 0.17
         ("gcp-disk-unattached", "old-dataset"): pytest.approx(80.0),  # 2000 GB x 0.04
