@@ -64,13 +64,14 @@ def generate(path: Path, rows: int, chunk: int = 1_000_000, seed: int = 7) -> No
             price = np.array([u[4] for u in USAGE_TYPES])[ut_idx]
 
             def pick(col: int, idx: np.ndarray = ut_idx) -> pa.Array:
+                # a dictionary with repeated values (AmazonEC2 x 10) makes pyarrow write the column
+                # PLAIN; real CUR Parquet has its text columns dictionary-encoded: unique values
                 values = pa.array([u[col] for u in USAGE_TYPES])
-                return pa.DictionaryArray.from_arrays(pa.array(idx, pa.int32()), values)
+                return values.take(pa.array(idx, pa.int32())).dictionary_encode()
 
-            to_region = pa.DictionaryArray.from_arrays(
-                pa.array(ut_idx, pa.int32()),
-                pa.array(["us-west-2" if "USW2" in u[1] else "eu-central-1" if "EUC1" in u[1] else ""
-                          for u in USAGE_TYPES]))
+            to_regions = pa.array(["us-west-2" if "USW2" in u[1] else "eu-central-1" if "EUC1" in u[1] else ""
+                                   for u in USAGE_TYPES])
+            to_region = to_regions.take(pa.array(ut_idx, pa.int32())).dictionary_encode()
             usage_start = pa.array((np.datetime64(start) + hours.astype("timedelta64[h]")).astype(
                 "datetime64[ms]"))
             table = pa.table({
