@@ -307,7 +307,9 @@ SELECT *, count(*) OVER () AS groups FROM g ORDER BY prompt_cache_saving DESC, r
 
 def budgets(con: duckdb.DuckDBPyConnection, budget_cfg: dict[str, dict[str, float]]) -> list[Observation]:
     """Month-to-date spend per team/app/customer in the last month of the logs, projected to month end."""
-    out = []
+    out: list[Observation] = []
+    if not any(budget_cfg.get(dim) for dim in ("team", "app", "customer")):
+        return out  # no budgets configured: spare the pass over req
     end = con.execute("SELECT max(ts) FROM req").fetchone()[0]
     if end is None:
         return out

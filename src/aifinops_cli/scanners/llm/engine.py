@@ -79,18 +79,18 @@ class Engine:
     def _derive(self, body: str) -> str:
         """Per-record prompt facts, computed while loading so the prompt text is never stored."""
         text = "prompt_json" if self.settings.show_prompts else "NULL::VARCHAR"
-        return f"""SELECT * EXCLUDE (prompt_json, prompt_hash_given),
+        return f"""SELECT * EXCLUDE (prompt_json, prompt_hash_given, _lower),
   coalesce(prompt_hash_given, md5(prompt_json)) AS prompt_hash,
   CASE WHEN coalesce(session_id, trace_id) IS NOT NULL
        THEN md5(coalesce(TRY(json_extract_string(prompt_json, '$[#-1]')), prompt_json)) END AS last_msg_hash,
   TRY(json_array_length(prompt_json)) AS n_messages,
   prompt_json IS NOT NULL AS text_known,
   CASE WHEN prompt_json IS NULL THEN NULL
-       WHEN regexp_matches(lower(prompt_json), {formats.q(COMPLEX_RE)}) THEN 'complex'
-       WHEN regexp_matches(lower(prompt_json), {formats.q(CLASSIFY_RE)}) THEN 'classify-extract'
+       WHEN regexp_matches(_lower, {formats.q(COMPLEX_RE)}) THEN 'complex'
+       WHEN regexp_matches(_lower, {formats.q(CLASSIFY_RE)}) THEN 'classify-extract'
        ELSE 'other' END AS hint,
   {text} AS prompt_text
-FROM ({body})"""
+FROM (SELECT *, lower(prompt_json) AS _lower FROM ({body}))"""
 
     @staticmethod
     def line_no_sql(alias: str) -> str:

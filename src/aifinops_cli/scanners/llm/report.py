@@ -86,7 +86,8 @@ FROM req""")[0]
     per_customer = [{"customer": k, "requests": n, "cost": cost,
                      "per_request": None if cost is None else cost / n}
                     for k, n, _i, _c, _o, _r, cost, _u, _s in by["customer"][:30]]
-    discrepancies = _rows(con, """
+    # no record carries a logged cost (tot["logged"] is NULL): nothing to compare, no pass over req
+    discrepancies = [] if tot["logged"] is None else _rows(con, """
 SELECT coalesce(provider, '') AS provider, model, count(*) AS compared, sum(logged_cost) AS logged,
   sum(cost) AS computed, (sum(logged_cost) - sum(cost)) / nullif(sum(cost), 0) AS diff_share
 FROM req WHERE logged_cost IS NOT NULL AND cost IS NOT NULL GROUP BY ALL ORDER BY abs(sum(logged_cost) - sum(cost)) DESC""")
