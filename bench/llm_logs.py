@@ -8,7 +8,8 @@ Generates OpenAI-style request logs ({timestamp, metadata, request, response: ch
 into a temp dir, then times in separate processes:
   (a) the floor: DuckDB reading the file and summing tokens by model and team;
   (b) `aifinops scan --llm-logs FILE --format json` (parse, price, every analysis).
-Prints both times, their ratio and each process's peak RSS.
+Prints both times, their ratio, each process's peak RSS and CPU seconds (user + system: on a
+busy machine wall time swings with the other load, CPU time much less).
 """
 
 from __future__ import annotations
@@ -72,22 +73,25 @@ def generate(path: Path, n: int, seed: int = 7) -> None:
             fh.write("\n".join(buf) + "\n")
 
 
-def timed(cmd: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MiB (GNU time -v when present) and the command's stderr tail."""
+def timed(cmd: list[str]) -> tuple[float, float, float, str]:
+    """Wall seconds, peak RSS in MiB (GNU time -v when present), CPU seconds and the stderr tail."""
     time_bin = Path("/usr/bin/time")
     full = [str(time_bin), "-v", *cmd] if time_bin.exists() else cmd
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(full, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     rss = 0.0
     for line in proc.stderr.splitlines():
         if "Maximum resident set size" in line:
             rss = int(line.split(":")[1]) / 1024
     if not rss:
-        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        rss = after.ru_maxrss / 1024
     if proc.returncode not in (0, 1):
         print(proc.stderr[-2000:], file=sys.stderr)
-    return wall, rss, proc.stderr[-300:]
+    return wall, rss, cpu, proc.stderr[-300:]
 
 
 def main() -> None:
@@ -102,15 +106,17 @@ def main() -> None:
             generate(path, args.requests)
         size = path.stat().st_size / 1e6
         print(f"{args.requests:,} requests, {size:,.0f} MB of JSONL (generated in {time.perf_counter() - t0:.1f} s)")
-        a, a_rss, _ = timed([sys.executable, "-c", FLOOR, str(path)])
+        a, a_rss, a_cpu, _ = timed([sys.executable, "-c", FLOOR, str(path)])
         out = Path(tmp) / "report.json"
-        b, b_rss, err = timed([sys.executable, "-m", "aifinops_cli", "scan", "--llm-logs", str(path),
-                               "--format", "json", "--output", str(out)])
+        b, b_rss, b_cpu, err = timed([sys.executable, "-m", "aifinops_cli", "scan", "--llm-logs", str(path),
+                                      "--format", "json", "--output", str(out)])
         report = json.loads(out.read_text()) if out.exists() else {}
         llm = (report.get("analysis") or {}).get("llm", {}).get("summary", {})
-        print(f"(a) DuckDB floor (read + tokens by model, team): {a:7.2f} s   peak RSS {a_rss:7.0f} MiB")
-        print(f"(b) aifinops scan --llm-logs --format json:      {b:7.2f} s   peak RSS {b_rss:7.0f} MiB")
-        print(f"ratio b/a: {b / a:.2f}x   ({args.requests / b:,.0f} requests/s)")
+        print(f"(a) DuckDB floor (read + tokens by model, team): {a:7.2f} s   peak RSS {a_rss:7.0f} MiB   "
+              f"CPU {a_cpu:6.2f} s")
+        print(f"(b) aifinops scan --llm-logs --format json:      {b:7.2f} s   peak RSS {b_rss:7.0f} MiB   "
+              f"CPU {b_cpu:6.2f} s")
+        print(f"ratio b/a: {b / a:.2f}x   ({args.requests / b:,.0f} requests/s); CPU ratio {b_cpu / a_cpu:.2f}x")
         print(f"scan saw {llm.get('requests')} requests, cost ${llm.get('computed cost USD')}, "
               f"{len(report.get('findings', []))} findings")
         if not report:
