@@ -268,22 +268,27 @@ egress AS (
     if d.shares_ctes:
         # Ranking every (key, owner, resource) row is the costliest step on one machine (a sort of
         # a million rows). Only rows at or above their group's n-th largest cost can rank in its
-        # top n, so those few are ranked (same order, same ties) and the rest skip the sort.
+        # top n: those keep their resource and are ranked (same order, same ties), all the others
+        # are summed into the group's unnamed row before anything is sorted.
         same = " AND ".join(f"f.{c} IS NOT DISTINCT FROM t.{c}" for c in ("currency", *key_cols))
+        fpart = ", ".join(f"f.{c}" for c in ("currency", *key_cols, "owner", "res_ai"))
+        cand = "CASE WHEN f.cost >= t.thr THEN 1 ELSE 0 END"
+        named = "CASE WHEN f.cost >= t.thr THEN f.resource_id ELSE '' END"
         ranked = f"""flagged AS MATERIALIZED (
   {flagged}
 ),
 thr AS (
   SELECT {part}, {d.top_n_min('cost', top_n)} AS thr FROM flagged GROUP BY {part}
 ),
-marked AS MATERIALIZED (
-  SELECT f.*, CASE WHEN f.cost >= t.thr THEN 1 ELSE 0 END AS cand
+pre AS (
+  SELECT {fpart}, {cand} AS cand, {named} AS resource_id, SUM(f.cost) AS cost, SUM(f.quantity) AS quantity
   FROM flagged f JOIN thr t ON {same} AND f.owner = t.owner AND f.res_ai = t.res_ai
+  GROUP BY {fpart}, {cand}, {named}
 ),
 ranked AS (
-  SELECT m.*, ROW_NUMBER() OVER (PARTITION BY {part} {order}) AS rn FROM marked m WHERE cand = 1
-  UNION ALL
-  SELECT m.*, {int(top_n) + 1} AS rn FROM marked m WHERE cand = 0
+  SELECT p.*, CASE WHEN cand = 1 THEN ROW_NUMBER() OVER (PARTITION BY {part} ORDER BY cand DESC, cost DESC,
+    resource_id) ELSE {int(top_n) + 1} END AS rn
+  FROM pre p
 )"""
     else:  # one reference each: an engine that inlines CTEs reads the export once per subquery
         ranked = f"""flagged AS (
