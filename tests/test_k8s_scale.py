@@ -37,6 +37,6 @@ def test_big_cluster_bounded_list_calls(tmp_path: Path) -> None:
     assert kinds.count("k8s.node") == 100 and kinds.count("k8s.pod") == 480
     idle = [o for o in result.observations if o.kind == "k8s.node" and o.metrics["gpu_requested"] == 0]
     assert len(idle) == 20
-    # p4d.24xlarge us-east-1 21.9576/h x 730 = 16029.048 a month per idle node
-    assert idle[0].metrics["idle_gpu_monthly_usd"] == round(21.9576 * 730, 6)
+    # p4d.24xlarge us-east-1 21.957642/h x 730 = 16029.07866 a month per idle node
+    assert idle[0].metrics["idle_gpu_monthly_usd"] == round(21.957642 * 730, 6)
     assert result.coverage[0].status == "ok" and "22 list calls" in result.coverage[0].message
