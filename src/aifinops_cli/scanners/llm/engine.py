@@ -69,7 +69,7 @@ class Engine:
         cols = ", ".join(f"{n} {t}" for n, t in formats.CANONICAL if n not in ("prompt_json", "prompt_hash_given"))
         # the prompt itself is not kept (unless --show-prompts): only what the analyses need of it
         self.con.execute(f"CREATE TABLE raw (part INTEGER, file VARCHAR, fmt VARCHAR, line_no BIGINT, invalid BOOLEAN, "
-                         f"{cols}, bad_reason VARCHAR, unseen BOOLEAN, prompt_hash VARCHAR, last_msg_hash VARCHAR, "
+                         f"{cols}, bad_reason VARCHAR, prompt_hash VARCHAR, last_msg_hash VARCHAR, "
                          "n_messages BIGINT, text_known BOOLEAN, hint VARCHAR, prompt_text VARCHAR)")
         # files read by the typed reader carry no line numbers: their rows are numbered from
         # their position in `raw` (inserts keep file order), `rowid - base + 1`
@@ -154,7 +154,7 @@ FROM (SELECT *, lower(prompt_json) AS _lower FROM ({body}))"""
                     self.con.execute("BEGIN")
                     self.con.execute(head + f"({self._derive(fast)})")
                     if attempt is not None and self.con.execute(
-                            "SELECT count(*) FROM raw WHERE part = ? AND unseen", [part]).fetchone()[0]:
+                            "SELECT count(*) FROM raw WHERE part = ? AND invalid", [part]).fetchone()[0]:
                         self.con.execute("ROLLBACK")
                         continue
                     self.con.execute("INSERT INTO file_base VALUES (?, ?)", [part, base])
@@ -261,7 +261,7 @@ WITH r AS (
   FROM raw r LEFT JOIN aliases a ON a.alias = r.key_alias
   WHERE r.bad_reason IS NULL
 )
-SELECT r.* EXCLUDE (part, bad_reason, invalid, hint, n_messages, unseen),
+SELECT r.* EXCLUDE (part, bad_reason, invalid, hint, n_messages),
   {hint} AS hint,
   p.priced_as, p.source AS price_source, p.price_from,
   p.p_in, p.p_out, p.p_cached, p.p_cache_write, p.p_reasoning,

@@ -171,8 +171,8 @@ class Extract:
 
         Objects no sampled record has are read as JSON text (NULL, so cheap, where absent), and
         paths the sample lacks become NULL in the expressions; `guard()` is true for a record that
-        has a value at any such path after all, and the caller then reads the file again without
-        pruning, so no record ever loses a field."""
+        has a value at any such path after all (json_select makes it the `invalid` flag), and the
+        caller then reads the file again without pruning, so no record ever loses a field."""
         tree, _ = self._tree()
 
         def walk(node: dict[str, Any], at: tuple[str, ...]) -> None:
@@ -495,8 +495,8 @@ def json_select(fmt: str, attribute_keys: dict[str, list[str]], read_json: str |
     With `read_json` (a file path literal) the file is read by DuckDB's typed JSON reader, which
     fails on the first malformed line (the caller then falls back); without it, from
     `src(line_no, line)` one line at a time. `present` (typed read only) prunes the read to the
-    key paths sampled from the file; the `unseen` column then flags records that have a value
-    at a pruned path, and the caller must read the file again without `present`.
+    key paths sampled from the file; `invalid` is then true for records that have a value at a
+    pruned path, and if any is, the caller must read the file again without `present`.
     """
     x = Extract()
     spec = JSON_FORMATS[fmt](x)
@@ -529,21 +529,20 @@ def json_select(fmt: str, attribute_keys: dict[str, list[str]], read_json: str |
         # no row_number() here (it serialises the read): the caller numbers rows by position
         p = (f"SELECT NULL::BIGINT AS line_no, * FROM read_json({read_json}, "
              f"format='newline_delimited', maximum_object_size=16777216, columns={x.columns()})")
-        invalid = "false"
-        unseen = x.guard()
+        # pruned read: a record with a value at a pruned path is flagged `invalid`, and the caller
+        # then reads the file again unpruned (an extra column for this made the insert serial)
+        invalid = x.guard()
     else:
         p = f"SELECT line_no, {x.sql()} FROM src WHERE line IS NOT NULL AND trim(line) <> ''"
         invalid = "v IS NULL"
-        unseen = "false"
     sql = f"""
 WITH p AS ({p}),
 pm AS (SELECT *{meta_cols} FROM p),
 c AS (SELECT line_no, {invalid} AS invalid,
-  {typed},
-  {unseen} AS unseen
+  {typed}
   FROM pm)
-SELECT * EXCLUDE (unseen), CASE WHEN invalid THEN 'not valid JSON'
-               WHEN {req} THEN 'no model or token usage (not a {fmt} record?)' END AS bad_reason, unseen
+SELECT *, CASE WHEN invalid THEN 'not valid JSON'
+               WHEN {req} THEN 'no model or token usage (not a {fmt} record?)' END AS bad_reason
 FROM c"""
     return x.render(sql, typed=bool(read_json))
 
@@ -607,6 +606,6 @@ c AS (SELECT line_no, false AS invalid,
   {typed}
   FROM kv WHERE len(list_filter(kv, lambda e: starts_with(e.k, 'gen_ai.'))) > 0)
 SELECT *, CASE WHEN model IS NULL OR input_tokens IS NULL OR output_tokens IS NULL
-               THEN 'gen_ai span without model or token usage' END AS bad_reason, false AS unseen FROM c
+               THEN 'gen_ai span without model or token usage' END AS bad_reason FROM c
 UNION ALL
-SELECT line_no, true, {', '.join('NULL' for _ in CANONICAL)}, 'not valid JSON', false FROM j WHERE doc IS NULL"""
+SELECT line_no, true, {', '.join('NULL' for _ in CANONICAL)}, 'not valid JSON' FROM j WHERE doc IS NULL"""
