@@ -88,6 +88,16 @@ def test_duplicate_prompts_saved_at_cached_input_price(tmp_path):
     assert "prompt_preview" not in f.evidence and "long policy" not in json.dumps(f.evidence, default=str)
 
 
+
+def test_duplicate_prompt_across_teams_owned_by_its_first_sender(tmp_path):
+    msgs = [{"role": "user", "content": "summarise the weekly report"}]
+    # later lines first in the file: the owner follows time, not file order or engine threads
+    recs = [wrapped(f"2026-10-05T1{i}:00:00Z", "gpt-4o", 2000, 50, msgs, {"team": "search" if i else "data"})
+            for i in reversed(range(8))]
+    for _ in range(3):
+        [f] = findings(scan([str(write_jsonl(tmp_path / "d.jsonl", recs))]))["llm-duplicate-prompt"]
+        assert f.observation.owner == "data"
+
 def test_show_prompts_puts_text_in_evidence(tmp_path):
     msgs = [{"role": "user", "content": "the secret prompt"}]
     recs = [wrapped(f"2026-10-05T1{i}:00:00Z", "gpt-4o", 2000, 50, msgs, {"team": "cx"}) for i in range(10)]

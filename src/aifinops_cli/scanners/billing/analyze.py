@@ -305,7 +305,7 @@ def flow_observation(facts: TableFacts, flow: Flow, top_n: int = 5) -> Observati
                      f"{flow.destination}, as billed ({facts.currency})"),
         unit_price_usd=unit_price if flow.gb > 0 else cost_m,
         unit="GB" if flow.gb > 0 else "month",
-        quantity=gb_m if flow.gb > 0 else 1.0,
+        quantity=float(f"{gb_m:.12g}") if flow.gb > 0 else 1.0,  # same reason
         source=f"billing:{facts.label}",
         price_date=facts.period,
         sku=f"billing:{flow.transfer_class}:{flow.source}:{flow.destination}",

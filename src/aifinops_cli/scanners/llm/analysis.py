@@ -5,6 +5,9 @@ Every aggregate is SQL over `req`; Python only shapes the few rows that come bac
 observations are monthly: the observed amount times 30.4375 / observed days (at least one day),
 the run-rate a FinOps report compares with a monthly bill; the observed amount and the factor are
 kept in the metrics so the arithmetic can be checked.
+
+A session, retry burst or duplicate prompt that spans several teams is owned by the team of its
+first request (by time, then line): the same logs always give the same owner.
 """
 
 from __future__ import annotations
@@ -84,7 +87,7 @@ def _r(x: Any, nd: int = 6) -> float | None:
 def premium_simple(con: duckdb.DuckDBPyConnection, w: Window, show_prompts: bool) -> list[Observation]:
     rows = _rows(con, f"""
 SELECT coalesce(team, '') AS team, coalesce(app, '') AS app, coalesce(provider, '') AS provider, model,
-  any_value(cheaper_model) AS cheaper, any_value(priced_as) AS priced_as,
+  min(cheaper_model) AS cheaper, min(priced_as) AS priced_as,
   string_agg(DISTINCT price_source, '; ') AS source, CAST(max(day) AS VARCHAR) AS price_date,
   count(*) AS requests, count(*) FILTER (WHERE is_simple) AS simple,
   count(*) FILTER (WHERE is_simple AND text_known) AS simple_text_known,
@@ -148,7 +151,8 @@ WITH s AS (
       RANGE BETWEEN {int(window_calls) - 1} PRECEDING AND CURRENT ROW) AS in_window
   FROM s
 ), agg AS (
-  SELECT sid, coalesce(any_value(team), '') AS team, coalesce(any_value(app), '') AS app,
+  SELECT sid, coalesce(arg_min(team, seq) FILTER (WHERE team IS NOT NULL), '') AS team,
+    coalesce(arg_min(app, seq) FILTER (WHERE app IS NOT NULL), '') AS app,
     string_agg(DISTINCT model, ', ') AS models, count(*) AS calls, max(in_window) AS max_repeats,
     count(*) FILTER (WHERE in_window > 1) AS repeated_calls,
     coalesce(sum(cost) FILTER (WHERE in_window > 1), 0) AS repeated_cost,
@@ -216,8 +220,9 @@ WITH a AS (
          OVER (PARTITION BY caller, model, prompt_hash ORDER BY ts, line_no) AS burst
   FROM a
 ), b AS (
-  SELECT caller, model, prompt_hash, burst, coalesce(any_value(team), '') AS team,
-    coalesce(any_value(app), '') AS app, count(*) AS attempts,
+  SELECT caller, model, prompt_hash, burst,
+    coalesce(arg_min(team, (ts, line_no)) FILTER (WHERE team IS NOT NULL), '') AS team,
+    coalesce(arg_min(app, (ts, line_no)) FILTER (WHERE app IS NOT NULL), '') AS app, count(*) AS attempts,
     count(*) FILTER (WHERE status = 'error') AS errors,
     date_diff('millisecond', min(ts), max(ts)) / 1000.0 AS span_s,
     coalesce(sum(cost), 0) AS cost,
@@ -256,7 +261,7 @@ ORDER BY attempts DESC, cost DESC LIMIT {int(limit)}""")
 def duplicates(con: duckdb.DuckDBPyConnection, w: Window, show_prompts: bool, limit: int = 100
                ) -> tuple[list[Observation], int]:
     """Identical prompts paid for again: what prompt caching or a response cache would save."""
-    text = "any_value(prompt_text) AS prompt_text," if show_prompts else ""
+    text = "arg_min(prompt_text, (ts, line_no)) AS prompt_text," if show_prompts else ""
     rows = _rows(con, f"""
 WITH d AS (
   SELECT *, greatest(input_tokens - cached_input_tokens - cache_write_tokens, 0) * (p_in - p_cached) / 1e6 AS saving
@@ -265,7 +270,8 @@ WITH d AS (
   -- repeats are every request but the first (by time, then line): totals minus the first one,
   -- a plain aggregate rather than a window over all requests
   SELECT prompt_hash, coalesce(provider, '') AS provider, model, count(*) AS requests,
-    coalesce(any_value(team), '') AS team, coalesce(any_value(app), '') AS app, {text}
+    coalesce(arg_min(team, (ts, line_no)) FILTER (WHERE team IS NOT NULL), '') AS team,
+    coalesce(arg_min(app, (ts, line_no)) FILTER (WHERE app IS NOT NULL), '') AS app, {text}
     avg(input_tokens) AS avg_in, sum(cached_input_tokens) / greatest(sum(input_tokens), 1) AS cached_share,
     coalesce(sum(cost), 0) - coalesce(arg_min(cost, (ts, line_no)), 0) AS repeat_cost,
     coalesce(sum(saving), 0) - coalesce(arg_min(saving, (ts, line_no)), 0) AS prompt_cache_saving,
