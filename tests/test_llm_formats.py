@@ -94,6 +94,18 @@ def test_anthropic_cache_tokens_are_added_to_input(tmp_path):
     assert row["cost"] == pytest.approx(0.0147)
 
 
+
+def test_anthropic_one_hour_cache_writes_bill_at_twice_input(tmp_path):
+    usage = {"input_tokens": 100, "output_tokens": 400, "cache_creation_input_tokens": 2000,
+             "cache_read_input_tokens": 0,
+             "cache_creation": {"ephemeral_5m_input_tokens": 500, "ephemeral_1h_input_tokens": 1500}}
+    rec = {"timestamp": T, "response": {"id": "msg_2", "type": "message",
+                                        "model": "claude-sonnet-4-5-20250929", "usage": usage}}
+    [row] = priced_rows(write_jsonl(tmp_path / "h.jsonl", [rec]))
+    # 100*3 + 500*3.75 (5-minute write) + 1500*6.00 (1-hour write: 2 x 3.00) + 400*15
+    # = 300 + 1875 + 9000 + 6000 = 17175 per 1M
+    assert row["cost"] == pytest.approx(0.017175)
+
 def test_litellm_spend_csv_with_logged_spend(tmp_path):
     path = tmp_path / "spend.csv"
     meta = {"user_api_key_alias": "k1", "user_api_key_team_alias": "growth",

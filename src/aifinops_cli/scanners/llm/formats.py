@@ -36,6 +36,7 @@ CANONICAL: tuple[tuple[str, str], ...] = (
     ("output_tokens", "BIGINT"),
     ("cached_input_tokens", "BIGINT"),
     ("cache_write_tokens", "BIGINT"),
+    ("cache_write_1h_tokens", "BIGINT"),  # the part of cache_write_tokens written for 1 hour
     ("reasoning_tokens", "BIGINT"),
     ("logged_cost", "DOUBLE"),
     ("latency_ms", "DOUBLE"),
@@ -287,6 +288,8 @@ def _anthropic(x: Extract) -> Spec:
             "output_tokens": f"toint({b('usage.output_tokens')})",
             "cached_input_tokens": cr,
             "cache_write_tokens": cw,
+            # 1-hour cache writes bill at a higher rate than the default 5-minute ones
+            "cache_write_1h_tokens": f"coalesce(toint({b('usage.cache_creation.ephemeral_1h_input_tokens')}), 0)",
             "reasoning_tokens": "0",
             "logged_cost": f"TRY_CAST({x.get('$.cost_usd', '$.cost')} AS DOUBLE)",
             "latency_ms": f"TRY_CAST({x.get('$.latency_ms', '$.duration_ms')} AS DOUBLE)",
@@ -574,6 +577,7 @@ def otel_select(attribute_keys: dict[str, list[str]]) -> str:
         "output_tokens": f"toint({a('gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens')})",
         "cached_input_tokens": cr,
         "cache_write_tokens": cw,
+        "cache_write_1h_tokens": "0",
         "reasoning_tokens": f"coalesce(toint({a('gen_ai.usage.reasoning.output_tokens')}), 0)",
         "logged_cost": f"TRY_CAST({a('gen_ai.usage.cost', 'llm.usage.cost', 'gen_ai.cost.usd')} AS DOUBLE)",
         "latency_ms": "(TRY_CAST(span->>'$.endTimeUnixNano' AS HUGEINT) - "

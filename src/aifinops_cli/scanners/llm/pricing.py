@@ -34,6 +34,9 @@ PROVIDER_ALIASES = {
     "xai": "x-ai", "mistralai": "mistral",
 }
 PRICE_COLUMNS = ("p_in", "p_out", "p_cached", "p_cache_write", "p_reasoning")
+# Anthropic bills 1-hour prompt-cache writes at 2x the base input price (5-minute ones at 1.25x,
+# the catalog's cache-write price); genai-prices carries only the 5-minute rate
+CACHE_WRITE_1H_INPUT_MULTIPLE = 2.0
 
 
 def genai_prices_version() -> str:
@@ -241,13 +244,19 @@ class PriceBook:
 
 
 def cost_sql(p: str, r: str = "") -> dict[str, str]:
-    """Cost per token kind in USD, given request columns (prefix r) and price columns (prefix p)."""
+    """Cost per token kind in USD, given request columns (prefix r) and price columns (prefix p).
+
+    Cache writes: the catalog's cache-write price is the default (Anthropic: 5-minute) one; the
+    1-hour part bills at CACHE_WRITE_1H_INPUT_MULTIPLE x the input price.
+    """
     uncached = f"greatest({r}input_tokens - {r}cached_input_tokens - {r}cache_write_tokens, 0)"
     visible_out = f"greatest({r}output_tokens - {r}reasoning_tokens, 0)"
+    one_hour = f"least(coalesce({r}cache_write_1h_tokens, 0), {r}cache_write_tokens)"
     return {
         "cost_input": f"{uncached} * {p}p_in / 1e6",
         "cost_cached": f"{r}cached_input_tokens * {p}p_cached / 1e6",
-        "cost_cache_write": f"{r}cache_write_tokens * {p}p_cache_write / 1e6",
+        "cost_cache_write": (f"(({r}cache_write_tokens - {one_hour}) * {p}p_cache_write "
+                             f"+ {one_hour} * {p}p_in * {CACHE_WRITE_1H_INPUT_MULTIPLE}) / 1e6"),
         "cost_output": f"{visible_out} * {p}p_out / 1e6",
         "cost_reasoning": f"{r}reasoning_tokens * {p}p_reasoning / 1e6",
     }
