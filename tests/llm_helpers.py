@@ -50,7 +50,8 @@ def priced_rows(path: Path, fmt: str | None = None, llm: dict[str, Any] | None =
         assert not out.error, out.error
         overrides = [Override.parse(p) for p in (llm or {}).get("prices", [])]
         engine.price(PriceBook(overrides, 0.0, genai_prices_version()), load_tiers())
-        cur = engine.con.execute("SELECT * FROM req ORDER BY line_no")
+        # the file's format is kept once per file (`parts`), not on each record
+        cur = engine.con.execute("SELECT req.*, parts.fmt FROM req JOIN parts USING (part) ORDER BY line_no")
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
     finally:

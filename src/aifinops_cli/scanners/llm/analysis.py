@@ -207,7 +207,7 @@ def retries(con: duckdb.DuckDBPyConnection, w: Window, gap_seconds: float, limit
 WITH a AS (
   SELECT coalesce(session_id, user_id, app, team, '') AS caller, coalesce(priced_as, model) AS model,
     prompt_hash, ts, status, cost,
-    team, app, line_no, file,
+    team, app, line_no,
     lag(ts) OVER (PARTITION BY coalesce(session_id, user_id, app, team, ''), coalesce(priced_as, model),
                   prompt_hash
                   ORDER BY ts, line_no) AS prev_ts
@@ -227,7 +227,7 @@ WITH a AS (
     date_diff('millisecond', min(ts), max(ts)) / 1000.0 AS span_s,
     coalesce(sum(cost), 0) AS cost,
     coalesce(arg_max(cost, ts) FILTER (WHERE status = 'ok'), 0) AS kept_cost,
-    min(ts) AS first_ts, string_agg(DISTINCT file, ', ') AS files
+    min(ts) AS first_ts
   FROM g GROUP BY caller, model, prompt_hash, burst
 )
 SELECT * FROM b WHERE attempts >= 2 AND errors >= 1

@@ -68,12 +68,13 @@ class Engine:
         self.con.execute(formats.MACROS)
         cols = ", ".join(f"{n} {t}" for n, t in formats.CANONICAL if n not in ("prompt_json", "prompt_hash_given"))
         # the prompt itself is not kept (unless --show-prompts): only what the analyses need of it
-        self.con.execute(f"CREATE TABLE raw (part INTEGER, file VARCHAR, fmt VARCHAR, line_no BIGINT, invalid BOOLEAN, "
+        self.con.execute(f"CREATE TABLE raw (part INTEGER, line_no BIGINT, invalid BOOLEAN, "
                          f"{cols}, bad_reason VARCHAR, prompt_hash VARCHAR, last_msg_hash VARCHAR, "
                          "n_messages BIGINT, text_known BOOLEAN, hint VARCHAR, prompt_text VARCHAR)")
         # files read by the typed reader carry no line numbers: their rows are numbered from
         # their position in `raw` (inserts keep file order), `rowid - base + 1`
         self.con.execute("CREATE TABLE file_base (part INTEGER, base BIGINT)")
+        self.con.execute("CREATE TABLE parts (part INTEGER, file VARCHAR, fmt VARCHAR)")
         self._n = 0
 
     def _derive(self, body: str) -> str:
@@ -138,7 +139,9 @@ FROM (SELECT *, lower(prompt_json) AS _lower FROM ({body}))"""
                                                  "formats: " + ", ".join(FORMATS) + ")")
         self._n += 1
         part = self._n
-        head = f"INSERT INTO raw SELECT {part}, {formats.q(file.display)}, {formats.q(fmt)}, * FROM "
+        # a file's name and format are kept once per file, not on each of its records
+        self.con.execute("INSERT INTO parts VALUES (?, ?, ?)", [part, file.display, fmt])
+        head = f"INSERT INTO raw SELECT {part}, * FROM "
         done = False
         if layout == "lines" and fmt != "otel":
             # fast path: DuckDB's typed JSON reader; any malformed line makes it fail as a whole.
@@ -168,8 +171,8 @@ FROM (SELECT *, lower(prompt_json) AS _lower FROM ({body}))"""
             body = (formats.otel_select(self.settings.attribute_keys) if fmt == "otel"
                     else formats.json_select(fmt, self.settings.attribute_keys))
             try:
-                self.con.execute(f"INSERT INTO raw WITH src AS ({src}) SELECT {part}, {formats.q(file.display)}, "
-                                 f"{formats.q(fmt)}, * FROM ({self._derive(body)})")
+                self.con.execute(f"INSERT INTO raw WITH src AS ({src}) SELECT {part}, "
+                                 f"* FROM ({self._derive(body)})")
             except duckdb.Error as exc:
                 message = str(exc).split("\n")[0]
                 return FileOutcome(file, fmt, error=f"cannot parse as {fmt}: {message}")
@@ -181,8 +184,8 @@ FROM (SELECT *, lower(prompt_json) AS _lower FROM ({body}))"""
             rejected = self.con.execute(
                 f"SELECT line, error_message FROM {rej} ORDER BY line").fetchall()
             for line, message in rejected:
-                self.con.execute("INSERT INTO raw (part, file, fmt, line_no, invalid, bad_reason) VALUES (?, ?, ?, ?, true, ?)",
-                                 [part, file.display, fmt, line, f"CSV: {message.splitlines()[0]}"])
+                self.con.execute("INSERT INTO raw (part, line_no, invalid, bad_reason) VALUES (?, ?, true, ?)",
+                                 [part, line, f"CSV: {message.splitlines()[0]}"])
             bad += len(rejected)
             rows += len(rejected)
         out = FileOutcome(file, fmt, rows=rows, bad=bad)
@@ -193,8 +196,8 @@ FROM (SELECT *, lower(prompt_json) AS _lower FROM ({body}))"""
 
     def bad_examples(self, limit: int = 5) -> list[tuple[str, int, str]]:
         return self.con.execute(
-            f"SELECT file, {self.line_no_sql('r')} AS n, bad_reason FROM raw r WHERE bad_reason IS NOT NULL "
-            "ORDER BY file, n LIMIT ?", [limit]).fetchall()
+            f"SELECT p.file, {self.line_no_sql('r')} AS n, bad_reason FROM raw r JOIN parts p USING (part) "
+            "WHERE bad_reason IS NOT NULL ORDER BY p.file, n LIMIT ?", [limit]).fetchall()
 
     # --- pricing ------------------------------------------------------------------------------
     def price(self, book: PriceBook, tiers: Tiers) -> None:
@@ -261,7 +264,7 @@ WITH r AS (
   FROM raw r LEFT JOIN aliases a ON a.alias = r.key_alias
   WHERE r.bad_reason IS NULL
 )
-SELECT r.* EXCLUDE (part, bad_reason, invalid, hint, n_messages),
+SELECT r.* EXCLUDE (bad_reason, invalid, hint, n_messages),
   {hint} AS hint,
   p.priced_as, p.source AS price_source, p.price_from,
   p.p_in, p.p_out, p.p_cached, p.p_cache_write, p.p_reasoning,
