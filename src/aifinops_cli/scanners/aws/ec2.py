@@ -21,14 +21,18 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from aifinops_cli.core import overlap
-from aifinops_cli.core.models import HOURS_PER_MONTH, CostLine, Observation
+from aifinops_cli.core.models import Observation
 from aifinops_cli.scanners.aws import common
-from aifinops_cli.scanners.aws.pricing import instance_cost_line, volume_lines_for
+from aifinops_cli.scanners.aws.pricing import (
+    SpotPrices,
+    instance_cost_line,
+    read_spot_prices,
+    spot_cost_line,
+    volume_lines_for,
+)
 from aifinops_cli.scanners.interface import ScanContext
 
 MAX_QUERIES_PER_CALL = 500
-SPOT_SOURCE = "aws-spot-price-history"  # DescribeSpotPriceHistory, read at scan time
-SPOT_PRODUCTS = ("Linux/UNIX", "Linux/UNIX (Amazon VPC)")
 DAY = 86400
 GPU_NAMESPACE = "CWAgent"
 GPU_METRIC = "nvidia_smi_utilization_gpu"
@@ -85,28 +89,6 @@ def fetch_metrics(cloudwatch: Any, queries: list[dict[str, Any]], start: Any, en
     return values
 
 
-def spot_prices(session: Any, region: str, instance_types: list[str], now: datetime
-                ) -> dict[tuple[str, str], tuple[float, str]]:
-    """The Spot price in effect now per (instance type, zone), with the date it took effect.
-
-    Asking for the history from `now` to `now` returns the last price change before it: the
-    effective price. One paginated call per region, only when Spot instances run there.
-    """
-    ec2 = session.client("ec2", region_name=region, config=common.BOTO_CONFIG)
-    latest: dict[tuple[str, str], tuple[datetime, float]] = {}
-    paginator = ec2.get_paginator("describe_spot_price_history")
-    for page in paginator.paginate(InstanceTypes=instance_types, StartTime=now, EndTime=now,
-                                   ProductDescriptions=list(SPOT_PRODUCTS)):
-        for p in page["SpotPriceHistory"]:
-            if p.get("ProductDescription") not in SPOT_PRODUCTS:
-                continue
-            key = (p["InstanceType"], p["AvailabilityZone"])
-            when = p["Timestamp"]
-            if key not in latest or when > latest[key][0]:
-                latest[key] = (when, float(p["SpotPrice"]))
-    return {k: (price, when.date().isoformat()) for k, (when, price) in latest.items()}
-
-
 def gpu_metrics_by_instance(cloudwatch: Any) -> dict[str, list[dict[str, Any]]]:
     """The agent's GPU utilisation metrics, grouped by instance (one entry per GPU)."""
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -158,14 +140,7 @@ class GpuInstanceScanner(common.RegionalScanner):
             except (BotoCoreError, ClientError) as exc:
                 # without metrics nothing can be judged idle, but stopped instances still can
                 problem = common.explain(exc, "cloudwatch", region)
-        spot: dict[tuple[str, str], tuple[float, str]] = {}
-        spot_problem = ""
-        spot_types = sorted({i["InstanceType"] for i in running if i.get("InstanceLifecycle") == "spot"})
-        if spot_types:
-            try:
-                spot = spot_prices(session, region, spot_types, ctx.now)
-            except (BotoCoreError, ClientError) as exc:
-                spot_problem = common.explain(exc, "ec2", region)
+        spot, spot_problem = read_spot_prices(session, region, running, ctx.now)
         volumes = inv.volumes_by_id
         out = []
         for inst in accelerated:
@@ -197,8 +172,7 @@ class GpuInstanceScanner(common.RegionalScanner):
 
     def _observe(self, ctx: ScanContext, account: str, region: str, inst: dict[str, Any],
                  utilisation: dict[str, float | None] | None, volumes: dict[str, dict[str, Any]],
-                 unpriced: list[dict[str, str]], spot: dict[tuple[str, str], tuple[float, str]],
-                 spot_problem: str) -> Observation:
+                 unpriced: list[dict[str, str]], spot: SpotPrices, spot_problem: str) -> Observation:
         itype = inst["InstanceType"]
         state = inst["State"]["Name"]
         tags = common.tags_of(inst)
@@ -206,11 +180,10 @@ class GpuInstanceScanner(common.RegionalScanner):
         zone = (inst.get("Placement") or {}).get("AvailabilityZone", "")
         evidence = []
         lines = []
-        spot_price = spot.get((itype, zone)) if lifecycle == "spot" else None
-        if state == "running" and spot_price is not None:
-            price, day = spot_price
-            lines.append(CostLine(f"{itype} Spot in {zone}, {HOURS_PER_MONTH:g} h/month", price, "hour",
-                                  HOURS_PER_MONTH, SPOT_SOURCE, day, f"aws.ec2.spot:{itype}:{zone}"))
+        spot_line = (spot_cost_line(spot, itype, zone, 1, f"{itype} Spot in {zone}")
+                     if lifecycle == "spot" else None)
+        if state == "running" and spot_line is not None:
+            lines.append(spot_line)
         elif state == "running":
             if lifecycle == "spot":
                 why = spot_problem or f"no Spot price published for {itype} in {zone}"

@@ -21,15 +21,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from aifinops_cli.core import overlap
-from aifinops_cli.core.models import HOURS_PER_MONTH, CostLine, Observation
+from aifinops_cli.core.models import HOURS_PER_MONTH, Observation
 from aifinops_cli.scanners.aws import common
-from aifinops_cli.scanners.aws.ec2 import (
-    DAY,
-    SPOT_SOURCE,
-    fetch_metrics,
-    gpu_metrics_by_instance,
-    spot_prices,
-)
+from aifinops_cli.scanners.aws.ec2 import DAY, fetch_metrics, gpu_metrics_by_instance
+from aifinops_cli.scanners.aws.pricing import SpotPrices, read_spot_prices, spot_cost_line
 from aifinops_cli.scanners.interface import ScanContext
 
 NODEGROUP_TAG = "eks:nodegroup-name"
@@ -137,13 +132,7 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
                     utilisation = self._utilisation(ctx, session, region, nodes)
                 except (BotoCoreError, ClientError) as exc:
                     problem = common.explain(exc, "cloudwatch", region)
-            spot: dict[tuple[str, str], tuple[float, str]] = {}
-            spot_types = sorted({i["InstanceType"] for i in running if i.get("InstanceLifecycle") == "spot"})
-            if spot_types:
-                try:
-                    spot = spot_prices(session, region, spot_types, ctx.now)
-                except (BotoCoreError, ClientError):
-                    spot = {}  # priced on demand below, with the upper-bound note
+            spot, _ = read_spot_prices(session, region, running, ctx.now)  # else on demand, noted
             out = [self._observe(ctx, account, region, ng, nodes[self._key(ng)],
                                  utilisation.get(self._key(ng)), unpriced, spot) for ng in groups]
         note = f"{len(clusters)} clusters, {total} node groups, {len(groups)} accelerated"
@@ -180,7 +169,7 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
     def _observe(self, ctx: ScanContext, account: str, region: str, ng: dict[str, Any],
                  nodes: list[dict[str, Any]], utilisation: dict[str, float | None] | None,
                  unpriced: list[dict[str, str]],
-                 spot: dict[tuple[str, str], tuple[float, str]]) -> Observation:
+                 spot: SpotPrices) -> Observation:
         scaling = ng.get("scalingConfig") or {}
         types = ng.get("instanceTypes") or []
         # price what is running (Spot nodes at the Spot price in effect in their zone); if the
@@ -195,10 +184,10 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
             else:
                 counts[inst["InstanceType"]] += 1
         for (itype, zone), count in sorted(spot_nodes.items()):
-            price, day = spot[(itype, zone)]
-            label = f"{itype} Spot EKS node x{count} in {zone}, {HOURS_PER_MONTH:g} h/month each"
-            lines.append(CostLine(label, price, "hour", HOURS_PER_MONTH * count, SPOT_SOURCE, day,
-                                  f"aws.ec2.spot:{itype}:{zone}"))
+            line = spot_cost_line(spot, itype, zone, count, f"{itype} Spot EKS node x{count} in {zone}",
+                                  each=True)
+            if line is not None:
+                lines.append(line)
         basis = "running nodes"
         if not nodes and scaling.get("desiredSize") and types:
             counts[types[0]] = int(scaling["desiredSize"])

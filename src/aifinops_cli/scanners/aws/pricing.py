@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from aifinops_cli.core.models import HOURS_PER_MONTH, CostLine
 from aifinops_cli.pricing.catalog import PriceCatalog
+from aifinops_cli.scanners.aws import common
+
+SPOT_SOURCE = "aws-spot-price-history"  # DescribeSpotPriceHistory, read at scan time
+SPOT_PRODUCTS = ("Linux/UNIX", "Linux/UNIX (Amazon VPC)")
+SpotPrices = dict[tuple[str, str], tuple[float, str]]  # (type, zone) -> ($/h, date in effect)
 
 GP3_FREE_IOPS = 3000
 GP3_FREE_THROUGHPUT_MIBPS = 125
@@ -58,3 +66,42 @@ def volume_lines_for(prices: PriceCatalog, region: str, volume: dict[str, Any]):
 def instance_cost_line(prices: PriceCatalog, region: str, instance_type: str) -> CostLine | None:
     return prices.line("aws.ec2", instance_type, region, HOURS_PER_MONTH,
                        f"{instance_type} on-demand, {HOURS_PER_MONTH:g} h/month")
+
+
+def read_spot_prices(session: Any, region: str, instances: list[dict[str, Any]], now: datetime
+                     ) -> tuple[SpotPrices, str]:
+    """The Spot price in effect now for the zones and types of the Spot instances given.
+
+    Asking for the history from `now` to `now` returns the last price change before it: the
+    effective price. One paginated call per region, none when no Spot instance runs there.
+    Unreadable (e.g. denied): no prices and the reason, so callers price on demand and say so.
+    """
+    types = sorted({i["InstanceType"] for i in instances if i.get("InstanceLifecycle") == "spot"})
+    if not types:
+        return {}, ""
+    latest: dict[tuple[str, str], tuple[datetime, float]] = {}
+    try:
+        ec2 = session.client("ec2", region_name=region, config=common.BOTO_CONFIG)
+        for page in ec2.get_paginator("describe_spot_price_history").paginate(
+                InstanceTypes=types, StartTime=now, EndTime=now, ProductDescriptions=list(SPOT_PRODUCTS)):
+            for p in page["SpotPriceHistory"]:
+                if p.get("ProductDescription") not in SPOT_PRODUCTS:
+                    continue
+                key, when = (p["InstanceType"], p["AvailabilityZone"]), p["Timestamp"]
+                if key not in latest or when > latest[key][0]:
+                    latest[key] = (when, float(p["SpotPrice"]))
+    except (BotoCoreError, ClientError) as exc:
+        return {}, common.explain(exc, "ec2", region)
+    return {k: (price, when.date().isoformat()) for k, (when, price) in latest.items()}, ""
+
+
+def spot_cost_line(prices: SpotPrices, instance_type: str, zone: str, count: int,
+                   label: str, each: bool = False) -> CostLine | None:
+    """`count` instances for a month at the Spot price in effect in `zone`, if it is known."""
+    known = prices.get((instance_type, zone))
+    if known is None:
+        return None
+    price, day = known
+    return CostLine(f"{label}, {HOURS_PER_MONTH:g} h/month" + (" each" if each else ""), price,
+                    "hour", HOURS_PER_MONTH * count, SPOT_SOURCE, day,
+                    f"aws.ec2.spot:{instance_type}:{zone}")
