@@ -11,16 +11,16 @@ check that only GETs were made.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from functools import partial
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+
+from aifinops_cli.scanners import fakeserver
 
 COMPUTE = "https://www.googleapis.com/compute/v1"
 
@@ -240,49 +240,16 @@ def _route(fake: FakeGcp, path: str, query: dict[str, list[str]]) -> tuple[int, 
     return 404, {"error": {"code": 404, "message": f"no such path {path}", "status": "NOT_FOUND"}}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeGcp
-
-    def log_message(self, *args: Any) -> None:  # quiet
-        pass
-
-    def _answer(self, method: str) -> None:
-        parsed = urlparse(self.path)
-        query = parse_qs(parsed.query)
-        with self.fake.lock:
-            self.fake.calls.append((method, parsed.path, query))
-        if method != "GET":
-            status, body = 405, {"error": {"code": 405, "message": "read-only fake",
-                                           "status": "UNIMPLEMENTED"}}
-        else:
-            status, body = _route(self.fake, parsed.path, query)
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:
-        self._answer("GET")
-
-    def do_POST(self) -> None:
-        self._answer("POST")
-
-    def do_DELETE(self) -> None:
-        self._answer("DELETE")
+def _answer(fake: FakeGcp, method: str, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+    with fake.lock:
+        fake.calls.append((method, path, query))
+    if method != "GET":
+        return 405, {"error": {"code": 405, "message": "read-only fake", "status": "UNIMPLEMENTED"}}
+    return _route(fake, path, query)
 
 
 @contextmanager
 def serve(fake: FakeGcp) -> Iterator[str]:
     """Serve `fake` on 127.0.0.1 in a thread; yields its base URL."""
-    handler = type("Handler", (_Handler,), {"fake": fake})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="fake-gcp", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with fakeserver.serve(partial(_answer, fake), "fake-gcp", "application/json; charset=UTF-8") as url:
+        yield url

@@ -18,12 +18,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import yaml
+
+from aifinops_cli.scanners import fakeserver
 
 
 def _ts(when: datetime) -> str:
@@ -217,61 +218,20 @@ def _route(fake: FakeK8s, path: str, query: dict[str, list[str]]) -> tuple[int, 
     return 200, _list(fake, name, kind, items, query)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeK8s
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _answer(self, method: str) -> None:
-        parsed = urlparse(self.path)
-        query = parse_qs(parsed.query)
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            body = self.rfile.read(length).decode()
-            if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
-                query.update(parse_qs(body))
-        with self.fake.lock:
-            self.fake.calls.append((method, parsed.path, query))
-        readonly_post = method == "POST" and parsed.path.startswith("/prometheus/api/v1/query")
-        if method != "GET" and not readonly_post:
-            status, payload = 405, {"kind": "Status", "code": 405, "reason": "MethodNotAllowed"}
-        else:
-            status, payload = _route(self.fake, parsed.path, query)
-        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:
-        self._answer("GET")
-
-    def do_POST(self) -> None:
-        self._answer("POST")
-
-    def do_DELETE(self) -> None:
-        self._answer("DELETE")
-
-    def do_PATCH(self) -> None:
-        self._answer("PATCH")
+def _answer(fake: FakeK8s, method: str, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+    with fake.lock:
+        fake.calls.append((method, path, query))
+    readonly_post = method == "POST" and path.startswith("/prometheus/api/v1/query")
+    if method != "GET" and not readonly_post:
+        return 405, {"kind": "Status", "code": 405, "reason": "MethodNotAllowed"}
+    return _route(fake, path, query)
 
 
 @contextmanager
 def serve(fake: FakeK8s) -> Iterator[str]:
     """Serve `fake` on 127.0.0.1 in a thread; yields its base URL."""
-    handler = type("Handler", (_Handler,), {"fake": fake})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="fake-k8s", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with fakeserver.serve(partial(_answer, fake), "fake-k8s", keep_alive=True) as url:
+        yield url
 
 
 def write_kubeconfig(path: Path, url: str, clusters: list[str], current: str | None = None) -> Path:
