@@ -12,7 +12,6 @@ from abc import abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import boto3
@@ -180,10 +179,6 @@ def tags_of(resource: dict[str, Any]) -> dict[str, str]:
     return {t["Key"]: t.get("Value", "") for t in resource.get("Tags", []) or []}
 
 
-def age_days(then: datetime | None, now: datetime) -> float | None:
-    if then is None:
-        return None
-    return round(max((now - then).total_seconds(), 0.0) / 86400.0, 1)
 
 
 @dataclass

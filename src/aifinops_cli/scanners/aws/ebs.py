@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aifinops_cli.core.models import Observation
+from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.pricing import volume_lines_for
 
@@ -40,7 +41,7 @@ class UnattachedVolumeScanner(common.RegionalScanner):
                         "iops": float(vol["Iops"]) if vol.get("Iops") else None,
                         "throughput_mibps": (float(vol["Throughput"])
                                              if vol.get("Throughput") else None),
-                        "age_days": common.age_days(vol.get("CreateTime"), ctx.now),
+                        "age_days": age_days(vol.get("CreateTime"), ctx.now),
                     },
                     attributes={
                         "state": vol.get("State"),

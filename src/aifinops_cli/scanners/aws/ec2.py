@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from aifinops_cli.core import overlap
 from aifinops_cli.core.models import Observation
+from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.pricing import (
     SpotPrices,
@@ -209,11 +210,11 @@ class GpuInstanceScanner(common.RegionalScanner):
         metrics: dict[str, float | None] = dict(utilisation or {})
         metrics["attached_volume_gb"] = attached_gb
         metrics["attached_storage_monthly_usd"] = round(sum(x.monthly_usd for x in storage_lines), 6)
-        metrics["age_days"] = common.age_days(inst.get("LaunchTime"), ctx.now)
+        metrics["age_days"] = age_days(inst.get("LaunchTime"), ctx.now)
         stopped = _STOPPED_AT.search(inst.get("StateTransitionReason", "") or "")
         if state == "stopped" and stopped:
             when = datetime.strptime(stopped.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
-            metrics["stopped_days"] = common.age_days(when, ctx.now)
+            metrics["stopped_days"] = age_days(when, ctx.now)
         if utilisation is not None:
             source = ("CPU, network and GPU (CloudWatch agent)"
                       if utilisation.get("gpu_util_max_pct") is not None

@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from aifinops_cli.core import overlap
 from aifinops_cli.core.models import HOURS_PER_MONTH, Observation
+from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.ec2 import DAY, fetch_metrics, gpu_metrics_by_instance
 from aifinops_cli.scanners.aws.pricing import SpotPrices, read_spot_prices, spot_cost_line
@@ -207,7 +208,7 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
             "min_size": float(scaling.get("minSize", 0)),
             "max_size": float(scaling.get("maxSize", 0)),
             "nodes_running": float(len(nodes)),
-            "age_days": common.age_days(ng.get("createdAt"), ctx.now),
+            "age_days": age_days(ng.get("createdAt"), ctx.now),
         })
         priced = ", ".join(label for label, n in (("EC2 Spot prices in effect", sum(spot_nodes.values())),
                                                   ("EC2 on-demand prices", sum(counts.values()))) if n)

@@ -27,6 +27,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from aifinops_cli.core.models import HOURS_PER_MONTH, CostLine, Observation
+from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.pricing.catalog import PriceCatalog
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.ec2 import DAY, fetch_metrics
@@ -269,7 +270,7 @@ class SageMakerScanner(common.RegionalScanner):
         own_tags = tags.get(d["EndpointArn"], {})
         variants = facts.variants
         metrics: dict[str, float | None] = {
-            "age_days": common.age_days(d.get("CreationTime"), ctx.now),
+            "age_days": age_days(d.get("CreationTime"), ctx.now),
             "instance_count": float(sum(v.count for v in variants if not v.serverless)),
             "invocations": sum(v.invocations for v in variants) if measured else None,
             "invocation_days": (float(max((v.active_days for v in variants), default=0))
@@ -367,8 +368,8 @@ class SageMakerScanner(common.RegionalScanner):
             account=account, region=region, name=nb["NotebookInstanceName"], tags=own_tags,
             owner=ctx.config.owner_from_tags(own_tags),
             metrics={
-                "in_service_days": common.age_days(nb.get("LastModifiedTime"), ctx.now),
-                "age_days": common.age_days(nb.get("CreationTime"), ctx.now),
+                "in_service_days": age_days(nb.get("LastModifiedTime"), ctx.now),
+                "age_days": age_days(nb.get("CreationTime"), ctx.now),
             },
             attributes={
                 "status": nb.get("NotebookInstanceStatus"),

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from aifinops_cli.core.models import CoverageEntry
+from aifinops_cli.core.timeutil import parse_time
 from aifinops_cli.scanners.interface import ScanContext, ScannerError
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform.read-only"]
@@ -81,20 +82,8 @@ def bundled_gpus(machine_type: str) -> tuple[str, int]:
     return accel, int(m.group(1)) if m else 1
 
 
-def parse_time(value: str | None) -> datetime | None:
-    """RFC 3339 as Google writes it (`2026-11-01T10:00:00.000-07:00`, or with `Z`)."""
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
-def age_days(then: datetime | None, now: datetime) -> float | None:
-    if then is None:
-        return None
-    return round(max((now - then).total_seconds(), 0.0) / 86400.0, 1)
 
 
 # --- access -----------------------------------------------------------------------------------

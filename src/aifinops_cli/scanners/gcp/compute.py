@@ -13,6 +13,7 @@ from typing import Any
 
 from aifinops_cli.core import overlap
 from aifinops_cli.core.models import Observation, ScanResult
+from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.scanners.gcp import common
 from aifinops_cli.scanners.gcp.monitoring import Monitoring, Window, instance_utilisation
 from aifinops_cli.scanners.gcp.pricing import disk_line, instance_lines
@@ -97,10 +98,10 @@ class GcpComputeScanner(Scanner):
         metrics["attached_disk_gb"] = float(sum(d.size_gb for d in disks))
         metrics["attached_storage_monthly_usd"] = round(sum(x.monthly_usd for x in storage), 6)
         if inst.status == "TERMINATED":
-            metrics["stopped_days"] = common.age_days(inst.last_stop, ctx.now)
+            metrics["stopped_days"] = age_days(inst.last_stop, ctx.now)
         metrics["gpu_count"] = float(count)
-        metrics["age_days"] = common.age_days(inst.created, ctx.now)
-        metrics["uptime_days"] = common.age_days(inst.last_start, ctx.now)
+        metrics["age_days"] = age_days(inst.created, ctx.now)
+        metrics["uptime_days"] = age_days(inst.last_start, ctx.now)
         evidence = []
         if inst.provisioning_model == "SPOT" or inst.provisioning_model == "PREEMPTIBLE":
             evidence.append(SPOT_NOTE)
@@ -151,8 +152,8 @@ class GcpComputeScanner(Scanner):
             owner=ctx.config.owner_from_tags(disk.labels),
             metrics={
                 "size_gb": float(disk.size_gb),
-                "age_days": common.age_days(disk.created, ctx.now),
-                "unattached_days": common.age_days(detached, ctx.now),
+                "age_days": age_days(disk.created, ctx.now),
+                "unattached_days": age_days(detached, ctx.now),
             },
             attributes={
                 "state": "unattached",

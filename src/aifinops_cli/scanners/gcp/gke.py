@@ -18,6 +18,7 @@ from typing import Any
 
 from aifinops_cli.core import overlap
 from aifinops_cli.core.models import Observation, ScanResult
+from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.scanners.gcp import common
 from aifinops_cli.scanners.gcp.compute import SPOT_NOTE
 from aifinops_cli.scanners.gcp.monitoring import Monitoring, Window, gke_node_gpu_activity
@@ -114,7 +115,7 @@ class GkeGpuNodePoolScanner(Scanner):
                     if (a := activity.get((cluster.name, n.name))) and a["gpu_requests_max"] is not None]
         duty = [a["gpu_duty_cycle_max_pct"] for n in nodes
                 if (a := activity.get((cluster.name, n.name))) and a["gpu_duty_cycle_max_pct"] is not None]
-        ages = [a for a in (common.age_days(n.created, ctx.now) for n in nodes) if a is not None]
+        ages = [a for a in (age_days(n.created, ctx.now) for n in nodes) if a is not None]
         # GKE writes the request metric only for containers that request accelerators: once the
         # metrics were read, a node with no series had no GPU container all window.
         requests_max = max(requests) if requests else (0.0 if metrics_read else None)

@@ -15,7 +15,6 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -157,13 +156,6 @@ def pod_gpus(pod: dict[str, Any]) -> tuple[int, str]:
     return max(total, biggest), name
 
 
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def explain(exc: BaseException, context: str = "") -> str:

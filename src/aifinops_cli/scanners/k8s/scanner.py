@@ -18,6 +18,7 @@ from typing import Any
 
 from aifinops_cli.core import overlap
 from aifinops_cli.core.models import CoverageEntry, Observation, ScanResult
+from aifinops_cli.core.timeutil import age_days, age_hours, parse_time
 from aifinops_cli.scanners.interface import Scanner, ScannerError, ScanOptions
 from aifinops_cli.scanners.k8s import cluster as kc
 from aifinops_cli.scanners.k8s.pricing import NodeRate, node_rate, unpriced_sku
@@ -30,12 +31,6 @@ NOTEBOOK_LABELS = {"notebook-name": None, "component": "singleuser-server",
                    "app.kubernetes.io/component": "singleuser-server"}
 NOTEBOOK_OWNER_KINDS = {"Notebook"}
 KUBEFLOW_ACTIVITY = "notebooks.kubeflow.org/last-activity"
-
-
-def _hours(then: Any, now: Any) -> float | None:
-    if then is None:
-        return None
-    return round(max((now - then).total_seconds(), 0.0) / 3600.0, 1)
 
 
 def is_notebook(pod: dict[str, Any]) -> bool:
@@ -70,7 +65,7 @@ def gpu_containers_finished(pod: dict[str, Any]) -> Any:
         terminated = ((statuses.get(name) or {}).get("state") or {}).get("terminated")
         if not terminated:
             return None
-        finished.append(kc.parse_time(terminated.get("finishedAt")))
+        finished.append(parse_time(terminated.get("finishedAt")))
     known = [f for f in finished if f is not None]
     return max(known) if known else None
 
@@ -79,7 +74,7 @@ def job_finished(job: dict[str, Any]) -> Any:
     status = job.get("status") or {}
     for cond in status.get("conditions") or []:
         if cond.get("type") in ("Complete", "Failed") and cond.get("status") == "True":
-            return kc.parse_time(status.get("completionTime") or cond.get("lastTransitionTime"))
+            return parse_time(status.get("completionTime") or cond.get("lastTransitionTime"))
     return None
 
 
@@ -216,7 +211,7 @@ class KubernetesGpuScanner(Scanner):
             "gpu_requested": float(requested),
             "gpu_idle": float(idle),
             "gpu_pods": float(pods),
-            "age_days": _days(kc.parse_time(meta.get("creationTimestamp")), ctx.now),
+            "age_days": age_days(parse_time(meta.get("creationTimestamp")), ctx.now, 2),
         }
         if rate is not None:
             line = rate.node_line(gpus, f"node {meta['name']} ({rate.basis})")
@@ -269,7 +264,7 @@ class KubernetesGpuScanner(Scanner):
         ns, name = meta.get("namespace", ""), meta["name"]
         labels = meta.get("labels") or {}
         kind, owner_name = owner_of(pod)
-        started = kc.parse_time((pod.get("status") or {}).get("startTime") or meta.get("creationTimestamp"))
+        started = parse_time((pod.get("status") or {}).get("startTime") or meta.get("creationTimestamp"))
         ended_at = []
         job = jobs.get((ns, owner_name)) if kind == "Job" else None
         job_done = job_finished(job) if job else None
@@ -279,14 +274,14 @@ class KubernetesGpuScanner(Scanner):
         if containers_done is not None:
             ended_at.append(containers_done)
         pod_usage = (usage.pods.get((ns, name)) if usage else None) or {}
-        activity = kc.parse_time((meta.get("annotations") or {}).get(KUBEFLOW_ACTIVITY))
+        activity = parse_time((meta.get("annotations") or {}).get(KUBEFLOW_ACTIVITY))
         metrics: dict[str, float | None] = {
             "gpus": float(gpus),
-            "age_days": _days(started, ctx.now),
+            "age_days": age_days(started, ctx.now, 2),
             "gpu_util_avg_pct": pod_usage.get("avg"),
             "gpu_util_max_pct": pod_usage.get("max"),
-            "work_ended_hours": _hours(min(ended_at), ctx.now) if ended_at else None,
-            "last_activity_hours": _hours(activity, ctx.now),
+            "work_ended_hours": age_hours(min(ended_at), ctx.now) if ended_at else None,
+            "last_activity_hours": age_hours(activity, ctx.now),
         }
         lines = ()
         if rate is not None:
@@ -343,9 +338,3 @@ def check_settings(settings: dict[str, Any]) -> None:
                 rule.get("gpu_hourly_usd"), int | float):
             raise ScannerError(f"config kubernetes.gpu_hourly_usd_by_label[{n}]: expected "
                                "{label: NAME, value: VALUE (optional), gpu_hourly_usd: NUMBER}")
-
-
-def _days(then: Any, now: Any) -> float | None:
-    if then is None:
-        return None
-    return round(max((now - then).total_seconds(), 0.0) / 86400.0, 2)
