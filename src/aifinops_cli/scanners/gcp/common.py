@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -317,24 +317,21 @@ def inventory(ctx: ScanContext, project: str) -> ProjectInventory:
         acc = access(ctx)
         opts = acc.client_options("compute")
         inv = ProjectInventory(project)
-        instances = compute_v1.InstancesClient(credentials=acc.credentials, transport="rest",
-                                               client_options=opts)
-        request = compute_v1.AggregatedListInstancesRequest(
-            project=project, max_results=500)
-        for page in instances.aggregated_list(request=request).pages:
-            for scope, scoped in page.items.items():
-                if scoped.warning and scoped.warning.code not in _OK_WARNINGS:
-                    inv.warnings.append(f"{scope}: {scoped.warning.code}")
-                inv.instances.extend(_instance(i) for i in scoped.instances)
-        disks = compute_v1.DisksClient(credentials=acc.credentials, transport="rest",
-                                       client_options=opts)
-        request = compute_v1.AggregatedListDisksRequest(
-            project=project, max_results=500)
-        for page in disks.aggregated_list(request=request).pages:
-            for scope, scoped in page.items.items():
-                if scoped.warning and scoped.warning.code not in _OK_WARNINGS:
-                    inv.warnings.append(f"{scope}: {scoped.warning.code}")
-                inv.disks.extend(_disk(d) for d in scoped.disks)
+
+        def scopes(client_cls: Any, request_cls: Any) -> Iterator[tuple[str, Any]]:
+            """Every zone's answer of one aggregated list; zone warnings noted on the way."""
+            client = client_cls(credentials=acc.credentials, transport="rest", client_options=opts)
+            request = request_cls(project=project, max_results=500)
+            for page in client.aggregated_list(request=request).pages:
+                for scope, scoped in page.items.items():
+                    if scoped.warning and scoped.warning.code not in _OK_WARNINGS:
+                        inv.warnings.append(f"{scope}: {scoped.warning.code}")
+                    yield scope, scoped
+
+        for _, scoped in scopes(compute_v1.InstancesClient, compute_v1.AggregatedListInstancesRequest):
+            inv.instances.extend(_instance(i) for i in scoped.instances)
+        for _, scoped in scopes(compute_v1.DisksClient, compute_v1.AggregatedListDisksRequest):
+            inv.disks.extend(_disk(d) for d in scoped.disks)
         return inv
 
     return ctx.memo(("gcp", "inventory", project), fetch)
