@@ -84,6 +84,12 @@ def _r(x: Any, nd: int = 6) -> float | None:
     return None if x is None else round(float(x), nd)
 
 
+
+def _owner_cols(order: str = "(ts, line_no)") -> str:
+    """team and app of a group's first request that names them (see the module docstring)."""
+    return ", ".join(f"coalesce(arg_min({c}, {order}) FILTER (WHERE {c} IS NOT NULL), '') AS {c}"
+                     for c in ("team", "app"))
+
 def premium_simple(con: duckdb.DuckDBPyConnection, w: Window, show_prompts: bool) -> list[Observation]:
     rows = _rows(con, f"""
 SELECT coalesce(team, '') AS team, coalesce(app, '') AS app, coalesce(provider, '') AS provider, model,
@@ -151,8 +157,7 @@ WITH s AS (
       RANGE BETWEEN {int(window_calls) - 1} PRECEDING AND CURRENT ROW) AS in_window
   FROM s
 ), agg AS (
-  SELECT sid, coalesce(arg_min(team, seq) FILTER (WHERE team IS NOT NULL), '') AS team,
-    coalesce(arg_min(app, seq) FILTER (WHERE app IS NOT NULL), '') AS app,
+  SELECT sid, {_owner_cols('seq')},
     string_agg(DISTINCT model, ', ') AS models, count(*) AS calls, max(in_window) AS max_repeats,
     count(*) FILTER (WHERE in_window > 1) AS repeated_calls,
     coalesce(sum(cost) FILTER (WHERE in_window > 1), 0) AS repeated_cost,
@@ -221,8 +226,7 @@ WITH a AS (
   FROM a
 ), b AS (
   SELECT caller, model, prompt_hash, burst,
-    coalesce(arg_min(team, (ts, line_no)) FILTER (WHERE team IS NOT NULL), '') AS team,
-    coalesce(arg_min(app, (ts, line_no)) FILTER (WHERE app IS NOT NULL), '') AS app, count(*) AS attempts,
+    {_owner_cols()}, count(*) AS attempts,
     count(*) FILTER (WHERE status = 'error') AS errors,
     date_diff('millisecond', min(ts), max(ts)) / 1000.0 AS span_s,
     coalesce(sum(cost), 0) AS cost,
@@ -270,8 +274,7 @@ WITH d AS (
   -- repeats are every request but the first (by time, then line): totals minus the first one,
   -- a plain aggregate rather than a window over all requests
   SELECT prompt_hash, coalesce(provider, '') AS provider, model, count(*) AS requests,
-    coalesce(arg_min(team, (ts, line_no)) FILTER (WHERE team IS NOT NULL), '') AS team,
-    coalesce(arg_min(app, (ts, line_no)) FILTER (WHERE app IS NOT NULL), '') AS app, {text}
+    {_owner_cols()}, {text}
     avg(input_tokens) AS avg_in, sum(cached_input_tokens) / greatest(sum(input_tokens), 1) AS cached_share,
     coalesce(sum(cost), 0) - coalesce(arg_min(cost, (ts, line_no)), 0) AS repeat_cost,
     coalesce(sum(saving), 0) - coalesce(arg_min(saving, (ts, line_no)), 0) AS prompt_cache_saving,
