@@ -65,12 +65,7 @@ def select_scanners(options: ScanOptions, names: list[str]) -> list[type[Scanner
             options.providers.append("k8s")
         if not (options.providers or options.llm_logs or options.billing):
             options.providers.append("aws")
-        in_play = set(options.providers)
-        if options.llm_logs:
-            in_play.add("llm")
-        if options.billing:
-            in_play.add("billing")
-        registry = load_scanners(for_providers(in_play))
+        registry = load_scanners(for_providers(options.in_play()))
     except PluginLoadError as exc:
         fail(str(exc))
     chosen = [cls for cls in registry.values() if cls.applies(options)]

@@ -47,6 +47,12 @@ class ScanOptions:
     max_workers: int = 8
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def in_play(self) -> set[str]:
+        """The providers this scan is about: the cloud ones asked for, plus `llm` and `billing`
+        when their inputs are given."""
+        return set(self.providers) | {p for p, given in (("llm", self.llm_logs),
+                                                          ("billing", self.billing)) if given}
+
 
 @dataclass
 class ScanContext:
@@ -86,9 +92,10 @@ class Scanner(ABC):
         self.context = context
 
     @classmethod
-    @abstractmethod
     def applies(cls, options: ScanOptions) -> bool:
-        """Whether this scanner runs for these options when none are named explicitly."""
+        """Whether this scanner runs for these options when none are named explicitly: by
+        default, when its provider is in play. A plugin may decide otherwise."""
+        return cls.provider in options.in_play()
 
     @abstractmethod
     def scan(self) -> ScanResult: ...

@@ -22,7 +22,7 @@ from botocore.config import Config as BotoConfig
 
 from aifinops_cli import __version__
 from aifinops_cli.core.models import CoverageEntry, ScanResult
-from aifinops_cli.scanners.interface import ScanContext, Scanner, ScannerError, ScanOptions
+from aifinops_cli.scanners.interface import ScanContext, Scanner, ScannerError
 
 BOTO_CONFIG = BotoConfig(
     retries={"mode": "adaptive", "max_attempts": 10},
@@ -230,10 +230,6 @@ class RegionalScanner(Scanner):
     that fails is one coverage line. Subclasses implement `scan_region`."""
 
     provider = "aws"
-
-    @classmethod
-    def applies(cls, options: ScanOptions) -> bool:
-        return "aws" in options.providers
 
     def scan(self) -> ScanResult:
         self.account = account_id(self.context)

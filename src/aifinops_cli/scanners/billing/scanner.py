@@ -29,7 +29,7 @@ from aifinops_cli.scanners.billing.sources import (
     kind_of,
     parse_remote,
 )
-from aifinops_cli.scanners.interface import ScanContext, Scanner, ScannerError, ScanOptions
+from aifinops_cli.scanners.interface import ScanContext, Scanner, ScannerError
 
 NAME = "billing"
 _FORMAT_LABELS = {"focus": "FOCUS", "cur": "AWS CUR (legacy)", "cur2": "AWS CUR 2.0",
@@ -234,10 +234,6 @@ class BillingScanner(Scanner):
     description = ("FOCUS, AWS CUR and GCP billing exports (files, s3://, athena://, bigquery://): "
                    "egress flows, the AI data path by owner, billed totals")
     kinds = ("billing.egress_flow", "billing.untagged_ai_spend")
-
-    @classmethod
-    def applies(cls, options: ScanOptions) -> bool:
-        return bool(options.billing)
 
     def scan(self) -> ScanResult:
         ctx: ScanContext = self.context

@@ -17,7 +17,7 @@ from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.scanners.gcp import common
 from aifinops_cli.scanners.gcp.monitoring import Monitoring, Window, instance_utilisation
 from aifinops_cli.scanners.gcp.pricing import disk_line, instance_lines
-from aifinops_cli.scanners.interface import ScanContext, Scanner, ScanOptions
+from aifinops_cli.scanners.interface import ScanContext, Scanner
 
 GKE_NODE_LABEL = "goog-gke-node"
 # no Compute Engine API gives the Spot price in effect (it lives in the Cloud Billing catalog)
@@ -31,10 +31,6 @@ class GcpComputeScanner(Scanner):
     description = ("Compute Engine GPU instances (attached GPUs or A2/A3/G2 machine types) and "
                    "their CPU/GPU utilisation; persistent disks attached to nothing")
     kinds = ("gcp.compute.instance", "gcp.compute.disk")
-
-    @classmethod
-    def applies(cls, options: ScanOptions) -> bool:
-        return "gcp" in options.providers
 
     def scan(self) -> ScanResult:
         ctx = self.context

@@ -23,7 +23,7 @@ from aifinops_cli.scanners.gcp import common
 from aifinops_cli.scanners.gcp.compute import SPOT_NOTE
 from aifinops_cli.scanners.gcp.monitoring import Monitoring, Window, gke_node_gpu_activity
 from aifinops_cli.scanners.gcp.pricing import instance_lines
-from aifinops_cli.scanners.interface import ScanContext, Scanner, ScanOptions
+from aifinops_cli.scanners.interface import ScanContext, Scanner
 
 CLUSTER_LABEL = "goog-k8s-cluster-name"
 POOL_LABEL = "goog-k8s-node-pool-name"
@@ -44,10 +44,6 @@ class GkeGpuNodePoolScanner(Scanner):
     description = ("GKE node pools with GPUs kept scaled up while no container requests a GPU "
                    "(GKE system metrics over the lookback window)")
     kinds = ("gcp.gke.nodepool",)
-
-    @classmethod
-    def applies(cls, options: ScanOptions) -> bool:
-        return "gcp" in options.providers
 
     def scan(self) -> ScanResult:
         ctx = self.context

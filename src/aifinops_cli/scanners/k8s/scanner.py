@@ -19,7 +19,7 @@ from typing import Any
 from aifinops_cli.core import overlap
 from aifinops_cli.core.models import CoverageEntry, Observation, ScanResult
 from aifinops_cli.core.timeutil import age_days, age_hours, parse_time
-from aifinops_cli.scanners.interface import Scanner, ScannerError, ScanOptions
+from aifinops_cli.scanners.interface import Scanner, ScannerError
 from aifinops_cli.scanners.k8s import cluster as kc
 from aifinops_cli.scanners.k8s.pricing import NodeRate, node_rate, unpriced_sku
 from aifinops_cli.scanners.k8s.prometheus import GpuUsage, PrometheusError, gpu_usage
@@ -98,10 +98,6 @@ class KubernetesGpuScanner(Scanner):
     description = ("Kubernetes GPU nodes with no GPU pods, pods holding GPUs they do not use (DCGM via "
                    "Prometheus), notebooks and finished jobs still holding GPUs; cloud and on-prem")
     kinds = ("k8s.node", "k8s.pod")
-
-    @classmethod
-    def applies(cls, options: ScanOptions) -> bool:
-        return "k8s" in options.providers
 
     def scan(self) -> ScanResult:
         ctx = self.context

@@ -71,10 +71,6 @@ class LlmLogScanner(Scanner):
     kinds: ClassVar[tuple[str, ...]] = ("llm.premium_simple", "llm.session", "llm.retry_group",
                                         "llm.duplicate_prompt", "llm.budget", "llm.unowned_spend")
 
-    @classmethod
-    def applies(cls, options: ScanOptions) -> bool:
-        return bool(options.llm_logs)
-
     def scan(self) -> ScanResult:
         ctx = self.context
         config = ctx.config.section("llm")
