@@ -71,10 +71,10 @@ class Engine:
         self.con.execute(f"CREATE TABLE raw (part INTEGER, line_no BIGINT, invalid BOOLEAN, "
                          f"{cols}, bad_reason VARCHAR, prompt_hash VARCHAR, last_msg_hash VARCHAR, "
                          "n_messages BIGINT, text_known BOOLEAN, hint VARCHAR, prompt_text VARCHAR)")
-        # files read by the typed reader carry no line numbers: their rows are numbered from
-        # their position in `raw` (inserts keep file order), `rowid - base + 1`
-        self.con.execute("CREATE TABLE file_base (part INTEGER, base BIGINT)")
-        self.con.execute("CREATE TABLE parts (part INTEGER, file VARCHAR, fmt VARCHAR)")
+        # one row per file, not per record: its name and format and, for files read by the typed
+        # reader (no line numbers), `base`: their rows are numbered from their position in `raw`
+        # (inserts keep file order), `rowid - base + 1`
+        self.con.execute("CREATE TABLE parts (part INTEGER, file VARCHAR, fmt VARCHAR, base BIGINT)")
         self._n = 0
 
     def _derive(self, body: str) -> str:
@@ -96,7 +96,7 @@ FROM (SELECT *, lower(prompt_json) AS _lower FROM ({body}))"""
     @staticmethod
     def line_no_sql(alias: str) -> str:
         a = f"{alias}."
-        return (f"coalesce({a}line_no, {a}rowid - (SELECT base FROM file_base fb WHERE fb.part = {a}part) + 1)")
+        return (f"coalesce({a}line_no, {a}rowid - (SELECT base FROM parts fb WHERE fb.part = {a}part) + 1)")
 
     def close(self) -> None:
         try:
@@ -139,8 +139,7 @@ FROM (SELECT *, lower(prompt_json) AS _lower FROM ({body}))"""
                                                  "formats: " + ", ".join(FORMATS) + ")")
         self._n += 1
         part = self._n
-        # a file's name and format are kept once per file, not on each of its records
-        self.con.execute("INSERT INTO parts VALUES (?, ?, ?)", [part, file.display, fmt])
+        self.con.execute("INSERT INTO parts VALUES (?, ?, ?, NULL)", [part, file.display, fmt])
         head = f"INSERT INTO raw SELECT {part}, * FROM "
         done = False
         if layout == "lines" and fmt != "otel":
@@ -149,10 +148,10 @@ FROM (SELECT *, lower(prompt_json) AS _lower FROM ({body}))"""
             # First read only the key paths a sample of the file has (much less to parse and
             # coalesce); if any record has a value elsewhere after all, read it again in full.
             present = sample_key_paths(file)
+            base = self.con.execute("SELECT count(*) FROM raw").fetchone()[0]
             for attempt in ([present, None] if present is not None else [None]):
                 fast = formats.json_select(fmt, self.settings.attribute_keys, read_json=formats.q(file.path),
                                            present=attempt)
-                base = self.con.execute("SELECT count(*) FROM raw").fetchone()[0]
                 try:
                     self.con.execute("BEGIN")
                     self.con.execute(head + f"({self._derive(fast)})")
@@ -160,7 +159,7 @@ FROM (SELECT *, lower(prompt_json) AS _lower FROM ({body}))"""
                             "SELECT count(*) FROM raw WHERE part = ? AND invalid", [part]).fetchone()[0]:
                         self.con.execute("ROLLBACK")
                         continue
-                    self.con.execute("INSERT INTO file_base VALUES (?, ?)", [part, base])
+                    self.con.execute("UPDATE parts SET base = ? WHERE part = ?", [base, part])
                     self.con.execute("COMMIT")
                     done = True
                 except duckdb.Error:
