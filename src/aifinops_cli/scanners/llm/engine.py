@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from aifinops_cli.scanners.llm import formats
 from aifinops_cli.scanners.llm.inputs import FORMATS, LogFile, detect, sample_key_paths
@@ -69,7 +68,7 @@ class Engine:
         cols = ", ".join(f"{n} {t}" for n, t in formats.CANONICAL if n not in ("prompt_json", "prompt_hash_given"))
         # the prompt itself is not kept (unless --show-prompts): only what the analyses need of it
         self.con.execute(f"CREATE TABLE raw (part INTEGER, line_no BIGINT, invalid BOOLEAN, "
-                         f"{cols}, bad_reason VARCHAR, prompt_hash VARCHAR, last_msg_hash VARCHAR, "
+                         f"{cols}, bad_reason VARCHAR, prompt_hash VARCHAR, last_msg_hash UBIGINT, "
                          "n_messages BIGINT, text_known BOOLEAN, hint VARCHAR, prompt_text VARCHAR)")
         # one row per file, not per record: its name and format and, for files read by the typed
         # reader (no line numbers), `base`: their rows are numbered from their position in `raw`
@@ -78,20 +77,27 @@ class Engine:
         self._n = 0
 
     def _derive(self, body: str) -> str:
-        """Per-record prompt facts, computed while loading so the prompt text is never stored."""
-        text = "prompt_json" if self.settings.show_prompts else "NULL::VARCHAR"
-        return f"""SELECT * EXCLUDE (prompt_json, prompt_hash_given, _lower),
+        """Per-record prompt facts, computed while loading so the prompt text is never stored.
+
+        The prompt's shape (`hint`) matters only for a request small enough to be simple, so the
+        regexes run only on those: their cost no longer grows with long prompts. `last_msg_hash`
+        only groups a session's calls, so it is DuckDB's 64-bit hash, not a stored md5 string."""
+        s = self.settings
+        text = "prompt_json" if s.show_prompts else "NULL::VARCHAR"
+        small = (f"input_tokens <= {int(s.simple_max_input_tokens)} AND output_tokens <= "
+                 f"{int(s.simple_max_output_tokens)} AND NOT coalesce(has_tools, false)")
+        return f"""SELECT * EXCLUDE (prompt_json, prompt_hash_given),
   coalesce(prompt_hash_given, md5(prompt_json)) AS prompt_hash,
-  CASE WHEN coalesce(session_id, trace_id) IS NOT NULL
-       THEN md5(coalesce(TRY(json_extract_string(prompt_json, '$[#-1]')), prompt_json)) END AS last_msg_hash,
+  CASE WHEN coalesce(session_id, trace_id) IS NOT NULL AND prompt_json IS NOT NULL  -- hash(NULL) is not NULL
+       THEN hash(coalesce(TRY(json_extract_string(prompt_json, '$[#-1]')), prompt_json)) END AS last_msg_hash,
   TRY(json_array_length(prompt_json)) AS n_messages,
   prompt_json IS NOT NULL AS text_known,
-  CASE WHEN prompt_json IS NULL THEN NULL
-       WHEN regexp_matches(_lower, {formats.q(COMPLEX_RE)}) THEN 'complex'
-       WHEN regexp_matches(_lower, {formats.q(CLASSIFY_RE)}) THEN 'classify-extract'
+  CASE WHEN prompt_json IS NULL OR NOT ({small}) THEN NULL
+       WHEN regexp_matches(prompt_json, {formats.q(COMPLEX_RE)}, 'i') THEN 'complex'
+       WHEN regexp_matches(prompt_json, {formats.q(CLASSIFY_RE)}, 'i') THEN 'classify-extract'
        ELSE 'other' END AS hint,
   {text} AS prompt_text
-FROM (SELECT *, lower(prompt_json) AS _lower FROM ({body}))"""
+FROM ({body})"""
 
     @staticmethod
     def line_no_sql(alias: str) -> str:
@@ -199,6 +205,16 @@ FROM (SELECT *, lower(prompt_json) AS _lower FROM ({body}))"""
             "WHERE bad_reason IS NOT NULL ORDER BY p.file, n LIMIT ?", [limit]).fetchall()
 
     # --- pricing ------------------------------------------------------------------------------
+    def _small_table(self, name: str, columns: list[tuple[str, str]], rows: list[dict[str, Any]]) -> None:
+        self.con.execute(f"CREATE OR REPLACE TABLE {name} ("
+                         + ", ".join(f"{c} {t}" for c, t in columns) + ")")
+        if rows:
+            names = [c for c, _ in columns]
+            one = "(" + ", ".join("?" * len(names)) + ")"
+            # one statement (executemany runs one per row: ~0.5 ms each)
+            self.con.execute(f"INSERT INTO {name} VALUES " + ", ".join([one] * len(rows)),
+                             [r.get(c) for r in rows for c in names])
+
     def price(self, book: PriceBook, tiers: Tiers) -> None:
         """Build the price table for what was seen; the `req` view joins it over all records."""
         s = self.settings
@@ -219,27 +235,17 @@ FROM (SELECT *, lower(prompt_json) AS _lower FROM ({body}))"""
                 pairs.append({"provider": p, "model": m, "cheaper": cheaper})
                 wanted += [(p, cheaper, d) for d in sorted(days_by_model[(p, m)])]
         rows = book.rows(sorted(set(wanted), key=lambda t: (t[0], t[1], t[2])))
-        schema = pa.schema([("provider", pa.string()), ("model", pa.string()), ("day", pa.date32()),
-                            ("priced_as", pa.string()), ("source", pa.string()),
-                            ("band_lo", pa.int64()), ("band_hi", pa.int64()),
-                            *[(c, pa.float64()) for c in PRICE_COLUMNS],
-                            ("price_from", pa.string()), ("discount_pct", pa.float64())])
-        table = pa.Table.from_pylist(rows, schema=schema)
-        pair_table = pa.Table.from_pylist(pairs, schema=pa.schema(
-            [("provider", pa.string()), ("model", pa.string()), ("cheaper", pa.string())]))
-        alias_rows = [{"alias": k, "team": v.get("team"), "app": v.get("app"),
-                       "customer": v.get("customer"), "feature": v.get("feature")}
-                      for k, v in s.key_aliases.items()]
-        aliases = pa.Table.from_pylist(alias_rows, schema=pa.schema(
-            [(c, pa.string()) for c in ("alias", "team", "app", "customer", "feature")]))
-        self.con.register("price_rows", table)
-        self.con.register("pair_rows", pair_table)
-        self.con.register("alias_rows", aliases)
-        self.con.execute("CREATE OR REPLACE TABLE prices AS SELECT * FROM price_rows")
-        self.con.execute("CREATE OR REPLACE TABLE pairs AS SELECT * FROM pair_rows")
-        self.con.execute("CREATE OR REPLACE TABLE aliases AS SELECT * FROM alias_rows")
-        for name in ("price_rows", "pair_rows", "alias_rows"):
-            self.con.unregister(name)
+        alias_rows = [{"alias": k, **v} for k, v in s.key_aliases.items()]
+        # typed tables filled with plain inserts: registering Arrow tables would import pandas
+        # (~0.3 s), more than these few hundred rows take
+        self._small_table("prices", [("provider", "VARCHAR"), ("model", "VARCHAR"), ("day", "DATE"),
+                                     ("priced_as", "VARCHAR"), ("source", "VARCHAR"),
+                                     ("band_lo", "BIGINT"), ("band_hi", "BIGINT"),
+                                     *[(c, "DOUBLE") for c in PRICE_COLUMNS],
+                                     ("price_from", "VARCHAR"), ("discount_pct", "DOUBLE")], rows)
+        self._small_table("pairs", [("provider", "VARCHAR"), ("model", "VARCHAR"), ("cheaper", "VARCHAR")], pairs)
+        self._small_table("aliases", [(c, "VARCHAR") for c in ("alias", "team", "app", "customer", "feature")],
+                          alias_rows)
 
         own = cost_sql("p.", "r.")
         cheap = cost_sql("cp.", "r.")
@@ -264,6 +270,9 @@ WITH r AS (
   WHERE r.bad_reason IS NULL
 )
 SELECT r.* EXCLUDE (bad_reason, invalid, hint, n_messages),
+  -- "first by time, then file, then line" as one sortable number: a HUGEINT compares much
+  -- faster than a (ts, part, line_no) struct in arg_min and window ORDER BY (no ts: last)
+  (((coalesce(epoch_us(r.ts), 4611686018427387904)::HUGEINT << 24) + r.part) << 40) + r.line_no AS ord,
   {hint} AS hint,
   p.priced_as, p.source AS price_source, p.price_from,
   p.p_in, p.p_out, p.p_cached, p.p_cache_write, p.p_reasoning,
