@@ -383,23 +383,37 @@ GROUP BY ALL""", [end])
     return out
 
 
-def unowned(con: duckdb.DuckDBPyConnection, w: Window) -> list[Observation]:
-    r = _rows(con, f"""
-SELECT coalesce(sum(cost), 0) AS total, coalesce(sum(cost) FILTER (WHERE team IS NULL), 0) AS unowned,
-  count(*) FILTER (WHERE team IS NULL) AS requests, count(*) AS all_requests,
+def totals(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """One pass over `req` for the report's totals and unit economics and the unowned spend."""
+    return _rows(con, f"""
+SELECT count(*) AS requests, count(*) FILTER (WHERE cost IS NULL) AS unpriced,
+  coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
+  coalesce(sum(cached_input_tokens), 0) AS cached, coalesce(sum(reasoning_tokens), 0) AS reasoning,
+  coalesce(sum(cost), 0) AS cost, sum(cost) AS priced_cost, sum(logged_cost) AS logged,
+  count(DISTINCT coalesce(session_id, trace_id)) AS sessions, count(DISTINCT customer) AS customers,
+  count(*) FILTER (WHERE status = 'error') AS errors,
+  sum(cost) FILTER (WHERE coalesce(session_id, trace_id) IS NOT NULL) AS session_cost,
+  sum(cost) FILTER (WHERE customer IS NOT NULL) AS customer_cost,
+  count(DISTINCT feature) AS features, sum(cost) FILTER (WHERE feature IS NOT NULL) AS feature_cost,
+  coalesce(sum(cost) FILTER (WHERE team IS NULL), 0) AS unowned_cost,
+  count(*) FILTER (WHERE team IS NULL) AS unowned_requests,
   {TOKEN_AGG.replace("WHERE cost IS NOT NULL", "WHERE team IS NULL AND cost IS NOT NULL")}
 FROM req""")[0]
+
+
+def unowned(con: duckdb.DuckDBPyConnection, w: Window, tot: dict[str, Any]) -> list[Observation]:
+    r = dict(tot, total=tot["cost"], unowned=tot["unowned_cost"], all_requests=tot["requests"])
     if not r["all_requests"]:
         return []
     top = _rows(con, """
 SELECT coalesce(app, key_alias, user_id, '(unknown)') AS who, sum(cost) AS cost FROM req
-WHERE team IS NULL GROUP BY ALL ORDER BY cost DESC NULLS LAST LIMIT 5""")
+WHERE team IS NULL GROUP BY ALL ORDER BY cost DESC NULLS LAST, who LIMIT 5""")
     f = w.factor
     total, unowned_cost = float(r["total"]), float(r["unowned"])
     return [Observation(
         provider="llm", kind="llm.unowned_spend", id="llm-spend-without-team", name="LLM spend with no team",
         metrics={
-            "unowned_requests": float(r["requests"]),
+            "unowned_requests": float(r["unowned_requests"]),
             "unowned_share": _r(unowned_cost / total if total else 0.0, 4),
             "observed_unowned_usd": _r(unowned_cost),
             "unowned_monthly_usd": _r(unowned_cost * f),
@@ -409,6 +423,6 @@ WHERE team IS NULL GROUP BY ALL ORDER BY cost DESC NULLS LAST LIMIT 5""")
         attributes={"top_unowned": [{"who": t["who"], "observed_usd": _r(t["cost"])} for t in top]},
         cost_lines=cost_lines(r, "unowned", f, "computed from request logs", f"{w.end:%Y-%m-%d}" if w.end else "",
                               "llm:unowned"),
-        evidence=(f"{r['requests']} of {r['all_requests']} requests (${unowned_cost:.4f} of ${total:.4f}) carry "
+        evidence=(f"{r['unowned_requests']} of {r['all_requests']} requests (${unowned_cost:.4f} of ${total:.4f}) carry "
                   "no team in metadata, tags or key aliases",),
     )]

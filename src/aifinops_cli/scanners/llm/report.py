@@ -57,28 +57,20 @@ def _by(rows: list[tuple], label: str) -> dict[str, Any]:
                      for k, n, i, c, o, r, cost, u, s in rows]}
 
 
-def build(con: duckdb.DuckDBPyConnection, w: Window, malformed: int, bad_examples: list[tuple],
-          unpriced_models: list[dict[str, Any]], files: list[dict[str, Any]], show_prompts: bool,
-          duplicate_groups: int) -> dict[str, Any]:
-    both = _rows(con, """
-SELECT count(*) AS requests, count(*) FILTER (WHERE cost IS NULL) AS unpriced,
-  coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
-  coalesce(sum(cached_input_tokens), 0) AS cached, coalesce(sum(reasoning_tokens), 0) AS reasoning,
-  coalesce(sum(cost), 0) AS cost, sum(logged_cost) AS logged,
-  count(DISTINCT coalesce(session_id, trace_id)) AS sessions, count(DISTINCT customer) AS customers,
-  count(*) FILTER (WHERE status = 'error') AS errors,
-  sum(cost) / nullif(count(*), 0) AS u_request,
-  sum(cost) FILTER (WHERE coalesce(session_id, trace_id) IS NOT NULL)
-    / nullif(count(DISTINCT coalesce(session_id, trace_id)), 0) AS u_session,
-  sum(cost) FILTER (WHERE customer IS NOT NULL) / nullif(count(DISTINCT customer), 0) AS u_customer,
-  count(DISTINCT feature) AS features,
-  sum(cost) FILTER (WHERE feature IS NOT NULL) / nullif(count(DISTINCT feature), 0) AS u_feature
-FROM req""")[0]
-    tot = {k: v for k, v in both.items() if not k.startswith("u_") and k != "features"}
-    unit = [{"per": "request", "n": both["requests"], "avg": both["u_request"]},
-            {"per": "session", "n": both["sessions"], "avg": both["u_session"]},
-            {"per": "customer", "n": both["customers"], "avg": both["u_customer"]},
-            {"per": "feature", "n": both["features"], "avg": both["u_feature"]}]
+def build(con: duckdb.DuckDBPyConnection, w: Window, both: dict[str, Any], malformed: int,
+          bad_examples: list[tuple], unpriced_models: list[dict[str, Any]], files: list[dict[str, Any]],
+          show_prompts: bool, duplicate_groups: int) -> dict[str, Any]:
+    """`both`: analysis.totals, the one pass shared with the unowned-spend observation."""
+    tot = {k: both[k] for k in ("requests", "unpriced", "input_tokens", "output_tokens", "cached", "reasoning",
+                                "cost", "logged", "sessions", "customers", "errors")}
+
+    def avg(cost: Any, n: Any) -> float | None:
+        return None if cost is None or not n else float(cost) / n
+
+    unit = [{"per": "request", "n": both["requests"], "avg": avg(both["priced_cost"], both["requests"])},
+            {"per": "session", "n": both["sessions"], "avg": avg(both["session_cost"], both["sessions"])},
+            {"per": "customer", "n": both["customers"], "avg": avg(both["customer_cost"], both["customers"])},
+            {"per": "feature", "n": both["features"], "avg": avg(both["feature_cost"], both["features"])}]
     by = _by_all(con)
     per_feature = [{"feature": k, "requests": n, "cost": cost,
                     "per_request": None if cost is None else cost / n}

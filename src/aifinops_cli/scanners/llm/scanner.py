@@ -148,7 +148,8 @@ SELECT coalesce(provider, '') AS provider, model, count(*) AS requests, sum(inpu
         obs += dups
         budget_cfg = dict(config.get("budgets") or {}) or dict(ctx.config.section("budgets").get("llm") or {})
         obs += analysis.budgets(con, budget_cfg)
-        obs += analysis.unowned(con, w)
-        result.analysis["llm"] = report.build(con, w, malformed, examples, unpriced_rows, file_info,
+        totals = analysis.totals(con)
+        obs += analysis.unowned(con, w, totals)
+        result.analysis["llm"] = report.build(con, w, totals, malformed, examples, unpriced_rows, file_info,
                                               ctx.options.show_prompts, groups)
         return result
