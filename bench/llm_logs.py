@@ -3,6 +3,7 @@
 
     python bench/llm_logs.py                 # 1,000,000 requests (~300 MB)
     python bench/llm_logs.py --requests 5000000
+    python bench/llm_logs.py --runs 3         # median of 3 runs of each (this machine is noisy)
 
 Generates OpenAI-style request logs ({timestamp, metadata, request, response: chat.completion})
 into a temp dir, then times in separate processes:
@@ -94,10 +95,16 @@ def timed(cmd: list[str]) -> tuple[float, float, float, str]:
     return wall, rss, cpu, proc.stderr[-300:]
 
 
+def median_run(runs: list[tuple[float, float, float, str]]) -> tuple[float, float, float, str]:
+    """The run with the median wall time (its own RSS and CPU, not a mix of runs)."""
+    return sorted(runs, key=lambda r: r[0])[len(runs) // 2]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=1_000_000)
     ap.add_argument("--keep", help="write the file here and keep it")
+    ap.add_argument("--runs", type=int, default=1, help="run (a) and (b) this many times; print medians")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="aifinops-bench-") as tmp:
         path = Path(args.keep) if args.keep else Path(tmp) / "requests.jsonl"
@@ -106,10 +113,17 @@ def main() -> None:
             generate(path, args.requests)
         size = path.stat().st_size / 1e6
         print(f"{args.requests:,} requests, {size:,.0f} MB of JSONL (generated in {time.perf_counter() - t0:.1f} s)")
-        a, a_rss, a_cpu, _ = timed([sys.executable, "-c", FLOOR, str(path)])
         out = Path(tmp) / "report.json"
-        b, b_rss, b_cpu, err = timed([sys.executable, "-m", "aifinops_cli", "scan", "--llm-logs", str(path),
-                                      "--format", "json", "--output", str(out)])
+        floor_runs, scan_runs = [], []
+        for _ in range(max(1, args.runs)):
+            floor_runs.append(timed([sys.executable, "-c", FLOOR, str(path)]))
+            scan_runs.append(timed([sys.executable, "-m", "aifinops_cli", "scan", "--llm-logs", str(path),
+                                    "--format", "json", "--output", str(out)]))
+        a, a_rss, a_cpu, _ = median_run(floor_runs)
+        b, b_rss, b_cpu, err = median_run(scan_runs)
+        if args.runs > 1:
+            print("runs (wall s):  floor " + ", ".join(f"{r[0]:.2f}" for r in floor_runs)
+                  + "   scan " + ", ".join(f"{r[0]:.2f}" for r in scan_runs))
         report = json.loads(out.read_text()) if out.exists() else {}
         llm = (report.get("analysis") or {}).get("llm", {}).get("summary", {})
         print(f"(a) DuckDB floor (read + tokens by model, team): {a:7.2f} s   peak RSS {a_rss:7.0f} MiB   "
