@@ -110,7 +110,7 @@ SELECT coalesce(team, '') AS team, coalesce(app, '') AS app, coalesce(provider, 
   sum(cost) FILTER (WHERE is_simple) AS simple_cost, sum(cheaper_cost) FILTER (WHERE is_simple) AS cheaper_cost,
   avg(input_tokens) FILTER (WHERE is_simple) AS avg_in, avg(output_tokens) FILTER (WHERE is_simple) AS avg_out,
   {TOKEN_AGG.replace("WHERE cost IS NOT NULL", "WHERE is_simple AND cost IS NOT NULL")}
-FROM req WHERE cheaper_model IS NOT NULL
+FROM req_premium
 GROUP BY ALL HAVING count(*) FILTER (WHERE is_simple) > 0
 ORDER BY sum(cost) FILTER (WHERE is_simple) - sum(cheaper_cost) FILTER (WHERE is_simple) DESC NULLS LAST""")
     out = []

@@ -252,12 +252,11 @@ FROM ({body})"""
         own_cols = ",\n  ".join(f"{expr} AS {name}" for name, expr in own.items())
         cost_total = " + ".join(f"({e})" for e in own.values())
         cheap_total = " + ".join(f"({e})" for e in cheap.values())
-        # the prompt's shape matters only for premium-model requests
-        hint = "CASE WHEN pr.cheaper IS NULL THEN NULL ELSE r.hint END"
         simple = (f"r.status = 'ok' AND r.input_tokens <= {int(s.simple_max_input_tokens)} "
                   f"AND r.output_tokens <= {int(s.simple_max_output_tokens)} AND NOT coalesce(r.has_tools, false) "
                   f"AND coalesce(r.n_messages, 1) <= {int(s.simple_max_messages)} "
-                  f"AND coalesce({hint}, '') <> 'complex'")
+                  f"AND coalesce(r.hint, '') <> 'complex'")
+        day = "coalesce(r.day, DATE '1970-01-01')"
         self.con.execute(f"""
 CREATE OR REPLACE VIEW req AS
 WITH r AS (
@@ -269,22 +268,27 @@ WITH r AS (
   FROM raw r LEFT JOIN aliases a ON a.alias = r.key_alias
   WHERE r.bad_reason IS NULL
 )
-SELECT r.* EXCLUDE (bad_reason, invalid, hint, n_messages),
+SELECT r.* EXCLUDE (bad_reason, invalid),
   -- "first by time, then file, then line" as one sortable number: a HUGEINT compares much
   -- faster than a (ts, part, line_no) struct in arg_min and window ORDER BY (no ts: last)
   (((coalesce(epoch_us(r.ts), 4611686018427387904)::HUGEINT << 24) + r.part) << 40) + r.line_no AS ord,
-  {hint} AS hint,
   p.priced_as, p.source AS price_source, p.price_from,
   p.p_in, p.p_out, p.p_cached, p.p_cache_write, p.p_reasoning,
   {own_cols},
-  CASE WHEN p.p_in IS NULL THEN NULL ELSE {cost_total} END AS cost,
-  pr.cheaper AS cheaper_model,
-  CASE WHEN cp.p_in IS NULL THEN NULL ELSE {cheap_total} END AS cheaper_cost,
-  pr.cheaper IS NOT NULL AND {simple} AS is_simple
+  CASE WHEN p.p_in IS NULL THEN NULL ELSE {cost_total} END AS cost
 FROM r
 LEFT JOIN prices p ON p.provider = coalesce(r.provider, '') AND p.model = r.model
-     AND p.day = coalesce(r.day, DATE '1970-01-01') AND r.input_tokens > p.band_lo AND r.input_tokens <= p.band_hi
-LEFT JOIN pairs pr ON pr.provider = coalesce(r.provider, '') AND pr.model = r.model
+     AND p.day = {day} AND r.input_tokens > p.band_lo AND r.input_tokens <= p.band_hi
+""")
+        # premium-model requests with what the cheaper model of the pair would have cost: a view
+        # of its own, so the other analyses' passes do not pay for two more joins
+        self.con.execute(f"""
+CREATE OR REPLACE VIEW req_premium AS
+SELECT r.*, pr.cheaper AS cheaper_model,
+  CASE WHEN cp.p_in IS NULL THEN NULL ELSE {cheap_total} END AS cheaper_cost,
+  {simple} AS is_simple
+FROM req r
+JOIN pairs pr ON pr.provider = coalesce(r.provider, '') AND pr.model = r.model
 LEFT JOIN prices cp ON cp.provider = coalesce(r.provider, '') AND cp.model = pr.cheaper
-     AND cp.day = coalesce(r.day, DATE '1970-01-01') AND r.input_tokens > cp.band_lo AND r.input_tokens <= cp.band_hi
+     AND cp.day = {day} AND r.input_tokens > cp.band_lo AND r.input_tokens <= cp.band_hi
 """)

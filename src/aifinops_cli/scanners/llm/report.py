@@ -148,17 +148,23 @@ FROM prices p GROUP BY ALL ORDER BY p.provider, p.model, p.band_lo""")
     data = {
         "window": {"start": w.start.isoformat() if w.start else None, "end": w.end.isoformat() if w.end else None,
                    "days": w.days, "monthly_factor": f},
-        "totals": {k: (float(v) if isinstance(v, float) else v) for k, v in tot.items()},
+        "totals": {k: _exact(v) for k, v in tot.items()},
         "files": files,
         "unpriced_models": unpriced_models,
         "malformed_records": malformed,
         "malformed_examples": [{"file": f_, "line": n, "problem": why} for f_, n, why in bad_examples],
         "duplicate_prompt_groups": duplicate_groups,
-        "discrepancies": [{k: (float(v) if isinstance(v, float) else v) for k, v in d.items()} for d in discrepancies],
+        "discrepancies": [{k: _exact(v) for k, v in d.items()} for d in discrepancies],
         "price_table": [{k: (str(v) if k in ("first_day", "last_day") else v) for k, v in p.items()}
                         for p in price_table],
     }
     return {"title": "LLM request logs", "summary": summary, "tables": tables, "data": data}
+
+
+def _exact(value: Any) -> Any:
+    """Floats to 10 decimals (a millionth of a cent): the last bits of a sum of doubles depend on
+    the order DuckDB's threads add them in, and the same logs must give the same report."""
+    return round(float(value), 10) + 0.0 if isinstance(value, float) else value  # + 0.0: no -0.0
 
 
 def _signed_pct(share: float) -> str:
