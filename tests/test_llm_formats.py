@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+from datetime import datetime
 
 import pytest
 
@@ -58,6 +59,18 @@ def test_openai_layout_absent_from_the_sample_is_still_read(tmp_path):
     assert (row["input_tokens"], row["cached_input_tokens"], row["output_tokens"]) == (1000, 512, 100)
     # (1000-512)*2.50 + 512*1.25 + 100*10 = 1220 + 640 + 1000 = 2860 per 1M -> $0.00286
     assert row["cost"] == pytest.approx(0.00286)
+
+
+def test_an_impossible_timestamp_costs_only_its_own_time(tmp_path):
+    # numbers beyond any timestamp used to abort the cast, and with it the whole file
+    good = {"timestamp": T, "request": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
+            "response": chat("gpt-4o-mini", 100, 10)}
+    odd = [dict(good, timestamp=v) for v in ("1e300", "-1e300", "inf", "nan")]
+    rows = priced_rows(write_jsonl(tmp_path / "odd.jsonl", [good, *odd, good]))
+    # the odd ones fall back to the response's own `created` time (EPOCH, the same instant as T)
+    assert [r["ts"] for r in rows] == [datetime(2026, 10, 5, 12, 0)] * 6
+    # every record still priced: 100*0.15 + 10*0.60 = 21 per 1M
+    assert [r["cost"] for r in rows] == [pytest.approx(21e-6)] * 6
 
 
 def test_openai_responses_api_reasoning(tmp_path):
