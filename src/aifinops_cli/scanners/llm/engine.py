@@ -79,9 +79,10 @@ class Engine:
     def _derive(self, body: str) -> str:
         """Per-record prompt facts, computed while loading so the prompt text is never stored.
 
-        The prompt's shape (`hint`) matters only for a request small enough to be simple, so the
-        regexes run only on those: their cost no longer grows with long prompts. `last_msg_hash`
-        only groups a session's calls, so it is DuckDB's 64-bit hash, not a stored md5 string."""
+        The prompt's shape (`hint`, `n_messages`) matters only for a request small enough to be
+        simple, so it is read only there: the regexes' cost no longer grows with long prompts.
+        `last_msg_hash` only groups a session's calls, so it is DuckDB's 64-bit hash, not a
+        stored md5 string."""
         s = self.settings
         text = "prompt_json" if s.show_prompts else "NULL::VARCHAR"
         small = (f"input_tokens <= {int(s.simple_max_input_tokens)} AND output_tokens <= "
@@ -90,7 +91,7 @@ class Engine:
   coalesce(prompt_hash_given, md5(prompt_json)) AS prompt_hash,
   CASE WHEN coalesce(session_id, trace_id) IS NOT NULL AND prompt_json IS NOT NULL  -- hash(NULL) is not NULL
        THEN hash(coalesce(TRY(json_extract_string(prompt_json, '$[#-1]')), prompt_json)) END AS last_msg_hash,
-  TRY(json_array_length(prompt_json)) AS n_messages,
+  CASE WHEN {small} THEN TRY(json_array_length(prompt_json)) END AS n_messages,
   prompt_json IS NOT NULL AS text_known,
   CASE WHEN prompt_json IS NULL OR NOT ({small}) THEN NULL
        WHEN regexp_matches(prompt_json, {formats.q(COMPLEX_RE)}, 'i') THEN 'complex'
