@@ -171,8 +171,12 @@ WITH s AS (
     coalesce(sum(cost), 0) AS cost, sum(tokens) AS tokens,
     date_diff('second', min(ts), max(ts)) AS seconds
   FROM s GROUP BY sid
+), dup AS (
+  -- one 64-bit key per (session, model, signature): much lighter to group than the three
+  -- columns; a collision only adds a candidate, which the exact window below then clears
+  SELECT hash(sid, model, sig) AS k FROM s GROUP BY k HAVING count(*) >= 2
 ), cand AS (
-  SELECT DISTINCT sid FROM s GROUP BY sid, model, sig HAVING count(*) >= 2
+  SELECT DISTINCT sid FROM s SEMI JOIN dup ON dup.k = hash(s.sid, s.model, s.sig)
 ), seq AS (
   SELECT s.*, row_number() OVER (PARTITION BY sid ORDER BY ord) AS seq
   FROM s SEMI JOIN cand USING (sid)
