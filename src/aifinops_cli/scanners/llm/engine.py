@@ -6,7 +6,9 @@ size of the logs (it spills to disk). Python only sees aggregates.
 
 Records are stored once: `raw` keeps compact per-record facts (prompt hashes, not the
 prompt), and `req` is a VIEW joining them with the small price table, so each analysis pays a
-cheap hash join instead of the scan copying every record a second time.
+cheap hash join instead of the scan copying every record a second time (tried: copying cost
+more than the joins it saved). `req_premium` adds the cheaper model's prices for the one
+analysis that needs them.
 """
 
 from __future__ import annotations
