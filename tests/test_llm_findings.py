@@ -13,6 +13,8 @@ import pytest
 from aifinops_cli.scanners.interface import ScannerError
 from tests.llm_helpers import MONTH, findings, scan, write_jsonl
 
+T12 = "2026-10-05T12:00:00Z"
+
 
 def chat(model: str, pin: int, pout: int, cached: int = 0) -> dict:
     return {"id": "c", "object": "chat.completion", "created": 1791201600, "model": model,
@@ -97,6 +99,42 @@ def test_duplicate_prompt_across_teams_owned_by_its_first_sender(tmp_path):
     for _ in range(3):
         [f] = findings(scan([str(write_jsonl(tmp_path / "d.jsonl", recs))]))["llm-duplicate-prompt"]
         assert f.observation.owner == "data"
+
+def test_same_instant_in_two_files_goes_to_the_file_given_first(tmp_path):
+    # ties in time are broken by file (in the order given), then line: the same inputs always
+    # give the same owner, whichever line numbers the files happen to have
+    msgs = [{"role": "user", "content": "summarise the weekly report"}]
+    filler = wrapped("2026-10-05T11:00:00Z", "gpt-4o-mini", 10, 1, [{"role": "user", "content": "x"}], {})
+    a = write_jsonl(tmp_path / "a.jsonl", [filler, wrapped(T12, "gpt-4o", 2000, 50, msgs, {"team": "alpha"})])
+    b = write_jsonl(tmp_path / "b.jsonl", [wrapped(T12, "gpt-4o", 2000, 50, msgs, {"team": "beta"})])
+
+    def owner(paths: list) -> str:
+        [o] = [o for o in scan([str(p) for p in paths]).observations if o.kind == "llm.duplicate_prompt"]
+        return o.owner
+
+    assert owner([a, b]) == "alpha" and owner([b, a]) == "beta"
+
+
+def test_timestamps_before_1970_or_after_9999(tmp_path):
+    # Go's zero time and epoch numbers past year 9999 used to stop the whole LLM scan
+    msgs = [{"role": "user", "content": "hi"}]
+    recs = [wrapped(ts, "gpt-4o-mini", 100, 10, msgs, {"team": "t"})
+            for ts in ("2026-10-05T10:00:00Z", "0001-01-01T00:00:00Z", "5e21")]
+    result = scan([str(write_jsonl(tmp_path / "t.jsonl", recs))])
+    assert [c.status for c in result.coverage] == ["ok"]
+    assert result.analysis["llm"]["summary"]["requests"] == 3
+
+
+def test_prompt_shape_folds_case_like_lower(tmp_path):
+    # a Turkish dotted capital I lowers to "i̇": "İS THIS SPAM" reads as "is this spam"
+    line = json.dumps(wrapped("2026-10-05T10:00:00Z", "gpt-4o", 400, 5,
+                              [{"role": "user", "content": "İS THIS SPAM? buy now"}], {"team": "cx"}),
+                      ensure_ascii=False)
+    path = tmp_path / "tr.jsonl"
+    path.write_text((line + "\n") * 40, encoding="utf-8")
+    [o] = [o for o in scan([str(path)]).observations if o.kind == "llm.premium_simple"]
+    assert o.metrics["simple_classify_share"] == 1.0
+
 
 def test_show_prompts_puts_text_in_evidence(tmp_path):
     msgs = [{"role": "user", "content": "the secret prompt"}]

@@ -7,7 +7,8 @@ the run-rate a FinOps report compares with a monthly bill; the observed amount a
 kept in the metrics so the arithmetic can be checked.
 
 A session, retry burst or duplicate prompt that spans several teams is owned by the team of its
-first request (by time, then line): the same logs always give the same owner.
+first request (by time, then file in the order given, then line): the same logs always give
+the same owner.
 """
 
 from __future__ import annotations
@@ -295,7 +296,7 @@ WITH d AS (
   SELECT *, greatest(input_tokens - cached_input_tokens - cache_write_tokens, 0) * (p_in - p_cached) / 1e6 AS saving
   FROM req WHERE prompt_hash IS NOT NULL AND status = 'ok' AND NOT coalesce(cache_hit, false)
 ), g AS (
-  -- repeats are every request but the first (by time, then line): totals minus the first one,
+  -- repeats are every request but the first (by time, file, line): totals minus the first one,
   -- a plain aggregate rather than a window over all requests
   SELECT prompt_hash, coalesce(provider, '') AS provider, model, count(*) AS requests,
     {_owner_cols()}, {text}

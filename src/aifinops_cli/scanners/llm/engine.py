@@ -96,8 +96,9 @@ class Engine:
   CASE WHEN {small} THEN TRY(json_array_length(prompt_json)) END AS n_messages,
   prompt_json IS NOT NULL AS text_known,
   CASE WHEN prompt_json IS NULL OR NOT ({small}) THEN NULL
-       WHEN regexp_matches(prompt_json, {formats.q(COMPLEX_RE)}, 'i') THEN 'complex'
-       WHEN regexp_matches(prompt_json, {formats.q(CLASSIFY_RE)}, 'i') THEN 'classify-extract'
+       -- lower(), not the regex's 'i' flag: the two fold some non-ASCII letters differently
+       WHEN regexp_matches(lower(prompt_json), {formats.q(COMPLEX_RE)}) THEN 'complex'
+       WHEN regexp_matches(lower(prompt_json), {formats.q(CLASSIFY_RE)}) THEN 'classify-extract'
        ELSE 'other' END AS hint,
   {text} AS prompt_text
 FROM ({body})"""
@@ -209,14 +210,14 @@ FROM ({body})"""
 
     # --- pricing ------------------------------------------------------------------------------
     def _small_table(self, name: str, columns: list[tuple[str, str]], rows: list[dict[str, Any]]) -> None:
+        """A typed table from Python rows, one list per column: registering Arrow tables would
+        import pandas (~0.3 s), and a placeholder per value gets slow with many price rows."""
         self.con.execute(f"CREATE OR REPLACE TABLE {name} ("
                          + ", ".join(f"{c} {t}" for c, t in columns) + ")")
         if rows:
-            names = [c for c, _ in columns]
-            one = "(" + ", ".join("?" * len(names)) + ")"
-            # one statement (executemany runs one per row: ~0.5 ms each)
-            self.con.execute(f"INSERT INTO {name} VALUES " + ", ".join([one] * len(rows)),
-                             [r.get(c) for r in rows for c in names])
+            self.con.execute(f"INSERT INTO {name} SELECT "
+                             + ", ".join(f"unnest(?::{t}[])" for _, t in columns),
+                             [[r.get(c) for r in rows] for c, _ in columns])
 
     def price(self, book: PriceBook, tiers: Tiers) -> None:
         """Build the price table for what was seen; the `req` view joins it over all records."""
@@ -238,9 +239,8 @@ FROM ({body})"""
                 pairs.append({"provider": p, "model": m, "cheaper": cheaper})
                 wanted += [(p, cheaper, d) for d in sorted(days_by_model[(p, m)])]
         rows = book.rows(sorted(set(wanted), key=lambda t: (t[0], t[1], t[2])))
-        alias_rows = [{"alias": k, **v} for k, v in s.key_aliases.items()]
-        # typed tables filled with plain inserts: registering Arrow tables would import pandas
-        # (~0.3 s), more than these few hundred rows take
+        alias_rows = [{"alias": k, **{c: v.get(c) for c in ("team", "app", "customer", "feature")}}
+                      for k, v in s.key_aliases.items()]
         self._small_table("prices", [("provider", "VARCHAR"), ("model", "VARCHAR"), ("day", "DATE"),
                                      ("priced_as", "VARCHAR"), ("source", "VARCHAR"),
                                      ("band_lo", "BIGINT"), ("band_hi", "BIGINT"),
@@ -273,8 +273,10 @@ WITH r AS (
 )
 SELECT r.* EXCLUDE (bad_reason, invalid),
   -- "first by time, then file, then line" as one sortable number: a HUGEINT compares much
-  -- faster than a (ts, part, line_no) struct in arg_min and window ORDER BY (no ts: last)
-  (((coalesce(epoch_us(r.ts), 4611686018427387904)::HUGEINT << 24) + r.part) << 40) + r.line_no AS ord,
+  -- faster than a (ts, part, line_no) struct in arg_min and window ORDER BY. No ts sorts last;
+  -- products, not shifts: DuckDB refuses to shift a negative (pre-1970) value
+  coalesce(epoch_us(r.ts), 9223372036854775807)::HUGEINT * 18446744073709551616
+    + r.part::HUGEINT * 1099511627776 + r.line_no AS ord,
   p.priced_as, p.source AS price_source, p.price_from,
   p.p_in, p.p_out, p.p_cached, p.p_cache_write, p.p_reasoning,
   {own_cols},

@@ -72,13 +72,14 @@ DEFAULT_ATTRIBUTE_KEYS: dict[str, list[str]] = {
 
 MACROS = """
 CREATE OR REPLACE MACRO toint(x) AS TRY_CAST(TRY_CAST(x AS DOUBLE) AS BIGINT);
-CREATE OR REPLACE MACRO finite_ts(t) AS CASE WHEN isfinite(t) THEN t END;
-CREATE OR REPLACE MACRO ts_any(x) AS coalesce(finite_ts(TRY_CAST(TRY_CAST(x AS TIMESTAMPTZ) AS TIMESTAMP)), CASE
+CREATE OR REPLACE MACRO ts_in_range(t) AS  -- no infinities; Python reads years past 9999 as text
+  CASE WHEN t BETWEEN TIMESTAMP '0001-01-01' AND TIMESTAMP '9999-12-31 23:59:59.999999' THEN t END;
+CREATE OR REPLACE MACRO ts_any(x) AS ts_in_range(coalesce(TRY_CAST(TRY_CAST(x AS TIMESTAMPTZ) AS TIMESTAMP), CASE
   WHEN TRY_CAST(x AS DOUBLE) IS NOT NULL THEN make_timestamp(TRY_CAST(  -- TRY: 1e300, inf, nan
        CASE WHEN x::DOUBLE > 1e17 THEN x::DOUBLE / 1000
             WHEN x::DOUBLE > 1e14 THEN x::DOUBLE
             WHEN x::DOUBLE > 1e11 THEN x::DOUBLE * 1000
-            ELSE x::DOUBLE * 1000000 END AS BIGINT)) END);
+            ELSE x::DOUBLE * 1000000 END AS BIGINT)) END));
 CREATE OR REPLACE MACRO nonempty(x) AS CASE
   WHEN x IS NULL OR trim(x) IN ('', '[]', '{}', 'null', 'None') THEN NULL ELSE x END;
 """
