@@ -15,10 +15,14 @@ def parse_time(value: str | None) -> datetime | None:
         return None
 
 
+def _elapsed(then: datetime | None, now: datetime, unit_s: float, digits: int) -> float | None:
+    """Units from `then` to `now` (never negative); None when `then` is unknown."""
+    return None if then is None else round(max((now - then).total_seconds(), 0.0) / unit_s, digits)
+
+
 def age_days(then: datetime | None, now: datetime, digits: int = 1) -> float | None:
-    """Days from `then` to `now` (never negative); None when `then` is unknown."""
-    return None if then is None else round(max((now - then).total_seconds(), 0.0) / 86400.0, digits)
+    return _elapsed(then, now, 86400.0, digits)
 
 
 def age_hours(then: datetime | None, now: datetime, digits: int = 1) -> float | None:
-    return None if then is None else round(max((now - then).total_seconds(), 0.0) / 3600.0, digits)
+    return _elapsed(then, now, 3600.0, digits)

@@ -179,8 +179,6 @@ def tags_of(resource: dict[str, Any]) -> dict[str, str]:
     return {t["Key"]: t.get("Value", "") for t in resource.get("Tags", []) or []}
 
 
-
-
 @dataclass
 class RegionOutcome:
     """What one region gave: its items, a note for the coverage line, and whether it was whole."""

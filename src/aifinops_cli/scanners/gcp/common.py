@@ -82,10 +82,6 @@ def bundled_gpus(machine_type: str) -> tuple[str, int]:
     return accel, int(m.group(1)) if m else 1
 
 
-
-
-
-
 # --- access -----------------------------------------------------------------------------------
 
 
@@ -318,7 +314,7 @@ def inventory(ctx: ScanContext, project: str) -> ProjectInventory:
         opts = acc.client_options("compute")
         inv = ProjectInventory(project)
 
-        def scopes(client_cls: Any, request_cls: Any) -> Iterator[tuple[str, Any]]:
+        def scopes(client_cls: Any, request_cls: Any) -> Iterator[Any]:
             """Every zone's answer of one aggregated list; zone warnings noted on the way."""
             client = client_cls(credentials=acc.credentials, transport="rest", client_options=opts)
             request = request_cls(project=project, max_results=500)
@@ -326,11 +322,11 @@ def inventory(ctx: ScanContext, project: str) -> ProjectInventory:
                 for scope, scoped in page.items.items():
                     if scoped.warning and scoped.warning.code not in _OK_WARNINGS:
                         inv.warnings.append(f"{scope}: {scoped.warning.code}")
-                    yield scope, scoped
+                    yield scoped
 
-        for _, scoped in scopes(compute_v1.InstancesClient, compute_v1.AggregatedListInstancesRequest):
+        for scoped in scopes(compute_v1.InstancesClient, compute_v1.AggregatedListInstancesRequest):
             inv.instances.extend(_instance(i) for i in scoped.instances)
-        for _, scoped in scopes(compute_v1.DisksClient, compute_v1.AggregatedListDisksRequest):
+        for scoped in scopes(compute_v1.DisksClient, compute_v1.AggregatedListDisksRequest):
             inv.disks.extend(_disk(d) for d in scoped.disks)
         return inv
 

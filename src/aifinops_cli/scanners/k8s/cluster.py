@@ -156,8 +156,6 @@ def pod_gpus(pod: dict[str, Any]) -> tuple[int, str]:
     return max(total, biggest), name
 
 
-
-
 def explain(exc: BaseException, context: str = "") -> str:
     """One line: what failed and what to do."""
     from kubernetes.client.exceptions import ApiException

@@ -86,7 +86,6 @@ def _r(x: Any, nd: int = 6) -> float | None:
     return None if x is None else round(float(x), nd)
 
 
-
 def _distinct(col: str, sep: str) -> str:
     """The distinct values of a column, sorted and joined: string_agg(DISTINCT ...) made DuckDB
     add a second hash aggregate (0.5 s over 125,000 sessions at 1M requests) and left the
@@ -98,6 +97,7 @@ def _owner_cols(order: str = "ord") -> str:
     """team and app of a group's first request that names them (see the module docstring)."""
     return ", ".join(f"coalesce(arg_min({c}, {order}) FILTER (WHERE {c} IS NOT NULL), '') AS {c}"
                      for c in ("team", "app"))
+
 
 def premium_simple(con: duckdb.DuckDBPyConnection, w: Window, show_prompts: bool) -> list[Observation]:
     rows = _rows(con, f"""
@@ -160,12 +160,16 @@ def sessions(con: duckdb.DuckDBPyConnection, w: Window, window_calls: int, limit
     only on sessions where some (model, signature) occurs at least twice: no other session can
     repeat a call, and in most logs they are nearly all of them."""
     rows = _rows(con, f"""
-WITH s AS (
+WITH s0 AS (
   SELECT coalesce(session_id, trace_id) AS sid, ts, ord, cost, input_tokens + output_tokens AS tokens,
     team, app, model,
     coalesce(last_msg_hash, CASE WHEN prompt_hash IS NOT NULL THEN hash(prompt_hash) END,
              hash(model, input_tokens // 64)) AS sig
   FROM req WHERE coalesce(session_id, trace_id) IS NOT NULL
+), s AS (
+  -- one 64-bit key per (session, model, signature): much lighter to group than the three
+  -- columns; a collision only adds a candidate, which the exact window below then clears
+  SELECT *, hash(sid, model, sig) AS k FROM s0
 ), agg AS (
   SELECT sid, {_owner_cols()},
     {_distinct('model', ', ')} AS models, count(*) AS calls,
@@ -173,11 +177,9 @@ WITH s AS (
     date_diff('second', min(ts), max(ts)) AS seconds
   FROM s GROUP BY sid
 ), dup AS (
-  -- one 64-bit key per (session, model, signature): much lighter to group than the three
-  -- columns; a collision only adds a candidate, which the exact window below then clears
-  SELECT hash(sid, model, sig) AS k FROM s GROUP BY k HAVING count(*) >= 2
+  SELECT k FROM s GROUP BY k HAVING count(*) >= 2
 ), cand AS (
-  SELECT DISTINCT sid FROM s SEMI JOIN dup ON dup.k = hash(s.sid, s.model, s.sig)
+  SELECT DISTINCT sid FROM s SEMI JOIN dup USING (k)
 ), seq AS (
   SELECT s.*, row_number() OVER (PARTITION BY sid ORDER BY ord) AS seq
   FROM s SEMI JOIN cand USING (sid)
@@ -407,18 +409,18 @@ FROM req""")[0]
 
 
 def unowned(con: duckdb.DuckDBPyConnection, w: Window, tot: dict[str, Any]) -> list[Observation]:
-    r = dict(tot, total=tot["cost"], unowned=tot["unowned_cost"], all_requests=tot["requests"])
-    if not r["all_requests"]:
+    """`tot`: `totals(con)`, whose t*/c* token sums are those of the requests with no team."""
+    if not tot["requests"]:
         return []
     top = _rows(con, """
 SELECT coalesce(app, key_alias, user_id, '(unknown)') AS who, sum(cost) AS cost FROM req
 WHERE team IS NULL GROUP BY ALL ORDER BY cost DESC NULLS LAST, who LIMIT 5""")
     f = w.factor
-    total, unowned_cost = float(r["total"]), float(r["unowned"])
+    total, unowned_cost = float(tot["cost"]), float(tot["unowned_cost"])
     return [Observation(
         provider="llm", kind="llm.unowned_spend", id="llm-spend-without-team", name="LLM spend with no team",
         metrics={
-            "unowned_requests": float(r["unowned_requests"]),
+            "unowned_requests": float(tot["unowned_requests"]),
             "unowned_share": _r(unowned_cost / total if total else 0.0, 4),
             "observed_unowned_usd": _r(unowned_cost),
             "unowned_monthly_usd": _r(unowned_cost * f),
@@ -426,8 +428,8 @@ WHERE team IS NULL GROUP BY ALL ORDER BY cost DESC NULLS LAST, who LIMIT 5""")
             "monthly_factor": _r(f),
         },
         attributes={"top_unowned": [{"who": t["who"], "observed_usd": _r(t["cost"])} for t in top]},
-        cost_lines=cost_lines(r, "unowned", f, "computed from request logs", f"{w.end:%Y-%m-%d}" if w.end else "",
+        cost_lines=cost_lines(tot, "unowned", f, "computed from request logs", f"{w.end:%Y-%m-%d}" if w.end else "",
                               "llm:unowned"),
-        evidence=(f"{r['unowned_requests']} of {r['all_requests']} requests (${unowned_cost:.4f} of ${total:.4f}) carry "
+        evidence=(f"{tot['unowned_requests']} of {tot['requests']} requests (${unowned_cost:.4f} of ${total:.4f}) carry "
                   "no team in metadata, tags or key aliases",),
     )]

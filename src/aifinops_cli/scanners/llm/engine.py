@@ -85,10 +85,8 @@ class Engine:
         simple, so it is read only there: the regexes' cost no longer grows with long prompts.
         `last_msg_hash` only groups a session's calls, so it is DuckDB's 64-bit hash, not a
         stored md5 string."""
-        s = self.settings
-        text = "prompt_json" if s.show_prompts else "NULL::VARCHAR"
-        small = (f"input_tokens <= {int(s.simple_max_input_tokens)} AND output_tokens <= "
-                 f"{int(s.simple_max_output_tokens)} AND NOT coalesce(has_tools, false)")
+        text = "prompt_json" if self.settings.show_prompts else "NULL::VARCHAR"
+        small = self._small_sql()
         return f"""SELECT * EXCLUDE (prompt_json, prompt_hash_given),
   coalesce(prompt_hash_given, md5(prompt_json)) AS prompt_hash,
   CASE WHEN coalesce(session_id, trace_id) IS NOT NULL AND prompt_json IS NOT NULL  -- hash(NULL) is not NULL
@@ -102,6 +100,12 @@ class Engine:
        ELSE 'other' END AS hint,
   {text} AS prompt_text
 FROM ({body})"""
+
+    def _small_sql(self, r: str = "") -> str:
+        """Tokens and tools within the simple-request limits (columns prefixed `r`)."""
+        s = self.settings
+        return (f"{r}input_tokens <= {int(s.simple_max_input_tokens)} AND {r}output_tokens <= "
+                f"{int(s.simple_max_output_tokens)} AND NOT coalesce({r}has_tools, false)")
 
     @staticmethod
     def line_no_sql(alias: str) -> str:
@@ -255,8 +259,7 @@ FROM ({body})"""
         own_cols = ",\n  ".join(f"{expr} AS {name}" for name, expr in own.items())
         cost_total = " + ".join(f"({e})" for e in own.values())
         cheap_total = " + ".join(f"({e})" for e in cheap.values())
-        simple = (f"r.status = 'ok' AND r.input_tokens <= {int(s.simple_max_input_tokens)} "
-                  f"AND r.output_tokens <= {int(s.simple_max_output_tokens)} AND NOT coalesce(r.has_tools, false) "
+        simple = (f"r.status = 'ok' AND {self._small_sql('r.')} "
                   f"AND coalesce(r.n_messages, 1) <= {int(s.simple_max_messages)} "
                   f"AND coalesce(r.hint, '') <> 'complex'")
         day = "coalesce(r.day, DATE '1970-01-01')"
