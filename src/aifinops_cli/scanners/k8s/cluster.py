@@ -121,18 +121,26 @@ def list_all(call: Callable[..., Any], counter: Listing, **kwargs: Any) -> list[
             return items
 
 
+def gpu_quantity(raw: Any) -> int | None:
+    """A device count as Kubernetes writes extended resources: a plain whole number ("8").
+    Anything else ("8Gi", "abc", "0.5") is not a number of devices: None."""
+    text = str(raw).strip()
+    return int(text) if text.isdigit() else None
+
+
+def malformed_gpus(resources: dict[str, Any] | None) -> list[str]:
+    """The accelerator entries of a resource map that are not whole numbers, e.g. 'nvidia.com/gpu="8Gi"'."""
+    return [f'{key}="{(resources or {})[key]}"' for key in GPU_RESOURCES
+            if (resources or {}).get(key) not in (None, "") and gpu_quantity((resources or {})[key]) is None]
+
+
 def gpu_count(resources: dict[str, Any] | None) -> tuple[int, str]:
-    """Accelerators in a resource map (allocatable, requests, limits): (count, resource name)."""
+    """Accelerators in a resource map (allocatable, requests, limits): (count, resource name).
+    Malformed quantities count as none here; callers report them (see `malformed_gpus`)."""
     total, name = 0, ""
     for key in GPU_RESOURCES:
-        raw = (resources or {}).get(key)
-        if raw in (None, "", "0"):
-            continue
-        try:
-            count = int(float(str(raw)))
-        except ValueError:
-            continue
-        if count > 0:
+        count = gpu_quantity((resources or {}).get(key, ""))
+        if count:
             total += count
             name = name or key
     return total, name

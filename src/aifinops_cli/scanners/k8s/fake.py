@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -125,6 +126,11 @@ class FakeK8s:
     clusters: dict[str, FakeCluster] = field(default_factory=dict)
     dcgm: list[DcgmSeries] = field(default_factory=list)
     prometheus_down: bool = False
+    # how the workload's pod reaches Prometheus: "honor" (honorLabels: true: pod/namespace),
+    # "exported" (honorLabels: false: the scrape target's pod/namespace, i.e. the exporter's own,
+    # win and dcgm-exporter's move to exported_pod/exported_namespace), or "renamed" (a relabel
+    # config put them under names no scanner reads: k8s_pod/k8s_namespace)
+    dcgm_labels: str = "honor"
     calls: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _serialised: dict[tuple[str, str], tuple[int, list[bytes]]] = field(default_factory=dict)
@@ -191,10 +197,25 @@ def _prometheus(fake: FakeK8s, query: dict[str, list[str]]) -> tuple[int, Any]:
                       "DCGM_FI_DRIVER_VERSION": "550.90.07",
                       "container": s.container, "namespace": s.namespace, "pod": s.pod,
                       "instance": "10.0.0.5:9400", "job": "dcgm-exporter", "aifinops_stat": stat}
+            if fake.dcgm_labels != "honor":
+                moved = {"container": s.container, "namespace": s.namespace, "pod": s.pod}
+                prefix = "exported_" if fake.dcgm_labels == "exported" else "k8s_"
+                labels.update({f"{prefix}{k}": v for k, v in moved.items()})
+                labels.update({"container": "nvidia-dcgm-exporter", "namespace": EXPORTER_NAMESPACE,
+                               "pod": exporter_pod(s.node), "service": "nvidia-dcgm-exporter",
+                               "endpoint": "gpu-metrics", "job": "nvidia-dcgm-exporter"})
             labels = {k: v for k, v in labels.items() if v != ""}
             value = s.avg if stat == "avg" else s.max
             result.append({"metric": labels, "value": [when, repr(float(value))]})
     return 200, {"status": "success", "data": {"resultType": "vector", "result": result}}
+
+
+EXPORTER_NAMESPACE = "gpu-operator"
+
+
+def exporter_pod(node: str) -> str:
+    """The name of the dcgm-exporter DaemonSet pod on `node` (gpu-operator's naming)."""
+    return f"nvidia-dcgm-exporter-{zlib.crc32(node.encode()) % 100000:05d}"
 
 
 def _route(fake: FakeK8s, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:

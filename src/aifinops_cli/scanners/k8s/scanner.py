@@ -21,8 +21,8 @@ from aifinops_cli.core.models import CoverageEntry, Observation, ScanResult
 from aifinops_cli.core.timeutil import age_days, age_hours, parse_time
 from aifinops_cli.scanners.interface import Scanner, ScannerError
 from aifinops_cli.scanners.k8s import cluster as kc
-from aifinops_cli.scanners.k8s.pricing import NodeRate, node_rate, unpriced_sku
-from aifinops_cli.scanners.k8s.prometheus import GpuUsage, PrometheusError, gpu_usage
+from aifinops_cli.scanners.k8s.pricing import GpuShape, NodeRate, gpu_shape, node_rate, unpriced_sku
+from aifinops_cli.scanners.k8s.prometheus import GpuUsage, PrometheusError, attribute, gpu_usage
 
 POOL_LABELS = ("cloud.google.com/gke-nodepool", "eks.amazonaws.com/nodegroup", "karpenter.sh/nodepool",
                "kubernetes.azure.com/agentpool", "node-pool")
@@ -141,13 +141,23 @@ class KubernetesGpuScanner(Scanner):
         try:
             core = client.CoreV1Api(api_client)
             listing.nodes = kc.list_all(core.list_node, listing)
-            gpu_nodes = {n["metadata"]["name"]: n for n in listing.nodes
-                         if kc.gpu_count((n.get("status") or {}).get("allocatable"))[0] > 0}
+            problems: list[str] = []
+            gpu_nodes: dict[str, dict[str, Any]] = {}
+            for n in listing.nodes:
+                allocatable = (n.get("status") or {}).get("allocatable")
+                bad = kc.malformed_gpus(allocatable)
+                if bad:  # a device plugin or a hand edit wrote something that is not a count
+                    problems.append(f"node {n['metadata']['name']}: allocatable {', '.join(bad)} is not "
+                                    "a whole number of devices, node not judged")
+                if kc.gpu_count(allocatable)[0] > 0:
+                    gpu_nodes[n["metadata"]["name"]] = n
             if not gpu_nodes:
-                return ClusterOutcome([], f"{len(listing.nodes)} nodes, none with GPUs", False, listing.calls)
+                note = f"{len(listing.nodes)} nodes, none with GPUs"
+                if problems:
+                    note = f"{note}; " + "; ".join(problems)
+                return ClusterOutcome([], note, bool(problems), listing.calls)
             listing.pods = kc.list_all(core.list_pod_for_all_namespaces, listing,
                                        field_selector=kc.NOT_TERMINAL)
-            problems: list[str] = []
             gpu_pods = [(p, *kc.pod_gpus(p)) for p in listing.pods]
             gpu_pods = [(p, n, r) for p, n, r in gpu_pods if n > 0 and (p.get("spec") or {}).get("nodeName")]
             if any(owner_of(p)[0] == "Job" for p, _, _ in gpu_pods):
@@ -161,18 +171,32 @@ class KubernetesGpuScanner(Scanner):
             api_client.close()
         usage: GpuUsage | None = None
         prom_url = (settings.get("prometheus_urls") or {}).get(target.name) or ctx.options.prometheus_url
+        dcgm_note = "GPU utilisation not available (no --prometheus-url)"
         if prom_url:
             try:
                 usage = gpu_usage(prom_url, ctx.options.lookback_days, ctx.now,
                                   selector=str(settings.get("dcgm_selector", "")))
             except PrometheusError as exc:
+                dcgm_note = "GPU utilisation not read"
                 problems.append(f"GPU utilisation not read: {exc}")
+            else:
+                def key(p: dict[str, Any]) -> tuple[str, str]:
+                    return p["metadata"].get("namespace", ""), p["metadata"]["name"]
+
+                attribute(usage, {key(p) for p, _, _ in gpu_pods}, {key(p) for p in listing.pods},
+                          set(gpu_nodes))
+                dcgm_note, dcgm_problem = _dcgm_note(usage, len(gpu_pods))
+                if dcgm_problem:
+                    problems.append(dcgm_problem)
+        shapes: dict[str, GpuShape] = {}
         rates: dict[str, NodeRate | None] = {}
         for name, node in gpu_nodes.items():
             labels = node["metadata"].get("labels") or {}
-            gpus = kc.gpu_count(node["status"].get("allocatable"))[0]
+            devices = kc.gpu_count(node["status"].get("allocatable"))[0]
+            shapes[name], label_problems = gpu_shape(labels, devices)
+            problems.extend(f"node {name}: {p}" for p in label_problems)
             provider_id = (node.get("spec") or {}).get("providerID", "")
-            rates[name] = node_rate(ctx.prices, settings, labels, provider_id, gpus)
+            rates[name] = node_rate(ctx.prices, settings, labels, provider_id, shapes[name])
             if rates[name] is None:
                 unpriced.append({"scanner": self.name, "resource_id": f"{target.name}/{name}",
                                  "sku": unpriced_sku(labels, provider_id)})
@@ -183,19 +207,18 @@ class KubernetesGpuScanner(Scanner):
             requested[node_name] = requested.get(node_name, 0) + gpus
             pod_count[node_name] = pod_count.get(node_name, 0) + 1
         out = [self._node(target.name, node, requested.get(name, 0), pod_count.get(name, 0), rates[name],
-                          usage) for name, node in gpu_nodes.items()]
+                          shapes[name], usage) for name, node in gpu_nodes.items()]
         out.extend(self._pod(target.name, pod, gpus, resource, rates.get(pod["spec"]["nodeName"]),
                              gpu_nodes.get(pod["spec"]["nodeName"]), listing.jobs, usage)
                    for pod, gpus, resource in gpu_pods)
         note = (f"{len(listing.nodes)} nodes ({len(gpu_nodes)} with GPUs), {len(listing.pods)} running pods "
-                f"({len(gpu_pods)} holding GPUs); {listing.calls} list calls; "
-                f"GPU utilisation {'from DCGM' if usage else 'not available (no --prometheus-url)'}")
+                f"({len(gpu_pods)} holding GPUs); {listing.calls} list calls; {dcgm_note}")
         if problems:
             note = f"{note}; " + "; ".join(problems)
         return ClusterOutcome(out, note, bool(problems), listing.calls)
 
     def _node(self, cluster: str, node: dict[str, Any], requested: int, pods: int, rate: NodeRate | None,
-              usage: GpuUsage | None) -> Observation:
+              shape: GpuShape, usage: GpuUsage | None) -> Observation:
         ctx = self.context
         meta = node["metadata"]
         labels = meta.get("labels") or {}
@@ -207,6 +230,7 @@ class KubernetesGpuScanner(Scanner):
             "gpu_requested": float(requested),
             "gpu_idle": float(idle),
             "gpu_pods": float(pods),
+            "gpu_physical": float(shape.physical),
             "age_days": age_days(parse_time(meta.get("creationTimestamp")), ctx.now, 2),
         }
         if rate is not None:
@@ -236,6 +260,8 @@ class KubernetesGpuScanner(Scanner):
             attributes={
                 "cluster": cluster,
                 "accelerator_resource": resource,
+                "gpu_sharing": shape.sharing,
+                "gpu_count_basis": shape.basis,
                 "gpu_product": next((labels[k] for k in PRODUCT_LABELS if k in labels), ""),
                 "instance_type": instance_type,
                 "node_pool": next((labels[k] for k in POOL_LABELS if k in labels), ""),
@@ -282,7 +308,9 @@ class KubernetesGpuScanner(Scanner):
         lines = ()
         if rate is not None:
             node_name = pod["spec"]["nodeName"]
-            lines = (rate.gpu_line(gpus, f"{gpus} {resource} on node {node_name} ({rate.basis})"),)
+            per = rate.devices_per_gpu
+            share = f" = {gpus / per:g} physical GPU(s)" if per != 1 else ""
+            lines = (rate.gpu_line(gpus, f"{gpus} {resource}{share} on node {node_name} ({rate.basis})"),)
         notebook = is_notebook(pod)
         return Observation(
             provider="k8s",
@@ -314,6 +342,23 @@ class KubernetesGpuScanner(Scanner):
             },
             cost_lines=lines,
         )
+
+
+def _dcgm_note(usage: GpuUsage, gpu_pods: int) -> tuple[str, str]:
+    """The coverage note on DCGM, and a problem when its series name none of the GPU pods."""
+    forms = ", ".join(f"{n} via {form}" for form, n in sorted(usage.pod_label_forms.items()))
+    note = f"GPU utilisation from DCGM ({usage.series} GPU series"
+    if forms:
+        note += f"; pods matched: {forms}"
+    if usage.pod_series_unmatched:
+        note += f"; {usage.pod_series_unmatched} series name no running pod"
+    note += ")"
+    if gpu_pods and not usage.pod_label_forms:
+        seen = f" (e.g. {usage.unmatched_example})" if usage.unmatched_example else ""
+        return note, (f"DCGM series name none of the {gpu_pods} running GPU pods by pod/namespace or "
+                      f"exported_pod/exported_namespace{seen}: pod utilisation unknown; check that "
+                      "dcgm-exporter runs with DCGM_EXPORTER_KUBERNETES=true and the scrape keeps its labels")
+    return note, ""
 
 
 _SETTINGS = {"onprem_gpu_hourly_usd": (int, float), "onprem_price_date": (str,),
