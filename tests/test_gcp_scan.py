@@ -356,3 +356,59 @@ def test_no_credentials_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_
     ctx = ScanContext(options=options, config=Config(), prices=load_catalog(), now=NOW)
     with pytest.raises(ScannerError, match="application-default login"):
         GcpComputeScanner(ctx).scan()
+
+
+def _zonal_estate(unreachable: tuple[str, ...]) -> FakeGcp:
+    """A regional cluster with an idle T4 pool in us-central1-a and an idle Spot G2 pool whose
+    nodes all run in us-central1-b; `unreachable` zones answer Compute's aggregated list with an
+    UNREACHABLE warning instead of their instances."""
+    labels = lambda pool: {"goog-gke-node": "", "goog-k8s-cluster-name": "zonal",  # noqa: E731
+                           "goog-k8s-node-pool-name": pool}
+    proj = FakeProject(unreachable=unreachable)
+    proj.instances["us-central1-a"] = [
+        instance_json(P, "gke-zonal-t4-0", "us-central1-a", "n1-standard-4", 9001, labels=labels("t4"),
+                      accelerators=[("nvidia-tesla-t4", 1)], created=OLD, started=OLD)]
+    proj.instances["us-central1-b"] = [
+        instance_json(P, f"gke-zonal-g2-{n}", "us-central1-b", "g2-standard-8", 9100 + n,
+                      labels=labels("spot-g2"), created=OLD, started=OLD, spot=True) for n in range(4)]
+    proj.clusters = [cluster_json(P, "zonal", "us-central1", [
+        node_pool_json("t4", "n1-standard-4", accelerators=[("nvidia-tesla-t4", 1)],
+                       locations=["us-central1-a"]),
+        node_pool_json("spot-g2", "g2-standard-8", accelerators=[("nvidia-l4", 1)], node_count=4,
+                       locations=["us-central1-b"], spot=True),
+    ], locations=["us-central1-a", "us-central1-b", "us-central1-c"])]
+    return FakeGcp(projects={P: proj})
+
+
+def test_gke_pool_in_an_unreachable_zone_is_partial_coverage() -> None:
+    # reachable: both pools are seen with their nodes
+    with serve(_zonal_estate(())) as url:
+        result = GkeGpuNodePoolScanner(_context(url, [P])).scan()
+    pools = {o.id: o for o in result.observations}
+    assert pools["zonal/spot-g2"].metrics["node_count"] == 4
+    assert result.coverage[0].status == "ok"
+    assert {f.observation.name for f in evaluate(load_rules(), result.observations)} == {"t4", "spot-g2"}
+
+    # us-central1-b unreachable: the G2 pool's nodes are not listed; the scan says so by name
+    with serve(_zonal_estate(("us-central1-b",))) as url:
+        result = GkeGpuNodePoolScanner(_context(url, [P])).scan()
+    cov = result.coverage[0]
+    assert cov.status == "partial"
+    assert ("node pool zonal/spot-g2: instances in us-central1-b (UNREACHABLE) not listed" in cov.message)
+    assert "zonal/t4" not in cov.message  # the T4 pool runs in a zone that answered
+    pools = {o.id: o for o in result.observations}
+    g2 = pools["zonal/spot-g2"]
+    assert g2.metrics["node_count"] == 0 and g2.attributes["zones_not_listed"] == ["us-central1-b"]
+    assert any("us-central1-b not listed" in e for e in g2.evidence)
+    t4 = pools["zonal/t4"]
+    # the T4 pool is unaffected: n1-standard-4 0.189999 x 730 = 138.69927 + T4 0.35 x 730 = 255.5
+    assert t4.attributes["zones_not_listed"] == []
+    assert t4.monthly_cost_usd == pytest.approx(138.69927 + 255.5)
+
+
+def test_gke_missing_zones_of_clusters_list_are_partial() -> None:
+    estate = _zonal_estate(())
+    estate.projects[P].gke_missing_zones = ("us-central1-f",)
+    with serve(estate) as url:
+        cov = GkeGpuNodePoolScanner(_context(url, [P])).scan().coverage[0]
+    assert cov.status == "partial" and "zones not answering: us-central1-f" in cov.message

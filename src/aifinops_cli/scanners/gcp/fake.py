@@ -96,14 +96,19 @@ def disk_json(project: str, name: str, zone: str, disk_type: str, size_gb: int, 
 
 def node_pool_json(name: str, machine_type: str, *, accelerators: list[tuple[str, int]] | None = None,
                    autoscaling: tuple[int, int] | None = None, node_count: int = 1,
-                   labels: dict[str, str] | None = None, groups: list[str] | None = None) -> dict[str, Any]:
+                   labels: dict[str, str] | None = None, groups: list[str] | None = None,
+                   locations: list[str] | None = None, spot: bool = False) -> dict[str, Any]:
     config: dict[str, Any] = {"machineType": machine_type, "diskSizeGb": 100, "diskType": "pd-balanced",
                               "labels": dict(labels or {})}
+    if spot:
+        config["spot"] = True
     if accelerators:
         config["accelerators"] = [{"acceleratorCount": str(n), "acceleratorType": a}
                                   for a, n in accelerators]
     doc: dict[str, Any] = {"name": name, "config": config, "initialNodeCount": node_count,
                            "status": "RUNNING", "version": "1.30.5-gke.1014001"}
+    if locations:  # the zones the pool's nodes run in
+        doc["locations"] = list(locations)
     if groups:
         # "ZONE/NAME" -> the instance group manager URL GKE lists for the pool
         doc["instanceGroupUrls"] = [f"{COMPUTE}/projects/p/zones/{g.split('/')[0]}/instanceGroupManagers/"
@@ -115,9 +120,10 @@ def node_pool_json(name: str, machine_type: str, *, accelerators: list[tuple[str
 
 
 def cluster_json(project: str, name: str, location: str, pools: list[dict[str, Any]],
-                 labels: dict[str, str] | None = None) -> dict[str, Any]:
+                 labels: dict[str, str] | None = None, locations: list[str] | None = None
+                 ) -> dict[str, Any]:
     return {"name": name, "location": location, "status": "RUNNING", "nodePools": pools,
-            "resourceLabels": dict(labels or {}),
+            "resourceLabels": dict(labels or {}), **({"locations": locations} if locations else {}),
             "selfLink": f"https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{name}"}
 
 
@@ -150,6 +156,10 @@ class FakeProject:
     # (metric type, aligner) -> series as the server returns them after alignment/grouping
     series: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     zones: tuple[str, ...] = ()  # zones that answer empty (with the NO_RESULTS_ON_PAGE warning)
+    # zones Compute Engine cannot reach: the aggregated lists leave their items out and say
+    # so with an UNREACHABLE warning in the zone's scope
+    unreachable: tuple[str, ...] = ()
+    gke_missing_zones: tuple[str, ...] = ()  # clusters.list `missingZones`
 
 
 @dataclass
@@ -191,7 +201,8 @@ def _route(fake: FakeGcp, path: str, query: dict[str, list[str]]) -> tuple[int, 
             return _forbidden(f"compute.{what}.list", project)
         proj = fake.projects[project]
         source = proj.instances if what == "instances" else proj.disks
-        flat = [(zone, item) for zone, items in sorted(source.items()) for item in items]
+        flat = [(zone, item) for zone, items in sorted(source.items()) for item in items
+                if zone not in proj.unreachable]
         chunk, token = _page(flat, query, fake.page_size, "maxResults")
         items: dict[str, Any] = {}
         for zone, item in chunk:
@@ -202,6 +213,11 @@ def _route(fake: FakeGcp, path: str, query: dict[str, list[str]]) -> tuple[int, 
                     "code": "NO_RESULTS_ON_PAGE",
                     "message": "There are no results for scope 'zones/" + zone + "' on this page.",
                     "data": [{"key": "scope", "value": f"zones/{zone}"}]}})
+            for zone in proj.unreachable:
+                items[f"zones/{zone}"] = {"warning": {
+                    "code": "UNREACHABLE",
+                    "message": f"Scope 'zones/{zone}' is unreachable; its resources are not listed.",
+                    "data": [{"key": "scope", "value": f"zones/{zone}"}]}}
         kind = "compute#instanceAggregatedList" if what == "instances" else "compute#diskAggregatedList"
         body: dict[str, Any] = {"kind": kind, "id": f"projects/{project}/aggregated/{what}", "items": items,
                                 "selfLink": f"{COMPUTE}/projects/{project}/aggregated/{what}"}
@@ -231,7 +247,11 @@ def _route(fake: FakeGcp, path: str, query: dict[str, list[str]]) -> tuple[int, 
         project = m.group(1)
         if project in fake.denied or project not in fake.projects:
             return _forbidden("container.clusters.list", project)
-        return 200, {"clusters": fake.projects[project].clusters} if fake.projects[project].clusters else {}
+        proj = fake.projects[project]
+        answer: dict[str, Any] = {"clusters": proj.clusters} if proj.clusters else {}
+        if proj.gke_missing_zones:
+            answer["missingZones"] = list(proj.gke_missing_zones)
+        return 200, answer
     if path == "/v3/projects:search":
         return 200, {"projects": [
             {"name": f"projects/{100000 + n}", "projectId": p, "state": "ACTIVE", "displayName": p,

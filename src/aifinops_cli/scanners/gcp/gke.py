@@ -6,7 +6,9 @@ machine type is accelerator-optimised (A2, A3, G2). Its nodes are the project's 
 instances labelled `goog-k8s-cluster-name` / `goog-k8s-node-pool-name` (the same aggregatedList
 the `gcp.compute` scanner reads, listed once per scan), or, where those labels are missing, the
 instances whose `created-by` metadata names one of the pool's managed instance groups; priced
-per node. Whether any container
+per node. A zone the instance list could not reach (an `UNREACHABLE` scope warning) hides the
+nodes of every GPU pool running there: such a pool is named in the coverage, which turns partial,
+rather than looking empty. Whether any container
 asked for a GPU comes from GKE system metrics: `kubernetes.io/container/accelerator/request`
 summed per node per day, and the GPU duty cycle, in two grouped timeSeries.list calls per
 project, never a call per node.
@@ -27,6 +29,27 @@ from aifinops_cli.scanners.interface import ScanContext, Scanner
 
 CLUSTER_LABEL = "goog-k8s-cluster-name"
 POOL_LABEL = "goog-k8s-node-pool-name"
+
+
+def unlisted_zones(warnings: list[str]) -> dict[str, str]:
+    """Zones whose instances were not listed, from the inventory's `zones/ZONE: CODE` warnings."""
+    out = {}
+    for w in warnings:
+        scope, _, code = w.partition(": ")
+        if scope.startswith("zones/"):
+            out[scope.removeprefix("zones/")] = code
+    return out
+
+
+def pool_zones(cluster: Any, pool: Any) -> list[str]:
+    """The zones a pool's nodes run in: the pool's, else the cluster's, else its location."""
+    return list(pool.locations) or list(cluster.locations) or [cluster.location]
+
+
+def hidden_zones(cluster: Any, pool: Any, unlisted: dict[str, str]) -> list[str]:
+    """Unlisted zones where this pool may have nodes (a region-wide location covers its zones)."""
+    where = pool_zones(cluster, pool)
+    return sorted(z for z in unlisted if z in where or common.region_of_zone(z) in where)
 
 
 def pool_gpus(pool: Any) -> tuple[str, int]:
@@ -66,6 +89,14 @@ class GkeGpuNodePoolScanner(Scanner):
                 return common.ProjectOutcome([], f"{len(answer.clusters)} clusters, no GPU node pools",
                                              partial=bool(problems))
             inv = common.inventory(ctx, project)
+            unlisted = unlisted_zones(inv.warnings)
+            for cluster, pool in pools:
+                hidden = hidden_zones(cluster, pool, unlisted)
+                if hidden:
+                    problems.append(
+                        f"node pool {cluster.name}/{pool.name}: instances in "
+                        + ", ".join(f"{z} ({unlisted[z]})" for z in hidden)
+                        + " not listed, its nodes and cost there unknown")
             groups = {common.last_segment(url): (cluster.name, pool.name)
                       for cluster, pool in pools for url in pool.instance_group_urls}
             nodes: dict[tuple[str, str], list[common.GceInstance]] = {}
@@ -88,7 +119,8 @@ class GkeGpuNodePoolScanner(Scanner):
                 except common.expected_errors() as exc:
                     problems.append(f"GPU requests not read: {common.explain(exc, 'monitoring')}")
             out = [self._pool(ctx, project, cluster, pool, nodes.get((cluster.name, pool.name), []),
-                              activity, metrics_read, unpriced) for cluster, pool in pools]
+                              activity, metrics_read, unpriced, hidden_zones(cluster, pool, unlisted))
+                   for cluster, pool in pools]
             note = f"{len(answer.clusters)} clusters, {len(pools)} GPU node pools"
             if problems:
                 note = f"{note}; " + "; ".join(problems)
@@ -99,7 +131,7 @@ class GkeGpuNodePoolScanner(Scanner):
 
     def _pool(self, ctx: ScanContext, project: str, cluster: Any, pool: Any,
               nodes: list[common.GceInstance], activity: dict[tuple[str, str], dict[str, float | None]],
-              metrics_read: bool, unpriced: list[dict[str, str]]) -> Observation:
+              metrics_read: bool, unpriced: list[dict[str, str]], hidden: list[str]) -> Observation:
         accel, per_node = pool_gpus(pool)
         lines = []
         for node in nodes:
@@ -144,6 +176,8 @@ class GkeGpuNodePoolScanner(Scanner):
                 "autoscaling": bool(autoscaling.enabled),
                 "spot": bool(pool.config.spot or pool.config.preemptible),
                 "status": pool.status.name if hasattr(pool.status, "name") else str(pool.status),
+                "zones": pool_zones(cluster, pool),
+                "zones_not_listed": hidden,
                 "lookback_days": ctx.options.lookback_days,
             },
             cost_lines=tuple(lines),
@@ -151,5 +185,7 @@ class GkeGpuNodePoolScanner(Scanner):
                 f"{len(nodes)} running nodes x {per_node} {accel}; GKE system metric "
                 f"{'read' if metrics_read else 'not available'} over {ctx.options.lookback_days} days",
                 *((SPOT_NOTE,) if pool.config.spot or pool.config.preemptible else ()),
+                *((f"nodes in {', '.join(hidden)} not listed (zone unreachable): node count and "
+                   "cost cover the other zones only",) if hidden else ()),
             ),
         )
