@@ -148,7 +148,7 @@ def test_dcgm_pod_labels_in_both_scrape_modes(fake: tuple[FakeK8s, str, Path]) -
         assert pods["train"].metrics["gpu_util_avg_pct"] == 85.0
         # 4 series matched (3 train + 1 idle-serve); gone-pod ended in the window
         assert f"pods matched: 4 via {form}" in result.coverage[0].message
-        assert "1 series name no running pod" in result.coverage[0].message
+        assert "1 series name no pod running in this cluster now" in result.coverage[0].message
         assert "name none of the" not in result.coverage[0].message
     # labels renamed where no one reads them: said in coverage, and no pod is judged idle
     estate.dcgm_labels = "renamed"

@@ -111,6 +111,9 @@ class Observation:
     # "aws:ec2:i-0abc" or "gcp:compute:PROJECT/ZONE/NAME": the same machine seen by two scanners
     # (an EC2 instance that is also a Kubernetes node) must count once in the totals
     covers: tuple[str, ...] = ()
+    # SKUs no catalog could price (e.g. "gcp.pd:pd-ssd:asia-southeast1"): `cost_lines` leave
+    # them out, so every dollar figure of this observation is a lower bound (core/rules.py)
+    unpriced: tuple[str, ...] = ()
 
     @property
     def monthly_cost_usd(self) -> float:
@@ -148,6 +151,11 @@ class Finding:
     def counted(self) -> bool:
         """Whether its savings are in the totals: not suppressed, not counted by another finding."""
         return not self.suppressed and not self.overlaps
+
+    @property
+    def unpriced(self) -> tuple[str, ...]:
+        """SKUs missing from its price: its dollar figures are a lower bound, shown as such."""
+        return self.observation.unpriced
 
     @property
     def fingerprint(self) -> str:

@@ -11,12 +11,29 @@ from typing import Any
 
 from aifinops_cli.core.models import Finding, Report, Severity
 
-SCHEMA_VERSION = "1.2.0"  # 1.1: visibility, history, suppressions; 1.2: overlaps
+SCHEMA_VERSION = "1.3.0"  # 1.1: visibility, history, suppressions; 1.2: overlaps; 1.3: unpriced
 UNOWNED = "(unowned)"
 
 
 def _r(x: float) -> float:
     return round(x, 2)
+
+
+def money(amount: float, unpriced: bool = False) -> str:
+    """A finding's dollar figure as every format shows it: an unknown price is never "$0"."""
+    if not unpriced:
+        return f"${amount:,.2f}"
+    return f"${amount:,.2f} + unpriced" if amount else "unpriced"
+
+
+def unpriced_headline(summary: dict[str, Any]) -> str:
+    """One sentence for the headline of every format: what the total leaves out, by rule."""
+    n = summary.get("unpriced_findings", 0)
+    if not n:
+        return ""
+    kinds = ", ".join(f"{rule} x{count}" for rule, count in summary.get("unpriced_by_rule", {}).items())
+    return (f"{n} finding(s) have no price for some of what they flag and are not (fully) in the "
+            f"total: {kinds}")
 
 
 def totals(findings: list[Finding]) -> dict[str, Any]:
@@ -28,10 +45,13 @@ def totals(findings: list[Finding]) -> dict[str, Any]:
     by: dict[str, dict[str, float]] = {k: defaultdict(float) for k in
                                        ("category", "owner", "provider", "severity", "rule")}
     counts: dict[str, int] = defaultdict(int)
+    unpriced_by: dict[str, int] = defaultdict(int)
     total = cost = overlapping = 0.0
     overlapping_n = 0
     for f in findings:
         counts[f.severity.value] += 1
+        if f.unpriced and not f.overlaps:
+            unpriced_by[f.rule_id] += 1
         if f.overlaps:
             overlapping += f.estimated_monthly_savings_usd
             overlapping_n += 1
@@ -56,6 +76,10 @@ def totals(findings: list[Finding]) -> dict[str, Any]:
         "monthly_cost_of_flagged_resources_usd": _r(cost),
         "overlapping_findings": overlapping_n,
         "overlapping_usd": _r(overlapping),
+        # findings whose price is (partly) unknown: their known part is in the total, the rest
+        # is not; counted by rule so the headline can say what the total leaves out
+        "unpriced_findings": sum(unpriced_by.values()),
+        "unpriced_by_rule": dict(sorted(unpriced_by.items(), key=lambda kv: (-kv[1], kv[0]))),
         "by_category": ordered(by["category"]),
         "by_owner": ordered(by["owner"]),
         "by_provider": ordered(by["provider"]),
@@ -84,6 +108,8 @@ def finding_to_dict(f: Finding) -> dict[str, Any]:
         "tags": dict(o.tags),
         "monthly_cost_usd": f.monthly_cost_usd,
         "estimated_monthly_savings_usd": f.estimated_monthly_savings_usd,
+        "priced": not f.unpriced,  # false: the two amounts above are lower bounds
+        "unpriced_skus": list(f.unpriced),
         "evidence": f.evidence,
         "recommendation": f.recommendation,
         "status": f.status,

@@ -75,16 +75,24 @@ _CONDITION: dict[str, Any] = {
              "matches": {"type": "string"}}},
     ]
 }
+_CASES = lambda enum: {  # noqa: E731 - a schema snippet, not logic
+    "type": "array", "items": {
+        "type": "object", "required": ["when", "level"], "additionalProperties": False,
+        "properties": {"when": {"$ref": "#/$defs/cond"}, "level": {"enum": [e.value for e in enum]}}}}
 _LEVELS = lambda enum: {  # noqa: E731 - a schema snippet, not logic
     "oneOf": [
         {"enum": [e.value for e in enum]},
         {"type": "object", "required": ["default"], "additionalProperties": False,
          "properties": {
              "default": {"enum": [e.value for e in enum]},
-             "cases": {"type": "array", "items": {
-                 "type": "object", "required": ["when", "level"], "additionalProperties": False,
-                 "properties": {"when": {"$ref": "#/$defs/cond"},
-                                "level": {"enum": [e.value for e in enum]}}}}}},
+             "cases": _CASES(enum),
+             # the level when the resource's price is unknown and no case could be decided:
+             # judged on what it is (GPU count, size) instead of dollars
+             "unpriced": {"oneOf": [
+                 {"enum": [e.value for e in enum]},
+                 {"type": "object", "required": ["default"], "additionalProperties": False,
+                  "properties": {"default": {"enum": [e.value for e in enum]},
+                                 "cases": _CASES(enum)}}]}}},
     ]
 }
 RULE_SCHEMA: dict[str, Any] = {
@@ -150,13 +158,21 @@ class Rule:
         return value
 
     def matches(self, obs: Observation, cond: dict[str, Any] | None = None) -> bool:
-        cond = self.when if cond is None else cond
+        """Whether the rule's condition holds; an undecidable one (a dollar threshold on a
+        resource whose price is unknown) holds, so a dollar threshold never drops it."""
+        return self.truth(obs, self.when if cond is None else cond) is not False
+
+    def truth(self, obs: Observation, cond: dict[str, Any]) -> bool | None:
+        """True, False, or None when it depends on a price nobody knows (three-valued logic)."""
         if "all" in cond:
-            return all(self.matches(obs, c) for c in cond["all"])
+            parts = [self.truth(obs, c) for c in cond["all"]]
+            return False if False in parts else None if None in parts else True
         if "any" in cond:
-            return any(self.matches(obs, c) for c in cond["any"])
+            parts = [self.truth(obs, c) for c in cond["any"]]
+            return True if True in parts else None if None in parts else False
         if "not" in cond:
-            return not self.matches(obs, cond["not"])
+            inner = self.truth(obs, cond["not"])
+            return None if inner is None else not inner
         if "tag" in cond:
             return self._tag(obs, cond)
         return self._metric(obs, cond)
@@ -170,20 +186,26 @@ class Rule:
             return False
         return _leaf(self, value, cond)
 
-    def _metric(self, obs: Observation, cond: dict[str, Any]) -> bool:
+    def _metric(self, obs: Observation, cond: dict[str, Any]) -> bool | None:
         value = obs.lookup(cond["metric"])
         if "exists" in cond:
             return (value is not None) == cond["exists"]
+        if obs.unpriced and is_money(cond["metric"]):
+            return _lower_bound(self, value, cond)
         if value is None:
             return bool(cond.get("missing", False))
         return _leaf(self, value, cond)
 
     def level(self, spec: Any, obs: Observation, enum: type) -> Any:
+        """The first case that surely holds; for an unpriced resource with no such case, its
+        `unpriced` level (by what it is) rather than the dollar default."""
         if isinstance(spec, str):
             return enum(spec)
         for case in spec.get("cases", []):
-            if self.matches(obs, case["when"]):
+            if self.truth(obs, case["when"]) is True:
                 return enum(case["level"])
+        if obs.unpriced and "unpriced" in spec:
+            return self.level(spec["unpriced"], obs, enum)
         return enum(spec["default"])
 
     def evaluate(self, obs: Observation) -> Finding | None:
@@ -199,6 +221,8 @@ class Rule:
         evidence["thresholds"] = dict(self.params)
         if obs.cost_lines:
             evidence["cost_basis"] = [line.to_dict() for line in obs.cost_lines]
+        if obs.unpriced:
+            evidence["unpriced"] = list(obs.unpriced)
         return Finding(
             rule_id=self.id,
             title=self.title,
@@ -211,6 +235,24 @@ class Rule:
             recommendation=self.recommendation,
             evidence=evidence,
         )
+
+
+def is_money(metric: str) -> bool:
+    """Dollar fields end in `_usd` (monthly_cost_usd, attached_storage_monthly_usd, ...)."""
+    return metric.endswith("_usd")
+
+
+def _lower_bound(rule: Rule, value: Any, cond: dict[str, Any]) -> bool | None:
+    """A dollar comparison when part of the price is unknown: `value` (the priced part) is a
+    lower bound of the truth, so `gte`/`gt` that hold on it hold, `lt`/`lte` that fail on it
+    fail, and everything else is undecided (None)."""
+    known = _number(value)
+    ops = [op for op in _LEAF_OPS if op in cond and op != "exists"]
+    if ops and all(op in ("gt", "gte") for op in ops) and _leaf(rule, known, cond):
+        return True
+    if ops and all(op in ("lt", "lte") for op in ops) and not _leaf(rule, known, cond):
+        return False
+    return None
 
 
 def _number(value: Any) -> float:

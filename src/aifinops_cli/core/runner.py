@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from aifinops_cli import __version__
-from aifinops_cli.core.models import CoverageEntry, Report, ScanResult
+from aifinops_cli.core.models import CoverageEntry, Observation, Report, ScanResult
 from aifinops_cli.core.overlap import mark_overlaps
 from aifinops_cli.core.rules import Rule, evaluate
 from aifinops_cli.scanners.interface import ScanContext, Scanner, ScannerError
@@ -55,6 +55,31 @@ def _run_one(cls: type[Scanner], ctx: ScanContext) -> tuple[ScanResult, BaseExce
                                                             errors=1)]), exc
 
 
+# providers whose `unpriced` entries name a resource (an instance, a volume, a node); LLM and
+# billing entries name models and accounts, not the observations rules judge
+_RESOURCE_PROVIDERS = ("aws", "gcp", "azure", "k8s")
+
+
+def mark_unpriced(result: ScanResult) -> list[Observation]:
+    """Observations of `result` that a scanner listed as unpriced (by id, name or
+    account/name) carry those SKUs, so rules and reports treat their dollars as a lower bound."""
+    skus: dict[str, list[str]] = {}
+    for entry in result.unpriced:
+        if entry.get("scanner", result.scanner) == result.scanner and entry.get("resource_id"):
+            skus.setdefault(entry["resource_id"], []).append(entry.get("sku", "") or "unknown")
+    if not skus:
+        return result.observations
+    out = []
+    for obs in result.observations:
+        if not obs.unpriced and obs.provider in _RESOURCE_PROVIDERS:
+            found = [s for key in dict.fromkeys((obs.id, obs.name, f"{obs.account}/{obs.name}"))
+                     if key for s in skus.get(key, ())]
+            if found:
+                obs = replace(obs, unpriced=tuple(dict.fromkeys(found)))
+        out.append(obs)
+    return out
+
+
 def run_scan(ctx: ScanContext, scanners: list[type[Scanner]], rules: list[Rule]) -> ScanOutcome:
     started = now_iso()
     workers = max(1, min(len(scanners), 4))
@@ -66,7 +91,7 @@ def run_scan(ctx: ScanContext, scanners: list[type[Scanner]], rules: list[Rule])
     unpriced: list[dict[str, str]] = []
     errors: list[BaseException] = []
     for result, error in outcomes:
-        observations.extend(result.observations)
+        observations.extend(mark_unpriced(result))
         coverage.extend(result.coverage)
         analysis.update(result.analysis)
         unpriced.extend(result.unpriced)

@@ -13,7 +13,7 @@ COLUMNS = [
     "fingerprint", "rule_id", "title", "category", "severity", "confidence", "priority",
     "provider", "account", "region", "resource_kind", "resource_id", "resource_name", "owner",
     "monthly_cost_usd", "estimated_monthly_savings_usd", "status", "suppressed", "recommendation",
-    "overlaps",
+    "overlaps", "priced",
 ]
 
 

@@ -12,7 +12,7 @@ from html import escape
 from typing import Any
 
 from aifinops_cli.core.models import Report
-from aifinops_cli.core.report import UNOWNED, to_dict
+from aifinops_cli.core.report import UNOWNED, money, to_dict, unpriced_headline
 from aifinops_cli.output.interface import Formatter
 
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
@@ -154,8 +154,9 @@ def _finding_rows(findings: list[dict[str, Any]], suppressed: bool = False) -> l
                      f"{escape(f['rule_id'])}</code>",
                      f"<code>{escape(f['resource_id'])}</code>{name}",
                      escape(f"{f['provider']} {f['region']}".strip()),
-                     escape(f["owner"] or UNOWNED), usd(f["monthly_cost_usd"]),
-                     usd(f["estimated_monthly_savings_usd"]), escape(f["recommendation"]), last])
+                     escape(f["owner"] or UNOWNED), money(f["monthly_cost_usd"], not f["priced"]),
+                     money(f["estimated_monthly_savings_usd"], not f["priced"]),
+                     escape(f["recommendation"]), last])
     return rows
 
 
@@ -230,6 +231,8 @@ class HtmlFormatter(Formatter):
             f'{escape(", ".join(doc["scanners"]) or "none")}; {doc["observations"]} resources '
             "observed.</p>",
             f'<div class="headline">{"".join(cards)}</div>',
+            (f'<p class="up" id="unpriced">{escape(unpriced_headline(s))}</p>'
+             if s.get("unpriced_findings") else ""),
             f'<div class="charts">{"".join(charts)}</div>',
             since,
             f"<h2>Findings ({len(active)})</h2>",

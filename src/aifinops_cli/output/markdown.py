@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aifinops_cli.core.models import Report
-from aifinops_cli.core.report import UNOWNED, to_dict
+from aifinops_cli.core.report import UNOWNED, money, to_dict, unpriced_headline
 from aifinops_cli.output.interface import Formatter
 
 TOP_FINDINGS = 10
@@ -149,6 +149,8 @@ class MarkdownFormatter(Formatter):
             out += [f"New since the baseline: {doc['new_findings']}.", ""]
         if doc["suppressed_findings"]:
             out += [f"Suppressed (not counted): {doc['suppressed_findings']}.", ""]
+        if s.get("unpriced_findings"):
+            out += [f"**Partial total:** {unpriced_headline(s)}.", ""]
         if s.get("overlapping_findings"):
             out += [f"Counted once: {s['overlapping_findings']} finding(s) worth "
                     f"{usd(s['overlapping_usd'])}/month price machines that another provider's "
@@ -174,9 +176,9 @@ class MarkdownFormatter(Formatter):
             out += [
                 f"### {n}. {f['title']}: `{f['resource_id']}`{name}",
                 "",
-                f"- **{usd(f['estimated_monthly_savings_usd'])}/month** to save of "
-                f"{usd(f['monthly_cost_usd'])}/month; severity {f['severity']}, confidence "
-                f"{f['confidence']}, rule `{f['rule_id']}`",
+                f"- **{money(f['estimated_monthly_savings_usd'], not f['priced'])}/month** to save of "
+                f"{money(f['monthly_cost_usd'], not f['priced'])}/month; severity {f['severity']}, "
+                f"confidence {f['confidence']}, rule `{f['rule_id']}`",
                 f"- {f['provider']} {f['account']} {f['region']}, owner: {f['owner'] or UNOWNED}",
                 *([f"- overlaps finding `{f['overlaps']}`, which already counts this machine: "
                    "not in the totals"] if f.get("overlaps") else []),
@@ -191,8 +193,8 @@ class MarkdownFormatter(Formatter):
                 ["Severity", "Rule", "Resource", "Region", "Owner", "Monthly cost", "Savings",
                  "Status"],
                 [[f["severity"], f["rule_id"], f["resource_id"], f["region"],
-                  f["owner"] or UNOWNED, usd(f["monthly_cost_usd"]),
-                  usd(f["estimated_monthly_savings_usd"]),
+                  f["owner"] or UNOWNED, money(f["monthly_cost_usd"], not f["priced"]),
+                  money(f["estimated_monthly_savings_usd"], not f["priced"]),
                   f["status"] + (", overlaps" if f.get("overlaps") else "")] for f in findings],
             ) + [""]
         out += render_analysis(doc["analysis"])

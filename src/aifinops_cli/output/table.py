@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aifinops_cli.core.models import Finding, Report
-from aifinops_cli.core.report import UNOWNED, totals
+from aifinops_cli.core.report import UNOWNED, money, totals, unpriced_headline
 from aifinops_cli.output.interface import Formatter
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan",
@@ -35,6 +35,8 @@ def headline(report: Report) -> Panel:
     text.append("Fragmentation tax: ", style="bold")
     text.append(f"{usd(s['monthly_waste_usd'])}/month", style="bold red")
     text.append(f"  ({usd(s['annual_waste_usd'])}/year) in {s['findings']} findings")
+    if s["unpriced_findings"]:
+        text.append(f"\n{unpriced_headline(s)}", style="yellow")
     if s["overlapping_findings"]:
         text.append(f"\n{s['overlapping_findings']} finding(s) ({usd(s['overlapping_usd'])}) price "
                     "machines another provider's finding already counts: not added again",
@@ -90,8 +92,9 @@ def renderables(report: Report, width: int = 140) -> list[Any]:
             o = f.observation
             resource = o.id + (f" ({o.name})" if o.name else "")
             cells = [Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]), f.rule_id,
-                     Text(resource), o.region, o.owner or UNOWNED, usd(f.monthly_cost_usd),
-                     usd(f.estimated_monthly_savings_usd), _marks(f)]
+                     Text(resource), o.region, o.owner or UNOWNED,
+                     money(f.monthly_cost_usd, bool(f.unpriced)),
+                     money(f.estimated_monthly_savings_usd, bool(f.unpriced)), _marks(f)]
             if not wide:
                 label = Text(resource)
                 label.append(f"\n{f.rule_id}, {o.region}", style="dim")

@@ -76,6 +76,7 @@ class GcpComputeScanner(Scanner):
         """Running: machine, GPUs and disks bill; stopped (TERMINATED): only the disks do."""
         accel, count = inst.gpus
         lines: list[Any] = []
+        missing: list[str] = []  # SKUs of this instance no catalog prices (Observation.unpriced)
         if inst.status == "RUNNING":
             lines, missing = instance_lines(ctx.prices, inst.region, inst.machine_type, inst.accelerators)
             unpriced.extend({"scanner": self.name, "resource_id": inst.name, "sku": s} for s in missing)
@@ -86,6 +87,7 @@ class GcpComputeScanner(Scanner):
             if line is None:
                 unpriced.append({"scanner": self.name, "resource_id": disk.name,
                                  "sku": f"gcp.pd:{disk.disk_type}:{disk.region}"})
+                missing = [*missing, f"gcp.pd:{disk.disk_type}:{disk.region}"]
             else:
                 storage.append(line)
         lines.extend(storage)
@@ -128,6 +130,7 @@ class GcpComputeScanner(Scanner):
             },
             cost_lines=tuple(lines),
             evidence=tuple(evidence),
+            unpriced=tuple(dict.fromkeys(missing)),
         )
 
     def _disk(self, ctx: ScanContext, project: str, disk: common.GceDisk,
@@ -161,4 +164,5 @@ class GcpComputeScanner(Scanner):
                 "ever_attached": disk.last_attach is not None,
             },
             cost_lines=(line,) if line else (),
+            unpriced=() if line else (f"gcp.pd:{disk.disk_type}:{disk.region}",),
         )

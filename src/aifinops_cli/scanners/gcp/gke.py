@@ -134,10 +134,12 @@ class GkeGpuNodePoolScanner(Scanner):
               metrics_read: bool, unpriced: list[dict[str, str]], hidden: list[str]) -> Observation:
         accel, per_node = pool_gpus(pool)
         lines = []
+        missing_skus: list[str] = []
         for node in nodes:
             node_lines, missing = instance_lines(ctx.prices, node.region, node.machine_type,
                                                  node.accelerators)
             lines.extend(node_lines)
+            missing_skus.extend(missing)
             unpriced.extend({"scanner": self.name, "resource_id": node.name, "sku": s} for s in missing)
         requests = [a["gpu_requests_max"] for n in nodes
                     if (a := activity.get((cluster.name, n.name))) and a["gpu_requests_max"] is not None]
@@ -181,6 +183,7 @@ class GkeGpuNodePoolScanner(Scanner):
                 "lookback_days": ctx.options.lookback_days,
             },
             cost_lines=tuple(lines),
+            unpriced=tuple(dict.fromkeys(missing_skus)),
             evidence=(
                 f"{len(nodes)} running nodes x {per_node} {accel}; GKE system metric "
                 f"{'read' if metrics_read else 'not available'} over {ctx.options.lookback_days} days",

@@ -273,6 +273,7 @@ class KubernetesGpuScanner(Scanner):
                 "lookback_days": ctx.options.lookback_days,
             },
             cost_lines=lines,
+            unpriced=() if rate else (unpriced_sku(labels, spec.get("providerID", "")),),
             evidence=(f"snapshot: {requested} of {gpus} {resource} requested by {pods} pods"
                       + (f"; DCGM over {ctx.options.lookback_days} days: max {node_usage.get('max')}%"
                          if node_usage else ""),),
@@ -341,6 +342,8 @@ class KubernetesGpuScanner(Scanner):
                 "lookback_days": ctx.options.lookback_days,
             },
             cost_lines=lines,
+            unpriced=() if rate else (unpriced_sku(((node or {}).get("metadata") or {}).get("labels") or {},
+                                                   ((node or {}).get("spec") or {}).get("providerID", "")),),
         )
 
 
@@ -351,7 +354,7 @@ def _dcgm_note(usage: GpuUsage, gpu_pods: int) -> tuple[str, str]:
     if forms:
         note += f"; pods matched: {forms}"
     if usage.pod_series_unmatched:
-        note += f"; {usage.pod_series_unmatched} series name no running pod"
+        note += f"; {usage.pod_series_unmatched} series name no pod running in this cluster now"
     note += ")"
     if gpu_pods and not usage.pod_label_forms:
         seen = f" (e.g. {usage.unmatched_example})" if usage.unmatched_example else ""
