@@ -215,8 +215,9 @@ def test_unpriced_kubernetes_node_is_high_by_its_gpus(tmp_path: Path) -> None:
     created = NOW - timedelta(days=30)
     h100 = {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3", "nvidia.com/gpu.count": "8"}
     t4 = {"nvidia.com/gpu.product": "Tesla-T4", "nvidia.com/gpu.count": "1"}
-    cluster = k8s_fake.FakeCluster(nodes=[k8s_fake.node_json("dgx-h100", gpus=8, labels=h100, created=created),
-                                          k8s_fake.node_json("t4-box", gpus=1, labels=t4, created=created)])
+    cluster = k8s_fake.FakeCluster(nodes=[
+        k8s_fake.node_json("dgx-h100", gpus=8, labels=h100, created=created),
+        k8s_fake.node_json("t4-box", gpus=1, labels=t4, created=created)])
     with k8s_fake.serve(k8s_fake.FakeK8s(clusters={"lab": cluster})) as url:
         kubeconfig = k8s_fake.write_kubeconfig(tmp_path / "kubeconfig", url, ["lab"])
         options = ScanOptions(providers=["k8s"], kube_contexts=["lab"], lookback_days=7,
