@@ -162,7 +162,8 @@ def test_dcgm_pod_labels_in_both_scrape_modes(fake: tuple[FakeK8s, str, Path]) -
 
 def test_coverage_text_matches_the_flags(fake: tuple[FakeK8s, str, Path]) -> None:
     estate, url, kubeconfig = fake
-    assert "not available (no --prometheus-url)" in scan(kubeconfig, None).coverage[0].message
+    message = scan(kubeconfig, None).coverage[0].message
+    assert "not available (no --prometheus-url, nor kubernetes.prometheus_urls" in message
     estate.prometheus_down = True
     message = scan(kubeconfig, f"{url}/prometheus").coverage[0].message
     assert "no --prometheus-url" not in message

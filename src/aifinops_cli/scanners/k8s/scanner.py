@@ -171,7 +171,8 @@ class KubernetesGpuScanner(Scanner):
             api_client.close()
         usage: GpuUsage | None = None
         prom_url = (settings.get("prometheus_urls") or {}).get(target.name) or ctx.options.prometheus_url
-        dcgm_note = "GPU utilisation not available (no --prometheus-url)"
+        dcgm_note = ("GPU utilisation not available (no --prometheus-url, nor kubernetes.prometheus_urls "
+                     "for this context)")
         if prom_url:
             try:
                 usage = gpu_usage(prom_url, ctx.options.lookback_days, ctx.now,
