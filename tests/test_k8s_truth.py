@@ -121,6 +121,9 @@ def test_physical_count_read_from_gfd_labels() -> None:
     # GKE time-sharing and MIG partitions carry their own labels
     assert gpu_shape({"cloud.google.com/gke-max-shared-clients-per-gpu": "4"}, 8)[0].physical == 2
     assert gpu_shape({"cloud.google.com/gke-gpu-partition-size": "1g.5gb"}, 7)[0].physical == 1
+    # MIG mixed: 4 of 8 GPUs partitioned (their devices are nvidia.com/mig-*), 4 left as nvidia.com/gpu
+    mixed = gpu_shape({"nvidia.com/mig.strategy": "mixed", "nvidia.com/gpu.count": "8"}, 4)[0]
+    assert (mixed.physical, mixed.devices_per_gpu) == (4, 1.0)
     shape, problems = gpu_shape({"nvidia.com/gpu.count": "eight"}, 8)
     assert shape.physical == 8
     assert problems == ['label nvidia.com/gpu.count="eight" is not a positive whole number']

@@ -41,6 +41,7 @@ GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
 # GKE sets its own labels for GPU sharing (no gpu-feature-discovery there)
 GKE_PARTITION_LABEL = "cloud.google.com/gke-gpu-partition-size"  # e.g. "1g.5gb"
 GKE_SHARED_CLIENTS_LABEL = "cloud.google.com/gke-max-shared-clients-per-gpu"
+GPU_RESOURCE_NOTE = "nvidia.com/gpu"
 MIG_SLICES_PER_GPU = 7  # A100, H100, H200, B200: 7 compute slices; A30: 4
 MIG_SLICES_BY_PRODUCT = (("A30", 4),)
 
@@ -109,9 +110,14 @@ def gpu_shape(labels: dict[str, str], devices: int) -> tuple[GpuShape, list[str]
         return GpuShape(devices, physical, "mig-single",
                         f"{mig} MIG devices of {slices} slice(s), {per_gpu} per GPU"), problems
     if count is not None:
+        # more GPUs than advertised (MIG `mixed` keeps its MIG GPUs off nvidia.com/gpu, or a GPU
+        # is unhealthy): price what is advertised, never more than one device per GPU-hour
+        physical = min(count, shared)
         sharing = "time-slicing" if replicas > 1 else ""
         basis = f"{GPU_COUNT_LABEL}={count}" + (f", {REPLICAS_LABEL}={replicas}" if replicas > 1 else "")
-        return GpuShape(devices, count, sharing, basis), problems
+        if physical < count:
+            basis += f" ({physical} advertised as {GPU_RESOURCE_NOTE})"
+        return GpuShape(devices, physical, sharing, basis), problems
     if replicas > 1:
         return GpuShape(devices, shared, "time-slicing",
                         f"{devices} devices / {REPLICAS_LABEL}={replicas}"), problems
