@@ -55,6 +55,9 @@ CANONICAL: tuple[tuple[str, str], ...] = (
     ("prompt_hash_given", "VARCHAR"),
     ("has_tools", "BOOLEAN"),
     ("cache_hit", "BOOLEAN"),
+    # md5 of what the model answered: its tool calls (name and arguments, no call ids) when it
+    # made any, else its text; the loop finding's evidence where prompts are not logged
+    ("reply_hash", "VARCHAR"),
 )
 
 # Metadata keys searched for each attribute, first match wins; config `llm.attribute_keys`
@@ -231,6 +234,13 @@ class Spec:
     required: tuple[str, ...] = ("model", "input_tokens", "output_tokens")
 
 
+def reply_hash(tools: str, texts: str) -> str:
+    """md5 of a reply's tool calls (a JSON list) if any, else of its texts (a JSON list)."""
+    texts = f"list_filter({texts}, lambda v: v IS NOT NULL AND CAST(v AS VARCHAR) NOT IN ('null', '\"\"'))"
+    return (f"TRY(CASE WHEN len({tools}) > 0 THEN md5(CAST({tools} AS VARCHAR)) "
+            f"WHEN len({texts}) > 0 THEN md5(CAST({texts} AS VARCHAR)) END)")
+
+
 def _openai(x: Extract) -> Spec:
     """Chat completions and Responses objects: bare, wrapped as {request, response}, or batch."""
     bodies = ("$.response.body", "$.response", "$")
@@ -267,6 +277,8 @@ def _openai(x: Extract) -> Spec:
             "prompt_hash_given": x.get("$.prompt_hash"),
             "has_tools": f"nonempty({x.get('$.request.tools', '$.request.body.tools')}) IS NOT NULL",
             "cache_hit": "false",
+            "reply_hash": reply_hash(f"json_extract({b('choices')}, '$[*].message.tool_calls[*].function')",
+                                     f"json_extract({b('choices')}, '$[*].message.content')"),
         },
         meta_prefixes=["$.metadata", "$.request.metadata", "$.response.metadata"],
     )
@@ -306,6 +318,10 @@ def _anthropic(x: Extract) -> Spec:
             "prompt_hash_given": x.get("$.prompt_hash"),
             "has_tools": f"nonempty({x.get('$.request.tools')}) IS NOT NULL",
             "cache_hit": "false",
+            "reply_hash": reply_hash(
+                f"list_transform(list_filter(json_extract({b('content')}, '$[*]'), lambda c: c->>'type' = 'tool_use'), "
+                "lambda c: json_object('name', c->'name', 'input', c->'input'))",
+                f"json_extract({b('content')}, '$[*].text')"),
         },
         meta_prefixes=["$.metadata", "$.request.metadata"],
     )
