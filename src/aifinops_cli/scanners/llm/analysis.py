@@ -49,9 +49,13 @@ class ClaimRules:
     retry_min_errors: int = 1
     loop_window_calls: int = 6
     loop_min_repeats: int = 3        # llm-agent-loop: same signature this many times in the window
+    loop_min_monthly_usd: float = 0.01
     duplicate_min_requests: int = 5  # llm-duplicate-prompt
+    duplicate_max_cached_share: float = 0.2
+    duplicate_min_monthly_savings: float = 0.5
     premium_min_simple_requests: int = 20  # llm-premium-simple
     premium_min_simple_share: float = 0.3
+    premium_min_monthly_savings: float = 1.0
 
 
 CLAIM_ORDER = ("retry", "loop", "duplicate", "premium", "burn")
@@ -136,7 +140,7 @@ def wasted(con: duckdb.DuckDBPyConnection, w: Window, rules: ClaimRules, show_pr
     con.execute("CREATE OR REPLACE TEMP TABLE claimed (ord HUGEINT, kind VARCHAR, sid VARCHAR, "
                 "cost DOUBLE, waste DOUBLE)")
     obs = retries(con, w, rules)
-    _loop_calls(con, rules)
+    _loop_calls(con, w, rules)
     dups, groups = duplicates(con, w, rules, show_prompts)
     obs += dups
     obs += premium_simple(con, w, rules, show_prompts)
@@ -181,7 +185,8 @@ SELECT coalesce(team, '') AS team, coalesce(app, '') AS app, coalesce(provider, 
 FROM {_unclaimed("req_premium")}
 GROUP BY ALL HAVING count(*) FILTER (WHERE is_simple) > 0""")
     qualifies = (f"simple >= {int(rules.premium_min_simple_requests)} "
-                 f"AND simple >= {float(rules.premium_min_simple_share)} * requests")
+                 f"AND simple >= {float(rules.premium_min_simple_share)} * requests "
+                 f"AND greatest(simple_cost - cheaper_cost, 0) * {w.factor} >= {float(rules.premium_min_monthly_savings)}")
     if con.execute(f"SELECT count(*) FROM premium_groups WHERE {qualifies}").fetchone()[0]:
         # only sessions' requests: the claims matter to token burn (the last in the order)
         con.execute(f"""
@@ -233,7 +238,7 @@ WHERE r.is_simple AND {SID} IS NOT NULL""")
     return out
 
 
-def _loop_calls(con: duckdb.DuckDBPyConnection, rules: ClaimRules) -> None:
+def _loop_calls(con: duckdb.DuckDBPyConnection, w: Window, rules: ClaimRules) -> None:
     """`loop_calls`: the calls of every (session, model, signature) repeated within a sliding window
     of consecutive calls, and the loop's claims.
 
@@ -274,8 +279,11 @@ SELECT win.sid, win.ord, win.cost, win.evidence, grp.max_rep,
   win.ord IS NOT DISTINCT FROM grp.kept_ord AS kept,
   grp.max_rep >= {int(rules.loop_min_repeats)} AS is_loop
 FROM win JOIN grp USING (sid, model, sig)""")
-    con.execute("INSERT INTO claimed SELECT ord, 'loop', sid, cost, coalesce(cost, 0) FROM loop_calls "
-                "WHERE is_loop AND NOT kept")
+    con.execute(f"""
+INSERT INTO claimed SELECT ord, 'loop', sid, cost, coalesce(cost, 0) FROM loop_calls
+WHERE is_loop AND NOT kept AND sid IN (
+  SELECT sid FROM loop_calls WHERE is_loop AND NOT kept GROUP BY sid
+  HAVING coalesce(sum(cost), 0) * {w.factor} >= {float(rules.loop_min_monthly_usd)})""")
 
 
 def sessions(con: duckdb.DuckDBPyConnection, w: Window, rules: ClaimRules, limit: int = 200
@@ -439,14 +447,16 @@ SELECT prompt_hash, coalesce(provider, '') AS provider, model, count(*) AS reque
   sum(cost) AS cost, min(price_source) AS source,  -- one per (provider, model): PriceBook.resolve
   CAST(max(day) AS VARCHAR) AS price_date
 FROM d GROUP BY prompt_hash, provider, model HAVING count(*) >= 2""")
-    minimum = int(rules.duplicate_min_requests)
-    if con.execute(f"SELECT count(*) FROM dup_groups WHERE requests >= {minimum}").fetchone()[0]:
+    qualifies = (f"requests >= {int(rules.duplicate_min_requests)} "
+                 f"AND cached_share <= {float(rules.duplicate_max_cached_share)} "
+                 f"AND prompt_cache_saving * {w.factor} >= {float(rules.duplicate_min_monthly_savings)}")
+    if con.execute(f"SELECT count(*) FROM dup_groups WHERE {qualifies}").fetchone()[0]:
         con.execute(f"""
 INSERT INTO claimed
 SELECT r.ord, 'duplicate', {SID}, r.cost, {saving}
-FROM {_unclaimed()} r JOIN dup_groups g
+FROM {_unclaimed()} r JOIN (SELECT * FROM dup_groups WHERE {qualifies}) g
   ON g.prompt_hash = r.prompt_hash AND g.provider = coalesce(r.provider, '') AND g.model = r.model
-WHERE g.requests >= {minimum} AND r.ord <> g.first_ord AND r.status = 'ok' AND NOT coalesce(r.cache_hit, false)""")
+WHERE r.ord <> g.first_ord AND r.status = 'ok' AND NOT coalesce(r.cache_hit, false)""")
     rows = _rows(con, f"""
 SELECT *, count(*) OVER () AS groups FROM dup_groups
 ORDER BY prompt_cache_saving DESC, repeat_cost DESC, prompt_hash, provider, model LIMIT {int(limit)}""")

@@ -616,6 +616,7 @@ def otel_select(attribute_keys: dict[str, list[str]]) -> str:
         "prompt_hash_given": a("prompt_hash", "aifinops.prompt_hash"),
         "has_tools": f"{a('gen_ai.tool.definitions', 'gen_ai.request.tools')} IS NOT NULL",
         "cache_hit": "false",
+        "reply_hash": f"md5(nonempty({a('gen_ai.output.messages', 'gen_ai.completion')}))",
     }
     typed = ",\n  ".join(f"TRY_CAST({cols[n]} AS {t}) AS {n}" for n, t in CANONICAL)
     return f"""

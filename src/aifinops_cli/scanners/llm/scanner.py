@@ -71,9 +71,13 @@ def claim_rules(cfg: Config, llm: dict[str, Any]) -> analysis.ClaimRules:
 
     never = 2**62  # a disabled rule reports nothing, so its groups claim nothing
 
+    def enabled(rule_id: str) -> bool:
+        rule = rules.get(rule_id)
+        return rule is None or rule.enabled
+
     def param(rule_id: str, name: str, default: float) -> float:
         rule = rules.get(rule_id)
-        if rule is not None and not rule.enabled:
+        if not enabled(rule_id):
             return never
         value = rule.params.get(name, default) if rule is not None else default
         try:
@@ -88,10 +92,17 @@ def claim_rules(cfg: Config, llm: dict[str, Any]) -> analysis.ClaimRules:
         retry_min_errors=int(param("llm-retry-storm", "min_errors", d.retry_min_errors)),  # never if disabled
         loop_window_calls=int(llm.get("loop_window_calls", d.loop_window_calls)),
         loop_min_repeats=int(param("llm-agent-loop", "min_repeats", d.loop_min_repeats)),
+        loop_min_monthly_usd=param("llm-agent-loop", "min_monthly_usd", d.loop_min_monthly_usd),
         duplicate_min_requests=int(param("llm-duplicate-prompt", "min_requests", d.duplicate_min_requests)),
+        duplicate_max_cached_share=param("llm-duplicate-prompt", "max_cached_share",
+                                         d.duplicate_max_cached_share),
+        duplicate_min_monthly_savings=param("llm-duplicate-prompt", "min_monthly_savings",
+                                            d.duplicate_min_monthly_savings),
         premium_min_simple_requests=int(param("llm-premium-simple", "min_simple_requests",
                                               d.premium_min_simple_requests)),
         premium_min_simple_share=param("llm-premium-simple", "min_simple_share", d.premium_min_simple_share),
+        premium_min_monthly_savings=param("llm-premium-simple", "min_monthly_savings",
+                                          d.premium_min_monthly_savings),
     )
 
 
