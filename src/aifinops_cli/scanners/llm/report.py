@@ -94,6 +94,8 @@ SELECT CASE WHEN grouping(model) = 0 THEN 'model' WHEN grouping(team) = 0 THEN '
 FROM (SELECT provider, model, team, key_alias, coalesce(session_id, trace_id) AS sid, logged_cost, cost
       FROM req WHERE logged_cost IS NOT NULL AND cost IS NOT NULL)
 GROUP BY GROUPING SETS ((provider, model), (team), (key_alias), (sid))
+-- requests with no key or session logged are no key or session to name (no team is: unowned)
+HAVING (grouping(key_alias) = 1 OR key_alias IS NOT NULL) AND (grouping(sid) = 1 OR sid IS NOT NULL)
 QUALIFY dimension = 'model' OR row_number() OVER (PARTITION BY dimension
                                                   ORDER BY abs(diff) DESC, team, key_alias, sid) <= {TOP_WHO}
 ORDER BY dimension, abs(diff) DESC, provider, model, team, key_alias, sid""")
