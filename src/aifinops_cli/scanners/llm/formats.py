@@ -234,11 +234,13 @@ class Spec:
     required: tuple[str, ...] = ("model", "input_tokens", "output_tokens")
 
 
-def reply_hash(tools: str, texts: str) -> str:
-    """md5 of a reply's tool calls (a JSON list) if any, else of its texts (a JSON list)."""
-    texts = f"list_filter({texts}, lambda v: v IS NOT NULL AND CAST(v AS VARCHAR) NOT IN ('null', '\"\"'))"
-    return (f"TRY(CASE WHEN len({tools}) > 0 THEN md5(CAST({tools} AS VARCHAR)) "
-            f"WHEN len({texts}) > 0 THEN md5(CAST({texts} AS VARCHAR)) END)")
+def reply_hash(reply: str, tools: str, texts: str, has_tools: str) -> str:
+    """md5 of a reply's tool calls (JSON text) if it made any (`has_tools`), else of its texts.
+
+    Guarded by `reply` (the raw value) so records without one (most gateway logs) skip the
+    JSON work: a CASE evaluates its branch only for the rows that reach it."""
+    return (f"CASE WHEN {reply} IS NOT NULL THEN TRY(CASE WHEN {has_tools} THEN md5({tools}) "
+            f"WHEN {texts} NOT IN ('[]', '[null]', '[\"\"]') THEN md5({texts}) END) END")
 
 
 def _openai(x: Extract) -> Spec:
@@ -277,8 +279,10 @@ def _openai(x: Extract) -> Spec:
             "prompt_hash_given": x.get("$.prompt_hash"),
             "has_tools": f"nonempty({x.get('$.request.tools', '$.request.body.tools')}) IS NOT NULL",
             "cache_hit": "false",
-            "reply_hash": reply_hash(f"json_extract({b('choices')}, '$[*].message.tool_calls[*].function')",
-                                     f"json_extract({b('choices')}, '$[*].message.content')"),
+            "reply_hash": reply_hash(
+                b("choices"), f"CAST(json_extract(CAST({b('choices')} AS VARCHAR), '$[*].message.tool_calls[*].function') AS VARCHAR)",
+                f"CAST(json_extract(CAST({b('choices')} AS VARCHAR), '$[*].message.content') AS VARCHAR)",
+                f"CAST(json_extract(CAST({b('choices')} AS VARCHAR), '$[*].message.tool_calls[*].function') AS VARCHAR) <> '[]'"),
         },
         meta_prefixes=["$.metadata", "$.request.metadata", "$.response.metadata"],
     )
@@ -318,10 +322,12 @@ def _anthropic(x: Extract) -> Spec:
             "prompt_hash_given": x.get("$.prompt_hash"),
             "has_tools": f"nonempty({x.get('$.request.tools')}) IS NOT NULL",
             "cache_hit": "false",
+            # tool_use blocks' name and input (text blocks add nulls, ids are left out)
             "reply_hash": reply_hash(
-                f"list_transform(list_filter(json_extract({b('content')}, '$[*]'), lambda c: c->>'type' = 'tool_use'), "
-                "lambda c: json_object('name', c->'name', 'input', c->'input'))",
-                f"json_extract({b('content')}, '$[*].text')"),
+                b("content"), f"CAST(json_extract(CAST({b('content')} AS VARCHAR), '$[*].name') AS VARCHAR) || "
+                f"CAST(json_extract(CAST({b('content')} AS VARCHAR), '$[*].input') AS VARCHAR)",
+                f"CAST(json_extract(CAST({b('content')} AS VARCHAR), '$[*].text') AS VARCHAR)",
+                f"contains(CAST({b('content')} AS VARCHAR), '\"tool_use\"')"),
         },
         meta_prefixes=["$.metadata", "$.request.metadata"],
     )
