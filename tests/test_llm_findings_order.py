@@ -142,3 +142,20 @@ def test_budget_runs_over_the_observed_period_not_the_calendar_month(tmp_path):
     assert m["month_to_date_usd"] == pytest.approx(0.25) and m["spent_pct"] == pytest.approx(25.0)
     assert b.observation.attributes["period"] == "2026-10-20 00:00 .. 2026-11-03 00:00 UTC"
     assert "observed period 2026-10-20 00:00 .. 2026-11-03 00:00 UTC (14.00 days)" in b.observation.evidence[0]
+
+
+def test_a_retry_storm_session_is_not_also_token_burn(tmp_path):
+    # app "chat": five normal sessions of one $0.026 call each (gpt-4o, 10,000 in + 100 out), and
+    # one session whose call was attempted 13 times 1 s apart: 12 billed timeouts, then a success.
+    recs = [call(f"2026-10-05T0{i}:00:00Z", "gpt-4o", 10000, 100, app="chat", session=f"ok{i}",
+                 messages=[{"role": "user", "content": f"question {i}"}]) for i in range(5)]
+    recs += [call(f"2026-10-05T10:00:{s:02d}Z", "gpt-4o", 10000, 100, app="chat", session="storm", messages=STEP,
+                  status=408) for s in range(12)]
+    recs.append(call("2026-10-05T10:00:12Z", "gpt-4o", 10000, 100, app="chat", session="storm", messages=STEP))
+    found = findings(scan([str(write_jsonl(tmp_path / "b.jsonl", recs))]))
+    # the retry storm claims the 12 failed attempts: 12 * 0.026 = $0.312; x30.4375 = $9.4965
+    [retry] = found["llm-retry-storm"]
+    assert retry.estimated_monthly_savings_usd == round(12 * 0.026 * MONTH, 2) == 9.50
+    # the session cost 13 * 0.026 = $0.338, 13x the app median ($0.026); what is left after the
+    # retry storm's claim is one call, $0.026, 1x the median: no token burn counts it again
+    assert "llm-token-burn" not in found and "llm-agent-loop" not in found

@@ -188,7 +188,6 @@ GROUP BY ALL HAVING count(*) FILTER (WHERE is_simple) > 0""")
                  f"AND simple >= {float(rules.premium_min_simple_share)} * requests "
                  f"AND greatest(simple_cost - cheaper_cost, 0) * {w.factor} >= {float(rules.premium_min_monthly_savings)}")
     if con.execute(f"SELECT count(*) FROM premium_groups WHERE {qualifies}").fetchone()[0]:
-        # only sessions' requests: the claims matter to token burn (the last in the order)
         con.execute(f"""
 INSERT INTO claimed
 SELECT ord, 'premium', {SID}, cost, greatest(cost - cheaper_cost, 0)
@@ -196,7 +195,7 @@ FROM {_unclaimed("req_premium")} r
 SEMI JOIN (SELECT * FROM premium_groups WHERE {qualifies}) g
   ON g.team = coalesce(r.team, '') AND g.app = coalesce(r.app, '') AND g.provider = coalesce(r.provider, '')
      AND g.model = r.model
-WHERE r.is_simple AND {SID} IS NOT NULL""")
+WHERE r.is_simple""")
     rows = _rows(con, "SELECT * FROM premium_groups ORDER BY simple_cost - cheaper_cost DESC NULLS LAST, "
                       "team, app, provider, model")
     out = []
