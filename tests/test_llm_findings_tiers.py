@@ -5,6 +5,7 @@ and logged-cost differences named by team and session. Amounts computed by hand 
 from __future__ import annotations
 
 import csv
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -111,6 +112,36 @@ def test_logged_cost_differences_name_the_team_and_session_behind_them(tmp_path)
     for d in top.values():
         assert d["diff"] == pytest.approx(0.0021) and d["diff_share"] == pytest.approx(1.0)
         assert d["compared"] == 10
-    assert all(abs(d["diff"]) < 1e-12 for d in who[2:]), [(d["name"], d["diff"], d["computed"]) for d in who]
+    assert len(who) == 2  # team a and session sa log right: not named
     [table] = [t for t in llm["tables"] if t["title"].startswith("Largest logged vs computed")]
     assert table["rows"][0][:2] in (["session", "sb"], ["team", "b"]) and table["rows"][0][-1] == "+100.0%"
+
+
+def test_logged_cost_differences_name_the_api_key(tmp_path):
+    # LiteLLM spend logs (CSV): gpt-4o-mini, 1000 input + 200 output = 150 + 120 = 270 per 1M =
+    # $0.00027 a request. Key k1 logs exactly that; key k2 logs $0.0004 (4 requests each).
+    fields = ["request_id", "call_type", "api_key", "spend", "total_tokens", "prompt_tokens", "completion_tokens",
+              "startTime", "endTime", "model", "custom_llm_provider", "metadata", "team_id", "end_user",
+              "request_tags", "cache_hit", "status", "messages"]
+    rows = []
+    for i in range(8):
+        key = "k1" if i < 4 else "k2"
+        meta = {"user_api_key_alias": key, "user_api_key_team_alias": "growth"}
+        rows.append({"request_id": f"r{i}", "call_type": "acompletion", "api_key": f"hash-{key}",
+                     "spend": "0.00027" if key == "k1" else "0.0004", "total_tokens": 1200, "prompt_tokens": 1000,
+                     "completion_tokens": 200, "startTime": f"2026-10-05 12:0{i}:00.000",
+                     "endTime": f"2026-10-05 12:0{i}:01.000", "model": "gpt-4o-mini", "custom_llm_provider": "openai",
+                     "metadata": json.dumps(meta), "team_id": "", "end_user": "", "request_tags": "[]",
+                     "cache_hit": "False", "status": "success", "messages": "{}"})
+    path = tmp_path / "spend.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+    who = {(d["dimension"], d["name"]): d for d in scan([str(path)]).analysis["llm"]["data"]["discrepancies_by_who"]}
+    # k2: logged 4 * 0.0004 = $0.0016 vs computed 4 * 0.00027 = $0.00108: +$0.00052 (+48.1%)
+    k2 = who[("key", "k2")]
+    assert k2["diff"] == pytest.approx(4 * (0.0004 - 0.00027)) and k2["diff_share"] == pytest.approx(0.13 / 0.27)
+    # the team behind both keys carries the same difference; k1 logs right and is not named
+    assert who[("team", "growth")]["diff"] == pytest.approx(0.00052)
+    assert ("key", "k1") not in who

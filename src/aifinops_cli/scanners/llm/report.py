@@ -104,7 +104,7 @@ ORDER BY dimension, abs(diff) DESC, provider, model, team, key_alias, sid""")
     by_who = [{"dimension": d["dimension"],
                "name": d[{"team": "team", "key": "key_alias", "session": "sid"}[d["dimension"]]] or "(none)",
                **{k: d[k] for k in ("compared", "logged", "computed", "diff", "diff_share")}}
-              for d in compared if d["dimension"] != "model" and abs(d["diff"] or 0) > 0]
+              for d in compared if d["dimension"] != "model" and abs(d["diff"] or 0) >= 1e-9]  # not float noise
     by_who.sort(key=lambda d: (-abs(d["diff"]), d["dimension"], d["name"]))
     price_table = _rows(con, """
 SELECT p.provider, p.model, p.priced_as, p.source, p.price_from, min(p.day) AS first_day, max(p.day) AS last_day,
