@@ -152,9 +152,12 @@ def test_budget_projection_and_unowned_spend(tmp_path):
     result = scan([str(write_jsonl(tmp_path / "b.jsonl", recs))], llm={"budgets": {"team": {"search": 2.0}}})
     found = findings(result)
     [b] = found["llm-budget"]
-    # month to date $0.50 after 4 days of November's 30: 0.50 / 4 * 30 = $3.75 projected; $1.75 over
-    assert b.observation.metrics["projected_usd"] == pytest.approx(3.75)
-    assert b.estimated_monthly_savings_usd == 1.75 and b.monthly_cost_usd == 3.75
+    # the same observed period as every finding: 2026-11-01 .. 11-05, 4 days, factor 30.4375 / 4;
+    # search spent $0.50 in it: 0.50 * 30.4375 / 4 = $3.8046875 a month; 3.8046875 - 2 = $1.80 over
+    assert b.observation.metrics["projected_usd"] == pytest.approx(0.50 * MONTH / 4)
+    assert b.estimated_monthly_savings_usd == 1.80 and b.monthly_cost_usd == 3.80
+    assert b.observation.attributes["period"] == "2026-11-01 00:00 .. 2026-11-05 00:00 UTC"
+    assert "observed period 2026-11-01 00:00 .. 2026-11-05 00:00 UTC (4.00 days)" in b.observation.evidence[0]
     [u] = found["llm-unowned-spend"]
     # one of three $0.25 requests has no team: share 1/3; 4 observed days -> 0.25 * 30.4375 / 4 = $1.90
     assert u.observation.metrics["unowned_share"] == pytest.approx(0.3333, abs=1e-4)

@@ -58,7 +58,7 @@ def test_s3_missing_bucket_is_a_coverage_line(moto_s3):
 def test_cli_scan_llm_logs_json(tmp_path):
     path = tmp_path / "a.jsonl"
     recs = [{"timestamp": f"2026-10-05T10:{i:02d}:00Z", "metadata": {"team": "support", "app": "triage"},
-             "request": {"model": "gpt-4o", "messages": [{"role": "user", "content": "Classify: x. Respond with only the label"}]},
+             "request": {"model": "gpt-4o", "messages": [{"role": "user", "content": f"Classify: x{i}. Respond with only the label"}]},
              "response": {"id": "c", "object": "chat.completion", "created": 1, "model": "gpt-4o",
                           "usage": {"prompt_tokens": 400, "completion_tokens": 5, "total_tokens": 405}}}
             for i in range(40)]

@@ -9,6 +9,10 @@ kept in the metrics so the arithmetic can be checked.
 A session, retry burst or duplicate prompt that spans several teams is owned by the team of its
 first request (by time, then file in the order given, then line): the same logs always give
 the same owner.
+
+Each wasted request is claimed once (`claimed` table, see `wasted`): retry storm, then agent
+loop, then duplicate prompt, then premium-model misuse, then token burn. A later finding never
+counts a request an earlier one claimed, so the findings' savings add up without double counting.
 """
 
 from __future__ import annotations
@@ -33,6 +37,28 @@ TOKEN_AGG = ", ".join(
     f"sum({tok}) FILTER (WHERE cost IS NOT NULL) AS t{i}, sum({col}) FILTER (WHERE cost IS NOT NULL) AS c{i}"
     for i, (_, tok, col) in enumerate(TOKEN_KINDS)
 )
+
+
+@dataclass(frozen=True)
+class ClaimRules:
+    """The thresholds deciding which groups claim their requests: the rules' own params (see
+    `scanner.claim_rules`), so a request is claimed only by a group its rule can report."""
+
+    retry_gap_seconds: float = 30.0
+    retry_max_attempts: int = 3      # llm-retry-storm: attempts > this
+    retry_min_errors: int = 1
+    loop_window_calls: int = 6
+    loop_min_repeats: int = 3        # llm-agent-loop: same signature this many times in the window
+    loop_min_monthly_usd: float = 0.01
+    duplicate_min_requests: int = 5  # llm-duplicate-prompt
+    duplicate_max_cached_share: float = 0.2
+    duplicate_min_monthly_savings: float = 0.5
+    premium_min_simple_requests: int = 20  # llm-premium-simple
+    premium_min_simple_share: float = 0.3
+    premium_min_monthly_savings: float = 1.0
+
+
+CLAIM_ORDER = ("retry", "loop", "duplicate", "premium", "burn")
 
 
 @dataclass
@@ -99,8 +125,53 @@ def _owner_cols(order: str = "ord") -> str:
                      for c in ("team", "app"))
 
 
-def premium_simple(con: duckdb.DuckDBPyConnection, w: Window, show_prompts: bool) -> list[Observation]:
-    rows = _rows(con, f"""
+SID = "coalesce(session_id, trace_id)"
+
+
+def wasted(con: duckdb.DuckDBPyConnection, w: Window, rules: ClaimRules, show_prompts: bool
+           ) -> tuple[list[Observation], int]:
+    """Every waste finding, in the claim order (CLAIM_ORDER): each analysis skips the requests an
+    earlier one claimed, then claims its own in `claimed` (one row per request at most).
+
+    Why this order: a retry storm's extra attempts are waste whatever else happens; a loop's
+    repeats are waste even if each is also a repeated prompt; a duplicate prompt is waste only if
+    it is not already a retry or a loop step; premium misuse reprices what is left; token burn is
+    the excess of a session's unclaimed cost over its app's median."""
+    con.execute("CREATE OR REPLACE TEMP TABLE claimed (ord HUGEINT, kind VARCHAR, sid VARCHAR, "
+                "cost DOUBLE, waste DOUBLE)")
+    obs = retries(con, w, rules)
+    _loop_calls(con, w, rules)
+    dups, groups = duplicates(con, w, rules, show_prompts)
+    obs += dups
+    obs += premium_simple(con, w, rules, show_prompts)
+    obs += sessions(con, w, rules)
+    return obs, groups
+
+
+def claims(con: duckdb.DuckDBPyConnection, w: Window) -> list[dict[str, Any]]:
+    """Claimed requests per finding kind, in claim order: the totals add each request once."""
+    rows = {r["kind"]: r for r in _rows(con, """
+SELECT kind, count(*) AS requests, coalesce(sum(cost), 0) AS cost,
+  coalesce(sum(waste), 0) AS waste FROM claimed GROUP BY kind""")}
+    out = []
+    for kind in CLAIM_ORDER[:-1]:  # token burn claims no request: it is a session's leftover
+        r = rows.get(kind, {"requests": 0, "cost": 0.0, "waste": 0.0})
+        out.append({"kind": kind, "requests": int(r["requests"]), "observed_cost_usd": _r(r["cost"]),
+                    "observed_wasted_usd": _r(r["waste"]), "wasted_monthly_usd": _r(float(r["waste"]) * w.factor)})
+    return out
+
+
+def _unclaimed(table: str = "req") -> str:
+    """The rows of `table` no earlier finding claimed."""
+    return f"(SELECT * FROM {table} ANTI JOIN claimed USING (ord))"
+
+
+def premium_simple(con: duckdb.DuckDBPyConnection, w: Window, rules: ClaimRules, show_prompts: bool
+                   ) -> list[Observation]:
+    """Simple requests to a premium model, repriced at the cheaper model of the same vendor;
+    requests claimed by a retry storm, loop or duplicate prompt are left out."""
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE premium_groups AS
 SELECT coalesce(team, '') AS team, coalesce(app, '') AS app, coalesce(provider, '') AS provider, model,
   min(cheaper_model) AS cheaper, min(priced_as) AS priced_as,
   min(price_source) AS source,  -- one source per (provider, model): see PriceBook.resolve
@@ -111,9 +182,22 @@ SELECT coalesce(team, '') AS team, coalesce(app, '') AS app, coalesce(provider, 
   sum(cost) FILTER (WHERE is_simple) AS simple_cost, sum(cheaper_cost) FILTER (WHERE is_simple) AS cheaper_cost,
   avg(input_tokens) FILTER (WHERE is_simple) AS avg_in, avg(output_tokens) FILTER (WHERE is_simple) AS avg_out,
   {TOKEN_AGG.replace("WHERE cost IS NOT NULL", "WHERE is_simple AND cost IS NOT NULL")}
-FROM req_premium
-GROUP BY ALL HAVING count(*) FILTER (WHERE is_simple) > 0
-ORDER BY sum(cost) FILTER (WHERE is_simple) - sum(cheaper_cost) FILTER (WHERE is_simple) DESC NULLS LAST""")
+FROM {_unclaimed("req_premium")}
+GROUP BY ALL HAVING count(*) FILTER (WHERE is_simple) > 0""")
+    qualifies = (f"simple >= {int(rules.premium_min_simple_requests)} "
+                 f"AND simple >= {float(rules.premium_min_simple_share)} * requests "
+                 f"AND greatest(simple_cost - cheaper_cost, 0) * {w.factor} >= {float(rules.premium_min_monthly_savings)}")
+    if con.execute(f"SELECT count(*) FROM premium_groups WHERE {qualifies}").fetchone()[0]:
+        con.execute(f"""
+INSERT INTO claimed
+SELECT ord, 'premium', {SID}, cost, greatest(cost - cheaper_cost, 0)
+FROM {_unclaimed("req_premium")} r
+SEMI JOIN (SELECT * FROM premium_groups WHERE {qualifies}) g
+  ON g.team = coalesce(r.team, '') AND g.app = coalesce(r.app, '') AND g.provider = coalesce(r.provider, '')
+     AND g.model = r.model
+WHERE r.is_simple""")
+    rows = _rows(con, "SELECT * FROM premium_groups ORDER BY simple_cost - cheaper_cost DESC NULLS LAST, "
+                      "team, app, provider, model")
     out = []
     f = w.factor
     for r in rows:
@@ -144,7 +228,8 @@ ORDER BY sum(cost) FILTER (WHERE is_simple) - sum(cheaper_cost) FILTER (WHERE is
                         "priced_as": r["priced_as"], "team": r["team"], "app": r["app"]},
             cost_lines=cost_lines(r, r["model"], f, r["source"], r["price_date"],
                                   f"llm:{r['provider']}:{r['model']}"),
-            evidence=(f"{r['simple']} of {r['requests']} requests to {r['model']} were simple (avg "
+            evidence=(f"{r['simple']} of {r['requests']} requests to {r['model']} (not already counted as a "
+                      f"retry, loop or duplicate) were simple (avg "
                       f"{r['avg_in']:.0f} input / {r['avg_out']:.0f} output tokens, no tools, short and "
                       f"single-turn); at {r['cheaper']} prices they cost ${cheaper_cost or 0:.4f} instead of "
                       f"${simple_cost:.4f} over {w.days:.1f} days (x{f:.4f} for a month)",),
@@ -152,57 +237,91 @@ ORDER BY sum(cost) FILTER (WHERE is_simple) - sum(cheaper_cost) FILTER (WHERE is
     return out
 
 
-def sessions(con: duckdb.DuckDBPyConnection, w: Window, window_calls: int, limit: int = 200
-             ) -> list[Observation]:
-    """Per session (or trace): repeated call signatures within a sliding window, and token burn.
+def _loop_calls(con: duckdb.DuckDBPyConnection, w: Window, rules: ClaimRules) -> None:
+    """`loop_calls`: the calls of every (session, model, signature) repeated within a sliding window
+    of consecutive calls, and the loop's claims.
 
-    Totals per session are one hash aggregate. The ordered window (a sort of every call) runs
-    only on sessions where some (model, signature) occurs at least twice: no other session can
-    repeat a call, and in most logs they are nearly all of them."""
-    rows = _rows(con, f"""
+    The signature is evidence of repetition only: the last message (or the prompt's hash) where
+    the prompt is logged, else the reply (its tool calls, or its text). A call with none of them
+    repeats nothing: similar token sizes are not a loop. Calls claimed by a retry storm are not
+    steps of the session here. The kept call of a loop is its last successful one (a failed
+    attempt is never kept over a success, the success never counted as the waste); the others
+    are the waste. The ordered window (a sort of every call) runs only on sessions where some
+    (model, signature) occurs at least twice."""
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE loop_calls AS
 WITH s0 AS (
-  SELECT coalesce(session_id, trace_id) AS sid, ts, ord, cost, input_tokens + output_tokens AS tokens,
-    team, app, model,
+  SELECT {SID} AS sid, ord, cost, status, model,
     coalesce(last_msg_hash, CASE WHEN prompt_hash IS NOT NULL THEN hash(prompt_hash) END,
-             hash(model, input_tokens // 64)) AS sig
-  FROM req WHERE coalesce(session_id, trace_id) IS NOT NULL
+             CASE WHEN reply_hash IS NOT NULL THEN hash('reply', reply_hash) END) AS sig,
+    CASE WHEN last_msg_hash IS NOT NULL OR prompt_hash IS NOT NULL THEN 'prompt'
+         WHEN reply_hash IS NOT NULL THEN 'reply' END AS evidence
+  FROM {_unclaimed()} WHERE {SID} IS NOT NULL
 ), s AS (
   -- one 64-bit key per (session, model, signature): much lighter to group than the three
   -- columns; a collision only adds a candidate, which the exact window below then clears
-  SELECT *, hash(sid, model, sig) AS k FROM s0
-), agg AS (
-  SELECT sid, {_owner_cols()},
-    {_distinct('model', ', ')} AS models, count(*) AS calls,
-    coalesce(sum(cost), 0) AS cost, sum(tokens) AS tokens,
-    date_diff('second', min(ts), max(ts)) AS seconds
-  FROM s GROUP BY sid
+  SELECT *, CASE WHEN sig IS NOT NULL THEN hash(sid, model, sig) END AS k FROM s0
 ), dup AS (
-  SELECT k FROM s GROUP BY k HAVING count(*) >= 2
-), cand AS (
-  SELECT DISTINCT sid FROM s SEMI JOIN dup USING (k)
+  SELECT k FROM s WHERE k IS NOT NULL GROUP BY k HAVING count(*) >= 2
 ), seq AS (
   SELECT s.*, row_number() OVER (PARTITION BY sid ORDER BY ord) AS seq
-  FROM s SEMI JOIN cand USING (sid)
+  FROM s SEMI JOIN (SELECT DISTINCT sid FROM s SEMI JOIN dup USING (k)) c USING (sid)
+), win AS (
+  SELECT *, count(*) OVER (PARTITION BY sid, model, sig ORDER BY seq
+                           RANGE BETWEEN {int(rules.loop_window_calls) - 1} PRECEDING AND CURRENT ROW) AS in_window
+  FROM seq WHERE sig IS NOT NULL
+), grp AS (
+  SELECT sid, model, sig, max(in_window) AS max_rep, arg_max(ord, ord) FILTER (WHERE status = 'ok') AS kept_ord
+  FROM win GROUP BY ALL HAVING max(in_window) >= 2
+)
+SELECT win.sid, win.ord, win.cost, win.evidence, grp.max_rep,
+  win.ord IS NOT DISTINCT FROM grp.kept_ord AS kept,
+  grp.max_rep >= {int(rules.loop_min_repeats)} AS is_loop
+FROM win JOIN grp USING (sid, model, sig)""")
+    con.execute(f"""
+INSERT INTO claimed SELECT ord, 'loop', sid, cost, coalesce(cost, 0) FROM loop_calls
+WHERE is_loop AND NOT kept AND sid IN (
+  SELECT sid FROM loop_calls WHERE is_loop AND NOT kept GROUP BY sid
+  HAVING coalesce(sum(cost), 0) * {w.factor} >= {float(rules.loop_min_monthly_usd)})""")
+
+
+def sessions(con: duckdb.DuckDBPyConnection, w: Window, rules: ClaimRules, limit: int = 200
+             ) -> list[Observation]:
+    """Per session (or trace): its loop (from `loop_calls`) and token burn, the excess of the cost
+    no other finding claimed over the app's median session."""
+    window_calls = int(rules.loop_window_calls)
+    rows = _rows(con, f"""
+WITH agg AS (
+  SELECT {SID} AS sid, {_owner_cols()},
+    {_distinct('model', ', ')} AS models, count(*) AS calls,
+    coalesce(sum(cost), 0) AS cost, sum(input_tokens + output_tokens) AS tokens,
+    date_diff('second', min(ts), max(ts)) AS seconds
+  FROM req WHERE {SID} IS NOT NULL GROUP BY 1
 ), rep AS (
-  SELECT sid, max(in_window) AS max_repeats, count(*) FILTER (WHERE in_window > 1) AS repeated_calls,
-    coalesce(sum(cost) FILTER (WHERE in_window > 1), 0) AS repeated_cost
-  FROM (SELECT sid, cost, count(*) OVER (PARTITION BY sid, model, sig ORDER BY seq
-          RANGE BETWEEN {int(window_calls) - 1} PRECEDING AND CURRENT ROW) AS in_window FROM seq)
-  GROUP BY sid
+  SELECT sid, max(max_rep) AS max_repeats, count(*) FILTER (WHERE is_loop AND NOT kept) AS repeated_calls,
+    coalesce(sum(cost) FILTER (WHERE is_loop AND NOT kept), 0) AS repeated_cost,
+    {_distinct("evidence", ", ")} AS evidence
+  FROM loop_calls GROUP BY sid
+), cl AS (
+  SELECT sid, coalesce(sum(cost), 0) AS claimed_cost FROM claimed WHERE sid IS NOT NULL GROUP BY sid
 ), med AS (
   SELECT app, median(cost) AS app_median, count(*) AS app_sessions FROM agg GROUP BY app
+), j AS (
+  SELECT agg.*, coalesce(rep.max_repeats, 1) AS max_repeats, coalesce(rep.repeated_calls, 0) AS repeated_calls,
+    coalesce(rep.repeated_cost, 0) AS repeated_cost, rep.evidence, med.app_median, med.app_sessions,
+    coalesce(cl.claimed_cost, 0) AS claimed_cost, greatest(agg.cost - coalesce(cl.claimed_cost, 0), 0) AS left_cost
+  FROM agg JOIN med USING (app) LEFT JOIN rep USING (sid) LEFT JOIN cl USING (sid)
 )
-SELECT agg.*, coalesce(rep.max_repeats, 1) AS max_repeats, coalesce(rep.repeated_calls, 0) AS repeated_calls,
-  coalesce(rep.repeated_cost, 0) AS repeated_cost, med.app_median, med.app_sessions,
-  CASE WHEN med.app_median > 0 THEN agg.cost / med.app_median END AS burn_ratio
-FROM agg JOIN med USING (app) LEFT JOIN rep USING (sid)
-WHERE rep.max_repeats >= 2 OR (med.app_median > 0 AND agg.cost / med.app_median >= 3)
-ORDER BY greatest(coalesce(rep.repeated_cost, 0), agg.cost - coalesce(med.app_median, 0)) DESC, agg.sid
+SELECT *, CASE WHEN app_median > 0 THEN left_cost / app_median END AS burn_ratio FROM j
+WHERE max_repeats >= 2 OR (app_median > 0 AND left_cost / app_median >= 3)
+ORDER BY greatest(repeated_cost, left_cost - coalesce(app_median, 0)) DESC, sid
 LIMIT {int(limit)}""")
     f = w.factor
     out = []
     for r in rows:
-        excess = max(float(r["cost"]) - float(r["app_median"] or 0), 0.0)
+        excess = max(float(r["left_cost"]) - float(r["app_median"] or 0), 0.0)
+        how = {"prompt": "same last message or prompt", "reply": "same reply (tool calls or text)"}
+        evidence = " / ".join(how[e] for e in (r["evidence"] or "").split(", ") if e in how) or "none"
         out.append(Observation(
             provider="llm", kind="llm.session", id=str(r["sid"]), name=f"session {r['sid']}",
             tags={k: r[k] for k in ("team", "app") if r[k]}, owner=r["team"],
@@ -214,6 +333,7 @@ LIMIT {int(limit)}""")
                 "tokens": float(r["tokens"] or 0),
                 "observed_cost_usd": _r(r["cost"]),
                 "observed_repeated_cost_usd": _r(r["repeated_cost"]),
+                "observed_claimed_cost_usd": _r(r["claimed_cost"]),
                 "app_median_session_cost_usd": _r(r["app_median"]),
                 "app_sessions": float(r["app_sessions"]),
                 "burn_ratio": _r(r["burn_ratio"], 3),
@@ -223,23 +343,28 @@ LIMIT {int(limit)}""")
                 "monthly_factor": _r(f),
             },
             attributes={"models": r["models"], "team": r["team"], "app": r["app"],
-                        "window_calls": window_calls},
+                        "window_calls": window_calls, "repetition_evidence": evidence},
             evidence=(f"{r['calls']} calls over {(r['seconds'] or 0) / 60:.1f} min; the same call signature "
-                      f"came {r['max_repeats']} times within {window_calls} consecutive calls; "
+                      f"({evidence}) came {r['max_repeats']} times within {window_calls} consecutive calls; "
                       f"{r['repeated_calls']} repeated calls cost ${float(r['repeated_cost']):.4f}; session cost "
-                      f"${float(r['cost']):.4f} vs app median ${float(r['app_median'] or 0):.4f}",),
+                      f"${float(r['cost']):.4f} (${float(r['claimed_cost']):.4f} of it counted by retry, loop, "
+                      f"duplicate or premium findings) vs app median ${float(r['app_median'] or 0):.4f}",),
         ))
     return out
 
 
-def retries(con: duckdb.DuckDBPyConnection, w: Window, gap_seconds: float, limit: int = 200
+def retries(con: duckdb.DuckDBPyConnection, w: Window, rules: ClaimRules, limit: int = 200
             ) -> list[Observation]:
-    """Attempts of the same request (same caller, model and prompt) less than `gap_seconds` apart."""
-    rows = _rows(con, f"""
+    """Attempts of the same request (same caller, model and prompt) less than the gap apart.
+
+    First in the claim order: the attempts of a burst the rule reports, except the kept one (the
+    last success), are claimed."""
+    gap_ms = float(rules.retry_gap_seconds) * 1000
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE retry_att AS
 WITH a AS (
   SELECT coalesce(session_id, user_id, app, team, '') AS caller, coalesce(priced_as, model) AS model,
-    prompt_hash, ts, status, cost,
-    team, app, ord,
+    prompt_hash, ts, status, cost, team, app, ord, {SID} AS sid,
     lag(ts) OVER (PARTITION BY coalesce(session_id, user_id, app, team, ''), coalesce(priced_as, model),
                   prompt_hash
                   ORDER BY ord) AS prev_ts
@@ -247,27 +372,34 @@ WITH a AS (
     -- a burst counts only with an error in it: requests never seen failing are left out early
     AND EXISTS (SELECT 1 FROM req e WHERE e.status = 'error' AND e.prompt_hash = r.prompt_hash)
 ), g AS (
-  SELECT *, sum(CASE WHEN prev_ts IS NULL OR date_diff('millisecond', prev_ts, ts) > {float(gap_seconds) * 1000}
+  SELECT *, sum(CASE WHEN prev_ts IS NULL OR date_diff('millisecond', prev_ts, ts) > {gap_ms}
                      THEN 1 ELSE 0 END)
          OVER (PARTITION BY caller, model, prompt_hash ORDER BY ord) AS burst
   FROM a
 ), b AS (
-  SELECT caller, model, prompt_hash, burst,
-    {_owner_cols()}, count(*) AS attempts,
-    count(*) FILTER (WHERE status = 'error') AS errors,
-    date_diff('millisecond', min(ts), max(ts)) / 1000.0 AS span_s,
-    coalesce(sum(cost), 0) AS cost,
-    coalesce(arg_max(cost, ord) FILTER (WHERE status = 'ok'), 0) AS kept_cost,
-    min(ts) AS first_ts
-  FROM g GROUP BY caller, model, prompt_hash, burst
+  SELECT caller, model, prompt_hash, burst, count(*) AS attempts, count(*) FILTER (WHERE status = 'error') AS errors,
+    arg_max(ord, ord) FILTER (WHERE status = 'ok') AS kept_ord
+  FROM g GROUP BY ALL HAVING count(*) >= 2 AND count(*) FILTER (WHERE status = 'error') >= 1
 )
-SELECT * FROM b WHERE attempts >= 2 AND errors >= 1
-ORDER BY attempts DESC, cost DESC LIMIT {int(limit)}""")
+SELECT g.*, b.attempts, b.errors, g.ord IS NOT DISTINCT FROM b.kept_ord AS kept
+FROM g JOIN b USING (caller, model, prompt_hash, burst)""")
+    con.execute(f"""
+INSERT INTO claimed SELECT ord, 'retry', sid, cost, coalesce(cost, 0) FROM retry_att
+WHERE NOT kept AND attempts > {int(rules.retry_max_attempts)} AND errors >= {int(rules.retry_min_errors)}""")
+    rows = _rows(con, f"""
+SELECT caller, model, prompt_hash, burst, {_owner_cols()}, count(*) AS attempts,
+  count(*) FILTER (WHERE status = 'error') AS errors,
+  date_diff('millisecond', min(ts), max(ts)) / 1000.0 AS span_s,
+  coalesce(sum(cost), 0) AS cost, coalesce(sum(cost) FILTER (WHERE NOT kept), 0) AS wasted,
+  min(ts) AS first_ts
+FROM retry_att GROUP BY caller, model, prompt_hash, burst
+ORDER BY attempts DESC, cost DESC, first_ts, caller LIMIT {int(limit)}""")
     f = w.factor
     out = []
     for r in rows:
-        wasted = max(float(r["cost"]) - float(r["kept_cost"]), 0.0)
-        ident = f"{r['caller'] or '(anonymous)'}/{r['model']}/{str(r['prompt_hash'])[:12]}@{r['first_ts']:%Y-%m-%dT%H:%M:%S}"
+        wasted = float(r["wasted"])
+        first = f"{r['first_ts']:%Y-%m-%dT%H:%M:%S}" if r["first_ts"] else "no-time"
+        ident = f"{r['caller'] or '(anonymous)'}/{r['model']}/{str(r['prompt_hash'])[:12]}@{first}"
         out.append(Observation(
             provider="llm", kind="llm.retry_group", id=ident, name=ident,
             tags={k: r[k] for k in ("team", "app") if r[k]}, owner=r["team"],
@@ -282,34 +414,51 @@ ORDER BY attempts DESC, cost DESC LIMIT {int(limit)}""")
                 "monthly_factor": _r(f),
             },
             attributes={"model": r["model"], "prompt_hash": r["prompt_hash"], "caller": r["caller"],
-                        "team": r["team"], "app": r["app"], "first_attempt": r["first_ts"].isoformat()},
+                        "team": r["team"], "app": r["app"],
+                        "first_attempt": r["first_ts"].isoformat() if r["first_ts"] else None},
             evidence=(f"{r['attempts']} attempts ({r['errors']} failed) of the same request within "
-                      f"{float(r['span_s']):.1f} s; attempts other than the one kept cost ${wasted:.4f}",),
+                      f"{float(r['span_s'] or 0):.1f} s; attempts other than the one kept cost ${wasted:.4f}",),
         ))
     return out
 
 
-def duplicates(con: duckdb.DuckDBPyConnection, w: Window, show_prompts: bool, limit: int = 100
-               ) -> tuple[list[Observation], int]:
-    """Identical prompts paid for again: what prompt caching or a response cache would save."""
+def duplicates(con: duckdb.DuckDBPyConnection, w: Window, rules: ClaimRules, show_prompts: bool,
+               limit: int = 100) -> tuple[list[Observation], int]:
+    """Identical prompts paid for again: what prompt caching or a response cache would save.
+
+    Requests a retry storm or a loop claimed are not repeats here; the repeats of a group the
+    rule can report (all but the first request) are claimed."""
     text = "arg_min(prompt_text, ord) AS prompt_text," if show_prompts else ""
-    rows = _rows(con, f"""
+    saving = "greatest(input_tokens - cached_input_tokens - cache_write_tokens, 0) * (p_in - p_cached) / 1e6"
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE dup_groups AS
 WITH d AS (
-  SELECT *, greatest(input_tokens - cached_input_tokens - cache_write_tokens, 0) * (p_in - p_cached) / 1e6 AS saving
-  FROM req WHERE prompt_hash IS NOT NULL AND status = 'ok' AND NOT coalesce(cache_hit, false)
-), g AS (
-  -- repeats are every request but the first (by time, file, line): totals minus the first one,
-  -- a plain aggregate rather than a window over all requests
-  SELECT prompt_hash, coalesce(provider, '') AS provider, model, count(*) AS requests,
-    {_owner_cols()}, {text}
-    avg(input_tokens) AS avg_in, sum(cached_input_tokens) / greatest(sum(input_tokens), 1) AS cached_share,
-    coalesce(sum(cost), 0) - coalesce(arg_min(cost, ord), 0) AS repeat_cost,
-    coalesce(sum(saving), 0) - coalesce(arg_min(saving, ord), 0) AS prompt_cache_saving,
-    sum(cost) AS cost, min(price_source) AS source,  -- one per (provider, model): PriceBook.resolve
-    CAST(max(day) AS VARCHAR) AS price_date
-  FROM d GROUP BY prompt_hash, provider, model HAVING count(*) >= 2
+  SELECT *, {saving} AS saving
+  FROM {_unclaimed()} WHERE prompt_hash IS NOT NULL AND status = 'ok' AND NOT coalesce(cache_hit, false)
 )
-SELECT *, count(*) OVER () AS groups FROM g ORDER BY prompt_cache_saving DESC, repeat_cost DESC LIMIT {int(limit)}""")
+-- repeats are every request but the first (by time, file, line): totals minus the first one,
+-- a plain aggregate rather than a window over all requests
+SELECT prompt_hash, coalesce(provider, '') AS provider, model, count(*) AS requests, min(ord) AS first_ord,
+  {_owner_cols()}, {text}
+  avg(input_tokens) AS avg_in, sum(cached_input_tokens) / greatest(sum(input_tokens), 1) AS cached_share,
+  coalesce(sum(cost), 0) - coalesce(arg_min(cost, ord), 0) AS repeat_cost,
+  coalesce(sum(saving), 0) - coalesce(arg_min(saving, ord), 0) AS prompt_cache_saving,
+  sum(cost) AS cost, min(price_source) AS source,  -- one per (provider, model): PriceBook.resolve
+  CAST(max(day) AS VARCHAR) AS price_date
+FROM d GROUP BY prompt_hash, provider, model HAVING count(*) >= 2""")
+    qualifies = (f"requests >= {int(rules.duplicate_min_requests)} "
+                 f"AND cached_share <= {float(rules.duplicate_max_cached_share)} "
+                 f"AND prompt_cache_saving * {w.factor} >= {float(rules.duplicate_min_monthly_savings)}")
+    if con.execute(f"SELECT count(*) FROM dup_groups WHERE {qualifies}").fetchone()[0]:
+        con.execute(f"""
+INSERT INTO claimed
+SELECT r.ord, 'duplicate', {SID}, r.cost, {saving}
+FROM {_unclaimed()} r JOIN (SELECT * FROM dup_groups WHERE {qualifies}) g
+  ON g.prompt_hash = r.prompt_hash AND g.provider = coalesce(r.provider, '') AND g.model = r.model
+WHERE r.ord <> g.first_ord AND r.status = 'ok' AND NOT coalesce(r.cache_hit, false)""")
+    rows = _rows(con, f"""
+SELECT *, count(*) OVER () AS groups FROM dup_groups
+ORDER BY prompt_cache_saving DESC, repeat_cost DESC, prompt_hash, provider, model LIMIT {int(limit)}""")
     f = w.factor
     out = []
     for r in rows:
@@ -334,7 +483,8 @@ SELECT *, count(*) OVER () AS groups FROM g ORDER BY prompt_cache_saving DESC, r
             },
             attributes=attributes,
             evidence=(f"the same prompt (hash {r['prompt_hash'][:12]}) was sent {r['requests']} times to "
-                      f"{r['model']}; repeats cost ${float(r['repeat_cost']):.4f}, of which "
+                      f"{r['model']} (retries and loop steps not counted); repeats cost "
+                      f"${float(r['repeat_cost']):.4f}, of which "
                       f"${float(r['prompt_cache_saving']):.4f} would be saved by billing their input at the "
                       "cached-input price",),
         ))
@@ -342,50 +492,54 @@ SELECT *, count(*) OVER () AS groups FROM g ORDER BY prompt_cache_saving DESC, r
     return out, groups
 
 
-def budgets(con: duckdb.DuckDBPyConnection, budget_cfg: dict[str, dict[str, float]]) -> list[Observation]:
-    """Month-to-date spend per team/app/customer in the last month of the logs, projected to month end."""
+def budgets(con: duckdb.DuckDBPyConnection, w: Window, budget_cfg: dict[str, dict[str, float]]
+            ) -> list[Observation]:
+    """Monthly run-rate per team/app/customer against its monthly budget.
+
+    The run-rate is the spend over the observed period (the same window as every other
+    finding) times its monthly factor; the spend of the calendar month of the last record is
+    kept beside it (`month_to_date_usd`) for the severity."""
     out: list[Observation] = []
-    if not any(budget_cfg.get(dim) for dim in ("team", "app", "customer")):
+    if not any(budget_cfg.get(dim) for dim in ("team", "app", "customer")) or w.end is None:
         return out  # no budgets configured: spare the pass over req
-    end = con.execute("SELECT max(ts) FROM req").fetchone()[0]
-    if end is None:
-        return out
+    end = w.end
+    month_start = end.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    period = f"{w.start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} UTC"
+    f = w.factor
     for dim in ("team", "app", "customer"):
         limits = budget_cfg.get(dim) or {}
         if not limits:
             continue
         rows = _rows(con, f"""
-SELECT {dim} AS name, coalesce(sum(cost), 0) AS mtd, count(*) AS requests
-FROM req WHERE date_trunc('month', ts) = date_trunc('month', CAST(? AS TIMESTAMP)) AND {dim} IS NOT NULL
-GROUP BY ALL""", [end])
+SELECT {dim} AS name, coalesce(sum(cost), 0) AS observed, count(*) AS requests,
+  coalesce(sum(cost) FILTER (WHERE ts >= CAST(? AS TIMESTAMP)), 0) AS mtd
+FROM req WHERE {dim} IS NOT NULL GROUP BY ALL""", [month_start])
         spent = {r["name"]: r for r in rows}
-        month_start = end.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        next_month = (month_start.replace(year=month_start.year + 1, month=1) if month_start.month == 12
-                      else month_start.replace(month=month_start.month + 1))
-        days_in_month = (next_month - month_start).days
-        elapsed = max((end - month_start).total_seconds() / 86400.0, 1.0)
         for name, budget in limits.items():
-            mtd = float(spent.get(name, {}).get("mtd", 0.0))
-            projected = mtd / elapsed * days_in_month
+            row = spent.get(name, {})
+            observed = float(row.get("observed", 0.0))
+            mtd = float(row.get("mtd", 0.0))
+            projected = observed * f
             budget = float(budget)
             out.append(Observation(
                 provider="llm", kind="llm.budget", id=f"{dim}:{name}:{month_start:%Y-%m}", name=f"{dim} {name}",
                 tags={dim: name} if dim in ("team", "app") else {}, owner=name if dim == "team" else "",
                 metrics={
                     "budget_usd": budget,
+                    "observed_usd": _r(observed),
                     "month_to_date_usd": _r(mtd),
                     "projected_usd": _r(projected),
                     "projected_pct": _r(projected / budget * 100 if budget else None, 2),
                     "spent_pct": _r(mtd / budget * 100 if budget else None, 2),
                     "overrun_usd": _r(max(projected - budget, 0.0)),
-                    "days_elapsed": _r(elapsed, 3),
-                    "days_in_month": float(days_in_month),
+                    "observed_days": _r(w.days, 3),
+                    "monthly_factor": _r(f),
                 },
                 attributes={"dimension": dim, "name": name, "month": f"{month_start:%Y-%m}",
-                            "as_of": end.isoformat()},
-                evidence=(f"{dim} {name}: ${mtd:.2f} spent in {month_start:%Y-%m} by {end:%Y-%m-%d %H:%M} "
-                          f"({elapsed:.2f} of {days_in_month} days); run-rate projection ${projected:.2f} "
-                          f"against a ${budget:.2f} budget",),
+                            "period": period, "as_of": end.isoformat()},
+                evidence=(f"{dim} {name}: ${observed:.2f} spent over the observed period {period} "
+                          f"({w.days:.2f} days); monthly run-rate ${projected:.2f} (x{f:.4f}) against a "
+                          f"${budget:.2f} budget; ${mtd:.2f} spent in {month_start:%Y-%m} so far",),
             ))
     return out
 

@@ -55,6 +55,9 @@ CANONICAL: tuple[tuple[str, str], ...] = (
     ("prompt_hash_given", "VARCHAR"),
     ("has_tools", "BOOLEAN"),
     ("cache_hit", "BOOLEAN"),
+    # md5 of what the model answered: its tool calls (name and arguments, no call ids) when it
+    # made any, else its text; the loop finding's evidence where prompts are not logged
+    ("reply_hash", "VARCHAR"),
 )
 
 # Metadata keys searched for each attribute, first match wins; config `llm.attribute_keys`
@@ -231,6 +234,15 @@ class Spec:
     required: tuple[str, ...] = ("model", "input_tokens", "output_tokens")
 
 
+def reply_hash(reply: str, tools: str, texts: str, has_tools: str) -> str:
+    """md5 of a reply's tool calls (JSON text) if it made any (`has_tools`), else of its texts.
+
+    Guarded by `reply` (the raw value) so records without one (most gateway logs) skip the
+    JSON work: a CASE evaluates its branch only for the rows that reach it."""
+    return (f"CASE WHEN {reply} IS NOT NULL THEN TRY(CASE WHEN {has_tools} THEN md5({tools}) "
+            f"WHEN {texts} NOT IN ('[]', '[null]', '[\"\"]') THEN md5({texts}) END) END")
+
+
 def _openai(x: Extract) -> Spec:
     """Chat completions and Responses objects: bare, wrapped as {request, response}, or batch."""
     bodies = ("$.response.body", "$.response", "$")
@@ -267,6 +279,10 @@ def _openai(x: Extract) -> Spec:
             "prompt_hash_given": x.get("$.prompt_hash"),
             "has_tools": f"nonempty({x.get('$.request.tools', '$.request.body.tools')}) IS NOT NULL",
             "cache_hit": "false",
+            "reply_hash": reply_hash(
+                b("choices"), f"CAST(json_extract(CAST({b('choices')} AS VARCHAR), '$[*].message.tool_calls[*].function') AS VARCHAR)",
+                f"CAST(json_extract(CAST({b('choices')} AS VARCHAR), '$[*].message.content') AS VARCHAR)",
+                f"CAST(json_extract(CAST({b('choices')} AS VARCHAR), '$[*].message.tool_calls[*].function') AS VARCHAR) <> '[]'"),
         },
         meta_prefixes=["$.metadata", "$.request.metadata", "$.response.metadata"],
     )
@@ -306,6 +322,12 @@ def _anthropic(x: Extract) -> Spec:
             "prompt_hash_given": x.get("$.prompt_hash"),
             "has_tools": f"nonempty({x.get('$.request.tools')}) IS NOT NULL",
             "cache_hit": "false",
+            # tool_use blocks' name and input (text blocks add nulls, ids are left out)
+            "reply_hash": reply_hash(
+                b("content"), f"CAST(json_extract(CAST({b('content')} AS VARCHAR), '$[*].name') AS VARCHAR) || "
+                f"CAST(json_extract(CAST({b('content')} AS VARCHAR), '$[*].input') AS VARCHAR)",
+                f"CAST(json_extract(CAST({b('content')} AS VARCHAR), '$[*].text') AS VARCHAR)",
+                f"contains(CAST({b('content')} AS VARCHAR), '\"tool_use\"')"),
         },
         meta_prefixes=["$.metadata", "$.request.metadata"],
     )
@@ -600,6 +622,7 @@ def otel_select(attribute_keys: dict[str, list[str]]) -> str:
         "prompt_hash_given": a("prompt_hash", "aifinops.prompt_hash"),
         "has_tools": f"{a('gen_ai.tool.definitions', 'gen_ai.request.tools')} IS NOT NULL",
         "cache_hit": "false",
+        "reply_hash": f"md5(nonempty({a('gen_ai.output.messages', 'gen_ai.completion')}))",
     }
     typed = ",\n  ".join(f"TRY_CAST({cols[n]} AS {t}) AS {n}" for n, t in CANONICAL)
     return f"""

@@ -14,6 +14,7 @@ def _money(x: Any) -> float | None:
     return None if x is None else round(float(x), 4)
 
 
+TOP_WHO = 5  # teams, API keys and sessions named per kind in the logged-vs-computed table
 # the spend tables: (grouping key, table label, row limit); one GROUPING SETS pass makes them all
 BY = (("provider", "provider", 50), ("model", "model", 50), ("team", "team", 50), ("app", "app", 50),
       ("customer", "customer", 50), ("feature", "feature", 30))
@@ -59,8 +60,11 @@ def _by(rows: list[tuple], label: str) -> dict[str, Any]:
 
 def build(con: duckdb.DuckDBPyConnection, w: Window, both: dict[str, Any], malformed: int,
           bad_examples: list[tuple], unpriced_models: list[dict[str, Any]], files: list[dict[str, Any]],
-          show_prompts: bool, duplicate_groups: int) -> dict[str, Any]:
-    """`both`: analysis.totals, the one pass shared with the unowned-spend observation."""
+          show_prompts: bool, duplicate_groups: int, claims: list[dict[str, Any]] | None = None
+          ) -> dict[str, Any]:
+    """`both`: analysis.totals, the one pass shared with the unowned-spend observation;
+    `claims`: analysis.claims, the waste each finding kind claimed (each request once)."""
+    claims = claims or []
     tot = {k: both[k] for k in ("requests", "unpriced", "input_tokens", "output_tokens", "cached", "reasoning",
                                 "cost", "logged", "sessions", "customers", "errors")}
 
@@ -79,10 +83,29 @@ def build(con: duckdb.DuckDBPyConnection, w: Window, both: dict[str, Any], malfo
                      "per_request": None if cost is None else cost / n}
                     for k, n, _i, _c, _o, _r, cost, _u, _s in by["customer"][:30]]
     # no record carries a logged cost (tot["logged"] is NULL): nothing to compare, no pass over req
-    discrepancies = [] if tot["logged"] is None else _rows(con, """
-SELECT coalesce(provider, '') AS provider, model, count(*) AS compared, sum(logged_cost) AS logged,
-  sum(cost) AS computed, (sum(logged_cost) - sum(cost)) / nullif(sum(cost), 0) AS diff_share
-FROM req WHERE logged_cost IS NOT NULL AND cost IS NOT NULL GROUP BY ALL ORDER BY abs(sum(logged_cost) - sum(cost)) DESC""")
+    # one pass, four groupings: per model (as before), and per team, API key and session, so the
+    # report names who is behind the largest differences, not only a percentage per model
+    compared = [] if tot["logged"] is None else _rows(con, f"""
+SELECT CASE WHEN grouping(model) = 0 THEN 'model' WHEN grouping(team) = 0 THEN 'team'
+            WHEN grouping(key_alias) = 0 THEN 'key' ELSE 'session' END AS dimension,
+  coalesce(provider, '') AS provider, model, team, key_alias, sid, count(*) AS compared,
+  sum(logged_cost) AS logged, sum(cost) AS computed, sum(logged_cost) - sum(cost) AS diff,
+  (sum(logged_cost) - sum(cost)) / nullif(sum(cost), 0) AS diff_share
+FROM (SELECT provider, model, team, key_alias, coalesce(session_id, trace_id) AS sid, logged_cost, cost
+      FROM req WHERE logged_cost IS NOT NULL AND cost IS NOT NULL)
+GROUP BY GROUPING SETS ((provider, model), (team), (key_alias), (sid))
+-- requests with no key or session logged are no key or session to name (no team is: unowned)
+HAVING (grouping(key_alias) = 1 OR key_alias IS NOT NULL) AND (grouping(sid) = 1 OR sid IS NOT NULL)
+QUALIFY dimension = 'model' OR row_number() OVER (PARTITION BY dimension
+                                                  ORDER BY abs(diff) DESC, team, key_alias, sid) <= {TOP_WHO}
+ORDER BY dimension, abs(diff) DESC, provider, model, team, key_alias, sid""")
+    discrepancies = [{k: d[k] for k in ("provider", "model", "compared", "logged", "computed", "diff_share")}
+                     for d in compared if d["dimension"] == "model"]
+    by_who = [{"dimension": d["dimension"],
+               "name": d[{"team": "team", "key": "key_alias", "session": "sid"}[d["dimension"]]] or "(none)",
+               **{k: d[k] for k in ("compared", "logged", "computed", "diff", "diff_share")}}
+              for d in compared if d["dimension"] != "model" and abs(d["diff"] or 0) >= 1e-9]  # not float noise
+    by_who.sort(key=lambda d: (-abs(d["diff"]), d["dimension"], d["name"]))
     price_table = _rows(con, """
 SELECT p.provider, p.model, p.priced_as, p.source, p.price_from, min(p.day) AS first_day, max(p.day) AS last_day,
   p.band_lo, p.band_hi, p.p_in, p.p_cached, p.p_cache_write, p.p_out, p.p_reasoning, p.discount_pct
@@ -127,6 +150,25 @@ FROM prices p GROUP BY ALL ORDER BY p.provider, p.model, p.band_lo""")
                                  _money(d["computed"]),
                                  None if d["diff_share"] is None else _signed_pct(d["diff_share"])]
                                 for d in discrepancies]})
+    if by_who:
+        tables.append({"title": "Largest logged vs computed LLM cost differences (team, API key, session)",
+                       "columns": ["by", "name", "requests compared", "logged USD", "computed USD",
+                                   "difference USD", "difference"],
+                       "rows": [[d["dimension"], d["name"], d["compared"], _money(d["logged"]),
+                                 _money(d["computed"]), _money(d["diff"]),
+                                 None if d["diff_share"] is None else _signed_pct(d["diff_share"])]
+                                for d in by_who]})
+    if claims and any(c["requests"] for c in claims):
+        tables.append({"title": "LLM waste by finding, each request counted once",
+                       "columns": ["claimed by (in this order)", "requests", "their cost USD", "wasted USD",
+                                   "wasted USD / month"],
+                       "rows": [[c["kind"], c["requests"], _money(c["observed_cost_usd"]),
+                                 _money(c["observed_wasted_usd"]), _money(c["wasted_monthly_usd"])]
+                                for c in claims]
+                       + [["total", sum(c["requests"] for c in claims),
+                           _money(sum(c["observed_cost_usd"] or 0 for c in claims)),
+                           _money(sum(c["observed_wasted_usd"] or 0 for c in claims)),
+                           _money(sum(c["wasted_monthly_usd"] or 0 for c in claims))]]})
     if unpriced_models:
         tables.append({"title": "Unpriced LLM models (not counted as $0)",
                        "columns": ["provider", "model", "requests", "input tokens", "output tokens", "reason"],
@@ -155,6 +197,8 @@ FROM prices p GROUP BY ALL ORDER BY p.provider, p.model, p.band_lo""")
         "malformed_examples": [{"file": f_, "line": n, "problem": why} for f_, n, why in bad_examples],
         "duplicate_prompt_groups": duplicate_groups,
         "discrepancies": [{k: _exact(v) for k, v in d.items()} for d in discrepancies],
+        "discrepancies_by_who": [{k: _exact(v) for k, v in d.items()} for d in by_who],
+        "waste_claims": [{k: _exact(v) for k, v in c.items()} for c in claims],
         "price_table": [{k: (str(v) if k in ("first_day", "last_day") else v) for k, v in p.items()}
                         for p in price_table],
     }

@@ -23,7 +23,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import CoverageEntry, ScanResult
+from aifinops_cli.core.rules import load_rules
+from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.scanners.interface import Scanner, ScannerError, ScanOptions
 from aifinops_cli.scanners.llm import analysis, report
 from aifinops_cli.scanners.llm.engine import Engine, Settings
@@ -54,6 +57,52 @@ def settings_from(config: dict[str, Any], options: ScanOptions) -> Settings:
                      for k, v in (config.get("key_aliases") or {}).items()},
         memory_limit=str(config.get("memory_limit", "600MB")),
         database=_database(config.get("database", "memory")),
+    )
+
+
+def claim_rules(cfg: Config, llm: dict[str, Any]) -> analysis.ClaimRules:
+    """The thresholds that decide which retry bursts, loops, duplicate groups and premium groups
+    claim their requests: the rules' params (rules/llm.yaml, config `rules:`, --set), so a
+    request is only withheld from a later finding by a group its own rule can report."""
+    try:
+        rules = {r.id: r for r in load_rules(config=cfg)}
+    except SourceError as exc:
+        raise ScannerError(f"rules: {exc}") from exc
+
+    never = 2**62  # a disabled rule reports nothing, so its groups claim nothing
+
+    def enabled(rule_id: str) -> bool:
+        rule = rules.get(rule_id)
+        return rule is None or rule.enabled
+
+    def param(rule_id: str, name: str, default: float) -> float:
+        rule = rules.get(rule_id)
+        if not enabled(rule_id):
+            return never
+        value = rule.params.get(name, default) if rule is not None else default
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ScannerError(f"rule {rule_id}: parameter {name}={value!r} is not a number") from None
+
+    d = analysis.ClaimRules()
+    return analysis.ClaimRules(
+        retry_gap_seconds=float(llm.get("retry_gap_seconds", d.retry_gap_seconds)),
+        retry_max_attempts=int(param("llm-retry-storm", "max_attempts", d.retry_max_attempts)),
+        retry_min_errors=int(param("llm-retry-storm", "min_errors", d.retry_min_errors)),  # never if disabled
+        loop_window_calls=int(llm.get("loop_window_calls", d.loop_window_calls)),
+        loop_min_repeats=int(param("llm-agent-loop", "min_repeats", d.loop_min_repeats)),
+        loop_min_monthly_usd=param("llm-agent-loop", "min_monthly_usd", d.loop_min_monthly_usd),
+        duplicate_min_requests=int(param("llm-duplicate-prompt", "min_requests", d.duplicate_min_requests)),
+        duplicate_max_cached_share=param("llm-duplicate-prompt", "max_cached_share",
+                                         d.duplicate_max_cached_share),
+        duplicate_min_monthly_savings=param("llm-duplicate-prompt", "min_monthly_savings",
+                                            d.duplicate_min_monthly_savings),
+        premium_min_simple_requests=int(param("llm-premium-simple", "min_simple_requests",
+                                              d.premium_min_simple_requests)),
+        premium_min_simple_share=param("llm-premium-simple", "min_simple_share", d.premium_min_simple_share),
+        premium_min_monthly_savings=param("llm-premium-simple", "min_monthly_savings",
+                                          d.premium_min_monthly_savings),
     )
 
 
@@ -141,15 +190,12 @@ SELECT coalesce(provider, '') AS provider, model, count(*) AS requests, sum(inpu
 
         ctx.progress("llm: analysing")
         obs = result.observations
-        obs += analysis.premium_simple(con, w, ctx.options.show_prompts)
-        obs += analysis.sessions(con, w, int(config.get("loop_window_calls", 6)))
-        obs += analysis.retries(con, w, float(config.get("retry_gap_seconds", 30)))
-        dups, groups = analysis.duplicates(con, w, ctx.options.show_prompts)
-        obs += dups
+        waste, groups = analysis.wasted(con, w, claim_rules(ctx.config, config), ctx.options.show_prompts)
+        obs += waste
         budget_cfg = dict(config.get("budgets") or {}) or dict(ctx.config.section("budgets").get("llm") or {})
-        obs += analysis.budgets(con, budget_cfg)
+        obs += analysis.budgets(con, w, budget_cfg)
         totals = analysis.totals(con)
         obs += analysis.unowned(con, w, totals)
         result.analysis["llm"] = report.build(con, w, totals, malformed, examples, unpriced_rows, file_info,
-                                              ctx.options.show_prompts, groups)
+                                              ctx.options.show_prompts, groups, analysis.claims(con, w))
         return result
