@@ -42,6 +42,12 @@ class Dialect:
             return f"regexp_like({expr}, {self.lit(pattern)})"
         return f"regexp_matches({expr}, {self.lit(pattern)})"
 
+    def join_text(self, *exprs: str) -> str:
+        """The non-NULL texts joined with ' | ' (NULLs skipped in all three)."""
+        if self.name == "bigquery":
+            return f"ARRAY_TO_STRING([{', '.join(exprs)}], ' | ')"
+        return f"concat_ws(' | ', {', '.join(exprs)})"
+
     def top_n_min(self, expr: str, n: int) -> str:
         """Aggregate: the n-th largest value of `expr` in the group (the least when it has fewer),
         the cost a resource needs to rank in the group's top n."""

@@ -271,7 +271,8 @@ class Mapping:
         if self.fmt in ("cur", "cur2"):
             transfer = self.text("product_transfer_type")
             if self.fmt == "cur2" and "product" in self.schema.columns:
-                transfer = f"COALESCE({transfer}, {self.map_text('product', 'transfer_type', 'transferType')})"
+                in_map = self.map_text("product", "transfer_type", "transferType")
+                transfer = f"COALESCE({transfer}, {in_map})"
             return {
                 "usage_date": self.date("line_item_usage_start_date"),
                 "period_start": self.date("bill_billing_period_start_date"),
