@@ -157,6 +157,8 @@ class DuckDBEngine:
 def _text_leaves(dtype: Any) -> str:
     """A DuckDB type with every scalar leaf replaced by VARCHAR (structs, lists, maps kept)."""
     kind = getattr(dtype, "id", "")
+    if str(dtype) == "JSON":  # an empty or mixed list (`"credits": []`) stays JSON: fields still reach
+        return "JSON"
     if kind not in ("struct", "list", "map"):
         return "VARCHAR"
     children = list(dtype.children)
