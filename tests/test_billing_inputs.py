@@ -163,6 +163,29 @@ def test_non_finite_cost_never_reaches_the_json_report(tmp_path: Path) -> None:
     assert [r["row"] for r in source["unreadable_rows_at"]] == [1, 8]
 
 
+def test_non_finite_cost_in_typed_parquet(tmp_path: Path) -> None:
+    """Parquet stores doubles, so inf and nan arrive typed: still no amount."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({
+        "line_item_usage_start_date": ["2025-03-01T00:00:00Z"] * 4,
+        "line_item_usage_type": ["USE1-DataTransfer-Out-Bytes"] * 4,
+        "line_item_usage_amount": [100.0, 100.0, 100.0, 100.0],
+        "line_item_unblended_cost": [9.0, float("inf"), float("nan"), 9.0],
+        "line_item_currency_code": ["USD"] * 4,
+        "product_region": ["us-east-1"] * 4,
+        "pricing_unit": ["GB"] * 4,
+    })
+    pq.write_table(table, tmp_path / "cur.parquet")
+    (facts,) = read_billing([str(tmp_path / "cur.parquet")], Config()).facts
+    assert (facts.usable_rows, facts.bad_cost_rows) == (2, 2)
+    assert facts.total_cost == pytest.approx(18.0)  # 9 + 9
+    assert [(row, what) for _, row, what in facts.bad_rows] == [(2, "cost"), (3, "cost")]
+    (flow,) = facts.flows
+    assert (flow.gb, flow.cost) == pytest.approx((200.0, 18.0))  # the quantities of usable rows only
+
+
 def test_other_currency_rows_are_counted_once(tmp_path: Path) -> None:
     """46 USD rows and 46 EUR rows: 46 unusable, not 92."""
     lines = CUR_LEGACY.read_text(encoding="utf-8").splitlines()

@@ -253,7 +253,7 @@ class Mapping:
                 "category": self.text("service_category"),
                 "usage_type": self.text("x_usage_type", "x_usagetype", "x_sku_meter_name", "sku_meter"),
                 "operation": self.text("x_operation", "x_sku_meter_subcategory"),
-                "route_text": self.text("charge_description"),
+                "route_text": self.text("charge_description", "x_sku_description"),
                 "region": self.text("region_id", "region_name", "region"),
                 "zone": self.text("availability_zone"),
                 "from_region": d.null_text,
