@@ -209,23 +209,26 @@ def test_gcp_gpu_machine_core_and_ram_tpu_and_vertex_count_as_ai(tmp_path: Path)
 
 def test_gcp_one_bad_cell_costs_one_row(tmp_path: Path) -> None:
     """A cost DuckDB types as a number from its sample (the first 20,480 records), then "abc" and
-    1e400 after it: two unusable rows, counted with their rows; the other rows still add up. (It
-    used to fail the whole file: "JSON transform error ... Failed to cast value to numerical".)"""
+    1e400 after it, and an impossible date: three unusable rows, counted with their rows; the
+    other rows still add up. (It used to fail the whole file: "JSON transform error ... Failed to
+    cast value to numerical".)"""
     n = 20_490
     rows = [gcp_row("Compute Engine", "Network Internet Egress from Americas to EMEA", 10, 1.2, "web")
             for _ in range(n)]
     bad = dict(rows[0], cost="abc")
     inf = json.dumps(rows[0])[:-1].replace('"cost": 1.2', '"cost": 1e400') + "}"
-    path = write_jsonl(tmp_path / "gcp.jsonl", rows, (json.dumps(bad), inf))
+    bad_date = dict(rows[0], usage_start_time="2025-13-45T00:00:00Z")  # month 13: no date
+    path = write_jsonl(tmp_path / "gcp.jsonl", rows, (json.dumps(bad), inf, json.dumps(bad_date)))
     read = read_billing([str(path)], Config())
     (facts,) = read.facts
-    assert (facts.rows, facts.usable_rows, facts.bad_cost_rows) == (n + 2, n, 2)
+    assert (facts.rows, facts.usable_rows, facts.bad_cost_rows, facts.bad_date_rows) == (n + 3, n, 2, 1)
     assert facts.total_cost == pytest.approx(n * 1.2)  # 20,490 x $1.20 = $24,588
     assert [(Path(f).name, row, what) for f, row, what in facts.bad_rows] == \
-        [("gcp.jsonl", n + 1, "cost"), ("gcp.jsonl", n + 2, "cost")]
+        [("gcp.jsonl", n + 1, "cost"), ("gcp.jsonl", n + 2, "cost"), ("gcp.jsonl", n + 3, "date")]
     (cov,) = read.coverage
-    assert cov.status == "partial" and f"{n + 2} rows, 2 unusable" in cov.message
-    assert f"gcp.jsonl row {n + 1} (cost), gcp.jsonl row {n + 2} (cost)" in cov.message
+    assert cov.status == "partial" and f"{n + 3} rows, 3 unusable" in cov.message
+    assert f"gcp.jsonl row {n + 1} (cost), gcp.jsonl row {n + 2} (cost), gcp.jsonl row {n + 3} (date)" \
+        in cov.message
 
 
 # --- FOCUS from Azure and OCI ------------------------------------------------------------------
