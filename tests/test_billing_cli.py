@@ -20,12 +20,23 @@ def test_scan_billing_json_report() -> None:
     by_rule = {}
     for f in doc["findings"]:
         by_rule.setdefault(f["rule_id"], []).append(f)
-    # FOCUS demo: 30 days x 400 GB x $0.02 = $240 from i-0demo0train0gpu01 (a p4d box): inter-region
-    # and AI egress; NAT 30 x 600 GB x $0.045 = $810; CUR demo: 30 x 250 GB x $0.02 = $150 (a g5 box)
-    assert sorted(round(f["monthly_cost_usd"], 2) for f in by_rule["billing-inter-region-egress"]) == \
-        [150.0, 240.0]
+    # FOCUS demo: 30 days x 400 GB x $0.02 = $240 from i-0demo0train0gpu01 (a p4d box); CUR demo:
+    # 30 x 250 GB x $0.02 = $150 (a g5 box). Both flows are all AI bytes: one finding each, the
+    # AI-egress one (savings 240 x 0.8 = $192 and 150 x 0.8 = $120), none from the inter-region
+    # rule (it used to claim the same dollars again: $216 + $192 = $408 on the $240 flow)
+    assert "billing-inter-region-egress" not in by_rule
+    ai = sorted((round(f["monthly_cost_usd"], 2), round(f["estimated_monthly_savings_usd"], 2))
+                for f in by_rule["billing-ai-egress"])
+    assert ai == [(150.0, 120.0), (240.0, 192.0)]
+    # NAT 30 x 600 GB x $0.045 = $810
     assert [round(f["monthly_cost_usd"], 2) for f in by_rule["billing-nat-processing"]] == [810.0]
-    assert len(by_rule["billing-ai-egress"]) == 2
+    # no flow's savings exceed its cost, summed over every egress finding of the flow
+    per_flow: dict[str, float] = {}
+    for f in doc["findings"]:
+        if f["rule_id"].startswith("billing-") and f["rule_id"] != "billing-untagged-ai-spend":
+            key = f["resource_id"].split(" (")[0]
+            per_flow[key] = per_flow.get(key, 0.0) + f["estimated_monthly_savings_usd"]
+    assert per_flow["us-east-1->us-west-2"] == pytest.approx(192.0)
     section = doc["analysis"]["billing"]
     assert section["data"]["period"] == "2025-06-01 to 2025-06-30"
     assert {s["format"] for s in section["data"]["sources"]} == {"FOCUS 1.0", "AWS CUR (legacy)"}

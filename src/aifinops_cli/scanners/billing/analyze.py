@@ -13,7 +13,12 @@ from datetime import date
 from typing import Any
 
 from aifinops_cli.core.models import HOURS_PER_MONTH, CostLine, Observation
-from aifinops_cli.scanners.billing.queries import EGRESS_CLASSES, split_sets
+from aifinops_cli.scanners.billing.queries import (
+    EGRESS_CLASSES,
+    OTHER_TRANSFER_CLASSES,
+    TRANSFER_CLASSES,
+    split_sets,
+)
 from aifinops_cli.scanners.billing.regions import normalise
 
 UNTAGGED = "(untagged)"
@@ -22,9 +27,16 @@ CLASS_LABEL = {
     "inter_zone": "inter-zone",
     "internet": "internet",
     "nat": "NAT processing",
-    "inbound": "inbound (free)",
-    "cdn_origin": "to CDN origin",
+    "transit_gateway": "Transit Gateway processing",
+    "vpc_endpoint": "VPC endpoint / PrivateLink processing",
+    "replication": "S3 replication (RTC)",
+    "cdn_origin": "CDN origin transfer",
+    "google_services": "to Google services",
+    "inbound": "inbound",  # usually free, not always: its billed dollars are shown
 }
+# Egress classes whose AI part (bytes leaving AI resources) the `billing-ai-egress` rule judges;
+# the rest of such a flow is its class rule's. One transfer line, one finding.
+AI_EGRESS_CLASSES = ("inter_region", "internet", "nat")
 COMPONENT_LABEL = {
     "compute": "compute/GPU",
     "model_api": "model APIs",
@@ -46,6 +58,7 @@ class Flow:
     ai_cost: float = 0.0
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     owners: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    ai_owners: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     @property
     def key(self) -> str:
@@ -75,6 +88,8 @@ class TableFacts:
     ai: dict[tuple[str, str], float] = field(default_factory=dict)  # (owner, component) -> cost
     ai_services: dict[tuple[str, str], float] = field(default_factory=dict)  # (component, service)
     daily: list[tuple[date, str, str, float]] = field(default_factory=list)
+    kind: str = ""  # csv | parquet | json for local files, "" for remote tables
+    bad_rows: list[tuple[str, int, str]] = field(default_factory=list)  # (file, row, cost|date)
 
     @property
     def days(self) -> int:
@@ -229,10 +244,12 @@ def facts_from_rows(label: str, format_label: str, sets: dict[str, list[dict[str
             agg["cost"] += cost
             agg["rows"] += _f(r["n_ok"])
         owner = str(r["owner"] or "") or UNTAGGED
-        if cls in EGRESS_CLASSES:
+        # every egress key is a flow; the other transfer classes where they bill something
+        if cls in EGRESS_CLASSES or (cls in OTHER_TRANSFER_CLASSES and cost != 0):
             src = normalise(r["t_src"])
-            dst = normalise(r["t_dst"]) if cls == "inter_region" else str(r["t_dst"])
-            route[kid(r)] = (str(cls), src, dst, r["ai_component"])
+            dst = normalise(r["t_dst"]) if cls in ("inter_region", "replication") else str(r["t_dst"])
+            if cls in EGRESS_CLASSES:
+                route[kid(r)] = (str(cls), src, dst, r["ai_component"])
             flow = flows.setdefault((str(cls), src, dst), Flow(str(cls), src, dst))
             flow.gb += gb
             flow.cost += cost
@@ -260,6 +277,7 @@ def facts_from_rows(label: str, format_label: str, sets: dict[str, list[dict[str
         if is_ai:
             flow.ai_gb += gb
             flow.ai_cost += cost
+            flow.ai_owners[owner] += cost
             ai[(owner, "data_transfer")] += cost
         res = str(r["resource_id"] or "")
         if res:
@@ -275,6 +293,7 @@ def facts_from_rows(label: str, format_label: str, sets: dict[str, list[dict[str
                 flow = flows[(cls, src, dst)]
                 flow.ai_gb += _f(r["gb"])
                 flow.ai_cost += _f(r["cost"])
+                flow.ai_owners[str(r["owner"] or "") or UNTAGGED] += _f(r["cost"])
                 ai[(str(r["owner"] or "") or UNTAGGED, "data_transfer")] += _f(r["cost"])
     for r in storage_rows:
         if r["currency"] == main:
@@ -295,49 +314,108 @@ def facts_from_rows(label: str, format_label: str, sets: dict[str, list[dict[str
 
 # --- observations -----------------------------------------------------------------------------
 
-def flow_observation(facts: TableFacts, flow: Flow, top_n: int = 5) -> Observation:
-    gb_m, cost_m = facts.per_month(flow.gb), facts.per_month(flow.cost)
+def owner_by_share(costs: dict[str, float]) -> tuple[str, float, float]:
+    """(owner, its share of the cost, total): the owner holding the largest share of the cost
+    ("" when the largest share carries no owner tag; ties by name). Negative amounts (credits)
+    count as they are billed."""
+    total = sum(costs.values())
+    if not costs:
+        return "", 0.0, total
+    owner, cost = min(costs.items(), key=lambda oc: (-oc[1], oc[0]))
+    share = cost / total if total > 0 else 0.0
+    return ("" if owner == UNTAGGED else owner), share, total
+
+
+def _round12(x: float) -> float:
     # 12 significant digits: sums of doubles come back in no fixed order from a parallel engine,
     # so the last bits of a quotient vary run to run; the report should not
-    unit_price = float(f"{flow.cost / flow.gb:.12g}") if flow.gb > 0 else 0.0
+    return float(f"{x:.12g}")
+
+
+def flow_parts(flow: Flow) -> list[str]:
+    """How a flow is judged: `ai` (its AI resources' bytes, for billing-ai-egress), `rest` (the
+    other bytes, for the class rule), or `all` (one part). Parts never share a line item."""
+    if flow.transfer_class not in AI_EGRESS_CLASSES or not (flow.ai_cost or flow.ai_gb):
+        return ["all"]
+    rest_cost, rest_gb = flow.cost - flow.ai_cost, flow.gb - flow.ai_gb
+    if abs(rest_cost) < 1e-9 and abs(rest_gb) < 1e-9:
+        return ["ai"]
+    return ["ai", "rest"]
+
+
+def flow_observation(facts: TableFacts, flow: Flow, top_n: int = 5, part: str = "all") -> Observation:
+    """One observation per flow part (see `flow_parts`), priced at that part's billed $/GB."""
+    if part == "ai":
+        gb, cost, owners_cost = flow.ai_gb, flow.ai_cost, dict(flow.ai_owners)
+        res_all = [r for r in flow.resources.values() if r["ai_related"]]
+    elif part == "rest":
+        gb, cost = flow.gb - flow.ai_gb, flow.cost - flow.ai_cost
+        owners_cost = {o: c - flow.ai_owners.get(o, 0.0) for o, c in flow.owners.items()}
+        owners_cost = {o: c for o, c in owners_cost.items() if abs(c) > 1e-12}
+        res_all = [r for r in flow.resources.values() if not r["ai_related"]]
+    else:
+        gb, cost, owners_cost = flow.gb, flow.cost, dict(flow.owners)
+        res_all = list(flow.resources.values())
+    if not owners_cost and part == "ai" and cost:  # no statement-2 rows: the flow's owners
+        owners_cost = dict(flow.owners)
+    gb_m, cost_m = facts.per_month(gb), facts.per_month(cost)
+    unit_price = _round12(cost / gb) if gb > 0 else 0.0
+    label = CLASS_LABEL[flow.transfer_class]
+    what = {"ai": ", from AI resources", "rest": ", not from AI resources"}.get(part, "")
     line = CostLine(
-        description=(f"{CLASS_LABEL[flow.transfer_class]} data transfer {flow.source} -> "
-                     f"{flow.destination}, as billed ({facts.currency})"),
-        unit_price_usd=unit_price if flow.gb > 0 else cost_m,
-        unit="GB" if flow.gb > 0 else "month",
-        quantity=float(f"{gb_m:.12g}") if flow.gb > 0 else 1.0,  # same reason
+        description=(f"{label} data transfer {flow.source} -> {flow.destination}{what}, as billed "
+                     f"({facts.currency})"),
+        unit_price_usd=unit_price if gb > 0 else cost_m,
+        unit="GB" if gb > 0 else "month",
+        quantity=_round12(gb_m) if gb > 0 else 1.0,
         source=f"billing:{facts.label}",
         price_date=facts.period,
-        sku=f"billing:{flow.transfer_class}:{flow.source}:{flow.destination}",
+        sku=(f"billing:{flow.transfer_class}:{flow.source}:{flow.destination}"
+             + (":ai" if part == "ai" else "")),
     )
-    resources = sorted(flow.resources.values(), key=lambda r: (-r["cost"], r["resource_id"]))[:top_n]
-    owners = sorted(((o, c) for o, c in flow.owners.items()), key=lambda x: (-x[1], x[0]))
-    top_owner = next((o for o, c in owners if o != UNTAGGED), "")
+    resources = sorted(res_all, key=lambda r: (-r["cost"], r["resource_id"]))[:top_n]
+    owners = sorted(owners_cost.items(), key=lambda x: (-x[1], x[0]))
+    owner, share, owners_total = owner_by_share(owners_cost)
     evidence = [
-        f"{facts.format_label} {facts.label}: {flow.gb:,.3f} GB for {facts.currency} {flow.cost:,.4f} "
+        f"{facts.format_label} {facts.label}: {gb:,.3f} GB for {facts.currency} {cost:,.4f} "
         f"over {facts.period} ({facts.months_covered:.2f} months)",
     ]
-    if flow.ai_cost or flow.ai_gb:
+    if part == "ai":
+        evidence.append(f"these bytes leave AI resources (GPU compute, ML platforms, model APIs, vector "
+                        f"stores); the flow's other {flow.gb - gb:,.3f} GB "
+                        f"({facts.currency} {flow.cost - cost:,.4f}) are judged apart")
+    elif part == "rest":
+        evidence.append(f"the flow's {flow.ai_gb:,.3f} GB ({facts.currency} {flow.ai_cost:,.4f}) from AI "
+                        "resources are judged apart (billing-ai-egress)")
+    elif flow.ai_cost or flow.ai_gb:
         evidence.append(f"{flow.ai_gb:,.3f} GB ({facts.currency} {flow.ai_cost:,.4f}) of it leaves "
                         "AI resources (GPU compute, ML platforms, model APIs, vector stores)")
+    if owners:
+        holder = owner or f"no owner tag ({UNTAGGED})"
+        evidence.append(f"owner by largest share of the cost: {holder}, {100 * share:.1f}% "
+                        f"({facts.currency} {owners[0][1]:,.4f} of {owners_total:,.4f})")
+    suffix = ", AI resources" if part == "ai" and "rest" in flow_parts(flow) else ""
+    ai_cost, ai_gb = {"ai": (cost, gb), "rest": (0.0, 0.0)}.get(part, (flow.ai_cost, flow.ai_gb))
     return Observation(
         provider="billing",
         kind="billing.egress_flow",
-        id=f"{flow.source}->{flow.destination} ({CLASS_LABEL[flow.transfer_class]})",
+        id=f"{flow.source}->{flow.destination} ({label}{suffix})",
         region=flow.source,
         name=", ".join(r["resource_id"] for r in resources[:2]),
-        owner=top_owner,
+        owner=owner,
         metrics={
             "gb_per_month": round(gb_m, 6),
             "cost_per_month": round(cost_m, 6),
-            "ai_related": 1.0 if (flow.ai_cost > 0 or flow.ai_gb > 0) else 0.0,
-            "ai_cost_per_month": round(facts.per_month(flow.ai_cost), 6),
-            "ai_gb_per_month": round(facts.per_month(flow.ai_gb), 6),
+            "ai_related": 1.0 if (ai_cost > 0 or ai_gb > 0) else 0.0,
+            "ai_cost_per_month": round(facts.per_month(ai_cost), 6),
+            "ai_gb_per_month": round(facts.per_month(ai_gb), 6),
             "unit_cost_per_gb": round(unit_price, 6),
-            "resources": float(len(flow.resources)),
+            "resources": float(len(res_all)),
+            "owner_share_pct": round(100 * share, 3),
         },
         attributes={
             "transfer_class": flow.transfer_class,
+            "part": part,
             "source": flow.source,
             "destination": flow.destination,
             "billing_source": facts.label,
@@ -394,7 +472,8 @@ def untagged_observation(facts: TableFacts) -> Observation:
 
 
 def observations(facts: TableFacts) -> list[Observation]:
-    out = [flow_observation(facts, f) for f in facts.flows if f.cost > 0 or f.gb > 0]
+    out = [flow_observation(facts, f, part=part) for f in facts.flows if f.cost > 0 or f.gb > 0
+           for part in flow_parts(f)]
     if facts.ai_total > 0:
         out.append(untagged_observation(facts))
     return out
@@ -415,12 +494,14 @@ def analysis_section(all_facts: list[TableFacts], top_flows: int = 10) -> dict[s
     billed = sum(f.total_cost for f in all_facts)
     egress_cost = sum(f.by_class.get(c, {}).get("cost", 0.0) for f in all_facts for c in EGRESS_CLASSES)
     egress_gb = sum(f.by_class.get(c, {}).get("gb", 0.0) for f in all_facts for c in EGRESS_CLASSES)
+    other_cost = sum(f.by_class.get(c, {}).get("cost", 0.0)
+                     for f in all_facts for c in OTHER_TRANSFER_CLASSES)
     ai_total = sum(f.ai_total for f in all_facts)
     ai_untagged = sum(f.ai_untagged for f in all_facts)
     for f in all_facts:
         sources_rows.append([f.label, f.format_label, f.period, f.rows, f.usable_rows,
                              f.rows - f.usable_rows, f.currency, _money(f.total_cost)])
-        for cls in (*EGRESS_CLASSES, "inbound", "cdn_origin"):
+        for cls in TRANSFER_CLASSES:
             v = f.by_class.get(cls)
             if v:
                 class_rows.append([f.label, CLASS_LABEL[cls], round(v["gb"], 3), round(v["cost"], 4)])
@@ -448,6 +529,8 @@ def analysis_section(all_facts: list[TableFacts], top_flows: int = 10) -> dict[s
             "rows": f.rows, "usable_rows": f.usable_rows,
             "unusable_rows": {"cost_unreadable": f.bad_cost_rows, "date_unreadable": f.bad_date_rows,
                               "other_currency": f.other_currency_rows},
+            "unreadable_rows_at": [{"file": file, "row": row, "value": what}
+                                   for file, row, what in f.bad_rows],
             "effective_cost_zero_rows": f.effective_zero_rows,
             "billed_total": round(f.total_cost, 6),
             "data_transfer": {c: {"gb": round(v["gb"], 6), "cost": round(v["cost"], 6)}
@@ -471,6 +554,7 @@ def analysis_section(all_facts: list[TableFacts], top_flows: int = 10) -> dict[s
         f"Billed total ({cur})": _money(billed),
         "Data transfer out (GB)": round(egress_gb, 3),
         f"Data transfer out ({cur})": _money(egress_cost),
+        f"Other billed transfer ({cur})": _money(other_cost),
         f"AI spend ({cur})": _money(ai_total),
         "AI spend untagged": f"{(100 * ai_untagged / ai_total if ai_total else 0):.1f}%",
         "Rows read / unusable": f"{sum(f.rows for f in all_facts)} / {unusable}",
@@ -493,6 +577,7 @@ def analysis_section(all_facts: list[TableFacts], top_flows: int = 10) -> dict[s
         ],
         "data": {"currency": cur, "billed_total": round(billed, 6), "period": period,
                  "egress": {"gb": round(egress_gb, 6), "cost": round(egress_cost, 6)},
+                 "other_transfer_cost": round(other_cost, 6),
                  "ai_total": round(ai_total, 6), "ai_untagged": round(ai_untagged, 6),
                  "sources": data_sources},
     }

@@ -42,6 +42,12 @@ class Dialect:
             return f"regexp_like({expr}, {self.lit(pattern)})"
         return f"regexp_matches({expr}, {self.lit(pattern)})"
 
+    def join_text(self, *exprs: str) -> str:
+        """The non-NULL texts joined with ' | ' (NULLs skipped in all three)."""
+        if self.name == "bigquery":
+            return f"ARRAY_TO_STRING([{', '.join(exprs)}], ' | ')"
+        return f"concat_ws(' | ', {', '.join(exprs)})"
+
     def top_n_min(self, expr: str, n: int) -> str:
         """Aggregate: the n-th largest value of `expr` in the group (the least when it has fewer),
         the cost a resource needs to rank in the group's top n."""
@@ -62,6 +68,25 @@ class Dialect:
         if self.name == "bigquery":
             return f"SAFE_CAST({expr} AS FLOAT64)"
         return f"TRY_CAST({expr} AS DOUBLE)"
+
+    def finite(self, expr: str) -> str:
+        """`expr` when it is a finite number, else NULL: `1e400`, `inf` and `nan` parse as doubles
+        but are no amount (and would write `Infinity`, invalid JSON, into the report)."""
+        if self.name == "bigquery":
+            return f"IF(IS_INF({expr}) OR IS_NAN({expr}), NULL, {expr})"
+        if self.name == "athena":
+            return f"IF(is_finite({expr}), {expr})"
+        return f"CASE WHEN isfinite({expr}) THEN {expr} END"
+
+    def finite_double(self, expr: str) -> str:
+        """`expr` as a finite double, else NULL (text that is no number, `1e400`, `inf`, `nan`).
+
+        DuckDB spells it `try(CASE ... CAST ...)`: a TRY_CAST used twice in one expression is
+        pushed into the CSV reader as a plain typed column (DuckDB 2.0), and one bad cell then
+        fails the whole file."""
+        if self.name == "duckdb":
+            return f"try(CASE WHEN isfinite(CAST({expr} AS DOUBLE)) THEN CAST({expr} AS DOUBLE) END)"
+        return self.finite(self.try_double(expr))
 
     def try_date(self, expr: str) -> str:
         """The day of a timestamp that may be text (zone-less or ISO with Z) or typed already."""

@@ -59,19 +59,46 @@ class Schema:
         return list(self.columns)
 
 
+def focus_version(schema: Schema) -> str:
+    """The FOCUS version an export's columns show, newest first (FOCUS_Spec CHANGELOG).
+
+    0.5 named the columns ChargeType, AmortizedCost and Region; 1.0-preview renamed the first two
+    (ChargeCategory, EffectiveCost) and added UsageQuantity; 1.0 renamed UsageQuantity to
+    ConsumedQuantity, Region to RegionId and added ChargeClass; 1.1 added ServiceSubcategory,
+    SkuMeter, CapacityReservationId; 1.2 InvoiceId and PricingCurrency; 1.3 ServiceProviderName
+    and HostProviderName (replacing ProviderName and PublisherName) and the allocation columns.
+    Microsoft's 1.0 files already carry BillingAccountType, so it proves nothing by itself.
+    """
+    has = schema.columns.__contains__
+    if any(has(c) for c in ("service_provider_name", "host_provider_name", "allocated_method_id",
+                            "allocated_resource_id", "contract_applied")):
+        return "1.3"
+    if any(has(c) for c in ("invoice_id", "pricing_currency", "sub_account_type",
+                            "pricing_currency_effective_cost")):
+        return "1.2"
+    if any(has(c) for c in ("service_subcategory", "capacity_reservation_id", "sku_meter",
+                            "sku_price_details", "commitment_discount_quantity")):
+        return "1.1"
+    if any(has(c) for c in ("consumed_quantity", "charge_class", "region_id", "contracted_cost")):
+        return "1.0"
+    if has("charge_category") or has("effective_cost") or has("usage_quantity"):
+        return "1.0-preview"
+    return "0.5"
+
+
+# CUR 2.0 has single `product`, `resource_tags` and `cost_category` columns (maps in Parquet and
+# Athena, JSON text in CSV) and account names; legacy CUR flattens them (`product/region`,
+# `resourceTags/user:team` -> `product_region`, `resource_tags_user_team`).
+_CUR2_ONLY = ("product", "resource_tags", "cost_category", "bill_payer_account_name",
+              "line_item_usage_account_name")
+
+
 def detect(schema: Schema) -> tuple[str, str] | None:
     """(format, label) from the columns, or None when no known format fits."""
-    c = schema.columns
     if schema.has("billed_cost", "charge_period_start"):
-        if schema.has("pricing_currency") or schema.has("invoice_id") or schema.has("billing_account_type"):
-            version = "1.2"
-        elif schema.has("service_subcategory") or schema.has("capacity_reservation_id"):
-            version = "1.1"
-        else:
-            version = "1.0"
-        return "focus", f"FOCUS {version}"
+        return "focus", f"FOCUS {focus_version(schema)}"
     if schema.has("line_item_unblended_cost") or schema.has("line_item_usage_type"):
-        if c.get("product", Column(())).kind == "map" or c.get("resource_tags", Column(())).kind == "map":
+        if any(name in schema.columns for name in _CUR2_ONLY):
             return "cur2", "AWS CUR 2.0"
         return "cur", "AWS CUR (legacy)"
     if schema.has("cost", "usage_start_time") and (schema.has("sku_description") or schema.has("sku")):
@@ -119,7 +146,7 @@ class Mapping:
         exprs = [e for e in (self.col(n) for n in names) if e]
         if not exprs:
             return self.dialect.null_double
-        parts = [self.dialect.try_double(e) for e in exprs]
+        parts = [self.dialect.finite_double(e) for e in exprs]
         return parts[0] if len(parts) == 1 else f"COALESCE({', '.join(parts)})"
 
     def date(self, *names: str) -> str:
@@ -154,14 +181,28 @@ class Mapping:
                     found.append(prefix + key)
         return self.text(*found) if found else self.dialect.null_text
 
+    def map_text(self, column: str, *keys: str) -> str:
+        """First non-empty of `keys` in a CUR 2.0 map column: a real map (Parquet, Athena) or the
+        JSON text CUR 2.0 writes in CSV. The text is read with a regular expression, not a JSON
+        parser, so one malformed cell is one row without the value, not a failed file."""
+        col = self.schema.columns.get(column)
+        if col is None:
+            return self.dialect.null_text
+        expr = self.dialect.path(col.path)
+        if col.kind == "map":
+            values = [f"NULLIF({self.dialect.map_value(expr, k)}, '')" for k in keys]
+        else:
+            text = self.dialect.text(expr)
+            values = [self.dialect.regex_extract(text, r'"' + _re_escape(k) + r'"\s*:\s*"([^"]+)"', 1)
+                      for k in keys]
+        return values[0] if len(values) == 1 else f"COALESCE({', '.join(values)})"
+
     def owner(self) -> str:
         c = self.schema.columns
-        if self.fmt == "cur":
+        if self.fmt == "cur" or (self.fmt == "cur2" and "resource_tags" not in c):
             return self._owner_from_columns(("resource_tags_user_", "resource_tags_"))
         if self.fmt == "cur2":
-            tags = c.get("resource_tags")
-            if tags is None:
-                return self.dialect.null_text
+            tags = c["resource_tags"]
             expr = self.dialect.path(tags.path)
             if tags.kind == "map":
                 keys = []
@@ -198,7 +239,11 @@ class Mapping:
         d = self.dialect
         lit = d.lit
         if self.fmt == "focus":
-            provider = self.text("provider_name", "provider")
+            # 1.3 names the seller ServiceProviderName; 0.5 had no ChargeCategory (ChargeType),
+            # EffectiveCost (AmortizedCost), ConsumedQuantity (UsageQuantity) nor RegionId (Region).
+            # Azure's exports carry the meter (`x_SkuMeterName`, `x_SkuMeterSubcategory`), AWS's
+            # the usage type (`x_UsageType`); both classify better than the description alone.
+            provider = self.text("service_provider_name", "provider_name", "provider")
             return {
                 "usage_date": self.date("charge_period_start"),
                 "period_start": self.date("billing_period_start"),
@@ -206,9 +251,9 @@ class Mapping:
                 "account": self.text("sub_account_id", "billing_account_id"),
                 "service": self.text("service_name"),
                 "category": self.text("service_category"),
-                "usage_type": self.text("x_usage_type", "x_usagetype", "sku_meter"),
-                "operation": self.text("x_operation"),
-                "route_text": self.text("charge_description"),
+                "usage_type": self.text("x_usage_type", "x_usagetype", "x_sku_meter_name", "sku_meter"),
+                "operation": self.text("x_operation", "x_sku_meter_subcategory"),
+                "route_text": self.text("charge_description", "x_sku_description"),
                 "region": self.text("region_id", "region_name", "region"),
                 "zone": self.text("availability_zone"),
                 "from_region": d.null_text,
@@ -216,19 +261,18 @@ class Mapping:
                 "transfer_type": d.null_text,
                 "resource_id": self.text("resource_id"),
                 "owner": self.owner(),
-                "quantity": self.number("consumed_quantity", "pricing_quantity"),
-                "unit": self.text("consumed_unit", "pricing_unit"),
+                "quantity": self.number("consumed_quantity", "usage_quantity", "pricing_quantity"),
+                "unit": self.text("consumed_unit", "usage_unit", "pricing_unit"),
                 "cost": self.number("billed_cost"),
-                "effective_cost": self.number("effective_cost"),
+                "effective_cost": self.number("effective_cost", "amortized_cost"),
                 "currency": self.text("billing_currency"),
-                "charge_category": self.text("charge_category"),
+                "charge_category": self.text("charge_category", "charge_type"),
             }
         if self.fmt in ("cur", "cur2"):
             transfer = self.text("product_transfer_type")
             if self.fmt == "cur2" and "product" in self.schema.columns:
-                product = self.dialect.path(self.schema.columns["product"].path)
-                transfer = (f"COALESCE({transfer}, NULLIF({d.map_value(product, 'transfer_type')}, ''), "
-                            f"NULLIF({d.map_value(product, 'transferType')}, ''))")
+                in_map = self.map_text("product", "transfer_type", "transferType")
+                transfer = f"COALESCE({transfer}, {in_map})"
             return {
                 "usage_date": self.date("line_item_usage_start_date"),
                 "period_start": self.date("bill_billing_period_start_date"),
@@ -267,7 +311,7 @@ class Mapping:
                               "AS DOUBLE[]))")
             else:
                 credit_sum = d.null_double
-            cost = f"({cost} + COALESCE({credit_sum}, 0))"
+            cost = d.finite(f"({cost} + COALESCE({credit_sum}, 0))")
         elif "credits_amount" in self.schema.columns:
             cost = f"({cost} + COALESCE({self.number('credits_amount')}, 0))"
         return {

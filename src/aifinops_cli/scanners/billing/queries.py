@@ -19,13 +19,23 @@ import yaml
 
 from aifinops_cli.scanners.billing.dialect import Dialect
 
+# Transfer classes. The egress classes have rules (rules/billing.yaml); the others are billed
+# transfer or processing that no rule judges but the report always shows, with their dollars:
+# no class that can hold a billed dollar is left out. `inbound` is usually free, not always
+# (inter-region `-AWS-In-Bytes` of some services, VNet peering ingress), so it is reported too.
 EGRESS_CLASSES = ("inter_region", "inter_zone", "internet", "nat")
+OTHER_TRANSFER_CLASSES = ("transit_gateway", "vpc_endpoint", "replication", "cdn_origin",
+                          "google_services", "inbound")
+TRANSFER_CLASSES = (*EGRESS_CLASSES, *OTHER_TRANSFER_CLASSES)
 AI_COMPONENTS = ("compute", "model_api", "storage", "retrieval")  # + data_transfer (derived)
 
-# AWS usage types that name a route: <from>-<to>-AWS-Out-Bytes (inter-region).
-_INTER_REGION_UT = r"^[A-Z]{2,4}[0-9]?-([A-Z]{2,4}[0-9]?)-AWS-Out-Bytes"
+# AWS usage types that name a route: <from>-<to>-AWS-Out-Bytes (inter-region), and S3
+# Replication Time Control's <from>-<to>-S3RTC-Out-Bytes.
+_INTER_REGION_UT = r"^[A-Z]{2,4}[0-9]?-([A-Z]{2,4}[0-9]?)-(?:AWS|S3RTC)-Out-Bytes"
 # Usage types quoted inside FOCUS descriptions ("... for EUN1-AWS-Out-Bytes in EU (Stockholm)").
-_UT_IN_TEXT = r"([A-Z0-9]{2,5}(?:-[A-Z0-9]{2,5})?-(?:AWS|DataTransfer)-(?:In|Out)-Bytes|DataTransfer-(?:Regional|Out|In)-Bytes|NatGateway-Bytes)"
+_UT_IN_TEXT = (r"([A-Z0-9]{2,5}(?:-[A-Z0-9]{2,5})?-(?:AWS|DataTransfer)-(?:In|Out)-Bytes|"
+               r"DataTransfer-(?:xAZ-In|xAZ-Out|Regional|Out|In)-Bytes|NatGateway-Bytes|"
+               r"TransitGateway-Bytes|VpcEndpoint-Bytes)")
 
 
 @dataclass(frozen=True)
@@ -65,14 +75,42 @@ def _classify(d: Dialect, ai: AiPatterns) -> tuple[str, str, str, str, str]:
     def like(col: str, *needles: str) -> str:
         return "(" + " OR ".join(f"{col} LIKE {d.lit('%' + n + '%')}" for n in needles) + ")"
 
-    transfer_class = f"""CASE
-      WHEN {like('lut', 'natgateway-bytes')} OR {like('ld', 'data processed by nat gateway', 'nat gateway data processing', 'cloud nat')} THEN 'nat'
-      WHEN {like('lut', '-in-bytes', 'datatransfer-in')} OR ltt LIKE '%inbound%' OR {like('ld', 'data transfer in', ' data transfer from ', 'ingress')} THEN 'inbound'
-      WHEN {like('ld', 'to cloudfront')} OR ltt LIKE 'cloudfront%' THEN 'cdn_origin'
-      WHEN {like('lut', 'datatransfer-regional-bytes')} OR ltt = 'intraregion' OR {like('ld', 'between ec2 azs', 'inter zone', 'inter-zone', 'interzone')} THEN 'inter_zone'
-      WHEN {like('ld', 'internet')} AND {like('ld', 'egress', 'transfer out')} THEN 'internet'
-      WHEN {like('lut', '-aws-out-bytes')} OR ltt LIKE 'interregion outbound%' OR {like('ld', ' data transfer to ', 'inter region', 'inter-region', 'interregion')} THEN 'inter_region'
-      WHEN {like('lut', 'out-bytes')} OR ltt LIKE '%outbound%' OR {like('ld', 'data transfer out', 'outbound data transfer', 'egress')} THEN 'internet'
+    # Three tiers, in order: (1) the usage type, where it names a transfer (AWS CUR, FOCUS
+    # x_UsageType); (2) CUR's product/transferType only where the usage type is silent; (3) the
+    # descriptions (FOCUS ChargeDescription, GCP SKU, Azure meter, OCI charge). A usage type
+    # that names a transfer is never overridden: `-AWS-Out-Bytes` is inter-region whatever the
+    # transfer type says, and `DataTransfer-xAZ-In-Bytes` is cross-zone (billed both ways),
+    # not inbound.
+    ut_tier = f"""
+      WHEN {like('lut', 'natgateway-bytes')} THEN 'nat'
+      WHEN {like('lut', 'datatransfer-xaz-in-bytes', 'datatransfer-xaz-out-bytes', 'datatransfer-regional-bytes')} THEN 'inter_zone'
+      WHEN {like('lut', 'transitgateway-bytes')} THEN 'transit_gateway'
+      WHEN {like('lut', 'vpcendpoint-bytes', 'vpcendpoint-gwlbe-bytes', 'privatelink-bytes')} THEN 'vpc_endpoint'
+      WHEN {like('lut', 's3rtc-out-bytes')} THEN 'replication'
+      WHEN {like('lut', 'cloudfront-out-bytes', '-out-obytes')} THEN 'cdn_origin'
+      WHEN {like('lut', '-aws-out-bytes')} THEN 'inter_region'
+      WHEN {like('lut', '-out-bytes')} THEN 'internet'
+      WHEN {like('lut', '-in-bytes', '-in-abytes')} THEN 'inbound'"""
+    tt_tier = """
+      WHEN ltt LIKE 'interregion outbound%' THEN 'inter_region'
+      WHEN ltt LIKE 'intraregion%' THEN 'inter_zone'
+      WHEN ltt LIKE 'cloudfront%' THEN 'cdn_origin'
+      WHEN ltt LIKE '%inbound%' THEN 'inbound'
+      WHEN ltt LIKE '%outbound%' THEN 'internet'"""
+    text = "lx"
+    processed = like(text, 'data processed', 'data processing')
+    text_tier = f"""
+      WHEN {like(text, 'data processed by nat gateway', 'nat gateway data processing', 'nat data processing')} THEN 'nat'
+      WHEN {like(text, 'transit gateway')} AND {processed} THEN 'transit_gateway'
+      WHEN {like(text, 'privatelink', 'private link', 'vpc endpoint')} AND {processed} THEN 'vpc_endpoint'
+      WHEN {like(text, 'to cloudfront', 'cache fill', 'origin transfer', 'to origin')} THEN 'cdn_origin'
+      WHEN {like(text, 'between ec2 azs', 'inter zone', 'inter-zone', 'interzone', 'inter availability zone', 'inter-availability zone', 'cross-zone', 'cross zone')} THEN 'inter_zone'
+      WHEN {like(text, 'google egress', 'google data transfer', 'to google services', 'google services data transfer')} THEN 'google_services'
+      WHEN {like(text, ' data transfer from ', 'ingress', 'inbound data transfer')} OR {text} LIKE '%data transfer in' OR {like(text, 'data transfer in ', 'data transfer in-')} THEN 'inbound'
+      WHEN {like(text, 'internet')} AND {like(text, 'egress', 'transfer out', 'data transfer')} THEN 'internet'
+      WHEN {like(text, ' data transfer to ', 'inter region', 'inter-region', 'interregion', 'intra continent', 'inter continent', 'replication')} AND {like(text, 'transfer', 'egress', 'bandwidth', 'traffic')} THEN 'inter_region'
+      WHEN {like(text, 'data transfer out', 'outbound data transfer', 'egress', 'download worldwide')} THEN 'internet'"""
+    transfer_class = f"""CASE{ut_tier}{tt_tier}{text_tier}
     END"""
 
     def comp(name: str, with_resource: bool) -> str:
@@ -97,9 +135,11 @@ def _classify(d: Dialect, ai: AiPatterns) -> tuple[str, str, str, str, str]:
               f"{d.regex_extract('route_text', r'data transfer to (.+)$', 1)}, "
               f"{d.regex_extract('route_text', r'(?i)from .+ to (.+)$', 1)}, "
               f"{d.regex_extract('route_text', r'(?i)data transfer out - (.+)$', 1)}, 'another region')")
-    dst = (f"CASE WHEN transfer_class = 'internet' THEN 'internet' WHEN transfer_class = 'nat' THEN 'NAT gateway' "
-           f"WHEN transfer_class = 'inter_zone' THEN 'another zone' WHEN transfer_class = 'inter_region' "
-           f"THEN {dst_ir} END")
+    fixed = {"internet": "internet", "nat": "NAT gateway", "inter_zone": "another zone",
+             "transit_gateway": "Transit Gateway", "vpc_endpoint": "VPC endpoint", "cdn_origin": "CDN",
+             "google_services": "Google services", "inbound": "inbound"}
+    dst = ("CASE " + " ".join(f"WHEN transfer_class = {d.lit(k)} THEN {d.lit(v)}" for k, v in fixed.items())
+           + f" WHEN transfer_class IN ('inter_region', 'replication') THEN {dst_ir} END")
     gb = ("CASE WHEN lu IN ('bytes', 'byte', 'by') THEN 1.0 / 1073741824.0 "
           "WHEN lu LIKE 'tb%' OR lu LIKE 'tebibyte%' OR lu LIKE 'terabyte%' THEN 1024.0 "
           "WHEN lu LIKE 'mb%' OR lu LIKE 'mebibyte%' THEN 1.0 / 1024.0 ELSE 1.0 END")
@@ -114,6 +154,7 @@ def _lowered(d: Dialect, source: str, cols: tuple[str, ...]) -> str:
     LOWER(COALESCE(usage_type, {ut_in_text}, '')) AS lut,
     LOWER(COALESCE(route_text, '')) AS ld,
     LOWER(COALESCE(transfer_type, '')) AS ltt,
+    LOWER({d.join_text(f"COALESCE(usage_type, {ut_in_text})", "operation", "route_text")}) AS lx,
     LOWER(COALESCE(service, '')) AS ls,
     LOWER(COALESCE(unit, '')) AS lu
   FROM {source} k"""

@@ -155,6 +155,7 @@ def _query_files(duck: DuckDBEngine, files: list[str], kind: str, fmt: str | Non
         facts = run_analysis(duck, mapping.view_sql(source), ai, _group_label(files), mapping.label,
                              constant=mapping.constant_nulls(),
                              grain_view_sql=mapping.view_sql(source, RAW_TEXT))
+        facts.kind = kind
     except SourceProblem as exc:
         out.coverage += [CoverageEntry(NAME, f, "failed", str(exc), errors=1) for f in files]
         return True
@@ -164,19 +165,58 @@ def _query_files(duck: DuckDBEngine, files: list[str], kind: str, fmt: str | Non
         out.coverage.append(CoverageEntry(NAME, files[0], "failed", f"cannot read: {_first_line(exc)}",
                                           errors=1))
         return True
+    if facts.bad_cost_rows or facts.bad_date_rows:
+        facts.bad_rows = _locate_bad_rows(duck, files, kind, mapping)
     _record(out, facts)
     return True
+
+
+BAD_ROWS_SHOWN = 5
+
+
+def _locate_bad_rows(duck: DuckDBEngine, files: list[str], kind: str, mapping: Mapping,
+                     ) -> list[tuple[str, int, str]]:
+    """(file, row, what) of the first unreadable rows, row 1 being the first data row.
+
+    Run only when statement 1 counted some: it reads each file again in order (WITH ORDINALITY),
+    which the one-pass statement does not do."""
+    exprs = mapping.expressions()
+    found: list[tuple[str, int, str]] = []
+    for file in files:
+        if len(found) >= BAD_ROWS_SHOWN:
+            break
+        sql = (f"SELECT n, c IS NULL AS bad_cost FROM (SELECT ordinality AS n, {exprs['cost']} AS c, "
+               f"{exprs['usage_date']} AS d FROM {duck.source(kind, [file])} WITH ORDINALITY) "
+               f"WHERE c IS NULL OR d IS NULL ORDER BY n LIMIT {BAD_ROWS_SHOWN - len(found)}")
+        try:
+            rows = duck.run(sql)
+        except Exception:  # the counts stand; only the locations are missing
+            continue
+        found += [(file, int(r["n"]), "cost" if r["bad_cost"] else "date") for r in rows]
+    return found
+
+
+def _where(bad_rows: list[tuple[str, int, str]], kind: str) -> str:
+    parts = []
+    for file, row, what in bad_rows:
+        line = f", line {row + 1}" if kind == "csv" else ""
+        parts.append(f"{Path(file).name} row {row}{line} ({what})")
+    return ", ".join(parts)
 
 
 def _record(out: BillingRead, facts: TableFacts) -> None:
     label, format_label = facts.label, facts.format_label
     out.facts.append(facts)
     problems = []
+    # rows - usable already counts the other currencies' rows: they are not usable_rows
     unusable = facts.rows - facts.usable_rows
     if facts.bad_cost_rows:
-        problems.append(f"{facts.bad_cost_rows} row(s) with an unreadable cost")
+        problems.append(f"{facts.bad_cost_rows} row(s) with an unreadable cost (not a finite number)")
     if facts.bad_date_rows:
         problems.append(f"{facts.bad_date_rows} row(s) with an unreadable date")
+    if facts.bad_rows:
+        more = facts.bad_cost_rows + facts.bad_date_rows > len(facts.bad_rows)
+        problems.append(("first at " if more else "at ") + _where(facts.bad_rows, facts.kind))
     if len(facts.currencies) > 1:
         others = ", ".join(f"{c} ({int(v['rows'])} rows)" for c, v in sorted(facts.currencies.items())
                            if c != facts.currency)
@@ -186,12 +226,12 @@ def _record(out: BillingRead, facts: TableFacts) -> None:
         problems.append("no usable rows")
     status = "ok" if not problems else ("failed" if facts.usable_rows == 0 else "partial")
     message = f"{format_label}, {facts.period}, {facts.rows} rows"
-    if unusable or facts.other_currency_rows:
-        message += f", {unusable + facts.other_currency_rows} unusable"
+    if unusable:
+        message += f", {unusable} unusable"
     if problems:
         message += ": " + "; ".join(problems)
     out.coverage.append(CoverageEntry(NAME, label, status, message, resources=facts.usable_rows,
-                                      errors=unusable + facts.other_currency_rows))
+                                      errors=unusable))
 
 
 def _remote(url: str, section: dict[str, Any], owner_keys: list[str], ai: AiPatterns,

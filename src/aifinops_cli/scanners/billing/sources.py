@@ -101,13 +101,17 @@ class S3Fetch:
 
 # --- DuckDB -----------------------------------------------------------------------------------
 
-def _reader(kind: str, files: list[str]) -> str:
+def _reader(kind: str, files: list[str], columns: dict[str, str] | None = None) -> str:
     listed = "[" + ", ".join(DUCKDB.lit(f) for f in files) + "]"
     if kind == "parquet":
         return f"read_parquet({listed}, union_by_name = true)"
     if kind == "json":
+        typed = ""
+        if columns:
+            typed = ", columns = {" + ", ".join(f"{DUCKDB.lit(k)}: {DUCKDB.lit(v)}"
+                                                 for k, v in columns.items()) + "}"
         return (f"read_json({listed}, format = 'newline_delimited', union_by_name = true, "
-                "maximum_object_size = 67108864)")
+                f"maximum_object_size = 67108864{typed})")
     # CSV read as text, cast by the mapping: a garbled number becomes NULL and is counted, and a
     # truncated last line is padded with NULLs rather than silently dropped.
     return (f"read_csv({listed}, header = true, all_varchar = true, null_padding = true, "
@@ -125,7 +129,14 @@ class DuckDBEngine:
                                           **({"threads": threads} if threads else {})})
 
     def source(self, kind: str, files: list[str]) -> str:
-        return _reader(kind, files)
+        """The reader for these files. JSON keeps its detected shape (structs, lists) but reads
+        every scalar as text: DuckDB types a field from a sample, and one later cell that does
+        not fit (`"cost": "abc"`) would otherwise fail the whole file. The mapping casts."""
+        if kind != "json":
+            return _reader(kind, files)
+        rel = self.con.sql(f"SELECT * FROM {_reader(kind, files)} LIMIT 0")
+        return _reader(kind, files, {name: _text_leaves(t) for name, t in zip(rel.columns, rel.types,
+                                                                               strict=True)})
 
     def schema(self, source: str) -> Schema:
         rel = self.con.sql(f"SELECT * FROM {source} LIMIT 0")
@@ -141,6 +152,24 @@ class DuckDBEngine:
 
     def close(self) -> None:
         self.con.close()
+
+
+def _text_leaves(dtype: Any) -> str:
+    """A DuckDB type with every scalar leaf replaced by VARCHAR (structs, lists, maps kept)."""
+    kind = getattr(dtype, "id", "")
+    if str(dtype) == "JSON":  # an empty or mixed list (`"credits": []`) stays JSON: fields still reach
+        return "JSON"
+    if kind not in ("struct", "list", "map"):
+        return "VARCHAR"
+    children = list(dtype.children)
+    if kind == "struct":
+        fields = ", ".join('"' + str(n).replace('"', '""') + '" ' + _text_leaves(t) for n, t in children)
+        return f"STRUCT({fields})"
+    if kind == "list" and children:
+        return _text_leaves(children[0][1]) + "[]"
+    if kind == "map" and len(children) == 2:
+        return f"MAP(VARCHAR, {_text_leaves(children[1][1])})"
+    return "VARCHAR"
 
 
 def _add_duck(schema: Schema, path: tuple[str, ...], dtype: Any) -> None:
