@@ -256,7 +256,8 @@ FROM ({body})"""
         """The robust read; returns (error, rejected lines)."""
         src, rej = self._src_sql(path, layout)
         if fmt == "otel":
-            body = otel.otel_select(self.settings.attribute_keys, otel.lines_source(), otel.invalid_lines())
+            array = layout == "array"
+            body = otel.otel_select(self.settings.attribute_keys, otel.lines_source(array), otel.invalid_lines(array))
         else:
             body = formats.json_select(fmt, self.settings.attribute_keys)
         try:

@@ -21,8 +21,8 @@ REQUEST_TYPES = ("GENERATION", "EMBEDDING")
 def _bucket_sum(obj: str, *needles: str) -> str:
     """Sum of the integer values of a JSON object's keys containing any needle (NULL if none)."""
     cond = " OR ".join(f"contains(lower(k), '{n}')" for n in needles)
-    return (f"list_sum(list_transform(list_filter(coalesce(TRY(json_keys({obj})), []), k -> {cond}), "
-            f"k -> coalesce(toint(json_extract_string({obj}, '$.\"' || replace(k, '\"', '') || '\"')), 0)))")
+    return (f"list_sum(list_transform(list_filter(coalesce(TRY(json_keys({obj})), []), lambda k: {cond}), "
+            f"lambda k: coalesce(toint(json_extract_string({obj}, '$.\"' || replace(k, '\"', '') || '\"')), 0)))")
 
 
 def _spec(x: Extract) -> Spec:

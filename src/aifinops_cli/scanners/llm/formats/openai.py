@@ -28,17 +28,23 @@ def _spec(x: Extract, default_provider: str | None = None, batch: bool = False) 
 
     model = f"coalesce({b('model')}, {x.get('$.request.model', '$.request.body.model')})"
     slash = f"contains({model}, '/')"
+    # OpenRouter responses name the upstream vendor in `provider`: its usage.cost says who billed
+    openrouter = f"CASE WHEN {b('usage.cost')} IS NOT NULL AND {slash} THEN 'openrouter' END"
     vendor = (f"CASE WHEN {b('prompt_filter_results')} IS NOT NULL THEN 'azure' "
               f"WHEN {b('x_groq')} IS NOT NULL THEN 'groq' "
-              f"WHEN {b('usage.cost')} IS NOT NULL OR ({slash} AND {b('provider')} IS NOT NULL) THEN 'openrouter' END")
+              f"WHEN {slash} AND {b('provider')} IS NOT NULL THEN 'openrouter' END")
     # a vendor/model slug with no other hint is Together's naming (OpenRouter's carry usage.cost)
     by_model = f"coalesce(provider_from_model({model}), CASE WHEN {slash} THEN 'together' END)"
     url = x.get("$.base_url", "$.api_base", "$.url", "$.request.base_url", "$.request.url")
     explicit = f"nonempty({x.get('$.provider')})"
-    if default_provider:
+    if default_provider == "openrouter":
+        provider = "'openrouter'"
+    elif default_provider:
         provider = f"coalesce({explicit}, '{default_provider}')"
     else:
-        provider = f"coalesce({explicit}, provider_from_url({url}), {vendor}, {by_model})"
+        # the Batch API is OpenAI's (or Azure's, named by the record or its URL)
+        last = "'openai'" if batch else "NULL"
+        provider = f"coalesce({openrouter}, {explicit}, provider_from_url({url}), {vendor}, {by_model}, {last})"
     tier = f"lower({b('service_tier')})"
     mode = "'batch'" if batch else f"CASE WHEN {tier} IN ('flex', 'priority') THEN {tier} END"
     return Spec(
@@ -62,7 +68,8 @@ def _spec(x: Extract, default_provider: str | None = None, batch: bool = False) 
                           OR TRY_CAST({x.get('$.status_code', '$.response.status_code')} AS INT) >= 400
                           OR {b('status')} IN ('failed', 'incomplete', 'cancelled', 'expired') THEN 'error' ELSE 'ok' END""",
             "error": f"nonempty(coalesce({x.get('$.error.code', '$.error.type', '$.response.body.error.code', '$.response.body.error.type', '$.error')}, "
-                     f"{x.get('$.status_code', '$.response.status_code')}))",
+                     f"CASE WHEN TRY_CAST({x.get('$.status_code', '$.response.status_code')} AS INT) >= 400 "
+                     f"THEN {x.get('$.status_code', '$.response.status_code')} END))",
             "request_id": f"coalesce({x.get('$.custom_id', '$.request_id', '$.response.request_id')}, {b('id')})",
             "trace_id": x.get("$.trace_id"),
             "session_id": x.get("$.session_id"),

@@ -24,6 +24,8 @@ SPAN = (f"STRUCT(traceId VARCHAR, spanId VARCHAR, parentSpanId VARCHAR, name VAR
         f"startTimeUnixNano VARCHAR, endTimeUnixNano VARCHAR, attributes {ATTRS}, "
         f"status STRUCT(code VARCHAR, message VARCHAR))")
 RESOURCE_SPANS = f"STRUCT(resource STRUCT(attributes {ATTRS}), scopeSpans STRUCT(spans {SPAN}[])[])"
+# one ResourceSpans (array layout) or one line; DuckDB allocates buffers of twice this size
+MAX_OBJECT = 64 << 20
 STRUCTURE_OPS = ("execute_tool", "invoke_agent", "create_agent")
 PROVIDERS = {"aws.bedrock": "aws", "gcp.vertex_ai": "google", "gcp.gemini": "google", "gcp.gen_ai": "google",
              "azure.ai.openai": "azure", "azure.ai.inference": "azure", "mistral_ai": "mistral", "x_ai": "x-ai"}
@@ -34,25 +36,30 @@ def typed_source(path_literal: str, array: bool) -> str:
     array of ResourceSpans (a `{"resourceSpans": [...]}` document cut down by the engine)."""
     if array:
         return (f"SELECT NULL::BIGINT AS line_no, {{'resource': resource, 'scopeSpans': scopeSpans}} AS rs "
-                f"FROM read_json({path_literal}, format='array', maximum_object_size=1073741824, "
+                f"FROM read_json({path_literal}, format='array', maximum_object_size={MAX_OBJECT}, "
                 f"columns={{'resource': {q('STRUCT(attributes ' + ATTRS + ')')}, "
                 f"'scopeSpans': {q('STRUCT(spans ' + SPAN + '[])[]')}}})")
     return (f"SELECT NULL::BIGINT AS line_no, unnest(resourceSpans) AS rs "
-            f"FROM read_json({path_literal}, format='newline_delimited', maximum_object_size=1073741824, "
+            f"FROM read_json({path_literal}, format='newline_delimited', maximum_object_size={MAX_OBJECT}, "
             f"columns={{'resourceSpans': {q(RESOURCE_SPANS + '[]')}}})")
 
 
-def lines_source() -> str:
+def _doc(array: bool) -> str:
+    # array layout: each row of `src` is one ResourceSpans, wrapped back into a request
+    return "'{\"resourceSpans\": [' || line || ']}'" if array else "line"
+
+
+def lines_source(array: bool = False) -> str:
     """The same rows from `src(line_no, line)`, one line at a time: a broken line costs itself."""
     return (f"SELECT line_no, unnest(doc.resourceSpans) AS rs FROM ("
-            f"SELECT line_no, TRY(json_transform(line, {q(_json_structure())})) AS doc FROM src "
+            f"SELECT line_no, TRY(json_transform({_doc(array)}, {q(_json_structure())})) AS doc FROM src "
             f"WHERE line IS NOT NULL AND trim(line) <> '') WHERE doc IS NOT NULL")
 
 
-def invalid_lines() -> str:
+def invalid_lines(array: bool = False) -> str:
     nulls = ", ".join("NULL" for _ in CANONICAL)
     return (f"SELECT line_no, true, {nulls}, 'not valid JSON' FROM src WHERE line IS NOT NULL AND trim(line) <> '' "
-            f"AND TRY(json_transform(line, {q(_json_structure())})) IS NULL")
+            f"AND TRY(json_transform({_doc(array)}, {q(_json_structure())})) IS NULL")
 
 
 def _json_structure() -> str:
