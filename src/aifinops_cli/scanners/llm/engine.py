@@ -13,13 +13,12 @@ analysis that needs them.
 
 from __future__ import annotations
 
-import gzip
+import io
 import os
 import re
 import shutil
 import stat
 import tempfile
-import zlib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -33,6 +32,7 @@ from aifinops_cli.scanners.llm.formats import otel
 from aifinops_cli.scanners.llm.inputs import (
     FORMATS,
     Detected,
+    LenientGzip,
     LogFile,
     detect,
     extract_list,
@@ -46,7 +46,9 @@ JSON_FORMAT = {"lines": "newline_delimited", "array": "array", "document": "unst
 MEMORY_LIMIT_RE = re.compile(r"^\s*\d{1,6}(\.\d{1,3})?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 # a model or deployment name as config may give it (it is bound as a parameter all the same)
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$")
-MAX_RECORD_BYTES = 16 << 20  # a longer line is one malformed record (counted with its line)
+# read line by line, a longer record is one malformed record (counted with its line). DuckDB's
+# line reader needs a buffer twice the line limit to report (not drop) an oversize line
+MAX_RECORD_BYTES = 16 << 20
 
 
 def check_config(config: dict[str, Any], forced_format: str | None = None) -> None:
@@ -216,7 +218,7 @@ FROM ({body})"""
                     f"maximum_object_size={MAX_RECORD_BYTES})"), None
         return (f"SELECT row_number() OVER () AS line_no, line FROM read_csv({path}, "
                 "columns={'line': 'VARCHAR'}, delim=chr(1), quote='', escape='', header=false, "
-                f"auto_detect=false, max_line_size={MAX_RECORD_BYTES}, buffer_size=33554432, "
+                f"auto_detect=false, max_line_size={MAX_RECORD_BYTES}, buffer_size={2 * MAX_RECORD_BYTES}, "
                 f"strict_mode=false, {rejects})"), rej
 
     def _typed_body(self, fmt: str, file_path: str, layout: str, present: set[tuple[str, ...]] | None) -> str:
@@ -286,18 +288,13 @@ WHERE part = ?""", [part])
         """A truncated or corrupt .gz: the complete lines before the damage, in a local file, and
         how many there are (None if the file is not a damaged gzip)."""
         dest = self.workdir / f"recovered-{part}.jsonl"
-        damaged = False
-        with gzip.open(path, "rb") as src, dest.open("wb") as out:
-            while True:
-                try:
-                    block = src.read(8 << 20)
-                except (EOFError, zlib.error, gzip.BadGzipFile, OSError):
-                    damaged = True
-                    break
-                if not block:
-                    break
-                out.write(block)
-        if not damaged:
+        src = LenientGzip(path)
+        try:
+            with io.BufferedReader(src, buffer_size=8 << 20) as reader, dest.open("wb") as out:
+                shutil.copyfileobj(reader, out, 8 << 20)
+        except OSError:
+            return None
+        if not src.damaged:
             dest.unlink()
             return None
         with dest.open("r+b") as out:  # drop the record cut in the middle

@@ -10,7 +10,7 @@ its first record only: parsing the whole file is DuckDB's job.
 from __future__ import annotations
 
 import glob
-import gzip
+import io
 import json
 import os
 import re
@@ -120,16 +120,57 @@ LIST_KEYS = ("data", "records", "results", "items", "logs", "observations", "req
              "resourceSpans")
 
 
+class LenientGzip(io.RawIOBase):
+    """A .gz file read as far as it goes: a truncated or corrupt stream ends the data where the
+    damage starts (`damaged` is then True) instead of raising and losing the last block, which
+    gzip.GzipFile does. Concatenated members are read one after another."""
+
+    def __init__(self, path: str) -> None:
+        self._fh = open(path, "rb")  # noqa: SIM115
+        self._z = zlib.decompressobj(wbits=31)
+        self._buf = b""
+        self.damaged = False
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while not self._buf and not self._done:
+            raw = self._fh.read(1 << 20)
+            try:
+                if not raw:
+                    self._buf = self._z.flush()
+                    self.damaged = not self._z.eof
+                    self._done = True
+                    break
+                self._buf = self._z.decompress(raw)
+                while self._z.eof and self._z.unused_data:  # the next gzip member
+                    rest = self._z.unused_data
+                    self._z = zlib.decompressobj(wbits=31)
+                    self._buf += self._z.decompress(rest)
+            except zlib.error:
+                self.damaged = True
+                self._done = True
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
 def _open(path: str) -> Any:
-    return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+    if path.endswith(".gz"):
+        return io.BufferedReader(LenientGzip(path), buffer_size=1 << 20)
+    return open(path, "rb")
 
 
 def _head(path: str, size: int = 1 << 20) -> str:
     with _open(path) as fh:
-        try:
-            raw = fh.read(size)
-        except (EOFError, zlib.error, gzip.BadGzipFile):
-            raw = b""  # a truncated or corrupt gzip: the engine recovers what it can
+        raw = fh.read(size)
     return raw.decode("utf-8", errors="replace")
 
 
@@ -158,7 +199,7 @@ def _first_lines(path: str, limit: int = 200) -> list[str]:
                     out.append("")
                     continue
                 out.append(line.decode("utf-8", errors="replace").strip())
-        except (EOFError, zlib.error, gzip.BadGzipFile, OSError):
+        except OSError:
             pass
     return out
 
@@ -320,10 +361,7 @@ def extract_list(path: str, key: str, dest: Path, chunk: int = 8 << 20) -> None:
         with dest.open("wb") as out:
             out.write(head[start:])
             while True:
-                try:
-                    block = fh.read(chunk)
-                except (EOFError, zlib.error, gzip.BadGzipFile):
-                    break  # truncated: the array reader reports the cut
+                block = fh.read(chunk)  # a truncated .gz ends early: the array reader reports it
                 if not block:
                     break
                 out.write(block)
