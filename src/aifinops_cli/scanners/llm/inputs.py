@@ -313,8 +313,9 @@ def detect(file: LogFile) -> Detected:
             if fmt:  # the first record that says what it is (a 429 line may carry no usage)
                 return Detected(fmt, "lines")
             key = _wrapped_key(obj) if isinstance(obj, dict) else None
-            if key:
-                return Detected(classify(obj[key][0]), "wrapped", key)
+            inner = classify(obj[key][0]) if key else None
+            if inner:  # one object on one line holding the records: {"data": [...]}
+                return Detected(inner, "wrapped", key)
         if parsed_any:
             return Detected(None, "lines")
         try:  # pretty-printed: one document, or records one after another
