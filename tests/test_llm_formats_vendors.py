@@ -236,3 +236,17 @@ def test_forced_format_that_matches_nothing_is_a_file_error(tmp_path):
     result = scan([str(DATA / "openai_chat.jsonl")], llm_log_format="otel")
     [entry] = result.coverage
     assert entry.status == "failed" and "no otel record" in entry.message
+
+
+def test_gemini_api_batch_result_lines(tmp_path):
+    # Gemini API batch output: {key, response: GenerateContentResponse} or {key, error}
+    gem = json.loads((DATA / "gemini.jsonl").read_text())
+    path = tmp_path / "batch.jsonl"
+    path.write_text(json.dumps({"key": "req-1", "response": gem}) + "\n"
+                    + json.dumps({"key": "req-2", "error": {"code": 400, "message": "bad", "status": "INVALID_ARGUMENT"}}) + "\n")
+    ok, bad = priced_rows(path)
+    assert (ok["fmt"], ok["request_id"], ok["price_mode"]) == ("gemini-batch", "req-1", "batch")
+    # batch variant on 2026-11-05: (3200-1000)*0.15 + 1000*0.03 + 400*1.25 + 600*1.25
+    # = 330 + 30 + 500 + 750 = 1610 per 1M
+    assert ok["cost"] == money(1610e-6)
+    assert (bad["status"], bad["error"], bad["cost"]) == ("error", "400", 0.0)

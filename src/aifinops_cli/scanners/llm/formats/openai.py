@@ -55,8 +55,9 @@ def _spec(x: Extract, default_provider: str | None = None, batch: bool = False) 
             "model": model,
             "input_tokens": f"toint(coalesce({b('usage.prompt_tokens')}, {b('usage.input_tokens')}))",
             "output_tokens": f"toint(coalesce({b('usage.completion_tokens')}, {b('usage.output_tokens')}))",
+            # DeepSeek reports its cache hits as usage.prompt_cache_hit_tokens (part of prompt_tokens)
             "cached_input_tokens": f"coalesce(toint(coalesce({b('usage.prompt_tokens_details.cached_tokens')}, "
-                                   f"{b('usage.input_tokens_details.cached_tokens')})), 0)",
+                                   f"{b('usage.input_tokens_details.cached_tokens')}, {b('usage.prompt_cache_hit_tokens')})), 0)",
             "cache_write_tokens": f"coalesce(toint({b('usage.prompt_tokens_details.cache_write_tokens')}), 0)",
             "reasoning_tokens": f"coalesce(toint(coalesce({b('usage.completion_tokens_details.reasoning_tokens')}, "
                                 f"{b('usage.output_tokens_details.reasoning_tokens')})), 0)",
