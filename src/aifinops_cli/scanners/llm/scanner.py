@@ -69,7 +69,8 @@ def _database(value: Any) -> str:
 class LlmLogScanner(Scanner):
     name = "llm"
     provider = "llm"
-    description = ("LLM request logs (OpenAI, Anthropic, LiteLLM, Bedrock, OTel GenAI, CSV): spend, "
+    description = ("LLM request logs (OpenAI, Azure, Anthropic, Gemini/Vertex, Bedrock, OpenRouter and "
+                   "OpenAI-compatible APIs, LiteLLM, Langfuse, Helicone, OTel GenAI, CSV): spend, "
                    "premium-model misuse, loops, retries, duplicate prompts, budgets")
     kinds: ClassVar[tuple[str, ...]] = ("llm.premium_simple", "llm.session", "llm.retry_group",
                                         "llm.duplicate_prompt", "llm.budget", "llm.unowned_spend")
