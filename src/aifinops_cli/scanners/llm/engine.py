@@ -404,6 +404,11 @@ WHERE part = ?""", [part])
                 pairs.append({"provider": p, "model": m, "cheaper": cheaper})
                 wanted += [(p, cheaper, d, mode) for d, mode in sorted(days_by_model[(p, m)])]
         rows = book.rows(sorted(set(wanted), key=lambda t: (t[0], t[1], t[2], t[3])))
+        # the billing mode joins only when some record has one: every analysis pass over `req`
+        # pays for each join key, and most logs are all standard
+        modes = {mode for _, _, _, mode in seen}
+        mode_join = (lambda a: f"AND {a}.mode = coalesce(r.price_mode, 'standard')") if modes - {"standard"} else (
+            lambda a: "")
         alias_rows = [{"alias": k, **{c: v.get(c) for c in ("team", "app", "customer", "feature")}}
                       for k, v in s.key_aliases.items()]
         self._small_table("prices", [("provider", "VARCHAR"), ("model", "VARCHAR"), ("day", "DATE"),
@@ -450,7 +455,7 @@ SELECT r.* EXCLUDE (bad_reason, invalid, structure),
        WHEN p.p_in IS NULL THEN NULL ELSE {cost_total} END AS cost
 FROM r
 LEFT JOIN prices p ON p.provider = coalesce(r.provider, '') AND p.model = r.model
-     AND p.day = {day} AND p.mode = coalesce(r.price_mode, 'standard')
+     AND p.day = {day} {mode_join('p')}
      AND r.input_tokens > p.band_lo AND r.input_tokens <= p.band_hi
 """)
         # premium-model requests with what the cheaper model of the pair would have cost: a view
@@ -463,5 +468,5 @@ SELECT r.*, pr.cheaper AS cheaper_model,
 FROM req r
 JOIN pairs pr ON pr.provider = coalesce(r.provider, '') AND pr.model = r.model
 LEFT JOIN prices cp ON cp.provider = coalesce(r.provider, '') AND cp.model = pr.cheaper
-     AND cp.day = {day} AND cp.mode = coalesce(r.price_mode, 'standard') AND r.input_tokens > cp.band_lo AND r.input_tokens <= cp.band_hi
+     AND cp.day = {day} {mode_join('cp')} AND r.input_tokens > cp.band_lo AND r.input_tokens <= cp.band_hi
 """)
