@@ -4,6 +4,8 @@
     python bench/llm_logs.py                 # 1,000,000 requests (~300 MB)
     python bench/llm_logs.py --requests 5000000
     python bench/llm_logs.py --runs 3         # median of 3 runs of each (this machine is noisy)
+    python bench/llm_logs.py --case array --mb 1000   # one pretty-printed JSON array of ~1 GB
+    python bench/llm_logs.py --case otlp --mb 200     # one OTLP JSON document of ~200 MB
 
 Generates OpenAI-style request logs ({timestamp, metadata, request, response: chat.completion})
 into a temp dir, then times in separate processes:
@@ -11,6 +13,11 @@ into a temp dir, then times in separate processes:
   (b) `aifinops scan --llm-logs FILE --format json` (parse, price, every analysis).
 Prints both times, their ratio, each process's peak RSS and CPU seconds (user + system: on a
 busy machine wall time swings with the other load, CPU time much less).
+
+`--case array` writes such records as one pretty-printed JSON array (what LiteLLM's /spend/logs
+and most exports return) and `--case otlp` one OTLP ExportTraceServiceRequest document
+(`{"resourceSpans": [...]}`, 50 GenAI spans per resource) of about `--mb` MB: both must stream,
+so the figure to watch is the scan's peak RSS (under 1 GiB).
 """
 
 from __future__ import annotations
@@ -38,6 +45,18 @@ FROM read_json(?, format='newline_delimited', columns={
   'response': 'STRUCT(model VARCHAR, usage STRUCT(prompt_tokens BIGINT, completion_tokens BIGINT))'})
 GROUP BY ALL''', [sys.argv[1]]).fetchall()
 print(len(rows), "groups")
+"""
+
+FLOOR_ARRAY = FLOOR.replace("format='newline_delimited'", "format='array'")
+FLOOR_OTLP = """
+import duckdb, sys
+con = duckdb.connect()
+con.execute("SET memory_limit='600MB'")
+rows = con.execute('''
+WITH s AS (SELECT unnest(unnest(scopeSpans).spans) AS span FROM read_json(?, format='array', columns={
+  'scopeSpans': 'STRUCT(spans STRUCT(attributes STRUCT(key VARCHAR, value STRUCT(stringValue VARCHAR, intValue VARCHAR))[])[])[]'}))
+SELECT count(*), sum(len(span.attributes)) FROM s''', [sys.argv[1]]).fetchall()
+print(rows)
 """
 
 MODELS = ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "o3"]
@@ -74,6 +93,72 @@ def generate(path: Path, n: int, seed: int = 7) -> None:
             fh.write("\n".join(buf) + "\n")
 
 
+def record(i: int, n: int, rng: random.Random, prompts: list[str], start: datetime) -> dict:
+    t = start + timedelta(seconds=i * 2_592_000 / n)
+    model = MODELS[i % 5]
+    team = TEAMS[rng.randrange(6)]
+    pin, pout = rng.randint(50, 4000), rng.randint(5, 800)
+    meta = {"app": APPS[i % 5], "session_id": f"s{i // 8}"}
+    if team:
+        meta["team"] = team
+    return {"timestamp": t.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "metadata": meta,
+            "request": {"model": model, "messages": [{"role": "user", "content": rng.choice(prompts)}]},
+            "response": {"id": f"chatcmpl-{i}", "object": "chat.completion", "created": int(t.timestamp()),
+                         "model": model, "usage": {"prompt_tokens": pin, "completion_tokens": pout,
+                                                   "total_tokens": pin + pout}}}
+
+
+def generate_array(path: Path, mb: int, seed: int = 7) -> int:
+    """A pretty-printed JSON array of about `mb` MB; returns the number of records."""
+    rng = random.Random(seed)
+    prompts = [f"prompt-{i}" for i in range(5000)]
+    start = datetime(2026, 10, 1, tzinfo=UTC)
+    per = len(json.dumps(record(0, 1, rng, prompts, start), indent=2)) + 40
+    n = mb * 1_000_000 // per
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("[\n")
+        for i in range(n):
+            text = json.dumps(record(i, n, rng, prompts, start), indent=2)
+            fh.write("  " + text.replace("\n", "\n  ") + (",\n" if i < n - 1 else "\n"))
+        fh.write("]\n")
+    return n
+
+
+def generate_otlp(path: Path, mb: int, seed: int = 7) -> int:
+    """One OTLP JSON document of about `mb` MB (50 chat spans per resource); returns the spans."""
+    rng = random.Random(seed)
+    start_ns = int(datetime(2026, 10, 1, tzinfo=UTC).timestamp()) * 10**9
+
+    def a(k: str, v: object) -> dict:
+        return {"key": k, "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v}}
+
+    def resource(r: int) -> str:
+        spans = []
+        for j in range(50):
+            i = r * 50 + j
+            t = start_ns + i * 6_000_000_000
+            spans.append({"traceId": f"{r:032x}", "spanId": f"{i:016x}", "name": "chat", "kind": 3,
+                          "startTimeUnixNano": str(t), "endTimeUnixNano": str(t + 800_000_000),
+                          "attributes": [a("gen_ai.operation.name", "chat"), a("gen_ai.provider.name", "openai"),
+                                         a("gen_ai.request.model", MODELS[i % 5]),
+                                         a("gen_ai.usage.input_tokens", rng.randint(50, 4000)),
+                                         a("gen_ai.usage.output_tokens", rng.randint(5, 800)),
+                                         a("gen_ai.conversation.id", f"c{i // 8}")],
+                          "status": {"code": 1}})
+        return json.dumps({"resource": {"attributes": [a("service.name", APPS[r % 5]),
+                                                        a("team", TEAMS[r % 5] or "none")]},
+                           "scopeSpans": [{"scope": {"name": "bench"}, "spans": spans}]})
+
+    per = len(resource(0)) + 2
+    n = max(1, mb * 1_000_000 // per)
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write('{"resourceSpans": [\n')
+        for r in range(n):
+            fh.write(resource(r) + (",\n" if r < n - 1 else "\n"))
+        fh.write("]}\n")
+    return n * 50
+
+
 def timed(cmd: list[str]) -> tuple[float, float, float, str]:
     """Wall seconds, peak RSS in MiB (GNU time -v when present), CPU seconds and the stderr tail."""
     time_bin = Path("/usr/bin/time")
@@ -105,18 +190,34 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=1_000_000)
     ap.add_argument("--keep", help="write the file here and keep it")
     ap.add_argument("--runs", type=int, default=1, help="run (a) and (b) this many times; print medians")
+    ap.add_argument("--case", choices=("jsonl", "array", "otlp"), default="jsonl")
+    ap.add_argument("--mb", type=int, default=0, help="array/otlp: file size in MB (default 1000 / 200)")
     args = ap.parse_args()
+    floor = {"jsonl": FLOOR, "array": FLOOR_ARRAY, "otlp": FLOOR_OTLP}[args.case]
     with tempfile.TemporaryDirectory(prefix="aifinops-bench-") as tmp:
-        path = Path(args.keep) if args.keep else Path(tmp) / "requests.jsonl"
+        suffix = ".jsonl" if args.case == "jsonl" else ".json"
+        path = Path(args.keep) if args.keep else Path(tmp) / f"requests{suffix}"
         t0 = time.perf_counter()
-        if not path.exists():
+        if path.exists():
+            pass
+        elif args.case == "array":
+            args.requests = generate_array(path, args.mb or 1000)
+        elif args.case == "otlp":
+            args.requests = generate_otlp(path, args.mb or 200)
+        else:
             generate(path, args.requests)
         size = path.stat().st_size / 1e6
-        print(f"{args.requests:,} requests, {size:,.0f} MB of JSONL (generated in {time.perf_counter() - t0:.1f} s)")
+        print(f"{args.case}: {args.requests:,} requests, {size:,.0f} MB (generated in {time.perf_counter() - t0:.1f} s)")
+        floor_input = path
+        if args.case == "otlp":  # DuckDB alone cannot stream one big object: give it the list
+            from aifinops_cli.scanners.llm.inputs import extract_list
+
+            floor_input = Path(tmp) / "resource_spans.json"
+            extract_list(str(path), "resourceSpans", floor_input)
         out = Path(tmp) / "report.json"
         floor_runs, scan_runs = [], []
         for _ in range(max(1, args.runs)):
-            floor_runs.append(timed([sys.executable, "-c", FLOOR, str(path)]))
+            floor_runs.append(timed([sys.executable, "-c", floor, str(floor_input)]))
             scan_runs.append(timed([sys.executable, "-m", "aifinops_cli", "scan", "--llm-logs", str(path),
                                     "--format", "json", "--output", str(out)]))
         a, a_rss, a_cpu, _ = median_run(floor_runs)

@@ -49,7 +49,9 @@ def priced_rows(path: Path, fmt: str | None = None, llm: dict[str, Any] | None =
         out = engine.load(LogFile(str(path), str(path)))
         assert not out.error, out.error
         overrides = [Override.parse(p) for p in (llm or {}).get("prices", [])]
-        engine.price(PriceBook(overrides, 0.0, genai_prices_version()), load_tiers())
+        deployments = (llm or {}).get("azure_deployments", {})
+        book = PriceBook(overrides, 0.0, genai_prices_version(), azure_deployments=deployments)
+        engine.price(book, load_tiers())
         # the file's format is kept once per file (`parts`), not on each record
         cur = engine.con.execute("SELECT req.*, parts.fmt FROM req JOIN parts USING (part) ORDER BY line_no")
         names = [d[0] for d in cur.description]

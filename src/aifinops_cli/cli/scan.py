@@ -248,6 +248,14 @@ def scan(
     bad = [p for p in options.providers if p not in PROVIDER_INPUTS]
     if bad:
         fail(f"unknown provider(s) {', '.join(bad)}; choose from {', '.join(PROVIDER_INPUTS)}")
+    if options.llm_logs:  # bad llm: values and --llm-log-format exit 2 before any scan work
+        from aifinops_cli.scanners.interface import ScannerError
+        from aifinops_cli.scanners.llm.engine import check_config
+
+        try:
+            check_config(config.section("llm"), options.llm_log_format)
+        except ScannerError as exc:
+            fail(str(exc))
 
     err = stderr_console(opts)
     show_progress = not opts.quiet and err.is_terminal

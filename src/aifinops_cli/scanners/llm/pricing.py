@@ -7,6 +7,12 @@ we ask it only for the distinct models and days in the logs and write a small pr
 one row per (provider, model, day, input-size band). Prices the user configures (negotiated
 rates, self-hosted models) replace catalog prices and say so in `source`.
 
+Billing modes: each price row is for one `mode` (standard, batch, flex, priority). Batch and
+service-tier rates come from genai-prices' price variants (`processing: batch`,
+`service_tier: flex|priority`) where the catalog has one for that model and day; where it has
+none, the vendor's documented multiplier (`MODE_FALLBACK`) applies and the row's `source` says
+so, with the page it comes from.
+
 Billing rules applied in SQL (see `cost_sql`): cache reads at the cache-read price, cache writes
 at the cache-write price, both falling back to the input price when the model has none; reasoning
 tokens at the reasoning price, falling back to the output price (OpenAI bills them as output).
@@ -33,10 +39,26 @@ PROVIDER_ALIASES = {
     "azure.ai.openai": "azure", "openai_compatible": None, "text-completion-openai": "openai",
     "xai": "x-ai", "mistralai": "mistral",
 }
-PRICE_COLUMNS = ("p_in", "p_out", "p_cached", "p_cache_write", "p_reasoning")
+PRICE_COLUMNS = ("p_in", "p_out", "p_cached", "p_cache_write", "p_reasoning", "p_cache_write_1h")
 # Anthropic bills 1-hour prompt-cache writes at 2x the base input price (5-minute ones at 1.25x,
-# the catalog's cache-write price); genai-prices carries only the 5-minute rate
+# the catalog's cache-write price); used where the catalog has no cache_write_1h price
 CACHE_WRITE_1H_INPUT_MULTIPLE = 2.0
+MODES = ("standard", "batch", "flex", "priority")
+_BATCH_DOCS = {
+    "openai": "https://platform.openai.com/docs/guides/batch",
+    "azure": "https://learn.microsoft.com/azure/ai-foundry/openai/how-to/batch",
+    "anthropic": "https://docs.anthropic.com/en/docs/build-with-claude/batch-processing",
+    "google": "https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/batch-prediction-gemini",
+    "aws": "https://aws.amazon.com/bedrock/pricing/",
+    "mistral": "https://docs.mistral.ai/capabilities/batch/",
+}
+# (mode, provider) -> (multiplier of the standard price, where the vendor documents it)
+MODE_FALLBACK: dict[tuple[str, str], tuple[float, str]] = {
+    **{("batch", p): (0.5, f"{p} documents batch at 50% of the standard price: {url}")
+       for p, url in _BATCH_DOCS.items()},
+    ("flex", "openai"): (0.5, "OpenAI prices flex processing at Batch API rates (50%): "
+                              "https://platform.openai.com/docs/guides/flex-processing"),
+}
 
 
 def genai_prices_version() -> str:
@@ -165,6 +187,8 @@ class PriceBook:
     discount_pct: float = 0.0
     version: str = ""
     resolved: dict[tuple[str, str], Resolved] = field(default_factory=dict)
+    # Azure OpenAI responses may name the deployment, not the model (llm.azure_deployments)
+    azure_deployments: dict[str, str] = field(default_factory=dict)
 
     def resolve(self, provider: str, model: str) -> tuple[Resolved, Any]:
         from genai_prices import data_snapshot
@@ -177,43 +201,51 @@ class PriceBook:
                 return res, ov
         snapshot = data_snapshot.get_snapshot()
         pid = PROVIDER_ALIASES.get((provider or "").lower(), (provider or "").lower() or None)
+        ref, via = model, ""
+        if pid == "azure" and model in self.azure_deployments:
+            ref = self.azure_deployments[model]
+            via = f"; azure deployment {model} -> {ref} (llm.azure_deployments)"
         try:
             try:
-                _, info = snapshot.find_provider_model(model, None, pid, None)
+                _, info = snapshot.find_provider_model(ref, None, pid, None)
             except LookupError as exc:
                 if pid is None or "provider" not in str(exc):
                     raise
-                _, info = snapshot.find_provider_model(model, None, None, None)
+                _, info = snapshot.find_provider_model(ref, None, None, None)
         except LookupError as exc:
             res = Resolved(provider, model, None, "", f"not in genai-prices {self.version}: {exc}")
             self.resolved[key] = res
             return res, None
-        res = Resolved(provider, model, info.id, f"genai-prices {self.version}")
+        res = Resolved(provider, model, info.id, f"genai-prices {self.version}{via}")
         self.resolved[key] = res
         return res, info
 
-    def rows(self, wanted: list[tuple[str, str, date]]) -> list[dict[str, Any]]:
-        """Price rows for (provider, model, day); unknown models get no row (unpriced)."""
+    def rows(self, wanted: list[tuple[str, str, date, str]]) -> list[dict[str, Any]]:
+        """Price rows for (provider, model, day, mode); unknown models get no row (unpriced)."""
         out: list[dict[str, Any]] = []
-        factor = 1.0 - self.discount_pct / 100.0
         cache: dict[tuple[str, str], tuple[Resolved, Any]] = {}
-        for provider, model, day in wanted:
+        for provider, model, day, mode in wanted:
             key = (provider or "", model or "")
             if key not in cache:
                 cache[key] = self.resolve(provider, model)
             res, info = cache[key]
             if info is None:
                 continue
-            base = {"provider": provider or "", "model": model, "day": day, "priced_as": res.priced_as,
-                    "source": res.source}
+            base = {"provider": provider or "", "model": model, "day": day, "mode": mode,
+                    "priced_as": res.priced_as, "source": res.source}
             if isinstance(info, Override):
+                # a configured rate is what the user pays, whatever the mode
                 out.append({**base, "band_lo": -1, "band_hi": 2**62, "p_in": info.p_in,
                             "p_out": info.p_out, "p_cached": info.p_cached,
                             "p_cache_write": info.p_cache_write, "p_reasoning": info.p_reasoning,
-                            "price_from": info.price_date, "discount_pct": 0.0})
+                            "p_cache_write_1h": None, "price_from": info.price_date, "discount_pct": 0.0})
                 continue
             when = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
-            mp = info.get_prices(when)
+            mp, multiplier, note = price_for_mode(info, when, mode, PROVIDER_ALIASES.get(
+                (provider or "").lower(), (provider or "").lower()) or "")
+            factor = (1.0 - self.discount_pct / 100.0) * multiplier
+            if note:
+                base["source"] = f"{res.source}; {note}"
             since = ""
             if isinstance(info.prices, list):
                 for cond in reversed(info.prices):
@@ -232,31 +264,55 @@ class PriceBook:
                 p_cr = _decimal(getattr(mp, "cache_read_mtok", None), size)
                 p_cw = _decimal(getattr(mp, "cache_write_mtok", None), size)
                 p_re = _decimal(getattr(mp, "output_reasoning_mtok", None), size)
+                p_1h = _decimal(getattr(mp, "cache_write_1h_mtok", None), size)
                 out.append({
                     **base, "band_lo": lo, "band_hi": hi,
                     "p_in": p_in * factor, "p_out": p_out * factor,
                     "p_cached": (p_cr if p_cr is not None else p_in) * factor,
                     "p_cache_write": (p_cw if p_cw is not None else p_in) * factor,
                     "p_reasoning": (p_re if p_re is not None else p_out) * factor,
+                    "p_cache_write_1h": None if p_1h is None else p_1h * factor,
                     "price_from": since, "discount_pct": self.discount_pct,
                 })
         return out
+
+
+def price_for_mode(info: Any, when: datetime, mode: str, provider: str) -> tuple[Any, float, str]:
+    """(genai-prices ModelPrice, multiplier, note) for a billing mode on a day.
+
+    The catalog's own variant when it has one active that day (multiplier 1); else the vendor's
+    documented multiplier on the standard price (MODE_FALLBACK); else the standard price, with a
+    note saying the mode's rate is unknown."""
+    if mode == "standard":
+        return info.get_prices(when), 1.0, ""
+    ctx = {"processing": "batch"} if mode == "batch" else {"service_tier": mode}
+    for variant in getattr(info, "price_variants", None) or ():
+        if variant.when == ctx and (variant.constraint is None or variant.constraint.active(when)):
+            label = "batch" if mode == "batch" else f"service_tier {mode}"
+            return info.get_prices(when, ctx), 1.0, f"{label} price variant"
+    fallback = MODE_FALLBACK.get((mode, provider))
+    standard = info.get_prices(when)
+    if fallback:
+        return standard, fallback[0], f"no {mode} variant in genai-prices for this day; {fallback[1]}"
+    return standard, 1.0, f"no {mode} rate known for {provider or 'this provider'}: standard price"
 
 
 def cost_sql(p: str, r: str = "") -> dict[str, str]:
     """Cost per token kind in USD, given request columns (prefix r) and price columns (prefix p).
 
     Cache writes: the catalog's cache-write price is the default (Anthropic: 5-minute) one; the
-    1-hour part bills at CACHE_WRITE_1H_INPUT_MULTIPLE x the input price.
+    1-hour part bills at the catalog's 1-hour price, or CACHE_WRITE_1H_INPUT_MULTIPLE x the input
+    price where it has none.
     """
+    one_hour_price = f"coalesce({p}p_cache_write_1h, {p}p_in * {CACHE_WRITE_1H_INPUT_MULTIPLE})"
     uncached = f"greatest({r}input_tokens - {r}cached_input_tokens - {r}cache_write_tokens, 0)"
     visible_out = f"greatest({r}output_tokens - {r}reasoning_tokens, 0)"
     one_hour = f"least(coalesce({r}cache_write_1h_tokens, 0), {r}cache_write_tokens)"
     return {
         "cost_input": f"{uncached} * {p}p_in / 1e6",
         "cost_cached": f"{r}cached_input_tokens * {p}p_cached / 1e6",
-        "cost_cache_write": (f"(({r}cache_write_tokens - {one_hour}) * {p}p_cache_write "
-                             f"+ {one_hour} * {p}p_in * {CACHE_WRITE_1H_INPUT_MULTIPLE}) / 1e6"),
+        "cost_cache_write": (f"(({r}cache_write_tokens - {one_hour}) * {p}p_cache_write + {one_hour} * "
+                             f"{one_hour_price}) / 1e6"),
         "cost_output": f"{visible_out} * {p}p_out / 1e6",
         "cost_reasoning": f"{r}reasoning_tokens * {p}p_reasoning / 1e6",
     }

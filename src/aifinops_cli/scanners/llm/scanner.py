@@ -16,6 +16,7 @@ Config (`llm:` section, all optional):
       retry_gap_seconds: 30         # attempts closer than this are one retry burst
       budgets: {team: {search: 500}, app: {chat: 200}, customer: {acme: 50}}  # USD per month
       memory_limit: 600MB           # DuckDB's; beyond it, tables spill to a temporary directory
+      azure_deployments: {prod-gpt4o: gpt-4o}  # Azure deployment names -> the model they serve
       database: memory              # or file: a DuckDB file in the temporary directory
 """
 
@@ -29,7 +30,7 @@ from aifinops_cli.core.rules import load_rules
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.scanners.interface import Scanner, ScannerError, ScanOptions
 from aifinops_cli.scanners.llm import analysis, report
-from aifinops_cli.scanners.llm.engine import Engine, Settings
+from aifinops_cli.scanners.llm.engine import Engine, Settings, check_config
 from aifinops_cli.scanners.llm.formats import DEFAULT_ATTRIBUTE_KEYS
 from aifinops_cli.scanners.llm.inputs import resolve_inputs
 from aifinops_cli.scanners.llm.pricing import Override, PriceBook, genai_prices_version, load_tiers
@@ -38,6 +39,7 @@ MAX_BAD_EXAMPLES = 5
 
 
 def settings_from(config: dict[str, Any], options: ScanOptions) -> Settings:
+    check_config(config, options.llm_log_format)
     keys = {k: list(v) for k, v in DEFAULT_ATTRIBUTE_KEYS.items()}
     for name, extra in (config.get("attribute_keys") or {}).items():
         if name not in keys:
@@ -57,6 +59,7 @@ def settings_from(config: dict[str, Any], options: ScanOptions) -> Settings:
                      for k, v in (config.get("key_aliases") or {}).items()},
         memory_limit=str(config.get("memory_limit", "600MB")),
         database=_database(config.get("database", "memory")),
+        azure_deployments={str(k): str(v) for k, v in (config.get("azure_deployments") or {}).items()},
     )
 
 
@@ -115,7 +118,8 @@ def _database(value: Any) -> str:
 class LlmLogScanner(Scanner):
     name = "llm"
     provider = "llm"
-    description = ("LLM request logs (OpenAI, Anthropic, LiteLLM, Bedrock, OTel GenAI, CSV): spend, "
+    description = ("LLM request logs (OpenAI, Azure, Anthropic, Gemini/Vertex, Bedrock, OpenRouter and "
+                   "OpenAI-compatible APIs, LiteLLM, Langfuse, Helicone, OTel GenAI, CSV): spend, "
                    "premium-model misuse, loops, retries, duplicate prompts, budgets")
     kinds: ClassVar[tuple[str, ...]] = ("llm.premium_simple", "llm.session", "llm.retry_group",
                                         "llm.duplicate_prompt", "llm.budget", "llm.unowned_spend")
@@ -133,7 +137,8 @@ class LlmLogScanner(Scanner):
             if not overrides:
                 raise
             version = "missing"
-        book = PriceBook(overrides, float(config.get("discount_pct", 0.0)), version)
+        book = PriceBook(overrides, float(config.get("discount_pct", 0.0)), version,
+                         azure_deployments=settings.azure_deployments)
         tiers = load_tiers(config.get("tiers_file"))
         engine = Engine(settings)
         try:
@@ -152,7 +157,7 @@ class LlmLogScanner(Scanner):
             ctx.progress(f"llm: reading {file.display}")
             out = engine.load(file)
             file_info.append({"file": file.display, "format": out.fmt, "records": out.rows,
-                              "malformed": out.bad, "error": out.error})
+                              "malformed": out.bad, "error": out.error, "structure_records": out.structure})
             if out.error:
                 result.coverage.append(CoverageEntry(self.name, file.display, "failed", out.error, errors=1))
             elif out.bad:

@@ -1,0 +1,104 @@
+# ruff: noqa: E501  (SQL text reads better unwrapped)
+"""AWS Bedrock model invocation logs and batch inference output.
+
+Invocation logs (`schemaType` ModelInvocationLog): `inputTokenCount` excludes cache reads and
+writes, which are added back. Batch inference output lines `{recordId, modelInput, modelOutput}`
+(or `error` in place of `modelOutput`) carry the InvokeModel or Converse response body: tokens
+from its `usage` (Anthropic `input_tokens`/`output_tokens`, Converse `inputTokens`/`outputTokens`)
+or Llama's counts; they bill at the batch rate. A batch line names its model only where the body
+does (Anthropic bodies do); a line without one is reported as such (the job's model is not in
+the file).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aifinops_cli.scanners.llm.formats.core import Extract, Format, Spec, register
+
+
+def _invocation(x: Extract) -> Spec:
+    model = x.get("$.modelId")
+    cr = f"coalesce(toint({x.get('$.input.cacheReadInputTokenCount')}), 0)"
+    cw = f"coalesce(toint({x.get('$.input.cacheWriteInputTokenCount')}), 0)"
+    return Spec(
+        fields={
+            "ts": f"ts_any({x.get('$.timestamp')})",
+            "provider": "'aws'",
+            # model ARNs (arn:aws:bedrock:...:foundation-model/ID) carry the id after the last slash
+            "model": f"CASE WHEN starts_with({model}, 'arn:') THEN split_part({model}, '/', -1) ELSE {model} END",
+            # Bedrock's inputTokenCount excludes cache reads and writes: add them back.
+            "input_tokens": f"toint(coalesce({x.get('$.input.inputTokenCount')}, "
+                            f"{x.get('$.output.outputBodyJson.usage.inputTokens')})) + {cr} + {cw}",
+            "output_tokens": f"toint(coalesce({x.get('$.output.outputTokenCount')}, "
+                             f"{x.get('$.output.outputBodyJson.usage.outputTokens')}))",
+            "cached_input_tokens": cr,
+            "cache_write_tokens": cw,
+            "reasoning_tokens": "0",
+            "logged_cost": "NULL",
+            "latency_ms": f"TRY_CAST({x.get('$.output.outputBodyJson.metrics.latencyMs')} AS DOUBLE)",
+            "status": f"CASE WHEN nonempty({x.get('$.errorCode', '$.error')}) IS NOT NULL THEN 'error' ELSE 'ok' END",
+            "error": f"nonempty({x.get('$.errorCode', '$.error')})",
+            "request_id": x.get("$.requestId"),
+            "trace_id": "NULL",
+            "session_id": "NULL",
+            "user_id": x.get("$.identity.arn"),
+            "prompt_json": f"nonempty({x.get('$.input.inputBodyJson.messages', '$.input.inputBodyJson.prompt', '$.input.inputBodyJson')})",
+            "prompt_hash_given": "NULL",
+            "has_tools": f"nonempty({x.get('$.input.inputBodyJson.toolConfig', '$.input.inputBodyJson.tools')}) IS NOT NULL",
+            "cache_hit": "false",
+        },
+        meta_prefixes=["$.requestMetadata"],
+    )
+
+
+def _batch(x: Extract) -> Spec:
+    def o(*paths: str) -> str:
+        return x.get(*(f"$.modelOutput.{p}" for p in paths))
+
+    cr = f"coalesce(toint({o('usage.cache_read_input_tokens', 'usage.cacheReadInputTokens')}), 0)"
+    cw = f"coalesce(toint({o('usage.cache_creation_input_tokens', 'usage.cacheWriteInputTokens')}), 0)"
+    failed = f"nonempty({x.get('$.error')}) IS NOT NULL"
+    return Spec(
+        fields={
+            "ts": f"ts_any({x.get('$.timestamp')})",
+            "provider": "'aws'",
+            "model": f"nonempty({o('model')})",
+            "input_tokens": f"toint(coalesce({o('usage.input_tokens', 'usage.inputTokens', 'inputTextTokenCount', 'prompt_token_count')})) + {cr} + {cw}",
+            "output_tokens": f"toint(coalesce({o('usage.output_tokens', 'usage.outputTokens', 'generation_token_count')}))",
+            "cached_input_tokens": cr,
+            "cache_write_tokens": cw,
+            "reasoning_tokens": "0",
+            "logged_cost": "NULL",
+            "latency_ms": f"TRY_CAST({o('metrics.latencyMs')} AS DOUBLE)",
+            "status": f"CASE WHEN {failed} THEN 'error' ELSE 'ok' END",
+            "error": f"nonempty(coalesce({x.get('$.error.errorCode')}, {x.get('$.error')}))",
+            "request_id": x.get("$.recordId"),
+            "trace_id": "NULL",
+            "session_id": "NULL",
+            "user_id": "NULL",
+            "prompt_json": f"nonempty({x.get('$.modelInput.messages', '$.modelInput.prompt', '$.modelInput.inputText')})",
+            "prompt_hash_given": "NULL",
+            "has_tools": f"nonempty({x.get('$.modelInput.tools', '$.modelInput.toolConfig')}) IS NOT NULL",
+            "cache_hit": "false",
+            "price_mode": "'batch'",
+        },
+    )
+
+
+def _is_invocation(obj: dict[str, Any]) -> bool:
+    return obj.get("schemaType") == "ModelInvocationLog" or {"modelId", "input", "output"} <= set(obj)
+
+
+def _is_batch(obj: dict[str, Any]) -> bool:
+    return "recordId" in obj and "modelInput" in obj
+
+
+register(
+    Format("bedrock", "AWS Bedrock model invocation logs (JSON lines, usually .json.gz in S3)",
+           spec=_invocation, detect=_is_invocation, order=10),
+    Format("bedrock-batch", "AWS Bedrock batch inference output {recordId, modelInput, modelOutput} (batch rate)",
+           spec=_batch, detect=_is_batch, order=23),
+)
+
+
