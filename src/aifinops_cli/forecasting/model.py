@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,13 +152,18 @@ def _backtest_share(tests: list[Backtest]) -> float:
     return max(shares, default=0.0)
 
 
+Extra = Callable[[int, Horizon], tuple[float, float]]
+
+
 def forecast(values: np.ndarray, horizons: list[Horizon], period: int = 7,
-             backtests: int = BACKTESTS) -> tuple[Fit, list[Result]]:
+             backtests: int = BACKTESTS, extra: Extra | None = None) -> tuple[Fit, list[Result]]:
     """Forecast each horizon's total and backtest it from rolling origins at the same horizon.
 
     Origins step back one season at a time from the last one that leaves a whole horizon of
     actuals; each refits the model on the data before it. The "known" part of a horizon (month
-    to date) is exact and is added to point and interval alike.
+    to date) is exact and is added to point and interval alike. `extra(origin, horizon)` gives
+    what is known apart from the model (recurring charges projected from that origin) as
+    (projected, actual): added to forecast and actual of each backtest and to the forecast.
     """
     y = np.asarray(values, dtype=float)
     far = max(h.b for h in horizons)
@@ -172,10 +178,13 @@ def forecast(values: np.ndarray, horizons: list[Horizon], period: int = 7,
         for h in horizons:
             point, lo, hi = bt.total(h.a, h.b)
             actual = float(y[o + h.a:o + h.b].sum())
-            tests[h.name].append(Backtest(o, point, actual, lo, hi))
+            add_f, add_a = extra(o, h) if extra else (0.0, 0.0)
+            tests[h.name].append(Backtest(o, point + add_f, actual + add_a, lo + add_f, hi + add_f))
     out = []
     for h in horizons:
         point, lo, hi = main.total(h.a, h.b)
+        add_f, _ = extra(len(y), h) if extra else (0.0, 0.0)
+        point, lo, hi = point + add_f, lo + add_f, hi + add_f
         ts = tests[h.name]
         share = _backtest_share(ts)
         lo_w = point - max(point - lo, share * abs(point))
