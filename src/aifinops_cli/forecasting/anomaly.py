@@ -4,8 +4,8 @@ app's spend leaves the forecast model's interval upwards.
 For each series the model (`model.fit`) is trained on the history before a detection window
 (the last `window` periods) and forecasts the window; a period is anomalous when its spend is
 above the model's upper band (`upper_percentile` of the simulated paths) by at least
-`min_excess_usd` and `min_excess_pct` of the expected level. Consecutive anomalous periods are
-one anomaly: when it started, the dollars above the expected level, whether it is still going
+`min_excess_usd` and `min_excess_pct` of the expected level. Anomalous periods separated by at
+most `max_gap` ordinary ones are one anomaly: when it started, the dollars above the expected level, whether it is still going
 on (its last period is the last in the data). Thresholds live in rules/anomaly.yaml.
 
 The anchor is AWS Cost Anomaly Detection, which watches services, accounts and cost categories
@@ -28,9 +28,9 @@ from aifinops_cli.forecasting import model as m
 RULE_IDS = {"billing": "billing-spend-anomaly", "llm": "llm-spend-anomaly"}
 DEFAULTS: dict[str, dict[str, Any]] = {
     "billing": {"window": 14, "period": 7, "upper_percentile": 99.0, "min_excess_usd": 50.0,
-                "min_excess_pct": 30.0, "min_history": 28},
+                "min_excess_pct": 30.0, "min_history": 28, "max_gap": 1},
     "llm": {"window": 48, "period": 24, "upper_percentile": 99.0, "min_excess_usd": 5.0,
-            "min_excess_pct": 50.0, "min_history": 72},
+            "min_excess_pct": 50.0, "min_history": 72, "max_gap": 2},
 }
 
 
@@ -58,7 +58,7 @@ def settings(source: str, rules: list[Rule] | None) -> dict[str, float]:
     for r in rules or []:
         if r.id == RULE_IDS[source]:
             for k, v in r.params.items():
-                if k in out or k.startswith("min_"):
+                if k in out:
                     out[k] = float(v)
     return out
 
@@ -80,13 +80,17 @@ def detect(values: np.ndarray, start: datetime, step: timedelta, dimension: str,
     out: list[Anomaly] = []
     i = 0
     unit = "hour" if step < timedelta(days=1) else "day"
+    gap = int(params.get("max_gap", 1))
     while i < window:
         if not flag[i]:
             i += 1
             continue
-        j = i
-        while j + 1 < window and flag[j + 1]:
-            j += 1
+        j = i  # extend over runs separated by at most `gap` ordinary periods
+        while True:
+            nxt = next((k for k in range(j + 1, min(window, j + gap + 2)) if flag[k]), None)
+            if nxt is None:
+                break
+            j = nxt
         sl = slice(i, j + 1)
         out.append(Anomaly(dimension, value, start + step * (cut + i), start + step * (cut + j), j - i + 1,
                            float(actual[sl].sum()), float(f.mean[sl].sum()), float(upper[sl].sum()),

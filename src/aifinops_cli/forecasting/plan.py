@@ -111,6 +111,9 @@ def forecast_one(owner: str, service: str, start: date, as_of: date, usage: np.n
     rec_mtd = sum(v for d, v in recurring if month_start <= d <= as_of)
     mtd = float(usage[i_month:].sum()) + rec_mtd + one_time_mtd
     g = GroupForecast(owner, service, as_of, len(usage), mtd, rec_mtd, one_time_mtd)
+    if not usage.any() and not recurring:
+        g.reason = "one-time charges only: not carried forward"
+        return g
     if len(usage) < m.MIN_DAYS:
         g.status, g.reason = "cannot forecast", f"only {len(usage)} days of history (need {m.MIN_DAYS})"
         return g
@@ -137,7 +140,7 @@ def forecast_one(owner: str, service: str, start: date, as_of: date, usage: np.n
     if err is None:
         g.status, g.reason = "unreliable", "too little history to backtest next month (needs about 2 months)"
     elif err > max_error_pct:
-        g.status, g.reason = "unreliable", f"backtest error {err:.0f}% > {max_error_pct:.0f}%"
+        g.status, g.reason = "unreliable", f"backtest error {err:.1f}% > {max_error_pct:g}%"
     elif not nm.lo <= nm.point <= nm.hi:
         g.status = "unreliable"
     return g
