@@ -72,7 +72,8 @@ def test_hit_and_false_alarm_counts_over_a_generated_set() -> None:
         rows = []
         for i in range(90):
             f = 5.0 if spiked and day <= i < day + 2 else 1.0
-            rows.append(DailyCharge(START + timedelta(days=i), "ml", "svc", USAGE, WEEK[i % 7] * noise[i] * f))
+            cost = WEEK[i % 7] * noise[i] * f
+            rows.append(DailyCharge(START + timedelta(days=i), "ml", "svc", USAGE, cost))
         found = [a for a in anomaly.billing_anomalies(rows, params()) if a.dimension == "owner"]
         right = [a for a in found if spiked and a.started == datetime(2025, 1, 1) + timedelta(days=day)]
         hits += bool(right)

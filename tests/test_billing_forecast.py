@@ -24,7 +24,8 @@ def cur_file(tmp_path: Path) -> Path:
     # and Apr 1; a $1,000 SavingsPlanUpfrontFee on Mar 5; one line with no cost
     lines = [f"{(date(2025, 3, 1) + timedelta(days=i)).isoformat()}T00:00:00Z,AmazonEC2,"
              f"USE1-BoxUsage:m5.large,Usage,24.0,USD,ml\n" for i in range(40)]
-    lines += [f"2025-0{mo}-01T00:00:00Z,AmazonEC2,USE1-HeavyUsage:m5.large,RIFee,300.0,USD,ml\n" for mo in (3, 4)]
+    lines += [f"2025-0{mo}-01T00:00:00Z,AmazonEC2,USE1-HeavyUsage:m5.large,RIFee,300.0,USD,ml\n"
+              for mo in (3, 4)]
     lines += ["2025-03-05T00:00:00Z,ComputeSavingsPlans,ComputeSP:1yrAllUpfront,SavingsPlanUpfrontFee,"
               "1000.0,USD,ml\n", "2025-03-06T00:00:00Z,AmazonEC2,USE1-BoxUsage:m5.large,Usage,,USD,ml\n"]
     path = tmp_path / "cur.csv"
@@ -77,8 +78,9 @@ def test_forecast_demo_json() -> None:
     assert platform["recurring_in_next_month"] == 1500.0 and platform["month_end"]["forecast"] == 1500.0
     (owner,) = [a for a in doc["anomalies"] if a["evidence"]["dimension"] == "owner"]
     # the planted spike: ml-research's two billed days, summed from the demo's own rows
+    days = ("2025-10-09", "2025-10-10")
     spent = sum(float(r["BilledCost"]) for r in demo.rows()
-                if '"ml-research"' in r["Tags"] and r["ChargePeriodStart"][:10] in ("2025-10-09", "2025-10-10"))
+                if '"ml-research"' in r["Tags"] and r["ChargePeriodStart"][:10] in days)
     ev = owner["evidence"]
     assert (ev["value"], ev["started"], ev["ongoing"]) == ("ml-research", "2025-10-09", False)
     assert ev["actual_usd"] == pytest.approx(spent, abs=0.01)

@@ -38,7 +38,8 @@ def series(kind: str, seed: int) -> np.ndarray:
 
 
 def rows(kind: str, y: np.ndarray) -> list[DailyCharge]:
-    out = [DailyCharge(START + timedelta(days=i), kind, "svc", USAGE, float(v)) for i, v in enumerate(y[:DAYS])]
+    out = [DailyCharge(START + timedelta(days=i), kind, "svc", USAGE, float(v))
+           for i, v in enumerate(y[:DAYS])]
     if kind == "steady":
         out += [DailyCharge(date(2025, mo, 1), kind, "svc", RECURRING, FEE) for mo in (1, 2, 3)]
     return out

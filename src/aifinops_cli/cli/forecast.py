@@ -36,9 +36,11 @@ BLIND_SPOTS = ("AWS Cost Anomaly Detection would not see: LLM API spend paid out
 def forecast(
     ctx: typer.Context,
     billing: Annotated[list[str] | None, typer.Option(
-        "--billing", help="Billing exports: FOCUS, CUR, GCP export; files, dirs, globs, s3:// (repeatable).")] = None,
+        "--billing", help="Billing exports: FOCUS, CUR, GCP export; files, dirs, globs, s3:// "
+        "(repeatable).")] = None,
     llm_logs: Annotated[list[str] | None, typer.Option(
-        "--llm-logs", help="LLM request logs (files, dirs, globs, .gz, s3://): spend by team and model.")] = None,
+        "--llm-logs", help="LLM request logs (files, dirs, globs, .gz, s3://): spend by team and "
+        "model.")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Forecast a built-in 137-day FOCUS export.")] = False,
     billing_format: Annotated[str | None, typer.Option(
         "--billing-format", help="Force the billing format: focus, cur, cur2, gcp.")] = None,
@@ -48,7 +50,8 @@ def forecast(
         "--by", help="Group by owner-service, owner or service (LLM: team and model).")] = "owner-service",
     output_format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
     max_error: Annotated[float, typer.Option(
-        "--max-error", help="Backtest error (%) above which a forecast is marked unreliable.")] = MAX_ERROR_PCT,
+        "--max-error", help="Backtest error (%) above which a forecast is marked unreliable."
+    )] = MAX_ERROR_PCT,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows in the table (json has all).")] = 25,
     anomalies: Annotated[bool, typer.Option(
         "--anomalies/--no-anomalies", help="Also look for spend anomalies (rules/anomaly.yaml).")] = True,
@@ -86,9 +89,9 @@ def forecast(
                 currency = read.currency
                 source = ", ".join(paths) if not demo else "built-in demo FOCUS export"
                 if read.other_currencies:
+                    left = ", ".join(f"{c} {v:,.2f}" for c, v in sorted(read.other_currencies.items()))
                     coverage.append(CoverageEntry("forecast", "currencies", "partial",
-                                                  f"figures in {currency}; left out: " + ", ".join(
-                                                      f"{c} {v:,.2f}" for c, v in sorted(read.other_currencies.items()))))
+                                                  f"figures in {currency}; left out: {left}"))
                 if anomalies and read.rows:
                     found += anomaly.billing_anomalies(read.rows, anomaly.settings("billing", rules))
             if llm_logs:
@@ -97,9 +100,9 @@ def forecast(
                 llm = read_llm_spend(list(llm_logs), config, grain="hour", log_format=llm_log_format)
                 coverage += llm.coverage
                 if llm.unpriced_requests:
+                    n = llm.unpriced_requests
                     coverage.append(CoverageEntry("llm", "prices", "partial",
-                                                  f"{llm.unpriced_requests} request(s) without a price left out",
-                                                  errors=llm.unpriced_requests))
+                                                  f"{n} request(s) without a price left out", errors=n))
                 rows += [DailyCharge(r.at.date(), r.team, r.model, USAGE, r.cost) for r in llm.rows]
                 source = ", ".join(filter(None, [source, *llm_logs]))
                 if anomalies and llm.rows:
@@ -110,8 +113,8 @@ def forecast(
     except (SourceError, ScannerError, ValueError) as exc:
         fail(str(exc))
     llm_provider = {"team", "app", "model"}
-    observations = [anomaly.observation(a, "llm" if a.dimension in llm_provider else "billing", source, currency)
-                    for a in found]
+    observations = [anomaly.observation(a, "llm" if a.dimension in llm_provider else "billing", source,
+                                        currency) for a in found]
     findings = evaluate(rules, observations)
     if output_format == "json":
         typer.echo(json.dumps(_doc(results, findings, coverage, currency, by), indent=2))
@@ -145,7 +148,8 @@ def _print(opts: Any, results: list[GroupForecast], findings: list[Finding], cov
     title = f"Spend forecast ({currency}), data to {as_of.isoformat() if as_of else '-'}"
     if as_of:
         end = as_of.replace(day=28) + timedelta(days=4)
-        title += f"; month end = {as_of:%b} {end.replace(day=1) - timedelta(days=1):%d}, next month = {end:%B}"
+        last = end.replace(day=1) - timedelta(days=1)
+        title += f"; month end = {as_of:%b} {last:%d}, next month = {end:%B}"
     t = Table(title=title, title_justify="left")
     for col, just in (("Owner", "left"), ("Service", "left"), ("Month to date", "right"),
                       ("Month end (P10-P90)", "right"), ("Next month (P10-P90)", "right"),
@@ -170,7 +174,8 @@ def _print(opts: Any, results: list[GroupForecast], findings: list[Finding], cov
             a.add_column(col, justify=just, overflow="fold")
         for f in findings:
             ev = f.evidence
-            a.add_row(f.observation.name, f"{ev.get('started')}, {int(ev.get('periods', 0))} {ev.get('unit')}(s)",
+            when = f"{ev.get('started')}, {int(ev.get('periods', 0))} {ev.get('unit')}(s)"
+            a.add_row(f.observation.name, when,
                       money(ev.get("actual_usd")), money(ev.get("expected_usd")), money(f.monthly_cost_usd),
                       "yes" if ev.get("ongoing") else f"no (ended {ev.get('last')})")
         console.print(a)

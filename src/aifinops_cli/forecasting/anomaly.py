@@ -5,8 +5,9 @@ For each series the model (`model.fit`) is trained on the history before a detec
 (the last `window` periods) and forecasts the window; a period is anomalous when its spend is
 above the model's upper band (`upper_percentile` of the simulated paths) by at least
 `min_excess_usd` and `min_excess_pct` of the expected level. Anomalous periods separated by at
-most `max_gap` ordinary ones are one anomaly: when it started, the dollars above the expected level, whether it is still going
-on (its last period is the last in the data). Thresholds live in rules/anomaly.yaml.
+most `max_gap` ordinary ones are one anomaly: when it started, the dollars above the expected
+level, whether it is still going on (its last period is the last in the data). Thresholds
+live in rules/anomaly.yaml.
 
 The anchor is AWS Cost Anomaly Detection, which watches services, accounts and cost categories
 in AWS's own bill; it does not see LLM API spend paid to other vendors (OpenAI, Anthropic
@@ -115,7 +116,8 @@ def observation(a: Anomaly, provider: str, source: str, currency: str = "USD") -
         attributes={"dimension": a.dimension, "value": a.value, "started": started, "last": last,
                     "ongoing": a.ongoing, "unit": a.unit, "currency": currency, "source": source},
         cost_lines=(CostLine(f"spend above the forecast, {span}", round(a.excess, 2), "anomaly", 1.0,
-                             source, a.started.date().isoformat(), sku=f"{provider}:{a.dimension}:{a.value}"),),
+                             source, a.started.date().isoformat(),
+                             sku=f"{provider}:{a.dimension}:{a.value}"),),
         evidence=(f"{a.dimension} {a.value}: {a.actual:,.2f} {currency} spent over {a.periods} "
                   f"{a.unit}(s) from {started} against {a.expected:,.2f} expected (model upper band "
                   f"{a.upper:,.2f}); {'still going on' if a.ongoing else 'ended ' + last}",),

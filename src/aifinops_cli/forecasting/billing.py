@@ -140,7 +140,8 @@ def _read_file(duck: DuckDBEngine, file: str, fmt_override: str | None, owner_ke
         schema = duck.schema(source)
         if fmt_override:
             if fmt_override not in FORMATS:
-                raise SourceProblem(f"unknown --billing-format {fmt_override!r}; choose from {', '.join(FORMATS)}")
+                raise SourceProblem(f"unknown --billing-format {fmt_override!r}; "
+                                    f"choose from {', '.join(FORMATS)}")
             fmt, label = fmt_override, fmt_override
         else:
             found = detect(schema)

@@ -51,7 +51,8 @@ class GroupForecast:
                 return None
             return {"forecast": r(x.point), "p10": r(x.lo), "p90": r(x.hi),
                     "error_pct": r(x.mape_pct), "backtests": [
-                        {"origin": (self.as_of - timedelta(days=self.history_days - 1 - t.origin)).isoformat(),
+                        {"origin": (self.as_of - timedelta(days=self.history_days - t.origin - 1)
+                                    ).isoformat(),
                          "forecast": r(t.forecast), "actual": r(t.actual), "p10": r(t.lo), "p90": r(t.hi)}
                         for t in x.backtests]}
         return {"owner": self.owner, "service": self.service, "as_of": self.as_of.isoformat(),
