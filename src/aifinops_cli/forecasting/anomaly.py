@@ -73,6 +73,7 @@ def detect(values: np.ndarray, start: datetime, step: timedelta, dimension: str,
     if cut < int(params["min_history"]):
         return []
     f = m.fit(y[:cut], window, int(params["period"]))
+    assert f.paths is not None
     upper = np.percentile(f.paths, float(params["upper_percentile"]), axis=1)
     actual = y[cut:]
     excess = actual - f.mean

@@ -18,7 +18,6 @@ parameters do not know how often the series has surprised it.
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ import numpy as np
 MIN_DAYS = 14  # below this: cannot forecast
 MIN_SEASONAL = 28  # four whole cycles before a weekly season is fitted
 BACKTESTS = 4  # rolling origins, one season apart
-SIMULATIONS = 400  # sample paths for the interval of a total
+SIMULATIONS = 200  # sample paths for the interval of a total
 P_LO, P_HI = 10.0, 90.0
 
 
@@ -37,70 +36,87 @@ class ForecastUnavailable(ImportError):
     """statsmodels is an optional dependency (`pip install 'aifinops[forecast]'`)."""
 
 
+_SINGLE_THREADED: list[bool] = []
+
+
 def _ets() -> Any:
+    """statsmodels' ETSModel; on first use, BLAS is limited to one thread in this process.
+
+    The fits are tiny (a few dozen parameters' worth of linear algebra): with OpenBLAS's own
+    threads on a loaded machine an L-BFGS step took 6 ms instead of 0.2 ms (measured: 82 ms vs
+    4.6 ms CPU per fit). Parallelism comes from one process per core instead (plan.py)."""
     try:
         from statsmodels.tsa.exponential_smoothing.ets import ETSModel
     except ImportError as exc:  # the optional extra is not installed
         raise ForecastUnavailable(
             "forecasts need statsmodels: pip install 'aifinops[forecast]' (or pip install statsmodels)"
         ) from exc
+    if not _SINGLE_THREADED:
+        _SINGLE_THREADED.append(True)
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # slower on a busy machine, same numbers
+            pass
+        else:
+            threadpool_limits(1)
     return ETSModel
 
 
 @dataclass
 class Fit:
-    """A fitted series: per-step mean and P10/P90 bands for the next `steps` periods."""
+    """A fitted series: the per-step mean for the next `steps` periods and, when simulated,
+    sample paths for intervals (backtests need only the mean: they skip the simulation)."""
 
     model: str
     mean: np.ndarray
-    lo: np.ndarray
-    hi: np.ndarray
-    paths: np.ndarray  # (steps, SIMULATIONS) simulated sample paths
-    fitted: np.ndarray  # one-step-ahead in-sample predictions
-    resid_sd: float
+    paths: np.ndarray | None  # (steps, SIMULATIONS) simulated sample paths
+    params: np.ndarray | None = None  # fitted parameters: start values for the backtests' fits
 
     def total(self, a: int, b: int) -> tuple[float, float, float]:
         """Mean, P10 and P90 of the sum of steps a..b-1 (0 = the first step after the data)."""
         if b <= a:
             return 0.0, 0.0, 0.0
+        point = float(self.mean[a:b].sum())
+        if self.paths is None:
+            return point, point, point
         sums = self.paths[a:b].sum(axis=0)
-        return (float(self.mean[a:b].sum()), float(np.percentile(sums, P_LO)),
-                float(np.percentile(sums, P_HI)))
+        return point, float(np.percentile(sums, P_LO)), float(np.percentile(sums, P_HI))
 
 
-def fit(values: np.ndarray, steps: int, period: int = 7, seed: int = 0) -> Fit:
+def fit(values: np.ndarray, steps: int, period: int = 7, seed: int = 0, simulate: bool = True,
+        start: Fit | None = None) -> Fit:
     """Fit ETS to `values` and forecast `steps` periods ahead.
 
     A flat series (all equal, e.g. a constant fee) is carried forward exactly: likelihood
     fitting has nothing to estimate there. Negative days (credits) are kept: they are spend.
+    `start`, a fit of the same model on more data, gives the optimiser its starting point
+    (a backtest converges in fewer steps; the estimate is still its own).
     """
     y = np.asarray(values, dtype=float)
     steps = max(int(steps), 1)
     if len(y) == 0 or np.allclose(y, y[0]):
         level = float(y[-1]) if len(y) else 0.0
         flat = np.full(steps, level)
-        return Fit("constant", flat, flat.copy(), flat.copy(), np.repeat(flat[:, None], 2, axis=1),
-                   np.full(len(y), level), 0.0)
+        return Fit("constant", flat, np.repeat(flat[:, None], 2, axis=1) if simulate else None)
     ETSModel = _ets()
     seasonal = period if len(y) >= max(MIN_SEASONAL, 4 * period) else None
     spec = dict(error="add", trend="add", damped_trend=True, seasonal="add" if seasonal else None,
                 seasonal_periods=seasonal, initialization_method="heuristic")
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
+        name = "ETS(A,Ad,A)" if spec["seasonal"] else "ETS(A,Ad,N)"
+        warm = start.params if start is not None and start.model == name else None
         try:
-            res = ETSModel(y, **spec).fit(disp=False, maxiter=200)
+            res = ETSModel(y, **spec).fit(disp=False, maxiter=200, start_params=warm)
         except (ValueError, np.linalg.LinAlgError):
             spec.update(seasonal=None, seasonal_periods=None)
             res = ETSModel(y, **spec).fit(disp=False, maxiter=200)
-        paths = np.asarray(res.simulate(steps, repetitions=SIMULATIONS, anchor="end",
-                                        rng=np.random.default_rng(seed))).reshape(steps, SIMULATIONS)
+        paths = (np.asarray(res.simulate(steps, repetitions=SIMULATIONS, anchor="end",
+                                         rng=np.random.default_rng(seed))).reshape(steps, SIMULATIONS)
+                 if simulate else None)
         mean = np.asarray(res.forecast(steps), dtype=float)
-    fitted = np.asarray(res.fittedvalues, dtype=float)
-    resid = y - fitted
-    sd = float(np.std(resid[min(len(resid) - 1, period):])) if len(resid) > 1 else 0.0
     name = "ETS(A,Ad,A)" if spec["seasonal"] else "ETS(A,Ad,N)"
-    return Fit(name, mean, np.percentile(paths, P_LO, axis=1), np.percentile(paths, P_HI, axis=1),
-               paths, fitted, sd)
+    return Fit(name, mean, paths, np.asarray(res.params))
 
 
 @dataclass
@@ -108,8 +124,6 @@ class Backtest:
     origin: int  # index of the first held-out period
     forecast: float
     actual: float
-    lo: float
-    hi: float
 
     @property
     def error_pct(self) -> float | None:
@@ -140,9 +154,6 @@ class Result:
         errs = [abs(e) for t in self.backtests if (e := t.error_pct) is not None]
         return sum(errs) / len(errs) if errs else None
 
-    @property
-    def covered(self) -> int:
-        return sum(1 for t in self.backtests if t.lo <= t.actual <= t.hi)
 
 
 def _backtest_share(tests: list[Backtest]) -> float:
@@ -174,12 +185,12 @@ def forecast(values: np.ndarray, horizons: list[Horizon], period: int = 7,
     for o in origins:
         if o < min_hist:
             break
-        bt = fit(y[:o], far, period)
+        bt = fit(y[:o], far, period, simulate=False, start=main)
         for h in horizons:
-            point, lo, hi = bt.total(h.a, h.b)
+            point = float(bt.mean[h.a:h.b].sum())
             actual = float(y[o + h.a:o + h.b].sum())
             add_f, add_a = extra(o, h) if extra else (0.0, 0.0)
-            tests[h.name].append(Backtest(o, point + add_f, actual + add_a, lo + add_f, hi + add_f))
+            tests[h.name].append(Backtest(o, point + add_f, actual + add_a))
     out = []
     for h in horizons:
         point, lo, hi = main.total(h.a, h.b)
@@ -193,9 +204,3 @@ def forecast(values: np.ndarray, horizons: list[Horizon], period: int = 7,
     return main, out
 
 
-def interval_width_pct(r: Result) -> float | None:
-    return None if r.point == 0 else (r.hi - r.lo) / 2.0 / abs(r.point) * 100.0
-
-
-def finite(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else x

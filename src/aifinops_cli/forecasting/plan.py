@@ -53,7 +53,7 @@ class GroupForecast:
                     "error_pct": r(x.mape_pct), "backtests": [
                         {"origin": (self.as_of - timedelta(days=self.history_days - t.origin - 1)
                                     ).isoformat(),
-                         "forecast": r(t.forecast), "actual": r(t.actual), "p10": r(t.lo), "p90": r(t.hi)}
+                         "forecast": r(t.forecast), "actual": r(t.actual)}
                         for t in x.backtests]}
         return {"owner": self.owner, "service": self.service, "as_of": self.as_of.isoformat(),
                 "history_days": self.history_days, "model": self.model,
