@@ -88,6 +88,18 @@ def test_forecast_demo_json() -> None:
     assert owner["dollars_above_expected"] == pytest.approx(spent * 0.8, rel=0.05)
 
 
+def test_anomaly_threshold_from_the_rule_params() -> None:
+    # the demo's spike is ~$7,100 above expected: a $100,000 floor set on the command line
+    # (rules/anomaly.yaml's min_excess_usd) silences it; an unknown parameter is a usage error
+    quiet = CliRunner().invoke(app, ["forecast", "--demo", "--format", "json", "--no-anomalies"])
+    assert json.loads(quiet.stdout)["anomalies"] == []
+    high = CliRunner().invoke(app, ["forecast", "--demo", "--format", "json",
+                                    "--set", "billing-spend-anomaly.min_excess_usd=100000"])
+    assert high.exit_code == 0 and json.loads(high.stdout)["anomalies"] == []
+    bad = CliRunner().invoke(app, ["forecast", "--demo", "--set", "billing-spend-anomaly.nope=1"])
+    assert bad.exit_code == 2 and "unknown parameter" in bad.output
+
+
 def test_forecast_llm_logs(tmp_path: Path) -> None:
     from aifinops_cli.scanners.llm.series import read_llm_spend
 

@@ -157,7 +157,10 @@ def _print(opts: Any, results: list[GroupForecast], findings: list[Finding], cov
         t.add_column(col, justify=just, overflow="fold")
 
     def cell(r: Any) -> str:
-        return "-" if r is None else f"{r.point:,.0f} ({r.lo:,.0f}-{r.hi:,.0f})"
+        if r is None:
+            return "-"
+        fmt = ",.0f" if abs(r.hi) >= 1000 else ",.2f"
+        return f"{r.point:{fmt}} ({r.lo:{fmt}}-{r.hi:{fmt}})"
 
     for g in results[: top + 1]:
         nm = g.next_month

@@ -200,6 +200,8 @@ def forecast(values: np.ndarray, horizons: list[Horizon], period: int = 7,
         share = _backtest_share(ts)
         lo_w = point - max(point - lo, share * abs(point))
         hi_w = point + max(hi - point, share * abs(point))
+        if y.min() >= 0:  # spend that never went below zero (no credits) will not: floor the interval
+            lo_w = max(lo_w, add_f)
         out.append(Result(h.name, h.known + point, h.known + lo_w, h.known + hi_w, ts, share))
     return main, out
 

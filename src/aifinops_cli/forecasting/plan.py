@@ -13,7 +13,7 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -196,11 +196,3 @@ def _job(owner: str, service: str, rows: list[DailyCharge], as_of: date,
 def _run(job: tuple[Any, ...]) -> GroupForecast:
     return forecast_one(*job)
 
-
-@dataclass
-class Series:
-    """A dense daily series of one key (for anomaly detection and the LLM side)."""
-
-    key: tuple[str, ...]
-    start: date
-    values: np.ndarray = field(default_factory=lambda: np.zeros(0))
