@@ -3,7 +3,7 @@ app's spend leaves the forecast model's interval upwards.
 
 For each series the model (`model.fit`) is trained on the history before a detection window
 (the last `window` periods) and forecasts the window; a period is anomalous when its spend is
-above the model's upper band (`upper_percentile` of the simulated paths) by at least
+above the model's upper band (its `upper_percentile`, from the forecast-error variance) by at least
 `min_excess_usd` and `min_excess_pct` of the expected level. Anomalous periods separated by at
 most `max_gap` ordinary ones are one anomaly: when it started, the dollars above the expected
 level, whether it is still going on (its last period is the last in the data). Thresholds
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -73,8 +74,8 @@ def detect(values: np.ndarray, start: datetime, step: timedelta, dimension: str,
     if cut < int(params["min_history"]):
         return []
     f = m.fit(y[:cut], window, int(params["period"]))
-    assert f.paths is not None
-    upper = np.percentile(f.paths, float(params["upper_percentile"]), axis=1)
+    z = NormalDist().inv_cdf(float(params["upper_percentile"]) / 100.0)
+    upper = f.mean + z * f.step_sd()
     actual = y[cut:]
     excess = actual - f.mean
     flag = ((actual > upper) & (excess >= float(params["min_excess_usd"]))

@@ -11,7 +11,7 @@ was no more accurate on our backtests, depends on statsmodels and scipy itself, 
 pandas < 3.
 
 The printed interval is honest by construction: the model's own P10-P90 interval of the
-horizon's total (simulated sample paths, summed) is widened, on each side, to at least the
+horizon's total (its exact forecast-error variance, see `Fit`) is widened, on each side, to at least the
 largest relative miss of the rolling-origin backtests at the same horizon: the model's
 parameters do not know how often the series has surprised it.
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -28,8 +29,7 @@ import numpy as np
 MIN_DAYS = 14  # below this: cannot forecast
 MIN_SEASONAL = 28  # four whole cycles before a weekly season is fitted
 BACKTESTS = 4  # rolling origins, one season apart
-SIMULATIONS = 200  # sample paths for the interval of a total
-P_LO, P_HI = 10.0, 90.0
+Z_80 = NormalDist().inv_cdf(0.9)  # P10-P90 of a normal error: point -/+ 1.2816 sd
 
 
 class ForecastUnavailable(ImportError):
@@ -64,27 +64,50 @@ def _ets() -> Any:
 
 @dataclass
 class Fit:
-    """A fitted series: the per-step mean for the next `steps` periods and, when simulated,
-    sample paths for intervals (backtests need only the mean: they skip the simulation)."""
+    """A fitted series: the per-step mean for the next `steps` periods, and what the model says
+    about its errors: the innovation variance `mse` and the weights `c` with which one period's
+    error carries into the forecasts after it (c[0] = 1; for ETS(A,Ad,A)
+    c[j] = alpha + beta * (phi + ... + phi^j) + gamma * [j is a multiple of the season];
+    Hyndman, Koehler, Ord & Snyder 2008, ch. 6). statsmodels computes the same per-step variance
+    (`get_prediction`, method "exact"); the total of a horizon needs the covariances too."""
 
     model: str
     mean: np.ndarray
-    paths: np.ndarray | None  # (steps, SIMULATIONS) simulated sample paths
+    c: np.ndarray
+    mse: float
     params: np.ndarray | None = None  # fitted parameters: start values for the backtests' fits
 
+    def step_sd(self) -> np.ndarray:
+        """Standard deviation of each step's forecast error."""
+        return np.sqrt(self.mse * np.cumsum(self.c ** 2))
+
     def total(self, a: int, b: int) -> tuple[float, float, float]:
-        """Mean, P10 and P90 of the sum of steps a..b-1 (0 = the first step after the data)."""
+        """Mean, P10 and P90 of the sum of steps a..b-1 (0 = the first step after the data).
+
+        The sum's error is sum_i e_i * w_i, with w_i the sum of c[s - i] over the steps s of
+        the horizon at or after i; its variance is mse * sum_i w_i^2 (errors independent)."""
         if b <= a:
             return 0.0, 0.0, 0.0
         point = float(self.mean[a:b].sum())
-        if self.paths is None:
-            return point, point, point
-        sums = self.paths[a:b].sum(axis=0)
-        return point, float(np.percentile(sums, P_LO)), float(np.percentile(sums, P_HI))
+        cum = np.cumsum(self.c[:b])
+        i = np.arange(b)
+        w = cum[b - 1 - i] - np.where(i < a, cum[np.clip(a - 1 - i, 0, None)], 0.0)
+        sd = float(np.sqrt(self.mse * np.sum(w ** 2)))
+        return point, point - Z_80 * sd, point + Z_80 * sd
 
 
-def fit(values: np.ndarray, steps: int, period: int = 7, seed: int = 0, simulate: bool = True,
-        start: Fit | None = None) -> Fit:
+def _weights(res: Any, steps: int, period: int | None) -> np.ndarray:
+    alpha = float(res.smoothing_level)
+    beta = float(res.smoothing_trend) if res.has_trend else 0.0
+    phi = float(res.damping_trend) if res.damped_trend else 1.0
+    gamma = float(res.smoothing_seasonal) if res.has_seasonal else 0.0
+    j = np.arange(1, steps)
+    phi_j = np.cumsum(phi ** j)
+    season = (j % period == 0) if period else np.zeros(len(j), dtype=bool)
+    return np.concatenate(([1.0], alpha + beta * phi_j + gamma * season))
+
+
+def fit(values: np.ndarray, steps: int, period: int = 7, start: Fit | None = None) -> Fit:
     """Fit ETS to `values` and forecast `steps` periods ahead.
 
     A flat series (all equal, e.g. a constant fee) is carried forward exactly: likelihood
@@ -96,27 +119,24 @@ def fit(values: np.ndarray, steps: int, period: int = 7, seed: int = 0, simulate
     steps = max(int(steps), 1)
     if len(y) == 0 or np.allclose(y, y[0]):
         level = float(y[-1]) if len(y) else 0.0
-        flat = np.full(steps, level)
-        return Fit("constant", flat, np.repeat(flat[:, None], 2, axis=1) if simulate else None)
+        return Fit("constant", np.full(steps, level), np.zeros(steps), 0.0)
     ETSModel = _ets()
     seasonal = period if len(y) >= max(MIN_SEASONAL, 4 * period) else None
     spec = dict(error="add", trend="add", damped_trend=True, seasonal="add" if seasonal else None,
                 seasonal_periods=seasonal, initialization_method="heuristic")
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        name = "ETS(A,Ad,A)" if spec["seasonal"] else "ETS(A,Ad,N)"
+        name = "ETS(A,Ad,A)" if seasonal else "ETS(A,Ad,N)"
         warm = start.params if start is not None and start.model == name else None
         try:
             res = ETSModel(y, **spec).fit(disp=False, maxiter=200, start_params=warm)
         except (ValueError, np.linalg.LinAlgError):
+            seasonal = None
             spec.update(seasonal=None, seasonal_periods=None)
             res = ETSModel(y, **spec).fit(disp=False, maxiter=200)
-        paths = (np.asarray(res.simulate(steps, repetitions=SIMULATIONS, anchor="end",
-                                         rng=np.random.default_rng(seed))).reshape(steps, SIMULATIONS)
-                 if simulate else None)
         mean = np.asarray(res.forecast(steps), dtype=float)
-    name = "ETS(A,Ad,A)" if spec["seasonal"] else "ETS(A,Ad,N)"
-    return Fit(name, mean, paths, np.asarray(res.params))
+    name = "ETS(A,Ad,A)" if seasonal else "ETS(A,Ad,N)"
+    return Fit(name, mean, _weights(res, steps, seasonal), float(res.mse), np.asarray(res.params))
 
 
 @dataclass
@@ -185,7 +205,7 @@ def forecast(values: np.ndarray, horizons: list[Horizon], period: int = 7,
     for o in origins:
         if o < min_hist:
             break
-        bt = fit(y[:o], far, period, simulate=False, start=main)
+        bt = fit(y[:o], far, period, start=main)
         for h in horizons:
             point = float(bt.mean[h.a:h.b].sum())
             actual = float(y[o + h.a:o + h.b].sum())
