@@ -115,6 +115,12 @@ def test_forecast_llm_logs(tmp_path: Path) -> None:
     assert {f["owner"] for f in doc["forecasts"][1:]} >= {"support", "research"}
 
 
-def test_nothing_to_forecast_is_a_usage_error() -> None:
+def test_nothing_to_forecast_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["forecast"])
     assert result.exit_code == 2 and "nothing to forecast" in result.output
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n1,2\n")
+    missing = str(tmp_path / "none.csv")
+    unread = CliRunner().invoke(app, ["forecast", "--billing", str(other), "--billing", missing])
+    assert unread.exit_code == 3 and "Traceback" not in unread.output
+    assert "not a FOCUS, AWS CUR or GCP billing export" in unread.output and "no such file" in unread.output

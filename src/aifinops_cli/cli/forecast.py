@@ -112,6 +112,9 @@ def forecast(
         fail(str(exc))
     except (SourceError, ScannerError, ValueError) as exc:
         fail(str(exc))
+    if not rows:
+        why = "; ".join(f"{c.scope}: {c.message}" for c in coverage if c.status != "ok")
+        fail(f"no spend could be read ({why or 'the inputs hold no dated costs'})", ExitCode.SCAN_FAILED)
     llm_provider = {"team", "app", "model"}
     observations = [anomaly.observation(a, "llm" if a.dimension in llm_provider else "billing", source,
                                         currency) for a in found]
@@ -120,8 +123,6 @@ def forecast(
         typer.echo(json.dumps(_doc(results, findings, coverage, currency, by), indent=2))
     else:
         _print(opts, results, findings, coverage, currency, top)
-    if not rows:
-        raise typer.Exit(int(ExitCode.SCAN_FAILED))
 
 
 def _finding_dict(f: Finding) -> dict[str, Any]:
