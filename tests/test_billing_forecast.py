@@ -67,6 +67,19 @@ def test_forecast_cli_json_with_recurring_and_one_time(tmp_path: Path) -> None:
     assert table.exit_code == 0 and "1,044" in table.stdout
 
 
+def test_as_of_cuts_the_data(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["forecast", "--billing", str(cur_file(tmp_path)), "--format", "json",
+                                      "--as-of", "2025-03-31"])
+    assert result.exit_code == 0, result.output
+    ec2 = next(f for f in json.loads(result.stdout)["forecasts"] if f["service"] == "AmazonEC2")
+    # as of Mar 31: March = 31 x 24 + the March RIFee 300 = 1,044 (the month is over);
+    # April = 30 x 24 + 300 = 1,020
+    assert ec2["as_of"] == "2025-03-31" and ec2["month_end"]["forecast"] == 1044.0
+    assert ec2["next_month"]["forecast"] == 1020.0
+    bad = CliRunner().invoke(app, ["forecast", "--demo", "--as-of", "March"])
+    assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
+
+
 def test_forecast_demo_json() -> None:
     result = CliRunner().invoke(app, ["forecast", "--demo", "--format", "json"])
     assert result.exit_code == 0, result.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -55,11 +55,20 @@ def forecast(
     top: Annotated[int, typer.Option("--top", min=1, help="Rows in the table (json has all).")] = 25,
     anomalies: Annotated[bool, typer.Option(
         "--anomalies/--no-anomalies", help="Also look for spend anomalies (rules/anomaly.yaml).")] = True,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Forecast from the data up to this day (YYYY-MM-DD), e.g. to leave out a "
+        "last day the export has not finished billing.")] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a rule parameter: RULE_ID.PARAM=VALUE (repeatable).")] = None,
 ) -> None:
     """Forecast month-end and next-month spend per owner and service, with its measured error."""
     opts = global_options(ctx)
+    cut = None
+    if as_of is not None:
+        try:
+            cut = date.fromisoformat(as_of)
+        except ValueError:
+            fail(f"--as-of must be a date, YYYY-MM-DD (got {as_of!r})")
     if output_format not in ("table", "json"):
         fail("--format must be table or json")
     if by not in BY_CHOICES:
@@ -93,7 +102,8 @@ def forecast(
                     coverage.append(CoverageEntry("forecast", "currencies", "partial",
                                                   f"figures in {currency}; left out: {left}"))
                 if anomalies and read.rows:
-                    found += anomaly.billing_anomalies(read.rows, anomaly.settings("billing", rules))
+                    upto = [r for r in read.rows if cut is None or r.day <= cut]
+                    found += anomaly.billing_anomalies(upto, anomaly.settings("billing", rules))
             if llm_logs:
                 from aifinops_cli.scanners.llm.series import read_llm_spend
 
@@ -106,8 +116,11 @@ def forecast(
                 rows += [DailyCharge(r.at.date(), r.team, r.model, USAGE, r.cost) for r in llm.rows]
                 source = ", ".join(filter(None, [source, *llm_logs]))
                 if anomalies and llm.rows:
-                    found += anomaly.llm_anomalies(llm.rows, anomaly.settings("llm", rules))
-            results = forecast_groups(rows, by=by, max_error_pct=max_error)
+                    hours = [r for r in llm.rows if cut is None or r.at.date() <= cut]
+                    found += anomaly.llm_anomalies(hours, anomaly.settings("llm", rules))
+            if cut is not None:
+                rows = [r for r in rows if r.day <= cut]
+            results = forecast_groups(rows, by=by, as_of=cut, max_error_pct=max_error)
     except ForecastUnavailable as exc:
         fail(str(exc))
     except (SourceError, ScannerError, ValueError) as exc:
