@@ -27,8 +27,8 @@ from aifinops_cli.scanners.interface import ScannerError
 BY_CHOICES = ("owner-service", "owner", "service")
 METHOD = ("statsmodels ETS (additive error, damped trend, weekly season) per series; recurring charges "
           "projected by cadence, one-time charges not carried forward; error = mean absolute % error of "
-          "rolling-origin backtests at the same horizon; P10-P90 = the model's simulated interval, "
-          "widened to hold every backtest")
+          "rolling-origin backtests at the same horizon (month end: of the rest of the month); P10-P90 = "
+          "the model's interval of the total, widened to hold every backtest")
 BLIND_SPOTS = ("AWS Cost Anomaly Detection would not see: LLM API spend paid outside AWS (OpenAI, "
                "Anthropic, other vendors' invoices) nor spend shifting from one vendor to another")
 

@@ -175,7 +175,6 @@ class Result:
         return sum(errs) / len(errs) if errs else None
 
 
-
 def _backtest_share(tests: list[Backtest]) -> float:
     """The largest backtest miss as a share of its forecast: the half-width, relative to the
     point, that would have held every rolling-origin backtest at this horizon."""
