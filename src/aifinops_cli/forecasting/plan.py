@@ -76,31 +76,37 @@ def month_bounds(as_of: date) -> tuple[int, int]:
 def project_recurring(charges: list[tuple[date, float]], as_of: date, start: date, end: date) -> float:
     """Recurring charges expected in [start, end] (all after as_of), from those up to as_of.
 
-    Monthly cadence (on at most 3 days a month, e.g. an RI fee on the 1st): the last billed
-    month's charges repeat on the same days of the month. Daily or hourly cadence (a Savings
-    Plan commitment billed every hour): the last 7 days' average per day.
+    Monthly cadence (on at most 3 days a month, e.g. an RI fee on the 1st): the last complete
+    month's charges repeat on the same days of the month (the 31st falls on a short month's
+    last day), with this month's amount where this month has already billed that day (a price
+    change shows at once). Daily or hourly cadence (a Savings Plan commitment billed every
+    hour): the last 7 days' average per day.
     """
     past = [(d, v) for d, v in charges if d <= as_of]
     if not past or end < start:
         return 0.0
-    by_month: dict[tuple[int, int], list[tuple[date, float]]] = defaultdict(list)
+    by_month: dict[tuple[int, int], dict[int, float]] = defaultdict(lambda: defaultdict(float))
     for d, v in past:
-        by_month[(d.year, d.month)].append((d, v))
-    days_per_month = sum(len({d for d, _ in xs}) for xs in by_month.values()) / len(by_month)
-    if days_per_month <= 3:
-        last = by_month[max(by_month)]
-        total, month = 0.0, date(start.year, start.month, 1)
-        while month <= end:
-            dim = calendar.monthrange(month.year, month.month)[1]
-            for d, v in last:
-                when = month.replace(day=min(d.day, dim))
-                if start <= when <= end and when > as_of:
-                    total += v
-            month = month.replace(day=28) + timedelta(days=4)
-            month = month.replace(day=1)
-        return total
-    week = [v for d, v in past if d > as_of - timedelta(days=7)]
-    return sum(week) / 7.0 * ((end - start).days + 1)
+        by_month[(d.year, d.month)][d.day] += v
+    days_per_month = sum(len(days) for days in by_month.values()) / len(by_month)
+    if days_per_month > 3:
+        week = [v for d, v in past if d > as_of - timedelta(days=7)]
+        return sum(week) / 7.0 * ((end - start).days + 1)
+    current = (as_of.year, as_of.month)
+    complete = as_of.day == calendar.monthrange(as_of.year, as_of.month)[1]
+    done = [k for k in by_month if k < current or complete]
+    template = dict(by_month[max(done)]) if done else {}
+    if not complete:
+        template.update(by_month.get(current, {}))
+    total, month = 0.0, date(start.year, start.month, 1)
+    while month <= end:
+        dim = calendar.monthrange(month.year, month.month)[1]
+        for day, v in template.items():
+            when = month.replace(day=min(day, dim))
+            if start <= when <= end and when > as_of:
+                total += v
+        month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return total
 
 
 def forecast_one(owner: str, service: str, start: date, as_of: date, usage: np.ndarray,
