@@ -1,4 +1,5 @@
-"""Forecast arithmetic and backtested error on hand-made daily series, plus the CLI."""
+"""`aifinops forecast` end to end: a CUR file with usage, a recurring RI fee and a one-time
+Savings Plan fee; the demo; LLM logs."""
 
 from __future__ import annotations
 
@@ -10,72 +11,129 @@ import pytest
 from typer.testing import CliRunner
 
 from aifinops_cli.cli.app import app
-from aifinops_cli.scanners.billing.forecast import forecast_groups, forecast_series
+from aifinops_cli.core.config import Config
+from aifinops_cli.forecasting import demo
+from aifinops_cli.forecasting.billing import ONE_TIME, RECURRING, USAGE, read_daily
+
+HEADER = ("lineItem/UsageStartDate,lineItem/ProductCode,lineItem/UsageType,lineItem/LineItemType,"
+          "lineItem/UnblendedCost,lineItem/CurrencyCode,resourceTags/user:team\n")
 
 
-def days(start: date, end: date, value) -> list[tuple[date, float]]:
-    out, d = [], start
-    while d <= end:
-        out.append((d, value(d)))
-        d += timedelta(days=1)
-    return out
-
-
-def test_growing_series_month_end_next_month_and_mape() -> None:
-    # $100/day in January, $110/day in February, $121/day March 1..15
-    rate = {1: 100.0, 2: 110.0, 3: 121.0}
-    series = days(date(2025, 1, 1), date(2025, 3, 15), lambda d: rate[d.month])
-    f = forecast_series(series, date(2025, 3, 15))
-    # month to date 15 x 121 = 1815; daily rate = mean of the last 14 days = 121
-    # month end = 1815 + 121 x 16 remaining days = 3751; next month (April, 30 days) = 3630
-    assert f.month_to_date == pytest.approx(1815.0)
-    assert f.month_end == pytest.approx(3751.0)
-    assert f.next_month == pytest.approx(3630.0)
-    # backtest on the one whole month with history before it: February forecast from Jan 18..31
-    # = 100 x 28 = 2800 against 110 x 28 = 3080 -> |2800 - 3080| / 3080 = 9.0909%
-    assert [t["horizon"] for t in f.backtests] == ["2025-02"]
-    assert f.mape_pct == pytest.approx(9.0909, abs=1e-4)
-    assert f.status == "ok"
-
-
-def test_short_and_erratic_series_are_honest() -> None:
-    short = forecast_series(days(date(2025, 1, 1), date(2025, 1, 10), lambda d: 5.0), date(2025, 1, 10))
-    assert short.status == "cannot forecast" and short.month_end is None and "10 days" in short.reason
-    # a week on ($1000/day), a week off: weekly backtests over the last 4 weeks from day 14 on
-    erratic = forecast_series(
-        days(date(2025, 1, 1), date(2025, 2, 11),
-             lambda d: 1000.0 if ((d - date(2025, 1, 1)).days // 7) % 2 == 0 else 0.0), date(2025, 2, 11))
-    assert erratic.status == "unreliable" and erratic.mape_pct is not None and erratic.mape_pct > 20
-
-
-def test_groups_total_first_and_per_owner_service() -> None:
-    rows = [(d, "ml", "AmazonEC2", 10.0) for d, _ in days(date(2025, 1, 1), date(2025, 1, 31), lambda d: 0)]
-    rows += [(d, "web", "AmazonS3", 1.0) for d, _ in days(date(2025, 1, 1), date(2025, 1, 31), lambda d: 0)]
-    out = forecast_groups(rows)
-    assert [(f.owner, f.service) for f in out] == [
-        ("(all)", "(all)"), ("ml", "AmazonEC2"), ("web", "AmazonS3")]
-    # as of Jan 31: month end = actual 31 x 11 = 341; February 28 x 11 = 308; no whole month to
-    # replay, so weekly: every week forecast 7 x 11 = 77 = actual -> MAPE 0
-    assert out[0].month_end == pytest.approx(341.0) and out[0].next_month == pytest.approx(308.0)
-    assert out[0].mape_pct == pytest.approx(0.0) and len(out[0].backtests) == 2
-
-
-def test_forecast_cli_json_on_a_cur_file(tmp_path: Path) -> None:
-    # 40 days of $24/day (one hourly-ish line a day) for team ml on AmazonEC2
-    header = ("lineItem/UsageStartDate,lineItem/ProductCode,lineItem/UsageType,lineItem/UnblendedCost,"
-              "lineItem/CurrencyCode,resourceTags/user:team\n")
-    body = "".join(f"{(date(2025, 3, 1) + timedelta(days=i)).isoformat()}T00:00:00Z,AmazonEC2,"
-                   f"USE1-BoxUsage:m5.large,24.0,USD,ml\n" for i in range(40))
+def cur_file(tmp_path: Path) -> Path:
+    # Mar 1 - Apr 9 2025 (40 days): $24/day of EC2 usage for team ml; a $300 RIFee on Mar 1
+    # and Apr 1; a $1,000 SavingsPlanUpfrontFee on Mar 5; one line with no cost
+    lines = [f"{(date(2025, 3, 1) + timedelta(days=i)).isoformat()}T00:00:00Z,AmazonEC2,"
+             f"USE1-BoxUsage:m5.large,Usage,24.0,USD,ml\n" for i in range(40)]
+    lines += [f"2025-0{mo}-01T00:00:00Z,AmazonEC2,USE1-HeavyUsage:m5.large,RIFee,300.0,USD,ml\n"
+              for mo in (3, 4)]
+    lines += ["2025-03-05T00:00:00Z,ComputeSavingsPlans,ComputeSP:1yrAllUpfront,SavingsPlanUpfrontFee,"
+              "1000.0,USD,ml\n", "2025-03-06T00:00:00Z,AmazonEC2,USE1-BoxUsage:m5.large,Usage,,USD,ml\n"]
     path = tmp_path / "cur.csv"
-    path.write_text(header + body)
-    result = CliRunner().invoke(app, ["forecast", "--billing", str(path), "--format", "json"])
+    path.write_text(HEADER + "".join(lines))
+    return path
+
+
+def test_charge_kinds_from_line_item_types(tmp_path: Path) -> None:
+    read = read_daily([str(cur_file(tmp_path))], Config())
+    kinds = {(r.kind, r.service): 0.0 for r in read.rows}
+    for r in read.rows:
+        kinds[(r.kind, r.service)] += r.cost
+    # usage 40 x 24 = 960; RIFee 2 x 300 = 600 recurring; the upfront fee 1,000 one-time
+    assert kinds == {(USAGE, "AmazonEC2"): pytest.approx(960.0), (RECURRING, "AmazonEC2"): 600.0,
+                     (ONE_TIME, "ComputeSavingsPlans"): 1000.0}
+    (cov,) = read.coverage
+    assert cov.status == "partial" and cov.errors == 1 and "44 rows" in cov.message
+
+
+def test_forecast_cli_json_with_recurring_and_one_time(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["forecast", "--billing", str(cur_file(tmp_path)), "--format", "json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    total, ml = doc["forecasts"][0], doc["forecasts"][1]
-    assert (ml["owner"], ml["service"]) == ("ml", "AmazonEC2")
-    # as of April 9: month to date 9 x 24 = 216, month end 216 + 21 x 24 = 720, May 31 x 24 = 744;
-    # March backtest needs 14 days before it (none): weekly backtests, all exact -> MAPE 0
-    assert (total["month_to_date"], total["month_end"], total["next_month"]) == (216.0, 720.0, 744.0)
-    assert total["mape_pct"] == 0.0 and total["status"] == "ok"
-    table = CliRunner().invoke(app, ["forecast", "--billing", str(path)])
-    assert table.exit_code == 0 and "720.00" in table.stdout
+    total = doc["forecasts"][0]
+    ec2 = next(f for f in doc["forecasts"] if f["service"] == "AmazonEC2")
+    # as of Apr 9: month to date = 9 x 24 usage + the April RIFee 300 = 516; the flat usage is
+    # carried forward exactly: month end = 516 + 21 x 24 = 1,020; May = 31 x 24 + 300 = 1,044
+    # (the RI fee once, on May 1, not smeared over the days; the upfront fee not repeated)
+    assert ec2["month_to_date"] == 516.0 and ec2["recurring_month_to_date"] == 300.0
+    assert ec2["month_end"]["forecast"] == 1020.0
+    assert ec2["next_month"]["forecast"] == 1044.0 and ec2["recurring_in_next_month"] == 300.0
+    assert total["next_month"]["forecast"] == 1044.0
+    # 40 days cannot replay a 52-day horizon (21 days + May): no backtest, said so
+    assert ec2["status"] == "unreliable" and "too little history" in ec2["reason"]
+    sp = next(f for f in doc["forecasts"] if f["service"] == "ComputeSavingsPlans")
+    assert sp["next_month"] is None and "one-time" in sp["reason"]
+    assert doc["anomalies"] == []
+    table = CliRunner().invoke(app, ["forecast", "--billing", str(cur_file(tmp_path))])
+    assert table.exit_code == 0 and "1,044" in table.stdout
+
+
+def test_as_of_cuts_the_data(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["forecast", "--billing", str(cur_file(tmp_path)), "--format", "json",
+                                      "--as-of", "2025-03-31"])
+    assert result.exit_code == 0, result.output
+    ec2 = next(f for f in json.loads(result.stdout)["forecasts"] if f["service"] == "AmazonEC2")
+    # as of Mar 31: March = 31 x 24 + the March RIFee 300 = 1,044 (the month is over);
+    # April = 30 x 24 + 300 = 1,020
+    assert ec2["as_of"] == "2025-03-31" and ec2["month_end"]["forecast"] == 1044.0
+    assert ec2["next_month"]["forecast"] == 1020.0
+    bad = CliRunner().invoke(app, ["forecast", "--demo", "--as-of", "March"])
+    assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
+
+
+def test_forecast_demo_json() -> None:
+    result = CliRunner().invoke(app, ["forecast", "--demo", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    total = doc["forecasts"][0]
+    assert total["as_of"] == "2025-10-15" and len(total["next_month"]["backtests"]) == 4
+    platform = next(f for f in doc["forecasts"] if f["service"] == "AWS Support (Business)")
+    # the $1,500 fee billed on the 1st: once in November, nothing more in October
+    assert platform["recurring_in_next_month"] == 1500.0 and platform["month_end"]["forecast"] == 1500.0
+    (owner,) = [a for a in doc["anomalies"] if a["evidence"]["dimension"] == "owner"]
+    # the planted spike: ml-research's two billed days, summed from the demo's own rows
+    days = ("2025-10-09", "2025-10-10")
+    spent = sum(float(r["BilledCost"]) for r in demo.rows()
+                if '"ml-research"' in r["Tags"] and r["ChargePeriodStart"][:10] in days)
+    ev = owner["evidence"]
+    assert (ev["value"], ev["started"], ev["ongoing"]) == ("ml-research", "2025-10-09", False)
+    assert ev["actual_usd"] == pytest.approx(spent, abs=0.01)
+    # about a fifth of it was expected (5x spike): above expected ~ 4/5 of what was spent
+    assert owner["dollars_above_expected"] == pytest.approx(spent * 0.8, rel=0.05)
+
+
+def test_anomaly_threshold_from_the_rule_params() -> None:
+    # the demo's spike is ~$7,100 above expected: a $100,000 floor set on the command line
+    # (rules/anomaly.yaml's min_excess_usd) silences it; an unknown parameter is a usage error
+    quiet = CliRunner().invoke(app, ["forecast", "--demo", "--format", "json", "--no-anomalies"])
+    assert json.loads(quiet.stdout)["anomalies"] == []
+    high = CliRunner().invoke(app, ["forecast", "--demo", "--format", "json",
+                                    "--set", "billing-spend-anomaly.min_excess_usd=100000"])
+    assert high.exit_code == 0 and json.loads(high.stdout)["anomalies"] == []
+    bad = CliRunner().invoke(app, ["forecast", "--demo", "--set", "billing-spend-anomaly.nope=1"])
+    assert bad.exit_code == 2 and "unknown parameter" in bad.output
+
+
+def test_forecast_llm_logs(tmp_path: Path) -> None:
+    from aifinops_cli.scanners.llm.series import read_llm_spend
+
+    logs = str(Path(demo.__file__).parent.parent / "demo" / "data" / "llm")
+    result = CliRunner().invoke(app, ["forecast", "--llm-logs", logs, "--by", "owner", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    spend = read_llm_spend([logs], Config(), grain="day")
+    last = max(r.at for r in spend.rows).date()
+    mtd = sum(r.cost for r in spend.rows if r.at.date() >= last.replace(day=1))
+    assert doc["forecasts"][0]["as_of"] == last.isoformat()
+    assert doc["forecasts"][0]["month_to_date"] == pytest.approx(mtd, abs=0.01)
+    assert {f["owner"] for f in doc["forecasts"][1:]} >= {"support", "research"}
+
+
+def test_nothing_to_forecast_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["forecast"])
+    assert result.exit_code == 2 and "nothing to forecast" in result.output
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n1,2\n")
+    missing = str(tmp_path / "none.csv")
+    unread = CliRunner().invoke(app, ["forecast", "--billing", str(other), "--billing", missing])
+    assert unread.exit_code == 3 and "Traceback" not in unread.output
+    assert "not a FOCUS, AWS CUR or GCP billing export" in unread.output and "no such file" in unread.output

@@ -36,6 +36,7 @@ CATEGORIES = (
     "budget",
     "attribution",
     "duplicate-capability",
+    "anomaly",
 )
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
