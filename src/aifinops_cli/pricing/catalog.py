@@ -110,6 +110,11 @@ def _bundled_files() -> list[tuple[str, str]]:
     )
 
 
+def _parse(text: str) -> Any:
+    """YAML through libyaml when present: the generated catalogs hold thousands of rows."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def load_catalog(
     extra_files: list[Path] | None = None,
     overrides: list[dict[str, Any]] | None = None,
@@ -117,8 +122,8 @@ def load_catalog(
 ) -> PriceCatalog:
     catalog = PriceCatalog()
     for name, text in _bundled_files():
-        catalog.add_catalog(yaml.safe_load(text), f"bundled:{name}")
+        catalog.add_catalog(_parse(text), f"bundled:{name}")
     for path in extra_files or []:
-        catalog.add_catalog(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
+        catalog.add_catalog(_parse(path.read_text(encoding="utf-8")), str(path))
     catalog.apply_overrides(overrides or [], discounts or {})
     return catalog
