@@ -8,6 +8,7 @@ price, a discount) come from the config and are recorded in the line as well.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import yaml
 
 from aifinops_cli.core.models import CostLine
+from aifinops_cli.pricing.live import LiveOffer, LookupStats
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class PriceCatalog:
     _overrides: dict[str, dict[str, dict[str, Price]]] = field(default_factory=dict)
     discount_pct: dict[str, float] = field(default_factory=dict)  # service or "*" -> pct
     catalogs: list[dict[str, str]] = field(default_factory=list)
+    # prices read at scan time from the clouds' price lists (pricing/live.py), per region only
+    _live: dict[str, dict[str, dict[str, Price]]] = field(default_factory=dict)
+    _live_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    lookups: LookupStats = field(default_factory=LookupStats)
 
     def add_catalog(self, doc: dict[str, Any], origin: str) -> None:
         if not isinstance(doc, dict) or not doc.get("services"):
@@ -64,11 +70,23 @@ class PriceCatalog:
             )
         self.discount_pct.update({k: float(v) for k, v in discounts.items()})
 
+    def add_live(self, offers: list[LiveOffer], source: str) -> None:
+        """Prices read from a cloud's price list at scan time: they beat the bundled ones."""
+        with self._live_lock:
+            for o in offers:
+                self._live.setdefault(o.service, {}).setdefault(o.region, {})[o.sku] = Price(
+                    o.usd, o.unit, source, o.published, o.sku)
+
+    def has_live(self, service: str, sku: str, region: str) -> bool:
+        return sku in self._live.get(service, {}).get(region, {})
+
     def get(self, service: str, sku: str, region: str = "") -> Price | None:
-        """A user's override beats the catalog; a region's own price beats a `*` one."""
-        for table in (self._overrides, self._prices):
+        """A user's override beats the live price list, which beats the bundled catalog; a
+        region's own price beats a `*` one."""
+        for table, keys in ((self._overrides, (region, "*")), (self._live, (region,)),
+                            (self._prices, (region, "*"))):
             by_region = table.get(service, {})
-            for key in (region, "*"):
+            for key in keys:
                 price = by_region.get(key, {}).get(sku)
                 if price is not None:
                     return price
