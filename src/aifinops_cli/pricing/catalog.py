@@ -40,8 +40,12 @@ class PriceCatalog:
     _live: dict[str, dict[str, dict[str, Price]]] = field(default_factory=dict)
     _live_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     lookups: LookupStats = field(default_factory=LookupStats)
+    # machine type -> vCPUs, GiB, GPUs, Local SSD GB (gcp.yaml): to price them from SKU parts
+    machine_shapes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def add_catalog(self, doc: dict[str, Any], origin: str) -> None:
+        if isinstance(doc, dict) and isinstance(doc.get("machine_shapes"), dict):
+            self.machine_shapes.update(doc["machine_shapes"])
         if not isinstance(doc, dict) or not doc.get("services"):
             return  # a data file beside the catalogs (model tiers, AI services) holds no prices
         source = str(doc["catalog"])

@@ -16,7 +16,7 @@ from aifinops_cli.core.models import Observation, ScanResult
 from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.scanners.gcp import common
 from aifinops_cli.scanners.gcp.monitoring import Monitoring, Window, instance_utilisation
-from aifinops_cli.scanners.gcp.pricing import SPOT_MODELS, disk_line, instance_lines
+from aifinops_cli.scanners.gcp.pricing import SPOT_MODELS, disk_line, instance_lines, read_list_prices
 from aifinops_cli.scanners.interface import ScanContext, Scanner
 
 GKE_NODE_LABEL = "goog-gke-node"
@@ -47,6 +47,7 @@ class GcpComputeScanner(Scanner):
             running = [i for i in gpu if i.status == "RUNNING"]
             utilisation: dict[str, dict[str, float | None]] = {}
             problems = list(inv.warnings)
+            price_note = read_list_prices(ctx, running, inv.disks)
             if running:
                 try:
                     utilisation = instance_utilisation(Monitoring(common.access(ctx)), project,
@@ -69,6 +70,8 @@ class GcpComputeScanner(Scanner):
                     f"{len(inv.disks)} disks, {len(orphans)} unattached")
             if problems:
                 note = f"{note}; " + "; ".join(problems)
+            if price_note:
+                note = f"{note}; {price_note}"
             return common.ProjectOutcome(out, note, partial=bool(problems))
 
         observations, coverage = common.for_each_project(ctx, self.name, work)
