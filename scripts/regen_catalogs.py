@@ -109,6 +109,55 @@ def gcp_from_cyclenerd(doc: dict[str, Any], regions_csv: Path | None, date: str
     }
 
 
+def gcp_from_api(previous: dict[str, Any], date: str) -> dict[str, Any]:
+    """The gcp catalog from the Cloud Billing Catalog API itself (Application Default
+    Credentials): every machine type of the current catalog's shapes, in every region the SKU
+    list prices its parts, on demand and Spot; disks likewise. Availability is kept as it was."""
+    import google.auth
+    from google.auth.transport.requests import AuthorizedSession
+
+    from aifinops_cli.pricing import gcp_live
+    from aifinops_cli.pricing.live import LookupStats
+
+    credentials, _ = google.auth.default(scopes=gcp_live.SCOPES)
+    stats = LookupStats()
+    skus = gcp_live.list_skus(AuthorizedSession(credentials), gcp_live.DEFAULT_ENDPOINT, stats)
+    index = gcp_live.SkuIndex(skus)
+    regions = sorted({r for sku in skus for r in sku.get("serviceRegions", [])})
+    shapes = previous.get("machine_shapes", {})
+    services: dict[str, dict[str, dict[str, float]]] = {
+        "gcp.compute": {}, "gcp.compute.spot": {}, "gcp.pd": {}, "gcp.gpu": {}, "gcp.gpu.spot": {}}
+    newest = ""
+    for region in regions:
+        offers = [gcp_live.machine_offer(index, region, m, shape, spot)
+                  for m, shape in shapes.items() for spot in (False, True)]
+        offers += [gcp_live.disk_offer(index, region, d) for d in gcp_live.DISK_NAMES]
+        offers += [gcp_live.offer_for(index, svc, region, accel, shapes)
+                   for accel in gcp_live.GPU_NAMES if accel.startswith("nvidia-")
+                   for svc in ("gcp.gpu", "gcp.gpu.spot")]
+        for o in offers:
+            if o is not None:
+                services[o.service].setdefault(region, {})[o.sku] = o.usd
+                newest = max(newest, o.published)
+    units = {"gcp.pd": "GB-month", "gcp.gpu": "GPU-hour", "gcp.gpu.spot": "GPU-hour"}
+    availability = previous.get("availability", {})
+    compute = services["gcp.compute"]
+    gaps = {m: sorted(r for r in rs if machine_missing(compute, m, r)) for m, rs in availability.items()}
+    print(f"gcp api: {stats.api_calls} skus.list calls, {len(skus)} SKUs")
+    return {
+        "catalog": "gcp-billing-catalog-bundled",
+        "source": f"Cloud Billing Catalog API (services.skus.list, Compute Engine), read {date}",
+        "price_date": newest or date,
+        "currency": "USD",
+        "sources": [{"name": "Cloud Billing Catalog API", "licence": "Google Cloud list prices",
+                     "read": date}],
+        "services": {k: {"unit": units.get(k, "hour"), "prices": v} for k, v in services.items()},
+        "machine_shapes": shapes,
+        "availability": availability,
+        "gaps": {m: r for m, r in gaps.items() if r},
+    }
+
+
 def machine_missing(compute: dict[str, dict[str, float]], machine: str, region: str) -> bool:
     return machine not in compute.get(region, {})
 
@@ -166,14 +215,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gcp-cyclenerd", type=Path, help="Cyclenerd pricing.yml")
     ap.add_argument("--gcp-regions-csv", type=Path, help="Cyclenerd tools/machinetyperegion.csv")
     ap.add_argument("--gcp-date", default="", help="date of the GCP source copy (YYYY-MM-DD)")
+    ap.add_argument("--gcp-api", action="store_true", help="read the Cloud Billing Catalog API")
     ap.add_argument("--aws-skypilot-csv", type=Path, help="SkyPilot catalogs/v8/aws/vms.csv")
     ap.add_argument("--aws-api", action="store_true", help="read the AWS Price List API")
     ap.add_argument("--aws-date", default="", help="date of the AWS source copy (YYYY-MM-DD)")
     args = ap.parse_args(argv)
     done = False
-    if args.gcp_cyclenerd:
-        doc = gcp_from_cyclenerd(_load_yaml(args.gcp_cyclenerd), args.gcp_regions_csv,
-                                 args.gcp_date or "unknown")
+    if args.gcp_cyclenerd or args.gcp_api:
+        if args.gcp_api:
+            import datetime
+
+            doc = gcp_from_api(_load_yaml(DATA / "gcp.yaml"),
+                               args.gcp_date or datetime.date.today().isoformat())
+        else:
+            doc = gcp_from_cyclenerd(_load_yaml(args.gcp_cyclenerd), args.gcp_regions_csv,
+                                     args.gcp_date or "unknown")
         _write(DATA / "gcp.yaml", doc, "Google Cloud list prices (on-demand and Spot), every region")
         services = doc["services"]
         print(f"gcp: {len(services['gcp.compute']['prices'])} regions, "
