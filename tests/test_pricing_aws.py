@@ -71,6 +71,8 @@ def test_instances_and_volumes_priced_from_the_price_list(priced, runner):
     # one region: accelerated types in one call (ANY_OF p3.2xlarge,g5.2xlarge; m5 never asked),
     # volume types in one (gp3,io1; 2 matches fit one page of 2), IOPS in one
     assert priced.count("aws") == 3
+    live = [c for c in report["parameters"]["price_catalogs"] if c["catalog"] == "live:aws-price-list"]
+    assert [(c["price_date"], c["file"]) for c in live] == [("2026-11-20", "live")]
     asked = [json.loads(f) for _, f in priced.calls]
     assert {"Type": "ANY_OF", "Field": "instanceType", "Value": "g5.2xlarge,p3.2xlarge"} in asked[0]
     assert {"Type": "TERM_MATCH", "Field": "regionCode", "Value": "us-east-1"} in asked[0]

@@ -17,7 +17,12 @@ from typing import Any
 import yaml
 
 from aifinops_cli.core.models import CostLine
-from aifinops_cli.pricing.live import LiveOffer, LookupStats
+from aifinops_cli.pricing.live import LIVE_AWS, LIVE_GCP, LiveOffer, LookupStats
+
+LIVE_DESCRIPTIONS = {
+    LIVE_AWS: "AWS Price List API (pricing:GetProducts), read at scan time for the SKUs seen",
+    LIVE_GCP: "Cloud Billing Catalog API (services.skus.list, Compute Engine), read at scan time",
+}
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,15 @@ class PriceCatalog:
             for o in offers:
                 self._live.setdefault(o.service, {}).setdefault(o.region, {})[o.sku] = Price(
                     o.usd, o.unit, source, o.published, o.sku)
+            if not offers:
+                return
+            newest = max(o.published for o in offers)
+            entry = next((c for c in self.catalogs if c["catalog"] == source), None)
+            if entry is None:  # the report lists the live price list beside the bundled catalogs
+                self.catalogs.append({"catalog": source, "price_date": newest,
+                                      "source": LIVE_DESCRIPTIONS.get(source, source), "file": "live"})
+            elif newest > entry["price_date"]:
+                entry["price_date"] = newest
 
     def has_live(self, service: str, sku: str, region: str) -> bool:
         return sku in self._live.get(service, {}).get(region, {})
