@@ -87,6 +87,16 @@ def test_second_run_reads_the_disk_cache_and_makes_no_call(priced, runner):
     assert _by_name(second)["idle-p3"]["evidence"]["cost_basis"][0]["source"] == "live:aws-price-list"
 
 
+def test_a_batch_that_matches_nothing_is_asked_again_one_sku_at_a_time(priced, runner):
+    priced.any_of_matches_nothing = True
+    report = run_json(runner, "scan", "--regions", "us-east-1", "--scanner", "aws.ec2")
+    # still the price list's 3.2 x 730 + 200 GB x 0.07 = 2,350.00
+    assert _by_name(report)["idle-p3"]["monthly_cost_usd"] == pytest.approx(3.2 * 730 + 200 * 0.07)
+    # each batch (instances p3/g5, volume types gp3/io1, IOPS of gp3/io1: moto gives the gp3
+    # roots Iops 3000) answers nothing, so 3 x (1 ANY_OF + 2 TERM_MATCH) = 9 calls
+    assert priced.count("aws") == 9
+
+
 def test_denied_price_list_falls_back_to_the_bundled_catalog_with_a_note(priced, runner):
     priced.deny_aws = True
     report = run_json(runner, "scan", "--regions", "us-east-1", "--scanner", "aws.ec2")

@@ -82,6 +82,7 @@ class PriceApis:
     deny_aws: bool = False
     deny_gcp: bool = False
     page_size: int = 100
+    any_of_matches_nothing: bool = False  # a server that reads ANY_OF values otherwise
     calls: list[tuple[str, str]] = field(default_factory=list)  # (api, what)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -97,7 +98,8 @@ class PriceApis:
             return 400, {"__type": "AccessDeniedException",
                          "Message": "User is not authorized to perform: pricing:GetProducts"}
         match = [p for p in self.aws_products
-                 if p["serviceCode"] == body.get("ServiceCode") and _matches(p, body.get("Filters", []))]
+                 if p["serviceCode"] == body.get("ServiceCode")
+                 and _matches(p, body.get("Filters", []), self.any_of_matches_nothing)]
         start = int(body.get("NextToken") or 0)
         size = min(int(body.get("MaxResults") or 100), self.page_size)
         page = match[start:start + size]
@@ -123,13 +125,13 @@ class PriceApis:
         return 200, out
 
 
-def _matches(product: dict[str, Any], filters: list[dict[str, str]]) -> bool:
+def _matches(product: dict[str, Any], filters: list[dict[str, str]], no_any_of: bool = False) -> bool:
     attrs = dict(product["product"]["attributes"], productFamily=product["product"]["productFamily"])
     for f in filters:
         value = attrs.get(f["Field"])
         if f["Type"] in ("TERM_MATCH", "EQUALS") and value != f["Value"]:
             return False
-        if f["Type"] == "ANY_OF" and value not in f["Value"].split(","):
+        if f["Type"] == "ANY_OF" and (no_any_of or value not in f["Value"].split(",")):
             return False
     return True
 
