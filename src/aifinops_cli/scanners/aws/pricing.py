@@ -112,6 +112,8 @@ def read_list_prices(ctx: Any, session: Any, region: str, instances: list[dict[s
         except (BotoCoreError, ClientError) as exc:
             return (f"prices from the bundled catalog: AWS Price List not read "
                     f"({common.explain(exc, 'pricing')})")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # a malformed answer
+            return f"prices from the bundled catalog: AWS Price List answer unreadable ({exc})"
         return ""
 
     return ctx.memo(("aws-price-list", region), read)
