@@ -3,7 +3,9 @@
 A catalog file (YAML, under `pricing/data/`) names its source and the date its prices are valid
 for, then lists unit prices per service, region and SKU. Lookups return a `CostLine` that carries
 all of that, so each dollar in a report says where it came from. User overrides (a negotiated
-price, a discount) come from the config and are recorded in the line as well.
+price, a discount) come from the config and are recorded in the line as well. Between the two sits
+the live layer: prices read at scan time from the clouds' own price lists (`live.py`,
+`aws_live.py`, `gcp_live.py`), which beat the bundled files and say so in their source.
 """
 
 from __future__ import annotations
@@ -94,9 +96,6 @@ class PriceCatalog:
                                       "source": LIVE_DESCRIPTIONS.get(source, source), "file": "live"})
             elif newest > entry["price_date"]:
                 entry["price_date"] = newest
-
-    def has_live(self, service: str, sku: str, region: str) -> bool:
-        return sku in self._live.get(service, {}).get(region, {})
 
     def get(self, service: str, sku: str, region: str = "") -> Price | None:
         """A user's override beats the live price list, which beats the bundled catalog; a
