@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from aifinops_cli.demo.estate import DemoInstance, DemoVolume, seed_region
+from aifinops_cli.demo.ml_estate import DemoNodegroup, seed_nodegroups
 from tests.conftest import run_json
 from tests.fakes.price_apis import PriceApis, aws_product, serve_price_apis
 
@@ -95,6 +96,18 @@ def test_a_batch_that_matches_nothing_is_asked_again_one_sku_at_a_time(priced, r
     # each batch (instances p3/g5, volume types gp3/io1, IOPS of gp3/io1: moto gives the gp3
     # roots Iops 3000) answers nothing, so 3 x (1 ANY_OF + 2 TERM_MATCH) = 9 calls
     assert priced.count("aws") == 9
+
+
+def test_eks_gpu_nodes_priced_from_the_price_list(priced, runner):
+    seed_nodegroups("us-east-1", [DemoNodegroup("ml", "gpu-a10g", "g5.2xlarge", 2, {"team": "ml"},
+                                                cpu=2.0, gpu=0.3)], datetime.now(UTC))
+    report = run_json(runner, "scan", "--regions", "us-east-1", "--scanner", "aws.eks")
+    [group] = [f for f in report["findings"] if f["resource_name"] == "gpu-a10g"]
+    [line] = group["evidence"]["cost_basis"]
+    # 2 nodes x g5.2xlarge 1.3 $/h (the price list's; bundled 1.212) x 730 h = 1,898.00
+    assert (line["unit_price_usd"], line["quantity"], line["source"]) == (1.3, 1460.0,
+                                                                         "live:aws-price-list")
+    assert group["monthly_cost_usd"] == pytest.approx(2 * 1.3 * 730)
 
 
 def test_denied_price_list_falls_back_to_the_bundled_catalog_with_a_note(priced, runner):
