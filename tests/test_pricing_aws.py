@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from aifinops_cli.demo.estate import DemoInstance, DemoVolume, seed_region
-from aifinops_cli.demo.ml_estate import DemoNodegroup, seed_nodegroups
+from aifinops_cli.demo.ml_estate import DemoEndpoint, DemoNodegroup, seed_endpoints, seed_nodegroups
 from tests.conftest import run_json
 from tests.fakes.price_apis import PriceApis, aws_product, serve_price_apis
 
@@ -108,6 +108,25 @@ def test_eks_gpu_nodes_priced_from_the_price_list(priced, runner):
     assert (line["unit_price_usd"], line["quantity"], line["source"]) == (1.3, 1460.0,
                                                                          "live:aws-price-list")
     assert group["monthly_cost_usd"] == pytest.approx(2 * 1.3 * 730)
+
+
+def test_sagemaker_endpoint_outside_the_bundled_regions_priced_from_the_price_list(priced, runner):
+    region = "ap-southeast-1"  # the bundled catalog prices SageMaker in us-east-1/us-west-2 only
+    priced.aws_products.append(aws_product(
+        "ml.g4dn.xlarge", region, 0.92, family="ML Instance", sku_field="instanceName",
+        extra={"platoinstancetype": "Hosting"}, service_code="AmazonSageMaker"))
+    seed_endpoints(region, [DemoEndpoint("idle-bert", {"team": "growth"}, "s3://m/bert.tar.gz",
+                                         "ml.g4dn.xlarge", 2, invocations_per_day=0, age_days=60)],
+                   datetime.now(UTC))
+    report = run_json(runner, "scan", "--regions", region, "--scanner", "aws.sagemaker")
+    [idle] = [f for f in report["findings"] if f["resource_name"] == "idle-bert"]
+    [line] = idle["evidence"]["cost_basis"]
+    # 2 instances x 0.92 $/h x 730 h = 1,343.20, from the price list (bundled: unpriced here)
+    assert (line["unit_price_usd"], line["quantity"], line["source"]) == (0.92, 1460.0,
+                                                                         "live:aws-price-list")
+    assert idle["monthly_cost_usd"] == pytest.approx(2 * 0.92 * 730)
+    asked = json.loads(priced.calls[-1][1])
+    assert {"Type": "TERM_MATCH", "Field": "instanceName", "Value": "ml.g4dn.xlarge"} in asked
 
 
 def test_denied_price_list_falls_back_to_the_bundled_catalog_with_a_note(priced, runner):

@@ -29,18 +29,20 @@ COMPUTE_SERVICE = "6F81-5844-456A"
 
 def aws_product(instance_or_volume: str, region: str, usd: float, *, family: str = "Compute Instance",
                 unit: str = "Hrs", published: str = "2026-11-20T21:04:30Z",
-                sku_field: str = "instanceType", extra: dict[str, str] | None = None) -> dict[str, Any]:
-    """One product of the EC2 price list, as GetProducts returns it (before JSON-encoding)."""
+                sku_field: str = "instanceType", extra: dict[str, str] | None = None,
+                service_code: str = "AmazonEC2") -> dict[str, Any]:
+    """One product of a price list (EC2 by default), as GetProducts returns it (before
+    JSON-encoding)."""
     key = "|".join((instance_or_volume, region, family)).encode()
     sku = f"SKU{zlib.crc32(key) % 10**8:08d}"
-    attrs = {"servicecode": "AmazonEC2", "regionCode": region, sku_field: instance_or_volume}
+    attrs = {"servicecode": service_code, "regionCode": region, sku_field: instance_or_volume}
     if family == "Compute Instance":
         attrs.update({"operatingSystem": "Linux", "tenancy": "Shared", "preInstalledSw": "NA",
                       "capacitystatus": "Used", "licenseModel": "No License required"})
     attrs.update(extra or {})
     return {
         "product": {"productFamily": family, "attributes": attrs, "sku": sku},
-        "serviceCode": "AmazonEC2",
+        "serviceCode": service_code,
         "terms": {"OnDemand": {f"{sku}.JRTCKXETXF": {
             "offerTermCode": "JRTCKXETXF", "sku": sku, "effectiveDate": "2026-11-01T00:00:00Z",
             "priceDimensions": {f"{sku}.JRTCKXETXF.6YS6EN2CT7": {

@@ -2,7 +2,8 @@
 
 Read-only and global: the API is served from us-east-1 (and ap-south-1) whatever region is
 scanned. Per region, one paginated call for the instance types seen (`ANY_OF` on
-`instanceType`), one for the EBS volume types and one for their provisioned IOPS; a batch that
+`instanceType`), one for the EBS volume types and one for their provisioned IOPS, and one for
+the SageMaker endpoint instance types (`AmazonSageMaker`, `ML Instance` for hosting); a batch that
 answers nothing is asked again one SKU at a time (`TERM_MATCH`), so a type the filter missed is
 never taken for one AWS does not sell. Each `PriceList` item is a JSON document (a string): its
 `product.attributes` say what it is, `terms.OnDemand.*.priceDimensions.*.pricePerUnit.USD` the
@@ -29,7 +30,11 @@ KINDS = {
     "aws.ec2": ({"productFamily": "Compute Instance", **_EC2_FIXED}, "instanceType"),
     "aws.ebs": ({"productFamily": "Storage"}, "volumeApiName"),
     "aws.ebs.iops": ({"productFamily": "System Operation", "group": "EBS IOPS"}, "volumeApiName"),
+    # SageMaker real-time inference: `ML Instance` products of AmazonSageMaker used for hosting
+    "aws.sagemaker.hosting": ({"productFamily": "ML Instance", "platoinstancetype": "Hosting"},
+                              "instanceName"),
 }
+SERVICE_CODES = {"aws.sagemaker.hosting": "AmazonSageMaker"}  # the rest are AmazonEC2
 
 
 def _term(field: str, value: str) -> dict[str, str]:
@@ -51,13 +56,13 @@ def ec2_filters(region: str | None, types: list[str] | None) -> list[dict[str, s
     return filters("aws.ec2", region, types)
 
 
-def iter_products(client: Any, flt: list[dict[str, str]], stats: LookupStats | None = None
-                  ) -> Iterator[dict[str, Any]]:
+def iter_products(client: Any, flt: list[dict[str, str]], stats: LookupStats | None = None,
+                  service_code: str = EC2) -> Iterator[dict[str, Any]]:
     """Every product matching `flt`, parsed; one API call per page."""
     token = ""
     while True:
-        kwargs: dict[str, Any] = {"ServiceCode": EC2, "Filters": flt, "FormatVersion": "aws_v1",
-                                  "MaxResults": 100}
+        kwargs: dict[str, Any] = {"ServiceCode": service_code, "Filters": flt,
+                                  "FormatVersion": "aws_v1", "MaxResults": 100}
         if token:
             kwargs["NextToken"] = token
         page = client.get_products(**kwargs)
@@ -112,7 +117,8 @@ def lookup(client: Any, cache: PriceCache, stats: LookupStats, service: str, reg
 def _ask(client: Any, stats: LookupStats, service: str, region: str, skus: list[str]
          ) -> dict[str, LiveOffer]:
     out: dict[str, LiveOffer] = {}
-    for item in iter_products(client, filters(service, region, skus), stats):
+    for item in iter_products(client, filters(service, region, skus), stats,
+                              SERVICE_CODES.get(service, EC2)):
         offer = parse_on_demand(item, service)
         if offer is not None and offer.sku in skus and offer.region == region:
             out.setdefault(offer.sku, offer)

@@ -119,6 +119,30 @@ def read_list_prices(ctx: Any, session: Any, region: str, instances: list[dict[s
     return ctx.memo(("aws-price-list", region), read)
 
 
+def read_sagemaker_prices(ctx: Any, session: Any, region: str, instance_types: list[str]) -> str:
+    """SageMaker hosting prices of the endpoint instance types seen in `region` (one call at
+    most, none with a fresh cache). Returns "" or why the bundled catalog was used."""
+    if not instance_types or not live_prices_enabled(ctx):
+        return ""
+
+    def read() -> str:
+        cache = live.PriceCache(live.cache_dir(ctx.config.pricing))
+        try:
+            client = session.client("pricing", region_name=aws_live.PRICING_REGION,
+                                    config=common.BOTO_CONFIG)
+            offers = aws_live.lookup(client, cache, ctx.prices.lookups, "aws.sagemaker.hosting",
+                                     region, instance_types)
+        except (BotoCoreError, ClientError) as exc:
+            return (f"prices from the bundled catalog: AWS Price List not read "
+                    f"({common.explain(exc, 'pricing')})")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return f"prices from the bundled catalog: AWS Price List answer unreadable ({exc})"
+        ctx.prices.add_live(offers, live.LIVE_AWS)
+        return ""
+
+    return ctx.memo(("aws-price-list-sagemaker", region, tuple(sorted(set(instance_types)))), read)
+
+
 def read_spot_prices(session: Any, region: str, instances: list[dict[str, Any]], now: datetime
                      ) -> tuple[SpotPrices, str]:
     """The Spot price in effect now for the zones and types of the Spot instances given.
