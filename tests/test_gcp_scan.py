@@ -253,9 +253,12 @@ def test_gpu_instances_and_disks(fake: tuple[FakeGcp, str]) -> None:
     assert len(a2.cost_lines) == 1
     assert a2.metrics["gpu_util_avg_pct"] == 0.5 and a2.metrics["gpu_util_max_pct"] == 1.0
     assert by_name["busy-g2"].metrics["gpu_count"] == 1
-    # a Spot VM: still priced at the on-demand catalog rate, and says so
+    # a Spot VM: priced at its Spot SKU, g2-standard-8 Spot 0.479872/h x 730 h = 350.30656
+    # (on demand it would be 0.853624271 x 730 = 623.14571783); the fake gives it no disk
     assert by_name["busy-g2"].attributes["provisioning_model"] == "SPOT"
-    assert any("Spot/preemptible VM priced at on-demand rates" in e for e in by_name["busy-g2"].evidence)
+    assert by_name["busy-g2"].monthly_cost_usd == pytest.approx(350.30656)
+    assert by_name["busy-g2"].cost_lines[0].sku == "gcp.compute.spot:g2-standard-8:us-central1"
+    assert any("Spot SKUs" in e for e in by_name["busy-g2"].evidence)
     assert not any("Spot" in e for e in t4.evidence)
     # stopped: only its disk bills, pd-ssd 300 GB x 0.17 = 51.0
     assert by_name["stopped-v100"].monthly_cost_usd == pytest.approx(51.0)

@@ -214,6 +214,7 @@ def demo_estate(options: ScanOptions) -> Iterator[None]:
                 seed_region(region, instances, volumes, now)
                 seed_ml(region, now)  # SageMaker endpoints/notebooks, EKS GPU node groups
             options.aws_regions = list(DEMO_ACCOUNT_REGIONS)
+            options.extra["live_prices"] = False  # the demo is offline: bundled catalogs only
             options.extra[DEMO_NODE_MACHINES] = _node_machines()  # for demo_clusters
             if "aws" not in options.providers:
                 options.providers.append("aws")

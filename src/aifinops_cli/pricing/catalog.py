@@ -3,11 +3,14 @@
 A catalog file (YAML, under `pricing/data/`) names its source and the date its prices are valid
 for, then lists unit prices per service, region and SKU. Lookups return a `CostLine` that carries
 all of that, so each dollar in a report says where it came from. User overrides (a negotiated
-price, a discount) come from the config and are recorded in the line as well.
+price, a discount) come from the config and are recorded in the line as well. Between the two sits
+the live layer: prices read at scan time from the clouds' own price lists (`live.py`,
+`aws_live.py`, `gcp_live.py`), which beat the bundled files and say so in their source.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -16,6 +19,12 @@ from typing import Any
 import yaml
 
 from aifinops_cli.core.models import CostLine
+from aifinops_cli.pricing.live import LIVE_AWS, LIVE_GCP, LiveOffer, LookupStats
+
+LIVE_DESCRIPTIONS = {
+    LIVE_AWS: "AWS Price List API (pricing:GetProducts), read at scan time for the SKUs seen",
+    LIVE_GCP: "Cloud Billing Catalog API (services.skus.list, Compute Engine), read at scan time",
+}
 
 
 @dataclass(frozen=True)
@@ -34,8 +43,16 @@ class PriceCatalog:
     _overrides: dict[str, dict[str, dict[str, Price]]] = field(default_factory=dict)
     discount_pct: dict[str, float] = field(default_factory=dict)  # service or "*" -> pct
     catalogs: list[dict[str, str]] = field(default_factory=list)
+    # prices read at scan time from the clouds' price lists (pricing/live.py), per region only
+    _live: dict[str, dict[str, dict[str, Price]]] = field(default_factory=dict)
+    _live_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    lookups: LookupStats = field(default_factory=LookupStats)
+    # machine type -> vCPUs, GiB, GPUs, Local SSD GB (gcp.yaml): to price them from SKU parts
+    machine_shapes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def add_catalog(self, doc: dict[str, Any], origin: str) -> None:
+        if isinstance(doc, dict) and isinstance(doc.get("machine_shapes"), dict):
+            self.machine_shapes.update(doc["machine_shapes"])
         if not isinstance(doc, dict) or not doc.get("services"):
             return  # a data file beside the catalogs (model tiers, AI services) holds no prices
         source = str(doc["catalog"])
@@ -64,11 +81,29 @@ class PriceCatalog:
             )
         self.discount_pct.update({k: float(v) for k, v in discounts.items()})
 
+    def add_live(self, offers: list[LiveOffer], source: str) -> None:
+        """Prices read from a cloud's price list at scan time: they beat the bundled ones."""
+        with self._live_lock:
+            for o in offers:
+                self._live.setdefault(o.service, {}).setdefault(o.region, {})[o.sku] = Price(
+                    o.usd, o.unit, source, o.published, o.sku)
+            if not offers:
+                return
+            newest = max(o.published for o in offers)
+            entry = next((c for c in self.catalogs if c["catalog"] == source), None)
+            if entry is None:  # the report lists the live price list beside the bundled catalogs
+                self.catalogs.append({"catalog": source, "price_date": newest,
+                                      "source": LIVE_DESCRIPTIONS.get(source, source), "file": "live"})
+            elif newest > entry["price_date"]:
+                entry["price_date"] = newest
+
     def get(self, service: str, sku: str, region: str = "") -> Price | None:
-        """A user's override beats the catalog; a region's own price beats a `*` one."""
-        for table in (self._overrides, self._prices):
+        """A user's override beats the live price list, which beats the bundled catalog; a
+        region's own price beats a `*` one."""
+        for table, keys in ((self._overrides, (region, "*")), (self._live, (region,)),
+                            (self._prices, (region, "*"))):
             by_region = table.get(service, {})
-            for key in (region, "*"):
+            for key in keys:
                 price = by_region.get(key, {}).get(sku)
                 if price is not None:
                     return price
@@ -110,6 +145,11 @@ def _bundled_files() -> list[tuple[str, str]]:
     )
 
 
+def _parse(text: str) -> Any:
+    """YAML through libyaml when present: the generated catalogs hold thousands of rows."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def load_catalog(
     extra_files: list[Path] | None = None,
     overrides: list[dict[str, Any]] | None = None,
@@ -117,8 +157,8 @@ def load_catalog(
 ) -> PriceCatalog:
     catalog = PriceCatalog()
     for name, text in _bundled_files():
-        catalog.add_catalog(yaml.safe_load(text), f"bundled:{name}")
+        catalog.add_catalog(_parse(text), f"bundled:{name}")
     for path in extra_files or []:
-        catalog.add_catalog(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
+        catalog.add_catalog(_parse(path.read_text(encoding="utf-8")), str(path))
     catalog.apply_overrides(overrides or [], discounts or {})
     return catalog

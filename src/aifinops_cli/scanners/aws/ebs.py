@@ -7,7 +7,7 @@ from typing import Any
 from aifinops_cli.core.models import Observation
 from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.scanners.aws import common
-from aifinops_cli.scanners.aws.pricing import volume_lines_for
+from aifinops_cli.scanners.aws.pricing import read_list_prices, volume_lines_for
 
 
 class UnattachedVolumeScanner(common.RegionalScanner):
@@ -18,6 +18,7 @@ class UnattachedVolumeScanner(common.RegionalScanner):
     def scan_region(self, session: Any, region: str) -> common.RegionOutcome:
         ctx, account, unpriced = self.context, self.account, self.unpriced
         inv = common.inventory(ctx, session, region)
+        price_note = read_list_prices(ctx, session, region, inv.instances, inv.volumes)
         out = []
         for vol in inv.volumes:
             if vol.get("State") != "available":
@@ -55,5 +56,6 @@ class UnattachedVolumeScanner(common.RegionalScanner):
                     cost_lines=tuple(lines),
                 )
             )
-        return common.RegionOutcome(out, f"{len(inv.volumes)} volumes listed")
+        note = f"{len(inv.volumes)} volumes listed" + (f"; {price_note}" if price_note else "")
+        return common.RegionOutcome(out, note)
 

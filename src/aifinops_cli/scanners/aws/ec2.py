@@ -27,6 +27,7 @@ from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.pricing import (
     SpotPrices,
     instance_cost_line,
+    read_list_prices,
     read_spot_prices,
     spot_cost_line,
     volume_lines_for,
@@ -131,6 +132,7 @@ class GpuInstanceScanner(common.RegionalScanner):
     def scan_region(self, session: Any, region: str) -> common.RegionOutcome:
         ctx, account, unpriced = self.context, self.account, self.unpriced
         inv = common.inventory(ctx, session, region)
+        price_note = read_list_prices(ctx, session, region, inv.instances, inv.volumes)
         accelerated = [i for i in inv.instances if common.is_accelerated(i["InstanceType"])]
         running = [i for i in accelerated if i["State"]["Name"] == "running"]
         metrics: dict[str, dict[str, float | None]] = {}
@@ -151,6 +153,8 @@ class GpuInstanceScanner(common.RegionalScanner):
         note = f"{len(inv.instances)} instances, {len(accelerated)} accelerated"
         if problem:
             note = f"{note}; utilisation not read: {problem}"
+        if price_note:
+            note = f"{note}; {price_note}"
         return common.RegionOutcome(out, note, partial=bool(problem))
 
 

@@ -25,7 +25,7 @@ from aifinops_cli.core.models import HOURS_PER_MONTH, Observation
 from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.ec2 import DAY, fetch_metrics, gpu_metrics_by_instance
-from aifinops_cli.scanners.aws.pricing import SpotPrices, read_spot_prices, spot_cost_line
+from aifinops_cli.scanners.aws.pricing import SpotPrices, read_list_prices, read_spot_prices, spot_cost_line
 from aifinops_cli.scanners.interface import ScanContext
 
 NODEGROUP_TAG = "eks:nodegroup-name"
@@ -112,8 +112,10 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
                     groups.append(ng)
         out: list[Observation] = []
         problem = ""
+        price_note = ""
         if groups:
             inv = common.inventory(ctx, session, region)
+            price_note = read_list_prices(ctx, session, region, inv.instances, inv.volumes)
             nodes: dict[tuple[str, str], list[dict[str, Any]]] = {self._key(ng): [] for ng in groups}
             by_name = Counter(name for _, name in nodes)
             for inst in inv.instances:
@@ -139,6 +141,8 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
         note = f"{len(clusters)} clusters, {total} node groups, {len(groups)} accelerated"
         if problem:
             note = f"{note}; utilisation not read: {problem}"
+        if price_note:
+            note = f"{note}; {price_note}"
         return common.RegionOutcome(out, note, partial=bool(problem))
 
 

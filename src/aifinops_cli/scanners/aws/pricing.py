@@ -1,13 +1,16 @@
-"""How AWS bills the resources we observe, as cost lines from the catalog (pure functions)."""
+"""How AWS bills the resources we observe, as cost lines from the catalog (pure functions), and
+the scan-time read of the AWS Price List for the types a region holds (`read_list_prices`)."""
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from aifinops_cli.core.models import HOURS_PER_MONTH, CostLine
+from aifinops_cli.pricing import aws_live, live
 from aifinops_cli.pricing.catalog import PriceCatalog
 from aifinops_cli.scanners.aws import common
 
@@ -66,6 +69,78 @@ def volume_lines_for(prices: PriceCatalog, region: str, volume: dict[str, Any]):
 def instance_cost_line(prices: PriceCatalog, region: str, instance_type: str) -> CostLine | None:
     return prices.line("aws.ec2", instance_type, region, HOURS_PER_MONTH,
                        f"{instance_type} on-demand, {HOURS_PER_MONTH:g} h/month")
+
+
+def live_prices_enabled(ctx: Any) -> bool:
+    """Config/env first; else yes against real AWS, no when endpoints point at a fake (moto, the
+    demo) unless the Price List API's own endpoint is given (`AWS_ENDPOINT_URL_PRICING`)."""
+    explicit = ctx.options.extra.get("live_prices")
+    if explicit is None:
+        explicit = live.setting(ctx.config.pricing)
+    if explicit is not None:
+        return bool(explicit)
+    return bool(os.environ.get("AWS_ENDPOINT_URL_PRICING")) or not os.environ.get("AWS_ENDPOINT_URL")
+
+
+def read_list_prices(ctx: Any, session: Any, region: str, instances: list[dict[str, Any]],
+                     volumes: list[dict[str, Any]]) -> str:
+    """Price the instance and volume types seen in `region` from the AWS Price List API.
+
+    Once per region per scan (memoised: the EC2 and EBS scanners share it), a few calls at most,
+    none when the on-disk cache is fresh. The prices join the catalog's live layer. Returns ""
+    or one line saying why the bundled catalog was used instead (denied, unreachable).
+    """
+    if not live_prices_enabled(ctx):
+        return ""
+
+    def read() -> str:
+        wanted = {
+            "aws.ec2": sorted({i["InstanceType"] for i in instances
+                               if common.is_accelerated(i["InstanceType"])}),
+            "aws.ebs": sorted({v.get("VolumeType", "standard") for v in volumes}),
+            "aws.ebs.iops": sorted({v["VolumeType"] for v in volumes
+                                    if v.get("VolumeType") in ("gp3", "io1", "io2") and v.get("Iops")}),
+        }
+        cache = live.PriceCache(live.cache_dir(ctx.config.pricing))
+        try:
+            client = session.client("pricing", region_name=aws_live.PRICING_REGION,
+                                    config=common.BOTO_CONFIG)
+            for service, skus in wanted.items():
+                if skus:
+                    offers = aws_live.lookup(client, cache, ctx.prices.lookups, service, region, skus)
+                    ctx.prices.add_live(offers, live.LIVE_AWS)
+        except (BotoCoreError, ClientError) as exc:
+            return (f"prices from the bundled catalog: AWS Price List not read "
+                    f"({common.explain(exc, 'pricing')})")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # a malformed answer
+            return f"prices from the bundled catalog: AWS Price List answer unreadable ({exc})"
+        return ""
+
+    return ctx.memo(("aws-price-list", region), read)
+
+
+def read_sagemaker_prices(ctx: Any, session: Any, region: str, instance_types: list[str]) -> str:
+    """SageMaker hosting prices of the endpoint instance types seen in `region` (one call at
+    most, none with a fresh cache). Returns "" or why the bundled catalog was used."""
+    if not instance_types or not live_prices_enabled(ctx):
+        return ""
+
+    def read() -> str:
+        cache = live.PriceCache(live.cache_dir(ctx.config.pricing))
+        try:
+            client = session.client("pricing", region_name=aws_live.PRICING_REGION,
+                                    config=common.BOTO_CONFIG)
+            offers = aws_live.lookup(client, cache, ctx.prices.lookups, "aws.sagemaker.hosting",
+                                     region, instance_types)
+        except (BotoCoreError, ClientError) as exc:
+            return (f"prices from the bundled catalog: AWS Price List not read "
+                    f"({common.explain(exc, 'pricing')})")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return f"prices from the bundled catalog: AWS Price List answer unreadable ({exc})"
+        ctx.prices.add_live(offers, live.LIVE_AWS)
+        return ""
+
+    return ctx.memo(("aws-price-list-sagemaker", region, tuple(sorted(set(instance_types)))), read)
 
 
 def read_spot_prices(session: Any, region: str, instances: list[dict[str, Any]], now: datetime

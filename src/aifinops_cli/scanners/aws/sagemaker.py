@@ -31,6 +31,7 @@ from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.pricing.catalog import PriceCatalog
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.ec2 import DAY, fetch_metrics
+from aifinops_cli.scanners.aws.pricing import read_sagemaker_prices
 from aifinops_cli.scanners.interface import ScanContext
 
 HOSTING = "aws.sagemaker.hosting"
@@ -197,7 +198,8 @@ class SageMakerScanner(common.RegionalScanner):
             tags, problem = _owner_tags(session, region)
             if problem:
                 problems.append(problem)
-        facts = self._endpoints(ctx, sm, region, billing, tags, unpriced)
+        price_notes: list[str] = []
+        facts = self._endpoints(ctx, sm, region, billing, tags, unpriced, session, price_notes)
         variants = [v for f in facts for v in f.variants]
         measured = False
         if variants:
@@ -214,17 +216,22 @@ class SageMakerScanner(common.RegionalScanner):
                 f"{len(notebooks)} notebook instances ({len(in_service)} InService)")
         if problems:
             note = f"{note}; " + "; ".join(problems)
+        note = "; ".join([note, *price_notes])
         return common.RegionOutcome(out, note, partial=bool(problems))
 
 
     # --- endpoints ------------------------------------------------------------------------------
 
     def _endpoints(self, ctx: ScanContext, sm: Any, region: str, billing: list[dict[str, Any]],
-                   tags: dict[str, dict[str, str]], unpriced: list[dict[str, str]]
-                   ) -> list[EndpointFacts]:
+                   tags: dict[str, dict[str, str]], unpriced: list[dict[str, str]],
+                   session: Any = None, price_notes: list[str] | None = None) -> list[EndpointFacts]:
         if not billing:
             return []
         triples, models = _describe_all(sm, billing)
+        if session is not None and price_notes is not None:  # the instance types, from the price list
+            types = [v["InstanceType"] for _, _, c in triples for v in c.get("ProductionVariants", [])
+                     if v.get("InstanceType")]
+            price_notes.extend(n for n in [read_sagemaker_prices(ctx, session, region, types)] if n)
         out = []
         for summary, described, config in triples:
             owner = ctx.config.owner_from_tags(tags.get(described["EndpointArn"], {}))

@@ -287,7 +287,10 @@ def _instance(inst: Any) -> GceInstance:
         machine_type=last_segment(inst.machine_type), status=inst.status,
         labels=dict(inst.labels), accelerators=accels,
         created=parse_time(inst.creation_timestamp), last_start=parse_time(inst.last_start_timestamp),
-        provisioning_model=inst.scheduling.provisioning_model or "STANDARD",
+        # legacy preemptible VMs say so in `scheduling.preemptible`, not in the provisioning model
+        provisioning_model=("PREEMPTIBLE" if inst.scheduling.preemptible
+                            and inst.scheduling.provisioning_model in ("", "STANDARD")
+                            else inst.scheduling.provisioning_model or "STANDARD"),
         last_stop=parse_time(inst.last_stop_timestamp),
         created_by=last_segment(next((i.value for i in inst.metadata.items if i.key == "created-by"), "")),
     )

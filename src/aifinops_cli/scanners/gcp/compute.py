@@ -16,13 +16,17 @@ from aifinops_cli.core.models import Observation, ScanResult
 from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.scanners.gcp import common
 from aifinops_cli.scanners.gcp.monitoring import Monitoring, Window, instance_utilisation
-from aifinops_cli.scanners.gcp.pricing import disk_line, instance_lines
+from aifinops_cli.scanners.gcp.pricing import SPOT_MODELS, disk_line, instance_lines, read_list_prices
 from aifinops_cli.scanners.interface import ScanContext, Scanner
 
 GKE_NODE_LABEL = "goog-gke-node"
-# no Compute Engine API gives the Spot price in effect (it lives in the Cloud Billing catalog)
+# GKE node pools are still priced on demand (gcp.gke); Compute Engine VMs at their Spot SKUs
 SPOT_NOTE = ("Spot/preemptible VM priced at on-demand rates, an upper bound: Spot prices are "
              "60-91% lower and change; set your rate in pricing.overrides")
+SPOT_PRICED_NOTE = ("Spot VM: priced at the Cloud Billing Catalog's Spot SKUs for its region; "
+                    "Spot prices change up to once a month")
+PREEMPTIBLE_NOTE = ("legacy preemptible VM (scheduling.preemptible): billed at the Spot SKUs, "
+                    "stopped by Compute Engine after at most 24 h; consider Spot VMs")
 
 
 class GcpComputeScanner(Scanner):
@@ -43,6 +47,7 @@ class GcpComputeScanner(Scanner):
             running = [i for i in gpu if i.status == "RUNNING"]
             utilisation: dict[str, dict[str, float | None]] = {}
             problems = list(inv.warnings)
+            price_note = read_list_prices(ctx, running, inv.disks)
             if running:
                 try:
                     utilisation = instance_utilisation(Monitoring(common.access(ctx)), project,
@@ -65,6 +70,8 @@ class GcpComputeScanner(Scanner):
                     f"{len(inv.disks)} disks, {len(orphans)} unattached")
             if problems:
                 note = f"{note}; " + "; ".join(problems)
+            if price_note:
+                note = f"{note}; {price_note}"
             return common.ProjectOutcome(out, note, partial=bool(problems))
 
         observations, coverage = common.for_each_project(ctx, self.name, work)
@@ -78,7 +85,8 @@ class GcpComputeScanner(Scanner):
         lines: list[Any] = []
         missing: list[str] = []  # SKUs of this instance no catalog prices (Observation.unpriced)
         if inst.status == "RUNNING":
-            lines, missing = instance_lines(ctx.prices, inst.region, inst.machine_type, inst.accelerators)
+            lines, missing = instance_lines(ctx.prices, inst.region, inst.machine_type, inst.accelerators,
+                                            spot=inst.provisioning_model in SPOT_MODELS)
             unpriced.extend({"scanner": self.name, "resource_id": inst.name, "sku": s} for s in missing)
         compute_usd = sum(line.monthly_usd for line in lines)
         storage = []
@@ -101,8 +109,10 @@ class GcpComputeScanner(Scanner):
         metrics["age_days"] = age_days(inst.created, ctx.now)
         metrics["uptime_days"] = age_days(inst.last_start, ctx.now)
         evidence = []
-        if inst.provisioning_model == "SPOT" or inst.provisioning_model == "PREEMPTIBLE":
-            evidence.append(SPOT_NOTE)
+        if inst.provisioning_model == "PREEMPTIBLE":
+            evidence.append(PREEMPTIBLE_NOTE)
+        elif inst.provisioning_model == "SPOT":
+            evidence.append(SPOT_PRICED_NOTE)
         if utilisation is not None:
             source = ("CPU and GPU (Ops Agent)" if utilisation.get("gpu_util_max_pct") is not None
                       else "CPU only (no Ops Agent GPU metrics)")
