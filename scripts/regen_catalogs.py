@@ -12,9 +12,6 @@ GCP (`--gcp-cyclenerd PATH [--gcp-regions-csv PATH]`):
     catalog's `availability` so a test can check that every GPU machine type is priced wherever
     it exists.
 GCP (`--gcp-api`): the Cloud Billing Catalog API itself, through aifinops' live reader.
-GCP attached GPUs (`--gcp-gpus-csv PATH`): a SkyPilot-format `gcp/vms.csv` (skypilot-org/
-    skypilot-catalog, Apache-2.0, or a copy made by the same fetcher), whose accelerator rows
-    price T4/V100/P100/P4 per region, on demand and Spot -> `gcp_attached_gpus.yaml`.
 AWS (`--aws-skypilot-csv PATH`): skypilot-org/skypilot-catalog `catalogs/v8/aws/vms.csv`
     (Apache-2.0), a copy of the AWS Price List's on-demand Linux prices per region.
 AWS (`--aws-api`): the AWS Price List API (`pricing:GetProducts`, us-east-1 endpoint).
@@ -161,43 +158,6 @@ def gcp_from_api(previous: dict[str, Any], date: str) -> dict[str, Any]:
     }
 
 
-# SkyPilot's accelerator names -> Compute Engine accelerator types that attach to N1 machines
-ATTACHED_GPUS = {"T4": "nvidia-tesla-t4", "V100": "nvidia-tesla-v100", "P100": "nvidia-tesla-p100",
-                 "P4": "nvidia-tesla-p4"}
-
-
-def gcp_attached_gpus(path: Path, date: str, source: str, licence: str) -> dict[str, Any]:
-    """Per-GPU on-demand and Spot prices of N1-attachable GPUs from a SkyPilot-format GCP
-    vms.csv (accelerator rows: no InstanceType, Price / SpotPrice for AcceleratorCount GPUs)."""
-    on_demand: dict[str, dict[str, float]] = {}
-    spot: dict[str, dict[str, float]] = {}
-    with path.open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            accel = ATTACHED_GPUS.get(row.get("AcceleratorName", ""))
-            if row.get("InstanceType") or accel is None or not row.get("AcceleratorCount"):
-                continue
-            count = float(row["AcceleratorCount"])
-            for table, column in ((on_demand, "Price"), (spot, "SpotPrice")):
-                if row.get(column):
-                    table.setdefault(row["Region"], {})[accel] = round(float(row[column]) / count, 6)
-    return {
-        "catalog": "gcp-attached-gpus",
-        "source": f"{source} ({licence}), per-GPU prices of GPUs attached to N1 machines",
-        "price_date": date,
-        "currency": "USD",
-        "sources": [{"name": source, "licence": licence, "date": date,
-                     "derived_from": "Cloud Billing Catalog API (SkyPilot's catalog fetcher format)"}],
-        "services": {
-            "gcp.gpu": {"unit": "GPU-hour", "prices": _sorted(on_demand)},
-            "gcp.gpu.spot": {"unit": "GPU-hour", "prices": _sorted(spot)},
-        },
-    }
-
-
-def _sorted(table: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    return {r: dict(sorted(v.items())) for r, v in sorted(table.items())}
-
-
 def machine_missing(compute: dict[str, dict[str, float]], machine: str, region: str) -> bool:
     return machine not in compute.get(region, {})
 
@@ -256,11 +216,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gcp-regions-csv", type=Path, help="Cyclenerd tools/machinetyperegion.csv")
     ap.add_argument("--gcp-date", default="", help="date of the GCP source copy (YYYY-MM-DD)")
     ap.add_argument("--gcp-api", action="store_true", help="read the Cloud Billing Catalog API")
-    ap.add_argument("--gcp-gpus-csv", type=Path, help="SkyPilot-format GCP vms.csv (attached GPUs)")
-    ap.add_argument("--gcp-gpus-source", default="skypilot-org/skypilot-catalog catalogs/v8/gcp/vms.csv",
-                    help="where --gcp-gpus-csv comes from (recorded in the header)")
-    ap.add_argument("--gcp-gpus-licence", default="Apache-2.0")
-    ap.add_argument("--gcp-gpus-date", default="", help="date of that copy (YYYY-MM-DD)")
     ap.add_argument("--aws-skypilot-csv", type=Path, help="SkyPilot catalogs/v8/aws/vms.csv")
     ap.add_argument("--aws-api", action="store_true", help="read the AWS Price List API")
     ap.add_argument("--aws-date", default="", help="date of the AWS source copy (YYYY-MM-DD)")
@@ -282,14 +237,6 @@ def main(argv: list[str] | None = None) -> int:
               f"prices, {sum(len(v) for v in services['gcp.compute.spot']['prices'].values())} "
               f"Spot, {sum(len(v) for v in services['gcp.pd']['prices'].values())} disk; "
               f"{sum(len(v) for v in doc['gaps'].values())} (type, region) gaps")
-        done = True
-    if args.gcp_gpus_csv:
-        doc = gcp_attached_gpus(args.gcp_gpus_csv, args.gcp_gpus_date or "unknown",
-                                args.gcp_gpus_source, args.gcp_gpus_licence)
-        _write(DATA / "gcp_attached_gpus.yaml", doc,
-               "GPUs attached to N1 machines (guestAccelerators), per GPU-hour, every region")
-        gpu = doc["services"]["gcp.gpu"]["prices"]
-        print(f"gcp attached GPUs: {len(gpu)} regions, {sum(len(v) for v in gpu.values())} prices")
         done = True
     if args.aws_skypilot_csv:
         prices = aws_from_skypilot(args.aws_skypilot_csv, args.aws_date)

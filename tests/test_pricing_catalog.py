@@ -123,25 +123,3 @@ def test_cache_expires_after_its_ttl_and_remembers_unknown_skus(tmp_path: Path) 
     (tmp_path / next(p.name for p in tmp_path.iterdir())).write_text("{not json")
     assert PriceCache(tmp_path, now=1000.0).get("live:aws", "aws.ec2", "us-east-1",
                                                 ["p5.48xlarge"])[1] == ["p5.48xlarge"]
-
-
-def test_attached_gpus_regenerated_per_gpu_from_a_skypilot_csv(tmp_path: Path) -> None:
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import regen_catalogs
-    finally:
-        sys.path.pop(0)
-    csv_file = tmp_path / "vms.csv"
-    csv_file.write_text(
-        "InstanceType,vCPUs,MemoryGiB,AcceleratorName,AcceleratorCount,GpuInfo,Region,AvailabilityZone,"
-        "Price,SpotPrice\n"
-        "n1-standard-8,8.0,30.0,,,,asia-southeast1,asia-southeast1-b,0.47,0.1\n"
-        ",,,T4,4,,asia-southeast1,asia-southeast1-b,1.48,0.4824\n"
-        ",,,L4,1,,asia-southeast1,asia-southeast1-b,0.7,0.3\n")
-    doc = regen_catalogs.gcp_attached_gpus(csv_file, "2026-05-20", "a copy", "Apache-2.0")
-    # 4 x T4 at 1.48 -> 0.37 per GPU-hour; Spot 0.4824 / 4 = 0.1206; L4 only comes with G2
-    assert doc["services"]["gcp.gpu"]["prices"] == {"asia-southeast1": {"nvidia-tesla-t4": 0.37}}
-    assert doc["services"]["gcp.gpu.spot"]["prices"] == {"asia-southeast1": {"nvidia-tesla-t4": 0.1206}}
-    prices = load_catalog()  # the committed file: T4 in Singapore, on demand and Spot
-    assert prices.get("gcp.gpu", "nvidia-tesla-t4", "asia-southeast1").unit_price_usd == 0.37
-    assert prices.get("gcp.gpu.spot", "nvidia-tesla-t4", "asia-southeast1").unit_price_usd == 0.1206
