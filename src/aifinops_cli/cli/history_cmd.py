@@ -25,6 +25,7 @@ from aifinops_cli.core.history import (
 )
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.output.markdown import table as md_table
+from aifinops_cli.output.safe import plain
 
 TOP_KEYS = 6
 BAR = 24
@@ -42,6 +43,11 @@ StateDir = Annotated[Path | None, typer.Option(
          "~/.local/state/aifinops).")]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", case_sensitive=False,
                                            help="table, json or markdown.")]
+
+
+def _cells(row: list[Any]) -> list[Text]:
+    """Recorded values (owners, resource ids, tags) as cells: never rich markup, no control codes."""
+    return [Text(plain(v)) for v in row]
 
 
 def usd(x: float) -> str:
@@ -120,12 +126,13 @@ def history(
             out += [note, ""]
         stdout_console(global_options(ctx)).file.write("\n".join(out))
         return
-    t = Table(title=f"Fragmentation tax over time, by {by} ({directory})", title_justify="left")
+    t = Table(title=Text(plain(f"Fragmentation tax over time, by {by} ({directory})"),
+                         style="italic"), title_justify="left")
     for i, col in enumerate(columns):
-        t.add_column(col, justify="right" if 2 <= i < len(columns) - 1 else "left",
-                     style="red" if col == "Trend" else None)
+        t.add_column(Text(plain(col)), justify="right" if 2 <= i < len(columns) - 1 else "left",
+                     style="red" if i == len(columns) - 1 else None)
     for r in rows:
-        t.add_row(*r)
+        t.add_row(*_cells(r))
     console = stdout_console(global_options(ctx))
     console.print(t)
     if note:
@@ -207,12 +214,12 @@ def diff(
         stdout_console(global_options(ctx)).file.write("\n".join(out))
         return
     console = stdout_console(global_options(ctx))
-    console.print(Text(headline, style="bold"))
+    console.print(Text(plain(headline), style="bold"))
     t = Table(show_edge=False)
     for col, just in (("", "left"), ("Findings", "right"), ("Monthly waste", "right")):
         t.add_column(col, justify=just)
     for r in summary:
-        t.add_row(*r)
+        t.add_row(*_cells(r))
     console.print(t)
     for title, cols, rows in sections:
         if not rows:
@@ -222,5 +229,5 @@ def diff(
             t.add_column(col, justify="right" if col in ("Monthly waste", "Before", "After", "Change")
                          else "left", overflow="fold")
         for r in rows:
-            t.add_row(*r)
+            t.add_row(*_cells(r))
         console.print(t)

@@ -15,6 +15,7 @@ from typing import Any
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import CoverageEntry, ScanResult
+from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.scanners.billing.analyze import TableFacts, analysis_section, observations, run_analysis
 from aifinops_cli.scanners.billing.formats import FORMATS, Mapping, detect
 from aifinops_cli.scanners.billing.queries import RAW_TEXT, AiPatterns
@@ -51,6 +52,8 @@ def _ai_patterns(config: Config) -> AiPatterns:
     path = config.section("billing").get("ai_services")
     try:
         return AiPatterns.load(Path(path) if path else None)
+    except SourceError as exc:
+        raise ScannerError(f"config billing.ai_services: {exc}") from None
     except (OSError, ValueError, AttributeError) as exc:
         raise ScannerError(f"cannot read the AI services file {path}: {exc}") from exc
 
@@ -234,6 +237,11 @@ class BillingScanner(Scanner):
     description = ("FOCUS, AWS CUR and GCP billing exports (files, s3://, athena://, bigquery://): "
                    "egress flows, the AI data path by owner, billed totals")
     kinds = ("billing.egress_flow", "billing.untagged_ai_spend")
+
+    @classmethod
+    def check_config(cls, config: Config, options: Any) -> None:
+        """The AI services file is read before scanning: a missing or broken one is exit 2."""
+        _ai_patterns(config)
 
     def scan(self) -> ScanResult:
         ctx: ScanContext = self.context
