@@ -149,6 +149,8 @@ def _load_side(ref: str, directory: Path) -> tuple[str, dict[str, Any]]:
             fail(f"cannot read {path}: {exc}")
         except json.JSONDecodeError as exc:
             fail(f"{path}:{exc.lineno}: not JSON: {exc.msg}")
+        except RecursionError:
+            fail(f"{path}: not an aifinops JSON report (nested too deeply)")
         if not isinstance(doc, dict) or not isinstance(doc.get("findings"), list) or any(
                 not isinstance(f, dict) or "fingerprint" not in f for f in doc["findings"]):
             fail(f"{path}: not an aifinops JSON report (no findings with fingerprints)")
@@ -184,7 +186,10 @@ def diff(
     directory = _state_dir(ctx, state_dir)
     old_label, old_doc = _load_side(old, directory)
     new_label, new_doc = _load_side(new, directory)
-    d = diff_reports(old_doc, new_doc)
+    try:
+        d = diff_reports(old_doc, new_doc)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        fail(f"{old_label} / {new_label}: not aifinops JSON reports ({type(exc).__name__}: {exc})")
     d["old"]["label"], d["new"]["label"] = old_label, new_label
     if output_format is Format.JSON:
         _emit_json(ctx, d)

@@ -52,7 +52,7 @@ def csv_cell(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     text = plain(value)
-    return "'" + text if text.startswith(_FORMULA) else text
+    return "'" + text if text.startswith(_FORMULA) or value.startswith(_FORMULA) else text
 
 
 _MD_SPECIAL = re.compile(r"[\\<\[|]|&(?=#?\w+;)")
