@@ -165,8 +165,8 @@ def _load_side(ref: str, directory: Path) -> tuple[str, dict[str, Any]]:
 
 def _item_rows(items: list[dict[str, Any]], value: str = "monthly_savings_usd") -> list[list[str]]:
     return [[i["severity"], i["rule_id"],
-             i["resource_id"] + (f" ({i['resource_name']})" if i["resource_name"] else ""),
-             i["region"] or "", i["owner"], usd(i[value])] for i in items]
+             f"{i['resource_id']}" + (f" ({i['resource_name']})" if i["resource_name"] else ""),
+             i["region"] or "", i["owner"], usd(i[value] or 0.0)] for i in items]
 
 
 def _changed_rows(items: list[dict[str, Any]]) -> list[list[str]]:
@@ -188,8 +188,13 @@ def diff(
     new_label, new_doc = _load_side(new, directory)
     try:
         d = diff_reports(old_doc, new_doc)
+        _render_diff(ctx, d, old_label, new_label, output_format)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         fail(f"{old_label} / {new_label}: not aifinops JSON reports ({type(exc).__name__}: {exc})")
+
+
+def _render_diff(ctx: typer.Context, d: dict[str, Any], old_label: str, new_label: str,
+                 output_format: Format) -> None:
     d["old"]["label"], d["new"]["label"] = old_label, new_label
     if output_format is Format.JSON:
         _emit_json(ctx, d)

@@ -81,35 +81,35 @@ def _check_budget(root: yaml.Node, file: str) -> None:
     open_: set[int] = set()
     aliases = 0
 
-    def size(node: yaml.Node) -> int:
+    def size(node: yaml.Node, used_at: int) -> int:
         nonlocal aliases
         key = id(node)
         if key in sizes:  # a node reached a second time is an alias use
             aliases += 1
             if aliases > MAX_ALIASES:
-                raise SourceError(file, _line(node), "",
+                raise SourceError(file, used_at, "",
                                   f"more than {MAX_ALIASES} YAML aliases: refused (alias bomb?)")
             return sizes[key]
         if key in open_:
-            raise SourceError(file, _line(node), "", "recursive YAML alias: refused")
+            raise SourceError(file, used_at, "", "recursive YAML alias: refused")
         open_.add(key)
         total = 1
-        if isinstance(node, yaml.MappingNode):
-            children = [n for pair in node.value for n in pair]
+        if isinstance(node, yaml.MappingNode):  # (child, the line that uses it)
+            children = [(n, _line(k)) for k, v in node.value for n in (k, v)]
         elif isinstance(node, yaml.SequenceNode):
-            children = list(node.value)
+            children = [(n, _line(node)) for n in node.value]
         else:
             children = []
-        for child in children:
-            total += size(child)
+        for child, line in children:
+            total += size(child, line)
             if total > MAX_NODES:
-                raise SourceError(file, _line(node), "", f"more than {MAX_NODES:,} YAML values once "
+                raise SourceError(file, line, "", f"more than {MAX_NODES:,} YAML values once "
                                   "aliases are expanded: refused (alias bomb?)")
         open_.discard(key)
         sizes[key] = total
         return total
 
-    size(root)
+    size(root, _line(root))
 
 
 def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:

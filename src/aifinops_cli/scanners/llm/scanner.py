@@ -86,6 +86,12 @@ def check_llm_config(config: dict[str, Any], options: ScanOptions) -> None:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
                                   or (kind is int and not isinstance(value, int))):
             raise ScannerError(f"config llm.{key}: expected a {'whole ' if kind is int else ''}number")
+    for key, value in (config.get("simple_request") or {}).items():
+        if key not in ("max_input_tokens", "max_output_tokens", "max_messages"):
+            raise ScannerError(f"config llm.simple_request.{key}: unknown setting (max_input_tokens, "
+                               "max_output_tokens, max_messages)")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ScannerError(f"config llm.simple_request.{key}: expected a whole number")
     if not isinstance(config.get("prices") or [], list):
         raise ScannerError("config llm.prices: expected a list of {model, input_per_1m, ...}")
     try:
