@@ -63,6 +63,22 @@ def test_several_formats_without_output_dir_refused_before_the_scan(formats: str
     usage_error("scan", *NO_SCAN, "-f", formats, says="--output-dir")
 
 
+NO_LLM_SCAN = ["--scanner", "llm", "--llm-logs", "/nonexistent/never-read.jsonl"]
+FLAG_CASES = [([*NO_SCAN, "--billing-format", "excel"], "--billing-format"),
+              ([*NO_LLM_SCAN, "--llm-log-format", "otel2"], "--llm-log-format"),
+              ([*NO_SCAN, "--provider", "azure"], "unknown provider"),
+              ([*NO_SCAN, "--scanner", "nope"], "unknown scanner"),
+              ([*NO_SCAN, "-f", "yaml"], "unknown format"),
+              ([*NO_SCAN, "--lookback-days", "99999999999"], "lookback-days")]
+
+
+@pytest.mark.parametrize(("args", "says"), FLAG_CASES)
+def test_bad_flag_is_exit_2_before_the_scan(args: list[str], says: str) -> None:
+    result = invoke("scan", *args)
+    assert result.exit_code == 2, result.stderr  # had the scan run: exit 3, input not found
+    assert says in result.stderr and "warning:" not in result.stderr
+
+
 def test_output_and_output_dir_together_refused(tmp_path: Path) -> None:
     usage_error("scan", *NO_SCAN, "-o", str(tmp_path / "a.json"), "--output-dir", str(tmp_path),
                 "-f", "json", says="exclusive")

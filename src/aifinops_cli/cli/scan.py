@@ -287,12 +287,12 @@ def scan(
         lookback_days=config.lookback_days,
         max_workers=workers,
     )
-    unattended = UnattendedRun.start(ctx, opts, config, state_dir=state_dir, record=record,
-                                     lock=lock, suppressions=list(suppressions or []),
-                                     log_path=log_file)
     bad = [p for p in options.providers if p not in PROVIDER_INPUTS]
     if bad:
         fail(f"unknown provider(s) {', '.join(bad)}; choose from {', '.join(PROVIDER_INPUTS)}")
+    unattended = UnattendedRun.start(ctx, opts, config, state_dir=state_dir, record=record,
+                                     lock=lock, suppressions=list(suppressions or []),
+                                     log_path=log_file)
 
     err = stderr_console(opts)
     show_progress = not opts.quiet and err.is_terminal

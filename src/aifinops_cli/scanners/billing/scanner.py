@@ -240,7 +240,10 @@ class BillingScanner(Scanner):
 
     @classmethod
     def check_config(cls, config: Config, options: Any) -> None:
-        """The AI services file is read before scanning: a missing or broken one is exit 2."""
+        """The format flag and the AI services file, before scanning: a bad one is exit 2."""
+        if options.billing_format and options.billing_format not in FORMATS:
+            raise ScannerError(f"unknown --billing-format {options.billing_format!r}; choose from "
+                               + ", ".join(FORMATS))
         _ai_patterns(config)
 
     def scan(self) -> ScanResult:

@@ -28,7 +28,7 @@ from aifinops_cli.scanners.interface import Scanner, ScannerError, ScanOptions
 from aifinops_cli.scanners.llm import analysis, report
 from aifinops_cli.scanners.llm.engine import Engine, Settings
 from aifinops_cli.scanners.llm.formats import DEFAULT_ATTRIBUTE_KEYS
-from aifinops_cli.scanners.llm.inputs import resolve_inputs
+from aifinops_cli.scanners.llm.inputs import FORMATS, resolve_inputs
 from aifinops_cli.scanners.llm.pricing import Override, PriceBook, genai_prices_version, load_tiers
 
 if TYPE_CHECKING:
@@ -73,6 +73,9 @@ _KNOWN = {*_NUMBERS, *_MAPPINGS, "prices", "tiers_file", "memory_limit", "databa
 
 def check_llm_config(config: dict[str, Any], options: ScanOptions) -> None:
     """The `llm:` section, checked whole before scanning (what `scan()` reads, read the same way)."""
+    if options.llm_log_format and options.llm_log_format not in FORMATS:
+        raise ScannerError(f"unknown --llm-log-format {options.llm_log_format!r}; choose from "
+                           + ", ".join(FORMATS))
     if not isinstance(config, dict):
         raise ScannerError("config llm: expected a mapping")
     for key in config:
