@@ -319,6 +319,19 @@ def test_output_symlink_is_written_through(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "real.json"]  # no temp left
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a symlink another owner")
+def test_output_symlink_of_another_user_is_refused(tmp_path: Path) -> None:
+    """A link planted in a shared output directory, aimed at a file the victim can write."""
+    victim = tmp_path / "victim.conf"
+    victim.write_text("keep me")
+    out = tmp_path / "shared"
+    out.mkdir()
+    (out / "aifinops-report.json").symlink_to(victim)
+    os.lchown(out / "aifinops-report.json", 4242, 4242)
+    usage_error("scan", *NO_SCAN, "-f", "json", "--output-dir", str(out), says="another user")
+    assert victim.read_text() == "keep me"
+
+
 def test_output_dangling_symlink_creates_its_target(tmp_path: Path) -> None:
     link = tmp_path / "link.json"
     link.symlink_to(tmp_path / "new.json")

@@ -68,9 +68,16 @@ _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
 def report_target(path: Path) -> Path:
     """Where a report for `path` really goes: a regular file, new or existing.
 
-    A symlink is followed (the file it points to is replaced, the link stays), the way `cp` and
-    shell redirection treat one; anything but a regular file at the end is refused, so `-o
-    /dev/null` run as root can no longer turn the device into a file."""
+    A symlink of the user's own is followed (the file it points to is replaced, the link stays),
+    the way `cp` and shell redirection treat one; a symlink someone else owns is refused (one
+    planted in a shared --output-dir must not aim a root cron job at /etc). Anything but a regular
+    file at the end is refused, so `-o /dev/null` run as root no longer turns the device into a
+    file."""
+    if os.path.islink(path):
+        owner = os.lstat(path).st_uid
+        if owner != os.geteuid():  # a link planted in a shared directory: protected_symlinks' rule
+            raise OutputPathError(f"it is a symlink owned by another user (uid {owner}): refused, "
+                                  "as the kernel refuses to follow one in a shared directory")
     real = Path(os.path.realpath(path))
     try:
         mode = real.stat().st_mode
