@@ -45,10 +45,11 @@ def stderr_console(opts: GlobalOptions) -> Console:
     return Console(stderr=True, no_color=no_color(opts), highlight=False)
 
 
-def fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
+def fail(message: str, code: ExitCode = ExitCode.USAGE, why: str | None = None) -> NoReturn:
     """An expected error: one line on stderr (also with -q), no traceback, a documented exit code
-    and what it means, so a cron mail says what happened."""
-    sys.stderr.write(f"aifinops: error: {plain(message)} (exit {int(code)}: {meaning(code)})\n")
+    and what it means (or `why`, when the code's usual meaning does not fit), so a cron mail says
+    what happened."""
+    sys.stderr.write(f"aifinops: error: {plain(message)} (exit {int(code)}: {why or meaning(code)})\n")
     raise typer.Exit(int(code))
 
 

@@ -165,12 +165,13 @@ def emit(report: Report, planned: list[tuple[Formatter, Path | None]], opts: Glo
             fmt.print_to(report, stdout_console(opts))
             sys.stdout.flush()
             continue
+        after = "the scan finished, this report was not written"
         try:
             write_report(target, fmt, report)
         except OutputPathError as exc:
-            fail(f"cannot write the report to {target}: {exc}")
+            fail(f"cannot write the report to {target}: {exc}", why=after)
         except OSError as exc:
-            fail(f"cannot write {target}: {exc.strerror or exc}")
+            fail(f"cannot write {target}: {exc.strerror or exc}", why=after)
         written.append(target)
     return written
 
