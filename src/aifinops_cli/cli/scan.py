@@ -27,7 +27,7 @@ from aifinops_cli.cli.common import (
 )
 from aifinops_cli.cli.unattended import UnattendedRun
 from aifinops_cli.core.baseline import apply_baseline, load_fingerprints
-from aifinops_cli.core.config import Config, find_config_file, load_config
+from aifinops_cli.core.config import MAX_LOOKBACK_DAYS, Config, find_config_file, load_config
 from aifinops_cli.core.exitcodes import ExitCode, meaning
 from aifinops_cli.core.models import Report, Severity
 from aifinops_cli.core.rules import Rule, load_rules
@@ -221,7 +221,8 @@ def scan(
     strict: Annotated[bool, typer.Option(
         "--strict", help="Malformed input records are fatal instead of counted.")] = False,
     lookback_days: Annotated[int | None, typer.Option(
-        "--lookback-days", min=1, max=63, help="Utilisation window in days (default 14).")] = None,
+        "--lookback-days", min=1, max=MAX_LOOKBACK_DAYS,
+        help="Utilisation window in days (default 14).")] = None,
     rules: Annotated[list[Path] | None, typer.Option(
         "--rules", "-r", help="Extra rules file or directory (same id replaces a default).")] = None,
     set_: Annotated[list[str] | None, typer.Option(

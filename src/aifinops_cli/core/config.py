@@ -148,9 +148,8 @@ def _check(doc: Located) -> None:
             raise doc.error((key,), f"expected {names}, got {type(value).__name__}")
     if "lookback_days" in data:
         _lookback(data["lookback_days"], doc)
-    for key in ("owner_tag_keys",):
-        if any(not isinstance(k, str | int) for k in data.get(key) or []):
-            raise doc.error((key,), "expected a list of tag keys")
+    if any(not isinstance(k, str | int) for k in data.get("owner_tag_keys") or []):
+        raise doc.error(("owner_tag_keys",), "expected a list of tag keys")
     for rule_id, spec in (data.get("rules") or {}).items():
         if not isinstance(spec, dict):
             raise doc.error(("rules", rule_id), "expected a mapping (enabled, severity, params)")
