@@ -13,6 +13,7 @@ from aifinops_cli import __version__
 from aifinops_cli.cli import forecast, history_cmd, rules_cmd, scan, scanners_cmd
 from aifinops_cli.cli.common import GlobalOptions
 from aifinops_cli.core.exitcodes import ExitCode
+from aifinops_cli.output.safe import plain
 
 app = typer.Typer(
     name="aifinops",
@@ -71,6 +72,6 @@ def main() -> None:
     except Exception as exc:
         if "--debug" in sys.argv:
             raise
-        sys.stderr.write(f"aifinops: internal error: {type(exc).__name__}: {exc} "
-                         "(rerun with --debug for the traceback, and please report it)\n")
+        sys.stderr.write(f"aifinops: internal error: {type(exc).__name__}: {plain(exc)} "
+                         "(exit 4: rerun with --debug for the traceback, and please report it)\n")
         sys.exit(int(ExitCode.INTERNAL))

@@ -25,6 +25,7 @@ from aifinops_cli.core.history import (
 )
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.output.markdown import table as md_table
+from aifinops_cli.output.safe import plain
 
 TOP_KEYS = 6
 BAR = 24
@@ -42,6 +43,11 @@ StateDir = Annotated[Path | None, typer.Option(
          "~/.local/state/aifinops).")]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", case_sensitive=False,
                                            help="table, json or markdown.")]
+
+
+def _cells(row: list[Any]) -> list[Text]:
+    """Recorded values (owners, resource ids, tags) as cells: never rich markup, no control codes."""
+    return [Text(plain(v)) for v in row]
 
 
 def usd(x: float) -> str:
@@ -120,12 +126,13 @@ def history(
             out += [note, ""]
         stdout_console(global_options(ctx)).file.write("\n".join(out))
         return
-    t = Table(title=f"Fragmentation tax over time, by {by} ({directory})", title_justify="left")
+    t = Table(title=Text(plain(f"Fragmentation tax over time, by {by} ({directory})"),
+                         style="italic"), title_justify="left")
     for i, col in enumerate(columns):
-        t.add_column(col, justify="right" if 2 <= i < len(columns) - 1 else "left",
-                     style="red" if col == "Trend" else None)
+        t.add_column(Text(plain(col)), justify="right" if 2 <= i < len(columns) - 1 else "left",
+                     style="red" if i == len(columns) - 1 else None)
     for r in rows:
-        t.add_row(*r)
+        t.add_row(*_cells(r))
     console = stdout_console(global_options(ctx))
     console.print(t)
     if note:
@@ -142,6 +149,8 @@ def _load_side(ref: str, directory: Path) -> tuple[str, dict[str, Any]]:
             fail(f"cannot read {path}: {exc}")
         except json.JSONDecodeError as exc:
             fail(f"{path}:{exc.lineno}: not JSON: {exc.msg}")
+        except RecursionError:
+            fail(f"{path}: not an aifinops JSON report (nested too deeply)")
         if not isinstance(doc, dict) or not isinstance(doc.get("findings"), list) or any(
                 not isinstance(f, dict) or "fingerprint" not in f for f in doc["findings"]):
             fail(f"{path}: not an aifinops JSON report (no findings with fingerprints)")
@@ -156,8 +165,8 @@ def _load_side(ref: str, directory: Path) -> tuple[str, dict[str, Any]]:
 
 def _item_rows(items: list[dict[str, Any]], value: str = "monthly_savings_usd") -> list[list[str]]:
     return [[i["severity"], i["rule_id"],
-             i["resource_id"] + (f" ({i['resource_name']})" if i["resource_name"] else ""),
-             i["region"] or "", i["owner"], usd(i[value])] for i in items]
+             f"{i['resource_id']}" + (f" ({i['resource_name']})" if i["resource_name"] else ""),
+             i["region"] or "", i["owner"], usd(i[value] or 0.0)] for i in items]
 
 
 def _changed_rows(items: list[dict[str, Any]]) -> list[list[str]]:
@@ -177,7 +186,15 @@ def diff(
     directory = _state_dir(ctx, state_dir)
     old_label, old_doc = _load_side(old, directory)
     new_label, new_doc = _load_side(new, directory)
-    d = diff_reports(old_doc, new_doc)
+    try:
+        d = diff_reports(old_doc, new_doc)
+        _render_diff(ctx, d, old_label, new_label, output_format)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        fail(f"{old_label} / {new_label}: not aifinops JSON reports ({type(exc).__name__}: {exc})")
+
+
+def _render_diff(ctx: typer.Context, d: dict[str, Any], old_label: str, new_label: str,
+                 output_format: Format) -> None:
     d["old"]["label"], d["new"]["label"] = old_label, new_label
     if output_format is Format.JSON:
         _emit_json(ctx, d)
@@ -207,12 +224,12 @@ def diff(
         stdout_console(global_options(ctx)).file.write("\n".join(out))
         return
     console = stdout_console(global_options(ctx))
-    console.print(Text(headline, style="bold"))
+    console.print(Text(plain(headline), style="bold"))
     t = Table(show_edge=False)
     for col, just in (("", "left"), ("Findings", "right"), ("Monthly waste", "right")):
         t.add_column(col, justify=just)
     for r in summary:
-        t.add_row(*r)
+        t.add_row(*_cells(r))
     console.print(t)
     for title, cols, rows in sections:
         if not rows:
@@ -222,5 +239,5 @@ def diff(
             t.add_column(col, justify="right" if col in ("Monthly waste", "Before", "After", "Change")
                          else "left", overflow="fold")
         for r in rows:
-            t.add_row(*r)
+            t.add_row(*_cells(r))
         console.print(t)

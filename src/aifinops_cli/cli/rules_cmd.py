@@ -8,11 +8,13 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from aifinops_cli.cli.common import fail, global_options, stdout_console
 from aifinops_cli.core.config import find_config_file, load_config
 from aifinops_cli.core.rules import Rule, load_rules, rule_schema_json
 from aifinops_cli.core.yamlsrc import SourceError
+from aifinops_cli.output.safe import plain
 
 app = typer.Typer(help="List, validate and explain the rules that turn observations into findings.",
                   no_args_is_help=True)
@@ -56,7 +58,8 @@ def list_rules(
     for r in loaded:
         params = ", ".join(f"{k}={v}" for k, v in r.params.items())
         rid = r.id if r.enabled else f"{r.id} (disabled)"
-        table.add_row(rid, r.category, _level(r.severity), ", ".join(r.resource), params)
+        table.add_row(*(Text(plain(v)) for v in (rid, r.category, _level(r.severity),
+                                                   ", ".join(r.resource), params)))
     stdout_console(global_options(ctx)).print(table)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import re
 import sys
 import traceback
 from datetime import UTC, datetime
@@ -12,27 +13,30 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from aifinops_cli.cli.common import (
+    STDOUT,
     GlobalOptions,
+    OutputPathError,
     fail,
     global_options,
+    report_target,
     stderr_console,
     stdout_console,
-    write_atomic,
+    write_report,
 )
 from aifinops_cli.cli.unattended import UnattendedRun
 from aifinops_cli.core.baseline import apply_baseline, load_fingerprints
-from aifinops_cli.core.config import Config, find_config_file, load_config
-from aifinops_cli.core.exitcodes import ExitCode
+from aifinops_cli.core.config import MAX_LOOKBACK_DAYS, Config, find_config_file, load_config
+from aifinops_cli.core.exitcodes import ExitCode, meaning
 from aifinops_cli.core.models import Report, Severity
 from aifinops_cli.core.rules import Rule, load_rules
 from aifinops_cli.core.runner import run_scan
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.output.interface import Formatter, formatters
+from aifinops_cli.output.safe import markup, plain
 from aifinops_cli.pricing.catalog import PriceCatalog, load_catalog
-from aifinops_cli.scanners.interface import ScanContext, Scanner, ScanOptions
+from aifinops_cli.scanners.interface import ScanContext, Scanner, ScannerError, ScanOptions
 from aifinops_cli.scanners.registry import PluginLoadError, for_providers, load_scanners
 
 REPORT_STEM = "aifinops-report"
@@ -75,6 +79,19 @@ def select_scanners(options: ScanOptions, names: list[str]) -> list[type[Scanner
     return chosen
 
 
+def check_scanner_config(chosen: list[type[Scanner]], config: Config, options: ScanOptions) -> None:
+    """Each chosen scanner's config section, before any scan work: a bad one is exit 2."""
+    for cls in chosen:
+        try:
+            cls.check_config(config, options)
+        except (ScannerError, SourceError) as exc:
+            key = re.search(r"\bconfig ([a-z_]+(?:\.[a-z_0-9]+)*)", str(exc))
+            place = config.where(key.group(1)) if key else config.source
+            fail(f"{place}: {exc}" if config.source != "defaults" else str(exc))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            fail(f"{config.source}: config for {cls.name}: {type(exc).__name__}: {exc}")
+
+
 def _formats(requested: list[str]) -> list[Formatter]:
     available = formatters()
     names = _split(requested) or ["table"]
@@ -88,6 +105,9 @@ def _prepare(opts: GlobalOptions, sets: list[str], rules_paths: list[Path]
              ) -> tuple[Config, list[Rule], PriceCatalog]:
     try:
         config = load_config(find_config_file(opts.config), sets)
+    except SourceError as exc:
+        fail(str(exc))
+    try:
         rules = load_rules(rules_paths, config)
         pricing = config.pricing
         discount = pricing.get("discount_pct", {})
@@ -100,36 +120,59 @@ def _prepare(opts: GlobalOptions, sets: list[str], rules_paths: list[Path]
         )
     except SourceError as exc:
         fail(str(exc))
-    except (KeyError, TypeError, ValueError) as exc:
-        fail(f"invalid pricing section in config: {exc}")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        fail(f"{config.source}: invalid pricing section: {type(exc).__name__}: {exc}")
     return config, rules, prices
 
 
-def emit(report: Report, formats: list[Formatter], output: Path | None, output_dir: Path | None,
-         opts: GlobalOptions, timestamped: bool = False) -> list[Path]:
-    """Write each format to its destination; at most one goes to stdout."""
+def plan_outputs(formats: list[Formatter], output: Path | None, output_dir: Path | None,
+                 timestamped: bool = False) -> list[tuple[Formatter, Path | None]]:
+    """Each format's destination (None: stdout), checked before any scan work: a bad
+    combination or a destination that is not a regular file is exit 2 now, not after the scan."""
+    if output is not None and output_dir is not None:
+        fail("--output and --output-dir are exclusive: --output names one file, --output-dir a "
+             "directory for several formats")
     if output is not None and len(formats) > 1:
         fail("--output takes one format; use --output-dir for several")
     if output is None and output_dir is None and len(formats) > 1:
         fail("several formats need --output-dir (or one --format at a time)")
-    written: list[Path] = []
+    if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
+        fail(f"--output-dir {output_dir}: not a directory")
     stamp = datetime.now(UTC).strftime("-%Y%m%dT%H%M%SZ") if timestamped else ""
+    planned: list[tuple[Formatter, Path | None]] = []
     for fmt in formats:
         if output is not None:
-            target: Path | None = output
+            target = None if str(output) == STDOUT else output
         elif output_dir is not None:
             target = output_dir / f"{REPORT_STEM}{stamp}.{fmt.extension}"
         else:
             target = None
+        if target is not None:
+            try:
+                report_target(target)
+            except OutputPathError as exc:
+                fail(f"cannot write the report to {target}: {exc}")
+        planned.append((fmt, target))
+    return planned
+
+
+def emit(report: Report, planned: list[tuple[Formatter, Path | None]], opts: GlobalOptions
+         ) -> list[Path]:
+    """Write each format to its destination; at most one goes to stdout."""
+    written: list[Path] = []
+    for fmt, target in planned:
         if target is None:
             fmt.print_to(report, stdout_console(opts))
             sys.stdout.flush()
-        else:
-            try:
-                write_atomic(target, fmt.render(report))
-            except OSError as exc:
-                fail(f"cannot write {target}: {exc.strerror}")
-            written.append(target)
+            continue
+        after = "the scan finished, this report was not written"
+        try:
+            write_report(target, fmt, report)
+        except OutputPathError as exc:
+            fail(f"cannot write the report to {target}: {exc}", why=after)
+        except OSError as exc:
+            fail(f"cannot write {target}: {exc.strerror or exc}", why=after)
+        written.append(target)
     return written
 
 
@@ -178,14 +221,17 @@ def scan(
     strict: Annotated[bool, typer.Option(
         "--strict", help="Malformed input records are fatal instead of counted.")] = False,
     lookback_days: Annotated[int | None, typer.Option(
-        "--lookback-days", min=1, max=63, help="Utilisation window in days (default 14).")] = None,
+        "--lookback-days", min=1, max=MAX_LOOKBACK_DAYS,
+        help="Utilisation window in days (default 14).")] = None,
     rules: Annotated[list[Path] | None, typer.Option(
         "--rules", "-r", help="Extra rules file or directory (same id replaces a default).")] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a rule parameter: RULE_ID.PARAM=VALUE (repeatable).")] = None,
     output_format: Annotated[list[str] | None, typer.Option(
         "--format", "-f", help="table, json, markdown, csv (repeatable or comma-separated).")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write the report to this regular file (replaced atomically; a "
+        "symlink is followed), or - for stdout.")] = None,
     output_dir: Annotated[Path | None, typer.Option(
         "--output-dir", help="Write every format here as aifinops-report.<ext>.")] = None,
     fail_on: Annotated[Severity | None, typer.Option(
@@ -216,6 +262,7 @@ def scan(
     """Scan for AI waste and print or write the fragmentation-tax report."""
     opts = global_options(ctx)
     formats = _formats(output_format or [])
+    planned = plan_outputs(formats, output, output_dir, timestamped)
     sets = list(set_ or [])
     if lookback_days is not None:
         sets.append(f"lookback_days={lookback_days}")
@@ -242,20 +289,12 @@ def scan(
         lookback_days=config.lookback_days,
         max_workers=workers,
     )
-    unattended = UnattendedRun.start(ctx, opts, config, state_dir=state_dir, record=record,
-                                     lock=lock, suppressions=list(suppressions or []),
-                                     log_path=log_file)
     bad = [p for p in options.providers if p not in PROVIDER_INPUTS]
     if bad:
         fail(f"unknown provider(s) {', '.join(bad)}; choose from {', '.join(PROVIDER_INPUTS)}")
-    if options.llm_logs:  # bad llm: values and --llm-log-format exit 2 before any scan work
-        from aifinops_cli.scanners.interface import ScannerError
-        from aifinops_cli.scanners.llm.engine import check_config
-
-        try:
-            check_config(config.section("llm"), options.llm_log_format)
-        except ScannerError as exc:
-            fail(str(exc))
+    unattended = UnattendedRun.start(ctx, opts, config, state_dir=state_dir, record=record,
+                                     lock=lock, suppressions=list(suppressions or []),
+                                     log_path=log_file)
 
     err = stderr_console(opts)
     show_progress = not opts.quiet and err.is_terminal
@@ -270,6 +309,7 @@ def scan(
             add_demo_inputs(options, config)
             stack.enter_context(demo_clusters(options))
         chosen = select_scanners(options, _split(scanner))
+        check_scanner_config(chosen, config, options)
         status = stack.enter_context(err.status("scanning…")) if show_progress else None
 
         done = itertools.count(1)
@@ -290,14 +330,35 @@ def scan(
     if opts.debug:
         for error in outcome.internal_errors:
             traceback.print_exception(error, file=sys.stderr)
-    written = emit(report, formats, output, output_dir, opts, timestamped)
+    written = emit(report, planned, opts)
     if not opts.quiet:
         for path in written:
-            err.print(f"wrote {path}")
+            err.print(f"wrote {markup(path)}")
         for entry in report.coverage:
             if entry.status in ("failed", "skipped"):
                 err.print(f"[yellow]{'warning' if entry.status == 'failed' else 'skipped'}:[/] "
-                          f"{entry.scanner} {escape(entry.scope)}: {escape(entry.message)}")
-    code = int(exit_code(report, fail_on, len(outcome.internal_errors)))
-    unattended.done(report, written, code)
-    raise typer.Exit(code)
+                          f"{markup(entry.scanner)} {markup(entry.scope)}: {markup(entry.message)}")
+    code = exit_code(report, fail_on, len(outcome.internal_errors))
+    if code != ExitCode.OK:  # also with -q: a cron mail must say what happened
+        sys.stderr.write(f"aifinops: {outcome_line(report, code, fail_on)} "
+                         f"(exit {int(code)}: {meaning(code)})\n")
+    unattended.done(report, written, int(code))
+    raise typer.Exit(int(code))
+
+
+def outcome_line(report: Report, code: ExitCode, fail_on: Severity | None) -> str:
+    """What a non-zero exit is about, in one line."""
+    if code == ExitCode.FINDINGS and fail_on is not None:
+        gate = [f for f in report.active_findings
+                if f.status == "new" and f.severity.rank >= fail_on.rank]
+        total = sum(f.estimated_monthly_savings_usd for f in gate)
+        return (f"failing: {len(gate)} new finding(s) at or above {fail_on.value} "
+                f"(${total:,.2f}/month)")
+    failed = [c for c in report.coverage if c.status in ("failed", "skipped")]
+    if code == ExitCode.INTERNAL:
+        bugs = [c for c in failed if c.message.startswith("internal error")] or failed
+        first = f": {plain(bugs[0].scanner)}: {plain(bugs[0].message)}" if bugs else ""
+        return f"error: a scanner failed with an internal error{first}"
+    first = f"; first: {plain(failed[0].scanner)} {plain(failed[0].scope)}: {plain(failed[0].message)}" \
+        if failed else ""
+    return f"error: no scope could be scanned ({len(failed)} failed or skipped{first})"

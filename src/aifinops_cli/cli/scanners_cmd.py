@@ -7,8 +7,10 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from aifinops_cli.cli.common import fail, global_options, stdout_console
+from aifinops_cli.output.safe import plain
 from aifinops_cli.scanners.registry import GROUP, PluginLoadError, load_scanners
 
 app = typer.Typer(help="List the scanners (built in and from plugins).", no_args_is_help=True)
@@ -33,5 +35,6 @@ def list_scanners(
     for col in ("Name", "Provider", "Observes", "Description"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r["name"], r["provider"], ", ".join(r["kinds"]), r["description"])
+        table.add_row(*(Text(plain(v)) for v in (r["name"], r["provider"], ", ".join(r["kinds"]),
+                                                   r["description"])))
     stdout_console(global_options(ctx)).print(table)

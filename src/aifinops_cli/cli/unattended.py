@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -42,6 +43,7 @@ from aifinops_cli.core.models import Report
 from aifinops_cli.core.overlap import mark_overlaps
 from aifinops_cli.core.report import to_dict
 from aifinops_cli.core.yamlsrc import SourceError
+from aifinops_cli.output.safe import markup
 
 # the run's own lines go to the log file only: stderr already gets the human version of each
 log = logging.getLogger("aifinops.run")
@@ -50,12 +52,48 @@ log.addHandler(logging.NullHandler())
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
 
 
+class _LogFile(logging.FileHandler):
+    """A log file that cannot sink the run: a full disk or a vanished mount is one warning on
+    stderr, then the file is left alone; the scan and its exit code go on as if no log was asked."""
+
+    broken: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.broken is None:
+            super().emit(record)
+
+    def flush(self) -> None:
+        if self.broken is None:
+            try:
+                super().flush()
+            except OSError as exc:
+                self._broke(exc)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        exc = sys.exc_info()[1]
+        self._broke(exc if isinstance(exc, BaseException) else OSError("write failed"))
+
+    def _broke(self, exc: BaseException) -> None:
+        if self.broken is None:
+            self.broken = getattr(exc, "strerror", None) or str(exc)
+            sys.stderr.write(f"aifinops: warning: cannot write the log file {self.baseFilename}: "
+                             f"{self.broken}; logging to it stopped, the scan goes on\n")
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError as exc:
+            self._broke(exc)
+
+
 @contextlib.contextmanager
 def log_file(path: Path, debug: bool) -> Iterator[None]:
     """Append aifinops' log records to `path` without making stderr any chattier."""
     try:
+        if path.is_dir():
+            fail(f"cannot open log file {path}: is a directory")
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(path, encoding="utf-8")
+        handler = _LogFile(path, encoding="utf-8")
     except OSError as exc:
         fail(f"cannot open log file {path}: {exc.strerror}")
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
@@ -162,7 +200,7 @@ class UnattendedRun:
                            "remove it")
                 log.warning("%s", message)
                 if not self.opts.quiet:
-                    err.print(f"[yellow]warning:[/] {message}")
+                    err.print(f"[yellow]warning:[/] {markup(message)}")
         mark_overlaps(report.findings)  # a suppressed finding no longer counts a machine
         report.visibility = assess(scanners, report.coverage)
         if not self.record:
@@ -185,12 +223,12 @@ class UnattendedRun:
             # the scan itself succeeded: say so, keep the exit code
             log.error("could not record the run: %s", exc)
             if not self.opts.quiet:
-                err.print(f"[yellow]warning:[/] could not record the run in history: {exc}")
+                err.print(f"[yellow]warning:[/] could not record the run in history: {markup(exc)}")
             return
         log.info("recorded run %s in %s%s", run_id, store.path,
                  f"; pruned {pruned} run(s) beyond history.keep_runs={self.keep_runs}" if pruned else "")
         if not self.opts.quiet:
-            err.print(f"recorded run {run_id} in {store.path}")
+            err.print(f"recorded run {run_id} in {markup(store.path)}")
 
     def done(self, report: Report, written: list[Path], code: int) -> None:
         s = to_dict(report)["summary"]

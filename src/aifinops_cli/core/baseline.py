@@ -8,17 +8,34 @@ from pathlib import Path
 from aifinops_cli.core.models import Finding
 from aifinops_cli.core.yamlsrc import SourceError
 
+MAX_BASELINE_BYTES = 2 * 1024 * 1024 * 1024  # a 100,000-finding report is ~200 MB
+
 
 def load_fingerprints(path: Path) -> set[str]:
+    """The fingerprints of a JSON report; anything else is a SourceError (exit 2), never a crash."""
+    where = str(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        if path.is_dir():
+            raise SourceError(where, None, "", "cannot read baseline: is a directory")
+        if path.stat().st_size > MAX_BASELINE_BYTES:
+            raise SourceError(where, None, "", "baseline larger than 2 GiB: refused")
+        raw = path.read_bytes()
     except OSError as exc:
-        raise SourceError(str(path), None, "", f"cannot read baseline: {exc.strerror}") from None
+        raise SourceError(where, None, "", f"cannot read baseline: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SourceError(where, line, "", "baseline is not valid UTF-8") from None
     except json.JSONDecodeError as exc:
-        raise SourceError(str(path), exc.lineno, "", f"baseline is not JSON: {exc.msg}") from None
-    if not isinstance(data, dict) or "findings" not in data:
-        raise SourceError(str(path), None, "", "not an aifinops JSON report (no `findings`)")
-    return {str(f.get("fingerprint")) for f in data["findings"] if isinstance(f, dict)}
+        raise SourceError(where, exc.lineno, "", f"baseline is not JSON: {exc.msg}") from None
+    except RecursionError:
+        raise SourceError(where, None, "", "baseline is not an aifinops report: nested too deeply"
+                          ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
+        raise SourceError(where, None, "", "not an aifinops JSON report (no `findings` list)")
+    return {str(f["fingerprint"]) for f in data["findings"]
+            if isinstance(f, dict) and isinstance(f.get("fingerprint"), str)}
 
 
 def apply_baseline(findings: list[Finding], known: set[str]) -> None:

@@ -3,6 +3,12 @@
 Looked up in order: `--config PATH`, `$AIFINOPS_CONFIG`, `./aifinops.yaml`,
 `~/.config/aifinops/config.yaml`. Every section is optional. Sections owned by one scanner
 (`llm`, `billing`, `gcp`, `kubernetes`, ...) are validated by that scanner.
+
+`./aifinops.yaml` is picked up from whatever directory aifinops runs in, which may be a checkout
+of someone else's repository. Such a *project config* is read like repository content: it may
+tune rules, owners, prices, budgets and suppressions, but it may not decide where aifinops writes
+or how its engines run (`UNTRUSTED_KEYS`), nor name files outside its own directory. Those need a
+config the user chose: `--config`, `$AIFINOPS_CONFIG` or `~/.config/aifinops/config.yaml`.
 """
 
 from __future__ import annotations
@@ -12,9 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from aifinops_cli.core.yamlsrc import Located, SourceError, load_file, load_one
 
-from aifinops_cli.core.yamlsrc import Located, SourceError, load_documents
+PROJECT_CONFIG = "aifinops.yaml"
+MAX_LOOKBACK_DAYS = 63  # CloudWatch keeps 5-minute datapoints for 63 days; as --lookback-days
+# settings a project config (./aifinops.yaml found in the working directory) may not make:
+# where files are written, and what reaches the engines' own settings
+UNTRUSTED_KEYS = (("history", "path"), ("llm", "database"), ("llm", "memory_limit"),
+                  ("billing", "memory_limit"))
+# settings that name files to read: in a project config, only inside its own directory
+PATH_KEYS = (("suppressions",), ("pricing", "catalogs"), ("llm", "tiers_file"),
+             ("billing", "ai_services"))
 
 DEFAULT_OWNER_TAG_KEYS = ["team", "owner", "cost-center", "costcenter", "project"]
 
@@ -42,6 +56,16 @@ class Config:
     pricing: dict[str, Any] = field(default_factory=dict)
     sections: dict[str, Any] = field(default_factory=dict)  # budgets, llm, billing, ...
     source: str = "defaults"
+    project: bool = False  # found as ./aifinops.yaml, not chosen by the user (see module doc)
+    lines: dict[tuple[str | int, ...], int] = field(default_factory=dict)  # key path -> line
+
+    def where(self, dotted: str) -> str:
+        """`file:line` of a setting such as `llm.loop_window_calls` (its closest known parent)."""
+        path: tuple[str | int, ...] = tuple(dotted.split("."))
+        while path and path not in self.lines:
+            path = path[:-1]
+        line = self.lines.get(path) if path else None
+        return f"{self.source}:{line}" if line else self.source
 
     def section(self, name: str) -> dict[str, Any]:
         return self.sections.get(name) or {}
@@ -56,16 +80,55 @@ class Config:
         return ""
 
 
+class ProjectConfig(type(Path())):  # type: ignore[misc]
+    """The path of a config found in the working directory rather than chosen by the user."""
+
+
 def find_config_file(explicit: Path | None) -> Path | None:
     if explicit is not None:
         return explicit
     env = os.environ.get("AIFINOPS_CONFIG")
     if env:
         return Path(env)
-    for candidate in (Path("aifinops.yaml"), Path.home() / ".config" / "aifinops" / "config.yaml"):
-        if candidate.is_file():
-            return candidate
-    return None
+    if Path(PROJECT_CONFIG).is_file():
+        return ProjectConfig(PROJECT_CONFIG)
+    user = Path.home() / ".config" / "aifinops" / "config.yaml"
+    return user if user.is_file() else None
+
+
+def _get(data: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def _check_project(doc: Located) -> None:
+    """What a config found in the working directory may not do (see the module docstring)."""
+    for path in UNTRUSTED_KEYS:
+        if _get(doc.data, path) is not None:
+            raise doc.error(path, "not allowed in ./aifinops.yaml found in the working directory "
+                            "(it may come from someone else's repository): set it in a config "
+                            "given by --config, $AIFINOPS_CONFIG or ~/.config/aifinops/config.yaml")
+    for path in PATH_KEYS:
+        value = _get(doc.data, path)
+        items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        for item in items:
+            p = Path(str(item)).expanduser()
+            if p.is_absolute() or ".." in p.parts:
+                raise doc.error(path, f"{item!r}: ./aifinops.yaml found in the working directory "
+                                "may only name files below its own directory; use --config for "
+                                "files elsewhere")
+
+
+def _lookback(value: Any, doc: Located | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LOOKBACK_DAYS:
+        message = f"lookback_days must be a whole number of days from 1 to {MAX_LOOKBACK_DAYS}"
+        if doc is None:
+            raise SourceError("--set", None, "lookback_days", message)
+        raise doc.error(("lookback_days",), message)
+    return value
 
 
 def _check(doc: Located) -> None:
@@ -78,28 +141,39 @@ def _check(doc: Located) -> None:
         if key not in _TOP_KEYS:
             known = ", ".join(sorted(_TOP_KEYS))
             raise doc.error((key,), f"unknown setting (known: {known})")
-        if not isinstance(value, _TOP_KEYS[key]):
-            raise doc.error((key,), f"expected {_TOP_KEYS[key]}, got {type(value).__name__}")
+        expected = _TOP_KEYS[key]
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is int):
+            names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple)
+                                                      else (expected,)))
+            raise doc.error((key,), f"expected {names}, got {type(value).__name__}")
+    if "lookback_days" in data:
+        _lookback(data["lookback_days"], doc)
+    if any(not isinstance(k, str | int) for k in data.get("owner_tag_keys") or []):
+        raise doc.error(("owner_tag_keys",), "expected a list of tag keys")
     for rule_id, spec in (data.get("rules") or {}).items():
         if not isinstance(spec, dict):
             raise doc.error(("rules", rule_id), "expected a mapping (enabled, severity, params)")
         for k in spec:
             if k not in ("enabled", "severity", "params"):
                 raise doc.error(("rules", rule_id, k), "unknown key (enabled, severity, params)")
+        if "enabled" in spec and not isinstance(spec["enabled"], bool):
+            raise doc.error(("rules", rule_id, "enabled"), "expected true or false")
+        if not isinstance(spec.get("params") or {}, dict):
+            raise doc.error(("rules", rule_id, "params"), "expected a mapping of parameter: value")
 
 
 def load_config(path: Path | None, sets: list[str] | None = None) -> Config:
     config = Config()
     if path is not None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SourceError(str(path), None, "", f"cannot read config file: {exc.strerror}") from None
-        docs = load_documents(text, str(path))
+        docs = load_file(path, "config file")
         doc = docs[0] if docs else Located(None, str(path))
         _check(doc)
+        if isinstance(path, ProjectConfig):
+            _check_project(doc)
+            config.project = True
         data = doc.data or {}
         config.source = str(path)
+        config.lines = doc.lines
         config.owner_tag_keys = [str(k) for k in data.get("owner_tag_keys", config.owner_tag_keys)]
         config.lookback_days = int(data.get("lookback_days", config.lookback_days))
         config.rules = {str(k): dict(v) for k, v in (data.get("rules") or {}).items()}
@@ -117,16 +191,19 @@ def apply_set(config: Config, item: str) -> None:
     if "=" not in item:
         raise SourceError("--set", None, item, "expected KEY=VALUE, e.g. aws-ec2-idle-gpu.cpu_max_pct=5")
     key, raw = item.split("=", 1)
-    value = yaml.safe_load(raw) if raw.strip() else ""
+    try:
+        value = load_one(raw, "--set", lines=False).data if raw.strip() else ""
+    except SourceError as exc:
+        raise SourceError("--set", None, item, exc.message) from None
+    if isinstance(value, dict | list):
+        raise SourceError("--set", None, item, "expected one value (a number, true/false or text)")
     key = key.strip()
     if "." in key:
         rule_id, param = key.rsplit(".", 1)
         config.rules.setdefault(rule_id, {}).setdefault("params", {})[param] = value
         config.rules[rule_id].setdefault("_set", []).append(param)
     elif key == "lookback_days":
-        if not isinstance(value, int) or value < 1:
-            raise SourceError("--set", None, key, "lookback_days must be a whole number of days >= 1")
-        config.lookback_days = value
+        config.lookback_days = _lookback(value, None)
     elif key == "owner_tag_keys":
         config.owner_tag_keys = [s.strip() for s in str(value).split(",") if s.strip()]
     else:

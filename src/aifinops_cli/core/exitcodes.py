@@ -10,3 +10,21 @@ class ExitCode(IntEnum):
     SCAN_FAILED = 3  # the scan ran but no scope could be scanned (e.g. no credentials)
     INTERNAL = 4  # a bug in aifinops or a plugin: rerun with --debug and report it
     LOCKED = 5  # another run holds the run lock in the state dir (cron overlap): nothing was scanned
+
+
+MEANING = {
+    ExitCode.OK: "ok",
+    ExitCode.FINDINGS: "new findings at or above --fail-on",
+    ExitCode.USAGE: "usage or input error, nothing scanned",
+    ExitCode.SCAN_FAILED: "no scope could be scanned",
+    ExitCode.INTERNAL: "internal error, rerun with --debug and report it",
+    ExitCode.LOCKED: "another run holds the lock, nothing scanned",
+}
+
+
+def meaning(code: int) -> str:
+    """What an exit code means, in a few words (the one line `-q` still prints on stderr)."""
+    try:
+        return MEANING[ExitCode(code)]
+    except ValueError:
+        return "unknown"

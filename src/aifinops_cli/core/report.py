@@ -120,7 +120,9 @@ def finding_to_dict(f: Finding) -> dict[str, Any]:
     }
 
 
-def to_dict(report: Report) -> dict[str, Any]:
+def to_dict(report: Report, include_findings: bool = True) -> dict[str, Any]:
+    """The report document; `include_findings=False` leaves `findings` an empty list, for a writer
+    that streams them (output/json_format.py)."""
     active = report.active_findings
     failed = [c for c in report.coverage if c.status != "ok"]
     return {
@@ -143,7 +145,7 @@ def to_dict(report: Report) -> dict[str, Any]:
             ],
         },
         "unpriced": report.unpriced,
-        "findings": [finding_to_dict(f) for f in report.findings],
+        "findings": [finding_to_dict(f) for f in report.findings] if include_findings else [],
         "analysis": report.analysis,
         "visibility": report.visibility,
         "history": report.history,

@@ -23,7 +23,7 @@ import jsonschema
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import Confidence, Finding, Observation, Severity
-from aifinops_cli.core.yamlsrc import Located, SourceError, load_documents
+from aifinops_cli.core.yamlsrc import Located, SourceError, load_documents, read_text
 
 CATEGORIES = (
     "zombie-infrastructure",
@@ -407,7 +407,7 @@ def load_rules(extra: list[Path] | None = None, config: Config | None = None,
     paths = ([default_rules_dir()] if include_defaults else []) + list(extra or [])
     for root in paths:
         for file in _rule_files(root):
-            for rule in parse_rules_text(file.read_text(encoding="utf-8"), str(file)):
+            for rule in parse_rules_text(read_text(file, "rules file"), str(file)):
                 by_id[rule.id] = rule
     if config is not None:
         apply_config(by_id, config)

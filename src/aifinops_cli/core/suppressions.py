@@ -24,14 +24,14 @@ check takes `today` as a parameter: the caller decides what day it is.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 from aifinops_cli.core.models import Finding
 from aifinops_cli.core.report import UNOWNED
-from aifinops_cli.core.yamlsrc import Located, SourceError, load_documents
+from aifinops_cli.core.yamlsrc import Located, load_documents, read_text
 
 SELECTORS = ("rule", "resource", "tag", "owner", "account", "region")
 _KEYS = {*SELECTORS, "reason", "expires"}
@@ -117,6 +117,8 @@ def _entry(doc: Located, index: int, raw: Any) -> Suppression:
                 expires = date.fromisoformat(expires.strip())
             except ValueError:
                 raise doc.error((*path, "expires"), "expected a date, YYYY-MM-DD") from None
+        if isinstance(expires, datetime):
+            expires = expires.date()
         if not isinstance(expires, date):
             raise doc.error((*path, "expires"), "expected a date, YYYY-MM-DD")
     source = f"{doc.file}:{doc.line_of(path)}"
@@ -151,12 +153,7 @@ def parse(text: str, file: str) -> list[Suppression]:
 def load(paths: list[Path]) -> list[Suppression]:
     out: list[Suppression] = []
     for path in paths:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SourceError(str(path), None, "", f"cannot read suppression file: {exc.strerror}"
-                              ) from None
-        out += parse(text, str(path))
+        out += parse(read_text(path, "suppression file"), str(path))
     return out
 
 

@@ -8,6 +8,7 @@ import io
 from aifinops_cli.core.models import Report
 from aifinops_cli.core.report import finding_to_dict
 from aifinops_cli.output.interface import Formatter
+from aifinops_cli.output.safe import csv_cell
 
 COLUMNS = [
     "fingerprint", "rule_id", "title", "category", "severity", "confidence", "priority",
@@ -30,5 +31,5 @@ class CsvFormatter(Formatter):
             row = finding_to_dict(f)
             row["owner"] = row["owner"] or ""
             row["overlaps"] = row["overlaps"] or ""
-            writer.writerow(row)
+            writer.writerow({k: csv_cell(row.get(k)) for k in COLUMNS})
         return buf.getvalue()

@@ -8,12 +8,13 @@ the money (by category, by owner, over time), tables where people need the rows.
 
 from __future__ import annotations
 
-from html import escape
+from html import escape as _html_escape
 from typing import Any
 
 from aifinops_cli.core.models import Report
 from aifinops_cli.core.report import UNOWNED, money, to_dict, unpriced_headline
 from aifinops_cli.output.interface import Formatter
+from aifinops_cli.output.safe import plain
 
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
            "#ff9da7", "#9c755f", "#bab0ac")
@@ -43,6 +44,11 @@ th{background:#eef2f7}td.n,th.n{text-align:right;font-variant-numeric:tabular-nu
 .muted{color:#7b8794}code{font-size:.9em}
 ul.blind li{margin:2px 0}
 """
+
+
+def escape(value: Any) -> str:
+    """HTML-escaped text without control characters (a report `cat` in a terminal stays text)."""
+    return _html_escape(plain(value, newlines=True))
 
 
 def usd(x: float | None) -> str:

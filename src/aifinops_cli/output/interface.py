@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import IO, ClassVar
 
 from rich.console import Console
 
@@ -19,9 +19,13 @@ class Formatter(ABC):
     def render(self, report: Report) -> str:
         """The whole document as text."""
 
+    def write_to(self, report: Report, handle: IO[str]) -> None:
+        """Write the document to an open file; formats too large to hold as one string stream."""
+        handle.write(self.render(report))
+
     def print_to(self, report: Report, console: Console) -> None:
         """Write to a terminal; formats with colour override this."""
-        console.file.write(self.render(report))
+        self.write_to(report, console.file)
 
 
 def formatters() -> dict[str, type[Formatter]]:

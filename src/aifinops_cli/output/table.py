@@ -14,7 +14,16 @@ from rich.text import Text
 from aifinops_cli.core.models import Finding, Report
 from aifinops_cli.core.report import UNOWNED, money, totals, unpriced_headline
 from aifinops_cli.output.interface import Formatter
+from aifinops_cli.output.safe import plain
 
+
+def _t(value: Any, style: str = "") -> Text:
+    """A data value as a cell: never parsed as rich markup, control characters removed."""
+    return Text(plain(value), style=style)
+
+# a terminal shows the largest findings of each category; the rest are one summary row (the
+# JSON, CSV, Markdown and HTML reports list every finding). 100,000 rich rows take 80 s.
+ROWS_PER_CATEGORY = 200
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan",
                   "info": "dim"}
 
@@ -62,7 +71,7 @@ def _breakdown(title: str, data: dict[str, float], total: float) -> Table:
     t.add_column("Monthly waste", justify="right")
     t.add_column("Share", justify="right")
     for k, v in data.items():
-        t.add_row(k, usd(v), f"{(v / total * 100) if total else 0:.0f}%")
+        t.add_row(_t(k), usd(v), f"{(v / total * 100) if total else 0:.0f}%")
     return t
 
 
@@ -80,35 +89,41 @@ def renderables(report: Report, width: int = 140) -> list[Any]:
     for category, group in groupby(findings, key=lambda f: f.category):
         items = list(group)
         counted = sum(f.estimated_monthly_savings_usd for f in items if not f.overlaps)
-        t = Table(title=f"{category}: {usd(counted)}"
-                        "/month", title_justify="left", show_lines=False)
+        t = Table(title=_t(f"{category}: {usd(counted)}/month", "italic"), title_justify="left",
+                  show_lines=False)
         columns = [("Sev", "left"), ("Rule", "left"), ("Resource", "left"), ("Region", "left"),
                    ("Owner", "left"), ("Cost/mo", "right"), ("Savings/mo", "right"), ("", "left")]
         if not wide:
             columns = [c for c in columns if c[0] not in ("Rule", "Region", "Cost/mo")]
         for col, just in columns:
             t.add_column(col, justify=just, overflow="fold")
-        for f in items:
+        for f in items[:ROWS_PER_CATEGORY]:
             o = f.observation
             resource = o.id + (f" ({o.name})" if o.name else "")
-            cells = [Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]), f.rule_id,
-                     Text(resource), o.region, o.owner or UNOWNED,
+            cells = [Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]), _t(f.rule_id),
+                     _t(resource), _t(o.region), _t(o.owner or UNOWNED),
                      money(f.monthly_cost_usd, bool(f.unpriced)),
                      money(f.estimated_monthly_savings_usd, bool(f.unpriced)), _marks(f)]
             if not wide:
-                label = Text(resource)
-                label.append(f"\n{f.rule_id}, {o.region}", style="dim")
+                label = _t(resource)
+                label.append(f"\n{plain(f.rule_id)}, {plain(o.region)}", style="dim")
                 cells = [cells[0], label, *cells[4:5], *cells[6:]]
             t.add_row(*cells)
+        rest = items[ROWS_PER_CATEGORY:]
+        if rest:
+            more = Text(f"... {len(rest):,} more {category} findings "
+                        f"({usd(sum(f.estimated_monthly_savings_usd for f in rest))}/month): "
+                        "every finding is in --format json, csv, markdown or html", style="dim")
+            t.add_row("", more, *([""] * (len(columns) - 2)))
         parts.append(t)
     for section in report.analysis.values():
         if isinstance(section, dict) and section.get("summary"):
-            t = Table(title=section.get("title", ""), title_justify="left", show_header=False,
-                      show_edge=False)
+            t = Table(title=_t(section.get("title", ""), "italic"), title_justify="left",
+                      show_header=False, show_edge=False)
             t.add_column()
             t.add_column(justify="right")
             for k, v in section["summary"].items():
-                t.add_row(str(k), f"{v:,.2f}" if isinstance(v, float) else str(v))
+                t.add_row(_t(k), _t(f"{v:,.2f}" if isinstance(v, float) else v))
             parts.append(t)
     failed = [c for c in report.coverage if c.status != "ok"]
     if failed:
@@ -116,7 +131,7 @@ def renderables(report: Report, width: int = 140) -> list[Any]:
         for col in ("Scanner", "Scope", "Status", "Why"):
             t.add_column(col, overflow="fold")
         for c in failed:
-            t.add_row(c.scanner, c.scope, c.status, c.message)
+            t.add_row(_t(c.scanner), _t(c.scope), _t(c.status), _t(c.message))
         parts.append(t)
     if report.unpriced:
         parts.append(Text(f"{len(report.unpriced)} item(s) had no price and are not counted: "

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from aifinops_cli.core.models import CostLine
+from aifinops_cli.core.yamlsrc import SourceError, load_one, read_text
 from aifinops_cli.pricing.live import LIVE_AWS, LIVE_GCP, LiveOffer, LookupStats
 
 LIVE_DESCRIPTIONS = {
@@ -155,10 +156,23 @@ def load_catalog(
     overrides: list[dict[str, Any]] | None = None,
     discounts: dict[str, float] | None = None,
 ) -> PriceCatalog:
+    """Bundled catalogs, then the user's (`pricing.catalogs`), then overrides and discounts.
+
+    A user's catalog that cannot be read or is not a catalog is a SourceError (exit 2)."""
     catalog = PriceCatalog()
     for name, text in _bundled_files():
+        # shipped, generated data (thousands of rows): libyaml, no line tracking
         catalog.add_catalog(_parse(text), f"bundled:{name}")
     for path in extra_files or []:
-        catalog.add_catalog(_parse(path.read_text(encoding="utf-8")), str(path))
+        doc = load_one(read_text(path, "price catalog"), str(path))
+        if not isinstance(doc.data, dict) or not doc.data.get("services"):
+            raise doc.error((), "not a price catalog: expected a mapping with catalog, "
+                            "price_date and services")
+        try:
+            catalog.add_catalog(doc.data, str(path))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SourceError(str(path), doc.line_of(()), "", "not a valid price catalog: "
+                              f"{type(exc).__name__}: {exc} (see the bundled pricing/data/*.yaml)"
+                              ) from None
     catalog.apply_overrides(overrides or [], discounts or {})
     return catalog

@@ -97,5 +97,11 @@ class Scanner(ABC):
         default, when its provider is in play. A plugin may decide otherwise."""
         return cls.provider in options.in_play()
 
+    @classmethod
+    def check_config(cls, config: Config, options: ScanOptions) -> None:
+        """Check this scanner's config section before any scan work; raise ScannerError for a
+        bad setting (the CLI exits 2 with it, instead of finding out after a long scan)."""
+        return None
+
     @abstractmethod
     def scan(self) -> ScanResult: ...

@@ -15,8 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from aifinops_cli.core.yamlsrc import load_one, read_text
 from aifinops_cli.scanners.billing.dialect import Dialect
 
 # Transfer classes. The egress classes have rules (rules/billing.yaml); the others are billed
@@ -47,11 +46,11 @@ class AiPatterns:
     @staticmethod
     def load(path: Path | None = None) -> AiPatterns:
         if path is not None:
-            text = path.read_text(encoding="utf-8")
+            text = read_text(path, "AI services file")
         else:
             text = (resources.files("aifinops_cli.pricing") / "data" / "ai_services.yaml").read_text(
                 encoding="utf-8")
-        doc = yaml.safe_load(text) or {}
+        doc = load_one(text, str(path or "bundled:ai_services.yaml"), lines=False).data or {}
         spec = doc.get("ai_services", doc)
         comps: dict[str, dict[str, list[str]]] = {}
         for name in AI_COMPONENTS:

@@ -15,6 +15,7 @@ from typing import Any
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import CoverageEntry, ScanResult
+from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.scanners.billing.analyze import TableFacts, analysis_section, observations, run_analysis
 from aifinops_cli.scanners.billing.formats import FORMATS, Mapping, detect
 from aifinops_cli.scanners.billing.queries import RAW_TEXT, AiPatterns
@@ -51,6 +52,8 @@ def _ai_patterns(config: Config) -> AiPatterns:
     path = config.section("billing").get("ai_services")
     try:
         return AiPatterns.load(Path(path) if path else None)
+    except SourceError as exc:
+        raise ScannerError(f"config billing.ai_services: {exc}") from None
     except (OSError, ValueError, AttributeError) as exc:
         raise ScannerError(f"cannot read the AI services file {path}: {exc}") from exc
 
@@ -274,6 +277,14 @@ class BillingScanner(Scanner):
     description = ("FOCUS, AWS CUR and GCP billing exports (files, s3://, athena://, bigquery://): "
                    "egress flows, the AI data path by owner, billed totals")
     kinds = ("billing.egress_flow", "billing.untagged_ai_spend")
+
+    @classmethod
+    def check_config(cls, config: Config, options: Any) -> None:
+        """The format flag and the AI services file, before scanning: a bad one is exit 2."""
+        if options.billing_format and options.billing_format not in FORMATS:
+            raise ScannerError(f"unknown --billing-format {options.billing_format!r}; choose from "
+                               + ", ".join(FORMATS))
+        _ai_patterns(config)
 
     def scan(self) -> ScanResult:
         ctx: ScanContext = self.context

@@ -99,6 +99,10 @@ class KubernetesGpuScanner(Scanner):
                    "Prometheus), notebooks and finished jobs still holding GPUs; cloud and on-prem")
     kinds = ("k8s.node", "k8s.pod")
 
+    @classmethod
+    def check_config(cls, config: Any, options: Any) -> None:
+        check_settings(config.section("kubernetes"))
+
     def scan(self) -> ScanResult:
         ctx = self.context
         check_settings(ctx.config.section("kubernetes"))

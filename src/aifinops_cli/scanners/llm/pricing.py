@@ -29,8 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from aifinops_cli.core.yamlsrc import SourceError, load_one, read_text
 from aifinops_cli.scanners.interface import ScannerError
 
 PROVIDER_ALIASES = {
@@ -132,19 +131,21 @@ class Tiers:
 
 
 def load_tiers(path: str | None = None) -> Tiers:
-    if path:
-        text, source = Path(path).read_text(encoding="utf-8"), path
-    else:
-        text = (resources.files("aifinops_cli.pricing") / "data" / "llm_tiers.yaml").read_text("utf-8")
-        source = "bundled:llm_tiers.yaml"
     try:
-        doc = yaml.safe_load(text) or {}
+        if path:
+            text, source = read_text(Path(path), "model tiers file"), str(path)
+        else:
+            text = (resources.files("aifinops_cli.pricing") / "data" / "llm_tiers.yaml").read_text("utf-8")
+            source = "bundled:llm_tiers.yaml"
+        doc = load_one(text, source, lines=False).data or {}
         entries = list(doc.get("premium", []))
         for entry in entries:
             if not entry.get("models") or not entry.get("cheaper"):
                 raise ValueError(f"entry {entry!r} needs `models` and `cheaper`")
-    except (yaml.YAMLError, ValueError, AttributeError) as exc:
-        raise ScannerError(f"model tiers file {source}: {exc}") from exc
+    except SourceError as exc:
+        raise ScannerError(f"config llm.tiers_file: {exc}") from None
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise ScannerError(f"model tiers file {path or 'bundled:llm_tiers.yaml'}: {exc}") from exc
     return Tiers(entries, source)
 
 

@@ -22,7 +22,7 @@ Config (`llm:` section, all optional):
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import CoverageEntry, ScanResult
@@ -32,8 +32,11 @@ from aifinops_cli.scanners.interface import Scanner, ScannerError, ScanOptions
 from aifinops_cli.scanners.llm import analysis, report
 from aifinops_cli.scanners.llm.engine import Engine, Settings, check_config
 from aifinops_cli.scanners.llm.formats import DEFAULT_ATTRIBUTE_KEYS
-from aifinops_cli.scanners.llm.inputs import resolve_inputs
+from aifinops_cli.scanners.llm.inputs import FORMATS, resolve_inputs
 from aifinops_cli.scanners.llm.pricing import Override, PriceBook, genai_prices_version, load_tiers
+
+if TYPE_CHECKING:
+    from aifinops_cli.core.config import Config
 
 MAX_BAD_EXAMPLES = 5
 
@@ -115,6 +118,53 @@ def _database(value: Any) -> str:
     return str(value)
 
 
+_NUMBERS = {"discount_pct": float, "loop_window_calls": int, "retry_gap_seconds": float}
+_MAPPINGS = ("attribute_keys", "key_aliases", "simple_request", "budgets", "azure_deployments")
+_KNOWN = {*_NUMBERS, *_MAPPINGS, "prices", "tiers_file", "memory_limit", "database"}
+
+
+def check_llm_config(config: dict[str, Any], options: ScanOptions) -> None:
+    """The `llm:` section, checked whole before scanning (what `scan()` reads, read the same way)."""
+    if options.llm_log_format and options.llm_log_format not in FORMATS:
+        raise ScannerError(f"unknown --llm-log-format {options.llm_log_format!r}; choose from "
+                           + ", ".join(FORMATS))
+    if not isinstance(config, dict):
+        raise ScannerError("config llm: expected a mapping")
+    for key in config:
+        if key not in _KNOWN:
+            raise ScannerError(f"config llm.{key}: unknown setting (known: {', '.join(sorted(_KNOWN))})")
+    for key in _MAPPINGS:
+        if not isinstance(config.get(key) or {}, dict):
+            raise ScannerError(f"config llm.{key}: expected a mapping")
+    for key, kind in _NUMBERS.items():
+        value = config.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                  or (kind is int and not isinstance(value, int))):
+            raise ScannerError(f"config llm.{key}: expected a {'whole ' if kind is int else ''}number")
+    for key, value in (config.get("simple_request") or {}).items():
+        if key not in ("max_input_tokens", "max_output_tokens", "max_messages"):
+            raise ScannerError(f"config llm.simple_request.{key}: unknown setting (max_input_tokens, "
+                               "max_output_tokens, max_messages)")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ScannerError(f"config llm.simple_request.{key}: expected a whole number")
+    if not isinstance(config.get("prices") or [], list):
+        raise ScannerError("config llm.prices: expected a list of {model, input_per_1m, ...}")
+    try:
+        settings_from(config, options)
+        for item in config.get("prices") or []:
+            if not isinstance(item, dict):
+                raise ScannerError(f"config llm.prices entry {item!r}: expected a mapping")
+            Override.parse(item)
+        load_tiers(config.get("tiers_file"))
+    except ScannerError:
+        raise
+    except OSError as exc:
+        raise ScannerError(f"config llm.tiers_file {config.get('tiers_file')}: cannot read: "
+                           f"{exc.strerror or exc}") from None
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        raise ScannerError(f"config llm: {type(exc).__name__}: {exc}") from None
+
+
 class LlmLogScanner(Scanner):
     name = "llm"
     provider = "llm"
@@ -123,6 +173,10 @@ class LlmLogScanner(Scanner):
                    "premium-model misuse, loops, retries, duplicate prompts, budgets")
     kinds: ClassVar[tuple[str, ...]] = ("llm.premium_simple", "llm.session", "llm.retry_group",
                                         "llm.duplicate_prompt", "llm.budget", "llm.unowned_spend")
+
+    @classmethod
+    def check_config(cls, config: Config, options: ScanOptions) -> None:
+        check_llm_config(config.section("llm"), options)
 
     def scan(self) -> ScanResult:
         ctx = self.context
