@@ -167,14 +167,15 @@ def test_the_same_settings_are_allowed_from_an_explicit_config(tmp_path: Path,
 
 
 def test_project_config_still_tunes_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Thresholds in ./aifinops.yaml apply: avoidable share 0.5 of 1,000 GB x $0.02 = $10.00."""
+    """Thresholds in ./aifinops.yaml apply: avoidable share 0.5 of the AI flow's
+    1,000 GB x $0.02 = $10.00 (the default 0.8 gives $16.00)."""
     (tmp_path / "aifinops.yaml").write_text(
-        "rules:\n  billing-inter-region-egress: {params: {avoidable_share: 0.5}}\n", encoding="utf-8")
+        "rules:\n  billing-ai-egress: {params: {avoidable_share: 0.5}}\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     result = invoke("scan", *GOOD, "-f", "json")
     assert result.exit_code == 0, result.stderr
     (f,) = [f for f in json.loads(result.stdout)["findings"]
-            if f["rule_id"] == "billing-inter-region-egress"]
+            if f["rule_id"] == "billing-ai-egress"]
     assert f["estimated_monthly_savings_usd"] == 10.0
 
 
