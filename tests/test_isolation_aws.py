@@ -69,7 +69,6 @@ def estate(far_end):
         seed_region(region, instances, volumes, now)
     far_end.recorder.calls.clear()
     far_end.recorder.release.clear()
-    far_end.recorder.hangs_ended = 0
     yield far_end
     far_end.recorder.release.set()  # end any request still hanging
 
@@ -178,11 +177,11 @@ def test_scan_deadline_reports_the_hanging_region_and_does_not_wait(estate, runn
     # a read timeout far beyond the deadline: only the deadline can end this scan early
     cfg = tmp_path / "aifinops.yaml"
     cfg.write_text("scan:\n  read_timeout: 120\n  max_attempts: 1\n")
-    estate.recorder.faults.append(Fault(kind="hang", region="eu-west-1", service="ec2",
-                                        hang_seconds=60))
+    hang = Fault(kind="hang", region="eu-west-1", service="ec2", hang_seconds=60)
+    estate.recorder.faults.append(hang)
     result = scan(runner, cfg, "--timeout", "3")
     # the scan returned while the hung request was still open: nobody waited for it
-    assert estate.recorder.hangs_ended == 0
+    assert hang.ended == 0
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     failed = {(s["scanner"], s["scope"]): s["message"] for s in report["coverage"]["scopes"]

@@ -42,6 +42,7 @@ class Fault:
     kind: str = "error"  # error | garbage | html500 | hang | reset
     hang_seconds: float = 60.0
     service: str | None = None  # the signing name: ec2, monitoring, sts, ...
+    ended: int = 0  # requests this hang fault has let go (a scan that waited for one sees 1+)
 
     def matches(self, region: str, operation: str, service: str = "") -> bool:
         return (self.region in (None, region)) and (self.operation in (None, operation)) and (
@@ -55,7 +56,6 @@ class Recorder:
     busy_by_op: Counter[str] = field(default_factory=Counter)  # seconds moto spent, per operation
     faults: list[Fault] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)  # ends every hang at once
-    hangs_ended: int = 0  # hung requests that have hung up (a scan that waited for one sees 1+)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def operations(self) -> Counter[str]:
@@ -169,7 +169,7 @@ class AwsFarEnd:
                 if fault.kind == "hang":  # accept the request, never answer, then hang up
                     recorder.release.wait(fault.hang_seconds)
                     with recorder.lock:
-                        recorder.hangs_ended += 1
+                        fault.ended += 1
                     self.close_connection = True
                     return
                 if fault.kind == "reset":  # RST instead of an answer

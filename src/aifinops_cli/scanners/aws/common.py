@@ -282,10 +282,10 @@ def for_each_region(
 def scope_failure(ctx: ScanContext, exc: BaseException, region: str) -> str:
     """The coverage message for a region that raised. What AWS or the network did is explained;
     anything else is a bug in aifinops, kept for the exit code (4) and --debug."""
-    if isinstance(exc, (*AWS_ERRORS, ScannerError)):
+    if isinstance(exc, AWS_ERRORS):
         return explain(exc, "", region)
-    if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: not a scope's failure
-        raise exc
+    if isinstance(exc, ScannerError) or not isinstance(exc, Exception):
+        raise exc  # ScannerError stops the whole scanner by definition; SystemExit is no scope's
     log.debug("region %s crashed", region, exc_info=exc)
     ctx.internal_errors.append(exc)
     return f"{region}: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)"

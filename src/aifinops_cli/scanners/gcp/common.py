@@ -429,7 +429,7 @@ def for_each_project(
     unreachable, an answer that is not the API's JSON, a bug) or is still running at the scan
     deadline is one coverage line, and the other projects' results are kept."""
     project_list = projects(ctx)
-    errors = (*expected_errors(), ScannerError)
+    errors = expected_errors()
     workers = max(1, min(ctx.options.max_workers, len(project_list)))
     outcomes = fan_out(project_list, work, workers=workers, deadline=ctx.deadline, name=scanner)
     results: list[Any] = []
@@ -445,6 +445,8 @@ def for_each_project(
                                           outcome.note, resources=len(outcome.items),
                                           errors=int(outcome.partial)))
             continue
+        if isinstance(exc, ScannerError):  # stops the whole scanner by definition (no credentials)
+            raise exc
         if done.timed_out:
             message = timed_out_message(ctx)
         elif isinstance(exc, errors):
