@@ -55,6 +55,12 @@ class Limits:
     read_timeout: float = DEFAULT_READ_TIMEOUT
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
 
+    @property
+    def http_timeout(self) -> tuple[float, float]:
+        """(connect, read) as requests, urllib3 and the kubernetes client's `_request_timeout`
+        take it."""
+        return (self.connect_timeout, self.read_timeout)
+
     @classmethod
     def from_settings(cls, section: Any, timeout: float | None = None) -> Limits:
         """The config's `scan:` section (timeout, connect_timeout, read_timeout, max_attempts),

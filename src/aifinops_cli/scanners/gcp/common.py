@@ -237,7 +237,7 @@ def bound_session(session: Any, ctx: ScanContext) -> Any:
         read = limits.read_timeout
         if isinstance(given, int | float) and given > 0:
             read = min(read, float(given))
-        kwargs["timeout"] = (limits.connect_timeout, read)
+        kwargs["timeout"] = (limits.http_timeout[0], read)
         return original(method, url, *args, **kwargs)
 
     session.request = request
