@@ -2,15 +2,21 @@
 
 The proxy forwards every request to moto unchanged, records (service, region, operation), and can
 answer some requests itself the way AWS does when it refuses: AccessDenied for one region,
-ExpiredToken, or throttling for the first N calls of an operation. Tests and `bench/aws_scan.py`
-point botocore at it with AWS_ENDPOINT_URL, exactly as a user would point it at any endpoint.
+ExpiredToken, or throttling for the first N calls of an operation. It can also fail the way a
+network or a middlebox does (`Fault.kind`): a 200 answer that is not XML/JSON, a 500 with an HTML
+page, a request left unanswered (until `release` is set or `hang_seconds` pass), or a connection
+reset. Tests and `bench/aws_scan.py` point botocore at it with AWS_ENDPOINT_URL, exactly as a user
+would point it at any endpoint.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import re
+import socket
+import struct
 import threading
 import time
 from collections import Counter
@@ -26,17 +32,21 @@ _CBOR_OP = re.compile(r"/service/[^/]+/operation/([A-Za-z]+)")
 
 @dataclass
 class Fault:
-    """Answer matching requests with an AWS error instead of forwarding them."""
+    """Answer matching requests with an AWS error (or a network failure) instead of forwarding them."""
 
-    code: str
+    code: str = ""
     status: int = 403
     region: str | None = None
     operation: str | None = None
     times: int | None = None  # None: always
+    kind: str = "error"  # error | garbage | html500 | hang | reset
+    hang_seconds: float = 60.0
+    service: str | None = None  # the signing name: ec2, monitoring, sts, ...
+    ended: int = 0  # requests this hang fault has let go (a scan that waited for one sees 1+)
 
-    def matches(self, region: str, operation: str) -> bool:
+    def matches(self, region: str, operation: str, service: str = "") -> bool:
         return (self.region in (None, region)) and (self.operation in (None, operation)) and (
-            self.times is None or self.times > 0)
+            self.service in (None, service)) and (self.times is None or self.times > 0)
 
 
 @dataclass
@@ -45,6 +55,7 @@ class Recorder:
     upstream: list[tuple[float, float]] = field(default_factory=list)  # moto busy intervals
     busy_by_op: Counter[str] = field(default_factory=Counter)  # seconds moto spent, per operation
     faults: list[Fault] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)  # ends every hang at once
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def operations(self) -> Counter[str]:
@@ -119,11 +130,14 @@ class AwsFarEnd:
                 with recorder.lock:
                     recorder.calls.append((service, region, op))
                     for f in recorder.faults:
-                        if f.matches(region, op):
+                        if f.matches(region, op, service):
                             if f.times is not None:
                                 f.times -= 1
                             fault = f
                             break
+                if fault is not None and fault.kind != "error":
+                    self._misbehave(fault)
+                    return
                 if fault is not None:
                     payload, ctype = _error_body(fault.code, service)
                     self.send_response(fault.status)
@@ -151,6 +165,35 @@ class AwsFarEnd:
                 self.wfile.write(data)
                 conn.close()
 
+            def _misbehave(self, fault: Fault) -> None:
+                if fault.kind == "hang":  # accept the request, never answer, then hang up
+                    recorder.release.wait(fault.hang_seconds)
+                    with recorder.lock:
+                        fault.ended += 1
+                    self.close_connection = True
+                    return
+                if fault.kind == "reset":  # RST instead of an answer
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                               struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                if fault.kind == "garbage":  # a captive portal or proxy answering in AWS's place
+                    status, payload = 200, b"Service temporarily unavailable; please retry\n\x00\xff"
+                elif fault.kind == "html500":
+                    status, payload = 500, b"<html><body><h1>500 Internal Server Error</h1></body></html>"
+                else:
+                    raise ValueError(f"unknown fault kind {fault.kind!r}")
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def finish(self) -> None:
+                with contextlib.suppress(OSError):  # the socket was reset on purpose
+                    super().finish()
+
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
 
         self.proxy = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -169,6 +212,7 @@ class AwsFarEnd:
         return f"http://{host}:{port}"
 
     def __exit__(self, *exc: object) -> None:
+        self.recorder.release.set()
         if self.proxy is not None:
             self.proxy.shutdown()
             self.proxy.server_close()

@@ -36,7 +36,7 @@ from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.output.interface import Formatter, formatters
 from aifinops_cli.output.safe import markup, plain
 from aifinops_cli.pricing.catalog import PriceCatalog, load_catalog
-from aifinops_cli.scanners.interface import ScanContext, Scanner, ScannerError, ScanOptions
+from aifinops_cli.scanners.interface import Limits, ScanContext, Scanner, ScannerError, ScanOptions
 from aifinops_cli.scanners.registry import PluginLoadError, for_providers, load_scanners
 
 REPORT_STEM = "aifinops-report"
@@ -241,6 +241,10 @@ def scan(
         "--baseline", help="A previous JSON report: its findings are known, not new.")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64,
                                          help="Concurrent regions/projects per scanner.")] = 8,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", metavar="SECONDS", help="Scan deadline: scopes still running then are "
+        "reported as timed out, not waited for (default: config scan.timeout, else 900; "
+        "0: none).")] = None,
     suppressions: Annotated[list[Path] | None, typer.Option(
         "--suppressions", help="Suppression file: known exceptions by rule, resource, tag or "
         "owner, each with a reason and optional expiry (repeatable; config `suppressions:`).")] = None,
@@ -289,6 +293,10 @@ def scan(
         lookback_days=config.lookback_days,
         max_workers=workers,
     )
+    try:
+        options.limits = Limits.from_settings(config.section("scan"), timeout)
+    except ValueError as exc:
+        fail(str(exc))
     bad = [p for p in options.providers if p not in PROVIDER_INPUTS]
     if bad:
         fail(f"unknown provider(s) {', '.join(bad)}; choose from {', '.join(PROVIDER_INPUTS)}")

@@ -44,6 +44,7 @@ _TOP_KEYS = {
     "gcp": dict,
     "kubernetes": dict,
     "history": dict,
+    "scan": dict,  # timeouts and retry budget: scanners/interface.py Limits
     "suppressions": (str, list),
 }
 

@@ -1,13 +1,15 @@
 """Run scanners, score what they saw against the rules, and build the report.
 
 Scanners run concurrently (each one also fans out over its own regions, projects or files). A
-scanner that fails is one coverage line, never the end of the scan.
+scanner that fails is one coverage line, never the end of the scan. At the scan deadline
+(`--timeout`) a scanner still running is one "timed out" coverage line and is not waited for;
+scanners that fan out through `fan_out` stop at the deadline themselves and keep the scopes that
+finished, so the runner allows them a short grace to hand those over.
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -15,7 +17,13 @@ from aifinops_cli import __version__
 from aifinops_cli.core.models import CoverageEntry, Observation, Report, ScanResult
 from aifinops_cli.core.overlap import mark_overlaps
 from aifinops_cli.core.rules import Rule, evaluate
-from aifinops_cli.scanners.interface import ScanContext, Scanner, ScannerError
+from aifinops_cli.scanners.interface import (
+    ScanContext,
+    Scanner,
+    ScannerError,
+    fan_out,
+    timed_out_message,
+)
 
 log = logging.getLogger("aifinops")
 
@@ -80,16 +88,34 @@ def mark_unpriced(result: ScanResult) -> list[Observation]:
     return out
 
 
+def grace_seconds(scan_timeout: float | None) -> float:
+    """How long after the deadline the runner waits for scanners to hand over finished scopes."""
+    return 0.0 if scan_timeout is None else min(5.0, max(0.5, 0.1 * scan_timeout))
+
+
 def run_scan(ctx: ScanContext, scanners: list[type[Scanner]], rules: list[Rule]) -> ScanOutcome:
     started = now_iso()
     workers = max(1, min(len(scanners), 4))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scanner-") as pool:
-        outcomes = list(pool.map(lambda cls: _run_one(cls, ctx), scanners))
+    deadline = ctx.deadline
+    if deadline is not None:
+        deadline += grace_seconds(ctx.options.limits.scan_timeout)
+    outcomes: list[tuple[ScanResult, BaseException | None]] = []
+    for done in fan_out(scanners, lambda cls: _run_one(cls, ctx), workers=workers,
+                        deadline=deadline, name="scanner"):
+        if done.value is not None:
+            outcomes.append(done.value)
+        elif done.timed_out:
+            ctx.progress(f"{done.scope.name}: timed out")
+            outcomes.append((ScanResult(done.scope.name, coverage=[CoverageEntry(
+                done.scope.name, "*", "failed", timed_out_message(ctx), errors=1)]), None))
+        else:  # _run_one catches Exception; only a BaseException (SystemExit from a plugin) is left
+            assert done.error is not None
+            raise done.error
     observations = []
     coverage: list[CoverageEntry] = []
     analysis: dict = {}
     unpriced: list[dict[str, str]] = []
-    errors: list[BaseException] = []
+    errors: list[BaseException] = list(ctx.internal_errors)
     for result, error in outcomes:
         observations.extend(mark_unpriced(result))
         coverage.extend(result.coverage)

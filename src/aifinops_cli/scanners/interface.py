@@ -5,16 +5,25 @@ which inputs make it run (`applies`), then `scan()` returns observations plus co
 scanner never raises for a region, file or account it cannot read: it records that in coverage
 and goes on. Expected problems that stop the whole scanner are raised as `ScannerError`, which
 the runner turns into one coverage line.
+
+Every fan-out over scopes goes through `fan_out`: each scope runs on a daemon worker, any
+exception stays in its scope, and at the scan deadline (`--timeout`) the scopes still running are
+abandoned (threads cannot be killed; their clients' read timeouts end them soon after) and
+reported as timed out instead of being waited for.
 """
 
 from __future__ import annotations
 
+import math
+import queue
 import threading
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from aifinops_cli.core.models import ScanResult
 
@@ -25,6 +34,73 @@ if TYPE_CHECKING:
 
 class ScannerError(Exception):
     """An expected failure that stops one scanner (no credentials, unreadable input)."""
+
+
+# Network limits: one place for these facts (README "Timeouts and partial scans").
+DEFAULT_SCAN_TIMEOUT = 900.0  # seconds: a cron run ends within 15 minutes, whatever hangs
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 60.0
+DEFAULT_MAX_ATTEMPTS = 4  # per API call: the first try and three retries
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long any one call, and the whole scan, may take.
+
+    `scan_timeout` None means no deadline. Clients get `connect_timeout`/`read_timeout` per HTTP
+    request and at most `max_attempts` tries per call; past the deadline no new request starts."""
+
+    scan_timeout: float | None = DEFAULT_SCAN_TIMEOUT
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+
+    @property
+    def http_timeout(self) -> tuple[float, float]:
+        """(connect, read) as requests, urllib3 and the kubernetes client's `_request_timeout`
+        take it."""
+        return (self.connect_timeout, self.read_timeout)
+
+    @classmethod
+    def from_settings(cls, section: Any, timeout: float | None = None) -> Limits:
+        """The config's `scan:` section (timeout, connect_timeout, read_timeout, max_attempts),
+        with `--timeout` over `scan.timeout`. A bad value raises ValueError with a one-line
+        message; a timeout of 0 means no deadline."""
+        if section is None:
+            section = {}
+        if not isinstance(section, dict):
+            raise ValueError("config `scan:` must be a mapping (timeout, connect_timeout, "
+                             "read_timeout, max_attempts)")
+        unknown = sorted(str(k) for k in section if k not in _LIMIT_KEYS)
+        if unknown:
+            raise ValueError(f"config scan.{unknown[0]}: unknown setting (known: "
+                             f"{', '.join(_LIMIT_KEYS)})")
+
+        def seconds(key: str, value: Any, zero_ok: bool) -> float:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
+                    value) or value < 0 or (value == 0 and not zero_ok) or value > 7 * 86400:
+                raise ValueError(f"{key} must be a number of seconds "
+                                 f"{'>= 0' if zero_ok else '> 0'} and at most a week, got {value!r}")
+            return float(value)
+
+        raw_timeout = timeout if timeout is not None else section.get("timeout", DEFAULT_SCAN_TIMEOUT)
+        where = "--timeout" if timeout is not None else "config scan.timeout"
+        scan_timeout = seconds(where, raw_timeout, zero_ok=True) or None
+        attempts = section.get("max_attempts", DEFAULT_MAX_ATTEMPTS)
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 20:
+            raise ValueError(f"config scan.max_attempts must be a whole number from 1 to 20, "
+                             f"got {attempts!r}")
+        return cls(
+            scan_timeout=scan_timeout,
+            connect_timeout=seconds("config scan.connect_timeout",
+                                    section.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT), False),
+            read_timeout=seconds("config scan.read_timeout",
+                                 section.get("read_timeout", DEFAULT_READ_TIMEOUT), False),
+            max_attempts=attempts,
+        )
+
+
+_LIMIT_KEYS = ("timeout", "connect_timeout", "read_timeout", "max_attempts")
 
 
 @dataclass
@@ -45,6 +121,7 @@ class ScanOptions:
     strict: bool = False
     lookback_days: int = 14
     max_workers: int = 8
+    limits: Limits = field(default_factory=Limits)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def in_play(self) -> set[str]:
@@ -61,17 +138,35 @@ class ScanContext:
     prices: PriceCatalog
     now: datetime
     progress: Callable[[str], None] = lambda message: None
+    started: float = field(default_factory=time.monotonic)
+    internal_errors: list[BaseException] = field(default_factory=list)  # bugs caught in a scope
     _cache: dict[Any, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @property
+    def deadline(self) -> float | None:
+        """The scan deadline on the `time.monotonic()` clock (None: no deadline)."""
+        timeout = self.options.limits.scan_timeout
+        return None if timeout is None else self.started + timeout
+
+    def expired(self) -> bool:
+        deadline = self.deadline
+        return deadline is not None and time.monotonic() >= deadline
+
     def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
-        """Compute a value once per scan, so scanners sharing an API call make it once."""
+        """Compute a value once per scan, so scanners sharing an API call make it once. A failure
+        is remembered too: a region that timed out for one scanner is not waited on again."""
         with self._lock:
             slot = self._cache.setdefault(key, _Slot())
         with slot.lock:
             if not slot.done:
-                slot.value = compute()
+                try:
+                    slot.value = compute()
+                except Exception as exc:
+                    slot.error = exc
                 slot.done = True
+        if slot.error is not None:
+            raise slot.error
         return slot.value
 
 
@@ -80,6 +175,65 @@ class _Slot:
         self.lock = threading.Lock()
         self.done = False
         self.value: Any = None
+        self.error: Exception | None = None
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass
+class ScopeResult(Generic[T, R]):
+    """How one scope of a fan-out ended: a value, an exception, or still running at the deadline."""
+
+    scope: T
+    value: R | None = None
+    error: BaseException | None = None
+    timed_out: bool = False
+
+
+def timed_out_message(ctx: ScanContext) -> str:
+    return (f"timed out: not finished within the {ctx.options.limits.scan_timeout:g} s scan "
+            "deadline (--timeout or config scan.timeout); its results are left out")
+
+
+def fan_out(scopes: Sequence[T], work: Callable[[T], R], *, workers: int,
+            deadline: float | None, name: str = "scope") -> list[ScopeResult[T, R]]:
+    """Run `work` on every scope with at most `workers` daemon threads; results in scope order.
+
+    Nothing a scope raises escapes: it is its `error`. At `deadline` (time.monotonic()) the scopes
+    still running or queued are returned as `timed_out` and not waited for; daemon threads never
+    hold the process open at exit (executor threads would: they are joined at exit)."""
+    futures: list[Future[R]] = [Future() for _ in scopes]
+    todo: queue.SimpleQueue[tuple[T, Future[R]]] = queue.SimpleQueue()
+    for pair in zip(scopes, futures, strict=True):
+        todo.put(pair)
+
+    def worker() -> None:
+        while True:
+            try:
+                scope, future = todo.get_nowait()
+            except queue.Empty:
+                return
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(work(scope))
+            except BaseException as exc:  # the scope's outcome, judged by the caller
+                future.set_exception(exc)
+
+    for n in range(max(1, min(workers, len(scopes)))):
+        threading.Thread(target=worker, name=f"{name}-{n}", daemon=True).start()
+    wait(futures, timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+    out: list[ScopeResult[T, R]] = []
+    for scope, future in zip(scopes, futures, strict=True):
+        if future.done() and not future.cancelled():
+            error = future.exception()
+            out.append(ScopeResult(scope, None if error is not None else future.result(), error))
+        else:
+            future.cancel()  # a queued scope never starts; a running one is abandoned
+            out.append(ScopeResult(scope, timed_out=True))
+    return out
 
 
 class Scanner(ABC):

@@ -3,33 +3,69 @@
 Both AWS scanners read the same DescribeInstances/DescribeVolumes pages; the inventory is
 memoised on the scan context so each region is listed once per scan, however many scanners use it.
 Only Describe/List/Get calls are made (see tests/test_aws_readonly.py).
+
+Every session carries the scan's limits as its default client config (connect and read timeouts,
+a bounded number of attempts per call) and refuses to send any request once the scan deadline
+has passed, so work abandoned at the deadline ends at its next call.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from abc import abstractmethod
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 import botocore.exceptions
 import botocore.loaders
+import botocore.parsers
 import botocore.session
 from botocore.config import Config as BotoConfig
 
 from aifinops_cli import __version__
 from aifinops_cli.core.models import CoverageEntry, ScanResult
-from aifinops_cli.scanners.interface import ScanContext, Scanner, ScannerError
-
-BOTO_CONFIG = BotoConfig(
-    retries={"mode": "adaptive", "max_attempts": 10},
-    user_agent_extra=f"aifinops/{__version__}",
-    connect_timeout=10,
-    read_timeout=60,
+from aifinops_cli.scanners.interface import (
+    Limits,
+    ScanContext,
+    Scanner,
+    ScannerError,
+    fan_out,
+    timed_out_message,
 )
+
+log = logging.getLogger("aifinops")
+
+# Passed to every client; timeouts and retries come from the session's default client config
+# (`client_limits`), which an explicit value here would override.
+BOTO_CONFIG = BotoConfig(user_agent_extra=f"aifinops/{__version__}")
+
+# What AWS (or the network to it) can do to one call: refuse it, fail to answer, or answer with
+# something botocore cannot parse (ResponseParserError is no BotoCoreError, and botocore's JSON
+# protocols decode the body as UTF-8 before any check, so bytes that are not UTF-8 surface as
+# UnicodeDecodeError; aifinops itself decodes no bytes in the AWS scanners).
+AWS_ERRORS: tuple[type[BaseException], ...] = (
+    botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError,
+    botocore.parsers.ResponseParserError, UnicodeDecodeError,
+)
+
+
+class ScanDeadlineReached(botocore.exceptions.BotoCoreError):
+    """Raised instead of sending a request after the scan deadline (never retried by botocore)."""
+
+    fmt = "scan deadline reached before {operation} was sent"
+
+
+def client_limits(limits: Limits) -> BotoConfig:
+    """Per-request timeouts and a per-call attempt budget (adaptive mode also rate-limits after
+    throttling, and its retry quota bounds retries across a client's calls)."""
+    return BotoConfig(
+        connect_timeout=limits.connect_timeout,
+        read_timeout=limits.read_timeout,
+        retries={"mode": "adaptive", "total_max_attempts": limits.max_attempts},
+    )
 
 # Accelerated EC2 families: NVIDIA/AMD GPUs (p, g, gr), Trainium, Inferentia, Gaudi (dl),
 # FPGAs (f) and video transcoders (vt). One place for this fact.
@@ -58,8 +94,20 @@ def explain(exc: BaseException, service: str = "", region: str = "") -> str:
         return f"AWS profile not found: {exc}; check --profile and ~/.aws/config"
     if isinstance(exc, botocore.exceptions.TokenRetrievalError | botocore.exceptions.SSOError):
         return "AWS SSO session expired: run `aws sso login` and retry"
+    if isinstance(exc, ScanDeadlineReached):
+        return f"{prefix}timed out: the scan deadline (--timeout) passed before this finished"
     if isinstance(exc, botocore.exceptions.EndpointConnectionError):
         return f"{prefix}cannot reach the AWS endpoint ({exc.kwargs.get('endpoint_url', '')})"
+    if isinstance(exc, botocore.exceptions.ConnectTimeoutError):
+        return f"{prefix}timed out connecting to the AWS endpoint ({exc.kwargs.get('endpoint_url', '')})"
+    if isinstance(exc, botocore.exceptions.ReadTimeoutError):
+        return (f"{prefix}read timed out: the AWS endpoint sent no answer within the read timeout "
+                f"({exc.kwargs.get('endpoint_url', '')}); config scan.read_timeout sets it")
+    if isinstance(exc, botocore.exceptions.ConnectionClosedError):
+        return f"{prefix}the connection was closed before AWS answered ({exc.kwargs.get('endpoint_url', '')})"
+    if isinstance(exc, botocore.parsers.ResponseParserError | UnicodeDecodeError):
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return f"{prefix}unreadable answer from AWS (not the XML/JSON the API returns): {first[:200]}"
     if isinstance(exc, botocore.exceptions.ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         op = getattr(exc, "operation_name", "")
@@ -101,9 +149,17 @@ def new_session(ctx: ScanContext) -> boto3.Session:
     try:
         core = botocore.session.Session()
         core.register_component("data_loader", _LOADER)  # parse service models once, not per thread
+        core.set_default_client_config(client_limits(ctx.options.limits))
         session = boto3.Session(botocore_session=core, profile_name=ctx.options.aws_profile)
     except botocore.exceptions.ProfileNotFound as exc:
         raise ScannerError(explain(exc)) from None
+
+    def refuse_after_deadline(model: Any = None, **_: Any) -> None:
+        if ctx.expired():
+            raise ScanDeadlineReached(operation=getattr(model, "name", "a retry"))
+
+    session.events.register("before-call", refuse_after_deadline)
+    session.events.register("before-send", lambda **_: refuse_after_deadline())  # each retry too
     for hook in SESSION_HOOKS:
         hook(session)
     return session
@@ -116,7 +172,7 @@ def account_id(ctx: ScanContext) -> str:
             sts = session.client("sts", region_name=session.region_name or "us-east-1",
                                  config=BOTO_CONFIG)
             return str(sts.get_caller_identity()["Account"])
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        except AWS_ERRORS as exc:
             raise ScannerError(explain(exc, "sts")) from None
 
     return ctx.memo(("aws", "account"), fetch)
@@ -135,7 +191,7 @@ def regions(ctx: ScanContext) -> list[str]:
             answer = ec2.describe_regions(
                 Filters=[{"Name": "opt-in-status", "Values": ["opt-in-not-required", "opted-in"]}]
             )
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        except AWS_ERRORS as exc:
             raise ScannerError(explain(exc, "ec2 DescribeRegions")) from None
         return sorted(r["RegionName"] for r in answer["Regions"])
 
@@ -191,36 +247,48 @@ class RegionOutcome:
 def for_each_region(
     ctx: ScanContext, scanner: str, work: Callable[[boto3.Session, str], RegionOutcome]
 ) -> tuple[list[Any], list[CoverageEntry]]:
-    """Run `work` per region concurrently; a region that fails is recorded, the rest go on."""
+    """Run `work` per region concurrently; a region that fails in any way (refused, unreachable,
+    unparsable answer, a bug) or is still running at the scan deadline is one coverage line, and
+    the other regions' results are kept."""
     region_list = regions(ctx)
     results: list[Any] = []
     coverage: list[CoverageEntry] = []
-
-    def run(region: str) -> tuple[str, RegionOutcome | None, BaseException | None]:
-        try:
-            return region, work(new_session(ctx), region), None
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            return region, None, exc
-
     workers = max(1, min(ctx.options.max_workers, len(region_list)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{scanner}-") as pool:
-        outcomes = list(pool.map(run, region_list))
+    outcomes = fan_out(region_list, lambda region: work(new_session(ctx), region),
+                       workers=workers, deadline=ctx.deadline, name=scanner)
     fatal: BaseException | None = None
-    for region, outcome, exc in outcomes:
+    for done in outcomes:
+        region, outcome, exc = done.scope, done.value, done.error
         ctx.progress(f"{scanner}: {region} done")
         if outcome is not None:
             results.extend(outcome.items)
             coverage.append(CoverageEntry(scanner, region, "partial" if outcome.partial else "ok",
                                           outcome.note, resources=len(outcome.items),
                                           errors=int(outcome.partial)))
+        elif done.timed_out:
+            coverage.append(CoverageEntry(scanner, region, "failed", timed_out_message(ctx),
+                                          errors=1))
         else:
-            coverage.append(CoverageEntry(scanner, region, "failed", explain(exc, "", region),
+            assert exc is not None
+            coverage.append(CoverageEntry(scanner, region, "failed", scope_failure(ctx, exc, region),
                                           errors=1))
             if is_fatal(exc):
                 fatal = exc
     if fatal is not None and all(c.status == "failed" for c in coverage):
         raise ScannerError(explain(fatal))
     return results, coverage
+
+
+def scope_failure(ctx: ScanContext, exc: BaseException, region: str) -> str:
+    """The coverage message for a region that raised. What AWS or the network did is explained;
+    anything else is a bug in aifinops, kept for the exit code (4) and --debug."""
+    if isinstance(exc, AWS_ERRORS):
+        return explain(exc, "", region)
+    if isinstance(exc, ScannerError) or not isinstance(exc, Exception):
+        raise exc  # ScannerError stops the whole scanner by definition; SystemExit is no scope's
+    log.debug("region %s crashed", region, exc_info=exc)
+    ctx.internal_errors.append(exc)
+    return f"{region}: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)"
 
 
 class RegionalScanner(Scanner):

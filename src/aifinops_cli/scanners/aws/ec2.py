@@ -18,8 +18,6 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from aifinops_cli.core import overlap
 from aifinops_cli.core.models import Observation
 from aifinops_cli.core.timeutil import age_days
@@ -140,7 +138,7 @@ class GpuInstanceScanner(common.RegionalScanner):
         if running:
             try:
                 metrics = self._utilisation(ctx, session, region, running)
-            except (BotoCoreError, ClientError) as exc:
+            except common.AWS_ERRORS as exc:
                 # without metrics nothing can be judged idle, but stopped instances still can
                 problem = common.explain(exc, "cloudwatch", region)
         spot, spot_problem = read_spot_prices(session, region, running, ctx.now)

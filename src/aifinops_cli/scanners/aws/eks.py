@@ -18,8 +18,6 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from aifinops_cli.core import overlap
 from aifinops_cli.core.models import HOURS_PER_MONTH, Observation
 from aifinops_cli.core.timeutil import age_days
@@ -133,7 +131,7 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
             if running:
                 try:
                     utilisation = self._utilisation(ctx, session, region, nodes)
-                except (BotoCoreError, ClientError) as exc:
+                except common.AWS_ERRORS as exc:
                     problem = common.explain(exc, "cloudwatch", region)
             spot, _ = read_spot_prices(session, region, running, ctx.now)  # else on demand, noted
             out = [self._observe(ctx, account, region, ng, nodes[self._key(ng)],

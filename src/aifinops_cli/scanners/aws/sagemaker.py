@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from aifinops_cli.core.models import HOURS_PER_MONTH, CostLine, Observation
 from aifinops_cli.core.timeutil import age_days
@@ -32,7 +31,7 @@ from aifinops_cli.pricing.catalog import PriceCatalog
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.ec2 import DAY, fetch_metrics
 from aifinops_cli.scanners.aws.pricing import read_sagemaker_prices
-from aifinops_cli.scanners.interface import ScanContext
+from aifinops_cli.scanners.interface import ScanContext, fan_out
 
 HOSTING = "aws.sagemaker.hosting"
 NOTEBOOK = "aws.sagemaker.notebook"
@@ -111,25 +110,31 @@ def _describe_all(sm: Any, endpoints: list[dict[str, Any]]
                   ) -> tuple[list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]],
                              dict[str, dict[str, Any]]]:
     """Describe billing endpoints, their configs and models; each config and model once."""
-    workers = max(1, min(8, len(endpoints)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sagemaker-describe-") as pool:
-        described = list(pool.map(lambda e: sm.describe_endpoint(EndpointName=e["EndpointName"]),
-                                  endpoints))
-        config_names = sorted({d["EndpointConfigName"] for d in described})
-        configs = dict(zip(config_names, pool.map(
-            lambda n: sm.describe_endpoint_config(EndpointConfigName=n), config_names), strict=True))
-        model_names = sorted({v["ModelName"] for c in configs.values()
-                              for v in c.get("ProductionVariants", []) if v.get("ModelName")})
 
-        def model(name: str) -> dict[str, Any]:
-            try:
-                return sm.describe_model(ModelName=name)
-            except ClientError as exc:  # a model deleted under a live endpoint: still priced
-                if exc.response.get("Error", {}).get("Code") == "ValidationException":
-                    return {}
-                raise
+    def each(call: Any, items: list[Any]) -> list[Any]:
+        # daemon workers (fan_out): a region abandoned at the deadline never holds the exit
+        done = fan_out(items, call, workers=8, deadline=None, name="sagemaker-describe")
+        for d in done:
+            if d.error is not None:
+                raise d.error
+        return [d.value for d in done]
 
-        models = dict(zip(model_names, pool.map(model, model_names), strict=True))
+    described = each(lambda e: sm.describe_endpoint(EndpointName=e["EndpointName"]), endpoints)
+    config_names = sorted({d["EndpointConfigName"] for d in described})
+    configs = dict(zip(config_names, each(
+        lambda n: sm.describe_endpoint_config(EndpointConfigName=n), config_names), strict=True))
+    model_names = sorted({v["ModelName"] for c in configs.values()
+                          for v in c.get("ProductionVariants", []) if v.get("ModelName")})
+
+    def model(name: str) -> dict[str, Any]:
+        try:
+            return sm.describe_model(ModelName=name)
+        except ClientError as exc:  # a model deleted under a live endpoint: still priced
+            if exc.response.get("Error", {}).get("Code") == "ValidationException":
+                return {}
+            raise
+
+    models = dict(zip(model_names, each(model, model_names), strict=True))
     triples = [(e, d, configs[d["EndpointConfigName"]]) for e, d in zip(endpoints, described,
                                                                          strict=True)]
     return triples, models
@@ -144,7 +149,7 @@ def _owner_tags(session: Any, region: str) -> tuple[dict[str, dict[str, str]], s
                 ResourceTypeFilters=TAGGED_TYPES, ResourcesPerPage=100):
             for item in page.get("ResourceTagMappingList", []):
                 found[item["ResourceARN"]] = {t["Key"]: t.get("Value", "") for t in item.get("Tags", [])}
-    except (BotoCoreError, ClientError) as exc:
+    except common.AWS_ERRORS as exc:
         return {}, f"owners unknown: {common.explain(exc, 'tag', region)}"
     return found, ""
 
@@ -206,7 +211,7 @@ class SageMakerScanner(common.RegionalScanner):
             try:
                 self._invocations(ctx, session, region, variants)
                 measured = True
-            except (BotoCoreError, ClientError) as exc:
+            except common.AWS_ERRORS as exc:
                 problems.append(f"invocations not read: {common.explain(exc, 'cloudwatch', region)}")
         out: list[Observation] = [self._endpoint_obs(ctx, account, region, f, tags, measured)
                                   for f in facts]

@@ -9,21 +9,30 @@ container, resourcemanager). An overridden endpoint is reached with anonymous cr
 
 The inventory (instances and disks of a project, from the two aggregatedList calls) is memoised
 on the scan context so both GCP scanners read each project once per scan.
+
+Clients made by `gapic_client` (and any requests session passed through `bound_session`) send
+every HTTP request with the scan's connect/read timeouts, retry for at most read timeout x
+attempts, and refuse to start a request after the scan deadline.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import re
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import requests.exceptions  # always installed: moto, a core dependency, requires it
+
 from aifinops_cli.core.models import CoverageEntry
 from aifinops_cli.core.timeutil import parse_time
-from aifinops_cli.scanners.interface import ScanContext, ScannerError
+from aifinops_cli.scanners.interface import ScanContext, ScannerError, fan_out, timed_out_message
+
+log = logging.getLogger("aifinops")
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform.read-only"]
 SERVICES = ("compute", "monitoring", "container", "resourcemanager")
@@ -140,6 +149,10 @@ def explain(exc: BaseException, where: str = "") -> str:
     from google.api_core import exceptions as gexc
 
     prefix = f"{where}: " if where else ""
+    if isinstance(exc, gexc.RetryError):  # the retry budget (scan.read_timeout x max_attempts) ran out
+        last = exc.cause
+        return (f"{prefix}still failing when the retry budget ran out; last error: "
+                f"{explain(last) if last is not None else exc.message}")
     try:
         import google.auth.exceptions as aexc
 
@@ -163,9 +176,20 @@ def explain(exc: BaseException, where: str = "") -> str:
     if isinstance(exc, gexc.GoogleAPICallError):
         return f"{prefix}{exc.code} {getattr(exc, 'message', exc)}"
     import requests
+    from google.protobuf import json_format
 
+    if isinstance(exc, ScanDeadlineReached):
+        return f"{prefix}timed out: the scan deadline (--timeout) passed before this finished"
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"{prefix}timed out connecting to the Google Cloud endpoint"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return (f"{prefix}read timed out: the Google Cloud endpoint sent no answer within the read "
+                "timeout (config scan.read_timeout sets it)")
     if isinstance(exc, requests.exceptions.ConnectionError):
-        return f"{prefix}cannot reach the Google Cloud endpoint: {exc}"
+        return f"{prefix}cannot reach the Google Cloud endpoint (connection failed or was reset)"
+    if isinstance(exc, json_format.ParseError | ValueError):
+        return (f"{prefix}unreadable answer from Google Cloud (not the JSON the API returns): "
+                f"{str(exc)[:200]}")
     return f"{prefix}{type(exc).__name__}: {exc}"
 
 
@@ -178,11 +202,70 @@ def is_fatal(exc: BaseException) -> bool:
 
 
 def expected_errors() -> tuple[type[BaseException], ...]:
+    """What Google Cloud or the network can do to a call: refuse it, not answer, or answer with
+    something that is not the API's JSON (the REST clients' json_format.ParseError; JSON that
+    cannot be decoded, from requests or json, is a ValueError)."""
+    import json
+
     import requests
     from google.api_core import exceptions as gexc
     from google.auth import exceptions as aexc
+    from google.protobuf import json_format
 
-    return (gexc.GoogleAPICallError, aexc.GoogleAuthError, requests.exceptions.RequestException)
+    return (gexc.GoogleAPICallError, gexc.RetryError, aexc.GoogleAuthError,
+            requests.exceptions.RequestException, json_format.ParseError, json.JSONDecodeError,
+            UnicodeDecodeError)
+
+
+class ScanDeadlineReached(requests.exceptions.Timeout):
+    """No request is started after the scan deadline (google retries do not retry it)."""
+
+
+def bound_session(session: Any, ctx: ScanContext) -> Any:
+    """Give every request of a requests session the scan's (connect, read) timeouts, at most as
+    long as the caller's own, and refuse requests once the scan deadline has passed."""
+    if getattr(session, "_aifinops_bound", False):
+        return session
+    limits = ctx.options.limits
+    original = session.request
+
+    @functools.wraps(original)
+    def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if ctx.expired():
+            raise ScanDeadlineReached(f"scan deadline reached before {method} {url}")
+        given = kwargs.get("timeout")
+        read = limits.read_timeout
+        if isinstance(given, int | float) and given > 0:
+            read = min(read, float(given))
+        kwargs["timeout"] = (limits.http_timeout[0], read)
+        return original(method, url, *args, **kwargs)
+
+    session.request = request
+    session._aifinops_bound = True
+    return session
+
+
+def call_limits(ctx: ScanContext) -> dict[str, Any]:
+    """`retry` and `timeout` for a google-cloud call: transient errors retried for at most read
+    timeout x attempts, each attempt bounded by the read timeout."""
+    from google.api_core import retry as gretry
+
+    limits = ctx.options.limits
+    budget = limits.read_timeout * limits.max_attempts
+    return {"retry": gretry.Retry(predicate=gretry.if_transient_error, initial=0.5, maximum=10.0,
+                                  timeout=budget),
+            "timeout": limits.read_timeout}
+
+
+def gapic_client(ctx: ScanContext, client_cls: Any, service: str) -> Any:
+    """A google-cloud client for `service` (REST transport) whose requests are bounded."""
+    acc = access(ctx)
+    client = client_cls(credentials=acc.credentials, transport="rest",
+                        client_options=acc.client_options(service))
+    session = getattr(getattr(client, "_transport", None), "_session", None)
+    if session is not None:  # the REST transport's AuthorizedSession
+        bound_session(session, ctx)
+    return client
 
 
 # --- projects ---------------------------------------------------------------------------------
@@ -196,12 +279,10 @@ def projects(ctx: ScanContext) -> list[str]:
     def fetch() -> list[str]:
         from google.cloud import resourcemanager_v3
 
-        acc = access(ctx)
-        client = resourcemanager_v3.ProjectsClient(
-            credentials=acc.credentials, transport="rest",
-            client_options=acc.client_options("resourcemanager"))
+        client = gapic_client(ctx, resourcemanager_v3.ProjectsClient, "resourcemanager")
         try:
-            found = [p.project_id for p in client.search_projects(query="state:ACTIVE")
+            found = [p.project_id for p in client.search_projects(query="state:ACTIVE",
+                                                                  **call_limits(ctx))
                      if p.state == resourcemanager_v3.Project.State.ACTIVE]
         except expected_errors() as exc:
             raise ScannerError(
@@ -313,15 +394,13 @@ def inventory(ctx: ScanContext, project: str) -> ProjectInventory:
     def fetch() -> ProjectInventory:
         from google.cloud import compute_v1
 
-        acc = access(ctx)
-        opts = acc.client_options("compute")
         inv = ProjectInventory(project)
 
         def scopes(client_cls: Any, request_cls: Any) -> Iterator[Any]:
             """Every zone's answer of one aggregated list; zone warnings noted on the way."""
-            client = client_cls(credentials=acc.credentials, transport="rest", client_options=opts)
+            client = gapic_client(ctx, client_cls, "compute")
             request = request_cls(project=project, max_results=500)
-            for page in client.aggregated_list(request=request).pages:
+            for page in client.aggregated_list(request=request, **call_limits(ctx)).pages:
                 for scope, scoped in page.items.items():
                     if scoped.warning and scoped.warning.code not in _OK_WARNINGS:
                         inv.warnings.append(f"{scope}: {scoped.warning.code}")
@@ -349,35 +428,43 @@ class ProjectOutcome:
 def for_each_project(
     ctx: ScanContext, scanner: str, work: Callable[[str], ProjectOutcome]
 ) -> tuple[list[Any], list[CoverageEntry]]:
-    """Run `work` per project concurrently; a project that refuses is recorded, the rest go on."""
+    """Run `work` per project concurrently; a project that fails in any way (refused,
+    unreachable, an answer that is not the API's JSON, a bug) or is still running at the scan
+    deadline is one coverage line, and the other projects' results are kept."""
     project_list = projects(ctx)
     errors = expected_errors()
-
-    def run(project: str) -> tuple[str, ProjectOutcome | None, BaseException | None]:
-        try:
-            return project, work(project), None
-        except errors as exc:
-            return project, None, exc
-
     workers = max(1, min(ctx.options.max_workers, len(project_list)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{scanner}-") as pool:
-        outcomes = list(pool.map(run, project_list))
+    outcomes = fan_out(project_list, work, workers=workers, deadline=ctx.deadline, name=scanner)
     results: list[Any] = []
     coverage: list[CoverageEntry] = []
     fatal: BaseException | None = None
-    for project, outcome, exc in outcomes:
+    for done in outcomes:
+        project, outcome, exc = done.scope, done.value, done.error
         ctx.progress(f"{scanner}: {project} done")
+        scope = f"project {project}"
         if outcome is not None:
             results.extend(outcome.items)
-            coverage.append(CoverageEntry(scanner, f"project {project}",
-                                          "partial" if outcome.partial else "ok", outcome.note,
-                                          resources=len(outcome.items), errors=int(outcome.partial)))
-        else:
-            assert exc is not None
-            coverage.append(CoverageEntry(scanner, f"project {project}", "failed",
-                                          explain(exc, project), errors=1))
+            coverage.append(CoverageEntry(scanner, scope, "partial" if outcome.partial else "ok",
+                                          outcome.note, resources=len(outcome.items),
+                                          errors=int(outcome.partial)))
+            continue
+        if isinstance(exc, ScannerError):  # stops the whole scanner by definition (no credentials)
+            raise exc
+        if done.timed_out:
+            message = timed_out_message(ctx)
+        elif isinstance(exc, errors):
+            message = explain(exc, project)
             if is_fatal(exc):
                 fatal = exc
+        elif isinstance(exc, Exception):  # a bug in aifinops: exit 4, traceback with --debug
+            log.debug("project %s crashed", project, exc_info=exc)
+            ctx.internal_errors.append(exc)
+            message = (f"{project}: internal error: {type(exc).__name__}: {exc} "
+                       "(rerun with --debug for details)")
+        else:
+            assert exc is not None
+            raise exc
+        coverage.append(CoverageEntry(scanner, scope, "failed", message, errors=1))
     if fatal is not None and all(c.status == "failed" for c in coverage):
         raise ScannerError(explain(fatal))
     return results, coverage
