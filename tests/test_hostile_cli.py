@@ -224,7 +224,7 @@ def test_quiet_scan_that_scans_nothing_says_why() -> None:
 
 
 def test_quiet_gate_trip_says_what_failed() -> None:
-    """CUR test export: inter-region $18.00 + ... findings; --fail-on low trips on every one."""
+    """CUR test export: the AI flow's $16.00 + ... findings; --fail-on low trips on every one."""
     result = invoke("-q", "scan", *GOOD, "-f", "json", "--fail-on", "low")
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
@@ -345,4 +345,4 @@ def test_output_dash_is_stdout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.chdir(tmp_path)
     result = invoke("scan", *GOOD, "-f", fmt, "-o", "-")
     assert result.exit_code == 0 and not (tmp_path / "-").exists()
-    assert "billing-inter-region-egress" in result.stdout or "$18.00" in result.stdout
+    assert "billing-ai-egress" in result.stdout or "$16.00" in result.stdout

@@ -199,13 +199,13 @@ def test_scan_with_hostile_tags_renders_every_format(tmp_path: Path, owner: str,
     assert result.exit_code == 0, (result.exception, result.stderr)  # the table exited 4 before
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     out = result.stdout
-    if fmt == "json":  # the inter-region flow: 1,000 GB x $0.02 = $20.00, 90% avoidable = $18.00
-        (f,) = [f for f in json.loads(out)["findings"] if f["rule_id"] == "billing-inter-region-egress"]
+    if fmt == "json":  # the AI flow: 1,000 GB x $0.02 = $20.00, 80% avoidable = $16.00
+        (f,) = [f for f in json.loads(out)["findings"] if f["rule_id"] == "billing-ai-egress"]
         assert f["owner"] == owner and (f["monthly_cost_usd"], f["estimated_monthly_savings_usd"]) \
-            == (20.0, 18.0)
+            == (20.0, 16.0)
         return
     assert "\x1b" not in SGR.sub("", out) and not _controls(out.replace("\t", ""))
-    assert "$18.00" in out or "18.0" in out  # the good part is still reported
+    assert "$16.00" in out or "16.0" in out  # the good part is still reported
 
 
 def test_recorded_hostile_history_still_shows(tmp_path: Path) -> None:
@@ -223,7 +223,7 @@ def test_recorded_hostile_history_still_shows(tmp_path: Path) -> None:
             assert r.exit_code == 0, (args, r.exception, r.stderr)
             assert "\x1b" not in r.stdout and "Traceback" not in r.stderr
     r = runner.invoke(app, ["history", "--by", "owner", "--state-dir", str(state)])
-    assert "[/oops]" in r.stdout and "$18.00" in r.stdout  # 90% of 1,000 GB x $0.02
+    assert "[/oops]" in r.stdout and "$16.00" in r.stdout  # 80% of 1,000 GB x $0.02
 
 
 def test_terminal_table_is_capped_per_category_but_totals_count_all() -> None:

@@ -116,7 +116,7 @@ def test_hostile_yaml_is_exit_2_with_file_and_line(tmp_path: Path, source: Input
 
 def test_few_aliases_are_fine_and_the_config_applies(tmp_path: Path) -> None:
     """A config sharing one mapping by alias (within the budget) loads and takes effect: the
-    inter-region flow rule's avoidable share set to 0.5 gives 1,000 GB x $0.02 x 0.5 = $10.00."""
+    AI flow rule's avoidable share set to 0.5 gives 1,000 GB x $0.02 x 0.5 = $10.00."""
     cfg = _config(tmp_path, "rules:\n  billing-inter-region-egress: {params: &p {avoidable_share: 0.5}}\n"
                   "  billing-ai-egress: {params: *p}\n")
     result = CliRunner().invoke(app, ["-c", str(cfg), "scan", *BILLING])
@@ -124,7 +124,7 @@ def test_few_aliases_are_fine_and_the_config_applies(tmp_path: Path) -> None:
     import json
 
     (f,) = [f for f in json.loads(result.stdout)["findings"]
-            if f["rule_id"] == "billing-inter-region-egress"]
+            if f["rule_id"] == "billing-ai-egress"]
     assert f["estimated_monthly_savings_usd"] == 10.0
 
 
