@@ -128,15 +128,14 @@ def _demo_process(*args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, check=False)
 
 
-def test_fail_on_and_baseline(tmp_path):
+def test_fail_on_and_baseline(demo_dir):
+    """The demo's own JSON report as the baseline: nothing new, so the gate passes. (The gate
+    tripping on new findings: test_suppressions and test_hostile_cli.)"""
+    first = load(demo_dir)
+    assert first["summary"]["findings_by_severity"]["high"] > 0
     # each demo in its own process, as CI runs it (moto's in-process id sequence is shared state)
-    first = _demo_process("--fail-on", "high", "--format", "json")
-    assert first.returncode == 1, first.stderr
-    assert json.loads(first.stdout)["summary"]["findings_by_severity"]["high"] > 0
-    baseline = tmp_path / "baseline.json"
-    baseline.write_text(first.stdout)
-    # the same findings as a baseline: nothing new, so CI passes
-    second = _demo_process("--fail-on", "high", "--baseline", str(baseline), "--format", "json")
+    second = _demo_process("--fail-on", "high", "--baseline", str(demo_dir / "aifinops-report.json"),
+                           "--format", "json")
     assert second.returncode == 0, second.stderr
     report = json.loads(second.stdout)
     assert report["new_findings"] == 0
@@ -189,7 +188,8 @@ def test_scanners_list(runner):
 
 def test_output_file_is_written_whole(runner, tmp_path):
     target = tmp_path / "nested" / "report.md"
-    result = run_cli(runner, "scan", "--demo", "--format", "markdown", "--output", str(target))
+    cur = str(ROOT / "tests" / "data" / "billing" / "cur_legacy.csv")
+    result = run_cli(runner, "scan", "--billing", cur, "--format", "markdown", "--output", str(target))
     assert result.exit_code == 0
     assert target.read_text().startswith("# AI fragmentation-tax report")
     assert [p.name for p in target.parent.iterdir()] == ["report.md"]  # no temp file left

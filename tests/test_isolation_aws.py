@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+import requests
 
 from aifinops_cli.demo.estate import DemoInstance, DemoVolume, seed_region
 from tests.conftest import run_cli
@@ -62,15 +63,33 @@ KINDS = [
 GENERATED = [(case, REGIONS[i % len(REGIONS)]) for i, case in enumerate(KINDS)]
 
 
+@pytest.fixture(scope="module")
+def _seeded(_far_end):
+    """The three regions, seeded once for the module: scans only read, so every test sees the
+    same account (moto builds each region's backend lazily, ~5 s a region after a reset)."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                           "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
+                           "AWS_DISABLE_REQUEST_COMPRESSION": "true",
+                           "AWS_ENDPOINT_URL": _far_end.url}.items():
+            mp.setenv(key, value)
+        mp.delenv("AWS_PROFILE", raising=False)
+        requests.post(f"{_far_end.moto_url}/moto-api/reset", timeout=10)
+        now = datetime.now(UTC)
+        for region, (instances, volumes) in ESTATE.items():
+            seed_region(region, instances, volumes, now)
+    return _far_end
+
+
 @pytest.fixture
-def estate(far_end):
-    now = datetime.now(UTC)
-    for region, (instances, volumes) in ESTATE.items():
-        seed_region(region, instances, volumes, now)
-    far_end.recorder.calls.clear()
-    far_end.recorder.release.clear()
-    yield far_end
-    far_end.recorder.release.set()  # end any request still hanging
+def estate(_seeded, aws_env, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", _seeded.url)
+    _seeded.recorder.calls.clear()
+    _seeded.recorder.faults.clear()
+    _seeded.recorder.release.clear()
+    yield _seeded
+    _seeded.recorder.release.set()  # end any request still hanging
+    _seeded.recorder.faults.clear()
 
 
 @pytest.fixture
