@@ -146,6 +146,9 @@ class Finding:
     suppressed: bool = False
     suppression_reason: str = ""
     overlaps: str = ""  # fingerprint of the finding that already counts this money (core/overlap.py)
+    # an unpriced finding's rank, set by core/rules.sort_findings: its savings are only a lower
+    # bound, so it ranks by severity first (README "Scoring"), never by an invented dollar figure
+    ranked_priority: float | None = None
 
     @property
     def counted(self) -> bool:
@@ -166,6 +169,13 @@ class Finding:
 
     @property
     def priority(self) -> float:
+        if self.ranked_priority is not None:
+            return self.ranked_priority
+        return self.savings_priority
+
+    @property
+    def savings_priority(self) -> float:
+        """Savings x severity weight x confidence weight (a lower bound when unpriced)."""
         return round(
             self.estimated_monthly_savings_usd * self.severity.weight * self.confidence.weight, 2
         )

@@ -454,10 +454,37 @@ def evaluate(rules: list[Rule], observations: Iterable[Observation]) -> list[Fin
     return sort_findings(findings)
 
 
+def severity_ranks(findings: list[Finding], value: Callable[[Finding], float]) -> dict[int, float]:
+    """The rank value of each unpriced finding (by `id()`), severity first: its own `value`, or
+    that of the strongest priced finding of its severity or lower if that is more. Its true
+    savings are unknown and its severity was judged on what it is (an idle 8-GPU machine is
+    high), so it ranks just ahead of the strongest priced finding of its severity or lower, and
+    behind priced findings of a higher severity that rank higher. No dollar is
+    invented: only the order (and `priority`) changes, never an amount or a total."""
+    best: dict[Severity, float] = {}  # severity -> best priced value at that severity or lower
+    for f in findings:
+        if not f.unpriced:
+            for sev in Severity:
+                if sev.rank >= f.severity.rank:
+                    best[sev] = max(best.get(sev, 0.0), value(f))
+    return {id(f): max(value(f), best.get(f.severity, 0.0)) for f in findings if f.unpriced}
+
+
 def sort_findings(findings: list[Finding]) -> list[Finding]:
+    """By priority; an unpriced finding by severity first (see `severity_ranks`), just ahead of
+    the priced finding whose priority it takes (ties: unpriced first, then higher severity)."""
+    ranks = severity_ranks(findings, lambda f: f.savings_priority)
+    for f in findings:
+        f.ranked_priority = ranks.get(id(f))
+        if f.ranked_priority is not None and f.ranked_priority > f.savings_priority:
+            f.evidence["priority_basis"] = (
+                f"unpriced: ranked by severity first ({f.severity.value}), at the priority of the "
+                f"strongest priced finding of that severity or lower ({f.ranked_priority:,.2f}); "
+                f"its savings stay a lower bound and count in no total beyond the known part")
     return sorted(
         findings,
-        key=lambda f: (-f.priority, -f.estimated_monthly_savings_usd, f.rule_id, f.observation.id),
+        key=lambda f: (-f.priority, not f.unpriced, -f.severity.rank if f.unpriced else 0,
+                       -f.estimated_monthly_savings_usd, f.rule_id, f.observation.id),
     )
 
 

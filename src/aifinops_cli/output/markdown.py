@@ -233,6 +233,11 @@ class MarkdownFormatter(Formatter):
         out += ["## Method", ""]
         out += ["Savings are monthly (730 hours) at the prices below; priority = savings x "
                 "severity weight x confidence weight.", ""]
+        if s.get("unpriced_findings"):
+            out += ["Unpriced findings rank by severity first: each takes the priority of the "
+                    "strongest priced finding of its severity or lower (its own if higher) and "
+                    "sorts just ahead of it; no "
+                    "dollar is estimated for them and the totals hold only their known part.", ""]
         out += table(["Catalog", "Price date", "Source"],
                      [[c["catalog"], c["price_date"], c["source"]]
                       for c in doc["parameters"].get("price_catalogs", [])]) + [""]

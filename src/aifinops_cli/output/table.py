@@ -13,6 +13,7 @@ from rich.text import Text
 
 from aifinops_cli.core.models import Finding, Report
 from aifinops_cli.core.report import UNOWNED, money, totals, unpriced_headline
+from aifinops_cli.core.rules import severity_ranks
 from aifinops_cli.output.interface import Formatter
 from aifinops_cli.output.safe import plain
 
@@ -85,7 +86,14 @@ def renderables(report: Report, width: int = 140) -> list[Any]:
         parts.append(_breakdown("Waste by owner", s["by_owner"], s["monthly_waste_usd"]))
     findings = sorted(report.active_findings, key=lambda f: f.category)
     order = {k: i for i, k in enumerate(s["by_category"])}
-    findings.sort(key=lambda f: (order.get(f.category, 99), -f.estimated_monthly_savings_usd))
+    # by savings; an unpriced finding by severity first (core/rules.severity_ranks), so one
+    # with no known dollars is not cut off below ROWS_PER_CATEGORY
+    ranks: dict[int, float] = {}
+    for _, group in groupby(findings, key=lambda f: f.category):
+        ranks.update(severity_ranks(list(group), lambda f: f.estimated_monthly_savings_usd))
+    findings.sort(key=lambda f: (order.get(f.category, 99),
+                                 -ranks.get(id(f), f.estimated_monthly_savings_usd),
+                                 not f.unpriced))
     for category, group in groupby(findings, key=lambda f: f.category):
         items = list(group)
         counted = sum(f.estimated_monthly_savings_usd for f in items if not f.overlaps)

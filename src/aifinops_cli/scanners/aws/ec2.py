@@ -183,6 +183,9 @@ class GpuInstanceScanner(common.RegionalScanner):
         zone = (inst.get("Placement") or {}).get("AvailabilityZone", "")
         evidence = []
         lines = []
+        # SKUs of this instance no catalog prices, its volumes' included: the runner ties
+        # unpriced entries to observations by id, and a volume's id is not the instance's
+        missing_skus: list[str] = []
         spot_line = (spot_cost_line(spot, itype, zone, 1, f"{itype} Spot in {zone}")
                      if lifecycle == "spot" else None)
         if state == "running" and spot_line is not None:
@@ -195,6 +198,7 @@ class GpuInstanceScanner(common.RegionalScanner):
             if line is None:
                 unpriced.append({"scanner": self.name, "resource_id": inst["InstanceId"],
                                  "sku": f"aws.ec2:{itype}:{region}"})
+                missing_skus.append(f"aws.ec2:{itype}:{region}")
             else:
                 lines.append(line)
         attached_gb = 0.0
@@ -208,6 +212,7 @@ class GpuInstanceScanner(common.RegionalScanner):
             storage_lines.extend(vlines)
             unpriced.extend({"scanner": self.name, "resource_id": vol["VolumeId"], "sku": s}
                             for s in missing)
+            missing_skus.extend(missing)
         lines.extend(storage_lines)
         metrics: dict[str, float | None] = dict(utilisation or {})
         metrics["attached_volume_gb"] = attached_gb
@@ -245,4 +250,5 @@ class GpuInstanceScanner(common.RegionalScanner):
             },
             cost_lines=tuple(lines),
             evidence=tuple(evidence),
+            unpriced=tuple(dict.fromkeys(missing_skus)),
         )

@@ -21,8 +21,6 @@ from aifinops_cli.scanners.interface import ScanContext, Scanner
 
 GKE_NODE_LABEL = "goog-gke-node"
 # GKE node pools are still priced on demand (gcp.gke); Compute Engine VMs at their Spot SKUs
-SPOT_NOTE = ("Spot/preemptible VM priced at on-demand rates, an upper bound: Spot prices are "
-             "60-91% lower and change; set your rate in pricing.overrides")
 SPOT_PRICED_NOTE = ("Spot VM: priced at the Cloud Billing Catalog's Spot SKUs for its region; "
                     "Spot prices change up to once a month")
 PREEMPTIBLE_NOTE = ("legacy preemptible VM (scheduling.preemptible): billed at the Spot SKUs, "

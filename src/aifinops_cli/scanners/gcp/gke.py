@@ -22,9 +22,9 @@ from aifinops_cli.core import overlap
 from aifinops_cli.core.models import Observation, ScanResult
 from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.scanners.gcp import common
-from aifinops_cli.scanners.gcp.compute import SPOT_NOTE
+from aifinops_cli.scanners.gcp.compute import PREEMPTIBLE_NOTE, SPOT_PRICED_NOTE
 from aifinops_cli.scanners.gcp.monitoring import Monitoring, Window, gke_node_gpu_activity
-from aifinops_cli.scanners.gcp.pricing import instance_lines
+from aifinops_cli.scanners.gcp.pricing import SPOT_MODELS, instance_lines, read_list_prices
 from aifinops_cli.scanners.interface import ScanContext, Scanner
 
 CLUSTER_LABEL = "goog-k8s-cluster-name"
@@ -110,6 +110,10 @@ class GkeGpuNodePoolScanner(Scanner):
                 else:
                     continue
                 nodes.setdefault(key, []).append(inst)
+            # the pools' nodes at the Cloud Billing Catalog's prices (Spot SKUs for Spot pools);
+            # gcp.compute leaves GKE nodes to this scanner, so it reads them itself
+            price_note = read_list_prices(
+                ctx, [n for c, p in pools for n in nodes.get((c.name, p.name), [])], [])
             activity: dict[tuple[str, str], dict[str, float | None]] = {}
             metrics_read = False
             if any(nodes.get((c.name, p.name)) for c, p in pools):
@@ -124,6 +128,8 @@ class GkeGpuNodePoolScanner(Scanner):
             note = f"{len(answer.clusters)} clusters, {len(pools)} GPU node pools"
             if problems:
                 note = f"{note}; " + "; ".join(problems)
+            if price_note:
+                note = f"{note}; {price_note}"
             return common.ProjectOutcome(out, note, partial=bool(problems))
 
         observations, coverage = common.for_each_project(ctx, self.name, work)
@@ -135,9 +141,13 @@ class GkeGpuNodePoolScanner(Scanner):
         accel, per_node = pool_gpus(pool)
         lines = []
         missing_skus: list[str] = []
+        pool_spot = bool(pool.config.spot or pool.config.preemptible)
         for node in nodes:
-            node_lines, missing = instance_lines(ctx.prices, node.region, node.machine_type,
-                                                 node.accelerators)
+            # a Spot (or legacy preemptible) pool's nodes bill at the Spot SKUs, as Compute
+            # Engine's own Spot VMs do (scanners/gcp/pricing.py)
+            node_lines, missing = instance_lines(
+                ctx.prices, node.region, node.machine_type, node.accelerators,
+                spot=pool_spot or node.provisioning_model in SPOT_MODELS)
             lines.extend(node_lines)
             missing_skus.extend(missing)
             unpriced.extend({"scanner": self.name, "resource_id": node.name, "sku": s} for s in missing)
@@ -187,7 +197,8 @@ class GkeGpuNodePoolScanner(Scanner):
             evidence=(
                 f"{len(nodes)} running nodes x {per_node} {accel}; GKE system metric "
                 f"{'read' if metrics_read else 'not available'} over {ctx.options.lookback_days} days",
-                *((SPOT_NOTE,) if pool.config.spot or pool.config.preemptible else ()),
+                *(((PREEMPTIBLE_NOTE if pool.config.preemptible and not pool.config.spot
+                    else SPOT_PRICED_NOTE),) if pool_spot else ()),
                 *((f"nodes in {', '.join(hidden)} not listed (zone unreachable): node count and "
                    "cost cover the other zones only",) if hidden else ()),
             ),
