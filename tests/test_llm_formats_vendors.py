@@ -4,7 +4,7 @@ example, parsed by the real engine and priced to within 0.01% of a cost worked o
 
 Rates are genai-prices 0.2.3's, USD per 1M tokens, for 2026-11-05 (after the catalog's batch and
 service-tier variants start, 2026-10-12/14):
-  gpt-4o-mini   0.15 in / 0.075 cached / 0.60 out; batch variant 0.075 in / 0.075 cached / 0.30 out
+  gpt-4o-mini   0.15 in / 0.075 cached / 0.60 out; batch variant 0.075 in / 0.30 out (cached: 0.075 x 0.5)
   gpt-5         1.25 / 0.125 / 10; flex 0.625 / 0.0625 / 5; priority 2.50 / 0.25 / 20
   claude-haiku-4-5        1 / 0.10 cache read / 1.25 cache write / 5 out
   gemini-2.5-flash        0.30 / 0.03 / 2.50; batch variant 0.15 / 0.03 / 1.25

@@ -170,20 +170,32 @@ def premium_simple(con: duckdb.DuckDBPyConnection, w: Window, rules: ClaimRules,
                    ) -> list[Observation]:
     """Simple requests to a premium model, repriced at the cheaper model of the same vendor;
     requests claimed by a retry storm, loop or duplicate prompt are left out."""
+    # one row per billing mode first (standard, batch, flex, priority bill at different rates
+    # and from different price sources), then the group: its cost lines are the mode rows', so
+    # each line names its own rate and source; thresholds judge the whole group
     con.execute(f"""
-CREATE OR REPLACE TEMP TABLE premium_groups AS
+CREATE OR REPLACE TEMP TABLE premium_modes AS
 SELECT coalesce(team, '') AS team, coalesce(app, '') AS app, coalesce(provider, '') AS provider, model,
+  coalesce(price_mode, 'standard') AS mode,
   min(cheaper_model) AS cheaper, min(priced_as) AS priced_as,
-  min(price_source) AS source,  -- one source per (provider, model): see PriceBook.resolve
+  min(price_source) AS source,  -- one source per (provider, model, mode): see PriceBook.rows
   CAST(max(day) AS VARCHAR) AS price_date,
   count(*) AS requests, count(*) FILTER (WHERE is_simple) AS simple,
   count(*) FILTER (WHERE is_simple AND text_known) AS simple_text_known,
   count(*) FILTER (WHERE is_simple AND hint = 'classify-extract') AS simple_classify,
   sum(cost) FILTER (WHERE is_simple) AS simple_cost, sum(cheaper_cost) FILTER (WHERE is_simple) AS cheaper_cost,
-  avg(input_tokens) FILTER (WHERE is_simple) AS avg_in, avg(output_tokens) FILTER (WHERE is_simple) AS avg_out,
+  sum(input_tokens) FILTER (WHERE is_simple) AS sum_in, sum(output_tokens) FILTER (WHERE is_simple) AS sum_out,
   {TOKEN_AGG.replace("WHERE cost IS NOT NULL", "WHERE is_simple AND cost IS NOT NULL")}
 FROM {_unclaimed("req_premium")}
-GROUP BY ALL HAVING count(*) FILTER (WHERE is_simple) > 0""")
+GROUP BY ALL""")
+    con.execute("""
+CREATE OR REPLACE TEMP TABLE premium_groups AS
+SELECT team, app, provider, model, min(cheaper) AS cheaper, min(priced_as) AS priced_as,
+  sum(requests) AS requests, sum(simple) AS simple, sum(simple_text_known) AS simple_text_known,
+  sum(simple_classify) AS simple_classify, sum(simple_cost) AS simple_cost, sum(cheaper_cost) AS cheaper_cost,
+  sum(sum_in) / sum(simple) AS avg_in, sum(sum_out) / sum(simple) AS avg_out,
+  string_agg(mode, ', ' ORDER BY mode <> 'standard', mode) FILTER (WHERE simple > 0) AS modes
+FROM premium_modes GROUP BY ALL HAVING sum(simple) > 0""")
     qualifies = (f"simple >= {int(rules.premium_min_simple_requests)} "
                  f"AND simple >= {float(rules.premium_min_simple_share)} * requests "
                  f"AND greatest(simple_cost - cheaper_cost, 0) * {w.factor} >= {float(rules.premium_min_monthly_savings)}")
@@ -198,6 +210,10 @@ SEMI JOIN (SELECT * FROM premium_groups WHERE {qualifies}) g
 WHERE r.is_simple""")
     rows = _rows(con, "SELECT * FROM premium_groups ORDER BY simple_cost - cheaper_cost DESC NULLS LAST, "
                       "team, app, provider, model")
+    by_mode: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
+    for m in _rows(con, "SELECT * FROM premium_modes WHERE simple > 0 "
+                        "ORDER BY team, app, provider, model, mode <> 'standard', mode"):
+        by_mode.setdefault((m["team"], m["app"], m["provider"], m["model"]), []).append(m)
     out = []
     f = w.factor
     for r in rows:
@@ -226,15 +242,25 @@ WHERE r.is_simple""")
             },
             attributes={"model": r["model"], "provider": r["provider"], "cheaper_model": r["cheaper"],
                         "priced_as": r["priced_as"], "team": r["team"], "app": r["app"]},
-            cost_lines=cost_lines(r, r["model"], f, r["source"], r["price_date"],
-                                  f"llm:{r['provider']}:{r['model']}"),
+            cost_lines=tuple(line for m in by_mode.get((r["team"], r["app"], r["provider"], r["model"]), [])
+                             for line in _mode_lines(m, f)),
             evidence=(f"{r['simple']} of {r['requests']} requests to {r['model']} (not already counted as a "
                       f"retry, loop or duplicate) were simple (avg "
                       f"{r['avg_in']:.0f} input / {r['avg_out']:.0f} output tokens, no tools, short and "
                       f"single-turn); at {r['cheaper']} prices they cost ${cheaper_cost or 0:.4f} instead of "
-                      f"${simple_cost:.4f} over {w.days:.1f} days (x{f:.4f} for a month)",),
+                      f"${simple_cost:.4f} over {w.days:.1f} days (x{f:.4f} for a month)"
+                      + (f"; billed as {r['modes']}, each priced at its own rate" if "," in (r["modes"] or "") else ""),),
         ))
     return out
+
+
+def _mode_lines(m: dict[str, Any], factor: float) -> tuple[CostLine, ...]:
+    """A premium group's cost lines for one billing mode: its rate and its price source. The
+    standard mode keeps the plain label and sku; others name the mode in both."""
+    mode = "" if m["mode"] == "standard" else m["mode"]
+    label = f"{m['model']} {mode}".strip()
+    sku = f"llm:{m['provider']}:{m['model']}" + (f":{mode}" if mode else "")
+    return cost_lines(m, label, factor, m["source"], m["price_date"], sku)
 
 
 def _loop_calls(con: duckdb.DuckDBPyConnection, w: Window, rules: ClaimRules) -> None:

@@ -13,6 +13,7 @@ analysis that needs them.
 
 from __future__ import annotations
 
+import fnmatch
 import io
 import os
 import re
@@ -65,6 +66,30 @@ def check_config(config: dict[str, Any], forced_format: str | None = None) -> No
         if not NAME_RE.match(str(name)) or not NAME_RE.match(str(model)):
             raise ScannerError(f"config llm.azure_deployments: {name!r}: {model!r} is not a deployment and "
                                "model name (letters, digits and . _ : / @ + -)")
+    jobs = config.get("bedrock_batch_models") or {}
+    if not isinstance(jobs, dict):
+        raise ScannerError("config llm.bedrock_batch_models: expected a mapping {job ARN, job id or path glob: model}")
+    for key, model in jobs.items():
+        if not str(key).strip() or not NAME_RE.match(str(model)):
+            raise ScannerError(f"config llm.bedrock_batch_models: {key!r}: {model!r} is not a Bedrock model id "
+                               "(letters, digits and . _ : / @ + -)")
+
+
+def bedrock_batch_model(jobs: dict[str, str], display: str) -> tuple[str, str] | None:
+    """(model, the config key that named it) for a Bedrock batch output file, or None.
+
+    A batch output line names no model when the job ran a Converse or Titan body (AWS: "you
+    specify the model when you create the batch inference job"; the job's manifest.json.out has
+    only record and token counts), so config names it per job: a key is a job ARN
+    (`arn:aws:bedrock:...:model-invocation-job/<id>`) or job id, matched as a folder of the
+    file's path (Bedrock writes a job's output under a folder named by its id), or a glob on the
+    path (`s3://bucket/out/*`, `*` for every file). First match in config order wins."""
+    parts = display.replace("\\", "/").split("/")
+    for key, model in jobs.items():
+        job = key.rsplit("/", 1)[-1] if key.startswith("arn:") else key
+        if job in parts[:-1] or fnmatch.fnmatchcase(display, key):
+            return model, key
+    return None
 
 
 def sweep_stale_workdirs(root: str | None = None) -> int:
@@ -123,6 +148,8 @@ class Settings:
     memory_limit: str = "600MB"
     database: str = "memory"  # or "file": a DuckDB file in the work dir
     azure_deployments: dict[str, str] = field(default_factory=dict)  # deployment -> model
+    # Bedrock batch jobs whose output lines name no model: job ARN, job id or path glob -> model
+    bedrock_batch_models: dict[str, str] = field(default_factory=dict)
 
 
 class Engine:
@@ -221,14 +248,16 @@ FROM ({body})"""
                 f"auto_detect=false, max_line_size={MAX_RECORD_BYTES}, buffer_size={2 * MAX_RECORD_BYTES}, "
                 f"strict_mode=false, {rejects})"), rej
 
-    def _typed_body(self, fmt: str, file_path: str, layout: str, present: set[tuple[str, ...]] | None) -> str:
+    def _typed_body(self, fmt: str, file_path: str, layout: str, present: set[tuple[str, ...]] | None,
+                    model_default: str | None = None) -> str:
         if fmt == "otel":
             return otel.otel_select(self.settings.attribute_keys,
                                     otel.typed_source(formats.q(file_path), array=layout == "array"))
         return formats.json_select(fmt, self.settings.attribute_keys, read_json=formats.q(file_path),
-                                   present=present, json_format=JSON_FORMAT[layout])
+                                   present=present, json_format=JSON_FORMAT[layout], model_default=model_default)
 
-    def _load_typed(self, part: int, fmt: str, file: LogFile, path: str, layout: str) -> bool:
+    def _load_typed(self, part: int, fmt: str, file: LogFile, path: str, layout: str,
+                    model_default: str | None = None) -> bool:
         """DuckDB's typed JSON reader (fast, parallel); False if any record stops it.
 
         No row_number() here: it would make the whole read single-threaded. First read only the
@@ -238,7 +267,7 @@ FROM ({body})"""
         base = self.con.execute("SELECT count(*) FROM raw").fetchone()[0]
         head = f"INSERT INTO raw SELECT {part}, * FROM "
         for attempt in ([present, None] if present is not None else [None]):
-            body = self._typed_body(fmt, path, layout, attempt)
+            body = self._typed_body(fmt, path, layout, attempt, model_default)
             try:
                 self.con.execute("BEGIN")
                 self.con.execute(head + f"({self._derive(body)})")
@@ -254,14 +283,15 @@ FROM ({body})"""
             break
         return False
 
-    def _load_lines(self, part: int, fmt: str, path: str, layout: str) -> tuple[str | None, int]:
+    def _load_lines(self, part: int, fmt: str, path: str, layout: str,
+                    model_default: str | None = None) -> tuple[str | None, int]:
         """The robust read; returns (error, rejected lines)."""
         src, rej = self._src_sql(path, layout)
         if fmt == "otel":
             array = layout == "array"
             body = otel.otel_select(self.settings.attribute_keys, otel.lines_source(array), otel.invalid_lines(array))
         else:
-            body = formats.json_select(fmt, self.settings.attribute_keys)
+            body = formats.json_select(fmt, self.settings.attribute_keys, model_default=model_default)
         try:
             self.con.execute(f"INSERT INTO raw WITH src AS ({src}) SELECT {part}, * FROM ({self._derive(body)})")
         except duckdb.Error as exc:
@@ -343,15 +373,17 @@ WHERE part = ?""", [part])
                 return FileOutcome(file, fmt, error=f"cannot find the record list {found.list_key!r}: {exc}")
             path, layout = str(dest), "array"
         truncated_after: int | None = None
-        done = layout != "csv" and self._load_typed(part, fmt, file, path, layout)
+        job = bedrock_batch_model(self.settings.bedrock_batch_models, file.display) if fmt == "bedrock-batch" else None
+        model_default = job[0] if job else None
+        done = layout != "csv" and self._load_typed(part, fmt, file, path, layout, model_default)
         if not done:
-            error, _ = self._load_lines(part, fmt, path, layout)
+            error, _ = self._load_lines(part, fmt, path, layout, model_default)
             if error and path.endswith(".gz") and layout == "lines":
                 recovered = self._recover_gzip(path, part)
                 if recovered:
                     self.con.execute("DELETE FROM raw WHERE part = ?", [part])
                     path, truncated_after = recovered
-                    error, _ = self._load_lines(part, fmt, path, layout)
+                    error, _ = self._load_lines(part, fmt, path, layout, model_default)
             if error:
                 return FileOutcome(file, fmt, error=f"cannot parse as {fmt}: {error}")
         if truncated_after is not None:

@@ -13,6 +13,16 @@ service-tier rates come from genai-prices' price variants (`processing: batch`,
 none, the vendor's documented multiplier (`MODE_FALLBACK`) applies and the row's `source` says
 so, with the page it comes from.
 
+Cached input in a batch, the same on both paths (`_cache_rule`): OpenAI's batch discount is 50%
+off every token kind (its pricing page's Batch table lists cached input at half the standard
+cached price, gpt-5 0.0625 vs 0.125, which genai-prices' gpt-5 variant carries, and a Batch's
+usage reports `input_tokens_details.cached_tokens`); Anthropic's is 50% of all usage, cache
+reads and writes included; Google documents that its batch and cache-hit discounts do not
+stack (cached tokens bill at the cache price). A catalog variant without cache prices of its own
+(gpt-4o-mini's: get_prices would hand back the undiscounted standard 0.075) gets them from the
+standard ones by that rule (0.075 x 0.5 = 0.0375), as the documented-50% fallback does; the
+row's `source` says which rule and page.
+
 Billing rules applied in SQL (see `cost_sql`): cache reads at the cache-read price, cache writes
 at the cache-write price, both falling back to the input price when the model has none; reasoning
 tokens at the reasoning price, falling back to the output price (OpenAI bills them as output).
@@ -242,11 +252,12 @@ class PriceBook:
                             "p_cache_write_1h": None, "price_from": info.price_date, "discount_pct": 0.0})
                 continue
             when = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
-            mp, multiplier, note = price_for_mode(info, when, mode, PROVIDER_ALIASES.get(
+            mode_price = price_for_mode(info, when, mode, PROVIDER_ALIASES.get(
                 (provider or "").lower(), (provider or "").lower()) or "")
-            factor = (1.0 - self.discount_pct / 100.0) * multiplier
-            if note:
-                base["source"] = f"{res.source}; {note}"
+            mp = mode_price.prices
+            factor = 1.0 - self.discount_pct / 100.0
+            if mode_price.note:
+                base["source"] = f"{res.source}; {mode_price.note}"
             since = ""
             if isinstance(info.prices, list):
                 for cond in reversed(info.prices):
@@ -256,16 +267,16 @@ class PriceBook:
                         break
             for lo, hi in _bands(mp):
                 size = hi if hi < 2**62 else lo + 1
-                p_in = _decimal(getattr(mp, "input_mtok", None), size)
-                p_out = _decimal(getattr(mp, "output_mtok", None), size)
+                p_in = mode_price.price("input_mtok", size)
+                p_out = mode_price.price("output_mtok", size)
                 if p_in is None and p_out is None:
                     continue
                 p_in = p_in or 0.0
                 p_out = p_out if p_out is not None else 0.0
-                p_cr = _decimal(getattr(mp, "cache_read_mtok", None), size)
-                p_cw = _decimal(getattr(mp, "cache_write_mtok", None), size)
-                p_re = _decimal(getattr(mp, "output_reasoning_mtok", None), size)
-                p_1h = _decimal(getattr(mp, "cache_write_1h_mtok", None), size)
+                p_cr = mode_price.price("cache_read_mtok", size)
+                p_cw = mode_price.price("cache_write_mtok", size)
+                p_re = mode_price.price("output_reasoning_mtok", size)
+                p_1h = mode_price.price("cache_write_1h_mtok", size)
                 out.append({
                     **base, "band_lo": lo, "band_hi": hi,
                     "p_in": p_in * factor, "p_out": p_out * factor,
@@ -278,24 +289,74 @@ class PriceBook:
         return out
 
 
-def price_for_mode(info: Any, when: datetime, mode: str, provider: str) -> tuple[Any, float, str]:
-    """(genai-prices ModelPrice, multiplier, note) for a billing mode on a day.
+CACHE_FIELDS = ("cache_read_mtok", "cache_write_mtok", "cache_write_1h_mtok")
+# Google documents that its batch and cache-hit discounts do not stack: cached tokens in a batch
+# bill at the cache price (the other vendors' batch discount covers cached input, see above)
+_BATCH_CACHE_NO_STACK = {
+    "google": "Google: the batch and cache-hit discounts do not stack, cached tokens bill at the cache "
+              "price: https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/batch-prediction-gemini",
+}
 
-    The catalog's own variant when it has one active that day (multiplier 1); else the vendor's
-    documented multiplier on the standard price (MODE_FALLBACK); else the standard price, with a
-    note saying the mode's rate is unknown."""
+
+@dataclass(frozen=True)
+class ModePrice:
+    """The prices of one billing mode on a day: `prices` x `multiplier`, except the cache prices
+    named in `cache`, which are (that ModelPrice) x (that multiplier): a cache price a catalog
+    variant lacks, or a fallback whose cache rule differs (see the module docstring)."""
+
+    prices: Any
+    multiplier: float
+    note: str
+    cache: dict[str, tuple[Any, float]] = field(default_factory=dict)
+
+    def price(self, name: str, size: int) -> float | None:
+        prices, mult = self.cache.get(name, (self.prices, self.multiplier))
+        value = _decimal(getattr(prices, name, None), size)
+        return None if value is None else value * mult
+
+
+def _cache_rule(mode: str, provider: str) -> tuple[float, str] | None:
+    """(multiplier of the standard cache prices, where documented) in a mode, or None."""
+    if mode == "batch" and provider in _BATCH_CACHE_NO_STACK:
+        return 1.0, _BATCH_CACHE_NO_STACK[provider]
+    return MODE_FALLBACK.get((mode, provider))
+
+
+def price_for_mode(info: Any, when: datetime, mode: str, provider: str) -> ModePrice:
+    """The prices of a billing mode on a day.
+
+    The catalog's own variant when it has one active that day (multiplier 1), a cache price it
+    lacks taken from the standard one by the vendor's documented rule (`_cache_rule`); else the
+    vendor's documented multiplier on the standard price (MODE_FALLBACK), cache prices by the
+    same rule; else the standard price, with a note saying the mode's rate is unknown."""
+    standard = info.get_prices(when)
     if mode == "standard":
-        return info.get_prices(when), 1.0, ""
+        return ModePrice(standard, 1.0, "")
     ctx = {"processing": "batch"} if mode == "batch" else {"service_tier": mode}
+    rule = _cache_rule(mode, provider)
     for variant in getattr(info, "price_variants", None) or ():
         if variant.when == ctx and (variant.constraint is None or variant.constraint.active(when)):
             label = "batch" if mode == "batch" else f"service_tier {mode}"
-            return info.get_prices(when, ctx), 1.0, f"{label} price variant"
+            note = f"{label} price variant"
+            # get_prices merges the variant over the standard prices: a cache price the variant
+            # does not set would come back as the standard one, whatever the vendor's rule
+            own = getattr(variant, "prices", None)
+            missing = [n for n in CACHE_FIELDS
+                       if getattr(own, n, None) is None and getattr(standard, n, None) is not None]
+            cache = {n: (standard, rule[0]) for n in missing} if rule else {}
+            if cache:
+                kinds = ", ".join(n.removesuffix("_mtok").replace("_", " ") for n in missing)
+                note += f"; its {kinds} price: the standard one x {rule[0]:g} ({rule[1]})"
+            return ModePrice(info.get_prices(when, ctx), 1.0, note, cache)
     fallback = MODE_FALLBACK.get((mode, provider))
-    standard = info.get_prices(when)
     if fallback:
-        return standard, fallback[0], f"no {mode} variant in genai-prices for this day; {fallback[1]}"
-    return standard, 1.0, f"no {mode} rate known for {provider or 'this provider'}: standard price"
+        note = f"no {mode} variant in genai-prices for this day; {fallback[1]}"
+        cache = {}
+        if rule and rule[0] != fallback[0]:
+            cache = {n: (standard, rule[0]) for n in CACHE_FIELDS}
+            note += f"; cache prices x {rule[0]:g} ({rule[1]})"
+        return ModePrice(standard, fallback[0], note, cache)
+    return ModePrice(standard, 1.0, f"no {mode} rate known for {provider or 'this provider'}: standard price")
 
 
 def cost_sql(p: str, r: str = "") -> dict[str, str]:

@@ -17,6 +17,9 @@ Config (`llm:` section, all optional):
       budgets: {team: {search: 500}, app: {chat: 200}, customer: {acme: 50}}  # USD per month
       memory_limit: 600MB           # DuckDB's; beyond it, tables spill to a temporary directory
       azure_deployments: {prod-gpt4o: gpt-4o}  # Azure deployment names -> the model they serve
+      bedrock_batch_models:         # Bedrock batch jobs whose output lines name no model (Converse, Titan)
+        "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abc123": amazon.nova-lite-v1:0
+        "s3://my-bucket/batch-out/*": anthropic.claude-3-5-haiku-20241022-v1:0   # glob on the file path
       database: memory              # or file: a DuckDB file in the temporary directory
 """
 
@@ -63,6 +66,7 @@ def settings_from(config: dict[str, Any], options: ScanOptions) -> Settings:
         memory_limit=str(config.get("memory_limit", "600MB")),
         database=_database(config.get("database", "memory")),
         azure_deployments={str(k): str(v) for k, v in (config.get("azure_deployments") or {}).items()},
+        bedrock_batch_models={str(k): str(v) for k, v in (config.get("bedrock_batch_models") or {}).items()},
     )
 
 
@@ -119,7 +123,8 @@ def _database(value: Any) -> str:
 
 
 _NUMBERS = {"discount_pct": float, "loop_window_calls": int, "retry_gap_seconds": float}
-_MAPPINGS = ("attribute_keys", "key_aliases", "simple_request", "budgets", "azure_deployments")
+_MAPPINGS = ("attribute_keys", "key_aliases", "simple_request", "budgets", "azure_deployments",
+             "bedrock_batch_models")
 _KNOWN = {*_NUMBERS, *_MAPPINGS, "prices", "tiers_file", "memory_limit", "database"}
 
 

@@ -6,15 +6,28 @@ writes, which are added back. Batch inference output lines `{recordId, modelInpu
 (or `error` in place of `modelOutput`) carry the InvokeModel or Converse response body: tokens
 from its `usage` (Anthropic `input_tokens`/`output_tokens`, Converse `inputTokens`/`outputTokens`)
 or Llama's counts; they bill at the batch rate. A batch line names its model only where the body
-does (Anthropic bodies do); a line without one is reported as such (the job's model is not in
-the file).
+does (Anthropic bodies do); for the others (Converse, Titan) config `llm.bedrock_batch_models`
+names the job's model (by job ARN, job id or path glob; the job's manifest has no model), and
+without it a line is reported as having no model, with that hint.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from aifinops_cli.scanners.llm.formats.core import Extract, Format, Spec, register
+from aifinops_cli.scanners.llm.formats.core import Extract, Format, Spec, register, reply_hash
+
+
+def _reply(content: str) -> str:
+    """A reply's content blocks, Converse (`toolUse: {name, input}`, `text`) or an Anthropic body
+    (`tool_use` blocks' `name` and `input`, `text`); tool-use ids left out."""
+    def path(p: str) -> str:
+        return f"CAST(json_extract(CAST({content} AS VARCHAR), '{p}') AS VARCHAR)"
+
+    tools = f"{path('$[*].toolUse.name')} || {path('$[*].toolUse.input')} || {path('$[*].name')} || {path('$[*].input')}"
+    text = f"CAST({content} AS VARCHAR)"
+    return reply_hash(content, tools, path("$[*].text"),
+                      f"(contains({text}, '\"toolUse\"') OR contains({text}, '\"tool_use\"'))")
 
 
 def _invocation(x: Extract) -> Spec:
@@ -47,6 +60,7 @@ def _invocation(x: Extract) -> Spec:
             "prompt_hash_given": "NULL",
             "has_tools": f"nonempty({x.get('$.input.inputBodyJson.toolConfig', '$.input.inputBodyJson.tools')}) IS NOT NULL",
             "cache_hit": "false",
+            "reply_hash": _reply(x.get("$.output.outputBodyJson.output.message.content", "$.output.outputBodyJson.content")),
         },
         meta_prefixes=["$.requestMetadata"],
     )
@@ -65,7 +79,10 @@ def _batch(x: Extract) -> Spec:
             "provider": "'aws'",
             "model": f"nonempty({o('model')})",
             "input_tokens": f"toint(coalesce({o('usage.input_tokens', 'usage.inputTokens', 'inputTextTokenCount', 'prompt_token_count')})) + {cr} + {cw}",
-            "output_tokens": f"toint(coalesce({o('usage.output_tokens', 'usage.outputTokens', 'generation_token_count')}))",
+            # Titan text bodies count output per result: results[].tokenCount
+            "output_tokens": f"toint(coalesce({o('usage.output_tokens', 'usage.outputTokens', 'generation_token_count')}, "
+                             f"CASE WHEN {o('results')} IS NOT NULL THEN CAST(TRY(list_sum(CAST(json_extract("
+                             f"CAST({o('results')} AS VARCHAR), '$[*].tokenCount') AS BIGINT[]))) AS VARCHAR) END))",
             "cached_input_tokens": cr,
             "cache_write_tokens": cw,
             "reasoning_tokens": "0",
@@ -81,8 +98,10 @@ def _batch(x: Extract) -> Spec:
             "prompt_hash_given": "NULL",
             "has_tools": f"nonempty({x.get('$.modelInput.tools', '$.modelInput.toolConfig')}) IS NOT NULL",
             "cache_hit": "false",
+            "reply_hash": _reply(o("output.message.content", "content")),
             "price_mode": "'batch'",
         },
+        missing_hint="; a Converse or Titan job's lines name no model: set llm.bedrock_batch_models",
     )
 
 

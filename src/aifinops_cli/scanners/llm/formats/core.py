@@ -291,6 +291,7 @@ class Spec:
     required: tuple[str, ...] = ("model", "input_tokens", "output_tokens")
     # attribute values used only when no metadata key gives one (e.g. a team id after its alias)
     fallback: dict[str, str] = field(default_factory=dict)
+    missing_hint: str = ""  # added to the "no model or token usage" reason (how to fix it)
 
 
 @dataclass(frozen=True)
@@ -340,7 +341,8 @@ def _attr_expr(spec: Spec, x: Extract, name: str, keys: list[str], meta_lists: l
 
 
 def json_select(fmt: str, attribute_keys: dict[str, list[str]], read_json: str | None = None,
-                present: set[tuple[str, ...]] | None = None, json_format: str = "newline_delimited") -> str:
+                present: set[tuple[str, ...]] | None = None, json_format: str = "newline_delimited",
+                model_default: str | None = None) -> str:
     """SQL turning a file into canonical columns plus `bad_reason`.
 
     With `read_json` (a file path literal) the file is read by DuckDB's typed JSON reader, which
@@ -348,6 +350,7 @@ def json_select(fmt: str, attribute_keys: dict[str, list[str]], read_json: str |
     `src(line_no, line)` one line at a time. `present` (typed read only) prunes the read to the
     key paths sampled from the file; `invalid` is then true for records that have a value at a
     pruned path, and if any is, the caller must read the file again without `present`.
+    `model_default` is the model of records that name none (a Bedrock batch job's, from config).
     """
     x = Extract()
     spec_fn = REGISTRY[fmt].spec
@@ -369,6 +372,8 @@ def json_select(fmt: str, attribute_keys: dict[str, list[str]], read_json: str |
             cols[name] = spec.fields.get(name, "NULL")
     # failed calls (429, 5xx, expired batch lines) often carry no usage, and batch error lines no
     # model: they are requests with zero tokens, not garbage
+    if model_default:
+        cols["model"] = f"coalesce({cols['model']}, {q(model_default)})"
     failed = f"({cols['status']}) = 'error'"
     for tok in ("input_tokens", "output_tokens"):
         cols[tok] = f"coalesce({cols[tok]}, CASE WHEN {failed} THEN 0 END)"
@@ -402,7 +407,7 @@ c AS (SELECT line_no, {invalid} AS invalid,
   FROM pm)
 SELECT *, CASE WHEN invalid THEN 'not valid JSON'
                WHEN structure THEN NULL
-               WHEN {req} THEN 'no model or token usage (not a {fmt} record?)' END AS bad_reason
+               WHEN {req} THEN {q(f"no model or token usage (not a {fmt} record?){spec.missing_hint}")} END AS bad_reason
 FROM c"""
     return x.render(sql, typed=bool(read_json))
 

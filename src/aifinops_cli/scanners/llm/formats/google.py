@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aifinops_cli.scanners.llm.formats.core import Extract, Format, Spec, register
+from aifinops_cli.scanners.llm.formats.core import Extract, Format, Spec, register, reply_hash
 
 
 def _spec(x: Extract, batch: bool = False) -> Spec:
@@ -57,10 +57,22 @@ def _spec(x: Extract, batch: bool = False) -> Spec:
             "prompt_hash_given": x.get("$.prompt_hash"),
             "has_tools": f"nonempty({x.get('$.request.tools')}) IS NOT NULL",
             "cache_hit": "false",
+            "reply_hash": _reply(b("candidates")),
             "price_mode": "'batch'" if batch else "NULL",
         },
         meta_prefixes=["$.metadata", "$.labels", "$.request.labels"],
     )
+
+
+def _reply(candidates: str) -> str:
+    """The answer's functionCall parts (name and args; the optional call id left out), else its
+    text parts: the loop evidence where prompts are not logged."""
+    def path(p: str) -> str:
+        return f"CAST(json_extract(CAST({candidates} AS VARCHAR), '{p}') AS VARCHAR)"
+
+    parts = "$[*].content.parts[*]"
+    return reply_hash(candidates, f"{path(parts + '.functionCall.name')} || {path(parts + '.functionCall.args')}",
+                      path(parts + ".text"), f"contains(CAST({candidates} AS VARCHAR), '\"functionCall\"')")
 
 
 def _usage_holder(obj: dict[str, Any]) -> bool:

@@ -79,14 +79,27 @@ def _spec(x: Extract, default_provider: str | None = None, batch: bool = False) 
             "prompt_hash_given": x.get("$.prompt_hash"),
             "has_tools": f"nonempty({x.get('$.request.tools', '$.request.body.tools')}) IS NOT NULL",
             "cache_hit": "false",
-            "reply_hash": reply_hash(
-                b("choices"), f"CAST(json_extract(CAST({b('choices')} AS VARCHAR), '$[*].message.tool_calls[*].function') AS VARCHAR)",
-                f"CAST(json_extract(CAST({b('choices')} AS VARCHAR), '$[*].message.content') AS VARCHAR)",
-                f"CAST(json_extract(CAST({b('choices')} AS VARCHAR), '$[*].message.tool_calls[*].function') AS VARCHAR) <> '[]'"),
+            # Chat Completions `choices`, else the Responses API `output` items (function_call
+            # name and arguments, message text; call ids, item ids and reasoning left out)
+            "reply_hash": f"coalesce({_chat_reply(b('choices'))}, {_responses_reply(b('output'))})",
             "price_mode": mode,
         },
         meta_prefixes=["$.metadata", "$.request.metadata", "$.response.metadata"],
     )
+
+
+def _chat_reply(choices: str) -> str:
+    calls = f"CAST(json_extract(CAST({choices} AS VARCHAR), '$[*].message.tool_calls[*].function') AS VARCHAR)"
+    return reply_hash(choices, calls, f"CAST(json_extract(CAST({choices} AS VARCHAR), '$[*].message.content') AS VARCHAR)",
+                      f"{calls} <> '[]'")
+
+
+def _responses_reply(output: str) -> str:
+    def path(p: str) -> str:
+        return f"CAST(json_extract(CAST({output} AS VARCHAR), '{p}') AS VARCHAR)"
+
+    return reply_hash(output, f"{path('$[*].name')} || {path('$[*].arguments')}", path("$[*].content[*].text"),
+                      f"contains(CAST({output} AS VARCHAR), '\"function_call\"')")
 
 
 def _body(obj: dict[str, Any]) -> dict[str, Any]:
