@@ -31,6 +31,7 @@ from aifinops_cli.scanners.billing.sources import (
     parse_remote,
 )
 from aifinops_cli.scanners.interface import ScanContext, Scanner, ScannerError
+from aifinops_cli.scanners.localfiles import Unreadable
 
 NAME = "billing"
 _FORMAT_LABELS = {"focus": "FOCUS", "cur": "AWS CUR (legacy)", "cur2": "AWS CUR 2.0",
@@ -97,12 +98,14 @@ def read_billing(paths: list[str], config: Config, *, fmt_override: str | None =
             if arg.startswith(("athena://", "bigquery://")):
                 _remote(arg, section, owner_keys, ai, fmt_override, profile, out, progress)
                 continue
+            unreadable: list[Unreadable] = []
             try:
-                files = s3.fetch(arg, profile) if arg.startswith("s3://") else expand_local(arg)
+                files = s3.fetch(arg, profile) if arg.startswith("s3://") else expand_local(arg, unreadable)
             except SourceProblem as exc:
                 out.coverage.append(CoverageEntry(NAME, arg, "failed", str(exc), errors=1))
                 continue
-            if not files:
+            out.coverage += [CoverageEntry(NAME, u.path, "failed", u.message, errors=1) for u in unreadable]
+            if not files and not unreadable:
                 out.coverage.append(CoverageEntry(NAME, arg, "failed",
                                                   "no billing files found (CSV, CSV.gz, Parquet, JSON)",
                                                   errors=1))

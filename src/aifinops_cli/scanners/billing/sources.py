@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from aifinops_cli.scanners.billing.dialect import ATHENA, BIGQUERY, DUCKDB, Dialect
 from aifinops_cli.scanners.billing.formats import Schema
+from aifinops_cli.scanners.localfiles import Unreadable, walk_files
 
 DATA_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".snappy.parquet", ".gz.parquet", ".json", ".jsonl",
                  ".ndjson", ".json.gz", ".jsonl.gz")
@@ -47,14 +48,17 @@ def is_data_file(path: str) -> bool:
     return path.lower().endswith(DATA_SUFFIXES) or path.lower().endswith(".gz")
 
 
-def expand_local(arg: str) -> list[str]:
-    """Files for one argument: a file, a directory (recursively), or a glob."""
+def expand_local(arg: str, unreadable: list[Unreadable] | None = None) -> list[str]:
+    """Files for one argument: a file, a directory (recursively), or a glob. Directories and
+    files of a directory that cannot be read are added to `unreadable`, not raised."""
     if any(ch in arg for ch in "*?["):
         found = sorted(p for p in glob.glob(arg, recursive=True) if os.path.isfile(p))
         return [p for p in found if is_data_file(p)] or found
-    path = Path(arg)
-    if path.is_dir():
-        return sorted(str(p) for p in path.rglob("*") if p.is_file() and is_data_file(p.name))
+    if os.path.isdir(arg):
+        files, problems = walk_files(arg, is_data_file)
+        if unreadable is not None:
+            unreadable += problems
+        return files
     return [arg]
 
 

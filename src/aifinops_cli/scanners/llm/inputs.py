@@ -21,6 +21,7 @@ from typing import Any
 
 from aifinops_cli.scanners.interface import ScannerError
 from aifinops_cli.scanners.llm import formats
+from aifinops_cli.scanners.localfiles import walk_files
 
 FORMATS = tuple(f.name for f in formats.ordered())
 LOG_SUFFIXES = (".jsonl", ".json", ".ndjson", ".csv", ".log", ".gz", ".txt", ".out")
@@ -100,9 +101,9 @@ def resolve_inputs(specs: list[str], workdir: Path) -> tuple[list[LogFile], list
             continue
         path = Path(spec)
         if path.is_dir():
-            found = sorted(str(p) for p in path.rglob("*")
-                           if p.is_file() and p.name.lower().endswith(LOG_SUFFIXES))
-            if not found:
+            found, unreadable = walk_files(spec, lambda name: name.lower().endswith(LOG_SUFFIXES))
+            problems += [InputProblem(u.path, u.message) for u in unreadable]
+            if not found and not unreadable:
                 problems.append(InputProblem(spec, "the directory holds no .jsonl/.json/.csv/.gz logs"))
             files += [LogFile(p, p) for p in found]
         elif path.is_file():
