@@ -37,11 +37,11 @@ args = sys.argv[1:]
 home = os.environ["HOME"]
 # as root first: every module the scan imports is loaded now (its history kept apart)
 CliRunner().invoke(app, args, env={"AIFINOPS_STATE_DIR": os.path.join(home, "state-root")})
-os.setgroups([]); os.setgid(%d); os.setuid(%d)
+os.setgroups([]); os.setgid(NOBODY); os.setuid(NOBODY)
 os.environ["AIFINOPS_STATE_DIR"] = os.path.join(home, "state-nobody")
 sys.argv = ["aifinops", *args]
 runpy.run_module("aifinops_cli", run_name="__main__")
-""" % (NOBODY, NOBODY)
+""".replace("NOBODY", str(NOBODY))
 
 
 @pytest.fixture
