@@ -41,6 +41,9 @@ def faulty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
     release = threading.Event()
 
     def faulty_answer(method: str, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        if path.startswith("/bad-prometheus/"):  # the bad context's own Prometheus, slow
+            release.wait(mode["hang"])
+            path = path.replace("/bad-prometheus/", "/prometheus/", 1)
         if path.startswith("/clusters/bad/"):
             if mode["kind"] == "garbage":  # a captive portal answering in the API server's place
                 return 200, b"<html>Sign in to the guest network</html>\x00\xff"
@@ -51,6 +54,7 @@ def faulty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
         return answer(method, path, query)
 
     with fakeserver.serve(faulty_answer, "fake-k8s-faulty", keep_alive=True) as url:
+        mode["url"] = url
         monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "kubeconfig", url,
                                                               ["good", "bad"])))
         yield mode
@@ -96,3 +100,18 @@ def test_scan_deadline_reports_the_hanging_context_not_the_scanner(faulty, runne
     faulty.update(kind="hang", hang=60.0)
     report = scan(runner, tmp_path, "scan:\n  read_timeout: 120\n  max_attempts: 1\n", "--timeout", "6")
     check(report, "timed out: not finished within the 6 s scan deadline")
+
+
+def test_hanging_prometheus_of_one_context_is_partial(faulty, runner, tmp_path):
+    # the bad context's API server answers; its Prometheus takes 8 s, within the old fixed 60 s
+    prom = {"good": f"{faulty['url']}/prometheus", "bad": f"{faulty['url']}/bad-prometheus"}
+    report = scan(runner, tmp_path, SHORT + "kubernetes:\n  prometheus_urls:\n"
+                  + "".join(f"    {name}: {url}\n" for name, url in prom.items()))
+    by_scope = {s["scope"]: s for s in report["coverage"]["scopes"]}
+    assert by_scope["context good"]["status"] == "ok", by_scope
+    bad = by_scope["context bad"]
+    assert bad["status"] == "partial" and "GPU utilisation not read" in bad["message"], bad
+    assert "Read timed out" in bad["message"], bad
+    # both nodes are idle by the API snapshot; each priced 5.672 x 730 = 4,140.56
+    got = {f["resource_name"]: f["monthly_cost_usd"] for f in report["findings"]}
+    assert got == pytest.approx({"good-g5": round(IDLE_NODE, 2), "bad-g5": round(IDLE_NODE, 2)})

@@ -190,7 +190,8 @@ class KubernetesGpuScanner(Scanner):
         if prom_url:
             try:
                 usage = gpu_usage(prom_url, ctx.options.lookback_days, ctx.now,
-                                  selector=str(settings.get("dcgm_selector", "")))
+                                  selector=str(settings.get("dcgm_selector", "")),
+                                  timeout=ctx.options.limits.read_timeout)
             except PrometheusError as exc:
                 dcgm_note = "GPU utilisation not read"
                 problems.append(f"GPU utilisation not read: {exc}")
