@@ -92,3 +92,28 @@ def test_billing_s3_one_object_hangs_one_resets_the_rest_read(bucket, runner):
     assert summary["Data transfer out (USD)"] == pytest.approx(1000 * 0.02 + 500 * 0.01 + 100 * 0.09
                                                                + 200 * 0.045)
     assert summary["Billed total (USD)"] == pytest.approx(3770.0)
+
+
+def test_scan_deadline_reports_a_scanner_that_does_not_split_whole(far_end, runner, tmp_path):
+    """The billing scanner is one scope (`*`): its S3 listing hangs past the deadline (the read
+    timeout, 120 s, is far beyond it), so at `--timeout` it is one timed-out line and the LLM
+    scanner's local file is reported."""
+    boto3.client("s3", endpoint_url=far_end.moto_url).create_bucket(Bucket="logs")
+    far_end.recorder.faults.append(Fault(kind="hang", service="s3", operation="/logs", hang_seconds=30))
+    logs = tmp_path / "bedrock.jsonl"
+    logs.write_text("".join(json.dumps(REC) + "\n" for _ in range(3)))
+    cfg = tmp_path / "aifinops.yaml"
+    cfg.write_text("scan:\n  read_timeout: 120\n  max_attempts: 1\n")
+    try:
+        report, scopes = scan(runner, cfg, "--billing", "s3://logs/cur/", "--llm-logs", str(logs),
+                              "--timeout", "6")
+    finally:
+        far_end.recorder.release.set()
+        far_end.recorder.release.clear()
+    billing = next(s for s in report["coverage"]["scopes"] if s["scanner"] == "billing")
+    assert (billing["scope"], billing["status"]) == ("*", "failed"), billing
+    assert billing["message"].startswith("timed out: not finished within the 6 s scan deadline")
+    assert scopes[str(logs)]["status"] == "ok"
+    # 3 Bedrock claude-3-haiku records x (1000 x $0.25 + 200 x $1.25) / 1M = $0.0015
+    summary = report["analysis"]["llm"]["summary"]
+    assert summary["computed cost USD"] == pytest.approx(3 * (1000 * 0.25 + 200 * 1.25) / 1e6)
