@@ -1,9 +1,9 @@
-"""The scan deadline at the runner: a scanner still running at `--timeout` is one "timed out"
-coverage line and is not waited for; the scanners that finished are reported.
+"""The scan deadline: work still running at `--timeout` is one "timed out" coverage line and is
+not waited for; what finished is reported.
 
-The hanging scanner is the real Kubernetes scanner reading a loopback API server that accepts the
-request and never answers (its own read timeout is two minutes); the finished one is the GCP
-Compute scanner against the local GCP fake.
+The hanging work is the real Kubernetes scanner reading a loopback API server that accepts the
+request and never answers (the default read timeout, 60 s, is past the deadline): its context is
+the timed-out scope. The finished one is the GCP Compute scanner against the local GCP fake.
 """
 
 from __future__ import annotations
@@ -52,10 +52,10 @@ def test_a_hanging_scanner_times_out_and_the_others_are_reported(runner, tmp_pat
     status = {(s["scanner"], s["scope"]): s for s in report["coverage"]["scopes"]}
     assert {k: s["status"] for k, s in status.items()} == {
         ("gcp.compute", "project good-a"): "ok", ("gcp.compute", "project good-b"): "ok",
-        ("k8s.gpu", "*"): "failed"}
-    assert status[("k8s.gpu", "*")]["message"].startswith(
+        ("k8s.gpu", "context prod"): "failed"}
+    assert status[("k8s.gpu", "context prod")]["message"].startswith(
         "timed out: not finished within the 8 s scan deadline")
-    assert "k8s.gpu *: timed out" in result.stderr
+    assert "k8s.gpu context prod: timed out" in result.stderr
     got = {f["resource_name"]: f["monthly_cost_usd"] for f in report["findings"]}
     assert got == pytest.approx(EXPECTED)  # 85.00 + 8.80, from the scanner that finished
 

@@ -7,8 +7,6 @@ import os
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from aifinops_cli.core.models import HOURS_PER_MONTH, CostLine
 from aifinops_cli.pricing import aws_live, live
 from aifinops_cli.pricing.catalog import PriceCatalog
@@ -109,7 +107,7 @@ def read_list_prices(ctx: Any, session: Any, region: str, instances: list[dict[s
                 if skus:
                     offers = aws_live.lookup(client, cache, ctx.prices.lookups, service, region, skus)
                     ctx.prices.add_live(offers, live.LIVE_AWS)
-        except (BotoCoreError, ClientError) as exc:
+        except common.AWS_ERRORS as exc:
             return (f"prices from the bundled catalog: AWS Price List not read "
                     f"({common.explain(exc, 'pricing')})")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:  # a malformed answer
@@ -132,7 +130,7 @@ def read_sagemaker_prices(ctx: Any, session: Any, region: str, instance_types: l
                                     config=common.BOTO_CONFIG)
             offers = aws_live.lookup(client, cache, ctx.prices.lookups, "aws.sagemaker.hosting",
                                      region, instance_types)
-        except (BotoCoreError, ClientError) as exc:
+        except common.AWS_ERRORS as exc:
             return (f"prices from the bundled catalog: AWS Price List not read "
                     f"({common.explain(exc, 'pricing')})")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -165,8 +163,10 @@ def read_spot_prices(session: Any, region: str, instances: list[dict[str, Any]],
                 key, when = (p["InstanceType"], p["AvailabilityZone"]), p["Timestamp"]
                 if key not in latest or when > latest[key][0]:
                     latest[key] = (when, float(p["SpotPrice"]))
-    except (BotoCoreError, ClientError) as exc:
+    except common.AWS_ERRORS as exc:  # refused, not answered, or an answer that is not EC2's XML
         return {}, common.explain(exc, "ec2", region)
+    except (KeyError, TypeError, ValueError) as exc:  # XML, but not a price history
+        return {}, f"ec2 {region}: unreadable Spot price history ({type(exc).__name__}: {exc})"
     return {k: (price, when.date().isoformat()) for k, (when, price) in latest.items()}, ""
 
 

@@ -30,7 +30,8 @@ from aifinops_cli.scanners.billing.sources import (
     kind_of,
     parse_remote,
 )
-from aifinops_cli.scanners.interface import ScanContext, Scanner, ScannerError
+from aifinops_cli.scanners.interface import Limits, ScanContext, Scanner, ScannerError
+from aifinops_cli.scanners.localfiles import Unreadable
 
 NAME = "billing"
 _FORMAT_LABELS = {"focus": "FOCUS", "cur": "AWS CUR (legacy)", "cur2": "AWS CUR 2.0",
@@ -83,26 +84,31 @@ def _group_label(files: list[str]) -> str:
 
 
 def read_billing(paths: list[str], config: Config, *, fmt_override: str | None = None,
-                 profile: str | None = None, progress: Any = lambda m: None) -> BillingRead:
-    """Read every input; one CoverageEntry per file group or table, never an exception."""
+                 profile: str | None = None, progress: Any = lambda m: None,
+                 limits: Limits | None = None) -> BillingRead:
+    """Read every input; one CoverageEntry per file group or table, never an exception.
+    `limits` bound the S3 requests (the scan's timeouts and attempts)."""
     out = BillingRead()
     section = config.section("billing")
     owner_keys = _owner_keys(config)
     ai = _ai_patterns(config)
     duck = DuckDBEngine(memory_limit=str(section.get("memory_limit", "1GB")))
-    s3 = S3Fetch()
+    s3 = S3Fetch(limits=limits or Limits())
     try:
         local: list[tuple[str, str]] = []  # (file, as given)
         for arg in iter_args(paths):
             if arg.startswith(("athena://", "bigquery://")):
                 _remote(arg, section, owner_keys, ai, fmt_override, profile, out, progress)
                 continue
+            unreadable: list[Unreadable] = []
             try:
-                files = s3.fetch(arg, profile) if arg.startswith("s3://") else expand_local(arg)
+                files = (s3.fetch(arg, profile, unreadable) if arg.startswith("s3://")
+                         else expand_local(arg, unreadable))
             except SourceProblem as exc:
                 out.coverage.append(CoverageEntry(NAME, arg, "failed", str(exc), errors=1))
                 continue
-            if not files:
+            out.coverage += [CoverageEntry(NAME, u.path, "failed", u.message, errors=1) for u in unreadable]
+            if not files and not unreadable:
                 out.coverage.append(CoverageEntry(NAME, arg, "failed",
                                                   "no billing files found (CSV, CSV.gz, Parquet, JSON)",
                                                   errors=1))
@@ -291,7 +297,8 @@ class BillingScanner(Scanner):
         if not ctx.options.billing:
             raise ScannerError("no billing export given: pass --billing PATH")
         read = read_billing(ctx.options.billing, ctx.config, fmt_override=ctx.options.billing_format,
-                            profile=ctx.options.aws_profile, progress=ctx.progress)
+                            profile=ctx.options.aws_profile, progress=ctx.progress,
+                            limits=ctx.options.limits)
         if ctx.options.strict:
             bad = [c for c in read.coverage if c.status != "ok"]
             if bad:

@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 from aifinops_cli.scanners.billing.dialect import ATHENA, BIGQUERY, DUCKDB, Dialect
 from aifinops_cli.scanners.billing.formats import Schema
+from aifinops_cli.scanners.interface import Limits
+from aifinops_cli.scanners.localfiles import Unreadable, walk_files
 
 DATA_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".snappy.parquet", ".gz.parquet", ".json", ".jsonl",
                  ".ndjson", ".json.gz", ".jsonl.gz")
@@ -47,31 +49,42 @@ def is_data_file(path: str) -> bool:
     return path.lower().endswith(DATA_SUFFIXES) or path.lower().endswith(".gz")
 
 
-def expand_local(arg: str) -> list[str]:
-    """Files for one argument: a file, a directory (recursively), or a glob."""
+def expand_local(arg: str, unreadable: list[Unreadable] | None = None) -> list[str]:
+    """Files for one argument: a file, a directory (recursively), or a glob. Directories and
+    files of a directory that cannot be read are added to `unreadable`, not raised."""
     if any(ch in arg for ch in "*?["):
         found = sorted(p for p in glob.glob(arg, recursive=True) if os.path.isfile(p))
         return [p for p in found if is_data_file(p)] or found
-    path = Path(arg)
-    if path.is_dir():
-        return sorted(str(p) for p in path.rglob("*") if p.is_file() and is_data_file(p.name))
+    if os.path.isdir(arg):
+        files, problems = walk_files(arg, is_data_file)
+        if unreadable is not None:
+            unreadable += problems
+        return files
     return [arg]
 
 
 @dataclass
 class S3Fetch:
-    """`s3://bucket/prefix` objects copied to a temporary directory for DuckDB to read."""
+    """`s3://bucket/prefix` objects copied to a temporary directory for DuckDB to read.
+
+    The client has the scan's timeouts and attempt budget (`limits`); an object that cannot be
+    read is one entry of `unreadable` and the other objects are still fetched."""
 
     tmpdir: tempfile.TemporaryDirectory[str] = field(default_factory=tempfile.TemporaryDirectory)
+    limits: Limits = field(default_factory=Limits)
 
-    def fetch(self, url: str, profile: str | None = None) -> list[str]:
+    def fetch(self, url: str, profile: str | None = None,
+              unreadable: list[Unreadable] | None = None) -> list[str]:
         import boto3
         import botocore.exceptions
 
+        from aifinops_cli.scanners.aws.common import AWS_ERRORS, client_limits, explain
+
         bucket, _, prefix = url[len("s3://"):].partition("/")
         session = boto3.Session(profile_name=profile) if profile else boto3.Session()
-        s3 = session.client("s3")  # honours AWS_ENDPOINT_URL
+        s3 = session.client("s3", config=client_limits(self.limits))  # honours AWS_ENDPOINT_URL
         out: list[str] = []
+        skipped: list[Unreadable] = []
         try:
             keys: list[str] = []
             if prefix and not prefix.endswith("/") and is_data_file(prefix):
@@ -82,7 +95,15 @@ class S3Fetch:
             for key in keys:
                 target = Path(self.tmpdir.name) / bucket / key
                 target.parent.mkdir(parents=True, exist_ok=True)
-                s3.download_file(bucket, key, str(target))
+                try:
+                    s3.download_file(bucket, key, str(target))
+                except AWS_ERRORS as exc:
+                    if len(keys) == 1 or isinstance(exc, botocore.exceptions.NoCredentialsError):
+                        raise
+                    target.unlink(missing_ok=True)
+                    skipped.append(Unreadable(f"s3://{bucket}/{key}",
+                                              f"cannot read from S3: {explain(exc, 's3')}"))
+                    continue
                 out.append(str(target))
         except botocore.exceptions.NoCredentialsError as exc:
             raise SourceProblem(f"{url}: no AWS credentials (run `aws configure` or set AWS_PROFILE)"
@@ -91,7 +112,11 @@ class S3Fetch:
             code = exc.response.get("Error", {}).get("Code", "")
             raise SourceProblem(f"{url}: S3 refused ({code}); the role needs s3:ListBucket and "
                                 "s3:GetObject on the export bucket") from exc
-        if not out:
+        except AWS_ERRORS as exc:  # not answered, or an answer that is not S3's XML
+            raise SourceProblem(f"{url}: {explain(exc, 's3')}") from exc
+        if unreadable is not None:
+            unreadable += skipped
+        if not out and not skipped:
             raise SourceProblem(f"{url}: no CSV, Parquet or JSON objects under this prefix")
         return out
 

@@ -48,7 +48,7 @@ class GcpComputeScanner(Scanner):
             price_note = read_list_prices(ctx, running, inv.disks)
             if running:
                 try:
-                    utilisation = instance_utilisation(Monitoring(common.access(ctx)), project,
+                    utilisation = instance_utilisation(Monitoring(common.access(ctx), ctx), project,
                                                        [i.id for i in running], window)
                 except common.expected_errors() as exc:
                     # without metrics no instance can be judged idle; disks still can

@@ -77,10 +77,9 @@ class GkeGpuNodePoolScanner(Scanner):
             from google.cloud import container_v1
 
             acc = common.access(ctx)
-            client = container_v1.ClusterManagerClient(
-                credentials=acc.credentials, transport="rest",
-                client_options=acc.client_options("container"))
-            answer = client.list_clusters(parent=f"projects/{project}/locations/-")
+            client = common.gapic_client(ctx, container_v1.ClusterManagerClient, "container")
+            answer = client.list_clusters(parent=f"projects/{project}/locations/-",
+                                          **common.call_limits(ctx))
             problems = ([f"zones not answering: {', '.join(answer.missing_zones)}"]
                         if answer.missing_zones else [])
             pools = [(cluster, pool) for cluster in answer.clusters for pool in cluster.node_pools
@@ -118,7 +117,7 @@ class GkeGpuNodePoolScanner(Scanner):
             metrics_read = False
             if any(nodes.get((c.name, p.name)) for c, p in pools):
                 try:
-                    activity = gke_node_gpu_activity(Monitoring(acc), project, window)
+                    activity = gke_node_gpu_activity(Monitoring(acc, ctx), project, window)
                     metrics_read = True
                 except common.expected_errors() as exc:
                     problems.append(f"GPU requests not read: {common.explain(exc, 'monitoring')}")

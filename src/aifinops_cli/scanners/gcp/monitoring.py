@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from aifinops_cli.scanners.gcp.common import GcpAccess
+from aifinops_cli.scanners.gcp.common import GcpAccess, bound_session
+from aifinops_cli.scanners.interface import ScanContext
 
 DAY_SECONDS = 86400
 IDS_PER_QUERY = 100
@@ -47,11 +48,15 @@ class Window:
 class Monitoring:
     """A thin REST client for timeSeries.list; raises google.api_core exceptions on errors."""
 
-    def __init__(self, acc: GcpAccess) -> None:
+    def __init__(self, acc: GcpAccess, ctx: ScanContext | None = None) -> None:
+        """With `ctx`, every request has the scan's (connect, read) timeouts and none is sent
+        after the scan deadline (`common.bound_session`)."""
         from google.auth.transport.requests import AuthorizedSession
 
         self.base = acc.endpoints["monitoring"]
         self.session = AuthorizedSession(acc.credentials)
+        if ctx is not None:
+            bound_session(self.session, ctx)
         self.calls = 0
 
     def list_time_series(self, project: str, params: dict[str, str]) -> Iterable[dict[str, Any]]:

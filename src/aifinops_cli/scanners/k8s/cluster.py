@@ -21,7 +21,8 @@ from typing import Any
 from aifinops_cli.scanners.interface import ScanContext, ScannerError
 
 PAGE_LIMIT = 500
-REQUEST_TIMEOUT = (10, 120)  # connect, read (seconds): a dead API server must not hang the scan
+# Every request's (connect, read) timeout and a cluster's retries come from the scan's limits
+# (config `scan:`, `ScanContext.options.limits`), so a dead API server cannot hang the scan.
 CLUSTERROLE_DOC = "docs/permissions/k8s-clusterrole.yaml"
 GPU_RESOURCES = (
     "nvidia.com/gpu",
@@ -58,6 +59,7 @@ def targets(ctx: ScanContext) -> list[Target]:
     from kubernetes import client, config
 
     extra = ctx.options.extra
+    retries = ctx.options.limits.max_attempts - 1  # urllib3's: tries after the first, per request
     path = kubeconfig_path(extra)
     in_cluster = bool(extra.get("kube_in_cluster")) or (
         not ctx.options.kube_contexts and (path is None or not Path(path).is_file())
@@ -65,6 +67,7 @@ def targets(ctx: ScanContext) -> list[Target]:
     if in_cluster:
         def make_in_cluster() -> Any:
             configuration = client.Configuration()
+            configuration.retries = retries
             config.load_incluster_config(client_configuration=configuration)
             return client.ApiClient(configuration)
 
@@ -84,17 +87,35 @@ def targets(ctx: ScanContext) -> list[Target]:
         names = [current["name"]]
 
     def maker(name: str) -> Callable[[], Any]:
-        return lambda: config.new_client_from_config(config_file=path, context=name, persist_config=False)
+        def make() -> Any:
+            configuration = client.Configuration()
+            configuration.retries = retries
+            return config.new_client_from_config(config_file=path, context=name, persist_config=False,
+                                                 client_configuration=configuration)
+
+        return make
 
     return [Target(name, maker(name)) for name in names]
 
 
+class DeadlineReached(TimeoutError):
+    """No list page is requested after the scan deadline (the cluster is reported timed out)."""
+
+
 @dataclass
 class Listing:
+    """What one cluster's lists returned, and the limits its requests run under."""
+
+    timeout: tuple[float, float]  # (connect, read) seconds: `Limits.http_timeout`
+    expired: Callable[[], bool] = lambda: False  # the scan deadline has passed
     nodes: list[dict[str, Any]] = field(default_factory=list)
     pods: list[dict[str, Any]] = field(default_factory=list)
     jobs: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     calls: int = 0
+
+    @classmethod
+    def for_scan(cls, ctx: ScanContext) -> Listing:
+        return cls(ctx.options.limits.http_timeout, ctx.expired)
 
 
 def list_all(call: Callable[..., Any], counter: Listing, **kwargs: Any) -> list[dict[str, Any]]:
@@ -105,16 +126,20 @@ def list_all(call: Callable[..., Any], counter: Listing, **kwargs: Any) -> list[
     token: str | None = None
     restarted = False
     while True:
+        if counter.expired():
+            raise DeadlineReached("scan deadline reached before the next list page was requested")
         counter.calls += 1
         try:
             response = call(limit=PAGE_LIMIT, _continue=token, _preload_content=False,
-                            _request_timeout=REQUEST_TIMEOUT, **kwargs)
+                            _request_timeout=counter.timeout, **kwargs)
         except ApiException as exc:
             if exc.status == 410 and not restarted:  # continue token expired: list again
                 items, token, restarted = [], None, True
                 continue
             raise
         body = json.loads(response.data)
+        if not isinstance(body, dict) or not isinstance(body.get("items") or [], list):
+            raise ValueError(f"not a Kubernetes list: {str(body)[:100]}")
         items.extend(body.get("items") or [])
         token = (body.get("metadata") or {}).get("continue") or None
         if not token:
@@ -188,6 +213,18 @@ def explain(exc: BaseException, context: str = "") -> str:
         return f"{where}kubeconfig problem: {exc}"
     import urllib3
 
+    if isinstance(exc, DeadlineReached):
+        return f"{where}timed out: the scan deadline (--timeout) passed before this finished"
+    if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
+        exc = exc.reason  # what the last try met
+    if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+        return (f"{where}read timed out: the API server sent no answer within the read timeout "
+                "(config scan.read_timeout sets it)")
+    if isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
+        return f"{where}timed out connecting to the API server"
+    if isinstance(exc, ValueError):  # UnicodeDecodeError and JSONDecodeError included
+        return (f"{where}unreadable answer from the API server (not the JSON Kubernetes returns): "
+                f"{str(exc)[:200]}")
     if isinstance(exc, urllib3.exceptions.HTTPError):
         return f"{where}cannot reach the API server: {type(exc).__name__}: {exc}"
     return f"{where}{type(exc).__name__}: {exc}"

@@ -12,14 +12,14 @@ cover the whole lookback window and raise the confidence of what the snapshot su
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from aifinops_cli.core import overlap
 from aifinops_cli.core.models import CoverageEntry, Observation, ScanResult
 from aifinops_cli.core.timeutil import age_days, age_hours, parse_time
-from aifinops_cli.scanners.interface import Scanner, ScannerError
+from aifinops_cli.scanners.interface import Scanner, ScannerError, fan_out, timed_out_message
 from aifinops_cli.scanners.k8s import cluster as kc
 from aifinops_cli.scanners.k8s.pricing import GpuShape, NodeRate, gpu_shape, node_rate, unpriced_sku
 from aifinops_cli.scanners.k8s.prometheus import GpuUsage, PrometheusError, attribute, gpu_usage
@@ -31,6 +31,8 @@ NOTEBOOK_LABELS = {"notebook-name": None, "component": "singleuser-server",
                    "app.kubernetes.io/component": "singleuser-server"}
 NOTEBOOK_OWNER_KINDS = {"Notebook"}
 KUBEFLOW_ACTIVITY = "notebooks.kubeflow.org/last-activity"
+
+log = logging.getLogger("aifinops")
 
 
 def is_notebook(pod: dict[str, Any]) -> bool:
@@ -109,28 +111,36 @@ class KubernetesGpuScanner(Scanner):
         target_list = kc.targets(ctx)
         errors = kc.expected_errors()
         unpriced: list[dict[str, str]] = []
-
-        def run(target: kc.Target) -> tuple[str, ClusterOutcome | None, BaseException | None]:
-            try:
-                return target.name, self._cluster(target, unpriced), None
-            except errors as exc:
-                return target.name, None, exc
-
         workers = max(1, min(ctx.options.max_workers, len(target_list)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="k8s-") as pool:
-            outcomes = list(pool.map(run, target_list))
+        outcomes = fan_out(target_list, lambda target: self._cluster(target, unpriced),
+                           workers=workers, deadline=ctx.deadline, name="k8s")
         observations: list[Observation] = []
         coverage: list[CoverageEntry] = []
-        for name, outcome, exc in outcomes:
+        for done in outcomes:
+            name, outcome, exc = done.scope.name, done.value, done.error
             ctx.progress(f"{self.name}: {name} done")
-            if outcome is None:
-                coverage.append(CoverageEntry(self.name, f"context {name}", "failed",
-                                              kc.explain(exc, name) if exc else "failed", errors=1))
+            scope = f"context {name}"
+            if outcome is not None:
+                observations.extend(outcome.items)
+                coverage.append(CoverageEntry(self.name, scope, "partial" if outcome.partial else "ok",
+                                              outcome.note, resources=len(outcome.items),
+                                              errors=int(outcome.partial)))
                 continue
-            observations.extend(outcome.items)
-            coverage.append(CoverageEntry(self.name, f"context {name}",
-                                          "partial" if outcome.partial else "ok", outcome.note,
-                                          resources=len(outcome.items), errors=int(outcome.partial)))
+            if isinstance(exc, ScannerError):
+                raise exc
+            if done.timed_out:
+                message = timed_out_message(ctx)
+            elif isinstance(exc, errors):
+                message = kc.explain(exc, name)
+            elif isinstance(exc, Exception):  # a bug in aifinops: exit 4, traceback with --debug
+                log.debug("context %s crashed", name, exc_info=exc)
+                ctx.internal_errors.append(exc)
+                message = (f"{name}: internal error: {type(exc).__name__}: {exc} "
+                           "(rerun with --debug for details)")
+            else:
+                assert exc is not None
+                raise exc
+            coverage.append(CoverageEntry(self.name, scope, "failed", message, errors=1))
         return ScanResult(self.name, observations, coverage, unpriced=unpriced)
 
     # --- one cluster ------------------------------------------------------------------------
@@ -141,7 +151,7 @@ class KubernetesGpuScanner(Scanner):
         ctx = self.context
         settings = ctx.config.section("kubernetes")
         api_client = target.make_client()
-        listing = kc.Listing()
+        listing = kc.Listing.for_scan(ctx)
         try:
             core = client.CoreV1Api(api_client)
             listing.nodes = kc.list_all(core.list_node, listing)
@@ -180,7 +190,8 @@ class KubernetesGpuScanner(Scanner):
         if prom_url:
             try:
                 usage = gpu_usage(prom_url, ctx.options.lookback_days, ctx.now,
-                                  selector=str(settings.get("dcgm_selector", "")))
+                                  selector=str(settings.get("dcgm_selector", "")),
+                                  timeout=ctx.options.limits.read_timeout)
             except PrometheusError as exc:
                 dcgm_note = "GPU utilisation not read"
                 problems.append(f"GPU utilisation not read: {exc}")

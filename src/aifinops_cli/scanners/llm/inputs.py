@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aifinops_cli.scanners.interface import ScannerError
+from aifinops_cli.scanners.interface import Limits, ScannerError
 from aifinops_cli.scanners.llm import formats
+from aifinops_cli.scanners.localfiles import walk_files
 
 FORMATS = tuple(f.name for f in formats.ordered())
 LOG_SUFFIXES = (".jsonl", ".json", ".ndjson", ".csv", ".log", ".gz", ".txt", ".out")
@@ -39,33 +40,44 @@ class InputProblem:
     message: str
 
 
-def _s3_download(uri: str, workdir: Path) -> tuple[list[LogFile], list[InputProblem]]:
+def _s3_download(uri: str, workdir: Path, limits: Limits | None = None
+                 ) -> tuple[list[LogFile], list[InputProblem]]:
+    """Every log object under an S3 prefix, downloaded. The client has the scan's timeouts and
+    attempt budget; an object that cannot be read is one problem and the others are still read."""
     try:
         import boto3
-        from botocore.exceptions import BotoCoreError, ClientError
+
+        from aifinops_cli.scanners.aws.common import AWS_ERRORS, client_limits, explain
     except ImportError as exc:  # pragma: no cover - boto3 is a core dependency
         raise ScannerError("reading s3:// logs needs boto3 (pip install boto3)") from exc
     rest = uri[len("s3://"):]
     bucket, _, prefix = rest.partition("/")
     files: list[LogFile] = []
+    problems: list[InputProblem] = []
     try:
-        s3 = boto3.session.Session().client("s3")
+        s3 = boto3.session.Session().client("s3", config=client_limits(limits or Limits()))
         paginator = s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
             for obj in page.get("Contents", []):
                 key = obj["Key"]
                 if key.endswith("/") or not key.lower().endswith(LOG_SUFFIXES):
                     continue
-                local = safe_local_name(workdir / "s3", len(files), key)
+                local = safe_local_name(workdir / "s3", len(files) + len(problems), key)
                 local.parent.mkdir(parents=True, exist_ok=True)
-                s3.download_file(bucket, key, str(local))
+                try:
+                    s3.download_file(bucket, key, str(local))
+                except AWS_ERRORS as exc:  # this object only: the listing goes on
+                    local.unlink(missing_ok=True)
+                    problems.append(InputProblem(f"s3://{bucket}/{key}",
+                                                 f"cannot read from S3: {explain(exc, 's3')}"))
+                    continue
                 files.append(LogFile(f"s3://{bucket}/{key}", str(local)))
-    except (BotoCoreError, ClientError) as exc:
-        return files, [InputProblem(uri, f"cannot read from S3: {exc}; check credentials "
-                                         "(AWS_PROFILE) and s3:ListBucket/s3:GetObject")]
-    if not files:
+    except AWS_ERRORS as exc:
+        return files, [*problems, InputProblem(uri, f"cannot list S3: {explain(exc, 's3')}; check "
+                                               "credentials (AWS_PROFILE) and s3:ListBucket")]
+    if not files and not problems:
         return [], [InputProblem(uri, "no log objects under this prefix")]
-    return files, []
+    return files, problems
 
 
 def safe_local_name(root: Path, index: int, key: str) -> Path:
@@ -82,13 +94,15 @@ def safe_local_name(root: Path, index: int, key: str) -> Path:
     return local
 
 
-def resolve_inputs(specs: list[str], workdir: Path) -> tuple[list[LogFile], list[InputProblem]]:
-    """Expand every input to local files; what cannot be read becomes a problem, not an error."""
+def resolve_inputs(specs: list[str], workdir: Path, limits: Limits | None = None
+                   ) -> tuple[list[LogFile], list[InputProblem]]:
+    """Expand every input to local files; what cannot be read becomes a problem, not an error.
+    `limits` bound the S3 requests (the scan's timeouts and attempts)."""
     files: list[LogFile] = []
     problems: list[InputProblem] = []
     for spec in specs:
         if spec.startswith("s3://"):
-            got, bad = _s3_download(spec, workdir)
+            got, bad = _s3_download(spec, workdir, limits)
             files += got
             problems += bad
             continue
@@ -100,9 +114,9 @@ def resolve_inputs(specs: list[str], workdir: Path) -> tuple[list[LogFile], list
             continue
         path = Path(spec)
         if path.is_dir():
-            found = sorted(str(p) for p in path.rglob("*")
-                           if p.is_file() and p.name.lower().endswith(LOG_SUFFIXES))
-            if not found:
+            found, unreadable = walk_files(spec, lambda name: name.lower().endswith(LOG_SUFFIXES))
+            problems += [InputProblem(u.path, u.message) for u in unreadable]
+            if not found and not unreadable:
                 problems.append(InputProblem(spec, "the directory holds no .jsonl/.json/.csv/.gz logs"))
             files += [LogFile(p, p) for p in found]
         elif path.is_file():

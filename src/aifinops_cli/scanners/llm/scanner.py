@@ -208,7 +208,7 @@ class LlmLogScanner(Scanner):
     def _scan(self, engine: Engine, book: PriceBook, tiers: Any, config: dict[str, Any]) -> ScanResult:
         ctx = self.context
         result = ScanResult(self.name)
-        files, problems = resolve_inputs(ctx.options.llm_logs, engine.workdir)
+        files, problems = resolve_inputs(ctx.options.llm_logs, engine.workdir, ctx.options.limits)
         for p in problems:
             result.coverage.append(CoverageEntry(self.name, p.scope, "failed", p.message, errors=1))
         file_info = []
