@@ -38,11 +38,11 @@ def bucket(far_end, tmp_path):
     s3.put_object(Bucket="logs", Key="cur/c-good.csv", Body=CUR.read_bytes())
     for key in ("bedrock/a-hang.jsonl", "cur/a-hang.csv"):
         far_end.recorder.faults.append(Fault(kind="hang", service="s3", operation=f"/logs/{key}",
-                                             hang_seconds=5))
+                                             hang_seconds=12))
     for key in ("bedrock/b-reset.jsonl", "cur/b-reset.csv"):  # RST instead of an answer
         far_end.recorder.faults.append(Fault(kind="reset", service="s3", operation=f"/logs/{key}"))
     cfg = tmp_path / "aifinops.yaml"
-    cfg.write_text("scan:\n  connect_timeout: 1\n  read_timeout: 1\n  max_attempts: 2\n")
+    cfg.write_text("scan:\n  connect_timeout: 3\n  read_timeout: 3\n  max_attempts: 2\n")
     yield far_end, cfg
     far_end.recorder.release.set()
     far_end.recorder.release.clear()
@@ -60,7 +60,7 @@ def test_llm_s3_one_object_hangs_one_resets_the_rest_read(bucket, runner):
     far_end, cfg = bucket
     report, scopes = scan(runner, cfg, "--llm-logs", "s3://logs/bedrock/")
     hang = scopes["s3://logs/bedrock/a-hang.jsonl"]
-    # the scan's read timeout (1 s), not botocore's default 60 s, ended the wait
+    # the scan's read timeout (3 s), not botocore's default 60 s, ended the wait
     assert hang["status"] == "failed" and "read timed out" in hang["message"], hang
     reset = scopes["s3://logs/bedrock/b-reset.jsonl"]
     assert reset["status"] == "failed" and "connection was closed" in reset["message"], reset
