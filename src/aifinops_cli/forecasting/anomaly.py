@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from aifinops_cli.core.models import CostLine, Observation
+from aifinops_cli.core.config import Config
+from aifinops_cli.core.models import CostLine, CoverageEntry, Observation
 from aifinops_cli.core.rules import Rule
 from aifinops_cli.forecasting import model as m
 
@@ -63,6 +64,37 @@ def settings(source: str, rules: list[Rule] | None) -> dict[str, float]:
                 if k in out:
                     out[k] = float(v)
     return out
+
+
+def scan_settings(config: Config, source: str) -> dict[str, float] | None:
+    """`settings` for a scanner, from the rules as the config leaves them (rules/anomaly.yaml,
+    config `rules:`, --set); None when the rule is disabled: nothing to look for."""
+    from aifinops_cli.core.rules import load_rules
+    from aifinops_cli.core.yamlsrc import SourceError
+    from aifinops_cli.scanners.interface import ScannerError
+
+    try:
+        rules = load_rules(config=config)
+    except SourceError as exc:
+        raise ScannerError(f"rules: {exc}") from exc
+    rule = next((r for r in rules if r.id == RULE_IDS[source]), None)
+    if rule is not None and not rule.enabled:
+        return None
+    try:
+        return settings(source, rules)
+    except (TypeError, ValueError) as exc:
+        raise ScannerError(f"rule {RULE_IDS[source]}: a parameter is not a number: {exc}") from None
+
+
+def unavailable_note(scanner: str) -> CoverageEntry | None:
+    """What a scan says instead of anomalies when the optional `forecast` extra is not installed."""
+    try:
+        m.load_model()
+    except m.ForecastUnavailable:
+        return CoverageEntry(scanner, "spend anomalies", "skipped",
+                             "not checked: they need statsmodels: pip install 'aifinops[forecast]' "
+                             "(or pip install statsmodels)")
+    return None
 
 
 def detect(values: np.ndarray, start: datetime, step: timedelta, dimension: str, value: str,

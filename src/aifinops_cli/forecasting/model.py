@@ -62,6 +62,11 @@ def _ets() -> Any:
     return ETSModel
 
 
+def load_model() -> Any:
+    """statsmodels' ETSModel, or ForecastUnavailable when the `forecast` extra is not installed."""
+    return _ets()
+
+
 @dataclass
 class Fit:
     """A fitted series: the per-step mean for the next `steps` periods, and what the model says
