@@ -16,6 +16,7 @@ direct) nor a shift of spend from one vendor to another.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import NormalDist
@@ -31,9 +32,9 @@ from aifinops_cli.forecasting import model as m
 RULE_IDS = {"billing": "billing-spend-anomaly", "llm": "llm-spend-anomaly"}
 DEFAULTS: dict[str, dict[str, Any]] = {
     "billing": {"window": 14, "period": 7, "upper_percentile": 99.0, "min_excess_usd": 50.0,
-                "min_excess_pct": 30.0, "min_history": 28, "max_gap": 1},
+                "min_excess_pct": 30.0, "min_history": 28, "max_gap": 1, "max_history": 182},
     "llm": {"window": 48, "period": 24, "upper_percentile": 99.0, "min_excess_usd": 5.0,
-            "min_excess_pct": 50.0, "min_history": 72, "max_gap": 2},
+            "min_excess_pct": 50.0, "min_history": 72, "max_gap": 2, "max_history": 672},
 }
 
 
@@ -175,7 +176,14 @@ def scan_series(points: dict[str, list[tuple[datetime, str, float]]], step: time
     every = [at for pts in points.values() for at, _, _ in pts]
     if not every:
         return []
-    start, end = min(every), max(every)
+    # the model learns from at most `max_history` periods before the window: a log with one
+    # record dated 1970 must not make a series of half a million hours
+    end = max(every)
+    start = min(every)
+    if params.get("max_history"):
+        with contextlib.suppress(OverflowError):  # before year 1: nothing to cut
+            start = max(start, end - step * (int(params["max_history"]) + int(params["window"]) - 1))
+    points = {dim: [p for p in pts if p[0] >= start] for dim, pts in points.items()}
     n = int((end - start) / step) + 1
     found: list[Anomaly] = []
     for dimension, pts in points.items():
