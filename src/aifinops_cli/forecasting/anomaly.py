@@ -176,8 +176,9 @@ def scan_series(points: dict[str, list[tuple[datetime, str, float]]], step: time
     every = [at for pts in points.values() for at, _, _ in pts]
     if not every:
         return []
-    # the model learns from at most `max_history` periods before the window: a log with one
-    # record dated 1970 must not make a series of half a million hours
+    # the model learns from at most `max_history` periods before the window (DEFAULTS: half a
+    # year of days, four weeks of hours): a log with one record dated 1970 must not make a
+    # series of half a million hours
     end = max(every)
     start = min(every)
     if params.get("max_history"):
