@@ -16,6 +16,7 @@ direct) nor a shift of spend from one vendor to another.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import NormalDist
@@ -23,16 +24,17 @@ from typing import Any
 
 import numpy as np
 
-from aifinops_cli.core.models import CostLine, Observation
+from aifinops_cli.core.config import Config
+from aifinops_cli.core.models import CostLine, CoverageEntry, Observation
 from aifinops_cli.core.rules import Rule
 from aifinops_cli.forecasting import model as m
 
 RULE_IDS = {"billing": "billing-spend-anomaly", "llm": "llm-spend-anomaly"}
 DEFAULTS: dict[str, dict[str, Any]] = {
     "billing": {"window": 14, "period": 7, "upper_percentile": 99.0, "min_excess_usd": 50.0,
-                "min_excess_pct": 30.0, "min_history": 28, "max_gap": 1},
+                "min_excess_pct": 30.0, "min_history": 28, "max_gap": 1, "max_history": 182},
     "llm": {"window": 48, "period": 24, "upper_percentile": 99.0, "min_excess_usd": 5.0,
-            "min_excess_pct": 50.0, "min_history": 72, "max_gap": 2},
+            "min_excess_pct": 50.0, "min_history": 72, "max_gap": 2, "max_history": 672},
 }
 
 
@@ -63,6 +65,37 @@ def settings(source: str, rules: list[Rule] | None) -> dict[str, float]:
                 if k in out:
                     out[k] = float(v)
     return out
+
+
+def scan_settings(config: Config, source: str) -> dict[str, float] | None:
+    """`settings` for a scanner, from the rules as the config leaves them (rules/anomaly.yaml,
+    config `rules:`, --set); None when the rule is disabled: nothing to look for."""
+    from aifinops_cli.core.rules import load_rules
+    from aifinops_cli.core.yamlsrc import SourceError
+    from aifinops_cli.scanners.interface import ScannerError
+
+    try:
+        rules = load_rules(config=config)
+    except SourceError as exc:
+        raise ScannerError(f"rules: {exc}") from exc
+    rule = next((r for r in rules if r.id == RULE_IDS[source]), None)
+    if rule is not None and not rule.enabled:
+        return None
+    try:
+        return settings(source, rules)
+    except (TypeError, ValueError) as exc:
+        raise ScannerError(f"rule {RULE_IDS[source]}: a parameter is not a number: {exc}") from None
+
+
+def unavailable_note(scanner: str) -> CoverageEntry | None:
+    """What a scan says instead of anomalies when the optional `forecast` extra is not installed."""
+    try:
+        m.load_model()
+    except m.ForecastUnavailable:
+        return CoverageEntry(scanner, "spend anomalies", "skipped",
+                             "not checked: they need statsmodels: pip install 'aifinops[forecast]' "
+                             "(or pip install statsmodels)")
+    return None
 
 
 def detect(values: np.ndarray, start: datetime, step: timedelta, dimension: str, value: str,
@@ -143,7 +176,15 @@ def scan_series(points: dict[str, list[tuple[datetime, str, float]]], step: time
     every = [at for pts in points.values() for at, _, _ in pts]
     if not every:
         return []
-    start, end = min(every), max(every)
+    # the model learns from at most `max_history` periods before the window (DEFAULTS: half a
+    # year of days, four weeks of hours): a log with one record dated 1970 must not make a
+    # series of half a million hours
+    end = max(every)
+    start = min(every)
+    if params.get("max_history"):
+        with contextlib.suppress(OverflowError):  # before year 1: nothing to cut
+            start = max(start, end - step * (int(params["max_history"]) + int(params["window"]) - 1))
+    points = {dim: [p for p in pts if p[0] >= start] for dim, pts in points.items()}
     n = int((end - start) / step) + 1
     found: list[Anomaly] = []
     for dimension, pts in points.items():

@@ -75,7 +75,7 @@ FROM {source}
 GROUP BY ALL"""
 
 
-def _fees(rows: list[DailyCharge]) -> list[DailyCharge]:
+def resolve_fees(rows: list[DailyCharge]) -> list[DailyCharge]:
     """A CUR `Fee` billed in two or more months for the same owner and service is recurring;
     one seen in a single month is one-time (an upfront reservation fee)."""
     months: dict[tuple[str, str], set[tuple[int, int]]] = defaultdict(set)
@@ -126,7 +126,7 @@ def read_daily(paths: list[str], config: Config, fmt_override: str | None = None
         out.currency = max(sorted(by_currency), key=lambda c: by_currency[c])
         out.other_currencies = {c: v for c, v in by_currency.items() if c != out.currency}
     rows = [DailyCharge(d, o or UNTAGGED, s, k, v) for (d, o, s, k, c), v in raw.items() if c == out.currency]
-    out.rows = sorted(_fees(rows), key=lambda r: (r.day, r.owner, r.service, r.kind))
+    out.rows = sorted(resolve_fees(rows), key=lambda r: (r.day, r.owner, r.service, r.kind))
     return out
 
 

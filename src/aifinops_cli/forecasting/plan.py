@@ -9,6 +9,7 @@ month end (the rest of this month) and next month (its calendar days after that)
 from __future__ import annotations
 
 import calendar
+import contextlib
 import os
 from collections import defaultdict
 from collections.abc import Iterable
@@ -173,6 +174,8 @@ def forecast_groups(rows: Iterable[DailyCharge], by: str = "owner-service", as_o
     jobs += [_job(o, s, rs, as_of, max_error_pct) for (o, s), rs in sorted(groups.items())]
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if workers > 1 and len(jobs) >= PARALLEL_MIN_GROUPS:
+        with contextlib.suppress(m.ForecastUnavailable):  # raised again, in a worker, if so
+            m.load_model()  # imported once here: forked workers inherit it (~2 s CPU each otherwise)
         with ProcessPoolExecutor(max_workers=workers) as pool:
             out = list(pool.map(_run, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
     else:

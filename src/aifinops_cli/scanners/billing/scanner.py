@@ -3,6 +3,13 @@
 Inputs are grouped by detected format and each group is answered by one SQL statement (see
 queries.py) over a normalised view; DuckDB runs it locally, Athena or BigQuery remotely. The
 scanner observes egress flows and AI spend; rules in rules/billing.yaml decide what is waste.
+
+Spend anomalies: when a local export spans at least the `billing-spend-anomaly` rule's
+`min_history` + `window` days, a second GROUP BY reads its daily spend by owner, service and
+kind of charge (forecasting/billing.py, the statement `aifinops forecast` uses) and the
+forecasting package's detector turns the days above the model's band into
+`billing.spend_anomaly` observations for rules/anomaly.yaml. Shorter exports skip that pass.
+Athena and BigQuery tables are not checked for anomalies.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from typing import Any
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import CoverageEntry, ScanResult
 from aifinops_cli.core.yamlsrc import SourceError
+from aifinops_cli.forecasting import anomaly
 from aifinops_cli.scanners.billing.analyze import TableFacts, analysis_section, observations, run_analysis
 from aifinops_cli.scanners.billing.formats import FORMATS, Mapping, detect
 from aifinops_cli.scanners.billing.queries import RAW_TEXT, AiPatterns
@@ -42,6 +50,9 @@ _FORMAT_LABELS = {"focus": "FOCUS", "cur": "AWS CUR (legacy)", "cur2": "AWS CUR 
 class BillingRead:
     facts: list[TableFacts] = field(default_factory=list)
     coverage: list[CoverageEntry] = field(default_factory=list)
+    # (day, owner, service, kind, currency, cost) of the exports long enough for anomalies
+    charges: list[tuple[Any, ...]] = field(default_factory=list)
+    charge_labels: list[str] = field(default_factory=list)
 
 
 def _owner_keys(config: Config) -> list[str]:
@@ -85,9 +96,12 @@ def _group_label(files: list[str]) -> str:
 
 def read_billing(paths: list[str], config: Config, *, fmt_override: str | None = None,
                  profile: str | None = None, progress: Any = lambda m: None,
-                 limits: Limits | None = None) -> BillingRead:
+                 limits: Limits | None = None, daily_min_days: int = 0) -> BillingRead:
     """Read every input; one CoverageEntry per file group or table, never an exception.
-    `limits` bound the S3 requests (the scan's timeouts and attempts)."""
+
+    `limits` bound the S3 requests (the scan's timeouts and attempts). `daily_min_days` > 0: a
+    local file group spanning at least that many days also gets its daily charges read into
+    `charges` (for spend anomalies)."""
     out = BillingRead()
     section = config.section("billing")
     owner_keys = _owner_keys(config)
@@ -135,7 +149,7 @@ def read_billing(paths: list[str], config: Config, *, fmt_override: str | None =
             mappings.setdefault((mapping.fmt, kind), mapping)
         for (fmt, kind), files in groups.items():
             progress(f"billing: {len(files)} {fmt} file(s)")
-            _local_group(duck, files, kind, fmt_override, owner_keys, ai, out)
+            _local_group(duck, files, kind, fmt_override, owner_keys, ai, out, daily_min_days)
     finally:
         duck.close()
         s3.close()
@@ -147,16 +161,35 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _local_group(duck: DuckDBEngine, files: list[str], kind: str, fmt: str | None, owner_keys: list[str],
-                 ai: AiPatterns, out: BillingRead) -> None:
+                 ai: AiPatterns, out: BillingRead, daily_min_days: int = 0) -> None:
     """All files of one format in one statement; if that fails, file by file to find the bad one."""
-    if _query_files(duck, files, kind, fmt, owner_keys, ai, out, isolate=len(files) > 1):
+    if _query_files(duck, files, kind, fmt, owner_keys, ai, out, isolate=len(files) > 1,
+                    daily_min_days=daily_min_days):
         return
     for file in files:
-        _query_files(duck, [file], kind, fmt, owner_keys, ai, out, isolate=False)
+        _query_files(duck, [file], kind, fmt, owner_keys, ai, out, isolate=False,
+                     daily_min_days=daily_min_days)
+
+
+def _daily_charges(duck: DuckDBEngine, mapping: Mapping, source: str, facts: TableFacts,
+                   out: BillingRead) -> None:
+    """Daily spend by owner, service and kind of charge in the export's main currency."""
+    from aifinops_cli.forecasting.billing import daily_sql
+
+    try:
+        rows = duck.con.sql(daily_sql(mapping, source)).fetchall()
+    except Exception as exc:  # the findings of statement 1 stand; only anomalies are missing
+        out.coverage.append(CoverageEntry(NAME, facts.label, "partial",
+                                          f"spend anomalies not checked: {_first_line(exc)}"))
+        return
+    out.charges += [(day, owner, service, kind, currency, float(cost))
+                    for day, owner, service, kind, currency, cost, _, _ in rows
+                    if day is not None and cost is not None and currency == facts.currency]
+    out.charge_labels.append(facts.label)
 
 
 def _query_files(duck: DuckDBEngine, files: list[str], kind: str, fmt: str | None, owner_keys: list[str],
-                 ai: AiPatterns, out: BillingRead, isolate: bool) -> bool:
+                 ai: AiPatterns, out: BillingRead, isolate: bool, daily_min_days: int = 0) -> bool:
     source = duck.source(kind, files)
     try:
         schema = duck.schema(source)
@@ -177,6 +210,8 @@ def _query_files(duck: DuckDBEngine, files: list[str], kind: str, fmt: str | Non
     if facts.bad_cost_rows or facts.bad_date_rows:
         facts.bad_rows = _locate_bad_rows(duck, files, kind, mapping)
     _record(out, facts)
+    if daily_min_days and facts.days >= daily_min_days:
+        _daily_charges(duck, mapping, source, facts, out)
     return True
 
 
@@ -282,7 +317,7 @@ class BillingScanner(Scanner):
     provider = "billing"
     description = ("FOCUS, AWS CUR and GCP billing exports (files, s3://, athena://, bigquery://): "
                    "egress flows, the AI data path by owner, billed totals")
-    kinds = ("billing.egress_flow", "billing.untagged_ai_spend")
+    kinds = ("billing.egress_flow", "billing.untagged_ai_spend", "billing.spend_anomaly")
 
     @classmethod
     def check_config(cls, config: Config, options: Any) -> None:
@@ -296,9 +331,11 @@ class BillingScanner(Scanner):
         ctx: ScanContext = self.context
         if not ctx.options.billing:
             raise ScannerError("no billing export given: pass --billing PATH")
+        params = anomaly.scan_settings(ctx.config, "billing")
+        need = int(params["min_history"] + params["window"]) if params else 0
         read = read_billing(ctx.options.billing, ctx.config, fmt_override=ctx.options.billing_format,
                             profile=ctx.options.aws_profile, progress=ctx.progress,
-                            limits=ctx.options.limits)
+                            limits=ctx.options.limits, daily_min_days=need)
         if ctx.options.strict:
             bad = [c for c in read.coverage if c.status != "ok"]
             if bad:
@@ -309,4 +346,36 @@ class BillingScanner(Scanner):
             result.observations.extend(observations(facts))
         if read.facts:
             result.analysis["billing"] = analysis_section(read.facts, top_flows=top)
+        if params and read.charges:
+            ctx.progress("billing: spend anomalies")
+            result.observations.extend(_anomalies(read, params, result))
         return result
+
+
+def _anomalies(read: BillingRead, params: dict[str, float], result: ScanResult) -> list[Any]:
+    """Daily usage spend by owner and by service above the model's band; recurring and one-time
+    charges are left out (an RI fee on the 1st is expected), as in `aifinops forecast`."""
+    from aifinops_cli.forecasting.billing import DailyCharge, resolve_fees
+    from aifinops_cli.forecasting.model import ForecastUnavailable
+    from aifinops_cli.scanners.billing.analyze import UNTAGGED
+
+    note = anomaly.unavailable_note(NAME)
+    if note is not None:
+        result.coverage.append(note)
+        return []
+    by_currency: dict[str, float] = defaultdict(float)
+    for *_, currency, cost in read.charges:
+        by_currency[currency] += abs(cost)
+    main = max(sorted(by_currency), key=lambda c: by_currency[c])
+    totals: dict[tuple[Any, str, str, str], float] = defaultdict(float)
+    for day, owner, service, kind, currency, cost in read.charges:
+        if currency == main:
+            totals[(day, owner or UNTAGGED, service, kind)] += cost
+    rows = resolve_fees([DailyCharge(d, o, s, k, v) for (d, o, s, k), v in totals.items()])
+    try:
+        found = anomaly.billing_anomalies(rows, params)
+    except ForecastUnavailable as exc:
+        result.coverage.append(CoverageEntry(NAME, "spend anomalies", "skipped", f"not checked: {exc}"))
+        return []
+    source = ", ".join(read.charge_labels)
+    return [anomaly.observation(a, "billing", source, main) for a in found]

@@ -21,6 +21,10 @@ Config (`llm:` section, all optional):
         "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abc123": amazon.nova-lite-v1:0
         "s3://my-bucket/batch-out/*": anthropic.claude-3-5-haiku-20241022-v1:0   # glob on the file path
       database: memory              # or file: a DuckDB file in the temporary directory
+
+Spend anomalies: when the logs span at least the `llm-spend-anomaly` rule's `min_history` +
+`window` hours, the hourly spend by team, app and model goes through the forecasting package's
+detector (rules/anomaly.yaml judges the `llm.spend_anomaly` observations).
 """
 
 from __future__ import annotations
@@ -177,7 +181,8 @@ class LlmLogScanner(Scanner):
                    "OpenAI-compatible APIs, LiteLLM, Langfuse, Helicone, OTel GenAI, CSV): spend, "
                    "premium-model misuse, loops, retries, duplicate prompts, budgets")
     kinds: ClassVar[tuple[str, ...]] = ("llm.premium_simple", "llm.session", "llm.retry_group",
-                                        "llm.duplicate_prompt", "llm.budget", "llm.unowned_spend")
+                                        "llm.duplicate_prompt", "llm.budget", "llm.unowned_spend",
+                                        "llm.spend_anomaly")
 
     @classmethod
     def check_config(cls, config: Config, options: ScanOptions) -> None:
@@ -260,6 +265,35 @@ SELECT coalesce(provider, '') AS provider, model, count(*) AS requests, sum(inpu
         obs += analysis.budgets(con, w, budget_cfg)
         totals = analysis.totals(con)
         obs += analysis.unowned(con, w, totals)
+        obs += self._anomalies(con, result)
         result.analysis["llm"] = report.build(con, w, totals, malformed, examples, unpriced_rows, file_info,
                                               ctx.options.show_prompts, groups, analysis.claims(con, w))
         return result
+
+    def _anomalies(self, con: Any, result: ScanResult) -> list[Any]:
+        """Hours where a team's, app's or model's spend is above the forecast model's band."""
+        from aifinops_cli.forecasting import anomaly
+        from aifinops_cli.forecasting.model import ForecastUnavailable
+        from aifinops_cli.scanners.llm.series import spend_rows
+
+        params = anomaly.scan_settings(self.context.config, "llm")
+        if params is None:
+            return []
+        span = con.execute("SELECT date_diff('hour', date_trunc('hour', min(ts)), "
+                           "date_trunc('hour', max(ts))) + 1 FROM req WHERE cost IS NOT NULL").fetchone()[0]
+        if not span or span < params["min_history"] + params["window"]:
+            return []  # too short a history to say what is normal
+        note = anomaly.unavailable_note(self.name)
+        if note is not None:
+            result.coverage.append(note)
+            return []
+        self.context.progress("llm: spend anomalies")
+        rows, _ = spend_rows(con, "hour")
+        try:
+            found = anomaly.llm_anomalies(rows, params)
+        except ForecastUnavailable as exc:
+            result.coverage.append(CoverageEntry(self.name, "spend anomalies", "skipped",
+                                                 f"not checked: {exc}"))
+            return []
+        source = ", ".join(self.context.options.llm_logs)
+        return [anomaly.observation(a, "llm", source) for a in found]

@@ -74,15 +74,24 @@ def read_llm_spend(paths: list[str], config: Config, grain: str = "hour",
         if not loaded:
             return out
         engine.price(book, tiers)
-        rows: list[Any] = engine.con.execute(f"""
+        out.rows, out.unpriced_requests = spend_rows(engine.con, grain)
+    finally:
+        engine.close()
+    return out
+
+
+def spend_rows(con: Any, grain: str = "hour") -> tuple[list[LlmSpend], int]:
+    """(priced spend per period, team, app and model; unpriced requests) from a priced `req` view."""
+    if grain not in ("hour", "day"):
+        raise ValueError(grain)
+    rows: list[Any] = con.execute(f"""
 SELECT date_trunc('{grain}', ts) AS period, coalesce(team, '') AS team, coalesce(app, '') AS app,
   model, sum(cost) AS cost, count(*) AS requests, count(*) - count(cost) AS unpriced
 FROM req WHERE ts IS NOT NULL GROUP BY ALL ORDER BY period""").fetchall()
-    finally:
-        engine.close()
+    out, unpriced_n = [], 0
     for at, team, app, model, cost, n, unpriced in rows:
-        out.unpriced_requests += int(unpriced)
+        unpriced_n += int(unpriced)
         if cost is not None:
-            out.rows.append(LlmSpend(at, team or UNATTRIBUTED, app or UNATTRIBUTED, str(model or ""),
-                                     float(cost), int(n)))
-    return out
+            out.append(LlmSpend(at, team or UNATTRIBUTED, app or UNATTRIBUTED, str(model or ""),
+                                float(cost), int(n)))
+    return out, unpriced_n
