@@ -48,6 +48,7 @@ def far_end(_far_end: AwsFarEnd, aws_env: None, monkeypatch: pytest.MonkeyPatch)
     requests.post(f"{_far_end.moto_url}/moto-api/reset", timeout=10)
     _far_end.recorder.calls.clear()
     _far_end.recorder.faults.clear()
+    _far_end.recorder.release.clear()  # a hang fault holds again (an earlier test may have let go)
     monkeypatch.setenv("AWS_ENDPOINT_URL", _far_end.url)
     return _far_end
 
