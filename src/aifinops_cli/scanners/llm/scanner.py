@@ -48,6 +48,20 @@ if TYPE_CHECKING:
 MAX_BAD_EXAMPLES = 5
 
 
+def price_book(config: dict[str, Any], settings: Settings) -> PriceBook:
+    """The `llm:` section's price overrides and discount over genai-prices (scan and forecast
+    price requests the same way); without genai-prices, overrides alone."""
+    overrides = [Override.parse(item) for item in config.get("prices") or []]
+    try:
+        version = genai_prices_version()
+    except ScannerError:
+        if not overrides:
+            raise
+        version = "missing"
+    return PriceBook(overrides, float(config.get("discount_pct", 0.0)), version,
+                     azure_deployments=settings.azure_deployments)
+
+
 def settings_from(config: dict[str, Any], options: ScanOptions) -> Settings:
     check_config(config, options.llm_log_format)
     keys = {k: list(v) for k, v in DEFAULT_ATTRIBUTE_KEYS.items()}
@@ -194,15 +208,7 @@ class LlmLogScanner(Scanner):
         if not ctx.options.llm_logs:
             raise ScannerError("no LLM logs given: pass --llm-logs PATH (files, dirs, globs, .gz, s3://)")
         settings = settings_from(config, ctx.options)
-        overrides = [Override.parse(item) for item in config.get("prices") or []]
-        try:
-            version = genai_prices_version()
-        except ScannerError:
-            if not overrides:
-                raise
-            version = "missing"
-        book = PriceBook(overrides, float(config.get("discount_pct", 0.0)), version,
-                         azure_deployments=settings.azure_deployments)
+        book = price_book(config, settings)
         tiers = load_tiers(config.get("tiers_file"))
         engine = Engine(settings)
         try:

@@ -12,11 +12,11 @@ from typing import Any
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import CoverageEntry
-from aifinops_cli.scanners.interface import ScannerError, ScanOptions
+from aifinops_cli.scanners.interface import ScanOptions
 from aifinops_cli.scanners.llm.engine import Engine
 from aifinops_cli.scanners.llm.inputs import resolve_inputs
-from aifinops_cli.scanners.llm.pricing import Override, PriceBook, genai_prices_version, load_tiers
-from aifinops_cli.scanners.llm.scanner import settings_from
+from aifinops_cli.scanners.llm.pricing import load_tiers
+from aifinops_cli.scanners.llm.scanner import price_book, settings_from
 
 UNATTRIBUTED = "(unattributed)"
 
@@ -45,14 +45,7 @@ def read_llm_spend(paths: list[str], config: Config, grain: str = "hour",
         raise ValueError(grain)
     section = config.section("llm")
     settings = settings_from(section, ScanOptions(llm_logs=list(paths), llm_log_format=log_format))
-    overrides = [Override.parse(item) for item in section.get("prices") or []]
-    try:
-        version = genai_prices_version()
-    except ScannerError:
-        if not overrides:
-            raise
-        version = "missing"
-    book = PriceBook(overrides, float(section.get("discount_pct", 0.0)), version)
+    book = price_book(section, settings)
     tiers = load_tiers(section.get("tiers_file"))
     out = LlmSeriesRead()
     engine = Engine(settings)
