@@ -14,6 +14,7 @@ reported as timed out instead of being waited for.
 
 from __future__ import annotations
 
+import logging
 import math
 import queue
 import threading
@@ -190,6 +191,21 @@ class ScopeResult(Generic[T, R]):
     value: R | None = None
     error: BaseException | None = None
     timed_out: bool = False
+
+
+def scope_failure(ctx: ScanContext, exc: BaseException, scope: str,
+                  expected: tuple[type[BaseException], ...],
+                  explain: Callable[[BaseException], str]) -> str:
+    """The coverage message for a scope (region, project, context) that raised. What the cloud or
+    the network did (`expected`) is explained; anything else is a bug in aifinops, kept for the
+    exit code (4) and --debug. A ScannerError stops the whole scanner by definition."""
+    if isinstance(exc, ScannerError) or not isinstance(exc, Exception):
+        raise exc
+    if isinstance(exc, expected):
+        return explain(exc)
+    logging.getLogger("aifinops").debug("%s crashed", scope, exc_info=exc)
+    ctx.internal_errors.append(exc)
+    return f"{scope}: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)"
 
 
 def timed_out_message(ctx: ScanContext) -> str:

@@ -27,6 +27,7 @@ from botocore.config import Config as BotoConfig
 
 from aifinops_cli import __version__
 from aifinops_cli.core.models import CoverageEntry, ScanResult
+from aifinops_cli.scanners import interface
 from aifinops_cli.scanners.interface import (
     Limits,
     ScanContext,
@@ -280,15 +281,8 @@ def for_each_region(
 
 
 def scope_failure(ctx: ScanContext, exc: BaseException, region: str) -> str:
-    """The coverage message for a region that raised. What AWS or the network did is explained;
-    anything else is a bug in aifinops, kept for the exit code (4) and --debug."""
-    if isinstance(exc, AWS_ERRORS):
-        return explain(exc, "", region)
-    if isinstance(exc, ScannerError) or not isinstance(exc, Exception):
-        raise exc  # ScannerError stops the whole scanner by definition; SystemExit is no scope's
-    log.debug("region %s crashed", region, exc_info=exc)
-    ctx.internal_errors.append(exc)
-    return f"{region}: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)"
+    """The coverage message for a region that raised (see interface.scope_failure)."""
+    return interface.scope_failure(ctx, exc, region, AWS_ERRORS, lambda e: explain(e, "", region))
 
 
 class RegionalScanner(Scanner):

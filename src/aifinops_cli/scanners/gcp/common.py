@@ -30,7 +30,13 @@ import requests.exceptions  # always installed: moto, a core dependency, require
 
 from aifinops_cli.core.models import CoverageEntry
 from aifinops_cli.core.timeutil import parse_time
-from aifinops_cli.scanners.interface import ScanContext, ScannerError, fan_out, timed_out_message
+from aifinops_cli.scanners.interface import (
+    ScanContext,
+    ScannerError,
+    fan_out,
+    scope_failure,
+    timed_out_message,
+)
 
 log = logging.getLogger("aifinops")
 
@@ -448,22 +454,13 @@ def for_each_project(
                                           outcome.note, resources=len(outcome.items),
                                           errors=int(outcome.partial)))
             continue
-        if isinstance(exc, ScannerError):  # stops the whole scanner by definition (no credentials)
-            raise exc
         if done.timed_out:
             message = timed_out_message(ctx)
-        elif isinstance(exc, errors):
-            message = explain(exc, project)
-            if is_fatal(exc):
-                fatal = exc
-        elif isinstance(exc, Exception):  # a bug in aifinops: exit 4, traceback with --debug
-            log.debug("project %s crashed", project, exc_info=exc)
-            ctx.internal_errors.append(exc)
-            message = (f"{project}: internal error: {type(exc).__name__}: {exc} "
-                       "(rerun with --debug for details)")
         else:
             assert exc is not None
-            raise exc
+            message = scope_failure(ctx, exc, project, errors, lambda e, p=project: explain(e, p))
+            if isinstance(exc, errors) and is_fatal(exc):
+                fatal = exc
         coverage.append(CoverageEntry(scanner, scope, "failed", message, errors=1))
     if fatal is not None and all(c.status == "failed" for c in coverage):
         raise ScannerError(explain(fatal))

@@ -19,7 +19,7 @@ from typing import Any
 from aifinops_cli.core import overlap
 from aifinops_cli.core.models import CoverageEntry, Observation, ScanResult
 from aifinops_cli.core.timeutil import age_days, age_hours, parse_time
-from aifinops_cli.scanners.interface import Scanner, ScannerError, fan_out, timed_out_message
+from aifinops_cli.scanners.interface import Scanner, ScannerError, fan_out, scope_failure, timed_out_message
 from aifinops_cli.scanners.k8s import cluster as kc
 from aifinops_cli.scanners.k8s.pricing import GpuShape, NodeRate, gpu_shape, node_rate, unpriced_sku
 from aifinops_cli.scanners.k8s.prometheus import GpuUsage, PrometheusError, attribute, gpu_usage
@@ -126,20 +126,11 @@ class KubernetesGpuScanner(Scanner):
                                               outcome.note, resources=len(outcome.items),
                                               errors=int(outcome.partial)))
                 continue
-            if isinstance(exc, ScannerError):
-                raise exc
             if done.timed_out:
                 message = timed_out_message(ctx)
-            elif isinstance(exc, errors):
-                message = kc.explain(exc, name)
-            elif isinstance(exc, Exception):  # a bug in aifinops: exit 4, traceback with --debug
-                log.debug("context %s crashed", name, exc_info=exc)
-                ctx.internal_errors.append(exc)
-                message = (f"{name}: internal error: {type(exc).__name__}: {exc} "
-                           "(rerun with --debug for details)")
             else:
                 assert exc is not None
-                raise exc
+                message = scope_failure(ctx, exc, name, errors, lambda e, n=name: kc.explain(e, n))
             coverage.append(CoverageEntry(self.name, scope, "failed", message, errors=1))
         return ScanResult(self.name, observations, coverage, unpriced=unpriced)
 
