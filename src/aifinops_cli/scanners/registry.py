@@ -12,6 +12,7 @@ and asked (`Scanner.applies`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 
 from aifinops_cli.scanners.interface import Scanner
@@ -41,15 +42,25 @@ def _load(ep: EntryPoint) -> type[Scanner]:
     return cls
 
 
+@cache
+def _entry_points() -> tuple[EntryPoint, ...]:
+    """The group's entry points, read from package metadata once per process.
+
+    Once: the metadata walk is not free, and a process that later loses the right to read its
+    site-packages (a scan that drops privileges) still knows its scanners.
+    """
+    return tuple(entry_points(group=GROUP))
+
+
 def entry_names() -> list[str]:
     """Every registered entry-point name, without importing anything."""
-    return sorted({ep.name for ep in entry_points(group=GROUP)})
+    return sorted({ep.name for ep in _entry_points()})
 
 
 def load_scanners(wanted: Callable[[str], bool] | None = None) -> dict[str, type[Scanner]]:
     """Import the scanners whose entry-point name `wanted` accepts (all by default), by name."""
     found: dict[str, type[Scanner]] = {}
-    for ep in entry_points(group=GROUP):
+    for ep in _entry_points():
         if wanted is None or wanted(ep.name):
             cls = _load(ep)
             found[cls.name] = cls
