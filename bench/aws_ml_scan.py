@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.fakes.aws_proxy import AwsFarEnd  # noqa: E402
 
-from aifinops_cli.demo.ml_estate import (  # noqa: E402
+from aifinops_cli.demo.aws_ml import (  # noqa: E402
     DemoEndpoint,
     DemoNodegroup,
     MlEstate,

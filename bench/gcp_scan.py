@@ -18,9 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.rules import evaluate, load_rules
-from aifinops_cli.pricing.catalog import load_catalog
-from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
-from aifinops_cli.scanners.gcp.fake import (
+from aifinops_cli.demo.fakes.gcp import (
     FakeGcp,
     FakeProject,
     cluster_json,
@@ -30,6 +28,8 @@ from aifinops_cli.scanners.gcp.fake import (
     series_json,
     serve,
 )
+from aifinops_cli.pricing.catalog import load_catalog
+from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
 from aifinops_cli.scanners.gcp.gke import GkeGpuNodePoolScanner
 from aifinops_cli.scanners.gcp.monitoring import CPU_METRIC
 from aifinops_cli.scanners.interface import ScanContext, ScanOptions

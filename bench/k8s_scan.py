@@ -1,6 +1,6 @@
 """Benchmark: the Kubernetes GPU scanner against a 500-node, 10,000-pod cluster on loopback.
 
-The cluster (`aifinops_cli.scanners.k8s.fake.big_cluster`) is served by the local fake API
+The cluster (`aifinops_cli.demo.fakes.k8s.big_cluster`) is served by the local fake API
 server and a fake Prometheus with DCGM series; the scanner reaches it through a kubeconfig and
 the real kubernetes client. Prints the list calls the server received (by resource), the
 Prometheus queries, the observations, and wall time (median of --runs). The fake server runs in
@@ -22,9 +22,9 @@ from pathlib import Path
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.rules import evaluate, load_rules
+from aifinops_cli.demo.fakes.k8s import FakeK8s, big_cluster, serve, write_kubeconfig
 from aifinops_cli.pricing.catalog import load_catalog
 from aifinops_cli.scanners.interface import ScanContext, ScanOptions
-from aifinops_cli.scanners.k8s.fake import FakeK8s, big_cluster, serve, write_kubeconfig
 from aifinops_cli.scanners.k8s.scanner import KubernetesGpuScanner
 
 

@@ -3,7 +3,7 @@
 AWS: the demo's regions, instances and volumes seeded into a moto server; `aws.ec2` + `aws.ebs`
 run with the Price List API pointed at a local fake (`AWS_ENDPOINT_URL_PRICING`) that answers
 every EC2/EBS price of the bundled catalog, in every region (so amounts must equal the bundled
-ones). GCP: the demo projects (scanners/gcp/demo.py) scanned by `gcp.compute` with the Cloud
+ones). GCP: the demo projects (demo/gcp.py) scanned by `gcp.compute` with the Cloud
 Billing Catalog pointed at a fake listing Compute Engine SKUs for every region of the bundled
 catalog (the real list is about 5-10 pages of 5,000; the fake's page size is set to 5,000 too).
 
@@ -78,7 +78,7 @@ def bench_aws(apis: PriceApis, url: str, cache: str) -> None:
     from typer.testing import CliRunner
 
     from aifinops_cli.cli.app import app
-    from aifinops_cli.demo.estate import ESTATE, seed_region
+    from aifinops_cli.demo.aws import ESTATE, seed_region
 
     env = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_EC2_METADATA_DISABLED": "true", "AWS_DISABLE_REQUEST_COMPRESSION": "true",
@@ -104,8 +104,8 @@ def bench_aws(apis: PriceApis, url: str, cache: str) -> None:
 
 
 def bench_gcp(apis: PriceApis, url: str) -> None:
+    from aifinops_cli.demo.gcp import demo_gcp
     from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
-    from aifinops_cli.scanners.gcp.demo import demo_gcp
 
     for label in ("cold", "warm"):
         options = ScanOptions(providers=["gcp"])

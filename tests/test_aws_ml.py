@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aifinops_cli.demo.ml_estate import (
+from aifinops_cli.demo.aws_ml import (
     DemoEndpoint,
     DemoNodegroup,
     DemoNotebook,

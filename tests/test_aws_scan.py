@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from aifinops_cli.demo.estate import DemoInstance, DemoVolume, seed_region
+from aifinops_cli.demo.aws import DemoInstance, DemoVolume, seed_region
 from aifinops_cli.scanners.aws import common
 from tests.conftest import run_cli, run_json
 from tests.fakes.aws_proxy import Fault

@@ -9,9 +9,9 @@ import pytest
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.rules import load_rules
 from aifinops_cli.core.runner import run_scan
+from aifinops_cli.demo.gcp import demo_gcp
 from aifinops_cli.pricing.catalog import load_catalog
 from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
-from aifinops_cli.scanners.gcp.demo import demo_gcp
 from aifinops_cli.scanners.gcp.gke import GkeGpuNodePoolScanner
 from aifinops_cli.scanners.interface import ScanContext, ScanOptions
 

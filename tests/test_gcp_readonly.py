@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from aifinops_cli.demo.fakes.gcp import serve
 from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
-from aifinops_cli.scanners.gcp.fake import serve
 from aifinops_cli.scanners.gcp.gke import GkeGpuNodePoolScanner
 from tests.test_gcp_scan import _context, build_estate
 

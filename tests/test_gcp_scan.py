@@ -11,9 +11,7 @@ import pytest
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import Confidence
 from aifinops_cli.core.rules import evaluate, load_rules
-from aifinops_cli.pricing.catalog import load_catalog
-from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
-from aifinops_cli.scanners.gcp.fake import (
+from aifinops_cli.demo.fakes.gcp import (
     FakeGcp,
     FakeProject,
     cluster_json,
@@ -23,6 +21,8 @@ from aifinops_cli.scanners.gcp.fake import (
     series_json,
     serve,
 )
+from aifinops_cli.pricing.catalog import load_catalog
+from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
 from aifinops_cli.scanners.gcp.gke import GkeGpuNodePoolScanner
 from aifinops_cli.scanners.gcp.monitoring import CPU_METRIC, GKE_REQUEST_METRIC, GPU_METRIC
 from aifinops_cli.scanners.interface import ScanContext, ScanOptions

@@ -9,9 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from aifinops_cli.core.config import Config
-from aifinops_cli.pricing.catalog import load_catalog
-from aifinops_cli.scanners.gcp.compute import PREEMPTIBLE_NOTE, SPOT_PRICED_NOTE
-from aifinops_cli.scanners.gcp.fake import (
+from aifinops_cli.demo.fakes.gcp import (
     FakeGcp,
     FakeProject,
     cluster_json,
@@ -19,6 +17,8 @@ from aifinops_cli.scanners.gcp.fake import (
     node_pool_json,
     serve,
 )
+from aifinops_cli.pricing.catalog import load_catalog
+from aifinops_cli.scanners.gcp.compute import PREEMPTIBLE_NOTE, SPOT_PRICED_NOTE
 from aifinops_cli.scanners.gcp.gke import GkeGpuNodePoolScanner
 from aifinops_cli.scanners.interface import ScanContext, ScanOptions
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from aifinops_cli.demo.estate import DemoInstance, DemoVolume, seed_region
+from aifinops_cli.demo.aws import DemoInstance, DemoVolume, seed_region
 from tests.conftest import run_cli
 from tests.fakes.aws_proxy import Fault
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from aifinops_cli.demo.estate import DemoInstance, DemoVolume, seed_region
+from aifinops_cli.demo.aws import DemoInstance, DemoVolume, seed_region
 from tests.conftest import run_cli
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from aifinops_cli.demo.estate import DemoInstance, DemoVolume, seed_region
+from aifinops_cli.demo.aws import DemoInstance, DemoVolume, seed_region
 from tests.conftest import run_cli
 from tests.fakes.aws_proxy import Fault
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from aifinops_cli.scanners import fakeserver
-from aifinops_cli.scanners.gcp import fake as gcp_fake
-from aifinops_cli.scanners.gcp.fake import FakeGcp, FakeProject, disk_json
+from aifinops_cli.demo.fakes import gcp as gcp_fake
+from aifinops_cli.demo.fakes import server as fakeserver
+from aifinops_cli.demo.fakes.gcp import FakeGcp, FakeProject, disk_json
 from tests.conftest import run_cli
 
 NOW = datetime.now(UTC)

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from aifinops_cli.scanners import fakeserver
-from aifinops_cli.scanners.gcp import fake as gcp_fake
-from aifinops_cli.scanners.gcp.fake import FakeGcp, FakeProject, cluster_json, instance_json, node_pool_json
+from aifinops_cli.demo.fakes import gcp as gcp_fake
+from aifinops_cli.demo.fakes import server as fakeserver
+from aifinops_cli.demo.fakes.gcp import FakeGcp, FakeProject, cluster_json, instance_json, node_pool_json
 from tests.conftest import run_cli
 
 OLD = datetime.now(UTC) - timedelta(days=60)

@@ -2,7 +2,7 @@
 hangs or answers something that is not Kubernetes JSON is one coverage line naming the context;
 the other context's findings are reported with their amounts. Requests take the scan's timeouts
 (config `scan:`), and at the scan deadline (`--timeout`) the hanging context alone is reported
-timed out. Faults are put in front of the local Kubernetes fake (scanners/k8s/fake.py)."""
+timed out. Faults are put in front of the local Kubernetes fake (demo/fakes/k8s.py)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from aifinops_cli.scanners import fakeserver
-from aifinops_cli.scanners.k8s import fake as k8s_fake
-from aifinops_cli.scanners.k8s.fake import FakeCluster, FakeK8s, node_json, write_kubeconfig
+from aifinops_cli.demo.fakes import k8s as k8s_fake
+from aifinops_cli.demo.fakes import server as fakeserver
+from aifinops_cli.demo.fakes.k8s import FakeCluster, FakeK8s, node_json, write_kubeconfig
 from tests.conftest import run_cli
 
 AWS = {"node.kubernetes.io/instance-type": "g5.12xlarge", "topology.kubernetes.io/region": "us-east-1",

@@ -15,10 +15,10 @@ from functools import partial
 
 import pytest
 
-from aifinops_cli.scanners import fakeserver
-from aifinops_cli.scanners.gcp import fake as gcp_fake
+from aifinops_cli.demo.fakes import gcp as gcp_fake
+from aifinops_cli.demo.fakes import server as fakeserver
+from aifinops_cli.demo.fakes.k8s import write_kubeconfig
 from aifinops_cli.scanners.interface import Limits, fan_out
-from aifinops_cli.scanners.k8s.fake import write_kubeconfig
 from tests.conftest import run_cli
 from tests.test_isolation_gcp import EXPECTED, GOOD, estate
 

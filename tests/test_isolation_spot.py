@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aifinops_cli.demo.estate import DemoInstance, seed_region
+from aifinops_cli.demo.aws import DemoInstance, seed_region
 from tests.conftest import run_cli
 from tests.fakes.aws_proxy import Fault
 

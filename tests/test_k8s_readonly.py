@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from aifinops_cli.scanners.k8s.fake import FakeK8s, serve, write_kubeconfig
+from aifinops_cli.demo.fakes.k8s import FakeK8s, serve, write_kubeconfig
 from aifinops_cli.scanners.k8s.scanner import KubernetesGpuScanner
 from tests.test_k8s_scan import _context, build_estate
 

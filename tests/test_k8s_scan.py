@@ -12,9 +12,7 @@ import pytest
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import Confidence
 from aifinops_cli.core.rules import evaluate, load_rules
-from aifinops_cli.pricing.catalog import load_catalog
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
-from aifinops_cli.scanners.k8s.fake import (
+from aifinops_cli.demo.fakes.k8s import (
     DcgmSeries,
     FakeCluster,
     FakeK8s,
@@ -24,6 +22,8 @@ from aifinops_cli.scanners.k8s.fake import (
     serve,
     write_kubeconfig,
 )
+from aifinops_cli.pricing.catalog import load_catalog
+from aifinops_cli.scanners.interface import ScanContext, ScanOptions
 from aifinops_cli.scanners.k8s.scanner import KubernetesGpuScanner
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

@@ -13,9 +13,7 @@ import pytest
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.rules import evaluate, load_rules
-from aifinops_cli.pricing.catalog import load_catalog
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
-from aifinops_cli.scanners.k8s.fake import (
+from aifinops_cli.demo.fakes.k8s import (
     EXPORTER_NAMESPACE,
     DcgmSeries,
     FakeCluster,
@@ -26,6 +24,8 @@ from aifinops_cli.scanners.k8s.fake import (
     serve,
     write_kubeconfig,
 )
+from aifinops_cli.pricing.catalog import load_catalog
+from aifinops_cli.scanners.interface import ScanContext, ScanOptions
 from aifinops_cli.scanners.k8s.pricing import gpu_shape
 from aifinops_cli.scanners.k8s.scanner import KubernetesGpuScanner
 

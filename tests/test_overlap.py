@@ -10,8 +10,8 @@ import pytest
 from aifinops_cli.core.models import Confidence, CostLine, Finding, Observation, Severity
 from aifinops_cli.core.overlap import from_provider_id, mark_overlaps
 from aifinops_cli.core.report import totals
-from aifinops_cli.demo.estate import DemoInstance, seed_region
-from aifinops_cli.scanners.k8s.fake import FakeCluster, FakeK8s, node_json, serve, write_kubeconfig
+from aifinops_cli.demo.aws import DemoInstance, seed_region
+from aifinops_cli.demo.fakes.k8s import FakeCluster, FakeK8s, node_json, serve, write_kubeconfig
 from tests.conftest import run_json
 
 

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aifinops_cli.demo.estate import DemoInstance, DemoVolume, seed_region
-from aifinops_cli.demo.ml_estate import DemoEndpoint, DemoNodegroup, seed_endpoints, seed_nodegroups
+from aifinops_cli.demo.aws import DemoInstance, DemoVolume, seed_region
+from aifinops_cli.demo.aws_ml import DemoEndpoint, DemoNodegroup, seed_endpoints, seed_nodegroups
 from tests.conftest import run_json
 from tests.fakes.price_apis import PriceApis, aws_product, serve_price_apis
 

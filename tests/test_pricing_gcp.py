@@ -1,6 +1,6 @@
 """GCP prices read from the Cloud Billing Catalog API at scan time, against a local fake of it.
 
-Inventory comes from the Compute Engine fake (scanners/gcp/fake.py), prices from a fake
+Inventory comes from the Compute Engine fake (demo/fakes/gcp.py), prices from a fake
 `services.skus.list` answering the real SKU shape; amounts are worked out by hand below from the
 fake's unit prices (chosen unlike the bundled ones, so the source shows).
 """
@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from aifinops_cli.core.config import Config
+from aifinops_cli.demo.fakes.gcp import FakeGcp, FakeProject, disk_json, instance_json, serve
 from aifinops_cli.pricing.catalog import load_catalog
 from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
-from aifinops_cli.scanners.gcp.fake import FakeGcp, FakeProject, disk_json, instance_json, serve
 from aifinops_cli.scanners.interface import ScanContext, ScanOptions
 from tests.fakes.price_apis import COMPUTE_SERVICE, PriceApis, gcp_sku, serve_price_apis
 

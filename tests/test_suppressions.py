@@ -11,7 +11,7 @@ import pytest
 from aifinops_cli.core import suppressions as supp
 from aifinops_cli.core.models import Confidence, Finding, Observation, Severity
 from aifinops_cli.core.yamlsrc import SourceError
-from aifinops_cli.demo.estate import DemoInstance, DemoVolume, seed_region
+from aifinops_cli.demo.aws import DemoInstance, DemoVolume, seed_region
 from tests.conftest import run_cli
 
 

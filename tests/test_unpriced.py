@@ -21,13 +21,13 @@ from aifinops_cli.core.models import Observation, ScanResult, Severity
 from aifinops_cli.core.report import to_dict
 from aifinops_cli.core.rules import evaluate, load_rules, parse_rules_text
 from aifinops_cli.core.runner import mark_unpriced, run_scan
+from aifinops_cli.demo.fakes import k8s as k8s_fake
+from aifinops_cli.demo.fakes.gcp import FakeGcp, FakeProject, disk_json, instance_json, series_json, serve
 from aifinops_cli.output.interface import formatters
 from aifinops_cli.pricing.catalog import PriceCatalog
 from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
-from aifinops_cli.scanners.gcp.fake import FakeGcp, FakeProject, disk_json, instance_json, series_json, serve
 from aifinops_cli.scanners.gcp.monitoring import CPU_METRIC
 from aifinops_cli.scanners.interface import ScanContext, ScanOptions
-from aifinops_cli.scanners.k8s import fake as k8s_fake
 from aifinops_cli.scanners.k8s.scanner import KubernetesGpuScanner
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

@@ -88,7 +88,7 @@ def forecast(
         with tempfile.TemporaryDirectory(prefix="aifinops-forecast-") as tmp:
             paths = list(billing or [])
             if demo:
-                from aifinops_cli.forecasting.demo import write
+                from aifinops_cli.demo.forecast import write
 
                 paths.append(str(write(Path(tmp))))
             if paths:

@@ -310,7 +310,7 @@ def scan(
     stack = contextlib.ExitStack()
     with stack:
         if demo:
-            from aifinops_cli.demo.estate import add_demo_inputs, demo_clusters, demo_estate
+            from aifinops_cli.demo.aws import add_demo_inputs, demo_clusters, demo_estate
 
             options.aws_profile = None
             stack.enter_context(demo_estate(options))

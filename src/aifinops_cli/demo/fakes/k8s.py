@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from aifinops_cli.scanners import fakeserver
+from aifinops_cli.demo.fakes import server as fakeserver
 
 
 def _ts(when: datetime) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from aifinops_cli.scanners.gcp.fake import (
+from aifinops_cli.demo.fakes.gcp import (
     FakeGcp,
     FakeProject,
     cluster_json,

@@ -1,6 +1,6 @@
 """A loopback HTTP server for the fakes of cloud APIs (tests, benches, the demo).
 
-Each fake (scanners/gcp/fake.py, scanners/k8s/fake.py) decides what a request gets, from its
+Each fake (demo/fakes/gcp.py, demo/fakes/k8s.py) decides what a request gets, from its
 method, path and query (a form-encoded POST body is merged into the query, as Prometheus
 clients send it); this module only serves JSON on 127.0.0.1 in a thread.
 """

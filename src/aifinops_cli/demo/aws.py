@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 
 from aifinops_cli.core.config import Config
-from aifinops_cli.demo.ml_estate import seed_ml
+from aifinops_cli.demo.aws_ml import seed_ml
 from aifinops_cli.scanners.interface import ScanOptions
 
 DEMO_ACCOUNT_REGIONS = ("us-east-1", "eu-west-1")
@@ -164,8 +164,8 @@ _CLEARED_ENV = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARE
 
 def add_demo_inputs(options: ScanOptions, config: Config) -> None:
     """The demo's files: LLM request logs in several vendor formats and billing exports."""
+    from aifinops_cli.demo.llm import demo_llm_config, demo_llm_paths
     from aifinops_cli.scanners.billing import demo_billing_paths
-    from aifinops_cli.scanners.llm.demo import demo_llm_config, demo_llm_paths
 
     options.llm_logs = [*options.llm_logs, *demo_llm_paths()]
     options.billing = [*options.billing, *demo_billing_paths()]
@@ -177,8 +177,8 @@ def add_demo_inputs(options: ScanOptions, config: Config) -> None:
 @contextmanager
 def demo_clusters(options: ScanOptions) -> Iterator[None]:
     """Local fakes of the Compute Engine, Monitoring and Kubernetes APIs, seeded with GPU waste."""
-    from aifinops_cli.scanners.gcp.demo import demo_gcp
-    from aifinops_cli.scanners.k8s.demo import demo_k8s
+    from aifinops_cli.demo.gcp import demo_gcp
+    from aifinops_cli.demo.k8s import demo_k8s
 
     machines = options.extra.pop(DEMO_NODE_MACHINES, {})
     with demo_gcp(options), demo_k8s(options, provider_ids=machines):

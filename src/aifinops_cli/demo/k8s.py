@@ -14,8 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from aifinops_cli.scanners.interface import ScanOptions
-from aifinops_cli.scanners.k8s.fake import (
+from aifinops_cli.demo.fakes.k8s import (
     DcgmSeries,
     FakeCluster,
     FakeK8s,
@@ -25,6 +24,7 @@ from aifinops_cli.scanners.k8s.fake import (
     serve,
     write_kubeconfig,
 )
+from aifinops_cli.scanners.interface import ScanOptions
 
 CONTEXTS = ("eks-ml", "onprem-dgx")
 

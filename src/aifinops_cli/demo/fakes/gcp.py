@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from aifinops_cli.scanners import fakeserver
+from aifinops_cli.demo.fakes import server as fakeserver
 
 COMPUTE = "https://www.googleapis.com/compute/v1"
 

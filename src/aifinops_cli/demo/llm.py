@@ -318,5 +318,5 @@ def write_demo(root: Path) -> None:
     csv_file(root / "usage-plain.csv", _plain_rows(rng))
 
 
-if __name__ == "__main__":  # python -m aifinops_cli.scanners.llm.demo
-    write_demo(Path(__file__).resolve().parents[2] / "demo" / "data" / "llm")
+if __name__ == "__main__":  # python -m aifinops_cli.demo.llm
+    write_demo(Path(__file__).resolve().parent / "data" / "llm")
