@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aifinops_cli.cli.app import app
-from aifinops_cli.scanners.billing import demo_billing_paths
+from aifinops_cli.demo.billing import demo_billing_paths
 
 
 def test_scan_billing_json_report() -> None:

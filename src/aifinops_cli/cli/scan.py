@@ -310,12 +310,12 @@ def scan(
     stack = contextlib.ExitStack()
     with stack:
         if demo:
-            from aifinops_cli.demo.aws import add_demo_inputs, demo_clusters, demo_estate
+            from aifinops_cli.demo import DemoUnavailable, demo_estate
 
-            options.aws_profile = None
-            stack.enter_context(demo_estate(options))
-            add_demo_inputs(options, config)
-            stack.enter_context(demo_clusters(options))
+            try:
+                stack.enter_context(demo_estate(options, config))
+            except DemoUnavailable as exc:
+                fail(str(exc))
         chosen = select_scanners(options, _split(scanner))
         check_scanner_config(chosen, config, options)
         status = stack.enter_context(err.status("scanning…")) if show_progress else None

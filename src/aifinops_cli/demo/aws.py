@@ -17,7 +17,6 @@ from typing import Any
 
 import boto3
 
-from aifinops_cli.core.config import Config
 from aifinops_cli.demo.aws_ml import seed_ml
 from aifinops_cli.scanners.interface import ScanOptions
 
@@ -50,7 +49,6 @@ class DemoVolume:
 
 
 KARPENTER_NODE = "eks-ml-gpu-node"
-DEMO_NODE_MACHINES = "demo_node_machines"
 ESTATE: dict[str, tuple[list[DemoInstance], list[DemoVolume]]] = {
     "us-east-1": (
         [
@@ -162,31 +160,9 @@ _DEMO_ENV = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo",
 _CLEARED_ENV = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
 
 
-def add_demo_inputs(options: ScanOptions, config: Config) -> None:
-    """The demo's files: LLM request logs in several vendor formats and billing exports."""
-    from aifinops_cli.demo.llm import demo_llm_config, demo_llm_paths
-    from aifinops_cli.scanners.billing import demo_billing_paths
-
-    options.llm_logs = [*options.llm_logs, *demo_llm_paths()]
-    options.billing = [*options.billing, *demo_billing_paths()]
-    llm = dict(demo_llm_config())
-    llm.update(config.section("llm"))  # the user's own settings win
-    config.sections["llm"] = llm
-
-
-@contextmanager
-def demo_clusters(options: ScanOptions) -> Iterator[None]:
-    """Local fakes of the Compute Engine, Monitoring and Kubernetes APIs, seeded with GPU waste."""
-    from aifinops_cli.demo.gcp import demo_gcp
-    from aifinops_cli.demo.k8s import demo_k8s
-
-    machines = options.extra.pop(DEMO_NODE_MACHINES, {})
-    with demo_gcp(options), demo_k8s(options, provider_ids=machines):
-        yield
-
-
-def _node_machines() -> dict[str, str]:
-    """The Kubernetes demo node that is the demo's Karpenter EC2 instance, by its providerID."""
+def karpenter_node_ids() -> dict[str, str]:
+    """The providerID of the Kubernetes demo node that is the demo's Karpenter EC2 instance (read
+    from the moto account, so the EC2 and Kubernetes scans name the same machine)."""
     ec2 = boto3.client("ec2", region_name="us-east-1")
     found = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": [KARPENTER_NODE]}])
     for reservation in found["Reservations"]:
@@ -197,11 +173,13 @@ def _node_machines() -> dict[str, str]:
 
 
 @contextmanager
-def demo_estate(options: ScanOptions) -> Iterator[None]:
-    """Point the AWS scanners at a seeded in-process moto account for the duration."""
+def demo_aws(options: ScanOptions) -> Iterator[None]:
+    """Point the AWS scanners at a seeded in-process moto account for the duration (moto must be
+    installed: the `demo` extra)."""
     from moto import mock_aws
     from moto.moto_api._internal import mock_random
 
+    options.aws_profile = None  # the demo's credentials, whatever --profile says
     saved = {k: os.environ.get(k) for k in (*_DEMO_ENV, *_CLEARED_ENV)}
     os.environ.update(_DEMO_ENV)
     for key in _CLEARED_ENV:
@@ -215,7 +193,6 @@ def demo_estate(options: ScanOptions) -> Iterator[None]:
                 seed_ml(region, now)  # SageMaker endpoints/notebooks, EKS GPU node groups
             options.aws_regions = list(DEMO_ACCOUNT_REGIONS)
             options.extra["live_prices"] = False  # the demo is offline: bundled catalogs only
-            options.extra[DEMO_NODE_MACHINES] = _node_machines()  # for demo_clusters
             if "aws" not in options.providers:
                 options.providers.append("aws")
             yield
