@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import requests.exceptions  # always installed: moto, a core dependency, requires it
+import requests.exceptions  # a core dependency (pyproject.toml)
 
 from aifinops_cli.core.models import CoverageEntry
 from aifinops_cli.core.timeutil import parse_time
