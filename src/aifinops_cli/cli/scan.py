@@ -25,6 +25,7 @@ from aifinops_cli.cli.common import (
     stdout_console,
     write_report,
 )
+from aifinops_cli.cli.rules_cmd import check_against_scanners, print_warnings
 from aifinops_cli.cli.unattended import UnattendedRun
 from aifinops_cli.core.baseline import apply_baseline, load_fingerprints
 from aifinops_cli.core.config import MAX_LOOKBACK_DAYS, Config, find_config_file, load_config
@@ -318,6 +319,7 @@ def scan(
             stack.enter_context(demo_clusters(options))
         chosen = select_scanners(options, _split(scanner))
         check_scanner_config(chosen, config, options)
+        print_warnings(ctx, check_against_scanners(rule_list, {cls.provider for cls in chosen}))
         status = stack.enter_context(err.status("scanning…")) if show_progress else None
 
         done = itertools.count(1)

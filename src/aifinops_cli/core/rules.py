@@ -10,6 +10,7 @@ file, line and field.
 
 from __future__ import annotations
 
+import difflib
 import json
 import operator
 import re
@@ -131,6 +132,20 @@ FILE_SCHEMA: dict[str, Any] = {
 }
 
 
+@dataclass(frozen=True)
+class Ref:
+    """A name a rule uses (`kind`: "resource" or "field"), and where it is written."""
+
+    kind: str
+    name: str
+    file: str
+    line: int | None
+    where: str
+
+    def error(self, message: str) -> SourceError:
+        return SourceError(self.file, self.line, self.where, message)
+
+
 @dataclass
 class Rule:
     id: str
@@ -149,6 +164,8 @@ class Rule:
     references: list[str] = field(default_factory=list)
     origin: str = ""
     enabled: bool = True
+    # the resource kinds and fields it names, each where it was written (check_vocabulary)
+    refs: list[Ref] = field(default_factory=list)
 
     # --- evaluation -------------------------------------------------------------------------
     def resolve(self, value: Any) -> Any:
@@ -359,6 +376,30 @@ def _schema_error(doc: Located, base: tuple[Any, ...], error: jsonschema.Validat
     return doc.error(path, message)
 
 
+def _refs(doc: Located, base: tuple[Any, ...], spec: dict[str, Any]) -> list[Ref]:
+    """Every resource kind and field (`metric:`, `evidence:`) the rule names; tags are free."""
+    def ref(kind: str, name: str, path: tuple[Any, ...]) -> Ref:
+        return Ref(kind, name, doc.file, doc.line_of(path), ".".join(str(p) for p in path))
+
+    out = [ref("resource", kind, (*base, "resource", i)) for i, kind in enumerate(spec["resource"])]
+
+    def walk(node: Any, path: tuple[Any, ...]) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("metric"), str):
+                out.append(ref("field", node["metric"], (*path, "metric")))
+            for k, v in node.items():
+                walk(v, (*path, k))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, (*path, i))
+
+    for key in ("when", "severity", "confidence", "savings", "cost"):
+        walk(spec.get(key), (*base, key))
+    out += [ref("field", name, (*base, "evidence", i))
+            for i, name in enumerate(spec.get("evidence") or [])]
+    return out
+
+
 def parse_rules_text(text: str, file: str) -> list[Rule]:
     out: list[Rule] = []
     for doc in load_documents(text, file):
@@ -395,6 +436,7 @@ def parse_rules_text(text: str, file: str) -> list[Rule]:
                     evidence_fields=list(spec.get("evidence") or []),
                     references=list(spec.get("references") or []),
                     origin=f"{file}:{doc.line_of(base)}",
+                    refs=_refs(doc, base, spec),
                 )
             )
     return out
@@ -437,6 +479,84 @@ def apply_config(by_id: dict[str, Rule], config: Config) -> None:
             if not isinstance(value, int | float | str | bool):
                 raise SourceError(where, None, f"{rule_id}.{name}", "expected a number or string")
             rule.params[name] = value
+
+
+# --- rules against what the scanners produce ----------------------------------------------------
+
+COMPUTED_FIELDS = ("monthly_cost_usd",)
+"""Fields every observation has whatever its scanner (`Observation.lookup` computes them)."""
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The observation kinds the consulted scanners produce and the fields each carries
+    (`Scanner.kinds` and `Scanner.fields`); None: a kind whose scanner declares no fields."""
+
+    kinds: dict[str, frozenset[str] | None]
+    providers: frozenset[str]  # every scanner of these providers was consulted
+
+    @classmethod
+    def of(cls, scanners: Iterable[Any]) -> Vocabulary:
+        kinds: dict[str, frozenset[str] | None] = {}
+        providers: set[str] = set()
+        for scanner in scanners:
+            providers.add(scanner.provider)
+            declared: dict[str, tuple[str, ...]] = getattr(scanner, "fields", None) or {}
+            for kind in (*getattr(scanner, "kinds", ()), *declared):
+                providers.add(kind.split(".", 1)[0])
+                names = declared.get(kind)
+                if names is None or (kind in kinds and kinds[kind] is None):
+                    kinds[kind] = None  # one undeclared producer: its fields are unknown
+                else:
+                    kinds[kind] = (kinds.get(kind) or frozenset(COMPUTED_FIELDS)) | frozenset(names)
+        return cls(kinds, frozenset(providers))
+
+
+def _nearest(name: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_vocabulary(rules: Iterable[Rule], vocabulary: Vocabulary,
+                     unchecked: Iterable[str] = ()) -> list[str]:
+    """Refuse a rule that names a resource kind or a field no scanner produces (it would never
+    fire): SourceError at the name's file:line, with the nearest valid name. Kinds under
+    `unchecked` providers (built-in ones this run did not consult) are left alone; kinds under a
+    provider no consulted scanner knows (a plugin that is not installed, e.g. `azure.vm`) are
+    returned as warnings, not refused."""
+    skip = set(unchecked)
+    warnings: list[str] = []
+    for rule in rules:
+        kinds = [r for r in rule.refs if r.kind == "resource"]
+        fields: set[str] = set()
+        checkable = True
+        for ref in kinds:
+            provider = ref.name.split(".", 1)[0]
+            if ref.name in vocabulary.kinds:
+                declared = vocabulary.kinds[ref.name]
+                if declared is None:
+                    checkable = False
+                else:
+                    fields |= declared
+            elif provider in vocabulary.providers:
+                raise ref.error(f"unknown resource kind {ref.name!r}: no scanner produces it"
+                                + _nearest(ref.name, vocabulary.kinds))
+            else:
+                checkable = False
+                if provider not in skip:
+                    loc = f"{ref.file}:{ref.line}" if ref.line else ref.file
+                    warnings.append(
+                        f"{loc}: {ref.where}: resource kind {ref.name!r}: no installed scanner "
+                        f"produces {provider}.* kinds, so rule {rule.id} is not checked against "
+                        "one and fires only once a plugin produces them")
+        if not checkable:
+            continue
+        for ref in rule.refs:
+            if ref.kind == "field" and ref.name not in fields:
+                kinds_text = ", ".join(r.name for r in kinds)
+                raise ref.error(f"unknown field {ref.name!r}: no scanner of {kinds_text} emits it"
+                                + _nearest(ref.name, fields))
+    return warnings
 
 
 def evaluate(rules: list[Rule], observations: Iterable[Observation]) -> list[Finding]:
