@@ -36,7 +36,7 @@ from aifinops_cli.core.runner import run_scan
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.output.interface import Formatter, formatters
 from aifinops_cli.output.safe import markup, plain
-from aifinops_cli.pricing.catalog import PriceCatalog, load_catalog
+from aifinops_cli.pricing.catalog import PriceCatalog, catalog_from_config
 from aifinops_cli.scanners.interface import Limits, ScanContext, Scanner, ScannerError, ScanOptions
 from aifinops_cli.scanners.registry import PluginLoadError, for_providers, load_scanners
 
@@ -110,15 +110,7 @@ def _prepare(opts: GlobalOptions, sets: list[str], rules_paths: list[Path]
         fail(str(exc))
     try:
         rules = load_rules(rules_paths, config)
-        pricing = config.pricing
-        discount = pricing.get("discount_pct", {})
-        if isinstance(discount, int | float):
-            discount = {"*": float(discount)}
-        prices = load_catalog(
-            [Path(p) for p in pricing.get("catalogs", [])],
-            list(pricing.get("overrides", [])),
-            dict(discount),
-        )
+        prices = catalog_from_config(config)
     except SourceError as exc:
         fail(str(exc))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -24,7 +24,7 @@ import jsonschema
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import Confidence, Finding, Observation, Severity
-from aifinops_cli.core.yamlsrc import Located, SourceError, load_documents, read_text
+from aifinops_cli.core.yamlsrc import Located, SourceError, load_documents, read_text, schema_error
 
 CATEGORIES = (
     "zombie-infrastructure",
@@ -362,20 +362,6 @@ def _semantic_checks(doc: Located, base: tuple[Any, ...], spec: dict[str, Any]) 
     regexes(spec.get("when"), (*base, "when"))
 
 
-def _schema_error(doc: Located, base: tuple[Any, ...], error: jsonschema.ValidationError) -> SourceError:
-    # oneOf errors are vague; report the deepest, most specific cause.
-    best = jsonschema.exceptions.best_match([error])
-    path = (*base, *best.absolute_path)
-    message = best.message
-    if best.validator == "additionalProperties" and isinstance(best.instance, dict):
-        allowed = set(best.schema.get("properties", {}))
-        extra = sorted(k for k in best.instance if k not in allowed)
-        if extra:
-            path = (*path, extra[0])
-            message = f"unknown field {extra[0]!r} (allowed: {', '.join(sorted(allowed))})"
-    return doc.error(path, message)
-
-
 def _refs(doc: Located, base: tuple[Any, ...], spec: dict[str, Any]) -> list[Ref]:
     """Every resource kind and field (`metric:`, `evidence:`) the rule names; tags are free."""
     def ref(kind: str, name: str, path: tuple[Any, ...]) -> Ref:
@@ -414,7 +400,7 @@ def parse_rules_text(text: str, file: str) -> list[Rule]:
             base = ("rules", index)
             errors = sorted(_VALIDATOR.iter_errors(spec), key=lambda e: list(e.absolute_path))
             if errors:
-                raise _schema_error(doc, base, errors[0])
+                raise schema_error(doc, base, errors[0])
             _semantic_checks(doc, base, spec)
             if spec["id"] in seen:
                 raise doc.error((*base, "id"), f"duplicate rule id {spec['id']!r} in this file")
