@@ -12,7 +12,15 @@ from rich.text import Text
 
 from aifinops_cli.cli.common import fail, global_options, stderr_console, stdout_console
 from aifinops_cli.core.config import find_config_file, load_config
-from aifinops_cli.core.rules import Rule, Vocabulary, check_vocabulary, load_rules, rule_schema_json
+from aifinops_cli.core.rules import (
+    Rule,
+    Vocabulary,
+    check_rule_patterns,
+    check_vocabulary,
+    load_rules,
+    rule_schema_json,
+)
+from aifinops_cli.core.suppressions import Suppression
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.output.safe import markup, plain
 from aifinops_cli.scanners.registry import (
@@ -59,6 +67,14 @@ def check_against_scanners(rules: list[Rule], providers: set[str] | None = None)
     consulted = (set(providers) if providers is not None else set(KNOWN_PROVIDERS)) - failed
     try:
         return notes + check_vocabulary(rules, vocabulary, (KNOWN_PROVIDERS - consulted) | failed)
+    except SourceError as exc:
+        fail(str(exc))
+
+
+def check_suppressed_rules(entries: list[Suppression], rules: list[Rule]) -> None:
+    """Exit 2 on a suppression whose `rule:` matches no loaded rule (a typo never suppresses)."""
+    try:
+        check_rule_patterns([(e.rule, e.source, "rule") for e in entries if e.rule], rules)
     except SourceError as exc:
         fail(str(exc))
 

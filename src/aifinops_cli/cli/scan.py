@@ -25,7 +25,7 @@ from aifinops_cli.cli.common import (
     stdout_console,
     write_report,
 )
-from aifinops_cli.cli.rules_cmd import check_against_scanners, print_warnings
+from aifinops_cli.cli.rules_cmd import check_against_scanners, check_suppressed_rules, print_warnings
 from aifinops_cli.cli.unattended import UnattendedRun
 from aifinops_cli.core.baseline import apply_baseline, load_fingerprints
 from aifinops_cli.core.config import MAX_LOOKBACK_DAYS, Config, find_config_file, load_config
@@ -296,6 +296,7 @@ def scan(
     unattended = UnattendedRun.start(ctx, opts, config, state_dir=state_dir, record=record,
                                      lock=lock, suppressions=list(suppressions or []),
                                      log_path=log_file)
+    check_suppressed_rules(unattended.entries, rule_list)
 
     err = stderr_console(opts)
     show_progress = not opts.quiet and err.is_terminal

@@ -16,6 +16,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -442,29 +443,63 @@ def load_rules(extra: list[Path] | None = None, config: Config | None = None,
     return sorted(by_id.values(), key=lambda r: r.id)
 
 
+def _config_error(config: Config, path: tuple[str, ...], from_set: bool, message: str) -> SourceError:
+    """An error in config `rules:` at its file:line, or in a `--set RULE.PARAM=VALUE`."""
+    if from_set:
+        return SourceError("--set", None, ".".join(path[1:]), message)
+    line = next((config.lines[p] for p in (path[:n] for n in range(len(path), 0, -1))
+                 if p in config.lines), None)
+    return SourceError(config.source, line, ".".join(path), message)
+
+
+def _param_value(default: Any, value: Any) -> Any:
+    """`value` for a parameter whose default is `default`, or ValueError: a number threshold given
+    text would compare as text (`"5" < "10"` is False) and never behave as the user meant."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError("expected true or false")
+        return value
+    if isinstance(default, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"expected a number (the default is {default!r})")
+        return value
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise ValueError("expected text")
+    return str(value)
+
+
 def apply_config(by_id: dict[str, Rule], config: Config) -> None:
-    where = config.source
     for rule_id, spec in config.rules.items():
+        set_params = set(spec.get("_set", []))
+        only_set = not (set(spec) - {"params", "_set"}) and set(spec.get("params") or {}) <= set_params
         rule = by_id.get(rule_id)
         if rule is None:
-            raise SourceError(where, None, f"rules.{rule_id}", "no rule with this id")
+            first = next(iter(spec.get("params") or {}), "")
+            path = ("rules", rule_id, first) if only_set and first else ("rules", rule_id)
+            raise _config_error(config, path, only_set,
+                                "no rule with this id" + _nearest(rule_id, by_id))
         if "enabled" in spec:
             rule.enabled = bool(spec["enabled"])
         if "severity" in spec:
             try:
                 rule.severity = Severity(spec["severity"]).value
             except ValueError:
-                raise SourceError(where, None, f"rules.{rule_id}.severity",
-                                  f"unknown severity {spec['severity']!r}") from None
+                raise _config_error(config, ("rules", rule_id, "severity"), False,
+                                    f"unknown severity {spec['severity']!r} (choose from "
+                                    f"{', '.join(s.value for s in Severity)})") from None
         for name, value in (spec.get("params") or {}).items():
+            path = ("rules", rule_id, "params", name)
+            from_set = name in set_params
             if name not in rule.params:
                 known = ", ".join(sorted(rule.params)) or "none"
-                origin = "--set" if name in spec.get("_set", []) else where
-                raise SourceError(origin, None, f"{rule_id}.{name}",
-                                  f"unknown parameter (this rule has: {known})")
-            if not isinstance(value, int | float | str | bool):
-                raise SourceError(where, None, f"{rule_id}.{name}", "expected a number or string")
-            rule.params[name] = value
+                raise _config_error(config, ("rules", rule_id, name) if from_set else path, from_set,
+                                    f"unknown parameter{_nearest(name, rule.params)} "
+                                    f"(this rule has: {known})")
+            try:
+                rule.params[name] = _param_value(rule.params[name], value)
+            except ValueError as exc:
+                raise _config_error(config, ("rules", rule_id, name) if from_set else path, from_set,
+                                    f"{exc}, got {value!r}") from None
 
 
 # --- rules against what the scanners produce ----------------------------------------------------
@@ -543,6 +578,19 @@ def check_vocabulary(rules: Iterable[Rule], vocabulary: Vocabulary,
                 raise ref.error(f"unknown field {ref.name!r}: no scanner of {kinds_text} emits it"
                                 + _nearest(ref.name, fields))
     return warnings
+
+
+def check_rule_patterns(patterns: Iterable[tuple[str, str, str]], rules: Iterable[Rule]) -> None:
+    """(pattern, "file:line", field) triples that name rules, such as a suppression's `rule:` (a
+    glob): one that matches no loaded rule would never match anything, so it is a SourceError at
+    its line with the nearest rule id."""
+    ids = sorted(r.id for r in rules)
+    for pattern, source, where in patterns:
+        if not any(fnmatchcase(rule_id, pattern) for rule_id in ids):
+            file, _, line = source.rpartition(":")
+            raise SourceError(file or source, int(line) if line.isdigit() else None, where,
+                              f"no rule matches {pattern!r}{_nearest(pattern, ids)}: it would "
+                              "never apply (see `aifinops rules list`)")
 
 
 def evaluate(rules: list[Rule], observations: Iterable[Observation]) -> list[Finding]:
