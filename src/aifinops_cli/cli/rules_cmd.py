@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import operator
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +25,7 @@ from aifinops_cli.core.rules import (
 from aifinops_cli.core.suppressions import Suppression
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.output.safe import markup, plain
+from aifinops_cli.scanners.interface import Scanner
 from aifinops_cli.scanners.registry import (
     KNOWN_PROVIDERS,
     PluginLoadError,
@@ -53,13 +56,13 @@ def check_against_scanners(rules: list[Rule], providers: set[str] | None = None)
     `providers` and every plugin; all when None); exit 2 on a name no scanner produces. Returns
     warnings: kinds of providers no installed scanner knows, scanners that failed to load."""
     wanted = for_providers(providers) if providers is not None else None
-    scanners = []
+    scanners: list[type[Scanner]] = []
     notes: list[str] = []
     failed: set[str] = set()
     for name in entry_names():
         if wanted is None or wanted(name):
             try:
-                scanners += load_scanners(lambda ep_name, name=name: ep_name == name).values()
+                scanners += load_scanners(partial(operator.eq, name)).values()
             except PluginLoadError as exc:
                 failed.add(provider_of(name))
                 notes.append(f"{exc}: rules for {provider_of(name)}.* kinds are not checked")

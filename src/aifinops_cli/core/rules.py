@@ -475,8 +475,8 @@ def apply_config(by_id: dict[str, Rule], config: Config) -> None:
         rule = by_id.get(rule_id)
         if rule is None:
             first = next(iter(spec.get("params") or {}), "")
-            path = ("rules", rule_id, first) if only_set and first else ("rules", rule_id)
-            raise _config_error(config, path, only_set,
+            where: tuple[str, ...] = ("rules", rule_id, first) if only_set and first else ("rules", rule_id)
+            raise _config_error(config, where, only_set,
                                 "no rule with this id" + _nearest(rule_id, by_id))
         if "enabled" in spec:
             rule.enabled = bool(spec["enabled"])
@@ -488,17 +488,18 @@ def apply_config(by_id: dict[str, Rule], config: Config) -> None:
                                     f"unknown severity {spec['severity']!r} (choose from "
                                     f"{', '.join(s.value for s in Severity)})") from None
         for name, value in (spec.get("params") or {}).items():
-            path = ("rules", rule_id, "params", name)
             from_set = name in set_params
+            path: tuple[str, ...] = (("rules", rule_id, name) if from_set
+                                     else ("rules", rule_id, "params", name))
             if name not in rule.params:
                 known = ", ".join(sorted(rule.params)) or "none"
-                raise _config_error(config, ("rules", rule_id, name) if from_set else path, from_set,
+                raise _config_error(config, path, from_set,
                                     f"unknown parameter{_nearest(name, rule.params)} "
                                     f"(this rule has: {known})")
             try:
                 rule.params[name] = _param_value(rule.params[name], value)
             except ValueError as exc:
-                raise _config_error(config, ("rules", rule_id, name) if from_set else path, from_set,
+                raise _config_error(config, path, from_set,
                                     f"{exc}, got {value!r}") from None
 
 
