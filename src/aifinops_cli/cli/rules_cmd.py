@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import operator
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -10,11 +12,28 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from aifinops_cli.cli.common import fail, global_options, stdout_console
+from aifinops_cli.cli.common import fail, global_options, stderr_console, stdout_console
 from aifinops_cli.core.config import find_config_file, load_config
-from aifinops_cli.core.rules import Rule, load_rules, rule_schema_json
+from aifinops_cli.core.rules import (
+    Rule,
+    Vocabulary,
+    check_rule_patterns,
+    check_vocabulary,
+    load_rules,
+    rule_schema_json,
+)
+from aifinops_cli.core.suppressions import Suppression
 from aifinops_cli.core.yamlsrc import SourceError
-from aifinops_cli.output.safe import plain
+from aifinops_cli.output.safe import markup, plain
+from aifinops_cli.scanners.interface import Scanner
+from aifinops_cli.scanners.registry import (
+    KNOWN_PROVIDERS,
+    PluginLoadError,
+    entry_names,
+    for_providers,
+    load_scanners,
+    provider_of,
+)
 
 app = typer.Typer(help="List, validate and explain the rules that turn observations into findings.",
                   no_args_is_help=True)
@@ -30,6 +49,45 @@ def _load(ctx: typer.Context, extra: list[Path] | None) -> list[Rule]:
         return load_rules(extra, config)
     except SourceError as exc:
         fail(str(exc))
+
+
+def check_against_scanners(rules: list[Rule], providers: set[str] | None = None) -> list[str]:
+    """Check `rules` against the kinds and fields the installed scanners declare (of these
+    `providers` and every plugin; all when None); exit 2 on a name no scanner produces. Returns
+    warnings: kinds of providers no installed scanner knows, scanners that failed to load."""
+    wanted = for_providers(providers) if providers is not None else None
+    scanners: list[type[Scanner]] = []
+    notes: list[str] = []
+    failed: set[str] = set()
+    for name in entry_names():
+        if wanted is None or wanted(name):
+            try:
+                scanners += load_scanners(partial(operator.eq, name)).values()
+            except PluginLoadError as exc:
+                failed.add(provider_of(name))
+                notes.append(f"{exc}: rules for {provider_of(name)}.* kinds are not checked")
+    vocabulary = Vocabulary.of(scanners)
+    consulted = (set(providers) if providers is not None else set(KNOWN_PROVIDERS)) - failed
+    try:
+        return notes + check_vocabulary(rules, vocabulary, (KNOWN_PROVIDERS - consulted) | failed)
+    except SourceError as exc:
+        fail(str(exc))
+
+
+def check_suppressed_rules(entries: list[Suppression], rules: list[Rule]) -> None:
+    """Exit 2 on a suppression whose `rule:` matches no loaded rule (a typo never suppresses)."""
+    try:
+        check_rule_patterns([(e.rule, e.source, "rule") for e in entries if e.rule], rules)
+    except SourceError as exc:
+        fail(str(exc))
+
+
+def print_warnings(ctx: typer.Context, warnings: list[str]) -> None:
+    opts = global_options(ctx)
+    if not opts.quiet:
+        err = stderr_console(opts)
+        for note in warnings:
+            err.print(f"[yellow]warning:[/] {markup(note)}")
 
 
 def _level(spec: object) -> str:
@@ -81,12 +139,16 @@ def validate(
     ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="Rules files or directories to check.")],
 ) -> None:
-    """Check rules files against the schema and their own parameters; exit 2 on the first error."""
+    """Check rules files against the schema, their own parameters and the kinds and fields the
+    installed scanners produce; exit 2 on the first error."""
     try:
         loaded = load_rules(paths, include_defaults=False)
     except SourceError as exc:
         fail(str(exc))
-    typer.echo(f"ok: {len(loaded)} rules valid in {', '.join(str(p) for p in paths)}")
+    warnings = check_against_scanners(loaded)
+    print_warnings(ctx, warnings)
+    note = f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})" if warnings else ""
+    typer.echo(f"ok: {len(loaded)} rules valid in {', '.join(str(p) for p in paths)}{note}")
 
 
 @app.command("schema")

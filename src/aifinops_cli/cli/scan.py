@@ -25,6 +25,7 @@ from aifinops_cli.cli.common import (
     stdout_console,
     write_report,
 )
+from aifinops_cli.cli.rules_cmd import check_against_scanners, check_suppressed_rules, print_warnings
 from aifinops_cli.cli.unattended import UnattendedRun
 from aifinops_cli.core.baseline import apply_baseline, load_fingerprints
 from aifinops_cli.core.config import MAX_LOOKBACK_DAYS, Config, find_config_file, load_config
@@ -35,7 +36,7 @@ from aifinops_cli.core.runner import run_scan
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.output.interface import Formatter, formatters
 from aifinops_cli.output.safe import markup, plain
-from aifinops_cli.pricing.catalog import PriceCatalog, load_catalog
+from aifinops_cli.pricing.catalog import PriceCatalog, catalog_from_config
 from aifinops_cli.scanners.interface import Limits, ScanContext, Scanner, ScannerError, ScanOptions
 from aifinops_cli.scanners.registry import PluginLoadError, for_providers, load_scanners
 
@@ -109,15 +110,7 @@ def _prepare(opts: GlobalOptions, sets: list[str], rules_paths: list[Path]
         fail(str(exc))
     try:
         rules = load_rules(rules_paths, config)
-        pricing = config.pricing
-        discount = pricing.get("discount_pct", {})
-        if isinstance(discount, int | float):
-            discount = {"*": float(discount)}
-        prices = load_catalog(
-            [Path(p) for p in pricing.get("catalogs", [])],
-            list(pricing.get("overrides", [])),
-            dict(discount),
-        )
+        prices = catalog_from_config(config)
     except SourceError as exc:
         fail(str(exc))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -303,6 +296,7 @@ def scan(
     unattended = UnattendedRun.start(ctx, opts, config, state_dir=state_dir, record=record,
                                      lock=lock, suppressions=list(suppressions or []),
                                      log_path=log_file)
+    check_suppressed_rules(unattended.entries, rule_list)
 
     err = stderr_console(opts)
     show_progress = not opts.quiet and err.is_terminal
@@ -318,6 +312,7 @@ def scan(
                 fail(str(exc))
         chosen = select_scanners(options, _split(scanner))
         check_scanner_config(chosen, config, options)
+        print_warnings(ctx, check_against_scanners(rule_list, {cls.provider for cls in chosen}))
         status = stack.enter_context(err.status("scanning…")) if show_progress else None
 
         done = itertools.count(1)

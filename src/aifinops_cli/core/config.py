@@ -25,7 +25,7 @@ MAX_LOOKBACK_DAYS = 63  # CloudWatch keeps 5-minute datapoints for 63 days; as -
 # settings a project config (./aifinops.yaml found in the working directory) may not make:
 # where files are written, and what reaches the engines' own settings
 UNTRUSTED_KEYS = (("history", "path"), ("llm", "database"), ("llm", "memory_limit"),
-                  ("billing", "memory_limit"))
+                  ("billing", "memory_limit"), ("pricing", "cache_dir"))
 # settings that name files to read: in a project config, only inside its own directory
 PATH_KEYS = (("suppressions",), ("pricing", "catalogs"), ("llm", "tiers_file"),
              ("billing", "ai_services"))
@@ -163,12 +163,61 @@ def _check(doc: Located) -> None:
             raise doc.error(("rules", rule_id, "params"), "expected a mapping of parameter: value")
 
 
+HISTORY_KEYS = ("path", "record", "keep_runs")  # cli/unattended.py, core/history.py
+# LLM budgets, USD per month by dimension (scanners/llm/analysis.py budgets), under
+# `llm.budgets` or the older top-level `budgets.llm`
+BUDGET_DIMENSIONS = ("team", "app", "customer")
+
+
+def _check_budgets(doc: Located, path: tuple[str, ...], value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise doc.error(path, f"expected a mapping of {', '.join(BUDGET_DIMENSIONS)} to "
+                        "{name: USD per month}")
+    for dim, limits in value.items():
+        if dim not in BUDGET_DIMENSIONS:
+            raise doc.error((*path, dim), f"unknown budget dimension (known: "
+                            f"{', '.join(BUDGET_DIMENSIONS)})")
+        if not isinstance(limits, dict):
+            raise doc.error((*path, dim), "expected a mapping of name: USD per month")
+        for name, usd in limits.items():
+            if isinstance(usd, bool) or not isinstance(usd, int | float) or not 0 <= usd < float("inf"):
+                raise doc.error((*path, dim, name), f"a budget is a number of USD per month "
+                                f"(0 or more), got {usd!r}")
+
+
+def _check_sections(doc: Located) -> None:
+    """Sections no scanner owns, checked with the file (their readers only see values)."""
+    data = doc.data
+    history = data.get("history") or {}
+    for key in history:
+        if key not in HISTORY_KEYS:
+            raise doc.error(("history", key), f"unknown setting (known: {', '.join(HISTORY_KEYS)})")
+    if "record" in history and not isinstance(history["record"], bool):
+        raise doc.error(("history", "record"), "history.record must be true or false")
+    keep = history.get("keep_runs", 2)
+    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 2:
+        raise doc.error(("history", "keep_runs"),
+                        "history.keep_runs must be a whole number of at least 2")
+    budgets = data.get("budgets") or {}
+    for key in budgets:
+        if key != "llm":
+            raise doc.error(("budgets", key), "unknown setting (known: llm; or set llm.budgets)")
+    _check_budgets(doc, ("budgets", "llm"), budgets.get("llm"))
+    llm = data.get("llm")
+    if isinstance(llm, dict):
+        _check_budgets(doc, ("llm", "budgets"), llm.get("budgets"))
+
+
 def load_config(path: Path | None, sets: list[str] | None = None) -> Config:
     config = Config()
     if path is not None:
         docs = load_file(path, "config file")
         doc = docs[0] if docs else Located(None, str(path))
         _check(doc)
+        if doc.data is not None:
+            _check_sections(doc)
         if isinstance(path, ProjectConfig):
             _check_project(doc)
             config.project = True

@@ -10,11 +10,13 @@ file, line and field.
 
 from __future__ import annotations
 
+import difflib
 import json
 import operator
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ import jsonschema
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import Confidence, Finding, Observation, Severity
-from aifinops_cli.core.yamlsrc import Located, SourceError, load_documents, read_text
+from aifinops_cli.core.yamlsrc import Located, SourceError, load_documents, read_text, schema_error
 
 CATEGORIES = (
     "zombie-infrastructure",
@@ -131,6 +133,20 @@ FILE_SCHEMA: dict[str, Any] = {
 }
 
 
+@dataclass(frozen=True)
+class Ref:
+    """A name a rule uses (`kind`: "resource" or "field"), and where it is written."""
+
+    kind: str
+    name: str
+    file: str
+    line: int | None
+    where: str
+
+    def error(self, message: str) -> SourceError:
+        return SourceError(self.file, self.line, self.where, message)
+
+
 @dataclass
 class Rule:
     id: str
@@ -149,6 +165,8 @@ class Rule:
     references: list[str] = field(default_factory=list)
     origin: str = ""
     enabled: bool = True
+    # the resource kinds and fields it names, each where it was written (check_vocabulary)
+    refs: list[Ref] = field(default_factory=list)
 
     # --- evaluation -------------------------------------------------------------------------
     def resolve(self, value: Any) -> Any:
@@ -345,18 +363,28 @@ def _semantic_checks(doc: Located, base: tuple[Any, ...], spec: dict[str, Any]) 
     regexes(spec.get("when"), (*base, "when"))
 
 
-def _schema_error(doc: Located, base: tuple[Any, ...], error: jsonschema.ValidationError) -> SourceError:
-    # oneOf errors are vague; report the deepest, most specific cause.
-    best = jsonschema.exceptions.best_match([error])
-    path = (*base, *best.absolute_path)
-    message = best.message
-    if best.validator == "additionalProperties" and isinstance(best.instance, dict):
-        allowed = set(best.schema.get("properties", {}))
-        extra = sorted(k for k in best.instance if k not in allowed)
-        if extra:
-            path = (*path, extra[0])
-            message = f"unknown field {extra[0]!r} (allowed: {', '.join(sorted(allowed))})"
-    return doc.error(path, message)
+def _refs(doc: Located, base: tuple[Any, ...], spec: dict[str, Any]) -> list[Ref]:
+    """Every resource kind and field (`metric:`, `evidence:`) the rule names; tags are free."""
+    def ref(kind: str, name: str, path: tuple[Any, ...]) -> Ref:
+        return Ref(kind, name, doc.file, doc.line_of(path), ".".join(str(p) for p in path))
+
+    out = [ref("resource", kind, (*base, "resource", i)) for i, kind in enumerate(spec["resource"])]
+
+    def walk(node: Any, path: tuple[Any, ...]) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("metric"), str):
+                out.append(ref("field", node["metric"], (*path, "metric")))
+            for k, v in node.items():
+                walk(v, (*path, k))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, (*path, i))
+
+    for key in ("when", "severity", "confidence", "savings", "cost"):
+        walk(spec.get(key), (*base, key))
+    out += [ref("field", name, (*base, "evidence", i))
+            for i, name in enumerate(spec.get("evidence") or [])]
+    return out
 
 
 def parse_rules_text(text: str, file: str) -> list[Rule]:
@@ -373,7 +401,7 @@ def parse_rules_text(text: str, file: str) -> list[Rule]:
             base = ("rules", index)
             errors = sorted(_VALIDATOR.iter_errors(spec), key=lambda e: list(e.absolute_path))
             if errors:
-                raise _schema_error(doc, base, errors[0])
+                raise schema_error(doc, base, errors[0])
             _semantic_checks(doc, base, spec)
             if spec["id"] in seen:
                 raise doc.error((*base, "id"), f"duplicate rule id {spec['id']!r} in this file")
@@ -395,6 +423,7 @@ def parse_rules_text(text: str, file: str) -> list[Rule]:
                     evidence_fields=list(spec.get("evidence") or []),
                     references=list(spec.get("references") or []),
                     origin=f"{file}:{doc.line_of(base)}",
+                    refs=_refs(doc, base, spec),
                 )
             )
     return out
@@ -414,29 +443,155 @@ def load_rules(extra: list[Path] | None = None, config: Config | None = None,
     return sorted(by_id.values(), key=lambda r: r.id)
 
 
+def _config_error(config: Config, path: tuple[str, ...], from_set: bool, message: str) -> SourceError:
+    """An error in config `rules:` at its file:line, or in a `--set RULE.PARAM=VALUE`."""
+    if from_set:
+        return SourceError("--set", None, ".".join(path[1:]), message)
+    line = next((config.lines[p] for p in (path[:n] for n in range(len(path), 0, -1))
+                 if p in config.lines), None)
+    return SourceError(config.source, line, ".".join(path), message)
+
+
+def _param_value(default: Any, value: Any) -> Any:
+    """`value` for a parameter whose default is `default`, or ValueError: a number threshold given
+    text would compare as text (`"5" < "10"` is False) and never behave as the user meant."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError("expected true or false")
+        return value
+    if isinstance(default, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"expected a number (the default is {default!r})")
+        return value
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise ValueError("expected text")
+    return str(value)
+
+
 def apply_config(by_id: dict[str, Rule], config: Config) -> None:
-    where = config.source
     for rule_id, spec in config.rules.items():
+        set_params = set(spec.get("_set", []))
+        only_set = not (set(spec) - {"params", "_set"}) and set(spec.get("params") or {}) <= set_params
         rule = by_id.get(rule_id)
         if rule is None:
-            raise SourceError(where, None, f"rules.{rule_id}", "no rule with this id")
+            first = next(iter(spec.get("params") or {}), "")
+            where: tuple[str, ...] = ("rules", rule_id, first) if only_set and first else ("rules", rule_id)
+            raise _config_error(config, where, only_set,
+                                "no rule with this id" + _nearest(rule_id, by_id))
         if "enabled" in spec:
             rule.enabled = bool(spec["enabled"])
         if "severity" in spec:
             try:
                 rule.severity = Severity(spec["severity"]).value
             except ValueError:
-                raise SourceError(where, None, f"rules.{rule_id}.severity",
-                                  f"unknown severity {spec['severity']!r}") from None
+                raise _config_error(config, ("rules", rule_id, "severity"), False,
+                                    f"unknown severity {spec['severity']!r} (choose from "
+                                    f"{', '.join(s.value for s in Severity)})") from None
         for name, value in (spec.get("params") or {}).items():
+            from_set = name in set_params
+            path: tuple[str, ...] = (("rules", rule_id, name) if from_set
+                                     else ("rules", rule_id, "params", name))
             if name not in rule.params:
                 known = ", ".join(sorted(rule.params)) or "none"
-                origin = "--set" if name in spec.get("_set", []) else where
-                raise SourceError(origin, None, f"{rule_id}.{name}",
-                                  f"unknown parameter (this rule has: {known})")
-            if not isinstance(value, int | float | str | bool):
-                raise SourceError(where, None, f"{rule_id}.{name}", "expected a number or string")
-            rule.params[name] = value
+                raise _config_error(config, path, from_set,
+                                    f"unknown parameter{_nearest(name, rule.params)} "
+                                    f"(this rule has: {known})")
+            try:
+                rule.params[name] = _param_value(rule.params[name], value)
+            except ValueError as exc:
+                raise _config_error(config, path, from_set,
+                                    f"{exc}, got {value!r}") from None
+
+
+# --- rules against what the scanners produce ----------------------------------------------------
+
+COMPUTED_FIELDS = ("monthly_cost_usd",)
+"""Fields every observation has whatever its scanner (`Observation.lookup` computes them)."""
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The observation kinds the consulted scanners produce and the fields each carries
+    (`Scanner.kinds` and `Scanner.fields`); None: a kind whose scanner declares no fields."""
+
+    kinds: dict[str, frozenset[str] | None]
+    providers: frozenset[str]  # every scanner of these providers was consulted
+
+    @classmethod
+    def of(cls, scanners: Iterable[Any]) -> Vocabulary:
+        kinds: dict[str, frozenset[str] | None] = {}
+        providers: set[str] = set()
+        for scanner in scanners:
+            providers.add(scanner.provider)
+            declared: dict[str, tuple[str, ...]] = getattr(scanner, "fields", None) or {}
+            for kind in (*getattr(scanner, "kinds", ()), *declared):
+                providers.add(kind.split(".", 1)[0])
+                names = declared.get(kind)
+                if names is None or (kind in kinds and kinds[kind] is None):
+                    kinds[kind] = None  # one undeclared producer: its fields are unknown
+                else:
+                    kinds[kind] = (kinds.get(kind) or frozenset(COMPUTED_FIELDS)) | frozenset(names)
+        return cls(kinds, frozenset(providers))
+
+
+def _nearest(name: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_vocabulary(rules: Iterable[Rule], vocabulary: Vocabulary,
+                     unchecked: Iterable[str] = ()) -> list[str]:
+    """Refuse a rule that names a resource kind or a field no scanner produces (it would never
+    fire): SourceError at the name's file:line, with the nearest valid name. Kinds under
+    `unchecked` providers (built-in ones this run did not consult) are left alone; kinds under a
+    provider no consulted scanner knows (a plugin that is not installed, e.g. `azure.vm`) are
+    returned as warnings, not refused."""
+    skip = set(unchecked)
+    warnings: list[str] = []
+    for rule in rules:
+        kinds = [r for r in rule.refs if r.kind == "resource"]
+        fields: set[str] = set()
+        checkable = True
+        for ref in kinds:
+            provider = ref.name.split(".", 1)[0]
+            if ref.name in vocabulary.kinds:
+                declared = vocabulary.kinds[ref.name]
+                if declared is None:
+                    checkable = False
+                else:
+                    fields |= declared
+            elif provider in vocabulary.providers:
+                raise ref.error(f"unknown resource kind {ref.name!r}: no scanner produces it"
+                                + _nearest(ref.name, vocabulary.kinds))
+            else:
+                checkable = False
+                if provider not in skip:
+                    loc = f"{ref.file}:{ref.line}" if ref.line else ref.file
+                    warnings.append(
+                        f"{loc}: {ref.where}: resource kind {ref.name!r}: no installed scanner "
+                        f"produces {provider}.* kinds, so rule {rule.id} is not checked against "
+                        "one and fires only once a plugin produces them")
+        if not checkable:
+            continue
+        for ref in rule.refs:
+            if ref.kind == "field" and ref.name not in fields:
+                kinds_text = ", ".join(r.name for r in kinds)
+                raise ref.error(f"unknown field {ref.name!r}: no scanner of {kinds_text} emits it"
+                                + _nearest(ref.name, fields))
+    return warnings
+
+
+def check_rule_patterns(patterns: Iterable[tuple[str, str, str]], rules: Iterable[Rule]) -> None:
+    """(pattern, "file:line", field) triples that name rules, such as a suppression's `rule:` (a
+    glob): one that matches no loaded rule would never match anything, so it is a SourceError at
+    its line with the nearest rule id."""
+    ids = sorted(r.id for r in rules)
+    for pattern, source, where in patterns:
+        if not any(fnmatchcase(rule_id, pattern) for rule_id in ids):
+            file, _, line = source.rpartition(":")
+            raise SourceError(file or source, int(line) if line.isdigit() else None, where,
+                              f"no rule matches {pattern!r}{_nearest(pattern, ids)}: it would "
+                              "never apply (see `aifinops rules list`)")
 
 
 def evaluate(rules: list[Rule], observations: Iterable[Observation]) -> list[Finding]:

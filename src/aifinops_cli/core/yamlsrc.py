@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import yaml
 
 Path_ = tuple[str | int, ...]
@@ -188,3 +189,40 @@ def read_text(path: Path, what: str) -> str:
 
 def load_file(path: Path, what: str, lines: bool = True) -> list[Located]:
     return load_documents(read_text(path, what), str(path), lines)
+
+
+_VALUE_CHECKS = ("type", "minimum", "maximum", "pattern", "format", "const", "enum", "minLength",
+                 "anyOf", "oneOf")
+
+
+def schema_error(doc: Located, base: Path_, error: jsonschema.ValidationError) -> SourceError:
+    """A JSON Schema error at its file:line. oneOf errors are vague, so the deepest, most specific
+    cause is reported; an unknown key is named with the allowed ones; a schema's `x-error`
+    (e.g. "a price must be a non-negative number of USD") replaces jsonschema's wording of a bad
+    value."""
+    best = jsonschema.exceptions.best_match([error])
+    path = (*base, *best.absolute_path)
+    if "propertyNames" in best.schema_path and isinstance(best.instance, str):
+        path = (*path, best.instance)  # a bad key: its own line, not its mapping's
+    message = best.message
+    if best.validator == "additionalProperties" and isinstance(best.instance, dict):
+        allowed = set(best.schema.get("properties", {}))
+        extra = sorted(str(k) for k in best.instance if k not in allowed)
+        if extra:
+            path = (*path, extra[0])
+            message = f"unknown field {extra[0]!r} (allowed: {', '.join(sorted(allowed))})"
+    elif best.validator in _VALUE_CHECKS and isinstance(best.schema, dict) and "x-error" in best.schema:
+        message = f"{best.schema['x-error']}, got {best.instance!r}"
+    return doc.error(path, message)
+
+
+def check_schema(doc: Located, validator: jsonschema.protocols.Validator, base: Path_ = (),
+                 data: Any = None) -> None:
+    """Raise the first schema error of `data` (default: `doc.data` at `base`), in document
+    order (at one place, an unknown key before what it leaves missing), as a SourceError at its
+    line."""
+    errors = sorted(validator.iter_errors(doc.data if data is None else data),
+                    key=lambda e: ([str(p) for p in e.absolute_path],
+                                   e.validator != "additionalProperties"))  # a typo first
+    if errors:
+        raise schema_error(doc, base, errors[0])

@@ -14,13 +14,17 @@ import threading
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from aifinops_cli.core.models import CostLine
-from aifinops_cli.core.yamlsrc import SourceError, load_one, read_text
+from aifinops_cli.core.yamlsrc import Located, check_schema, load_one, read_text
 from aifinops_cli.pricing.live import LIVE_AWS, LIVE_GCP, LiveOffer, LookupStats
+from aifinops_cli.pricing.schema import CATALOG_VALIDATOR, PRICING_VALIDATOR, dates_as_text, non_finite
+
+if TYPE_CHECKING:
+    from aifinops_cli.core.config import Config
 
 LIVE_DESCRIPTIONS = {
     LIVE_AWS: "AWS Price List API (pricing:GetProducts), read at scan time for the SKUs seen",
@@ -164,15 +168,46 @@ def load_catalog(
         # shipped, generated data (thousands of rows): libyaml, no line tracking
         catalog.add_catalog(_parse(text), f"bundled:{name}")
     for path in extra_files or []:
-        doc = load_one(read_text(path, "price catalog"), str(path))
-        if not isinstance(doc.data, dict) or not doc.data.get("services"):
-            raise doc.error((), "not a price catalog: expected a mapping with catalog, "
-                            "price_date and services")
-        try:
-            catalog.add_catalog(doc.data, str(path))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise SourceError(str(path), doc.line_of(()), "", "not a valid price catalog: "
-                              f"{type(exc).__name__}: {exc} (see the bundled pricing/data/*.yaml)"
-                              ) from None
+        doc = read_catalog(path)
+        catalog.add_catalog(doc.data, str(path))
     catalog.apply_overrides(overrides or [], discounts or {})
     return catalog
+
+
+def check_catalog(doc: Located) -> None:
+    """A catalog document against CATALOG_SCHEMA (pricing/schema.py): SourceError at file:line."""
+    if not isinstance(doc.data, dict):
+        raise doc.error((), "not a price catalog: expected a mapping with catalog, price_date "
+                        "and services (see the bundled pricing/data/*.yaml)")
+    doc.data = dates_as_text(doc.data)
+    check_schema(doc, CATALOG_VALIDATOR)
+    for path in non_finite(doc.data):
+        raise doc.error(path, "a price must be a finite number of USD")
+
+
+def read_catalog(path: Path) -> Located:
+    """A user's catalog file, read and checked (exit 2 with file:line for anything wrong)."""
+    doc = load_one(read_text(path, "price catalog"), str(path))
+    check_catalog(doc)
+    return doc
+
+
+def check_pricing_section(config: Config) -> dict[str, Any]:
+    """The config's `pricing:` section against PRICING_SECTION_SCHEMA, at its file:line."""
+    section = dates_as_text(config.pricing)
+    doc = Located({"pricing": section}, config.source, config.lines)
+    check_schema(doc, PRICING_VALIDATOR, ("pricing",), section)
+    for path in non_finite(section):
+        raise doc.error(("pricing", *path), "expected a finite number")
+    return section
+
+
+def catalog_from_config(config: Config) -> PriceCatalog:
+    """The price catalog a scan uses: bundled catalogs, then the config's `pricing:` catalogs,
+    overrides and discounts, all checked first."""
+    pricing = check_pricing_section(config)
+    discount = pricing.get("discount_pct", {})
+    if isinstance(discount, int | float):
+        discount = {"*": float(discount)}
+    return load_catalog([Path(p) for p in pricing.get("catalogs", [])],
+                        list(pricing.get("overrides", [])), dict(discount))

@@ -257,6 +257,9 @@ class Scanner(ABC):
     provider: ClassVar[str]
     description: ClassVar[str]
     kinds: ClassVar[tuple[str, ...]] = ()
+    # kind -> the metric and attribute names its observations carry; rules naming others are
+    # refused before a scan (core/rules.py check_vocabulary). Empty: this plugin declares none.
+    fields: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def __init__(self, context: ScanContext) -> None:
         self.context = context

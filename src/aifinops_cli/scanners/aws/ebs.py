@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from aifinops_cli.core.models import Observation
 from aifinops_cli.core.timeutil import age_days
@@ -14,6 +14,12 @@ class UnattachedVolumeScanner(common.RegionalScanner):
     name = "aws.ebs"
     description = "EBS volumes in state `available` (attached to nothing), priced per GB, IOPS, throughput"
     kinds = ("aws.ebs.volume",)
+    # the fields (metrics and attributes) each kind carries: rules are checked against them
+    fields: ClassVar[dict[str, tuple[str, ...]]] = {
+        "aws.ebs.volume": (
+            "age_days", "availability_zone", "created_at", "encrypted", "iops", "priced", "size_gb",
+            "snapshot_id", "state", "throughput_mibps", "volume_type"),
+    }
 
     def scan_region(self, session: Any, region: str) -> common.RegionOutcome:
         ctx, account, unpriced = self.context, self.account, self.unpriced

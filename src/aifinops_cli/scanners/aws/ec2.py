@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from aifinops_cli.core import overlap
 from aifinops_cli.core.models import Observation
@@ -126,6 +126,14 @@ class GpuInstanceScanner(common.RegionalScanner):
     description = ("Accelerated EC2 instances (p, g, trn, inf, dl, ...): utilisation over the "
                    "lookback window, and stopped ones whose volumes keep billing")
     kinds = ("aws.ec2.instance",)
+    # the fields (metrics and attributes) each kind carries: rules are checked against them
+    fields: ClassVar[dict[str, tuple[str, ...]]] = {
+        "aws.ec2.instance": (
+            "accelerated", "age_days", "attached_storage_monthly_usd", "attached_volume_gb", "cpu_avg_pct",
+            "cpu_max_pct", "family", "gpu_metrics", "gpu_util_avg_pct", "gpu_util_max_pct", "instance_type",
+            "launched_at", "lifecycle", "lookback_days", "metric_days", "network_mb_per_day", "state",
+            "stopped_days"),
+    }
 
     def scan_region(self, session: Any, region: str) -> common.RegionOutcome:
         ctx, account, unpriced = self.context, self.account, self.unpriced

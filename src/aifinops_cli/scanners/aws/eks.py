@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from aifinops_cli.core import overlap
 from aifinops_cli.core.models import HOURS_PER_MONTH, Observation
@@ -92,6 +92,14 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
     description = ("EKS managed node groups of GPU/accelerator instances kept scaled up: node "
                    "CPU and GPU utilisation over the lookback window")
     kinds = ("aws.eks.nodegroup",)
+    # the fields (metrics and attributes) each kind carries: rules are checked against them
+    fields: ClassVar[dict[str, tuple[str, ...]]] = {
+        "aws.eks.nodegroup": (
+            "accelerated", "age_days", "capacity_type", "cluster", "cpu_avg_pct", "cpu_max_pct",
+            "desired_size", "gpu_metrics", "gpu_util_avg_pct", "gpu_util_max_pct", "instance_types",
+            "lookback_days", "max_size", "metric_days", "min_size", "node_ids", "nodes_running",
+            "nodes_with_metrics", "status"),
+    }
 
     def scan_region(self, session: Any, region: str) -> common.RegionOutcome:
         ctx, account, unpriced = self.context, self.account, self.unpriced

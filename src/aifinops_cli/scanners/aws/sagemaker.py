@@ -21,7 +21,7 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
@@ -187,6 +187,19 @@ class SageMakerScanner(common.RegionalScanner):
     description = ("SageMaker real-time endpoints with no invocations, notebook instances left "
                    "InService, and the same model served by several teams' endpoints")
     kinds = ("aws.sagemaker.endpoint", "aws.sagemaker.notebook", "aws.sagemaker.model_group")
+    # the fields (metrics and attributes) each kind carries: rules are checked against them
+    fields: ClassVar[dict[str, tuple[str, ...]]] = {
+        "aws.sagemaker.endpoint": (
+            "age_days", "created_at", "endpoint_config", "instance_count", "instance_types",
+            "invocation_days", "invocations", "lookback_days", "serverless", "status", "variants"),
+        "aws.sagemaker.notebook": (
+            "accelerated", "age_days", "in_service_days", "instance_type", "last_modified_at",
+            "lifecycle_config", "status"),
+        "aws.sagemaker.model_group": (
+            "artifact", "artifact_kind", "copies", "endpoint_count", "extra_active_copies_monthly_usd",
+            "extra_copies_monthly_usd", "invocations", "kept_endpoint", "kept_monthly_usd", "owner_count",
+            "owners", "total_monthly_usd"),
+    }
 
     def scan_region(self, session: Any, region: str) -> common.RegionOutcome:
         ctx, account, unpriced = self.context, self.account, self.unpriced

@@ -18,7 +18,7 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import CoverageEntry, ScanResult
@@ -318,6 +318,19 @@ class BillingScanner(Scanner):
     description = ("FOCUS, AWS CUR and GCP billing exports (files, s3://, athena://, bigquery://): "
                    "egress flows, the AI data path by owner, billed totals")
     kinds = ("billing.egress_flow", "billing.untagged_ai_spend", "billing.spend_anomaly")
+    # the fields (metrics and attributes) each kind carries: rules are checked against them
+    fields: ClassVar[dict[str, tuple[str, ...]]] = {
+        "billing.egress_flow": (
+            "ai_cost_per_month", "ai_gb_per_month", "ai_related", "billing_source", "cost_per_month",
+            "currency", "destination", "format", "gb_per_month", "owner_share_pct", "owners", "part",
+            "period", "resources", "source", "top_resources", "transfer_class", "unit_cost_per_gb"),
+        "billing.untagged_ai_spend": (
+            "ai_cost_per_month", "billing_source", "currency", "format", "owners", "period",
+            "untagged_by_component", "untagged_cost_per_month", "untagged_share_pct"),
+        "billing.spend_anomaly": (
+            "actual_usd", "currency", "dimension", "excess_pct", "excess_usd", "expected_usd", "last",
+            "ongoing", "periods", "source", "started", "unit", "upper_usd", "value"),
+    }
 
     @classmethod
     def check_config(cls, config: Config, options: Any) -> None:

@@ -9,7 +9,7 @@ judges them per node pool.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from aifinops_cli.core import overlap
 from aifinops_cli.core.models import Observation, ScanResult
@@ -33,6 +33,17 @@ class GcpComputeScanner(Scanner):
     description = ("Compute Engine GPU instances (attached GPUs or A2/A3/G2 machine types) and "
                    "their CPU/GPU utilisation; persistent disks attached to nothing")
     kinds = ("gcp.compute.instance", "gcp.compute.disk")
+    # the fields (metrics and attributes) each kind carries: rules are checked against them
+    fields: ClassVar[dict[str, tuple[str, ...]]] = {
+        "gcp.compute.instance": (
+            "accelerator_type", "age_days", "attached_disk_gb", "attached_storage_monthly_usd",
+            "compute_monthly_usd", "cpu_avg_pct", "cpu_max_pct", "family", "gpu_count", "gpu_metrics",
+            "gpu_util_avg_pct", "gpu_util_max_pct", "launched_at", "lookback_days", "machine_type",
+            "metric_days", "provisioning_model", "state", "stopped_days", "uptime_days"),
+        "gcp.compute.disk": (
+            "age_days", "created_at", "disk_type", "ever_attached", "last_detached_at", "regional", "size_gb",
+            "state", "status", "unattached_days"),
+    }
 
     def scan(self) -> ScanResult:
         ctx = self.context

@@ -16,7 +16,7 @@ project, never a call per node.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from aifinops_cli.core import overlap
 from aifinops_cli.core.models import Observation, ScanResult
@@ -67,6 +67,13 @@ class GkeGpuNodePoolScanner(Scanner):
     description = ("GKE node pools with GPUs kept scaled up while no container requests a GPU "
                    "(GKE system metrics over the lookback window)")
     kinds = ("gcp.gke.nodepool",)
+    # the fields (metrics and attributes) each kind carries: rules are checked against them
+    fields: ClassVar[dict[str, tuple[str, ...]]] = {
+        "gcp.gke.nodepool": (
+            "accelerator_type", "autoscaling", "autoscaling_min_nodes", "cluster", "gpu_count",
+            "gpu_duty_cycle_max_pct", "gpu_requests_max", "gpus_per_node", "lookback_days", "machine_type",
+            "min_node_age_days", "node_count", "spot", "status", "zones", "zones_not_listed"),
+    }
 
     def scan(self) -> ScanResult:
         ctx = self.context

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from aifinops_cli.core import overlap
 from aifinops_cli.core.models import CoverageEntry, Observation, ScanResult
@@ -100,6 +100,19 @@ class KubernetesGpuScanner(Scanner):
     description = ("Kubernetes GPU nodes with no GPU pods, pods holding GPUs they do not use (DCGM via "
                    "Prometheus), notebooks and finished jobs still holding GPUs; cloud and on-prem")
     kinds = ("k8s.node", "k8s.pod")
+    # the fields (metrics and attributes) each kind carries: rules are checked against them
+    fields: ClassVar[dict[str, tuple[str, ...]]] = {
+        "k8s.node": (
+            "accelerator_resource", "age_days", "cluster", "dcgm", "gpu_allocatable", "gpu_count_basis",
+            "gpu_hourly_usd", "gpu_idle", "gpu_physical", "gpu_pods", "gpu_product", "gpu_requested",
+            "gpu_sharing", "gpu_util_avg_pct", "gpu_util_max_pct", "idle_gpu_monthly_usd", "instance_type",
+            "lookback_days", "node_pool", "price_basis", "provider_id", "ready", "unschedulable"),
+        "k8s.pod": (
+            "accelerator_resource", "age_days", "cluster", "dcgm", "gpu_containers_terminated",
+            "gpu_util_avg_pct", "gpu_util_max_pct", "gpus", "job_complete", "last_activity_hours",
+            "lookback_days", "namespace", "node", "notebook", "phase", "price_basis", "started_at",
+            "work_ended_hours", "workload", "workload_kind"),
+    }
 
     @classmethod
     def check_config(cls, config: Any, options: Any) -> None:

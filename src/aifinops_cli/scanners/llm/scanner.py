@@ -197,6 +197,40 @@ class LlmLogScanner(Scanner):
     kinds: ClassVar[tuple[str, ...]] = ("llm.premium_simple", "llm.session", "llm.retry_group",
                                         "llm.duplicate_prompt", "llm.budget", "llm.unowned_spend",
                                         "llm.spend_anomaly")
+    # the fields (metrics and attributes) each kind carries: rules are checked against them
+    fields: ClassVar[dict[str, tuple[str, ...]]] = {
+        "llm.premium_simple": (
+            "app", "avg_input_tokens", "avg_output_tokens", "cheaper_cost_monthly_usd", "cheaper_model",
+            "model", "monthly_factor", "observed_cheaper_cost_usd", "observed_days",
+            "observed_simple_cost_usd", "priced_as", "provider", "requests", "savings_monthly_usd",
+            "simple_classify_share", "simple_cost_monthly_usd", "simple_requests", "simple_share",
+            "simple_text_known_share", "team"),
+        "llm.session": (
+            "app", "app_median_session_cost_usd", "app_sessions", "burn_ratio", "calls", "duration_minutes",
+            "excess_cost_monthly_usd", "max_repeats_in_window", "models", "monthly_factor",
+            "observed_claimed_cost_usd", "observed_cost_usd", "observed_repeated_cost_usd", "repeated_calls",
+            "repeated_cost_monthly_usd", "repetition_evidence", "session_cost_monthly_usd", "team", "tokens",
+            "window_calls"),
+        "llm.retry_group": (
+            "app", "attempts", "caller", "error_share", "errors", "first_attempt", "model", "monthly_factor",
+            "observed_cost_usd", "observed_wasted_usd", "prompt_hash", "span_seconds", "team",
+            "wasted_monthly_usd"),
+        "llm.duplicate_prompt": (
+            "app", "avg_input_tokens", "cached_share", "model", "monthly_factor",
+            "observed_prompt_cache_savings_usd", "observed_repeat_cost_usd",
+            "prompt_cache_savings_monthly_usd", "prompt_hash", "prompt_preview", "provider", "repeats",
+            "requests", "response_cache_savings_monthly_usd", "team"),
+        "llm.budget": (
+            "as_of", "budget_usd", "dimension", "month", "month_to_date_usd", "monthly_factor", "name",
+            "observed_days", "observed_usd", "overrun_usd", "period", "projected_pct", "projected_usd",
+            "spent_pct"),
+        "llm.unowned_spend": (
+            "monthly_factor", "observed_unowned_usd", "top_unowned", "total_monthly_usd",
+            "unowned_monthly_usd", "unowned_requests", "unowned_share"),
+        "llm.spend_anomaly": (
+            "actual_usd", "currency", "dimension", "excess_pct", "excess_usd", "expected_usd", "last",
+            "ongoing", "periods", "source", "started", "unit", "upper_usd", "value"),
+    }
 
     @classmethod
     def check_config(cls, config: Config, options: ScanOptions) -> None:

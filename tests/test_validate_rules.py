@@ -1,0 +1,228 @@
+"""Rules are checked against what the scanners produce: a resource kind or a field no scanner emits
+is exit 2 at its file:line with the nearest valid name, before any scan work; the scanners'
+declarations (`Scanner.fields`) are checked against their real output on the demo estate."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from aifinops_cli.core.config import Config
+from aifinops_cli.core.rules import (
+    COMPUTED_FIELDS,
+    Vocabulary,
+    check_vocabulary,
+    load_rules,
+    parse_rules_text,
+)
+from aifinops_cli.core.yamlsrc import SourceError
+from aifinops_cli.forecasting import anomaly
+from aifinops_cli.pricing.catalog import load_catalog
+from aifinops_cli.scanners.interface import ScanContext, Scanner, ScanOptions
+from aifinops_cli.scanners.registry import KNOWN_PROVIDERS, load_scanners
+from tests.conftest import run_cli
+
+RULE = """\
+rules:
+  - id: my-idle-gpu
+    title: Idle GPU
+    category: zombie-infrastructure
+    resource: [{kind}]
+    severity: medium
+    params: {{cpu: 5}}
+    when:
+      all:
+        - {{metric: state, eq: running}}
+        - {{metric: {metric}, lt: "${{cpu}}"}}
+    savings: {{metric: {savings}}}
+    evidence: [instance_type, {evidence}]
+    recommendation: Stop it.
+"""
+
+
+def rule_text(kind: str = "aws.ec2.instance", metric: str = "cpu_max_pct",
+              savings: str = "monthly_cost_usd", evidence: str = "cpu_avg_pct") -> str:
+    return RULE.format(kind=kind, metric=metric, savings=savings, evidence=evidence)
+
+
+@pytest.fixture(scope="module")
+def vocabulary() -> Vocabulary:
+    return Vocabulary.of(load_scanners().values())
+
+
+def check(text: str, vocabulary: Vocabulary) -> list[str]:
+    return check_vocabulary(parse_rules_text(text, "mine.yaml"), vocabulary)
+
+
+def test_every_default_rule_names_kinds_and_fields_the_scanners_produce(vocabulary: Vocabulary) -> None:
+    rules = load_rules()
+    assert len(rules) >= 29
+    assert check_vocabulary(rules, vocabulary) == []  # no error, and no warning either
+    assert {k.split(".")[0] for r in rules for k in r.resource} <= KNOWN_PROVIDERS
+
+
+def test_unknown_kind_names_line_and_nearest_kind(vocabulary: Vocabulary) -> None:
+    with pytest.raises(SourceError) as err:
+        check(rule_text(kind="aws.ec2.instnce"), vocabulary)
+    assert (err.value.file, err.value.line, err.value.where) == ("mine.yaml", 5, "rules.0.resource.0")
+    assert "unknown resource kind 'aws.ec2.instnce'" in err.value.message
+    assert "did you mean 'aws.ec2.instance'?" in err.value.message
+
+
+@pytest.mark.parametrize(("where", "line", "kwargs", "nearest"), [
+    ("rules.0.when.all.1.metric", 11, {"metric": "cpu_max_pc"}, "cpu_max_pct"),
+    ("rules.0.savings.metric", 12, {"savings": "monthly_cost"}, "monthly_cost_usd"),
+    ("rules.0.evidence.1", 13, {"evidence": "gpu_util_avgpct"}, "gpu_util_avg_pct"),
+])
+def test_unknown_field_names_line_and_nearest_field(vocabulary: Vocabulary, where: str, line: int,
+                                                    kwargs: dict[str, str], nearest: str) -> None:
+    with pytest.raises(SourceError) as err:
+        check(rule_text(**kwargs), vocabulary)
+    assert (err.value.line, err.value.where) == (line, where)
+    assert "no scanner of aws.ec2.instance emits it" in err.value.message
+    assert f"did you mean {nearest!r}?" in err.value.message
+
+
+def test_field_of_another_kind_is_refused(vocabulary: Vocabulary) -> None:
+    # `invocations` is a SageMaker endpoint field, not an EC2 one: the rule could never fire
+    with pytest.raises(SourceError, match="unknown field 'invocations'"):
+        check(rule_text(metric="invocations"), vocabulary)
+
+
+def test_severity_cases_fields_are_checked(vocabulary: Vocabulary) -> None:
+    text = rule_text().replace(
+        "severity: medium",
+        "severity: {default: low, cases: [{when: {metric: gpu_cnt, gte: 4}, level: high}]}")
+    with pytest.raises(SourceError) as err:
+        check(text, vocabulary)
+    assert (err.value.line, err.value.where) == (6, "rules.0.severity.cases.0.when.metric")
+
+
+def test_tags_are_free(vocabulary: Vocabulary) -> None:
+    text = rule_text().replace("- {metric: state, eq: running}", "- {tag: any-team-key, exists: false}")
+    assert check(text, vocabulary) == []
+
+
+def test_plugin_kind_is_a_warning_not_an_error(vocabulary: Vocabulary) -> None:
+    # no installed scanner produces azure.*: a third-party plugin's rules must still load
+    warnings = check(rule_text(kind="azure.vm", metric="anything_at_all"), vocabulary)
+    assert len(warnings) == 1
+    assert warnings[0].startswith("mine.yaml:5: rules.0.resource.0: resource kind 'azure.vm'")
+    assert "no installed scanner produces azure.* kinds" in warnings[0]
+
+
+def test_installed_plugin_declarations_are_used() -> None:
+    class AzureVm(Scanner):
+        name, provider, description = "azure.vm", "azure", "Azure VMs"
+        kinds = ("azure.vm",)
+        fields: ClassVar[dict[str, tuple[str, ...]]] = {
+            "azure.vm": ("cpu_max_pct", "state", "instance_type", "cpu_avg_pct")}
+
+        def scan(self):  # pragma: no cover - never run
+            raise NotImplementedError
+
+    class Undeclared(Scanner):  # an older plugin: kinds without fields
+        name, provider, description = "acme.box", "acme", "boxes"
+        kinds = ("acme.box",)
+
+        def scan(self):  # pragma: no cover - never run
+            raise NotImplementedError
+
+    vocab = Vocabulary.of([AzureVm, Undeclared])
+    assert vocab.kinds["azure.vm"] == frozenset(
+        {"cpu_max_pct", "state", "instance_type", "cpu_avg_pct", *COMPUTED_FIELDS})
+    assert check(rule_text(kind="azure.vm"), vocab) == []
+    with pytest.raises(SourceError, match=r"unknown resource kind 'azure.vn'.*'azure.vm'"):
+        check(rule_text(kind="azure.vn"), vocab)
+    with pytest.raises(SourceError, match="unknown field 'cpu_mx_pct'"):
+        check(rule_text(kind="azure.vm", metric="cpu_mx_pct"), vocab)
+    # the kind is known, its fields are not: not refused
+    assert check(rule_text(kind="acme.box", metric="whatever"), vocab) == []
+
+
+def test_rules_validate_command(tmp_path: Path, runner) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(rule_text(metric="cpu_max_pc"), encoding="utf-8")
+    result = run_cli(runner, "rules", "validate", str(bad))
+    assert result.exit_code == 2
+    assert (f"{bad}:11: rules.0.when.all.1.metric: unknown field 'cpu_max_pc': no scanner of "
+            "aws.ec2.instance emits it (did you mean 'cpu_max_pct'?)") in result.stderr
+    plugin = tmp_path / "azure.yaml"
+    plugin.write_text(rule_text(kind="azure.vm"), encoding="utf-8")
+    result = run_cli(runner, "rules", "validate", str(plugin))
+    assert result.exit_code == 0, result.stderr
+    assert "ok: 1 rules valid" in result.stdout and "(1 warning)" in result.stdout
+    assert "warning: " in result.stderr and "'azure.vm'" in result.stderr
+    default = run_cli(runner, "rules", "validate", "rules")
+    assert default.exit_code == 0 and "warning" not in default.stderr, default.stderr
+
+
+def test_scan_refuses_before_any_api_call(tmp_path: Path, runner, far_end) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(rule_text(kind="aws.ec2.instnce"), encoding="utf-8")
+    out = tmp_path / "r.json"
+    result = run_cli(runner, "scan", "-p", "aws", "--regions", "us-east-1", "--rules", str(bad),
+                     "--format", "json", "--output", str(out))
+    assert result.exit_code == 2, result.output
+    assert f"{bad}:5: rules.0.resource.0: unknown resource kind 'aws.ec2.instnce'" in result.stderr
+    assert far_end.recorder.calls == []  # not one AWS call was made
+    assert not out.exists()
+
+
+def test_scan_checks_only_the_providers_it_runs(tmp_path: Path, runner) -> None:
+    """An AWS rule with a typo does not stop an LLM-log scan (it cannot fire there, and checking
+    it would import the AWS scanners); `rules validate` and an AWS scan refuse it."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(rule_text(metric="cpu_max_pc"), encoding="utf-8")
+    log = tmp_path / "requests.jsonl"
+    log.write_text('{"timestamp": "2026-11-01T00:00:00Z", "provider": "openai", "model": "gpt-4o-mini", '
+                   '"input_tokens": 10, "output_tokens": 5}\n', encoding="utf-8")
+    result = run_cli(runner, "scan", "--llm-logs", str(log), "--rules", str(bad), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["findings"] == []
+
+
+# --- the declarations against the scanners' real output -----------------------------------------
+
+@contextlib.contextmanager
+def demo_context() -> Iterator[ScanContext]:
+    from aifinops_cli.demo.estate import add_demo_inputs, demo_clusters, demo_estate
+
+    options, config = ScanOptions(show_prompts=True), Config()
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(demo_estate(options))
+        add_demo_inputs(options, config)
+        stack.enter_context(demo_clusters(options))
+        yield ScanContext(options=options, config=config, prices=load_catalog(), now=datetime.now(UTC))
+
+
+def test_declared_fields_are_what_the_scanners_emit() -> None:
+    """Every field a scanner emits on the demo estate is declared, and every declared field is
+    emitted (spend anomalies: checked on `anomaly.observation`, the demo's history is too short)."""
+    scanners = load_scanners()
+    assert set(scanners) == {"aws.ebs", "aws.ec2", "aws.eks", "aws.sagemaker", "billing", "gcp.compute",
+                             "gcp.gke", "k8s.gpu", "llm"}
+    emitted: dict[tuple[str, str], set[str]] = {}
+    with demo_context() as ctx:
+        for name, cls in scanners.items():
+            assert set(cls.fields) == set(cls.kinds), name
+            for obs in cls(ctx).scan().observations:
+                assert obs.kind in cls.kinds, (name, obs.kind)
+                emitted.setdefault((name, obs.kind), set()).update(obs.metrics, obs.attributes)
+    a = anomaly.Anomaly("team", "search", datetime(2026, 11, 1, tzinfo=UTC),
+                        datetime(2026, 11, 2, tzinfo=UTC), 2, 300.0, 100.0, 150.0, True, "day")
+    for provider in ("llm", "billing"):
+        obs = anomaly.observation(a, provider, "demo")
+        emitted[(provider, obs.kind)] = set(obs.metrics) | set(obs.attributes)
+    declared = {(name, kind): set(names) for name, cls in scanners.items()
+                for kind, names in cls.fields.items()}
+    assert {k: sorted(v - declared.get(k, set())) for k, v in emitted.items()
+            if v - declared.get(k, set())} == {}, "emitted but not declared"
+    assert {k: sorted(v - emitted.get(k, set())) for k, v in declared.items()
+            if v - emitted.get(k, set())} == {}, "declared but never emitted"
