@@ -43,3 +43,22 @@ def test_signed_usd_matches_the_format_it_replaced():
     for x in (-1e6, -1234.567, -0.004, 0.0, 0.004, 0.5, 99.995, 1234.5):
         old = f"{'+' if x > 0 else '-' if x < 0 else '±'}${abs(x):,.2f}"
         assert signed_usd(x) == old
+
+
+def test_one_month_for_gpu_hours_llm_run_rates_and_billing_periods():
+    """A month is the clouds' 730 hours everywhere: LLM run-rates scale by 730 / 24 = 30.4167 days
+    (it was 30.4375, a 730.5-hour month, 0.07% more than the GPU-hour month beside it)."""
+    from aifinops_cli.core.models import DAYS_PER_MONTH, HOURS_PER_MONTH
+    from aifinops_cli.scanners.llm.analysis import Window
+
+    assert HOURS_PER_MONTH == 730.0
+    assert DAYS_PER_MONTH == 730 / 24 == pytest.approx(30.416667)
+    # a log spanning 4 days: x30.4167 / 4 = 7.6042 for a month
+    assert Window(None, None, 4.0).factor == pytest.approx(30.416667 / 4)
+    # a billing export of 73 days (2026-01-05 .. 2026-03-18) covers 73 / 30.4167 = 2.4 months
+    from datetime import date
+
+    from aifinops_cli.scanners.billing.analyze import TableFacts
+
+    facts = TableFacts("f", "focus", first_date=date(2026, 1, 5), last_date=date(2026, 3, 18))
+    assert facts.days == 73 and facts.months_covered == pytest.approx(2.4)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape as _html_escape
 from typing import Any
 
-from aifinops_cli.core.models import Report
+from aifinops_cli.core.models import HOURS_PER_MONTH, Report
 from aifinops_cli.core.money import money, signed_usd, usd
 from aifinops_cli.core.report import UNOWNED, to_dict, unpriced_headline
 from aifinops_cli.output.interface import Formatter
@@ -264,8 +264,9 @@ class HtmlFormatter(Formatter):
                 [[escape(c["scanner"]), escape(c["scope"]), escape(c["status"]),
                   escape(c["message"] or "")] for c in failed])]
         catalogs = doc["parameters"].get("price_catalogs", [])
-        body.append('<p class="meta">Savings are monthly (730 hours). Prices: ' + escape("; ".join(
-            f"{c.get('catalog')} ({c.get('price_date')})" for c in catalogs) or "none") + ".</p>")
+        prices = "; ".join(f"{c.get('catalog')} ({c.get('price_date')})" for c in catalogs)
+        body.append(f'<p class="meta">Savings are monthly ({HOURS_PER_MONTH:g} hours). Prices: '
+                    + escape(prices or "none") + ".</p>")
         return (
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'

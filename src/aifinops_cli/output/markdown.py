@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aifinops_cli.core.models import Report
+from aifinops_cli.core.models import HOURS_PER_MONTH, Report
 from aifinops_cli.core.money import money, signed_usd, usd
 from aifinops_cli.core.report import UNOWNED, to_dict, unpriced_headline
 from aifinops_cli.output.interface import Formatter
@@ -224,7 +224,7 @@ class MarkdownFormatter(Formatter):
                          [[u.get("scanner"), u.get("resource_id"), u.get("sku")]
                           for u in doc["unpriced"]]) + [""]
         out += ["## Method", ""]
-        out += ["Savings are monthly (730 hours) at the prices below; priority = savings x "
+        out += [f"Savings are monthly ({HOURS_PER_MONTH:g} hours) at the prices below; priority = savings x "
                 "severity weight x confidence weight.", ""]
         if s.get("unpriced_findings"):
             out += ["Unpriced findings rank by severity first: each takes the priority of the "

@@ -2,7 +2,8 @@
 """Aggregates over the priced request table: observations for the rules and the spend report.
 
 Every aggregate is SQL over `req`; Python only shapes the few rows that come back. Amounts in
-observations are monthly: the observed amount times 30.4375 / observed days (at least one day),
+observations are monthly: the observed amount times DAYS_PER_MONTH (730 h / 24 = 30.4167, the
+month the clouds bill, core/models.py) / observed days (at least one day),
 the run-rate a FinOps report compares with a monthly bill; the observed amount and the factor are
 kept in the metrics so the arithmetic can be checked.
 
@@ -23,10 +24,9 @@ from typing import Any
 
 import duckdb
 
-from aifinops_cli.core.models import CostLine, Observation
+from aifinops_cli.core.models import DAYS_PER_MONTH, CostLine, Observation
 from aifinops_cli.core.money import usd
 
-DAYS_PER_MONTH = 30.4375
 TOKEN_KINDS = (  # (label, token expression, cost column)
     ("input", "greatest(input_tokens - cached_input_tokens - cache_write_tokens, 0)", "cost_input"),
     ("cached input", "cached_input_tokens", "cost_cached"),
