@@ -24,7 +24,6 @@ from aifinops_cli.core.history import (
     diff as diff_reports,
 )
 from aifinops_cli.core.money import signed_usd, usd
-from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.output.markdown import table as md_table
 from aifinops_cli.output.safe import plain
 
@@ -53,10 +52,7 @@ def _cells(row: list[Any]) -> list[Text]:
 
 def _state_dir(ctx: typer.Context, explicit: Path | None) -> Path:
     opts = global_options(ctx)
-    try:
-        config = load_config(find_config_file(opts.config))
-    except SourceError as exc:
-        fail(str(exc))
+    config = load_config(find_config_file(opts.config))  # a SourceError is exit 2 (errors.py)
     return resolve_state_dir(explicit, config.section("history"), config.source)
 
 
@@ -75,11 +71,8 @@ def history(
 ) -> None:
     """The fragmentation tax over the recorded runs, by category, owner, rule, provider or severity."""
     directory = _state_dir(ctx, state_dir)
-    try:
-        with History.open(directory, create=False) as store:
-            trend = store.trend(by, last)
-    except HistoryError as exc:
-        fail(str(exc))
+    with History.open(directory, create=False) as store:  # a HistoryError is exit 2 (errors.py)
+        trend = store.trend(by, last)
     key = f"by_{by}"
     if output_format is Format.JSON:
         _emit_json(ctx, {"state_dir": str(directory), "by": by, "runs": trend})
