@@ -23,7 +23,7 @@ from aifinops_cli.output.safe import plain
 
 if TYPE_CHECKING:
     from aifinops_cli.core.models import Report
-    from aifinops_cli.output.interface import Formatter
+    from aifinops_cli.output.base import Formatter
 
 STDOUT = "-"
 

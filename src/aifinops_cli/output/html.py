@@ -14,7 +14,7 @@ from typing import Any
 from aifinops_cli.core.models import HOURS_PER_MONTH, Report
 from aifinops_cli.core.money import money, signed_usd, usd
 from aifinops_cli.core.report import UNOWNED, to_dict, unpriced_headline
-from aifinops_cli.output.interface import Formatter
+from aifinops_cli.output.base import Formatter
 from aifinops_cli.output.safe import plain
 
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",

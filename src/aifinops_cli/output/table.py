@@ -15,7 +15,7 @@ from aifinops_cli.core.models import Finding, Report
 from aifinops_cli.core.money import money, signed_usd, usd
 from aifinops_cli.core.report import UNOWNED, totals, unpriced_headline
 from aifinops_cli.core.rules import severity_ranks
-from aifinops_cli.output.interface import Formatter
+from aifinops_cli.output.base import Formatter
 from aifinops_cli.output.safe import plain
 
 
