@@ -34,7 +34,8 @@ from aifinops_cli.core.money import usd
 from aifinops_cli.core.rules import Rule, load_rules
 from aifinops_cli.core.runner import run_scan
 from aifinops_cli.core.yamlsrc import SourceError
-from aifinops_cli.output.base import Formatter, formatters
+from aifinops_cli.output import formatters
+from aifinops_cli.output.base import Formatter
 from aifinops_cli.output.safe import markup, plain
 from aifinops_cli.pricing.catalog import PriceCatalog, load_catalog
 from aifinops_cli.scanners.interface import Limits, ScanContext, Scanner, ScannerError, ScanOptions
