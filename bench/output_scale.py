@@ -73,7 +73,7 @@ def make_report(n: int):
 
 def _child(fmt: str, n: int) -> None:
     from aifinops_cli.cli.common import write_report
-    from aifinops_cli.output.interface import formatters
+    from aifinops_cli.output import formatters
 
     report = make_report(n)
     formatter = formatters()[fmt]()

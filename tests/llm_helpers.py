@@ -16,7 +16,7 @@ from aifinops_cli.scanners.llm.inputs import LogFile
 from aifinops_cli.scanners.llm.pricing import Override, PriceBook, genai_prices_version, load_tiers
 from aifinops_cli.scanners.llm.scanner import LlmLogScanner, settings_from
 
-MONTH = 30.4375  # days per month; logs shorter than a day count as one day
+MONTH = 730 / 24  # days per month (30.4167, the clouds' 730-hour month); under a day counts as one
 
 
 def write_jsonl(path: Path, records: list[Any]) -> Path:

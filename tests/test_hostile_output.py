@@ -31,7 +31,7 @@ from aifinops_cli.core.models import (
     Report,
     Severity,
 )
-from aifinops_cli.output.interface import formatters
+from aifinops_cli.output import formatters
 from aifinops_cli.output.safe import csv_cell, md_code, md_text, plain
 
 DATA = Path(__file__).parent / "data" / "billing"

@@ -1,7 +1,7 @@
 # ruff: noqa: E501
 """Findings through the real scanner and the real rules, with savings computed by hand.
 
-All logs here span less than a day, so the monthly factor is 30.4375 (one observed day).
+All logs here span less than a day, so the monthly factor is 730 / 24 = 30.4167 (one observed day).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def test_premium_simple_requests_repriced_at_cheaper_model(tmp_path):
     result = scan([str(write_jsonl(tmp_path / "a.jsonl", recs))])
     [f] = findings(result)["llm-premium-simple"]
     # per request gpt-4o: 400*2.50 + 5*10 = 1050 per 1M; gpt-4o-mini: 400*0.15 + 5*0.60 = 63 per 1M
-    # 40 requests save 40 * (1050 - 63) / 1e6 = $0.03948; a month: 0.03948 * 30.4375 = $1.2017
+    # 40 requests save 40 * (1050 - 63) / 1e6 = $0.03948; a month: 0.03948 * 30.4167 = $1.2009
     assert f.estimated_monthly_savings_usd == round(0.03948 * MONTH, 2) == 1.20
     assert f.monthly_cost_usd == round(40 * 1050 / 1e6 * MONTH, 2)
     assert f.observation.attributes["cheaper_model"] == "gpt-4o-mini"
@@ -56,8 +56,8 @@ def test_runaway_agent_loop_and_its_waste(tmp_path):
     result = scan([str(write_jsonl(tmp_path / "m.jsonl", recs))])
     [f] = findings(result)["llm-agent-loop"]
     # each call: 10000*3 + 100*15 = 31500 per 1M = $0.0315; calls 2..10 repeat the signature:
-    # 9 * 0.0315 = $0.2835 observed; a month: 0.2835 * 30.4375 = $8.629
-    assert f.estimated_monthly_savings_usd == round(0.2835 * MONTH, 2) == 8.63
+    # 9 * 0.0315 = $0.2835 observed; a month: 0.2835 * 30.4167 = $8.6231
+    assert f.estimated_monthly_savings_usd == round(0.2835 * MONTH, 2) == 8.62
     assert f.observation.metrics["max_repeats_in_window"] == 6  # window of 6 calls
 
 
@@ -72,7 +72,7 @@ def test_retry_storm_counts_billed_attempts_except_the_kept_one(tmp_path):
     result = scan([str(write_jsonl(tmp_path / "r.jsonl", recs))])
     [f] = findings(result)["llm-retry-storm"]
     assert f.observation.metrics["attempts"] == 5 and f.observation.metrics["errors"] == 4
-    # the billed timeout: 1000*0.15 + 200*0.60 = 270 per 1M = $0.00027; a month: 0.00027*30.4375 = $0.0082
+    # the billed timeout: 1000*0.15 + 200*0.60 = 270 per 1M = $0.00027; a month: 0.00027*30.4167 = $0.0082
     assert f.observation.metrics["wasted_monthly_usd"] == pytest.approx(0.00027 * MONTH, abs=1e-6)
     assert f.estimated_monthly_savings_usd == 0.01
 
@@ -83,7 +83,7 @@ def test_duplicate_prompts_saved_at_cached_input_price(tmp_path):
             for i in range(10)]
     result = scan([str(write_jsonl(tmp_path / "d.jsonl", recs))])
     [f] = findings(result)["llm-duplicate-prompt"]
-    # 9 repeats * 2000 input tokens * (2.50 - 1.25) / 1e6 = $0.0225; a month: 0.0225 * 30.4375 = $0.6848
+    # 9 repeats * 2000 input tokens * (2.50 - 1.25) / 1e6 = $0.0225; a month: 0.0225 * 30.4167 = $0.6844
     assert f.estimated_monthly_savings_usd == round(0.0225 * MONTH, 2) == 0.68
     # a response cache saves the repeats' whole cost: 9 * (2000*2.5 + 50*10)/1e6 = $0.0495 -> 1.5067/month
     assert f.observation.metrics["response_cache_savings_monthly_usd"] == pytest.approx(0.0495 * MONTH, abs=1e-6)
@@ -152,14 +152,14 @@ def test_budget_projection_and_unowned_spend(tmp_path):
     result = scan([str(write_jsonl(tmp_path / "b.jsonl", recs))], llm={"budgets": {"team": {"search": 2.0}}})
     found = findings(result)
     [b] = found["llm-budget"]
-    # the same observed period as every finding: 2026-11-01 .. 11-05, 4 days, factor 30.4375 / 4;
-    # search spent $0.50 in it: 0.50 * 30.4375 / 4 = $3.8046875 a month; 3.8046875 - 2 = $1.80 over
+    # the same observed period as every finding: 2026-11-01 .. 11-05, 4 days, factor 30.4167 / 4;
+    # search spent $0.50 in it: 0.50 * 30.4167 / 4 = $3.8021 a month; 3.8021 - 2 = $1.80 over
     assert b.observation.metrics["projected_usd"] == pytest.approx(0.50 * MONTH / 4)
     assert b.estimated_monthly_savings_usd == 1.80 and b.monthly_cost_usd == 3.80
     assert b.observation.attributes["period"] == "2026-11-01 00:00 .. 2026-11-05 00:00 UTC"
     assert "observed period 2026-11-01 00:00 .. 2026-11-05 00:00 UTC (4.00 days)" in b.observation.evidence[0]
     [u] = found["llm-unowned-spend"]
-    # one of three $0.25 requests has no team: share 1/3; 4 observed days -> 0.25 * 30.4375 / 4 = $1.90
+    # one of three $0.25 requests has no team: share 1/3; 4 observed days -> 0.25 * 30.4167 / 4 = $1.90
     assert u.observation.metrics["unowned_share"] == pytest.approx(0.3333, abs=1e-4)
     assert u.monthly_cost_usd == round(0.25 * MONTH / 4, 2) and u.estimated_monthly_savings_usd == 0
 

@@ -4,7 +4,7 @@ misuse, token burn), loops only on evidence of repetition, a loop's success neve
 budgets over the observed period. Real scanner, real rules; every amount computed by hand here.
 
 Prices (genai-prices, USD per 1M tokens): gpt-4o input 2.50, cached input 1.25, output 10;
-gpt-4.1 input 2.00, output 8.00. Logs shorter than a day count as one day: x30.4375 a month.
+gpt-4.1 input 2.00, output 8.00. Logs shorter than a day count as one day: x30.4167 (730 h / 24) a month.
 """
 
 from __future__ import annotations
@@ -46,22 +46,22 @@ def test_retry_inside_loop_and_duplicates_each_request_claimed_once(tmp_path):
     result = scan([str(write_jsonl(tmp_path / "s.jsonl", recs))])
     found = findings(result)
 
-    # 1. retry storm: 5 attempts, the 4 failed ones are waste: 4 * 0.026 = $0.104; x30.4375 = $3.1655
+    # 1. retry storm: 5 attempts, the 4 failed ones are waste: 4 * 0.026 = $0.104; x30.4167 = $3.1633
     [retry] = found["llm-retry-storm"]
     assert retry.observation.metrics["attempts"] == 5 and retry.observation.metrics["errors"] == 4
     assert retry.observation.metrics["observed_wasted_usd"] == pytest.approx(4 * 0.026)
-    assert retry.estimated_monthly_savings_usd == round(4 * 0.026 * MONTH, 2) == 3.17
+    assert retry.estimated_monthly_savings_usd == round(4 * 0.026 * MONTH, 2) == 3.16
     # 2. loop: the steps left are 10:00, 10:01, 10:02:04 (the retry's kept success), 10:03, 10:04,
     # the failed attempts are the retry's, not loop steps: 5 repeats; the last success (10:04) is
-    # kept, 4 * 0.026 = $0.104 is the loop's waste; x30.4375 = $3.1655
+    # kept, 4 * 0.026 = $0.104 is the loop's waste; x30.4167 = $3.1633
     [loop] = found["llm-agent-loop"]
     assert loop.observation.metrics["max_repeats_in_window"] == 5
     assert loop.observation.metrics["repeated_calls"] == 4
     assert loop.observation.metrics["observed_repeated_cost_usd"] == pytest.approx(4 * 0.026)
-    assert loop.estimated_monthly_savings_usd == 3.17
+    assert loop.estimated_monthly_savings_usd == round(4 * 0.026 * MONTH, 2) == 3.16
     # 3. duplicate prompt: of the 13 requests with this prompt, retries and loop steps are claimed;
     # left are the loop's kept call (first) and the batch job's 4 repeats: 5 requests, 4 repeats;
-    # prompt caching saves 4 * 10000 * (2.50 - 1.25) / 1e6 = $0.05; x30.4375 = $1.5219
+    # prompt caching saves 4 * 10000 * (2.50 - 1.25) / 1e6 = $0.05; x30.4167 = $1.5208
     [dup] = found["llm-duplicate-prompt"]
     assert dup.observation.metrics["requests"] == 5 and dup.observation.metrics["repeats"] == 4
     assert dup.observation.metrics["observed_prompt_cache_savings_usd"] == pytest.approx(0.05)
@@ -73,7 +73,7 @@ def test_retry_inside_loop_and_duplicates_each_request_claimed_once(tmp_path):
     assert sum(c["observed_wasted_usd"] for c in claims.values()) == pytest.approx(0.104 + 0.104 + 0.05)
     assert sum(c["observed_cost_usd"] for c in claims.values()) == pytest.approx(12 * 0.026)
     llm_savings = sum(f.estimated_monthly_savings_usd for fs in found.values() for f in fs)
-    assert llm_savings == pytest.approx(3.17 + 3.17 + 1.52)
+    assert llm_savings == pytest.approx(3.16 + 3.16 + 1.52)  # the rounded findings: $7.84
 
 
 def test_similar_token_sizes_without_prompts_are_not_a_loop(tmp_path):
@@ -102,7 +102,7 @@ def test_loop_found_by_repeated_tool_call_without_prompts(tmp_path):
                      choices=tool_reply('{"query": "news"}', "call_9")))
     result = scan([str(write_jsonl(tmp_path / "t.jsonl", recs))])
     [loop] = findings(result)["llm-agent-loop"]
-    # 4 identical tool calls; the last is kept, 3 * 0.0064 = $0.0192; x30.4375 = $0.5844
+    # 4 identical tool calls; the last is kept, 3 * 0.0064 = $0.0192; x30.4167 = $0.5840
     assert loop.observation.metrics["max_repeats_in_window"] == 4
     assert loop.observation.metrics["observed_repeated_cost_usd"] == pytest.approx(3 * 0.0064)
     assert loop.estimated_monthly_savings_usd == round(3 * 0.0064 * MONTH, 2) == 0.58
@@ -135,7 +135,7 @@ def test_budget_runs_over_the_observed_period_not_the_calendar_month(tmp_path):
     [b] = findings(result)["llm-budget"]
     m = b.observation.metrics
     # observed period 2026-10-20 .. 11-03 = 14 days, the same as every finding: $0.75 over it,
-    # 0.75 * 30.4375 / 14 = $1.6306 a month; $0.63 over the $1 budget. November so far: $0.25
+    # 0.75 * 30.4167 / 14 = $1.6295 a month; $0.63 over the $1 budget. November so far: $0.25
     assert m["observed_days"] == 14 and m["monthly_factor"] == pytest.approx(MONTH / 14, abs=1e-6)
     assert m["projected_usd"] == pytest.approx(0.75 * MONTH / 14, abs=1e-6)
     assert b.estimated_monthly_savings_usd == round(0.75 * MONTH / 14 - 1.0, 2) == 0.63
@@ -153,9 +153,9 @@ def test_a_retry_storm_session_is_not_also_token_burn(tmp_path):
                   status=408) for s in range(12)]
     recs.append(call("2026-10-05T10:00:12Z", "gpt-4o", 10000, 100, app="chat", session="storm", messages=STEP))
     found = findings(scan([str(write_jsonl(tmp_path / "b.jsonl", recs))]))
-    # the retry storm claims the 12 failed attempts: 12 * 0.026 = $0.312; x30.4375 = $9.4965
+    # the retry storm claims the 12 failed attempts: 12 * 0.026 = $0.312; x30.4167 = $9.4900
     [retry] = found["llm-retry-storm"]
-    assert retry.estimated_monthly_savings_usd == round(12 * 0.026 * MONTH, 2) == 9.50
+    assert retry.estimated_monthly_savings_usd == round(12 * 0.026 * MONTH, 2) == 9.49
     # the session cost 13 * 0.026 = $0.338, 13x the app median ($0.026); what is left after the
     # retry storm's claim is one call, $0.026, 1x the median: no token burn counts it again
     assert "llm-token-burn" not in found and "llm-agent-loop" not in found

@@ -84,13 +84,13 @@ def test_planted_misuse_of_claude_3_opus_gemini_25_pro_and_mistral_large(tmp_pat
         "claude-3-opus-20240229": "claude-haiku-4-5", "gemini-2.5-pro": "gemini-2.5-flash",
         "mistral-large-latest": "mistral-small-latest"}
     # Claude 3 Opus $15/$75 per 1M, Haiku 4.5 $1/$5: 400*15 + 5*75 = 6375 vs 400*1 + 5*5 = 425;
-    # 30 * (6375 - 425) / 1e6 = $0.1785 observed; x30.4375 = $5.4332 a month
+    # 30 * (6375 - 425) / 1e6 = $0.1785 observed; x30.4167 = $5.4294 a month
     assert got["claude-3-opus-20240229"].estimated_monthly_savings_usd == round(30 * 5950 / 1e6 * MONTH, 2) == 5.43
     # Gemini 2.5 Pro $1.25/$10 (inputs under 200k), 2.5 Flash $0.30/$2.50: 900*1.25 + 100*10 = 2125
-    # vs 900*0.30 + 100*2.50 = 520; 100 * 1605 / 1e6 = $0.1605; x30.4375 = $4.8852
-    assert got["gemini-2.5-pro"].estimated_monthly_savings_usd == round(100 * 1605 / 1e6 * MONTH, 2) == 4.89
+    # vs 900*0.30 + 100*2.50 = 520; 100 * 1605 / 1e6 = $0.1605; x30.4167 = $4.8819
+    assert got["gemini-2.5-pro"].estimated_monthly_savings_usd == round(100 * 1605 / 1e6 * MONTH, 2) == 4.88
     # Mistral Large $2/$6, Mistral Small $0.15/$0.60: 900*2 + 100*6 = 2400 vs 900*0.15 + 100*0.6 = 195;
-    # 30 * 2205 / 1e6 = $0.06615; x30.4375 = $2.0134
+    # 30 * 2205 / 1e6 = $0.06615; x30.4167 = $2.0121
     assert got["mistral-large-latest"].estimated_monthly_savings_usd == round(30 * 2205 / 1e6 * MONTH, 2) == 2.01
 
 

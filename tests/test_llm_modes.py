@@ -8,7 +8,7 @@ Rates (genai-prices 0.2.3, USD per 1M tokens): gpt-4o standard 2.50 in / 1.25 ca
 batch variant (from 2026-10-14) 1.25 / 5 out and no cached price of its own; gpt-4o-mini standard
 0.15 / 0.075 / 0.60, batch variant 0.075 / 0.30 (no cached price); gpt-4o-mini is gpt-4o's cheaper
 model in the tiers file. Bedrock claude-3-5-haiku 0.80 / 4 and Titan Text Express 0.20 / 0.60 have
-no batch variant: AWS's documented 50%. A log shorter than a day counts as one day (x30.4375).
+no batch variant: AWS's documented 50%. A log shorter than a day counts as one day (x30.4167, 730 h / 24).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def test_standard_and_batch_requests_each_cost_line_names_its_rate_and_source(tm
     lines = {line.description: line for line in f.observation.cost_lines}
     assert set(lines) == {"gpt-4o input tokens", "gpt-4o output tokens",
                           "gpt-4o batch input tokens", "gpt-4o batch output tokens"}
-    # monthly quantities: 30 * 400 = 12,000 input tokens = 0.012M x30.4375 = 0.365250M; output 30 * 20 = 600
+    # monthly quantities: 30 * 400 = 12,000 input tokens = 0.012M x30.4167 = 0.365000M; output 30 * 20 = 600
     assert lines["gpt-4o input tokens"].unit_price_usd == 2.5
     assert lines["gpt-4o input tokens"].quantity == pytest.approx(0.012 * MONTH)
     assert lines["gpt-4o output tokens"].unit_price_usd == 10.0
@@ -74,8 +74,8 @@ def test_standard_and_batch_requests_each_cost_line_names_its_rate_and_source(tm
     # at gpt-4o-mini, each in its mode: standard 30 * (400*0.15 + 20*0.60) = 30 * 72 = $0.00216;
     # batch 30 * (400*0.075 + 20*0.30) = 30 * 36 = $0.00108; total $0.00324
     assert m["observed_cheaper_cost_usd"] == pytest.approx(0.00324)
-    # savings (0.054 - 0.00324) * 30.4375 = $1.5450
-    assert f.estimated_monthly_savings_usd == round((0.054 - 0.00324) * MONTH, 2) == 1.55
+    # savings (0.054 - 0.00324) * 30.4167 = $1.5440
+    assert f.estimated_monthly_savings_usd == round((0.054 - 0.00324) * MONTH, 2) == 1.54
     assert "billed as standard, batch" in f.observation.evidence[0]
 
 

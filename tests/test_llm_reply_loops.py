@@ -7,7 +7,7 @@ Real engine, real rules; savings computed by hand here.
 
 Prices (genai-prices, USD per 1M tokens, standard rate): gpt-4.1 2.00 in / 8.00 out;
 gemini-2.5-flash 0.30 / 2.50; Bedrock anthropic.claude-3-5-haiku 0.80 / 4.00. Logs shorter
-than a day count as one day: x30.4375 a month. A loop's last call is kept, the earlier repeats
+than a day count as one day: x30.4167 (730 h / 24) a month. A loop's last call is kept, the earlier repeats
 are the waste.
 """
 
@@ -46,7 +46,7 @@ def test_responses_api_tool_call_loop_without_prompts(tmp_path):
     # each call: 3000*2.00 + 50*8.00 = 6,400 per 1M = $0.0064
     assert rows[0]["cost"] == pytest.approx(0.0064)
     [loop] = findings(scan([str(path)]))["llm-agent-loop"]
-    # 4 repeats; the last kept, 3 * 0.0064 = $0.0192; x30.4375 = $0.5844
+    # 4 repeats; the last kept, 3 * 0.0064 = $0.0192; x30.4167 = $0.5840
     assert loop.observation.metrics["max_repeats_in_window"] == 4
     assert loop.observation.metrics["observed_repeated_cost_usd"] == pytest.approx(3 * 0.0064)
     assert loop.estimated_monthly_savings_usd == round(3 * 0.0064 * MONTH, 2) == 0.58
@@ -88,10 +88,10 @@ def test_gemini_function_call_loop_without_prompts(tmp_path):
     # each call: 2000*0.30 + 20*2.50 = 600 + 50 = 650 per 1M = $0.00065
     assert rows[0]["cost"] == pytest.approx(0.00065)
     loops = {f.observation.id: f for f in findings(scan([str(path)]))["llm-agent-loop"]}
-    # g1: 4 repeats, 3 * 0.00065 = $0.00195 wasted; x30.4375 = $0.0594
+    # g1: 4 repeats, 3 * 0.00065 = $0.00195 wasted; x30.4167 = $0.0593
     assert loops["g1"].observation.metrics["observed_repeated_cost_usd"] == pytest.approx(3 * 0.00065)
     assert loops["g1"].estimated_monthly_savings_usd == round(3 * 0.00065 * MONTH, 2) == 0.06
-    # g2: 3 repeats of the text, 2 * 0.00065 = $0.0013; x30.4375 = $0.0396
+    # g2: 3 repeats of the text, 2 * 0.00065 = $0.0013; x30.4167 = $0.0395
     assert loops["g2"].observation.metrics["max_repeats_in_window"] == 3
     assert loops["g2"].estimated_monthly_savings_usd == round(2 * 0.00065 * MONTH, 2) == 0.04
 
@@ -123,7 +123,7 @@ def test_bedrock_converse_tool_use_loop_without_prompts(tmp_path):
     # each call: 2500*0.80 + 40*4.00 = 2000 + 160 = 2,160 per 1M = $0.00216
     assert rows[0]["cost"] == pytest.approx(0.00216)
     [loop] = findings(scan([str(path)]))["llm-agent-loop"]
-    # 3 repeats wasted: 3 * 0.00216 = $0.00648; x30.4375 = $0.1972
+    # 3 repeats wasted: 3 * 0.00216 = $0.00648; x30.4167 = $0.1971
     assert loop.observation.metrics["observed_repeated_cost_usd"] == pytest.approx(3 * 0.00216)
     assert loop.estimated_monthly_savings_usd == round(3 * 0.00216 * MONTH, 2) == 0.20
 

@@ -23,7 +23,7 @@ from aifinops_cli.core.rules import evaluate, load_rules, parse_rules_text
 from aifinops_cli.core.runner import mark_unpriced, run_scan
 from aifinops_cli.demo.fakes import k8s as k8s_fake
 from aifinops_cli.demo.fakes.gcp import FakeGcp, FakeProject, disk_json, instance_json, series_json, serve
-from aifinops_cli.output.interface import formatters
+from aifinops_cli.output import formatters
 from aifinops_cli.pricing.catalog import PriceCatalog
 from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
 from aifinops_cli.scanners.gcp.monitoring import CPU_METRIC

@@ -12,7 +12,8 @@ import pytest
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import Severity
-from aifinops_cli.core.report import money, to_dict
+from aifinops_cli.core.money import money
+from aifinops_cli.core.report import to_dict
 from aifinops_cli.core.rules import load_rules
 from aifinops_cli.core.runner import run_scan
 from aifinops_cli.demo.aws import DemoInstance, seed_region

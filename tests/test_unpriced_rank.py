@@ -16,7 +16,7 @@ from aifinops_cli.core.report import to_dict
 from aifinops_cli.core.rules import load_rules
 from aifinops_cli.core.runner import run_scan
 from aifinops_cli.demo.fakes.gcp import FakeGcp, FakeProject, disk_json, instance_json, series_json, serve
-from aifinops_cli.output.interface import formatters
+from aifinops_cli.output import formatters
 from aifinops_cli.pricing.catalog import PriceCatalog
 from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
 from aifinops_cli.scanners.gcp.monitoring import CPU_METRIC

@@ -10,17 +10,20 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
+import click
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from aifinops_cli.core.exitcodes import ExitCode, meaning
+from aifinops_cli.errors import AifinopsError
 from aifinops_cli.output.safe import plain
 
 if TYPE_CHECKING:
     from aifinops_cli.core.models import Report
-    from aifinops_cli.output.interface import Formatter
+    from aifinops_cli.output.base import Formatter
 
 STDOUT = "-"
 
@@ -53,12 +56,24 @@ def fail(message: str, code: ExitCode = ExitCode.USAGE, why: str | None = None) 
     raise typer.Exit(int(code))
 
 
+class ErrorMappingGroup(TyperGroup):
+    """The root command group: an `AifinopsError` raised anywhere below a command ends the run as
+    `fail` does (its one-line message, its exit code, no traceback). In the group rather than in
+    `main()` so a CliRunner invocation and the console script exit alike."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AifinopsError as exc:
+            fail(str(exc), exc.exit_code)
+
+
 def global_options(ctx: typer.Context) -> GlobalOptions:
     obj = ctx.find_root().obj
     return obj if isinstance(obj, GlobalOptions) else GlobalOptions()
 
 
-class OutputPathError(Exception):
+class OutputPathError(AifinopsError):
     """A report destination aifinops will not write to (a directory, a device, a FIFO...)."""
 
 

@@ -23,7 +23,7 @@ from aifinops_cli.core.history import (
 from aifinops_cli.core.history import (
     diff as diff_reports,
 )
-from aifinops_cli.core.yamlsrc import SourceError
+from aifinops_cli.core.money import signed_usd, usd
 from aifinops_cli.output.markdown import table as md_table
 from aifinops_cli.output.safe import plain
 
@@ -50,20 +50,9 @@ def _cells(row: list[Any]) -> list[Text]:
     return [Text(plain(v)) for v in row]
 
 
-def usd(x: float) -> str:
-    return f"${x:,.2f}"
-
-
-def signed(x: float) -> str:
-    return f"{'+' if x > 0 else '-' if x < 0 else '±'}${abs(x):,.2f}"
-
-
 def _state_dir(ctx: typer.Context, explicit: Path | None) -> Path:
     opts = global_options(ctx)
-    try:
-        config = load_config(find_config_file(opts.config))
-    except SourceError as exc:
-        fail(str(exc))
+    config = load_config(find_config_file(opts.config))  # a SourceError is exit 2 (errors.py)
     return resolve_state_dir(explicit, config.section("history"), config.source)
 
 
@@ -82,11 +71,8 @@ def history(
 ) -> None:
     """The fragmentation tax over the recorded runs, by category, owner, rule, provider or severity."""
     directory = _state_dir(ctx, state_dir)
-    try:
-        with History.open(directory, create=False) as store:
-            trend = store.trend(by, last)
-    except HistoryError as exc:
-        fail(str(exc))
+    with History.open(directory, create=False) as store:  # a HistoryError is exit 2 (errors.py)
+        trend = store.trend(by, last)
     key = f"by_{by}"
     if output_format is Format.JSON:
         _emit_json(ctx, {"state_dir": str(directory), "by": by, "runs": trend})
@@ -105,7 +91,7 @@ def history(
     for p in trend:
         parts = p[key]
         other = sum(v for k, v in parts.items() if k not in keys)
-        delta = "" if previous is None else signed(p["monthly_waste_usd"] - previous)
+        delta = "" if previous is None else signed_usd(p["monthly_waste_usd"] - previous)
         previous = p["monthly_waste_usd"]
         mark = "" if p["coverage_complete"] else " *"
         when = str(p["finished_at"] or "")[:16].replace("T", " ")
@@ -171,7 +157,7 @@ def _item_rows(items: list[dict[str, Any]], value: str = "monthly_savings_usd") 
 
 def _changed_rows(items: list[dict[str, Any]]) -> list[list[str]]:
     return [[i["rule_id"], i["resource_id"], usd(i["previous_monthly_savings_usd"]),
-             usd(i["monthly_savings_usd"]), signed(i["delta_usd"]),
+             usd(i["monthly_savings_usd"]), signed_usd(i["delta_usd"]),
              ", ".join(f"{k}: {a} → {b}" for k, (a, b) in i["changes"].items())] for i in items]
 
 
@@ -201,13 +187,13 @@ def _render_diff(ctx: typer.Context, d: dict[str, Any], old_label: str, new_labe
         return
     c = d["counts"]
     headline = (f"Monthly waste {usd(d['old']['monthly_waste_usd'])} ({old_label}) → "
-                f"{usd(d['new']['monthly_waste_usd'])} ({new_label}): {signed(d['delta_usd'])}")
-    summary = [["New", str(c["new"]), signed(d["new_usd"])],
-               ["Resolved", str(c["resolved"]), signed(-d["resolved_usd"])],
-               ["Changed", str(c["changed"]), signed(d["changed_usd"])],
+                f"{usd(d['new']['monthly_waste_usd'])} ({new_label}): {signed_usd(d['delta_usd'])}")
+    summary = [["New", str(c["new"]), signed_usd(d["new_usd"])],
+               ["Resolved", str(c["resolved"]), signed_usd(-d["resolved_usd"])],
+               ["Changed", str(c["changed"]), signed_usd(d["changed_usd"])],
                ["Unchanged", str(c["unchanged"]), ""]]
     if c["unseen"]:
-        summary.insert(2, ["Not seen (scope not scanned)", str(c["unseen"]), signed(-d["unseen_usd"])])
+        summary.insert(2, ["Not seen (scope not scanned)", str(c["unseen"]), signed_usd(-d["unseen_usd"])])
     item_cols = ["Severity", "Rule", "Resource", "Region", "Owner", "Monthly waste"]
     changed_cols = ["Rule", "Resource", "Before", "After", "Change", "What changed"]
     sections = [(title, item_cols, _item_rows(d[key]))

@@ -31,10 +31,12 @@ from aifinops_cli.core.baseline import apply_baseline, load_fingerprints
 from aifinops_cli.core.config import MAX_LOOKBACK_DAYS, Config, find_config_file, load_config
 from aifinops_cli.core.exitcodes import ExitCode, meaning
 from aifinops_cli.core.models import Report, Severity
+from aifinops_cli.core.money import usd
 from aifinops_cli.core.rules import Rule, load_rules
 from aifinops_cli.core.runner import run_scan
 from aifinops_cli.core.yamlsrc import SourceError
-from aifinops_cli.output.interface import Formatter, formatters
+from aifinops_cli.output import formatters
+from aifinops_cli.output.base import Formatter
 from aifinops_cli.output.safe import markup, plain
 from aifinops_cli.pricing.catalog import PriceCatalog, catalog_from_config
 from aifinops_cli.scanners.interface import Limits, ScanContext, Scanner, ScannerError, ScanOptions
@@ -356,7 +358,7 @@ def outcome_line(report: Report, code: ExitCode, fail_on: Severity | None) -> st
                 if f.status == "new" and f.severity.rank >= fail_on.rank]
         total = sum(f.estimated_monthly_savings_usd for f in gate)
         return (f"failing: {len(gate)} new finding(s) at or above {fail_on.value} "
-                f"(${total:,.2f}/month)")
+                f"({usd(total)}/month)")
     failed = [c for c in report.coverage if c.status in ("failed", "skipped")]
     if code == ExitCode.INTERNAL:
         bugs = [c for c in failed if c.message.startswith("internal error")] or failed

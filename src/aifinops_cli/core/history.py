@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from aifinops_cli.core.report import UNOWNED
+from aifinops_cli.errors import AifinopsError
 
 DB_NAME = "history.sqlite"
 DEFAULT_KEEP_RUNS = 400  # over a year of daily runs; config history.keep_runs
@@ -76,7 +77,7 @@ CREATE INDEX IF NOT EXISTS findings_fingerprint ON findings(fingerprint);
 """
 
 
-class HistoryError(Exception):
+class HistoryError(AifinopsError):
     """The store cannot be opened or a run reference does not resolve (a usage error)."""
 
 

@@ -16,11 +16,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from aifinops_cli.core.exitcodes import ExitCode
+from aifinops_cli.errors import AifinopsError
+
 LOCK_NAME = "scan.lock"
 
 
-class LockHeld(Exception):
+class LockHeld(AifinopsError):
     """Another run holds the lock; `holder` is what it wrote about itself (may be empty)."""
+
+    exit_code = ExitCode.LOCKED
 
     def __init__(self, path: Path, holder: str) -> None:
         self.path, self.holder = path, holder

@@ -14,6 +14,9 @@ from typing import Any
 
 HOURS_PER_MONTH = 730.0
 """AWS, Google Cloud and Azure all bill 'a month' of hourly resources as 730 hours."""
+DAYS_PER_MONTH = HOURS_PER_MONTH / 24
+"""The same month in days (30.4167): an observed period's run-rate scales by this / its days, so
+a month of LLM spend and a month of GPU hours are one length."""
 
 
 class Severity(StrEnum):

@@ -19,13 +19,6 @@ def _r(x: float) -> float:
     return round(x, 2)
 
 
-def money(amount: float, unpriced: bool = False) -> str:
-    """A finding's dollar figure as every format shows it: an unknown price is never "$0"."""
-    if not unpriced:
-        return f"${amount:,.2f}"
-    return f"${amount:,.2f} + unpriced" if amount else "unpriced"
-
-
 def unpriced_headline(summary: dict[str, Any]) -> str:
     """One sentence for the headline of every format: what the total leaves out, by rule."""
     n = summary.get("unpriced_findings", 0)

@@ -20,6 +20,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from aifinops_cli.errors import AifinopsError
+
 Path_ = tuple[str | int, ...]
 _BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same results, faster
 
@@ -28,7 +30,7 @@ MAX_ALIASES = 100
 MAX_NODES = 200_000  # after alias expansion; the bundled catalogs and rules are ~2,000 each
 
 
-class SourceError(Exception):
+class SourceError(AifinopsError):
     """A problem in a user's file, located at file:line."""
 
     def __init__(self, file: str, line: int | None, where: str, message: str) -> None:

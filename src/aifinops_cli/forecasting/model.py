@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from aifinops_cli.errors import AifinopsError
+
 MIN_DAYS = 14  # below this: cannot forecast
 MIN_SEASONAL = 28  # four whole cycles before a weekly season is fitted
 BACKTESTS = 4  # rolling origins, one season apart
@@ -33,7 +35,7 @@ FACTR, FACTR_WARM = 1e10, 1e11  # L-BFGS-B tolerances of a fit and of a warm-sta
 Z_80 = NormalDist().inv_cdf(0.9)  # P10-P90 of a normal error: point -/+ 1.2816 sd
 
 
-class ForecastUnavailable(ImportError):
+class ForecastUnavailable(ImportError, AifinopsError):
     """statsmodels is an optional dependency (`pip install 'aifinops[forecast]'`)."""
 
 

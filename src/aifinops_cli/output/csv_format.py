@@ -7,7 +7,7 @@ import io
 
 from aifinops_cli.core.models import Report
 from aifinops_cli.core.report import finding_to_dict
-from aifinops_cli.output.interface import Formatter
+from aifinops_cli.output.base import Formatter
 from aifinops_cli.output.safe import csv_cell
 
 COLUMNS = [

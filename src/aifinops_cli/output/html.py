@@ -11,9 +11,10 @@ from __future__ import annotations
 from html import escape as _html_escape
 from typing import Any
 
-from aifinops_cli.core.models import Report
-from aifinops_cli.core.report import UNOWNED, money, to_dict, unpriced_headline
-from aifinops_cli.output.interface import Formatter
+from aifinops_cli.core.models import HOURS_PER_MONTH, Report
+from aifinops_cli.core.money import money, signed_usd, usd
+from aifinops_cli.core.report import UNOWNED, to_dict, unpriced_headline
+from aifinops_cli.output.base import Formatter
 from aifinops_cli.output.safe import plain
 
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
@@ -49,10 +50,6 @@ ul.blind li{margin:2px 0}
 def escape(value: Any) -> str:
     """HTML-escaped text without control characters (a report `cat` in a terminal stays text)."""
     return _html_escape(plain(value, newlines=True))
-
-
-def usd(x: float | None) -> str:
-    return "n/a" if x is None else f"${x:,.2f}"
 
 
 def _short(text: str, n: int = 28) -> str:
@@ -173,13 +170,12 @@ def _since_last_run(history: dict[str, Any] | None) -> tuple[str, str]:
         return "", ""
     d = prev["delta_usd"]
     cls = "up" if d > 0 else "down" if d < 0 else ""
-    sign = "+" if d > 0 else "-" if d < 0 else "±"
-    card = (f'<div class="card"><div class="v {cls}">{sign}{usd(abs(d))}</div>'
+    card = (f'<div class="card"><div class="v {cls}">{signed_usd(d)}</div>'
             f'<div class="l">per month since run #{prev["run_id"]}</div></div>')
     c = prev["counts"]
     rows = [["New", str(c["new"]), usd(prev["new_usd"])],
             ["Resolved", str(c["resolved"]), usd(prev["resolved_usd"])],
-            ["Changed", str(c["changed"]), f"{prev['changed_usd']:+,.2f}"]]
+            ["Changed", str(c["changed"]), signed_usd(prev["changed_usd"], zero="+", symbol="")]]
     if c.get("unseen"):
         rows.append(["Not seen this run (scope not scanned)", str(c["unseen"]),
                      usd(prev["unseen_usd"])])
@@ -268,8 +264,9 @@ class HtmlFormatter(Formatter):
                 [[escape(c["scanner"]), escape(c["scope"]), escape(c["status"]),
                   escape(c["message"] or "")] for c in failed])]
         catalogs = doc["parameters"].get("price_catalogs", [])
-        body.append('<p class="meta">Savings are monthly (730 hours). Prices: ' + escape("; ".join(
-            f"{c.get('catalog')} ({c.get('price_date')})" for c in catalogs) or "none") + ".</p>")
+        prices = "; ".join(f"{c.get('catalog')} ({c.get('price_date')})" for c in catalogs)
+        body.append(f'<p class="meta">Savings are monthly ({HOURS_PER_MONTH:g} hours). Prices: '
+                    + escape(prices or "none") + ".</p>")
         return (
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'

@@ -7,7 +7,7 @@ from typing import IO
 
 from aifinops_cli.core.models import Report
 from aifinops_cli.core.report import finding_to_dict, to_dict
-from aifinops_cli.output.interface import Formatter
+from aifinops_cli.output.base import Formatter
 
 
 def _nested(value: object) -> str:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aifinops_cli.core.models import Report
-from aifinops_cli.core.report import UNOWNED, money, to_dict, unpriced_headline
-from aifinops_cli.output.interface import Formatter
+from aifinops_cli.core.models import HOURS_PER_MONTH, Report
+from aifinops_cli.core.money import money, signed_usd, usd
+from aifinops_cli.core.report import UNOWNED, to_dict, unpriced_headline
+from aifinops_cli.output.base import Formatter
 from aifinops_cli.output.safe import Md, md_code, md_text
 
 TOP_FINDINGS = 10
-
-
-def usd(x: float | None) -> str:
-    return "n/a" if x is None else f"${x:,.2f}"
 
 
 def cell(value: Any) -> str:
@@ -71,10 +68,6 @@ def render_analysis(analysis: dict[str, Any], heading: str = "##") -> list[str]:
     return out
 
 
-def signed(x: float) -> str:
-    return f"{'+' if x > 0 else '-' if x < 0 else '±'}${abs(x):,.2f}"
-
-
 def _who(i: dict[str, Any]) -> Md:
     return Md(md_code(i["resource_id"], table=True)
               + (f" ({md_text(i['resource_name'])})" if i.get("resource_name") else ""))
@@ -88,13 +81,13 @@ def render_since_last_run(history: dict[str, Any] | None) -> list[str]:
     c = prev["counts"]
     out = ["## Since last run", "",
            f"Compared with run {prev['run_id']} ({prev['finished_at']}): "
-           f"**{signed(prev['delta_usd'])}/month** ({usd(prev['previous_monthly_waste_usd'])} → "
+           f"**{signed_usd(prev['delta_usd'])}/month** ({usd(prev['previous_monthly_waste_usd'])} → "
            f"{usd(prev['monthly_waste_usd'])}).", ""]
-    rows = [["New", c["new"], signed(prev["new_usd"])],
-            ["Resolved", c["resolved"], signed(-prev["resolved_usd"])],
-            ["Changed", c["changed"], signed(prev["changed_usd"])]]
+    rows = [["New", c["new"], signed_usd(prev["new_usd"])],
+            ["Resolved", c["resolved"], signed_usd(-prev["resolved_usd"])],
+            ["Changed", c["changed"], signed_usd(prev["changed_usd"])]]
     if c.get("unseen"):
-        rows.append(["Not seen this run (scope not scanned)", c["unseen"], signed(-prev["unseen_usd"])])
+        rows.append(["Not seen this run (scope not scanned)", c["unseen"], signed_usd(-prev["unseen_usd"])])
     out += table(["", "Findings", "Monthly waste"], rows) + [""]
     for title, key in (("New", "new_findings"), ("Resolved", "resolved_findings"),
                        ("Not seen this run", "unseen_findings")):
@@ -231,7 +224,7 @@ class MarkdownFormatter(Formatter):
                          [[u.get("scanner"), u.get("resource_id"), u.get("sku")]
                           for u in doc["unpriced"]]) + [""]
         out += ["## Method", ""]
-        out += ["Savings are monthly (730 hours) at the prices below; priority = savings x "
+        out += [f"Savings are monthly ({HOURS_PER_MONTH:g} hours) at the prices below; priority = savings x "
                 "severity weight x confidence weight.", ""]
         if s.get("unpriced_findings"):
             out += ["Unpriced findings rank by severity first: each takes the priority of the "

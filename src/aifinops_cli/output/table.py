@@ -12,9 +12,10 @@ from rich.table import Table
 from rich.text import Text
 
 from aifinops_cli.core.models import Finding, Report
-from aifinops_cli.core.report import UNOWNED, money, totals, unpriced_headline
+from aifinops_cli.core.money import money, signed_usd, usd
+from aifinops_cli.core.report import UNOWNED, totals, unpriced_headline
 from aifinops_cli.core.rules import severity_ranks
-from aifinops_cli.output.interface import Formatter
+from aifinops_cli.output.base import Formatter
 from aifinops_cli.output.safe import plain
 
 
@@ -34,10 +35,6 @@ def _marks(f: Finding) -> str:
     return ", ".join(m for m, on in (("known", f.status == "known"), ("overlaps", bool(f.overlaps))) if on)
 
 
-def usd(x: float) -> str:
-    return f"${x:,.2f}"
-
-
 def headline(report: Report) -> Panel:
     s = totals(report.active_findings)
     failed = sum(1 for c in report.coverage if c.status != "ok")
@@ -54,7 +51,7 @@ def headline(report: Report) -> Panel:
     previous = (report.history or {}).get("previous_run") or {}
     change = previous.get("delta_usd")
     if isinstance(change, int | float):
-        text.append(f"\nsince the last run: {'+' if change >= 0 else '-'}{usd(abs(change))}/month",
+        text.append(f"\nsince the last run: {signed_usd(change, zero='+')}/month",
                     style="red" if change > 0 else "green")
     if report.visibility and "score" in report.visibility:
         blind = [a["title"] for a in report.visibility.get("areas", []) if a.get("score", 100) < 50]

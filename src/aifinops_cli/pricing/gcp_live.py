@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aifinops_cli.core.models import HOURS_PER_MONTH
+from aifinops_cli.errors import AifinopsError
 from aifinops_cli.pricing.live import LIVE_GCP, LiveOffer, LookupStats, PriceCache
 
 COMPUTE_SERVICE = "6F81-5844-456A"
@@ -175,7 +176,7 @@ def list_skus(session: Any, endpoint: str, stats: LookupStats, timeout: float = 
             return skus
 
 
-class CatalogError(Exception):
+class CatalogError(AifinopsError):
     """The Cloud Billing Catalog answered with an error."""
 
 

@@ -27,13 +27,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from aifinops_cli.core.models import ScanResult
+from aifinops_cli.errors import AifinopsError
 
 if TYPE_CHECKING:
     from aifinops_cli.core.config import Config
     from aifinops_cli.pricing.catalog import PriceCatalog
 
 
-class ScannerError(Exception):
+class ScannerError(AifinopsError):
     """An expected failure that stops one scanner (no credentials, unreadable input)."""
 
 

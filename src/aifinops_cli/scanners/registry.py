@@ -15,13 +15,14 @@ from collections.abc import Callable
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 
+from aifinops_cli.errors import AifinopsError
 from aifinops_cli.scanners.interface import Scanner
 
 GROUP = "aifinops.scanners"
 KNOWN_PROVIDERS = frozenset({"aws", "gcp", "k8s", "llm", "billing"})
 
 
-class PluginLoadError(Exception):
+class PluginLoadError(AifinopsError):
     pass
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from aifinops_cli.core.models import HOURS_PER_MONTH, CostLine, Observation
+from aifinops_cli.core.models import DAYS_PER_MONTH, CostLine, Observation
 from aifinops_cli.scanners.billing.queries import (
     EGRESS_CLASSES,
     OTHER_TRANSFER_CLASSES,
@@ -99,14 +99,14 @@ class TableFacts:
 
     @property
     def months_covered(self) -> float:
-        """Whole calendar months when the data spans them exactly, else days / (730 h / 24)."""
+        """Whole calendar months when the data spans them exactly, else days / DAYS_PER_MONTH."""
         if not self.days:
             return 0.0
         f, la = self.first_date, self.last_date
         assert f is not None and la is not None
         if f.day == 1 and la.day == calendar.monthrange(la.year, la.month)[1]:
             return float((la.year - f.year) * 12 + la.month - f.month + 1)
-        return self.days / (HOURS_PER_MONTH / 24.0)
+        return self.days / DAYS_PER_MONTH
 
     def per_month(self, value: float) -> float:
         m = self.months_covered

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from aifinops_cli.errors import AifinopsError
 from aifinops_cli.scanners.billing.dialect import ATHENA, BIGQUERY, DUCKDB, Dialect
 from aifinops_cli.scanners.billing.formats import Schema
 from aifinops_cli.scanners.interface import Limits
@@ -26,7 +27,7 @@ DATA_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".snappy.parquet", ".gz.parquet"
                  ".ndjson", ".json.gz", ".jsonl.gz")
 
 
-class SourceProblem(Exception):
+class SourceProblem(AifinopsError):
     """An input that cannot be read; the message says what to do."""
 
 

@@ -17,6 +17,8 @@ from typing import Any
 
 import requests
 
+from aifinops_cli.errors import AifinopsError
+
 METRIC = "DCGM_FI_DEV_GPU_UTIL"
 STAT_LABEL = "aifinops_stat"
 # (namespace label, pod label) pairs, in the order tried. dcgm-exporter labels each GPU with the
@@ -28,7 +30,7 @@ POD_LABEL_PAIRS = (("namespace", "pod"), ("exported_namespace", "exported_pod"),
 NODE_LABELS = ("node", "kubernetes_node", "Hostname", "hostname", "exported_node")
 
 
-class PrometheusError(Exception):
+class PrometheusError(AifinopsError):
     """Prometheus could not be queried (unreachable, error status, bad answer)."""
 
 

@@ -2,7 +2,8 @@
 """Aggregates over the priced request table: observations for the rules and the spend report.
 
 Every aggregate is SQL over `req`; Python only shapes the few rows that come back. Amounts in
-observations are monthly: the observed amount times 30.4375 / observed days (at least one day),
+observations are monthly: the observed amount times DAYS_PER_MONTH (730 h / 24 = 30.4167, the
+month the clouds bill, core/models.py) / observed days (at least one day),
 the run-rate a FinOps report compares with a monthly bill; the observed amount and the factor are
 kept in the metrics so the arithmetic can be checked.
 
@@ -23,9 +24,9 @@ from typing import Any
 
 import duckdb
 
-from aifinops_cli.core.models import CostLine, Observation
+from aifinops_cli.core.models import DAYS_PER_MONTH, CostLine, Observation
+from aifinops_cli.core.money import usd
 
-DAYS_PER_MONTH = 30.4375
 TOKEN_KINDS = (  # (label, token expression, cost column)
     ("input", "greatest(input_tokens - cached_input_tokens - cache_write_tokens, 0)", "cost_input"),
     ("cached input", "cached_input_tokens", "cost_cached"),
@@ -247,8 +248,8 @@ WHERE r.is_simple""")
             evidence=(f"{r['simple']} of {r['requests']} requests to {r['model']} (not already counted as a "
                       f"retry, loop or duplicate) were simple (avg "
                       f"{r['avg_in']:.0f} input / {r['avg_out']:.0f} output tokens, no tools, short and "
-                      f"single-turn); at {r['cheaper']} prices they cost ${cheaper_cost or 0:.4f} instead of "
-                      f"${simple_cost:.4f} over {w.days:.1f} days (x{f:.4f} for a month)"
+                      f"single-turn); at {r['cheaper']} prices they cost {usd(cheaper_cost or 0, 4)} instead of "
+                      f"{usd(simple_cost, 4)} over {w.days:.1f} days (x{f:.4f} for a month)"
                       + (f"; billed as {r['modes']}, each priced at its own rate" if "," in (r["modes"] or "") else ""),),
         ))
     return out
@@ -372,9 +373,9 @@ LIMIT {int(limit)}""")
                         "window_calls": window_calls, "repetition_evidence": evidence},
             evidence=(f"{r['calls']} calls over {(r['seconds'] or 0) / 60:.1f} min; the same call signature "
                       f"({evidence}) came {r['max_repeats']} times within {window_calls} consecutive calls; "
-                      f"{r['repeated_calls']} repeated calls cost ${float(r['repeated_cost']):.4f}; session cost "
-                      f"${float(r['cost']):.4f} (${float(r['claimed_cost']):.4f} of it counted by retry, loop, "
-                      f"duplicate or premium findings) vs app median ${float(r['app_median'] or 0):.4f}",),
+                      f"{r['repeated_calls']} repeated calls cost {usd(float(r['repeated_cost']), 4)}; session cost "
+                      f"{usd(float(r['cost']), 4)} ({usd(float(r['claimed_cost']), 4)} of it counted by retry, loop, "
+                      f"duplicate or premium findings) vs app median {usd(float(r['app_median'] or 0), 4)}",),
         ))
     return out
 
@@ -443,7 +444,7 @@ ORDER BY attempts DESC, cost DESC, first_ts, caller LIMIT {int(limit)}""")
                         "team": r["team"], "app": r["app"],
                         "first_attempt": r["first_ts"].isoformat() if r["first_ts"] else None},
             evidence=(f"{r['attempts']} attempts ({r['errors']} failed) of the same request within "
-                      f"{float(r['span_s'] or 0):.1f} s; attempts other than the one kept cost ${wasted:.4f}",),
+                      f"{float(r['span_s'] or 0):.1f} s; attempts other than the one kept cost {usd(wasted, 4)}",),
         ))
     return out
 
@@ -510,8 +511,8 @@ ORDER BY prompt_cache_saving DESC, repeat_cost DESC, prompt_hash, provider, mode
             attributes=attributes,
             evidence=(f"the same prompt (hash {r['prompt_hash'][:12]}) was sent {r['requests']} times to "
                       f"{r['model']} (retries and loop steps not counted); repeats cost "
-                      f"${float(r['repeat_cost']):.4f}, of which "
-                      f"${float(r['prompt_cache_saving']):.4f} would be saved by billing their input at the "
+                      f"{usd(float(r['repeat_cost']), 4)}, of which "
+                      f"{usd(float(r['prompt_cache_saving']), 4)} would be saved by billing their input at the "
                       "cached-input price",),
         ))
     groups = int(rows[0]["groups"]) if rows else 0
@@ -563,9 +564,9 @@ FROM req WHERE {dim} IS NOT NULL GROUP BY ALL""", [month_start])
                 },
                 attributes={"dimension": dim, "name": name, "month": f"{month_start:%Y-%m}",
                             "period": period, "as_of": end.isoformat()},
-                evidence=(f"{dim} {name}: ${observed:.2f} spent over the observed period {period} "
-                          f"({w.days:.2f} days); monthly run-rate ${projected:.2f} (x{f:.4f}) against a "
-                          f"${budget:.2f} budget; ${mtd:.2f} spent in {month_start:%Y-%m} so far",),
+                evidence=(f"{dim} {name}: {usd(observed)} spent over the observed period {period} "
+                          f"({w.days:.2f} days); monthly run-rate {usd(projected)} (x{f:.4f}) against a "
+                          f"{usd(budget)} budget; {usd(mtd)} spent in {month_start:%Y-%m} so far",),
             ))
     return out
 
@@ -610,6 +611,6 @@ WHERE team IS NULL GROUP BY ALL ORDER BY cost DESC NULLS LAST, who LIMIT 5""")
         attributes={"top_unowned": [{"who": t["who"], "observed_usd": _r(t["cost"])} for t in top]},
         cost_lines=cost_lines(tot, "unowned", f, "computed from request logs", f"{w.end:%Y-%m-%d}" if w.end else "",
                               "llm:unowned"),
-        evidence=(f"{tot['unowned_requests']} of {tot['requests']} requests (${unowned_cost:.4f} of ${total:.4f}) carry "
+        evidence=(f"{tot['unowned_requests']} of {tot['requests']} requests ({usd(unowned_cost, 4)} of {usd(total, 4)}) carry "
                   "no team in metadata, tags or key aliases",),
     )]

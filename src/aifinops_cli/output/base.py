@@ -1,4 +1,8 @@
-"""The formatter interface and its registry: one module per format, chosen by name."""
+"""The formatter interface: what every output format, built-in or plugin, implements.
+
+A format is one class registered under the entry-point group `aifinops.formats` (the registry is
+`aifinops_cli.output.formatters`); it may import this module, `output.safe`, `core.money` and the
+rest of `core`, never another format."""
 
 from __future__ import annotations
 
@@ -26,14 +30,3 @@ class Formatter(ABC):
     def print_to(self, report: Report, console: Console) -> None:
         """Write to a terminal; formats with colour override this."""
         self.write_to(report, console.file)
-
-
-def formatters() -> dict[str, type[Formatter]]:
-    from aifinops_cli.output.csv_format import CsvFormatter
-    from aifinops_cli.output.html import HtmlFormatter
-    from aifinops_cli.output.json_format import JsonFormatter
-    from aifinops_cli.output.markdown import MarkdownFormatter
-    from aifinops_cli.output.table import TableFormatter
-
-    return {cls.name: cls for cls in (TableFormatter, JsonFormatter, MarkdownFormatter, CsvFormatter,
-                                          HtmlFormatter)}
