@@ -17,6 +17,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from aifinops_cli.core.config import Config
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.rules import evaluate, load_rules
 from aifinops_cli.pricing.catalog import load_catalog
 from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
@@ -32,7 +33,6 @@ from aifinops_cli.scanners.gcp.fake import (
 )
 from aifinops_cli.scanners.gcp.gke import GkeGpuNodePoolScanner
 from aifinops_cli.scanners.gcp.monitoring import CPU_METRIC
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
 
 ZONES = ("us-central1-a", "us-central1-b", "us-central1-c", "us-east1-b")
 

@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aifinops_cli.core.config import Config
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.rules import evaluate, load_rules
 from aifinops_cli.pricing.catalog import load_catalog
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
 from aifinops_cli.scanners.k8s.fake import FakeK8s, big_cluster, serve, write_kubeconfig
 from aifinops_cli.scanners.k8s.scanner import KubernetesGpuScanner
 

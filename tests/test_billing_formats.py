@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from aifinops_cli.core.config import Config
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.rules import load_rules
 from aifinops_cli.core.runner import run_scan
 from aifinops_cli.pricing.catalog import PriceCatalog
 from aifinops_cli.scanners.billing.scanner import BillingScanner, read_billing
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
 
 DATA = Path(__file__).parent / "data"
 FOCUS = DATA / "focus-1.0" / "focus_sample.csv"

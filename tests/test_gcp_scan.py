@@ -10,6 +10,7 @@ import pytest
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import Confidence
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.rules import evaluate, load_rules
 from aifinops_cli.pricing.catalog import load_catalog
 from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
@@ -25,7 +26,6 @@ from aifinops_cli.scanners.gcp.fake import (
 )
 from aifinops_cli.scanners.gcp.gke import GkeGpuNodePoolScanner
 from aifinops_cli.scanners.gcp.monitoring import CPU_METRIC, GKE_REQUEST_METRIC, GPU_METRIC
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 END = NOW.replace(minute=0)
@@ -351,7 +351,7 @@ def test_monitoring_batches_many_instances() -> None:
 
 
 def test_no_credentials_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    from aifinops_cli.scanners.interface import ScannerError
+    from aifinops_cli.core.plugin import ScannerError
 
     monkeypatch.delenv("AIFINOPS_GCP_ENDPOINT", raising=False)
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))

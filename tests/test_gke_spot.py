@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from aifinops_cli.core.config import Config
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.pricing.catalog import load_catalog
 from aifinops_cli.scanners.gcp.compute import PREEMPTIBLE_NOTE, SPOT_PRICED_NOTE
 from aifinops_cli.scanners.gcp.fake import (
@@ -20,7 +21,6 @@ from aifinops_cli.scanners.gcp.fake import (
     serve,
 )
 from aifinops_cli.scanners.gcp.gke import GkeGpuNodePoolScanner
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 OLD = NOW - timedelta(days=60)

@@ -15,9 +15,10 @@ from functools import partial
 
 import pytest
 
+from aifinops_cli.core.fanout import fan_out
+from aifinops_cli.core.plugin import Limits
 from aifinops_cli.scanners import fakeserver
 from aifinops_cli.scanners.gcp import fake as gcp_fake
-from aifinops_cli.scanners.interface import Limits, fan_out
 from aifinops_cli.scanners.k8s.fake import write_kubeconfig
 from tests.conftest import run_cli
 from tests.test_isolation_gcp import EXPECTED, GOOD, estate

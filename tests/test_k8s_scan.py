@@ -11,9 +11,9 @@ import pytest
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import Confidence
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.rules import evaluate, load_rules
 from aifinops_cli.pricing.catalog import load_catalog
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
 from aifinops_cli.scanners.k8s.fake import (
     DcgmSeries,
     FakeCluster,
@@ -188,7 +188,7 @@ def test_current_context_and_unknown_context(fake: tuple[FakeK8s, str, Path]) ->
 
 
 def test_bad_kubernetes_settings_are_one_clear_error(fake: tuple[FakeK8s, str, Path]) -> None:
-    from aifinops_cli.scanners.interface import ScannerError
+    from aifinops_cli.core.plugin import ScannerError
 
     _, _, kubeconfig = fake
     ctx = _context(kubeconfig, ["prod"], None)

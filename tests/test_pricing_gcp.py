@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from aifinops_cli.core.config import Config
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.pricing.catalog import load_catalog
 from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
 from aifinops_cli.scanners.gcp.fake import FakeGcp, FakeProject, disk_json, instance_json, serve
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
 from tests.fakes.price_apis import COMPUTE_SERVICE, PriceApis, gcp_sku, serve_price_apis
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from aifinops_cli.scanners.registry import entry_names, for_providers, load_scanners
+from aifinops_cli.core.registry import entry_names, for_providers, load_scanners
 
 
 def test_provider_filter() -> None:

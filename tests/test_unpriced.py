@@ -18,6 +18,7 @@ import pytest
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import Observation, ScanResult, Severity
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.report import to_dict
 from aifinops_cli.core.rules import evaluate, load_rules, parse_rules_text
 from aifinops_cli.core.runner import mark_unpriced, run_scan
@@ -26,7 +27,6 @@ from aifinops_cli.pricing.catalog import PriceCatalog
 from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
 from aifinops_cli.scanners.gcp.fake import FakeGcp, FakeProject, disk_json, instance_json, series_json, serve
 from aifinops_cli.scanners.gcp.monitoring import CPU_METRIC
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
 from aifinops_cli.scanners.k8s import fake as k8s_fake
 from aifinops_cli.scanners.k8s.scanner import KubernetesGpuScanner
 

@@ -12,6 +12,7 @@ import pytest
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import Severity
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.report import to_dict
 from aifinops_cli.core.rules import load_rules
 from aifinops_cli.core.runner import run_scan
@@ -20,7 +21,6 @@ from aifinops_cli.pricing.catalog import PriceCatalog
 from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
 from aifinops_cli.scanners.gcp.fake import FakeGcp, FakeProject, disk_json, instance_json, series_json, serve
 from aifinops_cli.scanners.gcp.monitoring import CPU_METRIC
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 END = NOW.replace(minute=0)

@@ -30,14 +30,14 @@ from aifinops_cli.core.baseline import apply_baseline, load_fingerprints
 from aifinops_cli.core.config import MAX_LOOKBACK_DAYS, Config, find_config_file, load_config
 from aifinops_cli.core.exitcodes import ExitCode, meaning
 from aifinops_cli.core.models import Report, Severity
+from aifinops_cli.core.plugin import Limits, ScanContext, Scanner, ScannerError, ScanOptions
+from aifinops_cli.core.registry import PluginLoadError, for_providers, load_scanners
 from aifinops_cli.core.rules import Rule, load_rules
 from aifinops_cli.core.runner import run_scan
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.output.interface import Formatter, formatters
 from aifinops_cli.output.safe import markup, plain
 from aifinops_cli.pricing.catalog import PriceCatalog, load_catalog
-from aifinops_cli.scanners.interface import Limits, ScanContext, Scanner, ScannerError, ScanOptions
-from aifinops_cli.scanners.registry import PluginLoadError, for_providers, load_scanners
 
 REPORT_STEM = "aifinops-report"
 PROVIDER_INPUTS = ("aws", "gcp", "k8s")
@@ -50,7 +50,7 @@ def _split(values: list[str] | None) -> list[str]:
 def select_scanners(options: ScanOptions, names: list[str]) -> list[type[Scanner]]:
     """Named scanners, or every scanner that applies to the inputs given (AWS when none are).
 
-    Only the scanners that may run are imported (see scanners/registry.py).
+    Only the scanners that may run are imported (see core/registry.py).
     """
     try:
         if names:

@@ -44,7 +44,7 @@ _TOP_KEYS = {
     "gcp": dict,
     "kubernetes": dict,
     "history": dict,
-    "scan": dict,  # timeouts and retry budget: scanners/interface.py Limits
+    "scan": dict,  # timeouts and retry budget: core/plugin.py Limits
     "suppressions": (str, list),
 }
 

@@ -1,30 +1,22 @@
-"""The scanner plugin interface.
+"""The plugin interface: what a scanner is given (ScanContext, ScanOptions, Limits) and returns.
 
 A scanner is a class registered under the entry-point group `aifinops.scanners`. It declares
 which inputs make it run (`applies`), then `scan()` returns observations plus coverage. A
 scanner never raises for a region, file or account it cannot read: it records that in coverage
 and goes on. Expected problems that stop the whole scanner are raised as `ScannerError`, which
-the runner turns into one coverage line.
-
-Every fan-out over scopes goes through `fan_out`: each scope runs on a daemon worker, any
-exception stays in its scope, and at the scan deadline (`--timeout`) the scopes still running are
-abandoned (threads cannot be killed; their clients' read timeouts end them soon after) and
-reported as timed out instead of being waited for.
+the pipeline turns into one coverage line. Fan-outs over scopes go through core/fanout.py.
 """
 
 from __future__ import annotations
 
-import logging
 import math
-import queue
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, wait
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aifinops_cli.core.models import ScanResult
 
@@ -177,79 +169,6 @@ class _Slot:
         self.done = False
         self.value: Any = None
         self.error: Exception | None = None
-
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-@dataclass
-class ScopeResult(Generic[T, R]):
-    """How one scope of a fan-out ended: a value, an exception, or still running at the deadline."""
-
-    scope: T
-    value: R | None = None
-    error: BaseException | None = None
-    timed_out: bool = False
-
-
-def scope_failure(ctx: ScanContext, exc: BaseException, scope: str,
-                  expected: tuple[type[BaseException], ...],
-                  explain: Callable[[BaseException], str]) -> str:
-    """The coverage message for a scope (region, project, context) that raised. What the cloud or
-    the network did (`expected`) is explained; anything else is a bug in aifinops, kept for the
-    exit code (4) and --debug. A ScannerError stops the whole scanner by definition."""
-    if isinstance(exc, ScannerError) or not isinstance(exc, Exception):
-        raise exc
-    if isinstance(exc, expected):
-        return explain(exc)
-    logging.getLogger("aifinops").debug("%s crashed", scope, exc_info=exc)
-    ctx.internal_errors.append(exc)
-    return f"{scope}: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)"
-
-
-def timed_out_message(ctx: ScanContext) -> str:
-    return (f"timed out: not finished within the {ctx.options.limits.scan_timeout:g} s scan "
-            "deadline (--timeout or config scan.timeout); its results are left out")
-
-
-def fan_out(scopes: Sequence[T], work: Callable[[T], R], *, workers: int,
-            deadline: float | None, name: str = "scope") -> list[ScopeResult[T, R]]:
-    """Run `work` on every scope with at most `workers` daemon threads; results in scope order.
-
-    Nothing a scope raises escapes: it is its `error`. At `deadline` (time.monotonic()) the scopes
-    still running or queued are returned as `timed_out` and not waited for; daemon threads never
-    hold the process open at exit (executor threads would: they are joined at exit)."""
-    futures: list[Future[R]] = [Future() for _ in scopes]
-    todo: queue.SimpleQueue[tuple[T, Future[R]]] = queue.SimpleQueue()
-    for pair in zip(scopes, futures, strict=True):
-        todo.put(pair)
-
-    def worker() -> None:
-        while True:
-            try:
-                scope, future = todo.get_nowait()
-            except queue.Empty:
-                return
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(work(scope))
-            except BaseException as exc:  # the scope's outcome, judged by the caller
-                future.set_exception(exc)
-
-    for n in range(max(1, min(workers, len(scopes)))):
-        threading.Thread(target=worker, name=f"{name}-{n}", daemon=True).start()
-    wait(futures, timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
-    out: list[ScopeResult[T, R]] = []
-    for scope, future in zip(scopes, futures, strict=True):
-        if future.done() and not future.cancelled():
-            error = future.exception()
-            out.append(ScopeResult(scope, None if error is not None else future.result(), error))
-        else:
-            future.cancel()  # a queued scope never starts; a running one is abandoned
-            out.append(ScopeResult(scope, timed_out=True))
-    return out
 
 
 class Scanner(ABC):

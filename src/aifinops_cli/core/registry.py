@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 
-from aifinops_cli.scanners.interface import Scanner
+from aifinops_cli.core.plugin import Scanner
 
 GROUP = "aifinops.scanners"
 KNOWN_PROVIDERS = frozenset({"aws", "gcp", "k8s", "llm", "billing"})

@@ -14,16 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from aifinops_cli import __version__
+from aifinops_cli.core.fanout import fan_out, timed_out_message
 from aifinops_cli.core.models import CoverageEntry, Observation, Report, ScanResult
 from aifinops_cli.core.overlap import mark_overlaps
+from aifinops_cli.core.plugin import ScanContext, Scanner, ScannerError
 from aifinops_cli.core.rules import Rule, evaluate
-from aifinops_cli.scanners.interface import (
-    ScanContext,
-    Scanner,
-    ScannerError,
-    fan_out,
-    timed_out_message,
-)
 
 log = logging.getLogger("aifinops")
 

@@ -18,8 +18,8 @@ from typing import Any
 import boto3
 
 from aifinops_cli.core.config import Config
+from aifinops_cli.core.plugin import ScanOptions
 from aifinops_cli.demo.ml_estate import seed_ml
-from aifinops_cli.scanners.interface import ScanOptions
 
 DEMO_ACCOUNT_REGIONS = ("us-east-1", "eu-west-1")
 SEED = 20261129

@@ -26,16 +26,10 @@ import botocore.session
 from botocore.config import Config as BotoConfig
 
 from aifinops_cli import __version__
+from aifinops_cli.core import fanout
+from aifinops_cli.core.fanout import fan_out, timed_out_message
 from aifinops_cli.core.models import CoverageEntry, ScanResult
-from aifinops_cli.scanners import interface
-from aifinops_cli.scanners.interface import (
-    Limits,
-    ScanContext,
-    Scanner,
-    ScannerError,
-    fan_out,
-    timed_out_message,
-)
+from aifinops_cli.core.plugin import Limits, ScanContext, Scanner, ScannerError
 
 log = logging.getLogger("aifinops")
 
@@ -281,8 +275,8 @@ def for_each_region(
 
 
 def scope_failure(ctx: ScanContext, exc: BaseException, region: str) -> str:
-    """The coverage message for a region that raised (see interface.scope_failure)."""
-    return interface.scope_failure(ctx, exc, region, AWS_ERRORS, lambda e: explain(e, "", region))
+    """The coverage message for a region that raised (see fanout.scope_failure)."""
+    return fanout.scope_failure(ctx, exc, region, AWS_ERRORS, lambda e: explain(e, "", region))
 
 
 class RegionalScanner(Scanner):

@@ -20,6 +20,7 @@ from typing import Any
 
 from aifinops_cli.core import overlap
 from aifinops_cli.core.models import Observation
+from aifinops_cli.core.plugin import ScanContext
 from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.pricing import (
@@ -30,7 +31,6 @@ from aifinops_cli.scanners.aws.pricing import (
     spot_cost_line,
     volume_lines_for,
 )
-from aifinops_cli.scanners.interface import ScanContext
 
 MAX_QUERIES_PER_CALL = 500
 DAY = 86400

@@ -20,11 +20,11 @@ from typing import Any
 
 from aifinops_cli.core import overlap
 from aifinops_cli.core.models import HOURS_PER_MONTH, Observation
+from aifinops_cli.core.plugin import ScanContext
 from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.ec2 import DAY, fetch_metrics, gpu_metrics_by_instance
 from aifinops_cli.scanners.aws.pricing import SpotPrices, read_list_prices, read_spot_prices, spot_cost_line
-from aifinops_cli.scanners.interface import ScanContext
 
 NODEGROUP_TAG = "eks:nodegroup-name"
 CLUSTER_TAG = "eks:cluster-name"

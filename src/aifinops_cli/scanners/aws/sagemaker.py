@@ -25,13 +25,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from aifinops_cli.core.fanout import fan_out
 from aifinops_cli.core.models import HOURS_PER_MONTH, CostLine, Observation
+from aifinops_cli.core.plugin import ScanContext
 from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.pricing.catalog import PriceCatalog
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.ec2 import DAY, fetch_metrics
 from aifinops_cli.scanners.aws.pricing import read_sagemaker_prices
-from aifinops_cli.scanners.interface import ScanContext, fan_out
 
 HOSTING = "aws.sagemaker.hosting"
 NOTEBOOK = "aws.sagemaker.notebook"

@@ -22,6 +22,7 @@ from typing import Any
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import CoverageEntry, ScanResult
+from aifinops_cli.core.plugin import Limits, ScanContext, Scanner, ScannerError
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.forecasting import anomaly
 from aifinops_cli.scanners.billing.analyze import TableFacts, analysis_section, observations, run_analysis
@@ -38,7 +39,6 @@ from aifinops_cli.scanners.billing.sources import (
     kind_of,
     parse_remote,
 )
-from aifinops_cli.scanners.interface import Limits, ScanContext, Scanner, ScannerError
 from aifinops_cli.scanners.localfiles import Unreadable
 
 NAME = "billing"

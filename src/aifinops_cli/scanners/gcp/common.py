@@ -28,15 +28,10 @@ from typing import Any
 
 import requests.exceptions  # always installed: moto, a core dependency, requires it
 
+from aifinops_cli.core.fanout import fan_out, scope_failure, timed_out_message
 from aifinops_cli.core.models import CoverageEntry
+from aifinops_cli.core.plugin import ScanContext, ScannerError
 from aifinops_cli.core.timeutil import parse_time
-from aifinops_cli.scanners.interface import (
-    ScanContext,
-    ScannerError,
-    fan_out,
-    scope_failure,
-    timed_out_message,
-)
 
 log = logging.getLogger("aifinops")
 

@@ -13,11 +13,11 @@ from typing import Any
 
 from aifinops_cli.core import overlap
 from aifinops_cli.core.models import Observation, ScanResult
+from aifinops_cli.core.plugin import ScanContext, Scanner
 from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.scanners.gcp import common
 from aifinops_cli.scanners.gcp.monitoring import Monitoring, Window, instance_utilisation
 from aifinops_cli.scanners.gcp.pricing import SPOT_MODELS, disk_line, instance_lines, read_list_prices
-from aifinops_cli.scanners.interface import ScanContext, Scanner
 
 GKE_NODE_LABEL = "goog-gke-node"
 # GKE node pools are still priced on demand (gcp.gke); Compute Engine VMs at their Spot SKUs

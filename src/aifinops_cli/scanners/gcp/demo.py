@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+from aifinops_cli.core.plugin import ScanOptions
 from aifinops_cli.scanners.gcp.fake import (
     FakeGcp,
     FakeProject,
@@ -22,7 +23,6 @@ from aifinops_cli.scanners.gcp.fake import (
     serve,
 )
 from aifinops_cli.scanners.gcp.monitoring import CPU_METRIC, GKE_DUTY_METRIC, GKE_REQUEST_METRIC, GPU_METRIC
-from aifinops_cli.scanners.interface import ScanOptions
 
 PROJECTS = ("acme-ml-prod", "acme-research")
 

@@ -20,12 +20,12 @@ from typing import Any
 
 from aifinops_cli.core import overlap
 from aifinops_cli.core.models import Observation, ScanResult
+from aifinops_cli.core.plugin import ScanContext, Scanner
 from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.scanners.gcp import common
 from aifinops_cli.scanners.gcp.compute import PREEMPTIBLE_NOTE, SPOT_PRICED_NOTE
 from aifinops_cli.scanners.gcp.monitoring import Monitoring, Window, gke_node_gpu_activity
 from aifinops_cli.scanners.gcp.pricing import SPOT_MODELS, instance_lines, read_list_prices
-from aifinops_cli.scanners.interface import ScanContext, Scanner
 
 CLUSTER_LABEL = "goog-k8s-cluster-name"
 POOL_LABEL = "goog-k8s-node-pool-name"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aifinops_cli.scanners.interface import ScanContext, ScannerError
+from aifinops_cli.core.plugin import ScanContext, ScannerError
 
 PAGE_LIMIT = 500
 # Every request's (connect, read) timeout and a cluster's retries come from the scan's limits

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from aifinops_cli.scanners.interface import ScanOptions
+from aifinops_cli.core.plugin import ScanOptions
 from aifinops_cli.scanners.k8s.fake import (
     DcgmSeries,
     FakeCluster,

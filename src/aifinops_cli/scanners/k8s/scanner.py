@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from aifinops_cli.core import overlap
+from aifinops_cli.core.fanout import fan_out, scope_failure, timed_out_message
 from aifinops_cli.core.models import CoverageEntry, Observation, ScanResult
+from aifinops_cli.core.plugin import Scanner, ScannerError
 from aifinops_cli.core.timeutil import age_days, age_hours, parse_time
-from aifinops_cli.scanners.interface import Scanner, ScannerError, fan_out, scope_failure, timed_out_message
 from aifinops_cli.scanners.k8s import cluster as kc
 from aifinops_cli.scanners.k8s.pricing import GpuShape, NodeRate, gpu_shape, node_rate, unpriced_sku
 from aifinops_cli.scanners.k8s.prometheus import GpuUsage, PrometheusError, attribute, gpu_usage

@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import CoverageEntry, ScanResult
+from aifinops_cli.core.plugin import Scanner, ScannerError, ScanOptions
 from aifinops_cli.core.rules import load_rules
 from aifinops_cli.core.yamlsrc import SourceError
-from aifinops_cli.scanners.interface import Scanner, ScannerError, ScanOptions
 from aifinops_cli.scanners.llm import analysis, report
 from aifinops_cli.scanners.llm.engine import Engine, Settings, check_config
 from aifinops_cli.scanners.llm.formats import DEFAULT_ATTRIBUTE_KEYS

@@ -12,7 +12,7 @@ from typing import Any
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import CoverageEntry
-from aifinops_cli.scanners.interface import ScanOptions
+from aifinops_cli.core.plugin import ScanOptions
 from aifinops_cli.scanners.llm.engine import Engine
 from aifinops_cli.scanners.llm.inputs import resolve_inputs
 from aifinops_cli.scanners.llm.pricing import load_tiers
