@@ -13,9 +13,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, wait
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
+from aifinops_cli.core.models import CoverageEntry
 from aifinops_cli.core.plugin import ScanContext, ScannerError
 
 T = TypeVar("T")
@@ -88,4 +89,66 @@ def fan_out(scopes: Sequence[T], work: Callable[[T], R], *, workers: int,
         else:
             future.cancel()  # a queued scope never starts; a running one is abandoned
             out.append(ScopeResult(scope, timed_out=True))
+    return out
+
+
+@dataclass
+class ScopeItems:
+    """What one scope (a region, project, context) gave: its observations, a note for its coverage
+    line, whether it was read whole, and the SKUs it found no price for."""
+
+    items: list[Any]
+    note: str = ""
+    partial: bool = False
+    unpriced: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class ScopeOutcome:
+    """A fan-out's result for one scanner: the finished scopes' observations and unpriced SKUs,
+    and one coverage line per scope, in scope order."""
+
+    observations: list[Any] = field(default_factory=list)
+    coverage: list[CoverageEntry] = field(default_factory=list)
+    unpriced: list[dict[str, str]] = field(default_factory=list)
+
+
+def scan_scopes(ctx: ScanContext, scanner: str, scopes: Sequence[T], work: Callable[[T], ScopeItems],
+                *, expected: tuple[type[BaseException], ...],
+                explain: Callable[[BaseException, str], str],
+                name: Callable[[T], str] = str, label: Callable[[str], str] = lambda n: n,
+                fatal: Callable[[BaseException], bool] = lambda exc: False) -> ScopeOutcome:
+    """Run `work` per scope concurrently (at most `--workers` at once, up to the scan deadline).
+
+    A scope that fails in any way (refused, unreachable, an unparsable answer, a bug) or is still
+    running at the deadline is one "failed" coverage line and the other scopes are kept. `name`
+    is the scope's name in messages, `label` its coverage scope ("project p1"), `explain(exc,
+    name)` says what an `expected` error means. When every scope failed and one failure is
+    `fatal` (bad credentials: every scope would repeat it), the scanner stops with that
+    explanation instead (ScannerError, one line for the whole scanner)."""
+    workers = max(1, min(ctx.options.max_workers, len(scopes)))
+    out = ScopeOutcome()
+    stop: BaseException | None = None
+    for done in fan_out(scopes, work, workers=workers, deadline=ctx.deadline, name=scanner):
+        scope_name = name(done.scope)
+        ctx.progress(f"{scanner}: {scope_name} done")
+        if done.value is not None:
+            got = done.value
+            out.observations.extend(got.items)
+            out.unpriced.extend(got.unpriced)
+            out.coverage.append(CoverageEntry(scanner, label(scope_name), "partial" if got.partial else "ok",
+                                              got.note, resources=len(got.items), errors=int(got.partial)))
+            continue
+        if done.timed_out:
+            message = timed_out_message(ctx)
+        else:
+            exc = done.error
+            assert exc is not None
+            message = scope_failure(ctx, exc, scope_name, expected,
+                                    lambda e, n=scope_name: explain(e, n))
+            if isinstance(exc, expected) and fatal(exc):
+                stop = exc
+        out.coverage.append(CoverageEntry(scanner, label(scope_name), "failed", message, errors=1))
+    if stop is not None and all(c.status == "failed" for c in out.coverage):
+        raise ScannerError(explain(stop, ""))
     return out

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aifinops_cli.core import overlap
+from aifinops_cli.core.fanout import ScopeItems
 from aifinops_cli.core.models import Observation
 from aifinops_cli.core.plugin import ScanContext
 from aifinops_cli.core.timeutil import age_days
@@ -127,8 +128,9 @@ class GpuInstanceScanner(common.RegionalScanner):
                    "lookback window, and stopped ones whose volumes keep billing")
     kinds = ("aws.ec2.instance",)
 
-    def scan_region(self, session: Any, region: str) -> common.RegionOutcome:
-        ctx, account, unpriced = self.context, self.account, self.unpriced
+    def scan_region(self, session: Any, region: str) -> ScopeItems:
+        ctx, account = self.context, self.account
+        unpriced: list[dict[str, str]] = []  # this region's SKUs without a price
         inv = common.inventory(ctx, session, region)
         price_note = read_list_prices(ctx, session, region, inv.instances, inv.volumes)
         accelerated = [i for i in inv.instances if common.is_accelerated(i["InstanceType"])]
@@ -153,7 +155,7 @@ class GpuInstanceScanner(common.RegionalScanner):
             note = f"{note}; utilisation not read: {problem}"
         if price_note:
             note = f"{note}; {price_note}"
-        return common.RegionOutcome(out, note, partial=bool(problem))
+        return ScopeItems(out, note, partial=bool(problem), unpriced=unpriced)
 
 
     def _utilisation(self, ctx: ScanContext, session: Any, region: str,

@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from aifinops_cli.core import overlap
+from aifinops_cli.core.fanout import ScopeItems
 from aifinops_cli.core.models import HOURS_PER_MONTH, Observation
 from aifinops_cli.core.plugin import ScanContext
 from aifinops_cli.core.timeutil import age_days
@@ -93,8 +94,9 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
                    "CPU and GPU utilisation over the lookback window")
     kinds = ("aws.eks.nodegroup",)
 
-    def scan_region(self, session: Any, region: str) -> common.RegionOutcome:
-        ctx, account, unpriced = self.context, self.account, self.unpriced
+    def scan_region(self, session: Any, region: str) -> ScopeItems:
+        ctx, account = self.context, self.account
+        unpriced: list[dict[str, str]] = []  # this region's SKUs without a price
         eks = session.client("eks", region_name=region, config=common.BOTO_CONFIG)
         clusters = [c for page in eks.get_paginator("list_clusters").paginate()
                     for c in page["clusters"]]
@@ -141,7 +143,7 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
             note = f"{note}; utilisation not read: {problem}"
         if price_note:
             note = f"{note}; {price_note}"
-        return common.RegionOutcome(out, note, partial=bool(problem))
+        return ScopeItems(out, note, partial=bool(problem), unpriced=unpriced)
 
 
     @staticmethod

@@ -25,7 +25,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from aifinops_cli.core.fanout import fan_out
+from aifinops_cli.core.fanout import ScopeItems, fan_out
 from aifinops_cli.core.models import HOURS_PER_MONTH, CostLine, Observation
 from aifinops_cli.core.plugin import ScanContext
 from aifinops_cli.core.timeutil import age_days
@@ -189,8 +189,9 @@ class SageMakerScanner(common.RegionalScanner):
                    "InService, and the same model served by several teams' endpoints")
     kinds = ("aws.sagemaker.endpoint", "aws.sagemaker.notebook", "aws.sagemaker.model_group")
 
-    def scan_region(self, session: Any, region: str) -> common.RegionOutcome:
-        ctx, account, unpriced = self.context, self.account, self.unpriced
+    def scan_region(self, session: Any, region: str) -> ScopeItems:
+        ctx, account = self.context, self.account
+        unpriced: list[dict[str, str]] = []  # this region's SKUs without a price
         sm = session.client("sagemaker", region_name=region, config=common.BOTO_CONFIG)
         endpoints = [e for page in sm.get_paginator("list_endpoints").paginate(MaxResults=100)
                      for e in page["Endpoints"]]
@@ -223,7 +224,7 @@ class SageMakerScanner(common.RegionalScanner):
         if problems:
             note = f"{note}; " + "; ".join(problems)
         note = "; ".join([note, *price_notes])
-        return common.RegionOutcome(out, note, partial=bool(problems))
+        return ScopeItems(out, note, partial=bool(problems), unpriced=unpriced)
 
 
     # --- endpoints ------------------------------------------------------------------------------

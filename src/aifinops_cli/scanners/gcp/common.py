@@ -28,8 +28,7 @@ from typing import Any
 
 import requests.exceptions  # always installed: moto, a core dependency, requires it
 
-from aifinops_cli.core.fanout import fan_out, scope_failure, timed_out_message
-from aifinops_cli.core.models import CoverageEntry
+from aifinops_cli.core.fanout import ScopeItems, ScopeOutcome, scan_scopes
 from aifinops_cli.core.plugin import ScanContext, ScannerError
 from aifinops_cli.core.timeutil import parse_time
 
@@ -419,44 +418,9 @@ def inventory(ctx: ScanContext, project: str) -> ProjectInventory:
 # --- fan-out ----------------------------------------------------------------------------------
 
 
-@dataclass
-class ProjectOutcome:
-    items: list[Any]
-    note: str = ""
-    partial: bool = False
-
-
-def for_each_project(
-    ctx: ScanContext, scanner: str, work: Callable[[str], ProjectOutcome]
-) -> tuple[list[Any], list[CoverageEntry]]:
-    """Run `work` per project concurrently; a project that fails in any way (refused,
-    unreachable, an answer that is not the API's JSON, a bug) or is still running at the scan
-    deadline is one coverage line, and the other projects' results are kept."""
-    project_list = projects(ctx)
-    errors = expected_errors()
-    workers = max(1, min(ctx.options.max_workers, len(project_list)))
-    outcomes = fan_out(project_list, work, workers=workers, deadline=ctx.deadline, name=scanner)
-    results: list[Any] = []
-    coverage: list[CoverageEntry] = []
-    fatal: BaseException | None = None
-    for done in outcomes:
-        project, outcome, exc = done.scope, done.value, done.error
-        ctx.progress(f"{scanner}: {project} done")
-        scope = f"project {project}"
-        if outcome is not None:
-            results.extend(outcome.items)
-            coverage.append(CoverageEntry(scanner, scope, "partial" if outcome.partial else "ok",
-                                          outcome.note, resources=len(outcome.items),
-                                          errors=int(outcome.partial)))
-            continue
-        if done.timed_out:
-            message = timed_out_message(ctx)
-        else:
-            assert exc is not None
-            message = scope_failure(ctx, exc, project, errors, lambda e, p=project: explain(e, p))
-            if isinstance(exc, errors) and is_fatal(exc):
-                fatal = exc
-        coverage.append(CoverageEntry(scanner, scope, "failed", message, errors=1))
-    if fatal is not None and all(c.status == "failed" for c in coverage):
-        raise ScannerError(explain(fatal))
-    return results, coverage
+def for_each_project(ctx: ScanContext, scanner: str, work: Callable[[str], ScopeItems]) -> ScopeOutcome:
+    """Run `work` per project concurrently (core/fanout.py scan_scopes): a project that fails in
+    any way (refused, unreachable, an answer that is not the API's JSON, a bug) or is still running
+    at the scan deadline is one coverage line, and the other projects' results are kept."""
+    return scan_scopes(ctx, scanner, projects(ctx), work, expected=expected_errors(),
+                       explain=explain, label=lambda project: f"project {project}", fatal=is_fatal)
