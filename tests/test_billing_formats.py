@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from aifinops_cli.core.config import Config
+from aifinops_cli.core.pipeline import run_scan
 from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.rules import load_rules
-from aifinops_cli.core.runner import run_scan
 from aifinops_cli.pricing.catalog import PriceCatalog
 from aifinops_cli.scanners.billing.scanner import BillingScanner, read_billing
 

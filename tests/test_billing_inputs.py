@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 
 from aifinops_cli.cli.app import app
 from aifinops_cli.core.config import Config
+from aifinops_cli.core.pipeline import run_scan
 from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.rules import load_rules
-from aifinops_cli.core.runner import run_scan
 from aifinops_cli.pricing.catalog import PriceCatalog
 from aifinops_cli.scanners.billing.scanner import BillingScanner, read_billing
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from aifinops_cli.core.config import Config
+from aifinops_cli.core.pipeline import run_scan
 from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.rules import load_rules
-from aifinops_cli.core.runner import run_scan
 from aifinops_cli.pricing.catalog import load_catalog
 from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
 from aifinops_cli.scanners.gcp.demo import demo_gcp

@@ -12,10 +12,10 @@ import pytest
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import Severity
+from aifinops_cli.core.pipeline import run_scan
 from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.report import money, to_dict
 from aifinops_cli.core.rules import load_rules
-from aifinops_cli.core.runner import run_scan
 from aifinops_cli.demo.estate import DemoInstance, seed_region
 from aifinops_cli.pricing.catalog import PriceCatalog
 from aifinops_cli.scanners.aws.ec2 import GpuInstanceScanner

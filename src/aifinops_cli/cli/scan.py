@@ -5,12 +5,11 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import re
 import sys
 import traceback
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -26,14 +25,13 @@ from aifinops_cli.cli.common import (
     write_report,
 )
 from aifinops_cli.cli.unattended import UnattendedRun
-from aifinops_cli.core.baseline import apply_baseline, load_fingerprints
+from aifinops_cli.core.baseline import load_fingerprints
 from aifinops_cli.core.config import MAX_LOOKBACK_DAYS, Config, find_config_file, load_config
 from aifinops_cli.core.exitcodes import ExitCode, meaning
 from aifinops_cli.core.models import Report, Severity
-from aifinops_cli.core.plugin import Limits, ScanContext, Scanner, ScannerError, ScanOptions
-from aifinops_cli.core.registry import PluginLoadError, for_providers, load_scanners
+from aifinops_cli.core.pipeline import RequestError, ScanRequest, prepare, run
+from aifinops_cli.core.plugin import Limits, ScanOptions
 from aifinops_cli.core.rules import Rule, load_rules
-from aifinops_cli.core.runner import run_scan
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.output.interface import Formatter, formatters
 from aifinops_cli.output.safe import markup, plain
@@ -45,51 +43,6 @@ PROVIDER_INPUTS = ("aws", "gcp", "k8s")
 
 def _split(values: list[str] | None) -> list[str]:
     return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
-
-
-def select_scanners(options: ScanOptions, names: list[str]) -> list[type[Scanner]]:
-    """Named scanners, or every scanner that applies to the inputs given (AWS when none are).
-
-    Only the scanners that may run are imported (see core/registry.py).
-    """
-    try:
-        if names:
-            wanted = set(names)
-            registry = load_scanners(lambda ep_name: ep_name in wanted)
-            if not wanted <= set(registry):  # a plugin's class may be named apart from its entry
-                registry = load_scanners()
-            unknown = [n for n in names if n not in registry]
-            if unknown:
-                fail(f"unknown scanner(s) {', '.join(unknown)}; known: {', '.join(registry)} "
-                     "(see `aifinops scanners list`)")
-            return [registry[n] for n in names]
-        if options.gcp_projects and "gcp" not in options.providers:
-            options.providers.append("gcp")
-        if options.kube_contexts and "k8s" not in options.providers:
-            options.providers.append("k8s")
-        if not (options.providers or options.llm_logs or options.billing):
-            options.providers.append("aws")
-        registry = load_scanners(for_providers(options.in_play()))
-    except PluginLoadError as exc:
-        fail(str(exc))
-    chosen = [cls for cls in registry.values() if cls.applies(options)]
-    if not chosen:
-        fail("no scanner applies to these inputs: name one with --scanner, a --provider, "
-             "--llm-logs or --billing")
-    return chosen
-
-
-def check_scanner_config(chosen: list[type[Scanner]], config: Config, options: ScanOptions) -> None:
-    """Each chosen scanner's config section, before any scan work: a bad one is exit 2."""
-    for cls in chosen:
-        try:
-            cls.check_config(config, options)
-        except (ScannerError, SourceError) as exc:
-            key = re.search(r"\bconfig ([a-z_]+(?:\.[a-z_0-9]+)*)", str(exc))
-            place = config.where(key.group(1)) if key else config.source
-            fail(f"{place}: {exc}" if config.source != "defaults" else str(exc))
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            fail(f"{config.source}: config for {cls.name}: {type(exc).__name__}: {exc}")
 
 
 def _formats(requested: list[str]) -> list[Formatter]:
@@ -316,11 +269,8 @@ def scan(
             stack.enter_context(demo_estate(options))
             add_demo_inputs(options, config)
             stack.enter_context(demo_clusters(options))
-        chosen = select_scanners(options, _split(scanner))
-        check_scanner_config(chosen, config, options)
-        status = stack.enter_context(err.status("scanning…")) if show_progress else None
-
         done = itertools.count(1)
+        status: Any = None  # the spinner, once the scan starts
 
         def progress(message: str) -> None:
             if status is not None:
@@ -328,13 +278,18 @@ def scan(
                 status.update(f"{message}{finished}")
             logging.getLogger("aifinops").debug(message)
 
-        context = ScanContext(options=options, config=config, prices=prices,
-                              now=datetime.now(UTC), progress=progress)
-        outcome = run_scan(context, chosen, rule_list)
+        request = ScanRequest(options=options, config=config, rules=rule_list, prices=prices,
+                              baseline=known, suppressions=unattended.entries,
+                              suppression_files=[str(p) for p in unattended.suppression_files],
+                              scanners=_split(scanner), progress=progress, today=unattended.today)
+        try:
+            plan = prepare(request)
+        except RequestError as exc:
+            fail(str(exc))
+        status = stack.enter_context(err.status("scanning…")) if show_progress else None
+        outcome = run(plan)
     report = outcome.report
-    if known is not None:
-        apply_baseline(report.findings, known)
-    unattended.finish(report, chosen)
+    unattended.finish(outcome)
     if opts.debug:
         for error in outcome.internal_errors:
             traceback.print_exception(error, file=sys.stderr)

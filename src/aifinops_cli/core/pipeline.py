@@ -1,36 +1,151 @@
-"""Run scanners, score what they saw against the rules, and build the report.
+"""The scan pipeline, one function below the CLI: `scan(request) -> ScanOutcome`.
+
+prepare (select the scanners, check their config sections: a bad one fails before any API
+call) -> run the scanners -> evaluate the rules -> baseline -> suppressions -> overlap (once,
+after suppressions: a suppressed finding no longer counts a machine) -> visibility. The CLI
+parses its flags into a `ScanRequest`, calls `scan` (or `prepare` then `run`, to start its
+spinner between the two) and renders the report; a library caller gets the CLI's totals.
 
 Scanners run concurrently (each one also fans out over its own regions, projects or files). A
 scanner that fails is one coverage line, never the end of the scan. At the scan deadline
 (`--timeout`) a scanner still running is one "timed out" coverage line and is not waited for;
 scanners that fan out through `fan_out` stop at the deadline themselves and keep the scopes that
-finished, so the runner allows them a short grace to hand those over.
+finished, so the pipeline allows them a short grace to hand those over.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 
 from aifinops_cli import __version__
+from aifinops_cli.core import suppressions as supp
+from aifinops_cli.core.baseline import apply_baseline
+from aifinops_cli.core.config import Config
+from aifinops_cli.core.coverage_score import assess
 from aifinops_cli.core.fanout import fan_out, timed_out_message
 from aifinops_cli.core.models import CoverageEntry, Observation, Report, ScanResult
 from aifinops_cli.core.overlap import mark_overlaps
-from aifinops_cli.core.plugin import ScanContext, Scanner, ScannerError
+from aifinops_cli.core.plugin import ScanContext, Scanner, ScannerError, ScanOptions
+from aifinops_cli.core.registry import PluginLoadError, for_providers, load_scanners
 from aifinops_cli.core.rules import Rule, evaluate
+from aifinops_cli.core.yamlsrc import SourceError
+from aifinops_cli.pricing.catalog import PriceCatalog
 
 log = logging.getLogger("aifinops")
+
+
+class RequestError(Exception):
+    """A request that cannot run (an unknown scanner, a bad config section): a usage error, exit 2,
+    raised before any scan work."""
+
+
+@dataclass
+class ScanRequest:
+    """Everything one scan needs, already parsed: what the CLI builds from its flags and config."""
+
+    options: ScanOptions
+    config: Config
+    rules: list[Rule]
+    prices: PriceCatalog
+    baseline: set[str] | None = None  # fingerprints of a previous report: its findings are "known"
+    suppressions: list[supp.Suppression] = field(default_factory=list)
+    suppression_files: list[str] = field(default_factory=list)  # applied when given, even if empty
+    scanners: list[str] = field(default_factory=list)  # exactly these; none: every one that applies
+    progress: Callable[[str], None] = lambda message: None
+    now: datetime | None = None  # the scan's clock (default: now, UTC)
+    today: date | None = None  # the day suppressions expire against (default: today, local)
 
 
 @dataclass
 class ScanOutcome:
     report: Report
     internal_errors: list[BaseException]
+    scanners: list[type[Scanner]] = field(default_factory=list)
+    suppression: supp.SuppressionOutcome | None = None  # what the suppression files did
+
+
+@dataclass
+class Plan:
+    """A prepared request: its scanners chosen and their config checked, nothing run yet."""
+
+    request: ScanRequest
+    scanners: list[type[Scanner]]
 
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def select_scanners(options: ScanOptions, names: list[str]) -> list[type[Scanner]]:
+    """Named scanners, or every scanner that applies to the inputs given (AWS when none are).
+
+    Only the scanners that may run are imported (see core/registry.py).
+    """
+    try:
+        if names:
+            wanted = set(names)
+            registry = load_scanners(lambda ep_name: ep_name in wanted)
+            if not wanted <= set(registry):  # a plugin's class may be named apart from its entry
+                registry = load_scanners()
+            unknown = [n for n in names if n not in registry]
+            if unknown:
+                raise RequestError(f"unknown scanner(s) {', '.join(unknown)}; known: {', '.join(registry)} "
+                                   "(see `aifinops scanners list`)")
+            return [registry[n] for n in names]
+        if options.gcp_projects and "gcp" not in options.providers:
+            options.providers.append("gcp")
+        if options.kube_contexts and "k8s" not in options.providers:
+            options.providers.append("k8s")
+        if not (options.providers or options.llm_logs or options.billing):
+            options.providers.append("aws")
+        registry = load_scanners(for_providers(options.in_play()))
+    except PluginLoadError as exc:
+        raise RequestError(str(exc)) from None
+    chosen = [cls for cls in registry.values() if cls.applies(options)]
+    if not chosen:
+        raise RequestError("no scanner applies to these inputs: name one with --scanner, a --provider, "
+                           "--llm-logs or --billing")
+    return chosen
+
+
+def check_scanner_config(chosen: list[type[Scanner]], config: Config, options: ScanOptions) -> None:
+    """Each chosen scanner's config section, before any scan work: a bad one is exit 2."""
+    for cls in chosen:
+        try:
+            cls.check_config(config, options)
+        except (ScannerError, SourceError) as exc:
+            key = re.search(r"\bconfig ([a-z_]+(?:\.[a-z_0-9]+)*)", str(exc))
+            place = config.where(key.group(1)) if key else config.source
+            raise RequestError(f"{place}: {exc}" if config.source != "defaults" else str(exc)) from None
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise RequestError(f"{config.source}: config for {cls.name}: {type(exc).__name__}: {exc}"
+                               ) from None
+
+
+def prepare(request: ScanRequest) -> Plan:
+    """Choose the scanners and check their config sections; RequestError if the scan cannot run."""
+    chosen = select_scanners(request.options, request.scanners)
+    check_scanner_config(chosen, request.config, request.options)
+    return Plan(request, chosen)
+
+
+def run(plan: Plan) -> ScanOutcome:
+    """Run a prepared request to its final report."""
+    request = plan.request
+    ctx = ScanContext(options=request.options, config=request.config, prices=request.prices,
+                      now=request.now or datetime.now(UTC), progress=request.progress)
+    return run_scan(ctx, plan.scanners, request.rules, baseline=request.baseline,
+                    suppressions=request.suppressions, suppression_files=request.suppression_files,
+                    today=request.today)
+
+
+def scan(request: ScanRequest) -> ScanOutcome:
+    """The whole scan: prepare, run, evaluate, baseline, suppress, overlap once, visibility."""
+    return run(prepare(request))
 
 
 # Optional client libraries and the extra that installs each (one place for this fact).
@@ -84,11 +199,15 @@ def mark_unpriced(result: ScanResult) -> list[Observation]:
 
 
 def grace_seconds(scan_timeout: float | None) -> float:
-    """How long after the deadline the runner waits for scanners to hand over finished scopes."""
+    """How long after the deadline the pipeline waits for scanners to hand over finished scopes."""
     return 0.0 if scan_timeout is None else min(5.0, max(0.5, 0.1 * scan_timeout))
 
 
-def run_scan(ctx: ScanContext, scanners: list[type[Scanner]], rules: list[Rule]) -> ScanOutcome:
+def run_scan(ctx: ScanContext, scanners: list[type[Scanner]], rules: list[Rule], *,
+             baseline: set[str] | None = None, suppressions: list[supp.Suppression] | None = None,
+             suppression_files: list[str] | None = None, today: date | None = None) -> ScanOutcome:
+    """Run these scanners in `ctx` and finish their report: rules, baseline (every finding "new"
+    without one), suppressions (when files or entries are given), overlap, visibility."""
     started = now_iso()
     workers = max(1, min(len(scanners), 4))
     deadline = ctx.deadline
@@ -119,7 +238,6 @@ def run_scan(ctx: ScanContext, scanners: list[type[Scanner]], rules: list[Rule])
         if error is not None:
             errors.append(error)
     findings = evaluate(rules, observations)
-    mark_overlaps(findings)
     report = Report(
         tool_version=__version__,
         started_at=started,
@@ -137,4 +255,13 @@ def run_scan(ctx: ScanContext, scanners: list[type[Scanner]], rules: list[Rule])
         },
         unpriced=sorted(unpriced, key=lambda u: (u.get("sku", ""), u.get("resource_id", ""))),
     )
-    return ScanOutcome(report, errors)
+    if baseline is not None:
+        apply_baseline(report.findings, baseline)
+    suppressed = None
+    if suppression_files or suppressions:
+        suppressed = supp.apply(report.findings, list(suppressions or []), today or date.today(),
+                                list(suppression_files or []))
+        report.suppressions = suppressed.to_dict()
+    mark_overlaps(report.findings)  # once, after suppressions: a suppressed finding counts no machine
+    report.visibility = assess(scanners, report.coverage)
+    return ScanOutcome(report, errors, list(scanners), suppressed)
