@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import itertools
 import logging
 import sys
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,7 +33,8 @@ from aifinops_cli.core.config import MAX_LOOKBACK_DAYS, Config, find_config_file
 from aifinops_cli.core.exitcodes import ExitCode, meaning
 from aifinops_cli.core.models import Report, Severity
 from aifinops_cli.core.pipeline import RequestError, ScanRequest, prepare, run
-from aifinops_cli.core.plugin import Limits, ScanOptions
+from aifinops_cli.core.plugin import Limits, Provider, ProviderOption, ScanOptions
+from aifinops_cli.core.registry import PluginLoadError, load_providers
 from aifinops_cli.core.rules import Rule, load_rules
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.output.interface import Formatter, formatters
@@ -38,7 +42,7 @@ from aifinops_cli.output.safe import markup, plain
 from aifinops_cli.pricing.catalog import PriceCatalog, load_catalog
 
 REPORT_STEM = "aifinops-report"
-PROVIDER_INPUTS = ("aws", "gcp", "k8s")
+PROVIDER_VALUES = "aifinops.provider_values"  # ctx.meta key: {provider: {option key: value}}
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -150,27 +154,6 @@ def scan(
         "Default: aws, unless other inputs are given.")] = None,
     scanner: Annotated[list[str] | None, typer.Option(
         "--scanner", "-s", help="Run exactly these scanners (see `aifinops scanners list`).")] = None,
-    profile: Annotated[str | None, typer.Option("--profile", help="AWS profile.",
-                                                envvar="AWS_PROFILE")] = None,
-    regions: Annotated[list[str] | None, typer.Option(
-        "--regions", help="AWS regions, comma-separated (default: all enabled).")] = None,
-    gcp_project: Annotated[list[str] | None, typer.Option(
-        "--gcp-project", help="Google Cloud project (repeatable).")] = None,
-    kube_context: Annotated[list[str] | None, typer.Option(
-        "--kube-context", help="kubeconfig context (repeatable).")] = None,
-    prometheus_url: Annotated[str | None, typer.Option(
-        "--prometheus-url", help="Prometheus with DCGM exporter metrics.")] = None,
-    llm_logs: Annotated[list[str] | None, typer.Option(
-        "--llm-logs", help="LLM request logs: files, dirs, globs, .gz, s3:// (repeatable).")] = None,
-    llm_log_format: Annotated[str | None, typer.Option(
-        "--llm-log-format", help="Force the LLM log format instead of detecting it.")] = None,
-    billing: Annotated[list[str] | None, typer.Option(
-        "--billing", help="Billing exports: FOCUS, CUR, GCP export; files, dirs, globs, s3://, "
-        "athena://db.table, bigquery://project.dataset.table (repeatable).")] = None,
-    billing_format: Annotated[str | None, typer.Option(
-        "--billing-format", help="Force the billing format instead of detecting it.")] = None,
-    show_prompts: Annotated[bool, typer.Option(
-        "--show-prompts", help="Include prompt text in reports (off: hashes only).")] = False,
     strict: Annotated[bool, typer.Option(
         "--strict", help="Malformed input records are fatal instead of counted.")] = False,
     lookback_days: Annotated[int | None, typer.Option(
@@ -230,29 +213,28 @@ def scan(
             known = load_fingerprints(baseline)
         except SourceError as exc:
             fail(str(exc))
+    try:
+        providers = load_providers()
+    except PluginLoadError as exc:
+        fail(str(exc))
+    values: dict[str, dict[str, Any]] = ctx.meta.get(PROVIDER_VALUES, {})
+    settings = {name: cls.settings(values.get(name, {}), config.section(cls.section_name()))
+                for name, cls in providers.items()}
     options = ScanOptions(
         providers=[p.lower() for p in _split(provider)],
-        aws_profile=profile,
-        aws_regions=_split(regions),
-        gcp_projects=_split(gcp_project),
-        kube_contexts=_split(kube_context),
-        prometheus_url=prometheus_url,
-        llm_logs=list(llm_logs or []),
-        llm_log_format=llm_log_format,
-        billing=list(billing or []),
-        billing_format=billing_format,
-        show_prompts=show_prompts,
         strict=strict,
         lookback_days=config.lookback_days,
         max_workers=workers,
+        settings=settings,
     )
+    _legacy_fields(options)
     try:
         options.limits = Limits.from_settings(config.section("scan"), timeout)
     except ValueError as exc:
         fail(str(exc))
-    bad = [p for p in options.providers if p not in PROVIDER_INPUTS]
+    bad = [p for p in options.providers if p not in providers]
     if bad:
-        fail(f"unknown provider(s) {', '.join(bad)}; choose from {', '.join(PROVIDER_INPUTS)}")
+        fail(f"unknown provider(s) {', '.join(bad)}; choose from {', '.join(providers)}")
     unattended = UnattendedRun.start(ctx, opts, config, state_dir=state_dir, record=record,
                                      lock=lock, suppressions=list(suppressions or []),
                                      log_path=log_file)
@@ -307,6 +289,63 @@ def scan(
                          f"(exit {int(code)}: {meaning(code)})\n")
     unattended.done(report, written, int(code))
     raise typer.Exit(int(code))
+
+
+def _legacy_fields(options: ScanOptions) -> None:
+    """The built-in providers' settings also as ScanOptions' flat fields, which their scanners
+    still read (until they read ctx.settings(name))."""
+    aws, gcp, k8s = options.settings["aws"], options.settings["gcp"], options.settings["k8s"]
+    llm, billing = options.settings["llm"], options.settings["billing"]
+    options.aws_profile, options.aws_regions = aws.profile, list(aws.regions)
+    if aws.live_prices is not None:
+        options.extra["live_prices"] = aws.live_prices
+    options.gcp_projects = list(gcp.projects)
+    options.kube_contexts, options.prometheus_url = list(k8s.contexts), k8s.prometheus_url
+    options.llm_logs, options.llm_log_format = list(llm.logs), llm.log_format
+    options.show_prompts = llm.show_prompts
+    options.billing, options.billing_format = list(billing.paths), billing.format
+
+
+def _option(provider: type[Provider], opt: ProviderOption) -> inspect.Parameter:
+    """A provider's flag as a parameter of the `scan` command, in the provider's help panel."""
+    info = typer.Option(*opt.flags, help=opt.help, envvar=opt.envvar, rich_help_panel=provider.panel())
+    kind: Any
+    if opt.kind == "flag":
+        kind, default = bool, False
+    elif opt.kind == "list":
+        kind, default = list[str] | None, None
+    else:
+        kind, default = str | None, None
+    return inspect.Parameter(f"{provider.name}__{opt.key}", inspect.Parameter.KEYWORD_ONLY,
+                             default=default, annotation=Annotated[kind, info])
+
+
+def scan_command() -> Callable[..., None]:
+    """`scan` with every registered provider's flags added (click parses them like its own);
+    their values reach `scan` through the click context, by provider and option key."""
+    try:
+        providers = load_providers()
+    except PluginLoadError:
+        providers = {}  # `scan` itself reports it, exit 2
+    extra = [(name, opt, _option(cls, opt)) for name, cls in providers.items() for opt in cls.options]
+    base = inspect.signature(scan, eval_str=True)
+    params = [*base.parameters.values(), *(param for _, _, param in extra)]
+
+    @functools.wraps(scan)
+    def command(ctx: typer.Context, **kwargs: Any) -> None:
+        values: dict[str, dict[str, Any]] = {}
+        for name, opt, param in extra:
+            value = kwargs.pop(param.name, None)
+            if opt.kind == "list":
+                value = _split(value) if opt.split else list(value or [])
+            values.setdefault(name, {})[opt.key] = value
+        ctx.meta[PROVIDER_VALUES] = values
+        scan(ctx, **kwargs)
+
+    command.__signature__ = base.replace(parameters=params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    del command.__wrapped__  # typer reads the signature above, not scan's
+    return command
 
 
 def outcome_line(report: Report, code: ExitCode, fail_on: Severity | None) -> str:

@@ -30,12 +30,13 @@ from aifinops_cli.core.fanout import fan_out, timed_out_message
 from aifinops_cli.core.models import CoverageEntry, Observation, Report, ScanResult
 from aifinops_cli.core.overlap import mark_overlaps
 from aifinops_cli.core.plugin import ScanContext, Scanner, ScannerError, ScanOptions
-from aifinops_cli.core.registry import PluginLoadError, for_providers, load_scanners
+from aifinops_cli.core.registry import PluginLoadError, for_providers, load_providers, load_scanners
 from aifinops_cli.core.rules import Rule, evaluate
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.pricing.catalog import PriceCatalog
 
 log = logging.getLogger("aifinops")
+DEFAULT_PROVIDER = "aws"  # scanned when no provider is named and no input is given
 
 
 class RequestError(Exception):
@@ -96,12 +97,16 @@ def select_scanners(options: ScanOptions, names: list[str]) -> list[type[Scanner
                 raise RequestError(f"unknown scanner(s) {', '.join(unknown)}; known: {', '.join(registry)} "
                                    "(see `aifinops scanners list`)")
             return [registry[n] for n in names]
+        for name, provider in load_providers().items():  # its inputs given: in play without -p
+            if name not in options.providers and name in options.settings and provider.in_play(
+                    options.settings[name]):
+                options.providers.append(name)
         if options.gcp_projects and "gcp" not in options.providers:
             options.providers.append("gcp")
         if options.kube_contexts and "k8s" not in options.providers:
             options.providers.append("k8s")
         if not (options.providers or options.llm_logs or options.billing):
-            options.providers.append("aws")
+            options.providers.append(DEFAULT_PROVIDER)
         registry = load_scanners(for_providers(options.in_play()))
     except PluginLoadError as exc:
         raise RequestError(str(exc)) from None

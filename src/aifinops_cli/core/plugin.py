@@ -96,6 +96,67 @@ class Limits:
 _LIMIT_KEYS = ("timeout", "connect_timeout", "read_timeout", "max_attempts")
 
 
+@dataclass(frozen=True)
+class ProviderOption:
+    """One `scan` flag a provider contributes; it shows in the provider's own help panel.
+
+    `kind` is "text" (one value), "list" (repeatable; `split` also takes comma-separated values)
+    or "flag" (on/off). The value reaches `Provider.settings` under `key`."""
+
+    key: str
+    flags: tuple[str, ...]
+    help: str
+    kind: str = "text"
+    split: bool = False
+    envvar: str | None = None
+
+
+class Provider:
+    """A provider plugin, registered under the entry-point group `aifinops.providers`.
+
+    It owns its `scan` flags (`options`, shown in the help panel `title`), its config section
+    (`section`, default its name; `config_keys` are the keys that section accepts, checked
+    with file:line when the config is read, or None when its scanners check the section
+    themselves), its typed settings (`settings()`, from its flags and its section, read by
+    scanners as `ctx.settings(name)`), and whether its inputs put it in play without `-p`.
+    Its scanners are the `aifinops.scanners` entry points named `<name>` or `<name>.<what>`.
+    The built-in providers are registered exactly this way, in our own pyproject.
+    """
+
+    name: ClassVar[str]
+    title: ClassVar[str] = ""  # the help panel of its flags (default: the name, upper case)
+    description: ClassVar[str] = ""
+    section: ClassVar[str | None] = None
+    config_keys: ClassVar[tuple[str, ...] | None] = None
+    options: ClassVar[tuple[ProviderOption, ...]] = ()
+
+    @classmethod
+    def section_name(cls) -> str:
+        return cls.section or cls.name
+
+    @classmethod
+    def panel(cls) -> str:
+        return cls.title or cls.name.upper()
+
+    @classmethod
+    def settings(cls, values: dict[str, Any], section: dict[str, Any]) -> Any:
+        """Typed settings from this provider's flags (`values`, by option key; None or empty when
+        not given) and its config section. By default: the section, with the flags given over it."""
+        given = {k: v for k, v in values.items() if v not in (None, [], ())}
+        return {**section, **given}
+
+    @classmethod
+    def in_play(cls, settings: Any) -> bool:
+        """Whether its inputs were given (a project, a log file), so it is scanned without `-p`."""
+        return False
+
+
+def split_list(value: Any) -> list[str]:
+    """A config list given as a list or as one comma-separated string."""
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    return [str(v).strip() for v in items if str(v).strip()]
+
+
 @dataclass
 class ScanOptions:
     """What the user asked for on the command line, shared by all scanners."""
@@ -116,6 +177,7 @@ class ScanOptions:
     max_workers: int = 8
     limits: Limits = field(default_factory=Limits)
     extra: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)  # provider name -> its typed settings
 
     def in_play(self) -> set[str]:
         """The providers this scan is about: the cloud ones asked for, plus `llm` and `billing`
@@ -135,6 +197,10 @@ class ScanContext:
     internal_errors: list[BaseException] = field(default_factory=list)  # bugs caught in a scope
     _cache: dict[Any, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def settings(self, provider: str) -> Any:
+        """The typed settings of a provider (core/plugin.py Provider.settings), None if unknown."""
+        return self.options.settings.get(provider)
 
     @property
     def deadline(self) -> float | None:
