@@ -33,6 +33,7 @@ from aifinops_cli.scanners.gcp.fake import (
 )
 from aifinops_cli.scanners.gcp.gke import GkeGpuNodePoolScanner
 from aifinops_cli.scanners.gcp.monitoring import CPU_METRIC
+from aifinops_cli.scanners.gcp.provider import GcpSettings
 
 ZONES = ("us-central1-a", "us-central1-b", "us-central1-c", "us-east1-b")
 
@@ -95,7 +96,8 @@ def main() -> int:
     names = [f"bench-{n}" for n in range(args.projects)]
     fake = FakeGcp(projects={p: project(p, args.instances, now) for p in names})
     with serve(fake) as url:
-        options = ScanOptions(providers=["gcp"], gcp_projects=names, extra={"gcp_endpoint": url})
+        settings = GcpSettings(projects=names, endpoints={"": url})
+        options = ScanOptions(providers=["gcp"], settings={"gcp": settings})
         ctx = ScanContext(options=options, config=Config(), prices=load_catalog(), now=now)
         start = time.perf_counter()
         observations = []

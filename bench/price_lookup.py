@@ -110,7 +110,7 @@ def bench_gcp(apis: PriceApis, url: str) -> None:
     for label in ("cold", "warm"):
         options = ScanOptions(providers=["gcp"])
         with demo_gcp(options):
-            options.extra["gcp_cloudbilling_endpoint"] = url
+            options.settings_for("gcp").endpoints["cloudbilling"] = url
             ctx = ScanContext(options=options, config=Config(), prices=load_catalog(), now=datetime.now(UTC))
             before = apis.count("gcp")
             began = time.perf_counter()

@@ -24,6 +24,7 @@ from aifinops_cli.scanners.k8s.fake import (
     serve,
     write_kubeconfig,
 )
+from aifinops_cli.scanners.k8s.provider import K8sSettings
 from aifinops_cli.scanners.k8s.scanner import KubernetesGpuScanner
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -89,8 +90,8 @@ def fake(tmp_path: Path) -> Iterator[tuple[FakeK8s, str, Path]]:
 
 
 def _context(kubeconfig: Path, contexts: list[str], prometheus: str | None) -> ScanContext:
-    options = ScanOptions(providers=["k8s"], kube_contexts=contexts, prometheus_url=prometheus,
-                          lookback_days=14, extra={"kubeconfig": str(kubeconfig)})
+    options = ScanOptions(providers=["k8s"], lookback_days=14, settings={"k8s": K8sSettings(
+        contexts=contexts, prometheus_url=prometheus, kubeconfig=str(kubeconfig))})
     config = Config(sections={"kubernetes": SETTINGS})
     return ScanContext(options=options, config=config, prices=load_catalog(), now=NOW)
 

@@ -17,6 +17,7 @@ from aifinops_cli.core.plugin import ScanOptions
 from aifinops_cli.core.report import to_dict
 from aifinops_cli.core.rules import load_rules
 from aifinops_cli.pricing.catalog import load_catalog
+from aifinops_cli.scanners.billing.provider import BillingSettings
 from tests.conftest import run_cli
 
 DATA = Path(__file__).parent / "data" / "billing"
@@ -29,7 +30,8 @@ UNTAGGED = "billing-untagged-ai-spend"
 def request(baseline: set[str] | None, suppressions: Path | None) -> ScanRequest:
     config = Config()
     files = [suppressions] if suppressions is not None else []
-    return ScanRequest(options=ScanOptions(billing=list(INPUTS)), config=config,
+    return ScanRequest(options=ScanOptions(settings={"billing": BillingSettings(paths=list(INPUTS))}),
+                       config=config,
                        rules=load_rules([], config), prices=load_catalog(), baseline=baseline,
                        suppressions=supp.load(files), suppression_files=[str(p) for p in files],
                        today=date(2026, 12, 1))

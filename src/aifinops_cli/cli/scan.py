@@ -65,13 +65,18 @@ def _prepare(opts: GlobalOptions, sets: list[str], rules_paths: list[Path]
     except SourceError as exc:
         fail(str(exc))
     try:
-        rules = load_rules(rules_paths, config)
+        providers = load_providers().values()
+    except PluginLoadError as exc:
+        fail(str(exc))
+    try:  # a provider's own rules and catalog first: --rules and config catalogs replace them
+        rules = load_rules([*(p for cls in providers for p in cls.rule_paths()), *rules_paths], config)
         pricing = config.pricing
         discount = pricing.get("discount_pct", {})
         if isinstance(discount, int | float):
             discount = {"*": float(discount)}
         prices = load_catalog(
-            [Path(p) for p in pricing.get("catalogs", [])],
+            [*(p for cls in providers for p in cls.catalog_paths()),
+             *(Path(p) for p in pricing.get("catalogs", []))],
             list(pricing.get("overrides", [])),
             dict(discount),
         )
@@ -218,8 +223,13 @@ def scan(
     except PluginLoadError as exc:
         fail(str(exc))
     values: dict[str, dict[str, Any]] = ctx.meta.get(PROVIDER_VALUES, {})
-    settings = {name: cls.settings(values.get(name, {}), config.section(cls.section_name()))
-                for name, cls in providers.items()}
+    settings: dict[str, Any] = {}
+    for name, cls in providers.items():  # each provider's flags over its config section
+        try:
+            settings[name] = cls.settings(values.get(name, {}), config.section(cls.section_name()))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            fail(f"{config.where(cls.section_name())}: config {cls.section_name()}: "
+                 f"{type(exc).__name__}: {exc}")
     options = ScanOptions(
         providers=[p.lower() for p in _split(provider)],
         strict=strict,
@@ -227,7 +237,6 @@ def scan(
         max_workers=workers,
         settings=settings,
     )
-    _legacy_fields(options)
     try:
         options.limits = Limits.from_settings(config.section("scan"), timeout)
     except ValueError as exc:
@@ -247,7 +256,7 @@ def scan(
         if demo:
             from aifinops_cli.demo.estate import add_demo_inputs, demo_clusters, demo_estate
 
-            options.aws_profile = None
+            options.settings_for("aws").profile = None
             stack.enter_context(demo_estate(options))
             add_demo_inputs(options, config)
             stack.enter_context(demo_clusters(options))
@@ -289,21 +298,6 @@ def scan(
                          f"(exit {int(code)}: {meaning(code)})\n")
     unattended.done(report, written, int(code))
     raise typer.Exit(int(code))
-
-
-def _legacy_fields(options: ScanOptions) -> None:
-    """The built-in providers' settings also as ScanOptions' flat fields, which their scanners
-    still read (until they read ctx.settings(name))."""
-    aws, gcp, k8s = options.settings["aws"], options.settings["gcp"], options.settings["k8s"]
-    llm, billing = options.settings["llm"], options.settings["billing"]
-    options.aws_profile, options.aws_regions = aws.profile, list(aws.regions)
-    if aws.live_prices is not None:
-        options.extra["live_prices"] = aws.live_prices
-    options.gcp_projects = list(gcp.projects)
-    options.kube_contexts, options.prometheus_url = list(k8s.contexts), k8s.prometheus_url
-    options.llm_logs, options.llm_log_format = list(llm.logs), llm.log_format
-    options.show_prompts = llm.show_prompts
-    options.billing, options.billing_format = list(billing.paths), billing.format
 
 
 def _option(provider: type[Provider], opt: ProviderOption) -> inspect.Parameter:

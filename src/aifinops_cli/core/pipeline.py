@@ -97,15 +97,7 @@ def select_scanners(options: ScanOptions, names: list[str]) -> list[type[Scanner
                 raise RequestError(f"unknown scanner(s) {', '.join(unknown)}; known: {', '.join(registry)} "
                                    "(see `aifinops scanners list`)")
             return [registry[n] for n in names]
-        for name, provider in load_providers().items():  # its inputs given: in play without -p
-            if name not in options.providers and name in options.settings and provider.in_play(
-                    options.settings[name]):
-                options.providers.append(name)
-        if options.gcp_projects and "gcp" not in options.providers:
-            options.providers.append("gcp")
-        if options.kube_contexts and "k8s" not in options.providers:
-            options.providers.append("k8s")
-        if not (options.providers or options.llm_logs or options.billing):
+        if not options.in_play():
             options.providers.append(DEFAULT_PROVIDER)
         registry = load_scanners(for_providers(options.in_play()))
     except PluginLoadError as exc:
@@ -133,6 +125,13 @@ def check_scanner_config(chosen: list[type[Scanner]], config: Config, options: S
 
 def prepare(request: ScanRequest) -> Plan:
     """Choose the scanners and check their config sections; RequestError if the scan cannot run."""
+    options, config = request.options, request.config
+    try:
+        for name, provider in load_providers().items():  # not given: from its config section only
+            if name not in options.settings:
+                options.settings[name] = provider.settings({}, config.section(provider.section_name()))
+    except PluginLoadError as exc:
+        raise RequestError(str(exc)) from None
     chosen = select_scanners(request.options, request.scanners)
     check_scanner_config(chosen, request.config, request.options)
     return Plan(request, chosen)

@@ -10,12 +10,14 @@ the pipeline turns into one coverage line. Fan-outs over scopes go through core/
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from aifinops_cli.core.models import ScanResult
@@ -129,6 +131,23 @@ class Provider:
     section: ClassVar[str | None] = None
     config_keys: ClassVar[tuple[str, ...] | None] = None
     options: ClassVar[tuple[ProviderOption, ...]] = ()
+    # files shipped beside the provider's module: its rules (for the kinds its scanners observe)
+    # and its price catalog; the built-ins' live in the bundled rules/ and pricing/data/
+    rules_files: ClassVar[tuple[str, ...]] = ()
+    catalog_files: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def rule_paths(cls) -> list[Path]:
+        return [cls._beside(name) for name in cls.rules_files]
+
+    @classmethod
+    def catalog_paths(cls) -> list[Path]:
+        return [cls._beside(name) for name in cls.catalog_files]
+
+    @classmethod
+    def _beside(cls, name: str) -> Path:
+        module = sys.modules[cls.__module__]
+        return Path(module.__file__ or ".").parent / name
 
     @classmethod
     def section_name(cls) -> str:
@@ -153,37 +172,40 @@ class Provider:
 
 def split_list(value: Any) -> list[str]:
     """A config list given as a list or as one comma-separated string."""
+    if value is not None and not isinstance(value, str | list | tuple):
+        raise ValueError(f"expected a list or comma-separated text, got {value!r}")
     items = value.split(",") if isinstance(value, str) else list(value or [])
     return [str(v).strip() for v in items if str(v).strip()]
 
 
 @dataclass
 class ScanOptions:
-    """What the user asked for on the command line, shared by all scanners."""
+    """What the user asked for, shared by all scanners; each provider's own flags and config are
+    its typed settings (`settings`, by provider name; read as `ctx.settings(name)`)."""
 
-    providers: list[str] = field(default_factory=list)
-    aws_profile: str | None = None
-    aws_regions: list[str] = field(default_factory=list)
-    gcp_projects: list[str] = field(default_factory=list)
-    kube_contexts: list[str] = field(default_factory=list)
-    prometheus_url: str | None = None
-    llm_logs: list[str] = field(default_factory=list)
-    llm_log_format: str | None = None
-    billing: list[str] = field(default_factory=list)
-    billing_format: str | None = None
-    show_prompts: bool = False
+    providers: list[str] = field(default_factory=list)  # asked for by name (-p)
     strict: bool = False
     lookback_days: int = 14
     max_workers: int = 8
     limits: Limits = field(default_factory=Limits)
-    extra: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)  # provider name -> its typed settings
 
+    def settings_for(self, provider: str) -> Any:
+        """A provider's settings; its defaults (no flags, no config) when none were given."""
+        if provider not in self.settings:
+            from aifinops_cli.core.registry import load_providers
+
+            self.settings[provider] = load_providers()[provider].settings({}, {})
+        return self.settings[provider]
+
     def in_play(self) -> set[str]:
-        """The providers this scan is about: the cloud ones asked for, plus `llm` and `billing`
-        when their inputs are given."""
-        return set(self.providers) | {p for p, given in (("llm", self.llm_logs),
-                                                          ("billing", self.billing)) if given}
+        """The providers this scan is about: those asked for, plus those whose inputs are given
+        (a GCP project, a kube context, LLM logs, a billing export)."""
+        from aifinops_cli.core.registry import load_providers
+
+        known = load_providers()
+        return set(self.providers) | {name for name, value in self.settings.items()
+                                      if name in known and known[name].in_play(value)}
 
 
 @dataclass
@@ -199,8 +221,8 @@ class ScanContext:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def settings(self, provider: str) -> Any:
-        """The typed settings of a provider (core/plugin.py Provider.settings), None if unknown."""
-        return self.options.settings.get(provider)
+        """The typed settings of a provider (Provider.settings), its defaults if none were given."""
+        return self.options.settings_for(provider)
 
     @property
     def deadline(self) -> float | None:

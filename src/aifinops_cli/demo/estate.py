@@ -167,8 +167,8 @@ def add_demo_inputs(options: ScanOptions, config: Config) -> None:
     from aifinops_cli.scanners.billing import demo_billing_paths
     from aifinops_cli.scanners.llm.demo import demo_llm_config, demo_llm_paths
 
-    options.llm_logs = [*options.llm_logs, *demo_llm_paths()]
-    options.billing = [*options.billing, *demo_billing_paths()]
+    options.settings_for("llm").logs.extend(demo_llm_paths())
+    options.settings_for("billing").paths.extend(demo_billing_paths())
     llm = dict(demo_llm_config())
     llm.update(config.section("llm"))  # the user's own settings win
     config.sections["llm"] = llm
@@ -180,7 +180,7 @@ def demo_clusters(options: ScanOptions) -> Iterator[None]:
     from aifinops_cli.scanners.gcp.demo import demo_gcp
     from aifinops_cli.scanners.k8s.demo import demo_k8s
 
-    machines = options.extra.pop(DEMO_NODE_MACHINES, {})
+    machines = options.settings.pop(DEMO_NODE_MACHINES, {})
     with demo_gcp(options), demo_k8s(options, provider_ids=machines):
         yield
 
@@ -213,9 +213,9 @@ def demo_estate(options: ScanOptions) -> Iterator[None]:
             for region, (instances, volumes) in ESTATE.items():
                 seed_region(region, instances, volumes, now)
                 seed_ml(region, now)  # SageMaker endpoints/notebooks, EKS GPU node groups
-            options.aws_regions = list(DEMO_ACCOUNT_REGIONS)
-            options.extra["live_prices"] = False  # the demo is offline: bundled catalogs only
-            options.extra[DEMO_NODE_MACHINES] = _node_machines()  # for demo_clusters
+            options.settings_for("aws").regions = list(DEMO_ACCOUNT_REGIONS)
+            options.settings_for("aws").live_prices = False  # the demo is offline: bundled catalogs only
+            options.settings[DEMO_NODE_MACHINES] = _node_machines()  # for demo_clusters
             if "aws" not in options.providers:
                 options.providers.append("aws")
             yield

@@ -144,7 +144,7 @@ def new_session(ctx: ScanContext) -> boto3.Session:
         core = botocore.session.Session()
         core.register_component("data_loader", _LOADER)  # parse service models once, not per thread
         core.set_default_client_config(client_limits(ctx.options.limits))
-        session = boto3.Session(botocore_session=core, profile_name=ctx.options.aws_profile)
+        session = boto3.Session(botocore_session=core, profile_name=ctx.settings("aws").profile)
     except botocore.exceptions.ProfileNotFound as exc:
         raise ScannerError(explain(exc)) from None
 
@@ -174,8 +174,8 @@ def account_id(ctx: ScanContext) -> str:
 
 def regions(ctx: ScanContext) -> list[str]:
     """--regions if given, else every region enabled for the account."""
-    if ctx.options.aws_regions:
-        return list(ctx.options.aws_regions)
+    if ctx.settings("aws").regions:
+        return list(ctx.settings("aws").regions)
 
     def fetch() -> list[str]:
         session = new_session(ctx)

@@ -12,14 +12,14 @@ from aifinops_cli.core.plugin import Provider, ProviderOption, split_list
 class AwsSettings:
     profile: str | None = None  # --profile, $AWS_PROFILE or aws.profile
     regions: list[str] = field(default_factory=list)  # none: every enabled region
-    live_prices: bool | None = None  # None: the Price List API when reachable, else bundled
+    live_prices: bool | None = None  # None: config pricing.live, else the Price List API (the demo: off)
 
 
 class AwsProvider(Provider):
     name = "aws"
     title = "AWS"
     description = "EC2 GPU instances, EBS volumes, EKS GPU node groups, SageMaker"
-    config_keys = ("profile", "regions", "live_prices")
+    config_keys = ("profile", "regions")
     options = (
         ProviderOption("profile", ("--profile",), "AWS profile.", envvar="AWS_PROFILE"),
         ProviderOption("regions", ("--regions",), "AWS regions, comma-separated (default: all enabled).",
@@ -29,5 +29,4 @@ class AwsProvider(Provider):
     @classmethod
     def settings(cls, values: dict[str, Any], section: dict[str, Any]) -> AwsSettings:
         return AwsSettings(profile=values.get("profile") or section.get("profile"),
-                           regions=values.get("regions") or split_list(section.get("regions")),
-                           live_prices=section.get("live_prices"))
+                           regions=values.get("regions") or split_list(section.get("regions")))

@@ -3,8 +3,8 @@ the per-project Compute Engine inventory.
 
 Credentials are Application Default Credentials with the read-only cloud-platform scope. Clients
 use the REST transport. Endpoints can be pointed elsewhere (a local fake in tests and the demo):
-`ScanOptions.extra["gcp_endpoint"]` or `$AIFINOPS_GCP_ENDPOINT` for every service, with
-`gcp_<service>_endpoint` / `$AIFINOPS_GCP_<SERVICE>_ENDPOINT` per service (compute, monitoring,
+`GcpSettings.endpoints[""]` or `$AIFINOPS_GCP_ENDPOINT` for every service, with
+`endpoints["<service>"]` / `$AIFINOPS_GCP_<SERVICE>_ENDPOINT` per service (compute, monitoring,
 container, resourcemanager). An overridden endpoint is reached with anonymous credentials.
 
 The inventory (instances and disks of a project, from the two aggregatedList calls) is memoised
@@ -104,11 +104,12 @@ class GcpAccess:
         return {"api_endpoint": self.endpoints[service]} if self.overridden[service] else None
 
 
-def endpoint_overrides(extra: dict[str, Any]) -> dict[str, str]:
-    common = extra.get("gcp_endpoint") or os.environ.get("AIFINOPS_GCP_ENDPOINT") or ""
+def endpoint_overrides(endpoints: dict[str, str]) -> dict[str, str]:
+    """Services pointed away from Google: GcpSettings.endpoints ("" for all) over the environment."""
+    common = endpoints.get("") or os.environ.get("AIFINOPS_GCP_ENDPOINT") or ""
     out = {}
     for service in SERVICES:
-        value = (extra.get(f"gcp_{service}_endpoint")
+        value = (endpoints.get(service)
                  or os.environ.get(f"AIFINOPS_GCP_{service.upper()}_ENDPOINT") or common)
         if value:
             out[service] = str(value).rstrip("/")
@@ -119,7 +120,7 @@ def access(ctx: ScanContext) -> GcpAccess:
     """Credentials once per scan: ADC, or anonymous when every endpoint is overridden."""
 
     def build() -> GcpAccess:
-        overrides = endpoint_overrides(ctx.options.extra)
+        overrides = endpoint_overrides(ctx.settings("gcp").endpoints)
         endpoints = {s: overrides.get(s, DEFAULT_ENDPOINTS[s]) for s in SERVICES}
         overridden = {s: s in overrides for s in SERVICES}
         if all(overridden.values()):
@@ -273,8 +274,8 @@ def gapic_client(ctx: ScanContext, client_cls: Any, service: str) -> Any:
 
 def projects(ctx: ScanContext) -> list[str]:
     """--gcp-project if given, else every ACTIVE project the credentials can see."""
-    if ctx.options.gcp_projects:
-        return list(dict.fromkeys(ctx.options.gcp_projects))
+    if ctx.settings("gcp").projects:
+        return list(dict.fromkeys(ctx.settings("gcp").projects))
 
     def fetch() -> list[str]:
         from google.cloud import resourcemanager_v3

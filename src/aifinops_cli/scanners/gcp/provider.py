@@ -14,14 +14,14 @@ class GcpSettings:
     # API endpoints by service ("" for all services; compute, monitoring, container,
     # resourcemanager, cloudbilling), as the demo and the tests' fake servers set them
     endpoints: dict[str, str] = field(default_factory=dict)
-    live_prices: bool | None = None  # None: the Cloud Billing Catalog when reachable
+    live_prices: bool | None = None  # None: config pricing.live, else the Cloud Billing Catalog
 
 
 class GcpProvider(Provider):
     name = "gcp"
     title = "Google Cloud"
     description = "Compute Engine GPU instances and disks, GKE GPU node pools"
-    config_keys = ("projects", "live_prices")
+    config_keys = ("projects",)
     options = (
         ProviderOption("projects", ("--gcp-project",), "Google Cloud project (repeatable).", kind="list",
                        split=True),
@@ -29,8 +29,7 @@ class GcpProvider(Provider):
 
     @classmethod
     def settings(cls, values: dict[str, Any], section: dict[str, Any]) -> GcpSettings:
-        return GcpSettings(projects=values.get("projects") or split_list(section.get("projects")),
-                           live_prices=section.get("live_prices"))
+        return GcpSettings(projects=values.get("projects") or split_list(section.get("projects")))
 
     @classmethod
     def in_play(cls, settings: GcpSettings) -> bool:

@@ -148,7 +148,8 @@ class KubernetesGpuScanner(Scanner):
         finally:
             api_client.close()
         usage: GpuUsage | None = None
-        prom_url = (settings.get("prometheus_urls") or {}).get(target.name) or ctx.options.prometheus_url
+        prom_url = ((settings.get("prometheus_urls") or {}).get(target.name)
+                    or ctx.settings("k8s").prometheus_url)
         dcgm_note = ("GPU utilisation not available (no --prometheus-url, nor kubernetes.prometheus_urls "
                      "for this context)")
         if prom_url:
