@@ -7,6 +7,7 @@ read timeouts end them soon after) and reported as timed out instead of being wa
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
@@ -113,6 +114,10 @@ class ScopeOutcome:
     unpriced: list[dict[str, str]] = field(default_factory=list)
 
 
+def _explain_in(explain: Callable[[BaseException, str], str], scope: str, exc: BaseException) -> str:
+    return explain(exc, scope)
+
+
 def scan_scopes(ctx: ScanContext, scanner: str, scopes: Sequence[T], work: Callable[[T], ScopeItems],
                 *, expected: tuple[type[BaseException], ...],
                 explain: Callable[[BaseException, str], str],
@@ -145,7 +150,7 @@ def scan_scopes(ctx: ScanContext, scanner: str, scopes: Sequence[T], work: Calla
             exc = done.error
             assert exc is not None
             message = scope_failure(ctx, exc, scope_name, expected,
-                                    lambda e, n=scope_name: explain(e, n))
+                                    functools.partial(_explain_in, explain, scope_name))
             if isinstance(exc, expected) and fatal(exc):
                 stop = exc
         out.coverage.append(CoverageEntry(scanner, label(scope_name), "failed", message, errors=1))

@@ -166,7 +166,7 @@ def _run_one(cls: type[Scanner], ctx: ScanContext) -> tuple[ScanResult, BaseExce
     except Exception as exc:  # a bug must not lose the other scanners' work
         extra = (OPTIONAL_MODULES.get((exc.name or "").split(".")[0])
                  if isinstance(exc, ModuleNotFoundError) else None)
-        if extra is not None:
+        if extra is not None and isinstance(exc, ModuleNotFoundError):
             message = (f"needs the optional package {exc.name!r}: "
                        f"pip install 'aifinops[{extra}]' (or 'aifinops[all]')")
             return ScanResult(cls.name, coverage=[CoverageEntry(cls.name, "*", "skipped",
