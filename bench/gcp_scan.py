@@ -17,6 +17,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from aifinops_cli.core.config import Config
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.rules import evaluate, load_rules
 from aifinops_cli.demo.fakes.gcp import (
     FakeGcp,
@@ -32,7 +33,7 @@ from aifinops_cli.pricing.catalog import load_catalog
 from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
 from aifinops_cli.scanners.gcp.gke import GkeGpuNodePoolScanner
 from aifinops_cli.scanners.gcp.monitoring import CPU_METRIC
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
+from aifinops_cli.scanners.gcp.provider import GcpSettings
 
 ZONES = ("us-central1-a", "us-central1-b", "us-central1-c", "us-east1-b")
 
@@ -95,7 +96,8 @@ def main() -> int:
     names = [f"bench-{n}" for n in range(args.projects)]
     fake = FakeGcp(projects={p: project(p, args.instances, now) for p in names})
     with serve(fake) as url:
-        options = ScanOptions(providers=["gcp"], gcp_projects=names, extra={"gcp_endpoint": url})
+        settings = GcpSettings(projects=names, endpoints={"": url})
+        options = ScanOptions(providers=["gcp"], settings={"gcp": settings})
         ctx = ScanContext(options=options, config=Config(), prices=load_catalog(), now=now)
         start = time.perf_counter()
         observations = []

@@ -21,10 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aifinops_cli.core.config import Config
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.rules import evaluate, load_rules
 from aifinops_cli.demo.fakes.k8s import FakeK8s, big_cluster, serve, write_kubeconfig
 from aifinops_cli.pricing.catalog import load_catalog
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
+from aifinops_cli.scanners.k8s.provider import K8sSettings
 from aifinops_cli.scanners.k8s.scanner import KubernetesGpuScanner
 
 
@@ -40,8 +41,8 @@ def main() -> int:
     times: list[float] = []
     with serve(fake) as url, tempfile.TemporaryDirectory() as tmp:
         kubeconfig = write_kubeconfig(Path(tmp) / "kubeconfig", url, ["big"])
-        options = ScanOptions(providers=["k8s"], kube_contexts=["big"], prometheus_url=f"{url}/prometheus",
-                              extra={"kubeconfig": str(kubeconfig)})
+        options = ScanOptions(providers=["k8s"], settings={"k8s": K8sSettings(
+            contexts=["big"], prometheus_url=f"{url}/prometheus", kubeconfig=str(kubeconfig))})
         for _ in range(args.runs):
             fake.calls.clear()
             ctx = ScanContext(options=options, config=Config(), prices=load_catalog(), now=now)

@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT / "src"))
 from tests.fakes.price_apis import PriceApis, aws_product, gcp_sku, serve_price_apis  # noqa: E402
 
 from aifinops_cli.core.config import Config  # noqa: E402
+from aifinops_cli.core.plugin import ScanContext, ScanOptions  # noqa: E402
 from aifinops_cli.pricing import gcp_live  # noqa: E402
 from aifinops_cli.pricing.catalog import load_catalog  # noqa: E402
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions  # noqa: E402
 
 FAMILIES = ("N1", "N2", "E2", "A2", "A3", "G2")
 
@@ -110,7 +110,7 @@ def bench_gcp(apis: PriceApis, url: str) -> None:
     for label in ("cold", "warm"):
         options = ScanOptions(providers=["gcp"])
         with demo_gcp(options):
-            options.extra["gcp_cloudbilling_endpoint"] = url
+            options.settings_for("gcp").endpoints["cloudbilling"] = url
             ctx = ScanContext(options=options, config=Config(), prices=load_catalog(), now=datetime.now(UTC))
             before = apis.count("gcp")
             began = time.perf_counter()

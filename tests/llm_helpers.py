@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from aifinops_cli.core.config import Config
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.rules import evaluate, load_rules
 from aifinops_cli.pricing.catalog import load_catalog
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
 from aifinops_cli.scanners.llm.engine import Engine
 from aifinops_cli.scanners.llm.inputs import LogFile
 from aifinops_cli.scanners.llm.pricing import Override, PriceBook, genai_prices_version, load_tiers
+from aifinops_cli.scanners.llm.provider import LlmSettings
 from aifinops_cli.scanners.llm.scanner import LlmLogScanner, settings_from
 
 MONTH = 730 / 24  # days per month (30.4167, the clouds' 730-hour month); under a day counts as one
@@ -24,9 +25,12 @@ def write_jsonl(path: Path, records: list[Any]) -> Path:
     return path
 
 
-def context(paths: list[str], llm: dict[str, Any] | None = None, **opts: Any) -> ScanContext:
+def context(paths: list[str], llm: dict[str, Any] | None = None, llm_log_format: str | None = None,
+            show_prompts: bool = False, **opts: Any) -> ScanContext:
     config = Config(sections={"llm": llm or {}})
-    return ScanContext(options=ScanOptions(llm_logs=paths, **opts), config=config, prices=load_catalog(),
+    flags = LlmSettings(logs=paths, log_format=llm_log_format, show_prompts=show_prompts)
+    return ScanContext(options=ScanOptions(settings={"llm": flags}, **opts), config=config,
+                       prices=load_catalog(),
                        now=datetime(2026, 12, 1, tzinfo=UTC))
 
 
@@ -44,7 +48,7 @@ def findings(result) -> dict[str, list]:
 def priced_rows(path: Path, fmt: str | None = None, llm: dict[str, Any] | None = None) -> list[dict]:
     """The priced request rows of one file, through the same engine the scanner uses."""
     ctx = context([str(path)], llm, llm_log_format=fmt)
-    engine = Engine(settings_from(ctx.config.section("llm"), ctx.options))
+    engine = Engine(settings_from(ctx.config.section("llm"), ctx.settings("llm")))
     try:
         out = engine.load(LogFile(str(path), str(path)))
         assert not out.error, out.error

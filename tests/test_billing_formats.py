@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from aifinops_cli.core.config import Config
+from aifinops_cli.core.pipeline import run_scan
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.rules import load_rules
-from aifinops_cli.core.runner import run_scan
 from aifinops_cli.pricing.catalog import PriceCatalog
+from aifinops_cli.scanners.billing.provider import BillingSettings
 from aifinops_cli.scanners.billing.scanner import BillingScanner, read_billing
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
 
 DATA = Path(__file__).parent / "data"
 FOCUS = DATA / "focus-1.0" / "focus_sample.csv"
@@ -32,7 +33,9 @@ def flows(facts):
 
 
 def scan(paths, config=None):
-    ctx = ScanContext(options=ScanOptions(billing=[str(p) for p in paths]), config=config or Config(),
+    flags = BillingSettings(paths=[str(p) for p in paths])
+    ctx = ScanContext(options=ScanOptions(settings={"billing": flags}),
+                      config=config or Config(),
                       prices=PriceCatalog(), now=datetime(2025, 6, 1, tzinfo=UTC))
     return BillingScanner(ctx).scan()
 
@@ -141,7 +144,8 @@ def test_scanner_observations_rules_and_analysis() -> None:
     assert (line.unit, line.unit_price_usd, line.quantity, line.monthly_usd) == ("GB", 0.02, 1000.0, 20.0)
     assert line.source == f"billing:{CUR}" and line.price_date == "2025-03-01 to 2025-03-31"
     rules = load_rules()
-    ctx = ScanContext(options=ScanOptions(billing=[str(CUR)]), config=Config(), prices=PriceCatalog(),
+    ctx = ScanContext(options=ScanOptions(settings={"billing": BillingSettings(paths=[str(CUR)])}),
+                      config=Config(), prices=PriceCatalog(),
                       now=datetime(2025, 6, 1, tzinfo=UTC))
     report = run_scan(ctx, [BillingScanner], rules).report
     ids = sorted(f.rule_id for f in report.findings)

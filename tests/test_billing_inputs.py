@@ -17,11 +17,12 @@ from typer.testing import CliRunner
 
 from aifinops_cli.cli.app import app
 from aifinops_cli.core.config import Config
+from aifinops_cli.core.pipeline import run_scan
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.rules import load_rules
-from aifinops_cli.core.runner import run_scan
 from aifinops_cli.pricing.catalog import PriceCatalog
+from aifinops_cli.scanners.billing.provider import BillingSettings
 from aifinops_cli.scanners.billing.scanner import BillingScanner, read_billing
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
 
 CUR2_COLUMNS = ["bill_billing_period_start_date", "bill_payer_account_name", "line_item_usage_start_date",
                 "line_item_usage_account_id", "line_item_line_item_type", "line_item_product_code",
@@ -210,7 +211,8 @@ HEADER = ("lineItem/UsageStartDate,lineItem/ProductCode,lineItem/UsageType,lineI
 
 
 def findings_for(path: Path):
-    ctx = ScanContext(options=ScanOptions(billing=[str(path)]), config=Config(), prices=PriceCatalog(),
+    ctx = ScanContext(options=ScanOptions(settings={"billing": BillingSettings(paths=[str(path)])}),
+                      config=Config(), prices=PriceCatalog(),
                       now=datetime(2025, 6, 1, tzinfo=UTC))
     return run_scan(ctx, [BillingScanner], load_rules()).report.findings
 

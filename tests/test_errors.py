@@ -19,14 +19,14 @@ from aifinops_cli.cli.common import ErrorMappingGroup, OutputPathError
 from aifinops_cli.core.exitcodes import ExitCode
 from aifinops_cli.core.history import HistoryError
 from aifinops_cli.core.lock import LockHeld
+from aifinops_cli.core.plugin import ScannerError
+from aifinops_cli.core.registry import PluginLoadError
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.errors import AifinopsError
 from aifinops_cli.forecasting.model import ForecastUnavailable
 from aifinops_cli.pricing.gcp_live import CatalogError
 from aifinops_cli.scanners.billing.sources import SourceProblem
-from aifinops_cli.scanners.interface import ScannerError
 from aifinops_cli.scanners.k8s.prometheus import PrometheusError
-from aifinops_cli.scanners.registry import PluginLoadError
 
 
 @pytest.mark.parametrize(("cls", "code"), [

@@ -10,6 +10,7 @@ import pytest
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import Confidence
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.rules import evaluate, load_rules
 from aifinops_cli.demo.fakes.gcp import (
     FakeGcp,
@@ -25,7 +26,7 @@ from aifinops_cli.pricing.catalog import load_catalog
 from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
 from aifinops_cli.scanners.gcp.gke import GkeGpuNodePoolScanner
 from aifinops_cli.scanners.gcp.monitoring import CPU_METRIC, GKE_REQUEST_METRIC, GPU_METRIC
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
+from aifinops_cli.scanners.gcp.provider import GcpSettings
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 END = NOW.replace(minute=0)
@@ -215,9 +216,8 @@ def fake() -> Iterator[tuple[FakeGcp, str]]:
 
 
 def _context(url: str, projects: list[str] | None = None) -> ScanContext:
-    options = ScanOptions(
-        providers=["gcp"], gcp_projects=projects or [], lookback_days=14, extra={"gcp_endpoint": url}
-    )
+    options = ScanOptions(providers=["gcp"], lookback_days=14,
+                          settings={"gcp": GcpSettings(projects=projects or [], endpoints={"": url})})
     return ScanContext(options=options, config=Config(), prices=load_catalog(), now=NOW)
 
 
@@ -351,11 +351,11 @@ def test_monitoring_batches_many_instances() -> None:
 
 
 def test_no_credentials_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    from aifinops_cli.scanners.interface import ScannerError
+    from aifinops_cli.core.plugin import ScannerError
 
     monkeypatch.delenv("AIFINOPS_GCP_ENDPOINT", raising=False)
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
-    options = ScanOptions(providers=["gcp"], gcp_projects=[P])
+    options = ScanOptions(providers=["gcp"], settings={"gcp": GcpSettings(projects=[P])})
     ctx = ScanContext(options=options, config=Config(), prices=load_catalog(), now=NOW)
     with pytest.raises(ScannerError, match="application-default login"):
         GcpComputeScanner(ctx).scan()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from aifinops_cli.core.config import Config
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.demo.fakes.gcp import (
     FakeGcp,
     FakeProject,
@@ -20,7 +21,7 @@ from aifinops_cli.demo.fakes.gcp import (
 from aifinops_cli.pricing.catalog import load_catalog
 from aifinops_cli.scanners.gcp.compute import PREEMPTIBLE_NOTE, SPOT_PRICED_NOTE
 from aifinops_cli.scanners.gcp.gke import GkeGpuNodePoolScanner
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
+from aifinops_cli.scanners.gcp.provider import GcpSettings
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 OLD = NOW - timedelta(days=60)
@@ -58,8 +59,8 @@ def estate() -> FakeGcp:
 @pytest.fixture(scope="module")
 def pools():
     with serve(estate()) as url:
-        options = ScanOptions(providers=["gcp"], gcp_projects=[P], lookback_days=14,
-                              extra={"gcp_endpoint": url})
+        options = ScanOptions(providers=["gcp"], lookback_days=14,
+                              settings={"gcp": GcpSettings(projects=[P], endpoints={"": url})})
         ctx = ScanContext(options=options, config=Config(), prices=load_catalog(), now=NOW)
         result = GkeGpuNodePoolScanner(ctx).scan()
     return {o.id: o for o in result.observations}
@@ -127,8 +128,8 @@ def test_spot_pool_priced_live_from_the_billing_catalog(monkeypatch, tmp_path) -
                        locations=[zone], spot=True)], locations=[zone])]
     fake = PriceApis(gcp_skus=skus)
     with serve_price_apis(fake) as billing, serve(FakeGcp(projects={P: proj})) as url:
-        options = ScanOptions(providers=["gcp"], gcp_projects=[P], lookback_days=14,
-                              extra={"gcp_endpoint": url, "gcp_cloudbilling_endpoint": billing})
+        options = ScanOptions(providers=["gcp"], lookback_days=14, settings={"gcp": GcpSettings(
+            projects=[P], endpoints={"": url, "cloudbilling": billing})})
         ctx = ScanContext(options=options, config=Config(), prices=load_catalog(), now=NOW)
         result = GkeGpuNodePoolScanner(ctx).scan()
     pool = {o.id: o for o in result.observations}["eu/spot-g2"]

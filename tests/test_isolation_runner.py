@@ -15,10 +15,11 @@ from functools import partial
 
 import pytest
 
+from aifinops_cli.core.fanout import fan_out
+from aifinops_cli.core.plugin import Limits
 from aifinops_cli.demo.fakes import gcp as gcp_fake
 from aifinops_cli.demo.fakes import server as fakeserver
 from aifinops_cli.demo.fakes.k8s import write_kubeconfig
-from aifinops_cli.scanners.interface import Limits, fan_out
 from tests.conftest import run_cli
 from tests.test_isolation_gcp import EXPECTED, GOOD, estate
 

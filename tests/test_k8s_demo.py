@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import pytest
 
 from aifinops_cli.core.config import Config
+from aifinops_cli.core.pipeline import run_scan
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.rules import load_rules
-from aifinops_cli.core.runner import run_scan
 from aifinops_cli.demo.k8s import demo_k8s
 from aifinops_cli.pricing.catalog import load_catalog
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
 from aifinops_cli.scanners.k8s.scanner import KubernetesGpuScanner
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

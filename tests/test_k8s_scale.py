@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aifinops_cli.core.config import Config
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.demo.fakes.k8s import FakeK8s, big_cluster, serve, write_kubeconfig
 from aifinops_cli.pricing.catalog import load_catalog
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
 from aifinops_cli.scanners.k8s.cluster import PAGE_LIMIT
+from aifinops_cli.scanners.k8s.provider import K8sSettings
 from aifinops_cli.scanners.k8s.scanner import KubernetesGpuScanner
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -22,8 +23,8 @@ def test_big_cluster_bounded_list_calls(tmp_path: Path) -> None:
     fake = FakeK8s(clusters={"big": cluster}, dcgm=dcgm)
     with serve(fake) as url:
         kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", url, ["big"])
-        options = ScanOptions(providers=["k8s"], kube_contexts=["big"], prometheus_url=f"{url}/prometheus",
-                              extra={"kubeconfig": str(kubeconfig)})
+        options = ScanOptions(providers=["k8s"], settings={"k8s": K8sSettings(
+            contexts=["big"], prometheus_url=f"{url}/prometheus", kubeconfig=str(kubeconfig))})
         ctx = ScanContext(options=options, config=Config(), prices=load_catalog(), now=NOW)
         result = KubernetesGpuScanner(ctx).scan()
     lists = [p for m, p, _ in fake.calls if p.startswith("/clusters/")]

@@ -11,6 +11,7 @@ import pytest
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import Confidence
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.rules import evaluate, load_rules
 from aifinops_cli.demo.fakes.k8s import (
     DcgmSeries,
@@ -23,7 +24,7 @@ from aifinops_cli.demo.fakes.k8s import (
     write_kubeconfig,
 )
 from aifinops_cli.pricing.catalog import load_catalog
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
+from aifinops_cli.scanners.k8s.provider import K8sSettings
 from aifinops_cli.scanners.k8s.scanner import KubernetesGpuScanner
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -89,8 +90,8 @@ def fake(tmp_path: Path) -> Iterator[tuple[FakeK8s, str, Path]]:
 
 
 def _context(kubeconfig: Path, contexts: list[str], prometheus: str | None) -> ScanContext:
-    options = ScanOptions(providers=["k8s"], kube_contexts=contexts, prometheus_url=prometheus,
-                          lookback_days=14, extra={"kubeconfig": str(kubeconfig)})
+    options = ScanOptions(providers=["k8s"], lookback_days=14, settings={"k8s": K8sSettings(
+        contexts=contexts, prometheus_url=prometheus, kubeconfig=str(kubeconfig))})
     config = Config(sections={"kubernetes": SETTINGS})
     return ScanContext(options=options, config=config, prices=load_catalog(), now=NOW)
 
@@ -188,7 +189,7 @@ def test_current_context_and_unknown_context(fake: tuple[FakeK8s, str, Path]) ->
 
 
 def test_bad_kubernetes_settings_are_one_clear_error(fake: tuple[FakeK8s, str, Path]) -> None:
-    from aifinops_cli.scanners.interface import ScannerError
+    from aifinops_cli.core.plugin import ScannerError
 
     _, _, kubeconfig = fake
     ctx = _context(kubeconfig, ["prod"], None)

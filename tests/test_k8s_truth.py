@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from aifinops_cli.core.config import Config
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.rules import evaluate, load_rules
 from aifinops_cli.demo.fakes.k8s import (
     EXPORTER_NAMESPACE,
@@ -25,8 +26,8 @@ from aifinops_cli.demo.fakes.k8s import (
     write_kubeconfig,
 )
 from aifinops_cli.pricing.catalog import load_catalog
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
 from aifinops_cli.scanners.k8s.pricing import gpu_shape
+from aifinops_cli.scanners.k8s.provider import K8sSettings
 from aifinops_cli.scanners.k8s.scanner import KubernetesGpuScanner
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -76,8 +77,8 @@ def fake(tmp_path: Path) -> Iterator[tuple[FakeK8s, str, Path]]:
 
 
 def scan(kubeconfig: Path, prometheus: str | None):
-    options = ScanOptions(providers=["k8s"], kube_contexts=["lab"], prometheus_url=prometheus,
-                          lookback_days=7, extra={"kubeconfig": str(kubeconfig)})
+    options = ScanOptions(providers=["k8s"], lookback_days=7, settings={"k8s": K8sSettings(
+        contexts=["lab"], prometheus_url=prometheus, kubeconfig=str(kubeconfig))})
     config = Config(sections={"kubernetes": {"onprem_gpu_hourly_usd": RATE,
                                              "onprem_price_date": "2026-10-01"}})
     return KubernetesGpuScanner(ScanContext(options=options, config=config, prices=load_catalog(),

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from aifinops_cli.scanners.interface import ScannerError
+from aifinops_cli.core.plugin import ScannerError
 from tests.llm_helpers import MONTH, findings, scan, write_jsonl
 
 T12 = "2026-10-05T12:00:00Z"

@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aifinops_cli.cli.app import app
-from aifinops_cli.scanners.interface import ScannerError
+from aifinops_cli.core.plugin import ScannerError
 from aifinops_cli.scanners.llm.engine import Engine, Settings, check_config, sweep_stale_workdirs
 from aifinops_cli.scanners.llm.formats import DEFAULT_ATTRIBUTE_KEYS
 from aifinops_cli.scanners.llm.inputs import safe_local_name

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aifinops_cli.scanners.interface import ScannerError
+from aifinops_cli.core.plugin import ScannerError
 from tests.llm_helpers import MONTH, findings, priced_rows, scan, write_jsonl
 
 DAY = datetime(2026, 11, 5, 12, tzinfo=UTC)

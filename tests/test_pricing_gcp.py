@@ -12,10 +12,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from aifinops_cli.core.config import Config
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.demo.fakes.gcp import FakeGcp, FakeProject, disk_json, instance_json, serve
 from aifinops_cli.pricing.catalog import load_catalog
 from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
+from aifinops_cli.scanners.gcp.provider import GcpSettings
 from tests.fakes.price_apis import COMPUTE_SERVICE, PriceApis, gcp_sku, serve_price_apis
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -95,8 +96,8 @@ def apis(monkeypatch, tmp_path):
 def _scan(apis: PriceApis) -> dict:
     estate = _estate()
     with serve(estate) as url:
-        options = ScanOptions(providers=["gcp"], gcp_projects=[P], extra={
-            "gcp_endpoint": url, "gcp_cloudbilling_endpoint": apis.url})  # type: ignore[attr-defined]
+        options = ScanOptions(providers=["gcp"], settings={"gcp": GcpSettings(projects=[P], endpoints={
+            "": url, "cloudbilling": apis.url})})  # type: ignore[attr-defined]
         ctx = ScanContext(options=options, config=Config(), prices=load_catalog(), now=NOW)
         result = GcpComputeScanner(ctx).scan()
     return {"by_name": {o.name: o for o in result.observations}, "result": result, "ctx": ctx}

@@ -18,16 +18,18 @@ import pytest
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import Observation, ScanResult, Severity
+from aifinops_cli.core.pipeline import mark_unpriced, run_scan
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.report import to_dict
 from aifinops_cli.core.rules import evaluate, load_rules, parse_rules_text
-from aifinops_cli.core.runner import mark_unpriced, run_scan
 from aifinops_cli.demo.fakes import k8s as k8s_fake
 from aifinops_cli.demo.fakes.gcp import FakeGcp, FakeProject, disk_json, instance_json, series_json, serve
 from aifinops_cli.output import formatters
 from aifinops_cli.pricing.catalog import PriceCatalog
 from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
 from aifinops_cli.scanners.gcp.monitoring import CPU_METRIC
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
+from aifinops_cli.scanners.gcp.provider import GcpSettings
+from aifinops_cli.scanners.k8s.provider import K8sSettings
 from aifinops_cli.scanners.k8s.scanner import KubernetesGpuScanner
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -84,8 +86,8 @@ def gcp_estate() -> FakeGcp:
 @pytest.fixture(scope="module")
 def gcp_report():
     with serve(gcp_estate()) as url:
-        options = ScanOptions(providers=["gcp"], gcp_projects=[P], lookback_days=14,
-                              extra={"gcp_endpoint": url})
+        options = ScanOptions(providers=["gcp"], lookback_days=14,
+                              settings={"gcp": GcpSettings(projects=[P], endpoints={"": url})})
         ctx = ScanContext(options=options, config=Config(), prices=catalog(), now=NOW)
         yield run_scan(ctx, [GcpComputeScanner], load_rules()).report
 
@@ -220,8 +222,8 @@ def test_unpriced_kubernetes_node_is_high_by_its_gpus(tmp_path: Path) -> None:
         k8s_fake.node_json("t4-box", gpus=1, labels=t4, created=created)])
     with k8s_fake.serve(k8s_fake.FakeK8s(clusters={"lab": cluster})) as url:
         kubeconfig = k8s_fake.write_kubeconfig(tmp_path / "kubeconfig", url, ["lab"])
-        options = ScanOptions(providers=["k8s"], kube_contexts=["lab"], lookback_days=7,
-                              extra={"kubeconfig": str(kubeconfig)})
+        options = ScanOptions(providers=["k8s"], lookback_days=7,
+                              settings={"k8s": K8sSettings(contexts=["lab"], kubeconfig=str(kubeconfig))})
         # no on-prem rate configured: neither node can be priced
         ctx = ScanContext(options=options, config=Config(), prices=catalog(), now=NOW)
         report = run_scan(ctx, [KubernetesGpuScanner], load_rules()).report

@@ -13,13 +13,14 @@ import pytest
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import Severity
 from aifinops_cli.core.money import money
+from aifinops_cli.core.pipeline import run_scan
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.report import to_dict
 from aifinops_cli.core.rules import load_rules
-from aifinops_cli.core.runner import run_scan
 from aifinops_cli.demo.aws import DemoInstance, seed_region
 from aifinops_cli.pricing.catalog import PriceCatalog
 from aifinops_cli.scanners.aws.ec2 import GpuInstanceScanner
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
+from aifinops_cli.scanners.aws.provider import AwsSettings
 
 REGION = "us-east-1"
 # no gp3 (nor any other type but io1): the instances' gp3 volumes are unpriced
@@ -50,7 +51,8 @@ def report(far_end):
                       Device="/dev/sdg")
     prices = PriceCatalog()
     prices.add_catalog(PRICES, "test")
-    options = ScanOptions(providers=["aws"], aws_regions=[REGION], extra={"live_prices": False})
+    options = ScanOptions(providers=["aws"],
+                          settings={"aws": AwsSettings(regions=[REGION], live_prices=False)})
     ctx = ScanContext(options=options, config=Config(), prices=prices, now=datetime.now(UTC))
     return run_scan(ctx, [GpuInstanceScanner], load_rules()).report
 

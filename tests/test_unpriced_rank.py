@@ -12,15 +12,16 @@ import pytest
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import Severity
+from aifinops_cli.core.pipeline import run_scan
+from aifinops_cli.core.plugin import ScanContext, ScanOptions
 from aifinops_cli.core.report import to_dict
 from aifinops_cli.core.rules import load_rules
-from aifinops_cli.core.runner import run_scan
 from aifinops_cli.demo.fakes.gcp import FakeGcp, FakeProject, disk_json, instance_json, series_json, serve
 from aifinops_cli.output import formatters
 from aifinops_cli.pricing.catalog import PriceCatalog
 from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
 from aifinops_cli.scanners.gcp.monitoring import CPU_METRIC
-from aifinops_cli.scanners.interface import ScanContext, ScanOptions
+from aifinops_cli.scanners.gcp.provider import GcpSettings
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 END = NOW.replace(minute=0)
@@ -79,8 +80,8 @@ def scan(with_priced_a3: bool):
     prices = PriceCatalog()
     prices.add_catalog(PRICES, "test")
     with serve(estate(with_priced_a3)) as url:
-        options = ScanOptions(providers=["gcp"], gcp_projects=[P], lookback_days=14,
-                              extra={"gcp_endpoint": url})
+        options = ScanOptions(providers=["gcp"], lookback_days=14,
+                              settings={"gcp": GcpSettings(projects=[P], endpoints={"": url})})
         ctx = ScanContext(options=options, config=Config(), prices=prices, now=NOW)
         return run_scan(ctx, [GcpComputeScanner], load_rules()).report
 

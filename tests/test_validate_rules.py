@@ -14,6 +14,8 @@ from typing import ClassVar
 import pytest
 
 from aifinops_cli.core.config import Config
+from aifinops_cli.core.plugin import ScanContext, Scanner, ScanOptions
+from aifinops_cli.core.registry import load_scanners, provider_names
 from aifinops_cli.core.rules import (
     COMPUTED_FIELDS,
     Vocabulary,
@@ -24,8 +26,6 @@ from aifinops_cli.core.rules import (
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.forecasting import anomaly
 from aifinops_cli.pricing.catalog import load_catalog
-from aifinops_cli.scanners.interface import ScanContext, Scanner, ScanOptions
-from aifinops_cli.scanners.registry import KNOWN_PROVIDERS, load_scanners
 from tests.conftest import run_cli
 
 RULE = """\
@@ -64,7 +64,7 @@ def test_every_default_rule_names_kinds_and_fields_the_scanners_produce(vocabula
     rules = load_rules()
     assert len(rules) >= 29
     assert check_vocabulary(rules, vocabulary) == []  # no error, and no warning either
-    assert {k.split(".")[0] for r in rules for k in r.resource} <= KNOWN_PROVIDERS
+    assert {k.split(".")[0] for r in rules for k in r.resource} <= set(provider_names())
 
 
 def test_unknown_kind_names_line_and_nearest_kind(vocabulary: Vocabulary) -> None:
@@ -192,13 +192,11 @@ def test_scan_checks_only_the_providers_it_runs(tmp_path: Path, runner) -> None:
 
 @contextlib.contextmanager
 def demo_context() -> Iterator[ScanContext]:
-    from aifinops_cli.demo.estate import add_demo_inputs, demo_clusters, demo_estate
+    from aifinops_cli.demo import demo_estate
 
-    options, config = ScanOptions(show_prompts=True), Config()
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(demo_estate(options))
-        add_demo_inputs(options, config)
-        stack.enter_context(demo_clusters(options))
+    options, config = ScanOptions(), Config()
+    options.settings_for("llm").show_prompts = True
+    with demo_estate(options, config):
         yield ScanContext(options=options, config=config, prices=load_catalog(), now=datetime.now(UTC))
 
 

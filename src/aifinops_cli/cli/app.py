@@ -54,7 +54,7 @@ def root(
             logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
-app.command("scan")(scan.scan)
+app.command("scan")(scan.scan_command())
 app.add_typer(rules_cmd.app, name="rules")
 app.add_typer(scanners_cmd.app, name="scanners")
 # sub-apps: each later command module registers itself on the line below this one.

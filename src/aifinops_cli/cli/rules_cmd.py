@@ -14,6 +14,15 @@ from rich.text import Text
 
 from aifinops_cli.cli.common import fail, global_options, stderr_console, stdout_console
 from aifinops_cli.core.config import find_config_file, load_config
+from aifinops_cli.core.plugin import Scanner
+from aifinops_cli.core.registry import (
+    PluginLoadError,
+    entry_names,
+    for_providers,
+    load_scanners,
+    provider_names,
+    provider_of,
+)
 from aifinops_cli.core.rules import (
     Rule,
     Vocabulary,
@@ -25,15 +34,6 @@ from aifinops_cli.core.rules import (
 from aifinops_cli.core.suppressions import Suppression
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.output.safe import markup, plain
-from aifinops_cli.scanners.interface import Scanner
-from aifinops_cli.scanners.registry import (
-    KNOWN_PROVIDERS,
-    PluginLoadError,
-    entry_names,
-    for_providers,
-    load_scanners,
-    provider_of,
-)
 
 app = typer.Typer(help="List, validate and explain the rules that turn observations into findings.",
                   no_args_is_help=True)
@@ -67,9 +67,10 @@ def check_against_scanners(rules: list[Rule], providers: set[str] | None = None)
                 failed.add(provider_of(name))
                 notes.append(f"{exc}: rules for {provider_of(name)}.* kinds are not checked")
     vocabulary = Vocabulary.of(scanners)
-    consulted = (set(providers) if providers is not None else set(KNOWN_PROVIDERS)) - failed
+    known = set(provider_names())
+    consulted = (set(providers) if providers is not None else known) - failed
     try:
-        return notes + check_vocabulary(rules, vocabulary, (KNOWN_PROVIDERS - consulted) | failed)
+        return notes + check_vocabulary(rules, vocabulary, (known - consulted) | failed)
     except SourceError as exc:
         fail(str(exc))
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import itertools
 import logging
-import re
 import sys
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -27,72 +29,27 @@ from aifinops_cli.cli.common import (
 )
 from aifinops_cli.cli.rules_cmd import check_against_scanners, check_suppressed_rules, print_warnings
 from aifinops_cli.cli.unattended import UnattendedRun
-from aifinops_cli.core.baseline import apply_baseline, load_fingerprints
+from aifinops_cli.core.baseline import load_fingerprints
 from aifinops_cli.core.config import MAX_LOOKBACK_DAYS, Config, find_config_file, load_config
 from aifinops_cli.core.exitcodes import ExitCode, meaning
 from aifinops_cli.core.models import Report, Severity
 from aifinops_cli.core.money import usd
+from aifinops_cli.core.pipeline import RequestError, ScanRequest, prepare, run
+from aifinops_cli.core.plugin import Limits, Provider, ProviderOption, ScanOptions
+from aifinops_cli.core.registry import PluginLoadError, load_providers
 from aifinops_cli.core.rules import Rule, load_rules
-from aifinops_cli.core.runner import run_scan
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.output import formatters
 from aifinops_cli.output.base import Formatter
 from aifinops_cli.output.safe import markup, plain
 from aifinops_cli.pricing.catalog import PriceCatalog, catalog_from_config
-from aifinops_cli.scanners.interface import Limits, ScanContext, Scanner, ScannerError, ScanOptions
-from aifinops_cli.scanners.registry import PluginLoadError, for_providers, load_scanners
 
 REPORT_STEM = "aifinops-report"
-PROVIDER_INPUTS = ("aws", "gcp", "k8s")
+PROVIDER_VALUES = "aifinops.provider_values"  # ctx.meta key: {provider: {option key: value}}
 
 
 def _split(values: list[str] | None) -> list[str]:
     return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
-
-
-def select_scanners(options: ScanOptions, names: list[str]) -> list[type[Scanner]]:
-    """Named scanners, or every scanner that applies to the inputs given (AWS when none are).
-
-    Only the scanners that may run are imported (see scanners/registry.py).
-    """
-    try:
-        if names:
-            wanted = set(names)
-            registry = load_scanners(lambda ep_name: ep_name in wanted)
-            if not wanted <= set(registry):  # a plugin's class may be named apart from its entry
-                registry = load_scanners()
-            unknown = [n for n in names if n not in registry]
-            if unknown:
-                fail(f"unknown scanner(s) {', '.join(unknown)}; known: {', '.join(registry)} "
-                     "(see `aifinops scanners list`)")
-            return [registry[n] for n in names]
-        if options.gcp_projects and "gcp" not in options.providers:
-            options.providers.append("gcp")
-        if options.kube_contexts and "k8s" not in options.providers:
-            options.providers.append("k8s")
-        if not (options.providers or options.llm_logs or options.billing):
-            options.providers.append("aws")
-        registry = load_scanners(for_providers(options.in_play()))
-    except PluginLoadError as exc:
-        fail(str(exc))
-    chosen = [cls for cls in registry.values() if cls.applies(options)]
-    if not chosen:
-        fail("no scanner applies to these inputs: name one with --scanner, a --provider, "
-             "--llm-logs or --billing")
-    return chosen
-
-
-def check_scanner_config(chosen: list[type[Scanner]], config: Config, options: ScanOptions) -> None:
-    """Each chosen scanner's config section, before any scan work: a bad one is exit 2."""
-    for cls in chosen:
-        try:
-            cls.check_config(config, options)
-        except (ScannerError, SourceError) as exc:
-            key = re.search(r"\bconfig ([a-z_]+(?:\.[a-z_0-9]+)*)", str(exc))
-            place = config.where(key.group(1)) if key else config.source
-            fail(f"{place}: {exc}" if config.source != "defaults" else str(exc))
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            fail(f"{config.source}: config for {cls.name}: {type(exc).__name__}: {exc}")
 
 
 def _formats(requested: list[str]) -> list[Formatter]:
@@ -111,8 +68,12 @@ def _prepare(opts: GlobalOptions, sets: list[str], rules_paths: list[Path]
     except SourceError as exc:
         fail(str(exc))
     try:
-        rules = load_rules(rules_paths, config)
-        prices = catalog_from_config(config)
+        providers = load_providers().values()
+    except PluginLoadError as exc:
+        fail(str(exc))
+    try:  # a provider's own rules and catalog first: --rules and config catalogs replace them
+        rules = load_rules([*(p for cls in providers for p in cls.rule_paths()), *rules_paths], config)
+        prices = catalog_from_config(config, [p for cls in providers for p in cls.catalog_paths()])
     except SourceError as exc:
         fail(str(exc))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -192,27 +153,6 @@ def scan(
         "Default: aws, unless other inputs are given.")] = None,
     scanner: Annotated[list[str] | None, typer.Option(
         "--scanner", "-s", help="Run exactly these scanners (see `aifinops scanners list`).")] = None,
-    profile: Annotated[str | None, typer.Option("--profile", help="AWS profile.",
-                                                envvar="AWS_PROFILE")] = None,
-    regions: Annotated[list[str] | None, typer.Option(
-        "--regions", help="AWS regions, comma-separated (default: all enabled).")] = None,
-    gcp_project: Annotated[list[str] | None, typer.Option(
-        "--gcp-project", help="Google Cloud project (repeatable).")] = None,
-    kube_context: Annotated[list[str] | None, typer.Option(
-        "--kube-context", help="kubeconfig context (repeatable).")] = None,
-    prometheus_url: Annotated[str | None, typer.Option(
-        "--prometheus-url", help="Prometheus with DCGM exporter metrics.")] = None,
-    llm_logs: Annotated[list[str] | None, typer.Option(
-        "--llm-logs", help="LLM request logs: files, dirs, globs, .gz, s3:// (repeatable).")] = None,
-    llm_log_format: Annotated[str | None, typer.Option(
-        "--llm-log-format", help="Force the LLM log format instead of detecting it.")] = None,
-    billing: Annotated[list[str] | None, typer.Option(
-        "--billing", help="Billing exports: FOCUS, CUR, GCP export; files, dirs, globs, s3://, "
-        "athena://db.table, bigquery://project.dataset.table (repeatable).")] = None,
-    billing_format: Annotated[str | None, typer.Option(
-        "--billing-format", help="Force the billing format instead of detecting it.")] = None,
-    show_prompts: Annotated[bool, typer.Option(
-        "--show-prompts", help="Include prompt text in reports (off: hashes only).")] = False,
     strict: Annotated[bool, typer.Option(
         "--strict", help="Malformed input records are fatal instead of counted.")] = False,
     lookback_days: Annotated[int | None, typer.Option(
@@ -272,29 +212,32 @@ def scan(
             known = load_fingerprints(baseline)
         except SourceError as exc:
             fail(str(exc))
+    try:
+        providers = load_providers()
+    except PluginLoadError as exc:
+        fail(str(exc))
+    values: dict[str, dict[str, Any]] = ctx.meta.get(PROVIDER_VALUES, {})
+    settings: dict[str, Any] = {}
+    for name, cls in providers.items():  # each provider's flags over its config section
+        try:
+            settings[name] = cls.settings(values.get(name, {}), config.section(cls.section_name()))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            fail(f"{config.where(cls.section_name())}: config {cls.section_name()}: "
+                 f"{type(exc).__name__}: {exc}")
     options = ScanOptions(
         providers=[p.lower() for p in _split(provider)],
-        aws_profile=profile,
-        aws_regions=_split(regions),
-        gcp_projects=_split(gcp_project),
-        kube_contexts=_split(kube_context),
-        prometheus_url=prometheus_url,
-        llm_logs=list(llm_logs or []),
-        llm_log_format=llm_log_format,
-        billing=list(billing or []),
-        billing_format=billing_format,
-        show_prompts=show_prompts,
         strict=strict,
         lookback_days=config.lookback_days,
         max_workers=workers,
+        settings=settings,
     )
     try:
         options.limits = Limits.from_settings(config.section("scan"), timeout)
     except ValueError as exc:
         fail(str(exc))
-    bad = [p for p in options.providers if p not in PROVIDER_INPUTS]
+    bad = [p for p in options.providers if p not in providers]
     if bad:
-        fail(f"unknown provider(s) {', '.join(bad)}; choose from {', '.join(PROVIDER_INPUTS)}")
+        fail(f"unknown provider(s) {', '.join(bad)}; choose from {', '.join(providers)}")
     unattended = UnattendedRun.start(ctx, opts, config, state_dir=state_dir, record=record,
                                      lock=lock, suppressions=list(suppressions or []),
                                      log_path=log_file)
@@ -312,12 +255,8 @@ def scan(
                 stack.enter_context(demo_estate(options, config))
             except DemoUnavailable as exc:
                 fail(str(exc))
-        chosen = select_scanners(options, _split(scanner))
-        check_scanner_config(chosen, config, options)
-        print_warnings(ctx, check_against_scanners(rule_list, {cls.provider for cls in chosen}))
-        status = stack.enter_context(err.status("scanning…")) if show_progress else None
-
         done = itertools.count(1)
+        status: Any = None  # the spinner, once the scan starts
 
         def progress(message: str) -> None:
             if status is not None:
@@ -325,13 +264,19 @@ def scan(
                 status.update(f"{message}{finished}")
             logging.getLogger("aifinops").debug(message)
 
-        context = ScanContext(options=options, config=config, prices=prices,
-                              now=datetime.now(UTC), progress=progress)
-        outcome = run_scan(context, chosen, rule_list)
+        request = ScanRequest(options=options, config=config, rules=rule_list, prices=prices,
+                              baseline=known, suppressions=unattended.entries,
+                              suppression_files=[str(p) for p in unattended.suppression_files],
+                              scanners=_split(scanner), progress=progress, today=unattended.today)
+        try:
+            plan = prepare(request)
+        except RequestError as exc:
+            fail(str(exc))
+        print_warnings(ctx, check_against_scanners(rule_list, {cls.provider for cls in plan.scanners}))
+        status = stack.enter_context(err.status("scanning…")) if show_progress else None
+        outcome = run(plan)
     report = outcome.report
-    if known is not None:
-        apply_baseline(report.findings, known)
-    unattended.finish(report, chosen)
+    unattended.finish(outcome)
     if opts.debug:
         for error in outcome.internal_errors:
             traceback.print_exception(error, file=sys.stderr)
@@ -349,6 +294,48 @@ def scan(
                          f"(exit {int(code)}: {meaning(code)})\n")
     unattended.done(report, written, int(code))
     raise typer.Exit(int(code))
+
+
+def _option(provider: type[Provider], opt: ProviderOption) -> inspect.Parameter:
+    """A provider's flag as a parameter of the `scan` command, in the provider's help panel."""
+    info = typer.Option(*opt.flags, help=opt.help, envvar=opt.envvar, rich_help_panel=provider.panel())
+    kind: Any
+    if opt.kind == "flag":
+        kind, default = bool, False
+    elif opt.kind == "list":
+        kind, default = list[str] | None, None
+    else:
+        kind, default = str | None, None
+    return inspect.Parameter(f"{provider.name}__{opt.key}", inspect.Parameter.KEYWORD_ONLY,
+                             default=default, annotation=Annotated[kind, info])
+
+
+def scan_command() -> Callable[..., None]:
+    """`scan` with every registered provider's flags added (click parses them like its own);
+    their values reach `scan` through the click context, by provider and option key."""
+    try:
+        providers = load_providers()
+    except PluginLoadError:
+        providers = {}  # `scan` itself reports it, exit 2
+    extra = [(name, opt, _option(cls, opt)) for name, cls in providers.items() for opt in cls.options]
+    base = inspect.signature(scan, eval_str=True)
+    params = [*base.parameters.values(), *(param for _, _, param in extra)]
+
+    @functools.wraps(scan)
+    def command(ctx: typer.Context, **kwargs: Any) -> None:
+        values: dict[str, dict[str, Any]] = {}
+        for name, opt, param in extra:
+            value = kwargs.pop(param.name, None)
+            if opt.kind == "list":
+                value = _split(value) if opt.split else list(value or [])
+            values.setdefault(name, {})[opt.key] = value
+        ctx.meta[PROVIDER_VALUES] = values
+        scan(ctx, **kwargs)
+
+    command.__signature__ = base.replace(parameters=params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    del command.__wrapped__  # typer reads the signature above, not scan's
+    return command
 
 
 def outcome_line(report: Report, code: ExitCode, fail_on: Severity | None) -> str:

@@ -10,8 +10,8 @@ from rich.table import Table
 from rich.text import Text
 
 from aifinops_cli.cli.common import fail, global_options, stdout_console
+from aifinops_cli.core.registry import GROUP, PluginLoadError, load_scanners
 from aifinops_cli.output.safe import plain
-from aifinops_cli.scanners.registry import GROUP, PluginLoadError, load_scanners
 
 app = typer.Typer(help="List the scanners (built in and from plugins).", no_args_is_help=True)
 

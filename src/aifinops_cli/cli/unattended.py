@@ -1,12 +1,12 @@
-"""What `scan` does for unattended runs: log file, run lock, suppressions, visibility, history.
+"""What `scan` does for unattended runs: log file, run lock, suppression files, history.
 
 Kept out of `cli/scan.py` so the scan command reads as the scan; this module owns the order:
 
 1. before scanning: check the suppression files and the history store (a bad file or an
    unwritable state dir is a usage error, exit 2, before a long scan), open the log file, take
    the run lock (exit 5 if another run holds it);
-2. after the baseline: apply suppressions, score visibility, compare with the previous like run
-   and record this one;
+2. after the scan (the pipeline applied baseline and suppressions and scored visibility): warn
+   about expired suppressions, compare with the previous like run and record this one;
 3. at the end: one summary line in the log file.
 
 Everything is released when the click context closes, however the command ends.
@@ -18,7 +18,7 @@ import contextlib
 import logging
 import sqlite3
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -29,7 +29,6 @@ import typer
 from aifinops_cli.cli.common import GlobalOptions, fail, stderr_console
 from aifinops_cli.core import suppressions as supp
 from aifinops_cli.core.config import Config
-from aifinops_cli.core.coverage_score import assess
 from aifinops_cli.core.exitcodes import ExitCode
 from aifinops_cli.core.history import (
     DEFAULT_KEEP_RUNS,
@@ -40,7 +39,7 @@ from aifinops_cli.core.history import (
 )
 from aifinops_cli.core.lock import LockHeld, run_lock
 from aifinops_cli.core.models import Report
-from aifinops_cli.core.overlap import mark_overlaps
+from aifinops_cli.core.pipeline import ScanOutcome
 from aifinops_cli.core.report import to_dict
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.output.safe import markup
@@ -187,22 +186,18 @@ class UnattendedRun:
                 fail(str(exc))
         return run
 
-    def finish(self, report: Report, scanners: Iterable[Any]) -> None:
-        """Suppressions, visibility and history, in that order (history records the final view)."""
+    def finish(self, outcome: ScanOutcome) -> None:
+        """Say which suppressions expired, then record the run in history (the pipeline applied
+        the suppressions and scored visibility: history records the final view)."""
+        report = outcome.report
         err = stderr_console(self.opts)
-        if self.suppression_files:
-            outcome = supp.apply(report.findings, self.entries, self.today,
-                                 [str(p) for p in self.suppression_files])
-            report.suppressions = outcome.to_dict()
-            for entry in outcome.expired:
-                message = (f"suppression {entry.source} ({entry.selector()}) expired on "
-                           f"{entry.expires}; {entry.matched} finding(s) count again: renew or "
-                           "remove it")
-                log.warning("%s", message)
-                if not self.opts.quiet:
-                    err.print(f"[yellow]warning:[/] {markup(message)}")
-        mark_overlaps(report.findings)  # a suppressed finding no longer counts a machine
-        report.visibility = assess(scanners, report.coverage)
+        for entry in outcome.suppression.expired if outcome.suppression is not None else []:
+            message = (f"suppression {entry.source} ({entry.selector()}) expired on "
+                       f"{entry.expires}; {entry.matched} finding(s) count again: renew or "
+                       "remove it")
+            log.warning("%s", message)
+            if not self.opts.quiet:
+                err.print(f"[yellow]warning:[/] {markup(message)}")
         if not self.record:
             return
         if report.nothing_scanned:

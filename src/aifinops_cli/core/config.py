@@ -1,8 +1,9 @@
 """User configuration: one YAML file plus `--set` overrides.
 
 Looked up in order: `--config PATH`, `$AIFINOPS_CONFIG`, `./aifinops.yaml`,
-`~/.config/aifinops/config.yaml`. Every section is optional. Sections owned by one scanner
-(`llm`, `billing`, `gcp`, `kubernetes`, ...) are validated by that scanner.
+`~/.config/aifinops/config.yaml`. Every section is optional. A registered provider owns one
+section (`aws`, `gcp`, `kubernetes`, `llm`, `billing`, or a plugin's): its declared keys are
+checked here, or its scanners check it.
 
 `./aifinops.yaml` is picked up from whatever directory aifinops runs in, which may be a checkout
 of someone else's repository. Such a *project config* is read like repository content: it may
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aifinops_cli.core.registry import PluginLoadError, load_providers
 from aifinops_cli.core.yamlsrc import Located, SourceError, load_file, load_one
 
 PROJECT_CONFIG = "aifinops.yaml"
@@ -32,19 +34,16 @@ PATH_KEYS = (("suppressions",), ("pricing", "catalogs"), ("llm", "tiers_file"),
 
 DEFAULT_OWNER_TAG_KEYS = ["team", "owner", "cost-center", "costcenter", "project"]
 
-_TOP_KEYS = {
+# the top-level settings; each registered provider adds its own section (core/plugin.py Provider:
+# llm, billing, aws, gcp, kubernetes for the built-ins), see provider_sections()
+_TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "owner_tag_keys": list,
     "lookback_days": int,
     "rules": dict,
     "pricing": dict,
     "budgets": dict,
-    "llm": dict,
-    "billing": dict,
-    "aws": dict,
-    "gcp": dict,
-    "kubernetes": dict,
     "history": dict,
-    "scan": dict,  # timeouts and retry budget: scanners/interface.py Limits
+    "scan": dict,  # timeouts and retry budget: core/plugin.py Limits
     "suppressions": (str, list),
 }
 
@@ -83,6 +82,15 @@ class Config:
 
 class ProjectConfig(type(Path())):  # type: ignore[misc]
     """The path of a config found in the working directory rather than chosen by the user."""
+
+
+def provider_sections() -> dict[str, tuple[str, ...] | None]:
+    """Each registered provider's config section and the keys it accepts (None: its scanners
+    check the section). A provider that fails to load adds no section; the scan reports it."""
+    try:
+        return {cls.section_name(): cls.config_keys for cls in load_providers().values()}
+    except PluginLoadError:
+        return {}
 
 
 def find_config_file(explicit: Path | None) -> Path | None:
@@ -138,15 +146,20 @@ def _check(doc: Located) -> None:
         return
     if not isinstance(data, dict):
         raise doc.error((), "the config file must be a mapping")
+    sections = provider_sections()
     for key, value in data.items():
-        if key not in _TOP_KEYS:
-            known = ", ".join(sorted(_TOP_KEYS))
+        if key not in _TOP_KEYS and key not in sections:
+            known = ", ".join(sorted({*_TOP_KEYS, *sections}))
             raise doc.error((key,), f"unknown setting (known: {known})")
-        expected = _TOP_KEYS[key]
+        expected = _TOP_KEYS.get(key, dict)
         if not isinstance(value, expected) or (isinstance(value, bool) and expected is int):
             names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple)
                                                       else (expected,)))
             raise doc.error((key,), f"expected {names}, got {type(value).__name__}")
+    for key, keys in sections.items():  # a provider that declares its keys: a typo is an error
+        for sub in data.get(key) or {} if keys is not None else ():
+            if sub not in keys:
+                raise doc.error((key, sub), f"unknown setting (known: {', '.join(keys)})")
     if "lookback_days" in data:
         _lookback(data["lookback_days"], doc)
     if any(not isinstance(k, str | int) for k in data.get("owner_tag_keys") or []):

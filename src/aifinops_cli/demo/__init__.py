@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from aifinops_cli.core.config import Config
-from aifinops_cli.scanners.interface import ScanOptions
+from aifinops_cli.core.plugin import ScanOptions
 
 INSTALL_HINT = "pip install 'aifinops[demo]'"
 
@@ -36,8 +36,8 @@ def add_demo_inputs(options: ScanOptions, config: Config) -> None:
     from aifinops_cli.demo.billing import demo_billing_paths
     from aifinops_cli.demo.llm import demo_llm_config, demo_llm_paths
 
-    options.llm_logs = [*options.llm_logs, *demo_llm_paths()]
-    options.billing = [*options.billing, *demo_billing_paths()]
+    options.settings_for("llm").logs.extend(demo_llm_paths())
+    options.settings_for("billing").paths.extend(demo_billing_paths())
     llm = dict(demo_llm_config())
     llm.update(config.section("llm"))  # the user's own settings win
     config.sections["llm"] = llm

@@ -17,8 +17,8 @@ from typing import Any
 
 import boto3
 
+from aifinops_cli.core.plugin import ScanOptions
 from aifinops_cli.demo.aws_ml import seed_ml
-from aifinops_cli.scanners.interface import ScanOptions
 
 DEMO_ACCOUNT_REGIONS = ("us-east-1", "eu-west-1")
 SEED = 20261129
@@ -179,7 +179,7 @@ def demo_aws(options: ScanOptions) -> Iterator[None]:
     from moto import mock_aws
     from moto.moto_api._internal import mock_random
 
-    options.aws_profile = None  # the demo's credentials, whatever --profile says
+    options.settings_for("aws").profile = None  # the demo's credentials, whatever --profile says
     saved = {k: os.environ.get(k) for k in (*_DEMO_ENV, *_CLEARED_ENV)}
     os.environ.update(_DEMO_ENV)
     for key in _CLEARED_ENV:
@@ -191,8 +191,8 @@ def demo_aws(options: ScanOptions) -> Iterator[None]:
             for region, (instances, volumes) in ESTATE.items():
                 seed_region(region, instances, volumes, now)
                 seed_ml(region, now)  # SageMaker endpoints/notebooks, EKS GPU node groups
-            options.aws_regions = list(DEMO_ACCOUNT_REGIONS)
-            options.extra["live_prices"] = False  # the demo is offline: bundled catalogs only
+            options.settings_for("aws").regions = list(DEMO_ACCOUNT_REGIONS)
+            options.settings_for("aws").live_prices = False  # the demo is offline: bundled catalogs only
             if "aws" not in options.providers:
                 options.providers.append("aws")
             yield

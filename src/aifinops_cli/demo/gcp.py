@@ -1,7 +1,7 @@
 """The Google Cloud part of the demo estate: two projects served by the local fake.
 
 `demo_gcp(options)` starts the fake on 127.0.0.1, points the GCP scanners at it (through
-`options.extra["gcp_endpoint"]`, anonymous credentials) and names the projects; everything
+`GcpSettings.endpoints`, anonymous credentials) and names the projects; everything
 stops when the block exits. Deterministic: fixed ids and values, times relative to `now`.
 """
 
@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+from aifinops_cli.core.plugin import ScanOptions
 from aifinops_cli.demo.fakes.gcp import (
     FakeGcp,
     FakeProject,
@@ -22,7 +23,6 @@ from aifinops_cli.demo.fakes.gcp import (
     serve,
 )
 from aifinops_cli.scanners.gcp.monitoring import CPU_METRIC, GKE_DUTY_METRIC, GKE_REQUEST_METRIC, GPU_METRIC
-from aifinops_cli.scanners.interface import ScanOptions
 
 PROJECTS = ("acme-ml-prod", "acme-research")
 
@@ -252,8 +252,8 @@ def demo_gcp(options: ScanOptions, now: datetime | None = None) -> Iterator[Fake
     """Serve the demo projects and point `options` at them for the duration of the block."""
     estate = demo_gcp_estate(now or datetime.now(UTC))
     with serve(estate) as url:
-        options.extra["gcp_endpoint"] = url
-        options.gcp_projects = list(PROJECTS)
+        options.settings_for("gcp").endpoints[""] = url
+        options.settings_for("gcp").projects = list(PROJECTS)
         if "gcp" not in options.providers:
             options.providers.append("gcp")
         yield estate

@@ -2,7 +2,7 @@
 
 `demo_k8s(options)` serves both clusters and a Prometheus from the local fake, writes a
 temporary kubeconfig with one context per cluster, and points `options` at them (contexts,
-`extra["kubeconfig"]`, `prometheus_url`). The on-prem nodes carry their chargeback rate in the
+`kubeconfig`, `prometheus_url` in its K8sSettings). The on-prem nodes carry their chargeback rate in the
 `aifinops.io/gpu-hourly-usd` label, so they are priced without any config. Deterministic.
 """
 
@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from aifinops_cli.core.plugin import ScanOptions
 from aifinops_cli.demo.fakes.k8s import (
     DcgmSeries,
     FakeCluster,
@@ -24,7 +25,6 @@ from aifinops_cli.demo.fakes.k8s import (
     serve,
     write_kubeconfig,
 )
-from aifinops_cli.scanners.interface import ScanOptions
 
 CONTEXTS = ("eks-ml", "onprem-dgx")
 
@@ -162,9 +162,9 @@ def demo_k8s(options: ScanOptions, now: datetime | None = None,
     estate = demo_k8s_estate(now or datetime.now(UTC), provider_ids)
     with serve(estate) as url, tempfile.TemporaryDirectory(prefix="aifinops-demo-k8s-") as tmp:
         kubeconfig = write_kubeconfig(Path(tmp) / "kubeconfig", url, list(CONTEXTS))
-        options.extra["kubeconfig"] = str(kubeconfig)
-        options.kube_contexts = list(CONTEXTS)
-        options.prometheus_url = f"{url}/prometheus"
+        options.settings_for("k8s").kubeconfig = str(kubeconfig)
+        options.settings_for("k8s").contexts = list(CONTEXTS)
+        options.settings_for("k8s").prometheus_url = f"{url}/prometheus"
         if "k8s" not in options.providers:
             options.providers.append("k8s")
         yield estate

@@ -70,9 +70,9 @@ def settings(source: str, rules: list[Rule] | None) -> dict[str, float]:
 def scan_settings(config: Config, source: str) -> dict[str, float] | None:
     """`settings` for a scanner, from the rules as the config leaves them (rules/anomaly.yaml,
     config `rules:`, --set); None when the rule is disabled: nothing to look for."""
+    from aifinops_cli.core.plugin import ScannerError
     from aifinops_cli.core.rules import load_rules
     from aifinops_cli.core.yamlsrc import SourceError
-    from aifinops_cli.scanners.interface import ScannerError
 
     try:
         rules = load_rules(config=config)

@@ -202,12 +202,12 @@ def check_pricing_section(config: Config) -> dict[str, Any]:
     return section
 
 
-def catalog_from_config(config: Config) -> PriceCatalog:
-    """The price catalog a scan uses: bundled catalogs, then the config's `pricing:` catalogs,
-    overrides and discounts, all checked first."""
+def catalog_from_config(config: Config, extra: list[Path] | None = None) -> PriceCatalog:
+    """The price catalog a scan uses: bundled catalogs, then `extra` (providers' own catalogs),
+    then the config's `pricing:` catalogs, overrides and discounts, all checked first."""
     pricing = check_pricing_section(config)
     discount = pricing.get("discount_pct", {})
     if isinstance(discount, int | float):
         discount = {"*": float(discount)}
-    return load_catalog([Path(p) for p in pricing.get("catalogs", [])],
+    return load_catalog([*(extra or []), *(Path(p) for p in pricing.get("catalogs", []))],
                         list(pricing.get("overrides", [])), dict(discount))

@@ -26,16 +26,9 @@ import botocore.session
 from botocore.config import Config as BotoConfig
 
 from aifinops_cli import __version__
-from aifinops_cli.core.models import CoverageEntry, ScanResult
-from aifinops_cli.scanners import interface
-from aifinops_cli.scanners.interface import (
-    Limits,
-    ScanContext,
-    Scanner,
-    ScannerError,
-    fan_out,
-    timed_out_message,
-)
+from aifinops_cli.core.fanout import ScopeItems, ScopeOutcome, scan_scopes
+from aifinops_cli.core.models import ScanResult
+from aifinops_cli.core.plugin import Limits, ScanContext, Scanner, ScannerError
 
 log = logging.getLogger("aifinops")
 
@@ -151,7 +144,7 @@ def new_session(ctx: ScanContext) -> boto3.Session:
         core = botocore.session.Session()
         core.register_component("data_loader", _LOADER)  # parse service models once, not per thread
         core.set_default_client_config(client_limits(ctx.options.limits))
-        session = boto3.Session(botocore_session=core, profile_name=ctx.options.aws_profile)
+        session = boto3.Session(botocore_session=core, profile_name=ctx.settings("aws").profile)
     except botocore.exceptions.ProfileNotFound as exc:
         raise ScannerError(explain(exc)) from None
 
@@ -181,8 +174,8 @@ def account_id(ctx: ScanContext) -> str:
 
 def regions(ctx: ScanContext) -> list[str]:
     """--regions if given, else every region enabled for the account."""
-    if ctx.options.aws_regions:
-        return list(ctx.options.aws_regions)
+    if ctx.settings("aws").regions:
+        return list(ctx.settings("aws").regions)
 
     def fetch() -> list[str]:
         session = new_session(ctx)
@@ -236,53 +229,15 @@ def tags_of(resource: dict[str, Any]) -> dict[str, str]:
     return {t["Key"]: t.get("Value", "") for t in resource.get("Tags", []) or []}
 
 
-@dataclass
-class RegionOutcome:
-    """What one region gave: its items, a note for the coverage line, and whether it was whole."""
-
-    items: list[Any]
-    note: str = ""
-    partial: bool = False
-
-
 def for_each_region(
-    ctx: ScanContext, scanner: str, work: Callable[[boto3.Session, str], RegionOutcome]
-) -> tuple[list[Any], list[CoverageEntry]]:
-    """Run `work` per region concurrently; a region that fails in any way (refused, unreachable,
-    unparsable answer, a bug) or is still running at the scan deadline is one coverage line, and
-    the other regions' results are kept."""
-    region_list = regions(ctx)
-    results: list[Any] = []
-    coverage: list[CoverageEntry] = []
-    workers = max(1, min(ctx.options.max_workers, len(region_list)))
-    outcomes = fan_out(region_list, lambda region: work(new_session(ctx), region),
-                       workers=workers, deadline=ctx.deadline, name=scanner)
-    fatal: BaseException | None = None
-    for done in outcomes:
-        region, outcome, exc = done.scope, done.value, done.error
-        ctx.progress(f"{scanner}: {region} done")
-        if outcome is not None:
-            results.extend(outcome.items)
-            coverage.append(CoverageEntry(scanner, region, "partial" if outcome.partial else "ok",
-                                          outcome.note, resources=len(outcome.items),
-                                          errors=int(outcome.partial)))
-        elif done.timed_out:
-            coverage.append(CoverageEntry(scanner, region, "failed", timed_out_message(ctx),
-                                          errors=1))
-        else:
-            assert exc is not None
-            coverage.append(CoverageEntry(scanner, region, "failed", scope_failure(ctx, exc, region),
-                                          errors=1))
-            if is_fatal(exc):
-                fatal = exc
-    if fatal is not None and all(c.status == "failed" for c in coverage):
-        raise ScannerError(explain(fatal))
-    return results, coverage
-
-
-def scope_failure(ctx: ScanContext, exc: BaseException, region: str) -> str:
-    """The coverage message for a region that raised (see interface.scope_failure)."""
-    return interface.scope_failure(ctx, exc, region, AWS_ERRORS, lambda e: explain(e, "", region))
+    ctx: ScanContext, scanner: str, work: Callable[[boto3.Session, str], ScopeItems]
+) -> ScopeOutcome:
+    """Run `work` per region concurrently (core/fanout.py scan_scopes): a region that fails in
+    any way or is still running at the scan deadline is one coverage line, the others are kept;
+    credentials that fail everywhere stop the scanner with one line."""
+    return scan_scopes(ctx, scanner, regions(ctx), lambda region: work(new_session(ctx), region),
+                       expected=AWS_ERRORS, explain=lambda e, region: explain(e, "", region),
+                       fatal=is_fatal)
 
 
 class RegionalScanner(Scanner):
@@ -293,9 +248,8 @@ class RegionalScanner(Scanner):
 
     def scan(self) -> ScanResult:
         self.account = account_id(self.context)
-        self.unpriced: list[dict[str, str]] = []  # appended from region threads (list.append is atomic)
-        observations, coverage = for_each_region(self.context, self.name, self.scan_region)
-        return ScanResult(self.name, observations, coverage, unpriced=self.unpriced)
+        done = for_each_region(self.context, self.name, self.scan_region)
+        return ScanResult(self.name, done.observations, done.coverage, unpriced=done.unpriced)
 
     @abstractmethod
-    def scan_region(self, session: boto3.Session, region: str) -> RegionOutcome: ...
+    def scan_region(self, session: boto3.Session, region: str) -> ScopeItems: ...

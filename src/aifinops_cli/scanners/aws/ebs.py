@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from aifinops_cli.core.fanout import ScopeItems
 from aifinops_cli.core.models import Observation
 from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.scanners.aws import common
@@ -21,8 +22,9 @@ class UnattachedVolumeScanner(common.RegionalScanner):
             "snapshot_id", "state", "throughput_mibps", "volume_type"),
     }
 
-    def scan_region(self, session: Any, region: str) -> common.RegionOutcome:
-        ctx, account, unpriced = self.context, self.account, self.unpriced
+    def scan_region(self, session: Any, region: str) -> ScopeItems:
+        ctx, account = self.context, self.account
+        unpriced: list[dict[str, str]] = []  # this region's SKUs without a price
         inv = common.inventory(ctx, session, region)
         price_note = read_list_prices(ctx, session, region, inv.instances, inv.volumes)
         out = []
@@ -63,5 +65,5 @@ class UnattachedVolumeScanner(common.RegionalScanner):
                 )
             )
         note = f"{len(inv.volumes)} volumes listed" + (f"; {price_note}" if price_note else "")
-        return common.RegionOutcome(out, note)
+        return ScopeItems(out, note, unpriced=unpriced)
 

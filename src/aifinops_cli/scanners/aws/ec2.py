@@ -19,7 +19,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from aifinops_cli.core import overlap
+from aifinops_cli.core.fanout import ScopeItems
 from aifinops_cli.core.models import Observation
+from aifinops_cli.core.plugin import ScanContext
 from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.pricing import (
@@ -30,7 +32,6 @@ from aifinops_cli.scanners.aws.pricing import (
     spot_cost_line,
     volume_lines_for,
 )
-from aifinops_cli.scanners.interface import ScanContext
 
 MAX_QUERIES_PER_CALL = 500
 DAY = 86400
@@ -135,8 +136,9 @@ class GpuInstanceScanner(common.RegionalScanner):
             "stopped_days"),
     }
 
-    def scan_region(self, session: Any, region: str) -> common.RegionOutcome:
-        ctx, account, unpriced = self.context, self.account, self.unpriced
+    def scan_region(self, session: Any, region: str) -> ScopeItems:
+        ctx, account = self.context, self.account
+        unpriced: list[dict[str, str]] = []  # this region's SKUs without a price
         inv = common.inventory(ctx, session, region)
         price_note = read_list_prices(ctx, session, region, inv.instances, inv.volumes)
         accelerated = [i for i in inv.instances if common.is_accelerated(i["InstanceType"])]
@@ -161,7 +163,7 @@ class GpuInstanceScanner(common.RegionalScanner):
             note = f"{note}; utilisation not read: {problem}"
         if price_note:
             note = f"{note}; {price_note}"
-        return common.RegionOutcome(out, note, partial=bool(problem))
+        return ScopeItems(out, note, partial=bool(problem), unpriced=unpriced)
 
 
     def _utilisation(self, ctx: ScanContext, session: Any, region: str,

@@ -19,12 +19,13 @@ from datetime import timedelta
 from typing import Any, ClassVar
 
 from aifinops_cli.core import overlap
+from aifinops_cli.core.fanout import ScopeItems
 from aifinops_cli.core.models import HOURS_PER_MONTH, Observation
+from aifinops_cli.core.plugin import ScanContext
 from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.ec2 import DAY, fetch_metrics, gpu_metrics_by_instance
 from aifinops_cli.scanners.aws.pricing import SpotPrices, read_list_prices, read_spot_prices, spot_cost_line
-from aifinops_cli.scanners.interface import ScanContext
 
 NODEGROUP_TAG = "eks:nodegroup-name"
 CLUSTER_TAG = "eks:cluster-name"
@@ -101,8 +102,9 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
             "nodes_with_metrics", "status"),
     }
 
-    def scan_region(self, session: Any, region: str) -> common.RegionOutcome:
-        ctx, account, unpriced = self.context, self.account, self.unpriced
+    def scan_region(self, session: Any, region: str) -> ScopeItems:
+        ctx, account = self.context, self.account
+        unpriced: list[dict[str, str]] = []  # this region's SKUs without a price
         eks = session.client("eks", region_name=region, config=common.BOTO_CONFIG)
         clusters = [c for page in eks.get_paginator("list_clusters").paginate()
                     for c in page["clusters"]]
@@ -149,7 +151,7 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
             note = f"{note}; utilisation not read: {problem}"
         if price_note:
             note = f"{note}; {price_note}"
-        return common.RegionOutcome(out, note, partial=bool(problem))
+        return ScopeItems(out, note, partial=bool(problem), unpriced=unpriced)
 
 
     @staticmethod

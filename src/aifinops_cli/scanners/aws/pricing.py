@@ -72,7 +72,7 @@ def instance_cost_line(prices: PriceCatalog, region: str, instance_type: str) ->
 def live_prices_enabled(ctx: Any) -> bool:
     """Config/env first; else yes against real AWS, no when endpoints point at a fake (moto, the
     demo) unless the Price List API's own endpoint is given (`AWS_ENDPOINT_URL_PRICING`)."""
-    explicit = ctx.options.extra.get("live_prices")
+    explicit = ctx.settings("aws").live_prices
     if explicit is None:
         explicit = live.setting(ctx.config.pricing)
     if explicit is not None:

@@ -25,13 +25,14 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
+from aifinops_cli.core.fanout import ScopeItems, fan_out
 from aifinops_cli.core.models import HOURS_PER_MONTH, CostLine, Observation
+from aifinops_cli.core.plugin import ScanContext
 from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.pricing.catalog import PriceCatalog
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.ec2 import DAY, fetch_metrics
 from aifinops_cli.scanners.aws.pricing import read_sagemaker_prices
-from aifinops_cli.scanners.interface import ScanContext, fan_out
 
 HOSTING = "aws.sagemaker.hosting"
 NOTEBOOK = "aws.sagemaker.notebook"
@@ -201,8 +202,9 @@ class SageMakerScanner(common.RegionalScanner):
             "owners", "total_monthly_usd"),
     }
 
-    def scan_region(self, session: Any, region: str) -> common.RegionOutcome:
-        ctx, account, unpriced = self.context, self.account, self.unpriced
+    def scan_region(self, session: Any, region: str) -> ScopeItems:
+        ctx, account = self.context, self.account
+        unpriced: list[dict[str, str]] = []  # this region's SKUs without a price
         sm = session.client("sagemaker", region_name=region, config=common.BOTO_CONFIG)
         endpoints = [e for page in sm.get_paginator("list_endpoints").paginate(MaxResults=100)
                      for e in page["Endpoints"]]
@@ -235,7 +237,7 @@ class SageMakerScanner(common.RegionalScanner):
         if problems:
             note = f"{note}; " + "; ".join(problems)
         note = "; ".join([note, *price_notes])
-        return common.RegionOutcome(out, note, partial=bool(problems))
+        return ScopeItems(out, note, partial=bool(problems), unpriced=unpriced)
 
 
     # --- endpoints ------------------------------------------------------------------------------

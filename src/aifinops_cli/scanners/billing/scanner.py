@@ -22,10 +22,12 @@ from typing import Any, ClassVar
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import CoverageEntry, ScanResult
+from aifinops_cli.core.plugin import Limits, ScanContext, Scanner, ScannerError
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.forecasting import anomaly
 from aifinops_cli.scanners.billing.analyze import TableFacts, analysis_section, observations, run_analysis
 from aifinops_cli.scanners.billing.formats import FORMATS, Mapping, detect
+from aifinops_cli.scanners.billing.provider import BillingSettings
 from aifinops_cli.scanners.billing.queries import RAW_TEXT, AiPatterns
 from aifinops_cli.scanners.billing.sources import (
     AthenaEngine,
@@ -38,7 +40,6 @@ from aifinops_cli.scanners.billing.sources import (
     kind_of,
     parse_remote,
 )
-from aifinops_cli.scanners.interface import Limits, ScanContext, Scanner, ScannerError
 from aifinops_cli.scanners.localfiles import Unreadable
 
 NAME = "billing"
@@ -335,19 +336,21 @@ class BillingScanner(Scanner):
     @classmethod
     def check_config(cls, config: Config, options: Any) -> None:
         """The format flag and the AI services file, before scanning: a bad one is exit 2."""
-        if options.billing_format and options.billing_format not in FORMATS:
-            raise ScannerError(f"unknown --billing-format {options.billing_format!r}; choose from "
+        forced = options.settings_for("billing").format
+        if forced and forced not in FORMATS:
+            raise ScannerError(f"unknown --billing-format {forced!r}; choose from "
                                + ", ".join(FORMATS))
         _ai_patterns(config)
 
     def scan(self) -> ScanResult:
         ctx: ScanContext = self.context
-        if not ctx.options.billing:
+        flags: BillingSettings = ctx.settings("billing")
+        if not flags.paths:
             raise ScannerError("no billing export given: pass --billing PATH")
         params = anomaly.scan_settings(ctx.config, "billing")
         need = int(params["min_history"] + params["window"]) if params else 0
-        read = read_billing(ctx.options.billing, ctx.config, fmt_override=ctx.options.billing_format,
-                            profile=ctx.options.aws_profile, progress=ctx.progress,
+        read = read_billing(flags.paths, ctx.config, fmt_override=flags.format,
+                            profile=ctx.settings("aws").profile, progress=ctx.progress,
                             limits=ctx.options.limits, daily_min_days=need)
         if ctx.options.strict:
             bad = [c for c in read.coverage if c.status != "ok"]

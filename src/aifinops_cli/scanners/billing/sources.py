@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from aifinops_cli.core.plugin import Limits
 from aifinops_cli.errors import AifinopsError
 from aifinops_cli.scanners.billing.dialect import ATHENA, BIGQUERY, DUCKDB, Dialect
 from aifinops_cli.scanners.billing.formats import Schema
-from aifinops_cli.scanners.interface import Limits
 from aifinops_cli.scanners.localfiles import Unreadable, walk_files
 
 DATA_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".snappy.parquet", ".gz.parquet", ".json", ".jsonl",

@@ -3,8 +3,8 @@ the per-project Compute Engine inventory.
 
 Credentials are Application Default Credentials with the read-only cloud-platform scope. Clients
 use the REST transport. Endpoints can be pointed elsewhere (a local fake in tests and the demo):
-`ScanOptions.extra["gcp_endpoint"]` or `$AIFINOPS_GCP_ENDPOINT` for every service, with
-`gcp_<service>_endpoint` / `$AIFINOPS_GCP_<SERVICE>_ENDPOINT` per service (compute, monitoring,
+`GcpSettings.endpoints[""]` or `$AIFINOPS_GCP_ENDPOINT` for every service, with
+`endpoints["<service>"]` / `$AIFINOPS_GCP_<SERVICE>_ENDPOINT` per service (compute, monitoring,
 container, resourcemanager). An overridden endpoint is reached with anonymous credentials.
 
 The inventory (instances and disks of a project, from the two aggregatedList calls) is memoised
@@ -28,15 +28,9 @@ from typing import Any
 
 import requests.exceptions  # a core dependency (pyproject.toml)
 
-from aifinops_cli.core.models import CoverageEntry
+from aifinops_cli.core.fanout import ScopeItems, ScopeOutcome, scan_scopes
+from aifinops_cli.core.plugin import ScanContext, ScannerError
 from aifinops_cli.core.timeutil import parse_time
-from aifinops_cli.scanners.interface import (
-    ScanContext,
-    ScannerError,
-    fan_out,
-    scope_failure,
-    timed_out_message,
-)
 
 log = logging.getLogger("aifinops")
 
@@ -110,11 +104,12 @@ class GcpAccess:
         return {"api_endpoint": self.endpoints[service]} if self.overridden[service] else None
 
 
-def endpoint_overrides(extra: dict[str, Any]) -> dict[str, str]:
-    common = extra.get("gcp_endpoint") or os.environ.get("AIFINOPS_GCP_ENDPOINT") or ""
+def endpoint_overrides(endpoints: dict[str, str]) -> dict[str, str]:
+    """Services pointed away from Google: GcpSettings.endpoints ("" for all) over the environment."""
+    common = endpoints.get("") or os.environ.get("AIFINOPS_GCP_ENDPOINT") or ""
     out = {}
     for service in SERVICES:
-        value = (extra.get(f"gcp_{service}_endpoint")
+        value = (endpoints.get(service)
                  or os.environ.get(f"AIFINOPS_GCP_{service.upper()}_ENDPOINT") or common)
         if value:
             out[service] = str(value).rstrip("/")
@@ -125,7 +120,7 @@ def access(ctx: ScanContext) -> GcpAccess:
     """Credentials once per scan: ADC, or anonymous when every endpoint is overridden."""
 
     def build() -> GcpAccess:
-        overrides = endpoint_overrides(ctx.options.extra)
+        overrides = endpoint_overrides(ctx.settings("gcp").endpoints)
         endpoints = {s: overrides.get(s, DEFAULT_ENDPOINTS[s]) for s in SERVICES}
         overridden = {s: s in overrides for s in SERVICES}
         if all(overridden.values()):
@@ -279,8 +274,8 @@ def gapic_client(ctx: ScanContext, client_cls: Any, service: str) -> Any:
 
 def projects(ctx: ScanContext) -> list[str]:
     """--gcp-project if given, else every ACTIVE project the credentials can see."""
-    if ctx.options.gcp_projects:
-        return list(dict.fromkeys(ctx.options.gcp_projects))
+    if ctx.settings("gcp").projects:
+        return list(dict.fromkeys(ctx.settings("gcp").projects))
 
     def fetch() -> list[str]:
         from google.cloud import resourcemanager_v3
@@ -424,44 +419,9 @@ def inventory(ctx: ScanContext, project: str) -> ProjectInventory:
 # --- fan-out ----------------------------------------------------------------------------------
 
 
-@dataclass
-class ProjectOutcome:
-    items: list[Any]
-    note: str = ""
-    partial: bool = False
-
-
-def for_each_project(
-    ctx: ScanContext, scanner: str, work: Callable[[str], ProjectOutcome]
-) -> tuple[list[Any], list[CoverageEntry]]:
-    """Run `work` per project concurrently; a project that fails in any way (refused,
-    unreachable, an answer that is not the API's JSON, a bug) or is still running at the scan
-    deadline is one coverage line, and the other projects' results are kept."""
-    project_list = projects(ctx)
-    errors = expected_errors()
-    workers = max(1, min(ctx.options.max_workers, len(project_list)))
-    outcomes = fan_out(project_list, work, workers=workers, deadline=ctx.deadline, name=scanner)
-    results: list[Any] = []
-    coverage: list[CoverageEntry] = []
-    fatal: BaseException | None = None
-    for done in outcomes:
-        project, outcome, exc = done.scope, done.value, done.error
-        ctx.progress(f"{scanner}: {project} done")
-        scope = f"project {project}"
-        if outcome is not None:
-            results.extend(outcome.items)
-            coverage.append(CoverageEntry(scanner, scope, "partial" if outcome.partial else "ok",
-                                          outcome.note, resources=len(outcome.items),
-                                          errors=int(outcome.partial)))
-            continue
-        if done.timed_out:
-            message = timed_out_message(ctx)
-        else:
-            assert exc is not None
-            message = scope_failure(ctx, exc, project, errors, lambda e, p=project: explain(e, p))
-            if isinstance(exc, errors) and is_fatal(exc):
-                fatal = exc
-        coverage.append(CoverageEntry(scanner, scope, "failed", message, errors=1))
-    if fatal is not None and all(c.status == "failed" for c in coverage):
-        raise ScannerError(explain(fatal))
-    return results, coverage
+def for_each_project(ctx: ScanContext, scanner: str, work: Callable[[str], ScopeItems]) -> ScopeOutcome:
+    """Run `work` per project concurrently (core/fanout.py scan_scopes): a project that fails in
+    any way (refused, unreachable, an answer that is not the API's JSON, a bug) or is still running
+    at the scan deadline is one coverage line, and the other projects' results are kept."""
+    return scan_scopes(ctx, scanner, projects(ctx), work, expected=expected_errors(),
+                       explain=explain, label=lambda project: f"project {project}", fatal=is_fatal)

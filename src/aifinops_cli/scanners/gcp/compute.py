@@ -12,12 +12,13 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from aifinops_cli.core import overlap
+from aifinops_cli.core.fanout import ScopeItems
 from aifinops_cli.core.models import Observation, ScanResult
+from aifinops_cli.core.plugin import ScanContext, Scanner
 from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.scanners.gcp import common
 from aifinops_cli.scanners.gcp.monitoring import Monitoring, Window, instance_utilisation
 from aifinops_cli.scanners.gcp.pricing import SPOT_MODELS, disk_line, instance_lines, read_list_prices
-from aifinops_cli.scanners.interface import ScanContext, Scanner
 
 GKE_NODE_LABEL = "goog-gke-node"
 # GKE node pools are still priced on demand (gcp.gke); Compute Engine VMs at their Spot SKUs
@@ -47,10 +48,10 @@ class GcpComputeScanner(Scanner):
 
     def scan(self) -> ScanResult:
         ctx = self.context
-        unpriced: list[dict[str, str]] = []
         window = Window.ending(ctx.now, ctx.options.lookback_days)
 
-        def work(project: str) -> common.ProjectOutcome:
+        def work(project: str) -> ScopeItems:
+            unpriced: list[dict[str, str]] = []  # this project's SKUs without a price
             inv = common.inventory(ctx, project)
             gpu = [i for i in inv.instances if i.has_gpu and GKE_NODE_LABEL not in i.labels]
             running = [i for i in gpu if i.status == "RUNNING"]
@@ -81,10 +82,10 @@ class GcpComputeScanner(Scanner):
                 note = f"{note}; " + "; ".join(problems)
             if price_note:
                 note = f"{note}; {price_note}"
-            return common.ProjectOutcome(out, note, partial=bool(problems))
+            return ScopeItems(out, note, partial=bool(problems), unpriced=unpriced)
 
-        observations, coverage = common.for_each_project(ctx, self.name, work)
-        return ScanResult(self.name, observations, coverage, unpriced=unpriced)
+        done = common.for_each_project(ctx, self.name, work)
+        return ScanResult(self.name, done.observations, done.coverage, unpriced=done.unpriced)
 
     def _instance(self, ctx: ScanContext, project: str, inst: common.GceInstance,
                   utilisation: dict[str, float | None] | None, disks: list[common.GceDisk],

@@ -19,13 +19,14 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from aifinops_cli.core import overlap
+from aifinops_cli.core.fanout import ScopeItems
 from aifinops_cli.core.models import Observation, ScanResult
+from aifinops_cli.core.plugin import ScanContext, Scanner
 from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.scanners.gcp import common
 from aifinops_cli.scanners.gcp.compute import PREEMPTIBLE_NOTE, SPOT_PRICED_NOTE
 from aifinops_cli.scanners.gcp.monitoring import Monitoring, Window, gke_node_gpu_activity
 from aifinops_cli.scanners.gcp.pricing import SPOT_MODELS, instance_lines, read_list_prices
-from aifinops_cli.scanners.interface import ScanContext, Scanner
 
 CLUSTER_LABEL = "goog-k8s-cluster-name"
 POOL_LABEL = "goog-k8s-node-pool-name"
@@ -77,10 +78,10 @@ class GkeGpuNodePoolScanner(Scanner):
 
     def scan(self) -> ScanResult:
         ctx = self.context
-        unpriced: list[dict[str, str]] = []
         window = Window.ending(ctx.now, ctx.options.lookback_days)
 
-        def work(project: str) -> common.ProjectOutcome:
+        def work(project: str) -> ScopeItems:
+            unpriced: list[dict[str, str]] = []  # this project's SKUs without a price
             from google.cloud import container_v1
 
             acc = common.access(ctx)
@@ -92,8 +93,8 @@ class GkeGpuNodePoolScanner(Scanner):
             pools = [(cluster, pool) for cluster in answer.clusters for pool in cluster.node_pools
                      if pool_gpus(pool)[1] > 0]
             if not pools:
-                return common.ProjectOutcome([], f"{len(answer.clusters)} clusters, no GPU node pools",
-                                             partial=bool(problems))
+                return ScopeItems([], f"{len(answer.clusters)} clusters, no GPU node pools",
+                                  partial=bool(problems))
             inv = common.inventory(ctx, project)
             unlisted = unlisted_zones(inv.warnings)
             for cluster, pool in pools:
@@ -136,10 +137,10 @@ class GkeGpuNodePoolScanner(Scanner):
                 note = f"{note}; " + "; ".join(problems)
             if price_note:
                 note = f"{note}; {price_note}"
-            return common.ProjectOutcome(out, note, partial=bool(problems))
+            return ScopeItems(out, note, partial=bool(problems), unpriced=unpriced)
 
-        observations, coverage = common.for_each_project(ctx, self.name, work)
-        return ScanResult(self.name, observations, coverage, unpriced=unpriced)
+        done = common.for_each_project(ctx, self.name, work)
+        return ScanResult(self.name, done.observations, done.coverage, unpriced=done.unpriced)
 
     def _pool(self, ctx: ScanContext, project: str, cluster: Any, pool: Any,
               nodes: list[common.GceInstance], activity: dict[tuple[str, str], dict[str, float | None]],

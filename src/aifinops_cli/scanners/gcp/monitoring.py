@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from aifinops_cli.core.plugin import ScanContext
 from aifinops_cli.scanners.gcp.common import GcpAccess, bound_session
-from aifinops_cli.scanners.interface import ScanContext
 
 DAY_SECONDS = 86400
 IDS_PER_QUERY = 100

@@ -68,21 +68,22 @@ def disk_line(prices: PriceCatalog, region: str, disk_type: str, size_gb: float,
     return prices.line("gcp.pd", disk_type, region, quantity, f"{disk_type} {size_gb} GB{note}")
 
 
-def billing_endpoint(extra: dict[str, Any]) -> str:
-    """`gcp_cloudbilling_endpoint` / `$AIFINOPS_GCP_CLOUDBILLING_ENDPOINT`, else Google's."""
-    return str(extra.get("gcp_cloudbilling_endpoint")
+def billing_endpoint(endpoints: dict[str, str]) -> str:
+    """`GcpSettings.endpoints["cloudbilling"]` / `$AIFINOPS_GCP_CLOUDBILLING_ENDPOINT`, else ""."""
+    return str(endpoints.get("cloudbilling")
                or os.environ.get("AIFINOPS_GCP_CLOUDBILLING_ENDPOINT") or "").rstrip("/")
 
 
 def live_prices_enabled(ctx: Any) -> bool:
     """Config/env first; else yes against Google, no when the GCP endpoints point at a fake
     (tests, the demo) unless the Cloud Billing Catalog's own endpoint is given."""
-    explicit = ctx.options.extra.get("live_prices")
+    settings = ctx.settings("gcp")
+    explicit = settings.live_prices
     if explicit is None:
         explicit = live.setting(ctx.config.pricing)
     if explicit is not None:
         return bool(explicit)
-    return bool(billing_endpoint(ctx.options.extra)) or not common.endpoint_overrides(ctx.options.extra)
+    return bool(billing_endpoint(settings.endpoints)) or not common.endpoint_overrides(settings.endpoints)
 
 
 def read_list_prices(ctx: Any, instances: list[common.GceInstance], disks: list[common.GceDisk]) -> str:
@@ -105,7 +106,7 @@ def read_list_prices(ctx: Any, instances: list[common.GceInstance], disks: list[
         wanted.setdefault(("gcp.pd", disk.region), set()).add(disk.disk_type)
     if not wanted:
         return ""
-    endpoint = billing_endpoint(ctx.options.extra) or gcp_live.DEFAULT_ENDPOINT
+    endpoint = billing_endpoint(ctx.settings("gcp").endpoints) or gcp_live.DEFAULT_ENDPOINT
 
     def load_index() -> gcp_live.SkuIndex:
         def listing() -> gcp_live.SkuIndex | str:
@@ -145,7 +146,7 @@ def _session(ctx: Any, endpoint: str) -> Any:
         session = requests.Session()
         session.params = {"key": key}
         return session
-    if billing_endpoint(ctx.options.extra):
+    if billing_endpoint(ctx.settings("gcp").endpoints):
         from google.auth.credentials import AnonymousCredentials
 
         return AuthorizedSession(AnonymousCredentials())

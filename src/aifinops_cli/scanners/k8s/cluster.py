@@ -2,7 +2,7 @@
 
 A cluster is a kubeconfig context (`--kube-context`, repeatable; else the current context) or,
 when the scanner runs inside a pod with no kubeconfig, the in-cluster service account. The
-kubeconfig file is `ScanOptions.extra["kubeconfig"]`, else `$KUBECONFIG`, else `~/.kube/config`.
+kubeconfig file is `K8sSettings.kubeconfig`, else `$KUBECONFIG`, else `~/.kube/config`.
 
 Only list calls are made, paginated with `limit`/`continue` (500 items a page), and the raw JSON
 is read without the client's model deserialisation (`_preload_content=False`): for 10,000 pods
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aifinops_cli.scanners.interface import ScanContext, ScannerError
+from aifinops_cli.core.plugin import ScanContext, ScannerError
 
 PAGE_LIMIT = 500
 # Every request's (connect, read) timeout and a cluster's retries come from the scan's limits
@@ -44,8 +44,8 @@ class Target:
     make_client: Callable[[], Any]
 
 
-def kubeconfig_path(extra: dict[str, Any]) -> str | None:
-    explicit = extra.get("kubeconfig")
+def kubeconfig_path(explicit: str | None) -> str | None:
+    """K8sSettings.kubeconfig, else the first of $KUBECONFIG, else ~/.kube/config if present."""
     if explicit:
         return str(explicit)
     env = os.environ.get("KUBECONFIG", "")
@@ -58,11 +58,11 @@ def kubeconfig_path(extra: dict[str, Any]) -> str | None:
 def targets(ctx: ScanContext) -> list[Target]:
     from kubernetes import client, config
 
-    extra = ctx.options.extra
+    settings = ctx.settings("k8s")
     retries = ctx.options.limits.max_attempts - 1  # urllib3's: tries after the first, per request
-    path = kubeconfig_path(extra)
-    in_cluster = bool(extra.get("kube_in_cluster")) or (
-        not ctx.options.kube_contexts and (path is None or not Path(path).is_file())
+    path = kubeconfig_path(settings.kubeconfig)
+    in_cluster = settings.in_cluster or (
+        not settings.contexts and (path is None or not Path(path).is_file())
         and "KUBERNETES_SERVICE_HOST" in os.environ)
     if in_cluster:
         def make_in_cluster() -> Any:
@@ -76,7 +76,7 @@ def targets(ctx: ScanContext) -> list[Target]:
         raise ScannerError("no kubeconfig found: set KUBECONFIG, create ~/.kube/config (e.g. "
                            "`aws eks update-kubeconfig` or `gcloud container clusters get-credentials`),"
                            " or run inside the cluster")
-    names = list(dict.fromkeys(ctx.options.kube_contexts))
+    names = list(dict.fromkeys(settings.contexts))
     if not names:
         try:
             _, current = config.list_kube_config_contexts(config_file=path)

@@ -13,13 +13,13 @@ cover the whole lookback window and raise the confidence of what the snapshot su
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from aifinops_cli.core import overlap
-from aifinops_cli.core.models import CoverageEntry, Observation, ScanResult
+from aifinops_cli.core.fanout import ScopeItems, scan_scopes
+from aifinops_cli.core.models import Observation, ScanResult
+from aifinops_cli.core.plugin import Scanner, ScannerError
 from aifinops_cli.core.timeutil import age_days, age_hours, parse_time
-from aifinops_cli.scanners.interface import Scanner, ScannerError, fan_out, scope_failure, timed_out_message
 from aifinops_cli.scanners.k8s import cluster as kc
 from aifinops_cli.scanners.k8s.pricing import GpuShape, NodeRate, gpu_shape, node_rate, unpriced_sku
 from aifinops_cli.scanners.k8s.prometheus import GpuUsage, PrometheusError, attribute, gpu_usage
@@ -80,14 +80,6 @@ def job_finished(job: dict[str, Any]) -> Any:
     return None
 
 
-@dataclass
-class ClusterOutcome:
-    items: list[Observation]
-    note: str
-    partial: bool
-    calls: int
-
-
 def _machine(node: dict[str, Any] | None) -> tuple[str, ...]:
     """The cloud machine behind a node, so a cloud scanner's finding on it is not counted twice."""
     key = overlap.from_provider_id(((node or {}).get("spec") or {}).get("providerID", ""))
@@ -121,36 +113,17 @@ class KubernetesGpuScanner(Scanner):
     def scan(self) -> ScanResult:
         ctx = self.context
         check_settings(ctx.config.section("kubernetes"))
-        target_list = kc.targets(ctx)
-        errors = kc.expected_errors()
-        unpriced: list[dict[str, str]] = []
-        workers = max(1, min(ctx.options.max_workers, len(target_list)))
-        outcomes = fan_out(target_list, lambda target: self._cluster(target, unpriced),
-                           workers=workers, deadline=ctx.deadline, name="k8s")
-        observations: list[Observation] = []
-        coverage: list[CoverageEntry] = []
-        for done in outcomes:
-            name, outcome, exc = done.scope.name, done.value, done.error
-            ctx.progress(f"{self.name}: {name} done")
-            scope = f"context {name}"
-            if outcome is not None:
-                observations.extend(outcome.items)
-                coverage.append(CoverageEntry(self.name, scope, "partial" if outcome.partial else "ok",
-                                              outcome.note, resources=len(outcome.items),
-                                              errors=int(outcome.partial)))
-                continue
-            if done.timed_out:
-                message = timed_out_message(ctx)
-            else:
-                assert exc is not None
-                message = scope_failure(ctx, exc, name, errors, lambda e, n=name: kc.explain(e, n))
-            coverage.append(CoverageEntry(self.name, scope, "failed", message, errors=1))
-        return ScanResult(self.name, observations, coverage, unpriced=unpriced)
+        done = scan_scopes(ctx, self.name, kc.targets(ctx), self._cluster, expected=kc.expected_errors(),
+                           explain=kc.explain, name=lambda target: target.name,
+                           label=lambda name: f"context {name}")
+        return ScanResult(self.name, done.observations, done.coverage, unpriced=done.unpriced)
 
     # --- one cluster ------------------------------------------------------------------------
 
-    def _cluster(self, target: kc.Target, unpriced: list[dict[str, str]]) -> ClusterOutcome:
+    def _cluster(self, target: kc.Target) -> ScopeItems:
         from kubernetes import client
+
+        unpriced: list[dict[str, str]] = []  # this cluster's nodes without a price
 
         ctx = self.context
         settings = ctx.config.section("kubernetes")
@@ -173,7 +146,7 @@ class KubernetesGpuScanner(Scanner):
                 note = f"{len(listing.nodes)} nodes, none with GPUs"
                 if problems:
                     note = f"{note}; " + "; ".join(problems)
-                return ClusterOutcome([], note, bool(problems), listing.calls)
+                return ScopeItems([], note, bool(problems))
             listing.pods = kc.list_all(core.list_pod_for_all_namespaces, listing,
                                        field_selector=kc.NOT_TERMINAL)
             gpu_pods = [(p, *kc.pod_gpus(p)) for p in listing.pods]
@@ -188,7 +161,8 @@ class KubernetesGpuScanner(Scanner):
         finally:
             api_client.close()
         usage: GpuUsage | None = None
-        prom_url = (settings.get("prometheus_urls") or {}).get(target.name) or ctx.options.prometheus_url
+        prom_url = ((settings.get("prometheus_urls") or {}).get(target.name)
+                    or ctx.settings("k8s").prometheus_url)
         dcgm_note = ("GPU utilisation not available (no --prometheus-url, nor kubernetes.prometheus_urls "
                      "for this context)")
         if prom_url:
@@ -235,7 +209,7 @@ class KubernetesGpuScanner(Scanner):
                 f"({len(gpu_pods)} holding GPUs); {listing.calls} list calls; {dcgm_note}")
         if problems:
             note = f"{note}; " + "; ".join(problems)
-        return ClusterOutcome(out, note, bool(problems), listing.calls)
+        return ScopeItems(out, note, bool(problems), unpriced)
 
     def _node(self, cluster: str, node: dict[str, Any], requested: int, pods: int, rate: NodeRate | None,
               shape: GpuShape, usage: GpuUsage | None) -> Observation:

@@ -27,7 +27,7 @@ from typing import Any
 
 import duckdb
 
-from aifinops_cli.scanners.interface import ScannerError
+from aifinops_cli.core.plugin import ScannerError
 from aifinops_cli.scanners.llm import formats
 from aifinops_cli.scanners.llm.formats import otel
 from aifinops_cli.scanners.llm.inputs import (

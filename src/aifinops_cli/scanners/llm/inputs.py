@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aifinops_cli.scanners.interface import Limits, ScannerError
+from aifinops_cli.core.plugin import Limits, ScannerError
 from aifinops_cli.scanners.llm import formats
 from aifinops_cli.scanners.localfiles import walk_files
 

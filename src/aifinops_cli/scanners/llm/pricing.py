@@ -39,8 +39,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from aifinops_cli.core.plugin import ScannerError
 from aifinops_cli.core.yamlsrc import SourceError, load_one, read_text
-from aifinops_cli.scanners.interface import ScannerError
 
 PROVIDER_ALIASES = {
     "bedrock": "aws", "aws.bedrock": "aws", "amazon": "aws", "vertex_ai": "google",

@@ -33,14 +33,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import CoverageEntry, ScanResult
+from aifinops_cli.core.plugin import Scanner, ScannerError, ScanOptions
 from aifinops_cli.core.rules import load_rules
 from aifinops_cli.core.yamlsrc import SourceError
-from aifinops_cli.scanners.interface import Scanner, ScannerError, ScanOptions
 from aifinops_cli.scanners.llm import analysis, report
 from aifinops_cli.scanners.llm.engine import Engine, Settings, check_config
 from aifinops_cli.scanners.llm.formats import DEFAULT_ATTRIBUTE_KEYS
 from aifinops_cli.scanners.llm.inputs import FORMATS, resolve_inputs
 from aifinops_cli.scanners.llm.pricing import Override, PriceBook, genai_prices_version, load_tiers
+from aifinops_cli.scanners.llm.provider import LlmSettings
 
 if TYPE_CHECKING:
     from aifinops_cli.core.config import Config
@@ -62,8 +63,9 @@ def price_book(config: dict[str, Any], settings: Settings) -> PriceBook:
                      azure_deployments=settings.azure_deployments)
 
 
-def settings_from(config: dict[str, Any], options: ScanOptions) -> Settings:
-    check_config(config, options.llm_log_format)
+def settings_from(config: dict[str, Any], flags: LlmSettings) -> Settings:
+    """The engine's settings: the `llm:` section and the provider's flags (LlmSettings)."""
+    check_config(config, flags.log_format)
     keys = {k: list(v) for k, v in DEFAULT_ATTRIBUTE_KEYS.items()}
     for name, extra in (config.get("attribute_keys") or {}).items():
         if name not in keys:
@@ -74,8 +76,8 @@ def settings_from(config: dict[str, Any], options: ScanOptions) -> Settings:
     simple = config.get("simple_request") or {}
     return Settings(
         attribute_keys=keys,
-        show_prompts=options.show_prompts,
-        forced_format=options.llm_log_format,
+        show_prompts=flags.show_prompts,
+        forced_format=flags.log_format,
         simple_max_input_tokens=int(simple.get("max_input_tokens", 1000)),
         simple_max_output_tokens=int(simple.get("max_output_tokens", 300)),
         simple_max_messages=int(simple.get("max_messages", 2)),
@@ -146,10 +148,10 @@ _MAPPINGS = ("attribute_keys", "key_aliases", "simple_request", "budgets", "azur
 _KNOWN = {*_NUMBERS, *_MAPPINGS, "prices", "tiers_file", "memory_limit", "database"}
 
 
-def check_llm_config(config: dict[str, Any], options: ScanOptions) -> None:
+def check_llm_config(config: dict[str, Any], flags: LlmSettings) -> None:
     """The `llm:` section, checked whole before scanning (what `scan()` reads, read the same way)."""
-    if options.llm_log_format and options.llm_log_format not in FORMATS:
-        raise ScannerError(f"unknown --llm-log-format {options.llm_log_format!r}; choose from "
+    if flags.log_format and flags.log_format not in FORMATS:
+        raise ScannerError(f"unknown --llm-log-format {flags.log_format!r}; choose from "
                            + ", ".join(FORMATS))
     if not isinstance(config, dict):
         raise ScannerError("config llm: expected a mapping")
@@ -173,7 +175,7 @@ def check_llm_config(config: dict[str, Any], options: ScanOptions) -> None:
     if not isinstance(config.get("prices") or [], list):
         raise ScannerError("config llm.prices: expected a list of {model, input_per_1m, ...}")
     try:
-        settings_from(config, options)
+        settings_from(config, flags)
         for item in config.get("prices") or []:
             if not isinstance(item, dict):
                 raise ScannerError(f"config llm.prices entry {item!r}: expected a mapping")
@@ -234,14 +236,15 @@ class LlmLogScanner(Scanner):
 
     @classmethod
     def check_config(cls, config: Config, options: ScanOptions) -> None:
-        check_llm_config(config.section("llm"), options)
+        check_llm_config(config.section("llm"), options.settings_for("llm"))
 
     def scan(self) -> ScanResult:
         ctx = self.context
         config = ctx.config.section("llm")
-        if not ctx.options.llm_logs:
+        flags: LlmSettings = ctx.settings("llm")
+        if not flags.logs:
             raise ScannerError("no LLM logs given: pass --llm-logs PATH (files, dirs, globs, .gz, s3://)")
-        settings = settings_from(config, ctx.options)
+        settings = settings_from(config, flags)
         book = price_book(config, settings)
         tiers = load_tiers(config.get("tiers_file"))
         engine = Engine(settings)
@@ -253,7 +256,7 @@ class LlmLogScanner(Scanner):
     def _scan(self, engine: Engine, book: PriceBook, tiers: Any, config: dict[str, Any]) -> ScanResult:
         ctx = self.context
         result = ScanResult(self.name)
-        files, problems = resolve_inputs(ctx.options.llm_logs, engine.workdir, ctx.options.limits)
+        files, problems = resolve_inputs(ctx.settings("llm").logs, engine.workdir, ctx.options.limits)
         for p in problems:
             result.coverage.append(CoverageEntry(self.name, p.scope, "failed", p.message, errors=1))
         file_info = []
@@ -299,7 +302,8 @@ SELECT coalesce(provider, '') AS provider, model, count(*) AS requests, sum(inpu
 
         ctx.progress("llm: analysing")
         obs = result.observations
-        waste, groups = analysis.wasted(con, w, claim_rules(ctx.config, config), ctx.options.show_prompts)
+        show_prompts = ctx.settings("llm").show_prompts
+        waste, groups = analysis.wasted(con, w, claim_rules(ctx.config, config), show_prompts)
         obs += waste
         budget_cfg = dict(config.get("budgets") or {}) or dict(ctx.config.section("budgets").get("llm") or {})
         obs += analysis.budgets(con, w, budget_cfg)
@@ -307,7 +311,7 @@ SELECT coalesce(provider, '') AS provider, model, count(*) AS requests, sum(inpu
         obs += analysis.unowned(con, w, totals)
         obs += self._anomalies(con, result)
         result.analysis["llm"] = report.build(con, w, totals, malformed, examples, unpriced_rows, file_info,
-                                              ctx.options.show_prompts, groups, analysis.claims(con, w))
+                                              show_prompts, groups, analysis.claims(con, w))
         return result
 
     def _anomalies(self, con: Any, result: ScanResult) -> list[Any]:
@@ -335,5 +339,5 @@ SELECT coalesce(provider, '') AS provider, model, count(*) AS requests, sum(inpu
             result.coverage.append(CoverageEntry(self.name, "spend anomalies", "skipped",
                                                  f"not checked: {exc}"))
             return []
-        source = ", ".join(self.context.options.llm_logs)
+        source = ", ".join(self.context.settings("llm").logs)
         return [anomaly.observation(a, "llm", source) for a in found]

@@ -12,10 +12,10 @@ from typing import Any
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import CoverageEntry
-from aifinops_cli.scanners.interface import ScanOptions
 from aifinops_cli.scanners.llm.engine import Engine
 from aifinops_cli.scanners.llm.inputs import resolve_inputs
 from aifinops_cli.scanners.llm.pricing import load_tiers
+from aifinops_cli.scanners.llm.provider import LlmSettings
 from aifinops_cli.scanners.llm.scanner import price_book, settings_from
 
 UNATTRIBUTED = "(unattributed)"
@@ -44,7 +44,7 @@ def read_llm_spend(paths: list[str], config: Config, grain: str = "hour",
     if grain not in ("hour", "day"):
         raise ValueError(grain)
     section = config.section("llm")
-    settings = settings_from(section, ScanOptions(llm_logs=list(paths), llm_log_format=log_format))
+    settings = settings_from(section, LlmSettings(logs=list(paths), log_format=log_format))
     book = price_book(section, settings)
     tiers = load_tiers(section.get("tiers_file"))
     out = LlmSeriesRead()

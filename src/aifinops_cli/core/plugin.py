@@ -1,30 +1,24 @@
-"""The scanner plugin interface.
+"""The plugin interface: what a scanner is given (ScanContext, ScanOptions, Limits) and returns.
 
 A scanner is a class registered under the entry-point group `aifinops.scanners`. It declares
 which inputs make it run (`applies`), then `scan()` returns observations plus coverage. A
 scanner never raises for a region, file or account it cannot read: it records that in coverage
 and goes on. Expected problems that stop the whole scanner are raised as `ScannerError`, which
-the runner turns into one coverage line.
-
-Every fan-out over scopes goes through `fan_out`: each scope runs on a daemon worker, any
-exception stays in its scope, and at the scan deadline (`--timeout`) the scopes still running are
-abandoned (threads cannot be killed; their clients' read timeouts end them soon after) and
-reported as timed out instead of being waited for.
+the pipeline turns into one coverage line. Fan-outs over scopes go through core/fanout.py.
 """
 
 from __future__ import annotations
 
-import logging
 import math
-import queue
+import sys
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, wait
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aifinops_cli.core.models import ScanResult
 from aifinops_cli.errors import AifinopsError
@@ -105,32 +99,114 @@ class Limits:
 _LIMIT_KEYS = ("timeout", "connect_timeout", "read_timeout", "max_attempts")
 
 
+@dataclass(frozen=True)
+class ProviderOption:
+    """One `scan` flag a provider contributes; it shows in the provider's own help panel.
+
+    `kind` is "text" (one value), "list" (repeatable; `split` also takes comma-separated values)
+    or "flag" (on/off). The value reaches `Provider.settings` under `key`."""
+
+    key: str
+    flags: tuple[str, ...]
+    help: str
+    kind: str = "text"
+    split: bool = False
+    envvar: str | None = None
+
+
+class Provider:
+    """A provider plugin, registered under the entry-point group `aifinops.providers`.
+
+    It owns its `scan` flags (`options`, shown in the help panel `title`), its config section
+    (`section`, default its name; `config_keys` are the keys that section accepts, checked
+    with file:line when the config is read, or None when its scanners check the section
+    themselves), its typed settings (`settings()`, from its flags and its section, read by
+    scanners as `ctx.settings(name)`), and whether its inputs put it in play without `-p`.
+    Its scanners are the `aifinops.scanners` entry points named `<name>` or `<name>.<what>`.
+    The built-in providers are registered exactly this way, in our own pyproject.
+    """
+
+    name: ClassVar[str]
+    title: ClassVar[str] = ""  # the help panel of its flags (default: the name, upper case)
+    description: ClassVar[str] = ""
+    section: ClassVar[str | None] = None
+    config_keys: ClassVar[tuple[str, ...] | None] = None
+    options: ClassVar[tuple[ProviderOption, ...]] = ()
+    # files shipped beside the provider's module: its rules (for the kinds its scanners observe)
+    # and its price catalog; the built-ins' live in the bundled rules/ and pricing/data/
+    rules_files: ClassVar[tuple[str, ...]] = ()
+    catalog_files: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def rule_paths(cls) -> list[Path]:
+        return [cls._beside(name) for name in cls.rules_files]
+
+    @classmethod
+    def catalog_paths(cls) -> list[Path]:
+        return [cls._beside(name) for name in cls.catalog_files]
+
+    @classmethod
+    def _beside(cls, name: str) -> Path:
+        module = sys.modules[cls.__module__]
+        return Path(module.__file__ or ".").parent / name
+
+    @classmethod
+    def section_name(cls) -> str:
+        return cls.section or cls.name
+
+    @classmethod
+    def panel(cls) -> str:
+        return cls.title or cls.name.upper()
+
+    @classmethod
+    def settings(cls, values: dict[str, Any], section: dict[str, Any]) -> Any:
+        """Typed settings from this provider's flags (`values`, by option key; None or empty when
+        not given) and its config section. By default: the section, with the flags given over it."""
+        given = {k: v for k, v in values.items() if v not in (None, [], ())}
+        return {**section, **given}
+
+    @classmethod
+    def in_play(cls, settings: Any) -> bool:
+        """Whether its inputs were given (a project, a log file), so it is scanned without `-p`."""
+        return False
+
+
+def split_list(value: Any) -> list[str]:
+    """A config list given as a list or as one comma-separated string."""
+    if value is not None and not isinstance(value, str | list | tuple):
+        raise ValueError(f"expected a list or comma-separated text, got {value!r}")
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    return [str(v).strip() for v in items if str(v).strip()]
+
+
 @dataclass
 class ScanOptions:
-    """What the user asked for on the command line, shared by all scanners."""
+    """What the user asked for, shared by all scanners; each provider's own flags and config are
+    its typed settings (`settings`, by provider name; read as `ctx.settings(name)`)."""
 
-    providers: list[str] = field(default_factory=list)
-    aws_profile: str | None = None
-    aws_regions: list[str] = field(default_factory=list)
-    gcp_projects: list[str] = field(default_factory=list)
-    kube_contexts: list[str] = field(default_factory=list)
-    prometheus_url: str | None = None
-    llm_logs: list[str] = field(default_factory=list)
-    llm_log_format: str | None = None
-    billing: list[str] = field(default_factory=list)
-    billing_format: str | None = None
-    show_prompts: bool = False
+    providers: list[str] = field(default_factory=list)  # asked for by name (-p)
     strict: bool = False
     lookback_days: int = 14
     max_workers: int = 8
     limits: Limits = field(default_factory=Limits)
-    extra: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)  # provider name -> its typed settings
+
+    def settings_for(self, provider: str) -> Any:
+        """A provider's settings; its defaults (no flags, no config) when none were given."""
+        if provider not in self.settings:
+            from aifinops_cli.core.registry import load_providers
+
+            self.settings[provider] = load_providers()[provider].settings({}, {})
+        return self.settings[provider]
 
     def in_play(self) -> set[str]:
-        """The providers this scan is about: the cloud ones asked for, plus `llm` and `billing`
-        when their inputs are given."""
-        return set(self.providers) | {p for p, given in (("llm", self.llm_logs),
-                                                          ("billing", self.billing)) if given}
+        """The providers this scan is about: those asked for, plus those whose inputs are given
+        (a GCP project, a kube context, LLM logs, a billing export)."""
+        from aifinops_cli.core.registry import load_providers
+
+        known = load_providers()
+        return set(self.providers) | {name for name, value in self.settings.items()
+                                      if name in known and known[name].in_play(value)}
 
 
 @dataclass
@@ -144,6 +220,10 @@ class ScanContext:
     internal_errors: list[BaseException] = field(default_factory=list)  # bugs caught in a scope
     _cache: dict[Any, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def settings(self, provider: str) -> Any:
+        """The typed settings of a provider (Provider.settings), its defaults if none were given."""
+        return self.options.settings_for(provider)
 
     @property
     def deadline(self) -> float | None:
@@ -178,79 +258,6 @@ class _Slot:
         self.done = False
         self.value: Any = None
         self.error: Exception | None = None
-
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-@dataclass
-class ScopeResult(Generic[T, R]):
-    """How one scope of a fan-out ended: a value, an exception, or still running at the deadline."""
-
-    scope: T
-    value: R | None = None
-    error: BaseException | None = None
-    timed_out: bool = False
-
-
-def scope_failure(ctx: ScanContext, exc: BaseException, scope: str,
-                  expected: tuple[type[BaseException], ...],
-                  explain: Callable[[BaseException], str]) -> str:
-    """The coverage message for a scope (region, project, context) that raised. What the cloud or
-    the network did (`expected`) is explained; anything else is a bug in aifinops, kept for the
-    exit code (4) and --debug. A ScannerError stops the whole scanner by definition."""
-    if isinstance(exc, ScannerError) or not isinstance(exc, Exception):
-        raise exc
-    if isinstance(exc, expected):
-        return explain(exc)
-    logging.getLogger("aifinops").debug("%s crashed", scope, exc_info=exc)
-    ctx.internal_errors.append(exc)
-    return f"{scope}: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)"
-
-
-def timed_out_message(ctx: ScanContext) -> str:
-    return (f"timed out: not finished within the {ctx.options.limits.scan_timeout:g} s scan "
-            "deadline (--timeout or config scan.timeout); its results are left out")
-
-
-def fan_out(scopes: Sequence[T], work: Callable[[T], R], *, workers: int,
-            deadline: float | None, name: str = "scope") -> list[ScopeResult[T, R]]:
-    """Run `work` on every scope with at most `workers` daemon threads; results in scope order.
-
-    Nothing a scope raises escapes: it is its `error`. At `deadline` (time.monotonic()) the scopes
-    still running or queued are returned as `timed_out` and not waited for; daemon threads never
-    hold the process open at exit (executor threads would: they are joined at exit)."""
-    futures: list[Future[R]] = [Future() for _ in scopes]
-    todo: queue.SimpleQueue[tuple[T, Future[R]]] = queue.SimpleQueue()
-    for pair in zip(scopes, futures, strict=True):
-        todo.put(pair)
-
-    def worker() -> None:
-        while True:
-            try:
-                scope, future = todo.get_nowait()
-            except queue.Empty:
-                return
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(work(scope))
-            except BaseException as exc:  # the scope's outcome, judged by the caller
-                future.set_exception(exc)
-
-    for n in range(max(1, min(workers, len(scopes)))):
-        threading.Thread(target=worker, name=f"{name}-{n}", daemon=True).start()
-    wait(futures, timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
-    out: list[ScopeResult[T, R]] = []
-    for scope, future in zip(scopes, futures, strict=True):
-        if future.done() and not future.cancelled():
-            error = future.exception()
-            out.append(ScopeResult(scope, None if error is not None else future.result(), error))
-        else:
-            future.cancel()  # a queued scope never starts; a running one is abandoned
-            out.append(ScopeResult(scope, timed_out=True))
-    return out
 
 
 class Scanner(ABC):

@@ -1,0 +1,36 @@
+"""The Google Cloud provider: its `scan` flags, its `gcp:` config section and its typed settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aifinops_cli.core.plugin import Provider, ProviderOption, split_list
+
+
+@dataclass
+class GcpSettings:
+    projects: list[str] = field(default_factory=list)  # none: every project the credentials list
+    # API endpoints by service ("" for all services; compute, monitoring, container,
+    # resourcemanager, cloudbilling), as the demo and the tests' fake servers set them
+    endpoints: dict[str, str] = field(default_factory=dict)
+    live_prices: bool | None = None  # None: config pricing.live, else the Cloud Billing Catalog
+
+
+class GcpProvider(Provider):
+    name = "gcp"
+    title = "Google Cloud"
+    description = "Compute Engine GPU instances and disks, GKE GPU node pools"
+    config_keys = ("projects",)
+    options = (
+        ProviderOption("projects", ("--gcp-project",), "Google Cloud project (repeatable).", kind="list",
+                       split=True),
+    )
+
+    @classmethod
+    def settings(cls, values: dict[str, Any], section: dict[str, Any]) -> GcpSettings:
+        return GcpSettings(projects=values.get("projects") or split_list(section.get("projects")))
+
+    @classmethod
+    def in_play(cls, settings: GcpSettings) -> bool:
+        return bool(settings.projects)
