@@ -19,8 +19,8 @@ from pathlib import Path
 import duckdb
 
 from aifinops_cli.core.config import Config
-from aifinops_cli.forecasting.billing import read_daily
 from aifinops_cli.forecasting.plan import forecast_groups
+from aifinops_cli.scanners.billing.series import read_daily
 
 
 def generate(path: Path, rows: int) -> None:

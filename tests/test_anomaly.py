@@ -9,7 +9,7 @@ import pytest
 
 from aifinops_cli.core.rules import evaluate, load_rules
 from aifinops_cli.forecasting import anomaly
-from aifinops_cli.forecasting.billing import USAGE, DailyCharge
+from aifinops_cli.forecasting.charges import USAGE, DailyCharge
 
 START = date(2025, 1, 1)
 WEEK = [120.0, 120.0, 110.0, 110.0, 100.0, 60.0, 60.0]  # a team's weekday pattern, $/day

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from aifinops_cli.cli.app import app
 from aifinops_cli.core.config import Config
 from aifinops_cli.demo import forecast as demo
-from aifinops_cli.forecasting.billing import ONE_TIME, RECURRING, USAGE, read_daily
+from aifinops_cli.forecasting.charges import ONE_TIME, RECURRING, USAGE
+from aifinops_cli.scanners.billing.series import read_daily
 
 HEADER = ("lineItem/UsageStartDate,lineItem/ProductCode,lineItem/UsageType,lineItem/LineItemType,"
           "lineItem/UnblendedCost,lineItem/CurrencyCode,resourceTags/user:team\n")

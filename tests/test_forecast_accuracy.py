@@ -15,7 +15,7 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from aifinops_cli.forecasting.billing import RECURRING, USAGE, DailyCharge
+from aifinops_cli.forecasting.charges import RECURRING, USAGE, DailyCharge
 from aifinops_cli.forecasting.plan import forecast_groups
 
 START, CUT, DAYS, HOLD = date(2025, 1, 1), date(2025, 3, 31), 90, 30

@@ -20,9 +20,10 @@ from aifinops_cli.core.plugin import ScannerError
 from aifinops_cli.core.rules import evaluate, load_rules
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.forecasting import anomaly
-from aifinops_cli.forecasting.billing import USAGE, DailyCharge, read_daily
+from aifinops_cli.forecasting.charges import USAGE, DailyCharge
 from aifinops_cli.forecasting.model import ForecastUnavailable
 from aifinops_cli.forecasting.plan import MAX_ERROR_PCT, GroupForecast, forecast_groups
+from aifinops_cli.scanners.billing.series import read_daily
 
 BY_CHOICES = ("owner-service", "owner", "service")
 METHOD = ("statsmodels ETS (additive error, damped trend, weekly season) per series; recurring charges "

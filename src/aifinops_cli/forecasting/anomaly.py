@@ -196,7 +196,7 @@ def scan_series(points: dict[str, list[tuple[datetime, str, float]]], step: time
 def billing_anomalies(rows: list[Any], params: dict[str, float]) -> list[Anomaly]:
     """Daily usage spend by owner and by service (recurring and one-time charges left out: a fee
     on the 1st of the month is expected, not an anomaly)."""
-    from aifinops_cli.forecasting.billing import USAGE
+    from aifinops_cli.forecasting.charges import USAGE
 
     usage = [r for r in rows if r.kind == USAGE]
     at = lambda d: datetime(d.year, d.month, d.day)  # noqa: E731

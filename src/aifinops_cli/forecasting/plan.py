@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from aifinops_cli.forecasting import model as m
-from aifinops_cli.forecasting.billing import ONE_TIME, RECURRING, DailyCharge
+from aifinops_cli.forecasting.charges import ONE_TIME, RECURRING, DailyCharge
 
 MAX_ERROR_PCT = 10.0  # the target: above this backtest error a forecast is marked unreliable
 PARALLEL_MIN_GROUPS = 64  # below this a process pool costs more than it saves

@@ -6,7 +6,7 @@ scanner observes egress flows and AI spend; rules in rules/billing.yaml decide w
 
 Spend anomalies: when a local export spans at least the `billing-spend-anomaly` rule's
 `min_history` + `window` days, a second GROUP BY reads its daily spend by owner, service and
-kind of charge (forecasting/billing.py, the statement `aifinops forecast` uses) and the
+kind of charge (scanners/billing/series.py, the statement `aifinops forecast` uses) and the
 forecasting package's detector turns the days above the model's band into
 `billing.spend_anomaly` observations for rules/anomaly.yaml. Shorter exports skip that pass.
 Athena and BigQuery tables are not checked for anomalies.
@@ -175,7 +175,7 @@ def _local_group(duck: DuckDBEngine, files: list[str], kind: str, fmt: str | Non
 def _daily_charges(duck: DuckDBEngine, mapping: Mapping, source: str, facts: TableFacts,
                    out: BillingRead) -> None:
     """Daily spend by owner, service and kind of charge in the export's main currency."""
-    from aifinops_cli.forecasting.billing import daily_sql
+    from aifinops_cli.scanners.billing.series import daily_sql
 
     try:
         rows = duck.con.sql(daily_sql(mapping, source)).fetchall()
@@ -371,7 +371,7 @@ class BillingScanner(Scanner):
 def _anomalies(read: BillingRead, params: dict[str, float], result: ScanResult) -> list[Any]:
     """Daily usage spend by owner and by service above the model's band; recurring and one-time
     charges are left out (an RI fee on the 1st is expected), as in `aifinops forecast`."""
-    from aifinops_cli.forecasting.billing import DailyCharge, resolve_fees
+    from aifinops_cli.forecasting.charges import DailyCharge, resolve_fees
     from aifinops_cli.forecasting.model import ForecastUnavailable
     from aifinops_cli.scanners.billing.analyze import UNTAGGED
 

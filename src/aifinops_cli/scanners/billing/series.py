@@ -1,4 +1,5 @@
-"""Daily spend by owner, service and kind of charge, read from billing exports in one pass.
+"""Daily spend by owner, service and kind of charge, read from billing exports in one pass
+(the billing provider's input to `aifinops forecast` and to spend anomalies).
 
 The billing scanner's normalised view (scanners/billing/formats.py) maps each format's columns;
 this module adds the one thing a forecast needs that the scanner does not: what kind of charge
@@ -18,6 +19,7 @@ from datetime import date
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import CoverageEntry
+from aifinops_cli.forecasting.charges import FEE, ONE_TIME, RECURRING, USAGE, DailyCharge, resolve_fees
 from aifinops_cli.scanners.billing.analyze import UNTAGGED
 from aifinops_cli.scanners.billing.formats import FORMATS, Mapping, detect
 from aifinops_cli.scanners.billing.sources import (
@@ -30,20 +32,10 @@ from aifinops_cli.scanners.billing.sources import (
 )
 
 NAME = "forecast"
-USAGE, RECURRING, ONE_TIME, FEE = "usage", "recurring", "one-time", "fee"
 # CUR line item types (lineItem/LineItemType) by what they are
 CUR_RECURRING = ("RIFee", "SavingsPlanRecurringFee")
 CUR_ONE_TIME = ("SavingsPlanUpfrontFee",)
 CUR_FEE = ("Fee",)  # upfront RI fees and monthly subscriptions alike: decided by cadence
-
-
-@dataclass(frozen=True)
-class DailyCharge:
-    day: date
-    owner: str
-    service: str
-    kind: str  # usage | recurring | one-time
-    cost: float
 
 
 @dataclass
@@ -73,22 +65,6 @@ def daily_sql(m: Mapping, source: str) -> str:
   COUNT(*) AS n_rows, COUNT({e['cost']}) AS n_cost
 FROM {source}
 GROUP BY ALL"""
-
-
-def resolve_fees(rows: list[DailyCharge]) -> list[DailyCharge]:
-    """A CUR `Fee` billed in two or more months for the same owner and service is recurring;
-    one seen in a single month is one-time (an upfront reservation fee)."""
-    months: dict[tuple[str, str], set[tuple[int, int]]] = defaultdict(set)
-    for r in rows:
-        if r.kind == FEE:
-            months[(r.owner, r.service)].add((r.day.year, r.day.month))
-    out = []
-    for r in rows:
-        if r.kind == FEE:
-            kind = RECURRING if len(months[(r.owner, r.service)]) >= 2 else ONE_TIME
-            r = DailyCharge(r.day, r.owner, r.service, kind, r.cost)
-        out.append(r)
-    return out
 
 
 def read_daily(paths: list[str], config: Config, fmt_override: str | None = None,
