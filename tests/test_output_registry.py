@@ -10,7 +10,8 @@ import sys
 import tomllib
 from pathlib import Path
 
-from aifinops_cli.output import GROUP, formatters
+from aifinops_cli.core.registry import FORMAT_GROUP as GROUP
+from aifinops_cli.output import formatters
 from aifinops_cli.output.base import Formatter
 
 ROOT = Path(__file__).resolve().parents[1]

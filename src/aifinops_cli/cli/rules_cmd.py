@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import operator
-from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -14,24 +12,12 @@ from rich.text import Text
 
 from aifinops_cli.cli.common import fail, global_options, stderr_console, stdout_console
 from aifinops_cli.core.config import find_config_file, load_config
-from aifinops_cli.core.plugin import Scanner
-from aifinops_cli.core.registry import (
-    PluginLoadError,
-    entry_names,
-    for_providers,
-    load_scanners,
-    provider_names,
-    provider_of,
-)
+from aifinops_cli.core.pipeline import check_rules_against_scanners
 from aifinops_cli.core.rules import (
     Rule,
-    Vocabulary,
-    check_rule_patterns,
-    check_vocabulary,
     load_rules,
     rule_schema_json,
 )
-from aifinops_cli.core.suppressions import Suppression
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.output.safe import markup, plain
 
@@ -47,38 +33,6 @@ def _load(ctx: typer.Context, extra: list[Path] | None) -> list[Rule]:
     try:
         config = load_config(find_config_file(opts.config))
         return load_rules(extra, config)
-    except SourceError as exc:
-        fail(str(exc))
-
-
-def check_against_scanners(rules: list[Rule], providers: set[str] | None = None) -> list[str]:
-    """Check `rules` against the kinds and fields the installed scanners declare (of these
-    `providers` and every plugin; all when None); exit 2 on a name no scanner produces. Returns
-    warnings: kinds of providers no installed scanner knows, scanners that failed to load."""
-    wanted = for_providers(providers) if providers is not None else None
-    scanners: list[type[Scanner]] = []
-    notes: list[str] = []
-    failed: set[str] = set()
-    for name in entry_names():
-        if wanted is None or wanted(name):
-            try:
-                scanners += load_scanners(partial(operator.eq, name)).values()
-            except PluginLoadError as exc:
-                failed.add(provider_of(name))
-                notes.append(f"{exc}: rules for {provider_of(name)}.* kinds are not checked")
-    vocabulary = Vocabulary.of(scanners)
-    known = set(provider_names())
-    consulted = (set(providers) if providers is not None else known) - failed
-    try:
-        return notes + check_vocabulary(rules, vocabulary, (known - consulted) | failed)
-    except SourceError as exc:
-        fail(str(exc))
-
-
-def check_suppressed_rules(entries: list[Suppression], rules: list[Rule]) -> None:
-    """Exit 2 on a suppression whose `rule:` matches no loaded rule (a typo never suppresses)."""
-    try:
-        check_rule_patterns([(e.rule, e.source, "rule") for e in entries if e.rule], rules)
     except SourceError as exc:
         fail(str(exc))
 
@@ -146,7 +100,10 @@ def validate(
         loaded = load_rules(paths, include_defaults=False)
     except SourceError as exc:
         fail(str(exc))
-    warnings = check_against_scanners(loaded)
+    try:
+        warnings = check_rules_against_scanners(loaded)
+    except SourceError as exc:
+        fail(str(exc))
     print_warnings(ctx, warnings)
     note = f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})" if warnings else ""
     typer.echo(f"ok: {len(loaded)} rules valid in {', '.join(str(p) for p in paths)}{note}")

@@ -27,7 +27,7 @@ from aifinops_cli.cli.common import (
     stdout_console,
     write_report,
 )
-from aifinops_cli.cli.rules_cmd import check_against_scanners, check_suppressed_rules, print_warnings
+from aifinops_cli.cli.rules_cmd import print_warnings
 from aifinops_cli.cli.unattended import UnattendedRun
 from aifinops_cli.core.baseline import load_fingerprints
 from aifinops_cli.core.config import MAX_LOOKBACK_DAYS, Config, find_config_file, load_config
@@ -241,7 +241,6 @@ def scan(
     unattended = UnattendedRun.start(ctx, opts, config, state_dir=state_dir, record=record,
                                      lock=lock, suppressions=list(suppressions or []),
                                      log_path=log_file)
-    check_suppressed_rules(unattended.entries, rule_list)
 
     err = stderr_console(opts)
     show_progress = not opts.quiet and err.is_terminal
@@ -272,7 +271,7 @@ def scan(
             plan = prepare(request)
         except RequestError as exc:
             fail(str(exc))
-        print_warnings(ctx, check_against_scanners(rule_list, {cls.provider for cls in plan.scanners}))
+        print_warnings(ctx, plan.warnings)
         status = stack.enter_context(err.status("scanning…")) if show_progress else None
         outcome = run(plan)
     report = outcome.report

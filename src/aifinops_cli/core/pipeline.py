@@ -16,10 +16,12 @@ finished, so the pipeline allows them a short grace to hand those over.
 from __future__ import annotations
 
 import logging
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from functools import partial
 
 from aifinops_cli import __version__
 from aifinops_cli.core import suppressions as supp
@@ -30,16 +32,25 @@ from aifinops_cli.core.fanout import fan_out, timed_out_message
 from aifinops_cli.core.models import CoverageEntry, Observation, Report, ScanResult
 from aifinops_cli.core.overlap import mark_overlaps
 from aifinops_cli.core.plugin import ScanContext, Scanner, ScannerError, ScanOptions
-from aifinops_cli.core.registry import PluginLoadError, for_providers, load_providers, load_scanners
-from aifinops_cli.core.rules import Rule, evaluate
+from aifinops_cli.core.registry import (
+    PluginLoadError,
+    entry_names,
+    for_providers,
+    load_providers,
+    load_scanners,
+    provider_names,
+    provider_of,
+)
+from aifinops_cli.core.rules import Rule, Vocabulary, check_rule_patterns, check_vocabulary, evaluate
 from aifinops_cli.core.yamlsrc import SourceError
+from aifinops_cli.errors import AifinopsError
 from aifinops_cli.pricing.catalog import PriceCatalog
 
 log = logging.getLogger("aifinops")
 DEFAULT_PROVIDER = "aws"  # scanned when no provider is named and no input is given
 
 
-class RequestError(Exception):
+class RequestError(AifinopsError):
     """A request that cannot run (an unknown scanner, a bad config section): a usage error, exit 2,
     raised before any scan work."""
 
@@ -75,6 +86,7 @@ class Plan:
 
     request: ScanRequest
     scanners: list[type[Scanner]]
+    warnings: list[str] = field(default_factory=list)  # rules of providers not installed, ...
 
 
 def now_iso() -> str:
@@ -123,6 +135,28 @@ def check_scanner_config(chosen: list[type[Scanner]], config: Config, options: S
                                ) from None
 
 
+def check_rules_against_scanners(rules: list[Rule], providers: set[str] | None = None) -> list[str]:
+    """Check `rules` against the kinds and fields the installed scanners declare (of these
+    `providers` and every plugin; all when None): SourceError at the rule's file:line on a name
+    no scanner produces. Returns warnings: kinds of providers no installed scanner knows,
+    scanners that failed to load."""
+    wanted = for_providers(providers) if providers is not None else None
+    scanners: list[type[Scanner]] = []
+    notes: list[str] = []
+    failed: set[str] = set()
+    for name in entry_names():
+        if wanted is None or wanted(name):
+            try:
+                scanners += load_scanners(partial(operator.eq, name)).values()
+            except PluginLoadError as exc:
+                failed.add(provider_of(name))
+                notes.append(f"{exc}: rules for {provider_of(name)}.* kinds are not checked")
+    vocabulary = Vocabulary.of(scanners)
+    known = set(provider_names())
+    consulted = (set(providers) if providers is not None else known) - failed
+    return notes + check_vocabulary(rules, vocabulary, (known - consulted) | failed)
+
+
 def prepare(request: ScanRequest) -> Plan:
     """Choose the scanners and check their config sections; RequestError if the scan cannot run."""
     options, config = request.options, request.config
@@ -134,7 +168,14 @@ def prepare(request: ScanRequest) -> Plan:
         raise RequestError(str(exc)) from None
     chosen = select_scanners(request.options, request.scanners)
     check_scanner_config(chosen, request.config, request.options)
-    return Plan(request, chosen)
+    try:  # a rule naming what no scanner emits would silently never fire; a suppression's rule
+        # glob that matches no rule would never suppress
+        warnings = check_rules_against_scanners(request.rules, {cls.provider for cls in chosen})
+        check_rule_patterns([(e.rule, e.source, "rule") for e in request.suppressions if e.rule],
+                            request.rules)
+    except SourceError as exc:
+        raise RequestError(str(exc)) from None
+    return Plan(request, chosen, warnings)
 
 
 def run(plan: Plan) -> ScanOutcome:

@@ -9,50 +9,26 @@ subclass of `output.base.Formatter` whose `name` is the entry point's name. The 
 from __future__ import annotations
 
 from functools import cache
-from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING
 
-from aifinops_cli.errors import AifinopsError
+from aifinops_cli.core.registry import FORMAT_GROUP, PluginLoadError, group_entry_points, load_entry
 
 if TYPE_CHECKING:
     from aifinops_cli.output.base import Formatter
 
-GROUP = "aifinops.formats"
-
-
-class FormatLoadError(AifinopsError):
-    """A format plugin that does not import or is not a Formatter (exit 2, naming its package)."""
-
-
-@cache
-def _entry_points() -> tuple[EntryPoint, ...]:
-    """The group's entry points, read from package metadata once per process (as the scanner
-    registry does: a run that drops privileges later still knows its formats)."""
-    return tuple(entry_points(group=GROUP))
-
-
-def _load(ep: EntryPoint) -> type[Formatter]:
-    from aifinops_cli.output.base import Formatter
-
-    dist = ep.dist.name if ep.dist else "unknown package"
-    try:
-        cls = ep.load()
-    except Exception as exc:  # a broken plugin must name its package
-        raise FormatLoadError(f"format plugin {ep.name!r} from {dist} failed to load: {exc}") from exc
-    if not (isinstance(cls, type) and issubclass(cls, Formatter)):
-        raise FormatLoadError(f"format entry point {ep.name!r} from {dist} is not a Formatter subclass")
-    if cls.name != ep.name:
-        raise FormatLoadError(f"format entry point {ep.name!r} from {dist} names a formatter called "
-                              f"{cls.name!r}: the two must match")
-    return cls
 
 
 @cache
 def formatters() -> dict[str, type[Formatter]]:
     """Every registered format by name, sorted; loaded once per process."""
-    eps = {ep.name: ep for ep in _entry_points()}  # the same name twice (stale metadata): one
-    if not eps:
-        raise FormatLoadError(
-            f"no output format is registered (entry-point group {GROUP}): the installed aifinops "
-            "metadata predates it; reinstall the package (pip install -e . in a checkout)")
-    return {name: _load(eps[name]) for name in sorted(eps)}
+    from aifinops_cli.output.base import Formatter
+
+    eps = {ep.name: ep for ep in group_entry_points(FORMAT_GROUP)}  # a name twice (stale metadata): one
+    found = {}
+    for name in sorted(eps):
+        cls = load_entry(eps[name], Formatter, "format")
+        if cls.name != name:
+            raise PluginLoadError(f"format entry point {name!r} names a formatter called {cls.name!r}: "
+                                  "the two must match")
+        found[name] = cls
+    return found
