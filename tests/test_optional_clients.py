@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+SRC = Path(__file__).resolve().parents[1] / "src"
+
 BLOCKER = '''
 import importlib.abc, sys
 class _Missing(importlib.abc.MetaPathFinder):
@@ -27,7 +29,9 @@ def test_missing_kubernetes_client_is_skipped(tmp_path: Path) -> None:
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(BLOCKER, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+    # this checkout's sources after the blocker: a relative PYTHONPATH would not survive the cwd
+    path = [str(site), str(SRC), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p),
            "NO_COLOR": "1", "XDG_STATE_HOME": str(tmp_path / "state")}
     out = tmp_path / "report.json"
     proc = subprocess.run([sys.executable, "-m", "aifinops_cli", "scan", "--kube-context", "prod",
