@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-import click
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
@@ -22,6 +21,10 @@ from aifinops_cli.errors import AifinopsError
 from aifinops_cli.output.safe import plain
 
 if TYPE_CHECKING:
+    # the context TyperGroup.invoke takes: typer >= 0.26 carries its own copy of click and no longer
+    # installs click, so nothing here imports `click` at run time
+    from typer._click import Context as ClickContext
+
     from aifinops_cli.core.models import Report
     from aifinops_cli.output.base import Formatter
 
@@ -61,7 +64,7 @@ class ErrorMappingGroup(TyperGroup):
     `fail` does (its one-line message, its exit code, no traceback). In the group rather than in
     `main()` so a CliRunner invocation and the console script exit alike."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: ClickContext) -> Any:
         try:
             return super().invoke(ctx)
         except AifinopsError as exc:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import JustifyMethod
 from rich.table import Table
 
 from aifinops_cli.cli.common import fail, global_options, stdout_console
@@ -166,9 +167,11 @@ def _print(opts: Any, results: list[GroupForecast], findings: list[Finding], cov
         last = end.replace(day=1) - timedelta(days=1)
         title += f"; month end = {as_of:%b} {last:%d}, next month = {end:%B}"
     t = Table(title=title, title_justify="left")
-    for col, just in (("Owner", "left"), ("Service", "left"), ("Month to date", "right"),
-                      ("Month end (P10-P90)", "right"), ("Next month (P10-P90)", "right"),
-                      ("Backtest error", "right"), ("", "left")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("Owner", "left"), ("Service", "left"), ("Month to date", "right"),
+        ("Month end (P10-P90)", "right"), ("Next month (P10-P90)", "right"),
+        ("Backtest error", "right"), ("", "left"))
+    for col, just in columns:
         t.add_column(col, justify=just, overflow="fold")
 
     def cell(r: Any) -> str:
@@ -187,8 +190,10 @@ def _print(opts: Any, results: list[GroupForecast], findings: list[Finding], cov
     console.print(t)
     if findings:
         a = Table(title="Spend anomalies (category anomaly)", title_justify="left")
-        for col, just in (("What", "left"), ("Started", "left"), ("Spent", "right"),
-                          ("Expected", "right"), ("Above expected", "right"), ("Still going on", "left")):
+        anomaly_columns: tuple[tuple[str, JustifyMethod], ...] = (
+            ("What", "left"), ("Started", "left"), ("Spent", "right"),
+            ("Expected", "right"), ("Above expected", "right"), ("Still going on", "left"))
+        for col, just in anomaly_columns:
             a.add_column(col, justify=just, overflow="fold")
         for f in findings:
             ev = f.evidence

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -212,7 +213,9 @@ def _render_diff(ctx: typer.Context, d: dict[str, Any], old_label: str, new_labe
     console = stdout_console(global_options(ctx))
     console.print(Text(plain(headline), style="bold"))
     t = Table(show_edge=False)
-    for col, just in (("", "left"), ("Findings", "right"), ("Monthly waste", "right")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("", "left"), ("Findings", "right"), ("Monthly waste", "right"))
+    for col, just in columns:
         t.add_column(col, justify=just)
     for r in summary:
         t.add_row(*_cells(r))

@@ -26,11 +26,12 @@ PROJECT_CONFIG = "aifinops.yaml"
 MAX_LOOKBACK_DAYS = 63  # CloudWatch keeps 5-minute datapoints for 63 days; as --lookback-days
 # settings a project config (./aifinops.yaml found in the working directory) may not make:
 # where files are written, and what reaches the engines' own settings
-UNTRUSTED_KEYS = (("history", "path"), ("llm", "database"), ("llm", "memory_limit"),
-                  ("billing", "memory_limit"), ("pricing", "cache_dir"))
+UNTRUSTED_KEYS: tuple[tuple[str, ...], ...] = (
+    ("history", "path"), ("llm", "database"), ("llm", "memory_limit"),
+    ("billing", "memory_limit"), ("pricing", "cache_dir"))
 # settings that name files to read: in a project config, only inside its own directory
-PATH_KEYS = (("suppressions",), ("pricing", "catalogs"), ("llm", "tiers_file"),
-             ("billing", "ai_services"))
+PATH_KEYS: tuple[tuple[str, ...], ...] = (
+    ("suppressions",), ("pricing", "catalogs"), ("llm", "tiers_file"), ("billing", "ai_services"))
 
 DEFAULT_OWNER_TAG_KEYS = ["team", "owner", "cost-center", "costcenter", "project"]
 
@@ -157,7 +158,9 @@ def _check(doc: Located) -> None:
                                                       else (expected,)))
             raise doc.error((key,), f"expected {names}, got {type(value).__name__}")
     for key, keys in sections.items():  # a provider that declares its keys: a typo is an error
-        for sub in data.get(key) or {} if keys is not None else ():
+        if keys is None:
+            continue
+        for sub in data.get(key) or {}:
             if sub not in keys:
                 raise doc.error((key, sub), f"unknown setting (known: {', '.join(keys)})")
     if "lookback_days" in data:

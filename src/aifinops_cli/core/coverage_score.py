@@ -105,8 +105,8 @@ def assess(scanners: Iterable[Any], coverage: Sequence[CoverageEntry]) -> dict[s
                            getattr(cls, "kinds", ()) or (), getattr(cls, "visibility", None))
         frac, ok, tried = scanner_fraction(by_scanner.get(name, []))
         failed = [c for c in by_scanner.get(name, []) if c.status in ("failed", "partial")]
-        for area in covered:
-            members[area].append({"scanner": name, "fraction": frac, "scopes_ok": ok,
+        for area_id in covered:
+            members[area_id].append({"scanner": name, "fraction": frac, "scopes_ok": ok,
                                   "scopes_tried": tried, "failed": failed})
     areas_out = []
     raw: list[float] = []

@@ -354,7 +354,8 @@ class History:
         row = self.conn.execute("SELECT report FROM runs WHERE id=?", (run_id,)).fetchone()
         if row is None:
             raise HistoryError(f"no recorded run {run_id} in {self.path} (see `aifinops history`)")
-        return json.loads(zlib.decompress(row[0]))
+        report: dict[str, Any] = json.loads(zlib.decompress(row[0]))
+        return report
 
     def resolve(self, ref: str) -> int:
         """A run reference: an id, `latest`, `previous`, or `latest~N` (N runs before the latest)."""

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import partial
+from typing import Any
 
 from aifinops_cli import __version__
 from aifinops_cli.core import suppressions as supp
@@ -272,7 +273,7 @@ def run_scan(ctx: ScanContext, scanners: list[type[Scanner]], rules: list[Rule],
             raise done.error
     observations = []
     coverage: list[CoverageEntry] = []
-    analysis: dict = {}
+    analysis: dict[str, Any] = {}
     unpriced: list[dict[str, str]] = []
     errors: list[BaseException] = list(ctx.internal_errors)
     for result, error in outcomes:

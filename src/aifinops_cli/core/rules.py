@@ -200,7 +200,7 @@ class Rule:
         wanted = cond["tag"].strip().lower()
         value = next((v for k, v in obs.tags.items() if k.strip().lower() == wanted), None)
         if "exists" in cond:
-            return (value is not None and value != "") == cond["exists"]
+            return bool((value is not None and value != "") == cond["exists"])
         if value is None:
             return False
         return _leaf(self, value, cond)
@@ -208,7 +208,7 @@ class Rule:
     def _metric(self, obs: Observation, cond: dict[str, Any]) -> bool | None:
         value = obs.lookup(cond["metric"])
         if "exists" in cond:
-            return (value is not None) == cond["exists"]
+            return bool((value is not None) == cond["exists"])
         if obs.unpriced and is_money(cond["metric"]):
             return _lower_bound(self, value, cond)
         if value is None:

@@ -6,7 +6,7 @@ import io
 from itertools import groupby
 from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Console, Group, JustifyMethod
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -96,8 +96,9 @@ def renderables(report: Report, width: int = 140) -> list[Any]:
         counted = sum(f.estimated_monthly_savings_usd for f in items if not f.overlaps)
         t = Table(title=_t(f"{category}: {usd(counted)}/month", "italic"), title_justify="left",
                   show_lines=False)
-        columns = [("Sev", "left"), ("Rule", "left"), ("Resource", "left"), ("Region", "left"),
-                   ("Owner", "left"), ("Cost/mo", "right"), ("Savings/mo", "right"), ("", "left")]
+        columns: list[tuple[str, JustifyMethod]] = [
+            ("Sev", "left"), ("Rule", "left"), ("Resource", "left"), ("Region", "left"),
+            ("Owner", "left"), ("Cost/mo", "right"), ("Savings/mo", "right"), ("", "left")]
         if not wide:
             columns = [c for c in columns if c[0] not in ("Rule", "Region", "Cost/mo")]
         for col, just in columns:
@@ -105,10 +106,11 @@ def renderables(report: Report, width: int = 140) -> list[Any]:
         for f in items[:ROWS_PER_CATEGORY]:
             o = f.observation
             resource = o.id + (f" ({o.name})" if o.name else "")
-            cells = [Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]), _t(f.rule_id),
-                     _t(resource), _t(o.region), _t(o.owner or UNOWNED),
-                     money(f.monthly_cost_usd, bool(f.unpriced)),
-                     money(f.estimated_monthly_savings_usd, bool(f.unpriced)), _marks(f)]
+            cells: list[str | Text] = [
+                Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]), _t(f.rule_id),
+                _t(resource), _t(o.region), _t(o.owner or UNOWNED),
+                money(f.monthly_cost_usd, bool(f.unpriced)),
+                money(f.estimated_monthly_savings_usd, bool(f.unpriced)), _marks(f)]
             if not wide:
                 label = _t(resource)
                 label.append(f"\n{plain(f.rule_id)}, {plain(o.region)}", style="dim")
