@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+import boto3
 import pytest
 import requests
 from typer.testing import CliRunner
@@ -42,15 +44,66 @@ def _far_end() -> Iterator[AwsFarEnd]:
         yield far_end
 
 
+@dataclass
+class _Held:
+    """Which shared estate this worker's moto server was last seeded with, and the ids it then
+    held (moto's state is per process: a reset, or an in-process `mock_aws` such as the demo's,
+    wipes it for every server in the process)."""
+
+    key: str | None = None
+    ids: tuple[str, ...] = ()
+
+
+@pytest.fixture(scope="session")
+def _held() -> _Held:
+    return _Held()
+
+
+def _moto_ids() -> tuple[str, ...]:
+    """The instance and volume ids moto's us-east-1 holds now (every shared estate has some)."""
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    ids = [i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
+    ids += [v["VolumeId"] for v in ec2.describe_volumes()["Volumes"]]
+    return tuple(sorted(ids))
+
+
+def _clear_recorder(far_end: AwsFarEnd) -> None:
+    far_end.recorder.calls.clear()
+    far_end.recorder.faults.clear()
+    far_end.recorder.release.clear()  # a hang fault holds again (an earlier test may have let go)
+
+
 @pytest.fixture
-def far_end(_far_end: AwsFarEnd, aws_env: None, monkeypatch: pytest.MonkeyPatch) -> AwsFarEnd:
+def far_end(_far_end: AwsFarEnd, _held: _Held, aws_env: None,
+            monkeypatch: pytest.MonkeyPatch) -> AwsFarEnd:
     """A reset moto server; botocore reaches it through AWS_ENDPOINT_URL via the proxy."""
-    requests.post(f"{_far_end.moto_url}/moto-api/reset", timeout=10)
-    _far_end.recorder.calls.clear()
-    _far_end.recorder.faults.clear()
-    _far_end.recorder.release.clear()  # a hang fault holds again (an earlier test may have let go)
+    _held.key = None
+    requests.post(f"{_far_end.moto_url}/moto-api/reset", timeout=120)
+    _clear_recorder(_far_end)
     monkeypatch.setenv("AWS_ENDPOINT_URL", _far_end.url)
     return _far_end
+
+
+@pytest.fixture
+def shared_estate(_far_end: AwsFarEnd, _held: _Held, aws_env: None,
+                  monkeypatch: pytest.MonkeyPatch) -> Callable[[str, Callable[[], None]], AwsFarEnd]:
+    """`shared_estate(key, seed)`: the moto server holding the estate `seed` builds, seeded once
+    per worker and reused by the next test asking for the same key (seeding costs seconds a
+    region; a scan only reads, which test_aws_scan and test_aws_ml assert). It is reseeded when
+    anything else touched moto since: a `far_end` test, another estate, a module's own reset or
+    an in-process demo. A test that writes to AWS takes `far_end` instead."""
+
+    def use(key: str, seed: Callable[[], None]) -> AwsFarEnd:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", _far_end.url)
+        if _held.key != key or _moto_ids() != _held.ids:
+            _held.key = None
+            requests.post(f"{_far_end.moto_url}/moto-api/reset", timeout=120)
+            seed()
+            _held.key, _held.ids = key, _moto_ids()
+        _clear_recorder(_far_end)
+        return _far_end
+
+    return use
 
 
 @pytest.fixture

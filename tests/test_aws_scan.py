@@ -34,13 +34,16 @@ VOLUMES_USE1 = [
 VOLUMES_EUW1 = [DemoVolume("sc1-cold", 1000, "sc1", {"team": "research"})]  # 1000 x 0.0168 = 16.80
 
 
-@pytest.fixture
-def estate(far_end):
+def _seed() -> None:
     now = datetime.now(UTC)
     seed_region("us-east-1", INSTANCES, VOLUMES_USE1, now)
     seed_region("eu-west-1", [], VOLUMES_EUW1, now)
-    far_end.recorder.calls.clear()
-    return far_end
+
+
+@pytest.fixture
+def estate(shared_estate):
+    """The estate above, seeded once per worker: every test using it only scans (reads)."""
+    return shared_estate("test_aws_scan", _seed)
 
 
 def by_name(report):
