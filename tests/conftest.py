@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -104,6 +109,31 @@ def shared_estate(_far_end: AwsFarEnd, _held: _Held, aws_env: None,
         return _far_end
 
     return use
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`scan --demo` as a user runs it (its own process: moto's in-process state stays out of
+    it), once per test run: its JSON, Markdown, CSV and table reports, which tests only read.
+    Under pytest-xdist the first worker to ask runs it and the others wait for its files (the
+    workers' temporary folders share a parent)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    out, status = root / "demo-reports", root / "demo-reports.status"
+    with open(root / "demo-reports.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not status.exists():
+            out.mkdir(exist_ok=True)
+            result = subprocess.run(
+                [sys.executable, "-m", "aifinops_cli", "-q", "scan", "--demo", "--format",
+                 "json,markdown,csv,table", "--output-dir", str(out)],
+                capture_output=True, text=True, check=False, env={**os.environ, "COLUMNS": "200"},
+            )
+            status.write_text(f"{result.returncode}\n{result.stderr}")
+    code, _, stderr = status.read_text().partition("\n")
+    assert code == "0", stderr
+    return out
 
 
 @pytest.fixture
