@@ -21,6 +21,11 @@ from aifinops_cli.cli.app import app
 from tests.fakes.aws_proxy import AwsFarEnd
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "writes_aws: the test writes to the shared moto estate it "
+                            "was given (shared_estate), so the next test gets a fresh one")
+
+
 @pytest.fixture(autouse=True)
 def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
@@ -90,21 +95,25 @@ def far_end(_far_end: AwsFarEnd, _held: _Held, aws_env: None,
 
 
 @pytest.fixture
-def shared_estate(_far_end: AwsFarEnd, _held: _Held, aws_env: None,
-                  monkeypatch: pytest.MonkeyPatch) -> Callable[[str, Callable[[], None]], AwsFarEnd]:
+def shared_estate(_far_end: AwsFarEnd, _held: _Held, aws_env: None, monkeypatch: pytest.MonkeyPatch,
+                  request: pytest.FixtureRequest) -> Callable[..., AwsFarEnd]:
     """`shared_estate(key, seed)`: the moto server holding the estate `seed` builds, seeded once
     per worker and reused by the next test asking for the same key (seeding costs seconds a
     region; a scan only reads, which test_aws_scan and test_aws_ml assert). It is reseeded when
     anything else touched moto since: a `far_end` test, another estate, a module's own reset or
-    an in-process demo. A test that writes to AWS takes `far_end` instead."""
+    an in-process demo. A test that writes to AWS is marked `writes_aws` (or its fixture
+    passes `writes=True`): it gets the estate as seeded, and the next test a fresh one."""
 
-    def use(key: str, seed: Callable[[], None]) -> AwsFarEnd:
+    def use(key: str, seed: Callable[[], None], writes: bool = False) -> AwsFarEnd:
         monkeypatch.setenv("AWS_ENDPOINT_URL", _far_end.url)
+        _clear_recorder(_far_end)  # an earlier test's faults must not meet the probe or the seed
         if _held.key != key or _moto_ids() != _held.ids:
             _held.key = None
             requests.post(f"{_far_end.moto_url}/moto-api/reset", timeout=120)
             seed()
             _held.key, _held.ids = key, _moto_ids()
+        if writes or request.node.get_closest_marker("writes_aws") is not None:
+            _held.key = None
         _clear_recorder(_far_end)
         return _far_end
 
