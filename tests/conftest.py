@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
-from collections.abc import Iterator
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import requests
 from typer.testing import CliRunner
 
 from aifinops_cli.cli.app import app
 from tests.fakes.aws_proxy import AwsFarEnd
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "writes_aws: the test writes to the shared moto estate it "
+                            "was given (shared_estate), so the next test gets a fresh one")
 
 
 @pytest.fixture(autouse=True)
@@ -42,15 +54,95 @@ def _far_end() -> Iterator[AwsFarEnd]:
         yield far_end
 
 
+@dataclass
+class _Held:
+    """Which shared estate this worker's moto server was last seeded with, and the ids it then
+    held (moto's state is per process: a reset, or an in-process `mock_aws` such as the demo's,
+    wipes it for every server in the process)."""
+
+    key: str | None = None
+    ids: tuple[str, ...] = ()
+
+
+@pytest.fixture(scope="session")
+def _held() -> _Held:
+    return _Held()
+
+
+def _moto_ids() -> tuple[str, ...]:
+    """The instance and volume ids moto's us-east-1 holds now (every shared estate has some)."""
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    ids = [i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
+    ids += [v["VolumeId"] for v in ec2.describe_volumes()["Volumes"]]
+    return tuple(sorted(ids))
+
+
+def _clear_recorder(far_end: AwsFarEnd) -> None:
+    far_end.recorder.calls.clear()
+    far_end.recorder.faults.clear()
+    far_end.recorder.release.clear()  # a hang fault holds again (an earlier test may have let go)
+
+
 @pytest.fixture
-def far_end(_far_end: AwsFarEnd, aws_env: None, monkeypatch: pytest.MonkeyPatch) -> AwsFarEnd:
+def far_end(_far_end: AwsFarEnd, _held: _Held, aws_env: None,
+            monkeypatch: pytest.MonkeyPatch) -> AwsFarEnd:
     """A reset moto server; botocore reaches it through AWS_ENDPOINT_URL via the proxy."""
-    requests.post(f"{_far_end.moto_url}/moto-api/reset", timeout=10)
-    _far_end.recorder.calls.clear()
-    _far_end.recorder.faults.clear()
-    _far_end.recorder.release.clear()  # a hang fault holds again (an earlier test may have let go)
+    _held.key = None
+    requests.post(f"{_far_end.moto_url}/moto-api/reset", timeout=120)
+    _clear_recorder(_far_end)
     monkeypatch.setenv("AWS_ENDPOINT_URL", _far_end.url)
     return _far_end
+
+
+@pytest.fixture
+def shared_estate(_far_end: AwsFarEnd, _held: _Held, aws_env: None, monkeypatch: pytest.MonkeyPatch,
+                  request: pytest.FixtureRequest) -> Callable[..., AwsFarEnd]:
+    """`shared_estate(key, seed)`: the moto server holding the estate `seed` builds, seeded once
+    per worker and reused by the next test asking for the same key (seeding costs seconds a
+    region; a scan only reads, which test_aws_scan and test_aws_ml assert). It is reseeded when
+    anything else touched moto since: a `far_end` test, another estate, a module's own reset or
+    an in-process demo. A test that writes to AWS is marked `writes_aws` (or its fixture
+    passes `writes=True`): it gets the estate as seeded, and the next test a fresh one."""
+
+    def use(key: str, seed: Callable[[], None], writes: bool = False) -> AwsFarEnd:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", _far_end.url)
+        _clear_recorder(_far_end)  # an earlier test's faults must not meet the probe or the seed
+        if _held.key != key or _moto_ids() != _held.ids:
+            _held.key = None
+            requests.post(f"{_far_end.moto_url}/moto-api/reset", timeout=120)
+            seed()
+            _held.key, _held.ids = key, _moto_ids()
+        if writes or request.node.get_closest_marker("writes_aws") is not None:
+            _held.key = None
+        _clear_recorder(_far_end)
+        return _far_end
+
+    return use
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`scan --demo` as a user runs it (its own process: moto's in-process state stays out of
+    it), once per test run: its JSON, Markdown, CSV and table reports, which tests only read.
+    Under pytest-xdist the first worker to ask runs it and the others wait for its files (the
+    workers' temporary folders share a parent)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    out, status = root / "demo-reports", root / "demo-reports.status"
+    with open(root / "demo-reports.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not status.exists():
+            out.mkdir(exist_ok=True)
+            result = subprocess.run(
+                [sys.executable, "-m", "aifinops_cli", "-q", "scan", "--demo", "--format",
+                 "json,markdown,csv,table", "--output-dir", str(out)],
+                capture_output=True, text=True, check=False, env={**os.environ, "COLUMNS": "200"},
+            )
+            status.write_text(f"{result.returncode}\n{result.stderr}")
+    code, _, stderr = status.read_text().partition("\n")
+    assert code == "0", stderr
+    return out
 
 
 @pytest.fixture

@@ -63,10 +63,9 @@ SCANNERS = ("--scanner", "aws.sagemaker", "--scanner", "aws.eks")
 
 
 @pytest.fixture
-def estate(far_end):
-    seed_ml("us-east-1", datetime.now(UTC), ESTATE)
-    far_end.recorder.calls.clear()
-    return far_end
+def estate(shared_estate):
+    """The estate above, seeded once per worker: every test using it only scans (reads)."""
+    return shared_estate("test_aws_ml", lambda: seed_ml("us-east-1", datetime.now(UTC), ESTATE))
 
 
 def by_rule(report):
@@ -144,28 +143,6 @@ def test_requests_are_batched(estate, runner):
     assert sum(ops.values()) <= 35, ops
 
 
-def test_shared_configs_and_models_are_described_once(far_end, runner):
-    """40 endpoints behind 1 config: 40 DescribeEndpoint, 1 config, 1 model, 1 GetMetricData."""
-    now = datetime.now(UTC)
-    seed_endpoints("us-east-1", [DemoEndpoint("base", {"team": "a"}, LLAMA, "ml.m5.xlarge", 1,
-                                              invocations_per_day=10, age_days=30)], now)
-    import boto3
-
-    sm = boto3.client("sagemaker", region_name="us-east-1")
-    for n in range(39):
-        sm.create_endpoint(EndpointName=f"clone-{n}", EndpointConfigName="base-config")
-    far_end.recorder.calls.clear()
-    report = run_json(runner, "scan", "--regions", "us-east-1", "--scanner", "aws.sagemaker")
-    ops = far_end.recorder.operations()
-    assert ops["DescribeEndpoint"] == 40
-    assert ops["DescribeEndpointConfig"] == 1 and ops["DescribeModel"] == 1
-    assert ops["GetMetricData"] == 1 and ops["GetResources"] == 1
-    # 40 endpoints of one model: one model group, clones untagged -> 2 owners ("a", unowned);
-    # 39 extra copies x 0.23 x 730 = 6,548.10
-    dup = by_rule(report)["aws-sagemaker-duplicate-model"]["llama-3-8b/v3"]
-    assert dup["monthly_cost_usd"] == pytest.approx(39 * 0.23 * 730)
-
-
 def test_tags_denied_is_partial_not_fatal(estate, runner):
     estate.recorder.faults.append(Fault("AccessDeniedException", operation="GetResources"))
     report = run_json(runner, "scan", "--regions", "us-east-1", *SCANNERS)
@@ -239,6 +216,28 @@ def test_only_read_operations_and_all_in_the_iam_policy(estate, runner):
     assert needed <= allowed, sorted(needed - allowed)
     assert all(":" in a and "*" not in a for a in allowed)
     assert all(a.split(":")[1].startswith(("Describe", "List", "Get")) for a in allowed)
+
+
+def test_shared_configs_and_models_are_described_once(far_end, runner):
+    """40 endpoints behind 1 config: 40 DescribeEndpoint, 1 config, 1 model, 1 GetMetricData."""
+    now = datetime.now(UTC)
+    seed_endpoints("us-east-1", [DemoEndpoint("base", {"team": "a"}, LLAMA, "ml.m5.xlarge", 1,
+                                              invocations_per_day=10, age_days=30)], now)
+    import boto3
+
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    for n in range(39):
+        sm.create_endpoint(EndpointName=f"clone-{n}", EndpointConfigName="base-config")
+    far_end.recorder.calls.clear()
+    report = run_json(runner, "scan", "--regions", "us-east-1", "--scanner", "aws.sagemaker")
+    ops = far_end.recorder.operations()
+    assert ops["DescribeEndpoint"] == 40
+    assert ops["DescribeEndpointConfig"] == 1 and ops["DescribeModel"] == 1
+    assert ops["GetMetricData"] == 1 and ops["GetResources"] == 1
+    # 40 endpoints of one model: one model group, clones untagged -> 2 owners ("a", unowned);
+    # 39 extra copies x 0.23 x 730 = 6,548.10
+    dup = by_rule(report)["aws-sagemaker-duplicate-model"]["llama-3-8b/v3"]
+    assert dup["monthly_cost_usd"] == pytest.approx(39 * 0.23 * 730)
 
 
 def test_spot_node_group_priced_at_spot_prices(far_end, runner):

@@ -34,13 +34,16 @@ VOLUMES_USE1 = [
 VOLUMES_EUW1 = [DemoVolume("sc1-cold", 1000, "sc1", {"team": "research"})]  # 1000 x 0.0168 = 16.80
 
 
-@pytest.fixture
-def estate(far_end):
+def _seed() -> None:
     now = datetime.now(UTC)
     seed_region("us-east-1", INSTANCES, VOLUMES_USE1, now)
     seed_region("eu-west-1", [], VOLUMES_EUW1, now)
-    far_end.recorder.calls.clear()
-    return far_end
+
+
+@pytest.fixture
+def estate(shared_estate):
+    """The estate above, seeded once per worker: every test using it only scans (reads)."""
+    return shared_estate("test_aws_scan", _seed)
 
 
 def by_name(report):
@@ -209,8 +212,12 @@ def test_opt_in_region_and_unknown_profile(estate, runner):
 SPOT = [DemoInstance("spot-idle", "g5.xlarge", {"team": "ml"}, cpu=0.5, spot=True)]
 
 
-def test_spot_instance_priced_at_its_spot_price(far_end, runner):
+def _seed_spot() -> None:
     seed_region("us-east-1", SPOT, [], datetime.now(UTC))
+
+
+def test_spot_instance_priced_at_its_spot_price(shared_estate, runner):
+    far_end = shared_estate("spot-idle", _seed_spot)
     report = run_json(runner, "scan", "--regions", "us-east-1", "--scanner", "aws.ec2")
     [f] = report["findings"]
     compute, root = f["evidence"]["cost_basis"]
@@ -227,8 +234,8 @@ def test_spot_instance_priced_at_its_spot_price(far_end, runner):
     assert "ec2:DescribeSpotPriceHistory" in {a for st in policy["Statement"] for a in st["Action"]}
 
 
-def test_spot_price_denied_falls_back_to_on_demand(far_end, runner):
-    seed_region("us-east-1", SPOT, [], datetime.now(UTC))
+def test_spot_price_denied_falls_back_to_on_demand(shared_estate, runner):
+    far_end = shared_estate("spot-idle", _seed_spot)
     far_end.recorder.faults.append(Fault("UnauthorizedOperation", operation="DescribeSpotPriceHistory"))
     report = run_json(runner, "scan", "--regions", "us-east-1", "--scanner", "aws.ec2")
     [f] = report["findings"]

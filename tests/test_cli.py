@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -35,19 +34,6 @@ def normalise(text: str) -> str:
     the ids the fake AWS account generates."""
     text = DEMO_DATA.sub("<demo-data>/", TIMESTAMP.sub("<timestamp>", text))
     return FINGERPRINT.sub(r"\1<fp>", AWS_ID.sub(r"\1-<id>", text))
-
-
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory) -> Path:
-    """The demo as a user runs it: its own process (moto's in-process state stays out of it)."""
-    out = tmp_path_factory.mktemp("demo")
-    result = subprocess.run(
-        [sys.executable, "-m", "aifinops_cli", "-q", "scan", "--demo", "--format",
-         "json,markdown,csv,table", "--output-dir", str(out)],
-        capture_output=True, text=True, check=False, env={**os.environ, "COLUMNS": "200"},
-    )
-    assert result.returncode == 0, result.stderr
-    return out
 
 
 def load(demo_dir: Path) -> dict:

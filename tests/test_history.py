@@ -81,14 +81,18 @@ def by_name(items: list[dict]) -> dict[str, dict]:
     return {i["resource_name"]: i for i in items}
 
 
-@pytest.fixture
-def day1(far_end):
+def _seed_day1() -> None:
     now = datetime.now(UTC)
     seed_region("us-east-1", INSTANCES, VOLUMES_USE1, now)
     seed_region("eu-west-1", [], VOLUMES_EUW1, now)
-    return far_end
 
 
+@pytest.fixture
+def day1(shared_estate):
+    return shared_estate("test_history", _seed_day1)
+
+
+@pytest.mark.writes_aws  # the overnight changes
 def test_two_days_then_diff_and_history(day1, runner, tmp_path):
     state = tmp_path / "state"
     first = scan(runner, state)

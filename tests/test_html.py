@@ -58,8 +58,8 @@ class Tags(HTMLParser):
 
 
 @pytest.fixture
-def report(far_end, runner, tmp_path) -> Path:
-    seed_region("us-east-1", INSTANCES, VOLUMES, datetime.now(UTC))
+def report(shared_estate, runner, tmp_path) -> Path:
+    shared_estate("test_html", lambda: seed_region("us-east-1", INSTANCES, VOLUMES, datetime.now(UTC)))
     state = tmp_path / "state"
     args = ["scan", "--regions", "us-east-1", "--scanner", "aws.ec2,aws.ebs", "--record",
             "--state-dir", str(state)]

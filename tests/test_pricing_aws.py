@@ -41,8 +41,8 @@ def _price_list() -> PriceApis:
 
 
 @pytest.fixture
-def priced(far_end, monkeypatch, tmp_path):
-    seed_region("us-east-1", INSTANCES, VOLUMES, datetime.now(UTC))
+def priced(shared_estate, monkeypatch, tmp_path):
+    shared_estate("test_pricing_aws", lambda: seed_region("us-east-1", INSTANCES, VOLUMES, datetime.now(UTC)))
     apis = _price_list()
     monkeypatch.setenv("AIFINOPS_PRICE_CACHE", str(tmp_path / "price-cache"))
     with serve_price_apis(apis) as url:
@@ -98,6 +98,7 @@ def test_a_batch_that_matches_nothing_is_asked_again_one_sku_at_a_time(priced, r
     assert priced.count("aws") == 9
 
 
+@pytest.mark.writes_aws
 def test_eks_gpu_nodes_priced_from_the_price_list(priced, runner):
     seed_nodegroups("us-east-1", [DemoNodegroup("ml", "gpu-a10g", "g5.2xlarge", 2, {"team": "ml"},
                                                 cpu=2.0, gpu=0.3)], datetime.now(UTC))
@@ -110,6 +111,7 @@ def test_eks_gpu_nodes_priced_from_the_price_list(priced, runner):
     assert group["monthly_cost_usd"] == pytest.approx(2 * 1.3 * 730)
 
 
+@pytest.mark.writes_aws
 def test_sagemaker_endpoint_outside_the_bundled_regions_priced_from_the_price_list(priced, runner):
     region = "ap-southeast-1"  # the bundled catalog prices SageMaker in us-east-1/us-west-2 only
     priced.aws_products.append(aws_product(

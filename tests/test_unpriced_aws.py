@@ -35,8 +35,7 @@ def _name_of(inst: dict) -> str:
     return next(t["Value"] for t in inst.get("Tags", []) if t["Key"] == "Name")
 
 
-@pytest.fixture
-def report(far_end):
+def _seed() -> None:
     seed_region(REGION, [
         # stopped, 100 GB gp3 root + 1,500 GB gp3 data: nothing priced, 1,600 GB attached
         DemoInstance("parked-big", "g5.2xlarge", {"team": "ml"}, cpu=0, stopped=True, root_gb=100,
@@ -49,6 +48,11 @@ def report(far_end):
     io1 = ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=100, VolumeType="io1", Iops=1000)
     ec2.attach_volume(VolumeId=io1["VolumeId"], InstanceId=instances["parked-mixed"]["InstanceId"],
                       Device="/dev/sdg")
+
+
+@pytest.fixture
+def report(shared_estate):
+    shared_estate("test_unpriced_aws", _seed)
     prices = PriceCatalog()
     prices.add_catalog(PRICES, "test")
     options = ScanOptions(providers=["aws"],
