@@ -119,9 +119,11 @@ class Provider:
 
     It owns its `scan` flags (`options`, shown in the help panel `title`), its config section
     (`section`, default its name; `config_keys` are the keys that section accepts, checked
-    with file:line when the config is read, or None when its scanners check the section
-    themselves), its typed settings (`settings()`, from its flags and its section, read by
-    scanners as `ctx.settings(name)`), and whether its inputs put it in play without `-p`.
+    with file:line when the config is read; None: any key, `check_section` decides), the value
+    checks of that section (`check_section`, run by the pipeline's prepare for every section
+    present, whether or not the provider runs), its typed settings (`settings()`, from its flags
+    and its section, read by scanners as `ctx.settings(name)`), and whether its inputs put it in
+    play without `-p`.
     Its scanners are the `aifinops.scanners` entry points named `<name>` or `<name>.<what>`.
     The built-in providers are registered exactly this way, in our own pyproject.
     """
@@ -169,6 +171,22 @@ class Provider:
     def in_play(cls, settings: Any) -> bool:
         """Whether its inputs were given (a project, a log file), so it is scanned without `-p`."""
         return False
+
+    @classmethod
+    def check_section(cls, section: dict[str, Any], settings: Any) -> None:
+        """Check its config section's values (and its flags, in `settings`) before any scan work:
+        raise ScannerError (or ValueError) whose message starts `config <section>.<key>:`, so the
+        pipeline can point at the key's file:line. By default: its declared keys only."""
+        check_keys(cls.section_name(), section, cls.config_keys)
+
+
+def check_keys(section_name: str, section: Any, keys: tuple[str, ...] | None) -> None:
+    """A provider section is a mapping of its declared keys (`keys` None: any key)."""
+    if not isinstance(section, dict):
+        raise ScannerError(f"config {section_name}: expected a mapping")
+    for key in section if keys is not None else ():
+        if key not in keys:
+            raise ScannerError(f"config {section_name}.{key}: unknown setting (known: {', '.join(keys)})")
 
 
 def split_list(value: Any) -> list[str]:
