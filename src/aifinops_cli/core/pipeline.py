@@ -225,8 +225,16 @@ def scan(request: ScanRequest) -> ScanOutcome:
     return run(prepare(request))
 
 
-# Optional client libraries and the extra that installs each (one place for this fact).
-OPTIONAL_MODULES = {"google": "gcp", "kubernetes": "k8s", "genai_prices": "llm"}
+def optional_extra(module: str) -> str | None:
+    """The extra that installs a missing module, from the providers' `client_modules` (the one
+    place for this fact), matched on its top-level package."""
+    top = module.split(".")[0]
+    try:
+        providers = load_providers().values()
+    except PluginLoadError:
+        return None
+    return next((p.extra for p in providers for m in p.client_modules
+                 if p.extra and m.split(".")[0] == top), None)
 
 
 def _run_one(cls: type[Scanner], ctx: ScanContext) -> tuple[ScanResult, BaseException | None]:
@@ -237,8 +245,7 @@ def _run_one(cls: type[Scanner], ctx: ScanContext) -> tuple[ScanResult, BaseExce
         return ScanResult(cls.name, coverage=[CoverageEntry(cls.name, "*", "failed", str(exc),
                                                             errors=1)]), None
     except Exception as exc:  # a bug must not lose the other scanners' work
-        extra = (OPTIONAL_MODULES.get((exc.name or "").split(".")[0])
-                 if isinstance(exc, ModuleNotFoundError) else None)
+        extra = optional_extra(exc.name or "") if isinstance(exc, ModuleNotFoundError) else None
         if extra is not None and isinstance(exc, ModuleNotFoundError):
             message = (f"needs the optional package {exc.name!r}: "
                        f"pip install 'aifinops[{extra}]' (or 'aifinops[all]')")

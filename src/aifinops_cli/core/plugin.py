@@ -9,6 +9,7 @@ the pipeline turns into one coverage line. Fan-outs over scopes go through core/
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import sys
 import threading
@@ -138,6 +139,24 @@ class Provider:
     # and its price catalog; the built-ins' live in the bundled rules/ and pricing/data/
     rules_files: ClassVar[tuple[str, ...]] = ()
     catalog_files: ClassVar[tuple[str, ...]] = ()
+    # the optional client libraries its scanners import (module names) and the extra that
+    # installs them (`pip install 'aifinops[<extra>]'`): `scanners list` says whether they are
+    # installed; a scanner that finds one missing is one "skipped" coverage line naming the extra
+    client_modules: ClassVar[tuple[str, ...]] = ()
+    extra: ClassVar[str | None] = None
+
+    @classmethod
+    def missing_clients(cls) -> list[str]:
+        """Its client modules that are not installed (found, not imported)."""
+        missing = []
+        for module in cls.client_modules:
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError):  # a parent package missing
+                found = False
+            if not found:
+                missing.append(module)
+        return missing
 
     @classmethod
     def rule_paths(cls) -> list[Path]:

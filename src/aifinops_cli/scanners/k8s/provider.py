@@ -43,6 +43,8 @@ class K8sProvider(Provider):
     name = "k8s"
     title = "Kubernetes"
     description = "GPU nodes and pods in any cluster, cloud or on-prem (DCGM via Prometheus)"
+    client_modules = ("kubernetes",)
+    extra = "k8s"
     section = "kubernetes"
     config_keys = tuple(sorted(SETTINGS))
     options = (

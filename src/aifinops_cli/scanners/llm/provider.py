@@ -26,6 +26,8 @@ class LlmProvider(Provider):
     name = "llm"
     title = "LLM logs"
     description = "LLM API request logs: premium-model misuse, retries, loops, uncached prompts"
+    client_modules = ("genai_prices",)
+    extra = "llm"
     config_keys = tuple(sorted({*NUMBERS, *MAPPINGS, "prices", "tiers_file", "memory_limit", "database"}))
     options = (
         ProviderOption("logs", ("--llm-logs",), "LLM request logs: files, dirs, globs, .gz, s3:// "
