@@ -35,6 +35,8 @@ def test_json_lists_providers_and_scanners(runner) -> None:
         assert (p["panel"], p["section"], p["scanners"], p["extra"]) == (panel, section, scanners, extra)
         assert p["installed"] is True and p["missing"] == [] and p["install"] is None  # the dev venv
     assert providers["k8s"]["options"] == ["--kube-context", "--prometheus-url"]
+    assert {n: p["scope"] for n, p in providers.items() if n in BUILT_IN} == {
+        "aws": "region", "billing": "file", "gcp": "project", "k8s": "context", "llm": "file"}
     assert "onprem_gpu_hourly_usd" in providers["k8s"]["config_keys"]
     # every scanner is under exactly one provider
     listed = sorted(s for p in doc["providers"] for s in p["scanners"])

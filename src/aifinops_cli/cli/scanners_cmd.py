@@ -34,7 +34,7 @@ def provider_rows() -> list[dict[str, Any]]:
         missing = cls.missing_clients()
         rows.append({
             "name": name, "panel": cls.panel(), "description": cls.description,
-            "section": cls.section_name(),
+            "section": cls.section_name(), "scope": cls.scope_kind,
             "config_keys": list(cls.config_keys) if cls.config_keys is not None else None,
             "options": [flag for opt in cls.options for flag in opt.flags],
             "scanners": [n for n in names if provider_of(n) == name],
@@ -75,10 +75,11 @@ def list_scanners(
         return
     console = stdout_console(global_options(ctx))
     ptable = Table(title=f"{len(providers)} providers (entry points: {PROVIDER_GROUP})")
-    for col in ("Name", "Help panel", "Config section", "Scanners", "Client library", "Description"):
+    for col in ("Name", "Help panel", "Config section", "Scope", "Scanners", "Client library",
+                "Description"):
         ptable.add_column(col, overflow="fold")
     for p in providers:
-        ptable.add_row(*(Text(plain(v)) for v in (p["name"], p["panel"], f"{p['section']}:",
+        ptable.add_row(*(Text(plain(v)) for v in (p["name"], p["panel"], f"{p['section']}:", p["scope"],
                                                     ", ".join(p["scanners"]), _client_cell(p),
                                                     p["description"])))
     console.print(ptable)

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -190,6 +190,50 @@ class Provider:
     def in_play(cls, settings: Any) -> bool:
         """Whether its inputs were given (a project, a log file), so it is scanned without `-p`."""
         return False
+
+    # --- its scopes and what their failures mean (used by its scanners' fan-out) -------------
+    scope_kind: ClassVar[str] = "scope"  # what one scope is: region, project, context, file
+
+    @classmethod
+    def scope_label(cls, name: str) -> str:
+        """A scope's name as its coverage line shows it ("project ml-prod"); by default the name."""
+        return name
+
+    @classmethod
+    def scopes(cls, ctx: ScanContext) -> Sequence[Any]:
+        """The scopes a scan of this provider covers (its settings, else what its credentials
+        see); none by default: a provider that fans out says which."""
+        return []
+
+    @classmethod
+    def expected_errors(cls) -> tuple[type[BaseException], ...]:
+        """What its cloud or the network can do to a call (refuse, not answer, answer garbage):
+        explained per scope. Anything else a scope raises is a bug (exit 4)."""
+        return ()
+
+    @classmethod
+    def explain(cls, exc: BaseException, scope: str = "") -> str:
+        """One line: what an expected error means and what to do (the one place for this
+        provider's credential and permission advice). `scope` "" for the whole provider."""
+        return f"{scope + ': ' if scope else ''}{type(exc).__name__}: {exc}"
+
+    @classmethod
+    def is_fatal(cls, exc: BaseException) -> bool:
+        """Whether an expected error would repeat in every scope (bad credentials): when every
+        scope failed and one of them so, the scanner stops with one line."""
+        return False
+
+    @classmethod
+    def scan_scopes(cls, ctx: ScanContext, scanner: str, work: Callable[[Any], Any],
+                    scopes: Sequence[Any] | None = None,
+                    name: Callable[[Any], str] = str) -> Any:
+        """Run `work` per scope (default: `scopes(ctx)`) through core/fanout.py scan_scopes, with
+        this provider's labels, expected errors, explanation and fatal errors (a ScopeOutcome)."""
+        from aifinops_cli.core.fanout import scan_scopes
+
+        return scan_scopes(ctx, scanner, cls.scopes(ctx) if scopes is None else scopes, work,
+                           expected=cls.expected_errors(), explain=cls.explain, name=name,
+                           label=cls.scope_label, fatal=cls.is_fatal)
 
     @classmethod
     def check_section(cls, section: dict[str, Any], settings: Any) -> None:

@@ -42,6 +42,7 @@ class BillingProvider(Provider):
     name = "billing"
     title = "Billing exports"
     description = "FOCUS, AWS CUR and GCP billing exports: egress, untagged AI spend, anomalies"
+    scope_kind = "file"  # each input (a file, a glob, s3://, athena://, bigquery://) is one coverage line
     config_keys = ("ai_services", "owner_tag_keys", "top_flows", "memory_limit", *REMOTE_KEYS)
     options = (
         ProviderOption("paths", ("--billing",), "Billing exports: FOCUS, CUR, GCP export; files, dirs, "

@@ -16,14 +16,14 @@ import logging
 from typing import Any, ClassVar
 
 from aifinops_cli.core import overlap
-from aifinops_cli.core.fanout import ScopeItems, scan_scopes
+from aifinops_cli.core.fanout import ScopeItems
 from aifinops_cli.core.models import Observation, ScanResult
 from aifinops_cli.core.plugin import Scanner
 from aifinops_cli.core.timeutil import age_days, age_hours, parse_time
 from aifinops_cli.scanners.k8s import cluster as kc
 from aifinops_cli.scanners.k8s.pricing import GpuShape, NodeRate, gpu_shape, node_rate, unpriced_sku
 from aifinops_cli.scanners.k8s.prometheus import GpuUsage, PrometheusError, attribute, gpu_usage
-from aifinops_cli.scanners.k8s.provider import check_settings
+from aifinops_cli.scanners.k8s.provider import K8sProvider, check_settings
 
 POOL_LABELS = ("cloud.google.com/gke-nodepool", "eks.amazonaws.com/nodegroup", "karpenter.sh/nodepool",
                "kubernetes.azure.com/agentpool", "node-pool")
@@ -110,9 +110,7 @@ class KubernetesGpuScanner(Scanner):
     def scan(self) -> ScanResult:
         ctx = self.context
         check_settings(ctx.config.section("kubernetes"))
-        done = scan_scopes(ctx, self.name, kc.targets(ctx), self._cluster, expected=kc.expected_errors(),
-                           explain=kc.explain, name=lambda target: target.name,
-                           label=lambda name: f"context {name}")
+        done = K8sProvider.scan_scopes(ctx, self.name, self._cluster, name=lambda target: target.name)
         return ScanResult(self.name, done.observations, done.coverage, unpriced=done.unpriced)
 
     # --- one cluster ------------------------------------------------------------------------

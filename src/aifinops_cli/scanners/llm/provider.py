@@ -28,6 +28,7 @@ class LlmProvider(Provider):
     description = "LLM API request logs: premium-model misuse, retries, loops, uncached prompts"
     client_modules = ("genai_prices",)
     extra = "llm"
+    scope_kind = "file"  # each input (a file, a glob, s3://) is one coverage line
     config_keys = tuple(sorted({*NUMBERS, *MAPPINGS, "prices", "tiers_file", "memory_limit", "database"}))
     options = (
         ProviderOption("logs", ("--llm-logs",), "LLM request logs: files, dirs, globs, .gz, s3:// "
