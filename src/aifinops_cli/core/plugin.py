@@ -247,7 +247,9 @@ def check_keys(section_name: str, section: Any, keys: tuple[str, ...] | None) ->
     """A provider section is a mapping of its declared keys (`keys` None: any key)."""
     if not isinstance(section, dict):
         raise ScannerError(f"config {section_name}: expected a mapping")
-    for key in section if keys is not None else ():
+    if keys is None:
+        return
+    for key in section:
         if key not in keys:
             raise ScannerError(f"config {section_name}.{key}: unknown setting (known: {', '.join(keys)})")
 
