@@ -166,7 +166,7 @@ def test_rules_commands(runner, tmp_path):
 
 
 def test_scanners_list(runner):
-    rows = json.loads(run_cli(runner, "scanners", "list", "--format", "json").stdout)
+    rows = json.loads(run_cli(runner, "scanners", "list", "--format", "json").stdout)["scanners"]
     names = {r["name"] for r in rows}
     assert {"aws.ebs", "aws.ec2"} <= names
     assert "aws.ebs" in run_cli(runner, "scanners", "list").stdout

@@ -13,6 +13,7 @@ from rich.text import Text
 from aifinops_cli.cli.common import fail, global_options, stderr_console, stdout_console
 from aifinops_cli.core.config import find_config_file, load_config
 from aifinops_cli.core.pipeline import check_rules_against_scanners
+from aifinops_cli.core.registry import PluginLoadError, load_providers
 from aifinops_cli.core.rules import (
     Rule,
     load_rules,
@@ -28,11 +29,21 @@ RulesOpt = Annotated[list[Path] | None, typer.Option(
     "--rules", "-r", help="Extra rules file or directory (a rule with a default's id replaces it).")]
 
 
+def provider_rule_paths() -> list[Path]:
+    """The installed providers' own rules files (Provider.rule_paths), loaded after the bundled
+    ones and before `--rules`, as a scan loads them."""
+    try:
+        providers = load_providers().values()
+    except PluginLoadError as exc:
+        fail(str(exc))
+    return [path for cls in providers for path in cls.rule_paths()]
+
+
 def _load(ctx: typer.Context, extra: list[Path] | None) -> list[Rule]:
     opts = global_options(ctx)
     try:
         config = load_config(find_config_file(opts.config))
-        return load_rules(extra, config)
+        return load_rules([*provider_rule_paths(), *(extra or [])], config)
     except SourceError as exc:
         fail(str(exc))
 
@@ -92,12 +103,20 @@ def show(ctx: typer.Context, rule_id: str, rules: RulesOpt = None) -> None:
 @app.command("validate")
 def validate(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Rules files or directories to check.")],
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="Rules files or directories to check (default: the bundled rules and every installed "
+             "provider's own rules files, as a scan loads them).")] = None,
 ) -> None:
     """Check rules files against the schema, their own parameters and the kinds and fields the
     installed scanners produce; exit 2 on the first error."""
     try:
-        loaded = load_rules(paths, include_defaults=False)
+        if paths:
+            loaded = load_rules(paths, include_defaults=False)
+            where = ", ".join(str(p) for p in paths)
+        else:
+            own = provider_rule_paths()
+            loaded = load_rules(own)
+            where = "the bundled rules" + "".join(f", {p}" for p in own)
     except SourceError as exc:
         fail(str(exc))
     try:
@@ -106,7 +125,7 @@ def validate(
         fail(str(exc))
     print_warnings(ctx, warnings)
     note = f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})" if warnings else ""
-    typer.echo(f"ok: {len(loaded)} rules valid in {', '.join(str(p) for p in paths)}{note}")
+    typer.echo(f"ok: {len(loaded)} rules valid in {where}{note}")
 
 
 @app.command("schema")

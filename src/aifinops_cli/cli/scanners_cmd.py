@@ -1,19 +1,57 @@
-"""`aifinops scanners`: what can be scanned, including plugins from other packages."""
+"""`aifinops scanners`: what can be scanned (providers and their scanners), plugins included."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from aifinops_cli.cli.common import fail, global_options, stdout_console
-from aifinops_cli.core.registry import GROUP, PluginLoadError, load_scanners
+from aifinops_cli.core.registry import (
+    GROUP,
+    PROVIDER_GROUP,
+    PluginLoadError,
+    entry_names,
+    load_providers,
+    load_scanners,
+    provider_of,
+)
 from aifinops_cli.output.safe import plain
 
-app = typer.Typer(help="List the scanners (built in and from plugins).", no_args_is_help=True)
+app = typer.Typer(help="List the providers and scanners (built in and from plugins).",
+                  no_args_is_help=True)
+
+
+def provider_rows() -> list[dict[str, Any]]:
+    """Each registered provider: its help panel, config section, scanners (by entry-point name,
+    not imported) and whether its optional client libraries are installed."""
+    names = entry_names()
+    rows = []
+    for name, cls in load_providers().items():
+        missing = cls.missing_clients()
+        rows.append({
+            "name": name, "panel": cls.panel(), "description": cls.description,
+            "section": cls.section_name(), "scope": cls.scope_kind,
+            "config_keys": list(cls.config_keys) if cls.config_keys is not None else None,
+            "options": [flag for opt in cls.options for flag in opt.flags],
+            "scanners": [n for n in names if provider_of(n) == name],
+            "client_modules": list(cls.client_modules), "extra": cls.extra,
+            "installed": not missing, "missing": missing,
+            "install": f"pip install 'aifinops[{cls.extra}]'" if missing and cls.extra else None,
+            "module": cls.__module__,
+        })
+    return rows
+
+
+def _client_cell(row: dict[str, Any]) -> str:
+    if not row["client_modules"]:
+        return "base install"
+    if row["installed"]:
+        return f"installed ([{row['extra']}])" if row["extra"] else "installed"
+    return f"missing {', '.join(row['missing'])}: {row['install'] or 'not installable as an extra'}"
 
 
 @app.command("list")
@@ -21,20 +59,34 @@ def list_scanners(
     ctx: typer.Context,
     output_format: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
 ) -> None:
-    """List every registered scanner (entry-point group `aifinops.scanners`)."""
+    """List every registered provider and scanner (entry-point groups `aifinops.providers`,
+    `aifinops.scanners`); json: {"providers": [...], "scanners": [...]}."""
+    if output_format not in ("table", "json"):
+        fail(f"unknown format {output_format!r}; choose from table, json")
     try:
         found = load_scanners()
+        providers = provider_rows()
     except PluginLoadError as exc:
         fail(str(exc))
     rows = [{"name": c.name, "provider": c.provider, "kinds": list(c.kinds),
              "description": c.description, "module": c.__module__} for c in found.values()]
     if output_format == "json":
-        typer.echo(json.dumps(rows, indent=2))
+        typer.echo(json.dumps({"providers": providers, "scanners": rows}, indent=2))
         return
+    console = stdout_console(global_options(ctx))
+    ptable = Table(title=f"{len(providers)} providers (entry points: {PROVIDER_GROUP})")
+    for col in ("Name", "Help panel", "Config section", "Scope", "Scanners", "Client library",
+                "Description"):
+        ptable.add_column(col, overflow="fold")
+    for p in providers:
+        ptable.add_row(*(Text(plain(v)) for v in (p["name"], p["panel"], f"{p['section']}:", p["scope"],
+                                                    ", ".join(p["scanners"]), _client_cell(p),
+                                                    p["description"])))
+    console.print(ptable)
     table = Table(title=f"{len(rows)} scanners (entry points: {GROUP})")
     for col in ("Name", "Provider", "Observes", "Description"):
         table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(*(Text(plain(v)) for v in (r["name"], r["provider"], ", ".join(r["kinds"]),
                                                    r["description"])))
-    stdout_console(global_options(ctx)).print(table)
+    console.print(table)

@@ -3,7 +3,7 @@
 Looked up in order: `--config PATH`, `$AIFINOPS_CONFIG`, `./aifinops.yaml`,
 `~/.config/aifinops/config.yaml`. Every section is optional. A registered provider owns one
 section (`aws`, `gcp`, `kubernetes`, `llm`, `billing`, or a plugin's): its declared keys are
-checked here, or its scanners check it.
+checked here, its values by Provider.check_section in the pipeline's prepare.
 
 `./aifinops.yaml` is picked up from whatever directory aifinops runs in, which may be a checkout
 of someone else's repository. Such a *project config* is read like repository content: it may
@@ -86,8 +86,8 @@ class ProjectConfig(type(Path())):  # type: ignore[misc]
 
 
 def provider_sections() -> dict[str, tuple[str, ...] | None]:
-    """Each registered provider's config section and the keys it accepts (None: its scanners
-    check the section). A provider that fails to load adds no section; the scan reports it."""
+    """Each registered provider's config section and the keys it accepts (None: any key, its
+    check_section decides). A provider that fails to load adds no section; the scan reports it."""
     try:
         return {cls.section_name(): cls.config_keys for cls in load_providers().values()}
     except PluginLoadError:

@@ -32,7 +32,7 @@ from aifinops_cli.core.coverage_score import assess
 from aifinops_cli.core.fanout import fan_out, timed_out_message
 from aifinops_cli.core.models import CoverageEntry, Observation, Report, ScanResult
 from aifinops_cli.core.overlap import mark_overlaps
-from aifinops_cli.core.plugin import ScanContext, Scanner, ScannerError, ScanOptions
+from aifinops_cli.core.plugin import Provider, ScanContext, Scanner, ScannerError, ScanOptions
 from aifinops_cli.core.registry import (
     PluginLoadError,
     entry_names,
@@ -122,18 +122,38 @@ def select_scanners(options: ScanOptions, names: list[str]) -> list[type[Scanner
     return chosen
 
 
+def _located(exc: Exception, config: Config) -> RequestError:
+    """A config problem as one line at the file:line of the key its message names."""
+    key = re.search(r"\bconfig ([a-z_]+(?:\.[a-z_0-9]+)*)", str(exc))
+    place = config.where(key.group(1)) if key else config.source
+    return RequestError(f"{place}: {exc}" if config.source != "defaults" else str(exc))
+
+
 def check_scanner_config(chosen: list[type[Scanner]], config: Config, options: ScanOptions) -> None:
     """Each chosen scanner's config section, before any scan work: a bad one is exit 2."""
     for cls in chosen:
         try:
             cls.check_config(config, options)
         except (ScannerError, SourceError) as exc:
-            key = re.search(r"\bconfig ([a-z_]+(?:\.[a-z_0-9]+)*)", str(exc))
-            place = config.where(key.group(1)) if key else config.source
-            raise RequestError(f"{place}: {exc}" if config.source != "defaults" else str(exc)) from None
+            raise _located(exc, config) from None
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise RequestError(f"{config.source}: config for {cls.name}: {type(exc).__name__}: {exc}"
                                ) from None
+
+
+def check_provider_sections(providers: dict[str, type[Provider]], names: set[str], config: Config,
+                            options: ScanOptions) -> None:
+    """These providers' config sections and flags (Provider.check_section), before any scan work:
+    a bad one is exit 2 at its file:line."""
+    for name in sorted(names):
+        provider = providers[name]
+        try:
+            provider.check_section(config.section(provider.section_name()), options.settings_for(name))
+        except (ScannerError, SourceError, ValueError) as exc:
+            raise _located(exc, config) from None
+        except (TypeError, KeyError, AttributeError) as exc:
+            raise RequestError(f"{config.where(provider.section_name())}: config "
+                               f"{provider.section_name()}: {type(exc).__name__}: {exc}") from None
 
 
 def check_rules_against_scanners(rules: list[Rule], providers: set[str] | None = None) -> list[str]:
@@ -159,15 +179,27 @@ def check_rules_against_scanners(rules: list[Rule], providers: set[str] | None =
 
 
 def prepare(request: ScanRequest) -> Plan:
-    """Choose the scanners and check their config sections; RequestError if the scan cannot run."""
+    """Check every provider section present in the config (whether or not its provider runs),
+    choose the scanners, check the flags of their providers and the scanners' own config;
+    RequestError if the scan cannot run."""
     options, config = request.options, request.config
     try:
-        for name, provider in load_providers().items():  # not given: from its config section only
-            if name not in options.settings:
-                options.settings[name] = provider.settings({}, config.section(provider.section_name()))
+        providers = load_providers()
     except PluginLoadError as exc:
         raise RequestError(str(exc)) from None
+    for name, provider in providers.items():  # not given: from its config section only
+        if name not in options.settings:
+            section = provider.section_name()
+            try:
+                options.settings[name] = provider.settings({}, config.section(section))
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise RequestError(f"{config.where(section)}: config {section}: "
+                                   f"{type(exc).__name__}: {exc}") from None
+    present = {name for name, p in providers.items() if p.section_name() in config.sections}
+    check_provider_sections(providers, present, config, options)
     chosen = select_scanners(request.options, request.scanners)
+    running = {cls.provider for cls in chosen if cls.provider in providers}
+    check_provider_sections(providers, running - present, config, options)
     check_scanner_config(chosen, request.config, request.options)
     try:  # a rule naming what no scanner emits would silently never fire; a suppression's rule
         # glob that matches no rule would never suppress
@@ -194,8 +226,16 @@ def scan(request: ScanRequest) -> ScanOutcome:
     return run(prepare(request))
 
 
-# Optional client libraries and the extra that installs each (one place for this fact).
-OPTIONAL_MODULES = {"google": "gcp", "kubernetes": "k8s", "genai_prices": "llm"}
+def optional_extra(module: str) -> str | None:
+    """The extra that installs a missing module, from the providers' `client_modules` (the one
+    place for this fact), matched on its top-level package."""
+    top = module.split(".")[0]
+    try:
+        providers = load_providers().values()
+    except PluginLoadError:
+        return None
+    return next((p.extra for p in providers for m in p.client_modules
+                 if p.extra and m.split(".")[0] == top), None)
 
 
 def _run_one(cls: type[Scanner], ctx: ScanContext) -> tuple[ScanResult, BaseException | None]:
@@ -206,8 +246,7 @@ def _run_one(cls: type[Scanner], ctx: ScanContext) -> tuple[ScanResult, BaseExce
         return ScanResult(cls.name, coverage=[CoverageEntry(cls.name, "*", "failed", str(exc),
                                                             errors=1)]), None
     except Exception as exc:  # a bug must not lose the other scanners' work
-        extra = (OPTIONAL_MODULES.get((exc.name or "").split(".")[0])
-                 if isinstance(exc, ModuleNotFoundError) else None)
+        extra = optional_extra(exc.name or "") if isinstance(exc, ModuleNotFoundError) else None
         if extra is not None and isinstance(exc, ModuleNotFoundError):
             message = (f"needs the optional package {exc.name!r}: "
                        f"pip install 'aifinops[{extra}]' (or 'aifinops[all]')")

@@ -9,12 +9,13 @@ the pipeline turns into one coverage line. Fan-outs over scopes go through core/
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import sys
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -119,9 +120,11 @@ class Provider:
 
     It owns its `scan` flags (`options`, shown in the help panel `title`), its config section
     (`section`, default its name; `config_keys` are the keys that section accepts, checked
-    with file:line when the config is read, or None when its scanners check the section
-    themselves), its typed settings (`settings()`, from its flags and its section, read by
-    scanners as `ctx.settings(name)`), and whether its inputs put it in play without `-p`.
+    with file:line when the config is read; None: any key, `check_section` decides), the value
+    checks of that section (`check_section`, run by the pipeline's prepare for every section
+    present, whether or not the provider runs), its typed settings (`settings()`, from its flags
+    and its section, read by scanners as `ctx.settings(name)`), and whether its inputs put it in
+    play without `-p`.
     Its scanners are the `aifinops.scanners` entry points named `<name>` or `<name>.<what>`.
     The built-in providers are registered exactly this way, in our own pyproject.
     """
@@ -136,6 +139,24 @@ class Provider:
     # and its price catalog; the built-ins' live in the bundled rules/ and pricing/data/
     rules_files: ClassVar[tuple[str, ...]] = ()
     catalog_files: ClassVar[tuple[str, ...]] = ()
+    # the optional client libraries its scanners import (module names) and the extra that
+    # installs them (`pip install 'aifinops[<extra>]'`): `scanners list` says whether they are
+    # installed; a scanner that finds one missing is one "skipped" coverage line naming the extra
+    client_modules: ClassVar[tuple[str, ...]] = ()
+    extra: ClassVar[str | None] = None
+
+    @classmethod
+    def missing_clients(cls) -> list[str]:
+        """Its client modules that are not installed (found, not imported)."""
+        missing = []
+        for module in cls.client_modules:
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError):  # a parent package missing
+                found = False
+            if not found:
+                missing.append(module)
+        return missing
 
     @classmethod
     def rule_paths(cls) -> list[Path]:
@@ -169,6 +190,68 @@ class Provider:
     def in_play(cls, settings: Any) -> bool:
         """Whether its inputs were given (a project, a log file), so it is scanned without `-p`."""
         return False
+
+    # --- its scopes and what their failures mean (used by its scanners' fan-out) -------------
+    scope_kind: ClassVar[str] = "scope"  # what one scope is: region, project, context, file
+
+    @classmethod
+    def scope_label(cls, name: str) -> str:
+        """A scope's name as its coverage line shows it ("project ml-prod"); by default the name."""
+        return name
+
+    @classmethod
+    def scopes(cls, ctx: ScanContext) -> Sequence[Any]:
+        """The scopes a scan of this provider covers (its settings, else what its credentials
+        see); none by default: a provider that fans out says which."""
+        return []
+
+    @classmethod
+    def expected_errors(cls) -> tuple[type[BaseException], ...]:
+        """What its cloud or the network can do to a call (refuse, not answer, answer garbage):
+        explained per scope. Anything else a scope raises is a bug (exit 4)."""
+        return ()
+
+    @classmethod
+    def explain(cls, exc: BaseException, scope: str = "") -> str:
+        """One line: what an expected error means and what to do (the one place for this
+        provider's credential and permission advice). `scope` "" for the whole provider."""
+        return f"{scope + ': ' if scope else ''}{type(exc).__name__}: {exc}"
+
+    @classmethod
+    def is_fatal(cls, exc: BaseException) -> bool:
+        """Whether an expected error would repeat in every scope (bad credentials): when every
+        scope failed and one of them so, the scanner stops with one line."""
+        return False
+
+    @classmethod
+    def scan_scopes(cls, ctx: ScanContext, scanner: str, work: Callable[[Any], Any],
+                    scopes: Sequence[Any] | None = None,
+                    name: Callable[[Any], str] = str) -> Any:
+        """Run `work` per scope (default: `scopes(ctx)`) through core/fanout.py scan_scopes, with
+        this provider's labels, expected errors, explanation and fatal errors (a ScopeOutcome)."""
+        from aifinops_cli.core.fanout import scan_scopes
+
+        return scan_scopes(ctx, scanner, cls.scopes(ctx) if scopes is None else scopes, work,
+                           expected=cls.expected_errors(), explain=cls.explain, name=name,
+                           label=cls.scope_label, fatal=cls.is_fatal)
+
+    @classmethod
+    def check_section(cls, section: dict[str, Any], settings: Any) -> None:
+        """Check its config section's values (and its flags, in `settings`) before any scan work:
+        raise ScannerError (or ValueError) whose message starts `config <section>.<key>:`, so the
+        pipeline can point at the key's file:line. By default: its declared keys only."""
+        check_keys(cls.section_name(), section, cls.config_keys)
+
+
+def check_keys(section_name: str, section: Any, keys: tuple[str, ...] | None) -> None:
+    """A provider section is a mapping of its declared keys (`keys` None: any key)."""
+    if not isinstance(section, dict):
+        raise ScannerError(f"config {section_name}: expected a mapping")
+    if keys is None:
+        return
+    for key in section:
+        if key not in keys:
+            raise ScannerError(f"config {section_name}.{key}: unknown setting (known: {', '.join(keys)})")
 
 
 def split_list(value: Any) -> list[str]:

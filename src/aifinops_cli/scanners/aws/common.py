@@ -26,9 +26,10 @@ import botocore.session
 from botocore.config import Config as BotoConfig
 
 from aifinops_cli import __version__
-from aifinops_cli.core.fanout import ScopeItems, ScopeOutcome, scan_scopes
+from aifinops_cli.core.fanout import ScopeItems, ScopeOutcome
 from aifinops_cli.core.models import ScanResult
 from aifinops_cli.core.plugin import Limits, ScanContext, Scanner, ScannerError
+from aifinops_cli.scanners.aws.provider import AwsProvider
 
 log = logging.getLogger("aifinops")
 
@@ -232,12 +233,10 @@ def tags_of(resource: dict[str, Any]) -> dict[str, str]:
 def for_each_region(
     ctx: ScanContext, scanner: str, work: Callable[[boto3.Session, str], ScopeItems]
 ) -> ScopeOutcome:
-    """Run `work` per region concurrently (core/fanout.py scan_scopes): a region that fails in
+    """Run `work` per region concurrently (AwsProvider.scan_scopes): a region that fails in
     any way or is still running at the scan deadline is one coverage line, the others are kept;
     credentials that fail everywhere stop the scanner with one line."""
-    return scan_scopes(ctx, scanner, regions(ctx), lambda region: work(new_session(ctx), region),
-                       expected=AWS_ERRORS, explain=lambda e, region: explain(e, "", region),
-                       fatal=is_fatal)
+    return AwsProvider.scan_scopes(ctx, scanner, lambda region: work(new_session(ctx), region))
 
 
 class RegionalScanner(Scanner):

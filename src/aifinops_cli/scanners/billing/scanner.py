@@ -23,11 +23,10 @@ from typing import Any, ClassVar
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import CoverageEntry, ScanResult
 from aifinops_cli.core.plugin import Limits, ScanContext, Scanner, ScannerError
-from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.forecasting import anomaly
 from aifinops_cli.scanners.billing.analyze import TableFacts, analysis_section, observations, run_analysis
 from aifinops_cli.scanners.billing.formats import FORMATS, Mapping, detect
-from aifinops_cli.scanners.billing.provider import BillingSettings
+from aifinops_cli.scanners.billing.provider import BillingSettings, load_ai_patterns
 from aifinops_cli.scanners.billing.queries import RAW_TEXT, AiPatterns
 from aifinops_cli.scanners.billing.sources import (
     AthenaEngine,
@@ -62,13 +61,7 @@ def _owner_keys(config: Config) -> list[str]:
 
 
 def _ai_patterns(config: Config) -> AiPatterns:
-    path = config.section("billing").get("ai_services")
-    try:
-        return AiPatterns.load(Path(path) if path else None)
-    except SourceError as exc:
-        raise ScannerError(f"config billing.ai_services: {exc}") from None
-    except (OSError, ValueError, AttributeError) as exc:
-        raise ScannerError(f"cannot read the AI services file {path}: {exc}") from exc
+    return load_ai_patterns(config.section("billing"))
 
 
 def _mapping(schema: Any, fmt_override: str | None, owner_keys: list[str], dialect: Any) -> Mapping:
@@ -332,15 +325,6 @@ class BillingScanner(Scanner):
             "actual_usd", "currency", "dimension", "excess_pct", "excess_usd", "expected_usd", "last",
             "ongoing", "periods", "source", "started", "unit", "upper_usd", "value"),
     }
-
-    @classmethod
-    def check_config(cls, config: Config, options: Any) -> None:
-        """The format flag and the AI services file, before scanning: a bad one is exit 2."""
-        forced = options.settings_for("billing").format
-        if forced and forced not in FORMATS:
-            raise ScannerError(f"unknown --billing-format {forced!r}; choose from "
-                               + ", ".join(FORMATS))
-        _ai_patterns(config)
 
     def scan(self) -> ScanResult:
         ctx: ScanContext = self.context

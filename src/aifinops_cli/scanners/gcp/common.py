@@ -28,9 +28,10 @@ from typing import Any
 
 import requests.exceptions  # a core dependency (pyproject.toml)
 
-from aifinops_cli.core.fanout import ScopeItems, ScopeOutcome, scan_scopes
+from aifinops_cli.core.fanout import ScopeItems, ScopeOutcome
 from aifinops_cli.core.plugin import ScanContext, ScannerError
 from aifinops_cli.core.timeutil import parse_time
+from aifinops_cli.scanners.gcp.provider import GcpProvider
 
 log = logging.getLogger("aifinops")
 
@@ -420,8 +421,7 @@ def inventory(ctx: ScanContext, project: str) -> ProjectInventory:
 
 
 def for_each_project(ctx: ScanContext, scanner: str, work: Callable[[str], ScopeItems]) -> ScopeOutcome:
-    """Run `work` per project concurrently (core/fanout.py scan_scopes): a project that fails in
+    """Run `work` per project concurrently (GcpProvider.scan_scopes): a project that fails in
     any way (refused, unreachable, an answer that is not the API's JSON, a bug) or is still running
     at the scan deadline is one coverage line, and the other projects' results are kept."""
-    return scan_scopes(ctx, scanner, projects(ctx), work, expected=expected_errors(),
-                       explain=explain, label=lambda project: f"project {project}", fatal=is_fatal)
+    return GcpProvider.scan_scopes(ctx, scanner, work)

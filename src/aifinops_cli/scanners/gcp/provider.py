@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aifinops_cli.core.plugin import Provider, ProviderOption, split_list
+
+if TYPE_CHECKING:
+    from aifinops_cli.core.plugin import ScanContext
 
 
 @dataclass
@@ -21,6 +25,9 @@ class GcpProvider(Provider):
     name = "gcp"
     title = "Google Cloud"
     description = "Compute Engine GPU instances and disks, GKE GPU node pools"
+    client_modules = ("google.cloud.compute_v1", "google.cloud.container_v1",
+                      "google.cloud.resourcemanager_v3")
+    extra = "gcp"
     config_keys = ("projects",)
     options = (
         ProviderOption("projects", ("--gcp-project",), "Google Cloud project (repeatable).", kind="list",
@@ -34,3 +41,35 @@ class GcpProvider(Provider):
     @classmethod
     def in_play(cls, settings: GcpSettings) -> bool:
         return bool(settings.projects)
+
+    # its scopes are projects; what a failure means is said in scanners/gcp/common.py (imported
+    # only when a scan fans out: this module imports no cloud client)
+    scope_kind = "project"
+
+    @classmethod
+    def scope_label(cls, name: str) -> str:
+        return f"project {name}"
+
+    @classmethod
+    def scopes(cls, ctx: ScanContext) -> Sequence[str]:
+        from aifinops_cli.scanners.gcp.common import projects
+
+        return projects(ctx)
+
+    @classmethod
+    def expected_errors(cls) -> tuple[type[BaseException], ...]:
+        from aifinops_cli.scanners.gcp.common import expected_errors
+
+        return expected_errors()
+
+    @classmethod
+    def explain(cls, exc: BaseException, scope: str = "") -> str:
+        from aifinops_cli.scanners.gcp.common import explain
+
+        return explain(exc, scope)
+
+    @classmethod
+    def is_fatal(cls, exc: BaseException) -> bool:
+        from aifinops_cli.scanners.gcp.common import is_fatal
+
+        return is_fatal(exc)

@@ -16,13 +16,14 @@ import logging
 from typing import Any, ClassVar
 
 from aifinops_cli.core import overlap
-from aifinops_cli.core.fanout import ScopeItems, scan_scopes
+from aifinops_cli.core.fanout import ScopeItems
 from aifinops_cli.core.models import Observation, ScanResult
-from aifinops_cli.core.plugin import Scanner, ScannerError
+from aifinops_cli.core.plugin import Scanner
 from aifinops_cli.core.timeutil import age_days, age_hours, parse_time
 from aifinops_cli.scanners.k8s import cluster as kc
 from aifinops_cli.scanners.k8s.pricing import GpuShape, NodeRate, gpu_shape, node_rate, unpriced_sku
 from aifinops_cli.scanners.k8s.prometheus import GpuUsage, PrometheusError, attribute, gpu_usage
+from aifinops_cli.scanners.k8s.provider import K8sProvider, check_settings
 
 POOL_LABELS = ("cloud.google.com/gke-nodepool", "eks.amazonaws.com/nodegroup", "karpenter.sh/nodepool",
                "kubernetes.azure.com/agentpool", "node-pool")
@@ -106,16 +107,10 @@ class KubernetesGpuScanner(Scanner):
             "work_ended_hours", "workload", "workload_kind"),
     }
 
-    @classmethod
-    def check_config(cls, config: Any, options: Any) -> None:
-        check_settings(config.section("kubernetes"))
-
     def scan(self) -> ScanResult:
         ctx = self.context
         check_settings(ctx.config.section("kubernetes"))
-        done = scan_scopes(ctx, self.name, kc.targets(ctx), self._cluster, expected=kc.expected_errors(),
-                           explain=kc.explain, name=lambda target: target.name,
-                           label=lambda name: f"context {name}")
+        done = K8sProvider.scan_scopes(ctx, self.name, self._cluster, name=lambda target: target.name)
         return ScanResult(self.name, done.observations, done.coverage, unpriced=done.unpriced)
 
     # --- one cluster ------------------------------------------------------------------------
@@ -356,23 +351,3 @@ def _dcgm_note(usage: GpuUsage, gpu_pods: int) -> tuple[str, str]:
                       f"exported_pod/exported_namespace{seen}: pod utilisation unknown; check that "
                       "dcgm-exporter runs with DCGM_EXPORTER_KUBERNETES=true and the scrape keeps its labels")
     return note, ""
-
-
-_SETTINGS = {"onprem_gpu_hourly_usd": (int, float), "onprem_price_date": (str,),
-             "gpu_hourly_usd_by_label": (list,), "prometheus_urls": (dict,), "dcgm_selector": (str,)}
-
-
-def check_settings(settings: dict[str, Any]) -> None:
-    """The `kubernetes` config section: known keys with the right types, or one clear error."""
-    for key, value in settings.items():
-        if key not in _SETTINGS:
-            known = ", ".join(sorted(_SETTINGS))
-            raise ScannerError(f"config kubernetes.{key}: unknown setting (known: {known})")
-        if not isinstance(value, _SETTINGS[key]) or isinstance(value, bool):
-            wanted = " or ".join(t.__name__ for t in _SETTINGS[key])
-            raise ScannerError(f"config kubernetes.{key}: expected {wanted}")
-    for n, rule in enumerate(settings.get("gpu_hourly_usd_by_label") or []):
-        if not isinstance(rule, dict) or "label" not in rule or not isinstance(
-                rule.get("gpu_hourly_usd"), int | float):
-            raise ScannerError(f"config kubernetes.gpu_hourly_usd_by_label[{n}]: expected "
-                               "{label: NAME, value: VALUE (optional), gpu_hourly_usd: NUMBER}")

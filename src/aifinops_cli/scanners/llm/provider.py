@@ -1,5 +1,5 @@
-"""The LLM-log provider: its `scan` flags and typed settings (config section `llm:`, checked by
-the llm scanner)."""
+"""The LLM-log provider: its `scan` flags, its `llm:` config section (keys and value checks) and
+its typed settings."""
 
 from __future__ import annotations
 
@@ -16,10 +16,20 @@ class LlmSettings:
     show_prompts: bool = False
 
 
+# the `llm:` section's keys (read by scanners/llm/scanner.py settings_from and scan)
+NUMBERS: dict[str, type] = {"discount_pct": float, "loop_window_calls": int, "retry_gap_seconds": float}
+MAPPINGS = ("attribute_keys", "key_aliases", "simple_request", "budgets", "azure_deployments",
+            "bedrock_batch_models")
+
+
 class LlmProvider(Provider):
     name = "llm"
     title = "LLM logs"
     description = "LLM API request logs: premium-model misuse, retries, loops, uncached prompts"
+    client_modules = ("genai_prices",)
+    extra = "llm"
+    scope_kind = "file"  # each input (a file, a glob, s3://) is one coverage line
+    config_keys = tuple(sorted({*NUMBERS, *MAPPINGS, "prices", "tiers_file", "memory_limit", "database"}))
     options = (
         ProviderOption("logs", ("--llm-logs",), "LLM request logs: files, dirs, globs, .gz, s3:// "
                        "(repeatable).", kind="list"),
@@ -37,3 +47,11 @@ class LlmProvider(Provider):
     @classmethod
     def in_play(cls, settings: LlmSettings) -> bool:
         return bool(settings.logs)
+
+    @classmethod
+    def check_section(cls, section: dict[str, Any], settings: LlmSettings) -> None:
+        """The whole section read as a scan reads it (prices, tiers file, engine settings) and
+        --llm-log-format; the reader lives with the scanner, imported only when checked."""
+        from aifinops_cli.scanners.llm.scanner import check_llm_config
+
+        check_llm_config(section, settings)

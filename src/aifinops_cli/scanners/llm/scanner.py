@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import CoverageEntry, ScanResult
-from aifinops_cli.core.plugin import Scanner, ScannerError, ScanOptions
+from aifinops_cli.core.plugin import Scanner, ScannerError, check_keys
 from aifinops_cli.core.rules import load_rules
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.scanners.llm import analysis, report
@@ -41,7 +41,7 @@ from aifinops_cli.scanners.llm.engine import Engine, Settings, check_config
 from aifinops_cli.scanners.llm.formats import DEFAULT_ATTRIBUTE_KEYS
 from aifinops_cli.scanners.llm.inputs import FORMATS, resolve_inputs
 from aifinops_cli.scanners.llm.pricing import Override, PriceBook, genai_prices_version, load_tiers
-from aifinops_cli.scanners.llm.provider import LlmSettings
+from aifinops_cli.scanners.llm.provider import MAPPINGS, NUMBERS, LlmProvider, LlmSettings
 
 if TYPE_CHECKING:
     from aifinops_cli.core.config import Config
@@ -142,12 +142,6 @@ def _database(value: Any) -> str:
     return str(value)
 
 
-_NUMBERS = {"discount_pct": float, "loop_window_calls": int, "retry_gap_seconds": float}
-_MAPPINGS = ("attribute_keys", "key_aliases", "simple_request", "budgets", "azure_deployments",
-             "bedrock_batch_models")
-_KNOWN = {*_NUMBERS, *_MAPPINGS, "prices", "tiers_file", "memory_limit", "database"}
-
-
 def check_llm_config(config: dict[str, Any], flags: LlmSettings) -> None:
     """The `llm:` section, checked whole before scanning (what `scan()` reads, read the same way)."""
     if flags.log_format and flags.log_format not in FORMATS:
@@ -155,13 +149,11 @@ def check_llm_config(config: dict[str, Any], flags: LlmSettings) -> None:
                            + ", ".join(FORMATS))
     if not isinstance(config, dict):
         raise ScannerError("config llm: expected a mapping")
-    for key in config:
-        if key not in _KNOWN:
-            raise ScannerError(f"config llm.{key}: unknown setting (known: {', '.join(sorted(_KNOWN))})")
-    for key in _MAPPINGS:
+    check_keys("llm", config, LlmProvider.config_keys)
+    for key in MAPPINGS:
         if not isinstance(config.get(key) or {}, dict):
             raise ScannerError(f"config llm.{key}: expected a mapping")
-    for key, kind in _NUMBERS.items():
+    for key, kind in NUMBERS.items():
         value = config.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
                                   or (kind is int and not isinstance(value, int))):
@@ -233,10 +225,6 @@ class LlmLogScanner(Scanner):
             "actual_usd", "currency", "dimension", "excess_pct", "excess_usd", "expected_usd", "last",
             "ongoing", "periods", "source", "started", "unit", "upper_usd", "value"),
     }
-
-    @classmethod
-    def check_config(cls, config: Config, options: ScanOptions) -> None:
-        check_llm_config(config.section("llm"), options.settings_for("llm"))
 
     def scan(self) -> ScanResult:
         ctx = self.context
