@@ -11,9 +11,10 @@ from rich.table import Table
 from rich.text import Text
 
 from aifinops_cli.cli.common import fail, global_options, stderr_console, stdout_console
+from aifinops_cli.core import registry
 from aifinops_cli.core.config import find_config_file, load_config
 from aifinops_cli.core.pipeline import check_rules_against_scanners
-from aifinops_cli.core.registry import PluginLoadError, load_providers
+from aifinops_cli.core.registry import PluginLoadError
 from aifinops_cli.core.rules import (
     Rule,
     load_rules,
@@ -33,10 +34,9 @@ def provider_rule_paths() -> list[Path]:
     """The installed providers' own rules files (Provider.rule_paths), loaded after the bundled
     ones and before `--rules`, as a scan loads them."""
     try:
-        providers = load_providers().values()
+        return registry.provider_rule_paths()
     except PluginLoadError as exc:
         fail(str(exc))
-    return [path for cls in providers for path in cls.rule_paths()]
 
 
 def _load(ctx: typer.Context, extra: list[Path] | None) -> list[Rule]:

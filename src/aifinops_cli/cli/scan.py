@@ -36,7 +36,12 @@ from aifinops_cli.core.models import Report, Severity
 from aifinops_cli.core.money import usd
 from aifinops_cli.core.pipeline import RequestError, ScanRequest, prepare, run
 from aifinops_cli.core.plugin import Limits, Provider, ProviderOption, ScanOptions
-from aifinops_cli.core.registry import PluginLoadError, load_providers
+from aifinops_cli.core.registry import (
+    PluginLoadError,
+    load_providers,
+    provider_catalog_paths,
+    provider_rule_paths,
+)
 from aifinops_cli.core.rules import Rule, load_rules
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.output import formatters
@@ -68,12 +73,12 @@ def _prepare(opts: GlobalOptions, sets: list[str], rules_paths: list[Path]
     except SourceError as exc:
         fail(str(exc))
     try:
-        providers = load_providers().values()
+        own_rules, own_catalogs = provider_rule_paths(), provider_catalog_paths()
     except PluginLoadError as exc:
         fail(str(exc))
     try:  # a provider's own rules and catalog first: --rules and config catalogs replace them
-        rules = load_rules([*(p for cls in providers for p in cls.rule_paths()), *rules_paths], config)
-        prices = catalog_from_config(config, [p for cls in providers for p in cls.catalog_paths()])
+        rules = load_rules([*own_rules, *rules_paths], config)
+        prices = catalog_from_config(config, own_catalogs)
     except SourceError as exc:
         fail(str(exc))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

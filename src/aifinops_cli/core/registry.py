@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from typing import TypeVar
 
 from aifinops_cli.core.plugin import Provider, Scanner
@@ -107,3 +108,14 @@ def load_providers() -> dict[str, type[Provider]]:
             raise PluginLoadError(f"provider entry point {ep.name!r} names a provider called {cls.name!r}")
         found[cls.name] = cls
     return dict(sorted(found.items()))
+
+
+def provider_rule_paths() -> list[Path]:
+    """The installed providers' own rules files, loaded after the bundled rules and before
+    `--rules` (a user's rule with the same id replaces a provider's)."""
+    return [path for cls in load_providers().values() for path in cls.rule_paths()]
+
+
+def provider_catalog_paths() -> list[Path]:
+    """The installed providers' own price catalogs, before the config's `pricing.catalogs`."""
+    return [path for cls in load_providers().values() for path in cls.catalog_paths()]
