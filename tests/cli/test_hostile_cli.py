@@ -17,12 +17,13 @@ import pytest
 from typer.testing import CliRunner
 
 from aifinops_cli.cli.app import app
+from tests.paths import ROOT, TEST_DATA
 
-DATA = Path(__file__).parent / "data" / "billing"
+DATA = TEST_DATA / "billing"
 CUR = str(DATA / "cur_legacy.csv")
 GOOD = ["--scanner", "billing", "--billing", CUR]
 NO_SCAN = ["--scanner", "billing", "--billing", "/nonexistent/never-read.csv"]
-LLM_LOG = str(Path(__file__).parents[1] / "src" / "aifinops_cli" / "demo" / "data" / "llm"
+LLM_LOG = str(ROOT / "src" / "aifinops_cli" / "demo" / "data" / "llm"
               / "openai-chat.jsonl")
 
 

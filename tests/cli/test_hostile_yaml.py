@@ -19,9 +19,10 @@ from typer.testing import CliRunner
 
 from aifinops_cli.cli.app import app
 from aifinops_cli.core.yamlsrc import MAX_ALIASES, MAX_BYTES, SourceError, load_documents
+from tests.paths import ROOT, TEST_DATA
 
-DATA = Path(__file__).parent / "data" / "billing"
-LLM_LOG = Path(__file__).parents[1] / "src" / "aifinops_cli" / "demo" / "data" / "llm" / "openai-chat.jsonl"
+DATA = TEST_DATA / "billing"
+LLM_LOG = ROOT / "src" / "aifinops_cli" / "demo" / "data" / "llm" / "openai-chat.jsonl"
 
 
 @dataclass(frozen=True)

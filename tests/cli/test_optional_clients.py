@@ -12,7 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+from tests.paths import ROOT
+
+SRC = ROOT / "src"
 
 BLOCKER = '''
 import importlib.abc, sys

@@ -1,14 +1,14 @@
 """`rules list`, `rules show` and `rules validate` load the installed providers' own rules files
 (Provider.rule_paths) as a scan does: a third-party provider's rule is listed, can be tuned in the
 config's `rules:` section, and is validated (at its file:line) by `rules validate` with no path.
-The plugin is the throwaway package of tests/test_plugin_provider.py, seen through its metadata."""
+The plugin is the throwaway package of tests/core/test_plugin_provider.py, seen through its metadata."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from tests.test_plugin_provider import RULES, aifinops, site  # noqa: F401  (site is a fixture)
+from tests.core.test_plugin_provider import RULES, aifinops, site  # noqa: F401  (site is a fixture)
 
 
 def test_rules_list_and_show_include_a_plugins_rules(site: Path, tmp_path: Path) -> None:  # noqa: F811

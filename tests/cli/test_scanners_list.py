@@ -1,7 +1,7 @@
 """`aifinops scanners list` lists the providers too: each one's help panel, config section, its
 scanners and whether its optional client library is installed (else the extra to install), in
 the table and in `--format json`. The missing library is made unimportable for a real process
-(a `sitecustomize` blocks the import), as in tests/test_optional_clients.py; nothing of ours is
+(a `sitecustomize` blocks the import), as in tests/cli/test_optional_clients.py; nothing of ours is
 mocked."""
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ import sys
 from pathlib import Path
 
 from aifinops_cli.core.plugin import Provider
+from tests.cli.test_optional_clients import BLOCKER
 from tests.conftest import run_cli
-from tests.test_optional_clients import BLOCKER
+from tests.paths import ROOT
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = ROOT / "src"
 BUILT_IN = {  # name: (help panel, section, scanners, extra)
     "aws": ("AWS", "aws", ["aws.ebs", "aws.ec2", "aws.eks", "aws.sagemaker"], None),
     "billing": ("Billing exports", "billing", ["billing"], None),

@@ -21,7 +21,7 @@ from aifinops_cli.demo.fakes import gcp as gcp_fake
 from aifinops_cli.demo.fakes import server as fakeserver
 from aifinops_cli.demo.fakes.k8s import write_kubeconfig
 from tests.conftest import run_cli
-from tests.test_isolation_gcp import EXPECTED, GOOD, estate
+from tests.scanners.gcp.test_isolation_gcp import EXPECTED, GOOD, estate
 
 
 def test_a_hanging_scanner_times_out_and_the_others_are_reported(runner, tmp_path, monkeypatch):

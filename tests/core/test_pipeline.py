@@ -19,8 +19,9 @@ from aifinops_cli.core.rules import load_rules
 from aifinops_cli.pricing.catalog import load_catalog
 from aifinops_cli.scanners.billing.provider import BillingSettings
 from tests.conftest import run_cli
+from tests.paths import TEST_DATA
 
-DATA = Path(__file__).parent / "data" / "billing"
+DATA = TEST_DATA / "billing"
 INPUTS = [str(DATA / "cur_legacy.csv"), str(DATA / "gcp_export.json")]
 GCP_FLOW = "billing-inter-region-egress"  # us-central1 -> EMEA in gcp_export.json
 AI_FLOW = "billing-ai-egress"  # us-east-1 -> us-west-2 from i-gpu1 in cur_legacy.csv

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+from tests.paths import ROOT
+
+SRC = ROOT / "src"
 
 PROVIDER = '''
 from dataclasses import dataclass, field

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from aifinops_cli.core.registry import entry_names, for_providers, load_scanners
+from tests.paths import ROOT
 
 
 def test_provider_filter() -> None:
@@ -35,11 +36,10 @@ def test_builtin_providers_are_registered_like_plugins() -> None:
     """The five built-ins come from the `aifinops.providers` entry points of our own pyproject,
     and each one's scanners are the scanner entry points named after it."""
     import tomllib
-    from pathlib import Path
 
     from aifinops_cli.core.registry import load_providers, provider_names
 
-    declared = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())
     group = declared["project"]["entry-points"]["aifinops.providers"]
     assert provider_names() == sorted(group) == ["aws", "billing", "gcp", "k8s", "llm"]
     providers = load_providers()

@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from aifinops_cli.cli.app import app
 from aifinops_cli.core.exitcodes import ExitCode
 from tests.llm_helpers import write_jsonl
+from tests.paths import ROOT
 
 CUR_COLUMNS = ["identity/LineItemId", "bill/BillingPeriodStartDate", "lineItem/UsageAccountId",
                "lineItem/LineItemType", "lineItem/UsageStartDate", "lineItem/ProductCode",
@@ -166,7 +167,7 @@ def test_without_statsmodels_a_coverage_note_not_a_crash(tmp_path: Path) -> None
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text("raise ImportError('No module named statsmodels')\n")
     cur = str(write_cur(tmp_path / "cur.csv", spike=(80, 82)))
-    src = str(Path(__file__).resolve().parents[1] / "src")
+    src = str(ROOT / "src")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "shadow"), src])}
     run = subprocess.run([sys.executable, "-m", "aifinops_cli", "scan", "--scanner", "billing", "--billing",
                           cur, "--format", "json"], capture_output=True, text=True, env=env, timeout=120)

@@ -33,8 +33,9 @@ from aifinops_cli.core.models import (
 )
 from aifinops_cli.output import formatters
 from aifinops_cli.output.safe import csv_cell, md_code, md_text, plain
+from tests.paths import TEST_DATA
 
-DATA = Path(__file__).parent / "data" / "billing"
+DATA = TEST_DATA / "billing"
 
 FRAGMENTS = [
     "[/oops]", "[bold red]loud[/]", "[link=http://evil.example/]click[/link]", "\x1b[2J",

@@ -13,8 +13,8 @@ from pathlib import Path
 from aifinops_cli.core.registry import FORMAT_GROUP as GROUP
 from aifinops_cli.output import formatters
 from aifinops_cli.output.base import Formatter
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 LOG = ROOT / "tests" / "data" / "llm" / "openai_chat.jsonl"  # one OpenAI chat completion
 
 

@@ -20,8 +20,8 @@ from aifinops_cli.pricing import aws_live, gcp_live
 from aifinops_cli.pricing.catalog import load_catalog
 from aifinops_cli.pricing.live import LiveOffer, PriceCache
 from tests.fakes.price_apis import aws_product, gcp_sku
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 # families the Cyclenerd copy of 2026-07-30 does not price in every region where they exist
 LAGGING = ("a3-megagpu", "a3-ultragpu", "a3-edgegpu", "a4-highgpu", "g4-standard")
 

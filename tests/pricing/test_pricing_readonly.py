@@ -8,14 +8,14 @@ docs/permissions/gcp-roles.md says what it needs (no role).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from aifinops_cli.scanners.aws import common
 from tests.conftest import run_json
-from tests.test_pricing_aws import priced  # noqa: F401 - fixture
-from tests.test_pricing_gcp import _scan, apis  # noqa: F401 - fixture
+from tests.paths import ROOT
+from tests.pricing.test_pricing_aws import priced  # noqa: F401 - fixture
+from tests.pricing.test_pricing_gcp import _scan, apis  # noqa: F401 - fixture
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "permissions"
+DOCS = ROOT / "docs" / "permissions"
 POLICY = DOCS / "aws-iam-policy.json"
 ROLES = DOCS / "gcp-roles.md"
 

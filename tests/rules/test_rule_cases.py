@@ -14,8 +14,9 @@ import yaml
 
 from aifinops_cli.core.models import CostLine, Observation
 from aifinops_cli.core.rules import Rule, default_rules_dir, evaluate, load_rules
+from tests.paths import ROOT
 
-CASES_DIR = Path(__file__).resolve().parents[1] / "rules" / "tests"
+CASES_DIR = ROOT / "rules" / "tests"
 OBSERVATION_FIELDS = {"provider", "kind", "id", "account", "region", "name", "tags", "owner", "metrics",
                       "attributes", "cost_lines", "evidence", "covers", "unpriced"}
 FINDING_FIELDS = {"severity", "confidence", "monthly_cost_usd", "savings_usd"}

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.paths import ROOT
+
 CUR = ROOT / "tests" / "data" / "billing" / "cur_legacy.csv"
 NOBODY = 65534
 

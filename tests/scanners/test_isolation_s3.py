@@ -7,15 +7,15 @@ object hang (never answer) and another reset the connection, on the wire."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import boto3
 import pytest
 
 from tests.conftest import run_cli
 from tests.fakes.aws_proxy import Fault
+from tests.paths import TEST_DATA
 
-CUR = Path(__file__).parent / "data" / "billing" / "cur_legacy.csv"
+CUR = TEST_DATA / "billing" / "cur_legacy.csv"
 REC = {"schemaType": "ModelInvocationLog", "schemaVersion": "1.0", "timestamp": "2026-10-05T12:00:00Z",
        "accountId": "123456789012", "region": "us-east-1", "requestId": "b1", "operation": "InvokeModel",
        "modelId": "anthropic.claude-3-haiku-20240307-v1:0", "requestMetadata": {"team": "platform"},

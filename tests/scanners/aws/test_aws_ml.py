@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -21,8 +20,9 @@ from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.sagemaker import artifact_key, short_name
 from tests.conftest import run_json
 from tests.fakes.aws_proxy import Fault
+from tests.paths import ROOT
 
-POLICY = Path(__file__).resolve().parents[1] / "docs" / "permissions" / "aws-iam-policy.json"
+POLICY = ROOT / "docs" / "permissions" / "aws-iam-policy.json"
 LLAMA = "s3://models-bucket/llama-3-8b/v3/model.tar.gz"
 
 ESTATE = MlEstate(

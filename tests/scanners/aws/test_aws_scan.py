@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -12,6 +11,7 @@ from aifinops_cli.demo.aws import DemoInstance, DemoVolume, seed_region
 from aifinops_cli.scanners.aws import common
 from tests.conftest import run_cli, run_json
 from tests.fakes.aws_proxy import Fault
+from tests.paths import ROOT
 
 INSTANCES = [
     # idle, GPU metrics published: p3.2xlarge 3.06 $/h x 730 h = 2,233.80 + 200 GB gp3 x 0.08 = 16.00
@@ -229,7 +229,7 @@ def test_spot_instance_priced_at_its_spot_price(shared_estate, runner):
     assert root["monthly_usd"] == pytest.approx(8.00)
     assert f["monthly_cost_usd"] == 8.01
     assert far_end.recorder.operations()["DescribeSpotPriceHistory"] == 1
-    policy = json.loads((Path(__file__).resolve().parents[1] / "docs" / "permissions"
+    policy = json.loads((ROOT / "docs" / "permissions"
                          / "aws-iam-policy.json").read_text())
     assert "ec2:DescribeSpotPriceHistory" in {a for st in policy["Statement"] for a in st["Action"]}
 

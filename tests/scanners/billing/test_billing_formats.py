@@ -20,8 +20,9 @@ from aifinops_cli.core.rules import load_rules
 from aifinops_cli.pricing.catalog import PriceCatalog
 from aifinops_cli.scanners.billing.provider import BillingSettings
 from aifinops_cli.scanners.billing.scanner import BillingScanner, read_billing
+from tests.paths import TEST_DATA
 
-DATA = Path(__file__).parent / "data"
+DATA = TEST_DATA
 FOCUS = DATA / "focus-1.0" / "focus_sample.csv"
 CUR = DATA / "billing" / "cur_legacy.csv"
 CUR2 = DATA / "billing" / "cur2.parquet"

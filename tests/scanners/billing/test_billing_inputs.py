@@ -23,6 +23,7 @@ from aifinops_cli.core.rules import load_rules
 from aifinops_cli.pricing.catalog import PriceCatalog
 from aifinops_cli.scanners.billing.provider import BillingSettings
 from aifinops_cli.scanners.billing.scanner import BillingScanner, read_billing
+from tests.paths import TEST_DATA
 
 CUR2_COLUMNS = ["bill_billing_period_start_date", "bill_payer_account_name", "line_item_usage_start_date",
                 "line_item_usage_account_id", "line_item_line_item_type", "line_item_product_code",
@@ -85,7 +86,7 @@ def test_cur2_malformed_map_text_costs_only_the_tag(tmp_path: Path) -> None:
 
 
 def test_legacy_cur_forced_as_cur2_still_reads(tmp_path: Path) -> None:
-    cur = Path(__file__).parent / "data" / "billing" / "cur_legacy.csv"
+    cur = TEST_DATA / "billing" / "cur_legacy.csv"
     (facts,) = read_billing([str(cur)], Config(), fmt_override="cur2").facts
     assert facts.total_cost == pytest.approx(3770.0)  # the same rows as detected legacy CUR
     assert facts.ai[("ml", "compute")] == pytest.approx(3577.0)  # resourceTags/user:team still read
@@ -132,7 +133,7 @@ def test_focus_versions_named_and_read(tmp_path: Path, version: str, extra: dict
 
 # --- non-finite numbers, coverage counts --------------------------------------------------------
 
-CUR_LEGACY = Path(__file__).parent / "data" / "billing" / "cur_legacy.csv"
+CUR_LEGACY = TEST_DATA / "billing" / "cur_legacy.csv"
 
 
 @pytest.mark.parametrize("value", ["1e400", "inf", "-Infinity", "nan"])

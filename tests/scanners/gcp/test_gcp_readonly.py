@@ -4,16 +4,16 @@ call they make."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import yaml
 
 from aifinops_cli.demo.fakes.gcp import serve
 from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
 from aifinops_cli.scanners.gcp.gke import GkeGpuNodePoolScanner
-from tests.test_gcp_scan import _context, build_estate
+from tests.paths import ROOT
+from tests.scanners.gcp.test_gcp_scan import _context, build_estate
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "permissions" / "gcp-roles.md"
+DOC = ROOT / "docs" / "permissions" / "gcp-roles.md"
 PERMISSION_OF = (
     (r"/compute/v1/projects/[^/]+/aggregated/instances", "compute.instances.list"),
     (r"/compute/v1/projects/[^/]+/aggregated/disks", "compute.disks.list"),

@@ -9,9 +9,10 @@ import yaml
 
 from aifinops_cli.demo.fakes.k8s import FakeK8s, serve, write_kubeconfig
 from aifinops_cli.scanners.k8s.scanner import KubernetesGpuScanner
-from tests.test_k8s_scan import _context, build_estate
+from tests.paths import ROOT
+from tests.scanners.k8s.test_k8s_scan import _context, build_estate
 
-ROLE = Path(__file__).resolve().parents[1] / "docs" / "permissions" / "k8s-clusterrole.yaml"
+ROLE = ROOT / "docs" / "permissions" / "k8s-clusterrole.yaml"
 
 
 def _allowed() -> set[tuple[str, str, str]]:

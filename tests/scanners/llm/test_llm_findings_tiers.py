@@ -16,8 +16,9 @@ from genai_prices import data_snapshot
 
 from aifinops_cli.scanners.llm.pricing import load_tiers
 from tests.llm_helpers import MONTH, findings, scan, write_jsonl
+from tests.paths import ROOT
 
-TIERS = Path(__file__).resolve().parents[1] / "src/aifinops_cli/pricing/data/llm_tiers.yaml"
+TIERS = ROOT / "src/aifinops_cli/pricing/data/llm_tiers.yaml"
 
 
 def _base(value) -> float:

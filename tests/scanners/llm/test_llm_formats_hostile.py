@@ -25,7 +25,7 @@ from aifinops_cli.scanners.llm.engine import Engine, Settings, check_config, swe
 from aifinops_cli.scanners.llm.formats import DEFAULT_ATTRIBUTE_KEYS
 from aifinops_cli.scanners.llm.inputs import safe_local_name
 from tests.llm_helpers import priced_rows, scan
-from tests.test_llm_s3_cli import moto_s3  # noqa: F401  (fixture)
+from tests.scanners.llm.test_llm_s3_cli import moto_s3  # noqa: F401  (fixture)
 
 GOOD = {"timestamp": "2026-10-05T12:00:00Z",
         "request": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},

@@ -18,13 +18,13 @@ service-tier variants start, 2026-10-12/14):
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from tests.llm_helpers import priced_rows, scan
+from tests.paths import TEST_DATA
 
-DATA = Path(__file__).parent / "data" / "llm"
+DATA = TEST_DATA / "llm"
 REL = 1e-4  # 0.01%
 AZURE = {"azure_deployments": {"prod-4o-mini": "gpt-4o-mini"}}
 

@@ -2,7 +2,7 @@
 
 Both AWS scanners read the same DescribeInstances/DescribeVolumes pages; the inventory is
 memoised on the scan context so each region is listed once per scan, however many scanners use it.
-Only Describe/List/Get calls are made (see tests/test_aws_readonly.py).
+Only Describe/List/Get calls are made (see tests/scanners/aws/test_aws_scan.py).
 
 Every session carries the scan's limits as its default client config (connect and read timeouts,
 a bounded number of attempts per call) and refuses to send any request once the scan deadline
