@@ -42,23 +42,42 @@ NODES = 3
 
 def estate() -> MlEstate:
     endpoints = [
-        DemoEndpoint(f"ep-{n:03d}", {"team": f"team-{n // MODELS % TEAMS}"},
-                     f"s3://bench-models/model-{n % MODELS}/model.tar.gz", "ml.g4dn.xlarge", 1,
-                     invocations_per_day=0 if n % 5 == 0 else 500, age_days=30)
+        DemoEndpoint(
+            f"ep-{n:03d}",
+            {"team": f"team-{n // MODELS % TEAMS}"},
+            f"s3://bench-models/model-{n % MODELS}/model.tar.gz",
+            "ml.g4dn.xlarge",
+            1,
+            invocations_per_day=0 if n % 5 == 0 else 500,
+            age_days=30,
+        )
         for n in range(ENDPOINTS)
     ]
     groups = [
-        DemoNodegroup(f"cluster-{n % 3}", f"gpu-{n:02d}", "g4dn.xlarge", NODES, {"team": f"team-{n % TEAMS}"},
-                      cpu=1.0 if n % 5 == 0 else 50.0, gpu=0.5 if n % 5 == 0 else 70.0)
+        DemoNodegroup(
+            f"cluster-{n % 3}",
+            f"gpu-{n:02d}",
+            "g4dn.xlarge",
+            NODES,
+            {"team": f"team-{n % TEAMS}"},
+            cpu=1.0 if n % 5 == 0 else 50.0,
+            gpu=0.5 if n % 5 == 0 else 70.0,
+        )
         for n in range(NODEGROUPS)
     ]
     return MlEstate(endpoints=endpoints, nodegroups=groups)
 
 
 def main() -> None:
-    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_DISABLE_REQUEST_COMPRESSION": "true",
-                       "AWS_EC2_METADATA_DISABLED": "true"})
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_DISABLE_REQUEST_COMPRESSION": "true",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
     for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         os.environ.pop(key, None)
     spec = estate()
@@ -77,18 +96,33 @@ def main() -> None:
         from aifinops_cli.cli.app import app
 
         began = time.perf_counter()
-        result = CliRunner().invoke(app, ["scan", "--regions", ",".join(REGIONS), "--scanner",
-                                          "aws.sagemaker", "--scanner", "aws.eks", "--format", "json"])
+        result = CliRunner().invoke(
+            app,
+            [
+                "scan",
+                "--regions",
+                ",".join(REGIONS),
+                "--scanner",
+                "aws.sagemaker",
+                "--scanner",
+                "aws.eks",
+                "--format",
+                "json",
+            ],
+        )
         wall = time.perf_counter() - began
         report = json.loads(result.stdout)
         ops = far_end.recorder.operations()
         busy = far_end.recorder.upstream_seconds()
     rules = Counter(f["rule_id"] for f in report["findings"])
     eks_paths = sum(n for op, n in ops.items() if op.startswith("/clusters"))
-    print(f"seeded {len(REGIONS)} regions x ({ENDPOINTS} endpoints, {NODEGROUPS} GPU node groups x "
-          f"{NODES} nodes) in {seeded:.1f} s")
-    print(f"scan wall time: {wall:.2f} s (moto answering for {busy:.2f} s of it), "
-          f"exit code {result.exit_code}")
+    print(
+        f"seeded {len(REGIONS)} regions x ({ENDPOINTS} endpoints, {NODEGROUPS} GPU node groups x "
+        f"{NODES} nodes) in {seeded:.1f} s"
+    )
+    print(
+        f"scan wall time: {wall:.2f} s (moto answering for {busy:.2f} s of it), exit code {result.exit_code}"
+    )
     print(f"requests: {sum(ops.values())} in total")
     for op, n in sorted(ops.items(), key=lambda kv: (-kv[1], kv[0])):
         if not op.startswith("/clusters"):
@@ -98,11 +132,15 @@ def main() -> None:
     idle_expected = len(REGIONS) * ENDPOINTS // 5
     groups_expected = len(REGIONS) * NODEGROUPS // 5
     dup_expected = len(REGIONS) * MODELS
-    ok = (rules["aws-sagemaker-idle-endpoint"] == idle_expected
-          and rules["aws-eks-idle-gpu-nodegroup"] == groups_expected
-          and rules["aws-sagemaker-duplicate-model"] == dup_expected)
-    print(f"expected {idle_expected} idle endpoints, {groups_expected} idle node groups, "
-          f"{dup_expected} duplicated models: {'OK' if ok else 'MISMATCH'}")
+    ok = (
+        rules["aws-sagemaker-idle-endpoint"] == idle_expected
+        and rules["aws-eks-idle-gpu-nodegroup"] == groups_expected
+        and rules["aws-sagemaker-duplicate-model"] == dup_expected
+    )
+    print(
+        f"expected {idle_expected} idle endpoints, {groups_expected} idle node groups, "
+        f"{dup_expected} duplicated models: {'OK' if ok else 'MISMATCH'}"
+    )
     print(f"monthly waste: ${report['summary']['monthly_waste_usd']:,.2f}")
 
 

@@ -50,9 +50,13 @@ def seed(moto_url: str) -> dict[str, set[str]]:
             itype = GPU_TYPES[n % 4 // 2 + (n % 8 >= 4) * 2] if gpu else CPU_TYPES[n % 2]
             idle = gpu and n % 4 == 0
             iid = ec2.run_instances(
-                ImageId=image, MinCount=1, MaxCount=1, InstanceType=itype,
-                TagSpecifications=[{"ResourceType": "instance",
-                                    "Tags": [{"Key": "team", "Value": f"team-{n % 5}"}]}],
+                ImageId=image,
+                MinCount=1,
+                MaxCount=1,
+                InstanceType=itype,
+                TagSpecifications=[
+                    {"ResourceType": "instance", "Tags": [{"Key": "team", "Value": f"team-{n % 5}"}]}
+                ],
             )["Instances"][0]["InstanceId"]
             if idle:
                 expected["idle_gpu"].add(iid)
@@ -60,49 +64,72 @@ def seed(moto_url: str) -> dict[str, set[str]]:
             dims = [{"Name": "InstanceId", "Value": iid}]
             for d in range(DAYS):
                 ts = now - timedelta(days=d, hours=2)
-                data.append({"MetricName": "CPUUtilization", "Dimensions": dims, "Timestamp": ts,
-                             "Value": cpu})
+                data.append(
+                    {"MetricName": "CPUUtilization", "Dimensions": dims, "Timestamp": ts, "Value": cpu}
+                )
                 for metric in ("NetworkIn", "NetworkOut"):
-                    data.append({"MetricName": metric, "Dimensions": dims, "Timestamp": ts,
-                                 "Value": 1e6 if idle else 5e9})
+                    data.append(
+                        {
+                            "MetricName": metric,
+                            "Dimensions": dims,
+                            "Timestamp": ts,
+                            "Value": 1e6 if idle else 5e9,
+                        }
+                    )
         for start in range(0, len(data), 1000):
-            cw.put_metric_data(Namespace="AWS/EC2", MetricData=data[start:start + 1000])
+            cw.put_metric_data(Namespace="AWS/EC2", MetricData=data[start : start + 1000])
         for n in range(VOLUMES_PER_REGION):
-            vid = ec2.create_volume(AvailabilityZone=f"{region}a", Size=50 + n,
-                                    VolumeType=("gp3", "gp2", "st1", "io1")[n % 4],
-                                    **({"Iops": 3000} if n % 4 == 3 else {}))["VolumeId"]
+            vid = ec2.create_volume(
+                AvailabilityZone=f"{region}a",
+                Size=50 + n,
+                VolumeType=("gp3", "gp2", "st1", "io1")[n % 4],
+                **({"Iops": 3000} if n % 4 == 3 else {}),
+            )["VolumeId"]
             expected["volumes"].add(vid)
     return expected
 
 
-def run_scan(far: AwsFarEnd, extra: list[str]
-             ) -> tuple[float, int, dict, dict[str, int], dict[str, float]]:
-    env = dict(os.environ, AWS_ENDPOINT_URL=far.url, AWS_ACCESS_KEY_ID="bench",
-               AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1",
-               AWS_EC2_METADATA_DISABLED="true")
+def run_scan(far: AwsFarEnd, extra: list[str]) -> tuple[float, int, dict, dict[str, int], dict[str, float]]:
+    env = dict(
+        os.environ,
+        AWS_ENDPOINT_URL=far.url,
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_EC2_METADATA_DISABLED="true",
+    )
     env.pop("AWS_PROFILE", None)
     far.recorder.calls.clear()
     far.recorder.upstream.clear()
     far.recorder.busy_by_op.clear()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "aifinops_cli", "-q", "scan", "--format", "json",
-                           *extra], capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "aifinops_cli", "-q", "scan", "--format", "json", *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     elapsed = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"scan failed ({proc.returncode}): {proc.stderr}")
     ops = dict(far.recorder.operations())
-    timing = {"cpu": cpu, "server": far.recorder.upstream_seconds(),
-              **{f"op:{op}": t for op, t in far.recorder.busy_by_op.most_common(4)}}
+    timing = {
+        "cpu": cpu,
+        "server": far.recorder.upstream_seconds(),
+        **{f"op:{op}": t for op, t in far.recorder.busy_by_op.most_common(4)},
+    }
     return elapsed, len(far.recorder.calls), json.loads(proc.stdout), ops, timing
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--all-regions", action="store_true",
-                        help="also time a scan of every enabled region (the default)")
+    parser.add_argument(
+        "--all-regions", action="store_true", help="also time a scan of every enabled region (the default)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
@@ -110,11 +137,15 @@ def main() -> None:
     with AwsFarEnd() as far:
         t0 = time.perf_counter()
         expected = seed(far.moto_url)
-        print(f"seeded {len(REGIONS)} regions x {PER_REGION} instances, "
-              f"{len(expected['volumes'])} volumes in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"seeded {len(REGIONS)} regions x {PER_REGION} instances, "
+            f"{len(expected['volumes'])} volumes in {time.perf_counter() - t0:.1f} s"
+        )
         regions = ["--regions", ",".join(REGIONS)]
-        runs = [("--regions, the two scanners of issue 2", [*regions, "--scanner", "aws.ec2,aws.ebs"]),
-                ("--regions, every AWS scanner", regions)]
+        runs = [
+            ("--regions, the two scanners of issue 2", [*regions, "--scanner", "aws.ec2,aws.ebs"]),
+            ("--regions, every AWS scanner", regions),
+        ]
         if args.all_regions:
             runs.append(("all enabled regions", []))
         for label, extra in runs:

@@ -69,31 +69,39 @@ def generate(path: Path, rows: int, chunk: int = 1_000_000, seed: int = 7) -> No
                 values = pa.array([u[col] for u in USAGE_TYPES])
                 return values.take(pa.array(idx, pa.int32())).dictionary_encode()
 
-            to_regions = pa.array(["us-west-2" if "USW2" in u[1] else "eu-central-1" if "EUC1" in u[1] else ""
-                                   for u in USAGE_TYPES])
+            to_regions = pa.array(
+                [
+                    "us-west-2" if "USW2" in u[1] else "eu-central-1" if "EUC1" in u[1] else ""
+                    for u in USAGE_TYPES
+                ]
+            )
             to_region = to_regions.take(pa.array(ut_idx, pa.int32())).dictionary_encode()
-            usage_start = pa.array((np.datetime64(start) + hours.astype("timedelta64[h]")).astype(
-                "datetime64[ms]"))
-            table = pa.table({
-                "bill_billing_period_start_date": pa.array(np.full(n, np.datetime64(start, "ms"))),
-                "line_item_usage_start_date": usage_start,
-                "line_item_usage_account_id": pa.array(np.full(n, "123456789012")).dictionary_encode(),
-                "line_item_line_item_type": pa.array(np.full(n, "Usage")).dictionary_encode(),
-                "line_item_product_code": pick(0),
-                "line_item_usage_type": pick(1),
-                "line_item_operation": pick(2),
-                "line_item_resource_id": pa.array(np.char.add("i-", res.astype(str))).dictionary_encode(),
-                "line_item_usage_amount": pa.array(amount),
-                "line_item_unblended_cost": pa.array(amount * price),
-                "line_item_currency_code": pa.array(np.full(n, "USD")).dictionary_encode(),
-                "line_item_availability_zone": pa.array(np.full(n, "us-east-1a")).dictionary_encode(),
-                "product_region": pa.array(np.full(n, "us-east-1")).dictionary_encode(),
-                "product_product_family": pick(5),
-                "product_to_region_code": to_region,
-                "pricing_unit": pick(3),
-                "resource_tags_user_team": pa.DictionaryArray.from_arrays(
-                    pa.array(team, pa.int32()), pa.array(TEAMS)),
-            })
+            usage_start = pa.array(
+                (np.datetime64(start) + hours.astype("timedelta64[h]")).astype("datetime64[ms]")
+            )
+            table = pa.table(
+                {
+                    "bill_billing_period_start_date": pa.array(np.full(n, np.datetime64(start, "ms"))),
+                    "line_item_usage_start_date": usage_start,
+                    "line_item_usage_account_id": pa.array(np.full(n, "123456789012")).dictionary_encode(),
+                    "line_item_line_item_type": pa.array(np.full(n, "Usage")).dictionary_encode(),
+                    "line_item_product_code": pick(0),
+                    "line_item_usage_type": pick(1),
+                    "line_item_operation": pick(2),
+                    "line_item_resource_id": pa.array(np.char.add("i-", res.astype(str))).dictionary_encode(),
+                    "line_item_usage_amount": pa.array(amount),
+                    "line_item_unblended_cost": pa.array(amount * price),
+                    "line_item_currency_code": pa.array(np.full(n, "USD")).dictionary_encode(),
+                    "line_item_availability_zone": pa.array(np.full(n, "us-east-1a")).dictionary_encode(),
+                    "product_region": pa.array(np.full(n, "us-east-1")).dictionary_encode(),
+                    "product_product_family": pick(5),
+                    "product_to_region_code": to_region,
+                    "pricing_unit": pick(3),
+                    "resource_tags_user_team": pa.DictionaryArray.from_arrays(
+                        pa.array(team, pa.int32()), pa.array(TEAMS)
+                    ),
+                }
+            )
             if writer is None:
                 schema = table.schema
                 writer = pq.ParquetWriter(path, schema, compression="snappy")
@@ -108,8 +116,9 @@ def bench_duckdb(path: Path) -> tuple[float, int]:
 
     t = time.perf_counter()
     con = duckdb.connect()
-    rows = con.sql(f"SELECT line_item_usage_type, SUM(line_item_unblended_cost) FROM read_parquet('{path}') "
-                   "GROUP BY 1").fetchall()
+    rows = con.sql(
+        f"SELECT line_item_usage_type, SUM(line_item_unblended_cost) FROM read_parquet('{path}') GROUP BY 1"
+    ).fetchall()
     return time.perf_counter() - t, len(rows)
 
 
@@ -129,8 +138,19 @@ def _cpu(who: int) -> float:
 
 def bench_cli(path: Path) -> tuple[float, float, float, dict]:
     """(wall s, CPU s, peak GiB, report): CPU seconds too, as wall time swings on a busy machine."""
-    cmd = [sys.executable, "-m", "aifinops_cli", "--quiet", "scan", "--scanner", "billing",
-           "--billing", str(path), "--format", "json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "aifinops_cli",
+        "--quiet",
+        "scan",
+        "--scanner",
+        "billing",
+        "--billing",
+        str(path),
+        "--format",
+        "json",
+    ]
     t, cpu = time.perf_counter(), _cpu(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
     elapsed, cpu = time.perf_counter() - t, _cpu(resource.RUSAGE_CHILDREN) - cpu
@@ -159,8 +179,10 @@ def main() -> None:
     if not (args.keep and args.file.exists()):
         t = time.perf_counter()
         generate(args.file, args.rows)
-        print(f"generated {args.rows:,} rows, {args.file.stat().st_size / 2**20:.0f} MiB "
-              f"in {time.perf_counter() - t:.1f}s: {args.file}")
+        print(
+            f"generated {args.rows:,} rows, {args.file.stat().st_size / 2**20:.0f} MiB "
+            f"in {time.perf_counter() - t:.1f}s: {args.file}"
+        )
     cli_s, cli_cpu, peak_gib, report = bench_cli(args.file)  # first: RUSAGE_CHILDREN then measures it alone
     duck_s, _ = bench_duckdb(args.file)
     duck_s = min(duck_s, bench_duckdb(args.file)[0])  # warm cache, best of two
@@ -169,15 +191,21 @@ def main() -> None:
     billing = report.get("analysis", {}).get("billing", {}).get("data", {})
     print(f"(a) DuckDB raw cost by usage type : {duck_s:7.2f} s")
     print(f"(b) pandas read + groupby          : {pandas_s:7.2f} s   CPU {pandas_cpu:.2f} s")
-    print(f"(c) aifinops scan --billing (CLI)  : {cli_s:7.2f} s   CPU {cli_cpu:.2f} s   "
-          f"peak RSS {peak_gib:.2f} GiB")
-    print(f"    of which CLI start-up (aifinops --version): {startup_s:.2f} s "
-          f"({100 * startup_s / cli_s:.0f}% of (c))")
+    print(
+        f"(c) aifinops scan --billing (CLI)  : {cli_s:7.2f} s   CPU {cli_cpu:.2f} s   "
+        f"peak RSS {peak_gib:.2f} GiB"
+    )
+    print(
+        f"    of which CLI start-up (aifinops --version): {startup_s:.2f} s "
+        f"({100 * startup_s / cli_s:.0f}% of (c))"
+    )
     print(f"    (c)/(a) = {cli_s / duck_s:.2f}x  (target <= 2x)")
     print(f"    (b)/(c) = {pandas_s / cli_s:.1f}x  (target >= 10x; CPU seconds {pandas_cpu / cli_cpu:.1f}x)")
     print(f"    peak    = {peak_gib:.2f} GiB (target < 1.5 GiB)")
-    print(f"    billed total {billing.get('billed_total')}, egress {billing.get('egress')}, "
-          f"findings {len(report.get('findings', []))}")
+    print(
+        f"    billed total {billing.get('billed_total')}, egress {billing.get('egress')}, "
+        f"findings {len(report.get('findings', []))}"
+    )
 
 
 if __name__ == "__main__":

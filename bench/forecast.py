@@ -58,15 +58,23 @@ def main() -> None:
     t2 = time.perf_counter()
     cpu = time.process_time() - c1 + resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
     series = len(out) - 1
-    print(f"{args.rows:,} CUR rows, {len(read.rows):,} daily rows, {series} owner x service series "
-          f"(+ total), {os.cpu_count()} cores")
-    print(f"read {t1 - t0:.2f} s, forecast {t2 - t1:.2f} s, total {t2 - t0:.2f} s "
-          f"({(t2 - t1) / max(series, 1) * 1000:.1f} ms per series)")
-    print(f"forecast CPU {cpu:.1f} s ({cpu / max(series, 1) * 1000:.1f} ms per series); "
-          f"load average {os.getloadavg()[0]:.1f} (other work on the machine slows the wall time)")
+    print(
+        f"{args.rows:,} CUR rows, {len(read.rows):,} daily rows, {series} owner x service series "
+        f"(+ total), {os.cpu_count()} cores"
+    )
+    print(
+        f"read {t1 - t0:.2f} s, forecast {t2 - t1:.2f} s, total {t2 - t0:.2f} s "
+        f"({(t2 - t1) / max(series, 1) * 1000:.1f} ms per series)"
+    )
+    print(
+        f"forecast CPU {cpu:.1f} s ({cpu / max(series, 1) * 1000:.1f} ms per series); "
+        f"load average {os.getloadavg()[0]:.1f} (other work on the machine slows the wall time)"
+    )
     ok = sum(1 for g in out if g.status == "ok")
-    print(f"status ok: {ok}/{len(out)}; total next month {out[0].next_month.point:,.0f} "
-          f"(P10-P90 {out[0].next_month.lo:,.0f}-{out[0].next_month.hi:,.0f})")
+    print(
+        f"status ok: {ok}/{len(out)}; total next month {out[0].next_month.point:,.0f} "
+        f"(P10-P90 {out[0].next_month.lo:,.0f}-{out[0].next_month.hi:,.0f})"
+    )
 
 
 if __name__ == "__main__":

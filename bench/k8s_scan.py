@@ -41,8 +41,14 @@ def main() -> int:
     times: list[float] = []
     with serve(fake) as url, tempfile.TemporaryDirectory() as tmp:
         kubeconfig = write_kubeconfig(Path(tmp) / "kubeconfig", url, ["big"])
-        options = ScanOptions(providers=["k8s"], settings={"k8s": K8sSettings(
-            contexts=["big"], prometheus_url=f"{url}/prometheus", kubeconfig=str(kubeconfig))})
+        options = ScanOptions(
+            providers=["k8s"],
+            settings={
+                "k8s": K8sSettings(
+                    contexts=["big"], prometheus_url=f"{url}/prometheus", kubeconfig=str(kubeconfig)
+                )
+            },
+        )
         for _ in range(args.runs):
             fake.calls.clear()
             ctx = ScanContext(options=options, config=Config(), prices=load_catalog(), now=now)
@@ -57,8 +63,10 @@ def main() -> int:
     print(f"list calls per scan: {sum(lists.values())} ({by_kind})")
     print(f"prometheus queries per scan: {queries}")
     print(f"observations: {len(result.observations)}; findings: {dict(sorted(findings.items()))}")
-    print(f"scan wall time: median {statistics.median(times):.2f} s over {args.runs} runs "
-          f"(min {min(times):.2f} s, max {max(times):.2f} s)")
+    print(
+        f"scan wall time: median {statistics.median(times):.2f} s over {args.runs} runs "
+        f"(min {min(times):.2f} s, max {max(times):.2f} s)"
+    )
     print(f"coverage: {result.coverage[0].status}: {result.coverage[0].message}")
     return 0
 

@@ -79,12 +79,23 @@ def generate(path: Path, n: int, seed: int = 7) -> None:
             meta = {"app": APPS[i % 5], "session_id": f"s{i // 8}"}
             if team:
                 meta["team"] = team
-            rec = {"timestamp": t.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "metadata": meta,
-                   "request": {"model": model, "messages": [{"role": "user", "content": rng.choice(prompts)}]},
-                   "response": {"id": f"chatcmpl-{i}", "object": "chat.completion", "created": int(t.timestamp()),
-                                "model": model, "usage": {"prompt_tokens": pin, "completion_tokens": pout,
-                                                          "total_tokens": pin + pout,
-                                                          "prompt_tokens_details": {"cached_tokens": 0}}}}
+            rec = {
+                "timestamp": t.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "metadata": meta,
+                "request": {"model": model, "messages": [{"role": "user", "content": rng.choice(prompts)}]},
+                "response": {
+                    "id": f"chatcmpl-{i}",
+                    "object": "chat.completion",
+                    "created": int(t.timestamp()),
+                    "model": model,
+                    "usage": {
+                        "prompt_tokens": pin,
+                        "completion_tokens": pout,
+                        "total_tokens": pin + pout,
+                        "prompt_tokens_details": {"cached_tokens": 0},
+                    },
+                },
+            }
             buf.append(json.dumps(rec, separators=(",", ":")))
             if len(buf) == 10000:
                 fh.write("\n".join(buf) + "\n")
@@ -101,11 +112,18 @@ def record(i: int, n: int, rng: random.Random, prompts: list[str], start: dateti
     meta = {"app": APPS[i % 5], "session_id": f"s{i // 8}"}
     if team:
         meta["team"] = team
-    return {"timestamp": t.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "metadata": meta,
-            "request": {"model": model, "messages": [{"role": "user", "content": rng.choice(prompts)}]},
-            "response": {"id": f"chatcmpl-{i}", "object": "chat.completion", "created": int(t.timestamp()),
-                         "model": model, "usage": {"prompt_tokens": pin, "completion_tokens": pout,
-                                                   "total_tokens": pin + pout}}}
+    return {
+        "timestamp": t.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "metadata": meta,
+        "request": {"model": model, "messages": [{"role": "user", "content": rng.choice(prompts)}]},
+        "response": {
+            "id": f"chatcmpl-{i}",
+            "object": "chat.completion",
+            "created": int(t.timestamp()),
+            "model": model,
+            "usage": {"prompt_tokens": pin, "completion_tokens": pout, "total_tokens": pin + pout},
+        },
+    }
 
 
 def generate_array(path: Path, mb: int, seed: int = 7) -> int:
@@ -137,17 +155,33 @@ def generate_otlp(path: Path, mb: int, seed: int = 7) -> int:
         for j in range(50):
             i = r * 50 + j
             t = start_ns + i * 6_000_000_000
-            spans.append({"traceId": f"{r:032x}", "spanId": f"{i:016x}", "name": "chat", "kind": 3,
-                          "startTimeUnixNano": str(t), "endTimeUnixNano": str(t + 800_000_000),
-                          "attributes": [a("gen_ai.operation.name", "chat"), a("gen_ai.provider.name", "openai"),
-                                         a("gen_ai.request.model", MODELS[i % 5]),
-                                         a("gen_ai.usage.input_tokens", rng.randint(50, 4000)),
-                                         a("gen_ai.usage.output_tokens", rng.randint(5, 800)),
-                                         a("gen_ai.conversation.id", f"c{i // 8}")],
-                          "status": {"code": 1}})
-        return json.dumps({"resource": {"attributes": [a("service.name", APPS[r % 5]),
-                                                        a("team", TEAMS[r % 5] or "none")]},
-                           "scopeSpans": [{"scope": {"name": "bench"}, "spans": spans}]})
+            spans.append(
+                {
+                    "traceId": f"{r:032x}",
+                    "spanId": f"{i:016x}",
+                    "name": "chat",
+                    "kind": 3,
+                    "startTimeUnixNano": str(t),
+                    "endTimeUnixNano": str(t + 800_000_000),
+                    "attributes": [
+                        a("gen_ai.operation.name", "chat"),
+                        a("gen_ai.provider.name", "openai"),
+                        a("gen_ai.request.model", MODELS[i % 5]),
+                        a("gen_ai.usage.input_tokens", rng.randint(50, 4000)),
+                        a("gen_ai.usage.output_tokens", rng.randint(5, 800)),
+                        a("gen_ai.conversation.id", f"c{i // 8}"),
+                    ],
+                    "status": {"code": 1},
+                }
+            )
+        return json.dumps(
+            {
+                "resource": {
+                    "attributes": [a("service.name", APPS[r % 5]), a("team", TEAMS[r % 5] or "none")]
+                },
+                "scopeSpans": [{"scope": {"name": "bench"}, "spans": spans}],
+            }
+        )
 
     per = len(resource(0)) + 2
     n = max(1, mb * 1_000_000 // per)
@@ -207,7 +241,9 @@ def main() -> None:
         else:
             generate(path, args.requests)
         size = path.stat().st_size / 1e6
-        print(f"{args.case}: {args.requests:,} requests, {size:,.0f} MB (generated in {time.perf_counter() - t0:.1f} s)")
+        print(
+            f"{args.case}: {args.requests:,} requests, {size:,.0f} MB (generated in {time.perf_counter() - t0:.1f} s)"
+        )
         floor_input = path
         if args.case == "otlp":  # DuckDB alone cannot stream one big object: give it the list
             from aifinops_cli.scanners.llm.inputs import extract_list
@@ -218,22 +254,48 @@ def main() -> None:
         floor_runs, scan_runs = [], []
         for _ in range(max(1, args.runs)):
             floor_runs.append(timed([sys.executable, "-c", floor, str(floor_input)]))
-            scan_runs.append(timed([sys.executable, "-m", "aifinops_cli", "scan", "--llm-logs", str(path),
-                                    "--format", "json", "--output", str(out)]))
+            scan_runs.append(
+                timed(
+                    [
+                        sys.executable,
+                        "-m",
+                        "aifinops_cli",
+                        "scan",
+                        "--llm-logs",
+                        str(path),
+                        "--format",
+                        "json",
+                        "--output",
+                        str(out),
+                    ]
+                )
+            )
         a, a_rss, a_cpu, _ = median_run(floor_runs)
         b, b_rss, b_cpu, err = median_run(scan_runs)
         if args.runs > 1:
-            print("runs (wall s):  floor " + ", ".join(f"{r[0]:.2f}" for r in floor_runs)
-                  + "   scan " + ", ".join(f"{r[0]:.2f}" for r in scan_runs))
+            print(
+                "runs (wall s):  floor "
+                + ", ".join(f"{r[0]:.2f}" for r in floor_runs)
+                + "   scan "
+                + ", ".join(f"{r[0]:.2f}" for r in scan_runs)
+            )
         report = json.loads(out.read_text()) if out.exists() else {}
         llm = (report.get("analysis") or {}).get("llm", {}).get("summary", {})
-        print(f"(a) DuckDB floor (read + tokens by model, team): {a:7.2f} s   peak RSS {a_rss:7.0f} MiB   "
-              f"CPU {a_cpu:6.2f} s")
-        print(f"(b) aifinops scan --llm-logs --format json:      {b:7.2f} s   peak RSS {b_rss:7.0f} MiB   "
-              f"CPU {b_cpu:6.2f} s")
-        print(f"ratio b/a: {b / a:.2f}x   ({args.requests / b:,.0f} requests/s); CPU ratio {b_cpu / a_cpu:.2f}x")
-        print(f"scan saw {llm.get('requests')} requests, cost ${llm.get('computed cost USD')}, "
-              f"{len(report.get('findings', []))} findings")
+        print(
+            f"(a) DuckDB floor (read + tokens by model, team): {a:7.2f} s   peak RSS {a_rss:7.0f} MiB   "
+            f"CPU {a_cpu:6.2f} s"
+        )
+        print(
+            f"(b) aifinops scan --llm-logs --format json:      {b:7.2f} s   peak RSS {b_rss:7.0f} MiB   "
+            f"CPU {b_cpu:6.2f} s"
+        )
+        print(
+            f"ratio b/a: {b / a:.2f}x   ({args.requests / b:,.0f} requests/s); CPU ratio {b_cpu / a_cpu:.2f}x"
+        )
+        print(
+            f"scan saw {llm.get('requests')} requests, cost ${llm.get('computed cost USD')}, "
+            f"{len(report.get('findings', []))} findings"
+        )
         if not report:
             print("scan produced no report:", err)
 

@@ -34,41 +34,88 @@ def make_report(n: int):
         Severity,
     )
 
-    rules = [("aws-ec2-idle-gpu", "idle-gpu", Severity.HIGH), ("aws-ebs-unattached", "orphaned-storage",
-             Severity.MEDIUM), ("gcp-disk-unattached", "orphaned-storage", Severity.LOW),
-             ("k8s-gpu-idle", "idle-gpu", Severity.HIGH), ("llm-premium-simple", "llm-misuse",
-             Severity.MEDIUM), ("billing-ai-egress", "data-egress", Severity.LOW)]
+    rules = [
+        ("aws-ec2-idle-gpu", "idle-gpu", Severity.HIGH),
+        ("aws-ebs-unattached", "orphaned-storage", Severity.MEDIUM),
+        ("gcp-disk-unattached", "orphaned-storage", Severity.LOW),
+        ("k8s-gpu-idle", "idle-gpu", Severity.HIGH),
+        ("llm-premium-simple", "llm-misuse", Severity.MEDIUM),
+        ("billing-ai-egress", "data-egress", Severity.LOW),
+    ]
     regions = [f"region-{i}" for i in range(12)]
     findings = []
     for i in range(n):
         rule, category, severity = rules[i % len(rules)]
         region = regions[i % len(regions)]
-        lines = (CostLine("p3.2xlarge on demand", 3.06, "hour", 730.0, "aws-on-demand", "2026-11-01",
-                          f"ec2:p3.2xlarge:{region}"),
-                 CostLine("gp3 storage", 0.08, "GB-month", 100.0 + i % 900, "aws-on-demand", "2026-11-01",
-                          f"ebs:gp3:{region}"))
+        lines = (
+            CostLine(
+                "p3.2xlarge on demand",
+                3.06,
+                "hour",
+                730.0,
+                "aws-on-demand",
+                "2026-11-01",
+                f"ec2:p3.2xlarge:{region}",
+            ),
+            CostLine(
+                "gp3 storage",
+                0.08,
+                "GB-month",
+                100.0 + i % 900,
+                "aws-on-demand",
+                "2026-11-01",
+                f"ebs:gp3:{region}",
+            ),
+        )
         owner = f"team-{i % 40}" if i % 7 else ""
-        obs = Observation(provider=rule.split("-")[0], kind="aws.ec2.instance", id=f"i-{i:017x}",
-                          account="123456789012", region=region, name=f"train-{i}",
-                          tags={"team": owner, "env": "prod", "Name": f"train-{i}"}, owner=owner,
-                          metrics={"cpu_avg_pct": 1.5, "gpu_util_avg_pct": 0.4}, cost_lines=lines)
+        obs = Observation(
+            provider=rule.split("-")[0],
+            kind="aws.ec2.instance",
+            id=f"i-{i:017x}",
+            account="123456789012",
+            region=region,
+            name=f"train-{i}",
+            tags={"team": owner, "env": "prod", "Name": f"train-{i}"},
+            owner=owner,
+            metrics={"cpu_avg_pct": 1.5, "gpu_util_avg_pct": 0.4},
+            cost_lines=lines,
+        )
         cost = obs.monthly_cost_usd
-        findings.append(Finding(
-            rule_id=rule, title="Idle GPU instance", category=category, severity=severity,
-            confidence=Confidence.HIGH, observation=obs, monthly_cost_usd=cost,
-            estimated_monthly_savings_usd=round(cost * 0.9, 2),
-            recommendation="Stop or downsize the instance; snapshot its volumes first.",
-            evidence={"cpu_avg_pct": 1.5, "gpu_util_avg_pct": 0.4, "instance_type": "p3.2xlarge",
-                      "notes": ["14 days of CloudWatch data"],
-                      "cost_basis": [line.to_dict() for line in lines],
-                      "thresholds": {"cpu_max_pct": 5, "gpu_max_pct": 5}},
-        ))
+        findings.append(
+            Finding(
+                rule_id=rule,
+                title="Idle GPU instance",
+                category=category,
+                severity=severity,
+                confidence=Confidence.HIGH,
+                observation=obs,
+                monthly_cost_usd=cost,
+                estimated_monthly_savings_usd=round(cost * 0.9, 2),
+                recommendation="Stop or downsize the instance; snapshot its volumes first.",
+                evidence={
+                    "cpu_avg_pct": 1.5,
+                    "gpu_util_avg_pct": 0.4,
+                    "instance_type": "p3.2xlarge",
+                    "notes": ["14 days of CloudWatch data"],
+                    "cost_basis": [line.to_dict() for line in lines],
+                    "thresholds": {"cpu_max_pct": 5, "gpu_max_pct": 5},
+                },
+            )
+        )
     coverage = [CoverageEntry("aws", r, "ok", resources=n // len(regions)) for r in regions]
-    return Report(tool_version="bench", started_at="2026-12-01T00:00:00Z",
-                  finished_at="2026-12-01T00:10:00Z", scanners=["aws"], findings=findings,
-                  coverage=coverage, observations_count=n,
-                  parameters={"price_catalogs": [{"catalog": "aws-on-demand", "price_date": "2026-11-01",
-                                                  "source": "bench"}], "owner_tag_keys": ["team"]})
+    return Report(
+        tool_version="bench",
+        started_at="2026-12-01T00:00:00Z",
+        finished_at="2026-12-01T00:10:00Z",
+        scanners=["aws"],
+        findings=findings,
+        coverage=coverage,
+        observations_count=n,
+        parameters={
+            "price_catalogs": [{"catalog": "aws-on-demand", "price_date": "2026-11-01", "source": "bench"}],
+            "owner_tag_keys": ["team"],
+        },
+    )
 
 
 def _child(fmt: str, n: int) -> None:
@@ -84,8 +131,16 @@ def _child(fmt: str, n: int) -> None:
         seconds = time.perf_counter() - start
         size = target.stat().st_size
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"format": fmt, "seconds": round(seconds, 2), "peak_rss_mib": round(peak_kib / 1024),
-                      "bytes": size}))
+    print(
+        json.dumps(
+            {
+                "format": fmt,
+                "seconds": round(seconds, 2),
+                "peak_rss_mib": round(peak_kib / 1024),
+                "bytes": size,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -100,8 +155,9 @@ def main() -> None:
     print(f"{n:,} findings; render + write through write_report, one process per format")
     print(f"{'format':<10} {'seconds':>8} {'peak RSS MiB':>13} {'output MB':>10}")
     for fmt in formats:
-        out = subprocess.run([sys.executable, __file__, "--child", fmt, str(n)], capture_output=True,
-                             text=True, check=False)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", fmt, str(n)], capture_output=True, text=True, check=False
+        )
         if out.returncode != 0:
             print(f"{fmt:<10} failed: {out.stderr.strip().splitlines()[-1:]}")
             continue

@@ -40,9 +40,16 @@ def aws_products() -> list[dict]:
     """Every aws.ec2 / aws.ebs / aws.ebs.iops row of the bundled catalog, as price-list items."""
     cat = load_catalog()
     out = []
-    kinds = {"aws.ec2": {}, "aws.ebs": {"family": "Storage", "unit": "GB-Mo", "sku_field": "volumeApiName"},
-             "aws.ebs.iops": {"family": "System Operation", "unit": "IOPS-Mo", "sku_field": "volumeApiName",
-                              "extra": {"group": "EBS IOPS"}}}
+    kinds = {
+        "aws.ec2": {},
+        "aws.ebs": {"family": "Storage", "unit": "GB-Mo", "sku_field": "volumeApiName"},
+        "aws.ebs.iops": {
+            "family": "System Operation",
+            "unit": "IOPS-Mo",
+            "sku_field": "volumeApiName",
+            "extra": {"group": "EBS IOPS"},
+        },
+    }
     for service, kw in kinds.items():
         for region, skus in cat._prices.get(service, {}).items():
             for sku, price in skus.items():
@@ -58,16 +65,29 @@ def gcp_skus() -> list[dict]:
             core = "N1 Predefined Instance Core" if fam == "N1" else f"{fam} Instance Core"
             ram = core.replace("Core", "Ram")
             for lead, usage, k in (("", "OnDemand", 1.0), ("Spot Preemptible ", "Preemptible", 0.3)):
-                out.append(gcp_sku(f"{lead}{core} running in {region}", "CPU", usage, [region],
-                                   0.03 * k, "h"))
-                out.append(gcp_sku(f"{lead}{ram} running in {region}", "RAM", usage, [region],
-                                   0.004 * k, "GiBy.h"))
+                out.append(
+                    gcp_sku(f"{lead}{core} running in {region}", "CPU", usage, [region], 0.03 * k, "h")
+                )
+                out.append(
+                    gcp_sku(f"{lead}{ram} running in {region}", "RAM", usage, [region], 0.004 * k, "GiBy.h")
+                )
         for name in sorted(set(gcp_live.GPU_NAMES.values())):
             out.append(gcp_sku(f"{name} GPU running in {region}", "GPU", "OnDemand", [region], 1.0, "h"))
-            out.append(gcp_sku(f"{name} GPU attached to Spot Preemptible VMs running in {region}", "GPU",
-                               "Preemptible", [region], 0.3, "h"))
-        out.append(gcp_sku(f"SSD backed Local Storage in {region}", "LocalSSD", "OnDemand", [region],
-                           0.08, "GiBy.mo"))
+            out.append(
+                gcp_sku(
+                    f"{name} GPU attached to Spot Preemptible VMs running in {region}",
+                    "GPU",
+                    "Preemptible",
+                    [region],
+                    0.3,
+                    "h",
+                )
+            )
+        out.append(
+            gcp_sku(
+                f"SSD backed Local Storage in {region}", "LocalSSD", "OnDemand", [region], 0.08, "GiBy.mo"
+            )
+        )
         for disk in gcp_live.DISK_NAMES.values():
             out.append(gcp_sku(f"{disk} in {region}", "SSD", "OnDemand", [region], 0.1, "GiBy.mo"))
     return out
@@ -80,9 +100,15 @@ def bench_aws(apis: PriceApis, url: str, cache: str) -> None:
     from aifinops_cli.cli.app import app
     from aifinops_cli.demo.aws import ESTATE, seed_region
 
-    env = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_EC2_METADATA_DISABLED": "true", "AWS_DISABLE_REQUEST_COMPRESSION": "true",
-           "AIFINOPS_PRICE_CACHE": cache, "AWS_ENDPOINT_URL_PRICING": url}
+    env = {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_DISABLE_REQUEST_COMPRESSION": "true",
+        "AIFINOPS_PRICE_CACHE": cache,
+        "AWS_ENDPOINT_URL_PRICING": url,
+    }
     os.environ.update(env)
     with AwsFarEnd() as far_end:
         os.environ["AWS_ENDPOINT_URL"] = far_end.url
@@ -93,13 +119,27 @@ def bench_aws(apis: PriceApis, url: str, cache: str) -> None:
         for label in ("cold", "warm"):
             before = apis.count("aws")
             began = time.perf_counter()
-            result = CliRunner().invoke(app, ["scan", "--regions", regions, "--scanner", "aws.ec2",
-                                              "--scanner", "aws.ebs", "--format", "json"])
+            result = CliRunner().invoke(
+                app,
+                [
+                    "scan",
+                    "--regions",
+                    regions,
+                    "--scanner",
+                    "aws.ec2",
+                    "--scanner",
+                    "aws.ebs",
+                    "--format",
+                    "json",
+                ],
+            )
             took = time.perf_counter() - began
             assert result.exit_code in (0, 1), result.output
             live = result.stdout.count('"live:aws-price-list"')
-            print(f"aws {label}: {apis.count('aws') - before} GetProducts calls for {len(ESTATE)} regions, "
-                  f"{live} cost lines priced live, {took:.2f} s")
+            print(
+                f"aws {label}: {apis.count('aws') - before} GetProducts calls for {len(ESTATE)} regions, "
+                f"{live} cost lines priced live, {took:.2f} s"
+            )
         del os.environ["AWS_ENDPOINT_URL"]
 
 
@@ -117,10 +157,13 @@ def bench_gcp(apis: PriceApis, url: str) -> None:
             result = GcpComputeScanner(ctx).scan()
             took = time.perf_counter() - began
         stats = ctx.prices.lookups
-        live = sum(1 for o in result.observations for c in o.cost_lines
-                   if c.source == "live:gcp-billing-catalog")
-        print(f"gcp {label}: {apis.count('gcp') - before} skus.list calls, {stats.fetched} SKUs priced from "
-              f"the list, {stats.cache_hits} from the cache, {live} cost lines priced live, {took:.2f} s")
+        live = sum(
+            1 for o in result.observations for c in o.cost_lines if c.source == "live:gcp-billing-catalog"
+        )
+        print(
+            f"gcp {label}: {apis.count('gcp') - before} skus.list calls, {stats.fetched} SKUs priced from "
+            f"the list, {stats.cache_hits} from the cache, {live} cost lines priced live, {took:.2f} s"
+        )
 
 
 def main() -> None:
@@ -129,8 +172,9 @@ def main() -> None:
         os.environ.pop("AIFINOPS_LIVE_PRICES", None)
         apis = PriceApis(aws_products=aws_products(), gcp_skus=gcp_skus(), page_size=5000)
         with serve_price_apis(apis) as url:
-            print(f"fake price lists: {len(apis.aws_products)} EC2/EBS products, "
-                  f"{len(apis.gcp_skus)} GCE SKUs")
+            print(
+                f"fake price lists: {len(apis.aws_products)} EC2/EBS products, {len(apis.gcp_skus)} GCE SKUs"
+            )
             bench_aws(apis, url, cache)
             bench_gcp(apis, url)
 

@@ -38,10 +38,32 @@ DATA = Path(__file__).resolve().parents[1] / "src" / "aifinops_cli" / "pricing" 
 GCP_FAMILIES = ("a2", "a3", "a4", "g2", "g4", "n1", "n2", "e2")
 GCP_ACCELERATOR_FAMILIES = ("a2", "a3", "a4", "g2", "g4")
 # Cyclenerd's storage names -> Compute Engine disk types
-GCP_DISKS = {"hdd": "pd-standard", "balanced": "pd-balanced", "ssd": "pd-ssd",
-             "extreme": "pd-extreme", "hyperdisk-extreme": "hyperdisk-extreme"}
-AWS_GPU_PREFIXES = ("p2.", "p3", "p4", "p5", "p6", "g3", "g4", "g5", "g6", "g7", "gr6", "inf1.",
-                    "inf2.", "trn1", "trn2", "dl1.", "dl2q.")
+GCP_DISKS = {
+    "hdd": "pd-standard",
+    "balanced": "pd-balanced",
+    "ssd": "pd-ssd",
+    "extreme": "pd-extreme",
+    "hyperdisk-extreme": "hyperdisk-extreme",
+}
+AWS_GPU_PREFIXES = (
+    "p2.",
+    "p3",
+    "p4",
+    "p5",
+    "p6",
+    "g3",
+    "g4",
+    "g5",
+    "g6",
+    "g7",
+    "gr6",
+    "inf1.",
+    "inf2.",
+    "trn1",
+    "trn2",
+    "dl1.",
+    "dl2q.",
+)
 
 
 def _load_yaml(path: Path) -> Any:
@@ -50,8 +72,7 @@ def _load_yaml(path: Path) -> Any:
         return yaml.load(fh, Loader=loader)
 
 
-def gcp_from_cyclenerd(doc: dict[str, Any], regions_csv: Path | None, date: str
-                       ) -> dict[str, Any]:
+def gcp_from_cyclenerd(doc: dict[str, Any], regions_csv: Path | None, date: str) -> dict[str, Any]:
     """The gcp catalog from Cyclenerd's pricing.yml (prices) and machinetyperegion.csv."""
     generated = str(doc.get("about", {}).get("generated", ""))
     compute: dict[str, dict[str, float]] = {}
@@ -79,24 +100,33 @@ def gcp_from_cyclenerd(doc: dict[str, Any], regions_csv: Path | None, date: str
                 if row["NAME"].split("-", 1)[0] in GCP_ACCELERATOR_FAMILIES:
                     availability.setdefault(row["NAME"], []).append(row["ZONE"])
         availability = {k: sorted(set(v)) for k, v in sorted(availability.items())}
-    gaps = {m: sorted(r for r in regions if machine_missing(compute, m, r))
-            for m, regions in availability.items()}
+    gaps = {
+        m: sorted(r for r in regions if machine_missing(compute, m, r)) for m, regions in availability.items()
+    }
     gaps = {m: r for m, r in gaps.items() if r}
     return {
         "catalog": "gcp-billing-catalog-bundled",
-        "source": ("Cloud Billing Catalog API (services.skus.list, Compute Engine), as copied by "
-                   "Cyclenerd/google-cloud-pricing-cost-calculator pricing.yml "
-                   f"(Apache-2.0; generated {generated})"),
+        "source": (
+            "Cloud Billing Catalog API (services.skus.list, Compute Engine), as copied by "
+            "Cyclenerd/google-cloud-pricing-cost-calculator pricing.yml "
+            f"(Apache-2.0; generated {generated})"
+        ),
         "price_date": date,
         "currency": "USD",
         "sources": [
-            {"name": "Cyclenerd/google-cloud-pricing-cost-calculator pricing.yml",
-             "url": "https://github.com/Cyclenerd/google-cloud-pricing-cost-calculator",
-             "licence": "Apache-2.0", "generated": generated,
-             "derived_from": "Cloud Billing Catalog API"},
-            {"name": "Cyclenerd/google-cloud-pricing-cost-calculator tools/machinetyperegion.csv",
-             "licence": "Apache-2.0", "derived_from": "Compute Engine machineTypes API",
-             "used_for": "availability"},
+            {
+                "name": "Cyclenerd/google-cloud-pricing-cost-calculator pricing.yml",
+                "url": "https://github.com/Cyclenerd/google-cloud-pricing-cost-calculator",
+                "licence": "Apache-2.0",
+                "generated": generated,
+                "derived_from": "Cloud Billing Catalog API",
+            },
+            {
+                "name": "Cyclenerd/google-cloud-pricing-cost-calculator tools/machinetyperegion.csv",
+                "licence": "Apache-2.0",
+                "derived_from": "Compute Engine machineTypes API",
+                "used_for": "availability",
+            },
         ],
         "services": {
             "gcp.compute": {"unit": "hour", "prices": compute},
@@ -126,15 +156,26 @@ def gcp_from_api(previous: dict[str, Any], date: str) -> dict[str, Any]:
     regions = sorted({r for sku in skus for r in sku.get("serviceRegions", [])})
     shapes = previous.get("machine_shapes", {})
     services: dict[str, dict[str, dict[str, float]]] = {
-        "gcp.compute": {}, "gcp.compute.spot": {}, "gcp.pd": {}, "gcp.gpu": {}, "gcp.gpu.spot": {}}
+        "gcp.compute": {},
+        "gcp.compute.spot": {},
+        "gcp.pd": {},
+        "gcp.gpu": {},
+        "gcp.gpu.spot": {},
+    }
     newest = ""
     for region in regions:
-        offers = [gcp_live.machine_offer(index, region, m, shape, spot)
-                  for m, shape in shapes.items() for spot in (False, True)]
+        offers = [
+            gcp_live.machine_offer(index, region, m, shape, spot)
+            for m, shape in shapes.items()
+            for spot in (False, True)
+        ]
         offers += [gcp_live.disk_offer(index, region, d) for d in gcp_live.DISK_NAMES]
-        offers += [gcp_live.offer_for(index, svc, region, accel, shapes)
-                   for accel in gcp_live.GPU_NAMES if accel.startswith("nvidia-")
-                   for svc in ("gcp.gpu", "gcp.gpu.spot")]
+        offers += [
+            gcp_live.offer_for(index, svc, region, accel, shapes)
+            for accel in gcp_live.GPU_NAMES
+            if accel.startswith("nvidia-")
+            for svc in ("gcp.gpu", "gcp.gpu.spot")
+        ]
         for o in offers:
             if o is not None:
                 services[o.service].setdefault(region, {})[o.sku] = o.usd
@@ -149,8 +190,9 @@ def gcp_from_api(previous: dict[str, Any], date: str) -> dict[str, Any]:
         "source": f"Cloud Billing Catalog API (services.skus.list, Compute Engine), read {date}",
         "price_date": newest or date,
         "currency": "USD",
-        "sources": [{"name": "Cloud Billing Catalog API", "licence": "Google Cloud list prices",
-                     "read": date}],
+        "sources": [
+            {"name": "Cloud Billing Catalog API", "licence": "Google Cloud list prices", "read": date}
+        ],
         "services": {k: {"unit": units.get(k, "hour"), "prices": v} for k, v in services.items()},
         "machine_shapes": shapes,
         "availability": availability,
@@ -196,16 +238,17 @@ def merge_aws(prices: dict[str, dict[str, float]], source: str, date: str) -> No
     """Replace the aws.ec2 rows of aws.yaml with `prices`, keep the rest of the file."""
     path = DATA / "aws.yaml"
     doc = _load_yaml(path)
-    doc["services"]["aws.ec2"]["prices"] = {r: dict(sorted(v.items()))
-                                            for r, v in sorted(prices.items())}
+    doc["services"]["aws.ec2"]["prices"] = {r: dict(sorted(v.items())) for r, v in sorted(prices.items())}
     doc["source"] = f"{doc.get('source', '')}; aws.ec2 regenerated from {source}"
     doc["price_date"] = date
     _write(path, doc, "AWS on-demand list prices; aws.ec2 generated by scripts/regen_catalogs.py")
 
 
 def _write(path: Path, doc: dict[str, Any], title: str) -> None:
-    header = (f"# {title}\n# GENERATED by scripts/regen_catalogs.py: do not edit by hand; "
-              "override prices in aifinops.yaml (pricing.overrides).\n")
+    header = (
+        f"# {title}\n# GENERATED by scripts/regen_catalogs.py: do not edit by hand; "
+        "override prices in aifinops.yaml (pricing.overrides).\n"
+    )
     text = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=120)
     path.write_text(header + text, encoding="utf-8")
 
@@ -225,23 +268,30 @@ def main(argv: list[str] | None = None) -> int:
         if args.gcp_api:
             import datetime
 
-            doc = gcp_from_api(_load_yaml(DATA / "gcp.yaml"),
-                               args.gcp_date or datetime.date.today().isoformat())
+            doc = gcp_from_api(
+                _load_yaml(DATA / "gcp.yaml"), args.gcp_date or datetime.date.today().isoformat()
+            )
         else:
-            doc = gcp_from_cyclenerd(_load_yaml(args.gcp_cyclenerd), args.gcp_regions_csv,
-                                     args.gcp_date or "unknown")
+            doc = gcp_from_cyclenerd(
+                _load_yaml(args.gcp_cyclenerd), args.gcp_regions_csv, args.gcp_date or "unknown"
+            )
         _write(DATA / "gcp.yaml", doc, "Google Cloud list prices (on-demand and Spot), every region")
         services = doc["services"]
-        print(f"gcp: {len(services['gcp.compute']['prices'])} regions, "
-              f"{sum(len(v) for v in services['gcp.compute']['prices'].values())} machine-type "
-              f"prices, {sum(len(v) for v in services['gcp.compute.spot']['prices'].values())} "
-              f"Spot, {sum(len(v) for v in services['gcp.pd']['prices'].values())} disk; "
-              f"{sum(len(v) for v in doc['gaps'].values())} (type, region) gaps")
+        print(
+            f"gcp: {len(services['gcp.compute']['prices'])} regions, "
+            f"{sum(len(v) for v in services['gcp.compute']['prices'].values())} machine-type "
+            f"prices, {sum(len(v) for v in services['gcp.compute.spot']['prices'].values())} "
+            f"Spot, {sum(len(v) for v in services['gcp.pd']['prices'].values())} disk; "
+            f"{sum(len(v) for v in doc['gaps'].values())} (type, region) gaps"
+        )
         done = True
     if args.aws_skypilot_csv:
         prices = aws_from_skypilot(args.aws_skypilot_csv, args.aws_date)
-        merge_aws(prices, f"skypilot-org/skypilot-catalog vms.csv (Apache-2.0) of {args.aws_date}",
-                  args.aws_date or "unknown")
+        merge_aws(
+            prices,
+            f"skypilot-org/skypilot-catalog vms.csv (Apache-2.0) of {args.aws_date}",
+            args.aws_date or "unknown",
+        )
         done = True
     elif args.aws_api:
         prices, published = aws_from_api()

@@ -22,8 +22,11 @@ from tests.fakes.aws_proxy import AwsFarEnd
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "writes_aws: the test writes to the shared moto estate it "
-                            "was given (shared_estate), so the next test gets a fresh one")
+    config.addinivalue_line(
+        "markers",
+        "writes_aws: the test writes to the shared moto estate it "
+        "was given (shared_estate), so the next test gets a fresh one",
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -84,8 +87,7 @@ def _clear_recorder(far_end: AwsFarEnd) -> None:
 
 
 @pytest.fixture
-def far_end(_far_end: AwsFarEnd, _held: _Held, aws_env: None,
-            monkeypatch: pytest.MonkeyPatch) -> AwsFarEnd:
+def far_end(_far_end: AwsFarEnd, _held: _Held, aws_env: None, monkeypatch: pytest.MonkeyPatch) -> AwsFarEnd:
     """A reset moto server; botocore reaches it through AWS_ENDPOINT_URL via the proxy."""
     _held.key = None
     requests.post(f"{_far_end.moto_url}/moto-api/reset", timeout=120)
@@ -95,8 +97,13 @@ def far_end(_far_end: AwsFarEnd, _held: _Held, aws_env: None,
 
 
 @pytest.fixture
-def shared_estate(_far_end: AwsFarEnd, _held: _Held, aws_env: None, monkeypatch: pytest.MonkeyPatch,
-                  request: pytest.FixtureRequest) -> Callable[..., AwsFarEnd]:
+def shared_estate(
+    _far_end: AwsFarEnd,
+    _held: _Held,
+    aws_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> Callable[..., AwsFarEnd]:
     """`shared_estate(key, seed)`: the moto server holding the estate `seed` builds, seeded once
     per worker and reused by the next test asking for the same key (seeding costs seconds a
     region; a scan only reads, which test_aws_scan and test_aws_ml assert). It is reseeded when
@@ -135,9 +142,22 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if not status.exists():
             out.mkdir(exist_ok=True)
             result = subprocess.run(
-                [sys.executable, "-m", "aifinops_cli", "-q", "scan", "--demo", "--format",
-                 "json,markdown,csv,table", "--output-dir", str(out)],
-                capture_output=True, text=True, check=False, env={**os.environ, "COLUMNS": "200"},
+                [
+                    sys.executable,
+                    "-m",
+                    "aifinops_cli",
+                    "-q",
+                    "scan",
+                    "--demo",
+                    "--format",
+                    "json,markdown,csv,table",
+                    "--output-dir",
+                    str(out),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+                env={**os.environ, "COLUMNS": "200"},
             )
             status.write_text(f"{result.returncode}\n{result.stderr}")
     code, _, stderr = status.read_text().partition("\n")

@@ -25,13 +25,21 @@ def write_jsonl(path: Path, records: list[Any]) -> Path:
     return path
 
 
-def context(paths: list[str], llm: dict[str, Any] | None = None, llm_log_format: str | None = None,
-            show_prompts: bool = False, **opts: Any) -> ScanContext:
+def context(
+    paths: list[str],
+    llm: dict[str, Any] | None = None,
+    llm_log_format: str | None = None,
+    show_prompts: bool = False,
+    **opts: Any,
+) -> ScanContext:
     config = Config(sections={"llm": llm or {}})
     flags = LlmSettings(logs=paths, log_format=llm_log_format, show_prompts=show_prompts)
-    return ScanContext(options=ScanOptions(settings={"llm": flags}, **opts), config=config,
-                       prices=load_catalog(),
-                       now=datetime(2026, 12, 1, tzinfo=UTC))
+    return ScanContext(
+        options=ScanOptions(settings={"llm": flags}, **opts),
+        config=config,
+        prices=load_catalog(),
+        now=datetime(2026, 12, 1, tzinfo=UTC),
+    )
 
 
 def scan(paths: list[str], llm: dict[str, Any] | None = None, **opts: Any):

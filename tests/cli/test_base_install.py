@@ -15,15 +15,23 @@ from pathlib import Path
 import aifinops_cli
 
 PACKAGE = Path(aifinops_cli.__file__).parent
-WITHOUT_CLICK = ("import sys; sys.modules['click'] = None; sys.argv[0] = 'aifinops'; "
-                 "from aifinops_cli.cli.app import main; main()")
+WITHOUT_CLICK = (
+    "import sys; sys.modules['click'] = None; sys.argv[0] = 'aifinops'; "
+    "from aifinops_cli.cli.app import main; main()"
+)
 
 
 def _aifinops_without_click(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     path = os.pathsep.join([str(PACKAGE.parent), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "PYTHONPATH": path, "NO_COLOR": "1", "XDG_STATE_HOME": str(tmp_path / "state")}
-    return subprocess.run([sys.executable, "-c", WITHOUT_CLICK, *args], capture_output=True, text=True,
-                          env=env, cwd=tmp_path, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_CLICK, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
 
 
 def test_cli_runs_without_click(tmp_path: Path) -> None:

@@ -46,8 +46,9 @@ def test_version(runner):
 
 
 def test_json_matches_shipped_schema(demo_dir):
-    schema = json.loads((resources.files("aifinops_cli.output") / "schema" / "report.schema.json")
-                        .read_text())
+    schema = json.loads(
+        (resources.files("aifinops_cli.output") / "schema" / "report.schema.json").read_text()
+    )
     report = load(demo_dir)
     jsonschema.validate(report, schema)
     assert report["schema_version"].startswith("1.")
@@ -66,7 +67,8 @@ def test_demo_totals_add_up(demo_dir):
     # the Kubernetes view of the demo's Karpenter GPU node is counted under its EC2 finding
     overlapping = [f for f in report["findings"] if f["overlaps"]]
     assert [(f["rule_id"], f["resource_id"]) for f in overlapping] == [
-        ("k8s-gpu-node-unrequested", "ip-10-1-0-11.ec2.internal")]
+        ("k8s-gpu-node-unrequested", "ip-10-1-0-11.ec2.internal")
+    ]
     counted_by = {f["fingerprint"]: f for f in report["findings"]}[overlapping[0]["overlaps"]]
     assert (counted_by["rule_id"], counted_by["resource_name"]) == ("aws-ec2-idle-gpu", "eks-ml-gpu-node")
     assert report["summary"]["overlapping_usd"] == pytest.approx(4140.56)  # 5.672 x 730
@@ -81,8 +83,14 @@ def test_markdown_headline_and_sections(demo_dir):
     total = load(demo_dir)["summary"]["monthly_waste_usd"]
     assert md.startswith("# AI fragmentation-tax report")
     assert f"**${total:,.2f} per month**" in md
-    for section in ("## By category", "## By owner / team", "## By provider", "## Top ",
-                    "## Coverage", "## Method"):
+    for section in (
+        "## By category",
+        "## By owner / team",
+        "## By provider",
+        "## Top ",
+        "## Coverage",
+        "## Method",
+    ):
         assert section in md
 
 
@@ -90,8 +98,10 @@ def test_csv_has_one_row_per_finding(demo_dir):
     rows = list(csv.DictReader(io.StringIO((demo_dir / "aifinops-report.csv").read_text())))
     report = load(demo_dir)
     assert len(rows) == len(report["findings"])
-    assert float(rows[0]["estimated_monthly_savings_usd"]) == report["findings"][0][
-        "estimated_monthly_savings_usd"]
+    assert (
+        float(rows[0]["estimated_monthly_savings_usd"])
+        == report["findings"][0]["estimated_monthly_savings_usd"]
+    )
 
 
 def test_table_headline(demo_dir):
@@ -106,12 +116,17 @@ def test_sample_reports_are_current(demo_dir):
         committed = (SAMPLES / name).read_text()
         assert normalise((demo_dir / name).read_text()) == normalise(committed), (
             f"sample_reports/{name} is stale: regenerate it with "
-            "`aifinops scan --demo --format json,markdown --output-dir sample_reports`")
+            "`aifinops scan --demo --format json,markdown --output-dir sample_reports`"
+        )
 
 
 def _demo_process(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "aifinops_cli", "-q", "scan", "--demo", *args],
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "aifinops_cli", "-q", "scan", "--demo", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_fail_on_and_baseline(demo_dir):
@@ -120,8 +135,9 @@ def test_fail_on_and_baseline(demo_dir):
     first = load(demo_dir)
     assert first["summary"]["findings_by_severity"]["high"] > 0
     # each demo in its own process, as CI runs it (moto's in-process id sequence is shared state)
-    second = _demo_process("--fail-on", "high", "--baseline", str(demo_dir / "aifinops-report.json"),
-                           "--format", "json")
+    second = _demo_process(
+        "--fail-on", "high", "--baseline", str(demo_dir / "aifinops-report.json"), "--format", "json"
+    )
     assert second.returncode == 0, second.stderr
     report = json.loads(second.stdout)
     assert report["new_findings"] == 0

@@ -23,8 +23,7 @@ DATA = TEST_DATA / "billing"
 CUR = str(DATA / "cur_legacy.csv")
 GOOD = ["--scanner", "billing", "--billing", CUR]
 NO_SCAN = ["--scanner", "billing", "--billing", "/nonexistent/never-read.csv"]
-LLM_LOG = str(ROOT / "src" / "aifinops_cli" / "demo" / "data" / "llm"
-              / "openai-chat.jsonl")
+LLM_LOG = str(ROOT / "src" / "aifinops_cli" / "demo" / "data" / "llm" / "openai-chat.jsonl")
 
 
 def invoke(*args: str) -> object:
@@ -46,12 +45,18 @@ def usage_error(*args: str, says: str = "") -> str:
 
 # -- flags -------------------------------------------------------------------------------------
 
-SET_CASES = [("X=[", "invalid YAML"), ("lookback_days=99999999999", "1 to 63"),
-             ("lookback_days=0", "1 to 63"), ("lookback_days=true", "1 to 63"),
-             ("lookback_days=[1]", "one value"), ("aws-ec2-idle-gpu.cpu_max_pct={a: 1}", "one value"),
-             ("nokey", "KEY=VALUE"), ("aws-ec2-idle-gpu.nope=1", "unknown parameter"),
-             ("no-such-rule.x=1", "no rule"), ("aws-ec2-idle-gpu.cpu_max_pct=!!python/name:os.system",
-                                               "invalid YAML")]
+SET_CASES = [
+    ("X=[", "invalid YAML"),
+    ("lookback_days=99999999999", "1 to 63"),
+    ("lookback_days=0", "1 to 63"),
+    ("lookback_days=true", "1 to 63"),
+    ("lookback_days=[1]", "one value"),
+    ("aws-ec2-idle-gpu.cpu_max_pct={a: 1}", "one value"),
+    ("nokey", "KEY=VALUE"),
+    ("aws-ec2-idle-gpu.nope=1", "unknown parameter"),
+    ("no-such-rule.x=1", "no rule"),
+    ("aws-ec2-idle-gpu.cpu_max_pct=!!python/name:os.system", "invalid YAML"),
+]
 
 
 @pytest.mark.parametrize(("item", "says"), SET_CASES)
@@ -65,12 +70,14 @@ def test_several_formats_without_output_dir_refused_before_the_scan(formats: str
 
 
 NO_LLM_SCAN = ["--scanner", "llm", "--llm-logs", "/nonexistent/never-read.jsonl"]
-FLAG_CASES = [([*NO_SCAN, "--billing-format", "excel"], "--billing-format"),
-              ([*NO_LLM_SCAN, "--llm-log-format", "otel2"], "--llm-log-format"),
-              ([*NO_SCAN, "--provider", "azure"], "unknown provider"),
-              ([*NO_SCAN, "--scanner", "nope"], "unknown scanner"),
-              ([*NO_SCAN, "-f", "yaml"], "unknown format"),
-              ([*NO_SCAN, "--lookback-days", "99999999999"], "lookback-days")]
+FLAG_CASES = [
+    ([*NO_SCAN, "--billing-format", "excel"], "--billing-format"),
+    ([*NO_LLM_SCAN, "--llm-log-format", "otel2"], "--llm-log-format"),
+    ([*NO_SCAN, "--provider", "azure"], "unknown provider"),
+    ([*NO_SCAN, "--scanner", "nope"], "unknown scanner"),
+    ([*NO_SCAN, "-f", "yaml"], "unknown format"),
+    ([*NO_SCAN, "--lookback-days", "99999999999"], "lookback-days"),
+]
 
 
 @pytest.mark.parametrize(("args", "says"), FLAG_CASES)
@@ -81,8 +88,17 @@ def test_bad_flag_is_exit_2_before_the_scan(args: list[str], says: str) -> None:
 
 
 def test_output_and_output_dir_together_refused(tmp_path: Path) -> None:
-    usage_error("scan", *NO_SCAN, "-o", str(tmp_path / "a.json"), "--output-dir", str(tmp_path),
-                "-f", "json", says="exclusive")
+    usage_error(
+        "scan",
+        *NO_SCAN,
+        "-o",
+        str(tmp_path / "a.json"),
+        "--output-dir",
+        str(tmp_path),
+        "-f",
+        "json",
+        says="exclusive",
+    )
 
 
 # -- config ------------------------------------------------------------------------------------
@@ -114,12 +130,14 @@ CONFIG_CASES = [
 
 
 @pytest.mark.parametrize(("body", "line", "says"), CONFIG_CASES)
-def test_bad_config_is_exit_2_naming_file_and_line(tmp_path: Path, body: str, line: int | None,
-                                                   says: str) -> None:
+def test_bad_config_is_exit_2_naming_file_and_line(
+    tmp_path: Path, body: str, line: int | None, says: str
+) -> None:
     cfg = tmp_path / "conf.yaml"
     cfg.write_text(body, encoding="utf-8")
-    args = NO_SCAN if "llm" not in body else ["--scanner", "llm", "--llm-logs",
-                                              "/nonexistent/never-read.jsonl"]
+    args = (
+        NO_SCAN if "llm" not in body else ["--scanner", "llm", "--llm-logs", "/nonexistent/never-read.jsonl"]
+    )
     message = usage_error("-c", str(cfg), "scan", *args, says=says)
     assert (f"{cfg}:{line}:" if line else str(cfg)) in message or "catalog.yaml" in message
 
@@ -129,8 +147,20 @@ def test_llm_config_is_checked_before_reading_logs(tmp_path: Path) -> None:
     billing alongside, nothing on stderr with -q)."""
     cfg = tmp_path / "conf.yaml"
     cfg.write_text("llm:\n  loop_window_calls: six\n", encoding="utf-8")
-    result = invoke("-q", "-c", str(cfg), "scan", "--scanner", "billing,llm", "--billing", CUR,
-                    "--llm-logs", LLM_LOG, "-f", "json")
+    result = invoke(
+        "-q",
+        "-c",
+        str(cfg),
+        "scan",
+        "--scanner",
+        "billing,llm",
+        "--billing",
+        CUR,
+        "--llm-logs",
+        LLM_LOG,
+        "-f",
+        "json",
+    )
     assert result.exit_code == 2 and f"{cfg}:2:" in result.stderr and result.stdout == ""
 
 
@@ -149,18 +179,19 @@ PROJECT_REFUSED = [
 
 @pytest.mark.parametrize(("body", "line", "says"), PROJECT_REFUSED)
 def test_project_config_may_not_choose_writes_engines_or_outside_files(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, line: int, says: str) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, line: int, says: str
+) -> None:
     (tmp_path / "aifinops.yaml").write_text(body, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     message = usage_error("scan", *NO_SCAN, says=says)
     assert f"aifinops.yaml:{line}:" in message and "--config" in message
 
 
-def test_the_same_settings_are_allowed_from_an_explicit_config(tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_same_settings_are_allowed_from_an_explicit_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     state = tmp_path / "state"
-    (tmp_path / "aifinops.yaml").write_text(f"history:\n  path: {state}\n  record: true\n",
-                                            encoding="utf-8")
+    (tmp_path / "aifinops.yaml").write_text(f"history:\n  path: {state}\n  record: true\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     result = invoke("-c", "aifinops.yaml", "scan", *GOOD, "-f", "json")
     assert result.exit_code == 0, result.stderr
@@ -171,21 +202,24 @@ def test_project_config_still_tunes_rules(tmp_path: Path, monkeypatch: pytest.Mo
     """Thresholds in ./aifinops.yaml apply: avoidable share 0.5 of the AI flow's
     1,000 GB x $0.02 = $10.00 (the default 0.8 gives $16.00)."""
     (tmp_path / "aifinops.yaml").write_text(
-        "rules:\n  billing-ai-egress: {params: {avoidable_share: 0.5}}\n", encoding="utf-8")
+        "rules:\n  billing-ai-egress: {params: {avoidable_share: 0.5}}\n", encoding="utf-8"
+    )
     monkeypatch.chdir(tmp_path)
     result = invoke("scan", *GOOD, "-f", "json")
     assert result.exit_code == 0, result.stderr
-    (f,) = [f for f in json.loads(result.stdout)["findings"]
-            if f["rule_id"] == "billing-ai-egress"]
+    (f,) = [f for f in json.loads(result.stdout)["findings"] if f["rule_id"] == "billing-ai-egress"]
     assert f["estimated_monthly_savings_usd"] == 10.0
 
 
 # -- baseline ----------------------------------------------------------------------------------
 
 BASELINES = [
-    (b'{"findings": [], "x": "caf\xff"}', "UTF-8"), (b"{not json", "not JSON"),
-    (b"[" * 100_000 + b"]" * 100_000, "baseline"), (b'{"findings": 5}', "findings"),
-    (b'["a"]', "findings"), (b"", "not JSON"),
+    (b'{"findings": [], "x": "caf\xff"}', "UTF-8"),
+    (b"{not json", "not JSON"),
+    (b"[" * 100_000 + b"]" * 100_000, "baseline"),
+    (b'{"findings": 5}', "findings"),
+    (b'["a"]', "findings"),
+    (b"", "not JSON"),
 ]
 
 
@@ -209,13 +243,15 @@ def test_diff_of_json_that_is_no_report(tmp_path: Path) -> None:
     b.write_text('{"findings": []}', encoding="utf-8")
     result = invoke("diff", str(a), str(b))
     assert result.exit_code == 0 and "Resolved" in result.stdout
-    a.write_text('{"findings": [{"fingerprint": "x", "estimated_monthly_savings_usd": "lots"}]}',
-                 encoding="utf-8")
+    a.write_text(
+        '{"findings": [{"fingerprint": "x", "estimated_monthly_savings_usd": "lots"}]}', encoding="utf-8"
+    )
     result = invoke("diff", str(a), str(b))
     assert result.exit_code == 2 and "not aifinops JSON reports" in result.stderr
 
 
 # -- -q: failures and gate trips still say one line --------------------------------------------
+
 
 def test_quiet_scan_that_scans_nothing_says_why() -> None:
     result = invoke("-q", "scan", *NO_SCAN, "-f", "json")
@@ -243,6 +279,7 @@ def test_quiet_usage_error_says_so() -> None:
 
 # -- --log-file --------------------------------------------------------------------------------
 
+
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 def test_log_file_on_a_full_disk_keeps_the_scan(tmp_path: Path) -> None:
     out = tmp_path / "r.json"
@@ -259,10 +296,22 @@ def test_log_file_that_is_a_directory(tmp_path: Path) -> None:
 
 # -- output paths ------------------------------------------------------------------------------
 
+
 def _kind(path: Path) -> str:
     mode = os.lstat(path).st_mode
-    return "link" if stat.S_ISLNK(mode) else "file" if stat.S_ISREG(mode) else "dir" if \
-        stat.S_ISDIR(mode) else "char" if stat.S_ISCHR(mode) else "fifo" if stat.S_ISFIFO(mode) else "?"
+    return (
+        "link"
+        if stat.S_ISLNK(mode)
+        else "file"
+        if stat.S_ISREG(mode)
+        else "dir"
+        if stat.S_ISDIR(mode)
+        else "char"
+        if stat.S_ISCHR(mode)
+        else "fifo"
+        if stat.S_ISFIFO(mode)
+        else "?"
+    )
 
 
 def _fifo(tmp: Path) -> Path:
@@ -286,15 +335,20 @@ def _under_file(tmp: Path) -> Path:
     return tmp / "plain" / "report.json"
 
 
-REFUSED = [("char-device", lambda tmp: Path("/dev/null"), "character device"),
-           ("directory", _dir, "directory"), ("fifo", _fifo, "FIFO"),
-           ("link-to-device", _link_to_null, "symlink"), ("under-a-file", _under_file, "not a directory")]
+REFUSED = [
+    ("char-device", lambda tmp: Path("/dev/null"), "character device"),
+    ("directory", _dir, "directory"),
+    ("fifo", _fifo, "FIFO"),
+    ("link-to-device", _link_to_null, "symlink"),
+    ("under-a-file", _under_file, "not a directory"),
+]
 
 
 @pytest.mark.parametrize(("name", "make", "says"), REFUSED, ids=[r[0] for r in REFUSED])
 @pytest.mark.parametrize("fmt", ["json", "table"])
-def test_output_that_is_not_a_regular_file_is_refused(tmp_path: Path, name: str, make, says: str,
-                                                      fmt: str) -> None:
+def test_output_that_is_not_a_regular_file_is_refused(
+    tmp_path: Path, name: str, make, says: str, fmt: str
+) -> None:
     target = make(tmp_path)
     before = _kind(target) if os.path.lexists(target) else None
     usage_error("scan", *NO_SCAN, "-f", fmt, "-o", str(target), says=says)
@@ -304,8 +358,9 @@ def test_output_that_is_not_a_regular_file_is_refused(tmp_path: Path, name: str,
 
 def test_output_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("x")
-    usage_error("scan", *NO_SCAN, "-f", "json,csv", "--output-dir", str(tmp_path / "f"),
-                says="not a directory")
+    usage_error(
+        "scan", *NO_SCAN, "-f", "json,csv", "--output-dir", str(tmp_path / "f"), says="not a directory"
+    )
 
 
 def test_output_symlink_is_written_through(tmp_path: Path) -> None:

@@ -50,11 +50,15 @@ def hostile_documents(seed: int = 13) -> Iterator[Hostile]:
     yield Hostile("alias-budget", many.encode(), 2, "aliases")
     yield Hostile("recursive", b"a: &a [1, *a]\n", 1, "recursive")
     yield Hostile("recursive-map", b"x: &m {k: *m}\n", 1, "recursive")
-    for tag in ("!!python/object/apply:os.system ['id']", "!!python/name:os.system",
-                "!!python/object/new:dict {}", "!custom 1", "!!binary 'not base64 @@'"):
+    for tag in (
+        "!!python/object/apply:os.system ['id']",
+        "!!python/name:os.system",
+        "!!python/object/new:dict {}",
+        "!custom 1",
+        "!!binary 'not base64 @@'",
+    ):
         pad = rnd.randint(0, 5)
-        yield Hostile(f"tag-{tag.split()[0]}", ("# c\n" * pad + f"key: {tag}\n").encode(), pad + 1,
-                      "YAML")
+        yield Hostile(f"tag-{tag.split()[0]}", ("# c\n" * pad + f"key: {tag}\n").encode(), pad + 1, "YAML")
     for day in ("2026-02-30", "2026-13-01", "2025-02-29", "2026-04-31 10:00:00"):
         pad = rnd.randint(0, 5)
         yield Hostile(f"date-{day}", ("# c\n" * pad + f"when: {day}\n").encode(), pad + 1, "invalid value")
@@ -72,6 +76,7 @@ CASES = list(hostile_documents())
 @dataclass(frozen=True)
 class InputPath:
     """One way a YAML file reaches aifinops, as the argv that makes it read `file`."""
+
     name: str
     argv: Callable[[Path, Path], list[str]]  # (hostile file, tmp dir) -> argv
 
@@ -88,20 +93,34 @@ INPUTS = [
     InputPath("rules", lambda f, tmp: ["scan", "--rules", str(f), *BILLING]),
     InputPath("rules-validate", lambda f, tmp: ["rules", "validate", str(f)]),
     InputPath("suppressions", lambda f, tmp: ["scan", "--suppressions", str(f), *BILLING]),
-    InputPath("catalog", lambda f, tmp: ["-c", str(_config(tmp, f"pricing:\n  catalogs: ['{f}']\n")),
-                                         "scan", *BILLING]),
-    InputPath("llm-tiers", lambda f, tmp: ["-c", str(_config(tmp, f"llm:\n  tiers_file: '{f}'\n")),
-                                           "scan", "--scanner", "llm", "--llm-logs", str(LLM_LOG),
-                                           "-f", "json"]),
-    InputPath("billing-ai-services", lambda f, tmp: [
-        "-c", str(_config(tmp, f"billing:\n  ai_services: '{f}'\n")), "scan", *BILLING]),
+    InputPath(
+        "catalog",
+        lambda f, tmp: ["-c", str(_config(tmp, f"pricing:\n  catalogs: ['{f}']\n")), "scan", *BILLING],
+    ),
+    InputPath(
+        "llm-tiers",
+        lambda f, tmp: [
+            "-c",
+            str(_config(tmp, f"llm:\n  tiers_file: '{f}'\n")),
+            "scan",
+            "--scanner",
+            "llm",
+            "--llm-logs",
+            str(LLM_LOG),
+            "-f",
+            "json",
+        ],
+    ),
+    InputPath(
+        "billing-ai-services",
+        lambda f, tmp: ["-c", str(_config(tmp, f"billing:\n  ai_services: '{f}'\n")), "scan", *BILLING],
+    ),
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 @pytest.mark.parametrize("source", INPUTS, ids=[i.name for i in INPUTS])
-def test_hostile_yaml_is_exit_2_with_file_and_line(tmp_path: Path, source: InputPath, case: Hostile
-                                                   ) -> None:
+def test_hostile_yaml_is_exit_2_with_file_and_line(tmp_path: Path, source: InputPath, case: Hostile) -> None:
     hostile = tmp_path / "hostile.yaml"
     hostile.write_bytes(case.content)
     result = CliRunner().invoke(app, source.argv(hostile, tmp_path))
@@ -118,14 +137,16 @@ def test_hostile_yaml_is_exit_2_with_file_and_line(tmp_path: Path, source: Input
 def test_few_aliases_are_fine_and_the_config_applies(tmp_path: Path) -> None:
     """A config sharing one mapping by alias (within the budget) loads and takes effect: the
     AI flow rule's avoidable share set to 0.5 gives 1,000 GB x $0.02 x 0.5 = $10.00."""
-    cfg = _config(tmp_path, "rules:\n  billing-inter-region-egress: {params: &p {avoidable_share: 0.5}}\n"
-                  "  billing-ai-egress: {params: *p}\n")
+    cfg = _config(
+        tmp_path,
+        "rules:\n  billing-inter-region-egress: {params: &p {avoidable_share: 0.5}}\n"
+        "  billing-ai-egress: {params: *p}\n",
+    )
     result = CliRunner().invoke(app, ["-c", str(cfg), "scan", *BILLING])
     assert result.exit_code == 0, result.stderr
     import json
 
-    (f,) = [f for f in json.loads(result.stdout)["findings"]
-            if f["rule_id"] == "billing-ai-egress"]
+    (f,) = [f for f in json.loads(result.stdout)["findings"] if f["rule_id"] == "billing-ai-egress"]
     assert f["estimated_monthly_savings_usd"] == 10.0
 
 
@@ -142,8 +163,9 @@ def test_loader_budget_figures() -> None:
 
 def test_suppression_with_impossible_expiry_names_its_line(tmp_path: Path) -> None:
     path = tmp_path / "supp.yaml"
-    path.write_text("suppressions:\n  - rule: aws-*\n    reason: drill\n    expires: 2026-02-30\n",
-                    encoding="utf-8")
+    path.write_text(
+        "suppressions:\n  - rule: aws-*\n    reason: drill\n    expires: 2026-02-30\n", encoding="utf-8"
+    )
     result = CliRunner().invoke(app, ["scan", "--suppressions", str(path), *BILLING])
     assert result.exit_code == 2 and f"{path}:4" in result.stderr, result.stderr
 
@@ -151,8 +173,10 @@ def test_suppression_with_impossible_expiry_names_its_line(tmp_path: Path) -> No
 def test_suppression_expiry_with_a_time_is_a_date(tmp_path: Path) -> None:
     """`expires: 2020-01-01 10:00` (a YAML timestamp) compared a datetime with a date: a crash."""
     path = tmp_path / "supp.yaml"
-    path.write_text("suppressions:\n  - rule: billing-*\n    reason: drill\n"
-                    "    expires: 2020-01-01 10:00:00\n", encoding="utf-8")
+    path.write_text(
+        "suppressions:\n  - rule: billing-*\n    reason: drill\n    expires: 2020-01-01 10:00:00\n",
+        encoding="utf-8",
+    )
     result = CliRunner().invoke(app, ["scan", "--suppressions", str(path), *BILLING])
     assert result.exit_code == 0, (result.exception, result.stderr)
     import json

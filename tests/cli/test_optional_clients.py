@@ -16,7 +16,7 @@ from tests.paths import ROOT
 
 SRC = ROOT / "src"
 
-BLOCKER = '''
+BLOCKER = """
 import importlib.abc, sys
 class _Missing(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
@@ -24,7 +24,7 @@ class _Missing(importlib.abc.MetaPathFinder):
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         return None
 sys.meta_path.insert(0, _Missing())
-'''
+"""
 
 
 def test_missing_kubernetes_client_is_skipped(tmp_path: Path) -> None:
@@ -33,12 +33,32 @@ def test_missing_kubernetes_client_is_skipped(tmp_path: Path) -> None:
     (site / "sitecustomize.py").write_text(BLOCKER, encoding="utf-8")
     # this checkout's sources after the blocker: a relative PYTHONPATH would not survive the cwd
     path = [str(site), str(SRC), os.environ.get("PYTHONPATH", "")]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p),
-           "NO_COLOR": "1", "XDG_STATE_HOME": str(tmp_path / "state")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in path if p),
+        "NO_COLOR": "1",
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+    }
     out = tmp_path / "report.json"
-    proc = subprocess.run([sys.executable, "-m", "aifinops_cli", "scan", "--kube-context", "prod",
-                           "--format", "json", "--output", str(out)],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "aifinops_cli",
+            "scan",
+            "--kube-context",
+            "prod",
+            "--format",
+            "json",
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert "Traceback" not in proc.stderr
     # nothing could be scanned: exit 3, as for missing credentials
     assert proc.returncode == 3, proc.stderr

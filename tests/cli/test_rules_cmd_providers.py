@@ -35,8 +35,10 @@ def test_a_plugins_rule_can_be_tuned_in_the_config(site: Path, tmp_path: Path) -
     assert rule["params"] == {"cpu_max_pct": 2.5}
 
 
-def test_rules_validate_checks_every_installed_providers_rules(site: Path, tmp_path: Path  # noqa: F811
-                                                               ) -> None:
+def test_rules_validate_checks_every_installed_providers_rules(
+    site: Path,  # noqa: F811  (the fixture imported above)
+    tmp_path: Path,
+) -> None:
     ok = aifinops(site, tmp_path, "rules", "validate")
     assert ok.returncode == 0, ok.stderr
     own = site / "aifinops_azure" / "rules.yaml"

@@ -37,7 +37,12 @@ def test_json_lists_providers_and_scanners(runner) -> None:
         assert p["installed"] is True and p["missing"] == [] and p["install"] is None  # the dev venv
     assert providers["k8s"]["options"] == ["--kube-context", "--prometheus-url"]
     assert {n: p["scope"] for n, p in providers.items() if n in BUILT_IN} == {
-        "aws": "region", "billing": "file", "gcp": "project", "k8s": "context", "llm": "file"}
+        "aws": "region",
+        "billing": "file",
+        "gcp": "project",
+        "k8s": "context",
+        "llm": "file",
+    }
     assert "onprem_gpu_hourly_usd" in providers["k8s"]["config_keys"]
     # every scanner is under exactly one provider
     listed = sorted(s for p in doc["providers"] for s in p["scanners"])
@@ -55,18 +60,37 @@ def test_a_missing_client_library_names_its_extra(tmp_path: Path) -> None:
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(BLOCKER, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(SRC)]),
-           "NO_COLOR": "1", "COLUMNS": "250"}
-    proc = subprocess.run([sys.executable, "-m", "aifinops_cli", "scanners", "list", "-f", "json"],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), str(SRC)]),
+        "NO_COLOR": "1",
+        "COLUMNS": "250",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "aifinops_cli", "scanners", "list", "-f", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     providers = {p["name"]: p for p in json.loads(proc.stdout)["providers"]}
     k8s = providers["k8s"]
     assert (k8s["installed"], k8s["missing"], k8s["install"]) == (
-        False, ["kubernetes"], "pip install 'aifinops[k8s]'")
+        False,
+        ["kubernetes"],
+        "pip install 'aifinops[k8s]'",
+    )
     assert providers["gcp"]["installed"] is True  # only kubernetes is blocked
-    table = subprocess.run([sys.executable, "-m", "aifinops_cli", "scanners", "list"],
-                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120).stdout
+    table = subprocess.run(
+        [sys.executable, "-m", "aifinops_cli", "scanners", "list"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    ).stdout
     assert "missing kubernetes: pip install 'aifinops[k8s]'" in table
 
 

@@ -29,11 +29,21 @@ from aifinops_cli.scanners.billing.sources import SourceProblem
 from aifinops_cli.scanners.k8s.prometheus import PrometheusError
 
 
-@pytest.mark.parametrize(("cls", "code"), [
-    (SourceError, 2), (HistoryError, 2), (ScannerError, 2), (PluginLoadError, 2),
-    (OutputPathError, 2), (ForecastUnavailable, 2), (SourceProblem, 2), (PrometheusError, 2),
-    (CatalogError, 2), (LockHeld, 5),
-])
+@pytest.mark.parametrize(
+    ("cls", "code"),
+    [
+        (SourceError, 2),
+        (HistoryError, 2),
+        (ScannerError, 2),
+        (PluginLoadError, 2),
+        (OutputPathError, 2),
+        (ForecastUnavailable, 2),
+        (SourceProblem, 2),
+        (PrometheusError, 2),
+        (CatalogError, 2),
+        (LockHeld, 5),
+    ],
+)
 def test_every_expected_error_is_an_aifinops_error_with_its_exit_code(cls, code):
     assert issubclass(cls, AifinopsError)
     assert cls.exit_code == code
@@ -64,15 +74,27 @@ def _app_raising(exc: Exception) -> typer.Typer:
     return demo
 
 
-@pytest.mark.parametrize(("exc", "code", "line"), [
-    (LockHeld(Path("/s/scan.lock"), "pid 42"), 5,
-     "aifinops: error: another aifinops run holds /s/scan.lock (pid 42); not starting a second one "
-     "(exit 5: another run holds the lock, nothing scanned)\n"),
-    (SourceError("a.yaml", 3, "", "bad\x1b[2Jvalue"), 2,  # a control sequence in data is dropped
-     "aifinops: error: a.yaml:3: badvalue (exit 2: usage or input error, nothing scanned)\n"),
-    (AifinopsError("nothing reachable", exit_code=ExitCode.SCAN_FAILED), 3,
-     "aifinops: error: nothing reachable (exit 3: no scope could be scanned)\n"),
-])
+@pytest.mark.parametrize(
+    ("exc", "code", "line"),
+    [
+        (
+            LockHeld(Path("/s/scan.lock"), "pid 42"),
+            5,
+            "aifinops: error: another aifinops run holds /s/scan.lock (pid 42); not starting a second one "
+            "(exit 5: another run holds the lock, nothing scanned)\n",
+        ),
+        (
+            SourceError("a.yaml", 3, "", "bad\x1b[2Jvalue"),
+            2,  # a control sequence in data is dropped
+            "aifinops: error: a.yaml:3: badvalue (exit 2: usage or input error, nothing scanned)\n",
+        ),
+        (
+            AifinopsError("nothing reachable", exit_code=ExitCode.SCAN_FAILED),
+            3,
+            "aifinops: error: nothing reachable (exit 3: no scope could be scanned)\n",
+        ),
+    ],
+)
 def test_the_root_group_maps_an_error_to_its_line_and_code(exc, code, line):
     result = CliRunner().invoke(_app_raising(exc), ["boom"])
     assert result.exit_code == code
@@ -98,8 +120,12 @@ def test_config_error_through_the_console_script(tmp_path):
     """The installed entry point (cli/app.py main), as cron runs it: file:line, exit 2, no traceback."""
     bad = tmp_path / "aifinops.yaml"
     bad.write_text("history:\n  path: [1, 2\n")
-    proc = subprocess.run([sys.executable, "-m", "aifinops_cli", "-c", str(bad), "history"],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "aifinops_cli", "-c", str(bad), "history"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 2
     assert proc.stderr.startswith(f"aifinops: error: {bad}:3: invalid YAML")
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1

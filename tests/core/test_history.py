@@ -58,18 +58,37 @@ def overnight_changes() -> None:
     use1.stop_instances(InstanceIds=[ids["idle-p3"]])
     use1.delete_volume(VolumeId=ids["io1-old"])
     use1.modify_volume(VolumeId=ids["gp3-extra"], Size=1500)
-    use1.create_volume(AvailabilityZone="us-east-1a", Size=500, VolumeType="gp2",
-                       TagSpecifications=[{"ResourceType": "volume", "Tags": [
-                           {"Key": "Name", "Value": "new-scratch"},
-                           {"Key": "team", "Value": "research"}]}])
+    use1.create_volume(
+        AvailabilityZone="us-east-1a",
+        Size=500,
+        VolumeType="gp2",
+        TagSpecifications=[
+            {
+                "ResourceType": "volume",
+                "Tags": [{"Key": "Name", "Value": "new-scratch"}, {"Key": "team", "Value": "research"}],
+            }
+        ],
+    )
     euw1 = boto3.client("ec2", region_name="eu-west-1")
     sc1 = _ids("eu-west-1")["sc1-cold"]
     euw1.create_tags(Resources=[sc1], Tags=[{"Key": "team", "Value": "nlp"}])
 
 
 def scan(runner, state, *extra: str) -> dict:
-    result = run_cli(runner, "scan", "--regions", REGIONS, "--scanner", "aws.ec2,aws.ebs",
-                     "--record", "--state-dir", str(state), "--format", "json", *extra)
+    result = run_cli(
+        runner,
+        "scan",
+        "--regions",
+        REGIONS,
+        "--scanner",
+        "aws.ec2,aws.ebs",
+        "--record",
+        "--state-dir",
+        str(state),
+        "--format",
+        "json",
+        *extra,
+    )
     assert result.exit_code == 0, result.output
     if "--output-dir" in extra:
         out = extra[extra.index("--output-dir") + 1]
@@ -152,8 +171,10 @@ def test_two_days_then_diff_and_history(day1, runner, tmp_path):
         assert d["counts"] == prev["counts"]
         assert d["old"]["label"] == "run 1" and d["new"]["label"] == "run 2"
     assert d["breakdown"]["by_category"]["zombie-infrastructure"] == {
-        "old": pytest.approx(2249.80 + 391.98), "new": pytest.approx(391.98),
-        "delta_usd": pytest.approx(-2249.80)}
+        "old": pytest.approx(2249.80 + 391.98),
+        "new": pytest.approx(391.98),
+        "delta_usd": pytest.approx(-2249.80),
+    }
     # orphaned storage: 88 + 77.50 + 16.80 = 182.30 -> 16 + 128 + 50 + 16.80 = 210.80
     assert d["breakdown"]["by_category"]["orphaned-storage"]["delta_usd"] == pytest.approx(28.50)
 
@@ -165,10 +186,12 @@ def test_two_days_then_diff_and_history(day1, runner, tmp_path):
     file_diff = json.loads(result.stdout)
     assert file_diff["delta_usd"] == pytest.approx(-2221.30)
     assert {i["fingerprint"] for i in file_diff["new_findings"]} == {
-        i["fingerprint"] for i in prev["new_findings"]}
+        i["fingerprint"] for i in prev["new_findings"]
+    }
     # a file against a recorded run works too
-    assert json.loads(run_cli(runner, "diff", str(f1), "latest", "--state-dir", str(state),
-                              "-f", "json").stdout)["delta_usd"] == pytest.approx(-2221.30)
+    assert json.loads(
+        run_cli(runner, "diff", str(f1), "latest", "--state-dir", str(state), "-f", "json").stdout
+    )["delta_usd"] == pytest.approx(-2221.30)
 
     text = run_cli(runner, "diff", "1", "2", "--state-dir", str(state)).stdout
     assert "$2,824.08 (run 1) → $602.78 (run 2): -$2,221.30" in text
@@ -181,16 +204,19 @@ def test_two_days_then_diff_and_history(day1, runner, tmp_path):
     assert [r["run_id"] for r in h["runs"]] == [1, 2]
     assert [r["monthly_waste_usd"] for r in h["runs"]] == pytest.approx([DAY1_TOTAL, DAY2_TOTAL])
     assert h["runs"][0]["by_category"] == pytest.approx(
-        {"zombie-infrastructure": 2641.78, "orphaned-storage": 182.30})
+        {"zombie-infrastructure": 2641.78, "orphaned-storage": 182.30}
+    )
     assert h["runs"][1]["by_category"] == pytest.approx(
-        {"zombie-infrastructure": 391.98, "orphaned-storage": 210.80})
-    h = json.loads(run_cli(runner, "history", "--by", "owner", "--state-dir", str(state),
-                           "-f", "json").stdout)
+        {"zombie-infrastructure": 391.98, "orphaned-storage": 210.80}
+    )
+    h = json.loads(
+        run_cli(runner, "history", "--by", "owner", "--state-dir", str(state), "-f", "json").stdout
+    )
     # research: 2,249.80 + 88 + 16.80 = 2,354.60; then 16 + 128 + 50 = 194.00
     assert h["runs"][0]["by_owner"] == pytest.approx(
-        {"research": 2354.60, "inference": 391.98, "(unowned)": 77.50})
-    assert h["runs"][1]["by_owner"] == pytest.approx(
-        {"inference": 391.98, "research": 194.00, "nlp": 16.80})
+        {"research": 2354.60, "inference": 391.98, "(unowned)": 77.50}
+    )
+    assert h["runs"][1]["by_owner"] == pytest.approx({"inference": 391.98, "research": 194.00, "nlp": 16.80})
     table = run_cli(runner, "history", "--state-dir", str(state), "-f", "markdown").stdout
     assert "| 2 |" in table and "$602.78" in table and "-$2,221.30" in table
 
@@ -205,7 +231,12 @@ def test_two_days_then_diff_and_history(day1, runner, tmp_path):
     # visibility: one region of two for compute and storage, nothing for the other three areas
     vis = third["visibility"]
     assert {a["id"]: a["score"] for a in vis["areas"]} == {
-        "gpu_compute": 50, "clusters": 0, "llm_apis": 0, "billing_egress": 0, "storage": 50}
+        "gpu_compute": 50,
+        "clusters": 0,
+        "llm_apis": 0,
+        "billing_egress": 0,
+        "storage": 50,
+    }
     assert vis["score"] == 20  # (50 + 0 + 0 + 0 + 50) / 5
     assert any("eu-west-1" in b and "access denied" in b for b in vis["blind_spots"])
     table = run_cli(runner, "history", "--state-dir", str(state)).stdout
@@ -216,8 +247,19 @@ def test_previous_run_is_a_like_run(day1, runner, tmp_path):
     """A run with other scanners is not compared with: its findings would look resolved."""
     state = tmp_path / "state"
     scan(runner, state)
-    result = run_cli(runner, "scan", "--regions", REGIONS, "--scanner", "aws.ebs", "--record",
-                     "--state-dir", str(state), "--format", "json")
+    result = run_cli(
+        runner,
+        "scan",
+        "--regions",
+        REGIONS,
+        "--scanner",
+        "aws.ebs",
+        "--record",
+        "--state-dir",
+        str(state),
+        "--format",
+        "json",
+    )
     doc = json.loads(result.stdout)
     assert doc["history"]["previous_run"] is None
     assert scan(runner, state)["history"]["previous_run"]["run_id"] == 1
@@ -226,15 +268,24 @@ def test_previous_run_is_a_like_run(day1, runner, tmp_path):
 def test_no_record_by_default_and_config_switch(day1, runner, tmp_path, monkeypatch):
     state = tmp_path / "state"
     monkeypatch.setenv("AIFINOPS_STATE_DIR", str(state))
-    result = run_cli(runner, "scan", "--regions", "us-east-1", "--scanner", "aws.ebs",
-                     "--format", "json")
+    result = run_cli(runner, "scan", "--regions", "us-east-1", "--scanner", "aws.ebs", "--format", "json")
     assert json.loads(result.stdout)["history"] is None
     assert not state.exists()
     cfg = tmp_path / "aifinops.yaml"
     cfg.write_text("history:\n  record: true\n  path: kept\n")
     monkeypatch.delenv("AIFINOPS_STATE_DIR")
-    result = run_cli(runner, "--config", str(cfg), "scan", "--regions", "us-east-1",
-                     "--scanner", "aws.ebs", "--format", "json")
+    result = run_cli(
+        runner,
+        "--config",
+        str(cfg),
+        "scan",
+        "--regions",
+        "us-east-1",
+        "--scanner",
+        "aws.ebs",
+        "--format",
+        "json",
+    )
     assert json.loads(result.stdout)["history"]["run_id"] == 1
     assert (tmp_path / "kept" / "history.sqlite").is_file()  # relative to the config file
 
@@ -252,15 +303,29 @@ def test_history_usage_errors(runner, tmp_path):
 
 def _doc(findings: list[dict]) -> dict:
     counted = [f for f in findings if not f.get("overlaps")]
-    return {"scanners": ["aws.ec2", "k8s.gpu"], "findings": findings,
-            "summary": {"findings": len(findings),
-                        "monthly_waste_usd": sum(f["estimated_monthly_savings_usd"] for f in counted)}}
+    return {
+        "scanners": ["aws.ec2", "k8s.gpu"],
+        "findings": findings,
+        "summary": {
+            "findings": len(findings),
+            "monthly_waste_usd": sum(f["estimated_monthly_savings_usd"] for f in counted),
+        },
+    }
 
 
 def _f(fp: str, provider: str, usd: float, overlaps: str | None = None) -> dict:
-    return {"fingerprint": fp, "rule_id": f"{provider}-idle", "category": "idle-cluster",
-            "severity": "high", "owner": "ml", "provider": provider, "monthly_cost_usd": usd,
-            "estimated_monthly_savings_usd": usd, "suppressed": False, "overlaps": overlaps}
+    return {
+        "fingerprint": fp,
+        "rule_id": f"{provider}-idle",
+        "category": "idle-cluster",
+        "severity": "high",
+        "owner": "ml",
+        "provider": provider,
+        "monthly_cost_usd": usd,
+        "estimated_monthly_savings_usd": usd,
+        "suppressed": False,
+        "overlaps": overlaps,
+    }
 
 
 def test_trend_counts_each_machine_once_and_old_stores_migrate(tmp_path):

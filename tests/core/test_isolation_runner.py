@@ -33,13 +33,25 @@ def test_a_hanging_scanner_times_out_and_the_others_are_reported(runner, tmp_pat
         answered.append(path)
         return 503, {"kind": "Status", "status": "Failure", "code": 503}
 
-    with fakeserver.serve(partial(gcp_fake._answer, estate()), "fake-gcp") as gcp_url, \
-            fakeserver.serve(never, "fake-k8s-hanging") as k8s_url:
+    with (
+        fakeserver.serve(partial(gcp_fake._answer, estate()), "fake-gcp") as gcp_url,
+        fakeserver.serve(never, "fake-k8s-hanging") as k8s_url,
+    ):
         monkeypatch.setenv("AIFINOPS_GCP_ENDPOINT", gcp_url)
-        monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "kubeconfig", k8s_url,
-                                                              ["prod"])))
-        args = ["scan", "-s", "gcp.compute", "-s", "k8s.gpu", "--kube-context", "prod",
-                "--format", "json", "--timeout", "8"]
+        monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "kubeconfig", k8s_url, ["prod"])))
+        args = [
+            "scan",
+            "-s",
+            "gcp.compute",
+            "-s",
+            "k8s.gpu",
+            "--kube-context",
+            "prod",
+            "--format",
+            "json",
+            "--timeout",
+            "8",
+        ]
         for project in GOOD:
             args += ["--gcp-project", project]
         try:
@@ -52,10 +64,13 @@ def test_a_hanging_scanner_times_out_and_the_others_are_reported(runner, tmp_pat
     report = json.loads(result.stdout)
     status = {(s["scanner"], s["scope"]): s for s in report["coverage"]["scopes"]}
     assert {k: s["status"] for k, s in status.items()} == {
-        ("gcp.compute", "project good-a"): "ok", ("gcp.compute", "project good-b"): "ok",
-        ("k8s.gpu", "context prod"): "failed"}
+        ("gcp.compute", "project good-a"): "ok",
+        ("gcp.compute", "project good-b"): "ok",
+        ("k8s.gpu", "context prod"): "failed",
+    }
     assert status[("k8s.gpu", "context prod")]["message"].startswith(
-        "timed out: not finished within the 8 s scan deadline")
+        "timed out: not finished within the 8 s scan deadline"
+    )
     assert "k8s.gpu context prod: timed out" in result.stderr
     got = {f["resource_name"]: f["monthly_cost_usd"] for f in report["findings"]}
     assert got == pytest.approx(EXPECTED)  # 85.00 + 8.80, from the scanner that finished
@@ -75,8 +90,9 @@ def test_fan_out_keeps_order_errors_and_abandons_what_runs_past_the_deadline():
 
     try:
         # one worker: "never" is queued behind the hanging scope and must never start
-        done = fan_out(["ok", "breaks", "hangs", "never"], work, workers=1,
-                       deadline=time.monotonic() + 0.5, name="t")
+        done = fan_out(
+            ["ok", "breaks", "hangs", "never"], work, workers=1, deadline=time.monotonic() + 0.5, name="t"
+        )
     finally:
         gate.set()
     assert [d.scope for d in done] == ["ok", "breaks", "hangs", "never"]
@@ -93,7 +109,12 @@ def test_limits_from_settings():
     assert Limits.from_settings({"timeout": 60}, timeout=5).scan_timeout == 5.0  # the flag wins
     limits = Limits.from_settings({"connect_timeout": 2, "read_timeout": 7.5, "max_attempts": 1})
     assert (limits.connect_timeout, limits.read_timeout, limits.max_attempts) == (2.0, 7.5, 1)
-    for bad in ({"timeout": True}, {"timeout": float("inf")}, {"read_timeout": -1},
-                {"max_attempts": 2.5}, {"connect_timeout": "10"}):
+    for bad in (
+        {"timeout": True},
+        {"timeout": float("inf")},
+        {"read_timeout": -1},
+        {"max_attempts": 2.5},
+        {"connect_timeout": "10"},
+    ):
         with pytest.raises(ValueError):
             Limits.from_settings(bad)

@@ -39,8 +39,13 @@ def _env(tmp_path: Path) -> dict[str, str]:
 def holder(tmp_path):
     """A second process holding the lock on tmp_path/state until the test is done."""
     state = tmp_path / "state"
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(state)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, env=_env(tmp_path))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(state)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
     yield state, proc
     if proc.poll() is None:
@@ -52,9 +57,24 @@ def test_second_scan_process_refuses_with_exit_5(holder, tmp_path):
     state, proc = holder
     log = tmp_path / "aifinops.log"
     result = subprocess.run(
-        [sys.executable, "-m", "aifinops_cli", "scan", "--record", "--state-dir", str(state),
-         "--log-file", str(log), "--format", "json"],
-        capture_output=True, text=True, env=_env(tmp_path), timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "aifinops_cli",
+            "scan",
+            "--record",
+            "--state-dir",
+            str(state),
+            "--log-file",
+            str(log),
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=120,
+    )
     assert result.returncode == ExitCode.LOCKED == 5
     assert result.stdout == ""  # nothing that breaks machine output
     assert f"another aifinops run holds {state / 'scan.lock'} (pid {proc.pid} on " in result.stderr
@@ -63,9 +83,23 @@ def test_second_scan_process_refuses_with_exit_5(holder, tmp_path):
 
     # the lock is per state dir and opt-out: --no-lock goes on (to the next check: bad provider)
     result = subprocess.run(
-        [sys.executable, "-m", "aifinops_cli", "scan", "--record", "--no-lock", "--state-dir",
-         str(state), "--provider", "azure"],
-        capture_output=True, text=True, env=_env(tmp_path), timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "aifinops_cli",
+            "scan",
+            "--record",
+            "--no-lock",
+            "--state-dir",
+            str(state),
+            "--provider",
+            "azure",
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=120,
+    )
     assert result.returncode == ExitCode.USAGE and "unknown provider" in result.stderr
 
 
@@ -89,9 +123,25 @@ def test_in_process_cli_refuses_too(holder, runner):
 def test_log_file_and_timestamped_names(far_end, runner, tmp_path):
     log = tmp_path / "logs" / "aifinops.log"
     out = tmp_path / "out"
-    result = run_cli(runner, "-q", "scan", "--regions", "us-east-1", "--scanner", "aws.ebs",
-                     "--record", "--state-dir", str(tmp_path / "state"), "--log-file", str(log),
-                     "--timestamped", "--format", "json,markdown", "--output-dir", str(out))
+    result = run_cli(
+        runner,
+        "-q",
+        "scan",
+        "--regions",
+        "us-east-1",
+        "--scanner",
+        "aws.ebs",
+        "--record",
+        "--state-dir",
+        str(tmp_path / "state"),
+        "--log-file",
+        str(log),
+        "--timestamped",
+        "--format",
+        "json,markdown",
+        "--output-dir",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
     assert result.stderr == ""  # -q: nothing on stderr, all of it in the log
     names = sorted(p.name for p in out.iterdir())
@@ -99,6 +149,11 @@ def test_log_file_and_timestamped_names(far_end, runner, tmp_path):
     for name, ext in zip(names, ("json", "md"), strict=True):
         assert re.fullmatch(rf"aifinops-report-\d{{8}}T\d{{6}}Z\.{ext}", name), name
     text = log.read_text()
-    for words in ("scan starting", "holding the run lock", "recorded run 1", f"wrote {out}",
-                  "scan finished: $0.00/month in 0 findings (0 suppressed), exit 0"):
+    for words in (
+        "scan starting",
+        "holding the run lock",
+        "recorded run 1",
+        f"wrote {out}",
+        "scan finished: $0.00/month in 0 findings (0 suppressed), exit 0",
+    ):
         assert words in text, text

@@ -15,13 +15,24 @@ from aifinops_cli.demo.fakes.k8s import FakeCluster, FakeK8s, node_json, serve, 
 from tests.conftest import run_json
 
 
-def _finding(provider: str, rid: str, savings: float, covers: tuple[str, ...],
-             suppressed: bool = False) -> Finding:
+def _finding(
+    provider: str, rid: str, savings: float, covers: tuple[str, ...], suppressed: bool = False
+) -> Finding:
     line = CostLine("machine", savings, "month", 1.0, "test", "2026-11-01")
-    obs = Observation(provider=provider, kind=f"{provider}.thing", id=rid, cost_lines=(line,),
-                      covers=covers)
-    return Finding("r-" + provider, "t", "idle-cluster", Severity.HIGH, Confidence.HIGH, obs,
-                   savings, savings, "do it", {}, suppressed=suppressed)
+    obs = Observation(provider=provider, kind=f"{provider}.thing", id=rid, cost_lines=(line,), covers=covers)
+    return Finding(
+        "r-" + provider,
+        "t",
+        "idle-cluster",
+        Severity.HIGH,
+        Confidence.HIGH,
+        obs,
+        savings,
+        savings,
+        "do it",
+        {},
+        suppressed=suppressed,
+    )
 
 
 def test_provider_ids() -> None:
@@ -73,21 +84,49 @@ def eks_like(far_end, tmp_path, monkeypatch):
     now = datetime.now(UTC)
     seed_region("us-east-1", [DemoInstance("gpu-node", "g5.12xlarge", {"team": "ml"}, cpu=1.0)], [], now)
     ec2 = boto3.client("ec2", region_name="us-east-1")
-    iid = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["gpu-node"]}])[
-        "Reservations"][0]["Instances"][0]["InstanceId"]
-    labels = {"node.kubernetes.io/instance-type": "g5.12xlarge", "topology.kubernetes.io/region": "us-east-1",
-              "team": "ml"}
-    fake = FakeK8s(clusters={"prod": FakeCluster(nodes=[
-        node_json("ip-10-0-0-1", gpus=4, labels=labels, provider_id=f"aws:///us-east-1a/{iid}",
-                  created=now - timedelta(days=10))])})
+    iid = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["gpu-node"]}])["Reservations"][0][
+        "Instances"
+    ][0]["InstanceId"]
+    labels = {
+        "node.kubernetes.io/instance-type": "g5.12xlarge",
+        "topology.kubernetes.io/region": "us-east-1",
+        "team": "ml",
+    }
+    fake = FakeK8s(
+        clusters={
+            "prod": FakeCluster(
+                nodes=[
+                    node_json(
+                        "ip-10-0-0-1",
+                        gpus=4,
+                        labels=labels,
+                        provider_id=f"aws:///us-east-1a/{iid}",
+                        created=now - timedelta(days=10),
+                    )
+                ]
+            )
+        }
+    )
     with serve(fake) as url:
         monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "kubeconfig", url, ["prod"])))
         yield iid
 
 
 def test_cloud_and_kubernetes_findings_on_one_instance(eks_like, runner) -> None:
-    report = run_json(runner, "scan", "--provider", "aws", "--regions", "us-east-1",
-                      "--kube-context", "prod", "--scanner", "aws.ec2", "--scanner", "k8s.gpu")
+    report = run_json(
+        runner,
+        "scan",
+        "--provider",
+        "aws",
+        "--regions",
+        "us-east-1",
+        "--kube-context",
+        "prod",
+        "--scanner",
+        "aws.ec2",
+        "--scanner",
+        "k8s.gpu",
+    )
     found = {f["rule_id"]: f for f in report["findings"]}
     ec2, node = found["aws-ec2-idle-gpu"], found["k8s-gpu-node-unrequested"]
     assert ec2["resource_id"] == eks_like and ec2["covers"] == [f"aws:ec2:{eks_like}"]

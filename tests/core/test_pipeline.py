@@ -31,11 +31,16 @@ UNTAGGED = "billing-untagged-ai-spend"
 def request(baseline: set[str] | None, suppressions: Path | None) -> ScanRequest:
     config = Config()
     files = [suppressions] if suppressions is not None else []
-    return ScanRequest(options=ScanOptions(settings={"billing": BillingSettings(paths=list(INPUTS))}),
-                       config=config,
-                       rules=load_rules([], config), prices=load_catalog(), baseline=baseline,
-                       suppressions=supp.load(files), suppression_files=[str(p) for p in files],
-                       today=date(2026, 12, 1))
+    return ScanRequest(
+        options=ScanOptions(settings={"billing": BillingSettings(paths=list(INPUTS))}),
+        config=config,
+        rules=load_rules([], config),
+        prices=load_catalog(),
+        baseline=baseline,
+        suppressions=supp.load(files),
+        suppression_files=[str(p) for p in files],
+        today=date(2026, 12, 1),
+    )
 
 
 def by_rule(doc: dict) -> dict[str, dict]:
@@ -57,9 +62,11 @@ def test_library_caller_gets_the_cli_totals(runner, tmp_path) -> None:
     baseline = tmp_path / "baseline.json"
     baseline.write_text(json.dumps({"findings": [{"fingerprint": found[GCP_FLOW]["fingerprint"]}]}))
     rules = tmp_path / "suppressions.yaml"
-    rules.write_text(f"suppressions:\n"
-                     f"  - rule: {AI_FLOW}\n    reason: replication job moves in Q1\n"
-                     f"  - rule: {UNTAGGED}\n    reason: lapsed\n    expires: 2026-01-31\n")
+    rules.write_text(
+        f"suppressions:\n"
+        f"  - rule: {AI_FLOW}\n    reason: replication job moves in Q1\n"
+        f"  - rule: {UNTAGGED}\n    reason: lapsed\n    expires: 2026-01-31\n"
+    )
     known = {found[GCP_FLOW]["fingerprint"]}
 
     lib = to_dict(scan(request(known, rules)).report)
@@ -73,23 +80,46 @@ def test_library_caller_gets_the_cli_totals(runner, tmp_path) -> None:
     assert [(e["selector"], e["matched"]) for e in expired] == [(f"rule={UNTAGGED}", 1)]
     assert lib["visibility"]["score"] == plain["visibility"]["score"]
 
-    result = run_cli(runner, "-q", "scan", *(a for p in INPUTS for a in ("--billing", p)),
-                     "--baseline", str(baseline), "--suppressions", str(rules), "--format", "json")
+    result = run_cli(
+        runner,
+        "-q",
+        "scan",
+        *(a for p in INPUTS for a in ("--billing", p)),
+        "--baseline",
+        str(baseline),
+        "--suppressions",
+        str(rules),
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0, result.output
     cli = json.loads(result.stdout)
     assert cli["summary"] == lib["summary"]
     assert cli["visibility"] == lib["visibility"]
 
     def key(doc: dict) -> list[tuple]:
-        return sorted((f["fingerprint"], f["status"], f["suppressed"], f["overlaps"],
-                       f["estimated_monthly_savings_usd"]) for f in doc["findings"])
+        return sorted(
+            (
+                f["fingerprint"],
+                f["status"],
+                f["suppressed"],
+                f["overlaps"],
+                f["estimated_monthly_savings_usd"],
+            )
+            for f in doc["findings"]
+        )
 
     assert key(cli) == key(lib)
 
 
 def test_a_request_that_cannot_run_fails_before_scanning() -> None:
     config = Config()
-    bad = ScanRequest(options=ScanOptions(), config=config, rules=load_rules([], config),
-                      prices=load_catalog(), scanners=["no.such"])
+    bad = ScanRequest(
+        options=ScanOptions(),
+        config=config,
+        rules=load_rules([], config),
+        prices=load_catalog(),
+        scanners=["no.such"],
+    )
     with pytest.raises(RequestError, match="unknown scanner"):
         scan(bad)

@@ -18,7 +18,7 @@ from tests.paths import ROOT
 
 SRC = ROOT / "src"
 
-PROVIDER = '''
+PROVIDER = """
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,9 +44,9 @@ class AzureProvider(Provider):
     def settings(cls, values: dict[str, Any], section: dict[str, Any]) -> AzureSettings:
         return AzureSettings(subscription=values.get("subscription") or section.get("subscription", ""),
                              vms=list(section.get("vms") or []))
-'''
+"""
 
-SCANNER = '''
+SCANNER = """
 from aifinops_cli.core.models import HOURS_PER_MONTH, CoverageEntry, Observation, ScanResult
 from aifinops_cli.core.plugin import Scanner
 
@@ -70,9 +70,9 @@ class AzureGpuScanner(Scanner):
                 cost_lines=(line,) if line else ()))
         scope = f"subscription {settings.subscription}"
         return ScanResult(self.name, out, [CoverageEntry(self.name, scope, "ok", resources=len(out))])
-'''
+"""
 
-RULES = '''
+RULES = """
 rules:
   - id: azure-vm-idle-gpu
     title: Idle Azure GPU VM
@@ -91,9 +91,9 @@ rules:
     savings: {metric: monthly_cost_usd}
     evidence: [size, cpu_max_pct]
     recommendation: Deallocate the VM (az vm deallocate) or delete it.
-'''
+"""
 
-CATALOG = '''
+CATALOG = """
 catalog: azure-plugin-test
 source: "hand-written for this test"
 price_date: "2026-11-01"
@@ -105,22 +105,22 @@ services:
       eastus:
         Standard_NC6s_v3: 3.06
         Standard_NC24ads_A100_v4: 3.673
-'''
+"""
 
-ENTRY_POINTS = '''[aifinops.providers]
+ENTRY_POINTS = """[aifinops.providers]
 azure = aifinops_azure.provider:AzureProvider
 
 [aifinops.scanners]
 azure.vm = aifinops_azure.scanner:AzureGpuScanner
-'''
+"""
 
-CONFIG = '''
+CONFIG = """
 azure:
   subscription: sub-1
   vms:
     - {name: train-1, size: Standard_NC6s_v3, location: eastus, cpu_max_pct: 1.5}
     - {name: serve-1, size: Standard_NC24ads_A100_v4, location: eastus, cpu_max_pct: 60}
-'''
+"""
 
 
 @pytest.fixture
@@ -129,8 +129,13 @@ def site(tmp_path: Path) -> Path:
     site = tmp_path / "site"
     pkg = site / "aifinops_azure"
     pkg.mkdir(parents=True)
-    for name, text in (("__init__.py", ""), ("provider.py", PROVIDER), ("scanner.py", SCANNER),
-                       ("rules.yaml", RULES), ("catalog.yaml", CATALOG)):
+    for name, text in (
+        ("__init__.py", ""),
+        ("provider.py", PROVIDER),
+        ("scanner.py", SCANNER),
+        ("rules.yaml", RULES),
+        ("catalog.yaml", CATALOG),
+    ):
         (pkg / name).write_text(text.lstrip(), encoding="utf-8")
     dist = site / "aifinops_azure-0.1.dist-info"
     dist.mkdir()
@@ -140,32 +145,52 @@ def site(tmp_path: Path) -> Path:
 
 
 def aifinops(site: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), str(site)]), "NO_COLOR": "1",
-           "HOME": str(tmp_path), "COLUMNS": "200"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), str(site)]),
+        "NO_COLOR": "1",
+        "HOME": str(tmp_path),
+        "COLUMNS": "200",
+    }
     env.pop("AIFINOPS_CONFIG", None)
-    return subprocess.run([sys.executable, "-m", "aifinops_cli", *args], capture_output=True, text=True,
-                          env=env, cwd=tmp_path, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "aifinops_cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
 
 
 def test_a_plugin_provider_scans_with_its_config_rules_and_catalog(site: Path, tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(CONFIG.lstrip())
-    result = aifinops(site, tmp_path, "-q", "--config", str(config), "scan", "-p", "azure",
-                      "--format", "json")
+    result = aifinops(
+        site, tmp_path, "-q", "--config", str(config), "scan", "-p", "azure", "--format", "json"
+    )
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["scanners"] == ["azure.vm"]  # only the provider asked for: no AWS scanner ran
     assert [(c["scanner"], c["scope"], c["status"], c["resources"]) for c in doc["coverage"]["scopes"]] == [
-        ("azure.vm", "subscription sub-1", "ok", 2)]
+        ("azure.vm", "subscription sub-1", "ok", 2)
+    ]
     [finding] = doc["findings"]  # serve-1 is busy (60% CPU)
     assert (finding["rule_id"], finding["resource_name"], finding["account"]) == (
-        "azure-vm-idle-gpu", "train-1", "sub-1")
+        "azure-vm-idle-gpu",
+        "train-1",
+        "sub-1",
+    )
     # by hand: Standard_NC6s_v3 at 3.06 USD an hour x 730 hours a month = 2,233.80 USD
     assert finding["monthly_cost_usd"] == pytest.approx(3.06 * 730)
     assert finding["estimated_monthly_savings_usd"] == pytest.approx(2233.80)
     [line] = finding["evidence"]["cost_basis"]
     assert (line["unit_price_usd"], line["quantity"], line["source"], line["price_date"]) == (
-        3.06, 730.0, "azure-plugin-test", "2026-11-01")  # the plugin catalog's name and date
+        3.06,
+        730.0,
+        "azure-plugin-test",
+        "2026-11-01",
+    )  # the plugin catalog's name and date
     assert doc["summary"]["monthly_waste_usd"] == pytest.approx(2233.80)
 
 
@@ -175,8 +200,20 @@ def test_its_flags_help_panel_and_config_schema(site: Path, tmp_path: Path) -> N
 
     config = tmp_path / "config.yaml"
     config.write_text(CONFIG.lstrip())
-    flag = aifinops(site, tmp_path, "-q", "--config", str(config), "scan", "-p", "azure",
-                    "--azure-subscription", "sub-2", "--format", "json")
+    flag = aifinops(
+        site,
+        tmp_path,
+        "-q",
+        "--config",
+        str(config),
+        "scan",
+        "-p",
+        "azure",
+        "--azure-subscription",
+        "sub-2",
+        "--format",
+        "json",
+    )
     assert flag.returncode == 0, flag.stderr
     assert json.loads(flag.stdout)["findings"][0]["account"] == "sub-2"  # the flag over the section
 
@@ -187,6 +224,12 @@ def test_its_flags_help_panel_and_config_schema(site: Path, tmp_path: Path) -> N
     # without the plugin on the path, neither the provider nor its section is known
     env = {**os.environ, "PYTHONPATH": str(SRC), "HOME": str(tmp_path)}
     env.pop("AIFINOPS_CONFIG", None)
-    plain = subprocess.run([sys.executable, "-m", "aifinops_cli", "-q", "scan", "-p", "azure"],
-                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    plain = subprocess.run(
+        [sys.executable, "-m", "aifinops_cli", "-q", "scan", "-p", "azure"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert plain.returncode == 2 and "unknown provider(s) azure" in plain.stderr

@@ -56,8 +56,9 @@ class Subscriptions(Provider):
 
 
 def _ctx() -> ScanContext:
-    return ScanContext(options=ScanOptions(), config=Config(), prices=PriceCatalog(),
-                       now=datetime(2026, 12, 1, tzinfo=UTC))
+    return ScanContext(
+        options=ScanOptions(), config=Config(), prices=PriceCatalog(), now=datetime(2026, 12, 1, tzinfo=UTC)
+    )
 
 
 def test_a_provider_fans_out_over_its_own_scopes_with_its_explanation() -> None:
@@ -74,8 +75,12 @@ def test_a_provider_fans_out_over_its_own_scopes_with_its_explanation() -> None:
     assert [(c.scope, c.status, c.resources, c.message) for c in done.coverage] == [
         ("subscription s1", "ok", 2, ""),
         ("subscription s2", "failed", 0, "s2: refused: grant Reader on the subscription"),
-        ("subscription s3", "failed", 0,
-         "s3: internal error: KeyError: 'vm' (rerun with --debug for details)"),
+        (
+            "subscription s3",
+            "failed",
+            0,
+            "s3: internal error: KeyError: 'vm' (rerun with --debug for details)",
+        ),
     ]
     assert done.observations == ["vm-a", "vm-b"] and len(ctx.internal_errors) == 1
 
@@ -101,28 +106,35 @@ def _client_error(code: str) -> botocore.exceptions.ClientError:
     return botocore.exceptions.ClientError({"Error": {"Code": code, "Message": "no"}}, "DescribeInstances")
 
 
-@pytest.mark.parametrize(("provider", "kind", "label"), [
-    (AwsProvider, "region", "us-east-1"), (GcpProvider, "project", "project us-east-1"),
-    (K8sProvider, "context", "context us-east-1")])
+@pytest.mark.parametrize(
+    ("provider", "kind", "label"),
+    [
+        (AwsProvider, "region", "us-east-1"),
+        (GcpProvider, "project", "project us-east-1"),
+        (K8sProvider, "context", "context us-east-1"),
+    ],
+)
 def test_builtin_scope_kinds_and_labels(provider: type[Provider], kind: str, label: str) -> None:
     assert provider.scope_kind == kind and provider.scope_label("us-east-1") == label
 
 
 def test_builtin_explanations_are_the_providers_own() -> None:
     assert AwsProvider.explain(botocore.exceptions.NoCredentialsError(), "us-east-1").startswith(
-        "no AWS credentials found: run `aws configure`")
+        "no AWS credentials found: run `aws configure`"
+    )
     assert AwsProvider.is_fatal(botocore.exceptions.NoCredentialsError())
     assert not AwsProvider.is_fatal(_client_error("UnauthorizedOperation"))
     assert isinstance(_client_error("Throttling"), AwsProvider.expected_errors())
 
     denied = GcpProvider.explain(gexc.Forbidden("caller lacks compute.instances.list"), "ml-prod")
-    assert denied.startswith("ml-prod: access denied (403): caller lacks compute.instances.list; "
-                             "grant the read-only roles in")
+    assert denied.startswith(
+        "ml-prod: access denied (403): caller lacks compute.instances.list; grant the read-only roles in"
+    )
     assert isinstance(gexc.Forbidden("x"), GcpProvider.expected_errors())
     assert GcpProvider.is_fatal(gexc.Unauthenticated("expired")) and not GcpProvider.is_fatal(
-        gexc.Forbidden("x"))
+        gexc.Forbidden("x")
+    )
 
     unauthorised = K8sProvider.explain(ApiException(status=401, reason="Unauthorized"), "prod")
     assert unauthorised.startswith("prod: unauthorised (401): the credentials of this context")
     assert isinstance(ApiException(status=500), K8sProvider.expected_errors())
-

@@ -19,14 +19,19 @@ def test_provider_filter() -> None:
 
 def test_llm_scan_does_not_import_cloud_clients(tmp_path) -> None:
     log = tmp_path / "requests.jsonl"
-    log.write_text('{"timestamp": "2026-11-01T00:00:00Z", "provider": "openai", "model": "gpt-4o-mini", '
-                   '"input_tokens": 10, "output_tokens": 5}\n', encoding="utf-8")
-    code = ("import sys\nfrom aifinops_cli.cli.app import main\n"
-            f"sys.argv = ['aifinops', '-q', 'scan', '--llm-logs', {str(log)!r}, '--format', 'json', "
-            f"'--output', {str(tmp_path / 'r.json')!r}]\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "clients = ('boto3', 'kubernetes', 'google.cloud.compute_v1')\n"
-            "print(sorted(m for m in clients if m in sys.modules))")
+    log.write_text(
+        '{"timestamp": "2026-11-01T00:00:00Z", "provider": "openai", "model": "gpt-4o-mini", '
+        '"input_tokens": 10, "output_tokens": 5}\n',
+        encoding="utf-8",
+    )
+    code = (
+        "import sys\nfrom aifinops_cli.cli.app import main\n"
+        f"sys.argv = ['aifinops', '-q', 'scan', '--llm-logs', {str(log)!r}, '--format', 'json', "
+        f"'--output', {str(tmp_path / 'r.json')!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "clients = ('boto3', 'kubernetes', 'google.cloud.compute_v1')\n"
+        "print(sorted(m for m in clients if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
     assert (tmp_path / "r.json").exists()
@@ -45,15 +50,23 @@ def test_builtin_providers_are_registered_like_plugins() -> None:
     providers = load_providers()
     assert {name: f"{cls.__module__}:{cls.__name__}" for name, cls in providers.items()} == group
     assert {n.split(".")[0] for n in entry_names()} == set(providers)
-    assert {cls.section_name() for cls in providers.values()} == {"aws", "gcp", "kubernetes", "llm",
-                                                                   "billing"}
+    assert {cls.section_name() for cls in providers.values()} == {
+        "aws",
+        "gcp",
+        "kubernetes",
+        "llm",
+        "billing",
+    }
 
 
 def test_provider_flags_sit_in_their_own_help_panels(runner) -> None:
     from tests.conftest import run_cli
 
-    result = runner.invoke(__import__("aifinops_cli.cli.app", fromlist=["app"]).app,
-                           ["scan", "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    result = runner.invoke(
+        __import__("aifinops_cli.cli.app", fromlist=["app"]).app,
+        ["scan", "--help"],
+        env={"COLUMNS": "200", "NO_COLOR": "1"},
+    )
     assert result.exit_code == 0
     panels = {}
     current = ""
@@ -83,8 +96,15 @@ def test_a_provider_config_section_is_its_typed_settings_and_a_typo_exits_2(runn
     cfg.write_text("aws:\n  profile: prod\n  regions: eu-west-1, eu-central-1\ngcp:\n  projects: [p1]\n")
     config = load_config(cfg)
     options = ScanOptions()
-    plan = prepare(ScanRequest(options=options, config=config, rules=load_rules([], config),
-                               prices=PriceCatalog(), scanners=["gcp.compute"]))
+    plan = prepare(
+        ScanRequest(
+            options=options,
+            config=config,
+            rules=load_rules([], config),
+            prices=PriceCatalog(),
+            scanners=["gcp.compute"],
+        )
+    )
     aws, gcp = options.settings["aws"], options.settings["gcp"]
     assert (aws.profile, aws.regions, gcp.projects) == ("prod", ["eu-west-1", "eu-central-1"], ["p1"])
     assert [cls.name for cls in plan.scanners] == ["gcp.compute"]

@@ -45,9 +45,12 @@ rules:
 def box(cpu=None, gpu=None, tags=None, state="running", price=1.0, hours=100.0):
     metrics = {"cpu": cpu, "gpu": gpu}
     return Observation(
-        provider="test", kind="test.box", id="b-1", metrics={k: v for k, v in metrics.items()
-                                                              if v is not None},
-        attributes={"state": state}, tags=tags or {},
+        provider="test",
+        kind="test.box",
+        id="b-1",
+        metrics={k: v for k, v in metrics.items() if v is not None},
+        attributes={"state": state},
+        tags=tags or {},
         cost_lines=(CostLine("box", price, "hour", hours, "test-catalog", "2026-11-01"),),
     )
 
@@ -94,15 +97,31 @@ def test_fingerprint_ignores_costs():
 @pytest.mark.parametrize(
     ("broken", "line", "field", "words"),
     [
-        (RULE.replace("    title: Idle thing\n", "    title: Idle thing\n    colour: red\n"), 4,
-         "rules.0.colour", "unknown field"),
+        (
+            RULE.replace("    title: Idle thing\n", "    title: Idle thing\n    colour: red\n"),
+            4,
+            "rules.0.colour",
+            "unknown field",
+        ),
         (RULE.replace('lt: "${cpu}"', 'lt: "${cpuu}"'), 19, "rules.0.when.all.0.lt", "unknown parameter"),
-        (RULE.replace('matches: "^zz"', 'matches: "(["'), 24, "rules.0.when.all.3.any.1.matches",
-         "invalid regular expression"),
-        (RULE.replace("severity:\n      default: low", "severity:\n      default: urgent"), 8,
-         "rules.0.severity.default", "is not one of"),
-        (RULE.replace("category: zombie-infrastructure", "category: Zombie Infra"), 4,
-         "rules.0.category", "does not match"),
+        (
+            RULE.replace('matches: "^zz"', 'matches: "(["'),
+            24,
+            "rules.0.when.all.3.any.1.matches",
+            "invalid regular expression",
+        ),
+        (
+            RULE.replace("severity:\n      default: low", "severity:\n      default: urgent"),
+            8,
+            "rules.0.severity.default",
+            "is not one of",
+        ),
+        (
+            RULE.replace("category: zombie-infrastructure", "category: Zombie Infra"),
+            4,
+            "rules.0.category",
+            "does not match",
+        ),
         (RULE.replace("    recommendation: Stop it.\n", ""), 2, "rules.0", "'recommendation' is a required"),
         ("rules:\n  - id: x\n   title: [\n", 3, "", "invalid YAML"),
     ],
@@ -119,7 +138,8 @@ def test_validation_points_at_file_line_field(broken, line, field, words):
 def test_default_rules_are_valid_and_user_rules_replace_them(tmp_path):
     defaults = load_rules()
     assert {"aws-ebs-unattached", "aws-ec2-idle-gpu", "aws-ec2-stopped-gpu-storage"} <= {
-        r.id for r in defaults}
+        r.id for r in defaults
+    }
     custom = tmp_path / "mine.yaml"
     custom.write_text(RULE.replace("id: test-idle", "id: aws-ebs-unattached"))
     merged = {r.id: r for r in load_rules([custom])}
@@ -129,14 +149,16 @@ def test_default_rules_are_valid_and_user_rules_replace_them(tmp_path):
 
 def test_params_from_config_and_set(tmp_path):
     cfg = tmp_path / "aifinops.yaml"
-    cfg.write_text(textwrap.dedent("""\
+    cfg.write_text(
+        textwrap.dedent("""\
         owner_tag_keys: [squad]
         rules:
           aws-ec2-idle-gpu:
             params: {cpu_max_pct: 3}
           aws-ebs-unattached:
             enabled: false
-        """))
+        """)
+    )
     config = load_config(cfg, ["aws-ec2-idle-gpu.gpu_util_max_pct=2"])
     loaded = {r.id: r for r in load_rules(config=config)}
     assert loaded["aws-ec2-idle-gpu"].params["cpu_max_pct"] == 3

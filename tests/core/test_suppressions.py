@@ -15,12 +15,22 @@ from aifinops_cli.demo.aws import DemoInstance, DemoVolume, seed_region
 from tests.conftest import run_cli
 
 
-def finding(rule: str, rid: str, owner: str = "", tags: dict | None = None, name: str = "",
-            savings: float = 10.0) -> Finding:
-    obs = Observation(provider="aws", kind="aws.ebs.volume", id=rid, account="123456789012",
-                      region="us-east-1", name=name, tags=tags or {}, owner=owner)
-    return Finding(rule, "t", "orphaned-storage", Severity.HIGH, Confidence.HIGH, obs, savings,
-                   savings, "delete it", {})
+def finding(
+    rule: str, rid: str, owner: str = "", tags: dict | None = None, name: str = "", savings: float = 10.0
+) -> Finding:
+    obs = Observation(
+        provider="aws",
+        kind="aws.ebs.volume",
+        id=rid,
+        account="123456789012",
+        region="us-east-1",
+        name=name,
+        tags=tags or {},
+        owner=owner,
+    )
+    return Finding(
+        rule, "t", "orphaned-storage", Severity.HIGH, Confidence.HIGH, obs, savings, savings, "delete it", {}
+    )
 
 
 FILE = """\
@@ -47,12 +57,14 @@ def test_matching_and_expiry_on_a_fixed_clock():
     def run(today: date) -> tuple[list[Finding], supp.SuppressionOutcome]:
         for e in entries:
             e.matched = 0
-        fs = [finding("aws-ebs-unattached", "vol-keep-1"),
-              finding("aws-ebs-unattached", "vol-other"),
-              finding("aws-ebs-unattached", "vol-sb", tags={"Env": "sandbox"}),
-              finding("aws-ec2-idle-gpu", "i-1", owner="research"),
-              finding("aws-ebs-unattached", "vol-r", owner="research"),
-              finding("aws-ebs-unattached", "vol-x", name="scratch-bob")]
+        fs = [
+            finding("aws-ebs-unattached", "vol-keep-1"),
+            finding("aws-ebs-unattached", "vol-other"),
+            finding("aws-ebs-unattached", "vol-sb", tags={"Env": "sandbox"}),
+            finding("aws-ec2-idle-gpu", "i-1", owner="research"),
+            finding("aws-ebs-unattached", "vol-r", owner="research"),
+            finding("aws-ebs-unattached", "vol-x", name="scratch-bob"),
+        ]
         return fs, supp.apply(fs, entries, today, ["s.yaml"])
 
     # the expiry day itself is still covered
@@ -67,9 +79,15 @@ def test_matching_and_expiry_on_a_fixed_clock():
     assert [f.suppressed for f in fs] == [False, False, True, True, False, True]
     assert [e.source for e in out.expired] == ["s.yaml:2"]
     doc = out.to_dict()
-    assert doc["expired"] == [{"source": "s.yaml:2", "selector": "rule=aws-ebs-unattached, "
-                               "resource=vol-keep*", "reason": "restore drill volumes",
-                               "expires": "2026-03-31", "matched": 1}]
+    assert doc["expired"] == [
+        {
+            "source": "s.yaml:2",
+            "selector": "rule=aws-ebs-unattached, resource=vol-keep*",
+            "reason": "restore drill volumes",
+            "expires": "2026-03-31",
+            "matched": 1,
+        }
+    ]
     assert doc["checked_on"] == "2026-04-01" and doc["suppressed_findings"] == 3
 
     # after mid-June both dated entries have lapsed; undated ones never do
@@ -78,13 +96,16 @@ def test_matching_and_expiry_on_a_fixed_clock():
     assert {e.source for e in out.expired} == {"s.yaml:2", "s.yaml:8"}
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ("suppressions:\n  - rule: x\n", "s.yaml:2: suppressions.0: a suppression needs a `reason`"),
-    ("suppressions:\n  - reason: because\n", "needs at least one of rule"),
-    ("suppressions:\n  - rule: x\n    reason: r\n    expires: soon\n", "s.yaml:4"),
-    ("suppressions:\n  - rule: x\n    reason: r\n    until: 2026-01-01\n", "unknown key"),
-    ("nope: []\n", "one key, `suppressions`"),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("suppressions:\n  - rule: x\n", "s.yaml:2: suppressions.0: a suppression needs a `reason`"),
+        ("suppressions:\n  - reason: because\n", "needs at least one of rule"),
+        ("suppressions:\n  - rule: x\n    reason: r\n    expires: soon\n", "s.yaml:4"),
+        ("suppressions:\n  - rule: x\n    reason: r\n    until: 2026-01-01\n", "unknown key"),
+        ("nope: []\n", "one key, `suppressions`"),
+    ],
+)
 def test_bad_files_point_at_the_line(text, words):
     with pytest.raises(SourceError) as err:
         supp.parse(text, "s.yaml")
@@ -108,16 +129,27 @@ def estate(far_end):
 
 
 def test_ci_stops_failing_and_expired_entries_are_reported(estate, runner, tmp_path):
-    args = ["scan", "--regions", "us-east-1", "--scanner", "aws.ec2,aws.ebs", "--fail-on", "high",
-            "--format", "json"]
+    args = [
+        "scan",
+        "--regions",
+        "us-east-1",
+        "--scanner",
+        "aws.ec2,aws.ebs",
+        "--fail-on",
+        "high",
+        "--format",
+        "json",
+    ]
     result = run_cli(runner, *args)
     assert result.exit_code == 1  # the idle p3 fails CI
     sfile = tmp_path / "suppressions.yaml"
-    sfile.write_text("suppressions:\n"
-                     "  - owner: research\n    rule: aws-ec2-idle-gpu\n"
-                     "    reason: training restarts Monday\n    expires: 2099-12-31\n"
-                     "  - tag: env=sandbox\n    reason: old sandbox\n    expires: 2020-01-31\n"
-                     "  - resource: vol-nothing\n    reason: never matches\n")
+    sfile.write_text(
+        "suppressions:\n"
+        "  - owner: research\n    rule: aws-ec2-idle-gpu\n"
+        "    reason: training restarts Monday\n    expires: 2099-12-31\n"
+        "  - tag: env=sandbox\n    reason: old sandbox\n    expires: 2020-01-31\n"
+        "  - resource: vol-nothing\n    reason: never matches\n"
+    )
     result = run_cli(runner, *args, "--suppressions", str(sfile))
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
@@ -138,8 +170,9 @@ def test_ci_stops_failing_and_expired_entries_are_reported(estate, runner, tmp_p
     cfg = tmp_path / "aifinops.yaml"
     cfg.write_text("suppressions: suppressions.yaml\n")
     out = tmp_path / "out"
-    result = run_cli(runner, "--config", str(cfg), *args[:-2], "--format", "markdown,html",
-                     "--output-dir", str(out))
+    result = run_cli(
+        runner, "--config", str(cfg), *args[:-2], "--format", "markdown,html", "--output-dir", str(out)
+    )
     assert result.exit_code == 0, result.output
     md = (out / "aifinops-report.md").read_text()
     assert "Suppressed (not counted): 1." in md

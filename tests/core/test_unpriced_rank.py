@@ -28,12 +28,19 @@ END = NOW.replace(minute=0)
 OLD = NOW - timedelta(days=60)
 P = "ml-rank"
 ASIA, US = "asia-southeast1-b", "us-central1-a"
-PRICES = {"catalog": "test-gcp", "price_date": "2026-11-01", "source": "written in this test",
-          "services": {
-              "gcp.compute": {"unit": "hour", "prices": {"us-central1": {"n1-standard-8": 0.38,
-                                                                         "a3-highgpu-8g": 88.49}}},
-              "gcp.gpu": {"unit": "hour", "prices": {"us-central1": {"nvidia-tesla-t4": 0.35}}},
-              "gcp.pd": {"unit": "GB-month", "prices": {"us-central1": {"pd-ssd": 0.17}}}}}
+PRICES = {
+    "catalog": "test-gcp",
+    "price_date": "2026-11-01",
+    "source": "written in this test",
+    "services": {
+        "gcp.compute": {
+            "unit": "hour",
+            "prices": {"us-central1": {"n1-standard-8": 0.38, "a3-highgpu-8g": 88.49}},
+        },
+        "gcp.gpu": {"unit": "hour", "prices": {"us-central1": {"nvidia-tesla-t4": 0.35}}},
+        "gcp.pd": {"unit": "GB-month", "prices": {"us-central1": {"pd-ssd": 0.17}}},
+    },
+}
 T4S = 12  # more priced medium findings than the Markdown Top 10 holds
 
 # by hand: a T4 box is (0.38 + 0.35) x 730 = 532.90 a month, medium severity (below $1,000),
@@ -48,8 +55,10 @@ A3_PRIORITY = 72672.41
 
 def _idle(iid: str, name: str, zone: str) -> list[dict]:
     labels = {"instance_id": iid, "zone": zone, "project_id": P}
-    return [series_json(CPU_METRIC, {"instance_name": name}, "gce_instance", labels, [v] * 14, END)
-            for v in (0.01, 0.02)]
+    return [
+        series_json(CPU_METRIC, {"instance_name": name}, "gce_instance", labels, [v] * 14, END)
+        for v in (0.01, 0.02)
+    ]
 
 
 def estate(with_priced_a3: bool) -> FakeGcp:
@@ -57,18 +66,39 @@ def estate(with_priced_a3: bool) -> FakeGcp:
     idle = [("101", "a3-asia", ASIA)]
     proj.instances[ASIA] = [
         instance_json(P, "a3-asia", ASIA, "a3-highgpu-8g", 101, created=OLD, started=OLD),
-        instance_json(P, "a3-stopped", ASIA, "a3-highgpu-8g", 102, status="TERMINATED", created=OLD,
-                      stopped=NOW - timedelta(days=30))]
-    proj.disks[ASIA] = [disk_json(P, "a3-stopped-data", ASIA, "pd-ssd", 3000, 201, users=["a3-stopped"],
-                                  created=OLD)]
+        instance_json(
+            P,
+            "a3-stopped",
+            ASIA,
+            "a3-highgpu-8g",
+            102,
+            status="TERMINATED",
+            created=OLD,
+            stopped=NOW - timedelta(days=30),
+        ),
+    ]
+    proj.disks[ASIA] = [
+        disk_json(P, "a3-stopped-data", ASIA, "pd-ssd", 3000, 201, users=["a3-stopped"], created=OLD)
+    ]
     proj.instances[US] = []
     for n in range(T4S):
-        proj.instances[US].append(instance_json(P, f"t4-{n:02d}", US, "n1-standard-8", 300 + n, created=OLD,
-                                                started=OLD, accelerators=[("nvidia-tesla-t4", 1)]))
+        proj.instances[US].append(
+            instance_json(
+                P,
+                f"t4-{n:02d}",
+                US,
+                "n1-standard-8",
+                300 + n,
+                created=OLD,
+                started=OLD,
+                accelerators=[("nvidia-tesla-t4", 1)],
+            )
+        )
         idle.append((str(300 + n), f"t4-{n:02d}", US))
     if with_priced_a3:
-        proj.instances[US].append(instance_json(P, "a3-us", US, "a3-highgpu-8g", 400, created=OLD,
-                                                started=OLD))
+        proj.instances[US].append(
+            instance_json(P, "a3-us", US, "a3-highgpu-8g", 400, created=OLD, started=OLD)
+        )
         idle.append(("400", "a3-us", US))
     pairs = [_idle(*i) for i in idle]
     proj.series[(CPU_METRIC, "ALIGN_MEAN")] = [mean for mean, _ in pairs]
@@ -80,8 +110,11 @@ def scan(with_priced_a3: bool):
     prices = PriceCatalog()
     prices.add_catalog(PRICES, "test")
     with serve(estate(with_priced_a3)) as url:
-        options = ScanOptions(providers=["gcp"], lookback_days=14,
-                              settings={"gcp": GcpSettings(projects=[P], endpoints={"": url})})
+        options = ScanOptions(
+            providers=["gcp"],
+            lookback_days=14,
+            settings={"gcp": GcpSettings(projects=[P], endpoints={"": url})},
+        )
         ctx = ScanContext(options=options, config=Config(), prices=prices, now=NOW)
         return run_scan(ctx, [GcpComputeScanner], load_rules()).report
 

@@ -26,13 +26,19 @@ def refused(runner, *args: str) -> str:
 
 
 SET_CASES = [
-    ("aws-ec2-idle-gpux.cpu_max_pct=5",
-     "--set: aws-ec2-idle-gpux.cpu_max_pct: no rule with this id (did you mean 'aws-ec2-idle-gpu'?)"),
-    ("aws-ec2-idle-gpu.cpu_max_pctt=5",
-     "--set: aws-ec2-idle-gpu.cpu_max_pctt: unknown parameter (did you mean 'cpu_max_pct'?)"),
+    (
+        "aws-ec2-idle-gpux.cpu_max_pct=5",
+        "--set: aws-ec2-idle-gpux.cpu_max_pct: no rule with this id (did you mean 'aws-ec2-idle-gpu'?)",
+    ),
+    (
+        "aws-ec2-idle-gpu.cpu_max_pctt=5",
+        "--set: aws-ec2-idle-gpu.cpu_max_pctt: unknown parameter (did you mean 'cpu_max_pct'?)",
+    ),
     # before: accepted, then `cpu_max_pct < "fast"` compared as text and the rule misfired
-    ("aws-ec2-idle-gpu.cpu_max_pct=fast",
-     "--set: aws-ec2-idle-gpu.cpu_max_pct: expected a number (the default is 10), got 'fast'"),
+    (
+        "aws-ec2-idle-gpu.cpu_max_pct=fast",
+        "--set: aws-ec2-idle-gpu.cpu_max_pct: expected a number (the default is 10), got 'fast'",
+    ),
 ]
 
 
@@ -42,30 +48,55 @@ def test_bad_set_is_exit_2_naming_the_flag(runner, item: str, says: str) -> None
 
 
 CONFIG_CASES = [
-    ("rules:\n  aws-ec2-idle-gpux: {enabled: false}\n", 2, "rules.aws-ec2-idle-gpux",
-     "no rule with this id (did you mean 'aws-ec2-idle-gpu'?)"),
-    ("rules:\n  aws-ec2-idle-gpu:\n    params: {cpu_max_pctt: 3}\n", 3,
-     "rules.aws-ec2-idle-gpu.params.cpu_max_pctt", "unknown parameter (did you mean 'cpu_max_pct'?)"),
-    ("rules:\n  aws-ec2-idle-gpu:\n    params:\n      cpu_max_pct: '5'\n", 4,
-     "rules.aws-ec2-idle-gpu.params.cpu_max_pct", "expected a number (the default is 10), got '5'"),
-    ("rules:\n  aws-ec2-idle-gpu:\n    severity: hgh\n", 3, "rules.aws-ec2-idle-gpu.severity",
-     "unknown severity 'hgh' (choose from info, low, medium, high, critical)"),
+    (
+        "rules:\n  aws-ec2-idle-gpux: {enabled: false}\n",
+        2,
+        "rules.aws-ec2-idle-gpux",
+        "no rule with this id (did you mean 'aws-ec2-idle-gpu'?)",
+    ),
+    (
+        "rules:\n  aws-ec2-idle-gpu:\n    params: {cpu_max_pctt: 3}\n",
+        3,
+        "rules.aws-ec2-idle-gpu.params.cpu_max_pctt",
+        "unknown parameter (did you mean 'cpu_max_pct'?)",
+    ),
+    (
+        "rules:\n  aws-ec2-idle-gpu:\n    params:\n      cpu_max_pct: '5'\n",
+        4,
+        "rules.aws-ec2-idle-gpu.params.cpu_max_pct",
+        "expected a number (the default is 10), got '5'",
+    ),
+    (
+        "rules:\n  aws-ec2-idle-gpu:\n    severity: hgh\n",
+        3,
+        "rules.aws-ec2-idle-gpu.severity",
+        "unknown severity 'hgh' (choose from info, low, medium, high, critical)",
+    ),
     ("history:\n  keep: 3\n", 2, "history.keep", "unknown setting (known: path, record, keep_runs)"),
     ("history:\n  record: 'yes'\n", 2, "history.record", "must be true or false"),
     ("history:\n  keep_runs: 1\n", 2, "history.keep_runs", "a whole number of at least 2"),
     ("budgets:\n  team: {search: 500}\n", 2, "budgets.team", "unknown setting (known: llm"),
-    ("budgets:\n  llm:\n    team: {search: lots}\n", 3, "budgets.llm.team.search",
-     "a budget is a number of USD per month (0 or more), got 'lots'"),
-    ("llm:\n  budgets:\n    squad: {search: 500}\n", 3, "llm.budgets.squad",
-     "unknown budget dimension (known: team, app, customer)"),
+    (
+        "budgets:\n  llm:\n    team: {search: lots}\n",
+        3,
+        "budgets.llm.team.search",
+        "a budget is a number of USD per month (0 or more), got 'lots'",
+    ),
+    (
+        "llm:\n  budgets:\n    squad: {search: 500}\n",
+        3,
+        "llm.budgets.squad",
+        "unknown budget dimension (known: team, app, customer)",
+    ),
     ("llm:\n  budgets:\n    team: [500]\n", 3, "llm.budgets.team", "expected a mapping of name: USD"),
     ("llm:\n  budgets:\n    app:\n      chat: -20\n", 4, "llm.budgets.app.chat", "got -20"),
 ]
 
 
 @pytest.mark.parametrize(("body", "line", "where", "says"), CONFIG_CASES)
-def test_bad_config_is_exit_2_at_its_line(runner, tmp_path: Path, body: str, line: int, where: str,
-                                          says: str) -> None:
+def test_bad_config_is_exit_2_at_its_line(
+    runner, tmp_path: Path, body: str, line: int, where: str, says: str
+) -> None:
     cfg = tmp_path / "conf.yaml"
     cfg.write_text(body, encoding="utf-8")
     message = refused(runner, "-c", str(cfg), *NO_SCAN)
@@ -75,8 +106,11 @@ def test_bad_config_is_exit_2_at_its_line(runner, tmp_path: Path, body: str, lin
 
 def test_good_overrides_keep_their_types(tmp_path: Path) -> None:
     cfg = tmp_path / "conf.yaml"
-    cfg.write_text("rules:\n  aws-ec2-idle-gpu:\n    params: {cpu_max_pct: 2.5}\n"
-                   "llm:\n  budgets: {team: {search: 500}, customer: {acme: 0}}\n", encoding="utf-8")
+    cfg.write_text(
+        "rules:\n  aws-ec2-idle-gpu:\n    params: {cpu_max_pct: 2.5}\n"
+        "llm:\n  budgets: {team: {search: 500}, customer: {acme: 0}}\n",
+        encoding="utf-8",
+    )
     config = load_config(cfg, ["aws-ebs-unattached.min_age_days=7"])
     rules = {r.id: r for r in load_rules(config=config)}
     assert rules["aws-ec2-idle-gpu"].params["cpu_max_pct"] == 2.5
@@ -91,11 +125,16 @@ def test_unknown_rule_in_set_says_set_not_the_config() -> None:
     assert err.value.file == "--set" and "did you mean 'aws-ebs-unattached'?" in err.value.message
 
 
-@pytest.mark.parametrize(("entry", "says"), [
-    ("{rule: aws-ec2-idle-gpux, reason: drill}", "no rule matches 'aws-ec2-idle-gpux' "
-     "(did you mean 'aws-ec2-idle-gpu'?)"),
-    ("{rule: 'azure-*', reason: drill}", "no rule matches 'azure-*'"),
-])
+@pytest.mark.parametrize(
+    ("entry", "says"),
+    [
+        (
+            "{rule: aws-ec2-idle-gpux, reason: drill}",
+            "no rule matches 'aws-ec2-idle-gpux' (did you mean 'aws-ec2-idle-gpu'?)",
+        ),
+        ("{rule: 'azure-*', reason: drill}", "no rule matches 'azure-*'"),
+    ],
+)
 def test_suppression_naming_no_rule_is_exit_2(runner, tmp_path: Path, entry: str, says: str) -> None:
     sup = tmp_path / "sup.yaml"
     sup.write_text(f"suppressions:\n  - {{owner: research, reason: ok}}\n  - {entry}\n", encoding="utf-8")

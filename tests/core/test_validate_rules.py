@@ -46,8 +46,12 @@ rules:
 """
 
 
-def rule_text(kind: str = "aws.ec2.instance", metric: str = "cpu_max_pct",
-              savings: str = "monthly_cost_usd", evidence: str = "cpu_avg_pct") -> str:
+def rule_text(
+    kind: str = "aws.ec2.instance",
+    metric: str = "cpu_max_pct",
+    savings: str = "monthly_cost_usd",
+    evidence: str = "cpu_avg_pct",
+) -> str:
     return RULE.format(kind=kind, metric=metric, savings=savings, evidence=evidence)
 
 
@@ -75,13 +79,17 @@ def test_unknown_kind_names_line_and_nearest_kind(vocabulary: Vocabulary) -> Non
     assert "did you mean 'aws.ec2.instance'?" in err.value.message
 
 
-@pytest.mark.parametrize(("where", "line", "kwargs", "nearest"), [
-    ("rules.0.when.all.1.metric", 11, {"metric": "cpu_max_pc"}, "cpu_max_pct"),
-    ("rules.0.savings.metric", 12, {"savings": "monthly_cost"}, "monthly_cost_usd"),
-    ("rules.0.evidence.1", 13, {"evidence": "gpu_util_avgpct"}, "gpu_util_avg_pct"),
-])
-def test_unknown_field_names_line_and_nearest_field(vocabulary: Vocabulary, where: str, line: int,
-                                                    kwargs: dict[str, str], nearest: str) -> None:
+@pytest.mark.parametrize(
+    ("where", "line", "kwargs", "nearest"),
+    [
+        ("rules.0.when.all.1.metric", 11, {"metric": "cpu_max_pc"}, "cpu_max_pct"),
+        ("rules.0.savings.metric", 12, {"savings": "monthly_cost"}, "monthly_cost_usd"),
+        ("rules.0.evidence.1", 13, {"evidence": "gpu_util_avgpct"}, "gpu_util_avg_pct"),
+    ],
+)
+def test_unknown_field_names_line_and_nearest_field(
+    vocabulary: Vocabulary, where: str, line: int, kwargs: dict[str, str], nearest: str
+) -> None:
     with pytest.raises(SourceError) as err:
         check(rule_text(**kwargs), vocabulary)
     assert (err.value.line, err.value.where) == (line, where)
@@ -98,7 +106,8 @@ def test_field_of_another_kind_is_refused(vocabulary: Vocabulary) -> None:
 def test_severity_cases_fields_are_checked(vocabulary: Vocabulary) -> None:
     text = rule_text().replace(
         "severity: medium",
-        "severity: {default: low, cases: [{when: {metric: gpu_cnt, gte: 4}, level: high}]}")
+        "severity: {default: low, cases: [{when: {metric: gpu_cnt, gte: 4}, level: high}]}",
+    )
     with pytest.raises(SourceError) as err:
         check(text, vocabulary)
     assert (err.value.line, err.value.where) == (6, "rules.0.severity.cases.0.when.metric")
@@ -122,7 +131,8 @@ def test_installed_plugin_declarations_are_used() -> None:
         name, provider, description = "azure.vm", "azure", "Azure VMs"
         kinds = ("azure.vm",)
         fields: ClassVar[dict[str, tuple[str, ...]]] = {
-            "azure.vm": ("cpu_max_pct", "state", "instance_type", "cpu_avg_pct")}
+            "azure.vm": ("cpu_max_pct", "state", "instance_type", "cpu_avg_pct")
+        }
 
         def scan(self):  # pragma: no cover - never run
             raise NotImplementedError
@@ -136,7 +146,8 @@ def test_installed_plugin_declarations_are_used() -> None:
 
     vocab = Vocabulary.of([AzureVm, Undeclared])
     assert vocab.kinds["azure.vm"] == frozenset(
-        {"cpu_max_pct", "state", "instance_type", "cpu_avg_pct", *COMPUTED_FIELDS})
+        {"cpu_max_pct", "state", "instance_type", "cpu_avg_pct", *COMPUTED_FIELDS}
+    )
     assert check(rule_text(kind="azure.vm"), vocab) == []
     with pytest.raises(SourceError, match=r"unknown resource kind 'azure.vn'.*'azure.vm'"):
         check(rule_text(kind="azure.vn"), vocab)
@@ -151,8 +162,10 @@ def test_rules_validate_command(tmp_path: Path, runner) -> None:
     bad.write_text(rule_text(metric="cpu_max_pc"), encoding="utf-8")
     result = run_cli(runner, "rules", "validate", str(bad))
     assert result.exit_code == 2
-    assert (f"{bad}:11: rules.0.when.all.1.metric: unknown field 'cpu_max_pc': no scanner of "
-            "aws.ec2.instance emits it (did you mean 'cpu_max_pct'?)") in result.stderr
+    assert (
+        f"{bad}:11: rules.0.when.all.1.metric: unknown field 'cpu_max_pc': no scanner of "
+        "aws.ec2.instance emits it (did you mean 'cpu_max_pct'?)"
+    ) in result.stderr
     plugin = tmp_path / "azure.yaml"
     plugin.write_text(rule_text(kind="azure.vm"), encoding="utf-8")
     result = run_cli(runner, "rules", "validate", str(plugin))
@@ -167,8 +180,20 @@ def test_scan_refuses_before_any_api_call(tmp_path: Path, runner, far_end) -> No
     bad = tmp_path / "bad.yaml"
     bad.write_text(rule_text(kind="aws.ec2.instnce"), encoding="utf-8")
     out = tmp_path / "r.json"
-    result = run_cli(runner, "scan", "-p", "aws", "--regions", "us-east-1", "--rules", str(bad),
-                     "--format", "json", "--output", str(out))
+    result = run_cli(
+        runner,
+        "scan",
+        "-p",
+        "aws",
+        "--regions",
+        "us-east-1",
+        "--rules",
+        str(bad),
+        "--format",
+        "json",
+        "--output",
+        str(out),
+    )
     assert result.exit_code == 2, result.output
     assert f"{bad}:5: rules.0.resource.0: unknown resource kind 'aws.ec2.instnce'" in result.stderr
     assert far_end.recorder.calls == []  # not one AWS call was made
@@ -181,14 +206,18 @@ def test_scan_checks_only_the_providers_it_runs(tmp_path: Path, runner) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(rule_text(metric="cpu_max_pc"), encoding="utf-8")
     log = tmp_path / "requests.jsonl"
-    log.write_text('{"timestamp": "2026-11-01T00:00:00Z", "provider": "openai", "model": "gpt-4o-mini", '
-                   '"input_tokens": 10, "output_tokens": 5}\n', encoding="utf-8")
+    log.write_text(
+        '{"timestamp": "2026-11-01T00:00:00Z", "provider": "openai", "model": "gpt-4o-mini", '
+        '"input_tokens": 10, "output_tokens": 5}\n',
+        encoding="utf-8",
+    )
     result = run_cli(runner, "scan", "--llm-logs", str(log), "--rules", str(bad), "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["findings"] == []
 
 
 # --- the declarations against the scanners' real output -----------------------------------------
+
 
 @contextlib.contextmanager
 def demo_context() -> Iterator[ScanContext]:
@@ -204,8 +233,17 @@ def test_declared_fields_are_what_the_scanners_emit() -> None:
     """Every field a scanner emits on the demo estate is declared, and every declared field is
     emitted (spend anomalies: checked on `anomaly.observation`, the demo's history is too short)."""
     scanners = load_scanners()
-    assert set(scanners) == {"aws.ebs", "aws.ec2", "aws.eks", "aws.sagemaker", "billing", "gcp.compute",
-                             "gcp.gke", "k8s.gpu", "llm"}
+    assert set(scanners) == {
+        "aws.ebs",
+        "aws.ec2",
+        "aws.eks",
+        "aws.sagemaker",
+        "billing",
+        "gcp.compute",
+        "gcp.gke",
+        "k8s.gpu",
+        "llm",
+    }
     emitted: dict[tuple[str, str], set[str]] = {}
     with demo_context() as ctx:
         for name, cls in scanners.items():
@@ -213,14 +251,27 @@ def test_declared_fields_are_what_the_scanners_emit() -> None:
             for obs in cls(ctx).scan().observations:
                 assert obs.kind in cls.kinds, (name, obs.kind)
                 emitted.setdefault((name, obs.kind), set()).update(obs.metrics, obs.attributes)
-    a = anomaly.Anomaly("team", "search", datetime(2026, 11, 1, tzinfo=UTC),
-                        datetime(2026, 11, 2, tzinfo=UTC), 2, 300.0, 100.0, 150.0, True, "day")
+    a = anomaly.Anomaly(
+        "team",
+        "search",
+        datetime(2026, 11, 1, tzinfo=UTC),
+        datetime(2026, 11, 2, tzinfo=UTC),
+        2,
+        300.0,
+        100.0,
+        150.0,
+        True,
+        "day",
+    )
     for provider in ("llm", "billing"):
         obs = anomaly.observation(a, provider, "demo")
         emitted[(provider, obs.kind)] = set(obs.metrics) | set(obs.attributes)
-    declared = {(name, kind): set(names) for name, cls in scanners.items()
-                for kind, names in cls.fields.items()}
-    assert {k: sorted(v - declared.get(k, set())) for k, v in emitted.items()
-            if v - declared.get(k, set())} == {}, "emitted but not declared"
-    assert {k: sorted(v - emitted.get(k, set())) for k, v in declared.items()
-            if v - emitted.get(k, set())} == {}, "declared but never emitted"
+    declared = {
+        (name, kind): set(names) for name, cls in scanners.items() for kind, names in cls.fields.items()
+    }
+    assert {
+        k: sorted(v - declared.get(k, set())) for k, v in emitted.items() if v - declared.get(k, set())
+    } == {}, "emitted but not declared"
+    assert {
+        k: sorted(v - emitted.get(k, set())) for k, v in declared.items() if v - emitted.get(k, set())
+    } == {}, "declared but never emitted"

@@ -17,16 +17,24 @@ from pathlib import Path
 import aifinops_cli
 
 PACKAGE = Path(aifinops_cli.__file__).parent
-WITHOUT_MOTO = ("import sys; sys.modules['moto'] = None; sys.argv[0] = 'aifinops'; "
-                "from aifinops_cli.cli.app import main; main()")
+WITHOUT_MOTO = (
+    "import sys; sys.modules['moto'] = None; sys.argv[0] = 'aifinops'; "
+    "from aifinops_cli.cli.app import main; main()"
+)
 
 
 def _aifinops_without_moto(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     # this checkout's sources first: a relative PYTHONPATH would not survive the child's cwd
     path = os.pathsep.join([str(PACKAGE.parent), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "PYTHONPATH": path, "NO_COLOR": "1", "XDG_STATE_HOME": str(tmp_path / "state")}
-    return subprocess.run([sys.executable, "-c", WITHOUT_MOTO, *args], capture_output=True, text=True,
-                          env=env, cwd=tmp_path, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_MOTO, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
 
 
 def test_scan_demo_without_moto_names_the_extra(tmp_path: Path) -> None:
@@ -57,8 +65,11 @@ def _imports(path: Path) -> list[tuple[int, str]]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.append((node.lineno, node.module))
             found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                and node.value.startswith("aifinops_cli."):
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value.startswith("aifinops_cli.")
+        ):
             found.append((node.lineno, node.value))
     return found
 
@@ -73,8 +84,9 @@ def test_production_code_imports_neither_moto_nor_the_demo() -> None:
         for line, name in _imports(path):
             if name == "moto" or name.startswith("moto."):
                 moto.append(f"{where}:{line}")
-            if (name == "aifinops_cli.demo" or name.startswith("aifinops_cli.demo.")) \
-                    and not where.startswith("cli/"):
+            if (
+                name == "aifinops_cli.demo" or name.startswith("aifinops_cli.demo.")
+            ) and not where.startswith("cli/"):
                 demo.append(f"{where}:{line} {name}")
     assert moto == []
     assert demo == []

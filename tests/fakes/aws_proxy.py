@@ -45,8 +45,12 @@ class Fault:
     ended: int = 0  # requests this hang fault has let go (a scan that waited for one sees 1+)
 
     def matches(self, region: str, operation: str, service: str = "") -> bool:
-        return (self.region in (None, region)) and (self.operation in (None, operation)) and (
-            self.service in (None, service)) and (self.times is None or self.times > 0)
+        return (
+            (self.region in (None, region))
+            and (self.operation in (None, operation))
+            and (self.service in (None, service))
+            and (self.times is None or self.times > 0)
+        )
 
 
 @dataclass
@@ -90,13 +94,17 @@ def _error_body(code: str, service: str) -> tuple[bytes, str]:
         body = json.dumps({"__type": code, "message": f"{code} (injected by the test proxy)"})
         return body.encode(), "application/x-amz-json-1.0"
     if service in ("ec2",):
-        xml = (f"<?xml version='1.0' encoding='UTF-8'?><Response><Errors><Error><Code>{code}</Code>"
-               f"<Message>{code} (injected by the test proxy)</Message></Error></Errors>"
-               "<RequestID>test</RequestID></Response>")
+        xml = (
+            f"<?xml version='1.0' encoding='UTF-8'?><Response><Errors><Error><Code>{code}</Code>"
+            f"<Message>{code} (injected by the test proxy)</Message></Error></Errors>"
+            "<RequestID>test</RequestID></Response>"
+        )
         return xml.encode(), "text/xml"
-    xml = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
-           f"<Message>{code} (injected by the test proxy)</Message></Error>"
-           "<RequestId>test</RequestId></ErrorResponse>")
+    xml = (
+        f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+        f"<Message>{code} (injected by the test proxy)</Message></Error>"
+        "<RequestId>test</RequestId></ErrorResponse>"
+    )
     return xml.encode(), "text/xml"
 
 
@@ -173,8 +181,7 @@ class AwsFarEnd:
                     self.close_connection = True
                     return
                 if fault.kind == "reset":  # RST instead of an answer
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                               struct.pack("ii", 1, 0))
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     self.close_connection = True
                     self.connection.close()
                     return

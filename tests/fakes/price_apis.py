@@ -27,52 +27,103 @@ from urllib.parse import parse_qs, urlparse
 COMPUTE_SERVICE = "6F81-5844-456A"
 
 
-def aws_product(instance_or_volume: str, region: str, usd: float, *, family: str = "Compute Instance",
-                unit: str = "Hrs", published: str = "2026-11-20T21:04:30Z",
-                sku_field: str = "instanceType", extra: dict[str, str] | None = None,
-                service_code: str = "AmazonEC2") -> dict[str, Any]:
+def aws_product(
+    instance_or_volume: str,
+    region: str,
+    usd: float,
+    *,
+    family: str = "Compute Instance",
+    unit: str = "Hrs",
+    published: str = "2026-11-20T21:04:30Z",
+    sku_field: str = "instanceType",
+    extra: dict[str, str] | None = None,
+    service_code: str = "AmazonEC2",
+) -> dict[str, Any]:
     """One product of a price list (EC2 by default), as GetProducts returns it (before
     JSON-encoding)."""
     key = "|".join((instance_or_volume, region, family)).encode()
     sku = f"SKU{zlib.crc32(key) % 10**8:08d}"
     attrs = {"servicecode": service_code, "regionCode": region, sku_field: instance_or_volume}
     if family == "Compute Instance":
-        attrs.update({"operatingSystem": "Linux", "tenancy": "Shared", "preInstalledSw": "NA",
-                      "capacitystatus": "Used", "licenseModel": "No License required"})
+        attrs.update(
+            {
+                "operatingSystem": "Linux",
+                "tenancy": "Shared",
+                "preInstalledSw": "NA",
+                "capacitystatus": "Used",
+                "licenseModel": "No License required",
+            }
+        )
     attrs.update(extra or {})
     return {
         "product": {"productFamily": family, "attributes": attrs, "sku": sku},
         "serviceCode": service_code,
-        "terms": {"OnDemand": {f"{sku}.JRTCKXETXF": {
-            "offerTermCode": "JRTCKXETXF", "sku": sku, "effectiveDate": "2026-11-01T00:00:00Z",
-            "priceDimensions": {f"{sku}.JRTCKXETXF.6YS6EN2CT7": {
-                "unit": unit, "description": f"${usd} per unit", "rateCode": f"{sku}.JRTCKXETXF.6YS6EN2CT7",
-                "pricePerUnit": {"USD": f"{usd:.10f}"}, "appliesTo": [], "beginRange": "0",
-                "endRange": "Inf"}},
-            "termAttributes": {}}}},
+        "terms": {
+            "OnDemand": {
+                f"{sku}.JRTCKXETXF": {
+                    "offerTermCode": "JRTCKXETXF",
+                    "sku": sku,
+                    "effectiveDate": "2026-11-01T00:00:00Z",
+                    "priceDimensions": {
+                        f"{sku}.JRTCKXETXF.6YS6EN2CT7": {
+                            "unit": unit,
+                            "description": f"${usd} per unit",
+                            "rateCode": f"{sku}.JRTCKXETXF.6YS6EN2CT7",
+                            "pricePerUnit": {"USD": f"{usd:.10f}"},
+                            "appliesTo": [],
+                            "beginRange": "0",
+                            "endRange": "Inf",
+                        }
+                    },
+                    "termAttributes": {},
+                }
+            }
+        },
         "version": "20261120210430",
         "publicationDate": published,
     }
 
 
-def gcp_sku(description: str, group: str, usage: str, regions: list[str], usd: float, unit: str,
-            effective: str = "2026-11-15T08:00:00Z") -> dict[str, Any]:
+def gcp_sku(
+    description: str,
+    group: str,
+    usage: str,
+    regions: list[str],
+    usd: float,
+    unit: str,
+    effective: str = "2026-11-15T08:00:00Z",
+) -> dict[str, Any]:
     units, nanos = int(usd), round((usd - int(usd)) * 1e9)
     return {
         "name": f"services/{COMPUTE_SERVICE}/skus/{zlib.crc32(description.encode()) % 10**12:012d}",
         "skuId": f"{zlib.crc32(description.encode()) % 10**12:012d}",
         "description": description,
-        "category": {"serviceDisplayName": "Compute Engine", "resourceFamily": "Compute"
-                     if group not in ("SSD", "PDStandard") else "Storage",
-                     "resourceGroup": group, "usageType": usage},
+        "category": {
+            "serviceDisplayName": "Compute Engine",
+            "resourceFamily": "Compute" if group not in ("SSD", "PDStandard") else "Storage",
+            "resourceGroup": group,
+            "usageType": usage,
+        },
         "serviceRegions": regions,
-        "pricingInfo": [{
-            "effectiveTime": effective, "summary": "",
-            "pricingExpression": {"usageUnit": unit, "displayQuantity": 1,
-                                  "usageUnitDescription": unit, "baseUnit": unit,
-                                  "tieredRates": [{"startUsageAmount": 0, "unitPrice": {
-                                      "currencyCode": "USD", "units": str(units), "nanos": nanos}}]},
-            "currencyConversionRate": 1}],
+        "pricingInfo": [
+            {
+                "effectiveTime": effective,
+                "summary": "",
+                "pricingExpression": {
+                    "usageUnit": unit,
+                    "displayQuantity": 1,
+                    "usageUnitDescription": unit,
+                    "baseUnit": unit,
+                    "tieredRates": [
+                        {
+                            "startUsageAmount": 0,
+                            "unitPrice": {"currencyCode": "USD", "units": str(units), "nanos": nanos},
+                        }
+                    ],
+                },
+                "currencyConversionRate": 1,
+            }
+        ],
         "serviceProviderName": "Google",
     }
 
@@ -97,14 +148,19 @@ class PriceApis:
         with self.lock:
             self.calls.append(("aws", json.dumps(body.get("Filters", []), sort_keys=True)))
         if self.deny_aws:
-            return 400, {"__type": "AccessDeniedException",
-                         "Message": "User is not authorized to perform: pricing:GetProducts"}
-        match = [p for p in self.aws_products
-                 if p["serviceCode"] == body.get("ServiceCode")
-                 and _matches(p, body.get("Filters", []), self.any_of_matches_nothing)]
+            return 400, {
+                "__type": "AccessDeniedException",
+                "Message": "User is not authorized to perform: pricing:GetProducts",
+            }
+        match = [
+            p
+            for p in self.aws_products
+            if p["serviceCode"] == body.get("ServiceCode")
+            and _matches(p, body.get("Filters", []), self.any_of_matches_nothing)
+        ]
         start = int(body.get("NextToken") or 0)
         size = min(int(body.get("MaxResults") or 100), self.page_size)
-        page = match[start:start + size]
+        page = match[start : start + size]
         out: dict[str, Any] = {"FormatVersion": "aws_v1", "PriceList": [json.dumps(p) for p in page]}
         if start + size < len(match):
             out["NextToken"] = str(start + size)
@@ -114,13 +170,18 @@ class PriceApis:
         with self.lock:
             self.calls.append(("gcp", path))
         if self.deny_gcp:
-            return 403, {"error": {"code": 403, "status": "PERMISSION_DENIED",
-                                   "message": "Cloud Billing API has not been used in project 1"}}
+            return 403, {
+                "error": {
+                    "code": 403,
+                    "status": "PERMISSION_DENIED",
+                    "message": "Cloud Billing API has not been used in project 1",
+                }
+            }
         if path != f"/v1/services/{COMPUTE_SERVICE}/skus":
             return 404, {"error": {"code": 404, "status": "NOT_FOUND", "message": path}}
         start = int((query.get("pageToken") or ["0"])[0] or 0)
         size = min(int((query.get("pageSize") or ["5000"])[0]), self.page_size)
-        page = self.gcp_skus[start:start + size]
+        page = self.gcp_skus[start : start + size]
         out: dict[str, Any] = {"skus": page}
         if start + size < len(self.gcp_skus):
             out["nextPageToken"] = str(start + size)

@@ -21,8 +21,10 @@ def bill(days: int, spike: tuple[int, int] | None = None, factor: float = 5.0) -
     for i in range(days):
         d = START + timedelta(days=i)
         ml = WEEK[i % 7] * (factor if spike and spike[0] <= i < spike[1] else 1.0)
-        out += [DailyCharge(d, "ml", "AmazonSageMaker", USAGE, ml),
-                DailyCharge(d, "web", "AmazonEC2", USAGE, 200.0)]
+        out += [
+            DailyCharge(d, "ml", "AmazonSageMaker", USAGE, ml),
+            DailyCharge(d, "web", "AmazonEC2", USAGE, 200.0),
+        ]
     return out
 
 

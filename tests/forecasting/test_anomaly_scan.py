@@ -24,10 +24,21 @@ from aifinops_cli.core.exitcodes import ExitCode
 from tests.llm_helpers import write_jsonl
 from tests.paths import ROOT
 
-CUR_COLUMNS = ["identity/LineItemId", "bill/BillingPeriodStartDate", "lineItem/UsageAccountId",
-               "lineItem/LineItemType", "lineItem/UsageStartDate", "lineItem/ProductCode",
-               "lineItem/UsageType", "lineItem/UsageAmount", "lineItem/CurrencyCode",
-               "lineItem/UnblendedCost", "product/region", "pricing/unit", "resourceTags/user:team"]
+CUR_COLUMNS = [
+    "identity/LineItemId",
+    "bill/BillingPeriodStartDate",
+    "lineItem/UsageAccountId",
+    "lineItem/LineItemType",
+    "lineItem/UsageStartDate",
+    "lineItem/ProductCode",
+    "lineItem/UsageType",
+    "lineItem/UsageAmount",
+    "lineItem/CurrencyCode",
+    "lineItem/UnblendedCost",
+    "product/region",
+    "pricing/unit",
+    "resourceTags/user:team",
+]
 START = date(2025, 1, 15)
 DAYS = 90  # 2025-01-15 to 2025-04-14; the detection window is the last 14 days, Apr 1 to 14
 WEEK = [120.0, 120.0, 110.0, 110.0, 100.0, 60.0, 60.0]  # team ml's pattern by day index % 7
@@ -45,13 +56,58 @@ def write_cur(path: Path, spike: tuple[int, int] | None = None) -> Path:
             ts = f"{d.isoformat()}T00:00:00Z"
             period = f"{d.replace(day=1).isoformat()}T00:00:00Z"
             ml = WEEK[i % 7] * (5.0 if spike and spike[0] <= i < spike[1] else 1.0)
-            w.writerow([f"a{i}", period, "111122223333", "Usage", ts, "AmazonSageMaker",
-                        "USE1-ml.g5.xlarge-Hosting:ml", 24, "USD", ml, "us-east-1", "Hrs", "ml"])
-            w.writerow([f"b{i}", period, "111122223333", "Usage", ts, "AmazonEC2",
-                        "USE1-BoxUsage:m5.4xlarge", 24, "USD", 200.0, "us-east-1", "Hrs", "web"])
+            w.writerow(
+                [
+                    f"a{i}",
+                    period,
+                    "111122223333",
+                    "Usage",
+                    ts,
+                    "AmazonSageMaker",
+                    "USE1-ml.g5.xlarge-Hosting:ml",
+                    24,
+                    "USD",
+                    ml,
+                    "us-east-1",
+                    "Hrs",
+                    "ml",
+                ]
+            )
+            w.writerow(
+                [
+                    f"b{i}",
+                    period,
+                    "111122223333",
+                    "Usage",
+                    ts,
+                    "AmazonEC2",
+                    "USE1-BoxUsage:m5.4xlarge",
+                    24,
+                    "USD",
+                    200.0,
+                    "us-east-1",
+                    "Hrs",
+                    "web",
+                ]
+            )
             if d.day == 1:
-                w.writerow([f"c{i}", period, "111122223333", "RIFee", ts, "AmazonEC2",
-                            "USE1-HeavyUsage:m5.4xlarge", 720, "USD", RI_FEE, "us-east-1", "Hrs", "web"])
+                w.writerow(
+                    [
+                        f"c{i}",
+                        period,
+                        "111122223333",
+                        "RIFee",
+                        ts,
+                        "AmazonEC2",
+                        "USE1-HeavyUsage:m5.4xlarge",
+                        720,
+                        "USD",
+                        RI_FEE,
+                        "us-east-1",
+                        "Hrs",
+                        "web",
+                    ]
+                )
     return path
 
 
@@ -84,8 +140,11 @@ def test_planted_two_day_spike_in_a_cur_is_a_finding_with_its_dollars(tmp_path: 
     # an alert, not waste: savings 0, so the fragmentation tax is what the other findings save
     assert f["estimated_monthly_savings_usd"] == 0.0
     summary = doc["summary"]
-    others = sum(x["estimated_monthly_savings_usd"] for x in doc["findings"] if x["category"] != "anomaly"
-                 and not x.get("overlaps"))
+    others = sum(
+        x["estimated_monthly_savings_usd"]
+        for x in doc["findings"]
+        if x["category"] != "anomaly" and not x.get("overlaps")
+    )
     assert summary["monthly_waste_usd"] == pytest.approx(others)
     assert summary["by_category"]["anomaly"] == 0.0
     assert summary["monthly_cost_of_flagged_resources_usd"] >= 2 * 840 * 0.99
@@ -97,8 +156,9 @@ def test_anomaly_findings_trip_fail_on_and_a_baseline_quiets_them(tmp_path: Path
     assert code == ExitCode.FINDINGS and anomalies(doc)
     baseline = tmp_path / "baseline.json"
     baseline.write_text(json.dumps(doc))
-    code, again = scan_json("--scanner", "billing", "--billing", cur, "--fail-on", "low",
-                            "--baseline", str(baseline))
+    code, again = scan_json(
+        "--scanner", "billing", "--billing", cur, "--fail-on", "low", "--baseline", str(baseline)
+    )
     assert code == ExitCode.OK
     assert {f["status"] for f in anomalies(again)} == {"known"}
 
@@ -106,8 +166,9 @@ def test_anomaly_findings_trip_fail_on_and_a_baseline_quiets_them(tmp_path: Path
 def test_thresholds_come_from_the_rule(tmp_path: Path) -> None:
     cur = str(write_cur(tmp_path / "cur.csv", spike=(80, 82)))
     # each spike day is 4 x 110 = $440 and 4 x 100 = $400 above expected: a $500 floor drops both
-    _, doc = scan_json("--scanner", "billing", "--billing", cur,
-                       "--set", "billing-spend-anomaly.min_excess_usd=500")
+    _, doc = scan_json(
+        "--scanner", "billing", "--billing", cur, "--set", "billing-spend-anomaly.min_excess_usd=500"
+    )
     assert anomalies(doc) == []
 
 
@@ -138,12 +199,24 @@ def llm_logs(path: Path) -> Path:
             n = 120
         for k in range(n):
             ts = (t0 + timedelta(hours=h, seconds=k * 29)).strftime("%Y-%m-%dT%H:%M:%SZ")
-            recs.append({"timestamp": ts, "metadata": {"team": "support", "app": "triage"},
-                         "request": {"model": "gpt-4o", "messages": [
-                             {"role": "user", "content": f"Summarise ticket thread {h}-{k} in detail."}]},
-                         "response": {"id": f"r{h}-{k}", "object": "chat.completion", "model": "gpt-4o",
-                                      "usage": {"prompt_tokens": 100000, "completion_tokens": 0,
-                                                "total_tokens": 100000}}})
+            recs.append(
+                {
+                    "timestamp": ts,
+                    "metadata": {"team": "support", "app": "triage"},
+                    "request": {
+                        "model": "gpt-4o",
+                        "messages": [
+                            {"role": "user", "content": f"Summarise ticket thread {h}-{k} in detail."}
+                        ],
+                    },
+                    "response": {
+                        "id": f"r{h}-{k}",
+                        "object": "chat.completion",
+                        "model": "gpt-4o",
+                        "usage": {"prompt_tokens": 100000, "completion_tokens": 0, "total_tokens": 100000},
+                    },
+                }
+            )
     return write_jsonl(path, recs)
 
 
@@ -169,8 +242,24 @@ def test_without_statsmodels_a_coverage_note_not_a_crash(tmp_path: Path) -> None
     cur = str(write_cur(tmp_path / "cur.csv", spike=(80, 82)))
     src = str(ROOT / "src")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "shadow"), src])}
-    run = subprocess.run([sys.executable, "-m", "aifinops_cli", "scan", "--scanner", "billing", "--billing",
-                          cur, "--format", "json"], capture_output=True, text=True, env=env, timeout=120)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "aifinops_cli",
+            "scan",
+            "--scanner",
+            "billing",
+            "--billing",
+            cur,
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     doc = json.loads(run.stdout)
     assert anomalies(doc) == []

@@ -16,19 +16,28 @@ from aifinops_cli.demo import forecast as demo
 from aifinops_cli.forecasting.charges import ONE_TIME, RECURRING, USAGE
 from aifinops_cli.scanners.billing.series import read_daily
 
-HEADER = ("lineItem/UsageStartDate,lineItem/ProductCode,lineItem/UsageType,lineItem/LineItemType,"
-          "lineItem/UnblendedCost,lineItem/CurrencyCode,resourceTags/user:team\n")
+HEADER = (
+    "lineItem/UsageStartDate,lineItem/ProductCode,lineItem/UsageType,lineItem/LineItemType,"
+    "lineItem/UnblendedCost,lineItem/CurrencyCode,resourceTags/user:team\n"
+)
 
 
 def cur_file(tmp_path: Path) -> Path:
     # Mar 1 - Apr 9 2025 (40 days): $24/day of EC2 usage for team ml; a $300 RIFee on Mar 1
     # and Apr 1; a $1,000 SavingsPlanUpfrontFee on Mar 5; one line with no cost
-    lines = [f"{(date(2025, 3, 1) + timedelta(days=i)).isoformat()}T00:00:00Z,AmazonEC2,"
-             f"USE1-BoxUsage:m5.large,Usage,24.0,USD,ml\n" for i in range(40)]
-    lines += [f"2025-0{mo}-01T00:00:00Z,AmazonEC2,USE1-HeavyUsage:m5.large,RIFee,300.0,USD,ml\n"
-              for mo in (3, 4)]
-    lines += ["2025-03-05T00:00:00Z,ComputeSavingsPlans,ComputeSP:1yrAllUpfront,SavingsPlanUpfrontFee,"
-              "1000.0,USD,ml\n", "2025-03-06T00:00:00Z,AmazonEC2,USE1-BoxUsage:m5.large,Usage,,USD,ml\n"]
+    lines = [
+        f"{(date(2025, 3, 1) + timedelta(days=i)).isoformat()}T00:00:00Z,AmazonEC2,"
+        f"USE1-BoxUsage:m5.large,Usage,24.0,USD,ml\n"
+        for i in range(40)
+    ]
+    lines += [
+        f"2025-0{mo}-01T00:00:00Z,AmazonEC2,USE1-HeavyUsage:m5.large,RIFee,300.0,USD,ml\n" for mo in (3, 4)
+    ]
+    lines += [
+        "2025-03-05T00:00:00Z,ComputeSavingsPlans,ComputeSP:1yrAllUpfront,SavingsPlanUpfrontFee,"
+        "1000.0,USD,ml\n",
+        "2025-03-06T00:00:00Z,AmazonEC2,USE1-BoxUsage:m5.large,Usage,,USD,ml\n",
+    ]
     path = tmp_path / "cur.csv"
     path.write_text(HEADER + "".join(lines))
     return path
@@ -40,8 +49,11 @@ def test_charge_kinds_from_line_item_types(tmp_path: Path) -> None:
     for r in read.rows:
         kinds[(r.kind, r.service)] += r.cost
     # usage 40 x 24 = 960; RIFee 2 x 300 = 600 recurring; the upfront fee 1,000 one-time
-    assert kinds == {(USAGE, "AmazonEC2"): pytest.approx(960.0), (RECURRING, "AmazonEC2"): 600.0,
-                     (ONE_TIME, "ComputeSavingsPlans"): 1000.0}
+    assert kinds == {
+        (USAGE, "AmazonEC2"): pytest.approx(960.0),
+        (RECURRING, "AmazonEC2"): 600.0,
+        (ONE_TIME, "ComputeSavingsPlans"): 1000.0,
+    }
     (cov,) = read.coverage
     assert cov.status == "partial" and cov.errors == 1 and "44 rows" in cov.message
 
@@ -69,8 +81,9 @@ def test_forecast_cli_json_with_recurring_and_one_time(tmp_path: Path) -> None:
 
 
 def test_as_of_cuts_the_data(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["forecast", "--billing", str(cur_file(tmp_path)), "--format", "json",
-                                      "--as-of", "2025-03-31"])
+    result = CliRunner().invoke(
+        app, ["forecast", "--billing", str(cur_file(tmp_path)), "--format", "json", "--as-of", "2025-03-31"]
+    )
     assert result.exit_code == 0, result.output
     ec2 = next(f for f in json.loads(result.stdout)["forecasts"] if f["service"] == "AmazonEC2")
     # as of Mar 31: March = 31 x 24 + the March RIFee 300 = 1,044 (the month is over);
@@ -93,8 +106,11 @@ def test_forecast_demo_json() -> None:
     (owner,) = [a for a in doc["anomalies"] if a["evidence"]["dimension"] == "owner"]
     # the planted spike: ml-research's two billed days, summed from the demo's own rows
     days = ("2025-10-09", "2025-10-10")
-    spent = sum(float(r["BilledCost"]) for r in demo.rows()
-                if '"ml-research"' in r["Tags"] and r["ChargePeriodStart"][:10] in days)
+    spent = sum(
+        float(r["BilledCost"])
+        for r in demo.rows()
+        if '"ml-research"' in r["Tags"] and r["ChargePeriodStart"][:10] in days
+    )
     ev = owner["evidence"]
     assert (ev["value"], ev["started"], ev["ongoing"]) == ("ml-research", "2025-10-09", False)
     assert ev["actual_usd"] == pytest.approx(spent, abs=0.01)
@@ -107,8 +123,10 @@ def test_anomaly_threshold_from_the_rule_params() -> None:
     # (rules/anomaly.yaml's min_excess_usd) silences it; an unknown parameter is a usage error
     quiet = CliRunner().invoke(app, ["forecast", "--demo", "--format", "json", "--no-anomalies"])
     assert json.loads(quiet.stdout)["anomalies"] == []
-    high = CliRunner().invoke(app, ["forecast", "--demo", "--format", "json",
-                                    "--set", "billing-spend-anomaly.min_excess_usd=100000"])
+    high = CliRunner().invoke(
+        app,
+        ["forecast", "--demo", "--format", "json", "--set", "billing-spend-anomaly.min_excess_usd=100000"],
+    )
     assert high.exit_code == 0 and json.loads(high.stdout)["anomalies"] == []
     bad = CliRunner().invoke(app, ["forecast", "--demo", "--set", "billing-spend-anomaly.nope=1"])
     assert bad.exit_code == 2 and "unknown parameter" in bad.output

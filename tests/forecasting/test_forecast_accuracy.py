@@ -38,8 +38,9 @@ def series(kind: str, seed: int) -> np.ndarray:
 
 
 def rows(kind: str, y: np.ndarray) -> list[DailyCharge]:
-    out = [DailyCharge(START + timedelta(days=i), kind, "svc", USAGE, float(v))
-           for i, v in enumerate(y[:DAYS])]
+    out = [
+        DailyCharge(START + timedelta(days=i), kind, "svc", USAGE, float(v)) for i, v in enumerate(y[:DAYS])
+    ]
     if kind == "steady":
         out += [DailyCharge(date(2025, mo, 1), kind, "svc", RECURRING, FEE) for mo in (1, 2, 3)]
     return out
@@ -58,8 +59,10 @@ def test_next_month_within_ten_percent(kind: str) -> None:
     assert nm is not None
     actual = held_out(kind, y)
     err = (nm.point - actual) / actual * 100
-    print(f"{kind}: forecast {nm.point:,.0f} actual {actual:,.0f} error {err:+.1f}% "
-          f"P10-P90 {nm.lo:,.0f}-{nm.hi:,.0f} backtest error {nm.mape_pct:.1f}%")
+    print(
+        f"{kind}: forecast {nm.point:,.0f} actual {actual:,.0f} error {err:+.1f}% "
+        f"P10-P90 {nm.lo:,.0f}-{nm.hi:,.0f} backtest error {nm.mape_pct:.1f}%"
+    )
     assert abs(err) <= 10.0
     assert nm.lo <= actual <= nm.hi
     assert len(nm.backtests) >= 3  # rolling origins at the 30-day horizon

@@ -21,8 +21,15 @@ def test_interval_of_a_total_matches_statsmodels_simulation() -> None:
     # of its next 45 days
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = ETSModel(y, error="add", trend="add", damped_trend=True, seasonal="add", seasonal_periods=7,
-                       initialization_method="heuristic").fit(disp=False, maxiter=200, factr=FACTR)
+        res = ETSModel(
+            y,
+            error="add",
+            trend="add",
+            damped_trend=True,
+            seasonal="add",
+            seasonal_periods=7,
+            initialization_method="heuristic",
+        ).fit(disp=False, maxiter=200, factr=FACTR)
     paths = np.asarray(res.simulate(45, repetitions=20000, anchor="end", rng=np.random.default_rng(0)))
     np.testing.assert_allclose(f.mean, res.forecast(45), rtol=1e-9)
     # per-step sd: statsmodels' exact variance formula agrees with the simulation, so does ours

@@ -11,8 +11,14 @@ from aifinops_cli.forecasting.plan import month_bounds, project_recurring
 
 def test_monthly_fee_repeats_on_its_day_clipped_to_short_months() -> None:
     # a $300 RI fee on the 1st ($350 from March) and a $50 fee on the month's last day
-    fees = [(date(2025, 1, 1), 300.0), (date(2025, 2, 1), 300.0), (date(2025, 3, 1), 350.0),
-            (date(2025, 1, 31), 50.0), (date(2025, 2, 28), 50.0), (date(2025, 3, 31), 50.0)]
+    fees = [
+        (date(2025, 1, 1), 300.0),
+        (date(2025, 2, 1), 300.0),
+        (date(2025, 3, 1), 350.0),
+        (date(2025, 1, 31), 50.0),
+        (date(2025, 2, 28), 50.0),
+        (date(2025, 3, 31), 50.0),
+    ]
     # as of Mar 31 (March complete), April: the 1st at March's 350 and the 31st on Apr 30, 50
     assert project_recurring(fees, date(2025, 3, 31), date(2025, 4, 1), date(2025, 4, 30)) == 400.0
     # as of Mar 15, the rest of March: February's fee of the 28th, 50 (March's 1st is past);

@@ -38,12 +38,33 @@ from tests.paths import TEST_DATA
 DATA = TEST_DATA / "billing"
 
 FRAGMENTS = [
-    "[/oops]", "[bold red]loud[/]", "[link=http://evil.example/]click[/link]", "\x1b[2J",
-    "\x1b]8;;http://evil.example/\x07link\x1b]8;;\x07", "\x1b]0;pwned title\x07", "\x1b[31m",
-    '=HYPERLINK("http://evil.example/")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\tx",
-    "\rx", '<img src="http://evil.example/t.gif">', "<script>alert(1)</script>",
-    "![t](http://evil.example/t.gif)", "[x](http://evil.example/)", "\n# Fake heading\n",
-    "a|b", "`tick`", "\\[", "&lt;", "\u202egnp.exe", "\x00", "\x9b2J", "team", "ml-research",
+    "[/oops]",
+    "[bold red]loud[/]",
+    "[link=http://evil.example/]click[/link]",
+    "\x1b[2J",
+    "\x1b]8;;http://evil.example/\x07link\x1b]8;;\x07",
+    "\x1b]0;pwned title\x07",
+    "\x1b[31m",
+    '=HYPERLINK("http://evil.example/")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1:A9)",
+    "\tx",
+    "\rx",
+    '<img src="http://evil.example/t.gif">',
+    "<script>alert(1)</script>",
+    "![t](http://evil.example/t.gif)",
+    "[x](http://evil.example/)",
+    "\n# Fake heading\n",
+    "a|b",
+    "`tick`",
+    "\\[",
+    "&lt;",
+    "\u202egnp.exe",
+    "\x00",
+    "\x9b2J",
+    "team",
+    "ml-research",
 ]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -63,23 +84,53 @@ def hostile_report(values: list[str]) -> Report:
     findings = []
     for i, v in enumerate(values):
         line = CostLine(f"gpu {v}", 2.5, "hour", 10.0, "aws-on-demand", "2026-11-01", f"ec2:{v}")
-        obs = Observation(provider="aws", kind="aws.ec2.instance", id=f"i-{i}{v}", account=v,
-                          region=v, name=v, tags={"team": v, v: "x"}, owner=v, cost_lines=(line,))
-        findings.append(Finding(
-            rule_id=f"rule-{v}", title=f"title {v}", category=f"cat{i % 3} {v}",
-            severity=Severity.HIGH, confidence=Confidence.HIGH, observation=obs,
-            monthly_cost_usd=obs.monthly_cost_usd, estimated_monthly_savings_usd=20.0,
-            recommendation=f"do {v}", evidence={"note": v, "notes": [v],
-                                                "cost_basis": [line.to_dict()]}))
+        obs = Observation(
+            provider="aws",
+            kind="aws.ec2.instance",
+            id=f"i-{i}{v}",
+            account=v,
+            region=v,
+            name=v,
+            tags={"team": v, v: "x"},
+            owner=v,
+            cost_lines=(line,),
+        )
+        findings.append(
+            Finding(
+                rule_id=f"rule-{v}",
+                title=f"title {v}",
+                category=f"cat{i % 3} {v}",
+                severity=Severity.HIGH,
+                confidence=Confidence.HIGH,
+                observation=obs,
+                monthly_cost_usd=obs.monthly_cost_usd,
+                estimated_monthly_savings_usd=20.0,
+                recommendation=f"do {v}",
+                evidence={"note": v, "notes": [v], "cost_basis": [line.to_dict()]},
+            )
+        )
     coverage = [CoverageEntry("aws", v, "failed", f"because {v}") for v in values[:5]]
     coverage.append(CoverageEntry("aws", "us-east-1", "ok", resources=len(values)))
-    analysis = {"llm": {"title": f"LLM {values[0]}", "summary": {values[1]: values[2]},
-                        "tables": [{"title": values[3], "columns": [values[4], "n"],
-                                    "rows": [[v, 1] for v in values[:8]]}]}}
-    return Report(tool_version="test", started_at="2026-12-01T00:00:00Z",
-                  finished_at="2026-12-01T00:01:00Z", scanners=["aws"], findings=findings,
-                  coverage=coverage, observations_count=len(values), analysis=analysis,
-                  parameters={"owner_tag_keys": ["team"], "price_catalogs": []})
+    analysis = {
+        "llm": {
+            "title": f"LLM {values[0]}",
+            "summary": {values[1]: values[2]},
+            "tables": [
+                {"title": values[3], "columns": [values[4], "n"], "rows": [[v, 1] for v in values[:8]]}
+            ],
+        }
+    }
+    return Report(
+        tool_version="test",
+        started_at="2026-12-01T00:00:00Z",
+        finished_at="2026-12-01T00:01:00Z",
+        scanners=["aws"],
+        findings=findings,
+        coverage=coverage,
+        observations_count=len(values),
+        analysis=analysis,
+        parameters={"owner_tag_keys": ["team"], "price_catalogs": []},
+    )
 
 
 VALUES = hostile_values(1313, 80)
@@ -88,16 +139,24 @@ LINK_OR_IMAGE = re.compile(r"(?<!\\)\[[^\]\n]*\]\((?:http|javascript)")
 
 
 def _controls(text: str) -> list[str]:
-    return [c for c in text if (ord(c) < 32 and c not in "\n") or 0x7f <= ord(c) <= 0x9f
-            or c in "\u202e\u2066\u2067\u2068\u2069"]
+    return [
+        c
+        for c in text
+        if (ord(c) < 32 and c not in "\n") or 0x7F <= ord(c) <= 0x9F or c in "\u202e\u2066\u2067\u2068\u2069"
+    ]
 
 
 @pytest.mark.parametrize("color", [False, True])
 def test_table_shows_hostile_values_as_text(color: bool) -> None:
     report = hostile_report(VALUES)
     buf = io.StringIO()
-    console = Console(file=buf, width=400, force_terminal=color, no_color=not color,
-                      color_system="standard" if color else None)
+    console = Console(
+        file=buf,
+        width=400,
+        force_terminal=color,
+        no_color=not color,
+        color_system="standard" if color else None,
+    )
     formatters()["table"]().print_to(report, console)  # raised MarkupError on [/oops] before
     text = SGR.sub("", buf.getvalue())
     assert "\x1b" not in text and not _controls(text)
@@ -117,7 +176,7 @@ def test_csv_cells_cannot_be_formulas() -> None:
         assert float(row["monthly_cost_usd"]) == 25.0  # 10 h x $2.50
         assert float(row["estimated_monthly_savings_usd"]) == 20.0
     first = rows[VALUES.index('=HYPERLINK("http://evil.example/")x')]
-    assert first["owner"] == "'=HYPERLINK(\"http://evil.example/\")x"  # OWASP: a leading quote
+    assert first["owner"] == '\'=HYPERLINK("http://evil.example/")x'  # OWASP: a leading quote
 
 
 def test_csv_leaves_numbers_and_plain_text_alone() -> None:
@@ -173,6 +232,7 @@ def test_plain_strips_sequences_with_their_parameters() -> None:
 
 # -- end to end: a billing export with hostile tags and resource ids ---------------------------
 
+
 def hostile_cur(tmp_path: Path, owner: str, resource: str) -> Path:
     """The legacy CUR test export, every row tagged `owner` and naming `resource`."""
     rows = list(csv.reader((DATA / "cur_legacy.csv").open(encoding="utf-8")))
@@ -186,8 +246,13 @@ def hostile_cur(tmp_path: Path, owner: str, resource: str) -> Path:
     return path
 
 
-OWNERS = ["[/oops]", "[/oops]\x1b[2J[link=http://evil.example]x[/link]", "\x1b]0;t\x07[bold]",
-          "=cmd|' /C calc'!A0", "<img src=x> ![t](http://evil.example/t.gif)"]
+OWNERS = [
+    "[/oops]",
+    "[/oops]\x1b[2J[link=http://evil.example]x[/link]",
+    "\x1b]0;t\x07[bold]",
+    "=cmd|' /C calc'!A0",
+    "<img src=x> ![t](http://evil.example/t.gif)",
+]
 # (a newline inside a CSV field is the billing reader's case, not the outputs': see hostile_report)
 
 
@@ -195,15 +260,16 @@ OWNERS = ["[/oops]", "[/oops]\x1b[2J[link=http://evil.example]x[/link]", "\x1b]0
 @pytest.mark.parametrize("fmt", ["table", "json", "markdown", "csv", "html"])
 def test_scan_with_hostile_tags_renders_every_format(tmp_path: Path, owner: str, fmt: str) -> None:
     cur = hostile_cur(tmp_path, owner, '=HYPERLINK("http://evil.example")')
-    result = CliRunner().invoke(app, ["scan", "--scanner", "billing", "--billing", str(cur),
-                                      "-f", fmt])
+    result = CliRunner().invoke(app, ["scan", "--scanner", "billing", "--billing", str(cur), "-f", fmt])
     assert result.exit_code == 0, (result.exception, result.stderr)  # the table exited 4 before
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     out = result.stdout
     if fmt == "json":  # the AI flow: 1,000 GB x $0.02 = $20.00, 80% avoidable = $16.00
         (f,) = [f for f in json.loads(out)["findings"] if f["rule_id"] == "billing-ai-egress"]
-        assert f["owner"] == owner and (f["monthly_cost_usd"], f["estimated_monthly_savings_usd"]) \
-            == (20.0, 16.0)
+        assert f["owner"] == owner and (f["monthly_cost_usd"], f["estimated_monthly_savings_usd"]) == (
+            20.0,
+            16.0,
+        )
         return
     assert "\x1b" not in SGR.sub("", out) and not _controls(out.replace("\t", ""))
     assert "$16.00" in out or "16.0" in out  # the good part is still reported
@@ -215,8 +281,23 @@ def test_recorded_hostile_history_still_shows(tmp_path: Path) -> None:
     state = tmp_path / "state"
     runner = CliRunner()
     for _ in range(2):
-        r = runner.invoke(app, ["scan", "--scanner", "billing", "--billing", str(cur), "--record",
-                                "--state-dir", str(state), "-f", "json", "-o", str(tmp_path / "r.json")])
+        r = runner.invoke(
+            app,
+            [
+                "scan",
+                "--scanner",
+                "billing",
+                "--billing",
+                str(cur),
+                "--record",
+                "--state-dir",
+                str(state),
+                "-f",
+                "json",
+                "-o",
+                str(tmp_path / "r.json"),
+            ],
+        )
         assert r.exit_code == 0, r.stderr
     for args in (["history", "--by", "owner"], ["diff", "previous", "latest"]):
         for fmt in ("table", "markdown"):
@@ -241,7 +322,6 @@ def test_terminal_table_is_capped_per_category_but_totals_count_all() -> None:
 def test_stderr_coverage_lines_are_escaped(tmp_path: Path) -> None:
     """A coverage scope with markup and ESC reaches stderr as text (missing file named so)."""
     name = tmp_path / "[red]x[/red]\x1b[2J.csv"
-    result = CliRunner().invoke(app, ["scan", "--scanner", "billing", "--billing", str(name),
-                                      "-f", "json"])
+    result = CliRunner().invoke(app, ["scan", "--scanner", "billing", "--billing", str(name), "-f", "json"])
     assert result.exit_code == 3
     assert "\x1b" not in result.stderr and "[red]x[/red]" in result.stderr

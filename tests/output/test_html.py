@@ -61,8 +61,16 @@ class Tags(HTMLParser):
 def report(shared_estate, runner, tmp_path) -> Path:
     shared_estate("test_html", lambda: seed_region("us-east-1", INSTANCES, VOLUMES, datetime.now(UTC)))
     state = tmp_path / "state"
-    args = ["scan", "--regions", "us-east-1", "--scanner", "aws.ec2,aws.ebs", "--record",
-            "--state-dir", str(state)]
+    args = [
+        "scan",
+        "--regions",
+        "us-east-1",
+        "--scanner",
+        "aws.ec2,aws.ebs",
+        "--record",
+        "--state-dir",
+        str(state),
+    ]
     assert run_cli(runner, *args, "--format", "json").exit_code == 0  # yesterday
     out = tmp_path / "aifinops-report.html"
     result = run_cli(runner, *args, "--format", "html", "--output", str(out))
@@ -86,8 +94,11 @@ def test_headline_charts_and_table(report):
     parser.feed(html)
     assert parser.balanced and not parser.stack
     svgs = [a for t, a in parser.tags if t == "svg" and a.get("role") == "img"]
-    assert [a["aria-label"] for a in svgs] == ["Waste by category", "Waste by owner / team",
-                                              "Monthly waste over time"]
+    assert [a["aria-label"] for a in svgs] == [
+        "Waste by category",
+        "Waste by owner / team",
+        "Monthly waste over time",
+    ]
     # category bars: zombie-infrastructure 2,241.80, orphaned-storage 80 + 77.50 = 157.50
     assert "zombie-infrastructure: $2,241.80/month (93.4%)" in html
     assert "orphaned-storage: $157.50/month (6.6%)" in html
@@ -105,23 +116,37 @@ def test_headline_charts_and_table(report):
     assert csp["content"].startswith("default-src 'none'")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install "
-                    "chromium); the HTML checks above still ran")
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="chromium is not installed (Debian: apt-get install chromium); the HTML checks above still ran",
+)
 def test_renders_in_headless_chromium(report, tmp_path):
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-extensions", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-             # any request would have to go through this closed port: a report that needs the
-             # network cannot render its content
-             "--proxy-server=127.0.0.1:9"]
-    dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", report.as_uri()], capture_output=True,
-                         text=True, timeout=120)
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-extensions",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        # any request would have to go through this closed port: a report that needs the
+        # network cannot render its content
+        "--proxy-server=127.0.0.1:9",
+    ]
+    dom = subprocess.run(
+        [CHROMIUM, *flags, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120
+    )
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert f'id="monthly-waste">${TOTAL:,.2f}</div>' in dom.stdout
     assert dom.stdout.count("<svg") >= 3
     assert "Monthly waste over time" in dom.stdout
     png = tmp_path / "report.png"
-    shot = subprocess.run([CHROMIUM, *flags, f"--screenshot={png}", "--window-size=1200,1600",
-                           report.as_uri()], capture_output=True, text=True, timeout=120)
+    shot = subprocess.run(
+        [CHROMIUM, *flags, f"--screenshot={png}", "--window-size=1200,1600", report.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert shot.returncode == 0, shot.stderr[-2000:]
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"

@@ -27,10 +27,15 @@ def test_builtin_formats_come_from_the_pyproject_entry_points():
         assert declared[name] == f"{cls.__module__}:{cls.__qualname__}"
     # the file names --output-dir writes: aifinops-report.<extension>
     assert {n: c.extension for n, c in found.items()} == {
-        "csv": "csv", "html": "html", "json": "json", "markdown": "md", "table": "txt"}
+        "csv": "csv",
+        "html": "html",
+        "json": "json",
+        "markdown": "md",
+        "table": "txt",
+    }
 
 
-PLUGIN = '''
+PLUGIN = """
 from aifinops_cli.core.money import usd
 from aifinops_cli.output.base import Formatter
 
@@ -47,7 +52,7 @@ class YamlFormatter(Formatter):
 
 class NotAFormatter:
     name = "bad"
-'''
+"""
 
 
 def _plugin(tmp_path: Path, entry: str) -> dict[str, str]:
@@ -56,15 +61,22 @@ def _plugin(tmp_path: Path, entry: str) -> dict[str, str]:
     (site / "aifinops_test_fmt-1.0.dist-info").mkdir(parents=True)
     (site / "yamlfmt.py").write_text(PLUGIN)
     (site / "aifinops_test_fmt-1.0.dist-info" / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: aifinops-test-fmt\nVersion: 1.0\n")
+        "Metadata-Version: 2.1\nName: aifinops-test-fmt\nVersion: 1.0\n"
+    )
     (site / "aifinops_test_fmt-1.0.dist-info" / "entry_points.txt").write_text(f"[{GROUP}]\n{entry}\n")
     path = [str(site), os.environ.get("PYTHONPATH", ""), str(ROOT / "src")]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p)}
 
 
 def _scan(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "aifinops_cli", "-q", "scan", "--llm-logs", str(LOG),
-                           *args], capture_output=True, text=True, env=env, check=False, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "aifinops_cli", "-q", "scan", "--llm-logs", str(LOG), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
 
 
 def test_a_plugin_format_is_chosen_by_name_beside_the_builtins(tmp_path):
@@ -82,5 +94,7 @@ def test_a_plugin_format_is_chosen_by_name_beside_the_builtins(tmp_path):
 def test_a_broken_format_plugin_is_one_line_naming_its_package(tmp_path):
     proc = _scan(_plugin(tmp_path, "bad = yamlfmt:NotAFormatter"), "--format", "json")
     assert proc.returncode == 2
-    assert proc.stderr == ("aifinops: error: format entry point 'bad' from aifinops-test-fmt is not a "
-                           "Formatter subclass (exit 2: usage or input error, nothing scanned)\n")
+    assert proc.stderr == (
+        "aifinops: error: format entry point 'bad' from aifinops-test-fmt is not a "
+        "Formatter subclass (exit 2: usage or input error, nothing scanned)\n"
+    )

@@ -26,18 +26,25 @@ VOLUMES = [DemoVolume("io1-old", 100, "io1", {}, iops=1000)]
 
 def _price_list() -> PriceApis:
     ebs = {"family": "Storage", "unit": "GB-Mo", "sku_field": "volumeApiName"}
-    iops = {"family": "System Operation", "unit": "IOPS-Mo", "sku_field": "volumeApiName",
-            "extra": {"group": "EBS IOPS"}}
-    return PriceApis(aws_products=[
-        aws_product("p3.2xlarge", "us-east-1", 3.2),
-        aws_product("p3.2xlarge", "ap-southeast-1", 4.24),   # another region: never asked for
-        aws_product("g5.2xlarge", "us-east-1", 1.3),
-        aws_product("m5.large", "us-east-1", 0.1),
-        aws_product("gp3", "us-east-1", 0.07, **ebs),
-        aws_product("io1", "us-east-1", 0.12, **ebs),
-        aws_product("io1", "us-east-1", 0.06, **iops),
-        aws_product("sc1", "us-east-1", 0.015, **ebs),
-    ], page_size=2)
+    iops = {
+        "family": "System Operation",
+        "unit": "IOPS-Mo",
+        "sku_field": "volumeApiName",
+        "extra": {"group": "EBS IOPS"},
+    }
+    return PriceApis(
+        aws_products=[
+            aws_product("p3.2xlarge", "us-east-1", 3.2),
+            aws_product("p3.2xlarge", "ap-southeast-1", 4.24),  # another region: never asked for
+            aws_product("g5.2xlarge", "us-east-1", 1.3),
+            aws_product("m5.large", "us-east-1", 0.1),
+            aws_product("gp3", "us-east-1", 0.07, **ebs),
+            aws_product("io1", "us-east-1", 0.12, **ebs),
+            aws_product("io1", "us-east-1", 0.06, **iops),
+            aws_product("sc1", "us-east-1", 0.015, **ebs),
+        ],
+        page_size=2,
+    )
 
 
 @pytest.fixture
@@ -55,14 +62,19 @@ def _by_name(report):
 
 
 def test_instances_and_volumes_priced_from_the_price_list(priced, runner):
-    report = run_json(runner, "scan", "--regions", "us-east-1", "--scanner", "aws.ec2",
-                      "--scanner", "aws.ebs")
+    report = run_json(
+        runner, "scan", "--regions", "us-east-1", "--scanner", "aws.ec2", "--scanner", "aws.ebs"
+    )
     found = _by_name(report)
     p3 = found["idle-p3"]["evidence"]["cost_basis"]
     # p3.2xlarge from the price list: 3.2 $/h x 730 h = 2,336.00 (bundled: 3.06);
     # root 200 GB gp3 x 0.07 = 14.00 -> 2,350.00
     assert (p3[0]["unit_price_usd"], p3[0]["quantity"], p3[0]["source"], p3[0]["price_date"]) == (
-        3.2, 730.0, "live:aws-price-list", "2026-11-20")
+        3.2,
+        730.0,
+        "live:aws-price-list",
+        "2026-11-20",
+    )
     assert p3[1]["source"] == "live:aws-price-list" and p3[1]["unit_price_usd"] == 0.07
     assert found["idle-p3"]["monthly_cost_usd"] == pytest.approx(3.2 * 730 + 200 * 0.07)
     # stopped g5: only its 500 GB gp3 root bills, 500 x 0.07 = 35.00
@@ -100,32 +112,53 @@ def test_a_batch_that_matches_nothing_is_asked_again_one_sku_at_a_time(priced, r
 
 @pytest.mark.writes_aws
 def test_eks_gpu_nodes_priced_from_the_price_list(priced, runner):
-    seed_nodegroups("us-east-1", [DemoNodegroup("ml", "gpu-a10g", "g5.2xlarge", 2, {"team": "ml"},
-                                                cpu=2.0, gpu=0.3)], datetime.now(UTC))
+    seed_nodegroups(
+        "us-east-1",
+        [DemoNodegroup("ml", "gpu-a10g", "g5.2xlarge", 2, {"team": "ml"}, cpu=2.0, gpu=0.3)],
+        datetime.now(UTC),
+    )
     report = run_json(runner, "scan", "--regions", "us-east-1", "--scanner", "aws.eks")
     [group] = [f for f in report["findings"] if f["resource_name"] == "gpu-a10g"]
     [line] = group["evidence"]["cost_basis"]
     # 2 nodes x g5.2xlarge 1.3 $/h (the price list's; bundled 1.212) x 730 h = 1,898.00
-    assert (line["unit_price_usd"], line["quantity"], line["source"]) == (1.3, 1460.0,
-                                                                         "live:aws-price-list")
+    assert (line["unit_price_usd"], line["quantity"], line["source"]) == (1.3, 1460.0, "live:aws-price-list")
     assert group["monthly_cost_usd"] == pytest.approx(2 * 1.3 * 730)
 
 
 @pytest.mark.writes_aws
 def test_sagemaker_endpoint_outside_the_bundled_regions_priced_from_the_price_list(priced, runner):
     region = "ap-southeast-1"  # the bundled catalog prices SageMaker in us-east-1/us-west-2 only
-    priced.aws_products.append(aws_product(
-        "ml.g4dn.xlarge", region, 0.92, family="ML Instance", sku_field="instanceName",
-        extra={"platoinstancetype": "Hosting"}, service_code="AmazonSageMaker"))
-    seed_endpoints(region, [DemoEndpoint("idle-bert", {"team": "growth"}, "s3://m/bert.tar.gz",
-                                         "ml.g4dn.xlarge", 2, invocations_per_day=0, age_days=60)],
-                   datetime.now(UTC))
+    priced.aws_products.append(
+        aws_product(
+            "ml.g4dn.xlarge",
+            region,
+            0.92,
+            family="ML Instance",
+            sku_field="instanceName",
+            extra={"platoinstancetype": "Hosting"},
+            service_code="AmazonSageMaker",
+        )
+    )
+    seed_endpoints(
+        region,
+        [
+            DemoEndpoint(
+                "idle-bert",
+                {"team": "growth"},
+                "s3://m/bert.tar.gz",
+                "ml.g4dn.xlarge",
+                2,
+                invocations_per_day=0,
+                age_days=60,
+            )
+        ],
+        datetime.now(UTC),
+    )
     report = run_json(runner, "scan", "--regions", region, "--scanner", "aws.sagemaker")
     [idle] = [f for f in report["findings"] if f["resource_name"] == "idle-bert"]
     [line] = idle["evidence"]["cost_basis"]
     # 2 instances x 0.92 $/h x 730 h = 1,343.20, from the price list (bundled: unpriced here)
-    assert (line["unit_price_usd"], line["quantity"], line["source"]) == (0.92, 1460.0,
-                                                                         "live:aws-price-list")
+    assert (line["unit_price_usd"], line["quantity"], line["source"]) == (0.92, 1460.0, "live:aws-price-list")
     assert idle["monthly_cost_usd"] == pytest.approx(2 * 0.92 * 730)
     asked = json.loads(priced.calls[-1][1])
     assert {"Type": "TERM_MATCH", "Field": "instanceName", "Value": "ml.g4dn.xlarge"} in asked

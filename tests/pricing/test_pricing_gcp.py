@@ -37,23 +37,54 @@ def _skus() -> list[dict]:
         gcp_sku("G2 Instance Core running in Netherlands", "CPU", "OnDemand", NL, 0.03, "h"),
         gcp_sku("G2 Instance Ram running in Netherlands", "RAM", "OnDemand", NL, 0.004, "GiBy.h"),
         gcp_sku("Nvidia L4 GPU running in Netherlands", "GPU", "OnDemand", NL, 0.6, "h"),
-        gcp_sku("Spot Preemptible G2 Instance Core running in Netherlands", "CPU", "Preemptible", NL,
-                0.01, "h"),
-        gcp_sku("Spot Preemptible G2 Instance Ram running in Netherlands", "RAM", "Preemptible", NL,
-                0.001, "GiBy.h"),
-        gcp_sku("Nvidia L4 GPU attached to Spot Preemptible VMs running in Netherlands", "GPU",
-                "Preemptible", NL, 0.2, "h"),
+        gcp_sku(
+            "Spot Preemptible G2 Instance Core running in Netherlands", "CPU", "Preemptible", NL, 0.01, "h"
+        ),
+        gcp_sku(
+            "Spot Preemptible G2 Instance Ram running in Netherlands",
+            "RAM",
+            "Preemptible",
+            NL,
+            0.001,
+            "GiBy.h",
+        ),
+        gcp_sku(
+            "Nvidia L4 GPU attached to Spot Preemptible VMs running in Netherlands",
+            "GPU",
+            "Preemptible",
+            NL,
+            0.2,
+            "h",
+        ),
         # N1 + T4: Spot in Iowa (for the legacy preemptible VM), on demand in Singapore
-        gcp_sku("Spot Preemptible N1 Predefined Instance Core running in Americas", "N1Standard",
-                "Preemptible", IA, 0.007, "h"),
-        gcp_sku("Spot Preemptible N1 Predefined Instance Ram running in Americas", "N1Standard",
-                "Preemptible", IA, 0.001, "GiBy.h"),
-        gcp_sku("Nvidia Tesla T4 GPU attached to Spot Preemptible VMs running in Americas", "GPU",
-                "Preemptible", IA, 0.1, "h"),
-        gcp_sku("N1 Predefined Instance Core running in Singapore", "N1Standard", "OnDemand", SG,
-                0.035, "h"),
-        gcp_sku("N1 Predefined Instance Ram running in Singapore", "N1Standard", "OnDemand", SG,
-                0.0047, "GiBy.h"),
+        gcp_sku(
+            "Spot Preemptible N1 Predefined Instance Core running in Americas",
+            "N1Standard",
+            "Preemptible",
+            IA,
+            0.007,
+            "h",
+        ),
+        gcp_sku(
+            "Spot Preemptible N1 Predefined Instance Ram running in Americas",
+            "N1Standard",
+            "Preemptible",
+            IA,
+            0.001,
+            "GiBy.h",
+        ),
+        gcp_sku(
+            "Nvidia Tesla T4 GPU attached to Spot Preemptible VMs running in Americas",
+            "GPU",
+            "Preemptible",
+            IA,
+            0.1,
+            "h",
+        ),
+        gcp_sku("N1 Predefined Instance Core running in Singapore", "N1Standard", "OnDemand", SG, 0.035, "h"),
+        gcp_sku(
+            "N1 Predefined Instance Ram running in Singapore", "N1Standard", "OnDemand", SG, 0.0047, "GiBy.h"
+        ),
         gcp_sku("Nvidia Tesla T4 GPU running in Singapore", "GPU", "OnDemand", SG, 0.37, "h"),
         # disks in Singapore: hyperdisk and pd-ssd (the regional SKU must not be taken)
         gcp_sku("Regional SSD backed PD Capacity in Singapore", "SSD", "OnDemand", SG, 0.374, "GiBy.mo"),
@@ -64,17 +95,34 @@ def _skus() -> list[dict]:
 
 def _estate() -> FakeGcp:
     sg, nl, ia = "asia-southeast1-b", "europe-west4-a", "us-central1-a"
-    legacy = instance_json(P, "preempt-t4", ia, "n1-standard-8", 3, created=OLD, started=OLD,
-                           accelerators=[("nvidia-tesla-t4", 1)])
+    legacy = instance_json(
+        P,
+        "preempt-t4",
+        ia,
+        "n1-standard-8",
+        3,
+        created=OLD,
+        started=OLD,
+        accelerators=[("nvidia-tesla-t4", 1)],
+    )
     legacy["scheduling"] = {"preemptible": True, "automaticRestart": False}  # no provisioningModel
     ps = FakeProject()
     ps.instances[sg] = [
         instance_json(P, "idle-a3", sg, "a3-highgpu-8g", 1, created=OLD, started=OLD),
-        instance_json(P, "od-t4", sg, "n1-standard-4", 4, created=OLD, started=OLD,
-                      accelerators=[("nvidia-tesla-t4", 1)]),
+        instance_json(
+            P,
+            "od-t4",
+            sg,
+            "n1-standard-4",
+            4,
+            created=OLD,
+            started=OLD,
+            accelerators=[("nvidia-tesla-t4", 1)],
+        ),
     ]
-    ps.instances[nl] = [instance_json(P, "spot-g2", nl, "g2-standard-8", 2, created=OLD, started=OLD,
-                                      spot=True)]
+    ps.instances[nl] = [
+        instance_json(P, "spot-g2", nl, "g2-standard-8", 2, created=OLD, started=OLD, spot=True)
+    ]
     ps.instances[ia] = [legacy]
     ps.disks[sg] = [
         disk_json(P, "orphan-hyperdisk", sg, "hyperdisk-balanced", 1000, 11, created=OLD),
@@ -96,8 +144,10 @@ def apis(monkeypatch, tmp_path):
 def _scan(apis: PriceApis) -> dict:
     estate = _estate()
     with serve(estate) as url:
-        options = ScanOptions(providers=["gcp"], settings={"gcp": GcpSettings(projects=[P], endpoints={
-            "": url, "cloudbilling": apis.url})})  # type: ignore[attr-defined]
+        options = ScanOptions(
+            providers=["gcp"],
+            settings={"gcp": GcpSettings(projects=[P], endpoints={"": url, "cloudbilling": apis.url})},
+        )  # type: ignore[attr-defined]
         ctx = ScanContext(options=options, config=Config(), prices=load_catalog(), now=NOW)
         result = GcpComputeScanner(ctx).scan()
     return {"by_name": {o.name: o for o in result.observations}, "result": result, "ctx": ctx}
@@ -110,7 +160,10 @@ def test_every_sku_class_priced_from_the_billing_catalog(apis):
     # = 114.5019178 $/h; x 730 h = 6,073.60 + 6,832.80 + 70,080.00 + 600.00 = 83,586.40
     [line] = a3.cost_lines
     assert (line.source, line.price_date, line.sku) == (
-        "live:gcp-billing-catalog", "2026-11-15", "gcp.compute:a3-highgpu-8g:asia-southeast1")
+        "live:gcp-billing-catalog",
+        "2026-11-15",
+        "gcp.compute:a3-highgpu-8g:asia-southeast1",
+    )
     assert line.unit_price_usd == pytest.approx(8.32 + 9.36 + 96 + 6000 * 0.1 / 730)
     assert a3.monthly_cost_usd == pytest.approx(83586.40)
     # Spot G2: 8 x 0.01 + 32 x 0.001 + 0.2 = 0.312 $/h x 730 = 227.76 (on demand: 0.968 x 730)
@@ -122,8 +175,10 @@ def test_every_sku_class_priced_from_the_billing_catalog(apis):
     legacy = got["preempt-t4"]
     assert legacy.attributes["provisioning_model"] == "PREEMPTIBLE"
     assert [round(x.monthly_usd, 6) for x in legacy.cost_lines] == [62.78, 73.0]
-    assert [x.sku for x in legacy.cost_lines] == ["gcp.compute.spot:n1-standard-8:us-central1",
-                                                   "gcp.gpu.spot:nvidia-tesla-t4:us-central1"]
+    assert [x.sku for x in legacy.cost_lines] == [
+        "gcp.compute.spot:n1-standard-8:us-central1",
+        "gcp.gpu.spot:nvidia-tesla-t4:us-central1",
+    ]
     assert any("legacy preemptible" in e for e in legacy.evidence)
     # on-demand N1 + T4 in Singapore, which the bundled catalog cannot price (no T4 row there):
     # (4 x 0.035 + 15 x 0.0047) x 730 = 153.665; T4 0.37 x 730 = 270.10 -> 423.765

@@ -17,8 +17,22 @@ from aifinops_cli.core.rules import Rule, default_rules_dir, evaluate, load_rule
 from tests.paths import ROOT
 
 CASES_DIR = ROOT / "rules" / "tests"
-OBSERVATION_FIELDS = {"provider", "kind", "id", "account", "region", "name", "tags", "owner", "metrics",
-                      "attributes", "cost_lines", "evidence", "covers", "unpriced"}
+OBSERVATION_FIELDS = {
+    "provider",
+    "kind",
+    "id",
+    "account",
+    "region",
+    "name",
+    "tags",
+    "owner",
+    "metrics",
+    "attributes",
+    "cost_lines",
+    "evidence",
+    "covers",
+    "unpriced",
+}
 FINDING_FIELDS = {"severity", "confidence", "monthly_cost_usd", "savings_usd"}
 
 
@@ -58,8 +72,7 @@ def _rule(rule_id: str, params: dict[str, Any] | None) -> Rule:
     return rule
 
 
-@pytest.mark.parametrize(("file", "rule_id", "name", "case"), CASES,
-                         ids=[f"{r}:{n}" for _, r, n, _ in CASES])
+@pytest.mark.parametrize(("file", "rule_id", "name", "case"), CASES, ids=[f"{r}:{n}" for _, r, n, _ in CASES])
 def test_rule_case(file: str, rule_id: str, name: str, case: dict[str, Any]) -> None:
     assert rule_id in RULES, f"{file}: no default rule {rule_id!r}"
     assert name.startswith(("fail_", "pass_")), f"{file}: {rule_id}.{name}: name it fail_... or pass_..."
@@ -85,7 +98,8 @@ def test_rule_case(file: str, rule_id: str, name: str, case: dict[str, Any]) -> 
     if obs.cost_lines and rule.cost_metric == "monthly_cost_usd":
         # the cost is its traced price lines: unit price x quantity, summed
         assert finding.monthly_cost_usd == pytest.approx(
-            sum(line.unit_price_usd * line.quantity for line in obs.cost_lines), abs=0.0051)
+            sum(line.unit_price_usd * line.quantity for line in obs.cost_lines), abs=0.0051
+        )
 
 
 def test_every_default_rule_has_a_fail_and_a_pass_case() -> None:

@@ -24,11 +24,19 @@ CUR = ROOT / "tests" / "data" / "billing" / "cur_legacy.csv"
 NOBODY = 65534
 
 # One Bedrock InvokeModel record: claude-3-haiku, 1,000 input and 200 output tokens
-REC = {"schemaType": "ModelInvocationLog", "schemaVersion": "1.0", "timestamp": "2026-10-05T12:00:00Z",
-       "accountId": "123456789012", "region": "us-east-1", "requestId": "b1", "operation": "InvokeModel",
-       "modelId": "anthropic.claude-3-haiku-20240307-v1:0", "requestMetadata": {"team": "platform"},
-       "input": {"inputContentType": "application/json", "inputTokenCount": 1000},
-       "output": {"outputContentType": "application/json", "outputTokenCount": 200}}
+REC = {
+    "schemaType": "ModelInvocationLog",
+    "schemaVersion": "1.0",
+    "timestamp": "2026-10-05T12:00:00Z",
+    "accountId": "123456789012",
+    "region": "us-east-1",
+    "requestId": "b1",
+    "operation": "InvokeModel",
+    "modelId": "anthropic.claude-3-haiku-20240307-v1:0",
+    "requestMetadata": {"team": "platform"},
+    "input": {"inputContentType": "application/json", "inputTokenCount": 1000},
+    "output": {"outputContentType": "application/json", "outputTokenCount": 200},
+}
 
 CHILD = r"""
 import os, runpy, sys
@@ -68,10 +76,16 @@ def tree() -> Iterator[Path]:
 
 
 def scan_as_nobody(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HOME": str(home), "NO_COLOR": "1",
-           "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-c", CHILD, *args], capture_output=True, text=True,
-                          env=env, cwd=home, timeout=300)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),
+        "HOME": str(home),
+        "NO_COLOR": "1",
+        "COLUMNS": "200",
+    }
+    return subprocess.run(
+        [sys.executable, "-c", CHILD, *args], capture_output=True, text=True, env=env, cwd=home, timeout=300
+    )
 
 
 def lock_up(directory: Path) -> None:
@@ -122,6 +136,7 @@ def test_billing_file_beside_an_unsearchable_directory(tree: Path) -> None:
     summary = report["analysis"]["billing"]["summary"]
     # cur_legacy.csv alone, not twice: transfer out 1,000 GB inter-region x $0.02 = $20
     # + 500 GB inter-zone x $0.01 = $5 + 100 GB internet x $0.09 = $9 + 200 GB NAT x $0.045 = $9
-    assert summary["Data transfer out (USD)"] == pytest.approx(1000 * 0.02 + 500 * 0.01 + 100 * 0.09
-                                                               + 200 * 0.045)
+    assert summary["Data transfer out (USD)"] == pytest.approx(
+        1000 * 0.02 + 500 * 0.01 + 100 * 0.09 + 200 * 0.045
+    )
     assert summary["Billed total (USD)"] == pytest.approx(3770.0)  # the file's 8 usable rows

@@ -16,11 +16,19 @@ from tests.fakes.aws_proxy import Fault
 from tests.paths import TEST_DATA
 
 CUR = TEST_DATA / "billing" / "cur_legacy.csv"
-REC = {"schemaType": "ModelInvocationLog", "schemaVersion": "1.0", "timestamp": "2026-10-05T12:00:00Z",
-       "accountId": "123456789012", "region": "us-east-1", "requestId": "b1", "operation": "InvokeModel",
-       "modelId": "anthropic.claude-3-haiku-20240307-v1:0", "requestMetadata": {"team": "platform"},
-       "input": {"inputContentType": "application/json", "inputTokenCount": 1000},
-       "output": {"outputContentType": "application/json", "outputTokenCount": 200}}
+REC = {
+    "schemaType": "ModelInvocationLog",
+    "schemaVersion": "1.0",
+    "timestamp": "2026-10-05T12:00:00Z",
+    "accountId": "123456789012",
+    "region": "us-east-1",
+    "requestId": "b1",
+    "operation": "InvokeModel",
+    "modelId": "anthropic.claude-3-haiku-20240307-v1:0",
+    "requestMetadata": {"team": "platform"},
+    "input": {"inputContentType": "application/json", "inputTokenCount": 1000},
+    "output": {"outputContentType": "application/json", "outputTokenCount": 200},
+}
 
 
 @pytest.fixture
@@ -37,8 +45,9 @@ def bucket(far_end, tmp_path):
     s3.put_object(Bucket="logs", Key="cur/b-reset.csv", Body=CUR.read_bytes())
     s3.put_object(Bucket="logs", Key="cur/c-good.csv", Body=CUR.read_bytes())
     for key in ("bedrock/a-hang.jsonl", "cur/a-hang.csv"):
-        far_end.recorder.faults.append(Fault(kind="hang", service="s3", operation=f"/logs/{key}",
-                                             hang_seconds=12))
+        far_end.recorder.faults.append(
+            Fault(kind="hang", service="s3", operation=f"/logs/{key}", hang_seconds=12)
+        )
     for key in ("bedrock/b-reset.jsonl", "cur/b-reset.csv"):  # RST instead of an answer
         far_end.recorder.faults.append(Fault(kind="reset", service="s3", operation=f"/logs/{key}"))
     cfg = tmp_path / "aifinops.yaml"
@@ -89,8 +98,9 @@ def test_billing_s3_one_object_hangs_one_resets_the_rest_read(bucket, runner):
     summary = report["analysis"]["billing"]["summary"]
     # cur_legacy.csv once: 1,000 GB inter-region x $0.02 + 500 GB inter-zone x $0.01
     # + 100 GB internet x $0.09 + 200 GB NAT x $0.045 = 20 + 5 + 9 + 9 = $43
-    assert summary["Data transfer out (USD)"] == pytest.approx(1000 * 0.02 + 500 * 0.01 + 100 * 0.09
-                                                               + 200 * 0.045)
+    assert summary["Data transfer out (USD)"] == pytest.approx(
+        1000 * 0.02 + 500 * 0.01 + 100 * 0.09 + 200 * 0.045
+    )
     assert summary["Billed total (USD)"] == pytest.approx(3770.0)
 
 
@@ -105,8 +115,9 @@ def test_scan_deadline_reports_a_scanner_that_does_not_split_whole(far_end, runn
     cfg = tmp_path / "aifinops.yaml"
     cfg.write_text("scan:\n  read_timeout: 120\n  max_attempts: 1\n")
     try:
-        report, scopes = scan(runner, cfg, "--billing", "s3://logs/cur/", "--llm-logs", str(logs),
-                              "--timeout", "6")
+        report, scopes = scan(
+            runner, cfg, "--billing", "s3://logs/cur/", "--llm-logs", str(logs), "--timeout", "6"
+        )
     finally:
         far_end.recorder.release.set()
         far_end.recorder.release.clear()

@@ -34,14 +34,21 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    config: Annotated[Path | None, typer.Option(
-        "--config", "-c", help="Config file (default: $AIFINOPS_CONFIG, ./aifinops.yaml, "
-        "~/.config/aifinops/config.yaml).", envvar="AIFINOPS_CONFIG_FILE")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Config file (default: $AIFINOPS_CONFIG, ./aifinops.yaml, ~/.config/aifinops/config.yaml).",
+            envvar="AIFINOPS_CONFIG_FILE",
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Log details and show tracebacks.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.")] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colours (also NO_COLOR).")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     ctx.obj = GlobalOptions(config=config, debug=debug, quiet=quiet, no_color=no_color)
     logging.basicConfig(
@@ -73,6 +80,8 @@ def main() -> None:
     except Exception as exc:
         if "--debug" in sys.argv:
             raise
-        sys.stderr.write(f"aifinops: internal error: {type(exc).__name__}: {plain(exc)} "
-                         "(exit 4: rerun with --debug for the traceback, and please report it)\n")
+        sys.stderr.write(
+            f"aifinops: internal error: {type(exc).__name__}: {plain(exc)} "
+            "(exit 4: rerun with --debug for the traceback, and please report it)\n"
+        )
         sys.exit(int(ExitCode.INTERNAL))

@@ -80,8 +80,13 @@ class OutputPathError(AifinopsError):
     """A report destination aifinops will not write to (a directory, a device, a FIFO...)."""
 
 
-_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"))
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def report_target(path: Path) -> Path:
@@ -95,8 +100,10 @@ def report_target(path: Path) -> Path:
     if os.path.islink(path):
         owner = os.lstat(path).st_uid
         if owner != os.geteuid():  # a link planted in a shared directory: protected_symlinks' rule
-            raise OutputPathError(f"it is a symlink owned by another user (uid {owner}): refused, "
-                                  "as the kernel refuses to follow one in a shared directory")
+            raise OutputPathError(
+                f"it is a symlink owned by another user (uid {owner}): refused, "
+                "as the kernel refuses to follow one in a shared directory"
+            )
     real = Path(os.path.realpath(path))
     try:
         mode = real.stat().st_mode
@@ -111,8 +118,9 @@ def report_target(path: Path) -> Path:
         return real
     kind = next((label for test, label in _KINDS if test(mode)), "not a regular file")
     via = f" (the symlink {path} points to {real})" if real != Path(os.path.abspath(path)) else ""
-    raise OutputPathError(f"it is {kind}{via}: reports are written only to regular files "
-                          "(use -o - for stdout)")
+    raise OutputPathError(
+        f"it is {kind}{via}: reports are written only to regular files (use -o - for stdout)"
+    )
 
 
 @contextlib.contextmanager

@@ -27,41 +27,67 @@ from aifinops_cli.forecasting.plan import MAX_ERROR_PCT, GroupForecast, forecast
 from aifinops_cli.scanners.billing.series import read_daily
 
 BY_CHOICES = ("owner-service", "owner", "service")
-METHOD = ("statsmodels ETS (additive error, damped trend, weekly season) per series; recurring charges "
-          "projected by cadence, one-time charges not carried forward; error = mean absolute % error of "
-          "rolling-origin backtests at the same horizon (month end: of the rest of the month); P10-P90 = "
-          "the model's interval of the total, widened to hold every backtest")
-BLIND_SPOTS = ("AWS Cost Anomaly Detection would not see: LLM API spend paid outside AWS (OpenAI, "
-               "Anthropic, other vendors' invoices) nor spend shifting from one vendor to another")
+METHOD = (
+    "statsmodels ETS (additive error, damped trend, weekly season) per series; recurring charges "
+    "projected by cadence, one-time charges not carried forward; error = mean absolute % error of "
+    "rolling-origin backtests at the same horizon (month end: of the rest of the month); P10-P90 = "
+    "the model's interval of the total, widened to hold every backtest"
+)
+BLIND_SPOTS = (
+    "AWS Cost Anomaly Detection would not see: LLM API spend paid outside AWS (OpenAI, "
+    "Anthropic, other vendors' invoices) nor spend shifting from one vendor to another"
+)
 
 
 def forecast(
     ctx: typer.Context,
-    billing: Annotated[list[str] | None, typer.Option(
-        "--billing", help="Billing exports: FOCUS, CUR, GCP export; files, dirs, globs, s3:// "
-        "(repeatable).")] = None,
-    llm_logs: Annotated[list[str] | None, typer.Option(
-        "--llm-logs", help="LLM request logs (files, dirs, globs, .gz, s3://): spend by team and "
-        "model.")] = None,
+    billing: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--billing",
+            help="Billing exports: FOCUS, CUR, GCP export; files, dirs, globs, s3:// (repeatable).",
+        ),
+    ] = None,
+    llm_logs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--llm-logs", help="LLM request logs (files, dirs, globs, .gz, s3://): spend by team and model."
+        ),
+    ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Forecast a built-in 137-day FOCUS export.")] = False,
-    billing_format: Annotated[str | None, typer.Option(
-        "--billing-format", help="Force the billing format: focus, cur, cur2, gcp.")] = None,
-    llm_log_format: Annotated[str | None, typer.Option(
-        "--llm-log-format", help="Force the LLM log format instead of detecting it.")] = None,
-    by: Annotated[str, typer.Option(
-        "--by", help="Group by owner-service, owner or service (LLM: team and model).")] = "owner-service",
+    billing_format: Annotated[
+        str | None, typer.Option("--billing-format", help="Force the billing format: focus, cur, cur2, gcp.")
+    ] = None,
+    llm_log_format: Annotated[
+        str | None, typer.Option("--llm-log-format", help="Force the LLM log format instead of detecting it.")
+    ] = None,
+    by: Annotated[
+        str, typer.Option("--by", help="Group by owner-service, owner or service (LLM: team and model).")
+    ] = "owner-service",
     output_format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
-    max_error: Annotated[float, typer.Option(
-        "--max-error", help="Backtest error (%) above which a forecast is marked unreliable."
-    )] = MAX_ERROR_PCT,
+    max_error: Annotated[
+        float,
+        typer.Option("--max-error", help="Backtest error (%) above which a forecast is marked unreliable."),
+    ] = MAX_ERROR_PCT,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows in the table (json has all).")] = 25,
-    anomalies: Annotated[bool, typer.Option(
-        "--anomalies/--no-anomalies", help="Also look for spend anomalies (rules/anomaly.yaml).")] = True,
-    as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="Forecast from the data up to this day (YYYY-MM-DD), e.g. to leave out a "
-        "last day the export has not finished billing.")] = None,
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", help="Override a rule parameter: RULE_ID.PARAM=VALUE (repeatable).")] = None,
+    anomalies: Annotated[
+        bool,
+        typer.Option(
+            "--anomalies/--no-anomalies", help="Also look for spend anomalies (rules/anomaly.yaml)."
+        ),
+    ] = True,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Forecast from the data up to this day (YYYY-MM-DD), e.g. to leave out a "
+            "last day the export has not finished billing.",
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a rule parameter: RULE_ID.PARAM=VALUE (repeatable)."),
+    ] = None,
 ) -> None:
     """Forecast month-end and next-month spend per owner and service, with its measured error."""
     opts = global_options(ctx)
@@ -101,8 +127,11 @@ def forecast(
                 source = ", ".join(paths) if not demo else "built-in demo FOCUS export"
                 if read.other_currencies:
                     left = ", ".join(f"{c} {v:,.2f}" for c, v in sorted(read.other_currencies.items()))
-                    coverage.append(CoverageEntry("forecast", "currencies", "partial",
-                                                  f"figures in {currency}; left out: {left}"))
+                    coverage.append(
+                        CoverageEntry(
+                            "forecast", "currencies", "partial", f"figures in {currency}; left out: {left}"
+                        )
+                    )
                 if anomalies and read.rows:
                     upto = [r for r in read.rows if cut is None or r.day <= cut]
                     found += anomaly.billing_anomalies(upto, anomaly.settings("billing", rules))
@@ -113,8 +142,11 @@ def forecast(
                 coverage += llm.coverage
                 if llm.unpriced_requests:
                     n = llm.unpriced_requests
-                    coverage.append(CoverageEntry("llm", "prices", "partial",
-                                                  f"{n} request(s) without a price left out", errors=n))
+                    coverage.append(
+                        CoverageEntry(
+                            "llm", "prices", "partial", f"{n} request(s) without a price left out", errors=n
+                        )
+                    )
                 rows += [DailyCharge(r.at.date(), r.team, r.model, USAGE, r.cost) for r in llm.rows]
                 source = ", ".join(filter(None, [source, *llm_logs]))
                 if anomalies and llm.rows:
@@ -131,8 +163,10 @@ def forecast(
         why = "; ".join(f"{c.scope}: {c.message}" for c in coverage if c.status != "ok")
         fail(f"no spend could be read ({why or 'the inputs hold no dated costs'})", ExitCode.SCAN_FAILED)
     llm_provider = {"team", "app", "model"}
-    observations = [anomaly.observation(a, "llm" if a.dimension in llm_provider else "billing", source,
-                                        currency) for a in found]
+    observations = [
+        anomaly.observation(a, "llm" if a.dimension in llm_provider else "billing", source, currency)
+        for a in found
+    ]
     findings = evaluate(rules, observations)
     if output_format == "json":
         typer.echo(json.dumps(_doc(results, findings, coverage, currency, by), indent=2))
@@ -141,23 +175,45 @@ def forecast(
 
 
 def _finding_dict(f: Finding) -> dict[str, Any]:
-    return {"rule_id": f.rule_id, "category": f.category, "severity": str(f.severity),
-            "title": f.title, "id": f.observation.id, "fingerprint": f.fingerprint,
-            "dollars_above_expected": f.monthly_cost_usd, "evidence": f.evidence,
-            "recommendation": f.recommendation}
+    return {
+        "rule_id": f.rule_id,
+        "category": f.category,
+        "severity": str(f.severity),
+        "title": f.title,
+        "id": f.observation.id,
+        "fingerprint": f.fingerprint,
+        "dollars_above_expected": f.monthly_cost_usd,
+        "evidence": f.evidence,
+        "recommendation": f.recommendation,
+    }
 
 
-def _doc(results: list[GroupForecast], findings: list[Finding], coverage: list[CoverageEntry],
-         currency: str, by: str) -> dict[str, Any]:
-    return {"currency": currency, "by": by, "method": METHOD,
-            "sources": [{"source": c.scope, "status": c.status, "message": c.message} for c in coverage],
-            "forecasts": [g.to_dict() for g in results],
-            "anomalies": [_finding_dict(f) for f in findings],
-            "anomaly_blind_spots": BLIND_SPOTS}
+def _doc(
+    results: list[GroupForecast],
+    findings: list[Finding],
+    coverage: list[CoverageEntry],
+    currency: str,
+    by: str,
+) -> dict[str, Any]:
+    return {
+        "currency": currency,
+        "by": by,
+        "method": METHOD,
+        "sources": [{"source": c.scope, "status": c.status, "message": c.message} for c in coverage],
+        "forecasts": [g.to_dict() for g in results],
+        "anomalies": [_finding_dict(f) for f in findings],
+        "anomaly_blind_spots": BLIND_SPOTS,
+    }
 
 
-def _print(opts: Any, results: list[GroupForecast], findings: list[Finding], coverage: list[CoverageEntry],
-           currency: str, top: int) -> None:
+def _print(
+    opts: Any,
+    results: list[GroupForecast],
+    findings: list[Finding],
+    coverage: list[CoverageEntry],
+    currency: str,
+    top: int,
+) -> None:
     console = stdout_console(opts)
     money = lambda x: "-" if x is None else f"{x:,.2f}"  # noqa: E731
     as_of = results[0].as_of if results else None
@@ -168,9 +224,14 @@ def _print(opts: Any, results: list[GroupForecast], findings: list[Finding], cov
         title += f"; month end = {as_of:%b} {last:%d}, next month = {end:%B}"
     t = Table(title=title, title_justify="left")
     columns: tuple[tuple[str, JustifyMethod], ...] = (
-        ("Owner", "left"), ("Service", "left"), ("Month to date", "right"),
-        ("Month end (P10-P90)", "right"), ("Next month (P10-P90)", "right"),
-        ("Backtest error", "right"), ("", "left"))
+        ("Owner", "left"),
+        ("Service", "left"),
+        ("Month to date", "right"),
+        ("Month end (P10-P90)", "right"),
+        ("Next month (P10-P90)", "right"),
+        ("Backtest error", "right"),
+        ("", "left"),
+    )
     for col, just in columns:
         t.add_column(col, justify=just, overflow="fold")
 
@@ -191,16 +252,26 @@ def _print(opts: Any, results: list[GroupForecast], findings: list[Finding], cov
     if findings:
         a = Table(title="Spend anomalies (category anomaly)", title_justify="left")
         anomaly_columns: tuple[tuple[str, JustifyMethod], ...] = (
-            ("What", "left"), ("Started", "left"), ("Spent", "right"),
-            ("Expected", "right"), ("Above expected", "right"), ("Still going on", "left"))
+            ("What", "left"),
+            ("Started", "left"),
+            ("Spent", "right"),
+            ("Expected", "right"),
+            ("Above expected", "right"),
+            ("Still going on", "left"),
+        )
         for col, just in anomaly_columns:
             a.add_column(col, justify=just, overflow="fold")
         for f in findings:
             ev = f.evidence
             when = f"{ev.get('started')}, {int(ev.get('periods', 0))} {ev.get('unit')}(s)"
-            a.add_row(f.observation.name, when,
-                      money(ev.get("actual_usd")), money(ev.get("expected_usd")), money(f.monthly_cost_usd),
-                      "yes" if ev.get("ongoing") else f"no (ended {ev.get('last')})")
+            a.add_row(
+                f.observation.name,
+                when,
+                money(ev.get("actual_usd")),
+                money(ev.get("expected_usd")),
+                money(f.monthly_cost_usd),
+                "yes" if ev.get("ongoing") else f"no (ended {ev.get('last')})",
+            )
         console.print(a)
         console.print(f"[dim]{BLIND_SPOTS}.[/]")
     for c in coverage:

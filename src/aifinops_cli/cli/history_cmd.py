@@ -38,12 +38,18 @@ class Format(StrEnum):
     MARKDOWN = "markdown"
 
 
-StateDir = Annotated[Path | None, typer.Option(
-    "--state-dir", envvar="AIFINOPS_STATE_DIR",
-    help="History directory (default: config history.path, else $XDG_STATE_HOME/aifinops or "
-         "~/.local/state/aifinops).")]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", case_sensitive=False,
-                                           help="table, json or markdown.")]
+StateDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--state-dir",
+        envvar="AIFINOPS_STATE_DIR",
+        help="History directory (default: config history.path, else $XDG_STATE_HOME/aifinops or "
+        "~/.local/state/aifinops).",
+    ),
+]
+FormatOpt = Annotated[
+    Format, typer.Option("--format", "-f", case_sensitive=False, help="table, json or markdown.")
+]
 
 
 def _cells(row: list[Any]) -> list[Text]:
@@ -63,10 +69,10 @@ def _emit_json(ctx: typer.Context, data: Any) -> None:
 
 def history(
     ctx: typer.Context,
-    by: Annotated[str, typer.Option("--by", help=f"Break down by {', '.join(TREND_DIMENSIONS)}.")
-                  ] = "category",
-    last: Annotated[int, typer.Option("--last", "-n", min=1, help="How many recent runs.")
-                    ] = TREND_RUNS,
+    by: Annotated[
+        str, typer.Option("--by", help=f"Break down by {', '.join(TREND_DIMENSIONS)}.")
+    ] = "category",
+    last: Annotated[int, typer.Option("--last", "-n", min=1, help="How many recent runs.")] = TREND_RUNS,
     state_dir: StateDir = None,
     output_format: FormatOpt = Format.TABLE,
 ) -> None:
@@ -96,28 +102,51 @@ def history(
         previous = p["monthly_waste_usd"]
         mark = "" if p["coverage_complete"] else " *"
         when = str(p["finished_at"] or "")[:16].replace("T", " ")
-        rows.append([str(p["run_id"]), when + mark, usd(p["monthly_waste_usd"]),
-                     delta, str(p["findings"]), *(usd(parts.get(k, 0.0)) for k in keys),
-                     *([usd(other)] if other else []),
-                     "█" * max(1, round(p["monthly_waste_usd"] / top * BAR))
-                     if p["monthly_waste_usd"] else ""])
+        rows.append(
+            [
+                str(p["run_id"]),
+                when + mark,
+                usd(p["monthly_waste_usd"]),
+                delta,
+                str(p["findings"]),
+                *(usd(parts.get(k, 0.0)) for k in keys),
+                *([usd(other)] if other else []),
+                "█" * max(1, round(p["monthly_waste_usd"] / top * BAR)) if p["monthly_waste_usd"] else "",
+            ]
+        )
     has_other = any(len(r) > 6 + len(keys) for r in rows)
-    columns = ["Run", "Finished", "Monthly waste", "Change", "Findings", *keys,
-               *(["other"] if has_other else []), "Trend"]
+    columns = [
+        "Run",
+        "Finished",
+        "Monthly waste",
+        "Change",
+        "Findings",
+        *keys,
+        *(["other"] if has_other else []),
+        "Trend",
+    ]
     rows = [r if len(r) == len(columns) else [*r[:-1], usd(0.0), r[-1]] for r in rows]
-    note = ("* = some scopes could not be scanned in that run" if any(
-        not p["coverage_complete"] for p in trend) else "")
+    note = (
+        "* = some scopes could not be scanned in that run"
+        if any(not p["coverage_complete"] for p in trend)
+        else ""
+    )
     if output_format is Format.MARKDOWN:
         out = [f"# Fragmentation tax over time, by {by}", "", *md_table(columns, rows), ""]
         if note:
             out += [note, ""]
         stdout_console(global_options(ctx)).file.write("\n".join(out))
         return
-    t = Table(title=Text(plain(f"Fragmentation tax over time, by {by} ({directory})"),
-                         style="italic"), title_justify="left")
+    t = Table(
+        title=Text(plain(f"Fragmentation tax over time, by {by} ({directory})"), style="italic"),
+        title_justify="left",
+    )
     for i, col in enumerate(columns):
-        t.add_column(Text(plain(col)), justify="right" if 2 <= i < len(columns) - 1 else "left",
-                     style="red" if i == len(columns) - 1 else None)
+        t.add_column(
+            Text(plain(col)),
+            justify="right" if 2 <= i < len(columns) - 1 else "left",
+            style="red" if i == len(columns) - 1 else None,
+        )
     for r in rows:
         t.add_row(*_cells(r))
     console = stdout_console(global_options(ctx))
@@ -138,8 +167,11 @@ def _load_side(ref: str, directory: Path) -> tuple[str, dict[str, Any]]:
             fail(f"{path}:{exc.lineno}: not JSON: {exc.msg}")
         except RecursionError:
             fail(f"{path}: not an aifinops JSON report (nested too deeply)")
-        if not isinstance(doc, dict) or not isinstance(doc.get("findings"), list) or any(
-                not isinstance(f, dict) or "fingerprint" not in f for f in doc["findings"]):
+        if (
+            not isinstance(doc, dict)
+            or not isinstance(doc.get("findings"), list)
+            or any(not isinstance(f, dict) or "fingerprint" not in f for f in doc["findings"])
+        ):
             fail(f"{path}: not an aifinops JSON report (no findings with fingerprints)")
         return str(path), doc
     try:
@@ -151,15 +183,31 @@ def _load_side(ref: str, directory: Path) -> tuple[str, dict[str, Any]]:
 
 
 def _item_rows(items: list[dict[str, Any]], value: str = "monthly_savings_usd") -> list[list[str]]:
-    return [[i["severity"], i["rule_id"],
-             f"{i['resource_id']}" + (f" ({i['resource_name']})" if i["resource_name"] else ""),
-             i["region"] or "", i["owner"], usd(i[value] or 0.0)] for i in items]
+    return [
+        [
+            i["severity"],
+            i["rule_id"],
+            f"{i['resource_id']}" + (f" ({i['resource_name']})" if i["resource_name"] else ""),
+            i["region"] or "",
+            i["owner"],
+            usd(i[value] or 0.0),
+        ]
+        for i in items
+    ]
 
 
 def _changed_rows(items: list[dict[str, Any]]) -> list[list[str]]:
-    return [[i["rule_id"], i["resource_id"], usd(i["previous_monthly_savings_usd"]),
-             usd(i["monthly_savings_usd"]), signed_usd(i["delta_usd"]),
-             ", ".join(f"{k}: {a} → {b}" for k, (a, b) in i["changes"].items())] for i in items]
+    return [
+        [
+            i["rule_id"],
+            i["resource_id"],
+            usd(i["previous_monthly_savings_usd"]),
+            usd(i["monthly_savings_usd"]),
+            signed_usd(i["delta_usd"]),
+            ", ".join(f"{k}: {a} → {b}" for k, (a, b) in i["changes"].items()),
+        ]
+        for i in items
+    ]
 
 
 def diff(
@@ -180,31 +228,46 @@ def diff(
         fail(f"{old_label} / {new_label}: not aifinops JSON reports ({type(exc).__name__}: {exc})")
 
 
-def _render_diff(ctx: typer.Context, d: dict[str, Any], old_label: str, new_label: str,
-                 output_format: Format) -> None:
+def _render_diff(
+    ctx: typer.Context, d: dict[str, Any], old_label: str, new_label: str, output_format: Format
+) -> None:
     d["old"]["label"], d["new"]["label"] = old_label, new_label
     if output_format is Format.JSON:
         _emit_json(ctx, d)
         return
     c = d["counts"]
-    headline = (f"Monthly waste {usd(d['old']['monthly_waste_usd'])} ({old_label}) → "
-                f"{usd(d['new']['monthly_waste_usd'])} ({new_label}): {signed_usd(d['delta_usd'])}")
-    summary = [["New", str(c["new"]), signed_usd(d["new_usd"])],
-               ["Resolved", str(c["resolved"]), signed_usd(-d["resolved_usd"])],
-               ["Changed", str(c["changed"]), signed_usd(d["changed_usd"])],
-               ["Unchanged", str(c["unchanged"]), ""]]
+    headline = (
+        f"Monthly waste {usd(d['old']['monthly_waste_usd'])} ({old_label}) → "
+        f"{usd(d['new']['monthly_waste_usd'])} ({new_label}): {signed_usd(d['delta_usd'])}"
+    )
+    summary = [
+        ["New", str(c["new"]), signed_usd(d["new_usd"])],
+        ["Resolved", str(c["resolved"]), signed_usd(-d["resolved_usd"])],
+        ["Changed", str(c["changed"]), signed_usd(d["changed_usd"])],
+        ["Unchanged", str(c["unchanged"]), ""],
+    ]
     if c["unseen"]:
         summary.insert(2, ["Not seen (scope not scanned)", str(c["unseen"]), signed_usd(-d["unseen_usd"])])
     item_cols = ["Severity", "Rule", "Resource", "Region", "Owner", "Monthly waste"]
     changed_cols = ["Rule", "Resource", "Before", "After", "Change", "What changed"]
-    sections = [(title, item_cols, _item_rows(d[key]))
-                for title, key in (("New", "new_findings"), ("Resolved", "resolved_findings"),
-                                   ("Not seen: the newer run did not scan their scope",
-                                    "unseen_findings"))]
+    sections = [
+        (title, item_cols, _item_rows(d[key]))
+        for title, key in (
+            ("New", "new_findings"),
+            ("Resolved", "resolved_findings"),
+            ("Not seen: the newer run did not scan their scope", "unseen_findings"),
+        )
+    ]
     sections.append(("Changed", changed_cols, _changed_rows(d["changed_findings"])))
     if output_format is Format.MARKDOWN:
-        out = ["# aifinops diff", "", f"**{headline}**", "",
-               *md_table(["", "Findings", "Monthly waste"], summary), ""]
+        out = [
+            "# aifinops diff",
+            "",
+            f"**{headline}**",
+            "",
+            *md_table(["", "Findings", "Monthly waste"], summary),
+            "",
+        ]
         for title, cols, rows in sections:
             if rows:
                 out += [f"## {title}", "", *md_table(cols, rows), ""]
@@ -214,7 +277,10 @@ def _render_diff(ctx: typer.Context, d: dict[str, Any], old_label: str, new_labe
     console.print(Text(plain(headline), style="bold"))
     t = Table(show_edge=False)
     columns: tuple[tuple[str, JustifyMethod], ...] = (
-        ("", "left"), ("Findings", "right"), ("Monthly waste", "right"))
+        ("", "left"),
+        ("Findings", "right"),
+        ("Monthly waste", "right"),
+    )
     for col, just in columns:
         t.add_column(col, justify=just)
     for r in summary:
@@ -225,8 +291,11 @@ def _render_diff(ctx: typer.Context, d: dict[str, Any], old_label: str, new_labe
             continue
         t = Table(title=title, title_justify="left")
         for col in cols:
-            t.add_column(col, justify="right" if col in ("Monthly waste", "Before", "After", "Change")
-                         else "left", overflow="fold")
+            t.add_column(
+                col,
+                justify="right" if col in ("Monthly waste", "Before", "After", "Change") else "left",
+                overflow="fold",
+            )
         for r in rows:
             t.add_row(*_cells(r))
         console.print(t)

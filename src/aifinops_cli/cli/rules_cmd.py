@@ -23,11 +23,16 @@ from aifinops_cli.core.rules import (
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.output.safe import markup, plain
 
-app = typer.Typer(help="List, validate and explain the rules that turn observations into findings.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="List, validate and explain the rules that turn observations into findings.", no_args_is_help=True
+)
 
-RulesOpt = Annotated[list[Path] | None, typer.Option(
-    "--rules", "-r", help="Extra rules file or directory (a rule with a default's id replaces it).")]
+RulesOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--rules", "-r", help="Extra rules file or directory (a rule with a default's id replaces it)."
+    ),
+]
 
 
 def provider_rule_paths() -> list[Path]:
@@ -69,10 +74,25 @@ def list_rules(
     """List the active rules with their categories, severities and parameters."""
     loaded = _load(ctx, rules)
     if output_format == "json":
-        typer.echo(json.dumps([
-            {"id": r.id, "title": r.title, "category": r.category, "resource": r.resource,
-             "severity": r.severity, "confidence": r.confidence, "params": r.params,
-             "enabled": r.enabled, "origin": r.origin} for r in loaded], indent=2))
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "id": r.id,
+                        "title": r.title,
+                        "category": r.category,
+                        "resource": r.resource,
+                        "severity": r.severity,
+                        "confidence": r.confidence,
+                        "params": r.params,
+                        "enabled": r.enabled,
+                        "origin": r.origin,
+                    }
+                    for r in loaded
+                ],
+                indent=2,
+            )
+        )
         return
     if output_format != "table":
         fail(f"unknown format {output_format!r} (table, json)")
@@ -82,8 +102,9 @@ def list_rules(
     for r in loaded:
         params = ", ".join(f"{k}={v}" for k, v in r.params.items())
         rid = r.id if r.enabled else f"{r.id} (disabled)"
-        table.add_row(*(Text(plain(v)) for v in (rid, r.category, _level(r.severity),
-                                                   ", ".join(r.resource), params)))
+        table.add_row(
+            *(Text(plain(v)) for v in (rid, r.category, _level(r.severity), ", ".join(r.resource), params))
+        )
     stdout_console(global_options(ctx)).print(table)
 
 
@@ -92,10 +113,12 @@ def show(ctx: typer.Context, rule_id: str, rules: RulesOpt = None) -> None:
     """Show one rule: what it looks for, its thresholds and its recommendation."""
     for r in _load(ctx, rules):
         if r.id == rule_id:
-            typer.echo(f"{r.id}: {r.title}\ncategory: {r.category}\napplies to: "
-                       f"{', '.join(r.resource)}\nseverity: {json.dumps(r.severity)}\n"
-                       f"params: {json.dumps(r.params)}\ndefined at: {r.origin}\n\n"
-                       f"{r.description}\n\nRecommendation: {r.recommendation}")
+            typer.echo(
+                f"{r.id}: {r.title}\ncategory: {r.category}\napplies to: "
+                f"{', '.join(r.resource)}\nseverity: {json.dumps(r.severity)}\n"
+                f"params: {json.dumps(r.params)}\ndefined at: {r.origin}\n\n"
+                f"{r.description}\n\nRecommendation: {r.recommendation}"
+            )
             return
     fail(f"no rule with id {rule_id!r}: see `aifinops rules list`")
 
@@ -103,9 +126,13 @@ def show(ctx: typer.Context, rule_id: str, rules: RulesOpt = None) -> None:
 @app.command("validate")
 def validate(
     ctx: typer.Context,
-    paths: Annotated[list[Path] | None, typer.Argument(
-        help="Rules files or directories to check (default: the bundled rules and every installed "
-             "provider's own rules files, as a scan loads them).")] = None,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Rules files or directories to check (default: the bundled rules and every installed "
+            "provider's own rules files, as a scan loads them)."
+        ),
+    ] = None,
 ) -> None:
     """Check rules files against the schema, their own parameters and the kinds and fields the
     installed scanners produce; exit 2 on the first error."""

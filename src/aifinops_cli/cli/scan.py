@@ -66,8 +66,9 @@ def _formats(requested: list[str]) -> list[Formatter]:
     return [available[n]() for n in dict.fromkeys(names)]
 
 
-def _prepare(opts: GlobalOptions, sets: list[str], rules_paths: list[Path]
-             ) -> tuple[Config, list[Rule], PriceCatalog]:
+def _prepare(
+    opts: GlobalOptions, sets: list[str], rules_paths: list[Path]
+) -> tuple[Config, list[Rule], PriceCatalog]:
     try:
         config = load_config(find_config_file(opts.config), sets)
     except SourceError as exc:
@@ -86,13 +87,16 @@ def _prepare(opts: GlobalOptions, sets: list[str], rules_paths: list[Path]
     return config, rules, prices
 
 
-def plan_outputs(formats: list[Formatter], output: Path | None, output_dir: Path | None,
-                 timestamped: bool = False) -> list[tuple[Formatter, Path | None]]:
+def plan_outputs(
+    formats: list[Formatter], output: Path | None, output_dir: Path | None, timestamped: bool = False
+) -> list[tuple[Formatter, Path | None]]:
     """Each format's destination (None: stdout), checked before any scan work: a bad
     combination or a destination that is not a regular file is exit 2 now, not after the scan."""
     if output is not None and output_dir is not None:
-        fail("--output and --output-dir are exclusive: --output names one file, --output-dir a "
-             "directory for several formats")
+        fail(
+            "--output and --output-dir are exclusive: --output names one file, --output-dir a "
+            "directory for several formats"
+        )
     if output is not None and len(formats) > 1:
         fail("--output takes one format; use --output-dir for several")
     if output is None and output_dir is None and len(formats) > 1:
@@ -117,8 +121,7 @@ def plan_outputs(formats: list[Formatter], output: Path | None, output_dir: Path
     return planned
 
 
-def emit(report: Report, planned: list[tuple[Formatter, Path | None]], opts: GlobalOptions
-         ) -> list[Path]:
+def emit(report: Report, planned: list[tuple[Formatter, Path | None]], opts: GlobalOptions) -> list[Path]:
     """Write each format to its destination; at most one goes to stdout."""
     written: list[Path] = []
     for fmt, target in planned:
@@ -151,56 +154,126 @@ def exit_code(report: Report, fail_on: Severity | None, internal_errors: int) ->
 
 def scan(
     ctx: typer.Context,
-    demo: Annotated[bool, typer.Option("--demo", help="Scan the built-in example AI estate "
-                                       "(no credentials, nothing leaves this machine).")] = False,
-    provider: Annotated[list[str] | None, typer.Option(
-        "--provider", "-p", help="Cloud providers to scan: aws, gcp, k8s (repeatable). "
-        "Default: aws, unless other inputs are given.")] = None,
-    scanner: Annotated[list[str] | None, typer.Option(
-        "--scanner", "-s", help="Run exactly these scanners (see `aifinops scanners list`).")] = None,
-    strict: Annotated[bool, typer.Option(
-        "--strict", help="Malformed input records are fatal instead of counted.")] = False,
-    lookback_days: Annotated[int | None, typer.Option(
-        "--lookback-days", min=1, max=MAX_LOOKBACK_DAYS,
-        help="Utilisation window in days (default 14).")] = None,
-    rules: Annotated[list[Path] | None, typer.Option(
-        "--rules", "-r", help="Extra rules file or directory (same id replaces a default).")] = None,
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", help="Override a rule parameter: RULE_ID.PARAM=VALUE (repeatable).")] = None,
-    output_format: Annotated[list[str] | None, typer.Option(
-        "--format", "-f", help="table, json, markdown, csv (repeatable or comma-separated).")] = None,
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write the report to this regular file (replaced atomically; a "
-        "symlink is followed), or - for stdout.")] = None,
-    output_dir: Annotated[Path | None, typer.Option(
-        "--output-dir", help="Write every format here as aifinops-report.<ext>.")] = None,
-    fail_on: Annotated[Severity | None, typer.Option(
-        "--fail-on", help="Exit 1 if a new finding at or above this severity exists.",
-        case_sensitive=False)] = None,
-    baseline: Annotated[Path | None, typer.Option(
-        "--baseline", help="A previous JSON report: its findings are known, not new.")] = None,
-    workers: Annotated[int, typer.Option("--workers", min=1, max=64,
-                                         help="Concurrent regions/projects per scanner.")] = 8,
-    timeout: Annotated[float | None, typer.Option(
-        "--timeout", metavar="SECONDS", help="Scan deadline: scopes still running then are "
-        "reported as timed out, not waited for (default: config scan.timeout, else 900; "
-        "0: none).")] = None,
-    suppressions: Annotated[list[Path] | None, typer.Option(
-        "--suppressions", help="Suppression file: known exceptions by rule, resource, tag or "
-        "owner, each with a reason and optional expiry (repeatable; config `suppressions:`).")] = None,
-    record: Annotated[bool | None, typer.Option(
-        "--record/--no-record", help="Record this run in the history store, compare it with the "
-        "previous one (default: off, or config history.record).")] = None,
-    state_dir: Annotated[Path | None, typer.Option(
-        "--state-dir", envvar="AIFINOPS_STATE_DIR", help="History and lock directory (default: "
-        "config history.path, else $XDG_STATE_HOME/aifinops or ~/.local/state/aifinops).")] = None,
-    lock: Annotated[bool | None, typer.Option(
-        "--lock/--no-lock", help="Refuse to start while another run holds the lock in the state "
-        "dir (exit 5). Default: on when recording.")] = None,
-    log_file: Annotated[Path | None, typer.Option(
-        "--log-file", help="Append a log of the run (start, lock, files written, totals) here.")] = None,
-    timestamped: Annotated[bool, typer.Option(
-        "--timestamped", help="Name files aifinops-report-YYYYMMDDTHHMMSSZ.<ext> in --output-dir.")
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Scan the built-in example AI estate (no credentials, nothing leaves this machine).",
+        ),
+    ] = False,
+    provider: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--provider",
+            "-p",
+            help="Cloud providers to scan: aws, gcp, k8s (repeatable). "
+            "Default: aws, unless other inputs are given.",
+        ),
+    ] = None,
+    scanner: Annotated[
+        list[str] | None,
+        typer.Option("--scanner", "-s", help="Run exactly these scanners (see `aifinops scanners list`)."),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Malformed input records are fatal instead of counted.")
+    ] = False,
+    lookback_days: Annotated[
+        int | None,
+        typer.Option(
+            "--lookback-days", min=1, max=MAX_LOOKBACK_DAYS, help="Utilisation window in days (default 14)."
+        ),
+    ] = None,
+    rules: Annotated[
+        list[Path] | None,
+        typer.Option("--rules", "-r", help="Extra rules file or directory (same id replaces a default)."),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a rule parameter: RULE_ID.PARAM=VALUE (repeatable)."),
+    ] = None,
+    output_format: Annotated[
+        list[str] | None,
+        typer.Option("--format", "-f", help="table, json, markdown, csv (repeatable or comma-separated)."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the report to this regular file (replaced atomically; a "
+            "symlink is followed), or - for stdout.",
+        ),
+    ] = None,
+    output_dir: Annotated[
+        Path | None, typer.Option("--output-dir", help="Write every format here as aifinops-report.<ext>.")
+    ] = None,
+    fail_on: Annotated[
+        Severity | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 if a new finding at or above this severity exists.",
+            case_sensitive=False,
+        ),
+    ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option("--baseline", help="A previous JSON report: its findings are known, not new."),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=64, help="Concurrent regions/projects per scanner.")
+    ] = 8,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            help="Scan deadline: scopes still running then are "
+            "reported as timed out, not waited for (default: config scan.timeout, else 900; "
+            "0: none).",
+        ),
+    ] = None,
+    suppressions: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--suppressions",
+            help="Suppression file: known exceptions by rule, resource, tag or "
+            "owner, each with a reason and optional expiry (repeatable; config `suppressions:`).",
+        ),
+    ] = None,
+    record: Annotated[
+        bool | None,
+        typer.Option(
+            "--record/--no-record",
+            help="Record this run in the history store, compare it with the "
+            "previous one (default: off, or config history.record).",
+        ),
+    ] = None,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--state-dir",
+            envvar="AIFINOPS_STATE_DIR",
+            help="History and lock directory (default: "
+            "config history.path, else $XDG_STATE_HOME/aifinops or ~/.local/state/aifinops).",
+        ),
+    ] = None,
+    lock: Annotated[
+        bool | None,
+        typer.Option(
+            "--lock/--no-lock",
+            help="Refuse to start while another run holds the lock in the state "
+            "dir (exit 5). Default: on when recording.",
+        ),
+    ] = None,
+    log_file: Annotated[
+        Path | None,
+        typer.Option("--log-file", help="Append a log of the run (start, lock, files written, totals) here."),
+    ] = None,
+    timestamped: Annotated[
+        bool,
+        typer.Option(
+            "--timestamped", help="Name files aifinops-report-YYYYMMDDTHHMMSSZ.<ext> in --output-dir."
+        ),
     ] = False,
 ) -> None:
     """Scan for AI waste and print or write the fragmentation-tax report."""
@@ -227,8 +300,10 @@ def scan(
         try:
             settings[name] = cls.settings(values.get(name, {}), config.section(cls.section_name()))
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            fail(f"{config.where(cls.section_name())}: config {cls.section_name()}: "
-                 f"{type(exc).__name__}: {exc}")
+            fail(
+                f"{config.where(cls.section_name())}: config {cls.section_name()}: "
+                f"{type(exc).__name__}: {exc}"
+            )
     options = ScanOptions(
         providers=[p.lower() for p in _split(provider)],
         strict=strict,
@@ -243,9 +318,16 @@ def scan(
     bad = [p for p in options.providers if p not in providers]
     if bad:
         fail(f"unknown provider(s) {', '.join(bad)}; choose from {', '.join(providers)}")
-    unattended = UnattendedRun.start(ctx, opts, config, state_dir=state_dir, record=record,
-                                     lock=lock, suppressions=list(suppressions or []),
-                                     log_path=log_file)
+    unattended = UnattendedRun.start(
+        ctx,
+        opts,
+        config,
+        state_dir=state_dir,
+        record=record,
+        lock=lock,
+        suppressions=list(suppressions or []),
+        log_path=log_file,
+    )
 
     err = stderr_console(opts)
     show_progress = not opts.quiet and err.is_terminal
@@ -268,10 +350,18 @@ def scan(
                 status.update(f"{message}{finished}")
             logging.getLogger("aifinops").debug(message)
 
-        request = ScanRequest(options=options, config=config, rules=rule_list, prices=prices,
-                              baseline=known, suppressions=unattended.entries,
-                              suppression_files=[str(p) for p in unattended.suppression_files],
-                              scanners=_split(scanner), progress=progress, today=unattended.today)
+        request = ScanRequest(
+            options=options,
+            config=config,
+            rules=rule_list,
+            prices=prices,
+            baseline=known,
+            suppressions=unattended.entries,
+            suppression_files=[str(p) for p in unattended.suppression_files],
+            scanners=_split(scanner),
+            progress=progress,
+            today=unattended.today,
+        )
         try:
             plan = prepare(request)
         except RequestError as exc:
@@ -290,12 +380,15 @@ def scan(
             err.print(f"wrote {markup(path)}")
         for entry in report.coverage:
             if entry.status in ("failed", "skipped"):
-                err.print(f"[yellow]{'warning' if entry.status == 'failed' else 'skipped'}:[/] "
-                          f"{markup(entry.scanner)} {markup(entry.scope)}: {markup(entry.message)}")
+                err.print(
+                    f"[yellow]{'warning' if entry.status == 'failed' else 'skipped'}:[/] "
+                    f"{markup(entry.scanner)} {markup(entry.scope)}: {markup(entry.message)}"
+                )
     code = exit_code(report, fail_on, len(outcome.internal_errors))
     if code != ExitCode.OK:  # also with -q: a cron mail must say what happened
-        sys.stderr.write(f"aifinops: {outcome_line(report, code, fail_on)} "
-                         f"(exit {int(code)}: {meaning(code)})\n")
+        sys.stderr.write(
+            f"aifinops: {outcome_line(report, code, fail_on)} (exit {int(code)}: {meaning(code)})\n"
+        )
     unattended.done(report, written, int(code))
     raise typer.Exit(int(code))
 
@@ -310,8 +403,12 @@ def _option(provider: type[Provider], opt: ProviderOption) -> inspect.Parameter:
         kind, default = list[str] | None, None
     else:
         kind, default = str | None, None
-    return inspect.Parameter(f"{provider.name}__{opt.key}", inspect.Parameter.KEYWORD_ONLY,
-                             default=default, annotation=Annotated[kind, info])
+    return inspect.Parameter(
+        f"{provider.name}__{opt.key}",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=default,
+        annotation=Annotated[kind, info],
+    )
 
 
 def scan_command() -> Callable[..., None]:
@@ -345,16 +442,17 @@ def scan_command() -> Callable[..., None]:
 def outcome_line(report: Report, code: ExitCode, fail_on: Severity | None) -> str:
     """What a non-zero exit is about, in one line."""
     if code == ExitCode.FINDINGS and fail_on is not None:
-        gate = [f for f in report.active_findings
-                if f.status == "new" and f.severity.rank >= fail_on.rank]
+        gate = [f for f in report.active_findings if f.status == "new" and f.severity.rank >= fail_on.rank]
         total = sum(f.estimated_monthly_savings_usd for f in gate)
-        return (f"failing: {len(gate)} new finding(s) at or above {fail_on.value} "
-                f"({usd(total)}/month)")
+        return f"failing: {len(gate)} new finding(s) at or above {fail_on.value} ({usd(total)}/month)"
     failed = [c for c in report.coverage if c.status in ("failed", "skipped")]
     if code == ExitCode.INTERNAL:
         bugs = [c for c in failed if c.message.startswith("internal error")] or failed
         first = f": {plain(bugs[0].scanner)}: {plain(bugs[0].message)}" if bugs else ""
         return f"error: a scanner failed with an internal error{first}"
-    first = f"; first: {plain(failed[0].scanner)} {plain(failed[0].scope)}: {plain(failed[0].message)}" \
-        if failed else ""
+    first = (
+        f"; first: {plain(failed[0].scanner)} {plain(failed[0].scope)}: {plain(failed[0].message)}"
+        if failed
+        else ""
+    )
     return f"error: no scope could be scanned ({len(failed)} failed or skipped{first})"

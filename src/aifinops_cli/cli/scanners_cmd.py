@@ -21,8 +21,7 @@ from aifinops_cli.core.registry import (
 )
 from aifinops_cli.output.safe import plain
 
-app = typer.Typer(help="List the providers and scanners (built in and from plugins).",
-                  no_args_is_help=True)
+app = typer.Typer(help="List the providers and scanners (built in and from plugins).", no_args_is_help=True)
 
 
 def provider_rows() -> list[dict[str, Any]]:
@@ -32,17 +31,24 @@ def provider_rows() -> list[dict[str, Any]]:
     rows = []
     for name, cls in load_providers().items():
         missing = cls.missing_clients()
-        rows.append({
-            "name": name, "panel": cls.panel(), "description": cls.description,
-            "section": cls.section_name(), "scope": cls.scope_kind,
-            "config_keys": list(cls.config_keys) if cls.config_keys is not None else None,
-            "options": [flag for opt in cls.options for flag in opt.flags],
-            "scanners": [n for n in names if provider_of(n) == name],
-            "client_modules": list(cls.client_modules), "extra": cls.extra,
-            "installed": not missing, "missing": missing,
-            "install": f"pip install 'aifinops[{cls.extra}]'" if missing and cls.extra else None,
-            "module": cls.__module__,
-        })
+        rows.append(
+            {
+                "name": name,
+                "panel": cls.panel(),
+                "description": cls.description,
+                "section": cls.section_name(),
+                "scope": cls.scope_kind,
+                "config_keys": list(cls.config_keys) if cls.config_keys is not None else None,
+                "options": [flag for opt in cls.options for flag in opt.flags],
+                "scanners": [n for n in names if provider_of(n) == name],
+                "client_modules": list(cls.client_modules),
+                "extra": cls.extra,
+                "installed": not missing,
+                "missing": missing,
+                "install": f"pip install 'aifinops[{cls.extra}]'" if missing and cls.extra else None,
+                "module": cls.__module__,
+            }
+        )
     return rows
 
 
@@ -68,25 +74,44 @@ def list_scanners(
         providers = provider_rows()
     except PluginLoadError as exc:
         fail(str(exc))
-    rows = [{"name": c.name, "provider": c.provider, "kinds": list(c.kinds),
-             "description": c.description, "module": c.__module__} for c in found.values()]
+    rows = [
+        {
+            "name": c.name,
+            "provider": c.provider,
+            "kinds": list(c.kinds),
+            "description": c.description,
+            "module": c.__module__,
+        }
+        for c in found.values()
+    ]
     if output_format == "json":
         typer.echo(json.dumps({"providers": providers, "scanners": rows}, indent=2))
         return
     console = stdout_console(global_options(ctx))
     ptable = Table(title=f"{len(providers)} providers (entry points: {PROVIDER_GROUP})")
-    for col in ("Name", "Help panel", "Config section", "Scope", "Scanners", "Client library",
-                "Description"):
+    for col in ("Name", "Help panel", "Config section", "Scope", "Scanners", "Client library", "Description"):
         ptable.add_column(col, overflow="fold")
     for p in providers:
-        ptable.add_row(*(Text(plain(v)) for v in (p["name"], p["panel"], f"{p['section']}:", p["scope"],
-                                                    ", ".join(p["scanners"]), _client_cell(p),
-                                                    p["description"])))
+        ptable.add_row(
+            *(
+                Text(plain(v))
+                for v in (
+                    p["name"],
+                    p["panel"],
+                    f"{p['section']}:",
+                    p["scope"],
+                    ", ".join(p["scanners"]),
+                    _client_cell(p),
+                    p["description"],
+                )
+            )
+        )
     console.print(ptable)
     table = Table(title=f"{len(rows)} scanners (entry points: {GROUP})")
     for col in ("Name", "Provider", "Observes", "Description"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(*(Text(plain(v)) for v in (r["name"], r["provider"], ", ".join(r["kinds"]),
-                                                   r["description"])))
+        table.add_row(
+            *(Text(plain(v)) for v in (r["name"], r["provider"], ", ".join(r["kinds"]), r["description"]))
+        )
     console.print(table)

@@ -75,8 +75,10 @@ class _LogFile(logging.FileHandler):
     def _broke(self, exc: BaseException) -> None:
         if self.broken is None:
             self.broken = getattr(exc, "strerror", None) or str(exc)
-            sys.stderr.write(f"aifinops: warning: cannot write the log file {self.baseFilename}: "
-                             f"{self.broken}; logging to it stopped, the scan goes on\n")
+            sys.stderr.write(
+                f"aifinops: warning: cannot write the log file {self.baseFilename}: "
+                f"{self.broken}; logging to it stopped, the scan goes on\n"
+            )
 
     def close(self) -> None:
         try:
@@ -144,9 +146,18 @@ class UnattendedRun:
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     @classmethod
-    def start(cls, ctx: typer.Context, opts: GlobalOptions, config: Config, *,
-              state_dir: Path | None, record: bool | None, lock: bool | None,
-              suppressions: list[Path], log_path: Path | None) -> UnattendedRun:
+    def start(
+        cls,
+        ctx: typer.Context,
+        opts: GlobalOptions,
+        config: Config,
+        *,
+        state_dir: Path | None,
+        record: bool | None,
+        lock: bool | None,
+        suppressions: list[Path],
+        log_path: Path | None,
+    ) -> UnattendedRun:
         """Check inputs, open the log, take the lock; all released when `ctx` closes."""
         section = config.section("history")
         if not isinstance(section.get("record", False), bool):
@@ -157,9 +168,15 @@ class UnattendedRun:
         if record is None:
             record = bool(section.get("record", False))
         files = list(suppressions) or _config_paths(config.sections.get("suppressions"), config)
-        run = cls(opts=opts, state_dir=resolve_state_dir(state_dir, section, config.source),
-                  record=record, lock=record if lock is None else lock,
-                  suppression_files=files, log_path=log_path, keep_runs=keep)
+        run = cls(
+            opts=opts,
+            state_dir=resolve_state_dir(state_dir, section, config.source),
+            record=record,
+            lock=record if lock is None else lock,
+            suppression_files=files,
+            log_path=log_path,
+            keep_runs=keep,
+        )
         ctx.call_on_close(run.stack.close)
         try:
             run.entries = supp.load(files)
@@ -167,8 +184,7 @@ class UnattendedRun:
             fail(str(exc))
         if log_path is not None:
             run.stack.enter_context(log_file(log_path, opts.debug))
-        log.info("scan starting (state dir %s, record=%s, lock=%s)", run.state_dir, run.record,
-                 run.lock)
+        log.info("scan starting (state dir %s, record=%s, lock=%s)", run.state_dir, run.record, run.lock)
         if run.lock:
             try:
                 path = run.stack.enter_context(run_lock(run.state_dir))
@@ -192,9 +208,11 @@ class UnattendedRun:
         report = outcome.report
         err = stderr_console(self.opts)
         for entry in outcome.suppression.expired if outcome.suppression is not None else []:
-            message = (f"suppression {entry.source} ({entry.selector()}) expired on "
-                       f"{entry.expires}; {entry.matched} finding(s) count again: renew or "
-                       "remove it")
+            message = (
+                f"suppression {entry.source} ({entry.selector()}) expired on "
+                f"{entry.expires}; {entry.matched} finding(s) count again: renew or "
+                "remove it"
+            )
             log.warning("%s", message)
             if not self.opts.quiet:
                 err.print(f"[yellow]warning:[/] {markup(message)}")
@@ -220,8 +238,12 @@ class UnattendedRun:
             if not self.opts.quiet:
                 err.print(f"[yellow]warning:[/] could not record the run in history: {markup(exc)}")
             return
-        log.info("recorded run %s in %s%s", run_id, store.path,
-                 f"; pruned {pruned} run(s) beyond history.keep_runs={self.keep_runs}" if pruned else "")
+        log.info(
+            "recorded run %s in %s%s",
+            run_id,
+            store.path,
+            f"; pruned {pruned} run(s) beyond history.keep_runs={self.keep_runs}" if pruned else "",
+        )
         if not self.opts.quiet:
             err.print(f"recorded run {run_id} in {markup(store.path)}")
 
@@ -229,6 +251,10 @@ class UnattendedRun:
         s = to_dict(report)["summary"]
         for path in written:
             log.info("wrote %s", path)
-        log.info("scan finished: $%.2f/month in %d findings (%d suppressed), exit %d",
-                 s["monthly_waste_usd"], s["findings"],
-                 len(report.findings) - len(report.active_findings), code)
+        log.info(
+            "scan finished: $%.2f/month in %d findings (%d suppressed), exit %d",
+            s["monthly_waste_usd"],
+            s["findings"],
+            len(report.findings) - len(report.active_findings),
+            code,
+        )

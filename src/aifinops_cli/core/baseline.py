@@ -30,12 +30,14 @@ def load_fingerprints(path: Path) -> set[str]:
     except json.JSONDecodeError as exc:
         raise SourceError(where, exc.lineno, "", f"baseline is not JSON: {exc.msg}") from None
     except RecursionError:
-        raise SourceError(where, None, "", "baseline is not an aifinops report: nested too deeply"
-                          ) from None
+        raise SourceError(where, None, "", "baseline is not an aifinops report: nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
         raise SourceError(where, None, "", "not an aifinops JSON report (no `findings` list)")
-    return {str(f["fingerprint"]) for f in data["findings"]
-            if isinstance(f, dict) and isinstance(f.get("fingerprint"), str)}
+    return {
+        str(f["fingerprint"])
+        for f in data["findings"]
+        if isinstance(f, dict) and isinstance(f.get("fingerprint"), str)
+    }
 
 
 def apply_baseline(findings: list[Finding], known: set[str]) -> None:

@@ -27,11 +27,19 @@ MAX_LOOKBACK_DAYS = 63  # CloudWatch keeps 5-minute datapoints for 63 days; as -
 # settings a project config (./aifinops.yaml found in the working directory) may not make:
 # where files are written, and what reaches the engines' own settings
 UNTRUSTED_KEYS: tuple[tuple[str, ...], ...] = (
-    ("history", "path"), ("llm", "database"), ("llm", "memory_limit"),
-    ("billing", "memory_limit"), ("pricing", "cache_dir"))
+    ("history", "path"),
+    ("llm", "database"),
+    ("llm", "memory_limit"),
+    ("billing", "memory_limit"),
+    ("pricing", "cache_dir"),
+)
 # settings that name files to read: in a project config, only inside its own directory
 PATH_KEYS: tuple[tuple[str, ...], ...] = (
-    ("suppressions",), ("pricing", "catalogs"), ("llm", "tiers_file"), ("billing", "ai_services"))
+    ("suppressions",),
+    ("pricing", "catalogs"),
+    ("llm", "tiers_file"),
+    ("billing", "ai_services"),
+)
 
 DEFAULT_OWNER_TAG_KEYS = ["team", "owner", "cost-center", "costcenter", "project"]
 
@@ -118,18 +126,24 @@ def _check_project(doc: Located) -> None:
     """What a config found in the working directory may not do (see the module docstring)."""
     for path in UNTRUSTED_KEYS:
         if _get(doc.data, path) is not None:
-            raise doc.error(path, "not allowed in ./aifinops.yaml found in the working directory "
-                            "(it may come from someone else's repository): set it in a config "
-                            "given by --config, $AIFINOPS_CONFIG or ~/.config/aifinops/config.yaml")
+            raise doc.error(
+                path,
+                "not allowed in ./aifinops.yaml found in the working directory "
+                "(it may come from someone else's repository): set it in a config "
+                "given by --config, $AIFINOPS_CONFIG or ~/.config/aifinops/config.yaml",
+            )
     for path in PATH_KEYS:
         value = _get(doc.data, path)
         items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
         for item in items:
             p = Path(str(item)).expanduser()
             if p.is_absolute() or ".." in p.parts:
-                raise doc.error(path, f"{item!r}: ./aifinops.yaml found in the working directory "
-                                "may only name files below its own directory; use --config for "
-                                "files elsewhere")
+                raise doc.error(
+                    path,
+                    f"{item!r}: ./aifinops.yaml found in the working directory "
+                    "may only name files below its own directory; use --config for "
+                    "files elsewhere",
+                )
 
 
 def _lookback(value: Any, doc: Located | None) -> int:
@@ -154,8 +168,9 @@ def _check(doc: Located) -> None:
             raise doc.error((key,), f"unknown setting (known: {known})")
         expected = _TOP_KEYS.get(key, dict)
         if not isinstance(value, expected) or (isinstance(value, bool) and expected is int):
-            names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple)
-                                                      else (expected,)))
+            names = " or ".join(
+                t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,))
+            )
             raise doc.error((key,), f"expected {names}, got {type(value).__name__}")
     for key, keys in sections.items():  # a provider that declares its keys: a typo is an error
         if keys is None:
@@ -189,18 +204,19 @@ def _check_budgets(doc: Located, path: tuple[str, ...], value: Any) -> None:
     if value is None:
         return
     if not isinstance(value, dict):
-        raise doc.error(path, f"expected a mapping of {', '.join(BUDGET_DIMENSIONS)} to "
-                        "{name: USD per month}")
+        raise doc.error(
+            path, f"expected a mapping of {', '.join(BUDGET_DIMENSIONS)} to {{name: USD per month}}"
+        )
     for dim, limits in value.items():
         if dim not in BUDGET_DIMENSIONS:
-            raise doc.error((*path, dim), f"unknown budget dimension (known: "
-                            f"{', '.join(BUDGET_DIMENSIONS)})")
+            raise doc.error((*path, dim), f"unknown budget dimension (known: {', '.join(BUDGET_DIMENSIONS)})")
         if not isinstance(limits, dict):
             raise doc.error((*path, dim), "expected a mapping of name: USD per month")
         for name, usd in limits.items():
             if isinstance(usd, bool) or not isinstance(usd, int | float) or not 0 <= usd < float("inf"):
-                raise doc.error((*path, dim, name), f"a budget is a number of USD per month "
-                                f"(0 or more), got {usd!r}")
+                raise doc.error(
+                    (*path, dim, name), f"a budget is a number of USD per month (0 or more), got {usd!r}"
+                )
 
 
 def _check_sections(doc: Located) -> None:
@@ -214,8 +230,7 @@ def _check_sections(doc: Located) -> None:
         raise doc.error(("history", "record"), "history.record must be true or false")
     keep = history.get("keep_runs", 2)
     if isinstance(keep, bool) or not isinstance(keep, int) or keep < 2:
-        raise doc.error(("history", "keep_runs"),
-                        "history.keep_runs must be a whole number of at least 2")
+        raise doc.error(("history", "keep_runs"), "history.keep_runs must be a whole number of at least 2")
     budgets = data.get("budgets") or {}
     for key in budgets:
         if key != "llm":

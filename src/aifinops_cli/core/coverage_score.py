@@ -36,30 +36,52 @@ class Area:
 
 
 AREAS: tuple[Area, ...] = (
-    Area("gpu_compute", "Cloud GPU instances",
-         "scan each cloud you run GPUs in: --provider aws / --gcp-project PROJECT"),
-    Area("clusters", "GPU clusters (Kubernetes, on-prem)",
-         "--kube-context CONTEXT for clusters, --prometheus-url URL for DCGM metrics on-prem"),
-    Area("llm_apis", "LLM API usage",
-         "--llm-logs PATH with request logs (OpenAI, Anthropic, Bedrock, LiteLLM, OTel)"),
-    Area("billing_egress", "Billing and egress",
-         "--billing PATH with a FOCUS, AWS CUR or GCP billing export"),
-    Area("storage", "Storage (volumes, disks, buckets)",
-         "run the storage scanners (e.g. aws.ebs) for every provider you use"),
+    Area(
+        "gpu_compute",
+        "Cloud GPU instances",
+        "scan each cloud you run GPUs in: --provider aws / --gcp-project PROJECT",
+    ),
+    Area(
+        "clusters",
+        "GPU clusters (Kubernetes, on-prem)",
+        "--kube-context CONTEXT for clusters, --prometheus-url URL for DCGM metrics on-prem",
+    ),
+    Area(
+        "llm_apis",
+        "LLM API usage",
+        "--llm-logs PATH with request logs (OpenAI, Anthropic, Bedrock, LiteLLM, OTel)",
+    ),
+    Area(
+        "billing_egress", "Billing and egress", "--billing PATH with a FOCUS, AWS CUR or GCP billing export"
+    ),
+    Area(
+        "storage",
+        "Storage (volumes, disks, buckets)",
+        "run the storage scanners (e.g. aws.ebs) for every provider you use",
+    ),
 )
 AREA_IDS = tuple(a.id for a in AREAS)
 
-_STORAGE_WORDS = ("volume", "disk", "bucket", "snapshot", "s3", "gcs", "storage", "efs", "fsx",
-                  "filestore")
-_COMPUTE_WORDS = ("instance", "compute", "gpu", "vm", "accelerator", "tpu", "notebook",
-                  "sagemaker", "endpoint")
+_STORAGE_WORDS = ("volume", "disk", "bucket", "snapshot", "s3", "gcs", "storage", "efs", "fsx", "filestore")
+_COMPUTE_WORDS = (
+    "instance",
+    "compute",
+    "gpu",
+    "vm",
+    "accelerator",
+    "tpu",
+    "notebook",
+    "sagemaker",
+    "endpoint",
+)
 _EGRESS_WORDS = ("egress", "nat", "transfer", "bandwidth")
 _CLUSTER_PROVIDERS = ("k8s", "kubernetes", "prometheus", "dcgm", "onprem", "slurm")
 _CLUSTER_WORDS = ("eks", "gke", "aks", "nodegroup", "node_pool", "nodepool", "cluster")
 
 
-def areas_of(name: str, provider: str, kinds: Iterable[str], declared: Iterable[str] | None = None
-             ) -> tuple[str, ...]:
+def areas_of(
+    name: str, provider: str, kinds: Iterable[str], declared: Iterable[str] | None = None
+) -> tuple[str, ...]:
     """The data-path areas one scanner covers (declared, else inferred)."""
     if declared:
         return tuple(a for a in declared if a in AREA_IDS)
@@ -101,13 +123,18 @@ def assess(scanners: Iterable[Any], coverage: Sequence[CoverageEntry]) -> dict[s
     members: dict[str, list[dict[str, Any]]] = {a: [] for a in AREA_IDS}
     for cls in scanners:
         name = str(cls.name)
-        covered = areas_of(name, str(getattr(cls, "provider", "")),
-                           getattr(cls, "kinds", ()) or (), getattr(cls, "visibility", None))
+        covered = areas_of(
+            name,
+            str(getattr(cls, "provider", "")),
+            getattr(cls, "kinds", ()) or (),
+            getattr(cls, "visibility", None),
+        )
         frac, ok, tried = scanner_fraction(by_scanner.get(name, []))
         failed = [c for c in by_scanner.get(name, []) if c.status in ("failed", "partial")]
         for area_id in covered:
-            members[area_id].append({"scanner": name, "fraction": frac, "scopes_ok": ok,
-                                  "scopes_tried": tried, "failed": failed})
+            members[area_id].append(
+                {"scanner": name, "fraction": frac, "scopes_ok": ok, "scopes_tried": tried, "failed": failed}
+            )
     areas_out = []
     raw: list[float] = []
     blind: list[str] = []
@@ -116,15 +143,17 @@ def assess(scanners: Iterable[Any], coverage: Sequence[CoverageEntry]) -> dict[s
         score = sum(m["fraction"] for m in ms) / len(ms) if ms else 0.0
         status = "seen" if ms and score >= 0.999 else "partial" if score > 0 else "blind"
         raw.append(score)
-        areas_out.append({
-            "id": area.id,
-            "title": area.title,
-            "score": round(score * 100),
-            "status": status,
-            "scanners": [m["scanner"] for m in ms],
-            "scopes_ok": sum(m["scopes_ok"] for m in ms),
-            "scopes_tried": sum(m["scopes_tried"] for m in ms),
-        })
+        areas_out.append(
+            {
+                "id": area.id,
+                "title": area.title,
+                "score": round(score * 100),
+                "status": status,
+                "scanners": [m["scanner"] for m in ms],
+                "scopes_ok": sum(m["scopes_ok"] for m in ms),
+                "scopes_tried": sum(m["scopes_tried"] for m in ms),
+            }
+        )
         if not ms:
             blind.append(f"{area.title}: not scanned; {area.hint}")
             continue
@@ -137,7 +166,7 @@ def assess(scanners: Iterable[Any], coverage: Sequence[CoverageEntry]) -> dict[s
     return {
         "score": round(sum(raw) / len(raw) * 100),
         "method": "mean of five equally weighted areas; an area is the mean over its scanners "
-                  "of scopes ok (partial = half) / scopes tried",
+        "of scopes ok (partial = half) / scopes tried",
         "areas": areas_out,
         "blind_spots": blind,
     }

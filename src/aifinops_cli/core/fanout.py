@@ -34,9 +34,13 @@ class ScopeResult(Generic[T, R]):
     timed_out: bool = False
 
 
-def scope_failure(ctx: ScanContext, exc: BaseException, scope: str,
-                  expected: tuple[type[BaseException], ...],
-                  explain: Callable[[BaseException], str]) -> str:
+def scope_failure(
+    ctx: ScanContext,
+    exc: BaseException,
+    scope: str,
+    expected: tuple[type[BaseException], ...],
+    explain: Callable[[BaseException], str],
+) -> str:
     """The coverage message for a scope (region, project, context) that raised. What the cloud or
     the network did (`expected`) is explained; anything else is a bug in aifinops, kept for the
     exit code (4) and --debug. A ScannerError stops the whole scanner by definition."""
@@ -50,12 +54,15 @@ def scope_failure(ctx: ScanContext, exc: BaseException, scope: str,
 
 
 def timed_out_message(ctx: ScanContext) -> str:
-    return (f"timed out: not finished within the {ctx.options.limits.scan_timeout:g} s scan "
-            "deadline (--timeout or config scan.timeout); its results are left out")
+    return (
+        f"timed out: not finished within the {ctx.options.limits.scan_timeout:g} s scan "
+        "deadline (--timeout or config scan.timeout); its results are left out"
+    )
 
 
-def fan_out(scopes: Sequence[T], work: Callable[[T], R], *, workers: int,
-            deadline: float | None, name: str = "scope") -> list[ScopeResult[T, R]]:
+def fan_out(
+    scopes: Sequence[T], work: Callable[[T], R], *, workers: int, deadline: float | None, name: str = "scope"
+) -> list[ScopeResult[T, R]]:
     """Run `work` on every scope with at most `workers` daemon threads; results in scope order.
 
     Nothing a scope raises escapes: it is its `error`. At `deadline` (time.monotonic()) the scopes
@@ -118,11 +125,18 @@ def _explain_in(explain: Callable[[BaseException, str], str], scope: str, exc: B
     return explain(exc, scope)
 
 
-def scan_scopes(ctx: ScanContext, scanner: str, scopes: Sequence[T], work: Callable[[T], ScopeItems],
-                *, expected: tuple[type[BaseException], ...],
-                explain: Callable[[BaseException, str], str],
-                name: Callable[[T], str] = str, label: Callable[[str], str] = lambda n: n,
-                fatal: Callable[[BaseException], bool] = lambda exc: False) -> ScopeOutcome:
+def scan_scopes(
+    ctx: ScanContext,
+    scanner: str,
+    scopes: Sequence[T],
+    work: Callable[[T], ScopeItems],
+    *,
+    expected: tuple[type[BaseException], ...],
+    explain: Callable[[BaseException, str], str],
+    name: Callable[[T], str] = str,
+    label: Callable[[str], str] = lambda n: n,
+    fatal: Callable[[BaseException], bool] = lambda exc: False,
+) -> ScopeOutcome:
     """Run `work` per scope concurrently (at most `--workers` at once, up to the scan deadline).
 
     A scope that fails in any way (refused, unreachable, an unparsable answer, a bug) or is still
@@ -141,16 +155,25 @@ def scan_scopes(ctx: ScanContext, scanner: str, scopes: Sequence[T], work: Calla
             got = done.value
             out.observations.extend(got.items)
             out.unpriced.extend(got.unpriced)
-            out.coverage.append(CoverageEntry(scanner, label(scope_name), "partial" if got.partial else "ok",
-                                              got.note, resources=len(got.items), errors=int(got.partial)))
+            out.coverage.append(
+                CoverageEntry(
+                    scanner,
+                    label(scope_name),
+                    "partial" if got.partial else "ok",
+                    got.note,
+                    resources=len(got.items),
+                    errors=int(got.partial),
+                )
+            )
             continue
         if done.timed_out:
             message = timed_out_message(ctx)
         else:
             exc = done.error
             assert exc is not None
-            message = scope_failure(ctx, exc, scope_name, expected,
-                                    functools.partial(_explain_in, explain, scope_name))
+            message = scope_failure(
+                ctx, exc, scope_name, expected, functools.partial(_explain_in, explain, scope_name)
+            )
             if isinstance(exc, expected) and fatal(exc):
                 stop = exc
         out.coverage.append(CoverageEntry(scanner, label(scope_name), "failed", message, errors=1))

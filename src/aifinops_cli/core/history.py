@@ -36,8 +36,15 @@ DEFAULT_KEEP_RUNS = 400  # over a year of daily runs; config history.keep_runs
 STORE_VERSION = 2  # 2: findings.overlaps (a finding another provider's finding already counts)
 TREND_RUNS = 30
 TREND_DIMENSIONS = ("category", "owner", "rule", "provider", "severity")
-_CHANGE_FIELDS = ("estimated_monthly_savings_usd", "monthly_cost_usd", "severity", "confidence",
-                  "owner", "suppressed", "overlaps")
+_CHANGE_FIELDS = (
+    "estimated_monthly_savings_usd",
+    "monthly_cost_usd",
+    "severity",
+    "confidence",
+    "owner",
+    "suppressed",
+    "overlaps",
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -86,8 +93,9 @@ def default_state_dir() -> Path:
     return Path(base) / "aifinops"
 
 
-def resolve_state_dir(explicit: Path | None, history_section: dict[str, Any] | None = None,
-                      config_source: str | None = None) -> Path:
+def resolve_state_dir(
+    explicit: Path | None, history_section: dict[str, Any] | None = None, config_source: str | None = None
+) -> Path:
     """--state-dir / $AIFINOPS_STATE_DIR (the CLI passes either as `explicit`), then config
     `history.path` (relative to the config file), then the XDG default."""
     if explicit is not None:
@@ -136,8 +144,7 @@ def _unseen(f: dict[str, Any], new: dict[str, Any]) -> bool:
     """
     provider = str(f.get("provider") or "")
     scanners = [str(s) for s in new.get("scanners", [])]
-    if provider and scanners and not any(s == provider or s.startswith(provider + ".")
-                                         for s in scanners):
+    if provider and scanners and not any(s == provider or s.startswith(provider + ".") for s in scanners):
         return True
     for scope in (new.get("coverage") or {}).get("scopes", []):
         if scope.get("status") == "ok":
@@ -168,8 +175,9 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         of = old_f.get(k)
         if of is None:
             continue
-        changes = {name: [of.get(name), nf.get(name)] for name in _CHANGE_FIELDS
-                   if of.get(name) != nf.get(name)}
+        changes = {
+            name: [of.get(name), nf.get(name)] for name in _CHANGE_FIELDS if of.get(name) != nf.get(name)
+        }
         if not changes:
             unchanged += 1
             continue
@@ -191,21 +199,39 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     breakdown = {}
     for key in ("by_category", "by_owner"):
         before, after = by(old, key), by(new, key)
-        breakdown[key] = {k: {"old": before.get(k, 0.0), "new": after.get(k, 0.0),
-                              "delta_usd": _r(after.get(k, 0.0) - before.get(k, 0.0))}
-                          for k in dict.fromkeys([*after, *before])}
+        breakdown[key] = {
+            k: {
+                "old": before.get(k, 0.0),
+                "new": after.get(k, 0.0),
+                "delta_usd": _r(after.get(k, 0.0) - before.get(k, 0.0)),
+            }
+            for k in dict.fromkeys([*after, *before])
+        }
     return {
-        "old": {"finished_at": old.get("finished_at"), "monthly_waste_usd": _r(old_total),
-                "findings": len(old_f), "scanners": old.get("scanners", [])},
-        "new": {"finished_at": new.get("finished_at"), "monthly_waste_usd": _r(new_total),
-                "findings": len(new_f), "scanners": new.get("scanners", [])},
+        "old": {
+            "finished_at": old.get("finished_at"),
+            "monthly_waste_usd": _r(old_total),
+            "findings": len(old_f),
+            "scanners": old.get("scanners", []),
+        },
+        "new": {
+            "finished_at": new.get("finished_at"),
+            "monthly_waste_usd": _r(new_total),
+            "findings": len(new_f),
+            "scanners": new.get("scanners", []),
+        },
         "delta_usd": _r(new_total - old_total),
         "new_usd": _r(sum(i["monthly_savings_usd"] for i in added)),
         "resolved_usd": _r(sum(i["monthly_savings_usd"] for i in resolved)),
         "unseen_usd": _r(sum(i["monthly_savings_usd"] for i in unseen)),
         "changed_usd": _r(sum(i["delta_usd"] for i in changed)),
-        "counts": {"new": len(added), "resolved": len(resolved), "unseen": len(unseen),
-                   "changed": len(changed), "unchanged": unchanged},
+        "counts": {
+            "new": len(added),
+            "resolved": len(resolved),
+            "unseen": len(unseen),
+            "changed": len(changed),
+            "unchanged": unchanged,
+        },
         "new_findings": added,
         "resolved_findings": resolved,
         "unseen_findings": unseen,
@@ -227,20 +253,31 @@ class Run:
     visibility_score: int | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run_id": self.id, "recorded_at": self.recorded_at,
-                "finished_at": self.finished_at, "scanners": self.scanners,
-                "findings": self.findings, "suppressed": self.suppressed,
-                "monthly_waste_usd": self.monthly_waste_usd,
-                "coverage_complete": self.coverage_complete,
-                "visibility_score": self.visibility_score}
+        return {
+            "run_id": self.id,
+            "recorded_at": self.recorded_at,
+            "finished_at": self.finished_at,
+            "scanners": self.scanners,
+            "findings": self.findings,
+            "suppressed": self.suppressed,
+            "monthly_waste_usd": self.monthly_waste_usd,
+            "coverage_complete": self.coverage_complete,
+            "visibility_score": self.visibility_score,
+        }
 
 
 def _run(row: sqlite3.Row) -> Run:
-    return Run(id=row["id"], recorded_at=row["recorded_at"], finished_at=row["finished_at"] or "",
-               scanners=json.loads(row["scanners"]), findings=row["findings"],
-               suppressed=row["suppressed"], monthly_waste_usd=row["monthly_waste_usd"],
-               coverage_complete=bool(row["coverage_complete"]),
-               visibility_score=row["visibility_score"])
+    return Run(
+        id=row["id"],
+        recorded_at=row["recorded_at"],
+        finished_at=row["finished_at"] or "",
+        scanners=json.loads(row["scanners"]),
+        findings=row["findings"],
+        suppressed=row["suppressed"],
+        monthly_waste_usd=row["monthly_waste_usd"],
+        coverage_complete=bool(row["coverage_complete"]),
+        visibility_score=row["visibility_score"],
+    )
 
 
 def _migrate(conn: sqlite3.Connection, version: int) -> None:
@@ -264,8 +301,10 @@ class History:
     def open(cls, state_dir: Path, create: bool = True) -> Iterator[History]:
         path = state_dir / DB_NAME
         if not create and not path.is_file():
-            raise HistoryError(f"no history at {path}: record runs with `aifinops scan --record` "
-                               "(or point --state-dir / AIFINOPS_STATE_DIR at the right place)")
+            raise HistoryError(
+                f"no history at {path}: record runs with `aifinops scan --record` "
+                "(or point --state-dir / AIFINOPS_STATE_DIR at the right place)"
+            )
         try:
             state_dir.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(path, timeout=30)
@@ -281,8 +320,10 @@ class History:
                 conn.execute("INSERT INTO meta VALUES ('store_version', ?)", (str(STORE_VERSION),))
                 conn.commit()
             elif int(version[0]) > STORE_VERSION:
-                raise HistoryError(f"{path} was written by a newer aifinops (store version "
-                                   f"{version[0]}); upgrade aifinops to read it")
+                raise HistoryError(
+                    f"{path} was written by a newer aifinops (store version "
+                    f"{version[0]}); upgrade aifinops to read it"
+                )
             elif int(version[0]) < STORE_VERSION:
                 _migrate(conn, int(version[0]))
         except sqlite3.Error as exc:
@@ -306,39 +347,62 @@ class History:
                 "INSERT INTO runs (recorded_at, started_at, finished_at, tool_version, scanners, "
                 "findings, suppressed, monthly_waste_usd, coverage_complete, visibility_score, "
                 "report) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (recorded, doc.get("started_at"), doc.get("finished_at"),
-                 (doc.get("tool") or {}).get("version"), json.dumps(sorted(doc.get("scanners", []))),
-                 int(summary.get("findings", 0)), int(doc.get("suppressed_findings", 0)),
-                 float(summary.get("monthly_waste_usd", 0.0)),
-                 int(bool((doc.get("coverage") or {}).get("complete", True))),
-                 visibility.get("score"), zlib.compress(json.dumps(doc, default=str).encode())),
+                (
+                    recorded,
+                    doc.get("started_at"),
+                    doc.get("finished_at"),
+                    (doc.get("tool") or {}).get("version"),
+                    json.dumps(sorted(doc.get("scanners", []))),
+                    int(summary.get("findings", 0)),
+                    int(doc.get("suppressed_findings", 0)),
+                    float(summary.get("monthly_waste_usd", 0.0)),
+                    int(bool((doc.get("coverage") or {}).get("complete", True))),
+                    visibility.get("score"),
+                    zlib.compress(json.dumps(doc, default=str).encode()),
+                ),
             )
             run_id = int(cur.lastrowid or 0)
             self.conn.executemany(
                 "INSERT OR REPLACE INTO findings (run_id, fingerprint, rule_id, category, severity, "
                 "owner, provider, account, region, resource_id, resource_name, monthly_cost_usd, "
                 "savings_usd, suppressed, overlaps) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(run_id, f["fingerprint"], f["rule_id"], f["category"], f["severity"],
-                  f.get("owner"), f.get("provider"), f.get("account"), f.get("region"),
-                  f.get("resource_id"), f.get("resource_name"), float(f["monthly_cost_usd"]),
-                  float(f["estimated_monthly_savings_usd"]), int(bool(f.get("suppressed"))),
-                  f.get("overlaps") or None)
-                 for f in findings],
+                [
+                    (
+                        run_id,
+                        f["fingerprint"],
+                        f["rule_id"],
+                        f["category"],
+                        f["severity"],
+                        f.get("owner"),
+                        f.get("provider"),
+                        f.get("account"),
+                        f.get("region"),
+                        f.get("resource_id"),
+                        f.get("resource_name"),
+                        float(f["monthly_cost_usd"]),
+                        float(f["estimated_monthly_savings_usd"]),
+                        int(bool(f.get("suppressed"))),
+                        f.get("overlaps") or None,
+                    )
+                    for f in findings
+                ],
             )
         return run_id
 
     def update_report(self, run_id: int, doc: dict[str, Any]) -> None:
         """Replace a run's stored report (the scan adds its own history section after recording)."""
         with self.conn:
-            self.conn.execute("UPDATE runs SET report=? WHERE id=?",
-                              (zlib.compress(json.dumps(doc, default=str).encode()), run_id))
+            self.conn.execute(
+                "UPDATE runs SET report=? WHERE id=?",
+                (zlib.compress(json.dumps(doc, default=str).encode()), run_id),
+            )
 
     def prune(self, keep: int) -> int:
         """Forget all but the `keep` most recent runs (cron must not grow the store forever)."""
         with self.conn:
             cur = self.conn.execute(
-                "DELETE FROM runs WHERE id NOT IN (SELECT id FROM runs ORDER BY id DESC LIMIT ?)",
-                (keep,))
+                "DELETE FROM runs WHERE id NOT IN (SELECT id FROM runs ORDER BY id DESC LIMIT ?)", (keep,)
+            )
         return int(cur.rowcount or 0)
 
     # reading -------------------------------------------------------------------------------
@@ -346,8 +410,7 @@ class History:
     def runs(self, last: int | None = None) -> list[Run]:
         """Recorded runs, oldest first (the `last` most recent when given)."""
         sql = "SELECT * FROM runs ORDER BY id DESC"
-        rows = self.conn.execute(sql + (" LIMIT ?" if last else ""),
-                                 (last,) if last else ()).fetchall()
+        rows = self.conn.execute(sql + (" LIMIT ?" if last else ""), (last,) if last else ()).fetchall()
         return [_run(r) for r in reversed(rows)]
 
     def report(self, run_id: int) -> dict[str, Any]:
@@ -362,7 +425,7 @@ class History:
         text = ref.strip().lower()
         back = 0
         if text.startswith("latest"):
-            rest = text[len("latest"):]
+            rest = text[len("latest") :]
             if rest.startswith("~") and rest[1:].isdigit():
                 back = int(rest[1:])
             elif rest:
@@ -375,18 +438,19 @@ class History:
                 raise HistoryError(f"no recorded run {run_id} in {self.path} (see `aifinops history`)")
             return run_id
         else:
-            raise HistoryError(f"{ref!r} is neither a report file nor a run reference "
-                               "(an id, latest, previous or latest~N)")
-        row = self.conn.execute("SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?",
-                                (back,)).fetchone()
+            raise HistoryError(
+                f"{ref!r} is neither a report file nor a run reference (an id, latest, previous or latest~N)"
+            )
+        row = self.conn.execute("SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?", (back,)).fetchone()
         if row is None:
             raise HistoryError(f"{ref!r}: only {len(self.runs())} run(s) recorded in {self.path}")
         return int(row[0])
 
     def previous(self, scanners: list[str]) -> tuple[Run, dict[str, Any]] | None:
         """The latest run made with the same scanners: the fair thing to compare with."""
-        row = self.conn.execute("SELECT * FROM runs WHERE scanners=? ORDER BY id DESC LIMIT 1",
-                                (json.dumps(sorted(scanners)),)).fetchone()
+        row = self.conn.execute(
+            "SELECT * FROM runs WHERE scanners=? ORDER BY id DESC LIMIT 1", (json.dumps(sorted(scanners)),)
+        ).fetchone()
         if row is None:
             return None
         run = _run(row)
@@ -395,8 +459,9 @@ class History:
     def trend(self, by: str = "category", last: int = TREND_RUNS) -> list[dict[str, Any]]:
         """Per run (oldest first): the total and the unsuppressed waste by one dimension."""
         if by not in TREND_DIMENSIONS:
-            raise HistoryError(f"cannot break history down by {by!r}; choose from "
-                               f"{', '.join(TREND_DIMENSIONS)}")
+            raise HistoryError(
+                f"cannot break history down by {by!r}; choose from {', '.join(TREND_DIMENSIONS)}"
+            )
         column = {"rule": "rule_id"}.get(by, by)
         runs = self.runs(last)
         if not runs:
@@ -414,13 +479,15 @@ class History:
         out = []
         for run in runs:
             parts = split.get(run.id, {})
-            out.append({**run.to_dict(),
-                        f"by_{by}": dict(sorted(parts.items(), key=lambda kv: (-kv[1], kv[0])))})
+            out.append(
+                {**run.to_dict(), f"by_{by}": dict(sorted(parts.items(), key=lambda kv: (-kv[1], kv[0])))}
+            )
         return out
 
 
-def since_last_run(previous: tuple[Run, dict[str, Any]] | None, current: dict[str, Any],
-                   trend: list[dict[str, Any]]) -> dict[str, Any]:
+def since_last_run(
+    previous: tuple[Run, dict[str, Any]] | None, current: dict[str, Any], trend: list[dict[str, Any]]
+) -> dict[str, Any]:
     """The report's `history` section: the diff with the previous like run, and the trend."""
     out: dict[str, Any] = {"run_id": None, "previous_run": None, "trend": trend}
     if previous is not None:
@@ -429,9 +496,21 @@ def since_last_run(previous: tuple[Run, dict[str, Any]] | None, current: dict[st
         out["previous_run"] = {
             "run_id": run.id,
             "finished_at": run.finished_at,
-            **{k: d[k] for k in ("delta_usd", "new_usd", "resolved_usd", "unseen_usd",
-                                 "changed_usd", "counts", "new_findings", "resolved_findings",
-                                 "unseen_findings", "changed_findings")},
+            **{
+                k: d[k]
+                for k in (
+                    "delta_usd",
+                    "new_usd",
+                    "resolved_usd",
+                    "unseen_usd",
+                    "changed_usd",
+                    "counts",
+                    "new_findings",
+                    "resolved_findings",
+                    "unseen_findings",
+                    "changed_findings",
+                )
+            },
             "previous_monthly_waste_usd": d["old"]["monthly_waste_usd"],
             "monthly_waste_usd": d["new"]["monthly_waste_usd"],
         }

@@ -65,8 +65,10 @@ def run_lock(state_dir: Path) -> Iterator[Path]:
             except OSError:
                 holder = ""
             raise LockHeld(path, holder)
-        note = (f"pid {os.getpid()} on {socket.gethostname()} since "
-                f"{datetime.now(UTC).isoformat(timespec='seconds').replace('+00:00', 'Z')}")
+        note = (
+            f"pid {os.getpid()} on {socket.gethostname()} since "
+            f"{datetime.now(UTC).isoformat(timespec='seconds').replace('+00:00', 'Z')}"
+        )
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)
         os.write(fd, note.encode() + b"\n")

@@ -179,9 +179,7 @@ class Finding:
     @property
     def savings_priority(self) -> float:
         """Savings x severity weight x confidence weight (a lower bound when unpriced)."""
-        return round(
-            self.estimated_monthly_savings_usd * self.severity.weight * self.confidence.weight, 2
-        )
+        return round(self.estimated_monthly_savings_usd * self.severity.weight * self.confidence.weight, 2)
 
 
 @dataclass(frozen=True)

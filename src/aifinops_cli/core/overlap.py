@@ -38,7 +38,7 @@ def from_provider_id(provider_id: str) -> str | None:
         last = provider_id.rstrip("/").rsplit("/", 1)[-1]
         return aws_instance(last) if last.startswith("i-") else None
     if provider_id.startswith("gce://"):
-        parts = provider_id[len("gce://"):].strip("/").split("/")
+        parts = provider_id[len("gce://") :].strip("/").split("/")
         return gce_instance(*parts) if len(parts) == 3 and all(parts) else None
     return None
 
@@ -49,8 +49,14 @@ def mark_overlaps(findings: Iterable[Finding]) -> None:
     for f in items:
         f.overlaps = ""
     candidates = [f for f in items if not f.suppressed and f.observation.covers]
-    candidates.sort(key=lambda f: (-len(set(f.observation.covers)), -f.estimated_monthly_savings_usd,
-                                   f.observation.provider, f.fingerprint))
+    candidates.sort(
+        key=lambda f: (
+            -len(set(f.observation.covers)),
+            -f.estimated_monthly_savings_usd,
+            f.observation.provider,
+            f.fingerprint,
+        )
+    )
     counted: dict[str, Finding] = {}
     for f in candidates:
         keys = set(f.observation.covers)

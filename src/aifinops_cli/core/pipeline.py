@@ -107,8 +107,10 @@ def select_scanners(options: ScanOptions, names: list[str]) -> list[type[Scanner
                 registry = load_scanners()
             unknown = [n for n in names if n not in registry]
             if unknown:
-                raise RequestError(f"unknown scanner(s) {', '.join(unknown)}; known: {', '.join(registry)} "
-                                   "(see `aifinops scanners list`)")
+                raise RequestError(
+                    f"unknown scanner(s) {', '.join(unknown)}; known: {', '.join(registry)} "
+                    "(see `aifinops scanners list`)"
+                )
             return [registry[n] for n in names]
         if not options.in_play():
             options.providers.append(DEFAULT_PROVIDER)
@@ -117,8 +119,10 @@ def select_scanners(options: ScanOptions, names: list[str]) -> list[type[Scanner
         raise RequestError(str(exc)) from None
     chosen = [cls for cls in registry.values() if cls.applies(options)]
     if not chosen:
-        raise RequestError("no scanner applies to these inputs: name one with --scanner, a --provider, "
-                           "--llm-logs or --billing")
+        raise RequestError(
+            "no scanner applies to these inputs: name one with --scanner, a --provider, "
+            "--llm-logs or --billing"
+        )
     return chosen
 
 
@@ -137,12 +141,14 @@ def check_scanner_config(chosen: list[type[Scanner]], config: Config, options: S
         except (ScannerError, SourceError) as exc:
             raise _located(exc, config) from None
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise RequestError(f"{config.source}: config for {cls.name}: {type(exc).__name__}: {exc}"
-                               ) from None
+            raise RequestError(
+                f"{config.source}: config for {cls.name}: {type(exc).__name__}: {exc}"
+            ) from None
 
 
-def check_provider_sections(providers: dict[str, type[Provider]], names: set[str], config: Config,
-                            options: ScanOptions) -> None:
+def check_provider_sections(
+    providers: dict[str, type[Provider]], names: set[str], config: Config, options: ScanOptions
+) -> None:
     """These providers' config sections and flags (Provider.check_section), before any scan work:
     a bad one is exit 2 at its file:line."""
     for name in sorted(names):
@@ -152,8 +158,10 @@ def check_provider_sections(providers: dict[str, type[Provider]], names: set[str
         except (ScannerError, SourceError, ValueError) as exc:
             raise _located(exc, config) from None
         except (TypeError, KeyError, AttributeError) as exc:
-            raise RequestError(f"{config.where(provider.section_name())}: config "
-                               f"{provider.section_name()}: {type(exc).__name__}: {exc}") from None
+            raise RequestError(
+                f"{config.where(provider.section_name())}: config "
+                f"{provider.section_name()}: {type(exc).__name__}: {exc}"
+            ) from None
 
 
 def check_rules_against_scanners(rules: list[Rule], providers: set[str] | None = None) -> list[str]:
@@ -193,8 +201,9 @@ def prepare(request: ScanRequest) -> Plan:
             try:
                 options.settings[name] = provider.settings({}, config.section(section))
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                raise RequestError(f"{config.where(section)}: config {section}: "
-                                   f"{type(exc).__name__}: {exc}") from None
+                raise RequestError(
+                    f"{config.where(section)}: config {section}: {type(exc).__name__}: {exc}"
+                ) from None
     present = {name for name, p in providers.items() if p.section_name() in config.sections}
     check_provider_sections(providers, present, config, options)
     chosen = select_scanners(request.options, request.scanners)
@@ -204,8 +213,9 @@ def prepare(request: ScanRequest) -> Plan:
     try:  # a rule naming what no scanner emits would silently never fire; a suppression's rule
         # glob that matches no rule would never suppress
         warnings = check_rules_against_scanners(request.rules, {cls.provider for cls in chosen})
-        check_rule_patterns([(e.rule, e.source, "rule") for e in request.suppressions if e.rule],
-                            request.rules)
+        check_rule_patterns(
+            [(e.rule, e.source, "rule") for e in request.suppressions if e.rule], request.rules
+        )
     except SourceError as exc:
         raise RequestError(str(exc)) from None
     return Plan(request, chosen, warnings)
@@ -214,11 +224,22 @@ def prepare(request: ScanRequest) -> Plan:
 def run(plan: Plan) -> ScanOutcome:
     """Run a prepared request to its final report."""
     request = plan.request
-    ctx = ScanContext(options=request.options, config=request.config, prices=request.prices,
-                      now=request.now or datetime.now(UTC), progress=request.progress)
-    return run_scan(ctx, plan.scanners, request.rules, baseline=request.baseline,
-                    suppressions=request.suppressions, suppression_files=request.suppression_files,
-                    today=request.today)
+    ctx = ScanContext(
+        options=request.options,
+        config=request.config,
+        prices=request.prices,
+        now=request.now or datetime.now(UTC),
+        progress=request.progress,
+    )
+    return run_scan(
+        ctx,
+        plan.scanners,
+        request.rules,
+        baseline=request.baseline,
+        suppressions=request.suppressions,
+        suppression_files=request.suppression_files,
+        today=request.today,
+    )
 
 
 def scan(request: ScanRequest) -> ScanOutcome:
@@ -234,8 +255,9 @@ def optional_extra(module: str) -> str | None:
         providers = load_providers().values()
     except PluginLoadError:
         return None
-    return next((p.extra for p in providers for m in p.client_modules
-                 if p.extra and m.split(".")[0] == top), None)
+    return next(
+        (p.extra for p in providers for m in p.client_modules if p.extra and m.split(".")[0] == top), None
+    )
 
 
 def _run_one(cls: type[Scanner], ctx: ScanContext) -> tuple[ScanResult, BaseException | None]:
@@ -243,19 +265,20 @@ def _run_one(cls: type[Scanner], ctx: ScanContext) -> tuple[ScanResult, BaseExce
     try:
         return cls(ctx).scan(), None
     except ScannerError as exc:
-        return ScanResult(cls.name, coverage=[CoverageEntry(cls.name, "*", "failed", str(exc),
-                                                            errors=1)]), None
+        return ScanResult(
+            cls.name, coverage=[CoverageEntry(cls.name, "*", "failed", str(exc), errors=1)]
+        ), None
     except Exception as exc:  # a bug must not lose the other scanners' work
         extra = optional_extra(exc.name or "") if isinstance(exc, ModuleNotFoundError) else None
         if extra is not None and isinstance(exc, ModuleNotFoundError):
-            message = (f"needs the optional package {exc.name!r}: "
-                       f"pip install 'aifinops[{extra}]' (or 'aifinops[all]')")
-            return ScanResult(cls.name, coverage=[CoverageEntry(cls.name, "*", "skipped",
-                                                                message)]), None
+            message = (
+                f"needs the optional package {exc.name!r}: "
+                f"pip install 'aifinops[{extra}]' (or 'aifinops[all]')"
+            )
+            return ScanResult(cls.name, coverage=[CoverageEntry(cls.name, "*", "skipped", message)]), None
         log.debug("scanner %s crashed", cls.name, exc_info=True)
         message = f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)"
-        return ScanResult(cls.name, coverage=[CoverageEntry(cls.name, "*", "failed", message,
-                                                            errors=1)]), exc
+        return ScanResult(cls.name, coverage=[CoverageEntry(cls.name, "*", "failed", message, errors=1)]), exc
 
 
 # providers whose `unpriced` entries name a resource (an instance, a volume, a node); LLM and
@@ -275,8 +298,12 @@ def mark_unpriced(result: ScanResult) -> list[Observation]:
     out = []
     for obs in result.observations:
         if not obs.unpriced and obs.provider in _RESOURCE_PROVIDERS:
-            found = [s for key in dict.fromkeys((obs.id, obs.name, f"{obs.account}/{obs.name}"))
-                     if key for s in skus.get(key, ())]
+            found = [
+                s
+                for key in dict.fromkeys((obs.id, obs.name, f"{obs.account}/{obs.name}"))
+                if key
+                for s in skus.get(key, ())
+            ]
             if found:
                 obs = replace(obs, unpriced=tuple(dict.fromkeys(found)))
         out.append(obs)
@@ -288,9 +315,16 @@ def grace_seconds(scan_timeout: float | None) -> float:
     return 0.0 if scan_timeout is None else min(5.0, max(0.5, 0.1 * scan_timeout))
 
 
-def run_scan(ctx: ScanContext, scanners: list[type[Scanner]], rules: list[Rule], *,
-             baseline: set[str] | None = None, suppressions: list[supp.Suppression] | None = None,
-             suppression_files: list[str] | None = None, today: date | None = None) -> ScanOutcome:
+def run_scan(
+    ctx: ScanContext,
+    scanners: list[type[Scanner]],
+    rules: list[Rule],
+    *,
+    baseline: set[str] | None = None,
+    suppressions: list[supp.Suppression] | None = None,
+    suppression_files: list[str] | None = None,
+    today: date | None = None,
+) -> ScanOutcome:
     """Run these scanners in `ctx` and finish their report: rules, baseline (every finding "new"
     without one), suppressions (when files or entries are given), overlap, visibility."""
     started = now_iso()
@@ -299,14 +333,24 @@ def run_scan(ctx: ScanContext, scanners: list[type[Scanner]], rules: list[Rule],
     if deadline is not None:
         deadline += grace_seconds(ctx.options.limits.scan_timeout)
     outcomes: list[tuple[ScanResult, BaseException | None]] = []
-    for done in fan_out(scanners, lambda cls: _run_one(cls, ctx), workers=workers,
-                        deadline=deadline, name="scanner"):
+    for done in fan_out(
+        scanners, lambda cls: _run_one(cls, ctx), workers=workers, deadline=deadline, name="scanner"
+    ):
         if done.value is not None:
             outcomes.append(done.value)
         elif done.timed_out:
             ctx.progress(f"{done.scope.name}: timed out")
-            outcomes.append((ScanResult(done.scope.name, coverage=[CoverageEntry(
-                done.scope.name, "*", "failed", timed_out_message(ctx), errors=1)]), None))
+            outcomes.append(
+                (
+                    ScanResult(
+                        done.scope.name,
+                        coverage=[
+                            CoverageEntry(done.scope.name, "*", "failed", timed_out_message(ctx), errors=1)
+                        ],
+                    ),
+                    None,
+                )
+            )
         else:  # _run_one catches Exception; only a BaseException (SystemExit from a plugin) is left
             assert done.error is not None
             raise done.error
@@ -344,8 +388,9 @@ def run_scan(ctx: ScanContext, scanners: list[type[Scanner]], rules: list[Rule],
         apply_baseline(report.findings, baseline)
     suppressed = None
     if suppression_files or suppressions:
-        suppressed = supp.apply(report.findings, list(suppressions or []), today or date.today(),
-                                list(suppression_files or []))
+        suppressed = supp.apply(
+            report.findings, list(suppressions or []), today or date.today(), list(suppression_files or [])
+        )
         report.suppressions = suppressed.to_dict()
     mark_overlaps(report.findings)  # once, after suppressions: a suppressed finding counts no machine
     report.visibility = assess(scanners, report.coverage)

@@ -66,18 +66,26 @@ class Limits:
         if section is None:
             section = {}
         if not isinstance(section, dict):
-            raise ValueError("config `scan:` must be a mapping (timeout, connect_timeout, "
-                             "read_timeout, max_attempts)")
+            raise ValueError(
+                "config `scan:` must be a mapping (timeout, connect_timeout, read_timeout, max_attempts)"
+            )
         unknown = sorted(str(k) for k in section if k not in _LIMIT_KEYS)
         if unknown:
-            raise ValueError(f"config scan.{unknown[0]}: unknown setting (known: "
-                             f"{', '.join(_LIMIT_KEYS)})")
+            raise ValueError(f"config scan.{unknown[0]}: unknown setting (known: {', '.join(_LIMIT_KEYS)})")
 
         def seconds(key: str, value: Any, zero_ok: bool) -> float:
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
-                    value) or value < 0 or (value == 0 and not zero_ok) or value > 7 * 86400:
-                raise ValueError(f"{key} must be a number of seconds "
-                                 f"{'>= 0' if zero_ok else '> 0'} and at most a week, got {value!r}")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value < 0
+                or (value == 0 and not zero_ok)
+                or value > 7 * 86400
+            ):
+                raise ValueError(
+                    f"{key} must be a number of seconds "
+                    f"{'>= 0' if zero_ok else '> 0'} and at most a week, got {value!r}"
+                )
             return float(value)
 
         raw_timeout = timeout if timeout is not None else section.get("timeout", DEFAULT_SCAN_TIMEOUT)
@@ -85,14 +93,17 @@ class Limits:
         scan_timeout = seconds(where, raw_timeout, zero_ok=True) or None
         attempts = section.get("max_attempts", DEFAULT_MAX_ATTEMPTS)
         if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 20:
-            raise ValueError(f"config scan.max_attempts must be a whole number from 1 to 20, "
-                             f"got {attempts!r}")
+            raise ValueError(
+                f"config scan.max_attempts must be a whole number from 1 to 20, got {attempts!r}"
+            )
         return cls(
             scan_timeout=scan_timeout,
-            connect_timeout=seconds("config scan.connect_timeout",
-                                    section.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT), False),
-            read_timeout=seconds("config scan.read_timeout",
-                                 section.get("read_timeout", DEFAULT_READ_TIMEOUT), False),
+            connect_timeout=seconds(
+                "config scan.connect_timeout", section.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT), False
+            ),
+            read_timeout=seconds(
+                "config scan.read_timeout", section.get("read_timeout", DEFAULT_READ_TIMEOUT), False
+            ),
             max_attempts=attempts,
         )
 
@@ -224,16 +235,29 @@ class Provider:
         return False
 
     @classmethod
-    def scan_scopes(cls, ctx: ScanContext, scanner: str, work: Callable[[Any], Any],
-                    scopes: Sequence[Any] | None = None,
-                    name: Callable[[Any], str] = str) -> Any:
+    def scan_scopes(
+        cls,
+        ctx: ScanContext,
+        scanner: str,
+        work: Callable[[Any], Any],
+        scopes: Sequence[Any] | None = None,
+        name: Callable[[Any], str] = str,
+    ) -> Any:
         """Run `work` per scope (default: `scopes(ctx)`) through core/fanout.py scan_scopes, with
         this provider's labels, expected errors, explanation and fatal errors (a ScopeOutcome)."""
         from aifinops_cli.core.fanout import scan_scopes
 
-        return scan_scopes(ctx, scanner, cls.scopes(ctx) if scopes is None else scopes, work,
-                           expected=cls.expected_errors(), explain=cls.explain, name=name,
-                           label=cls.scope_label, fatal=cls.is_fatal)
+        return scan_scopes(
+            ctx,
+            scanner,
+            cls.scopes(ctx) if scopes is None else scopes,
+            work,
+            expected=cls.expected_errors(),
+            explain=cls.explain,
+            name=name,
+            label=cls.scope_label,
+            fatal=cls.is_fatal,
+        )
 
     @classmethod
     def check_section(cls, section: dict[str, Any], settings: Any) -> None:
@@ -288,8 +312,9 @@ class ScanOptions:
         from aifinops_cli.core.registry import load_providers
 
         known = load_providers()
-        return set(self.providers) | {name for name, value in self.settings.items()
-                                      if name in known and known[name].in_play(value)}
+        return set(self.providers) | {
+            name for name, value in self.settings.items() if name in known and known[name].in_play(value)
+        }
 
 
 @dataclass

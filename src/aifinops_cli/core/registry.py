@@ -41,9 +41,11 @@ def group_entry_points(group: str) -> tuple[EntryPoint, ...]:
     metadata predates it (an editable install is only rewritten by reinstalling)."""
     found = tuple(entry_points(group=group))
     if not found and group in (PROVIDER_GROUP, GROUP, FORMAT_GROUP):
-        raise PluginLoadError(f"nothing is registered in the entry-point group {group}: the installed "
-                              "aifinops metadata predates it; reinstall the package (pip install -e . "
-                              "in a checkout)")
+        raise PluginLoadError(
+            f"nothing is registered in the entry-point group {group}: the installed "
+            "aifinops metadata predates it; reinstall the package (pip install -e . "
+            "in a checkout)"
+        )
     return found
 
 
@@ -56,8 +58,7 @@ def load_entry(ep: EntryPoint, base: type[T], what: str) -> type[T]:
     except Exception as exc:
         raise PluginLoadError(f"{what} plugin {ep.name!r} from {dist} failed to load: {exc}") from exc
     if not (isinstance(cls, type) and issubclass(cls, base)):
-        raise PluginLoadError(f"{what} entry point {ep.name!r} from {dist} is not a {base.__name__} "
-                              "subclass")
+        raise PluginLoadError(f"{what} entry point {ep.name!r} from {dist} is not a {base.__name__} subclass")
     return cls
 
 
@@ -89,6 +90,7 @@ def for_providers(providers: set[str]) -> Callable[[str], bool]:
     def wanted(name: str) -> bool:
         p = provider_of(name)
         return p in providers or p not in known
+
     return wanted
 
 

@@ -25,8 +25,9 @@ def unpriced_headline(summary: dict[str, Any]) -> str:
     if not n:
         return ""
     kinds = ", ".join(f"{rule} x{count}" for rule, count in summary.get("unpriced_by_rule", {}).items())
-    return (f"{n} finding(s) have no price for some of what they flag and are not (fully) in the "
-            f"total: {kinds}")
+    return (
+        f"{n} finding(s) have no price for some of what they flag and are not (fully) in the total: {kinds}"
+    )
 
 
 def totals(findings: list[Finding]) -> dict[str, Any]:
@@ -35,8 +36,9 @@ def totals(findings: list[Finding]) -> dict[str, Any]:
     A finding whose money another finding already counts (`overlaps`, core/overlap.py) is listed
     but adds nothing: its savings are reported apart as `overlapping_usd`.
     """
-    by: dict[str, dict[str, float]] = {k: defaultdict(float) for k in
-                                       ("category", "owner", "provider", "severity", "rule")}
+    by: dict[str, dict[str, float]] = {
+        k: defaultdict(float) for k in ("category", "owner", "provider", "severity", "rule")
+    }
     counts: dict[str, int] = defaultdict(int)
     unpriced_by: dict[str, int] = defaultdict(int)
     total = cost = overlapping = 0.0
@@ -132,8 +134,14 @@ def to_dict(report: Report, include_findings: bool = True) -> dict[str, Any]:
         "coverage": {
             "complete": not failed,
             "scopes": [
-                {"scanner": c.scanner, "scope": c.scope, "status": c.status,
-                 "message": c.message or None, "resources": c.resources, "errors": c.errors}
+                {
+                    "scanner": c.scanner,
+                    "scope": c.scope,
+                    "status": c.status,
+                    "message": c.message or None,
+                    "resources": c.resources,
+                    "errors": c.errors,
+                }
                 for c in report.coverage
             ],
         },

@@ -55,55 +55,99 @@ _PARAM = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _VALUE = {"type": ["number", "string", "boolean"]}
 _CONDITION: dict[str, Any] = {
     "oneOf": [
-        {"type": "object", "required": ["all"], "additionalProperties": False,
-         "properties": {"all": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/cond"}}}},
-        {"type": "object", "required": ["any"], "additionalProperties": False,
-         "properties": {"any": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/cond"}}}},
-        {"type": "object", "required": ["not"], "additionalProperties": False,
-         "properties": {"not": {"$ref": "#/$defs/cond"}}},
-        {"type": "object", "required": ["metric"], "additionalProperties": False,
-         "minProperties": 2,
-         "properties": {
-             "metric": {"type": "string"},
-             "missing": {"type": "boolean"},
-             **{op: _VALUE for op in _COMPARE},
-             "in": {"type": "array"}, "not_in": {"type": "array"},
-             "matches": {"type": "string"}, "exists": {"type": "boolean"}}},
-        {"type": "object", "required": ["tag"], "additionalProperties": False,
-         "minProperties": 2,
-         "properties": {
-             "tag": {"type": "string"}, "exists": {"type": "boolean"},
-             "eq": {"type": "string"}, "ne": {"type": "string"},
-             "in": {"type": "array", "items": {"type": "string"}},
-             "matches": {"type": "string"}}},
+        {
+            "type": "object",
+            "required": ["all"],
+            "additionalProperties": False,
+            "properties": {"all": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/cond"}}},
+        },
+        {
+            "type": "object",
+            "required": ["any"],
+            "additionalProperties": False,
+            "properties": {"any": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/cond"}}},
+        },
+        {
+            "type": "object",
+            "required": ["not"],
+            "additionalProperties": False,
+            "properties": {"not": {"$ref": "#/$defs/cond"}},
+        },
+        {
+            "type": "object",
+            "required": ["metric"],
+            "additionalProperties": False,
+            "minProperties": 2,
+            "properties": {
+                "metric": {"type": "string"},
+                "missing": {"type": "boolean"},
+                **{op: _VALUE for op in _COMPARE},
+                "in": {"type": "array"},
+                "not_in": {"type": "array"},
+                "matches": {"type": "string"},
+                "exists": {"type": "boolean"},
+            },
+        },
+        {
+            "type": "object",
+            "required": ["tag"],
+            "additionalProperties": False,
+            "minProperties": 2,
+            "properties": {
+                "tag": {"type": "string"},
+                "exists": {"type": "boolean"},
+                "eq": {"type": "string"},
+                "ne": {"type": "string"},
+                "in": {"type": "array", "items": {"type": "string"}},
+                "matches": {"type": "string"},
+            },
+        },
     ]
 }
 _CASES = lambda enum: {  # noqa: E731 - a schema snippet, not logic
-    "type": "array", "items": {
-        "type": "object", "required": ["when", "level"], "additionalProperties": False,
-        "properties": {"when": {"$ref": "#/$defs/cond"}, "level": {"enum": [e.value for e in enum]}}}}
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["when", "level"],
+        "additionalProperties": False,
+        "properties": {"when": {"$ref": "#/$defs/cond"}, "level": {"enum": [e.value for e in enum]}},
+    },
+}
 _LEVELS = lambda enum: {  # noqa: E731 - a schema snippet, not logic
     "oneOf": [
         {"enum": [e.value for e in enum]},
-        {"type": "object", "required": ["default"], "additionalProperties": False,
-         "properties": {
-             "default": {"enum": [e.value for e in enum]},
-             "cases": _CASES(enum),
-             # the level when the resource's price is unknown and no case could be decided:
-             # judged on what it is (GPU count, size) instead of dollars
-             "unpriced": {"oneOf": [
-                 {"enum": [e.value for e in enum]},
-                 {"type": "object", "required": ["default"], "additionalProperties": False,
-                  "properties": {"default": {"enum": [e.value for e in enum]},
-                                 "cases": _CASES(enum)}}]}}},
+        {
+            "type": "object",
+            "required": ["default"],
+            "additionalProperties": False,
+            "properties": {
+                "default": {"enum": [e.value for e in enum]},
+                "cases": _CASES(enum),
+                # the level when the resource's price is unknown and no case could be decided:
+                # judged on what it is (GPU count, size) instead of dollars
+                "unpriced": {
+                    "oneOf": [
+                        {"enum": [e.value for e in enum]},
+                        {
+                            "type": "object",
+                            "required": ["default"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "default": {"enum": [e.value for e in enum]},
+                                "cases": _CASES(enum),
+                            },
+                        },
+                    ]
+                },
+            },
+        },
     ]
 }
 RULE_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "aifinops rule",
     "type": "object",
-    "required": ["id", "title", "category", "resource", "severity", "when", "savings",
-                 "recommendation"],
+    "required": ["id", "title", "category", "resource", "severity", "when", "savings", "recommendation"],
     "additionalProperties": False,
     "properties": {
         "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"},
@@ -115,10 +159,18 @@ RULE_SCHEMA: dict[str, Any] = {
         "confidence": _LEVELS(Confidence),
         "params": {"type": "object", "additionalProperties": _VALUE},
         "when": {"$ref": "#/$defs/cond"},
-        "savings": {"type": "object", "required": ["metric"], "additionalProperties": False,
-                    "properties": {"metric": {"type": "string"}, "factor": _VALUE}},
-        "cost": {"type": "object", "required": ["metric"], "additionalProperties": False,
-                 "properties": {"metric": {"type": "string"}}},
+        "savings": {
+            "type": "object",
+            "required": ["metric"],
+            "additionalProperties": False,
+            "properties": {"metric": {"type": "string"}, "factor": _VALUE},
+        },
+        "cost": {
+            "type": "object",
+            "required": ["metric"],
+            "additionalProperties": False,
+            "properties": {"metric": {"type": "string"}},
+        },
         "evidence": {"type": "array", "items": {"type": "string"}},
         "recommendation": {"type": "string", "minLength": 1},
         "references": {"type": "array", "items": {"type": "string"}},
@@ -365,6 +417,7 @@ def _semantic_checks(doc: Located, base: tuple[Any, ...], spec: dict[str, Any]) 
 
 def _refs(doc: Located, base: tuple[Any, ...], spec: dict[str, Any]) -> list[Ref]:
     """Every resource kind and field (`metric:`, `evidence:`) the rule names; tags are free."""
+
     def ref(kind: str, name: str, path: tuple[Any, ...]) -> Ref:
         return Ref(kind, name, doc.file, doc.line_of(path), ".".join(str(p) for p in path))
 
@@ -382,8 +435,7 @@ def _refs(doc: Located, base: tuple[Any, ...], spec: dict[str, Any]) -> list[Ref
 
     for key in ("when", "severity", "confidence", "savings", "cost"):
         walk(spec.get(key), (*base, key))
-    out += [ref("field", name, (*base, "evidence", i))
-            for i, name in enumerate(spec.get("evidence") or [])]
+    out += [ref("field", name, (*base, "evidence", i)) for i, name in enumerate(spec.get("evidence") or [])]
     return out
 
 
@@ -429,8 +481,9 @@ def parse_rules_text(text: str, file: str) -> list[Rule]:
     return out
 
 
-def load_rules(extra: list[Path] | None = None, config: Config | None = None,
-               include_defaults: bool = True) -> list[Rule]:
+def load_rules(
+    extra: list[Path] | None = None, config: Config | None = None, include_defaults: bool = True
+) -> list[Rule]:
     """Defaults, then `--rules` paths (same id replaces), then config overrides."""
     by_id: dict[str, Rule] = {}
     paths = ([default_rules_dir()] if include_defaults else []) + list(extra or [])
@@ -447,8 +500,9 @@ def _config_error(config: Config, path: tuple[str, ...], from_set: bool, message
     """An error in config `rules:` at its file:line, or in a `--set RULE.PARAM=VALUE`."""
     if from_set:
         return SourceError("--set", None, ".".join(path[1:]), message)
-    line = next((config.lines[p] for p in (path[:n] for n in range(len(path), 0, -1))
-                 if p in config.lines), None)
+    line = next(
+        (config.lines[p] for p in (path[:n] for n in range(len(path), 0, -1)) if p in config.lines), None
+    )
     return SourceError(config.source, line, ".".join(path), message)
 
 
@@ -476,31 +530,37 @@ def apply_config(by_id: dict[str, Rule], config: Config) -> None:
         if rule is None:
             first = next(iter(spec.get("params") or {}), "")
             where: tuple[str, ...] = ("rules", rule_id, first) if only_set and first else ("rules", rule_id)
-            raise _config_error(config, where, only_set,
-                                "no rule with this id" + _nearest(rule_id, by_id))
+            raise _config_error(config, where, only_set, "no rule with this id" + _nearest(rule_id, by_id))
         if "enabled" in spec:
             rule.enabled = bool(spec["enabled"])
         if "severity" in spec:
             try:
                 rule.severity = Severity(spec["severity"]).value
             except ValueError:
-                raise _config_error(config, ("rules", rule_id, "severity"), False,
-                                    f"unknown severity {spec['severity']!r} (choose from "
-                                    f"{', '.join(s.value for s in Severity)})") from None
+                raise _config_error(
+                    config,
+                    ("rules", rule_id, "severity"),
+                    False,
+                    f"unknown severity {spec['severity']!r} (choose from "
+                    f"{', '.join(s.value for s in Severity)})",
+                ) from None
         for name, value in (spec.get("params") or {}).items():
             from_set = name in set_params
-            path: tuple[str, ...] = (("rules", rule_id, name) if from_set
-                                     else ("rules", rule_id, "params", name))
+            path: tuple[str, ...] = (
+                ("rules", rule_id, name) if from_set else ("rules", rule_id, "params", name)
+            )
             if name not in rule.params:
                 known = ", ".join(sorted(rule.params)) or "none"
-                raise _config_error(config, path, from_set,
-                                    f"unknown parameter{_nearest(name, rule.params)} "
-                                    f"(this rule has: {known})")
+                raise _config_error(
+                    config,
+                    path,
+                    from_set,
+                    f"unknown parameter{_nearest(name, rule.params)} (this rule has: {known})",
+                )
             try:
                 rule.params[name] = _param_value(rule.params[name], value)
             except ValueError as exc:
-                raise _config_error(config, path, from_set,
-                                    f"{exc}, got {value!r}") from None
+                raise _config_error(config, path, from_set, f"{exc}, got {value!r}") from None
 
 
 # --- rules against what the scanners produce ----------------------------------------------------
@@ -539,8 +599,9 @@ def _nearest(name: str, candidates: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def check_vocabulary(rules: Iterable[Rule], vocabulary: Vocabulary,
-                     unchecked: Iterable[str] = ()) -> list[str]:
+def check_vocabulary(
+    rules: Iterable[Rule], vocabulary: Vocabulary, unchecked: Iterable[str] = ()
+) -> list[str]:
     """Refuse a rule that names a resource kind or a field no scanner produces (it would never
     fire): SourceError at the name's file:line, with the nearest valid name. Kinds under
     `unchecked` providers (built-in ones this run did not consult) are left alone; kinds under a
@@ -561,8 +622,10 @@ def check_vocabulary(rules: Iterable[Rule], vocabulary: Vocabulary,
                 else:
                     fields |= declared
             elif provider in vocabulary.providers:
-                raise ref.error(f"unknown resource kind {ref.name!r}: no scanner produces it"
-                                + _nearest(ref.name, vocabulary.kinds))
+                raise ref.error(
+                    f"unknown resource kind {ref.name!r}: no scanner produces it"
+                    + _nearest(ref.name, vocabulary.kinds)
+                )
             else:
                 checkable = False
                 if provider not in skip:
@@ -570,14 +633,17 @@ def check_vocabulary(rules: Iterable[Rule], vocabulary: Vocabulary,
                     warnings.append(
                         f"{loc}: {ref.where}: resource kind {ref.name!r}: no installed scanner "
                         f"produces {provider}.* kinds, so rule {rule.id} is not checked against "
-                        "one and fires only once a plugin produces them")
+                        "one and fires only once a plugin produces them"
+                    )
         if not checkable:
             continue
         for ref in rule.refs:
             if ref.kind == "field" and ref.name not in fields:
                 kinds_text = ", ".join(r.name for r in kinds)
-                raise ref.error(f"unknown field {ref.name!r}: no scanner of {kinds_text} emits it"
-                                + _nearest(ref.name, fields))
+                raise ref.error(
+                    f"unknown field {ref.name!r}: no scanner of {kinds_text} emits it"
+                    + _nearest(ref.name, fields)
+                )
     return warnings
 
 
@@ -589,9 +655,13 @@ def check_rule_patterns(patterns: Iterable[tuple[str, str, str]], rules: Iterabl
     for pattern, source, where in patterns:
         if not any(fnmatchcase(rule_id, pattern) for rule_id in ids):
             file, _, line = source.rpartition(":")
-            raise SourceError(file or source, int(line) if line.isdigit() else None, where,
-                              f"no rule matches {pattern!r}{_nearest(pattern, ids)}: it would "
-                              "never apply (see `aifinops rules list`)")
+            raise SourceError(
+                file or source,
+                int(line) if line.isdigit() else None,
+                where,
+                f"no rule matches {pattern!r}{_nearest(pattern, ids)}: it would "
+                "never apply (see `aifinops rules list`)",
+            )
 
 
 def evaluate(rules: list[Rule], observations: Iterable[Observation]) -> list[Finding]:
@@ -635,11 +705,18 @@ def sort_findings(findings: list[Finding]) -> list[Finding]:
             f.evidence["priority_basis"] = (
                 f"unpriced: ranked by severity first ({f.severity.value}), at the priority of the "
                 f"strongest priced finding of that severity or lower ({f.ranked_priority:,.2f}); "
-                f"its savings stay a lower bound and count in no total beyond the known part")
+                f"its savings stay a lower bound and count in no total beyond the known part"
+            )
     return sorted(
         findings,
-        key=lambda f: (-f.priority, not f.unpriced, -f.severity.rank if f.unpriced else 0,
-                       -f.estimated_monthly_savings_usd, f.rule_id, f.observation.id),
+        key=lambda f: (
+            -f.priority,
+            not f.unpriced,
+            -f.severity.rank if f.unpriced else 0,
+            -f.estimated_monthly_savings_usd,
+            f.rule_id,
+            f.observation.id,
+        ),
     )
 
 

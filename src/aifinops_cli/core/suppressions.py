@@ -76,15 +76,22 @@ class Suppression:
         return True
 
     def selector(self) -> str:
-        parts = [f"{k}={getattr(self, k)}" for k in ("rule", "resource", "owner", "account", "region")
-                 if getattr(self, k) is not None]
+        parts = [
+            f"{k}={getattr(self, k)}"
+            for k in ("rule", "resource", "owner", "account", "region")
+            if getattr(self, k) is not None
+        ]
         parts += [f"tag:{k}={v}" for k, v in self.tags.items()]
         return ", ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "selector": self.selector(), "reason": self.reason,
-                "expires": self.expires.isoformat() if self.expires else None,
-                "matched": self.matched}
+        return {
+            "source": self.source,
+            "selector": self.selector(),
+            "reason": self.reason,
+            "expires": self.expires.isoformat() if self.expires else None,
+            "matched": self.matched,
+        }
 
 
 def _tags(doc: Located, path: tuple[Any, ...], value: Any) -> dict[str, str]:
@@ -99,8 +106,9 @@ def _tags(doc: Located, path: tuple[Any, ...], value: Any) -> dict[str, str]:
 def _entry(doc: Located, index: int, raw: Any) -> Suppression:
     path: tuple[Any, ...] = ("suppressions", index)
     if not isinstance(raw, dict):
-        raise doc.error(path, "each suppression must be a mapping (rule, resource, tag, owner, "
-                              "reason, expires)")
+        raise doc.error(
+            path, "each suppression must be a mapping (rule, resource, tag, owner, reason, expires)"
+        )
     unknown = sorted(set(map(str, raw)) - _KEYS)
     if unknown:
         raise doc.error((*path, unknown[0]), f"unknown key (known: {', '.join(sorted(_KEYS))})")
@@ -108,8 +116,11 @@ def _entry(doc: Located, index: int, raw: Any) -> Suppression:
     if not isinstance(reason, str) or not reason.strip():
         raise doc.error(path, "a suppression needs a `reason` (why this is a known exception)")
     if not any(raw.get(k) not in (None, "", {}) for k in SELECTORS):
-        raise doc.error(path, f"a suppression needs at least one of {', '.join(SELECTORS)}; "
-                              "an entry that matches everything would hide all waste")
+        raise doc.error(
+            path,
+            f"a suppression needs at least one of {', '.join(SELECTORS)}; "
+            "an entry that matches everything would hide all waste",
+        )
     expires = raw.get("expires")
     if expires is not None:
         if isinstance(expires, str):
@@ -128,9 +139,15 @@ def _entry(doc: Located, index: int, raw: Any) -> Suppression:
         return None if value is None else str(value)
 
     return Suppression(
-        reason=reason.strip(), source=source, rule=text("rule"), resource=text("resource"),
+        reason=reason.strip(),
+        source=source,
+        rule=text("rule"),
+        resource=text("resource"),
         tags=_tags(doc, (*path, "tag"), raw["tag"]) if raw.get("tag") else {},
-        owner=text("owner"), account=text("account"), region=text("region"), expires=expires,
+        owner=text("owner"),
+        account=text("account"),
+        region=text("region"),
+        expires=expires,
     )
 
 
@@ -173,13 +190,13 @@ class SuppressionOutcome:
             "entries": len(self.entries),
             "suppressed_findings": self.suppressed,
             "expired": [e.to_dict() for e in self.expired],
-            "unused": [e.to_dict() for e in self.entries
-                       if not e.matched and id(e) not in lapsed],
+            "unused": [e.to_dict() for e in self.entries if not e.matched and id(e) not in lapsed],
         }
 
 
-def apply(findings: list[Finding], entries: list[Suppression], today: date,
-          files: list[str] | None = None) -> SuppressionOutcome:
+def apply(
+    findings: list[Finding], entries: list[Suppression], today: date, files: list[str] | None = None
+) -> SuppressionOutcome:
     """Mark findings matched by a live entry as suppressed (first matching entry wins).
 
     Expired entries suppress nothing; they still count what they *would* have matched, so the
@@ -200,5 +217,6 @@ def apply(findings: list[Finding], entries: list[Suppression], today: date,
         for e in expired:
             if e.matches(f):
                 e.matched += 1
-    return SuppressionOutcome(files=list(files or []), entries=entries, suppressed=count,
-                              expired=expired, today=today)
+    return SuppressionOutcome(
+        files=list(files or []), entries=entries, suppressed=count, expired=expired, today=today
+    )

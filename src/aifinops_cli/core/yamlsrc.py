@@ -69,9 +69,13 @@ class _Loader(_BASE):  # type: ignore[misc,valid-type]
             raise
         except (ValueError, OverflowError, TypeError) as exc:  # e.g. date 2026-02-30
             raise yaml.constructor.ConstructorError(
-                None, None, f"invalid value {node.value!r}: {exc}"
-                if isinstance(node, yaml.ScalarNode) else f"invalid value: {exc}",
-                node.start_mark) from None
+                None,
+                None,
+                f"invalid value {node.value!r}: {exc}"
+                if isinstance(node, yaml.ScalarNode)
+                else f"invalid value: {exc}",
+                node.start_mark,
+            ) from None
 
 
 def _line(node: yaml.Node) -> int:
@@ -90,8 +94,9 @@ def _check_budget(root: yaml.Node, file: str) -> None:
         if key in sizes:  # a node reached a second time is an alias use
             aliases += 1
             if aliases > MAX_ALIASES:
-                raise SourceError(file, used_at, "",
-                                  f"more than {MAX_ALIASES} YAML aliases: refused (alias bomb?)")
+                raise SourceError(
+                    file, used_at, "", f"more than {MAX_ALIASES} YAML aliases: refused (alias bomb?)"
+                )
             return sizes[key]
         if key in open_:
             raise SourceError(file, used_at, "", "recursive YAML alias: refused")
@@ -106,8 +111,12 @@ def _check_budget(root: yaml.Node, file: str) -> None:
         for child, line in children:
             total += size(child, line)
             if total > MAX_NODES:
-                raise SourceError(file, line, "", f"more than {MAX_NODES:,} YAML values once "
-                                  "aliases are expanded: refused (alias bomb?)")
+                raise SourceError(
+                    file,
+                    line,
+                    "",
+                    f"more than {MAX_NODES:,} YAML values once aliases are expanded: refused (alias bomb?)",
+                )
         open_.discard(key)
         sizes[key] = total
         return total
@@ -179,22 +188,34 @@ def read_text(path: Path, what: str) -> str:
     except OSError as exc:
         raise SourceError(str(path), None, "", f"cannot read {what}: {exc.strerror or exc}") from None
     if len(raw) > MAX_BYTES:
-        raise SourceError(str(path), None, "", f"{what} larger than {MAX_BYTES // (1024 * 1024)} "
-                          "MiB: refused")
+        raise SourceError(
+            str(path), None, "", f"{what} larger than {MAX_BYTES // (1024 * 1024)} MiB: refused"
+        )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise SourceError(str(path), line, "", f"{what} is not valid UTF-8 "
-                          f"(byte 0x{raw[exc.start]:02x})") from None
+        raise SourceError(
+            str(path), line, "", f"{what} is not valid UTF-8 (byte 0x{raw[exc.start]:02x})"
+        ) from None
 
 
 def load_file(path: Path, what: str, lines: bool = True) -> list[Located]:
     return load_documents(read_text(path, what), str(path), lines)
 
 
-_VALUE_CHECKS = ("type", "minimum", "maximum", "pattern", "format", "const", "enum", "minLength",
-                 "anyOf", "oneOf")
+_VALUE_CHECKS = (
+    "type",
+    "minimum",
+    "maximum",
+    "pattern",
+    "format",
+    "const",
+    "enum",
+    "minLength",
+    "anyOf",
+    "oneOf",
+)
 
 
 def schema_error(doc: Located, base: Path_, error: jsonschema.ValidationError) -> SourceError:
@@ -218,13 +239,15 @@ def schema_error(doc: Located, base: Path_, error: jsonschema.ValidationError) -
     return doc.error(path, message)
 
 
-def check_schema(doc: Located, validator: jsonschema.protocols.Validator, base: Path_ = (),
-                 data: Any = None) -> None:
+def check_schema(
+    doc: Located, validator: jsonschema.protocols.Validator, base: Path_ = (), data: Any = None
+) -> None:
     """Raise the first schema error of `data` (default: `doc.data` at `base`), in document
     order (at one place, an unknown key before what it leaves missing), as a SourceError at its
     line."""
-    errors = sorted(validator.iter_errors(doc.data if data is None else data),
-                    key=lambda e: ([str(p) for p in e.absolute_path],
-                                   e.validator != "additionalProperties"))  # a typo first
+    errors = sorted(
+        validator.iter_errors(doc.data if data is None else data),
+        key=lambda e: ([str(p) for p in e.absolute_path], e.validator != "additionalProperties"),
+    )  # a typo first
     if errors:
         raise schema_error(doc, base, errors[0])

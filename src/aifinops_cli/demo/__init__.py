@@ -27,8 +27,10 @@ def require_moto() -> None:
     try:
         import moto  # noqa: F401
     except ImportError as exc:
-        raise DemoUnavailable(f"the demo runs in an in-process fake AWS account and needs moto, "
-                              f"which is not installed: {INSTALL_HINT}") from exc
+        raise DemoUnavailable(
+            f"the demo runs in an in-process fake AWS account and needs moto, "
+            f"which is not installed: {INSTALL_HINT}"
+        ) from exc
 
 
 def add_demo_inputs(options: ScanOptions, config: Config) -> None:

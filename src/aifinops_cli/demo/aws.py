@@ -52,22 +52,41 @@ KARPENTER_NODE = "eks-ml-gpu-node"
 ESTATE: dict[str, tuple[list[DemoInstance], list[DemoVolume]]] = {
     "us-east-1": (
         [
-            DemoInstance("llm-finetune-a100", "p3.8xlarge", {"team": "ml-research", "project": "llama-ft"},
-                         cpu=2.1, gpu=0.4, net_mb_day=3),
+            DemoInstance(
+                "llm-finetune-a100",
+                "p3.8xlarge",
+                {"team": "ml-research", "project": "llama-ft"},
+                cpu=2.1,
+                gpu=0.4,
+                net_mb_day=3,
+            ),
             DemoInstance("notebook-jane", "g5.2xlarge", {"owner": "data-science"}, cpu=1.3),
             DemoInstance("rag-embedder", "g4dn.xlarge", {}, cpu=0.8, net_mb_day=1),
-            DemoInstance("trainer-main", "p3.2xlarge", {"team": "ml-research"}, cpu=64, gpu=88,
-                         net_mb_day=4200),
-            DemoInstance("inference-prod", "g5.xlarge", {"team": "inference"}, cpu=38, gpu=55,
-                         net_mb_day=9000),
+            DemoInstance(
+                "trainer-main", "p3.2xlarge", {"team": "ml-research"}, cpu=64, gpu=88, net_mb_day=4200
+            ),
+            DemoInstance(
+                "inference-prod", "g5.xlarge", {"team": "inference"}, cpu=38, gpu=55, net_mb_day=9000
+            ),
             DemoInstance("api-gateway", "m5.large", {"team": "platform"}, cpu=22, net_mb_day=20000),
-            DemoInstance("cv-experiments", "p3.8xlarge", {"team": "vision"}, cpu=0.0, stopped=True,
-                         root_gb=200, data_gb=2000),
+            DemoInstance(
+                "cv-experiments",
+                "p3.8xlarge",
+                {"team": "vision"},
+                cpu=0.0,
+                stopped=True,
+                root_gb=200,
+                data_gb=2000,
+            ),
             # a Karpenter-launched GPU node of the demo's `eks-ml` Kubernetes cluster: the EC2 scan
             # and the Kubernetes scan both flag it, and the report counts it once
-            DemoInstance(KARPENTER_NODE, "g5.12xlarge",
-                         {"karpenter.sh/nodepool": "gpu", "kubernetes.io/cluster/eks-ml": "owned"},
-                         cpu=1.0, gpu=0.0),
+            DemoInstance(
+                KARPENTER_NODE,
+                "g5.12xlarge",
+                {"karpenter.sh/nodepool": "gpu", "kubernetes.io/cluster/eks-ml": "owned"},
+                cpu=1.0,
+                gpu=0.0,
+            ),
         ],
         [
             DemoVolume("llama-checkpoints-old", 2000, "gp3", {"team": "ml-research"}),
@@ -78,8 +97,9 @@ ESTATE: dict[str, tuple[list[DemoInstance], list[DemoVolume]]] = {
     ),
     "eu-west-1": (
         [
-            DemoInstance("eu-inference-canary", "g5.4xlarge", {"team": "inference"}, cpu=3.0,
-                         gpu=1.2, net_mb_day=12),
+            DemoInstance(
+                "eu-inference-canary", "g5.4xlarge", {"team": "inference"}, cpu=3.0, gpu=1.2, net_mb_day=12
+            ),
             DemoInstance("eu-batch-embed", "g4dn.2xlarge", {"team": "nlp"}, cpu=45, net_mb_day=3000),
         ],
         [
@@ -105,19 +125,25 @@ def _series(typical: float, days: int, per_day: int, now: datetime) -> list[tupl
     return out
 
 
-def seed_region(region: str, instances: list[DemoInstance], volumes: list[DemoVolume],
-                now: datetime, days: int = 14) -> None:
+def seed_region(
+    region: str, instances: list[DemoInstance], volumes: list[DemoVolume], now: datetime, days: int = 14
+) -> None:
     ec2 = boto3.client("ec2", region_name=region)
     cw = boto3.client("cloudwatch", region_name=region)
     image = sorted(i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"])[0]
     for spec in instances:
         mappings: list[dict[str, Any]] = [
-            {"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": spec.root_gb, "VolumeType": "gp3"}}]
+            {"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": spec.root_gb, "VolumeType": "gp3"}}
+        ]
         if spec.data_gb:
-            mappings.append({"DeviceName": "/dev/sdf",
-                             "Ebs": {"VolumeSize": spec.data_gb, "VolumeType": "gp3"}})
+            mappings.append(
+                {"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": spec.data_gb, "VolumeType": "gp3"}}
+            )
         iid = ec2.run_instances(
-            ImageId=image, MinCount=1, MaxCount=1, InstanceType=spec.instance_type,
+            ImageId=image,
+            MinCount=1,
+            MaxCount=1,
+            InstanceType=spec.instance_type,
             BlockDeviceMappings=mappings,
             TagSpecifications=[{"ResourceType": "instance", "Tags": _tags(spec.name, spec.tags)}],
             **({"InstanceMarketOptions": {"MarketType": "spot"}} if spec.spot else {}),
@@ -128,35 +154,55 @@ def seed_region(region: str, instances: list[DemoInstance], volumes: list[DemoVo
         dims = [{"Name": "InstanceId", "Value": iid}]
         data: list[dict[str, Any]] = []
         for ts, v in _series(spec.cpu, days, 6, now):
-            data.append({"MetricName": "CPUUtilization", "Dimensions": dims, "Timestamp": ts,
-                         "Value": v, "Unit": "Percent"})
+            data.append(
+                {
+                    "MetricName": "CPUUtilization",
+                    "Dimensions": dims,
+                    "Timestamp": ts,
+                    "Value": v,
+                    "Unit": "Percent",
+                }
+            )
         for ts, v in _series(spec.net_mb_day * 1e6 / 12, days, 6, now):
             for metric in ("NetworkIn", "NetworkOut"):
-                data.append({"MetricName": metric, "Dimensions": dims, "Timestamp": ts,
-                             "Value": v, "Unit": "Bytes"})
+                data.append(
+                    {"MetricName": metric, "Dimensions": dims, "Timestamp": ts, "Value": v, "Unit": "Bytes"}
+                )
         for start in range(0, len(data), 500):
-            cw.put_metric_data(Namespace="AWS/EC2", MetricData=data[start:start + 500])
+            cw.put_metric_data(Namespace="AWS/EC2", MetricData=data[start : start + 500])
         if spec.gpu is not None:
-            gdims = [*dims, {"Name": "index", "Value": "0"},
-                     {"Name": "name", "Value": "NVIDIA A10G"}]
-            gpu = [{"MetricName": "nvidia_smi_utilization_gpu", "Dimensions": gdims,
-                    "Timestamp": ts, "Value": v, "Unit": "Percent"}
-                   for ts, v in _series(spec.gpu, days, 6, now)]
+            gdims = [*dims, {"Name": "index", "Value": "0"}, {"Name": "name", "Value": "NVIDIA A10G"}]
+            gpu = [
+                {
+                    "MetricName": "nvidia_smi_utilization_gpu",
+                    "Dimensions": gdims,
+                    "Timestamp": ts,
+                    "Value": v,
+                    "Unit": "Percent",
+                }
+                for ts, v in _series(spec.gpu, days, 6, now)
+            ]
             cw.put_metric_data(Namespace="CWAgent", MetricData=gpu)
     for vol in volumes:
-        kwargs: dict[str, Any] = {"AvailabilityZone": f"{region}a", "Size": vol.size_gb,
-                                  "VolumeType": vol.volume_type}
+        kwargs: dict[str, Any] = {
+            "AvailabilityZone": f"{region}a",
+            "Size": vol.size_gb,
+            "VolumeType": vol.volume_type,
+        }
         if vol.iops:
             kwargs["Iops"] = vol.iops
         if vol.throughput:
             kwargs["Throughput"] = vol.throughput
-        kwargs["TagSpecifications"] = [{"ResourceType": "volume",
-                                        "Tags": _tags(vol.name, vol.tags)}]
+        kwargs["TagSpecifications"] = [{"ResourceType": "volume", "Tags": _tags(vol.name, vol.tags)}]
         ec2.create_volume(**kwargs)
 
 
-_DEMO_ENV = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo",
-             "AWS_SESSION_TOKEN": "demo", "AWS_DEFAULT_REGION": "us-east-1"}
+_DEMO_ENV = {
+    "AWS_ACCESS_KEY_ID": "demo",
+    "AWS_SECRET_ACCESS_KEY": "demo",
+    "AWS_SESSION_TOKEN": "demo",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 _CLEARED_ENV = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
 
 

@@ -67,27 +67,60 @@ ML_ESTATE: dict[str, MlEstate] = {
     "us-east-1": MlEstate(
         endpoints=[
             # two teams serve the same fine-tuned model, unaware of each other
-            DemoEndpoint("search-llm-chat", {"team": "search"}, LLAMA, "ml.g4dn.2xlarge", 2,
-                         invocations_per_day=18000, age_days=45),
-            DemoEndpoint("support-llm-assist", {"team": "support"}, LLAMA, "ml.g4dn.2xlarge", 1,
-                         invocations_per_day=2500, age_days=30),
+            DemoEndpoint(
+                "search-llm-chat",
+                {"team": "search"},
+                LLAMA,
+                "ml.g4dn.2xlarge",
+                2,
+                invocations_per_day=18000,
+                age_days=45,
+            ),
+            DemoEndpoint(
+                "support-llm-assist",
+                {"team": "support"},
+                LLAMA,
+                "ml.g4dn.2xlarge",
+                1,
+                invocations_per_day=2500,
+                age_days=30,
+            ),
             # nobody has called it since the experiment ended
-            DemoEndpoint("churn-bert-2024", {"team": "growth"},
-                         "s3://acme-ml-models/churn-bert/v1/model.tar.gz", "ml.g4dn.xlarge", 1,
-                         invocations_per_day=0, age_days=120),
-            DemoEndpoint("fraud-xgb", {"team": "risk"},
-                         "s3://acme-ml-models/fraud-xgb/v7/model.tar.gz", "ml.m5.xlarge", 1,
-                         invocations_per_day=40000, age_days=200),
+            DemoEndpoint(
+                "churn-bert-2024",
+                {"team": "growth"},
+                "s3://acme-ml-models/churn-bert/v1/model.tar.gz",
+                "ml.g4dn.xlarge",
+                1,
+                invocations_per_day=0,
+                age_days=120,
+            ),
+            DemoEndpoint(
+                "fraud-xgb",
+                {"team": "risk"},
+                "s3://acme-ml-models/fraud-xgb/v7/model.tar.gz",
+                "ml.m5.xlarge",
+                1,
+                invocations_per_day=40000,
+                age_days=200,
+            ),
         ],
         notebooks=[
             DemoNotebook("nb-research-p3", "ml.p3.2xlarge", {"team": "ml-research"}, in_service_days=9),
             DemoNotebook("nb-analyst", "ml.t3.medium", {"owner": "data-science"}, in_service_days=0),
         ],
         nodegroups=[
-            DemoNodegroup("ml-platform", "gpu-a10g", "g5.2xlarge", 2, {"team": "platform"},
-                          cpu=2.0, gpu=0.3),
-            DemoNodegroup("ml-platform", "gpu-train", "p3.2xlarge", 1, {"team": "ml-research"},
-                          cpu=55.0, gpu=80.0, net_mb_day=6000),
+            DemoNodegroup("ml-platform", "gpu-a10g", "g5.2xlarge", 2, {"team": "platform"}, cpu=2.0, gpu=0.3),
+            DemoNodegroup(
+                "ml-platform",
+                "gpu-train",
+                "p3.2xlarge",
+                1,
+                {"team": "ml-research"},
+                cpu=55.0,
+                gpu=80.0,
+                net_mb_day=6000,
+            ),
             DemoNodegroup("ml-platform", "system", "m5.xlarge", 2, {"team": "platform"}, cpu=30.0),
         ],
     ),
@@ -106,7 +139,7 @@ def _points(per_day: float, days: int, now: datetime) -> list[tuple[datetime, fl
 
 def _put(cw: Any, namespace: str, data: list[dict[str, Any]]) -> None:
     for start in range(0, len(data), 500):
-        cw.put_metric_data(Namespace=namespace, MetricData=data[start:start + 500])
+        cw.put_metric_data(Namespace=namespace, MetricData=data[start : start + 500])
 
 
 def _backdate(region: str, endpoints: dict[str, datetime], notebooks: dict[str, datetime]) -> None:
@@ -135,18 +168,33 @@ def seed_endpoints(region: str, endpoints: list[DemoEndpoint], now: datetime, da
     data: list[dict[str, Any]] = []
     for ep in endpoints:
         tags = [{"Key": k, "Value": v} for k, v in ep.tags.items()]
-        sm.create_model(ModelName=f"{ep.name}-model", ExecutionRoleArn=ROLE, Tags=tags,
-                        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": ep.model_data})
-        sm.create_endpoint_config(EndpointConfigName=f"{ep.name}-config", ProductionVariants=[{
-            "VariantName": "AllTraffic", "ModelName": f"{ep.name}-model",
-            "InstanceType": ep.instance_type, "InitialInstanceCount": ep.count}])
+        sm.create_model(
+            ModelName=f"{ep.name}-model",
+            ExecutionRoleArn=ROLE,
+            Tags=tags,
+            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": ep.model_data},
+        )
+        sm.create_endpoint_config(
+            EndpointConfigName=f"{ep.name}-config",
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": f"{ep.name}-model",
+                    "InstanceType": ep.instance_type,
+                    "InitialInstanceCount": ep.count,
+                }
+            ],
+        )
         sm.create_endpoint(EndpointName=ep.name, EndpointConfigName=f"{ep.name}-config", Tags=tags)
         if ep.invocations_per_day:
-            dims = [{"Name": "EndpointName", "Value": ep.name},
-                    {"Name": "VariantName", "Value": "AllTraffic"}]
-            data.extend({"MetricName": "Invocations", "Dimensions": dims, "Timestamp": ts,
-                         "Value": v, "Unit": "None"}
-                        for ts, v in _points(ep.invocations_per_day, min(days, ep.age_days), now))
+            dims = [
+                {"Name": "EndpointName", "Value": ep.name},
+                {"Name": "VariantName", "Value": "AllTraffic"},
+            ]
+            data.extend(
+                {"MetricName": "Invocations", "Dimensions": dims, "Timestamp": ts, "Value": v, "Unit": "None"}
+                for ts, v in _points(ep.invocations_per_day, min(days, ep.age_days), now)
+            )
     _put(cw, "AWS/SageMaker", data)
     _backdate(region, {ep.name: now - timedelta(days=ep.age_days) for ep in endpoints}, {})
 
@@ -154,15 +202,16 @@ def seed_endpoints(region: str, endpoints: list[DemoEndpoint], now: datetime, da
 def seed_notebooks(region: str, notebooks: list[DemoNotebook], now: datetime) -> None:
     sm = boto3.client("sagemaker", region_name=region)
     for nb in notebooks:
-        sm.create_notebook_instance(NotebookInstanceName=nb.name, InstanceType=nb.instance_type,
-                                    RoleArn=ROLE,
-                                    Tags=[{"Key": k, "Value": v} for k, v in nb.tags.items()])
-    _backdate(region, {}, {nb.name: now - timedelta(days=nb.in_service_days, hours=1)
-                           for nb in notebooks})
+        sm.create_notebook_instance(
+            NotebookInstanceName=nb.name,
+            InstanceType=nb.instance_type,
+            RoleArn=ROLE,
+            Tags=[{"Key": k, "Value": v} for k, v in nb.tags.items()],
+        )
+    _backdate(region, {}, {nb.name: now - timedelta(days=nb.in_service_days, hours=1) for nb in notebooks})
 
 
-def seed_nodegroups(region: str, nodegroups: list[DemoNodegroup], now: datetime,
-                    days: int = 14) -> None:
+def seed_nodegroups(region: str, nodegroups: list[DemoNodegroup], now: datetime, days: int = 14) -> None:
     eks = boto3.client("eks", region_name=region)
     ec2 = boto3.client("ec2", region_name=region)
     cw = boto3.client("cloudwatch", region_name=region)
@@ -172,33 +221,69 @@ def seed_nodegroups(region: str, nodegroups: list[DemoNodegroup], now: datetime,
     ec2_data: list[dict[str, Any]] = []
     gpu_data: list[dict[str, Any]] = []
     for ng in nodegroups:
-        eks.create_nodegroup(clusterName=ng.cluster, nodegroupName=ng.name, nodeRole=ROLE,
-                             subnets=["subnet-demo"], instanceTypes=[ng.instance_type], tags=ng.tags,
-                             capacityType="SPOT" if ng.spot else "ON_DEMAND",
-                             scalingConfig={"minSize": 0, "maxSize": 4, "desiredSize": ng.desired})
+        eks.create_nodegroup(
+            clusterName=ng.cluster,
+            nodegroupName=ng.name,
+            nodeRole=ROLE,
+            subnets=["subnet-demo"],
+            instanceTypes=[ng.instance_type],
+            tags=ng.tags,
+            capacityType="SPOT" if ng.spot else "ON_DEMAND",
+            scalingConfig={"minSize": 0, "maxSize": 4, "desiredSize": ng.desired},
+        )
         # what EKS itself would launch: the node group's instances, tagged as managed nodes
-        node_tags = [{"Key": "eks:cluster-name", "Value": ng.cluster},
-                     {"Key": "eks:nodegroup-name", "Value": ng.name},
-                     {"Key": f"kubernetes.io/cluster/{ng.cluster}", "Value": "owned"},
-                     *({"Key": k, "Value": v} for k, v in ng.tags.items())]
-        ids = [i["InstanceId"] for i in ec2.run_instances(
-            ImageId=image, MinCount=ng.desired, MaxCount=ng.desired, InstanceType=ng.instance_type,
-            TagSpecifications=[{"ResourceType": "instance", "Tags": node_tags}],
-            **({"InstanceMarketOptions": {"MarketType": "spot"}} if ng.spot else {}))["Instances"]]
+        node_tags = [
+            {"Key": "eks:cluster-name", "Value": ng.cluster},
+            {"Key": "eks:nodegroup-name", "Value": ng.name},
+            {"Key": f"kubernetes.io/cluster/{ng.cluster}", "Value": "owned"},
+            *({"Key": k, "Value": v} for k, v in ng.tags.items()),
+        ]
+        ids = [
+            i["InstanceId"]
+            for i in ec2.run_instances(
+                ImageId=image,
+                MinCount=ng.desired,
+                MaxCount=ng.desired,
+                InstanceType=ng.instance_type,
+                TagSpecifications=[{"ResourceType": "instance", "Tags": node_tags}],
+                **({"InstanceMarketOptions": {"MarketType": "spot"}} if ng.spot else {}),
+            )["Instances"]
+        ]
         for iid in ids:
             dims = [{"Name": "InstanceId", "Value": iid}]
             for ts, v in _points(ng.cpu * 6, days, now):  # _points divides by 6: a % per point
-                ec2_data.append({"MetricName": "CPUUtilization", "Dimensions": dims, "Timestamp": ts,
-                                 "Value": v, "Unit": "Percent"})
+                ec2_data.append(
+                    {
+                        "MetricName": "CPUUtilization",
+                        "Dimensions": dims,
+                        "Timestamp": ts,
+                        "Value": v,
+                        "Unit": "Percent",
+                    }
+                )
             for ts, v in _points(ng.net_mb_day * 1e6 / 2, days, now):
                 for metric in ("NetworkIn", "NetworkOut"):
-                    ec2_data.append({"MetricName": metric, "Dimensions": dims, "Timestamp": ts,
-                                     "Value": v, "Unit": "Bytes"})
+                    ec2_data.append(
+                        {
+                            "MetricName": metric,
+                            "Dimensions": dims,
+                            "Timestamp": ts,
+                            "Value": v,
+                            "Unit": "Bytes",
+                        }
+                    )
             if ng.gpu is not None:
                 gdims = [*dims, {"Name": "index", "Value": "0"}, {"Name": "name", "Value": "NVIDIA A10G"}]
-                gpu_data.extend({"MetricName": "nvidia_smi_utilization_gpu", "Dimensions": gdims,
-                                 "Timestamp": ts, "Value": v, "Unit": "Percent"}
-                                for ts, v in _points(ng.gpu * 6, days, now))
+                gpu_data.extend(
+                    {
+                        "MetricName": "nvidia_smi_utilization_gpu",
+                        "Dimensions": gdims,
+                        "Timestamp": ts,
+                        "Value": v,
+                        "Unit": "Percent",
+                    }
+                    for ts, v in _points(ng.gpu * 6, days, now)
+                )
     _put(cw, "AWS/EC2", ec2_data)
     _put(cw, "CWAgent", gpu_data)
 

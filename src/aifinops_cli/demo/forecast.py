@@ -17,8 +17,18 @@ from datetime import date, timedelta
 from pathlib import Path
 
 DEMO_START, DEMO_END = date(2025, 6, 1), date(2025, 10, 15)
-COLUMNS = ("BilledCost", "BillingCurrency", "ChargeCategory", "ChargeFrequency", "ChargePeriodStart",
-           "ChargePeriodEnd", "ProviderName", "ServiceName", "SubAccountId", "Tags")
+COLUMNS = (
+    "BilledCost",
+    "BillingCurrency",
+    "ChargeCategory",
+    "ChargeFrequency",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "ProviderName",
+    "ServiceName",
+    "SubAccountId",
+    "Tags",
+)
 WEEKDAY = (1.1, 1.1, 1.05, 1.05, 1.0, 0.8, 0.8)
 
 
@@ -26,13 +36,28 @@ def rows() -> list[dict[str, str]]:
     rng = random.Random(20251015)
     out: list[dict[str, str]] = []
 
-    def add(d: date, cost: float, service: str, team: str | None, category: str = "Usage",
-            freq: str = "Usage-Based") -> None:
-        out.append({"BilledCost": f"{cost:.4f}", "BillingCurrency": "USD", "ChargeCategory": category,
-                    "ChargeFrequency": freq, "ChargePeriodStart": f"{d.isoformat()} 00:00:00",
-                    "ChargePeriodEnd": f"{(d + timedelta(days=1)).isoformat()} 00:00:00",
-                    "ProviderName": "AWS", "ServiceName": service, "SubAccountId": "111122223333",
-                    "Tags": json.dumps({"team": team} if team else {})})
+    def add(
+        d: date,
+        cost: float,
+        service: str,
+        team: str | None,
+        category: str = "Usage",
+        freq: str = "Usage-Based",
+    ) -> None:
+        out.append(
+            {
+                "BilledCost": f"{cost:.4f}",
+                "BillingCurrency": "USD",
+                "ChargeCategory": category,
+                "ChargeFrequency": freq,
+                "ChargePeriodStart": f"{d.isoformat()} 00:00:00",
+                "ChargePeriodEnd": f"{(d + timedelta(days=1)).isoformat()} 00:00:00",
+                "ProviderName": "AWS",
+                "ServiceName": service,
+                "SubAccountId": "111122223333",
+                "Tags": json.dumps({"team": team} if team else {}),
+            }
+        )
 
     n = (DEMO_END - DEMO_START).days + 1
     for i in range(n):
@@ -40,7 +65,7 @@ def rows() -> list[dict[str, str]]:
         w = WEEKDAY[d.weekday()]
         noise = lambda s: math.exp(rng.gauss(0.0, s))  # noqa: E731
         spike = 5.0 if d in (date(2025, 10, 9), date(2025, 10, 10)) else 1.0
-        add(d, 500.0 * 1.005 ** i * w * noise(0.08) * spike, "Amazon SageMaker", "ml-research")
+        add(d, 500.0 * 1.005**i * w * noise(0.08) * spike, "Amazon SageMaker", "ml-research")
         add(d, 450.0 * w * noise(0.05), "Amazon Elastic Compute Cloud", "search")
         add(d, 120.0 * (1.5 if d >= date(2025, 9, 15) else 1.0) * w * noise(0.1), "Amazon Bedrock", "support")
         add(d, 60.0 * noise(0.03), "Amazon Simple Storage Service", None)

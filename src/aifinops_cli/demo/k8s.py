@@ -156,8 +156,9 @@ def demo_k8s_estate(now: datetime, provider_ids: dict[str, str] | None = None) -
 
 
 @contextmanager
-def demo_k8s(options: ScanOptions, now: datetime | None = None,
-             provider_ids: dict[str, str] | None = None) -> Iterator[FakeK8s]:
+def demo_k8s(
+    options: ScanOptions, now: datetime | None = None, provider_ids: dict[str, str] | None = None
+) -> Iterator[FakeK8s]:
     """Serve the demo clusters and point `options` at them for the duration of the block."""
     estate = demo_k8s_estate(now or datetime.now(UTC), provider_ids)
     with serve(estate) as url, tempfile.TemporaryDirectory(prefix="aifinops-demo-k8s-") as tmp:

@@ -31,10 +31,26 @@ from aifinops_cli.forecasting import model as m
 
 RULE_IDS = {"billing": "billing-spend-anomaly", "llm": "llm-spend-anomaly"}
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "billing": {"window": 14, "period": 7, "upper_percentile": 99.0, "min_excess_usd": 50.0,
-                "min_excess_pct": 30.0, "min_history": 28, "max_gap": 1, "max_history": 182},
-    "llm": {"window": 48, "period": 24, "upper_percentile": 99.0, "min_excess_usd": 5.0,
-            "min_excess_pct": 50.0, "min_history": 72, "max_gap": 2, "max_history": 672},
+    "billing": {
+        "window": 14,
+        "period": 7,
+        "upper_percentile": 99.0,
+        "min_excess_usd": 50.0,
+        "min_excess_pct": 30.0,
+        "min_history": 28,
+        "max_gap": 1,
+        "max_history": 182,
+    },
+    "llm": {
+        "window": 48,
+        "period": 24,
+        "upper_percentile": 99.0,
+        "min_excess_usd": 5.0,
+        "min_excess_pct": 50.0,
+        "min_history": 72,
+        "max_gap": 2,
+        "max_history": 672,
+    },
 }
 
 
@@ -92,14 +108,19 @@ def unavailable_note(scanner: str) -> CoverageEntry | None:
     try:
         m.load_model()
     except m.ForecastUnavailable:
-        return CoverageEntry(scanner, "spend anomalies", "skipped",
-                             "not checked: they need statsmodels: pip install 'aifinops[forecast]' "
-                             "(or pip install statsmodels)")
+        return CoverageEntry(
+            scanner,
+            "spend anomalies",
+            "skipped",
+            "not checked: they need statsmodels: pip install 'aifinops[forecast]' "
+            "(or pip install statsmodels)",
+        )
     return None
 
 
-def detect(values: np.ndarray, start: datetime, step: timedelta, dimension: str, value: str,
-           params: dict[str, float]) -> list[Anomaly]:
+def detect(
+    values: np.ndarray, start: datetime, step: timedelta, dimension: str, value: str, params: dict[str, float]
+) -> list[Anomaly]:
     """Anomalies in the last `window` periods of one dense series starting at `start`."""
     y = np.asarray(values, dtype=float)
     window = int(params["window"])
@@ -111,8 +132,11 @@ def detect(values: np.ndarray, start: datetime, step: timedelta, dimension: str,
     upper = f.mean + z * f.step_sd()
     actual = y[cut:]
     excess = actual - f.mean
-    flag = ((actual > upper) & (excess >= float(params["min_excess_usd"]))
-            & (excess >= float(params["min_excess_pct"]) / 100.0 * np.maximum(np.abs(f.mean), 1e-9)))
+    flag = (
+        (actual > upper)
+        & (excess >= float(params["min_excess_usd"]))
+        & (excess >= float(params["min_excess_pct"]) / 100.0 * np.maximum(np.abs(f.mean), 1e-9))
+    )
     out: list[Anomaly] = []
     i = 0
     unit = "hour" if step < timedelta(days=1) else "day"
@@ -128,9 +152,20 @@ def detect(values: np.ndarray, start: datetime, step: timedelta, dimension: str,
                 break
             j = nxt
         sl = slice(i, j + 1)
-        out.append(Anomaly(dimension, value, start + step * (cut + i), start + step * (cut + j), j - i + 1,
-                           float(actual[sl].sum()), float(f.mean[sl].sum()), float(upper[sl].sum()),
-                           j == window - 1, unit))
+        out.append(
+            Anomaly(
+                dimension,
+                value,
+                start + step * (cut + i),
+                start + step * (cut + j),
+                j - i + 1,
+                float(actual[sl].sum()),
+                float(f.mean[sl].sum()),
+                float(upper[sl].sum()),
+                j == window - 1,
+                unit,
+            )
+        )
         i = j + 1
     return out
 
@@ -141,26 +176,51 @@ def observation(a: Anomaly, provider: str, source: str, currency: str = "USD") -
     started, last = a.started.strftime(fmt), a.last.strftime(fmt)
     span = started if a.periods == 1 else f"{started} to {last}"
     return Observation(
-        provider=provider, kind=f"{provider}.spend_anomaly",
-        id=f"{a.dimension}:{a.value}:{started}", name=f"{a.dimension} {a.value}",
+        provider=provider,
+        kind=f"{provider}.spend_anomaly",
+        id=f"{a.dimension}:{a.value}:{started}",
+        name=f"{a.dimension} {a.value}",
         owner=a.value if a.dimension in ("owner", "team") else "",
-        metrics={"excess_usd": round(a.excess, 2), "actual_usd": round(a.actual, 2),
-                 "expected_usd": round(a.expected, 2), "upper_usd": round(a.upper, 2),
-                 "excess_pct": round(a.excess / a.expected * 100.0, 1) if a.expected > 0 else None,
-                 "periods": float(a.periods)},
-        attributes={"dimension": a.dimension, "value": a.value, "started": started, "last": last,
-                    "ongoing": a.ongoing, "unit": a.unit, "currency": currency, "source": source},
-        cost_lines=(CostLine(f"spend above the forecast, {span}", round(a.excess, 2), "anomaly", 1.0,
-                             source, a.started.date().isoformat(),
-                             sku=f"{provider}:{a.dimension}:{a.value}"),),
-        evidence=(f"{a.dimension} {a.value}: {a.actual:,.2f} {currency} spent over {a.periods} "
-                  f"{a.unit}(s) from {started} against {a.expected:,.2f} expected (model upper band "
-                  f"{a.upper:,.2f}); {'still going on' if a.ongoing else 'ended ' + last}",),
+        metrics={
+            "excess_usd": round(a.excess, 2),
+            "actual_usd": round(a.actual, 2),
+            "expected_usd": round(a.expected, 2),
+            "upper_usd": round(a.upper, 2),
+            "excess_pct": round(a.excess / a.expected * 100.0, 1) if a.expected > 0 else None,
+            "periods": float(a.periods),
+        },
+        attributes={
+            "dimension": a.dimension,
+            "value": a.value,
+            "started": started,
+            "last": last,
+            "ongoing": a.ongoing,
+            "unit": a.unit,
+            "currency": currency,
+            "source": source,
+        },
+        cost_lines=(
+            CostLine(
+                f"spend above the forecast, {span}",
+                round(a.excess, 2),
+                "anomaly",
+                1.0,
+                source,
+                a.started.date().isoformat(),
+                sku=f"{provider}:{a.dimension}:{a.value}",
+            ),
+        ),
+        evidence=(
+            f"{a.dimension} {a.value}: {a.actual:,.2f} {currency} spent over {a.periods} "
+            f"{a.unit}(s) from {started} against {a.expected:,.2f} expected (model upper band "
+            f"{a.upper:,.2f}); {'still going on' if a.ongoing else 'ended ' + last}",
+        ),
     )
 
 
-def _dense(points: list[tuple[datetime, str, float]], start: datetime, n: int,
-           step: timedelta) -> dict[str, np.ndarray]:
+def _dense(
+    points: list[tuple[datetime, str, float]], start: datetime, n: int, step: timedelta
+) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for at, key, cost in points:
         arr = out.get(key)
@@ -170,8 +230,9 @@ def _dense(points: list[tuple[datetime, str, float]], start: datetime, n: int,
     return out
 
 
-def scan_series(points: dict[str, list[tuple[datetime, str, float]]], step: timedelta,
-                params: dict[str, float]) -> list[Anomaly]:
+def scan_series(
+    points: dict[str, list[tuple[datetime, str, float]]], step: timedelta, params: dict[str, float]
+) -> list[Anomaly]:
     """Anomalies of every series of every dimension; points are (period start, key, cost)."""
     every = [at for pts in points.values() for at, _, _ in pts]
     if not every:
@@ -200,14 +261,24 @@ def billing_anomalies(rows: list[Any], params: dict[str, float]) -> list[Anomaly
 
     usage = [r for r in rows if r.kind == USAGE]
     at = lambda d: datetime(d.year, d.month, d.day)  # noqa: E731
-    return scan_series({"owner": [(at(r.day), r.owner, r.cost) for r in usage],
-                        "service": [(at(r.day), r.service, r.cost) for r in usage]},
-                       timedelta(days=1), params)
+    return scan_series(
+        {
+            "owner": [(at(r.day), r.owner, r.cost) for r in usage],
+            "service": [(at(r.day), r.service, r.cost) for r in usage],
+        },
+        timedelta(days=1),
+        params,
+    )
 
 
 def llm_anomalies(rows: list[Any], params: dict[str, float]) -> list[Anomaly]:
     """Hourly LLM spend by team, app and model."""
-    return scan_series({"team": [(r.at, r.team, r.cost) for r in rows],
-                        "app": [(r.at, r.app, r.cost) for r in rows],
-                        "model": [(r.at, r.model, r.cost) for r in rows]},
-                       timedelta(hours=1), params)
+    return scan_series(
+        {
+            "team": [(r.at, r.team, r.cost) for r in rows],
+            "app": [(r.at, r.app, r.cost) for r in rows],
+            "model": [(r.at, r.model, r.cost) for r in rows],
+        },
+        timedelta(hours=1),
+        params,
+    )

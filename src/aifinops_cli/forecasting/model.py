@@ -87,7 +87,7 @@ class Fit:
 
     def step_sd(self) -> np.ndarray:
         """Standard deviation of each step's forecast error."""
-        return np.sqrt(self.mse * np.cumsum(self.c ** 2))
+        return np.sqrt(self.mse * np.cumsum(self.c**2))
 
     def total(self, a: int, b: int) -> tuple[float, float, float]:
         """Mean, P10 and P90 of the sum of steps a..b-1 (0 = the first step after the data).
@@ -100,7 +100,7 @@ class Fit:
         cum = np.cumsum(self.c[:b])
         i = np.arange(b)
         w = cum[b - 1 - i] - np.where(i < a, cum[np.clip(a - 1 - i, 0, None)], 0.0)
-        sd = float(np.sqrt(self.mse * np.sum(w ** 2)))
+        sd = float(np.sqrt(self.mse * np.sum(w**2)))
         return point, point - Z_80 * sd, point + Z_80 * sd
 
 
@@ -110,7 +110,7 @@ def _weights(res: Any, steps: int, period: int | None) -> np.ndarray:
     phi = float(res.damping_trend) if res.damped_trend else 1.0
     gamma = float(res.smoothing_seasonal) if res.has_seasonal else 0.0
     j = np.arange(1, steps)
-    phi_j = np.cumsum(phi ** j)
+    phi_j = np.cumsum(phi**j)
     season = (j % period == 0) if period else np.zeros(len(j), dtype=bool)
     return np.concatenate(([1.0], alpha + beta * phi_j + gamma * season))
 
@@ -130,8 +130,14 @@ def fit(values: np.ndarray, steps: int, period: int = 7, start: Fit | None = Non
         return Fit("constant", np.full(steps, level), np.zeros(steps), 0.0)
     ETSModel = _ets()
     seasonal = period if len(y) >= max(MIN_SEASONAL, 4 * period) else None
-    spec = dict(error="add", trend="add", damped_trend=True, seasonal="add" if seasonal else None,
-                seasonal_periods=seasonal, initialization_method="heuristic")
+    spec = dict(
+        error="add",
+        trend="add",
+        damped_trend=True,
+        seasonal="add" if seasonal else None,
+        seasonal_periods=seasonal,
+        initialization_method="heuristic",
+    )
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         name = "ETS(A,Ad,A)" if seasonal else "ETS(A,Ad,N)"
@@ -198,8 +204,13 @@ def _backtest_share(tests: list[Backtest]) -> float:
 Extra = Callable[[int, Horizon], tuple[float, float]]
 
 
-def forecast(values: np.ndarray, horizons: list[Horizon], period: int = 7,
-             backtests: int = BACKTESTS, extra: Extra | None = None) -> tuple[Fit, list[Result]]:
+def forecast(
+    values: np.ndarray,
+    horizons: list[Horizon],
+    period: int = 7,
+    backtests: int = BACKTESTS,
+    extra: Extra | None = None,
+) -> tuple[Fit, list[Result]]:
     """Forecast each horizon's total and backtest it from rolling origins at the same horizon.
 
     Origins step back one season at a time from the last one that leaves a whole horizon of
@@ -219,8 +230,8 @@ def forecast(values: np.ndarray, horizons: list[Horizon], period: int = 7,
             break
         bt = fit(y[:o], far, period, start=main)
         for h in horizons:
-            point = float(bt.mean[h.a:h.b].sum())
-            actual = float(y[o + h.a:o + h.b].sum())
+            point = float(bt.mean[h.a : h.b].sum())
+            actual = float(y[o + h.a : o + h.b].sum())
             add_f, add_a = extra(o, h) if extra else (0.0, 0.0)
             tests[h.name].append(Backtest(o, point + add_f, actual + add_a))
     out = []
@@ -236,5 +247,3 @@ def forecast(values: np.ndarray, horizons: list[Horizon], period: int = 7,
             lo_w = max(lo_w, add_f)
         out.append(Result(h.name, h.known + point, h.known + lo_w, h.known + hi_w, ts, share))
     return main, out
-
-

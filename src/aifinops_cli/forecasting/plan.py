@@ -50,21 +50,37 @@ class GroupForecast:
         def res(x: m.Result | None) -> dict[str, Any] | None:
             if x is None:
                 return None
-            return {"forecast": r(x.point), "p10": r(x.lo), "p90": r(x.hi),
-                    "error_pct": r(x.mape_pct), "backtests": [
-                        {"origin": (self.as_of - timedelta(days=self.history_days - t.origin - 1)
-                                    ).isoformat(),
-                         "forecast": r(t.forecast), "actual": r(t.actual)}
-                        for t in x.backtests]}
-        return {"owner": self.owner, "service": self.service, "as_of": self.as_of.isoformat(),
-                "history_days": self.history_days, "model": self.model,
-                "month_to_date": r(self.month_to_date),
-                "recurring_month_to_date": r(self.recurring_month_to_date),
-                "one_time_month_to_date": r(self.one_time_month_to_date),
-                "month_end": res(self.month_end), "next_month": res(self.next_month),
-                "recurring_in_month_end": r(self.recurring_month_end),
-                "recurring_in_next_month": r(self.recurring_next_month),
-                "status": self.status, "reason": self.reason}
+            return {
+                "forecast": r(x.point),
+                "p10": r(x.lo),
+                "p90": r(x.hi),
+                "error_pct": r(x.mape_pct),
+                "backtests": [
+                    {
+                        "origin": (self.as_of - timedelta(days=self.history_days - t.origin - 1)).isoformat(),
+                        "forecast": r(t.forecast),
+                        "actual": r(t.actual),
+                    }
+                    for t in x.backtests
+                ],
+            }
+
+        return {
+            "owner": self.owner,
+            "service": self.service,
+            "as_of": self.as_of.isoformat(),
+            "history_days": self.history_days,
+            "model": self.model,
+            "month_to_date": r(self.month_to_date),
+            "recurring_month_to_date": r(self.recurring_month_to_date),
+            "one_time_month_to_date": r(self.one_time_month_to_date),
+            "month_end": res(self.month_end),
+            "next_month": res(self.next_month),
+            "recurring_in_month_end": r(self.recurring_month_end),
+            "recurring_in_next_month": r(self.recurring_next_month),
+            "status": self.status,
+            "reason": self.reason,
+        }
 
 
 def month_bounds(as_of: date) -> tuple[int, int]:
@@ -110,9 +126,16 @@ def project_recurring(charges: list[tuple[date, float]], as_of: date, start: dat
     return total
 
 
-def forecast_one(owner: str, service: str, start: date, as_of: date, usage: np.ndarray,
-                 recurring: list[tuple[date, float]], one_time_mtd: float,
-                 max_error_pct: float = MAX_ERROR_PCT) -> GroupForecast:
+def forecast_one(
+    owner: str,
+    service: str,
+    start: date,
+    as_of: date,
+    usage: np.ndarray,
+    recurring: list[tuple[date, float]],
+    one_time_mtd: float,
+    max_error_pct: float = MAX_ERROR_PCT,
+) -> GroupForecast:
     """One group's forecast; module-level (not a closure) so a process pool can run it."""
     month_start = as_of.replace(day=1)
     i_month = max(0, (month_start - start).days)
@@ -142,8 +165,9 @@ def forecast_one(owner: str, service: str, start: date, as_of: date, usage: np.n
     g.month_end, g.next_month, g.model = me, nm, fit.model
     end_me = as_of + timedelta(days=left)
     g.recurring_month_end = project_recurring(recurring, as_of, as_of + timedelta(days=1), end_me)
-    g.recurring_next_month = project_recurring(recurring, as_of, end_me + timedelta(days=1),
-                                               end_me + timedelta(days=nxt))
+    g.recurring_next_month = project_recurring(
+        recurring, as_of, end_me + timedelta(days=1), end_me + timedelta(days=nxt)
+    )
     err = nm.mape_pct
     if err is None:
         g.status, g.reason = "unreliable", "too little history to backtest next month (needs about 2 months)"
@@ -155,12 +179,19 @@ def forecast_one(owner: str, service: str, start: date, as_of: date, usage: np.n
 
 
 def _group_key(by: str, owner: str, service: str) -> tuple[str, str]:
-    return (owner if by in ("owner", "owner-service") else "*",
-            service if by in ("service", "owner-service") else "*")
+    return (
+        owner if by in ("owner", "owner-service") else "*",
+        service if by in ("service", "owner-service") else "*",
+    )
 
 
-def forecast_groups(rows: Iterable[DailyCharge], by: str = "owner-service", as_of: date | None = None,
-                    max_error_pct: float = MAX_ERROR_PCT, workers: int | None = None) -> list[GroupForecast]:
+def forecast_groups(
+    rows: Iterable[DailyCharge],
+    by: str = "owner-service",
+    as_of: date | None = None,
+    max_error_pct: float = MAX_ERROR_PCT,
+    workers: int | None = None,
+) -> list[GroupForecast]:
     """The total first, then each group by forecast next month, largest first."""
     rows = list(rows)
     if not rows:
@@ -185,8 +216,9 @@ def forecast_groups(rows: Iterable[DailyCharge], by: str = "owner-service", as_o
     return [total, *rest]
 
 
-def _job(owner: str, service: str, rows: list[DailyCharge], as_of: date,
-         max_error_pct: float) -> tuple[Any, ...]:
+def _job(
+    owner: str, service: str, rows: list[DailyCharge], as_of: date, max_error_pct: float
+) -> tuple[Any, ...]:
     start = min(r.day for r in rows)
     usage = np.zeros((as_of - start).days + 1)
     recurring: dict[date, float] = defaultdict(float)
@@ -204,4 +236,3 @@ def _job(owner: str, service: str, rows: list[DailyCharge], as_of: date,
 
 def _run(job: tuple[Any, ...]) -> GroupForecast:
     return forecast_one(*job)
-

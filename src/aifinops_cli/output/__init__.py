@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from aifinops_cli.output.base import Formatter
 
 
-
 @cache
 def formatters() -> dict[str, type[Formatter]]:
     """Every registered format by name, sorted; loaded once per process."""
@@ -29,7 +28,8 @@ def formatters() -> dict[str, type[Formatter]]:
         # abstract Formatter only reaches issubclass: python/mypy#4717
         cls = load_entry(eps[name], Formatter, "format")  # type: ignore[type-abstract]
         if cls.name != name:
-            raise PluginLoadError(f"format entry point {name!r} names a formatter called {cls.name!r}: "
-                                  "the two must match")
+            raise PluginLoadError(
+                f"format entry point {name!r} names a formatter called {cls.name!r}: the two must match"
+            )
         found[name] = cls
     return found

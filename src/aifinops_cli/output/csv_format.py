@@ -11,10 +11,27 @@ from aifinops_cli.output.base import Formatter
 from aifinops_cli.output.safe import csv_cell
 
 COLUMNS = [
-    "fingerprint", "rule_id", "title", "category", "severity", "confidence", "priority",
-    "provider", "account", "region", "resource_kind", "resource_id", "resource_name", "owner",
-    "monthly_cost_usd", "estimated_monthly_savings_usd", "status", "suppressed", "recommendation",
-    "overlaps", "priced",
+    "fingerprint",
+    "rule_id",
+    "title",
+    "category",
+    "severity",
+    "confidence",
+    "priority",
+    "provider",
+    "account",
+    "region",
+    "resource_kind",
+    "resource_id",
+    "resource_name",
+    "owner",
+    "monthly_cost_usd",
+    "estimated_monthly_savings_usd",
+    "status",
+    "suppressed",
+    "recommendation",
+    "overlaps",
+    "priced",
 ]
 
 

@@ -69,8 +69,10 @@ def render_analysis(analysis: dict[str, Any], heading: str = "##") -> list[str]:
 
 
 def _who(i: dict[str, Any]) -> Md:
-    return Md(md_code(i["resource_id"], table=True)
-              + (f" ({md_text(i['resource_name'])})" if i.get("resource_name") else ""))
+    return Md(
+        md_code(i["resource_id"], table=True)
+        + (f" ({md_text(i['resource_name'])})" if i.get("resource_name") else "")
+    )
 
 
 def render_since_last_run(history: dict[str, Any] | None) -> list[str]:
@@ -79,31 +81,52 @@ def render_since_last_run(history: dict[str, Any] | None) -> list[str]:
     if not prev:
         return []
     c = prev["counts"]
-    out = ["## Since last run", "",
-           f"Compared with run {prev['run_id']} ({prev['finished_at']}): "
-           f"**{signed_usd(prev['delta_usd'])}/month** ({usd(prev['previous_monthly_waste_usd'])} → "
-           f"{usd(prev['monthly_waste_usd'])}).", ""]
-    rows = [["New", c["new"], signed_usd(prev["new_usd"])],
-            ["Resolved", c["resolved"], signed_usd(-prev["resolved_usd"])],
-            ["Changed", c["changed"], signed_usd(prev["changed_usd"])]]
+    out = [
+        "## Since last run",
+        "",
+        f"Compared with run {prev['run_id']} ({prev['finished_at']}): "
+        f"**{signed_usd(prev['delta_usd'])}/month** ({usd(prev['previous_monthly_waste_usd'])} → "
+        f"{usd(prev['monthly_waste_usd'])}).",
+        "",
+    ]
+    rows = [
+        ["New", c["new"], signed_usd(prev["new_usd"])],
+        ["Resolved", c["resolved"], signed_usd(-prev["resolved_usd"])],
+        ["Changed", c["changed"], signed_usd(prev["changed_usd"])],
+    ]
     if c.get("unseen"):
         rows.append(["Not seen this run (scope not scanned)", c["unseen"], signed_usd(-prev["unseen_usd"])])
     out += table(["", "Findings", "Monthly waste"], rows) + [""]
-    for title, key in (("New", "new_findings"), ("Resolved", "resolved_findings"),
-                       ("Not seen this run", "unseen_findings")):
+    for title, key in (
+        ("New", "new_findings"),
+        ("Resolved", "resolved_findings"),
+        ("Not seen this run", "unseen_findings"),
+    ):
         items = prev.get(key) or []
         if items:
             out += [f"**{title}**", ""]
-            out += table(["Severity", "Rule", "Resource", "Owner", "Monthly waste"],
-                         [[i["severity"], i["rule_id"], _who(i), i["owner"],
-                           usd(i["monthly_savings_usd"])] for i in items[:TOP_FINDINGS]]) + [""]
+            out += table(
+                ["Severity", "Rule", "Resource", "Owner", "Monthly waste"],
+                [
+                    [i["severity"], i["rule_id"], _who(i), i["owner"], usd(i["monthly_savings_usd"])]
+                    for i in items[:TOP_FINDINGS]
+                ],
+            ) + [""]
     if prev.get("changed_findings"):
         out += ["**Changed**", ""]
-        out += table(["Rule", "Resource", "Before", "After", "What changed"],
-                     [[i["rule_id"], _who(i), usd(i["previous_monthly_savings_usd"]),
-                       usd(i["monthly_savings_usd"]),
-                       ", ".join(f"{k}: {a} → {b}" for k, (a, b) in i["changes"].items())]
-                      for i in prev["changed_findings"][:TOP_FINDINGS]]) + [""]
+        out += table(
+            ["Rule", "Resource", "Before", "After", "What changed"],
+            [
+                [
+                    i["rule_id"],
+                    _who(i),
+                    usd(i["previous_monthly_savings_usd"]),
+                    usd(i["monthly_savings_usd"]),
+                    ", ".join(f"{k}: {a} → {b}" for k, (a, b) in i["changes"].items()),
+                ]
+                for i in prev["changed_findings"][:TOP_FINDINGS]
+            ],
+        ) + [""]
     return out
 
 
@@ -111,12 +134,20 @@ def render_visibility(visibility: dict[str, Any] | None) -> list[str]:
     """What the scan could see of the AI data path, and the blind spots."""
     if not visibility:
         return []
-    out = ["## Visibility coverage", "",
-           f"**{visibility['score']}/100** of the AI data path was visible to this scan; "
-           "what it could not see is not in the totals.", ""]
-    out += table(["Area", "Score", "Status", "Scanners"],
-                 [[a["title"], a["score"], a["status"], ", ".join(a["scanners"]) or "none"]
-                  for a in visibility["areas"]]) + [""]
+    out = [
+        "## Visibility coverage",
+        "",
+        f"**{visibility['score']}/100** of the AI data path was visible to this scan; "
+        "what it could not see is not in the totals.",
+        "",
+    ]
+    out += table(
+        ["Area", "Score", "Status", "Scanners"],
+        [
+            [a["title"], a["score"], a["status"], ", ".join(a["scanners"]) or "none"]
+            for a in visibility["areas"]
+        ],
+    ) + [""]
     if visibility["blind_spots"]:
         out += ["Blind spots:", ""] + [f"- {md_text(b)}" for b in visibility["blind_spots"]] + [""]
     return out
@@ -151,25 +182,36 @@ class MarkdownFormatter(Formatter):
         if s.get("unpriced_findings"):
             out += [f"**Partial total:** {unpriced_headline(s)}.", ""]
         if s.get("overlapping_findings"):
-            out += [f"Counted once: {s['overlapping_findings']} finding(s) worth "
-                    f"{usd(s['overlapping_usd'])}/month price machines that another provider's "
-                    "finding already counts (a Kubernetes node that is also a cloud instance); "
-                    "they are listed, marked *overlaps*, and left out of the totals.", ""]
+            out += [
+                f"Counted once: {s['overlapping_findings']} finding(s) worth "
+                f"{usd(s['overlapping_usd'])}/month price machines that another provider's "
+                "finding already counts (a Kubernetes node that is also a cloud instance); "
+                "they are listed, marked *overlaps*, and left out of the totals.",
+                "",
+            ]
         for e in (doc.get("suppressions") or {}).get("expired", []):
-            out += [f"Expired suppression at {md_text(e['source'])} ({md_text(e['selector'])}, "
-                    f"{md_text(e['expires'])}): "
-                    f"{e['matched']} finding(s) count again.", ""]
+            out += [
+                f"Expired suppression at {md_text(e['source'])} ({md_text(e['selector'])}, "
+                f"{md_text(e['expires'])}): "
+                f"{e['matched']} finding(s) count again.",
+                "",
+            ]
         out += render_since_last_run(doc.get("history"))
-        for title, key in (("By category", "by_category"), ("By owner / team", "by_owner"),
-                           ("By provider", "by_provider")):
+        for title, key in (
+            ("By category", "by_category"),
+            ("By owner / team", "by_owner"),
+            ("By provider", "by_provider"),
+        ):
             out += [f"## {title}", ""]
             label = title.split()[-1].capitalize() if key != "by_owner" else "Owner"
             out += table([label, "Monthly waste", "Share"], share_rows(s[key], total)) + [""]
         if s["by_owner"].get(UNOWNED):
-            out += [f"{usd(s['by_owner'][UNOWNED])} of the waste has no owner tag "
-                    f"(owner tag keys: "
-                    f"{md_text(', '.join(map(str, doc['parameters'].get('owner_tag_keys', []))))}).",
-                    ""]
+            out += [
+                f"{usd(s['by_owner'][UNOWNED])} of the waste has no owner tag "
+                f"(owner tag keys: "
+                f"{md_text(', '.join(map(str, doc['parameters'].get('owner_tag_keys', []))))}).",
+                "",
+            ]
         findings = [f for f in doc["findings"] if not f["suppressed"]]
         out += [f"## Top {min(TOP_FINDINGS, len(findings))} findings", ""]
         for n, f in enumerate(findings[:TOP_FINDINGS], 1):
@@ -182,8 +224,14 @@ class MarkdownFormatter(Formatter):
                 f"confidence {f['confidence']}, rule {md_code(f['rule_id'])}",
                 f"- {md_text(f['provider'])} {md_text(f['account'])} {md_text(f['region'])}, "
                 f"owner: {md_text(f['owner'] or UNOWNED)}",
-                *([f"- overlaps finding {md_code(f['overlaps'])}, which already counts this "
-                   "machine: not in the totals"] if f.get("overlaps") else []),
+                *(
+                    [
+                        f"- overlaps finding {md_code(f['overlaps'])}, which already counts this "
+                        "machine: not in the totals"
+                    ]
+                    if f.get("overlaps")
+                    else []
+                ),
                 "- evidence:",
                 *_evidence_lines(f["evidence"]),
                 f"- what to do: {md_text(f['recommendation'])}",
@@ -192,12 +240,20 @@ class MarkdownFormatter(Formatter):
         if findings:
             out += ["## All findings", ""]
             out += table(
-                ["Severity", "Rule", "Resource", "Region", "Owner", "Monthly cost", "Savings",
-                 "Status"],
-                [[f["severity"], f["rule_id"], f["resource_id"], f["region"],
-                  f["owner"] or UNOWNED, money(f["monthly_cost_usd"], not f["priced"]),
-                  money(f["estimated_monthly_savings_usd"], not f["priced"]),
-                  f["status"] + (", overlaps" if f.get("overlaps") else "")] for f in findings],
+                ["Severity", "Rule", "Resource", "Region", "Owner", "Monthly cost", "Savings", "Status"],
+                [
+                    [
+                        f["severity"],
+                        f["rule_id"],
+                        f["resource_id"],
+                        f["region"],
+                        f["owner"] or UNOWNED,
+                        money(f["monthly_cost_usd"], not f["priced"]),
+                        money(f["estimated_monthly_savings_usd"], not f["priced"]),
+                        f["status"] + (", overlaps" if f.get("overlaps") else ""),
+                    ]
+                    for f in findings
+                ],
             ) + [""]
         out += render_analysis(doc["analysis"])
         out += render_visibility(doc.get("visibility"))
@@ -207,31 +263,52 @@ class MarkdownFormatter(Formatter):
         if not failed:
             out += [f"All {len(scopes)} scopes were scanned.", ""]
         else:
-            out += [f"{len(failed)} of {len(scopes)} scopes were not (fully) scanned; the totals "
-                    "above leave them out:", ""]
-            out += table(["Scanner", "Scope", "Status", "Why"],
-                         [[c["scanner"], c["scope"], c["status"], c["message"]] for c in failed])
+            out += [
+                f"{len(failed)} of {len(scopes)} scopes were not (fully) scanned; the totals "
+                "above leave them out:",
+                "",
+            ]
+            out += table(
+                ["Scanner", "Scope", "Status", "Why"],
+                [[c["scanner"], c["scope"], c["status"], c["message"]] for c in failed],
+            )
             out += [""]
         ok = [c for c in scopes if c["status"] == "ok"]
         if ok:
-            out += table(["Scanner", "Scope", "Resources", "Notes"],
-                         [[c["scanner"], c["scope"], c["resources"], c["message"] or ""] for c in ok])
+            out += table(
+                ["Scanner", "Scope", "Resources", "Notes"],
+                [[c["scanner"], c["scope"], c["resources"], c["message"] or ""] for c in ok],
+            )
             out += [""]
         if doc["unpriced"]:
-            out += [f"{len(doc['unpriced'])} items had no price in any catalog and are not "
-                    "counted in the totals:", ""]
-            out += table(["Scanner", "Resource", "SKU"],
-                         [[u.get("scanner"), u.get("resource_id"), u.get("sku")]
-                          for u in doc["unpriced"]]) + [""]
+            out += [
+                f"{len(doc['unpriced'])} items had no price in any catalog and are not "
+                "counted in the totals:",
+                "",
+            ]
+            out += table(
+                ["Scanner", "Resource", "SKU"],
+                [[u.get("scanner"), u.get("resource_id"), u.get("sku")] for u in doc["unpriced"]],
+            ) + [""]
         out += ["## Method", ""]
-        out += [f"Savings are monthly ({HOURS_PER_MONTH:g} hours) at the prices below; priority = savings x "
-                "severity weight x confidence weight.", ""]
+        out += [
+            f"Savings are monthly ({HOURS_PER_MONTH:g} hours) at the prices below; priority = savings x "
+            "severity weight x confidence weight.",
+            "",
+        ]
         if s.get("unpriced_findings"):
-            out += ["Unpriced findings rank by severity first: each takes the priority of the "
-                    "strongest priced finding of its severity or lower (its own if higher) and "
-                    "sorts just ahead of it; no "
-                    "dollar is estimated for them and the totals hold only their known part.", ""]
-        out += table(["Catalog", "Price date", "Source"],
-                     [[c["catalog"], c["price_date"], c["source"]]
-                      for c in doc["parameters"].get("price_catalogs", [])]) + [""]
+            out += [
+                "Unpriced findings rank by severity first: each takes the priority of the "
+                "strongest priced finding of its severity or lower (its own if higher) and "
+                "sorts just ahead of it; no "
+                "dollar is estimated for them and the totals hold only their known part.",
+                "",
+            ]
+        out += table(
+            ["Catalog", "Price date", "Source"],
+            [
+                [c["catalog"], c["price_date"], c["source"]]
+                for c in doc["parameters"].get("price_catalogs", [])
+            ],
+        ) + [""]
         return "\n".join(out).rstrip() + "\n"

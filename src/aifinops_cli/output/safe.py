@@ -21,9 +21,11 @@ from typing import Any
 from rich.markup import escape as _rich_escape
 
 # CSI/OSC/other ESC sequences first (so their parameters go too), then any C0/C1 control or DEL
-_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor, clear screen
-                      r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: window title, hyperlinks
-                      r"|\x1b[@-_]?|\x9b[0-?]*[ -/]*[@-~]")
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor, clear screen
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: window title, hyperlinks
+    r"|\x1b[@-_]?|\x9b[0-?]*[ -/]*[@-~]"
+)
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _NEWLINES = re.compile(r"\s*[\r\n]+\s*")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")

@@ -23,11 +23,11 @@ def _t(value: Any, style: str = "") -> Text:
     """A data value as a cell: never parsed as rich markup, control characters removed."""
     return Text(plain(value), style=style)
 
+
 # a terminal shows the largest findings of each category; the rest are one summary row (the
 # JSON, CSV, Markdown and HTML reports list every finding). 100,000 rich rows take 80 s.
 ROWS_PER_CATEGORY = 200
-SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan",
-                  "info": "dim"}
+SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
 def _marks(f: Finding) -> str:
@@ -45,14 +45,18 @@ def headline(report: Report) -> Panel:
     if s["unpriced_findings"]:
         text.append(f"\n{unpriced_headline(s)}", style="yellow")
     if s["overlapping_findings"]:
-        text.append(f"\n{s['overlapping_findings']} finding(s) ({usd(s['overlapping_usd'])}) price "
-                    "machines another provider's finding already counts: not added again",
-                    style="dim")
+        text.append(
+            f"\n{s['overlapping_findings']} finding(s) ({usd(s['overlapping_usd'])}) price "
+            "machines another provider's finding already counts: not added again",
+            style="dim",
+        )
     previous = (report.history or {}).get("previous_run") or {}
     change = previous.get("delta_usd")
     if isinstance(change, int | float):
-        text.append(f"\nsince the last run: {signed_usd(change, zero='+')}/month",
-                    style="red" if change > 0 else "green")
+        text.append(
+            f"\nsince the last run: {signed_usd(change, zero='+')}/month",
+            style="red" if change > 0 else "green",
+        )
     if report.visibility and "score" in report.visibility:
         blind = [a["title"] for a in report.visibility.get("areas", []) if a.get("score", 100) < 50]
         text.append(f"\nvisibility: {report.visibility['score']}/100 of the AI data path")
@@ -88,17 +92,29 @@ def renderables(report: Report, width: int = 140) -> list[Any]:
     ranks: dict[int, float] = {}
     for _, group in groupby(findings, key=lambda f: f.category):
         ranks.update(severity_ranks(list(group), lambda f: f.estimated_monthly_savings_usd))
-    findings.sort(key=lambda f: (order.get(f.category, 99),
-                                 -ranks.get(id(f), f.estimated_monthly_savings_usd),
-                                 not f.unpriced))
+    findings.sort(
+        key=lambda f: (
+            order.get(f.category, 99),
+            -ranks.get(id(f), f.estimated_monthly_savings_usd),
+            not f.unpriced,
+        )
+    )
     for category, group in groupby(findings, key=lambda f: f.category):
         items = list(group)
         counted = sum(f.estimated_monthly_savings_usd for f in items if not f.overlaps)
-        t = Table(title=_t(f"{category}: {usd(counted)}/month", "italic"), title_justify="left",
-                  show_lines=False)
+        t = Table(
+            title=_t(f"{category}: {usd(counted)}/month", "italic"), title_justify="left", show_lines=False
+        )
         columns: list[tuple[str, JustifyMethod]] = [
-            ("Sev", "left"), ("Rule", "left"), ("Resource", "left"), ("Region", "left"),
-            ("Owner", "left"), ("Cost/mo", "right"), ("Savings/mo", "right"), ("", "left")]
+            ("Sev", "left"),
+            ("Rule", "left"),
+            ("Resource", "left"),
+            ("Region", "left"),
+            ("Owner", "left"),
+            ("Cost/mo", "right"),
+            ("Savings/mo", "right"),
+            ("", "left"),
+        ]
         if not wide:
             columns = [c for c in columns if c[0] not in ("Rule", "Region", "Cost/mo")]
         for col, just in columns:
@@ -107,10 +123,15 @@ def renderables(report: Report, width: int = 140) -> list[Any]:
             o = f.observation
             resource = o.id + (f" ({o.name})" if o.name else "")
             cells: list[str | Text] = [
-                Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]), _t(f.rule_id),
-                _t(resource), _t(o.region), _t(o.owner or UNOWNED),
+                Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]),
+                _t(f.rule_id),
+                _t(resource),
+                _t(o.region),
+                _t(o.owner or UNOWNED),
                 money(f.monthly_cost_usd, bool(f.unpriced)),
-                money(f.estimated_monthly_savings_usd, bool(f.unpriced)), _marks(f)]
+                money(f.estimated_monthly_savings_usd, bool(f.unpriced)),
+                _marks(f),
+            ]
             if not wide:
                 label = _t(resource)
                 label.append(f"\n{plain(f.rule_id)}, {plain(o.region)}", style="dim")
@@ -118,15 +139,22 @@ def renderables(report: Report, width: int = 140) -> list[Any]:
             t.add_row(*cells)
         rest = items[ROWS_PER_CATEGORY:]
         if rest:
-            more = Text(f"... {len(rest):,} more {category} findings "
-                        f"({usd(sum(f.estimated_monthly_savings_usd for f in rest))}/month): "
-                        "every finding is in --format json, csv, markdown or html", style="dim")
+            more = Text(
+                f"... {len(rest):,} more {category} findings "
+                f"({usd(sum(f.estimated_monthly_savings_usd for f in rest))}/month): "
+                "every finding is in --format json, csv, markdown or html",
+                style="dim",
+            )
             t.add_row("", more, *([""] * (len(columns) - 2)))
         parts.append(t)
     for section in report.analysis.values():
         if isinstance(section, dict) and section.get("summary"):
-            t = Table(title=_t(section.get("title", ""), "italic"), title_justify="left",
-                      show_header=False, show_edge=False)
+            t = Table(
+                title=_t(section.get("title", ""), "italic"),
+                title_justify="left",
+                show_header=False,
+                show_edge=False,
+            )
             t.add_column()
             t.add_column(justify="right")
             for k, v in section["summary"].items():
@@ -141,8 +169,13 @@ def renderables(report: Report, width: int = 140) -> list[Any]:
             t.add_row(_t(c.scanner), _t(c.scope), _t(c.status), _t(c.message))
         parts.append(t)
     if report.unpriced:
-        parts.append(Text(f"{len(report.unpriced)} item(s) had no price and are not counted: "
-                          "see the JSON or Markdown report.", style="yellow"))
+        parts.append(
+            Text(
+                f"{len(report.unpriced)} item(s) had no price and are not counted: "
+                "see the JSON or Markdown report.",
+                style="yellow",
+            )
+        )
     return parts
 
 

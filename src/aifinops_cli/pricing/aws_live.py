@@ -21,8 +21,13 @@ from aifinops_cli.pricing.live import LIVE_AWS, LiveOffer, LookupStats, PriceCac
 PRICING_REGION = "us-east-1"
 EC2 = "AmazonEC2"
 # on-demand Linux, shared tenancy, no pre-installed software: what a plain instance bills
-_EC2_FIXED = {"operatingSystem": "Linux", "tenancy": "Shared", "preInstalledSw": "NA",
-              "capacitystatus": "Used", "licenseModel": "No License required"}
+_EC2_FIXED = {
+    "operatingSystem": "Linux",
+    "tenancy": "Shared",
+    "preInstalledSw": "NA",
+    "capacitystatus": "Used",
+    "licenseModel": "No License required",
+}
 # the price list's units -> the catalog's
 _UNITS = {"Hrs": "hour", "GB-Mo": "GB-month", "IOPS-Mo": "IOPS-month"}
 # our catalog service -> (what to ask for, the attribute naming the SKU)
@@ -31,8 +36,10 @@ KINDS = {
     "aws.ebs": ({"productFamily": "Storage"}, "volumeApiName"),
     "aws.ebs.iops": ({"productFamily": "System Operation", "group": "EBS IOPS"}, "volumeApiName"),
     # SageMaker real-time inference: `ML Instance` products of AmazonSageMaker used for hosting
-    "aws.sagemaker.hosting": ({"productFamily": "ML Instance", "platoinstancetype": "Hosting"},
-                              "instanceName"),
+    "aws.sagemaker.hosting": (
+        {"productFamily": "ML Instance", "platoinstancetype": "Hosting"},
+        "instanceName",
+    ),
 }
 SERVICE_CODES = {"aws.sagemaker.hosting": "AmazonSageMaker"}  # the rest are AmazonEC2
 
@@ -47,8 +54,11 @@ def filters(service: str, region: str | None, skus: list[str] | None) -> list[di
     if region:
         out.append(_term("regionCode", region))
     if skus:
-        out.append(_term(sku_field, skus[0]) if len(skus) == 1
-                   else {"Type": "ANY_OF", "Field": sku_field, "Value": ",".join(skus)})
+        out.append(
+            _term(sku_field, skus[0])
+            if len(skus) == 1
+            else {"Type": "ANY_OF", "Field": sku_field, "Value": ",".join(skus)}
+        )
     return out
 
 
@@ -56,13 +66,18 @@ def ec2_filters(region: str | None, types: list[str] | None) -> list[dict[str, s
     return filters("aws.ec2", region, types)
 
 
-def iter_products(client: Any, flt: list[dict[str, str]], stats: LookupStats | None = None,
-                  service_code: str = EC2) -> Iterator[dict[str, Any]]:
+def iter_products(
+    client: Any, flt: list[dict[str, str]], stats: LookupStats | None = None, service_code: str = EC2
+) -> Iterator[dict[str, Any]]:
     """Every product matching `flt`, parsed; one API call per page."""
     token = ""
     while True:
-        kwargs: dict[str, Any] = {"ServiceCode": service_code, "Filters": flt,
-                                  "FormatVersion": "aws_v1", "MaxResults": 100}
+        kwargs: dict[str, Any] = {
+            "ServiceCode": service_code,
+            "Filters": flt,
+            "FormatVersion": "aws_v1",
+            "MaxResults": 100,
+        }
         if token:
             kwargs["NextToken"] = token
         page = client.get_products(**kwargs)
@@ -97,8 +112,9 @@ def parse_on_demand(item: dict[str, Any], service: str = "aws.ec2") -> LiveOffer
     return None
 
 
-def lookup(client: Any, cache: PriceCache, stats: LookupStats, service: str, region: str,
-           skus: list[str]) -> list[LiveOffer]:
+def lookup(
+    client: Any, cache: PriceCache, stats: LookupStats, service: str, region: str, skus: list[str]
+) -> list[LiveOffer]:
     """Prices of `skus` in `region`: from the cache when fresh, else from the API (batched)."""
     found, todo = cache.get(LIVE_AWS, service, region, sorted(set(skus)))
     stats.add(hits=len(found))
@@ -114,11 +130,9 @@ def lookup(client: Any, cache: PriceCache, stats: LookupStats, service: str, reg
     return [o for o in found.values() if o is not None]
 
 
-def _ask(client: Any, stats: LookupStats, service: str, region: str, skus: list[str]
-         ) -> dict[str, LiveOffer]:
+def _ask(client: Any, stats: LookupStats, service: str, region: str, skus: list[str]) -> dict[str, LiveOffer]:
     out: dict[str, LiveOffer] = {}
-    for item in iter_products(client, filters(service, region, skus), stats,
-                              SERVICE_CODES.get(service, EC2)):
+    for item in iter_products(client, filters(service, region, skus), stats, SERVICE_CODES.get(service, EC2)):
         offer = parse_on_demand(item, service)
         if offer is not None and offer.sku in skus and offer.region == region:
             out.setdefault(offer.sku, offer)

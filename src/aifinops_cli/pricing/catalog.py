@@ -63,8 +63,7 @@ class PriceCatalog:
         source = str(doc["catalog"])
         date = str(doc["price_date"])
         self.catalogs.append(
-            {"catalog": source, "price_date": date, "source": str(doc.get("source", "")),
-             "file": origin}
+            {"catalog": source, "price_date": date, "source": str(doc.get("source", "")), "file": origin}
         )
         for service, spec in doc.get("services", {}).items():
             unit = spec["unit"]
@@ -81,8 +80,11 @@ class PriceCatalog:
             existing = self.get(service, sku, region if region != "*" else "")
             unit = item.get("unit") or (existing.unit if existing else "unit")
             self._overrides.setdefault(service, {}).setdefault(region, {})[sku] = Price(
-                float(item["unit_price_usd"]), unit, "user-override",
-                str(item.get("price_date", "config")), sku,
+                float(item["unit_price_usd"]),
+                unit,
+                "user-override",
+                str(item.get("price_date", "config")),
+                sku,
             )
         self.discount_pct.update({k: float(v) for k, v in discounts.items()})
 
@@ -91,22 +93,32 @@ class PriceCatalog:
         with self._live_lock:
             for o in offers:
                 self._live.setdefault(o.service, {}).setdefault(o.region, {})[o.sku] = Price(
-                    o.usd, o.unit, source, o.published, o.sku)
+                    o.usd, o.unit, source, o.published, o.sku
+                )
             if not offers:
                 return
             newest = max(o.published for o in offers)
             entry = next((c for c in self.catalogs if c["catalog"] == source), None)
             if entry is None:  # the report lists the live price list beside the bundled catalogs
-                self.catalogs.append({"catalog": source, "price_date": newest,
-                                      "source": LIVE_DESCRIPTIONS.get(source, source), "file": "live"})
+                self.catalogs.append(
+                    {
+                        "catalog": source,
+                        "price_date": newest,
+                        "source": LIVE_DESCRIPTIONS.get(source, source),
+                        "file": "live",
+                    }
+                )
             elif newest > entry["price_date"]:
                 entry["price_date"] = newest
 
     def get(self, service: str, sku: str, region: str = "") -> Price | None:
         """A user's override beats the live price list, which beats the bundled catalog; a
         region's own price beats a `*` one."""
-        for table, keys in ((self._overrides, (region, "*")), (self._live, (region,)),
-                            (self._prices, (region, "*"))):
+        for table, keys in (
+            (self._overrides, (region, "*")),
+            (self._live, (region,)),
+            (self._prices, (region, "*")),
+        ):
             by_region = table.get(service, {})
             for key in keys:
                 price = by_region.get(key, {}).get(sku)
@@ -122,9 +134,7 @@ class PriceCatalog:
                 return self.discount_pct[key]
         return 0.0
 
-    def line(
-        self, service: str, sku: str, region: str, quantity: float, description: str
-    ) -> CostLine | None:
+    def line(self, service: str, sku: str, region: str, quantity: float, description: str) -> CostLine | None:
         """Price `quantity` units of `sku`; None when the catalog does not know it."""
         price = self.get(service, sku, region)
         if price is None:
@@ -177,8 +187,11 @@ def load_catalog(
 def check_catalog(doc: Located) -> None:
     """A catalog document against CATALOG_SCHEMA (pricing/schema.py): SourceError at file:line."""
     if not isinstance(doc.data, dict):
-        raise doc.error((), "not a price catalog: expected a mapping with catalog, price_date "
-                        "and services (see the bundled pricing/data/*.yaml)")
+        raise doc.error(
+            (),
+            "not a price catalog: expected a mapping with catalog, price_date "
+            "and services (see the bundled pricing/data/*.yaml)",
+        )
     doc.data = dates_as_text(doc.data)
     check_schema(doc, CATALOG_VALIDATOR)
     for path in non_finite(doc.data):
@@ -209,5 +222,8 @@ def catalog_from_config(config: Config, extra: list[Path] | None = None) -> Pric
     discount = pricing.get("discount_pct", {})
     if isinstance(discount, int | float):
         discount = {"*": float(discount)}
-    return load_catalog([*(extra or []), *(Path(p) for p in pricing.get("catalogs", []))],
-                        list(pricing.get("overrides", [])), dict(discount))
+    return load_catalog(
+        [*(extra or []), *(Path(p) for p in pricing.get("catalogs", []))],
+        list(pricing.get("overrides", [])),
+        dict(discount),
+    )

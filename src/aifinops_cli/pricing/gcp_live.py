@@ -29,19 +29,30 @@ PAGE_SIZE = 5000
 # GPU names in the SKU descriptions, by Compute Engine accelerator type and by the GPU keys of
 # the catalog's machine shapes
 GPU_NAMES = {
-    "nvidia-tesla-t4": "Nvidia Tesla T4", "nvidia-tesla-v100": "Nvidia Tesla V100",
-    "nvidia-tesla-p100": "Nvidia Tesla P100", "nvidia-tesla-p4": "Nvidia Tesla P4",
-    "nvidia-tesla-a100": "Nvidia Tesla A100", "nvidia-a100-80gb": "Nvidia Tesla A100 80GB",
-    "nvidia-h100-80gb": "Nvidia H100 80GB", "nvidia-h100-mega-80gb": "Nvidia H100 80GB Mega",
+    "nvidia-tesla-t4": "Nvidia Tesla T4",
+    "nvidia-tesla-v100": "Nvidia Tesla V100",
+    "nvidia-tesla-p100": "Nvidia Tesla P100",
+    "nvidia-tesla-p4": "Nvidia Tesla P4",
+    "nvidia-tesla-a100": "Nvidia Tesla A100",
+    "nvidia-a100-80gb": "Nvidia Tesla A100 80GB",
+    "nvidia-h100-80gb": "Nvidia H100 80GB",
+    "nvidia-h100-mega-80gb": "Nvidia H100 80GB Mega",
     "nvidia-l4": "Nvidia L4",
-    "a100": "Nvidia Tesla A100", "a100-80gb": "Nvidia Tesla A100 80GB", "h100-80gb": "Nvidia H100 80GB",
-    "h100-80gb-mega": "Nvidia H100 80GB Mega", "l4": "Nvidia L4",
+    "a100": "Nvidia Tesla A100",
+    "a100-80gb": "Nvidia Tesla A100 80GB",
+    "h100-80gb": "Nvidia H100 80GB",
+    "h100-80gb-mega": "Nvidia H100 80GB Mega",
+    "l4": "Nvidia L4",
 }
 DISK_NAMES = {
-    "pd-standard": "Storage PD Capacity", "pd-ssd": "SSD backed PD Capacity",
-    "pd-balanced": "Balanced PD Capacity", "pd-extreme": "Extreme PD Capacity",
-    "hyperdisk-balanced": "Hyperdisk Balanced Capacity", "hyperdisk-extreme": "Hyperdisk Extreme Capacity",
-    "hyperdisk-throughput": "Hyperdisk Throughput Capacity", "hyperdisk-ml": "Hyperdisk ML Capacity",
+    "pd-standard": "Storage PD Capacity",
+    "pd-ssd": "SSD backed PD Capacity",
+    "pd-balanced": "Balanced PD Capacity",
+    "pd-extreme": "Extreme PD Capacity",
+    "hyperdisk-balanced": "Hyperdisk Balanced Capacity",
+    "hyperdisk-extreme": "Hyperdisk Extreme Capacity",
+    "hyperdisk-throughput": "Hyperdisk Throughput Capacity",
+    "hyperdisk-ml": "Hyperdisk ML Capacity",
 }
 _SHAPE_KEYS = {"cpu", "ram", "local-ssd", "type"}
 
@@ -92,8 +103,9 @@ def _family_prefixes(machine_type: str) -> tuple[str, str]:
     return f"{family} Instance Core running in", f"{family} Instance Ram running in"
 
 
-def machine_offer(index: SkuIndex, region: str, machine_type: str, shape: dict[str, Any],
-                  spot: bool) -> LiveOffer | None:
+def machine_offer(
+    index: SkuIndex, region: str, machine_type: str, shape: dict[str, Any], spot: bool
+) -> LiveOffer | None:
     """vCPUs x core + GiB x RAM + GPUs x GPU + Local SSD GB-hours; None if a part is unlisted."""
     usage = "Preemptible" if spot else "OnDemand"
     lead = "Spot Preemptible " if spot else ""
@@ -114,8 +126,11 @@ def machine_offer(index: SkuIndex, region: str, machine_type: str, shape: dict[s
         dates.append(gpu.effective)
     ssd_gb = float(shape.get("local-ssd") or 0)
     if ssd_gb:
-        ssd = (index.find(region, "SSD backed Local Storage attached to Spot Preemptible", usage) if spot
-               else index.find(region, "SSD backed Local Storage", usage, exclude="Spot"))
+        ssd = (
+            index.find(region, "SSD backed Local Storage attached to Spot Preemptible", usage)
+            if spot
+            else index.find(region, "SSD backed Local Storage", usage, exclude="Spot")
+        )
         if ssd is None:
             return None
         total += ssd_gb * ssd.usd / HOURS_PER_MONTH  # GiB-month -> per hour
@@ -141,22 +156,21 @@ def disk_offer(index: SkuIndex, region: str, disk_type: str) -> LiveOffer | None
     return LiveOffer("gcp.pd", region, disk_type, rate.usd, "GB-month", rate.effective)
 
 
-def offer_for(index: SkuIndex, service: str, region: str, sku: str,
-              shapes: dict[str, dict[str, Any]]) -> LiveOffer | None:
+def offer_for(
+    index: SkuIndex, service: str, region: str, sku: str, shapes: dict[str, dict[str, Any]]
+) -> LiveOffer | None:
     if service in ("gcp.compute", "gcp.compute.spot"):
         shape = shapes.get(sku)
         return machine_offer(index, region, sku, shape, service.endswith("spot")) if shape else None
     if service in ("gcp.gpu", "gcp.gpu.spot"):
         rate = gpu_rate(index, region, sku, service.endswith("spot"))
-        return None if rate is None else LiveOffer(service, region, sku, rate.usd, "GPU-hour",
-                                                   rate.effective)
+        return None if rate is None else LiveOffer(service, region, sku, rate.usd, "GPU-hour", rate.effective)
     if service == "gcp.pd":
         return disk_offer(index, region, sku)
     return None
 
 
-def list_skus(session: Any, endpoint: str, stats: LookupStats, timeout: float = 60.0
-              ) -> list[dict[str, Any]]:
+def list_skus(session: Any, endpoint: str, stats: LookupStats, timeout: float = 60.0) -> list[dict[str, Any]]:
     """Every Compute Engine SKU, page by page (`session` is a google-auth AuthorizedSession)."""
     skus: list[dict[str, Any]] = []
     token = ""
@@ -164,8 +178,7 @@ def list_skus(session: Any, endpoint: str, stats: LookupStats, timeout: float = 
         params = {"currencyCode": "USD", "pageSize": str(PAGE_SIZE)}
         if token:
             params["pageToken"] = token
-        resp = session.get(f"{endpoint}/v1/services/{COMPUTE_SERVICE}/skus", params=params,
-                           timeout=timeout)
+        resp = session.get(f"{endpoint}/v1/services/{COMPUTE_SERVICE}/skus", params=params, timeout=timeout)
         stats.add(calls=1)
         if resp.status_code != 200:
             raise CatalogError(_error_text(resp))
@@ -191,8 +204,13 @@ def _error_text(resp: Any) -> str:
     return f"HTTP {resp.status_code} {status}: {message}".strip()
 
 
-def lookup(wanted: dict[tuple[str, str], set[str]], cache: PriceCache, stats: LookupStats,
-           load_index: Any, shapes: dict[str, dict[str, Any]]) -> list[LiveOffer]:
+def lookup(
+    wanted: dict[tuple[str, str], set[str]],
+    cache: PriceCache,
+    stats: LookupStats,
+    load_index: Any,
+    shapes: dict[str, dict[str, Any]],
+) -> list[LiveOffer]:
     """Prices for `wanted` ((service, region) -> SKUs): cached ones, the rest from one listing.
 
     `load_index()` lists the catalog (memoised by the caller, so a scan lists it once).

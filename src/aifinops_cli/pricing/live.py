@@ -84,16 +84,14 @@ class PriceCache:
     empty, so a damaged cache costs one refetch, never a failed scan.
     """
 
-    def __init__(self, directory: Path, ttl_s: float = CACHE_TTL_S,
-                 now: float | None = None) -> None:
+    def __init__(self, directory: Path, ttl_s: float = CACHE_TTL_S, now: float | None = None) -> None:
         self.directory = directory
         self.ttl_s = ttl_s
         self._now = now
         self._lock = threading.Lock()
 
     def _path(self, source: str, service: str, region: str) -> Path:
-        safe = "".join(c if c.isalnum() or c in "-._" else "_"
-                       for c in f"{source}-{service}-{region}")
+        safe = "".join(c if c.isalnum() or c in "-._" else "_" for c in f"{source}-{service}-{region}")
         return self.directory / f"{safe}.json"
 
     def _read(self, path: Path) -> dict[str, Any]:
@@ -105,8 +103,9 @@ class PriceCache:
             return {}
         return doc.get("skus", {}) if isinstance(doc.get("skus"), dict) else {}
 
-    def get(self, source: str, service: str, region: str, skus: list[str]
-            ) -> tuple[dict[str, LiveOffer | None], list[str]]:
+    def get(
+        self, source: str, service: str, region: str, skus: list[str]
+    ) -> tuple[dict[str, LiveOffer | None], list[str]]:
         """Fresh cached answers for `skus` (None: the list has no such SKU), and those to ask."""
         now = self._now if self._now is not None else time.time()
         entries = self._read(self._path(source, service, region))
@@ -121,8 +120,7 @@ class PriceCache:
             found[sku] = None if offer is None else LiveOffer(**offer)
         return found, todo
 
-    def put(self, source: str, service: str, region: str,
-            answers: dict[str, LiveOffer | None]) -> None:
+    def put(self, source: str, service: str, region: str, answers: dict[str, LiveOffer | None]) -> None:
         if not answers:
             return
         now = self._now if self._now is not None else time.time()
@@ -130,13 +128,13 @@ class PriceCache:
         with self._lock:
             entries = self._read(path)
             for sku, offer in answers.items():
-                entries[sku] = {"fetched": now,
-                                "offer": None if offer is None else offer.__dict__.copy()}
+                entries[sku] = {"fetched": now, "offer": None if offer is None else offer.__dict__.copy()}
             try:
                 self.directory.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-                tmp.write_text(json.dumps({"version": _CACHE_VERSION, "skus": entries},
-                                          sort_keys=True), encoding="utf-8")
+                tmp.write_text(
+                    json.dumps({"version": _CACHE_VERSION, "skus": entries}, sort_keys=True), encoding="utf-8"
+                )
                 tmp.replace(path)
             except OSError:
                 pass  # a read-only home: the scan still has the prices, only the reuse is lost

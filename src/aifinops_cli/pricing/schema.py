@@ -18,14 +18,28 @@ import jsonschema
 CURRENCY = "USD"  # every price is USD (CostLine.unit_price_usd)
 
 _TEXT: dict[str, Any] = {"type": "string", "minLength": 1}
-_DATE: dict[str, Any] = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "format": "date",
-                         "x-error": "expected a date as YYYY-MM-DD"}
-_PRICE: dict[str, Any] = {"type": "number", "minimum": 0,
-                          "x-error": "a price must be a non-negative number of USD"}
-_SERVICE_NAME: dict[str, Any] = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9._-]*$",
-                                 "x-error": "a service is lowercase and dotted, e.g. aws.ec2"}
-_PCT: dict[str, Any] = {"type": "number", "minimum": 0, "maximum": 100,
-                        "x-error": "a discount is a percentage from 0 to 100"}
+_DATE: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^\d{4}-\d{2}-\d{2}$",
+    "format": "date",
+    "x-error": "expected a date as YYYY-MM-DD",
+}
+_PRICE: dict[str, Any] = {
+    "type": "number",
+    "minimum": 0,
+    "x-error": "a price must be a non-negative number of USD",
+}
+_SERVICE_NAME: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^[a-z0-9][a-z0-9._-]*$",
+    "x-error": "a service is lowercase and dotted, e.g. aws.ec2",
+}
+_PCT: dict[str, Any] = {
+    "type": "number",
+    "minimum": 0,
+    "maximum": 100,
+    "x-error": "a discount is a percentage from 0 to 100",
+}
 
 SERVICE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -34,10 +48,15 @@ SERVICE_SCHEMA: dict[str, Any] = {
     "properties": {
         "unit": _TEXT,  # hour, GB-month, GPU-hour, ...
         "prices": {  # region ("*": everywhere) -> SKU -> unit price
-            "type": "object", "minProperties": 1,
-            "additionalProperties": {"type": "object", "additionalProperties": _PRICE,
-                                     "x-error": "expected a mapping of SKU: price"},
-            "x-error": "expected a mapping of region: {SKU: price}"},
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": _PRICE,
+                "x-error": "expected a mapping of SKU: price",
+            },
+            "x-error": "expected a mapping of region: {SKU: price}",
+        },
     },
     "x-error": "expected a mapping with unit and prices",
 }
@@ -49,23 +68,36 @@ CATALOG_SCHEMA: dict[str, Any] = {
     "required": ["catalog", "price_date", "services"],
     "additionalProperties": False,
     "properties": {
-        "catalog": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
-                    "x-error": "a catalog id is one word, e.g. our-negotiated-prices"},
+        "catalog": {
+            "type": "string",
+            "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+            "x-error": "a catalog id is one word, e.g. our-negotiated-prices",
+        },
         "source": {"type": "string"},
         "price_date": _DATE,  # the date its prices are valid for: every cost line carries it
         "currency": {"const": CURRENCY, "x-error": f"prices are in {CURRENCY}"},
         "sources": {"type": "array", "items": {"type": "object"}},
-        "services": {"type": "object", "minProperties": 1,
-                     "propertyNames": _SERVICE_NAME, "additionalProperties": SERVICE_SCHEMA,
-                     "x-error": "expected a mapping of service: {unit, prices}"},
+        "services": {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": _SERVICE_NAME,
+            "additionalProperties": SERVICE_SCHEMA,
+            "x-error": "expected a mapping of service: {unit, prices}",
+        },
         # generated gcp.yaml: the parts a machine type is priced from, where it is sold, and
         # where the source had no price
-        "machine_shapes": {"type": "object", "additionalProperties": {
-            "type": "object", "additionalProperties": {"type": "number", "minimum": 0}}},
-        "availability": {"type": "object", "additionalProperties": {
-            "type": "array", "items": {"type": "string"}}},
-        "gaps": {"type": "object", "additionalProperties": {
-            "type": "array", "items": {"type": "string"}}},
+        "machine_shapes": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": {"type": "number", "minimum": 0},
+            },
+        },
+        "availability": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+        "gaps": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
     },
 }
 
@@ -91,10 +123,17 @@ PRICING_SECTION_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "catalogs": {"type": "array", "items": _TEXT, "x-error": "expected a list of files"},
-        "overrides": {"type": "array", "items": OVERRIDE_SCHEMA,
-                      "x-error": "expected a list of overrides"},
-        "discount_pct": {"anyOf": [_PCT, {"type": "object", "propertyNames": {
-            "anyOf": [_SERVICE_NAME, {"const": "*"}]}, "additionalProperties": _PCT}]},
+        "overrides": {"type": "array", "items": OVERRIDE_SCHEMA, "x-error": "expected a list of overrides"},
+        "discount_pct": {
+            "anyOf": [
+                _PCT,
+                {
+                    "type": "object",
+                    "propertyNames": {"anyOf": [_SERVICE_NAME, {"const": "*"}]},
+                    "additionalProperties": _PCT,
+                },
+            ]
+        },
         "live": {"type": "boolean", "x-error": "expected true or false"},
         "cache_dir": _TEXT,
     },

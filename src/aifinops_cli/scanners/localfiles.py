@@ -31,13 +31,17 @@ def walk_files(root: str, keep: Callable[[str], bool]) -> tuple[list[str], list[
     problems: list[Unreadable] = []
 
     def listing_failed(exc: OSError) -> None:
-        problems.append(Unreadable(str(exc.filename or root),
-                                   f"directory not readable ({_reason(exc)}): its files are skipped"))
+        problems.append(
+            Unreadable(
+                str(exc.filename or root), f"directory not readable ({_reason(exc)}): its files are skipped"
+            )
+        )
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=listing_failed):
         if not os.access(dirpath, os.X_OK):  # listable, but no entry in it can be opened
-            problems.append(Unreadable(dirpath, "directory not searchable (permissions: no x): "
-                                                "its files are skipped"))
+            problems.append(
+                Unreadable(dirpath, "directory not searchable (permissions: no x): its files are skipped")
+            )
             dirnames.clear()
             continue
         dirnames.sort()

@@ -28,22 +28,58 @@ LLAMA = "s3://models-bucket/llama-3-8b/v3/model.tar.gz"
 ESTATE = MlEstate(
     endpoints=[
         # the same model, three teams. Kept: the busiest, team-a (0.94 $/h x 2 x 730 h = 1,372.40)
-        DemoEndpoint("team-a-llm", {"team": "search"}, LLAMA, "ml.g4dn.2xlarge", 2,
-                     invocations_per_day=1200, age_days=40),
+        DemoEndpoint(
+            "team-a-llm",
+            {"team": "search"},
+            LLAMA,
+            "ml.g4dn.2xlarge",
+            2,
+            invocations_per_day=1200,
+            age_days=40,
+        ),
         # extra copy with traffic: 0.94 x 730 = 686.20
-        DemoEndpoint("team-b-llm", {"team": "support"}, LLAMA, "ml.g4dn.2xlarge", 1,
-                     invocations_per_day=300, age_days=20),
+        DemoEndpoint(
+            "team-b-llm",
+            {"team": "support"},
+            LLAMA,
+            "ml.g4dn.2xlarge",
+            1,
+            invocations_per_day=300,
+            age_days=20,
+        ),
         # extra copy with no traffic: 0.736 x 730 = 537.28, claimed by the idle-endpoint rule
-        DemoEndpoint("team-c-llm", {"team": "labs"}, LLAMA, "ml.g4dn.xlarge", 1,
-                     invocations_per_day=0, age_days=30),
+        DemoEndpoint(
+            "team-c-llm", {"team": "labs"}, LLAMA, "ml.g4dn.xlarge", 1, invocations_per_day=0, age_days=30
+        ),
         # idle and untagged: 3.825 x 730 = 2,792.25
-        DemoEndpoint("idle-p3", {}, "s3://models-bucket/old-cv/model.tar.gz", "ml.p3.2xlarge", 1,
-                     invocations_per_day=0, age_days=10),
+        DemoEndpoint(
+            "idle-p3",
+            {},
+            "s3://models-bucket/old-cv/model.tar.gz",
+            "ml.p3.2xlarge",
+            1,
+            invocations_per_day=0,
+            age_days=10,
+        ),
         # idle but only 2 days old: waits
-        DemoEndpoint("new-idle", {"team": "x"}, "s3://models-bucket/new/model.tar.gz",
-                     "ml.m5.xlarge", 1, invocations_per_day=0, age_days=2),
-        DemoEndpoint("busy-cpu", {"team": "risk"}, "s3://models-bucket/xgb/model.tar.gz",
-                     "ml.m5.xlarge", 1, invocations_per_day=5000, age_days=100),
+        DemoEndpoint(
+            "new-idle",
+            {"team": "x"},
+            "s3://models-bucket/new/model.tar.gz",
+            "ml.m5.xlarge",
+            1,
+            invocations_per_day=0,
+            age_days=2,
+        ),
+        DemoEndpoint(
+            "busy-cpu",
+            {"team": "risk"},
+            "s3://models-bucket/xgb/model.tar.gz",
+            "ml.m5.xlarge",
+            1,
+            invocations_per_day=5000,
+            age_days=100,
+        ),
     ],
     notebooks=[
         # 3.825 x 730 = 2,792.25 a month; savings x 0.7 = 1,954.575
@@ -78,8 +114,12 @@ def by_rule(report):
 def test_findings_and_amounts(estate, runner):
     report = run_json(runner, "scan", "--regions", "us-east-1", *SCANNERS)
     found = by_rule(report)
-    assert set(found) == {"aws-sagemaker-idle-endpoint", "aws-sagemaker-duplicate-model",
-                          "aws-sagemaker-notebook-always-on", "aws-eks-idle-gpu-nodegroup"}
+    assert set(found) == {
+        "aws-sagemaker-idle-endpoint",
+        "aws-sagemaker-duplicate-model",
+        "aws-sagemaker-notebook-always-on",
+        "aws-eks-idle-gpu-nodegroup",
+    }
 
     idle = found["aws-sagemaker-idle-endpoint"]
     assert set(idle) == {"team-c-llm", "idle-p3"}  # new-idle is 2 days old, the rest are busy
@@ -89,7 +129,10 @@ def test_findings_and_amounts(estate, runner):
     assert idle["team-c-llm"]["evidence"]["invocations"] == 0
     basis = idle["idle-p3"]["evidence"]["cost_basis"][0]
     assert (basis["unit_price_usd"], basis["quantity"], basis["sku"]) == (
-        3.825, 730.0, "aws.sagemaker.hosting:ml.p3.2xlarge:us-east-1")
+        3.825,
+        730.0,
+        "aws.sagemaker.hosting:ml.p3.2xlarge:us-east-1",
+    )
 
     dup = found["aws-sagemaker-duplicate-model"]["llama-3-8b/v3"]
     assert dup["resource_kind"] == "aws.sagemaker.model_group"
@@ -170,11 +213,15 @@ def test_cloudwatch_denied_is_partial(estate, runner):
 def test_artifact_key_prefers_weights_over_framework_image():
     image = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.3"
     assert artifact_key({"PrimaryContainer": {"Image": image, "ModelDataUrl": LLAMA}}) == (
-        "model_data", LLAMA)
+        "model_data",
+        LLAMA,
+    )
     hub = {"PrimaryContainer": {"Image": image, "Environment": {"HF_MODEL_ID": "meta-llama/Llama-3-8B"}}}
     assert artifact_key(hub) == ("hub_model", "meta-llama/Llama-3-8B")
     assert artifact_key({"PrimaryContainer": {"Image": "acct.dkr.ecr/own-model:7"}}) == (
-        "image", "acct.dkr.ecr/own-model:7")
+        "image",
+        "acct.dkr.ecr/own-model:7",
+    )
     s3 = {"Containers": [{"Image": image, "ModelDataSource": {"S3DataSource": {"S3Uri": "s3://b/m/"}}}]}
     assert artifact_key(s3) == ("model_data", "s3://b/m/")
     assert artifact_key({}) is None
@@ -209,8 +256,15 @@ def test_only_read_operations_and_all_in_the_iam_policy(estate, runner):
         common.SESSION_HOOKS.remove(hook)
     ops = {op for _, op in seen}
     assert all(op.startswith(("Describe", "List", "Get")) for op in ops), sorted(ops)
-    assert {"ListEndpoints", "DescribeEndpoint", "ListNotebookInstances", "GetResources",
-            "ListClusters", "DescribeNodegroup", "GetMetricData"} <= ops
+    assert {
+        "ListEndpoints",
+        "DescribeEndpoint",
+        "ListNotebookInstances",
+        "GetResources",
+        "ListClusters",
+        "DescribeNodegroup",
+        "GetMetricData",
+    } <= ops
     allowed = _policy_actions()
     needed = {f"{prefix}:{op}" for prefix, op in seen}
     assert needed <= allowed, sorted(needed - allowed)
@@ -221,8 +275,11 @@ def test_only_read_operations_and_all_in_the_iam_policy(estate, runner):
 def test_shared_configs_and_models_are_described_once(far_end, runner):
     """40 endpoints behind 1 config: 40 DescribeEndpoint, 1 config, 1 model, 1 GetMetricData."""
     now = datetime.now(UTC)
-    seed_endpoints("us-east-1", [DemoEndpoint("base", {"team": "a"}, LLAMA, "ml.m5.xlarge", 1,
-                                              invocations_per_day=10, age_days=30)], now)
+    seed_endpoints(
+        "us-east-1",
+        [DemoEndpoint("base", {"team": "a"}, LLAMA, "ml.m5.xlarge", 1, invocations_per_day=10, age_days=30)],
+        now,
+    )
     import boto3
 
     sm = boto3.client("sagemaker", region_name="us-east-1")
@@ -241,15 +298,23 @@ def test_shared_configs_and_models_are_described_once(far_end, runner):
 
 
 def test_spot_node_group_priced_at_spot_prices(far_end, runner):
-    spot = MlEstate(nodegroups=[DemoNodegroup("ml", "idle-spot", "g4dn.xlarge", 2, {"team": "platform"},
-                                              cpu=1.0, gpu=0.5, spot=True)])
+    spot = MlEstate(
+        nodegroups=[
+            DemoNodegroup(
+                "ml", "idle-spot", "g4dn.xlarge", 2, {"team": "platform"}, cpu=1.0, gpu=0.5, spot=True
+            )
+        ]
+    )
     seed_ml("us-east-1", datetime.now(UTC), spot)
     report = run_json(runner, "scan", "--regions", "us-east-1", "--scanner", "aws.eks")
     [f] = report["findings"]
     [line] = f["evidence"]["cost_basis"]
     # moto's Spot price is 0.00001 $/h everywhere: 2 nodes x 730 h x 0.00001 = 0.0146 (0.01 in cents)
     # instead of the on-demand 2 x 730 x 0.526 = 767.96
-    assert (line["unit_price_usd"], line["quantity"], line["source"]) == (0.00001, 1460.0,
-                                                                           "aws-spot-price-history")
+    assert (line["unit_price_usd"], line["quantity"], line["source"]) == (
+        0.00001,
+        1460.0,
+        "aws-spot-price-history",
+    )
     assert f["monthly_cost_usd"] == 0.01
     assert f["evidence"]["capacity_type"] == "SPOT"

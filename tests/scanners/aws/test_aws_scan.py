@@ -22,8 +22,7 @@ INSTANCES = [
     # idle but not accelerated: out of scope
     DemoInstance("idle-m5", "m5.large", {"team": "web"}, cpu=0.5),
     # stopped: 500 GB gp3 root x 0.08 = 40.00 a month keeps billing
-    DemoInstance("parked-g5", "g5.2xlarge", {"cost-center": "cc-42"}, cpu=0, stopped=True,
-                 root_gb=500),
+    DemoInstance("parked-g5", "g5.2xlarge", {"cost-center": "cc-42"}, cpu=0, stopped=True, root_gb=500),
 ]
 VOLUMES_USE1 = [
     # gp3 1000 GB x 0.08 = 80 + (4000-3000) IOPS x 0.005 = 5 + (200-125) MiB/s x 0.04 = 3 -> 88.00
@@ -106,16 +105,26 @@ def test_metrics_are_batched_not_per_instance(estate, runner):
 
 def test_thresholds_change_without_copying_rules(estate, runner):
     # an idle bar of 0.6% CPU keeps the 0.5% instance idle but clears the 1% one
-    report = run_json(runner, "scan", "--regions", "us-east-1", "--set",
-                      "aws-ec2-idle-gpu.cpu_max_pct=0.6", "--set", "aws-ec2-idle-gpu.cpu_avg_pct=0.6")
+    report = run_json(
+        runner,
+        "scan",
+        "--regions",
+        "us-east-1",
+        "--set",
+        "aws-ec2-idle-gpu.cpu_max_pct=0.6",
+        "--set",
+        "aws-ec2-idle-gpu.cpu_avg_pct=0.6",
+    )
     names = {f["resource_name"] for f in report["findings"] if f["rule_id"] == "aws-ec2-idle-gpu"}
     assert names == {"idle-g4dn"}
 
 
 def test_discount_from_config(estate, runner, tmp_path):
     cfg = tmp_path / "aifinops.yaml"
-    cfg.write_text("pricing:\n  discount_pct: {aws.ebs: 10}\n"
-                   "  overrides:\n    - {service: aws.ec2, sku: p3.2xlarge, unit_price_usd: 2.0}\n")
+    cfg.write_text(
+        "pricing:\n  discount_pct: {aws.ebs: 10}\n"
+        "  overrides:\n    - {service: aws.ec2, sku: p3.2xlarge, unit_price_usd: 2.0}\n"
+    )
     report = run_json(runner, "--config", str(cfg), "scan", "--regions", "us-east-1")
     found = by_name(report)
     # EBS 10% off: gp3-extra 88.00 x 0.9 = 79.20
@@ -223,14 +232,17 @@ def test_spot_instance_priced_at_its_spot_price(shared_estate, runner):
     compute, root = f["evidence"]["cost_basis"]
     # the far end (moto) publishes 0.00001 $/h for every type and zone, effective 2006-01-02:
     # 0.00001 x 730 = 0.0073, + 100 GB gp3 root x 0.08 = 8.00 -> 8.0073, 8.01 in cents
-    assert (compute["unit_price_usd"], compute["quantity"], compute["source"], compute["price_date"],
-            compute["sku"]) == (0.00001, 730.0, "aws-spot-price-history", "2006-01-02",
-                                "aws.ec2.spot:g5.xlarge:us-east-1a")
+    assert (
+        compute["unit_price_usd"],
+        compute["quantity"],
+        compute["source"],
+        compute["price_date"],
+        compute["sku"],
+    ) == (0.00001, 730.0, "aws-spot-price-history", "2006-01-02", "aws.ec2.spot:g5.xlarge:us-east-1a")
     assert root["monthly_usd"] == pytest.approx(8.00)
     assert f["monthly_cost_usd"] == 8.01
     assert far_end.recorder.operations()["DescribeSpotPriceHistory"] == 1
-    policy = json.loads((ROOT / "docs" / "permissions"
-                         / "aws-iam-policy.json").read_text())
+    policy = json.loads((ROOT / "docs" / "permissions" / "aws-iam-policy.json").read_text())
     assert "ec2:DescribeSpotPriceHistory" in {a for st in policy["Statement"] for a in st["Action"]}
 
 

@@ -35,10 +35,14 @@ EXPECTED = {
     "us-west-2": {"usw2-gp3": 500 * 0.08},  # gp3 in us-west-2 (= us-east-1 rate): 40.00
 }
 ESTATE = {
-    "us-east-1": ([DemoInstance("use1-idle-g4dn", "g4dn.xlarge", {"team": "inference"}, cpu=0.5,
-                                net_mb_day=1, root_gb=100)],
-                  [DemoVolume("use1-gp3", 1000, "gp3", {"team": "research"}, iops=4000,
-                              throughput=200)]),
+    "us-east-1": (
+        [
+            DemoInstance(
+                "use1-idle-g4dn", "g4dn.xlarge", {"team": "inference"}, cpu=0.5, net_mb_day=1, root_gb=100
+            )
+        ],
+        [DemoVolume("use1-gp3", 1000, "gp3", {"team": "research"}, iops=4000, throughput=200)],
+    ),
     "eu-west-1": ([], [DemoVolume("euw1-sc1", 1000, "sc1", {"team": "research"})]),
     "us-west-2": ([], [DemoVolume("usw2-gp3", 500, "gp3", {"team": "web"})]),
 }
@@ -68,10 +72,14 @@ def _seeded(_far_end):
     """The three regions, seeded once for the module: scans only read, so every test sees the
     same account (moto builds each region's backend lazily, ~5 s a region after a reset)."""
     with pytest.MonkeyPatch.context() as mp:
-        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                           "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
-                           "AWS_DISABLE_REQUEST_COMPRESSION": "true",
-                           "AWS_ENDPOINT_URL": _far_end.url}.items():
+        for key, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_DISABLE_REQUEST_COMPRESSION": "true",
+            "AWS_ENDPOINT_URL": _far_end.url,
+        }.items():
             mp.setenv(key, value)
         mp.delenv("AWS_PROFILE", raising=False)
         requests.post(f"{_far_end.moto_url}/moto-api/reset", timeout=10)
@@ -101,8 +109,7 @@ def short_timeouts(tmp_path):
 
 def fault(case: Case, region: str) -> Fault:
     # only EC2 and CloudWatch calls of the region: STS (signed for us-east-1) keeps answering
-    return Fault(case.code, status=case.status, region=region, kind=case.kind, service="ec2",
-                 hang_seconds=30)
+    return Fault(case.code, status=case.status, region=region, kind=case.kind, service="ec2", hang_seconds=30)
 
 
 def scan(runner, cfg, *extra: str):
@@ -123,8 +130,12 @@ def scopes(report, status: str) -> set[tuple[str, str]]:
 
 
 def assert_good_regions_reported(report, bad: set[str]) -> None:
-    want = {name: amount for region, found in EXPECTED.items() if region not in bad
-            for name, amount in found.items()}
+    want = {
+        name: amount
+        for region, found in EXPECTED.items()
+        if region not in bad
+        for name, amount in found.items()
+    }
     got = findings(report)
     assert set(got) == set(want), got
     for name, amount in want.items():
@@ -152,8 +163,9 @@ def test_one_faulty_region_is_a_coverage_line(estate, runner, short_timeouts, ca
     tries = sum(1 for c in estate.recorder.calls if c == ("ec2", region, "DescribeInstances"))
     assert 1 <= tries <= 2, tries
     # the failure is also one warning line per scanner on stderr
-    assert sum(f"{s} {region}:" in line for s in SCANNERS
-               for line in result.stderr.splitlines()) == len(SCANNERS), result.stderr
+    assert sum(f"{s} {region}:" in line for s in SCANNERS for line in result.stderr.splitlines()) == len(
+        SCANNERS
+    ), result.stderr
 
 
 def test_two_regions_failing_differently_at_once(estate, runner, short_timeouts):
@@ -161,8 +173,11 @@ def test_two_regions_failing_differently_at_once(estate, runner, short_timeouts)
     result = scan(runner, short_timeouts)
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
-    messages = {(s["scanner"], s["scope"]): s["message"] for s in report["coverage"]["scopes"]
-                if s["status"] == "failed"}
+    messages = {
+        (s["scanner"], s["scope"]): s["message"]
+        for s in report["coverage"]["scopes"]
+        if s["status"] == "failed"
+    }
     assert set(messages) == {(s, r) for s in SCANNERS for r in ("eu-west-1", "us-west-2")}
     assert all("unreadable answer" in messages[(s, "eu-west-1")] for s in SCANNERS)
     assert all("read timed out" in messages[(s, "us-west-2")] for s in SCANNERS)
@@ -172,8 +187,9 @@ def test_two_regions_failing_differently_at_once(estate, runner, short_timeouts)
 
 
 def test_every_region_failing_is_exit_3_with_one_line_each(estate, runner, short_timeouts):
-    estate.recorder.faults += [fault(case, region) for case, region in
-                               zip((KINDS[0], KINDS[1], KINDS[4]), REGIONS, strict=True)]
+    estate.recorder.faults += [
+        fault(case, region) for case, region in zip((KINDS[0], KINDS[1], KINDS[4]), REGIONS, strict=True)
+    ]
     result = scan(runner, short_timeouts)
     assert result.exit_code == 3, result.stderr  # the scan ran, but no scope could be scanned
     report = json.loads(result.stdout)
@@ -181,8 +197,7 @@ def test_every_region_failing_is_exit_3_with_one_line_each(estate, runner, short
     assert scopes(report, "failed") == {(s, r) for s in SCANNERS for r in REGIONS}
 
 
-def test_unparsable_cloudwatch_answer_is_partial_and_volumes_still_priced(estate, runner,
-                                                                          short_timeouts):
+def test_unparsable_cloudwatch_answer_is_partial_and_volumes_still_priced(estate, runner, short_timeouts):
     estate.recorder.faults.append(Fault(kind="garbage", region="us-east-1", service="monitoring"))
     result = scan(runner, short_timeouts)
     assert result.exit_code == 0, result.stderr
@@ -207,18 +222,25 @@ def test_scan_deadline_reports_the_hanging_region_and_does_not_wait(estate, runn
     assert hang.ended == 0
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
-    failed = {(s["scanner"], s["scope"]): s["message"] for s in report["coverage"]["scopes"]
-              if s["status"] == "failed"}
+    failed = {
+        (s["scanner"], s["scope"]): s["message"]
+        for s in report["coverage"]["scopes"]
+        if s["status"] == "failed"
+    }
     assert set(failed) == {(s, "eu-west-1") for s in SCANNERS}
-    assert all(m.startswith("timed out: not finished within the 8 s scan deadline")
-               for m in failed.values()), failed
+    assert all(
+        m.startswith("timed out: not finished within the 8 s scan deadline") for m in failed.values()
+    ), failed
     assert_good_regions_reported(report, {"eu-west-1"})
 
 
-@pytest.mark.parametrize(("args", "says"), [
-    (["--timeout", "-1"], "--timeout must be a number of seconds >= 0"),
-    (["--timeout", "nan"], "--timeout must be a number of seconds"),
-])
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--timeout", "-1"], "--timeout must be a number of seconds >= 0"),
+        (["--timeout", "nan"], "--timeout must be a number of seconds"),
+    ],
+)
 def test_bad_timeout_is_exit_2_before_scanning(estate, runner, short_timeouts, args, says):
     result = scan(runner, short_timeouts, *args)
     assert result.exit_code == 2
@@ -226,12 +248,15 @@ def test_bad_timeout_is_exit_2_before_scanning(estate, runner, short_timeouts, a
     assert estate.recorder.calls == []  # nothing was scanned
 
 
-@pytest.mark.parametrize(("yaml_text", "says"), [
-    ("scan:\n  read_timeout: 0\n", "scan.read_timeout must be a number of seconds > 0"),
-    ("scan:\n  max_attempts: 0\n", "scan.max_attempts must be a whole number from 1 to 20"),
-    ("scan:\n  retries: 3\n", "scan.retries: unknown setting"),
-    ("scan: 5\n", "expected"),
-])
+@pytest.mark.parametrize(
+    ("yaml_text", "says"),
+    [
+        ("scan:\n  read_timeout: 0\n", "scan.read_timeout must be a number of seconds > 0"),
+        ("scan:\n  max_attempts: 0\n", "scan.max_attempts must be a whole number from 1 to 20"),
+        ("scan:\n  retries: 3\n", "scan.retries: unknown setting"),
+        ("scan: 5\n", "expected"),
+    ],
+)
 def test_bad_scan_settings_are_exit_2(estate, runner, tmp_path, yaml_text, says):
     cfg = tmp_path / "bad.yaml"
     cfg.write_text(yaml_text)

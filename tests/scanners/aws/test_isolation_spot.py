@@ -16,21 +16,36 @@ from tests.fakes.aws_proxy import Fault
 SPOT = [DemoInstance("spot-idle", "g5.xlarge", {"team": "ml"}, cpu=0.5, spot=True)]
 
 
-@pytest.mark.parametrize(("kind", "says"), [
-    ("garbage", "unreadable answer from AWS"),
-    ("html500", "500"),
-    ("hang", "read timed out"),
-])
+@pytest.mark.parametrize(
+    ("kind", "says"),
+    [
+        ("garbage", "unreadable answer from AWS"),
+        ("html500", "500"),
+        ("hang", "read timed out"),
+    ],
+)
 def test_unreadable_spot_price_falls_back_to_on_demand(shared_estate, runner, tmp_path, kind, says):
     cfg = tmp_path / "aifinops.yaml"
     cfg.write_text("scan:\n  connect_timeout: 1\n  read_timeout: 1\n  max_attempts: 2\n")
-    far_end = shared_estate("test_isolation_spot",
-                            lambda: seed_region("us-east-1", SPOT, [], datetime.now(UTC)))
-    far_end.recorder.faults.append(Fault(kind=kind, status=500, operation="DescribeSpotPriceHistory",
-                                         hang_seconds=10))
+    far_end = shared_estate(
+        "test_isolation_spot", lambda: seed_region("us-east-1", SPOT, [], datetime.now(UTC))
+    )
+    far_end.recorder.faults.append(
+        Fault(kind=kind, status=500, operation="DescribeSpotPriceHistory", hang_seconds=10)
+    )
     try:
-        result = run_cli(runner, "--config", str(cfg), "scan", "--regions", "us-east-1",
-                         "--scanner", "aws.ec2", "--format", "json")
+        result = run_cli(
+            runner,
+            "--config",
+            str(cfg),
+            "scan",
+            "--regions",
+            "us-east-1",
+            "--scanner",
+            "aws.ec2",
+            "--format",
+            "json",
+        )
     finally:
         far_end.recorder.release.set()
         far_end.recorder.release.clear()

@@ -24,11 +24,16 @@ from aifinops_cli.scanners.aws.provider import AwsSettings
 
 REGION = "us-east-1"
 # no gp3 (nor any other type but io1): the instances' gp3 volumes are unpriced
-PRICES = {"catalog": "test-aws", "price_date": "2026-11-01", "source": "written in this test",
-          "services": {
-              "aws.ec2": {"unit": "hour", "prices": {REGION: {"g5.2xlarge": 1.212}}},
-              "aws.ebs": {"unit": "GB-month", "prices": {REGION: {"io1": 0.125}}},
-              "aws.ebs.iops": {"unit": "IOPS-month", "prices": {REGION: {"io1": 0.065}}}}}
+PRICES = {
+    "catalog": "test-aws",
+    "price_date": "2026-11-01",
+    "source": "written in this test",
+    "services": {
+        "aws.ec2": {"unit": "hour", "prices": {REGION: {"g5.2xlarge": 1.212}}},
+        "aws.ebs": {"unit": "GB-month", "prices": {REGION: {"io1": 0.125}}},
+        "aws.ebs.iops": {"unit": "IOPS-month", "prices": {REGION: {"io1": 0.065}}},
+    },
+}
 
 
 def _name_of(inst: dict) -> str:
@@ -36,18 +41,25 @@ def _name_of(inst: dict) -> str:
 
 
 def _seed() -> None:
-    seed_region(REGION, [
-        # stopped, 100 GB gp3 root + 1,500 GB gp3 data: nothing priced, 1,600 GB attached
-        DemoInstance("parked-big", "g5.2xlarge", {"team": "ml"}, cpu=0, stopped=True, root_gb=100,
-                     data_gb=1500),
-        # stopped, 100 GB gp3 root (unpriced) + an io1 volume attached below (priced)
-        DemoInstance("parked-mixed", "g5.2xlarge", {"team": "ml"}, cpu=0, stopped=True, root_gb=100),
-    ], [], datetime.now(UTC))
+    seed_region(
+        REGION,
+        [
+            # stopped, 100 GB gp3 root + 1,500 GB gp3 data: nothing priced, 1,600 GB attached
+            DemoInstance(
+                "parked-big", "g5.2xlarge", {"team": "ml"}, cpu=0, stopped=True, root_gb=100, data_gb=1500
+            ),
+            # stopped, 100 GB gp3 root (unpriced) + an io1 volume attached below (priced)
+            DemoInstance("parked-mixed", "g5.2xlarge", {"team": "ml"}, cpu=0, stopped=True, root_gb=100),
+        ],
+        [],
+        datetime.now(UTC),
+    )
     ec2 = boto3.client("ec2", region_name=REGION)
     instances = {_name_of(i): i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]}
     io1 = ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=100, VolumeType="io1", Iops=1000)
-    ec2.attach_volume(VolumeId=io1["VolumeId"], InstanceId=instances["parked-mixed"]["InstanceId"],
-                      Device="/dev/sdg")
+    ec2.attach_volume(
+        VolumeId=io1["VolumeId"], InstanceId=instances["parked-mixed"]["InstanceId"], Device="/dev/sdg"
+    )
 
 
 @pytest.fixture
@@ -55,15 +67,15 @@ def report(shared_estate):
     shared_estate("test_unpriced_aws", _seed)
     prices = PriceCatalog()
     prices.add_catalog(PRICES, "test")
-    options = ScanOptions(providers=["aws"],
-                          settings={"aws": AwsSettings(regions=[REGION], live_prices=False)})
+    options = ScanOptions(
+        providers=["aws"], settings={"aws": AwsSettings(regions=[REGION], live_prices=False)}
+    )
     ctx = ScanContext(options=options, config=Config(), prices=prices, now=datetime.now(UTC))
     return run_scan(ctx, [GpuInstanceScanner], load_rules()).report
 
 
 def test_stopped_instance_with_an_unpriced_volume_is_found(report) -> None:
-    found = {f.observation.name: f for f in report.findings
-             if f.rule_id == "aws-ec2-stopped-gpu-storage"}
+    found = {f.observation.name: f for f in report.findings if f.rule_id == "aws-ec2-stopped-gpu-storage"}
     assert set(found) == {"parked-big", "parked-mixed"}
     big = found["parked-big"]
     # no volume priced: $0 known is a lower bound, not $0; the rule's $1 threshold is undecided

@@ -13,8 +13,11 @@ from aifinops_cli.demo.billing import demo_billing_paths
 
 def test_scan_billing_json_report() -> None:
     focus, cur = demo_billing_paths()
-    result = CliRunner().invoke(app, ["scan", "--scanner", "billing", "--billing", focus, "--billing", cur,
-                                      "--format", "json"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        app,
+        ["scan", "--scanner", "billing", "--billing", focus, "--billing", cur, "--format", "json"],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     by_rule = {}
@@ -25,8 +28,10 @@ def test_scan_billing_json_report() -> None:
     # AI-egress one (savings 240 x 0.8 = $192 and 150 x 0.8 = $120), none from the inter-region
     # rule (it used to claim the same dollars again: $216 + $192 = $408 on the $240 flow)
     assert "billing-inter-region-egress" not in by_rule
-    ai = sorted((round(f["monthly_cost_usd"], 2), round(f["estimated_monthly_savings_usd"], 2))
-                for f in by_rule["billing-ai-egress"])
+    ai = sorted(
+        (round(f["monthly_cost_usd"], 2), round(f["estimated_monthly_savings_usd"], 2))
+        for f in by_rule["billing-ai-egress"]
+    )
     assert ai == [(150.0, 120.0), (240.0, 192.0)]
     # NAT 30 x 600 GB x $0.045 = $810
     assert [round(f["monthly_cost_usd"], 2) for f in by_rule["billing-nat-processing"]] == [810.0]

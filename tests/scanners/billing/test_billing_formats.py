@@ -35,9 +35,12 @@ def flows(facts):
 
 def scan(paths, config=None):
     flags = BillingSettings(paths=[str(p) for p in paths])
-    ctx = ScanContext(options=ScanOptions(settings={"billing": flags}),
-                      config=config or Config(),
-                      prices=PriceCatalog(), now=datetime(2025, 6, 1, tzinfo=UTC))
+    ctx = ScanContext(
+        options=ScanOptions(settings={"billing": flags}),
+        config=config or Config(),
+        prices=PriceCatalog(),
+        now=datetime(2025, 6, 1, tzinfo=UTC),
+    )
     return BillingScanner(ctx).scan()
 
 
@@ -57,17 +60,22 @@ def test_legacy_cur_csv_flows_owners_and_bad_row() -> None:
     # i-gpu1 also bills p4d.24xlarge hours, so its transfer is AI-related
     assert (ir.ai_gb, ir.ai_cost) == pytest.approx((1000.0, 20.0))
     assert list(ir.resources) == ["i-gpu1"] and dict(ir.owners) == {"ml": 20.0}
-    assert (f["inter_zone:us-east-1->another zone"].gb, f["inter_zone:us-east-1->another zone"].cost) == \
-        pytest.approx((500.0, 5.0))  # DataTransfer-Regional-Bytes 500 GB x $0.01
-    assert (f["internet:us-east-1->internet"].gb, f["internet:us-east-1->internet"].cost) == \
-        pytest.approx((100.0, 9.0))  # DataTransfer-Out-Bytes 100 GB x $0.09
-    assert (f["nat:us-east-1->NAT gateway"].gb, f["nat:us-east-1->NAT gateway"].cost) == \
-        pytest.approx((200.0, 9.0))  # NatGateway-Bytes 200 GB x $0.045
+    assert (
+        f["inter_zone:us-east-1->another zone"].gb,
+        f["inter_zone:us-east-1->another zone"].cost,
+    ) == pytest.approx((500.0, 5.0))  # DataTransfer-Regional-Bytes 500 GB x $0.01
+    assert (f["internet:us-east-1->internet"].gb, f["internet:us-east-1->internet"].cost) == pytest.approx(
+        (100.0, 9.0)
+    )  # DataTransfer-Out-Bytes 100 GB x $0.09
+    assert (f["nat:us-east-1->NAT gateway"].gb, f["nat:us-east-1->NAT gateway"].cost) == pytest.approx(
+        (200.0, 9.0)
+    )  # NatGateway-Bytes 200 GB x $0.045
     assert "inbound" in facts.by_class and facts.by_class["inbound"]["cost"] == 0.0  # In-Bytes: free
     # AI path: ml compute = p4d $3277 + SageMaker ml.g5 $300 = $3577; ml transfer $20;
     # Bedrock tokens $150 carry no tag -> untagged model APIs
-    assert facts.ai == pytest.approx({("ml", "compute"): 3577.0, ("ml", "data_transfer"): 20.0,
-                                      ("(untagged)", "model_api"): 150.0})
+    assert facts.ai == pytest.approx(
+        {("ml", "compute"): 3577.0, ("ml", "data_transfer"): 20.0, ("(untagged)", "model_api"): 150.0}
+    )
     # untagged share = 150 / (3577 + 20 + 150) = 150 / 3747 = 4.0032%
     assert 100 * facts.ai_untagged / facts.ai_total == pytest.approx(4.00320, abs=1e-4)
 
@@ -80,8 +88,9 @@ def test_cur2_parquet_product_and_resource_tags_maps() -> None:
     ir = f["inter_region:eu-central-1->us-east-1"]  # EUC1-USE1-AWS-Out-Bytes 250 GB, $5
     assert (ir.gb, ir.cost, ir.ai_cost) == pytest.approx((250.0, 5.0, 5.0))  # i-a runs a g5 GPU
     assert dict(ir.owners) == {"search": 5.0}  # resource_tags['user_team']
-    assert (f["nat:eu-central-1->NAT gateway"].gb, f["nat:eu-central-1->NAT gateway"].cost) == \
-        pytest.approx((40.0, 1.8))
+    assert (f["nat:eu-central-1->NAT gateway"].gb, f["nat:eu-central-1->NAT gateway"].cost) == pytest.approx(
+        (40.0, 1.8)
+    )
     assert facts.ai == pytest.approx({("search", "compute"): 121.2, ("search", "data_transfer"): 5.0})
 
 
@@ -94,8 +103,10 @@ def test_gcp_export_net_of_credits_and_labels() -> None:
     ir = f["inter_region:us-central1->EMEA"]  # "Inter Region ... from Americas to EMEA", 300 GiB
     assert (ir.gb, ir.cost) == pytest.approx((300.0, 20.0))
     assert dict(ir.owners) == {"vision": 20.0}  # labels [{key: team, value: vision}]
-    assert (f["internet:us-central1->internet"].gb, f["internet:us-central1->internet"].cost) == \
-        pytest.approx((50.0, 6.0))
+    assert (
+        f["internet:us-central1->internet"].gb,
+        f["internet:us-central1->internet"].cost,
+    ) == pytest.approx((50.0, 6.0))
     iz = f["inter_zone:us-central1->another zone"]
     assert (iz.gb, iz.cost) == pytest.approx((100.0, 1.0))
     assert dict(iz.owners) == {"vision": 1.0}  # label key " Team": case and spaces ignored
@@ -130,7 +141,8 @@ def test_real_focus_sample() -> None:
     # AI compute: g5.4xlarge $10.203682944 + g3.4xlarge $1.92280038 untagged (from the description);
     # Azure ML lines: -0.149 - 0.01288992 - 0.00000764078 + 0.005 (untagged) and 0.005 (trey)
     assert facts.ai[("(untagged)", "compute")] == pytest.approx(
-        10.203682944 + 1.92280038 - 0.149 - 0.01288992 - 0.00000764078 + 0.005, abs=1e-8)
+        10.203682944 + 1.92280038 - 0.149 - 0.01288992 - 0.00000764078 + 0.005, abs=1e-8
+    )
     assert facts.ai[("trey", "compute")] == pytest.approx(0.005)
 
 
@@ -145,9 +157,12 @@ def test_scanner_observations_rules_and_analysis() -> None:
     assert (line.unit, line.unit_price_usd, line.quantity, line.monthly_usd) == ("GB", 0.02, 1000.0, 20.0)
     assert line.source == f"billing:{CUR}" and line.price_date == "2025-03-01 to 2025-03-31"
     rules = load_rules()
-    ctx = ScanContext(options=ScanOptions(settings={"billing": BillingSettings(paths=[str(CUR)])}),
-                      config=Config(), prices=PriceCatalog(),
-                      now=datetime(2025, 6, 1, tzinfo=UTC))
+    ctx = ScanContext(
+        options=ScanOptions(settings={"billing": BillingSettings(paths=[str(CUR)])}),
+        config=Config(),
+        prices=PriceCatalog(),
+        now=datetime(2025, 6, 1, tzinfo=UTC),
+    )
     report = run_scan(ctx, [BillingScanner], rules).report
     ids = sorted(f.rule_id for f in report.findings)
     # the $20/mo inter-region flow is all i-gpu1's (a GPU box): its one finding is the AI-egress
@@ -169,8 +184,9 @@ def test_gzip_dir_glob_and_bad_inputs(tmp_path: Path) -> None:
     (tmp_path / "sub" / "notes.csv").write_text("a,b\n1,2\n")
     text = CUR.read_text()
     (tmp_path / "truncated.csv").write_text(text[: text.index("i-web1", text.index("Regional")) + 3])
-    read = read_billing([str(tmp_path / "sub"), str(tmp_path / "*.csv"), str(tmp_path / "missing.csv")],
-                        Config())
+    read = read_billing(
+        [str(tmp_path / "sub"), str(tmp_path / "*.csv"), str(tmp_path / "missing.csv")], Config()
+    )
     by_scope = {c.scope: c for c in read.coverage}
     assert by_scope[str(tmp_path / "sub" / "notes.csv")].status == "failed"
     notes = by_scope[str(tmp_path / "sub" / "notes.csv")]
@@ -205,8 +221,14 @@ def test_one_usage_type_two_routes_keeps_resources_apart(tmp_path: Path) -> None
     resource rather than both being merged under the usage type."""
     lines = CUR.read_text(encoding="utf-8").splitlines()
     header, first = lines[0], lines[1]  # li0: USE1-USW2-AWS-Out-Bytes, i-gpu1, 1000 GB, $20, to us-west-2
-    second = (first.replace("li0,", "li9,").replace("i-gpu1", "i-etl2").replace(",1000,", ",500,")
-              .replace(",20.0,", ",10.0,").replace("us-west-2", "eu-west-1").replace(",ml", ",data"))
+    second = (
+        first.replace("li0,", "li9,")
+        .replace("i-gpu1", "i-etl2")
+        .replace(",1000,", ",500,")
+        .replace(",20.0,", ",10.0,")
+        .replace("us-west-2", "eu-west-1")
+        .replace(",ml", ",data")
+    )
     path = tmp_path / "cur_two_routes.csv"
     path.write_text("\n".join([header, first, second]) + "\n", encoding="utf-8")
     (facts,) = read_billing([str(path)], Config()).facts

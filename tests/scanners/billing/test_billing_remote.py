@@ -28,42 +28,148 @@ KEY_DEFAULTS = dict.fromkeys(KEY)
 
 def stmt1_rows() -> list[dict[str, Any]]:
     """Statement 1's answer for cur2.parquet: totals, two egress keys + one GPU key, daily."""
-    base = {**dict.fromkeys(DIMS), "n_eff_zero": 0, "n_bad_cost": 0, "n_bad_date": 0,
-            "period_start": "2025-04-01", "transfer_class": None, "ai_component": None,
-            "t_src": None, "t_dst": None, "gb": None, "storage_service": 0}
-    rows = [{**base, "set_id": set_id(SETS["totals"]), "currency": "USD", "n_rows": 3, "n_ok": 3,
-             "cost": 128.0, "quantity": 390.0, "first_date": "2025-04-01", "last_date": "2025-04-30"}]
+    base = {
+        **dict.fromkeys(DIMS),
+        "n_eff_zero": 0,
+        "n_bad_cost": 0,
+        "n_bad_date": 0,
+        "period_start": "2025-04-01",
+        "transfer_class": None,
+        "ai_component": None,
+        "t_src": None,
+        "t_dst": None,
+        "gb": None,
+        "storage_service": 0,
+    }
+    rows = [
+        {
+            **base,
+            "set_id": set_id(SETS["totals"]),
+            "currency": "USD",
+            "n_rows": 3,
+            "n_ok": 3,
+            "cost": 128.0,
+            "quantity": 390.0,
+            "first_date": "2025-04-01",
+            "last_date": "2025-04-30",
+        }
+    ]
     keys = [
-        ("EUC1-USE1-AWS-Out-Bytes", "search", 5.0, 250.0, "inter_region", None, "eu-central-1", "us-east-1",
-         "InterRegion Outbound", "GB", "2025-04-01"),
-        ("EUC1-BoxUsage:g5.2xlarge", "search", 121.2, 100.0, None, "compute", None, None, None, "Hrs",
-         "2025-04-15"),
-        ("EUC1-NatGateway-Bytes", None, 1.8, 40.0, "nat", None, "eu-central-1", "NAT gateway", None, "GB",
-         "2025-04-30"),
+        (
+            "EUC1-USE1-AWS-Out-Bytes",
+            "search",
+            5.0,
+            250.0,
+            "inter_region",
+            None,
+            "eu-central-1",
+            "us-east-1",
+            "InterRegion Outbound",
+            "GB",
+            "2025-04-01",
+        ),
+        (
+            "EUC1-BoxUsage:g5.2xlarge",
+            "search",
+            121.2,
+            100.0,
+            None,
+            "compute",
+            None,
+            None,
+            None,
+            "Hrs",
+            "2025-04-15",
+        ),
+        (
+            "EUC1-NatGateway-Bytes",
+            None,
+            1.8,
+            40.0,
+            "nat",
+            None,
+            "eu-central-1",
+            "NAT gateway",
+            None,
+            "GB",
+            "2025-04-30",
+        ),
     ]
     for ut, owner, cost, qty, cls, comp, src, dst, tt, unit, day in keys:
-        rows.append({**base, "set_id": set_id(SETS["keys"]), "currency": "USD", "service": "AmazonEC2",
-                     "usage_type": ut, "owner": owner, "region": "eu-central-1", "unit": unit,
-                     "transfer_type": tt, "to_region": "us-east-1" if cls == "inter_region" else None,
-                     "n_rows": 1, "n_ok": 1, "cost": cost, "quantity": qty, "transfer_class": cls,
-                     "ai_component": comp, "t_src": src, "t_dst": dst, "gb": qty if cls else None,
-                     "first_date": day, "last_date": day})
-        rows.append({**base, "set_id": set_id(SETS["daily"]), "currency": "USD", "service": "AmazonEC2",
-                     "usage_date": day, "owner": owner, "n_rows": 1, "n_ok": 1, "cost": cost,
-                     "first_date": day, "last_date": day})
+        rows.append(
+            {
+                **base,
+                "set_id": set_id(SETS["keys"]),
+                "currency": "USD",
+                "service": "AmazonEC2",
+                "usage_type": ut,
+                "owner": owner,
+                "region": "eu-central-1",
+                "unit": unit,
+                "transfer_type": tt,
+                "to_region": "us-east-1" if cls == "inter_region" else None,
+                "n_rows": 1,
+                "n_ok": 1,
+                "cost": cost,
+                "quantity": qty,
+                "transfer_class": cls,
+                "ai_component": comp,
+                "t_src": src,
+                "t_dst": dst,
+                "gb": qty if cls else None,
+                "first_date": day,
+                "last_date": day,
+            }
+        )
+        rows.append(
+            {
+                **base,
+                "set_id": set_id(SETS["daily"]),
+                "currency": "USD",
+                "service": "AmazonEC2",
+                "usage_date": day,
+                "owner": owner,
+                "n_rows": 1,
+                "n_ok": 1,
+                "cost": cost,
+                "first_date": day,
+                "last_date": day,
+            }
+        )
     return rows
 
 
 def stmt2_rows() -> list[dict[str, Any]]:
     """Statement 2's answer: the resources behind the two egress keys; i-a also runs the GPU."""
     return [
-        {"currency": "USD", **KEY_DEFAULTS, "service": "AmazonEC2", "usage_type": "EUC1-USE1-AWS-Out-Bytes",
-         "region": "eu-central-1", "unit": "GB", "transfer_type": "InterRegion Outbound",
-         "to_region": "us-east-1", "owner": "search", "res_ai": 1, "resource_id": "i-a", "cost": 5.0,
-         "quantity": 250.0},
-        {"currency": "USD", **KEY_DEFAULTS, "service": "AmazonEC2", "usage_type": "EUC1-NatGateway-Bytes",
-         "region": "eu-central-1", "unit": "GB", "owner": "", "res_ai": 0, "resource_id": "nat-x",
-         "cost": 1.8, "quantity": 40.0},
+        {
+            "currency": "USD",
+            **KEY_DEFAULTS,
+            "service": "AmazonEC2",
+            "usage_type": "EUC1-USE1-AWS-Out-Bytes",
+            "region": "eu-central-1",
+            "unit": "GB",
+            "transfer_type": "InterRegion Outbound",
+            "to_region": "us-east-1",
+            "owner": "search",
+            "res_ai": 1,
+            "resource_id": "i-a",
+            "cost": 5.0,
+            "quantity": 250.0,
+        },
+        {
+            "currency": "USD",
+            **KEY_DEFAULTS,
+            "service": "AmazonEC2",
+            "usage_type": "EUC1-NatGateway-Bytes",
+            "region": "eu-central-1",
+            "unit": "GB",
+            "owner": "",
+            "res_ai": 0,
+            "resource_id": "nat-x",
+            "cost": 1.8,
+            "quantity": 40.0,
+        },
     ]
 
 
@@ -90,17 +196,31 @@ def athena(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with mock_aws():
         glue = boto3.client("glue", region_name="us-east-1")
         glue.create_database(DatabaseInput={"Name": "cur"})
-        cols = [("bill_billing_period_start_date", "timestamp"), ("line_item_usage_start_date", "timestamp"),
-                ("line_item_usage_account_id", "string"), ("line_item_product_code", "string"),
-                ("line_item_usage_type", "string"), ("line_item_resource_id", "string"),
-                ("line_item_usage_amount", "double"), ("line_item_unblended_cost", "double"),
-                ("line_item_currency_code", "string"), ("product_region_code", "string"),
-                ("product_from_region_code", "string"), ("product_to_region_code", "string"),
-                ("pricing_unit", "string"), ("product", "map<string,string>"),
-                ("resource_tags", "map<string,string>")]
-        glue.create_table(DatabaseName="cur", TableInput={
-            "Name": "cur2_daily", "StorageDescriptor": {"Columns": [{"Name": n, "Type": t} for n, t in cols]},
-            "PartitionKeys": [{"Name": "billing_period", "Type": "string"}]})
+        cols = [
+            ("bill_billing_period_start_date", "timestamp"),
+            ("line_item_usage_start_date", "timestamp"),
+            ("line_item_usage_account_id", "string"),
+            ("line_item_product_code", "string"),
+            ("line_item_usage_type", "string"),
+            ("line_item_resource_id", "string"),
+            ("line_item_usage_amount", "double"),
+            ("line_item_unblended_cost", "double"),
+            ("line_item_currency_code", "string"),
+            ("product_region_code", "string"),
+            ("product_from_region_code", "string"),
+            ("product_to_region_code", "string"),
+            ("pricing_unit", "string"),
+            ("product", "map<string,string>"),
+            ("resource_tags", "map<string,string>"),
+        ]
+        glue.create_table(
+            DatabaseName="cur",
+            TableInput={
+                "Name": "cur2_daily",
+                "StorageDescriptor": {"Columns": [{"Name": n, "Type": t} for n, t in cols]},
+                "PartitionKeys": [{"Name": "billing_period", "Type": "string"}],
+            },
+        )
         yield athena_backends[ACCOUNT]["us-east-1"]
 
 
@@ -132,45 +252,122 @@ def test_athena_missing_table_is_one_coverage_line(athena: Any) -> None:
 
 # --- BigQuery --------------------------------------------------------------------------------
 
-GCP_SCHEMA = {"fields": [
-    {"name": "billing_account_id", "type": "STRING", "mode": "NULLABLE"},
-    {"name": "service", "type": "RECORD", "mode": "NULLABLE", "fields": [
-        {"name": "id", "type": "STRING"}, {"name": "description", "type": "STRING"}]},
-    {"name": "sku", "type": "RECORD", "mode": "NULLABLE", "fields": [
-        {"name": "id", "type": "STRING"}, {"name": "description", "type": "STRING"}]},
-    {"name": "usage_start_time", "type": "TIMESTAMP", "mode": "NULLABLE"},
-    {"name": "project", "type": "RECORD", "mode": "NULLABLE", "fields": [
-        {"name": "id", "type": "STRING"}, {"name": "labels", "type": "RECORD", "mode": "REPEATED",
-                                          "fields": [{"name": "key", "type": "STRING"},
-                                                     {"name": "value", "type": "STRING"}]}]},
-    {"name": "labels", "type": "RECORD", "mode": "REPEATED", "fields": [
-        {"name": "key", "type": "STRING"}, {"name": "value", "type": "STRING"}]},
-    {"name": "location", "type": "RECORD", "mode": "NULLABLE", "fields": [
-        {"name": "location", "type": "STRING"}, {"name": "region", "type": "STRING"},
-        {"name": "zone", "type": "STRING"}]},
-    {"name": "cost", "type": "FLOAT", "mode": "NULLABLE"},
-    {"name": "currency", "type": "STRING", "mode": "NULLABLE"},
-    {"name": "usage", "type": "RECORD", "mode": "NULLABLE", "fields": [
-        {"name": "amount", "type": "FLOAT"}, {"name": "unit", "type": "STRING"},
-        {"name": "amount_in_pricing_units", "type": "FLOAT"}, {"name": "pricing_unit", "type": "STRING"}]},
-    {"name": "credits", "type": "RECORD", "mode": "REPEATED", "fields": [
-        {"name": "name", "type": "STRING"}, {"name": "amount", "type": "FLOAT"}]},
-]}
+GCP_SCHEMA = {
+    "fields": [
+        {"name": "billing_account_id", "type": "STRING", "mode": "NULLABLE"},
+        {
+            "name": "service",
+            "type": "RECORD",
+            "mode": "NULLABLE",
+            "fields": [{"name": "id", "type": "STRING"}, {"name": "description", "type": "STRING"}],
+        },
+        {
+            "name": "sku",
+            "type": "RECORD",
+            "mode": "NULLABLE",
+            "fields": [{"name": "id", "type": "STRING"}, {"name": "description", "type": "STRING"}],
+        },
+        {"name": "usage_start_time", "type": "TIMESTAMP", "mode": "NULLABLE"},
+        {
+            "name": "project",
+            "type": "RECORD",
+            "mode": "NULLABLE",
+            "fields": [
+                {"name": "id", "type": "STRING"},
+                {
+                    "name": "labels",
+                    "type": "RECORD",
+                    "mode": "REPEATED",
+                    "fields": [{"name": "key", "type": "STRING"}, {"name": "value", "type": "STRING"}],
+                },
+            ],
+        },
+        {
+            "name": "labels",
+            "type": "RECORD",
+            "mode": "REPEATED",
+            "fields": [{"name": "key", "type": "STRING"}, {"name": "value", "type": "STRING"}],
+        },
+        {
+            "name": "location",
+            "type": "RECORD",
+            "mode": "NULLABLE",
+            "fields": [
+                {"name": "location", "type": "STRING"},
+                {"name": "region", "type": "STRING"},
+                {"name": "zone", "type": "STRING"},
+            ],
+        },
+        {"name": "cost", "type": "FLOAT", "mode": "NULLABLE"},
+        {"name": "currency", "type": "STRING", "mode": "NULLABLE"},
+        {
+            "name": "usage",
+            "type": "RECORD",
+            "mode": "NULLABLE",
+            "fields": [
+                {"name": "amount", "type": "FLOAT"},
+                {"name": "unit", "type": "STRING"},
+                {"name": "amount_in_pricing_units", "type": "FLOAT"},
+                {"name": "pricing_unit", "type": "STRING"},
+            ],
+        },
+        {
+            "name": "credits",
+            "type": "RECORD",
+            "mode": "REPEATED",
+            "fields": [{"name": "name", "type": "STRING"}, {"name": "amount", "type": "FLOAT"}],
+        },
+    ]
+}
 
 
 def bq_stmt1_rows() -> list[dict[str, Any]]:
     """Statement 1's answer for one GCP inter-region line: 300 GiB, $24 less a $4 credit."""
-    base = {**dict.fromkeys(DIMS), "n_eff_zero": 0, "n_bad_cost": 0, "n_bad_date": 0, "period_start": None,
-            "transfer_class": None, "ai_component": None, "t_src": None, "t_dst": None, "gb": None,
-            "storage_service": 0, "first_date": "2025-05-01", "last_date": "2025-05-31"}
+    base = {
+        **dict.fromkeys(DIMS),
+        "n_eff_zero": 0,
+        "n_bad_cost": 0,
+        "n_bad_date": 0,
+        "period_start": None,
+        "transfer_class": None,
+        "ai_component": None,
+        "t_src": None,
+        "t_dst": None,
+        "gb": None,
+        "storage_service": 0,
+        "first_date": "2025-05-01",
+        "last_date": "2025-05-31",
+    }
     sku = "Network Inter Region Data Transfer Out from Americas to EMEA"
     return [
-        {**base, "set_id": set_id(SETS["totals"]), "currency": "USD", "n_rows": 1, "n_ok": 1, "cost": 20.0,
-         "quantity": 300.0},
-        {**base, "set_id": set_id(SETS["keys"]), "currency": "USD", "service": "Compute Engine",
-         "usage_type": sku, "route_text": sku, "region": "us-central1", "unit": "gibibyte", "owner": "vision",
-         "n_rows": 1, "n_ok": 1, "cost": 20.0, "quantity": 300.0, "transfer_class": "inter_region",
-         "t_src": "us-central1", "t_dst": "EMEA", "gb": 300.0},
+        {
+            **base,
+            "set_id": set_id(SETS["totals"]),
+            "currency": "USD",
+            "n_rows": 1,
+            "n_ok": 1,
+            "cost": 20.0,
+            "quantity": 300.0,
+        },
+        {
+            **base,
+            "set_id": set_id(SETS["keys"]),
+            "currency": "USD",
+            "service": "Compute Engine",
+            "usage_type": sku,
+            "route_text": sku,
+            "region": "us-central1",
+            "unit": "gibibyte",
+            "owner": "vision",
+            "n_rows": 1,
+            "n_ok": 1,
+            "cost": 20.0,
+            "quantity": 300.0,
+            "transfer_class": "inter_region",
+            "t_src": "us-central1",
+            "t_dst": "EMEA",
+            "gb": 300.0,
+        },
     ]
 
 
@@ -193,9 +390,17 @@ class FakeBigQuery(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if "/tables/" in self.path:
-            self._send({"kind": "bigquery#table", "tableReference": {
-                "projectId": "acme-billing", "datasetId": "billing", "tableId": "gcp_billing_export_v1_X"},
-                "schema": GCP_SCHEMA})
+            self._send(
+                {
+                    "kind": "bigquery#table",
+                    "tableReference": {
+                        "projectId": "acme-billing",
+                        "datasetId": "billing",
+                        "tableId": "gcp_billing_export_v1_X",
+                    },
+                    "schema": GCP_SCHEMA,
+                }
+            )
         else:
             self.send_error(404)
 
@@ -215,14 +420,20 @@ class FakeBigQuery(BaseHTTPRequestHandler):
                 return "INTEGER"
             return "FLOAT" if isinstance(sample, float) else "STRING"
 
-        self._send({
-            "kind": "bigquery#queryResponse", "jobComplete": True,
-            "jobReference": {"projectId": "acme-billing", "jobId": f"job{len(FakeBigQuery.queries)}",
-                             "location": "US"},
-            "schema": {"fields": [{"name": c, "type": typ(c), "mode": "NULLABLE"} for c in cols]},
-            "totalRows": str(len(rows)),
-            "rows": [{"f": [{"v": None if r[c] is None else str(r[c])} for c in cols]} for r in rows],
-        })
+        self._send(
+            {
+                "kind": "bigquery#queryResponse",
+                "jobComplete": True,
+                "jobReference": {
+                    "projectId": "acme-billing",
+                    "jobId": f"job{len(FakeBigQuery.queries)}",
+                    "location": "US",
+                },
+                "schema": {"fields": [{"name": c, "type": typ(c), "mode": "NULLABLE"} for c in cols]},
+                "totalRows": str(len(rows)),
+                "rows": [{"f": [{"v": None if r[c] is None else str(r[c])} for c in cols]} for r in rows],
+            }
+        )
 
 
 @pytest.fixture

@@ -24,15 +24,20 @@ from aifinops_cli.scanners.billing.queries import AiPatterns
 from aifinops_cli.scanners.billing.scanner import read_billing
 from aifinops_cli.scanners.billing.sources import DuckDBEngine
 
-HEADER = ("lineItem/UsageStartDate,lineItem/ProductCode,lineItem/UsageType,lineItem/ResourceId,"
-          "lineItem/UsageAmount,lineItem/CurrencyCode,lineItem/UnblendedCost,product/region,"
-          "product/toRegionCode,pricing/unit,resourceTags/user:team")
+HEADER = (
+    "lineItem/UsageStartDate,lineItem/ProductCode,lineItem/UsageType,lineItem/ResourceId,"
+    "lineItem/UsageAmount,lineItem/CurrencyCode,lineItem/UnblendedCost,product/region,"
+    "product/toRegionCode,pricing/unit,resourceTags/user:team"
+)
 # one inter-region flow, team ml; GB at $0.02, so cost = GB x 0.02
 EGRESS = {
     "i-gpu": 450.0,  # $9.00, also bills a GPU hour below: AI-related
     "i-a": 400.0,  # $8.00
     "i-b": 350.0,  # $7.00
-    "i-c": 250.0, "i-d": 250.0, "i-e": 250.0, "i-f": 250.0,  # $5.00 each: a tie at the 5th place
+    "i-c": 250.0,
+    "i-d": 250.0,
+    "i-e": 250.0,
+    "i-f": 250.0,  # $5.00 each: a tie at the 5th place
     "i-g": 50.0,  # $1.00
     "i-h": 25.0,  # $0.50
 }
@@ -51,9 +56,13 @@ def write_cur(path: Path) -> Path:
     for res, gb in EGRESS.items():
         # two lines per resource (two days): the query must sum them before ranking
         for day in ("01", "02"):
-            rows.append(f"2025-03-{day}T00:00:00Z,AmazonEC2,USE1-USW2-AWS-Out-Bytes,{res},{gb / 2},USD,"
-                        f"{gb / 2 * 0.02},us-east-1,us-west-2,GB,ml")
-    rows.append("2025-03-01T00:00:00Z,AmazonEC2,USE1-BoxUsage:p4d.24xlarge,i-gpu,1,USD,32.77,us-east-1,,Hrs,ml")
+            rows.append(
+                f"2025-03-{day}T00:00:00Z,AmazonEC2,USE1-USW2-AWS-Out-Bytes,{res},{gb / 2},USD,"
+                f"{gb / 2 * 0.02},us-east-1,us-west-2,GB,ml"
+            )
+    rows.append(
+        "2025-03-01T00:00:00Z,AmazonEC2,USE1-BoxUsage:p4d.24xlarge,i-gpu,1,USD,32.77,us-east-1,,Hrs,ml"
+    )
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
 
@@ -66,8 +75,14 @@ def facts_with(dialect: Dialect, path: Path):
     fmt, label = detect(schema)
     mapping = Mapping(fmt, label, dialect, schema, ["team"])
     try:
-        return run_analysis(engine, mapping.view_sql(source), AiPatterns.load(), str(path), label,
-                            constant=mapping.constant_nulls())
+        return run_analysis(
+            engine,
+            mapping.view_sql(source),
+            AiPatterns.load(),
+            str(path),
+            label,
+            constant=mapping.constant_nulls(),
+        )
     finally:
         engine.close()
 
@@ -98,19 +113,21 @@ def test_top_five_resources_with_a_tie_at_the_threshold(tmp_path: Path) -> None:
 def test_empty_text_and_null_are_one_key(tmp_path: Path) -> None:
     """Parquet keeps '' apart from NULL; the view treats both as missing."""
     out, ir = "USE1-DataTransfer-Out-Bytes", "USE1-USW2-AWS-Out-Bytes"
-    table = pa.table({
-        "line_item_usage_start_date": pa.array(["2025-03-01T00:00:00Z"] * 5),
-        "line_item_product_code": ["AmazonEC2"] * 5,
-        "line_item_usage_type": [out, out, ir, ir, "USE1-BoxUsage:m5.xlarge"],
-        "line_item_resource_id": ["i-1", "i-2", "i-3", "i-4", "i-5"],
-        "line_item_usage_amount": [100.0, 200.0, 300.0, 400.0, 10.0],
-        "line_item_unblended_cost": [9.0, 18.0, 6.0, 8.0, 1.92],
-        "line_item_currency_code": ["USD", "", "USD", None, "USD"],
-        "product_region": ["us-east-1"] * 5,
-        "product_to_region_code": ["", None, "", None, None],
-        "pricing_unit": ["GB", "GB", "GB", "GB", "Hrs"],
-        "resource_tags_user_team": ["", None, "web", "web", ""],
-    })
+    table = pa.table(
+        {
+            "line_item_usage_start_date": pa.array(["2025-03-01T00:00:00Z"] * 5),
+            "line_item_product_code": ["AmazonEC2"] * 5,
+            "line_item_usage_type": [out, out, ir, ir, "USE1-BoxUsage:m5.xlarge"],
+            "line_item_resource_id": ["i-1", "i-2", "i-3", "i-4", "i-5"],
+            "line_item_usage_amount": [100.0, 200.0, 300.0, 400.0, 10.0],
+            "line_item_unblended_cost": [9.0, 18.0, 6.0, 8.0, 1.92],
+            "line_item_currency_code": ["USD", "", "USD", None, "USD"],
+            "product_region": ["us-east-1"] * 5,
+            "product_to_region_code": ["", None, "", None, None],
+            "pricing_unit": ["GB", "GB", "GB", "GB", "Hrs"],
+            "resource_tags_user_team": ["", None, "web", "web", ""],
+        }
+    )
     path = tmp_path / "cur_blanks.parquet"
     pq.write_table(table, path)
     (facts,) = read_billing([str(path)], Config()).facts

@@ -216,8 +216,11 @@ def fake() -> Iterator[tuple[FakeGcp, str]]:
 
 
 def _context(url: str, projects: list[str] | None = None) -> ScanContext:
-    options = ScanOptions(providers=["gcp"], lookback_days=14,
-                          settings={"gcp": GcpSettings(projects=projects or [], endpoints={"": url})})
+    options = ScanOptions(
+        providers=["gcp"],
+        lookback_days=14,
+        settings={"gcp": GcpSettings(projects=projects or [], endpoints={"": url})},
+    )
     return ScanContext(options=options, config=Config(), prices=load_catalog(), now=NOW)
 
 
@@ -365,21 +368,59 @@ def _zonal_estate(unreachable: tuple[str, ...]) -> FakeGcp:
     """A regional cluster with an idle T4 pool in us-central1-a and an idle Spot G2 pool whose
     nodes all run in us-central1-b; `unreachable` zones answer Compute's aggregated list with an
     UNREACHABLE warning instead of their instances."""
-    labels = lambda pool: {"goog-gke-node": "", "goog-k8s-cluster-name": "zonal",  # noqa: E731
-                           "goog-k8s-node-pool-name": pool}
+
+    def labels(pool: str) -> dict[str, str]:
+        return {"goog-gke-node": "", "goog-k8s-cluster-name": "zonal", "goog-k8s-node-pool-name": pool}
+
     proj = FakeProject(unreachable=unreachable)
     proj.instances["us-central1-a"] = [
-        instance_json(P, "gke-zonal-t4-0", "us-central1-a", "n1-standard-4", 9001, labels=labels("t4"),
-                      accelerators=[("nvidia-tesla-t4", 1)], created=OLD, started=OLD)]
+        instance_json(
+            P,
+            "gke-zonal-t4-0",
+            "us-central1-a",
+            "n1-standard-4",
+            9001,
+            labels=labels("t4"),
+            accelerators=[("nvidia-tesla-t4", 1)],
+            created=OLD,
+            started=OLD,
+        )
+    ]
     proj.instances["us-central1-b"] = [
-        instance_json(P, f"gke-zonal-g2-{n}", "us-central1-b", "g2-standard-8", 9100 + n,
-                      labels=labels("spot-g2"), created=OLD, started=OLD, spot=True) for n in range(4)]
-    proj.clusters = [cluster_json(P, "zonal", "us-central1", [
-        node_pool_json("t4", "n1-standard-4", accelerators=[("nvidia-tesla-t4", 1)],
-                       locations=["us-central1-a"]),
-        node_pool_json("spot-g2", "g2-standard-8", accelerators=[("nvidia-l4", 1)], node_count=4,
-                       locations=["us-central1-b"], spot=True),
-    ], locations=["us-central1-a", "us-central1-b", "us-central1-c"])]
+        instance_json(
+            P,
+            f"gke-zonal-g2-{n}",
+            "us-central1-b",
+            "g2-standard-8",
+            9100 + n,
+            labels=labels("spot-g2"),
+            created=OLD,
+            started=OLD,
+            spot=True,
+        )
+        for n in range(4)
+    ]
+    proj.clusters = [
+        cluster_json(
+            P,
+            "zonal",
+            "us-central1",
+            [
+                node_pool_json(
+                    "t4", "n1-standard-4", accelerators=[("nvidia-tesla-t4", 1)], locations=["us-central1-a"]
+                ),
+                node_pool_json(
+                    "spot-g2",
+                    "g2-standard-8",
+                    accelerators=[("nvidia-l4", 1)],
+                    node_count=4,
+                    locations=["us-central1-b"],
+                    spot=True,
+                ),
+            ],
+            locations=["us-central1-a", "us-central1-b", "us-central1-c"],
+        )
+    ]
     return FakeGcp(projects={P: proj})
 
 
@@ -397,7 +438,7 @@ def test_gke_pool_in_an_unreachable_zone_is_partial_coverage() -> None:
         result = GkeGpuNodePoolScanner(_context(url, [P])).scan()
     cov = result.coverage[0]
     assert cov.status == "partial"
-    assert ("node pool zonal/spot-g2: instances in us-central1-b (UNREACHABLE) not listed" in cov.message)
+    assert "node pool zonal/spot-g2: instances in us-central1-b (UNREACHABLE) not listed" in cov.message
     assert "zonal/t4" not in cov.message  # the T4 pool runs in a zone that answered
     pools = {o.id: o for o in result.observations}
     g2 = pools["zonal/spot-g2"]

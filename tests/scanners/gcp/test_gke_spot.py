@@ -36,31 +36,82 @@ def _labels(pool: str) -> dict[str, str]:
 def estate() -> FakeGcp:
     proj = FakeProject()
     proj.instances[ZONE] = [
-        *(instance_json(P, f"gke-train-spot-g2-{n}", ZONE, "g2-standard-8", 100 + n,
-                        labels=_labels("spot-g2"), created=OLD, started=OLD, spot=True) for n in range(4)),
-        *(instance_json(P, f"gke-train-od-g2-{n}", ZONE, "g2-standard-8", 200 + n,
-                        labels=_labels("od-g2"), created=OLD, started=OLD) for n in range(2)),
-        instance_json(P, "gke-train-pre-t4-0", ZONE, "n1-standard-4", 300, labels=_labels("pre-t4"),
-                      accelerators=[("nvidia-tesla-t4", 1)], created=OLD, started=OLD),
+        *(
+            instance_json(
+                P,
+                f"gke-train-spot-g2-{n}",
+                ZONE,
+                "g2-standard-8",
+                100 + n,
+                labels=_labels("spot-g2"),
+                created=OLD,
+                started=OLD,
+                spot=True,
+            )
+            for n in range(4)
+        ),
+        *(
+            instance_json(
+                P,
+                f"gke-train-od-g2-{n}",
+                ZONE,
+                "g2-standard-8",
+                200 + n,
+                labels=_labels("od-g2"),
+                created=OLD,
+                started=OLD,
+            )
+            for n in range(2)
+        ),
+        instance_json(
+            P,
+            "gke-train-pre-t4-0",
+            ZONE,
+            "n1-standard-4",
+            300,
+            labels=_labels("pre-t4"),
+            accelerators=[("nvidia-tesla-t4", 1)],
+            created=OLD,
+            started=OLD,
+        ),
     ]
-    legacy = node_pool_json("pre-t4", "n1-standard-4", accelerators=[("nvidia-tesla-t4", 1)],
-                            locations=[ZONE])
+    legacy = node_pool_json(
+        "pre-t4", "n1-standard-4", accelerators=[("nvidia-tesla-t4", 1)], locations=[ZONE]
+    )
     legacy["config"]["preemptible"] = True  # the legacy flag alone (its VMs report STANDARD here)
-    proj.clusters = [cluster_json(P, "train", "us-central1", [
-        node_pool_json("spot-g2", "g2-standard-8", accelerators=[("nvidia-l4", 1)], node_count=4,
-                       locations=[ZONE], spot=True),
-        node_pool_json("od-g2", "g2-standard-8", accelerators=[("nvidia-l4", 1)], node_count=2,
-                       locations=[ZONE]),
-        legacy,
-    ], locations=[ZONE])]
+    proj.clusters = [
+        cluster_json(
+            P,
+            "train",
+            "us-central1",
+            [
+                node_pool_json(
+                    "spot-g2",
+                    "g2-standard-8",
+                    accelerators=[("nvidia-l4", 1)],
+                    node_count=4,
+                    locations=[ZONE],
+                    spot=True,
+                ),
+                node_pool_json(
+                    "od-g2", "g2-standard-8", accelerators=[("nvidia-l4", 1)], node_count=2, locations=[ZONE]
+                ),
+                legacy,
+            ],
+            locations=[ZONE],
+        )
+    ]
     return FakeGcp(projects={P: proj})
 
 
 @pytest.fixture(scope="module")
 def pools():
     with serve(estate()) as url:
-        options = ScanOptions(providers=["gcp"], lookback_days=14,
-                              settings={"gcp": GcpSettings(projects=[P], endpoints={"": url})})
+        options = ScanOptions(
+            providers=["gcp"],
+            lookback_days=14,
+            settings={"gcp": GcpSettings(projects=[P], endpoints={"": url})},
+        )
         ctx = ScanContext(options=options, config=Config(), prices=load_catalog(), now=NOW)
         result = GkeGpuNodePoolScanner(ctx).scan()
     return {o.id: o for o in result.observations}
@@ -74,8 +125,10 @@ def test_spot_pool_is_priced_at_spot_skus(pools) -> None:
     assert g2.monthly_cost_usd == pytest.approx(1401.22624)
     assert {line.sku for line in g2.cost_lines} == {"gcp.compute.spot:g2-standard-8:us-central1"}
     assert all(line.description == "g2-standard-8 Spot" for line in g2.cost_lines)
-    assert all(line.source == "gcp-billing-catalog-bundled" and line.price_date == "2026-07-30"
-               for line in g2.cost_lines)
+    assert all(
+        line.source == "gcp-billing-catalog-bundled" and line.price_date == "2026-07-30"
+        for line in g2.cost_lines
+    )
     assert SPOT_PRICED_NOTE in g2.evidence and g2.attributes["spot"] is True
 
 
@@ -111,25 +164,67 @@ def test_spot_pool_priced_live_from_the_billing_catalog(monkeypatch, tmp_path) -
         gcp_sku("G2 Instance Core running in Netherlands", "CPU", "OnDemand", nl, 0.03, "h"),
         gcp_sku("G2 Instance Ram running in Netherlands", "RAM", "OnDemand", nl, 0.004, "GiBy.h"),
         gcp_sku("Nvidia L4 GPU running in Netherlands", "GPU", "OnDemand", nl, 0.6, "h"),
-        gcp_sku("Spot Preemptible G2 Instance Core running in Netherlands", "CPU", "Preemptible", nl,
-                0.01, "h"),
-        gcp_sku("Spot Preemptible G2 Instance Ram running in Netherlands", "RAM", "Preemptible", nl,
-                0.001, "GiBy.h"),
-        gcp_sku("Nvidia L4 GPU attached to Spot Preemptible VMs running in Netherlands", "GPU",
-                "Preemptible", nl, 0.2, "h"),
+        gcp_sku(
+            "Spot Preemptible G2 Instance Core running in Netherlands", "CPU", "Preemptible", nl, 0.01, "h"
+        ),
+        gcp_sku(
+            "Spot Preemptible G2 Instance Ram running in Netherlands",
+            "RAM",
+            "Preemptible",
+            nl,
+            0.001,
+            "GiBy.h",
+        ),
+        gcp_sku(
+            "Nvidia L4 GPU attached to Spot Preemptible VMs running in Netherlands",
+            "GPU",
+            "Preemptible",
+            nl,
+            0.2,
+            "h",
+        ),
     ]
     zone = "europe-west4-a"
     proj = FakeProject()
-    proj.instances[zone] = [instance_json(P, f"gke-eu-spot-g2-{n}", zone, "g2-standard-8", 500 + n,
-                                          labels={**_labels("spot-g2"), "goog-k8s-cluster-name": "eu"},
-                                          created=OLD, started=OLD, spot=True) for n in range(2)]
-    proj.clusters = [cluster_json(P, "eu", "europe-west4", [
-        node_pool_json("spot-g2", "g2-standard-8", accelerators=[("nvidia-l4", 1)], node_count=2,
-                       locations=[zone], spot=True)], locations=[zone])]
+    proj.instances[zone] = [
+        instance_json(
+            P,
+            f"gke-eu-spot-g2-{n}",
+            zone,
+            "g2-standard-8",
+            500 + n,
+            labels={**_labels("spot-g2"), "goog-k8s-cluster-name": "eu"},
+            created=OLD,
+            started=OLD,
+            spot=True,
+        )
+        for n in range(2)
+    ]
+    proj.clusters = [
+        cluster_json(
+            P,
+            "eu",
+            "europe-west4",
+            [
+                node_pool_json(
+                    "spot-g2",
+                    "g2-standard-8",
+                    accelerators=[("nvidia-l4", 1)],
+                    node_count=2,
+                    locations=[zone],
+                    spot=True,
+                )
+            ],
+            locations=[zone],
+        )
+    ]
     fake = PriceApis(gcp_skus=skus)
     with serve_price_apis(fake) as billing, serve(FakeGcp(projects={P: proj})) as url:
-        options = ScanOptions(providers=["gcp"], lookback_days=14, settings={"gcp": GcpSettings(
-            projects=[P], endpoints={"": url, "cloudbilling": billing})})
+        options = ScanOptions(
+            providers=["gcp"],
+            lookback_days=14,
+            settings={"gcp": GcpSettings(projects=[P], endpoints={"": url, "cloudbilling": billing})},
+        )
         ctx = ScanContext(options=options, config=Config(), prices=load_catalog(), now=NOW)
         result = GkeGpuNodePoolScanner(ctx).scan()
     pool = {o.id: o for o in result.observations}["eu/spot-g2"]

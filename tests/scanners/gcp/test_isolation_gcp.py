@@ -27,17 +27,27 @@ EXPECTED = {"orphan-a": 500 * 0.17, "orphan-b": 200 * 0.044}
 
 
 def _orphan(project: str, name: str, zone: str, disk_type: str, size: int, n: int) -> FakeProject:
-    disk = disk_json(project, name, zone, disk_type, size, 1000 + n, created=NOW - timedelta(days=60),
-                     detached=NOW - timedelta(days=20))
+    disk = disk_json(
+        project,
+        name,
+        zone,
+        disk_type,
+        size,
+        1000 + n,
+        created=NOW - timedelta(days=60),
+        detached=NOW - timedelta(days=20),
+    )
     return FakeProject(disks={zone: [disk]})
 
 
 def estate() -> FakeGcp:
-    return FakeGcp(projects={
-        "good-a": _orphan("good-a", "orphan-a", "us-central1-a", "pd-ssd", 500, 1),
-        "good-b": _orphan("good-b", "orphan-b", "europe-west4-a", "pd-standard", 200, 2),
-        BAD: _orphan(BAD, "orphan-bad", "us-central1-a", "pd-ssd", 1000, 3),
-    })
+    return FakeGcp(
+        projects={
+            "good-a": _orphan("good-a", "orphan-a", "us-central1-a", "pd-ssd", 500, 1),
+            "good-b": _orphan("good-b", "orphan-b", "europe-west4-a", "pd-standard", 200, 2),
+            BAD: _orphan(BAD, "orphan-bad", "us-central1-a", "pd-ssd", 1000, 3),
+        }
+    )
 
 
 # fault kind -> what the bad project's coverage line must say
@@ -93,7 +103,10 @@ def test_one_faulty_project_is_a_coverage_line(faulty_fake, runner, short_timeou
     report = json.loads(result.stdout)
     by_scope = {s["scope"]: s for s in report["coverage"]["scopes"]}
     assert {scope: s["status"] for scope, s in by_scope.items()} == {
-        "project good-a": "ok", "project good-b": "ok", f"project {BAD}": "failed"}
+        "project good-a": "ok",
+        "project good-b": "ok",
+        f"project {BAD}": "failed",
+    }
     assert KINDS[kind] in by_scope[f"project {BAD}"]["message"], by_scope[f"project {BAD}"]
     got = {f["resource_name"]: f["monthly_cost_usd"] for f in report["findings"]}
     assert got == pytest.approx(EXPECTED)

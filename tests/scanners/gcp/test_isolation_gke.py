@@ -32,10 +32,26 @@ def _project(project: str, pool: str, n: int) -> FakeProject:
     labels = {"goog-gke-node": "", "goog-k8s-cluster-name": "train", "goog-k8s-node-pool-name": pool}
     proj = FakeProject()
     proj.instances["us-central1-a"] = [
-        instance_json(project, f"gke-train-{pool}-0", "us-central1-a", "n1-standard-4", 7000 + n,
-                      labels=labels, accelerators=[("nvidia-tesla-t4", 1)], created=OLD, started=OLD)]
-    proj.clusters = [cluster_json(project, "train", "us-central1-a", [
-        node_pool_json(pool, "n1-standard-4", accelerators=[("nvidia-tesla-t4", 1)])])]
+        instance_json(
+            project,
+            f"gke-train-{pool}-0",
+            "us-central1-a",
+            "n1-standard-4",
+            7000 + n,
+            labels=labels,
+            accelerators=[("nvidia-tesla-t4", 1)],
+            created=OLD,
+            started=OLD,
+        )
+    ]
+    proj.clusters = [
+        cluster_json(
+            project,
+            "train",
+            "us-central1-a",
+            [node_pool_json(pool, "n1-standard-4", accelerators=[("nvidia-tesla-t4", 1)])],
+        )
+    ]
     return proj
 
 
@@ -61,8 +77,20 @@ def faulty(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
 def scan(runner, tmp_path) -> dict[str, Any]:
     cfg = tmp_path / "aifinops.yaml"
     cfg.write_text("scan:\n  connect_timeout: 1\n  read_timeout: 1\n  max_attempts: 2\n")
-    result = run_cli(runner, "--config", str(cfg), "scan", "-s", "gcp.gke", "--format", "json",
-                     "--gcp-project", GOOD, "--gcp-project", BAD)
+    result = run_cli(
+        runner,
+        "--config",
+        str(cfg),
+        "scan",
+        "-s",
+        "gcp.gke",
+        "--format",
+        "json",
+        "--gcp-project",
+        GOOD,
+        "--gcp-project",
+        BAD,
+    )
     assert "Traceback" not in result.output and "Traceback" not in result.stderr, result.stderr
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)

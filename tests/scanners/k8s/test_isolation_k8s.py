@@ -21,8 +21,11 @@ from aifinops_cli.demo.fakes import server as fakeserver
 from aifinops_cli.demo.fakes.k8s import FakeCluster, FakeK8s, node_json, write_kubeconfig
 from tests.conftest import run_cli
 
-AWS = {"node.kubernetes.io/instance-type": "g5.12xlarge", "topology.kubernetes.io/region": "us-east-1",
-       "eks.amazonaws.com/nodegroup": "gpu-a10g"}
+AWS = {
+    "node.kubernetes.io/instance-type": "g5.12xlarge",
+    "topology.kubernetes.io/region": "us-east-1",
+    "eks.amazonaws.com/nodegroup": "gpu-a10g",
+}
 # Hand-computed: an idle g5.12xlarge node (4 GPUs, no GPU pod), us-east-1 on-demand
 # 5.672 $/h x 730 h = 4,140.56 a month
 IDLE_NODE = 5.672 * 730
@@ -32,10 +35,22 @@ IDLE_NODE = 5.672 * 730
 def faulty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """Clusters `good` and `bad`, one idle GPU node each; `mode` decides how `bad` answers."""
     created = datetime.now(UTC) - timedelta(days=10)
-    fake = FakeK8s(clusters={
-        name: FakeCluster(nodes=[node_json(f"{name}-g5", gpus=4, labels=AWS, created=created,
-                                           provider_id=f"aws:///us-east-1a/i-0{n}")])
-        for n, name in enumerate(("good", "bad"))})
+    fake = FakeK8s(
+        clusters={
+            name: FakeCluster(
+                nodes=[
+                    node_json(
+                        f"{name}-g5",
+                        gpus=4,
+                        labels=AWS,
+                        created=created,
+                        provider_id=f"aws:///us-east-1a/i-0{n}",
+                    )
+                ]
+            )
+            for n, name in enumerate(("good", "bad"))
+        }
+    )
     answer = partial(k8s_fake._answer, fake)
     mode: dict[str, Any] = {"kind": "", "hang": 8.0}
     release = threading.Event()
@@ -55,8 +70,7 @@ def faulty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
 
     with fakeserver.serve(faulty_answer, "fake-k8s-faulty", keep_alive=True) as url:
         mode["url"] = url
-        monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "kubeconfig", url,
-                                                              ["good", "bad"])))
+        monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "kubeconfig", url, ["good", "bad"])))
         yield mode
         release.set()
 
@@ -64,8 +78,21 @@ def faulty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
 def scan(runner, tmp_path: Path, scan_yaml: str, *extra: str) -> dict[str, Any]:
     cfg = tmp_path / "aifinops.yaml"
     cfg.write_text(scan_yaml)
-    result = run_cli(runner, "--config", str(cfg), "scan", "-s", "k8s.gpu", "--kube-context", "good",
-                     "--kube-context", "bad", "--format", "json", *extra)
+    result = run_cli(
+        runner,
+        "--config",
+        str(cfg),
+        "scan",
+        "-s",
+        "k8s.gpu",
+        "--kube-context",
+        "good",
+        "--kube-context",
+        "bad",
+        "--format",
+        "json",
+        *extra,
+    )
     assert "Traceback" not in result.output and "Traceback" not in result.stderr, result.stderr
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
@@ -84,12 +111,15 @@ def check(report: dict[str, Any], says: str) -> None:
 SHORT = "scan:\n  connect_timeout: 1\n  read_timeout: 1\n  max_attempts: 2\n"
 
 
-@pytest.mark.parametrize(("kind", "says"), [
-    ("garbage", "bad: unreadable answer from the API server"),
-    ("not-a-list", "bad: unreadable answer from the API server"),
-    # 8 s is within the client's old fixed 120 s read timeout, beyond the scan's 1 s
-    ("hang", "bad: read timed out"),
-])
+@pytest.mark.parametrize(
+    ("kind", "says"),
+    [
+        ("garbage", "bad: unreadable answer from the API server"),
+        ("not-a-list", "bad: unreadable answer from the API server"),
+        # 8 s is within the client's old fixed 120 s read timeout, beyond the scan's 1 s
+        ("hang", "bad: read timed out"),
+    ],
+)
 def test_one_faulty_cluster_is_its_context_line(faulty, runner, tmp_path, kind, says):
     faulty["kind"] = kind
     check(scan(runner, tmp_path, SHORT), says)
@@ -105,8 +135,13 @@ def test_scan_deadline_reports_the_hanging_context_not_the_scanner(faulty, runne
 def test_hanging_prometheus_of_one_context_is_partial(faulty, runner, tmp_path):
     # the bad context's API server answers; its Prometheus takes 8 s, within the old fixed 60 s
     prom = {"good": f"{faulty['url']}/prometheus", "bad": f"{faulty['url']}/bad-prometheus"}
-    report = scan(runner, tmp_path, SHORT + "kubernetes:\n  prometheus_urls:\n"
-                  + "".join(f"    {name}: {url}\n" for name, url in prom.items()))
+    report = scan(
+        runner,
+        tmp_path,
+        SHORT
+        + "kubernetes:\n  prometheus_urls:\n"
+        + "".join(f"    {name}: {url}\n" for name, url in prom.items()),
+    )
     by_scope = {s["scope"]: s for s in report["coverage"]["scopes"]}
     assert by_scope["context good"]["status"] == "ok", by_scope
     bad = by_scope["context bad"]

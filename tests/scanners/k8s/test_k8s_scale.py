@@ -23,13 +23,22 @@ def test_big_cluster_bounded_list_calls(tmp_path: Path) -> None:
     fake = FakeK8s(clusters={"big": cluster}, dcgm=dcgm)
     with serve(fake) as url:
         kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", url, ["big"])
-        options = ScanOptions(providers=["k8s"], settings={"k8s": K8sSettings(
-            contexts=["big"], prometheus_url=f"{url}/prometheus", kubeconfig=str(kubeconfig))})
+        options = ScanOptions(
+            providers=["k8s"],
+            settings={
+                "k8s": K8sSettings(
+                    contexts=["big"], prometheus_url=f"{url}/prometheus", kubeconfig=str(kubeconfig)
+                )
+            },
+        )
         ctx = ScanContext(options=options, config=Config(), prices=load_catalog(), now=NOW)
         result = KubernetesGpuScanner(ctx).scan()
     lists = [p for m, p, _ in fake.calls if p.startswith("/clusters/")]
-    expected = (math.ceil(500 / PAGE_LIMIT) + math.ceil(10_000 / PAGE_LIMIT)
-                + math.ceil(len(cluster.jobs) / PAGE_LIMIT))
+    expected = (
+        math.ceil(500 / PAGE_LIMIT)
+        + math.ceil(10_000 / PAGE_LIMIT)
+        + math.ceil(len(cluster.jobs) / PAGE_LIMIT)
+    )
     assert len(lists) == expected == 1 + 20 + 1
     assert fake.count("/prometheus/") == 1
     assert {p.rsplit("/", 1)[-1] for p in lists} == {"nodes", "pods", "jobs"}

@@ -30,47 +30,94 @@ from aifinops_cli.scanners.k8s.scanner import KubernetesGpuScanner
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 DAYS = lambda n: NOW - timedelta(days=n)  # noqa: E731
 HOURS = lambda n: NOW - timedelta(hours=n)  # noqa: E731
-AWS = {"node.kubernetes.io/instance-type": "g5.12xlarge", "topology.kubernetes.io/region": "us-east-1",
-       "eks.amazonaws.com/nodegroup": "gpu-a10g"}
-GKE = {"node.kubernetes.io/instance-type": "n1-standard-8", "topology.kubernetes.io/region": "us-central1",
-       "cloud.google.com/gke-accelerator": "nvidia-tesla-t4", "cloud.google.com/gke-nodepool": "t4"}
+AWS = {
+    "node.kubernetes.io/instance-type": "g5.12xlarge",
+    "topology.kubernetes.io/region": "us-east-1",
+    "eks.amazonaws.com/nodegroup": "gpu-a10g",
+}
+GKE = {
+    "node.kubernetes.io/instance-type": "n1-standard-8",
+    "topology.kubernetes.io/region": "us-central1",
+    "cloud.google.com/gke-accelerator": "nvidia-tesla-t4",
+    "cloud.google.com/gke-nodepool": "t4",
+}
 A100 = {"nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB", "pool": "lab"}
-SETTINGS = {"onprem_gpu_hourly_usd": 1.5, "onprem_price_date": "2026-10-01",
-            "gpu_hourly_usd_by_label": [{"label": "nvidia.com/gpu.product",
-                                         "value": "NVIDIA-A100-SXM4-80GB", "gpu_hourly_usd": 2.10}]}
+SETTINGS = {
+    "onprem_gpu_hourly_usd": 1.5,
+    "onprem_price_date": "2026-10-01",
+    "gpu_hourly_usd_by_label": [
+        {"label": "nvidia.com/gpu.product", "value": "NVIDIA-A100-SXM4-80GB", "gpu_hourly_usd": 2.10}
+    ],
+}
 
 
 def build_estate() -> FakeK8s:
     prod = FakeCluster(
         nodes=[
-            node_json("aws-g5-idle", gpus=4, labels=AWS, provider_id="aws:///us-east-1a/i-0aaa",
-                      created=DAYS(10)),
-            node_json("aws-g5-busy", gpus=4, labels=AWS, provider_id="aws:///us-east-1a/i-0bbb",
-                      created=DAYS(30)),
-            node_json("gke-t4", gpus=1, labels=GKE, provider_id="gce://proj/us-central1-a/gke-t4",
-                      created=DAYS(30)),
+            node_json(
+                "aws-g5-idle", gpus=4, labels=AWS, provider_id="aws:///us-east-1a/i-0aaa", created=DAYS(10)
+            ),
+            node_json(
+                "aws-g5-busy", gpus=4, labels=AWS, provider_id="aws:///us-east-1a/i-0bbb", created=DAYS(30)
+            ),
+            node_json(
+                "gke-t4", gpus=1, labels=GKE, provider_id="gce://proj/us-central1-a/gke-t4", created=DAYS(30)
+            ),
             node_json("lab-a100-0", gpus=8, labels=A100, created=DAYS(300)),
             node_json("lab-mi300", gpus=8, resource="amd.com/gpu", created=DAYS(300)),
             node_json("cpu-1", created=DAYS(30)),
         ],
         pods=[
             pod_json("ml", "train-0", "aws-g5-busy", gpus=2, started=DAYS(3), owner=("StatefulSet", "train")),
-            pod_json("ml", "serve-idle", "aws-g5-busy", gpus=1, started=DAYS(5),
-                     owner=("ReplicaSet", "serve-7d9"), labels={"team": "search"}),
-            pod_json("alice", "jupyter-alice-0", "gke-t4", gpus=1, started=DAYS(9),
-                     labels={"notebook-name": "jupyter-alice"}, owner=("StatefulSet", "jupyter-alice"),
-                     image="kubeflownotebookswg/jupyter-pytorch-cuda-full:v1.9.0",
-                     annotations={"notebooks.kubeflow.org/last-activity":
-                                  HOURS(72).strftime("%Y-%m-%dT%H:%M:%SZ")}),
-            pod_json("data", "etl-x7k2p", "lab-a100-0", gpus=2, started=DAYS(1), owner=("Job", "etl"),
-                     terminated_at=HOURS(6), sidecar=True),
-            pod_json("data", "etl-old-aaaaa", "lab-a100-0", gpus=2, started=DAYS(3), owner=("Job", "etl-old"),
-                     phase="Succeeded", terminated_at=DAYS(2)),
+            pod_json(
+                "ml",
+                "serve-idle",
+                "aws-g5-busy",
+                gpus=1,
+                started=DAYS(5),
+                owner=("ReplicaSet", "serve-7d9"),
+                labels={"team": "search"},
+            ),
+            pod_json(
+                "alice",
+                "jupyter-alice-0",
+                "gke-t4",
+                gpus=1,
+                started=DAYS(9),
+                labels={"notebook-name": "jupyter-alice"},
+                owner=("StatefulSet", "jupyter-alice"),
+                image="kubeflownotebookswg/jupyter-pytorch-cuda-full:v1.9.0",
+                annotations={
+                    "notebooks.kubeflow.org/last-activity": HOURS(72).strftime("%Y-%m-%dT%H:%M:%SZ")
+                },
+            ),
+            pod_json(
+                "data",
+                "etl-x7k2p",
+                "lab-a100-0",
+                gpus=2,
+                started=DAYS(1),
+                owner=("Job", "etl"),
+                terminated_at=HOURS(6),
+                sidecar=True,
+            ),
+            pod_json(
+                "data",
+                "etl-old-aaaaa",
+                "lab-a100-0",
+                gpus=2,
+                started=DAYS(3),
+                owner=("Job", "etl-old"),
+                phase="Succeeded",
+                terminated_at=DAYS(2),
+            ),
             pod_json("ml", "waiting", "", gpus=1, phase="Pending", started=HOURS(1)),
             pod_json("web", "api-0", "cpu-1", started=DAYS(3)),
         ],
-        jobs=[job_json("data", "etl", completed=HOURS(5), started=DAYS(1)),
-              job_json("data", "etl-old", completed=DAYS(2), started=DAYS(3))],
+        jobs=[
+            job_json("data", "etl", completed=HOURS(5), started=DAYS(1)),
+            job_json("data", "etl-old", completed=DAYS(2), started=DAYS(3)),
+        ],
     )
     dcgm = [
         *[DcgmSeries("aws-g5-idle", g, 0.0, 0.0) for g in range(4)],
@@ -90,8 +137,13 @@ def fake(tmp_path: Path) -> Iterator[tuple[FakeK8s, str, Path]]:
 
 
 def _context(kubeconfig: Path, contexts: list[str], prometheus: str | None) -> ScanContext:
-    options = ScanOptions(providers=["k8s"], lookback_days=14, settings={"k8s": K8sSettings(
-        contexts=contexts, prometheus_url=prometheus, kubeconfig=str(kubeconfig))})
+    options = ScanOptions(
+        providers=["k8s"],
+        lookback_days=14,
+        settings={
+            "k8s": K8sSettings(contexts=contexts, prometheus_url=prometheus, kubeconfig=str(kubeconfig))
+        },
+    )
     config = Config(sections={"kubernetes": SETTINGS})
     return ScanContext(options=options, config=config, prices=load_catalog(), now=NOW)
 
@@ -104,8 +156,13 @@ def test_gpu_nodes_pods_and_costs(fake: tuple[FakeK8s, str, Path]) -> None:
     estate, url, kubeconfig = fake
     result = KubernetesGpuScanner(_context(kubeconfig, ["prod", "locked"], f"{url}/prometheus")).scan()
     obs = {(o.kind, o.name): o for o in result.observations}
-    assert {n for k, n in obs if k == "k8s.node"} == {"aws-g5-idle", "aws-g5-busy", "gke-t4", "lab-a100-0",
-                                                       "lab-mi300"}
+    assert {n for k, n in obs if k == "k8s.node"} == {
+        "aws-g5-idle",
+        "aws-g5-busy",
+        "gke-t4",
+        "lab-a100-0",
+        "lab-mi300",
+    }
     # only pods holding GPUs on a node; the Succeeded one is filtered server-side, Pending holds none
     assert {n for k, n in obs if k == "k8s.pod"} == {"train-0", "serve-idle", "jupyter-alice-0", "etl-x7k2p"}
 

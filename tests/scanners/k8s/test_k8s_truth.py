@@ -34,13 +34,22 @@ NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 DAYS = lambda n: NOW - timedelta(days=n)  # noqa: E731
 RATE = 1.5  # on-prem $ per physical GPU-hour (config)
 # 8 x A100-40GB, each cut into 7 MIG 1g.5gb devices: 56 nvidia.com/gpu, gpu.count overridden to 56
-MIG = {"nvidia.com/mig.strategy": "single", "nvidia.com/gpu.count": "56",
-       "nvidia.com/gpu.product": "A100-SXM4-40GB-MIG-1g.5gb", "nvidia.com/gpu.slices.gi": "1",
-       "nvidia.com/gpu.slices.ci": "1", "nvidia.com/gpu.memory": "4864"}
+MIG = {
+    "nvidia.com/mig.strategy": "single",
+    "nvidia.com/gpu.count": "56",
+    "nvidia.com/gpu.product": "A100-SXM4-40GB-MIG-1g.5gb",
+    "nvidia.com/gpu.slices.gi": "1",
+    "nvidia.com/gpu.slices.ci": "1",
+    "nvidia.com/gpu.memory": "4864",
+}
 # 2 x T4 time-sliced 4 ways: 8 nvidia.com/gpu, gpu.count stays 2
-SLICED = {"nvidia.com/gpu.count": "2", "nvidia.com/gpu.replicas": "4",
-          "nvidia.com/gpu.sharing-strategy": "time-slicing", "nvidia.com/gpu.product": "Tesla-T4-SHARED",
-          "nvidia.com/mig.strategy": "none"}
+SLICED = {
+    "nvidia.com/gpu.count": "2",
+    "nvidia.com/gpu.replicas": "4",
+    "nvidia.com/gpu.sharing-strategy": "time-slicing",
+    "nvidia.com/gpu.product": "Tesla-T4-SHARED",
+    "nvidia.com/mig.strategy": "none",
+}
 PLAIN = {"nvidia.com/gpu.count": "4", "nvidia.com/gpu.product": "NVIDIA-L40S", "nvidia.com/gpu.replicas": "1"}
 
 
@@ -60,12 +69,16 @@ def estate() -> FakeK8s:
         pod_json("ml", "train", "l40s-busy", gpus=3, started=DAYS(5), owner=("StatefulSet", "train")),
         pod_json("ml", "idle-serve", "l40s-busy", gpus=1, started=DAYS(5), owner=("ReplicaSet", "serve")),
         # the exporter DaemonSet's own pods (request no GPU)
-        *[pod_json(EXPORTER_NAMESPACE, exporter_pod(n), n, started=DAYS(50))
-          for n in ("mig-a100", "ts-t4", "l40s-busy")],
+        *[
+            pod_json(EXPORTER_NAMESPACE, exporter_pod(n), n, started=DAYS(50))
+            for n in ("mig-a100", "ts-t4", "l40s-busy")
+        ],
     ]
     dcgm = [DcgmSeries("l40s-busy", g, 85.0, 99.0, "ml", "train", "main") for g in range(3)]
-    dcgm += [DcgmSeries("l40s-busy", 3, 0.1, 0.5, "ml", "idle-serve", "main"),
-             DcgmSeries("l40s-busy", 9, 50.0, 60.0, "ml", "gone-pod", "main")]  # ended in the window
+    dcgm += [
+        DcgmSeries("l40s-busy", 3, 0.1, 0.5, "ml", "idle-serve", "main"),
+        DcgmSeries("l40s-busy", 9, 50.0, 60.0, "ml", "gone-pod", "main"),
+    ]  # ended in the window
     return FakeK8s(clusters={"lab": FakeCluster(nodes=nodes, pods=pods)}, dcgm=dcgm)
 
 
@@ -77,12 +90,19 @@ def fake(tmp_path: Path) -> Iterator[tuple[FakeK8s, str, Path]]:
 
 
 def scan(kubeconfig: Path, prometheus: str | None):
-    options = ScanOptions(providers=["k8s"], lookback_days=7, settings={"k8s": K8sSettings(
-        contexts=["lab"], prometheus_url=prometheus, kubeconfig=str(kubeconfig))})
-    config = Config(sections={"kubernetes": {"onprem_gpu_hourly_usd": RATE,
-                                             "onprem_price_date": "2026-10-01"}})
-    return KubernetesGpuScanner(ScanContext(options=options, config=config, prices=load_catalog(),
-                                            now=NOW)).scan()
+    options = ScanOptions(
+        providers=["k8s"],
+        lookback_days=7,
+        settings={
+            "k8s": K8sSettings(contexts=["lab"], prometheus_url=prometheus, kubeconfig=str(kubeconfig))
+        },
+    )
+    config = Config(
+        sections={"kubernetes": {"onprem_gpu_hourly_usd": RATE, "onprem_price_date": "2026-10-01"}}
+    )
+    return KubernetesGpuScanner(
+        ScanContext(options=options, config=config, prices=load_catalog(), now=NOW)
+    ).scan()
 
 
 def test_mig_and_time_slicing_priced_per_physical_gpu(fake: tuple[FakeK8s, str, Path]) -> None:
@@ -107,7 +127,8 @@ def test_mig_and_time_slicing_priced_per_physical_gpu(fake: tuple[FakeK8s, str, 
     assert plain.monthly_cost_usd == pytest.approx(4 * 1.5 * 730)  # 4380.0, no sharing
     found = {(f.rule_id, f.observation.name): f for f in evaluate(load_rules(), result.observations)}
     assert found[("k8s-gpu-node-stranded", "mig-a100")].estimated_monthly_savings_usd == pytest.approx(
-        round(8760.0 * 55 / 56, 2))
+        round(8760.0 * 55 / 56, 2)
+    )
 
 
 def test_physical_count_read_from_gfd_labels() -> None:
@@ -117,8 +138,12 @@ def test_physical_count_read_from_gfd_labels() -> None:
     # 3g.20gb: 7 // 3 = 2 devices per GPU -> 16 devices on 8 GPUs; A30 has 4 slices: 1g -> 4 per GPU
     three = {**MIG, "nvidia.com/gpu.slices.gi": "3", "nvidia.com/gpu.count": "16"}
     assert gpu_shape(three, 16)[0].physical == 8
-    assert gpu_shape({**MIG, "nvidia.com/gpu.product": "NVIDIA-A30-MIG-1g.6gb",
-                      "nvidia.com/gpu.count": "16"}, 16)[0].physical == 4
+    assert (
+        gpu_shape(
+            {**MIG, "nvidia.com/gpu.product": "NVIDIA-A30-MIG-1g.6gb", "nvidia.com/gpu.count": "16"}, 16
+        )[0].physical
+        == 4
+    )
     # GKE time-sharing and MIG partitions carry their own labels
     assert gpu_shape({"cloud.google.com/gke-max-shared-clients-per-gpu": "4"}, 8)[0].physical == 2
     assert gpu_shape({"cloud.google.com/gke-gpu-partition-size": "1g.5gb"}, 7)[0].physical == 1

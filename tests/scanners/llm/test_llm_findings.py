@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Findings through the real scanner and the real rules, with savings computed by hand.
 
 All logs here span less than a day, so the monthly factor is 730 / 24 = 30.4167 (one observed day).
@@ -17,9 +16,18 @@ T12 = "2026-10-05T12:00:00Z"
 
 
 def chat(model: str, pin: int, pout: int, cached: int = 0) -> dict:
-    return {"id": "c", "object": "chat.completion", "created": 1791201600, "model": model,
-            "usage": {"prompt_tokens": pin, "completion_tokens": pout, "total_tokens": pin + pout,
-                      "prompt_tokens_details": {"cached_tokens": cached}}}
+    return {
+        "id": "c",
+        "object": "chat.completion",
+        "created": 1791201600,
+        "model": model,
+        "usage": {
+            "prompt_tokens": pin,
+            "completion_tokens": pout,
+            "total_tokens": pin + pout,
+            "prompt_tokens_details": {"cached_tokens": cached},
+        },
+    }
 
 
 def wrapped(ts: str, model: str, pin: int, pout: int, messages: list, meta: dict, **extra) -> dict:
@@ -30,9 +38,22 @@ def wrapped(ts: str, model: str, pin: int, pout: int, messages: list, meta: dict
 
 
 def test_premium_simple_requests_repriced_at_cheaper_model(tmp_path):
-    recs = [wrapped(f"2026-10-05T10:{i:02d}:00Z", "gpt-4o", 400, 5,
-                    [{"role": "user", "content": f"Classify ticket {i} as billing or bug. Respond with only the label"}],
-                    {"team": "support", "app": "triage"}) for i in range(40)]
+    recs = [
+        wrapped(
+            f"2026-10-05T10:{i:02d}:00Z",
+            "gpt-4o",
+            400,
+            5,
+            [
+                {
+                    "role": "user",
+                    "content": f"Classify ticket {i} as billing or bug. Respond with only the label",
+                }
+            ],
+            {"team": "support", "app": "triage"},
+        )
+        for i in range(40)
+    ]
     result = scan([str(write_jsonl(tmp_path / "a.jsonl", recs))])
     [f] = findings(result)["llm-premium-simple"]
     # per request gpt-4o: 400*2.50 + 5*10 = 1050 per 1M; gpt-4o-mini: 400*0.15 + 5*0.60 = 63 per 1M
@@ -47,12 +68,26 @@ def test_premium_simple_requests_repriced_at_cheaper_model(tmp_path):
 
 def test_runaway_agent_loop_and_its_waste(tmp_path):
     msgs = [{"role": "user", "content": "research"}, {"role": "user", "content": "tool error: 503, retry"}]
-    recs = [{"timestamp": f"2026-10-05T10:00:{i * 5:02d}Z", "session_id": "loop-1",
-             "metadata": {"team": "research", "app": "agent"}, "request": {"model": "claude-sonnet-4-5", "messages": msgs},
-             "response": {"id": f"m{i}", "type": "message", "model": "claude-sonnet-4-5-20250929",
-                          "usage": {"input_tokens": 10000, "output_tokens": 100,
-                                    "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}}
-            for i in range(10)]
+    recs = [
+        {
+            "timestamp": f"2026-10-05T10:00:{i * 5:02d}Z",
+            "session_id": "loop-1",
+            "metadata": {"team": "research", "app": "agent"},
+            "request": {"model": "claude-sonnet-4-5", "messages": msgs},
+            "response": {
+                "id": f"m{i}",
+                "type": "message",
+                "model": "claude-sonnet-4-5-20250929",
+                "usage": {
+                    "input_tokens": 10000,
+                    "output_tokens": 100,
+                    "cache_creation_input_tokens": 0,
+                    "cache_read_input_tokens": 0,
+                },
+            },
+        }
+        for i in range(10)
+    ]
     result = scan([str(write_jsonl(tmp_path / "m.jsonl", recs))])
     [f] = findings(result)["llm-agent-loop"]
     # each call: 10000*3 + 100*15 = 31500 per 1M = $0.0315; calls 2..10 repeat the signature:
@@ -64,10 +99,31 @@ def test_runaway_agent_loop_and_its_waste(tmp_path):
 def test_retry_storm_counts_billed_attempts_except_the_kept_one(tmp_path):
     msgs = [{"role": "user", "content": "summarise file 7"}]
     meta = {"team": "data", "app": "ingest"}
-    recs = [wrapped(f"2026-10-05T03:00:0{i * 2}Z", "gpt-4o-mini", None, None, msgs, meta, status_code=429,
-                    error={"type": "rate_limit_exceeded"}) for i in range(3)]
-    recs.append(wrapped("2026-10-05T03:00:07Z", "gpt-4o-mini", 1000, 200, msgs, meta, status_code=408,
-                        error={"type": "timeout"}))
+    recs = [
+        wrapped(
+            f"2026-10-05T03:00:0{i * 2}Z",
+            "gpt-4o-mini",
+            None,
+            None,
+            msgs,
+            meta,
+            status_code=429,
+            error={"type": "rate_limit_exceeded"},
+        )
+        for i in range(3)
+    ]
+    recs.append(
+        wrapped(
+            "2026-10-05T03:00:07Z",
+            "gpt-4o-mini",
+            1000,
+            200,
+            msgs,
+            meta,
+            status_code=408,
+            error={"type": "timeout"},
+        )
+    )
     recs.append(wrapped("2026-10-05T03:00:09Z", "gpt-4o-mini", 1000, 200, msgs, meta))
     result = scan([str(write_jsonl(tmp_path / "r.jsonl", recs))])
     [f] = findings(result)["llm-retry-storm"]
@@ -79,26 +135,32 @@ def test_retry_storm_counts_billed_attempts_except_the_kept_one(tmp_path):
 
 def test_duplicate_prompts_saved_at_cached_input_price(tmp_path):
     msgs = [{"role": "system", "content": "long policy"}, {"role": "user", "content": "refund policy?"}]
-    recs = [wrapped(f"2026-10-05T1{i % 10}:00:00Z", "gpt-4o", 2000, 50, msgs, {"team": "cx", "app": "faq"})
-            for i in range(10)]
+    recs = [
+        wrapped(f"2026-10-05T1{i % 10}:00:00Z", "gpt-4o", 2000, 50, msgs, {"team": "cx", "app": "faq"})
+        for i in range(10)
+    ]
     result = scan([str(write_jsonl(tmp_path / "d.jsonl", recs))])
     [f] = findings(result)["llm-duplicate-prompt"]
     # 9 repeats * 2000 input tokens * (2.50 - 1.25) / 1e6 = $0.0225; a month: 0.0225 * 30.4167 = $0.6844
     assert f.estimated_monthly_savings_usd == round(0.0225 * MONTH, 2) == 0.68
     # a response cache saves the repeats' whole cost: 9 * (2000*2.5 + 50*10)/1e6 = $0.0495 -> 1.5067/month
-    assert f.observation.metrics["response_cache_savings_monthly_usd"] == pytest.approx(0.0495 * MONTH, abs=1e-6)
+    assert f.observation.metrics["response_cache_savings_monthly_usd"] == pytest.approx(
+        0.0495 * MONTH, abs=1e-6
+    )
     assert "prompt_preview" not in f.evidence and "long policy" not in json.dumps(f.evidence, default=str)
-
 
 
 def test_duplicate_prompt_across_teams_owned_by_its_first_sender(tmp_path):
     msgs = [{"role": "user", "content": "summarise the weekly report"}]
     # later lines first in the file: the owner follows time, not file order or engine threads
-    recs = [wrapped(f"2026-10-05T1{i}:00:00Z", "gpt-4o", 2000, 50, msgs, {"team": "search" if i else "data"})
-            for i in reversed(range(8))]
+    recs = [
+        wrapped(f"2026-10-05T1{i}:00:00Z", "gpt-4o", 2000, 50, msgs, {"team": "search" if i else "data"})
+        for i in reversed(range(8))
+    ]
     for _ in range(3):
         [f] = findings(scan([str(write_jsonl(tmp_path / "d.jsonl", recs))]))["llm-duplicate-prompt"]
         assert f.observation.owner == "data"
+
 
 def test_same_instant_in_two_files_goes_to_the_file_given_first(tmp_path):
     # ties in time are broken by file (in the order given), then line: the same inputs always
@@ -118,8 +180,10 @@ def test_same_instant_in_two_files_goes_to_the_file_given_first(tmp_path):
 def test_timestamps_before_1970_or_after_9999(tmp_path):
     # Go's zero time and epoch numbers past year 9999 used to stop the whole LLM scan
     msgs = [{"role": "user", "content": "hi"}]
-    recs = [wrapped(ts, "gpt-4o-mini", 100, 10, msgs, {"team": "t"})
-            for ts in ("2026-10-05T10:00:00Z", "0001-01-01T00:00:00Z", "5e21")]
+    recs = [
+        wrapped(ts, "gpt-4o-mini", 100, 10, msgs, {"team": "t"})
+        for ts in ("2026-10-05T10:00:00Z", "0001-01-01T00:00:00Z", "5e21")
+    ]
     result = scan([str(write_jsonl(tmp_path / "t.jsonl", recs))])
     assert [c.status for c in result.coverage] == ["ok"]
     assert result.analysis["llm"]["summary"]["requests"] == 3
@@ -127,9 +191,17 @@ def test_timestamps_before_1970_or_after_9999(tmp_path):
 
 def test_prompt_shape_folds_case_like_lower(tmp_path):
     # a Turkish dotted capital I lowers to "i̇": "İS THIS SPAM" reads as "is this spam"
-    line = json.dumps(wrapped("2026-10-05T10:00:00Z", "gpt-4o", 400, 5,
-                              [{"role": "user", "content": "İS THIS SPAM? buy now"}], {"team": "cx"}),
-                      ensure_ascii=False)
+    line = json.dumps(
+        wrapped(
+            "2026-10-05T10:00:00Z",
+            "gpt-4o",
+            400,
+            5,
+            [{"role": "user", "content": "İS THIS SPAM? buy now"}],
+            {"team": "cx"},
+        ),
+        ensure_ascii=False,
+    )
     path = tmp_path / "tr.jsonl"
     path.write_text((line + "\n") * 40, encoding="utf-8")
     [o] = [o for o in scan([str(path)]).observations if o.kind == "llm.premium_simple"]
@@ -146,9 +218,11 @@ def test_show_prompts_puts_text_in_evidence(tmp_path):
 
 def test_budget_projection_and_unowned_spend(tmp_path):
     big = 100_000  # gpt-4o input tokens: 100000 * 2.50 / 1e6 = $0.25 per request
-    recs = [wrapped("2026-11-01T00:00:00Z", "gpt-4o", big, 0, [], {"team": "search"}),
-            wrapped("2026-11-05T00:00:00Z", "gpt-4o", big, 0, [], {"team": "search"}),
-            wrapped("2026-11-05T00:00:00Z", "gpt-4o", big, 0, [], {"app": "orphan"})]
+    recs = [
+        wrapped("2026-11-01T00:00:00Z", "gpt-4o", big, 0, [], {"team": "search"}),
+        wrapped("2026-11-05T00:00:00Z", "gpt-4o", big, 0, [], {"team": "search"}),
+        wrapped("2026-11-05T00:00:00Z", "gpt-4o", big, 0, [], {"app": "orphan"}),
+    ]
     result = scan([str(write_jsonl(tmp_path / "b.jsonl", recs))], llm={"budgets": {"team": {"search": 2.0}}})
     found = findings(result)
     [b] = found["llm-budget"]
@@ -171,7 +245,9 @@ def test_malformed_lines_counted_reported_and_strict(tmp_path):
     llm = result.analysis["llm"]
     assert llm["summary"]["requests"] == 3 and llm["summary"]["unparseable records"] == 2
     assert [(e["line"], e["problem"][:14]) for e in llm["data"]["malformed_examples"]] == [
-        (2, "not valid JSON"), (4, "no model or to")]
+        (2, "not valid JSON"),
+        (4, "no model or to"),
+    ]
     [cov] = result.coverage
     assert cov.status == "partial" and cov.errors == 2
     with pytest.raises(ScannerError, match=r"2 malformed .*m.jsonl:2"):

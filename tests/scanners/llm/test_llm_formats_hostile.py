@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Hostile and broken LLM inputs: each costs only the offending record, never escapes the work
 directory, never reaches DuckDB's SQL text; every other record is still read and priced.
 
@@ -27,10 +26,16 @@ from aifinops_cli.scanners.llm.inputs import safe_local_name
 from tests.llm_helpers import priced_rows, scan
 from tests.scanners.llm.test_llm_s3_cli import moto_s3  # noqa: F401  (fixture)
 
-GOOD = {"timestamp": "2026-10-05T12:00:00Z",
-        "request": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
-        "response": {"id": "c", "object": "chat.completion", "model": "gpt-4o-mini",
-                     "usage": {"prompt_tokens": 100, "completion_tokens": 10}}}
+GOOD = {
+    "timestamp": "2026-10-05T12:00:00Z",
+    "request": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
+    "response": {
+        "id": "c",
+        "object": "chat.completion",
+        "model": "gpt-4o-mini",
+        "usage": {"prompt_tokens": 100, "completion_tokens": 10},
+    },
+}
 LINE = json.dumps(GOOD)
 COST = 21e-6
 
@@ -41,16 +46,24 @@ def bad_lines(result) -> list[tuple[int, str]]:
 
 def test_invalid_utf8_line_costs_only_itself_with_its_line(tmp_path):
     path = tmp_path / "u.jsonl"
-    path.write_bytes(b"\n".join([LINE.encode(), b'{"model": "\xff\xfe gpt"}', LINE.encode(), LINE.encode()]) + b"\n")
+    path.write_bytes(
+        b"\n".join([LINE.encode(), b'{"model": "\xff\xfe gpt"}', LINE.encode(), LINE.encode()]) + b"\n"
+    )
     rows = priced_rows(path)
     # the records after the bad one keep their own line numbers (3 and 4, not 2 and 3)
-    assert [r["line_no"] for r in rows] == [1, 3, 4] and [r["cost"] for r in rows] == [pytest.approx(COST)] * 3
+    assert [r["line_no"] for r in rows] == [1, 3, 4] and [r["cost"] for r in rows] == [
+        pytest.approx(COST)
+    ] * 3
     assert bad_lines(scan([str(path)])) == [(2, "invalid UTF-8")]
 
 
 def test_first_record_over_1mb_is_read_and_one_over_the_record_limit_is_counted(tmp_path):
-    big = dict(GOOD, request={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x" * (2 << 20)}]})
-    huge = dict(GOOD, request={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "y" * (17 << 20)}]})
+    big = dict(
+        GOOD, request={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x" * (2 << 20)}]}
+    )
+    huge = dict(
+        GOOD, request={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "y" * (17 << 20)}]}
+    )
     path = tmp_path / "big.jsonl"
     # the broken line 4 sends the file through the line-by-line reader, which has the record limit
     path.write_text("\n".join([json.dumps(big), json.dumps(huge), LINE, "{not json", LINE]) + "\n")
@@ -107,8 +120,17 @@ def test_bad_llm_config_exits_2_before_the_scan(tmp_path):
     assert res.exit_code == 2 and "unknown --llm-log-format" in res.output
 
 
-@pytest.mark.parametrize("key", ["../../escape.jsonl", "/abs/escape.jsonl", "a/../../b/escape.jsonl",
-                                 "..\\..\\win.jsonl", "./.hidden.jsonl", "x/ /..jsonl"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "../../escape.jsonl",
+        "/abs/escape.jsonl",
+        "a/../../b/escape.jsonl",
+        "..\\..\\win.jsonl",
+        "./.hidden.jsonl",
+        "x/ /..jsonl",
+    ],
+)
 def test_s3_keys_map_to_safe_names_inside_the_work_dir(tmp_path, key):
     root = tmp_path / "work" / "s3"
     local = safe_local_name(root, 7, key)
@@ -135,8 +157,9 @@ def test_work_dir_is_private_and_removed_and_stale_ones_are_swept(tmp_path):
     engine.close()
     assert not work.exists()
     # a run killed with -9 leaves its directory; the next run removes it (only dead owners')
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     stale = tmp_path / f"aifinops-llm-{dead}-abc"
     (stale / "spill").mkdir(parents=True)
     (stale / "spill" / "duckdb_temp_block.tmp").write_text("prompt text")

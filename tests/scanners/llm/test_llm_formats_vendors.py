@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Every vendor shape, from fixtures in tests/data/llm written after each vendor's documented
 example, parsed by the real engine and priced to within 0.01% of a cost worked out by hand here.
 
@@ -39,7 +38,12 @@ def money(x: float) -> object:
 
 def test_openai_chat_completion_with_cached_tokens():
     [r] = rows("openai_chat.jsonl")
-    assert (r["fmt"], r["provider"], r["priced_as"], r["price_mode"]) == ("openai", "openai", "gpt-4o-mini", None)
+    assert (r["fmt"], r["provider"], r["priced_as"], r["price_mode"]) == (
+        "openai",
+        "openai",
+        "gpt-4o-mini",
+        None,
+    )
     # (1500-1024)*0.15 + 1024*0.075 + 200*0.60 = 71.4 + 76.8 + 120 = 268.2 per 1M
     assert r["cost"] == money(268.2e-6)
 
@@ -71,18 +75,30 @@ def test_openai_batch_output_batch_rate_and_failed_lines():
 
 def test_anthropic_message_batch_results():
     ok, errored, expired, canceled = rows("anthropic_batch.jsonl")
-    assert (ok["fmt"], ok["request_id"], ok["price_mode"]) == ("anthropic-batch", "my-second-request", "batch")
+    assert (ok["fmt"], ok["request_id"], ok["price_mode"]) == (
+        "anthropic-batch",
+        "my-second-request",
+        "batch",
+    )
     assert (ok["input_tokens"], ok["cached_input_tokens"], ok["cache_write_tokens"]) == (5500, 4000, 1000)
     # results carry no time, so no dated variant applies: Anthropic's documented 50% batch rate on
     # (500*1 + 4000*0.10 + 1000*1.25 + 300*5) = 500 + 400 + 1250 + 1500 = 3650 -> 1825 per 1M
     assert ok["cost"] == money(1825e-6) and "docs.anthropic.com" in ok["price_source"]
     assert [(x["status"], x["error"], x["cost"]) for x in (errored, expired, canceled)] == [
-        ("error", "invalid_request_error", 0.0), ("error", "expired", 0.0), ("error", "canceled", 0.0)]
+        ("error", "invalid_request_error", 0.0),
+        ("error", "expired", 0.0),
+        ("error", "canceled", 0.0),
+    ]
 
 
 def test_azure_openai_deployment_mapped_to_its_model():
     [r] = rows("azure_openai.jsonl", AZURE)
-    assert (r["fmt"], r["provider"], r["model"], r["priced_as"]) == ("azure-openai", "azure", "prod-4o-mini", "gpt-4o-mini")
+    assert (r["fmt"], r["provider"], r["model"], r["priced_as"]) == (
+        "azure-openai",
+        "azure",
+        "prod-4o-mini",
+        "gpt-4o-mini",
+    )
     # azure gpt-4o-mini: 800*0.15 + 50*0.60 = 120 + 30 = 150 per 1M
     assert r["cost"] == money(150e-6) and "azure deployment prod-4o-mini -> gpt-4o-mini" in r["price_source"]
 
@@ -91,8 +107,13 @@ def test_gemini_usage_metadata_thoughts_tool_use_and_cache():
     [r] = rows("gemini.jsonl")
     # input = promptTokenCount 3000 (includes 1000 cached) + toolUsePromptTokenCount 200 = 3200;
     # output = candidates 400 + thoughts 600 = 1000
-    assert (r["provider"], r["input_tokens"], r["cached_input_tokens"], r["output_tokens"], r["reasoning_tokens"]) == (
-        "google", 3200, 1000, 1000, 600)
+    assert (
+        r["provider"],
+        r["input_tokens"],
+        r["cached_input_tokens"],
+        r["output_tokens"],
+        r["reasoning_tokens"],
+    ) == ("google", 3200, 1000, 1000, 600)
     # (3200-1000)*0.30 + 1000*0.03 + 400*2.50 + 600*2.50 = 660 + 30 + 1000 + 1500 = 3190 per 1M
     assert r["cost"] == money(3190e-6)
 
@@ -128,7 +149,9 @@ def test_litellm_spend_logs_one_line_array_and_list_key_wrapper(tmp_path):
     one_line = tmp_path / "spend.json"
     one_line.write_text(json.dumps(records))
     wrapped = tmp_path / "wrapped.json"
-    wrapped.write_text(json.dumps({"data": records, "meta": {"page": 1, "tags": ["a]", "b"]}, "total": 2}, indent=1))
+    wrapped.write_text(
+        json.dumps({"data": records, "meta": {"page": 1, "tags": ["a]", "b"]}, "total": 2}, indent=1)
+    )
     for path in (one_line, wrapped):
         got = priced_rows(path)
         assert [(r["team"], r["line_no"]) for r in got] == [("growth", 1), ("team-uuid-2", 2)]
@@ -140,21 +163,53 @@ def test_litellm_team_is_the_same_in_csv_jsonl_and_payload(tmp_path):
     jsonl = tmp_path / "spend.jsonl"
     jsonl.write_text(json.dumps(rec) + "\n")
     csv_path = tmp_path / "spend.csv"
-    cols = ["request_id", "spend", "prompt_tokens", "completion_tokens", "startTime", "model", "metadata", "team_id"]
-    csv_path.write_text(",".join(cols) + "\n" + ",".join(
-        json.dumps(json.dumps(rec[c])) if c == "metadata" else str(rec[c]) for c in cols) + "\n")
+    cols = [
+        "request_id",
+        "spend",
+        "prompt_tokens",
+        "completion_tokens",
+        "startTime",
+        "model",
+        "metadata",
+        "team_id",
+    ]
+    csv_path.write_text(
+        ",".join(cols)
+        + "\n"
+        + ",".join(json.dumps(json.dumps(rec[c])) if c == "metadata" else str(rec[c]) for c in cols)
+        + "\n"
+    )
     payload = tmp_path / "payload.jsonl"
-    payload.write_text(json.dumps({"id": "p", "status": "success", "response_cost": 0.00027, "prompt_tokens": 1000,
-                                   "completion_tokens": 200, "startTime": "2026-11-05T12:00:00Z", "model": "gpt-4o-mini",
-                                   "custom_llm_provider": "openai", "team_id": "team-uuid-1",
-                                   "metadata": rec["metadata"]}) + "\n")
+    payload.write_text(
+        json.dumps(
+            {
+                "id": "p",
+                "status": "success",
+                "response_cost": 0.00027,
+                "prompt_tokens": 1000,
+                "completion_tokens": 200,
+                "startTime": "2026-11-05T12:00:00Z",
+                "model": "gpt-4o-mini",
+                "custom_llm_provider": "openai",
+                "team_id": "team-uuid-1",
+                "metadata": rec["metadata"],
+            }
+        )
+        + "\n"
+    )
     assert [priced_rows(p)[0]["team"] for p in (jsonl, csv_path, payload)] == ["growth"] * 3
 
 
 def test_langfuse_generations_spans_and_error_levels():
     gen, err = rows("langfuse.jsonl")  # the SPAN observation is structure, not a request
     assert (gen["fmt"], gen["provider"], gen["team"], gen["app"], gen["user_id"], gen["session_id"]) == (
-        "langfuse", "openai", "docs", "summariser", "user-42", "sess-7")
+        "langfuse",
+        "openai",
+        "docs",
+        "summariser",
+        "user-42",
+        "sess-7",
+    )
     # usageDetails buckets are exclusive: input 1200 + input_cached_tokens 800 = 2000 in, 150 out
     assert (gen["input_tokens"], gen["cached_input_tokens"], gen["output_tokens"]) == (2000, 800, 150)
     # 1200*0.15 + 800*0.075 + 150*0.60 = 180 + 60 + 90 = 330 per 1M; costDetails.total says the same
@@ -165,7 +220,13 @@ def test_langfuse_generations_spans_and_error_levels():
 def test_helicone_export_properties_and_anthropic_cache_tokens():
     ok, overloaded = rows("helicone.json")
     assert (ok["fmt"], ok["provider"], ok["team"], ok["app"], ok["session_id"], ok["user_id"]) == (
-        "helicone", "anthropic", "support", "helpdesk", "sess-9", "alice")
+        "helicone",
+        "anthropic",
+        "support",
+        "helpdesk",
+        "sess-9",
+        "alice",
+    )
     # Anthropic counts: prompt 300 + cache read 2000 + cache write 500 = 2800 in
     assert (ok["input_tokens"], ok["cached_input_tokens"], ok["cache_write_tokens"]) == (2800, 2000, 500)
     # 300*1 + 2000*0.10 + 500*1.25 + 100*5 = 300 + 200 + 625 + 500 = 1625 per 1M
@@ -183,9 +244,13 @@ def test_openrouter_is_billed_by_openrouter_with_its_logged_cost():
 def test_openai_compatible_vendors_are_billed_by_themselves():
     got = rows("openai_compatible.jsonl")
     assert [(r["provider"], r["priced_as"]) for r in got] == [
-        ("mistral", "mistral-small-latest"), ("groq", "llama-3.3-70b-versatile"), ("deepseek", "deepseek-chat"),
-        ("x-ai", "grok-3-mini"), ("together", "meta-llama/Llama-3.3-70B-Instruct-Turbo"),
-        ("fireworks", "deepseek-v3p2")]
+        ("mistral", "mistral-small-latest"),
+        ("groq", "llama-3.3-70b-versatile"),
+        ("deepseek", "deepseek-chat"),
+        ("x-ai", "grok-3-mini"),
+        ("together", "meta-llama/Llama-3.3-70B-Instruct-Turbo"),
+        ("fireworks", "deepseek-v3p2"),
+    ]
     assert [r["cost"] for r in got] == [
         money(210e-6),  # mistral: 1000*0.15 + 100*0.60 = 150 + 60
         money(669e-6),  # groq: 1000*0.59 + 100*0.79 = 590 + 79
@@ -200,7 +265,12 @@ def test_otel_agent_trace_document_tools_agents_embeddings_and_errors():
     chat, emb, err = rows("otel_agent.json")
     # invoke_agent (its token totals repeat its children's), execute_tool and the HTTP span are
     # structure: not requests, not malformed
-    assert (chat["team"], chat["app"], chat["session_id"], chat["latency_ms"]) == ("travel", "travel-app", "conv-5", 900)
+    assert (chat["team"], chat["app"], chat["session_id"], chat["latency_ms"]) == (
+        "travel",
+        "travel-app",
+        "conv-5",
+        900,
+    )
     assert chat["cost"] == money(180e-6)  # 800*0.15 + 100*0.60 = 120 + 60
     assert (emb["model"], emb["input_tokens"], emb["output_tokens"]) == ("text-embedding-3-small", 500, 0)
     assert emb["cost"] == money(10e-6)  # 500*0.02
@@ -242,8 +312,12 @@ def test_gemini_api_batch_result_lines(tmp_path):
     # Gemini API batch output: {key, response: GenerateContentResponse} or {key, error}
     gem = json.loads((DATA / "gemini.jsonl").read_text())
     path = tmp_path / "batch.jsonl"
-    path.write_text(json.dumps({"key": "req-1", "response": gem}) + "\n"
-                    + json.dumps({"key": "req-2", "error": {"code": 400, "message": "bad", "status": "INVALID_ARGUMENT"}}) + "\n")
+    path.write_text(
+        json.dumps({"key": "req-1", "response": gem})
+        + "\n"
+        + json.dumps({"key": "req-2", "error": {"code": 400, "message": "bad", "status": "INVALID_ARGUMENT"}})
+        + "\n"
+    )
     ok, bad = priced_rows(path)
     assert (ok["fmt"], ok["request_id"], ok["price_mode"]) == ("gemini-batch", "req-1", "batch")
     # batch variant on 2026-11-05: (3200-1000)*0.15 + 1000*0.03 + 400*1.25 + 600*1.25

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Agent loops found from the reply alone (no prompt logged) in the OpenAI Responses API, Gemini /
 Vertex generateContent and Bedrock (Converse in invocation logs and batch output): the model asks
 for the same tool call again and again. Records built from each vendor's documented response
@@ -22,17 +21,36 @@ from tests.llm_helpers import MONTH, findings, priced_rows, scan, write_jsonl
 
 def responses_call(i: int, args: str, session: str = "r1") -> dict:
     """A Responses API object (`output` items) as a gateway logs it, with its session."""
-    return {"timestamp": f"2026-10-05T10:00:{i * 5:02d}Z", "session_id": session, "metadata": {"team": "research"},
-            "response": {
-                "id": f"resp_{i}", "object": "response", "created_at": 1791194400 + i, "status": "completed",
-                "model": "gpt-4.1",
-                "output": [
-                    {"type": "reasoning", "id": f"rs_{i}", "summary": []},
-                    {"type": "function_call", "id": f"fc_{i}", "call_id": f"call_{i}", "name": "get_weather",
-                     "arguments": args, "status": "completed"}],
-                "usage": {"input_tokens": 3000, "input_tokens_details": {"cached_tokens": 0},
-                          "output_tokens": 50, "output_tokens_details": {"reasoning_tokens": 0},
-                          "total_tokens": 3050}}}
+    return {
+        "timestamp": f"2026-10-05T10:00:{i * 5:02d}Z",
+        "session_id": session,
+        "metadata": {"team": "research"},
+        "response": {
+            "id": f"resp_{i}",
+            "object": "response",
+            "created_at": 1791194400 + i,
+            "status": "completed",
+            "model": "gpt-4.1",
+            "output": [
+                {"type": "reasoning", "id": f"rs_{i}", "summary": []},
+                {
+                    "type": "function_call",
+                    "id": f"fc_{i}",
+                    "call_id": f"call_{i}",
+                    "name": "get_weather",
+                    "arguments": args,
+                    "status": "completed",
+                },
+            ],
+            "usage": {
+                "input_tokens": 3000,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": 50,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": 3050,
+            },
+        },
+    }
 
 
 def test_responses_api_tool_call_loop_without_prompts(tmp_path):
@@ -56,29 +74,51 @@ def test_responses_api_tool_call_loop_without_prompts(tmp_path):
 def test_responses_api_text_reply_is_evidence_too(tmp_path):
     def text_call(i: int, text: str) -> dict:
         rec = responses_call(i, "{}", session="r2")
-        rec["response"]["output"] = [{"type": "message", "id": f"msg_{i}", "status": "completed", "role": "assistant",
-                                      "content": [{"type": "output_text", "text": text, "annotations": []}]}]
+        rec["response"]["output"] = [
+            {
+                "type": "message",
+                "id": f"msg_{i}",
+                "status": "completed",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": text, "annotations": []}],
+            }
+        ]
         return rec
 
-    rows = priced_rows(write_jsonl(tmp_path / "t.jsonl", [text_call(i, "The build is still running.") for i in range(3)]
-                                   + [text_call(3, "The build passed.")]))
+    rows = priced_rows(
+        write_jsonl(
+            tmp_path / "t.jsonl",
+            [text_call(i, "The build is still running.") for i in range(3)]
+            + [text_call(3, "The build passed.")],
+        )
+    )
     assert len({r["reply_hash"] for r in rows[:3]}) == 1 and rows[3]["reply_hash"] != rows[0]["reply_hash"]
     assert all(r["reply_hash"] for r in rows)
 
 
 def gemini_call(i: int, part: dict, session: str) -> dict:
     """A generateContent response (candidates[].content.parts[]) wrapped with its session."""
-    return {"timestamp": f"2026-10-05T11:00:{i * 5:02d}Z", "session_id": session, "metadata": {"team": "research"},
-            "response": {
-                "candidates": [{"content": {"role": "model", "parts": [part]}, "finishReason": "STOP", "index": 0}],
-                "usageMetadata": {"promptTokenCount": 2000, "candidatesTokenCount": 20, "totalTokenCount": 2020},
-                "modelVersion": "gemini-2.5-flash", "responseId": f"resp-{i}"}}
+    return {
+        "timestamp": f"2026-10-05T11:00:{i * 5:02d}Z",
+        "session_id": session,
+        "metadata": {"team": "research"},
+        "response": {
+            "candidates": [
+                {"content": {"role": "model", "parts": [part]}, "finishReason": "STOP", "index": 0}
+            ],
+            "usageMetadata": {"promptTokenCount": 2000, "candidatesTokenCount": 20, "totalTokenCount": 2020},
+            "modelVersion": "gemini-2.5-flash",
+            "responseId": f"resp-{i}",
+        },
+    }
 
 
 def test_gemini_function_call_loop_without_prompts(tmp_path):
     call = {"functionCall": {"name": "search_files", "args": {"pattern": "*.log"}}}
     recs = [gemini_call(i, call, "g1") for i in range(4)]
-    recs.append(gemini_call(4, {"functionCall": {"name": "search_files", "args": {"pattern": "*.txt"}}}, "g1"))
+    recs.append(
+        gemini_call(4, {"functionCall": {"name": "search_files", "args": {"pattern": "*.txt"}}}, "g1")
+    )
     # a second session repeating a text answer three times: a loop by its text
     recs += [gemini_call(10 + i, {"text": "I could not open the file."}, "g2") for i in range(3)]
     path = write_jsonl(tmp_path / "gemini.jsonl", recs)
@@ -98,20 +138,44 @@ def test_gemini_function_call_loop_without_prompts(tmp_path):
 
 def converse_log(i: int, tool_input: dict) -> dict:
     """A Bedrock model invocation log record of a Converse call answered with a toolUse block."""
-    return {"schemaType": "ModelInvocationLog", "schemaVersion": "1.0", "timestamp": f"2026-10-05T12:00:{i * 5:02d}Z",
-            "accountId": "123456789012", "identity": {"arn": "arn:aws:sts::123456789012:assumed-role/agent/s"},
-            "region": "us-east-1", "requestId": f"req-{i}", "operation": "Converse",
-            "modelId": "anthropic.claude-3-5-haiku-20241022-v1:0",
-            "requestMetadata": {"session_id": "b1", "team": "platform"},
-            # no input body: this account's logs keep no prompt (whatever the input body holds,
-            # messages or not, is hashed as the prompt and would be the evidence instead)
-            "input": {"inputContentType": "application/json", "inputTokenCount": 2500},
-            "output": {"outputContentType": "application/json", "outputTokenCount": 40,
-                       "outputBodyJson": {"output": {"message": {"role": "assistant", "content": [
-                           {"toolUse": {"toolUseId": f"tooluse_{i}", "name": "get_ticket", "input": tool_input}}]}},
-                           "stopReason": "tool_use",
-                           "usage": {"inputTokens": 2500, "outputTokens": 40, "totalTokens": 2540},
-                           "metrics": {"latencyMs": 800}}}}
+    return {
+        "schemaType": "ModelInvocationLog",
+        "schemaVersion": "1.0",
+        "timestamp": f"2026-10-05T12:00:{i * 5:02d}Z",
+        "accountId": "123456789012",
+        "identity": {"arn": "arn:aws:sts::123456789012:assumed-role/agent/s"},
+        "region": "us-east-1",
+        "requestId": f"req-{i}",
+        "operation": "Converse",
+        "modelId": "anthropic.claude-3-5-haiku-20241022-v1:0",
+        "requestMetadata": {"session_id": "b1", "team": "platform"},
+        # no input body: this account's logs keep no prompt (whatever the input body holds,
+        # messages or not, is hashed as the prompt and would be the evidence instead)
+        "input": {"inputContentType": "application/json", "inputTokenCount": 2500},
+        "output": {
+            "outputContentType": "application/json",
+            "outputTokenCount": 40,
+            "outputBodyJson": {
+                "output": {
+                    "message": {
+                        "role": "assistant",
+                        "content": [
+                            {
+                                "toolUse": {
+                                    "toolUseId": f"tooluse_{i}",
+                                    "name": "get_ticket",
+                                    "input": tool_input,
+                                }
+                            }
+                        ],
+                    }
+                },
+                "stopReason": "tool_use",
+                "usage": {"inputTokens": 2500, "outputTokens": 40, "totalTokens": 2540},
+                "metrics": {"latencyMs": 800},
+            },
+        },
+    }
 
 
 def test_bedrock_converse_tool_use_loop_without_prompts(tmp_path):
@@ -130,19 +194,40 @@ def test_bedrock_converse_tool_use_loop_without_prompts(tmp_path):
 
 def test_bedrock_batch_converse_and_anthropic_bodies_carry_reply_hashes(tmp_path):
     # batch output lines: a Converse body (toolUse) and an InvokeModel Anthropic body (tool_use)
-    converse = {"recordId": "R1", "modelInput": {"messages": []},
-                "modelOutput": {"output": {"message": {"role": "assistant", "content": [
-                    {"toolUse": {"toolUseId": "tooluse_a", "name": "lookup", "input": {"q": "x"}}}]}},
-                    "stopReason": "tool_use", "usage": {"inputTokens": 10, "outputTokens": 5, "totalTokens": 15}}}
+    converse = {
+        "recordId": "R1",
+        "modelInput": {"messages": []},
+        "modelOutput": {
+            "output": {
+                "message": {
+                    "role": "assistant",
+                    "content": [
+                        {"toolUse": {"toolUseId": "tooluse_a", "name": "lookup", "input": {"q": "x"}}}
+                    ],
+                }
+            },
+            "stopReason": "tool_use",
+            "usage": {"inputTokens": 10, "outputTokens": 5, "totalTokens": 15},
+        },
+    }
     converse2 = json.loads(json.dumps(converse).replace("tooluse_a", "tooluse_b").replace('"R1"', '"R2"'))
-    anthropic = {"recordId": "R3", "modelInput": {"anthropic_version": "bedrock-2023-05-31", "messages": []},
-                 "modelOutput": {"id": "msg_1", "type": "message", "role": "assistant",
-                                 "model": "claude-3-5-haiku-20241022",
-                                 "content": [{"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {"q": "x"}}],
-                                 "usage": {"input_tokens": 10, "output_tokens": 5}}}
+    anthropic = {
+        "recordId": "R3",
+        "modelInput": {"anthropic_version": "bedrock-2023-05-31", "messages": []},
+        "modelOutput": {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-3-5-haiku-20241022",
+            "content": [{"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {"q": "x"}}],
+            "usage": {"input_tokens": 10, "output_tokens": 5},
+        },
+    }
     # the Converse lines name no model: the job's comes from config (see test_llm_modes)
-    rows = priced_rows(write_jsonl(tmp_path / "b.jsonl.out", [converse, converse2, anthropic]),
-                       llm={"bedrock_batch_models": {"*": "anthropic.claude-3-5-haiku-20241022-v1:0"}})
+    rows = priced_rows(
+        write_jsonl(tmp_path / "b.jsonl.out", [converse, converse2, anthropic]),
+        llm={"bedrock_batch_models": {"*": "anthropic.claude-3-5-haiku-20241022-v1:0"}},
+    )
     assert {r["fmt"] for r in rows} == {"bedrock-batch"}
     # the tool-use ids differ, the calls do not: one hash for the two Converse lines
     assert rows[0]["reply_hash"] and rows[0]["reply_hash"] == rows[1]["reply_hash"]

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """s3:// input against a moto server, and the real `aifinops scan` command."""
 
 from __future__ import annotations
@@ -14,11 +13,19 @@ from typer.testing import CliRunner
 from aifinops_cli.cli.app import app
 from tests.llm_helpers import scan
 
-REC = {"schemaType": "ModelInvocationLog", "schemaVersion": "1.0", "timestamp": "2026-10-05T12:00:00Z",
-       "accountId": "123456789012", "region": "us-east-1", "requestId": "b1", "operation": "InvokeModel",
-       "modelId": "anthropic.claude-3-haiku-20240307-v1:0", "requestMetadata": {"team": "platform"},
-       "input": {"inputContentType": "application/json", "inputTokenCount": 1000},
-       "output": {"outputContentType": "application/json", "outputTokenCount": 200}}
+REC = {
+    "schemaType": "ModelInvocationLog",
+    "schemaVersion": "1.0",
+    "timestamp": "2026-10-05T12:00:00Z",
+    "accountId": "123456789012",
+    "region": "us-east-1",
+    "requestId": "b1",
+    "operation": "InvokeModel",
+    "modelId": "anthropic.claude-3-haiku-20240307-v1:0",
+    "requestMetadata": {"team": "platform"},
+    "input": {"inputContentType": "application/json", "inputTokenCount": 1000},
+    "output": {"outputContentType": "application/json", "outputTokenCount": 200},
+}
 
 
 @pytest.fixture
@@ -34,8 +41,11 @@ def moto_s3(monkeypatch):
     s3.create_bucket(Bucket="logs")
     body = gzip.compress("".join(json.dumps(REC) + "\n" for _ in range(3)).encode())
     for day in ("05", "06"):
-        s3.put_object(Bucket="logs", Key=f"AWSLogs/123456789012/BedrockModelInvocationLogs/us-east-1/2026/10/{day}/x.json.gz",
-                      Body=body)
+        s3.put_object(
+            Bucket="logs",
+            Key=f"AWSLogs/123456789012/BedrockModelInvocationLogs/us-east-1/2026/10/{day}/x.json.gz",
+            Body=body,
+        )
     s3.put_object(Bucket="logs", Key="other/readme.md", Body=b"not a log")
     yield
     server.stop()
@@ -57,11 +67,24 @@ def test_s3_missing_bucket_is_a_coverage_line(moto_s3):
 
 def test_cli_scan_llm_logs_json(tmp_path):
     path = tmp_path / "a.jsonl"
-    recs = [{"timestamp": f"2026-10-05T10:{i:02d}:00Z", "metadata": {"team": "support", "app": "triage"},
-             "request": {"model": "gpt-4o", "messages": [{"role": "user", "content": f"Classify: x{i}. Respond with only the label"}]},
-             "response": {"id": "c", "object": "chat.completion", "created": 1, "model": "gpt-4o",
-                          "usage": {"prompt_tokens": 400, "completion_tokens": 5, "total_tokens": 405}}}
-            for i in range(40)]
+    recs = [
+        {
+            "timestamp": f"2026-10-05T10:{i:02d}:00Z",
+            "metadata": {"team": "support", "app": "triage"},
+            "request": {
+                "model": "gpt-4o",
+                "messages": [{"role": "user", "content": f"Classify: x{i}. Respond with only the label"}],
+            },
+            "response": {
+                "id": "c",
+                "object": "chat.completion",
+                "created": 1,
+                "model": "gpt-4o",
+                "usage": {"prompt_tokens": 400, "completion_tokens": 5, "total_tokens": 405},
+            },
+        }
+        for i in range(40)
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in recs))
     out = tmp_path / "r.json"
     res = CliRunner().invoke(app, ["scan", "--llm-logs", str(path), "--format", "json", "--output", str(out)])

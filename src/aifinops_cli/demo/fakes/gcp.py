@@ -29,12 +29,22 @@ def _ts(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.000-00:00")
 
 
-def instance_json(project: str, name: str, zone: str, machine_type: str, instance_id: int, *,
-                  status: str = "RUNNING", labels: dict[str, str] | None = None,
-                  accelerators: list[tuple[str, int]] | None = None, created: datetime,
-                  started: datetime | None = None, stopped: datetime | None = None, spot: bool = False,
-                  created_by: str = ""
-                  ) -> dict[str, Any]:
+def instance_json(
+    project: str,
+    name: str,
+    zone: str,
+    machine_type: str,
+    instance_id: int,
+    *,
+    status: str = "RUNNING",
+    labels: dict[str, str] | None = None,
+    accelerators: list[tuple[str, int]] | None = None,
+    created: datetime,
+    started: datetime | None = None,
+    stopped: datetime | None = None,
+    spot: bool = False,
+    created_by: str = "",
+) -> dict[str, Any]:
     zone_url = f"{COMPUTE}/projects/{project}/zones/{zone}"
     doc: dict[str, Any] = {
         "kind": "compute#instance",
@@ -46,11 +56,25 @@ def instance_json(project: str, name: str, zone: str, machine_type: str, instanc
         "zone": zone_url,
         "selfLink": f"{zone_url}/instances/{name}",
         "labels": dict(labels or {}),
-        "disks": [{"kind": "compute#attachedDisk", "type": "PERSISTENT", "mode": "READ_WRITE",
-                   "source": f"{zone_url}/disks/{name}", "deviceName": "persistent-disk-0",
-                   "index": 0, "boot": True, "autoDelete": True, "diskSizeGb": "100"}],
-        "scheduling": {"onHostMaintenance": "TERMINATE", "automaticRestart": not spot,
-                       "preemptible": spot, "provisioningModel": "SPOT" if spot else "STANDARD"},
+        "disks": [
+            {
+                "kind": "compute#attachedDisk",
+                "type": "PERSISTENT",
+                "mode": "READ_WRITE",
+                "source": f"{zone_url}/disks/{name}",
+                "deviceName": "persistent-disk-0",
+                "index": 0,
+                "boot": True,
+                "autoDelete": True,
+                "diskSizeGb": "100",
+            }
+        ],
+        "scheduling": {
+            "onHostMaintenance": "TERMINATE",
+            "automaticRestart": not spot,
+            "preemptible": spot,
+            "provisioningModel": "SPOT" if spot else "STANDARD",
+        },
     }
     if started is not None:
         doc["lastStartTimestamp"] = _ts(started)
@@ -58,19 +82,33 @@ def instance_json(project: str, name: str, zone: str, machine_type: str, instanc
         doc["lastStopTimestamp"] = _ts(stopped)
     if created_by:  # managed instance group members say which group made them
         group = f"projects/123456789/zones/{zone}/instanceGroupManagers/{created_by}"
-        doc["metadata"] = {"kind": "compute#metadata", "fingerprint": "abc=",
-                           "items": [{"key": "created-by", "value": group}]}
+        doc["metadata"] = {
+            "kind": "compute#metadata",
+            "fingerprint": "abc=",
+            "items": [{"key": "created-by", "value": group}],
+        }
     if accelerators:
         doc["guestAccelerators"] = [
             {"acceleratorType": f"{zone_url}/acceleratorTypes/{a}", "acceleratorCount": n}
-            for a, n in accelerators]
+            for a, n in accelerators
+        ]
     return doc
 
 
-def disk_json(project: str, name: str, zone: str, disk_type: str, size_gb: int, disk_id: int, *,
-              users: list[str] | None = None, labels: dict[str, str] | None = None,
-              created: datetime, detached: datetime | None = None,
-              attached: datetime | None = None) -> dict[str, Any]:
+def disk_json(
+    project: str,
+    name: str,
+    zone: str,
+    disk_type: str,
+    size_gb: int,
+    disk_id: int,
+    *,
+    users: list[str] | None = None,
+    labels: dict[str, str] | None = None,
+    created: datetime,
+    detached: datetime | None = None,
+    attached: datetime | None = None,
+) -> dict[str, Any]:
     zone_url = f"{COMPUTE}/projects/{project}/zones/{zone}"
     doc: dict[str, Any] = {
         "kind": "compute#disk",
@@ -94,54 +132,98 @@ def disk_json(project: str, name: str, zone: str, disk_type: str, size_gb: int, 
     return doc
 
 
-def node_pool_json(name: str, machine_type: str, *, accelerators: list[tuple[str, int]] | None = None,
-                   autoscaling: tuple[int, int] | None = None, node_count: int = 1,
-                   labels: dict[str, str] | None = None, groups: list[str] | None = None,
-                   locations: list[str] | None = None, spot: bool = False) -> dict[str, Any]:
-    config: dict[str, Any] = {"machineType": machine_type, "diskSizeGb": 100, "diskType": "pd-balanced",
-                              "labels": dict(labels or {})}
+def node_pool_json(
+    name: str,
+    machine_type: str,
+    *,
+    accelerators: list[tuple[str, int]] | None = None,
+    autoscaling: tuple[int, int] | None = None,
+    node_count: int = 1,
+    labels: dict[str, str] | None = None,
+    groups: list[str] | None = None,
+    locations: list[str] | None = None,
+    spot: bool = False,
+) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "machineType": machine_type,
+        "diskSizeGb": 100,
+        "diskType": "pd-balanced",
+        "labels": dict(labels or {}),
+    }
     if spot:
         config["spot"] = True
     if accelerators:
-        config["accelerators"] = [{"acceleratorCount": str(n), "acceleratorType": a}
-                                  for a, n in accelerators]
-    doc: dict[str, Any] = {"name": name, "config": config, "initialNodeCount": node_count,
-                           "status": "RUNNING", "version": "1.30.5-gke.1014001"}
+        config["accelerators"] = [{"acceleratorCount": str(n), "acceleratorType": a} for a, n in accelerators]
+    doc: dict[str, Any] = {
+        "name": name,
+        "config": config,
+        "initialNodeCount": node_count,
+        "status": "RUNNING",
+        "version": "1.30.5-gke.1014001",
+    }
     if locations:  # the zones the pool's nodes run in
         doc["locations"] = list(locations)
     if groups:
         # "ZONE/NAME" -> the instance group manager URL GKE lists for the pool
-        doc["instanceGroupUrls"] = [f"{COMPUTE}/projects/p/zones/{g.split('/')[0]}/instanceGroupManagers/"
-                                    f"{g.split('/')[1]}" for g in groups]
+        doc["instanceGroupUrls"] = [
+            f"{COMPUTE}/projects/p/zones/{g.split('/')[0]}/instanceGroupManagers/{g.split('/')[1]}"
+            for g in groups
+        ]
     if autoscaling:
-        doc["autoscaling"] = {"enabled": True, "minNodeCount": autoscaling[0],
-                              "maxNodeCount": autoscaling[1]}
+        doc["autoscaling"] = {"enabled": True, "minNodeCount": autoscaling[0], "maxNodeCount": autoscaling[1]}
     return doc
 
 
-def cluster_json(project: str, name: str, location: str, pools: list[dict[str, Any]],
-                 labels: dict[str, str] | None = None, locations: list[str] | None = None
-                 ) -> dict[str, Any]:
-    return {"name": name, "location": location, "status": "RUNNING", "nodePools": pools,
-            "resourceLabels": dict(labels or {}), **({"locations": locations} if locations else {}),
-            "selfLink": f"https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{name}"}
+def cluster_json(
+    project: str,
+    name: str,
+    location: str,
+    pools: list[dict[str, Any]],
+    labels: dict[str, str] | None = None,
+    locations: list[str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "location": location,
+        "status": "RUNNING",
+        "nodePools": pools,
+        "resourceLabels": dict(labels or {}),
+        **({"locations": locations} if locations else {}),
+        "selfLink": f"https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{name}",
+    }
 
 
-def series_json(metric: str, metric_labels: dict[str, str], resource_type: str,
-                resource_labels: dict[str, str], values: list[float], end: datetime, *,
-                int_values: bool = False, system_labels: dict[str, str] | None = None
-                ) -> dict[str, Any]:
+def series_json(
+    metric: str,
+    metric_labels: dict[str, str],
+    resource_type: str,
+    resource_labels: dict[str, str],
+    values: list[float],
+    end: datetime,
+    *,
+    int_values: bool = False,
+    system_labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """One daily-aligned series; `values` oldest first, emitted newest first as the API does."""
     points = []
     for back, value in enumerate(reversed(values)):
         stop = end - timedelta(days=back)
         val = {"int64Value": str(int(value))} if int_values else {"doubleValue": value}
-        points.append({"interval": {"startTime": _ts(stop - timedelta(days=1)).replace(".000-00:00", "Z"),
-                                    "endTime": _ts(stop).replace(".000-00:00", "Z")}, "value": val})
+        points.append(
+            {
+                "interval": {
+                    "startTime": _ts(stop - timedelta(days=1)).replace(".000-00:00", "Z"),
+                    "endTime": _ts(stop).replace(".000-00:00", "Z"),
+                },
+                "value": val,
+            }
+        )
     doc: dict[str, Any] = {
         "metric": {"type": metric, "labels": metric_labels},
         "resource": {"type": resource_type, "labels": resource_labels},
-        "metricKind": "GAUGE", "valueType": "INT64" if int_values else "DOUBLE", "points": points,
+        "metricKind": "GAUGE",
+        "valueType": "INT64" if int_values else "DOUBLE",
+        "points": points,
     }
     if system_labels:
         doc["metadata"] = {"systemLabels": system_labels}
@@ -177,19 +259,25 @@ class FakeGcp:
 
 def _forbidden(permission: str, project: str) -> tuple[int, dict[str, Any]]:
     message = f"Required '{permission}' permission for 'projects/{project}'"
-    return 403, {"error": {"code": 403, "message": message, "status": "PERMISSION_DENIED",
-                           "errors": [{"message": message, "domain": "global", "reason": "forbidden"}]}}
+    return 403, {
+        "error": {
+            "code": 403,
+            "message": message,
+            "status": "PERMISSION_DENIED",
+            "errors": [{"message": message, "domain": "global", "reason": "forbidden"}],
+        }
+    }
 
 
 def _page(items: list[Any], query: dict[str, list[str]], cap: int, size_key: str) -> tuple[list[Any], str]:
     size = min(int(query.get(size_key, [str(cap)])[0]), cap)
     start = int(query.get("pageToken", ["0"])[0] or 0)
-    chunk = items[start:start + size]
+    chunk = items[start : start + size]
     token = str(start + size) if start + size < len(items) else ""
     return chunk, token
 
 
-_ONE_OF = re.compile(r'resource\.labels\.instance_id\s*=\s*one_of\(([^)]*)\)')
+_ONE_OF = re.compile(r"resource\.labels\.instance_id\s*=\s*one_of\(([^)]*)\)")
 _METRIC = re.compile(r'metric\.type\s*=\s*"([^"]+)"')
 
 
@@ -201,26 +289,43 @@ def _route(fake: FakeGcp, path: str, query: dict[str, list[str]]) -> tuple[int, 
             return _forbidden(f"compute.{what}.list", project)
         proj = fake.projects[project]
         source = proj.instances if what == "instances" else proj.disks
-        flat = [(zone, item) for zone, items in sorted(source.items()) for item in items
-                if zone not in proj.unreachable]
+        flat = [
+            (zone, item)
+            for zone, items in sorted(source.items())
+            for item in items
+            if zone not in proj.unreachable
+        ]
         chunk, token = _page(flat, query, fake.page_size, "maxResults")
         items: dict[str, Any] = {}
         for zone, item in chunk:
             items.setdefault(f"zones/{zone}", {}).setdefault(what, []).append(item)
         if not token:
             for zone in proj.zones:
-                items.setdefault(f"zones/{zone}", {"warning": {
-                    "code": "NO_RESULTS_ON_PAGE",
-                    "message": "There are no results for scope 'zones/" + zone + "' on this page.",
-                    "data": [{"key": "scope", "value": f"zones/{zone}"}]}})
+                items.setdefault(
+                    f"zones/{zone}",
+                    {
+                        "warning": {
+                            "code": "NO_RESULTS_ON_PAGE",
+                            "message": "There are no results for scope 'zones/" + zone + "' on this page.",
+                            "data": [{"key": "scope", "value": f"zones/{zone}"}],
+                        }
+                    },
+                )
             for zone in proj.unreachable:
-                items[f"zones/{zone}"] = {"warning": {
-                    "code": "UNREACHABLE",
-                    "message": f"Scope 'zones/{zone}' is unreachable; its resources are not listed.",
-                    "data": [{"key": "scope", "value": f"zones/{zone}"}]}}
+                items[f"zones/{zone}"] = {
+                    "warning": {
+                        "code": "UNREACHABLE",
+                        "message": f"Scope 'zones/{zone}' is unreachable; its resources are not listed.",
+                        "data": [{"key": "scope", "value": f"zones/{zone}"}],
+                    }
+                }
         kind = "compute#instanceAggregatedList" if what == "instances" else "compute#diskAggregatedList"
-        body: dict[str, Any] = {"kind": kind, "id": f"projects/{project}/aggregated/{what}", "items": items,
-                                "selfLink": f"{COMPUTE}/projects/{project}/aggregated/{what}"}
+        body: dict[str, Any] = {
+            "kind": kind,
+            "id": f"projects/{project}/aggregated/{what}",
+            "items": items,
+            "selfLink": f"{COMPUTE}/projects/{project}/aggregated/{what}",
+        }
         if token:
             body["nextPageToken"] = token
         return 200, body
@@ -253,10 +358,18 @@ def _route(fake: FakeGcp, path: str, query: dict[str, list[str]]) -> tuple[int, 
             answer["missingZones"] = list(proj.gke_missing_zones)
         return 200, answer
     if path == "/v3/projects:search":
-        return 200, {"projects": [
-            {"name": f"projects/{100000 + n}", "projectId": p, "state": "ACTIVE", "displayName": p,
-             "parent": "organizations/1234"}
-            for n, p in enumerate(sorted(set(fake.projects) | fake.denied))]}
+        return 200, {
+            "projects": [
+                {
+                    "name": f"projects/{100000 + n}",
+                    "projectId": p,
+                    "state": "ACTIVE",
+                    "displayName": p,
+                    "parent": "organizations/1234",
+                }
+                for n, p in enumerate(sorted(set(fake.projects) | fake.denied))
+            ]
+        }
     return 404, {"error": {"code": 404, "message": f"no such path {path}", "status": "NOT_FOUND"}}
 
 

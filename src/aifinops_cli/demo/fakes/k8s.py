@@ -32,72 +32,150 @@ def _ts(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def node_json(name: str, *, gpus: int = 0, resource: str = "nvidia.com/gpu",
-              labels: dict[str, str] | None = None, provider_id: str = "", created: datetime,
-              cpu: str = "8", memory: str = "32Gi") -> dict[str, Any]:
+def node_json(
+    name: str,
+    *,
+    gpus: int = 0,
+    resource: str = "nvidia.com/gpu",
+    labels: dict[str, str] | None = None,
+    provider_id: str = "",
+    created: datetime,
+    cpu: str = "8",
+    memory: str = "32Gi",
+) -> dict[str, Any]:
     allocatable = {"cpu": cpu, "memory": memory, "pods": "110", "ephemeral-storage": "95Gi"}
     if gpus:
         allocatable[resource] = str(gpus)
     doc: dict[str, Any] = {
-        "metadata": {"name": name, "uid": f"uid-{name}", "resourceVersion": "1",
-                     "creationTimestamp": _ts(created),
-                     "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
-                                **(labels or {})}},
+        "metadata": {
+            "name": name,
+            "uid": f"uid-{name}",
+            "resourceVersion": "1",
+            "creationTimestamp": _ts(created),
+            "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", **(labels or {})},
+        },
         "spec": {},
-        "status": {"capacity": dict(allocatable), "allocatable": allocatable,
-                   "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
-                   "nodeInfo": {"kubeletVersion": "v1.30.4", "containerRuntimeVersion": "containerd://1.7.20"}},
+        "status": {
+            "capacity": dict(allocatable),
+            "allocatable": allocatable,
+            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
+            "nodeInfo": {"kubeletVersion": "v1.30.4", "containerRuntimeVersion": "containerd://1.7.20"},
+        },
     }
     if provider_id:
         doc["spec"]["providerID"] = provider_id
     return doc
 
 
-def pod_json(namespace: str, name: str, node: str, *, gpus: int = 0, resource: str = "nvidia.com/gpu",
-             phase: str = "Running", started: datetime, labels: dict[str, str] | None = None,
-             owner: tuple[str, str] | None = None, image: str = "registry.local/app:1.0",
-             terminated_at: datetime | None = None, sidecar: bool = False,
-             annotations: dict[str, str] | None = None) -> dict[str, Any]:
+def pod_json(
+    namespace: str,
+    name: str,
+    node: str,
+    *,
+    gpus: int = 0,
+    resource: str = "nvidia.com/gpu",
+    phase: str = "Running",
+    started: datetime,
+    labels: dict[str, str] | None = None,
+    owner: tuple[str, str] | None = None,
+    image: str = "registry.local/app:1.0",
+    terminated_at: datetime | None = None,
+    sidecar: bool = False,
+    annotations: dict[str, str] | None = None,
+) -> dict[str, Any]:
     resources: dict[str, Any] = {"requests": {"cpu": "500m", "memory": "1Gi"}}
     if gpus:
         resources["requests"][resource] = str(gpus)
         resources["limits"] = {resource: str(gpus)}
     containers = [{"name": "main", "image": image, "resources": resources}]
-    statuses: list[dict[str, Any]] = [{
-        "name": "main", "image": image, "ready": terminated_at is None, "restartCount": 0,
-        "state": ({"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": _ts(started),
-                                  "finishedAt": _ts(terminated_at)}}
-                  if terminated_at else {"running": {"startedAt": _ts(started)}})}]
+    statuses: list[dict[str, Any]] = [
+        {
+            "name": "main",
+            "image": image,
+            "ready": terminated_at is None,
+            "restartCount": 0,
+            "state": (
+                {
+                    "terminated": {
+                        "exitCode": 0,
+                        "reason": "Completed",
+                        "startedAt": _ts(started),
+                        "finishedAt": _ts(terminated_at),
+                    }
+                }
+                if terminated_at
+                else {"running": {"startedAt": _ts(started)}}
+            ),
+        }
+    ]
     if sidecar:
-        containers.append({"name": "istio-proxy", "image": "istio/proxyv2:1.22",
-                           "resources": {"requests": {"cpu": "100m"}}})
-        statuses.append({"name": "istio-proxy", "image": "istio/proxyv2:1.22", "ready": True,
-                         "restartCount": 0, "state": {"running": {"startedAt": _ts(started)}}})
-    meta: dict[str, Any] = {"name": name, "namespace": namespace, "uid": f"uid-{namespace}-{name}",
-                            "creationTimestamp": _ts(started), "labels": dict(labels or {})}
+        containers.append(
+            {"name": "istio-proxy", "image": "istio/proxyv2:1.22", "resources": {"requests": {"cpu": "100m"}}}
+        )
+        statuses.append(
+            {
+                "name": "istio-proxy",
+                "image": "istio/proxyv2:1.22",
+                "ready": True,
+                "restartCount": 0,
+                "state": {"running": {"startedAt": _ts(started)}},
+            }
+        )
+    meta: dict[str, Any] = {
+        "name": name,
+        "namespace": namespace,
+        "uid": f"uid-{namespace}-{name}",
+        "creationTimestamp": _ts(started),
+        "labels": dict(labels or {}),
+    }
     if annotations:
         meta["annotations"] = dict(annotations)
     if owner:
-        meta["ownerReferences"] = [{"apiVersion": "batch/v1" if owner[0] == "Job" else "apps/v1",
-                                    "kind": owner[0], "name": owner[1], "uid": f"uid-{owner[1]}",
-                                    "controller": True, "blockOwnerDeletion": True}]
+        meta["ownerReferences"] = [
+            {
+                "apiVersion": "batch/v1" if owner[0] == "Job" else "apps/v1",
+                "kind": owner[0],
+                "name": owner[1],
+                "uid": f"uid-{owner[1]}",
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ]
     return {
         "metadata": meta,
         "spec": {"nodeName": node, "containers": containers, "restartPolicy": "Never"},
-        "status": {"phase": phase, "startTime": _ts(started), "containerStatuses": statuses,
-                   "qosClass": "Burstable"},
+        "status": {
+            "phase": phase,
+            "startTime": _ts(started),
+            "containerStatuses": statuses,
+            "qosClass": "Burstable",
+        },
     }
 
 
 def job_json(namespace: str, name: str, *, completed: datetime | None, started: datetime) -> dict[str, Any]:
     status: dict[str, Any] = {"startTime": _ts(started), "active": 0 if completed else 1}
     if completed:
-        status.update({"succeeded": 1, "completionTime": _ts(completed), "conditions": [
-            {"type": "SuccessCriteriaMet", "status": "True", "lastTransitionTime": _ts(completed)},
-            {"type": "Complete", "status": "True", "lastTransitionTime": _ts(completed)}]})
-    return {"metadata": {"name": name, "namespace": namespace, "uid": f"uid-{name}",
-                         "creationTimestamp": _ts(started)},
-            "spec": {"completions": 1, "parallelism": 1, "backoffLimit": 6}, "status": status}
+        status.update(
+            {
+                "succeeded": 1,
+                "completionTime": _ts(completed),
+                "conditions": [
+                    {"type": "SuccessCriteriaMet", "status": "True", "lastTransitionTime": _ts(completed)},
+                    {"type": "Complete", "status": "True", "lastTransitionTime": _ts(completed)},
+                ],
+            }
+        )
+    return {
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "uid": f"uid-{name}",
+            "creationTimestamp": _ts(started),
+        },
+        "spec": {"completions": 1, "parallelism": 1, "backoffLimit": 6},
+        "status": status,
+    }
 
 
 @dataclass
@@ -140,11 +218,20 @@ class FakeK8s:
 
 
 def _forbidden(resource: str, group: str = "") -> tuple[int, dict[str, Any]]:
-    return 403, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                 "message": (f'{resource} is forbidden: User "system:serviceaccount:default:aifinops" '
-                             f'cannot list resource "{resource}" in API group "{group}" '
-                             "at the cluster scope"),
-                 "reason": "Forbidden", "details": {"kind": resource}, "code": 403}
+    return 403, {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": (
+            f'{resource} is forbidden: User "system:serviceaccount:default:aifinops" '
+            f'cannot list resource "{resource}" in API group "{group}" '
+            "at the cluster scope"
+        ),
+        "reason": "Forbidden",
+        "details": {"kind": resource},
+        "code": 403,
+    }
 
 
 def _phase_ok(item: dict[str, Any], selector: str) -> bool:
@@ -158,8 +245,9 @@ def _phase_ok(item: dict[str, Any], selector: str) -> bool:
     return True
 
 
-def _list(fake: FakeK8s, cluster: str, kind: str, items: list[dict[str, Any]],
-          query: dict[str, list[str]]) -> bytes:
+def _list(
+    fake: FakeK8s, cluster: str, kind: str, items: list[dict[str, Any]], query: dict[str, list[str]]
+) -> bytes:
     selector = query.get("fieldSelector", [""])[0]
     key = (cluster, f"{kind}|{selector}")
     with fake.lock:  # serialise each object once; pages are then cheap slices, like an apiserver cache
@@ -170,7 +258,7 @@ def _list(fake: FakeK8s, cluster: str, kind: str, items: list[dict[str, Any]],
         blobs = cached[1]
     limit = int(query.get("limit", ["0"])[0] or 0) or len(blobs) or 1
     start = int(query.get("continue", ["0"])[0] or 0)
-    chunk = blobs[start:start + limit]
+    chunk = blobs[start : start + limit]
     meta: dict[str, Any] = {"resourceVersion": "48213"}
     if start + limit < len(blobs):
         meta["continue"] = str(start + limit)
@@ -192,18 +280,34 @@ def _prometheus(fake: FakeK8s, query: dict[str, list[str]]) -> tuple[int, Any]:
         if f"{stat}_over_time" not in expr:
             continue
         for s in fake.dcgm:
-            labels = {"gpu": str(s.gpu), "UUID": f"GPU-{s.node}-{s.gpu}", "device": f"nvidia{s.gpu}",
-                      "modelName": "NVIDIA A100-SXM4-80GB", "Hostname": s.node,
-                      "DCGM_FI_DRIVER_VERSION": "550.90.07",
-                      "container": s.container, "namespace": s.namespace, "pod": s.pod,
-                      "instance": "10.0.0.5:9400", "job": "dcgm-exporter", "aifinops_stat": stat}
+            labels = {
+                "gpu": str(s.gpu),
+                "UUID": f"GPU-{s.node}-{s.gpu}",
+                "device": f"nvidia{s.gpu}",
+                "modelName": "NVIDIA A100-SXM4-80GB",
+                "Hostname": s.node,
+                "DCGM_FI_DRIVER_VERSION": "550.90.07",
+                "container": s.container,
+                "namespace": s.namespace,
+                "pod": s.pod,
+                "instance": "10.0.0.5:9400",
+                "job": "dcgm-exporter",
+                "aifinops_stat": stat,
+            }
             if fake.dcgm_labels != "honor":
                 moved = {"container": s.container, "namespace": s.namespace, "pod": s.pod}
                 prefix = "exported_" if fake.dcgm_labels == "exported" else "k8s_"
                 labels.update({f"{prefix}{k}": v for k, v in moved.items()})
-                labels.update({"container": "nvidia-dcgm-exporter", "namespace": EXPORTER_NAMESPACE,
-                               "pod": exporter_pod(s.node), "service": "nvidia-dcgm-exporter",
-                               "endpoint": "gpu-metrics", "job": "nvidia-dcgm-exporter"})
+                labels.update(
+                    {
+                        "container": "nvidia-dcgm-exporter",
+                        "namespace": EXPORTER_NAMESPACE,
+                        "pod": exporter_pod(s.node),
+                        "service": "nvidia-dcgm-exporter",
+                        "endpoint": "gpu-metrics",
+                        "job": "nvidia-dcgm-exporter",
+                    }
+                )
             labels = {k: v for k, v in labels.items() if v != ""}
             value = s.avg if stat == "avg" else s.max
             result.append({"metric": labels, "value": [when, repr(float(value))]})
@@ -223,16 +327,30 @@ def _route(fake: FakeK8s, path: str, query: dict[str, list[str]]) -> tuple[int, 
         return _prometheus(fake, query)
     m = re.fullmatch(r"/clusters/([^/]+)(/.*)", path)
     if not m or m.group(1) not in fake.clusters:
-        return 404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound",
-                     "code": 404, "message": "the server could not find the requested resource"}
+        return 404, {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "status": "Failure",
+            "reason": "NotFound",
+            "code": 404,
+            "message": "the server could not find the requested resource",
+        }
     name, rest = m.groups()
     cluster = fake.clusters[name]
-    routes = {"/api/v1/nodes": ("nodes", "", "NodeList", cluster.nodes),
-              "/api/v1/pods": ("pods", "", "PodList", cluster.pods),
-              "/apis/batch/v1/jobs": ("jobs", "batch", "JobList", cluster.jobs)}
+    routes = {
+        "/api/v1/nodes": ("nodes", "", "NodeList", cluster.nodes),
+        "/api/v1/pods": ("pods", "", "PodList", cluster.pods),
+        "/apis/batch/v1/jobs": ("jobs", "batch", "JobList", cluster.jobs),
+    }
     if rest not in routes:
-        return 404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound",
-                     "code": 404, "message": "the server could not find the requested resource"}
+        return 404, {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "status": "Failure",
+            "reason": "NotFound",
+            "code": 404,
+            "message": "the server could not find the requested resource",
+        }
     resource, group, kind, items = routes[rest]
     if cluster.denied:
         return _forbidden(resource, group)
@@ -258,7 +376,9 @@ def serve(fake: FakeK8s) -> Iterator[str]:
 def write_kubeconfig(path: Path, url: str, clusters: list[str], current: str | None = None) -> Path:
     """A kubeconfig with one context per fake cluster (named like the cluster)."""
     doc = {
-        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "apiVersion": "v1",
+        "kind": "Config",
+        "preferences": {},
         "clusters": [{"name": c, "cluster": {"server": f"{url}/clusters/{c}"}} for c in clusters],
         "users": [{"name": "reader", "user": {"token": "fake-token"}}],
         "contexts": [{"name": c, "context": {"cluster": c, "user": "reader"}} for c in clusters],
@@ -268,8 +388,9 @@ def write_kubeconfig(path: Path, url: str, clusters: list[str], current: str | N
     return path
 
 
-def big_cluster(now: datetime, nodes: int = 500, pods: int = 10_000, gpu_nodes: int = 100,
-                gpus_per_node: int = 8) -> tuple[FakeCluster, list[DcgmSeries]]:
+def big_cluster(
+    now: datetime, nodes: int = 500, pods: int = 10_000, gpu_nodes: int = 100, gpus_per_node: int = 8
+) -> tuple[FakeCluster, list[DcgmSeries]]:
     """A deterministic large cluster for the scale test and `bench/k8s_scan.py`: `gpu_nodes`
     p4d.24xlarge nodes (a fifth of them with no GPU pod), the rest m5.2xlarge; 6 GPU pods per
     busy GPU node (half of them from Jobs, every other Job finished), the remaining pods CPU-only
@@ -278,17 +399,29 @@ def big_cluster(now: datetime, nodes: int = 500, pods: int = 10_000, gpu_nodes: 
 
     created = now - timedelta(days=40)
     started = now - timedelta(days=2)
-    gpu_labels = {"node.kubernetes.io/instance-type": "p4d.24xlarge",
-                  "topology.kubernetes.io/region": "us-east-1", "eks.amazonaws.com/nodegroup": "gpu"}
-    cpu_labels = {"node.kubernetes.io/instance-type": "m5.2xlarge",
-                  "topology.kubernetes.io/region": "us-east-1", "eks.amazonaws.com/nodegroup": "general"}
+    gpu_labels = {
+        "node.kubernetes.io/instance-type": "p4d.24xlarge",
+        "topology.kubernetes.io/region": "us-east-1",
+        "eks.amazonaws.com/nodegroup": "gpu",
+    }
+    cpu_labels = {
+        "node.kubernetes.io/instance-type": "m5.2xlarge",
+        "topology.kubernetes.io/region": "us-east-1",
+        "eks.amazonaws.com/nodegroup": "general",
+    }
     cluster = FakeCluster()
     for n in range(nodes):
         gpu = n < gpu_nodes
-        cluster.nodes.append(node_json(
-            f"ip-10-0-{n // 250}-{n % 250}.ec2.internal", gpus=gpus_per_node if gpu else 0,
-            labels=gpu_labels if gpu else cpu_labels, provider_id=f"aws:///us-east-1a/i-{n:017x}",
-            created=created, cpu="96" if gpu else "8"))
+        cluster.nodes.append(
+            node_json(
+                f"ip-10-0-{n // 250}-{n % 250}.ec2.internal",
+                gpus=gpus_per_node if gpu else 0,
+                labels=gpu_labels if gpu else cpu_labels,
+                provider_id=f"aws:///us-east-1a/i-{n:017x}",
+                created=created,
+                cpu="96" if gpu else "8",
+            )
+        )
     busy = [cluster.nodes[n]["metadata"]["name"] for n in range(gpu_nodes) if n % 5 != 0]
     cpu_nodes = [cluster.nodes[n]["metadata"]["name"] for n in range(gpu_nodes, nodes)] or busy
     dcgm: list[DcgmSeries] = []
@@ -304,16 +437,23 @@ def big_cluster(now: datetime, nodes: int = 500, pods: int = 10_000, gpu_nodes: 
                 cluster.jobs.append(job_json("ml", job, completed=done, started=started))
                 cluster.pods.append(pod_json("ml", name, node, gpus=1, started=started, owner=("Job", job)))
             else:
-                cluster.pods.append(pod_json("ml", name, node, gpus=1, started=started,
-                                             owner=("ReplicaSet", f"serve-{b}")))
-            dcgm.append(DcgmSeries(node, slot, 40.0 if slot % 3 else 0.5, 90.0 if slot % 3 else 2.0,
-                                   "ml", name, "main"))
+                cluster.pods.append(
+                    pod_json("ml", name, node, gpus=1, started=started, owner=("ReplicaSet", f"serve-{b}"))
+                )
+            dcgm.append(
+                DcgmSeries(
+                    node, slot, 40.0 if slot % 3 else 0.5, 90.0 if slot % 3 else 2.0, "ml", name, "main"
+                )
+            )
             count += 1
     n = 0
     while count < pods:
         node = cpu_nodes[n % len(cpu_nodes)]
-        cluster.pods.append(pod_json(f"team-{n % 40}", f"web-{n}", node, started=started,
-                                     owner=("ReplicaSet", f"web-{n % 300}")))
+        cluster.pods.append(
+            pod_json(
+                f"team-{n % 40}", f"web-{n}", node, started=started, owner=("ReplicaSet", f"web-{n % 300}")
+            )
+        )
         n += 1
         count += 1
     return cluster, dcgm

@@ -20,8 +20,9 @@ Answer = Callable[[str, str, dict[str, list[str]]], tuple[int, Any]]
 
 
 @contextmanager
-def serve(answer: Answer, name: str, content_type: str = "application/json",
-          keep_alive: bool = False) -> Iterator[str]:
+def serve(
+    answer: Answer, name: str, content_type: str = "application/json", keep_alive: bool = False
+) -> Iterator[str]:
     """Serve `answer` until the block ends; yields the base URL."""
 
     class Handler(BaseHTTPRequestHandler):

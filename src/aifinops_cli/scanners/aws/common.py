@@ -42,8 +42,10 @@ BOTO_CONFIG = BotoConfig(user_agent_extra=f"aifinops/{__version__}")
 # protocols decode the body as UTF-8 before any check, so bytes that are not UTF-8 surface as
 # UnicodeDecodeError; aifinops itself decodes no bytes in the AWS scanners).
 AWS_ERRORS: tuple[type[BaseException], ...] = (
-    botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError,
-    botocore.parsers.ResponseParserError, UnicodeDecodeError,
+    botocore.exceptions.BotoCoreError,
+    botocore.exceptions.ClientError,
+    botocore.parsers.ResponseParserError,
+    UnicodeDecodeError,
 )
 
 
@@ -62,13 +64,18 @@ def client_limits(limits: Limits) -> BotoConfig:
         retries={"mode": "adaptive", "total_max_attempts": limits.max_attempts},
     )
 
+
 # Accelerated EC2 families: NVIDIA/AMD GPUs (p, g, gr), Trainium, Inferentia, Gaudi (dl),
 # FPGAs (f) and video transcoders (vt). One place for this fact.
 ACCELERATED_FAMILY = re.compile(r"^(p\d|g\d|gr\d|trn\d|inf\d|dl\d|dl2q|f\d|vt\d)")
 
 _ACCESS_CODES = {
-    "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure",
-    "UnrecognizedClientException", "InvalidClientTokenId",
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "AuthFailure",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
 }
 _EXPIRED_CODES = {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}
 _OPT_IN_CODES = {"OptInRequired"}
@@ -83,8 +90,10 @@ def explain(exc: BaseException, service: str = "", region: str = "") -> str:
     where = " ".join(x for x in (service, region) if x)
     prefix = f"{where}: " if where else ""
     if isinstance(exc, botocore.exceptions.NoCredentialsError):
-        return ("no AWS credentials found: run `aws configure` or `aws sso login`, set AWS_PROFILE, "
-                "or pass --profile")
+        return (
+            "no AWS credentials found: run `aws configure` or `aws sso login`, set AWS_PROFILE, "
+            "or pass --profile"
+        )
     if isinstance(exc, botocore.exceptions.ProfileNotFound):
         return f"AWS profile not found: {exc}; check --profile and ~/.aws/config"
     if isinstance(exc, botocore.exceptions.TokenRetrievalError | botocore.exceptions.SSOError):
@@ -96,8 +105,10 @@ def explain(exc: BaseException, service: str = "", region: str = "") -> str:
     if isinstance(exc, botocore.exceptions.ConnectTimeoutError):
         return f"{prefix}timed out connecting to the AWS endpoint ({exc.kwargs.get('endpoint_url', '')})"
     if isinstance(exc, botocore.exceptions.ReadTimeoutError):
-        return (f"{prefix}read timed out: the AWS endpoint sent no answer within the read timeout "
-                f"({exc.kwargs.get('endpoint_url', '')}); config scan.read_timeout sets it")
+        return (
+            f"{prefix}read timed out: the AWS endpoint sent no answer within the read timeout "
+            f"({exc.kwargs.get('endpoint_url', '')}); config scan.read_timeout sets it"
+        )
     if isinstance(exc, botocore.exceptions.ConnectionClosedError):
         return f"{prefix}the connection was closed before AWS answered ({exc.kwargs.get('endpoint_url', '')})"
     if isinstance(exc, botocore.parsers.ResponseParserError | UnicodeDecodeError):
@@ -111,8 +122,10 @@ def explain(exc: BaseException, service: str = "", region: str = "") -> str:
         if code in _OPT_IN_CODES:
             return f"{prefix}region not enabled for this account (OptInRequired): enable it or omit it"
         if code in _ACCESS_CODES:
-            return (f"{prefix}access denied for {op} ({code}): attach the aifinops read-only "
-                    "policy from the README")
+            return (
+                f"{prefix}access denied for {op} ({code}): attach the aifinops read-only "
+                "policy from the README"
+            )
         if "Throttl" in code or code == "RequestLimitExceeded":
             return f"{prefix}throttled by AWS after retries ({code}): retry later or narrow --regions"
         return f"{prefix}{op} failed: {code}: {exc.response.get('Error', {}).get('Message', '')}"
@@ -123,8 +136,13 @@ def explain(exc: BaseException, service: str = "", region: str = "") -> str:
 
 def is_fatal(exc: BaseException) -> bool:
     """Errors that will fail the same way in every region: stop instead of repeating them."""
-    if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.ProfileNotFound
-                  | botocore.exceptions.TokenRetrievalError | botocore.exceptions.SSOError):
+    if isinstance(
+        exc,
+        botocore.exceptions.NoCredentialsError
+        | botocore.exceptions.ProfileNotFound
+        | botocore.exceptions.TokenRetrievalError
+        | botocore.exceptions.SSOError,
+    ):
         return True
     if isinstance(exc, botocore.exceptions.ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
@@ -164,8 +182,7 @@ def account_id(ctx: ScanContext) -> str:
     def fetch() -> str:
         session = new_session(ctx)
         try:
-            sts = session.client("sts", region_name=session.region_name or "us-east-1",
-                                 config=BOTO_CONFIG)
+            sts = session.client("sts", region_name=session.region_name or "us-east-1", config=BOTO_CONFIG)
             return str(sts.get_caller_identity()["Account"])
         except AWS_ERRORS as exc:
             raise ScannerError(explain(exc, "sts")) from None
@@ -180,8 +197,7 @@ def regions(ctx: ScanContext) -> list[str]:
 
     def fetch() -> list[str]:
         session = new_session(ctx)
-        ec2 = session.client("ec2", region_name=session.region_name or "us-east-1",
-                             config=BOTO_CONFIG)
+        ec2 = session.client("ec2", region_name=session.region_name or "us-east-1", config=BOTO_CONFIG)
         try:
             answer = ec2.describe_regions(
                 Filters=[{"Name": "opt-in-status", "Values": ["opt-in-not-required", "opted-in"]}]
@@ -217,9 +233,7 @@ def inventory(ctx: ScanContext, session: boto3.Session, region: str) -> RegionIn
         for page in pages:
             for reservation in page["Reservations"]:
                 inv.instances.extend(reservation["Instances"])
-        for page in ec2.get_paginator("describe_volumes").paginate(
-            PaginationConfig={"PageSize": 1000}
-        ):
+        for page in ec2.get_paginator("describe_volumes").paginate(PaginationConfig={"PageSize": 1000}):
             inv.volumes.extend(page["Volumes"])
         return inv
 

@@ -18,8 +18,18 @@ class UnattachedVolumeScanner(common.RegionalScanner):
     # the fields (metrics and attributes) each kind carries: rules are checked against them
     fields: ClassVar[dict[str, tuple[str, ...]]] = {
         "aws.ebs.volume": (
-            "age_days", "availability_zone", "created_at", "encrypted", "iops", "priced", "size_gb",
-            "snapshot_id", "state", "throughput_mibps", "volume_type"),
+            "age_days",
+            "availability_zone",
+            "created_at",
+            "encrypted",
+            "iops",
+            "priced",
+            "size_gb",
+            "snapshot_id",
+            "state",
+            "throughput_mibps",
+            "volume_type",
+        ),
     }
 
     def scan_region(self, session: Any, region: str) -> ScopeItems:
@@ -32,8 +42,7 @@ class UnattachedVolumeScanner(common.RegionalScanner):
             if vol.get("State") != "available":
                 continue
             lines, missing = volume_lines_for(ctx.prices, region, vol)
-            unpriced.extend({"scanner": self.name, "resource_id": vol["VolumeId"], "sku": s}
-                            for s in missing)
+            unpriced.extend({"scanner": self.name, "resource_id": vol["VolumeId"], "sku": s} for s in missing)
             tags = common.tags_of(vol)
             out.append(
                 Observation(
@@ -48,8 +57,7 @@ class UnattachedVolumeScanner(common.RegionalScanner):
                     metrics={
                         "size_gb": float(vol.get("Size", 0)),
                         "iops": float(vol["Iops"]) if vol.get("Iops") else None,
-                        "throughput_mibps": (float(vol["Throughput"])
-                                             if vol.get("Throughput") else None),
+                        "throughput_mibps": (float(vol["Throughput"]) if vol.get("Throughput") else None),
                         "age_days": age_days(vol.get("CreateTime"), ctx.now),
                     },
                     attributes={
@@ -66,4 +74,3 @@ class UnattachedVolumeScanner(common.RegionalScanner):
             )
         note = f"{len(inv.volumes)} volumes listed" + (f"; {price_note}" if price_note else "")
         return ScopeItems(out, note, unpriced=unpriced)
-

@@ -68,23 +68,27 @@ def _gpu_queries(metrics: list[dict[str, Any]], index: int, window: int) -> list
     out = []
     for n, metric in enumerate(metrics):
         for stat, prefix in (("Average", "gpuavg"), ("Maximum", "gpumax")):
-            out.append({
-                "Id": f"{prefix}{index}x{n}",
-                "MetricStat": {"Metric": metric, "Period": window, "Stat": stat},
-                "ReturnData": True,
-            })
+            out.append(
+                {
+                    "Id": f"{prefix}{index}x{n}",
+                    "MetricStat": {"Metric": metric, "Period": window, "Stat": stat},
+                    "ReturnData": True,
+                }
+            )
     return out
 
 
-def fetch_metrics(cloudwatch: Any, queries: list[dict[str, Any]], start: Any, end: Any
-                  ) -> dict[str, list[float]]:
+def fetch_metrics(
+    cloudwatch: Any, queries: list[dict[str, Any]], start: Any, end: Any
+) -> dict[str, list[float]]:
     """Run all queries in batches of 500 and follow NextToken; values by query id."""
     values: dict[str, list[float]] = defaultdict(list)
     for first in range(0, len(queries), MAX_QUERIES_PER_CALL):
-        batch = queries[first:first + MAX_QUERIES_PER_CALL]
+        batch = queries[first : first + MAX_QUERIES_PER_CALL]
         paginator = cloudwatch.get_paginator("get_metric_data")
-        for page in paginator.paginate(MetricDataQueries=batch, StartTime=start, EndTime=end,
-                                       ScanBy="TimestampAscending"):
+        for page in paginator.paginate(
+            MetricDataQueries=batch, StartTime=start, EndTime=end, ScanBy="TimestampAscending"
+        ):
             for result in page["MetricDataResults"]:
                 values[result["Id"]].extend(float(v) for v in result.get("Values", []))
     return values
@@ -94,8 +98,7 @@ def gpu_metrics_by_instance(cloudwatch: Any) -> dict[str, list[dict[str, Any]]]:
     """The agent's GPU utilisation metrics, grouped by instance (one entry per GPU)."""
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
     paginator = cloudwatch.get_paginator("list_metrics")
-    for page in paginator.paginate(Namespace=GPU_NAMESPACE, MetricName=GPU_METRIC,
-                                   RecentlyActive="PT3H"):
+    for page in paginator.paginate(Namespace=GPU_NAMESPACE, MetricName=GPU_METRIC, RecentlyActive="PT3H"):
         for metric in page["Metrics"]:
             dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
             if "InstanceId" in dims and metric not in found[dims["InstanceId"]]:
@@ -124,16 +127,33 @@ def summarise(values: dict[str, list[float]], index: int, gpu_count: int) -> dic
 
 class GpuInstanceScanner(common.RegionalScanner):
     name = "aws.ec2"
-    description = ("Accelerated EC2 instances (p, g, trn, inf, dl, ...): utilisation over the "
-                   "lookback window, and stopped ones whose volumes keep billing")
+    description = (
+        "Accelerated EC2 instances (p, g, trn, inf, dl, ...): utilisation over the "
+        "lookback window, and stopped ones whose volumes keep billing"
+    )
     kinds = ("aws.ec2.instance",)
     # the fields (metrics and attributes) each kind carries: rules are checked against them
     fields: ClassVar[dict[str, tuple[str, ...]]] = {
         "aws.ec2.instance": (
-            "accelerated", "age_days", "attached_storage_monthly_usd", "attached_volume_gb", "cpu_avg_pct",
-            "cpu_max_pct", "family", "gpu_metrics", "gpu_util_avg_pct", "gpu_util_max_pct", "instance_type",
-            "launched_at", "lifecycle", "lookback_days", "metric_days", "network_mb_per_day", "state",
-            "stopped_days"),
+            "accelerated",
+            "age_days",
+            "attached_storage_monthly_usd",
+            "attached_volume_gb",
+            "cpu_avg_pct",
+            "cpu_max_pct",
+            "family",
+            "gpu_metrics",
+            "gpu_util_avg_pct",
+            "gpu_util_max_pct",
+            "instance_type",
+            "launched_at",
+            "lifecycle",
+            "lookback_days",
+            "metric_days",
+            "network_mb_per_day",
+            "state",
+            "stopped_days",
+        ),
     }
 
     def scan_region(self, session: Any, region: str) -> ScopeItems:
@@ -155,8 +175,17 @@ class GpuInstanceScanner(common.RegionalScanner):
         volumes = inv.volumes_by_id
         out = []
         for inst in accelerated:
-            obs = self._observe(ctx, account, region, inst, metrics.get(inst["InstanceId"]),
-                                volumes, unpriced, spot, spot_problem)
+            obs = self._observe(
+                ctx,
+                account,
+                region,
+                inst,
+                metrics.get(inst["InstanceId"]),
+                volumes,
+                unpriced,
+                spot,
+                spot_problem,
+            )
             out.append(obs)
         note = f"{len(inv.instances)} instances, {len(accelerated)} accelerated"
         if problem:
@@ -165,9 +194,9 @@ class GpuInstanceScanner(common.RegionalScanner):
             note = f"{note}; {price_note}"
         return ScopeItems(out, note, partial=bool(problem), unpriced=unpriced)
 
-
-    def _utilisation(self, ctx: ScanContext, session: Any, region: str,
-                     running: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    def _utilisation(
+        self, ctx: ScanContext, session: Any, region: str, running: list[dict[str, Any]]
+    ) -> dict[str, dict[str, float | None]]:
         cloudwatch = session.client("cloudwatch", region_name=region, config=common.BOTO_CONFIG)
         end = ctx.now.replace(minute=0, second=0, microsecond=0)
         start = end - timedelta(days=ctx.options.lookback_days)
@@ -183,9 +212,18 @@ class GpuInstanceScanner(common.RegionalScanner):
             for index, inst in enumerate(running)
         }
 
-    def _observe(self, ctx: ScanContext, account: str, region: str, inst: dict[str, Any],
-                 utilisation: dict[str, float | None] | None, volumes: dict[str, dict[str, Any]],
-                 unpriced: list[dict[str, str]], spot: SpotPrices, spot_problem: str) -> Observation:
+    def _observe(
+        self,
+        ctx: ScanContext,
+        account: str,
+        region: str,
+        inst: dict[str, Any],
+        utilisation: dict[str, float | None] | None,
+        volumes: dict[str, dict[str, Any]],
+        unpriced: list[dict[str, str]],
+        spot: SpotPrices,
+        spot_problem: str,
+    ) -> Observation:
         itype = inst["InstanceType"]
         state = inst["State"]["Name"]
         tags = common.tags_of(inst)
@@ -196,8 +234,9 @@ class GpuInstanceScanner(common.RegionalScanner):
         # SKUs of this instance no catalog prices, its volumes' included: the runner ties
         # unpriced entries to observations by id, and a volume's id is not the instance's
         missing_skus: list[str] = []
-        spot_line = (spot_cost_line(spot, itype, zone, 1, f"{itype} Spot in {zone}")
-                     if lifecycle == "spot" else None)
+        spot_line = (
+            spot_cost_line(spot, itype, zone, 1, f"{itype} Spot in {zone}") if lifecycle == "spot" else None
+        )
         if state == "running" and spot_line is not None:
             lines.append(spot_line)
         elif state == "running":
@@ -206,8 +245,13 @@ class GpuInstanceScanner(common.RegionalScanner):
                 evidence.append(f"Spot instance priced at the on-demand rate, an upper bound ({why})")
             line = instance_cost_line(ctx.prices, region, itype)
             if line is None:
-                unpriced.append({"scanner": self.name, "resource_id": inst["InstanceId"],
-                                 "sku": f"aws.ec2:{itype}:{region}"})
+                unpriced.append(
+                    {
+                        "scanner": self.name,
+                        "resource_id": inst["InstanceId"],
+                        "sku": f"aws.ec2:{itype}:{region}",
+                    }
+                )
                 missing_skus.append(f"aws.ec2:{itype}:{region}")
             else:
                 lines.append(line)
@@ -220,8 +264,7 @@ class GpuInstanceScanner(common.RegionalScanner):
             attached_gb += float(vol.get("Size", 0))
             vlines, missing = volume_lines_for(ctx.prices, region, vol)
             storage_lines.extend(vlines)
-            unpriced.extend({"scanner": self.name, "resource_id": vol["VolumeId"], "sku": s}
-                            for s in missing)
+            unpriced.extend({"scanner": self.name, "resource_id": vol["VolumeId"], "sku": s} for s in missing)
             missing_skus.extend(missing)
         lines.extend(storage_lines)
         metrics: dict[str, float | None] = dict(utilisation or {})
@@ -233,9 +276,11 @@ class GpuInstanceScanner(common.RegionalScanner):
             when = datetime.strptime(stopped.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
             metrics["stopped_days"] = age_days(when, ctx.now)
         if utilisation is not None:
-            source = ("CPU, network and GPU (CloudWatch agent)"
-                      if utilisation.get("gpu_util_max_pct") is not None
-                      else "CPU and network only (no GPU metrics published)")
+            source = (
+                "CPU, network and GPU (CloudWatch agent)"
+                if utilisation.get("gpu_util_max_pct") is not None
+                else "CPU and network only (no GPU metrics published)"
+            )
             evidence.append(f"{ctx.options.lookback_days}-day window, daily statistics: {source}")
         return Observation(
             provider="aws",

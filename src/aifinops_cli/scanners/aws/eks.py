@@ -31,21 +31,39 @@ NODEGROUP_TAG = "eks:nodegroup-name"
 CLUSTER_TAG = "eks:cluster-name"
 
 
-def _node_queries(instance_id: str, index: int, gpu: list[dict[str, Any]], window: int
-                  ) -> list[dict[str, Any]]:
+def _node_queries(
+    instance_id: str, index: int, gpu: list[dict[str, Any]], window: int
+) -> list[dict[str, Any]]:
     dims = [{"Name": "InstanceId", "Value": instance_id}]
     out = [
-        {"Id": f"cpuavg{index}", "ReturnData": True, "MetricStat": {
-            "Metric": {"Namespace": "AWS/EC2", "MetricName": "CPUUtilization", "Dimensions": dims},
-            "Period": DAY, "Stat": "Average"}},
-        {"Id": f"cpumax{index}", "ReturnData": True, "MetricStat": {
-            "Metric": {"Namespace": "AWS/EC2", "MetricName": "CPUUtilization", "Dimensions": dims},
-            "Period": window, "Stat": "Maximum"}},
+        {
+            "Id": f"cpuavg{index}",
+            "ReturnData": True,
+            "MetricStat": {
+                "Metric": {"Namespace": "AWS/EC2", "MetricName": "CPUUtilization", "Dimensions": dims},
+                "Period": DAY,
+                "Stat": "Average",
+            },
+        },
+        {
+            "Id": f"cpumax{index}",
+            "ReturnData": True,
+            "MetricStat": {
+                "Metric": {"Namespace": "AWS/EC2", "MetricName": "CPUUtilization", "Dimensions": dims},
+                "Period": window,
+                "Stat": "Maximum",
+            },
+        },
     ]
     for n, metric in enumerate(gpu):
         for stat, prefix in (("Average", "gpuavg"), ("Maximum", "gpumax")):
-            out.append({"Id": f"{prefix}{index}x{n}", "ReturnData": True,
-                        "MetricStat": {"Metric": metric, "Period": window, "Stat": stat}})
+            out.append(
+                {
+                    "Id": f"{prefix}{index}x{n}",
+                    "ReturnData": True,
+                    "MetricStat": {"Metric": metric, "Period": window, "Stat": stat},
+                }
+            )
     return out
 
 
@@ -58,8 +76,7 @@ def _unique(metrics: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def summarise_nodes(values: dict[str, list[float]], nodes: list[tuple[int, int]]
-                    ) -> dict[str, float | None]:
+def summarise_nodes(values: dict[str, list[float]], nodes: list[tuple[int, int]]) -> dict[str, float | None]:
     """Per-node answers -> one set of node-group numbers: the busiest node decides the maxima,
     the average is over all node-days; `metric_days` is the shortest history among the nodes."""
     cpu_avg: list[float] = []
@@ -90,29 +107,49 @@ def summarise_nodes(values: dict[str, list[float]], nodes: list[tuple[int, int]]
 
 class EksGpuNodegroupScanner(common.RegionalScanner):
     name = "aws.eks"
-    description = ("EKS managed node groups of GPU/accelerator instances kept scaled up: node "
-                   "CPU and GPU utilisation over the lookback window")
+    description = (
+        "EKS managed node groups of GPU/accelerator instances kept scaled up: node "
+        "CPU and GPU utilisation over the lookback window"
+    )
     kinds = ("aws.eks.nodegroup",)
     # the fields (metrics and attributes) each kind carries: rules are checked against them
     fields: ClassVar[dict[str, tuple[str, ...]]] = {
         "aws.eks.nodegroup": (
-            "accelerated", "age_days", "capacity_type", "cluster", "cpu_avg_pct", "cpu_max_pct",
-            "desired_size", "gpu_metrics", "gpu_util_avg_pct", "gpu_util_max_pct", "instance_types",
-            "lookback_days", "max_size", "metric_days", "min_size", "node_ids", "nodes_running",
-            "nodes_with_metrics", "status"),
+            "accelerated",
+            "age_days",
+            "capacity_type",
+            "cluster",
+            "cpu_avg_pct",
+            "cpu_max_pct",
+            "desired_size",
+            "gpu_metrics",
+            "gpu_util_avg_pct",
+            "gpu_util_max_pct",
+            "instance_types",
+            "lookback_days",
+            "max_size",
+            "metric_days",
+            "min_size",
+            "node_ids",
+            "nodes_running",
+            "nodes_with_metrics",
+            "status",
+        ),
     }
 
     def scan_region(self, session: Any, region: str) -> ScopeItems:
         ctx, account = self.context, self.account
         unpriced: list[dict[str, str]] = []  # this region's SKUs without a price
         eks = session.client("eks", region_name=region, config=common.BOTO_CONFIG)
-        clusters = [c for page in eks.get_paginator("list_clusters").paginate()
-                    for c in page["clusters"]]
+        clusters = [c for page in eks.get_paginator("list_clusters").paginate() for c in page["clusters"]]
         groups: list[dict[str, Any]] = []
         total = 0
         for cluster in clusters:
-            names = [n for page in eks.get_paginator("list_nodegroups").paginate(
-                clusterName=cluster) for n in page["nodegroups"]]
+            names = [
+                n
+                for page in eks.get_paginator("list_nodegroups").paginate(clusterName=cluster)
+                for n in page["nodegroups"]
+            ]
             total += len(names)
             for name in names:
                 ng = eks.describe_nodegroup(clusterName=cluster, nodegroupName=name)["nodegroup"]
@@ -144,8 +181,19 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
                 except common.AWS_ERRORS as exc:
                     problem = common.explain(exc, "cloudwatch", region)
             spot, _ = read_spot_prices(session, region, running, ctx.now)  # else on demand, noted
-            out = [self._observe(ctx, account, region, ng, nodes[self._key(ng)],
-                                 utilisation.get(self._key(ng)), unpriced, spot) for ng in groups]
+            out = [
+                self._observe(
+                    ctx,
+                    account,
+                    region,
+                    ng,
+                    nodes[self._key(ng)],
+                    utilisation.get(self._key(ng)),
+                    unpriced,
+                    spot,
+                )
+                for ng in groups
+            ]
         note = f"{len(clusters)} clusters, {total} node groups, {len(groups)} accelerated"
         if problem:
             note = f"{note}; utilisation not read: {problem}"
@@ -153,14 +201,13 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
             note = f"{note}; {price_note}"
         return ScopeItems(out, note, partial=bool(problem), unpriced=unpriced)
 
-
     @staticmethod
     def _key(ng: dict[str, Any]) -> tuple[str, str]:
         return (ng["clusterName"], ng["nodegroupName"])
 
-    def _utilisation(self, ctx: ScanContext, session: Any, region: str,
-                     nodes: dict[tuple[str, str], list[dict[str, Any]]]
-                     ) -> dict[tuple[str, str], dict[str, float | None]]:
+    def _utilisation(
+        self, ctx: ScanContext, session: Any, region: str, nodes: dict[tuple[str, str], list[dict[str, Any]]]
+    ) -> dict[tuple[str, str], dict[str, float | None]]:
         cloudwatch = session.client("cloudwatch", region_name=region, config=common.BOTO_CONFIG)
         end = ctx.now.replace(minute=0, second=0, microsecond=0)
         start = end - timedelta(days=ctx.options.lookback_days)
@@ -179,10 +226,17 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
         values = fetch_metrics(cloudwatch, queries, start, end)
         return {key: summarise_nodes(values, entries) for key, entries in layout.items() if entries}
 
-    def _observe(self, ctx: ScanContext, account: str, region: str, ng: dict[str, Any],
-                 nodes: list[dict[str, Any]], utilisation: dict[str, float | None] | None,
-                 unpriced: list[dict[str, str]],
-                 spot: SpotPrices) -> Observation:
+    def _observe(
+        self,
+        ctx: ScanContext,
+        account: str,
+        region: str,
+        ng: dict[str, Any],
+        nodes: list[dict[str, Any]],
+        utilisation: dict[str, float | None] | None,
+        unpriced: list[dict[str, str]],
+        spot: SpotPrices,
+    ) -> Observation:
         scaling = ng.get("scalingConfig") or {}
         types = ng.get("instanceTypes") or []
         # price what is running (Spot nodes at the Spot price in effect in their zone); if the
@@ -197,8 +251,9 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
             else:
                 counts[inst["InstanceType"]] += 1
         for (itype, zone), count in sorted(spot_nodes.items()):
-            line = spot_cost_line(spot, itype, zone, count, f"{itype} Spot EKS node x{count} in {zone}",
-                                  each=True)
+            line = spot_cost_line(
+                spot, itype, zone, count, f"{itype} Spot EKS node x{count} in {zone}", each=True
+            )
             if line is not None:
                 lines.append(line)
         basis = "running nodes"
@@ -206,37 +261,66 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
             counts[types[0]] = int(scaling["desiredSize"])
             basis = "desired size (no running node seen)"
         for itype, count in sorted(counts.items()):
-            line = ctx.prices.line("aws.ec2", itype, region, HOURS_PER_MONTH * count,
-                                   f"{itype} EKS node x{count}, {HOURS_PER_MONTH:g} h/month each")
+            line = ctx.prices.line(
+                "aws.ec2",
+                itype,
+                region,
+                HOURS_PER_MONTH * count,
+                f"{itype} EKS node x{count}, {HOURS_PER_MONTH:g} h/month each",
+            )
             if line is None:
-                unpriced.append({"scanner": self.name, "resource_id": ng["nodegroupArn"],
-                                 "sku": f"aws.ec2:{itype}:{region}"})
+                unpriced.append(
+                    {
+                        "scanner": self.name,
+                        "resource_id": ng["nodegroupArn"],
+                        "sku": f"aws.ec2:{itype}:{region}",
+                    }
+                )
             else:
                 lines.append(line)
         tags = dict(ng.get("tags") or {})
         metrics: dict[str, float | None] = dict(utilisation or {})
-        metrics.update({
-            "desired_size": float(scaling.get("desiredSize", 0)),
-            "min_size": float(scaling.get("minSize", 0)),
-            "max_size": float(scaling.get("maxSize", 0)),
-            "nodes_running": float(len(nodes)),
-            "age_days": age_days(ng.get("createdAt"), ctx.now),
-        })
-        priced = ", ".join(label for label, n in (("EC2 Spot prices in effect", sum(spot_nodes.values())),
-                                                  ("EC2 on-demand prices", sum(counts.values()))) if n)
+        metrics.update(
+            {
+                "desired_size": float(scaling.get("desiredSize", 0)),
+                "min_size": float(scaling.get("minSize", 0)),
+                "max_size": float(scaling.get("maxSize", 0)),
+                "nodes_running": float(len(nodes)),
+                "age_days": age_days(ng.get("createdAt"), ctx.now),
+            }
+        )
+        priced = ", ".join(
+            label
+            for label, n in (
+                ("EC2 Spot prices in effect", sum(spot_nodes.values())),
+                ("EC2 on-demand prices", sum(counts.values())),
+            )
+            if n
+        )
         evidence = [f"cost from {basis}, {priced or 'no price'}"]
         if utilisation is not None:
-            source = ("CPU and GPU (CloudWatch agent)" if utilisation.get("gpu_util_max_pct") is not None
-                      else "CPU only (no GPU metrics published)")
+            source = (
+                "CPU and GPU (CloudWatch agent)"
+                if utilisation.get("gpu_util_max_pct") is not None
+                else "CPU only (no GPU metrics published)"
+            )
             evidence.append(f"{ctx.options.lookback_days}-day window over {len(nodes)} node(s): {source}")
         if ng.get("capacityType") == "SPOT" and counts:
-            evidence.append("Spot node group with nodes priced at on-demand rates (no Spot price "
-                            "could be read), an upper bound")
+            evidence.append(
+                "Spot node group with nodes priced at on-demand rates (no Spot price "
+                "could be read), an upper bound"
+            )
         return Observation(
-            provider="aws", kind="aws.eks.nodegroup", id=f"{ng['clusterName']}/{ng['nodegroupName']}",
+            provider="aws",
+            kind="aws.eks.nodegroup",
+            id=f"{ng['clusterName']}/{ng['nodegroupName']}",
             covers=tuple(sorted(overlap.aws_instance(i["InstanceId"]) for i in nodes)),
-            account=account, region=region, name=ng["nodegroupName"], tags=tags,
-            owner=ctx.config.owner_from_tags(tags), metrics=metrics,
+            account=account,
+            region=region,
+            name=ng["nodegroupName"],
+            tags=tags,
+            owner=ctx.config.owner_from_tags(tags),
+            metrics=metrics,
             attributes={
                 "cluster": ng["clusterName"],
                 "status": ng.get("status"),

@@ -21,14 +21,17 @@ GP3_FREE_THROUGHPUT_MIBPS = 125
 
 
 def volume_cost_lines(
-    prices: PriceCatalog, region: str, volume_type: str, size_gb: float,
-    iops: float | None, throughput: float | None,
+    prices: PriceCatalog,
+    region: str,
+    volume_type: str,
+    size_gb: float,
+    iops: float | None,
+    throughput: float | None,
 ) -> tuple[list[CostLine], list[str]]:
     """Storage, plus provisioned IOPS and throughput where billed. Returns (lines, unpriced skus)."""
     lines: list[CostLine] = []
     missing: list[str] = []
-    storage = prices.line("aws.ebs", volume_type, region, size_gb,
-                          f"{volume_type} storage, {size_gb:g} GB")
+    storage = prices.line("aws.ebs", volume_type, region, size_gb, f"{volume_type} storage, {size_gb:g} GB")
     if storage is None:
         missing.append(f"aws.ebs:{volume_type}:{region}")
     else:
@@ -39,8 +42,13 @@ def volume_cost_lines(
     elif volume_type in ("io1", "io2") and iops:
         billable_iops = float(iops)
     if billable_iops:
-        line = prices.line("aws.ebs.iops", volume_type, region, billable_iops,
-                           f"{volume_type} provisioned IOPS, {billable_iops:g} billable")
+        line = prices.line(
+            "aws.ebs.iops",
+            volume_type,
+            region,
+            billable_iops,
+            f"{volume_type} provisioned IOPS, {billable_iops:g} billable",
+        )
         if line is None:
             missing.append(f"aws.ebs.iops:{volume_type}:{region}")
         else:
@@ -48,8 +56,9 @@ def volume_cost_lines(
     if volume_type == "gp3" and throughput:
         extra = max(float(throughput) - GP3_FREE_THROUGHPUT_MIBPS, 0.0)
         if extra:
-            line = prices.line("aws.ebs.throughput", "gp3", region, extra,
-                               f"gp3 throughput, {extra:g} MiB/s billable")
+            line = prices.line(
+                "aws.ebs.throughput", "gp3", region, extra, f"gp3 throughput, {extra:g} MiB/s billable"
+            )
             if line is None:
                 missing.append(f"aws.ebs.throughput:gp3:{region}")
             else:
@@ -59,14 +68,23 @@ def volume_cost_lines(
 
 def volume_lines_for(prices: PriceCatalog, region: str, volume: dict[str, Any]):
     return volume_cost_lines(
-        prices, region, volume.get("VolumeType", "standard"), float(volume.get("Size", 0)),
-        volume.get("Iops"), volume.get("Throughput"),
+        prices,
+        region,
+        volume.get("VolumeType", "standard"),
+        float(volume.get("Size", 0)),
+        volume.get("Iops"),
+        volume.get("Throughput"),
     )
 
 
 def instance_cost_line(prices: PriceCatalog, region: str, instance_type: str) -> CostLine | None:
-    return prices.line("aws.ec2", instance_type, region, HOURS_PER_MONTH,
-                       f"{instance_type} on-demand, {HOURS_PER_MONTH:g} h/month")
+    return prices.line(
+        "aws.ec2",
+        instance_type,
+        region,
+        HOURS_PER_MONTH,
+        f"{instance_type} on-demand, {HOURS_PER_MONTH:g} h/month",
+    )
 
 
 def live_prices_enabled(ctx: Any) -> bool:
@@ -80,8 +98,9 @@ def live_prices_enabled(ctx: Any) -> bool:
     return bool(os.environ.get("AWS_ENDPOINT_URL_PRICING")) or not os.environ.get("AWS_ENDPOINT_URL")
 
 
-def read_list_prices(ctx: Any, session: Any, region: str, instances: list[dict[str, Any]],
-                     volumes: list[dict[str, Any]]) -> str:
+def read_list_prices(
+    ctx: Any, session: Any, region: str, instances: list[dict[str, Any]], volumes: list[dict[str, Any]]
+) -> str:
     """Price the instance and volume types seen in `region` from the AWS Price List API.
 
     Once per region per scan (memoised: the EC2 and EBS scanners share it), a few calls at most,
@@ -93,23 +112,29 @@ def read_list_prices(ctx: Any, session: Any, region: str, instances: list[dict[s
 
     def read() -> str:
         wanted = {
-            "aws.ec2": sorted({i["InstanceType"] for i in instances
-                               if common.is_accelerated(i["InstanceType"])}),
+            "aws.ec2": sorted(
+                {i["InstanceType"] for i in instances if common.is_accelerated(i["InstanceType"])}
+            ),
             "aws.ebs": sorted({v.get("VolumeType", "standard") for v in volumes}),
-            "aws.ebs.iops": sorted({v["VolumeType"] for v in volumes
-                                    if v.get("VolumeType") in ("gp3", "io1", "io2") and v.get("Iops")}),
+            "aws.ebs.iops": sorted(
+                {
+                    v["VolumeType"]
+                    for v in volumes
+                    if v.get("VolumeType") in ("gp3", "io1", "io2") and v.get("Iops")
+                }
+            ),
         }
         cache = live.PriceCache(live.cache_dir(ctx.config.pricing))
         try:
-            client = session.client("pricing", region_name=aws_live.PRICING_REGION,
-                                    config=common.BOTO_CONFIG)
+            client = session.client("pricing", region_name=aws_live.PRICING_REGION, config=common.BOTO_CONFIG)
             for service, skus in wanted.items():
                 if skus:
                     offers = aws_live.lookup(client, cache, ctx.prices.lookups, service, region, skus)
                     ctx.prices.add_live(offers, live.LIVE_AWS)
         except common.AWS_ERRORS as exc:
-            return (f"prices from the bundled catalog: AWS Price List not read "
-                    f"({common.explain(exc, 'pricing')})")
+            return (
+                f"prices from the bundled catalog: AWS Price List not read ({common.explain(exc, 'pricing')})"
+            )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:  # a malformed answer
             return f"prices from the bundled catalog: AWS Price List answer unreadable ({exc})"
         return ""
@@ -126,13 +151,14 @@ def read_sagemaker_prices(ctx: Any, session: Any, region: str, instance_types: l
     def read() -> str:
         cache = live.PriceCache(live.cache_dir(ctx.config.pricing))
         try:
-            client = session.client("pricing", region_name=aws_live.PRICING_REGION,
-                                    config=common.BOTO_CONFIG)
-            offers = aws_live.lookup(client, cache, ctx.prices.lookups, "aws.sagemaker.hosting",
-                                     region, instance_types)
+            client = session.client("pricing", region_name=aws_live.PRICING_REGION, config=common.BOTO_CONFIG)
+            offers = aws_live.lookup(
+                client, cache, ctx.prices.lookups, "aws.sagemaker.hosting", region, instance_types
+            )
         except common.AWS_ERRORS as exc:
-            return (f"prices from the bundled catalog: AWS Price List not read "
-                    f"({common.explain(exc, 'pricing')})")
+            return (
+                f"prices from the bundled catalog: AWS Price List not read ({common.explain(exc, 'pricing')})"
+            )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return f"prices from the bundled catalog: AWS Price List answer unreadable ({exc})"
         ctx.prices.add_live(offers, live.LIVE_AWS)
@@ -141,8 +167,9 @@ def read_sagemaker_prices(ctx: Any, session: Any, region: str, instance_types: l
     return ctx.memo(("aws-price-list-sagemaker", region, tuple(sorted(set(instance_types)))), read)
 
 
-def read_spot_prices(session: Any, region: str, instances: list[dict[str, Any]], now: datetime
-                     ) -> tuple[SpotPrices, str]:
+def read_spot_prices(
+    session: Any, region: str, instances: list[dict[str, Any]], now: datetime
+) -> tuple[SpotPrices, str]:
     """The Spot price in effect now for the zones and types of the Spot instances given.
 
     Asking for the history from `now` to `now` returns the last price change before it: the
@@ -156,7 +183,8 @@ def read_spot_prices(session: Any, region: str, instances: list[dict[str, Any]],
     try:
         ec2 = session.client("ec2", region_name=region, config=common.BOTO_CONFIG)
         for page in ec2.get_paginator("describe_spot_price_history").paginate(
-                InstanceTypes=types, StartTime=now, EndTime=now, ProductDescriptions=list(SPOT_PRODUCTS)):
+            InstanceTypes=types, StartTime=now, EndTime=now, ProductDescriptions=list(SPOT_PRODUCTS)
+        ):
             for p in page["SpotPriceHistory"]:
                 if p.get("ProductDescription") not in SPOT_PRODUCTS:
                     continue
@@ -170,13 +198,20 @@ def read_spot_prices(session: Any, region: str, instances: list[dict[str, Any]],
     return {k: (price, when.date().isoformat()) for k, (when, price) in latest.items()}, ""
 
 
-def spot_cost_line(prices: SpotPrices, instance_type: str, zone: str, count: int,
-                   label: str, each: bool = False) -> CostLine | None:
+def spot_cost_line(
+    prices: SpotPrices, instance_type: str, zone: str, count: int, label: str, each: bool = False
+) -> CostLine | None:
     """`count` instances for a month at the Spot price in effect in `zone`, if it is known."""
     known = prices.get((instance_type, zone))
     if known is None:
         return None
     price, day = known
-    return CostLine(f"{label}, {HOURS_PER_MONTH:g} h/month" + (" each" if each else ""), price,
-                    "hour", HOURS_PER_MONTH * count, SPOT_SOURCE, day,
-                    f"aws.ec2.spot:{instance_type}:{zone}")
+    return CostLine(
+        f"{label}, {HOURS_PER_MONTH:g} h/month" + (" each" if each else ""),
+        price,
+        "hour",
+        HOURS_PER_MONTH * count,
+        SPOT_SOURCE,
+        day,
+        f"aws.ec2.spot:{instance_type}:{zone}",
+    )

@@ -26,14 +26,21 @@ class AwsProvider(Provider):
     config_keys = ("profile", "regions")
     options = (
         ProviderOption("profile", ("--profile",), "AWS profile.", envvar="AWS_PROFILE"),
-        ProviderOption("regions", ("--regions",), "AWS regions, comma-separated (default: all enabled).",
-                       kind="list", split=True),
+        ProviderOption(
+            "regions",
+            ("--regions",),
+            "AWS regions, comma-separated (default: all enabled).",
+            kind="list",
+            split=True,
+        ),
     )
 
     @classmethod
     def settings(cls, values: dict[str, Any], section: dict[str, Any]) -> AwsSettings:
-        return AwsSettings(profile=values.get("profile") or section.get("profile"),
-                           regions=values.get("regions") or split_list(section.get("regions")))
+        return AwsSettings(
+            profile=values.get("profile") or section.get("profile"),
+            regions=values.get("regions") or split_list(section.get("regions")),
+        )
 
     # its scopes are regions, shown by name; what a failure means is said in scanners/aws/common.py
     # (imported only when a scan fans out: this module imports no cloud client)

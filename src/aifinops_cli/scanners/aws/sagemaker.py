@@ -44,16 +44,25 @@ TAGGED_TYPES = ["sagemaker:endpoint", "sagemaker:notebook-instance"]
 HUB_MODEL_ENV = ("HF_MODEL_ID", "HF_MODEL_ID_OR_PATH", "OPTION_MODEL_ID")
 
 
-def hosting_line(prices: PriceCatalog, region: str, instance_type: str, count: int
-                 ) -> CostLine | None:
+def hosting_line(prices: PriceCatalog, region: str, instance_type: str, count: int) -> CostLine | None:
     hours = HOURS_PER_MONTH * count
-    return prices.line(HOSTING, instance_type, region, hours,
-                       f"{instance_type} real-time inference x{count}, {HOURS_PER_MONTH:g} h/month each")
+    return prices.line(
+        HOSTING,
+        instance_type,
+        region,
+        hours,
+        f"{instance_type} real-time inference x{count}, {HOURS_PER_MONTH:g} h/month each",
+    )
 
 
 def notebook_line(prices: PriceCatalog, region: str, instance_type: str) -> CostLine | None:
-    return prices.line(NOTEBOOK, instance_type, region, HOURS_PER_MONTH,
-                       f"{instance_type} notebook instance, {HOURS_PER_MONTH:g} h/month")
+    return prices.line(
+        NOTEBOOK,
+        instance_type,
+        region,
+        HOURS_PER_MONTH,
+        f"{instance_type} notebook instance, {HOURS_PER_MONTH:g} h/month",
+    )
 
 
 def artifact_key(model: dict[str, Any]) -> tuple[str, str] | None:
@@ -64,8 +73,7 @@ def artifact_key(model: dict[str, Any]) -> tuple[str, str] | None:
     containers += model.get("Containers") or []
     keys: list[tuple[str, str]] = []
     for c in containers:
-        data = c.get("ModelDataUrl") or (c.get("ModelDataSource", {}).get("S3DataSource", {})
-                                         .get("S3Uri"))
+        data = c.get("ModelDataUrl") or (c.get("ModelDataSource", {}).get("S3DataSource", {}).get("S3Uri"))
         env = c.get("Environment") or {}
         hub = next((env[k] for k in HUB_MODEL_ENV if env.get(k)), None)
         if data:
@@ -107,9 +115,9 @@ class EndpointFacts:
     variants: list[Variant] = field(default_factory=list)
 
 
-def _describe_all(sm: Any, endpoints: list[dict[str, Any]]
-                  ) -> tuple[list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]],
-                             dict[str, dict[str, Any]]]:
+def _describe_all(
+    sm: Any, endpoints: list[dict[str, Any]]
+) -> tuple[list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]], dict[str, dict[str, Any]]]:
     """Describe billing endpoints, their configs and models; each config and model once."""
 
     def each(call: Any, items: list[Any]) -> list[Any]:
@@ -122,10 +130,21 @@ def _describe_all(sm: Any, endpoints: list[dict[str, Any]]
 
     described = each(lambda e: sm.describe_endpoint(EndpointName=e["EndpointName"]), endpoints)
     config_names = sorted({d["EndpointConfigName"] for d in described})
-    configs = dict(zip(config_names, each(
-        lambda n: sm.describe_endpoint_config(EndpointConfigName=n), config_names), strict=True))
-    model_names = sorted({v["ModelName"] for c in configs.values()
-                          for v in c.get("ProductionVariants", []) if v.get("ModelName")})
+    configs = dict(
+        zip(
+            config_names,
+            each(lambda n: sm.describe_endpoint_config(EndpointConfigName=n), config_names),
+            strict=True,
+        )
+    )
+    model_names = sorted(
+        {
+            v["ModelName"]
+            for c in configs.values()
+            for v in c.get("ProductionVariants", [])
+            if v.get("ModelName")
+        }
+    )
 
     def model(name: str) -> dict[str, Any]:
         try:
@@ -136,8 +155,7 @@ def _describe_all(sm: Any, endpoints: list[dict[str, Any]]
             raise
 
     models = dict(zip(model_names, each(model, model_names), strict=True))
-    triples = [(e, d, configs[d["EndpointConfigName"]]) for e, d in zip(endpoints, described,
-                                                                         strict=True)]
+    triples = [(e, d, configs[d["EndpointConfigName"]]) for e, d in zip(endpoints, described, strict=True)]
     return triples, models
 
 
@@ -147,7 +165,8 @@ def _owner_tags(session: Any, region: str) -> tuple[dict[str, dict[str, str]], s
     found: dict[str, dict[str, str]] = {}
     try:
         for page in tagging.get_paginator("get_resources").paginate(
-                ResourceTypeFilters=TAGGED_TYPES, ResourcesPerPage=100):
+            ResourceTypeFilters=TAGGED_TYPES, ResourcesPerPage=100
+        ):
             for item in page.get("ResourceTagMappingList", []):
                 found[item["ResourceARN"]] = {t["Key"]: t.get("Value", "") for t in item.get("Tags", [])}
     except common.AWS_ERRORS as exc:
@@ -156,17 +175,25 @@ def _owner_tags(session: Any, region: str) -> tuple[dict[str, dict[str, str]], s
 
 
 def _invocation_queries(variants: list[Variant], period: int) -> list[dict[str, Any]]:
-    return [{
-        "Id": f"inv{n}",
-        "MetricStat": {
-            "Metric": {"Namespace": "AWS/SageMaker", "MetricName": "Invocations",
-                       "Dimensions": [{"Name": "EndpointName", "Value": v.endpoint},
-                                      {"Name": "VariantName", "Value": v.variant}]},
-            "Period": period,
-            "Stat": "Sum",
-        },
-        "ReturnData": True,
-    } for n, v in enumerate(variants)]
+    return [
+        {
+            "Id": f"inv{n}",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": "AWS/SageMaker",
+                    "MetricName": "Invocations",
+                    "Dimensions": [
+                        {"Name": "EndpointName", "Value": v.endpoint},
+                        {"Name": "VariantName", "Value": v.variant},
+                    ],
+                },
+                "Period": period,
+                "Stat": "Sum",
+            },
+            "ReturnData": True,
+        }
+        for n, v in enumerate(variants)
+    ]
 
 
 def short_name(kind: str, artifact: str) -> str:
@@ -185,31 +212,65 @@ def kept_copy(copies: list[Variant]) -> Variant:
 
 class SageMakerScanner(common.RegionalScanner):
     name = "aws.sagemaker"
-    description = ("SageMaker real-time endpoints with no invocations, notebook instances left "
-                   "InService, and the same model served by several teams' endpoints")
+    description = (
+        "SageMaker real-time endpoints with no invocations, notebook instances left "
+        "InService, and the same model served by several teams' endpoints"
+    )
     kinds = ("aws.sagemaker.endpoint", "aws.sagemaker.notebook", "aws.sagemaker.model_group")
     # the fields (metrics and attributes) each kind carries: rules are checked against them
     fields: ClassVar[dict[str, tuple[str, ...]]] = {
         "aws.sagemaker.endpoint": (
-            "age_days", "created_at", "endpoint_config", "instance_count", "instance_types",
-            "invocation_days", "invocations", "lookback_days", "serverless", "status", "variants"),
+            "age_days",
+            "created_at",
+            "endpoint_config",
+            "instance_count",
+            "instance_types",
+            "invocation_days",
+            "invocations",
+            "lookback_days",
+            "serverless",
+            "status",
+            "variants",
+        ),
         "aws.sagemaker.notebook": (
-            "accelerated", "age_days", "in_service_days", "instance_type", "last_modified_at",
-            "lifecycle_config", "status"),
+            "accelerated",
+            "age_days",
+            "in_service_days",
+            "instance_type",
+            "last_modified_at",
+            "lifecycle_config",
+            "status",
+        ),
         "aws.sagemaker.model_group": (
-            "artifact", "artifact_kind", "copies", "endpoint_count", "extra_active_copies_monthly_usd",
-            "extra_copies_monthly_usd", "invocations", "kept_endpoint", "kept_monthly_usd", "owner_count",
-            "owners", "total_monthly_usd"),
+            "artifact",
+            "artifact_kind",
+            "copies",
+            "endpoint_count",
+            "extra_active_copies_monthly_usd",
+            "extra_copies_monthly_usd",
+            "invocations",
+            "kept_endpoint",
+            "kept_monthly_usd",
+            "owner_count",
+            "owners",
+            "total_monthly_usd",
+        ),
     }
 
     def scan_region(self, session: Any, region: str) -> ScopeItems:
         ctx, account = self.context, self.account
         unpriced: list[dict[str, str]] = []  # this region's SKUs without a price
         sm = session.client("sagemaker", region_name=region, config=common.BOTO_CONFIG)
-        endpoints = [e for page in sm.get_paginator("list_endpoints").paginate(MaxResults=100)
-                     for e in page["Endpoints"]]
-        notebooks = [n for page in sm.get_paginator("list_notebook_instances").paginate(
-            MaxResults=100) for n in page["NotebookInstances"]]
+        endpoints = [
+            e
+            for page in sm.get_paginator("list_endpoints").paginate(MaxResults=100)
+            for e in page["Endpoints"]
+        ]
+        notebooks = [
+            n
+            for page in sm.get_paginator("list_notebook_instances").paginate(MaxResults=100)
+            for n in page["NotebookInstances"]
+        ]
         billing = [e for e in endpoints if e.get("EndpointStatus") in BILLING_STATES]
         in_service = [n for n in notebooks if n.get("NotebookInstanceStatus") == "InService"]
         problems: list[str] = []
@@ -228,29 +289,41 @@ class SageMakerScanner(common.RegionalScanner):
                 measured = True
             except common.AWS_ERRORS as exc:
                 problems.append(f"invocations not read: {common.explain(exc, 'cloudwatch', region)}")
-        out: list[Observation] = [self._endpoint_obs(ctx, account, region, f, tags, measured)
-                                  for f in facts]
+        out: list[Observation] = [self._endpoint_obs(ctx, account, region, f, tags, measured) for f in facts]
         out.extend(self._model_groups(ctx, account, region, variants, measured))
         out.extend(self._notebook_obs(ctx, account, region, n, tags, unpriced) for n in in_service)
-        note = (f"{len(endpoints)} endpoints ({len(billing)} billing), "
-                f"{len(notebooks)} notebook instances ({len(in_service)} InService)")
+        note = (
+            f"{len(endpoints)} endpoints ({len(billing)} billing), "
+            f"{len(notebooks)} notebook instances ({len(in_service)} InService)"
+        )
         if problems:
             note = f"{note}; " + "; ".join(problems)
         note = "; ".join([note, *price_notes])
         return ScopeItems(out, note, partial=bool(problems), unpriced=unpriced)
 
-
     # --- endpoints ------------------------------------------------------------------------------
 
-    def _endpoints(self, ctx: ScanContext, sm: Any, region: str, billing: list[dict[str, Any]],
-                   tags: dict[str, dict[str, str]], unpriced: list[dict[str, str]],
-                   session: Any = None, price_notes: list[str] | None = None) -> list[EndpointFacts]:
+    def _endpoints(
+        self,
+        ctx: ScanContext,
+        sm: Any,
+        region: str,
+        billing: list[dict[str, Any]],
+        tags: dict[str, dict[str, str]],
+        unpriced: list[dict[str, str]],
+        session: Any = None,
+        price_notes: list[str] | None = None,
+    ) -> list[EndpointFacts]:
         if not billing:
             return []
         triples, models = _describe_all(sm, billing)
         if session is not None and price_notes is not None:  # the instance types, from the price list
-            types = [v["InstanceType"] for _, _, c in triples for v in c.get("ProductionVariants", [])
-                     if v.get("InstanceType")]
+            types = [
+                v["InstanceType"]
+                for _, _, c in triples
+                for v in c.get("ProductionVariants", [])
+                if v.get("InstanceType")
+            ]
             price_notes.extend(n for n in [read_sagemaker_prices(ctx, session, region, types)] if n)
         out = []
         for summary, described, config in triples:
@@ -262,26 +335,42 @@ class SageMakerScanner(common.RegionalScanner):
                 state = next((v for v in live if v.get("VariantName") == name), {})
                 serverless = bool(spec.get("ServerlessConfig") or state.get("CurrentServerlessConfig"))
                 itype = spec.get("InstanceType")
-                count = int(state.get("CurrentInstanceCount",
-                                      state.get("DesiredInstanceCount",
-                                                spec.get("InitialInstanceCount", 0))) or 0)
+                count = int(
+                    state.get(
+                        "CurrentInstanceCount",
+                        state.get("DesiredInstanceCount", spec.get("InitialInstanceCount", 0)),
+                    )
+                    or 0
+                )
                 line = None
                 if itype and count and not serverless:
                     line = hosting_line(ctx.prices, region, itype, count)
                     if line is None:
-                        unpriced.append({"scanner": self.name, "resource_id": described["EndpointName"],
-                                         "sku": f"{HOSTING}:{itype}:{region}"})
+                        unpriced.append(
+                            {
+                                "scanner": self.name,
+                                "resource_id": described["EndpointName"],
+                                "sku": f"{HOSTING}:{itype}:{region}",
+                            }
+                        )
                 model_name = spec.get("ModelName", "")
-                facts.variants.append(Variant(
-                    endpoint=described["EndpointName"], variant=name, instance_type=itype,
-                    count=count, model=model_name,
-                    artifact=artifact_key(models.get(model_name) or {}), serverless=serverless,
-                    line=line, owner=owner))
+                facts.variants.append(
+                    Variant(
+                        endpoint=described["EndpointName"],
+                        variant=name,
+                        instance_type=itype,
+                        count=count,
+                        model=model_name,
+                        artifact=artifact_key(models.get(model_name) or {}),
+                        serverless=serverless,
+                        line=line,
+                        owner=owner,
+                    )
+                )
             out.append(facts)
         return out
 
-    def _invocations(self, ctx: ScanContext, session: Any, region: str,
-                     variants: list[Variant]) -> None:
+    def _invocations(self, ctx: ScanContext, session: Any, region: str, variants: list[Variant]) -> None:
         """Invocations per variant per day over the window, all variants in batched calls."""
         cloudwatch = session.client("cloudwatch", region_name=region, config=common.BOTO_CONFIG)
         end = ctx.now.replace(minute=0, second=0, microsecond=0)
@@ -291,8 +380,15 @@ class SageMakerScanner(common.RegionalScanner):
             v.invocations = float(sum(values.get(f"inv{n}", [])))
             v.active_days = sum(1 for x in values.get(f"inv{n}", []) if x > 0)
 
-    def _endpoint_obs(self, ctx: ScanContext, account: str, region: str, facts: EndpointFacts,
-                      tags: dict[str, dict[str, str]], measured: bool) -> Observation:
+    def _endpoint_obs(
+        self,
+        ctx: ScanContext,
+        account: str,
+        region: str,
+        facts: EndpointFacts,
+        tags: dict[str, dict[str, str]],
+        measured: bool,
+    ) -> Observation:
         d = facts.described
         own_tags = tags.get(d["EndpointArn"], {})
         variants = facts.variants
@@ -300,27 +396,42 @@ class SageMakerScanner(common.RegionalScanner):
             "age_days": age_days(d.get("CreationTime"), ctx.now),
             "instance_count": float(sum(v.count for v in variants if not v.serverless)),
             "invocations": sum(v.invocations for v in variants) if measured else None,
-            "invocation_days": (float(max((v.active_days for v in variants), default=0))
-                                if measured else None),
+            "invocation_days": (
+                float(max((v.active_days for v in variants), default=0)) if measured else None
+            ),
         }
         evidence = []
         if measured:
-            evidence.append(f"{ctx.options.lookback_days}-day window: AWS/SageMaker Invocations summed "
-                            "per variant (no datapoints means no requests)")
+            evidence.append(
+                f"{ctx.options.lookback_days}-day window: AWS/SageMaker Invocations summed "
+                "per variant (no datapoints means no requests)"
+            )
         return Observation(
-            provider="aws", kind="aws.sagemaker.endpoint", id=d["EndpointName"], account=account,
-            region=region, name=d["EndpointName"], tags=own_tags,
-            owner=ctx.config.owner_from_tags(own_tags), metrics=metrics,
+            provider="aws",
+            kind="aws.sagemaker.endpoint",
+            id=d["EndpointName"],
+            account=account,
+            region=region,
+            name=d["EndpointName"],
+            tags=own_tags,
+            owner=ctx.config.owner_from_tags(own_tags),
+            metrics=metrics,
             attributes={
                 "status": d.get("EndpointStatus"),
                 "endpoint_config": d.get("EndpointConfigName"),
                 "serverless": bool(variants) and all(v.serverless for v in variants),
                 "instance_types": sorted({v.instance_type for v in variants if v.instance_type}),
-                "variants": [{"variant": v.variant, "instance_type": v.instance_type,
-                              "instance_count": v.count, "model": v.model,
-                              "artifact": v.artifact[1] if v.artifact else None,
-                              "invocations": v.invocations if measured else None}
-                             for v in variants],
+                "variants": [
+                    {
+                        "variant": v.variant,
+                        "instance_type": v.instance_type,
+                        "instance_count": v.count,
+                        "model": v.model,
+                        "artifact": v.artifact[1] if v.artifact else None,
+                        "invocations": v.invocations if measured else None,
+                    }
+                    for v in variants
+                ],
                 "created_at": d["CreationTime"].isoformat() if d.get("CreationTime") else None,
                 "lookback_days": ctx.options.lookback_days,
             },
@@ -328,8 +439,9 @@ class SageMakerScanner(common.RegionalScanner):
             evidence=tuple(evidence),
         )
 
-    def _model_groups(self, ctx: ScanContext, account: str, region: str, variants: list[Variant],
-                      measured: bool) -> list[Observation]:
+    def _model_groups(
+        self, ctx: ScanContext, account: str, region: str, variants: list[Variant], measured: bool
+    ) -> list[Observation]:
         """One observation per model artifact served by two or more endpoints of the region.
         Copies in other regions are not compared: those are usually deliberate (latency, DR)."""
         groups: dict[tuple[str, str], list[Variant]] = defaultdict(list)
@@ -347,52 +459,83 @@ class SageMakerScanner(common.RegionalScanner):
             active_extra = [c for c in extra if c.invocations > 0] if measured else extra
             owners = sorted({c.owner or "(unowned)" for c in copies})
             digest = hashlib.sha256(f"{kind}:{artifact}".encode()).hexdigest()[:12]
-            out.append(Observation(
-                provider="aws", kind="aws.sagemaker.model_group", id=f"model-{digest}",
-                account=account, region=region,
-                name=short_name(kind, artifact),
-                owner=", ".join(o for o in owners if o != "(unowned)"),
-                metrics={
-                    "endpoint_count": float(len({c.endpoint for c in copies})),
-                    "owner_count": float(len(owners)),
-                    "total_monthly_usd": round(sum(c.monthly_usd for c in copies), 6),
-                    "kept_monthly_usd": round(keep.monthly_usd, 6),
-                    "extra_copies_monthly_usd": round(sum(c.monthly_usd for c in extra), 6),
-                    "extra_active_copies_monthly_usd": round(sum(c.monthly_usd for c in active_extra), 6),
-                    "invocations": sum(c.invocations for c in copies) if measured else None,
-                },
-                attributes={
-                    "artifact": artifact,
-                    "artifact_kind": kind,
-                    "owners": owners,
-                    "kept_endpoint": keep.endpoint,
-                    "copies": [{"endpoint": c.endpoint, "variant": c.variant, "owner": c.owner or None,
-                                "instance_type": c.instance_type, "instance_count": c.count,
+            out.append(
+                Observation(
+                    provider="aws",
+                    kind="aws.sagemaker.model_group",
+                    id=f"model-{digest}",
+                    account=account,
+                    region=region,
+                    name=short_name(kind, artifact),
+                    owner=", ".join(o for o in owners if o != "(unowned)"),
+                    metrics={
+                        "endpoint_count": float(len({c.endpoint for c in copies})),
+                        "owner_count": float(len(owners)),
+                        "total_monthly_usd": round(sum(c.monthly_usd for c in copies), 6),
+                        "kept_monthly_usd": round(keep.monthly_usd, 6),
+                        "extra_copies_monthly_usd": round(sum(c.monthly_usd for c in extra), 6),
+                        "extra_active_copies_monthly_usd": round(sum(c.monthly_usd for c in active_extra), 6),
+                        "invocations": sum(c.invocations for c in copies) if measured else None,
+                    },
+                    attributes={
+                        "artifact": artifact,
+                        "artifact_kind": kind,
+                        "owners": owners,
+                        "kept_endpoint": keep.endpoint,
+                        "copies": [
+                            {
+                                "endpoint": c.endpoint,
+                                "variant": c.variant,
+                                "owner": c.owner or None,
+                                "instance_type": c.instance_type,
+                                "instance_count": c.count,
                                 "monthly_usd": round(c.monthly_usd, 2),
-                                "invocations": c.invocations if measured else None}
-                               for c in copies],
-                },
-                cost_lines=tuple(c.line for c in extra if c.line is not None),
-                evidence=(f"{len(copies)} endpoint variants serve the same {kind.replace('_', ' ')}; "
-                          f"keeping {keep.endpoint} (busiest, then largest), the others are the "
-                          "extra copies",),
-            ))
+                                "invocations": c.invocations if measured else None,
+                            }
+                            for c in copies
+                        ],
+                    },
+                    cost_lines=tuple(c.line for c in extra if c.line is not None),
+                    evidence=(
+                        f"{len(copies)} endpoint variants serve the same {kind.replace('_', ' ')}; "
+                        f"keeping {keep.endpoint} (busiest, then largest), the others are the "
+                        "extra copies",
+                    ),
+                )
+            )
         return out
 
     # --- notebooks ------------------------------------------------------------------------------
 
-    def _notebook_obs(self, ctx: ScanContext, account: str, region: str, nb: dict[str, Any],
-                      tags: dict[str, dict[str, str]], unpriced: list[dict[str, str]]) -> Observation:
+    def _notebook_obs(
+        self,
+        ctx: ScanContext,
+        account: str,
+        region: str,
+        nb: dict[str, Any],
+        tags: dict[str, dict[str, str]],
+        unpriced: list[dict[str, str]],
+    ) -> Observation:
         itype = nb.get("InstanceType", "")
         line = notebook_line(ctx.prices, region, itype)
         if line is None:
-            unpriced.append({"scanner": self.name, "resource_id": nb["NotebookInstanceName"],
-                             "sku": f"{NOTEBOOK}:{itype}:{region}"})
+            unpriced.append(
+                {
+                    "scanner": self.name,
+                    "resource_id": nb["NotebookInstanceName"],
+                    "sku": f"{NOTEBOOK}:{itype}:{region}",
+                }
+            )
         own_tags = tags.get(nb.get("NotebookInstanceArn", ""), {})
         lifecycle = nb.get("NotebookInstanceLifecycleConfigName") or None
         return Observation(
-            provider="aws", kind="aws.sagemaker.notebook", id=nb["NotebookInstanceName"],
-            account=account, region=region, name=nb["NotebookInstanceName"], tags=own_tags,
+            provider="aws",
+            kind="aws.sagemaker.notebook",
+            id=nb["NotebookInstanceName"],
+            account=account,
+            region=region,
+            name=nb["NotebookInstanceName"],
+            tags=own_tags,
             owner=ctx.config.owner_from_tags(own_tags),
             metrics={
                 "in_service_days": age_days(nb.get("LastModifiedTime"), ctx.now),
@@ -403,11 +546,14 @@ class SageMakerScanner(common.RegionalScanner):
                 "instance_type": itype,
                 "accelerated": common.is_accelerated(itype.removeprefix("ml.")),
                 "lifecycle_config": lifecycle,
-                "last_modified_at": (nb["LastModifiedTime"].isoformat()
-                                     if nb.get("LastModifiedTime") else None),
+                "last_modified_at": (
+                    nb["LastModifiedTime"].isoformat() if nb.get("LastModifiedTime") else None
+                ),
             },
             cost_lines=(line,) if line else (),
-            evidence=("InService since its last start or change (LastModifiedTime); notebook "
-                      "instances publish no utilisation metrics, so activity inside Jupyter is "
-                      "not visible from the AWS APIs",),
+            evidence=(
+                "InService since its last start or change (LastModifiedTime); notebook "
+                "instances publish no utilisation metrics, so activity inside Jupyter is "
+                "not visible from the AWS APIs",
+            ),
         )

@@ -153,9 +153,16 @@ def _pick_currency(totals: list[dict[str, Any]]) -> str:
     return str(best["currency"])
 
 
-def run_analysis(engine: Any, view_sql: str, ai: Any, label: str, format_label: str,
-                 top_n: int = 5, constant: frozenset[str] = frozenset(),
-                 grain_view_sql: str | None = None) -> TableFacts:
+def run_analysis(
+    engine: Any,
+    view_sql: str,
+    ai: Any,
+    label: str,
+    format_label: str,
+    top_n: int = 5,
+    constant: frozenset[str] = frozenset(),
+    grain_view_sql: str | None = None,
+) -> TableFacts:
     """Run the (at most three) statements for one export and assemble its facts.
 
     `grain_view_sql` is the view as statement 1 may read it (`Mapping.view_sql` with `RAW_TEXT`).
@@ -189,32 +196,53 @@ def run_analysis(engine: Any, view_sql: str, ai: Any, label: str, format_label: 
         egress_spec = selector(egress_keys)
         # every key the selector can match, whatever its class: grouping by fewer columns must
         # still tell them apart, so each answer row maps back to exactly one key
-        matched = {tuple(r[c] for c in KEY) for r in keys
-                   if any(r[c] is not None and str(r[c]) in vals for c, vals in egress_spec.items())}
+        matched = {
+            tuple(r[c] for c in KEY)
+            for r in keys
+            if any(r[c] is not None and str(r[c]) in vals for c, vals in egress_spec.items())
+        }
         cols = distinguishing(sorted(matched, key=repr), egress_spec)
-        resource_rows = engine.run(resources_sql(view_sql, d, ai, egress_spec, selector(ai_keys), top_n,
-                                                 key_cols=cols))
+        resource_rows = engine.run(
+            resources_sql(view_sql, d, ai, egress_spec, selector(ai_keys), top_n, key_cols=cols)
+        )
         full = {tuple(k[KEY.index(c)] for c in cols): k for k in matched}
         for r in resource_rows:
             k = full.get(tuple(r[c] for c in cols))
             if k is not None:
                 r.update(zip(KEY, k, strict=True))
-    storage_services = sorted({str(r["service"]) for r in keys
-                               if int(_f(r["storage_service"])) and not r["ai_component"] and r["service"]
-                               and not r["transfer_class"]})
+    storage_services = sorted(
+        {
+            str(r["service"])
+            for r in keys
+            if int(_f(r["storage_service"]))
+            and not r["ai_component"]
+            and r["service"]
+            and not r["transfer_class"]
+        }
+    )
     storage_rows: list[dict[str, Any]] = []
     if storage_services and ai.components.get("storage", {}).get("resource"):
         storage_rows = engine.run(storage_resources_sql(view_sql, d, ai, storage_services))
     return facts_from_rows(label, format_label, sets, main, keys, resource_rows, storage_rows, KEY)
 
 
-def facts_from_rows(label: str, format_label: str, sets: dict[str, list[dict[str, Any]]], main: str,
-                    keys: list[dict[str, Any]], resource_rows: list[dict[str, Any]],
-                    storage_rows: list[dict[str, Any]], key_cols: tuple[str, ...]) -> TableFacts:
+def facts_from_rows(
+    label: str,
+    format_label: str,
+    sets: dict[str, list[dict[str, Any]]],
+    main: str,
+    keys: list[dict[str, Any]],
+    resource_rows: list[dict[str, Any]],
+    storage_rows: list[dict[str, Any]],
+    key_cols: tuple[str, ...],
+) -> TableFacts:
     facts = TableFacts(label=label, format_label=format_label, currency=main)
     for r in sets["totals"]:
         facts.currencies[str(r["currency"])] = {
-            "rows": _f(r["n_rows"]), "usable_rows": _f(r["n_ok"]), "cost": _f(r["cost"])}
+            "rows": _f(r["n_rows"]),
+            "usable_rows": _f(r["n_ok"]),
+            "cost": _f(r["cost"]),
+        }
         facts.rows += int(_f(r["n_rows"]))
         facts.bad_cost_rows += int(_f(r["n_bad_cost"]))
         facts.bad_date_rows += int(_f(r["n_bad_date"]))
@@ -281,8 +309,9 @@ def facts_from_rows(label: str, format_label: str, sets: dict[str, list[dict[str
             ai[(owner, "data_transfer")] += cost
         res = str(r["resource_id"] or "")
         if res:
-            entry = flow.resources.setdefault(res, {"resource_id": res, "owner": owner, "gb": 0.0,
-                                                     "cost": 0.0, "ai_related": is_ai})
+            entry = flow.resources.setdefault(
+                res, {"resource_id": res, "owner": owner, "gb": 0.0, "cost": 0.0, "ai_related": is_ai}
+            )
             entry["gb"] += gb
             entry["cost"] += cost
             entry["ai_related"] = entry["ai_related"] or is_ai
@@ -307,12 +336,12 @@ def facts_from_rows(label: str, format_label: str, sets: dict[str, list[dict[str
     for r in sets["daily"]:
         d = _as_date(r["usage_date"])
         if r["currency"] == main and d is not None:
-            facts.daily.append((d, str(r["owner"] or "") or UNTAGGED, str(r["service"] or ""),
-                                _f(r["cost"])))
+            facts.daily.append((d, str(r["owner"] or "") or UNTAGGED, str(r["service"] or ""), _f(r["cost"])))
     return facts
 
 
 # --- observations -----------------------------------------------------------------------------
+
 
 def owner_by_share(costs: dict[str, float]) -> tuple[str, float, float]:
     """(owner, its share of the cost, total): the owner holding the largest share of the cost
@@ -363,15 +392,18 @@ def flow_observation(facts: TableFacts, flow: Flow, top_n: int = 5, part: str = 
     label = CLASS_LABEL[flow.transfer_class]
     what = {"ai": ", from AI resources", "rest": ", not from AI resources"}.get(part, "")
     line = CostLine(
-        description=(f"{label} data transfer {flow.source} -> {flow.destination}{what}, as billed "
-                     f"({facts.currency})"),
+        description=(
+            f"{label} data transfer {flow.source} -> {flow.destination}{what}, as billed ({facts.currency})"
+        ),
         unit_price_usd=unit_price if gb > 0 else cost_m,
         unit="GB" if gb > 0 else "month",
         quantity=_round12(gb_m) if gb > 0 else 1.0,
         source=f"billing:{facts.label}",
         price_date=facts.period,
-        sku=(f"billing:{flow.transfer_class}:{flow.source}:{flow.destination}"
-             + (":ai" if part == "ai" else "")),
+        sku=(
+            f"billing:{flow.transfer_class}:{flow.source}:{flow.destination}"
+            + (":ai" if part == "ai" else "")
+        ),
     )
     resources = sorted(res_all, key=lambda r: (-r["cost"], r["resource_id"]))[:top_n]
     owners = sorted(owners_cost.items(), key=lambda x: (-x[1], x[0]))
@@ -381,19 +413,27 @@ def flow_observation(facts: TableFacts, flow: Flow, top_n: int = 5, part: str = 
         f"over {facts.period} ({facts.months_covered:.2f} months)",
     ]
     if part == "ai":
-        evidence.append(f"these bytes leave AI resources (GPU compute, ML platforms, model APIs, vector "
-                        f"stores); the flow's other {flow.gb - gb:,.3f} GB "
-                        f"({facts.currency} {flow.cost - cost:,.4f}) are judged apart")
+        evidence.append(
+            f"these bytes leave AI resources (GPU compute, ML platforms, model APIs, vector "
+            f"stores); the flow's other {flow.gb - gb:,.3f} GB "
+            f"({facts.currency} {flow.cost - cost:,.4f}) are judged apart"
+        )
     elif part == "rest":
-        evidence.append(f"the flow's {flow.ai_gb:,.3f} GB ({facts.currency} {flow.ai_cost:,.4f}) from AI "
-                        "resources are judged apart (billing-ai-egress)")
+        evidence.append(
+            f"the flow's {flow.ai_gb:,.3f} GB ({facts.currency} {flow.ai_cost:,.4f}) from AI "
+            "resources are judged apart (billing-ai-egress)"
+        )
     elif flow.ai_cost or flow.ai_gb:
-        evidence.append(f"{flow.ai_gb:,.3f} GB ({facts.currency} {flow.ai_cost:,.4f}) of it leaves "
-                        "AI resources (GPU compute, ML platforms, model APIs, vector stores)")
+        evidence.append(
+            f"{flow.ai_gb:,.3f} GB ({facts.currency} {flow.ai_cost:,.4f}) of it leaves "
+            "AI resources (GPU compute, ML platforms, model APIs, vector stores)"
+        )
     if owners:
         holder = owner or f"no owner tag ({UNTAGGED})"
-        evidence.append(f"owner by largest share of the cost: {holder}, {100 * share:.1f}% "
-                        f"({facts.currency} {owners[0][1]:,.4f} of {owners_total:,.4f})")
+        evidence.append(
+            f"owner by largest share of the cost: {holder}, {100 * share:.1f}% "
+            f"({facts.currency} {owners[0][1]:,.4f} of {owners_total:,.4f})"
+        )
     suffix = ", AI resources" if part == "ai" and "rest" in flow_parts(flow) else ""
     ai_cost, ai_gb = {"ai": (cost, gb), "rest": (0.0, 0.0)}.get(part, (flow.ai_cost, flow.ai_gb))
     return Observation(
@@ -422,8 +462,7 @@ def flow_observation(facts: TableFacts, flow: Flow, top_n: int = 5, part: str = 
             "format": facts.format_label,
             "currency": facts.currency,
             "period": facts.period,
-            "top_resources": [
-                {**r, "gb": round(r["gb"], 6), "cost": round(r["cost"], 6)} for r in resources],
+            "top_resources": [{**r, "gb": round(r["gb"], 6), "cost": round(r["cost"], 6)} for r in resources],
             "owners": {o: round(c, 6) for o, c in owners},
         },
         cost_lines=(line,),
@@ -466,20 +505,27 @@ def untagged_observation(facts: TableFacts) -> Observation:
             "untagged_by_component": {k: round(v, 6) for k, v in sorted(by_component.items())},
         },
         cost_lines=(line,),
-        evidence=(f"{share:.1f}% of AI spend ({facts.currency} {untagged:,.2f} of {total:,.2f} over "
-                  f"{facts.period}) carries none of the owner tags",),
+        evidence=(
+            f"{share:.1f}% of AI spend ({facts.currency} {untagged:,.2f} of {total:,.2f} over "
+            f"{facts.period}) carries none of the owner tags",
+        ),
     )
 
 
 def observations(facts: TableFacts) -> list[Observation]:
-    out = [flow_observation(facts, f, part=part) for f in facts.flows if f.cost > 0 or f.gb > 0
-           for part in flow_parts(f)]
+    out = [
+        flow_observation(facts, f, part=part)
+        for f in facts.flows
+        if f.cost > 0 or f.gb > 0
+        for part in flow_parts(f)
+    ]
     if facts.ai_total > 0:
         out.append(untagged_observation(facts))
     return out
 
 
 # --- the report section -----------------------------------------------------------------------
+
 
 def _money(x: float) -> float:
     return round(x, 2)
@@ -494,13 +540,24 @@ def analysis_section(all_facts: list[TableFacts], top_flows: int = 10) -> dict[s
     billed = sum(f.total_cost for f in all_facts)
     egress_cost = sum(f.by_class.get(c, {}).get("cost", 0.0) for f in all_facts for c in EGRESS_CLASSES)
     egress_gb = sum(f.by_class.get(c, {}).get("gb", 0.0) for f in all_facts for c in EGRESS_CLASSES)
-    other_cost = sum(f.by_class.get(c, {}).get("cost", 0.0)
-                     for f in all_facts for c in OTHER_TRANSFER_CLASSES)
+    other_cost = sum(
+        f.by_class.get(c, {}).get("cost", 0.0) for f in all_facts for c in OTHER_TRANSFER_CLASSES
+    )
     ai_total = sum(f.ai_total for f in all_facts)
     ai_untagged = sum(f.ai_untagged for f in all_facts)
     for f in all_facts:
-        sources_rows.append([f.label, f.format_label, f.period, f.rows, f.usable_rows,
-                             f.rows - f.usable_rows, f.currency, _money(f.total_cost)])
+        sources_rows.append(
+            [
+                f.label,
+                f.format_label,
+                f.period,
+                f.rows,
+                f.usable_rows,
+                f.rows - f.usable_rows,
+                f.currency,
+                _money(f.total_cost),
+            ]
+        )
         for cls in TRANSFER_CLASSES:
             v = f.by_class.get(cls)
             if v:
@@ -508,46 +565,84 @@ def analysis_section(all_facts: list[TableFacts], top_flows: int = 10) -> dict[s
         for flow in f.flows[:top_flows]:
             top_res = sorted(flow.resources.values(), key=lambda r: -r["cost"])[:3]
             owners = [o for o, _ in sorted(flow.owners.items(), key=lambda x: -x[1])][:3]
-            flow_rows.append([CLASS_LABEL[flow.transfer_class], flow.source, flow.destination,
-                              round(f.per_month(flow.gb), 3), round(f.per_month(flow.cost), 4),
-                              "yes" if flow.ai_cost or flow.ai_gb else "",
-                              ", ".join(r["resource_id"] for r in top_res), ", ".join(owners)])
+            flow_rows.append(
+                [
+                    CLASS_LABEL[flow.transfer_class],
+                    flow.source,
+                    flow.destination,
+                    round(f.per_month(flow.gb), 3),
+                    round(f.per_month(flow.cost), 4),
+                    "yes" if flow.ai_cost or flow.ai_gb else "",
+                    ", ".join(r["resource_id"] for r in top_res),
+                    ", ".join(owners),
+                ]
+            )
         by_owner: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(COMPONENTS, 0.0))
         for (owner, comp), cost in f.ai.items():
             by_owner[owner][comp] += cost
         for owner in sorted(by_owner, key=lambda o: (-sum(by_owner[o].values()), o)):
             comps = by_owner[owner]
             ai_rows.append([owner, *[round(comps[c], 4) for c in COMPONENTS], round(sum(comps.values()), 4)])
-        data_sources.append({
-            "source": f.label, "format": f.format_label, "currency": f.currency,
-            "currencies": {c: {k: round(v, 6) for k, v in agg.items()} for c, agg in f.currencies.items()},
-            "period": {"first_day": f.first_date and f.first_date.isoformat(),
-                                                   "last_day": f.last_date and f.last_date.isoformat(),
-                                                   "billing_period_start":
-                                                       f.period_start and f.period_start.isoformat(),
-                                                   "days": f.days, "months": round(f.months_covered, 4)},
-            "rows": f.rows, "usable_rows": f.usable_rows,
-            "unusable_rows": {"cost_unreadable": f.bad_cost_rows, "date_unreadable": f.bad_date_rows,
-                              "other_currency": f.other_currency_rows},
-            "unreadable_rows_at": [{"file": file, "row": row, "value": what}
-                                   for file, row, what in f.bad_rows],
-            "effective_cost_zero_rows": f.effective_zero_rows,
-            "billed_total": round(f.total_cost, 6),
-            "data_transfer": {c: {"gb": round(v["gb"], 6), "cost": round(v["cost"], 6)}
-                              for c, v in sorted(f.by_class.items())},
-            "flows": [{"class": fl.transfer_class, "source": fl.source, "destination": fl.destination,
-                       "gb": round(fl.gb, 6), "cost": round(fl.cost, 6), "ai_gb": round(fl.ai_gb, 6),
-                       "ai_cost": round(fl.ai_cost, 6),
-                       "gb_per_month": round(f.per_month(fl.gb), 6),
-                       "cost_per_month": round(f.per_month(fl.cost), 6)} for fl in f.flows],
-            "ai_spend": [{"owner": o, "component": c, "cost": round(v, 6)}
-                         for (o, c), v in sorted(f.ai.items())],
-            "ai_services": [{"component": c, "service": s, "cost": round(v, 6)}
-                            for (c, s), v in sorted(f.ai_services.items())],
-        })
+        data_sources.append(
+            {
+                "source": f.label,
+                "format": f.format_label,
+                "currency": f.currency,
+                "currencies": {
+                    c: {k: round(v, 6) for k, v in agg.items()} for c, agg in f.currencies.items()
+                },
+                "period": {
+                    "first_day": f.first_date and f.first_date.isoformat(),
+                    "last_day": f.last_date and f.last_date.isoformat(),
+                    "billing_period_start": f.period_start and f.period_start.isoformat(),
+                    "days": f.days,
+                    "months": round(f.months_covered, 4),
+                },
+                "rows": f.rows,
+                "usable_rows": f.usable_rows,
+                "unusable_rows": {
+                    "cost_unreadable": f.bad_cost_rows,
+                    "date_unreadable": f.bad_date_rows,
+                    "other_currency": f.other_currency_rows,
+                },
+                "unreadable_rows_at": [
+                    {"file": file, "row": row, "value": what} for file, row, what in f.bad_rows
+                ],
+                "effective_cost_zero_rows": f.effective_zero_rows,
+                "billed_total": round(f.total_cost, 6),
+                "data_transfer": {
+                    c: {"gb": round(v["gb"], 6), "cost": round(v["cost"], 6)}
+                    for c, v in sorted(f.by_class.items())
+                },
+                "flows": [
+                    {
+                        "class": fl.transfer_class,
+                        "source": fl.source,
+                        "destination": fl.destination,
+                        "gb": round(fl.gb, 6),
+                        "cost": round(fl.cost, 6),
+                        "ai_gb": round(fl.ai_gb, 6),
+                        "ai_cost": round(fl.ai_cost, 6),
+                        "gb_per_month": round(f.per_month(fl.gb), 6),
+                        "cost_per_month": round(f.per_month(fl.cost), 6),
+                    }
+                    for fl in f.flows
+                ],
+                "ai_spend": [
+                    {"owner": o, "component": c, "cost": round(v, 6)} for (o, c), v in sorted(f.ai.items())
+                ],
+                "ai_services": [
+                    {"component": c, "service": s, "cost": round(v, 6)}
+                    for (c, s), v in sorted(f.ai_services.items())
+                ],
+            }
+        )
     periods = [f for f in all_facts if f.first_date]
-    period = (f"{min(f.first_date for f in periods)} to {max(f.last_date for f in periods)}"  # type: ignore[type-var]
-              if periods else "no usable rows")
+    period = (
+        f"{min(f.first_date for f in periods)} to {max(f.last_date for f in periods)}"  # type: ignore[type-var]
+        if periods
+        else "no usable rows"
+    )
     unusable = sum(f.rows - f.usable_rows for f in all_facts)
     summary: dict[str, Any] = {
         "Billing period": period,
@@ -565,19 +660,35 @@ def analysis_section(all_facts: list[TableFacts], top_flows: int = 10) -> dict[s
         "title": "Billing exports: data transfer and the AI data path",
         "summary": summary,
         "tables": [
-            {"title": "Sources", "columns": ["Source", "Format", "Period", "Rows", "Usable",
-                                             "Unusable", "Currency", "Billed"], "rows": sources_rows},
-            {"title": "Data transfer by class (whole period)",
-             "columns": ["Source", "Class", "GB", "Cost"], "rows": class_rows},
-            {"title": "Top egress flows (per month)",
-             "columns": ["Class", "From", "To", "GB/mo", "$/mo", "AI", "Top resources", "Owners"],
-             "rows": flow_rows},
-            {"title": "AI spend by owner and component (whole period)",
-             "columns": ["Owner", *[COMPONENT_LABEL[c] for c in COMPONENTS], "Total"], "rows": ai_rows},
+            {
+                "title": "Sources",
+                "columns": ["Source", "Format", "Period", "Rows", "Usable", "Unusable", "Currency", "Billed"],
+                "rows": sources_rows,
+            },
+            {
+                "title": "Data transfer by class (whole period)",
+                "columns": ["Source", "Class", "GB", "Cost"],
+                "rows": class_rows,
+            },
+            {
+                "title": "Top egress flows (per month)",
+                "columns": ["Class", "From", "To", "GB/mo", "$/mo", "AI", "Top resources", "Owners"],
+                "rows": flow_rows,
+            },
+            {
+                "title": "AI spend by owner and component (whole period)",
+                "columns": ["Owner", *[COMPONENT_LABEL[c] for c in COMPONENTS], "Total"],
+                "rows": ai_rows,
+            },
         ],
-        "data": {"currency": cur, "billed_total": round(billed, 6), "period": period,
-                 "egress": {"gb": round(egress_gb, 6), "cost": round(egress_cost, 6)},
-                 "other_transfer_cost": round(other_cost, 6),
-                 "ai_total": round(ai_total, 6), "ai_untagged": round(ai_untagged, 6),
-                 "sources": data_sources},
+        "data": {
+            "currency": cur,
+            "billed_total": round(billed, 6),
+            "period": period,
+            "egress": {"gb": round(egress_gb, 6), "cost": round(egress_cost, 6)},
+            "other_transfer_cost": round(other_cost, 6),
+            "ai_total": round(ai_total, 6),
+            "ai_untagged": round(ai_untagged, 6),
+            "sources": data_sources,
+        },
     }

@@ -52,8 +52,10 @@ class Dialect:
         """Aggregate: the n-th largest value of `expr` in the group (the least when it has fewer),
         the cost a resource needs to rank in the group's top n."""
         if self.name == "bigquery":
-            return (f"ARRAY_REVERSE(ARRAY_AGG({expr} IGNORE NULLS ORDER BY {expr} DESC LIMIT {int(n)}))"
-                    "[SAFE_OFFSET(0)]")
+            return (
+                f"ARRAY_REVERSE(ARRAY_AGG({expr} IGNORE NULLS ORDER BY {expr} DESC LIMIT {int(n)}))"
+                "[SAFE_OFFSET(0)]"
+            )
         if self.name == "athena":
             return f"array_min(max({expr}, {int(n)}))"
         return f"list_min(max({expr}, {int(n)}))"

@@ -17,9 +17,27 @@ from aifinops_cli.scanners.billing.dialect import Dialect
 
 # The normalised view every query reads (see queries.py); the order is the SELECT order.
 VIEW_COLUMNS = (
-    "usage_date", "period_start", "provider", "account", "service", "category", "usage_type",
-    "operation", "route_text", "region", "zone", "from_region", "to_region", "transfer_type",
-    "resource_id", "owner", "quantity", "unit", "cost", "effective_cost", "currency",
+    "usage_date",
+    "period_start",
+    "provider",
+    "account",
+    "service",
+    "category",
+    "usage_type",
+    "operation",
+    "route_text",
+    "region",
+    "zone",
+    "from_region",
+    "to_region",
+    "transfer_type",
+    "resource_id",
+    "owner",
+    "quantity",
+    "unit",
+    "cost",
+    "effective_cost",
+    "currency",
     "charge_category",
 )
 
@@ -27,8 +45,8 @@ FORMATS = ("focus", "cur", "cur2", "gcp")
 
 
 def snake(name: str) -> str:
-    """`lineItem/UsageType` -> `line_item_usage_type`; `resourceTags/user:team` -> `resource_tags_user_team`.
-    """
+    """`lineItem/UsageType` -> `line_item_usage_type`;
+    `resourceTags/user:team` -> `resource_tags_user_team`."""
     s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name.strip())
     s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
     s = re.sub(r"[^A-Za-z0-9]+", "_", s).strip("_").lower()
@@ -70,14 +88,32 @@ def focus_version(schema: Schema) -> str:
     Microsoft's 1.0 files already carry BillingAccountType, so it proves nothing by itself.
     """
     has = schema.columns.__contains__
-    if any(has(c) for c in ("service_provider_name", "host_provider_name", "allocated_method_id",
-                            "allocated_resource_id", "contract_applied")):
+    if any(
+        has(c)
+        for c in (
+            "service_provider_name",
+            "host_provider_name",
+            "allocated_method_id",
+            "allocated_resource_id",
+            "contract_applied",
+        )
+    ):
         return "1.3"
-    if any(has(c) for c in ("invoice_id", "pricing_currency", "sub_account_type",
-                            "pricing_currency_effective_cost")):
+    if any(
+        has(c)
+        for c in ("invoice_id", "pricing_currency", "sub_account_type", "pricing_currency_effective_cost")
+    ):
         return "1.2"
-    if any(has(c) for c in ("service_subcategory", "capacity_reservation_id", "sku_meter",
-                            "sku_price_details", "commitment_discount_quantity")):
+    if any(
+        has(c)
+        for c in (
+            "service_subcategory",
+            "capacity_reservation_id",
+            "sku_meter",
+            "sku_price_details",
+            "commitment_discount_quantity",
+        )
+    ):
         return "1.1"
     if any(has(c) for c in ("consumed_quantity", "charge_class", "region_id", "contracted_cost")):
         return "1.0"
@@ -89,8 +125,13 @@ def focus_version(schema: Schema) -> str:
 # CUR 2.0 has single `product`, `resource_tags` and `cost_category` columns (maps in Parquet and
 # Athena, JSON text in CSV) and account names; legacy CUR flattens them (`product/region`,
 # `resourceTags/user:team` -> `product_region`, `resource_tags_user_team`).
-_CUR2_ONLY = ("product", "resource_tags", "cost_category", "bill_payer_account_name",
-              "line_item_usage_account_name")
+_CUR2_ONLY = (
+    "product",
+    "resource_tags",
+    "cost_category",
+    "bill_payer_account_name",
+    "line_item_usage_account_name",
+)
 
 
 def detect(schema: Schema) -> tuple[str, str] | None:
@@ -193,8 +234,9 @@ class Mapping:
             values = [f"NULLIF({self.dialect.map_value(expr, k)}, '')" for k in keys]
         else:
             text = self.dialect.text(expr)
-            values = [self.dialect.regex_extract(text, r'"' + _re_escape(k) + r'"\s*:\s*"([^"]+)"', 1)
-                      for k in keys]
+            values = [
+                self.dialect.regex_extract(text, r'"' + _re_escape(k) + r'"\s*:\s*"([^"]+)"', 1) for k in keys
+            ]
         return values[0] if len(values) == 1 else f"COALESCE({', '.join(values)})"
 
     def owner(self) -> str:
@@ -307,8 +349,9 @@ class Mapping:
             if credits.kind == "list":
                 credit_sum = d.list_amount_sum(expr)
             elif d.name == "duckdb":  # credits as JSON text (CSV)
-                credit_sum = (f"list_sum(TRY_CAST(json_extract(NULLIF({d.text(expr)}, ''), '$[*].amount') "
-                              "AS DOUBLE[]))")
+                credit_sum = (
+                    f"list_sum(TRY_CAST(json_extract(NULLIF({d.text(expr)}, ''), '$[*].amount') AS DOUBLE[]))"
+                )
             else:
                 credit_sum = d.null_double
             cost = d.finite(f"({cost} + COALESCE({credit_sum}, 0))")
@@ -353,7 +396,7 @@ class Mapping:
         if self.dialect.name == "duckdb":
             for name in raw_text:
                 if name == "currency":
-                    inner = _outer_nullif(exprs[name][len("COALESCE("):-len(", 'unknown')")])
+                    inner = _outer_nullif(exprs[name][len("COALESCE(") : -len(", 'unknown')")])
                 else:
                     inner = _outer_nullif(exprs[name])
                 if inner is not None:
@@ -367,7 +410,7 @@ def _outer_nullif(expr: str) -> str | None:
     head, tail = "NULLIF(", ", '')"
     if not (expr.startswith(head) and expr.endswith(tail)):
         return None
-    inner = expr[len(head):-len(tail)]
+    inner = expr[len(head) : -len(tail)]
     depth, quoted = 0, False
     for ch in inner:
         if ch == "'":

@@ -15,8 +15,10 @@ if TYPE_CHECKING:
 
 # the `billing:` section's keys; `athena:` and `bigquery:` configure the remote engines
 # (scanners/billing/scanner.py _remote), each falling back to its AIFINOPS_* variable
-REMOTE_KEYS = {"athena": ("workgroup", "output_location", "region", "poll_seconds"),
-               "bigquery": ("endpoint", "billing_project")}
+REMOTE_KEYS = {
+    "athena": ("workgroup", "output_location", "region", "poll_seconds"),
+    "bigquery": ("endpoint", "billing_project"),
+}
 
 
 def load_ai_patterns(section: dict[str, Any]) -> AiPatterns:
@@ -45,11 +47,14 @@ class BillingProvider(Provider):
     scope_kind = "file"  # each input (a file, a glob, s3://, athena://, bigquery://) is one coverage line
     config_keys = ("ai_services", "owner_tag_keys", "top_flows", "memory_limit", *REMOTE_KEYS)
     options = (
-        ProviderOption("paths", ("--billing",), "Billing exports: FOCUS, CUR, GCP export; files, dirs, "
-                       "globs, s3://, athena://db.table, bigquery://project.dataset.table (repeatable).",
-                       kind="list"),
-        ProviderOption("format", ("--billing-format",), "Force the billing format instead of detecting "
-                       "it."),
+        ProviderOption(
+            "paths",
+            ("--billing",),
+            "Billing exports: FOCUS, CUR, GCP export; files, dirs, "
+            "globs, s3://, athena://db.table, bigquery://project.dataset.table (repeatable).",
+            kind="list",
+        ),
+        ProviderOption("format", ("--billing-format",), "Force the billing format instead of detecting it."),
     )
 
     @classmethod
@@ -66,17 +71,20 @@ class BillingProvider(Provider):
         from aifinops_cli.scanners.billing.formats import FORMATS
 
         if settings.format and settings.format not in FORMATS:
-            raise ScannerError(f"unknown --billing-format {settings.format!r}; choose from "
-                               + ", ".join(FORMATS))
+            raise ScannerError(
+                f"unknown --billing-format {settings.format!r}; choose from " + ", ".join(FORMATS)
+            )
         check_keys("billing", section, cls.config_keys)
         keys = section.get("owner_tag_keys")
-        if keys is not None and (not isinstance(keys, list) or not all(
-                isinstance(k, str) and k.strip() for k in keys)):
+        if keys is not None and (
+            not isinstance(keys, list) or not all(isinstance(k, str) and k.strip() for k in keys)
+        ):
             raise ScannerError("config billing.owner_tag_keys: expected a list of tag keys")
         top = section.get("top_flows", 10)
         if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-            raise ScannerError(f"config billing.top_flows: expected a whole number of at least 1, "
-                               f"got {top!r}")
+            raise ScannerError(
+                f"config billing.top_flows: expected a whole number of at least 1, got {top!r}"
+            )
         if not isinstance(section.get("memory_limit", "1GB"), str):
             raise ScannerError("config billing.memory_limit: expected a size such as 1GB")
         for engine, known in REMOTE_KEYS.items():
@@ -84,8 +92,10 @@ class BillingProvider(Provider):
             for key, value in (section.get(engine) or {}).items():
                 if key == "poll_seconds":
                     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 60:
-                        raise ScannerError(f"config billing.{engine}.{key}: expected a number of "
-                                           f"seconds from 0 to 60, got {value!r}")
+                        raise ScannerError(
+                            f"config billing.{engine}.{key}: expected a number of "
+                            f"seconds from 0 to 60, got {value!r}"
+                        )
                 elif not isinstance(value, str):
                     raise ScannerError(f"config billing.{engine}.{key}: expected text, got {value!r}")
         load_ai_patterns(section)

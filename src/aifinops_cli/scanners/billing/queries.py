@@ -23,8 +23,14 @@ from aifinops_cli.scanners.billing.dialect import Dialect
 # no class that can hold a billed dollar is left out. `inbound` is usually free, not always
 # (inter-region `-AWS-In-Bytes` of some services, VNet peering ingress), so it is reported too.
 EGRESS_CLASSES = ("inter_region", "inter_zone", "internet", "nat")
-OTHER_TRANSFER_CLASSES = ("transit_gateway", "vpc_endpoint", "replication", "cdn_origin",
-                          "google_services", "inbound")
+OTHER_TRANSFER_CLASSES = (
+    "transit_gateway",
+    "vpc_endpoint",
+    "replication",
+    "cdn_origin",
+    "google_services",
+    "inbound",
+)
 TRANSFER_CLASSES = (*EGRESS_CLASSES, *OTHER_TRANSFER_CLASSES)
 AI_COMPONENTS = ("compute", "model_api", "storage", "retrieval")  # + data_transfer (derived)
 
@@ -32,9 +38,11 @@ AI_COMPONENTS = ("compute", "model_api", "storage", "retrieval")  # + data_trans
 # Replication Time Control's <from>-<to>-S3RTC-Out-Bytes.
 _INTER_REGION_UT = r"^[A-Z]{2,4}[0-9]?-([A-Z]{2,4}[0-9]?)-(?:AWS|S3RTC)-Out-Bytes"
 # Usage types quoted inside FOCUS descriptions ("... for EUN1-AWS-Out-Bytes in EU (Stockholm)").
-_UT_IN_TEXT = (r"([A-Z0-9]{2,5}(?:-[A-Z0-9]{2,5})?-(?:AWS|DataTransfer)-(?:In|Out)-Bytes|"
-               r"DataTransfer-(?:xAZ-In|xAZ-Out|Regional|Out|In)-Bytes|NatGateway-Bytes|"
-               r"TransitGateway-Bytes|VpcEndpoint-Bytes)")
+_UT_IN_TEXT = (
+    r"([A-Z0-9]{2,5}(?:-[A-Z0-9]{2,5})?-(?:AWS|DataTransfer)-(?:In|Out)-Bytes|"
+    r"DataTransfer-(?:xAZ-In|xAZ-Out|Regional|Out|In)-Bytes|NatGateway-Bytes|"
+    r"TransitGateway-Bytes|VpcEndpoint-Bytes)"
+)
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,8 @@ class AiPatterns:
             text = read_text(path, "AI services file")
         else:
             text = (resources.files("aifinops_cli.pricing") / "data" / "ai_services.yaml").read_text(
-                encoding="utf-8")
+                encoding="utf-8"
+            )
         doc = load_one(text, str(path or "bundled:ai_services.yaml"), lines=False).data or {}
         spec = doc.get("ai_services", doc)
         comps: dict[str, dict[str, list[str]]] = {}
@@ -65,12 +74,23 @@ def _alt(patterns: list[str]) -> str:
 
 # The columns that decide a line's transfer class, route and AI component. Classification runs
 # on their distinct combinations after aggregation, never once per billing row.
-KEY = ("service", "category", "usage_type", "operation", "route_text", "transfer_type", "unit",
-       "region", "from_region", "to_region")
+KEY = (
+    "service",
+    "category",
+    "usage_type",
+    "operation",
+    "route_text",
+    "transfer_type",
+    "unit",
+    "region",
+    "from_region",
+    "to_region",
+)
 
 
 def _classify(d: Dialect, ai: AiPatterns) -> tuple[str, str, str, str, str]:
     """SQL expressions over the KEY columns (+ `lr` resource text): class, component, src, dst, gb factor."""
+
     def like(col: str, *needles: str) -> str:
         return "(" + " OR ".join(f"{col} LIKE {d.lit('%' + n + '%')}" for n in needles) + ")"
 
@@ -81,15 +101,15 @@ def _classify(d: Dialect, ai: AiPatterns) -> tuple[str, str, str, str, str]:
     # transfer type says, and `DataTransfer-xAZ-In-Bytes` is cross-zone (billed both ways),
     # not inbound.
     ut_tier = f"""
-      WHEN {like('lut', 'natgateway-bytes')} THEN 'nat'
-      WHEN {like('lut', 'datatransfer-xaz-in-bytes', 'datatransfer-xaz-out-bytes', 'datatransfer-regional-bytes')} THEN 'inter_zone'
-      WHEN {like('lut', 'transitgateway-bytes')} THEN 'transit_gateway'
-      WHEN {like('lut', 'vpcendpoint-bytes', 'vpcendpoint-gwlbe-bytes', 'privatelink-bytes')} THEN 'vpc_endpoint'
-      WHEN {like('lut', 's3rtc-out-bytes')} THEN 'replication'
-      WHEN {like('lut', 'cloudfront-out-bytes', '-out-obytes')} THEN 'cdn_origin'
-      WHEN {like('lut', '-aws-out-bytes')} THEN 'inter_region'
-      WHEN {like('lut', '-out-bytes')} THEN 'internet'
-      WHEN {like('lut', '-in-bytes', '-in-abytes')} THEN 'inbound'"""
+      WHEN {like("lut", "natgateway-bytes")} THEN 'nat'
+      WHEN {like("lut", "datatransfer-xaz-in-bytes", "datatransfer-xaz-out-bytes", "datatransfer-regional-bytes")} THEN 'inter_zone'
+      WHEN {like("lut", "transitgateway-bytes")} THEN 'transit_gateway'
+      WHEN {like("lut", "vpcendpoint-bytes", "vpcendpoint-gwlbe-bytes", "privatelink-bytes")} THEN 'vpc_endpoint'
+      WHEN {like("lut", "s3rtc-out-bytes")} THEN 'replication'
+      WHEN {like("lut", "cloudfront-out-bytes", "-out-obytes")} THEN 'cdn_origin'
+      WHEN {like("lut", "-aws-out-bytes")} THEN 'inter_region'
+      WHEN {like("lut", "-out-bytes")} THEN 'internet'
+      WHEN {like("lut", "-in-bytes", "-in-abytes")} THEN 'inbound'"""
     tt_tier = """
       WHEN ltt LIKE 'interregion outbound%' THEN 'inter_region'
       WHEN ltt LIKE 'intraregion%' THEN 'inter_zone'
@@ -97,18 +117,18 @@ def _classify(d: Dialect, ai: AiPatterns) -> tuple[str, str, str, str, str]:
       WHEN ltt LIKE '%inbound%' THEN 'inbound'
       WHEN ltt LIKE '%outbound%' THEN 'internet'"""
     text = "lx"
-    processed = like(text, 'data processed', 'data processing')
+    processed = like(text, "data processed", "data processing")
     text_tier = f"""
-      WHEN {like(text, 'data processed by nat gateway', 'nat gateway data processing', 'nat data processing')} THEN 'nat'
-      WHEN {like(text, 'transit gateway')} AND {processed} THEN 'transit_gateway'
-      WHEN {like(text, 'privatelink', 'private link', 'vpc endpoint')} AND {processed} THEN 'vpc_endpoint'
-      WHEN {like(text, 'to cloudfront', 'cache fill', 'origin transfer', 'to origin')} THEN 'cdn_origin'
-      WHEN {like(text, 'between ec2 azs', 'inter zone', 'inter-zone', 'interzone', 'inter availability zone', 'inter-availability zone', 'cross-zone', 'cross zone')} THEN 'inter_zone'
-      WHEN {like(text, 'google egress', 'google data transfer', 'to google services', 'google services data transfer')} THEN 'google_services'
-      WHEN {like(text, ' data transfer from ', 'ingress', 'inbound data transfer')} OR {text} LIKE '%data transfer in' OR {like(text, 'data transfer in ', 'data transfer in-')} THEN 'inbound'
-      WHEN {like(text, 'internet')} AND {like(text, 'egress', 'transfer out', 'data transfer')} THEN 'internet'
-      WHEN {like(text, ' data transfer to ', 'inter region', 'inter-region', 'interregion', 'intra continent', 'inter continent', 'replication')} AND {like(text, 'transfer', 'egress', 'bandwidth', 'traffic')} THEN 'inter_region'
-      WHEN {like(text, 'data transfer out', 'outbound data transfer', 'egress', 'download worldwide')} THEN 'internet'"""
+      WHEN {like(text, "data processed by nat gateway", "nat gateway data processing", "nat data processing")} THEN 'nat'
+      WHEN {like(text, "transit gateway")} AND {processed} THEN 'transit_gateway'
+      WHEN {like(text, "privatelink", "private link", "vpc endpoint")} AND {processed} THEN 'vpc_endpoint'
+      WHEN {like(text, "to cloudfront", "cache fill", "origin transfer", "to origin")} THEN 'cdn_origin'
+      WHEN {like(text, "between ec2 azs", "inter zone", "inter-zone", "interzone", "inter availability zone", "inter-availability zone", "cross-zone", "cross zone")} THEN 'inter_zone'
+      WHEN {like(text, "google egress", "google data transfer", "to google services", "google services data transfer")} THEN 'google_services'
+      WHEN {like(text, " data transfer from ", "ingress", "inbound data transfer")} OR {text} LIKE '%data transfer in' OR {like(text, "data transfer in ", "data transfer in-")} THEN 'inbound'
+      WHEN {like(text, "internet")} AND {like(text, "egress", "transfer out", "data transfer")} THEN 'internet'
+      WHEN {like(text, " data transfer to ", "inter region", "inter-region", "interregion", "intra continent", "inter continent", "replication")} AND {like(text, "transfer", "egress", "bandwidth", "traffic")} THEN 'inter_region'
+      WHEN {like(text, "data transfer out", "outbound data transfer", "egress", "download worldwide")} THEN 'internet'"""
     transfer_class = f"""CASE{ut_tier}{tt_tier}{text_tier}
     END"""
 
@@ -121,27 +141,50 @@ def _classify(d: Dialect, ai: AiPatterns) -> tuple[str, str, str, str, str]:
             tests.append(d.regex_like("lut", _alt(spec["usage"])))
             tests.append(d.regex_like("ld", _alt(spec["usage"])))
         if with_resource and spec.get("resource") and spec.get("storage_service"):
-            tests.append(f"({d.regex_like('ls', _alt(spec['storage_service']))} "
-                         f"AND {d.regex_like('lr', _alt(spec['resource']))})")
+            tests.append(
+                f"({d.regex_like('ls', _alt(spec['storage_service']))} "
+                f"AND {d.regex_like('lr', _alt(spec['resource']))})"
+            )
         return " OR ".join(tests) if tests else "FALSE"
 
-    component = "CASE\n" + "\n".join(
-        f"      WHEN {comp(n, False)} THEN {d.lit(n)}" for n in ("model_api", "retrieval", "storage", "compute")
-    ) + "\n    END"
-    src = (f"COALESCE(from_region, region, {d.regex_extract('route_text', r'- (.+?) data transfer to ', 1)}, "
-           f"{d.regex_extract('ut', r'^([A-Z]{2,4}[0-9]?)-', 1)}, 'unknown')")
-    dst_ir = (f"COALESCE(to_region, {d.regex_extract('ut', _INTER_REGION_UT, 1)}, "
-              f"{d.regex_extract('route_text', r'data transfer to (.+)$', 1)}, "
-              f"{d.regex_extract('route_text', r'(?i)from .+ to (.+)$', 1)}, "
-              f"{d.regex_extract('route_text', r'(?i)data transfer out - (.+)$', 1)}, 'another region')")
-    fixed = {"internet": "internet", "nat": "NAT gateway", "inter_zone": "another zone",
-             "transit_gateway": "Transit Gateway", "vpc_endpoint": "VPC endpoint", "cdn_origin": "CDN",
-             "google_services": "Google services", "inbound": "inbound"}
-    dst = ("CASE " + " ".join(f"WHEN transfer_class = {d.lit(k)} THEN {d.lit(v)}" for k, v in fixed.items())
-           + f" WHEN transfer_class IN ('inter_region', 'replication') THEN {dst_ir} END")
-    gb = ("CASE WHEN lu IN ('bytes', 'byte', 'by') THEN 1.0 / 1073741824.0 "
-          "WHEN lu LIKE 'tb%' OR lu LIKE 'tebibyte%' OR lu LIKE 'terabyte%' THEN 1024.0 "
-          "WHEN lu LIKE 'mb%' OR lu LIKE 'mebibyte%' THEN 1.0 / 1024.0 ELSE 1.0 END")
+    component = (
+        "CASE\n"
+        + "\n".join(
+            f"      WHEN {comp(n, False)} THEN {d.lit(n)}"
+            for n in ("model_api", "retrieval", "storage", "compute")
+        )
+        + "\n    END"
+    )
+    src = (
+        f"COALESCE(from_region, region, {d.regex_extract('route_text', r'- (.+?) data transfer to ', 1)}, "
+        f"{d.regex_extract('ut', r'^([A-Z]{2,4}[0-9]?)-', 1)}, 'unknown')"
+    )
+    dst_ir = (
+        f"COALESCE(to_region, {d.regex_extract('ut', _INTER_REGION_UT, 1)}, "
+        f"{d.regex_extract('route_text', r'data transfer to (.+)$', 1)}, "
+        f"{d.regex_extract('route_text', r'(?i)from .+ to (.+)$', 1)}, "
+        f"{d.regex_extract('route_text', r'(?i)data transfer out - (.+)$', 1)}, 'another region')"
+    )
+    fixed = {
+        "internet": "internet",
+        "nat": "NAT gateway",
+        "inter_zone": "another zone",
+        "transit_gateway": "Transit Gateway",
+        "vpc_endpoint": "VPC endpoint",
+        "cdn_origin": "CDN",
+        "google_services": "Google services",
+        "inbound": "inbound",
+    }
+    dst = (
+        "CASE "
+        + " ".join(f"WHEN transfer_class = {d.lit(k)} THEN {d.lit(v)}" for k, v in fixed.items())
+        + f" WHEN transfer_class IN ('inter_region', 'replication') THEN {dst_ir} END"
+    )
+    gb = (
+        "CASE WHEN lu IN ('bytes', 'byte', 'by') THEN 1.0 / 1073741824.0 "
+        "WHEN lu LIKE 'tb%' OR lu LIKE 'tebibyte%' OR lu LIKE 'terabyte%' THEN 1024.0 "
+        "WHEN lu LIKE 'mb%' OR lu LIKE 'mebibyte%' THEN 1.0 / 1024.0 ELSE 1.0 END"
+    )
     storage_by_resource = comp("storage", True)
     return transfer_class, component, src, dst, gb + "|||" + storage_by_resource
 
@@ -203,8 +246,9 @@ def analysis_sql(view_sql: str, d: Dialect, ai: AiPatterns, constant: frozenset[
     transfer_class, component, src, dst, rest = _classify(d, ai)
     gb_factor = rest.split("|||")[0]
     spec = ai.components.get("storage", {})
-    storage_service = (d.regex_like("ls", _alt(spec["storage_service"])) if spec.get("storage_service")
-                       else "FALSE")
+    storage_service = (
+        d.regex_like("ls", _alt(spec["storage_service"])) if spec.get("storage_service") else "FALSE"
+    )
     flag = " + ".join(f"GROUPING({name}) * {1 << i}" for i, name in enumerate(DIMS))
     sets = ", ".join("(" + ", ".join(dims_) + ")" for dims_ in SETS.values())
     cols = ", ".join(DIMS)
@@ -244,7 +288,7 @@ agg AS (
   GROUP BY GROUPING SETS ({sets})
 ),
 lowered AS (
-{_lowered(d, 'agg', KEY)}
+{_lowered(d, "agg", KEY)}
 ),
 classified AS (
   SELECT l.*, {transfer_class} AS transfer_class, {component} AS ai_component
@@ -263,9 +307,15 @@ def _in_list(d: Dialect, column: str, values: list[str]) -> str:
     return f"{column} IN (" + ", ".join(d.lit(v) for v in values) + ")"
 
 
-def resources_sql(view_sql: str, d: Dialect, ai: AiPatterns, egress: dict[str, list[str]],
-                  ai_filter: dict[str, list[str]], top_n: int = 5,
-                  key_cols: tuple[str, ...] = KEY) -> str:
+def resources_sql(
+    view_sql: str,
+    d: Dialect,
+    ai: AiPatterns,
+    egress: dict[str, list[str]],
+    ai_filter: dict[str, list[str]],
+    top_n: int = 5,
+    key_cols: tuple[str, ...] = KEY,
+) -> str:
     """Statement 2: the resources and owners behind the egress keys found by statement 1.
 
     `egress` and `ai_filter` name KEY values (usage types, descriptions, services) that statement
@@ -278,6 +328,7 @@ def resources_sql(view_sql: str, d: Dialect, ai: AiPatterns, egress: dict[str, l
     read twice (egress rows, AI resources) as plain subqueries rather than one shared CTE, which
     an engine may materialise in full.
     """
+
     def where(spec: dict[str, list[str]], prefix: str = "") -> str:
         parts = [_in_list(d, prefix + col, vals) for col, vals in spec.items() if vals]
         return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
@@ -318,7 +369,7 @@ egress AS (
   {flagged}
 ),
 thr AS (
-  SELECT {part}, {d.top_n_min('cost', top_n)} AS thr FROM flagged GROUP BY {part}
+  SELECT {part}, {d.top_n_min("cost", top_n)} AS thr FROM flagged GROUP BY {part}
 ),
 pre AS (
   SELECT {fpart}, {cand} AS cand, {named} AS resource_id, SUM(f.cost) AS cost, SUM(f.quantity) AS quantity

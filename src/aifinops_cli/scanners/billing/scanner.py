@@ -42,8 +42,12 @@ from aifinops_cli.scanners.billing.sources import (
 from aifinops_cli.scanners.localfiles import Unreadable
 
 NAME = "billing"
-_FORMAT_LABELS = {"focus": "FOCUS", "cur": "AWS CUR (legacy)", "cur2": "AWS CUR 2.0",
-                  "gcp": "Google Cloud billing export"}
+_FORMAT_LABELS = {
+    "focus": "FOCUS",
+    "cur": "AWS CUR (legacy)",
+    "cur2": "AWS CUR 2.0",
+    "gcp": "Google Cloud billing export",
+}
 
 
 @dataclass
@@ -67,16 +71,19 @@ def _ai_patterns(config: Config) -> AiPatterns:
 def _mapping(schema: Any, fmt_override: str | None, owner_keys: list[str], dialect: Any) -> Mapping:
     if fmt_override:
         if fmt_override not in FORMATS:
-            raise SourceProblem(f"unknown --billing-format {fmt_override!r}; "
-                                f"choose from {', '.join(FORMATS)}")
+            raise SourceProblem(
+                f"unknown --billing-format {fmt_override!r}; choose from {', '.join(FORMATS)}"
+            )
         fmt, label = fmt_override, _FORMAT_LABELS[fmt_override]
     else:
         found = detect(schema)
         if found is None:
             cols = ", ".join(schema.raw_names[:12]) + (" ..." if len(schema.raw_names) > 12 else "")
             raise SourceProblem(
-                "not a FOCUS, AWS CUR or GCP billing export (columns: " + (cols or "none") +
-                "); pass --billing-format focus|cur|cur2|gcp if it is one")
+                "not a FOCUS, AWS CUR or GCP billing export (columns: "
+                + (cols or "none")
+                + "); pass --billing-format focus|cur|cur2|gcp if it is one"
+            )
         fmt, label = found
     return Mapping(fmt, label, dialect, schema, owner_keys)
 
@@ -88,9 +95,16 @@ def _group_label(files: list[str]) -> str:
     return f"{len(files)} files in {common}"
 
 
-def read_billing(paths: list[str], config: Config, *, fmt_override: str | None = None,
-                 profile: str | None = None, progress: Any = lambda m: None,
-                 limits: Limits | None = None, daily_min_days: int = 0) -> BillingRead:
+def read_billing(
+    paths: list[str],
+    config: Config,
+    *,
+    fmt_override: str | None = None,
+    profile: str | None = None,
+    progress: Any = lambda m: None,
+    limits: Limits | None = None,
+    daily_min_days: int = 0,
+) -> BillingRead:
     """Read every input; one CoverageEntry per file group or table, never an exception.
 
     `limits` bound the S3 requests (the scan's timeouts and attempts). `daily_min_days` > 0: a
@@ -110,16 +124,21 @@ def read_billing(paths: list[str], config: Config, *, fmt_override: str | None =
                 continue
             unreadable: list[Unreadable] = []
             try:
-                files = (s3.fetch(arg, profile, unreadable) if arg.startswith("s3://")
-                         else expand_local(arg, unreadable))
+                files = (
+                    s3.fetch(arg, profile, unreadable)
+                    if arg.startswith("s3://")
+                    else expand_local(arg, unreadable)
+                )
             except SourceProblem as exc:
                 out.coverage.append(CoverageEntry(NAME, arg, "failed", str(exc), errors=1))
                 continue
             out.coverage += [CoverageEntry(NAME, u.path, "failed", u.message, errors=1) for u in unreadable]
             if not files and not unreadable:
-                out.coverage.append(CoverageEntry(NAME, arg, "failed",
-                                                  "no billing files found (CSV, CSV.gz, Parquet, JSON)",
-                                                  errors=1))
+                out.coverage.append(
+                    CoverageEntry(
+                        NAME, arg, "failed", "no billing files found (CSV, CSV.gz, Parquet, JSON)", errors=1
+                    )
+                )
             local += [(f, arg) for f in files]
         groups: dict[tuple[str, str], list[str]] = defaultdict(list)
         mappings: dict[tuple[str, str], Mapping] = {}
@@ -136,8 +155,11 @@ def read_billing(paths: list[str], config: Config, *, fmt_override: str | None =
                 out.coverage.append(CoverageEntry(NAME, shown, "failed", str(exc), errors=1))
                 continue
             except Exception as exc:  # DuckDB: unreadable, truncated or not this kind of file
-                out.coverage.append(CoverageEntry(
-                    NAME, shown, "failed", f"cannot read as {kind}: {_first_line(exc)}", errors=1))
+                out.coverage.append(
+                    CoverageEntry(
+                        NAME, shown, "failed", f"cannot read as {kind}: {_first_line(exc)}", errors=1
+                    )
+                )
                 continue
             groups[(mapping.fmt, kind)].append(file)
             mappings.setdefault((mapping.fmt, kind), mapping)
@@ -154,43 +176,72 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
 
 
-def _local_group(duck: DuckDBEngine, files: list[str], kind: str, fmt: str | None, owner_keys: list[str],
-                 ai: AiPatterns, out: BillingRead, daily_min_days: int = 0) -> None:
+def _local_group(
+    duck: DuckDBEngine,
+    files: list[str],
+    kind: str,
+    fmt: str | None,
+    owner_keys: list[str],
+    ai: AiPatterns,
+    out: BillingRead,
+    daily_min_days: int = 0,
+) -> None:
     """All files of one format in one statement; if that fails, file by file to find the bad one."""
-    if _query_files(duck, files, kind, fmt, owner_keys, ai, out, isolate=len(files) > 1,
-                    daily_min_days=daily_min_days):
+    if _query_files(
+        duck, files, kind, fmt, owner_keys, ai, out, isolate=len(files) > 1, daily_min_days=daily_min_days
+    ):
         return
     for file in files:
-        _query_files(duck, [file], kind, fmt, owner_keys, ai, out, isolate=False,
-                     daily_min_days=daily_min_days)
+        _query_files(
+            duck, [file], kind, fmt, owner_keys, ai, out, isolate=False, daily_min_days=daily_min_days
+        )
 
 
-def _daily_charges(duck: DuckDBEngine, mapping: Mapping, source: str, facts: TableFacts,
-                   out: BillingRead) -> None:
+def _daily_charges(
+    duck: DuckDBEngine, mapping: Mapping, source: str, facts: TableFacts, out: BillingRead
+) -> None:
     """Daily spend by owner, service and kind of charge in the export's main currency."""
     from aifinops_cli.scanners.billing.series import daily_sql
 
     try:
         rows = duck.con.sql(daily_sql(mapping, source)).fetchall()
     except Exception as exc:  # the findings of statement 1 stand; only anomalies are missing
-        out.coverage.append(CoverageEntry(NAME, facts.label, "partial",
-                                          f"spend anomalies not checked: {_first_line(exc)}"))
+        out.coverage.append(
+            CoverageEntry(NAME, facts.label, "partial", f"spend anomalies not checked: {_first_line(exc)}")
+        )
         return
-    out.charges += [(day, owner, service, kind, currency, float(cost))
-                    for day, owner, service, kind, currency, cost, _, _ in rows
-                    if day is not None and cost is not None and currency == facts.currency]
+    out.charges += [
+        (day, owner, service, kind, currency, float(cost))
+        for day, owner, service, kind, currency, cost, _, _ in rows
+        if day is not None and cost is not None and currency == facts.currency
+    ]
     out.charge_labels.append(facts.label)
 
 
-def _query_files(duck: DuckDBEngine, files: list[str], kind: str, fmt: str | None, owner_keys: list[str],
-                 ai: AiPatterns, out: BillingRead, isolate: bool, daily_min_days: int = 0) -> bool:
+def _query_files(
+    duck: DuckDBEngine,
+    files: list[str],
+    kind: str,
+    fmt: str | None,
+    owner_keys: list[str],
+    ai: AiPatterns,
+    out: BillingRead,
+    isolate: bool,
+    daily_min_days: int = 0,
+) -> bool:
     source = duck.source(kind, files)
     try:
         schema = duck.schema(source)
         mapping = _mapping(schema, fmt, owner_keys, duck.dialect)
-        facts = run_analysis(duck, mapping.view_sql(source), ai, _group_label(files), mapping.label,
-                             constant=mapping.constant_nulls(),
-                             grain_view_sql=mapping.view_sql(source, RAW_TEXT))
+        facts = run_analysis(
+            duck,
+            mapping.view_sql(source),
+            ai,
+            _group_label(files),
+            mapping.label,
+            constant=mapping.constant_nulls(),
+            grain_view_sql=mapping.view_sql(source, RAW_TEXT),
+        )
         facts.kind = kind
     except SourceProblem as exc:
         out.coverage += [CoverageEntry(NAME, f, "failed", str(exc), errors=1) for f in files]
@@ -198,8 +249,9 @@ def _query_files(duck: DuckDBEngine, files: list[str], kind: str, fmt: str | Non
     except Exception as exc:  # DuckDB: truncated or corrupt file
         if isolate:
             return False
-        out.coverage.append(CoverageEntry(NAME, files[0], "failed", f"cannot read: {_first_line(exc)}",
-                                          errors=1))
+        out.coverage.append(
+            CoverageEntry(NAME, files[0], "failed", f"cannot read: {_first_line(exc)}", errors=1)
+        )
         return True
     if facts.bad_cost_rows or facts.bad_date_rows:
         facts.bad_rows = _locate_bad_rows(duck, files, kind, mapping)
@@ -212,8 +264,12 @@ def _query_files(duck: DuckDBEngine, files: list[str], kind: str, fmt: str | Non
 BAD_ROWS_SHOWN = 5
 
 
-def _locate_bad_rows(duck: DuckDBEngine, files: list[str], kind: str, mapping: Mapping,
-                     ) -> list[tuple[str, int, str]]:
+def _locate_bad_rows(
+    duck: DuckDBEngine,
+    files: list[str],
+    kind: str,
+    mapping: Mapping,
+) -> list[tuple[str, int, str]]:
     """(file, row, what) of the first unreadable rows, row 1 being the first data row.
 
     Run only when statement 1 counted some: it reads each file again in order (WITH ORDINALITY),
@@ -223,9 +279,11 @@ def _locate_bad_rows(duck: DuckDBEngine, files: list[str], kind: str, mapping: M
     for file in files:
         if len(found) >= BAD_ROWS_SHOWN:
             break
-        sql = (f"SELECT n, c IS NULL AS bad_cost FROM (SELECT ordinality AS n, {exprs['cost']} AS c, "
-               f"{exprs['usage_date']} AS d FROM {duck.source(kind, [file])} WITH ORDINALITY) "
-               f"WHERE c IS NULL OR d IS NULL ORDER BY n LIMIT {BAD_ROWS_SHOWN - len(found)}")
+        sql = (
+            f"SELECT n, c IS NULL AS bad_cost FROM (SELECT ordinality AS n, {exprs['cost']} AS c, "
+            f"{exprs['usage_date']} AS d FROM {duck.source(kind, [file])} WITH ORDINALITY) "
+            f"WHERE c IS NULL OR d IS NULL ORDER BY n LIMIT {BAD_ROWS_SHOWN - len(found)}"
+        )
         try:
             rows = duck.run(sql)
         except Exception:  # the counts stand; only the locations are missing
@@ -256,10 +314,13 @@ def _record(out: BillingRead, facts: TableFacts) -> None:
         more = facts.bad_cost_rows + facts.bad_date_rows > len(facts.bad_rows)
         problems.append(("first at " if more else "at ") + _where(facts.bad_rows, facts.kind))
     if len(facts.currencies) > 1:
-        others = ", ".join(f"{c} ({int(v['rows'])} rows)" for c, v in sorted(facts.currencies.items())
-                           if c != facts.currency)
-        problems.append(f"mixed currencies: figures use {facts.currency}; {others} counted as unusable "
-                        "(scan each currency's export separately)")
+        others = ", ".join(
+            f"{c} ({int(v['rows'])} rows)" for c, v in sorted(facts.currencies.items()) if c != facts.currency
+        )
+        problems.append(
+            f"mixed currencies: figures use {facts.currency}; {others} counted as unusable "
+            "(scan each currency's export separately)"
+        )
     if facts.usable_rows == 0:
         problems.append("no usable rows")
     status = "ok" if not problems else ("failed" if facts.usable_rows == 0 else "partial")
@@ -268,12 +329,21 @@ def _record(out: BillingRead, facts: TableFacts) -> None:
         message += f", {unusable} unusable"
     if problems:
         message += ": " + "; ".join(problems)
-    out.coverage.append(CoverageEntry(NAME, label, status, message, resources=facts.usable_rows,
-                                      errors=unusable))
+    out.coverage.append(
+        CoverageEntry(NAME, label, status, message, resources=facts.usable_rows, errors=unusable)
+    )
 
 
-def _remote(url: str, section: dict[str, Any], owner_keys: list[str], ai: AiPatterns,
-            fmt_override: str | None, profile: str | None, out: BillingRead, progress: Any) -> None:
+def _remote(
+    url: str,
+    section: dict[str, Any],
+    owner_keys: list[str],
+    ai: AiPatterns,
+    fmt_override: str | None,
+    profile: str | None,
+    out: BillingRead,
+    progress: Any,
+) -> None:
     try:
         scheme, parts = parse_remote(url)
         progress(f"billing: {url}")
@@ -281,27 +351,40 @@ def _remote(url: str, section: dict[str, Any], owner_keys: list[str], ai: AiPatt
         if scheme == "athena":
             cfg = section.get("athena") or {}
             engine = AthenaEngine(
-                parts[0], parts[1], profile=profile,
+                parts[0],
+                parts[1],
+                profile=profile,
                 workgroup=cfg.get("workgroup") or os.environ.get("AIFINOPS_ATHENA_WORKGROUP"),
                 output=cfg.get("output_location") or os.environ.get("AIFINOPS_ATHENA_OUTPUT"),
                 region=cfg.get("region"),
-                poll_seconds=float(cfg.get("poll_seconds", 0.5)))
+                poll_seconds=float(cfg.get("poll_seconds", 0.5)),
+            )
         else:
             cfg = section.get("bigquery") or {}
             engine = BigQueryEngine(
-                parts[0], parts[1], parts[2],
+                parts[0],
+                parts[1],
+                parts[2],
                 endpoint=cfg.get("endpoint") or os.environ.get("AIFINOPS_BIGQUERY_ENDPOINT"),
-                billing_project=cfg.get("billing_project"))
+                billing_project=cfg.get("billing_project"),
+            )
         schema = engine.schema()
         mapping = _mapping(schema, fmt_override, owner_keys, engine.dialect)
-        facts = run_analysis(engine, mapping.view_sql(engine.source()), ai, url, mapping.label,
-                             constant=mapping.constant_nulls())
+        facts = run_analysis(
+            engine,
+            mapping.view_sql(engine.source()),
+            ai,
+            url,
+            mapping.label,
+            constant=mapping.constant_nulls(),
+        )
     except SourceProblem as exc:
         out.coverage.append(CoverageEntry(NAME, url, "failed", str(exc), errors=1))
         return
     except Exception as exc:  # client errors: permissions, missing table, network
-        out.coverage.append(CoverageEntry(NAME, url, "failed", f"{type(exc).__name__}: {_first_line(exc)}",
-                                          errors=1))
+        out.coverage.append(
+            CoverageEntry(NAME, url, "failed", f"{type(exc).__name__}: {_first_line(exc)}", errors=1)
+        )
         return
     _record(out, facts)
 
@@ -309,21 +392,60 @@ def _remote(url: str, section: dict[str, Any], owner_keys: list[str], ai: AiPatt
 class BillingScanner(Scanner):
     name = NAME
     provider = "billing"
-    description = ("FOCUS, AWS CUR and GCP billing exports (files, s3://, athena://, bigquery://): "
-                   "egress flows, the AI data path by owner, billed totals")
+    description = (
+        "FOCUS, AWS CUR and GCP billing exports (files, s3://, athena://, bigquery://): "
+        "egress flows, the AI data path by owner, billed totals"
+    )
     kinds = ("billing.egress_flow", "billing.untagged_ai_spend", "billing.spend_anomaly")
     # the fields (metrics and attributes) each kind carries: rules are checked against them
     fields: ClassVar[dict[str, tuple[str, ...]]] = {
         "billing.egress_flow": (
-            "ai_cost_per_month", "ai_gb_per_month", "ai_related", "billing_source", "cost_per_month",
-            "currency", "destination", "format", "gb_per_month", "owner_share_pct", "owners", "part",
-            "period", "resources", "source", "top_resources", "transfer_class", "unit_cost_per_gb"),
+            "ai_cost_per_month",
+            "ai_gb_per_month",
+            "ai_related",
+            "billing_source",
+            "cost_per_month",
+            "currency",
+            "destination",
+            "format",
+            "gb_per_month",
+            "owner_share_pct",
+            "owners",
+            "part",
+            "period",
+            "resources",
+            "source",
+            "top_resources",
+            "transfer_class",
+            "unit_cost_per_gb",
+        ),
         "billing.untagged_ai_spend": (
-            "ai_cost_per_month", "billing_source", "currency", "format", "owners", "period",
-            "untagged_by_component", "untagged_cost_per_month", "untagged_share_pct"),
+            "ai_cost_per_month",
+            "billing_source",
+            "currency",
+            "format",
+            "owners",
+            "period",
+            "untagged_by_component",
+            "untagged_cost_per_month",
+            "untagged_share_pct",
+        ),
         "billing.spend_anomaly": (
-            "actual_usd", "currency", "dimension", "excess_pct", "excess_usd", "expected_usd", "last",
-            "ongoing", "periods", "source", "started", "unit", "upper_usd", "value"),
+            "actual_usd",
+            "currency",
+            "dimension",
+            "excess_pct",
+            "excess_usd",
+            "expected_usd",
+            "last",
+            "ongoing",
+            "periods",
+            "source",
+            "started",
+            "unit",
+            "upper_usd",
+            "value",
+        ),
     }
 
     def scan(self) -> ScanResult:
@@ -333,9 +455,15 @@ class BillingScanner(Scanner):
             raise ScannerError("no billing export given: pass --billing PATH")
         params = anomaly.scan_settings(ctx.config, "billing")
         need = int(params["min_history"] + params["window"]) if params else 0
-        read = read_billing(flags.paths, ctx.config, fmt_override=flags.format,
-                            profile=ctx.settings("aws").profile, progress=ctx.progress,
-                            limits=ctx.options.limits, daily_min_days=need)
+        read = read_billing(
+            flags.paths,
+            ctx.config,
+            fmt_override=flags.format,
+            profile=ctx.settings("aws").profile,
+            progress=ctx.progress,
+            limits=ctx.options.limits,
+            daily_min_days=need,
+        )
         if ctx.options.strict:
             bad = [c for c in read.coverage if c.status != "ok"]
             if bad:

@@ -52,23 +52,26 @@ def _kind_sql(m: Mapping) -> str:
     cat = m.expressions()["charge_category"]
     lit = m.dialect.lit
     in_ = lambda xs: ", ".join(lit(x) for x in xs)  # noqa: E731
-    return (f"CASE WHEN lower({freq}) = 'recurring' OR {cat} IN ({in_(CUR_RECURRING)}) THEN '{RECURRING}' "
-            f"WHEN lower({freq}) = 'one-time' OR {cat} IN ({in_(CUR_ONE_TIME)}) THEN '{ONE_TIME}' "
-            f"WHEN {cat} IN ({in_(CUR_FEE)}) THEN '{FEE}' ELSE '{USAGE}' END")
+    return (
+        f"CASE WHEN lower({freq}) = 'recurring' OR {cat} IN ({in_(CUR_RECURRING)}) THEN '{RECURRING}' "
+        f"WHEN lower({freq}) = 'one-time' OR {cat} IN ({in_(CUR_ONE_TIME)}) THEN '{ONE_TIME}' "
+        f"WHEN {cat} IN ({in_(CUR_FEE)}) THEN '{FEE}' ELSE '{USAGE}' END"
+    )
 
 
 def daily_sql(m: Mapping, source: str) -> str:
     e = m.expressions()
-    return f"""SELECT {e['usage_date']} AS day, COALESCE({e['owner']}, '') AS owner,
-  COALESCE({e['service']}, '') AS service, {_kind_sql(m)} AS kind,
-  COALESCE({e['currency']}, 'unknown') AS currency, SUM({e['cost']}) AS cost,
-  COUNT(*) AS n_rows, COUNT({e['cost']}) AS n_cost
+    return f"""SELECT {e["usage_date"]} AS day, COALESCE({e["owner"]}, '') AS owner,
+  COALESCE({e["service"]}, '') AS service, {_kind_sql(m)} AS kind,
+  COALESCE({e["currency"]}, 'unknown') AS currency, SUM({e["cost"]}) AS cost,
+  COUNT(*) AS n_rows, COUNT({e["cost"]}) AS n_cost
 FROM {source}
 GROUP BY ALL"""
 
 
-def read_daily(paths: list[str], config: Config, fmt_override: str | None = None,
-               profile: str | None = None) -> DailyRead:
+def read_daily(
+    paths: list[str], config: Config, fmt_override: str | None = None, profile: str | None = None
+) -> DailyRead:
     """Every local or s3:// export; one coverage entry per file, never an exception."""
     out = DailyRead()
     section = config.section("billing")
@@ -80,8 +83,11 @@ def read_daily(paths: list[str], config: Config, fmt_override: str | None = None
     try:
         for arg in iter_args(paths):
             if arg.startswith(("athena://", "bigquery://")):
-                out.coverage.append(CoverageEntry(NAME, arg, "skipped",
-                                                  "forecast reads files and s3:// exports only", errors=1))
+                out.coverage.append(
+                    CoverageEntry(
+                        NAME, arg, "skipped", "forecast reads files and s3:// exports only", errors=1
+                    )
+                )
                 continue
             try:
                 files = s3.fetch(arg, profile) if arg.startswith("s3://") else expand_local(arg)
@@ -106,8 +112,14 @@ def read_daily(paths: list[str], config: Config, fmt_override: str | None = None
     return out
 
 
-def _read_file(duck: DuckDBEngine, file: str, fmt_override: str | None, owner_keys: list[str],
-               raw: dict[tuple[date, str, str, str, str], float], out: DailyRead) -> None:
+def _read_file(
+    duck: DuckDBEngine,
+    file: str,
+    fmt_override: str | None,
+    owner_keys: list[str],
+    raw: dict[tuple[date, str, str, str, str], float],
+    out: DailyRead,
+) -> None:
     if not os.path.isfile(file):
         out.coverage.append(CoverageEntry(NAME, file, "failed", "no such file", errors=1))
         return
@@ -116,8 +128,9 @@ def _read_file(duck: DuckDBEngine, file: str, fmt_override: str | None, owner_ke
         schema = duck.schema(source)
         if fmt_override:
             if fmt_override not in FORMATS:
-                raise SourceProblem(f"unknown --billing-format {fmt_override!r}; "
-                                    f"choose from {', '.join(FORMATS)}")
+                raise SourceProblem(
+                    f"unknown --billing-format {fmt_override!r}; choose from {', '.join(FORMATS)}"
+                )
             fmt, label = fmt_override, fmt_override
         else:
             found = detect(schema)

@@ -23,8 +23,18 @@ from aifinops_cli.scanners.billing.dialect import ATHENA, BIGQUERY, DUCKDB, Dial
 from aifinops_cli.scanners.billing.formats import Schema
 from aifinops_cli.scanners.localfiles import Unreadable, walk_files
 
-DATA_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".snappy.parquet", ".gz.parquet", ".json", ".jsonl",
-                 ".ndjson", ".json.gz", ".jsonl.gz")
+DATA_SUFFIXES = (
+    ".csv",
+    ".csv.gz",
+    ".parquet",
+    ".snappy.parquet",
+    ".gz.parquet",
+    ".json",
+    ".jsonl",
+    ".ndjson",
+    ".json.gz",
+    ".jsonl.gz",
+)
 
 
 class SourceProblem(AifinopsError):
@@ -74,14 +84,15 @@ class S3Fetch:
     tmpdir: tempfile.TemporaryDirectory[str] = field(default_factory=tempfile.TemporaryDirectory)
     limits: Limits = field(default_factory=Limits)
 
-    def fetch(self, url: str, profile: str | None = None,
-              unreadable: list[Unreadable] | None = None) -> list[str]:
+    def fetch(
+        self, url: str, profile: str | None = None, unreadable: list[Unreadable] | None = None
+    ) -> list[str]:
         import boto3
         import botocore.exceptions
 
         from aifinops_cli.scanners.aws.common import AWS_ERRORS, client_limits, explain
 
-        bucket, _, prefix = url[len("s3://"):].partition("/")
+        bucket, _, prefix = url[len("s3://") :].partition("/")
         session = boto3.Session(profile_name=profile) if profile else boto3.Session()
         s3 = session.client("s3", config=client_limits(self.limits))  # honours AWS_ENDPOINT_URL
         out: list[str] = []
@@ -102,17 +113,21 @@ class S3Fetch:
                     if len(keys) == 1 or isinstance(exc, botocore.exceptions.NoCredentialsError):
                         raise
                     target.unlink(missing_ok=True)
-                    skipped.append(Unreadable(f"s3://{bucket}/{key}",
-                                              f"cannot read from S3: {explain(exc, 's3')}"))
+                    skipped.append(
+                        Unreadable(f"s3://{bucket}/{key}", f"cannot read from S3: {explain(exc, 's3')}")
+                    )
                     continue
                 out.append(str(target))
         except botocore.exceptions.NoCredentialsError as exc:
-            raise SourceProblem(f"{url}: no AWS credentials (run `aws configure` or set AWS_PROFILE)"
-                                ) from exc
+            raise SourceProblem(
+                f"{url}: no AWS credentials (run `aws configure` or set AWS_PROFILE)"
+            ) from exc
         except botocore.exceptions.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            raise SourceProblem(f"{url}: S3 refused ({code}); the role needs s3:ListBucket and "
-                                "s3:GetObject on the export bucket") from exc
+            raise SourceProblem(
+                f"{url}: S3 refused ({code}); the role needs s3:ListBucket and "
+                "s3:GetObject on the export bucket"
+            ) from exc
         except AWS_ERRORS as exc:  # not answered, or an answer that is not S3's XML
             raise SourceProblem(f"{url}: {explain(exc, 's3')}") from exc
         if unreadable is not None:
@@ -127,6 +142,7 @@ class S3Fetch:
 
 # --- DuckDB -----------------------------------------------------------------------------------
 
+
 def _reader(kind: str, files: list[str], columns: dict[str, str] | None = None) -> str:
     listed = "[" + ", ".join(DUCKDB.lit(f) for f in files) + "]"
     if kind == "parquet":
@@ -134,14 +150,21 @@ def _reader(kind: str, files: list[str], columns: dict[str, str] | None = None) 
     if kind == "json":
         typed = ""
         if columns:
-            typed = ", columns = {" + ", ".join(f"{DUCKDB.lit(k)}: {DUCKDB.lit(v)}"
-                                                 for k, v in columns.items()) + "}"
-        return (f"read_json({listed}, format = 'newline_delimited', union_by_name = true, "
-                f"maximum_object_size = 67108864{typed})")
+            typed = (
+                ", columns = {"
+                + ", ".join(f"{DUCKDB.lit(k)}: {DUCKDB.lit(v)}" for k, v in columns.items())
+                + "}"
+            )
+        return (
+            f"read_json({listed}, format = 'newline_delimited', union_by_name = true, "
+            f"maximum_object_size = 67108864{typed})"
+        )
     # CSV read as text, cast by the mapping: a garbled number becomes NULL and is counted, and a
     # truncated last line is padded with NULLs rather than silently dropped.
-    return (f"read_csv({listed}, header = true, all_varchar = true, null_padding = true, "
-            "nullstr = ['NULL', ''], union_by_name = true)")
+    return (
+        f"read_csv({listed}, header = true, all_varchar = true, null_padding = true, "
+        "nullstr = ['NULL', ''], union_by_name = true)"
+    )
 
 
 class DuckDBEngine:
@@ -150,9 +173,13 @@ class DuckDBEngine:
     def __init__(self, memory_limit: str = "1GB", threads: int | None = None) -> None:
         import duckdb
 
-        self.con = duckdb.connect(config={"memory_limit": memory_limit,
-                                          "preserve_insertion_order": False,
-                                          **({"threads": threads} if threads else {})})
+        self.con = duckdb.connect(
+            config={
+                "memory_limit": memory_limit,
+                "preserve_insertion_order": False,
+                **({"threads": threads} if threads else {}),
+            }
+        )
 
     def source(self, kind: str, files: list[str]) -> str:
         """The reader for these files. JSON keeps its detected shape (structs, lists) but reads
@@ -161,8 +188,9 @@ class DuckDBEngine:
         if kind != "json":
             return _reader(kind, files)
         rel = self.con.sql(f"SELECT * FROM {_reader(kind, files)} LIMIT 0")
-        return _reader(kind, files, {name: _text_leaves(t) for name, t in zip(rel.columns, rel.types,
-                                                                               strict=True)})
+        return _reader(
+            kind, files, {name: _text_leaves(t) for name, t in zip(rel.columns, rel.types, strict=True)}
+        )
 
     def schema(self, source: str) -> Schema:
         rel = self.con.sql(f"SELECT * FROM {source} LIMIT 0")
@@ -214,6 +242,7 @@ def _add_duck(schema: Schema, path: tuple[str, ...], dtype: Any) -> None:
 
 # --- Athena -----------------------------------------------------------------------------------
 
+
 class AthenaEngine:
     """CUR in S3 through Athena. Needs athena:StartQueryExecution/GetQueryExecution/
     GetQueryResults, glue:GetTable, and S3 read on the CUR bucket plus write on the results
@@ -221,9 +250,18 @@ class AthenaEngine:
 
     dialect = ATHENA
 
-    def __init__(self, database: str, table: str, *, workgroup: str | None = None,
-                 output: str | None = None, region: str | None = None, profile: str | None = None,
-                 poll_seconds: float = 0.5, timeout_seconds: float = 900) -> None:
+    def __init__(
+        self,
+        database: str,
+        table: str,
+        *,
+        workgroup: str | None = None,
+        output: str | None = None,
+        region: str | None = None,
+        profile: str | None = None,
+        poll_seconds: float = 0.5,
+        timeout_seconds: float = 900,
+    ) -> None:
         import boto3
 
         session = boto3.Session(profile_name=profile) if profile else boto3.Session()
@@ -243,14 +281,18 @@ class AthenaEngine:
         schema = Schema(raw_names=[c["Name"] for c in cols])
         for c in cols:
             t = c.get("Type", "").lower()
-            kind = "map" if t.startswith("map<") else "list" if t.startswith("array<") else (
-                "struct" if t.startswith("struct<") else "scalar")
+            kind = (
+                "map"
+                if t.startswith("map<")
+                else "list"
+                if t.startswith("array<")
+                else ("struct" if t.startswith("struct<") else "scalar")
+            )
             schema.add((c["Name"],), kind)
         return schema
 
     def run(self, sql: str) -> list[dict[str, Any]]:
-        args: dict[str, Any] = {"QueryString": sql,
-                                "QueryExecutionContext": {"Database": self.database}}
+        args: dict[str, Any] = {"QueryString": sql, "QueryExecutionContext": {"Database": self.database}}
         if self.workgroup:
             args["WorkGroup"] = self.workgroup
         if self.output:
@@ -263,8 +305,10 @@ class AthenaEngine:
             if state == "SUCCEEDED":
                 break
             if state in ("FAILED", "CANCELLED"):
-                raise SourceProblem(f"Athena query {qid} {state.lower()}: "
-                                    f"{status.get('StateChangeReason', 'no reason given')}")
+                raise SourceProblem(
+                    f"Athena query {qid} {state.lower()}: "
+                    f"{status.get('StateChangeReason', 'no reason given')}"
+                )
             if time.monotonic() > deadline:
                 raise SourceProblem(f"Athena query {qid} still running after {self.timeout:.0f}s")
             time.sleep(self.poll)
@@ -281,8 +325,12 @@ class AthenaEngine:
                 if header is None:
                     header = [str(v) for v in values]
                     continue
-                rows.append({h: _athena_value(v, types[i] if i < len(types) else "varchar")
-                             for i, (h, v) in enumerate(zip(header, values, strict=False))})
+                rows.append(
+                    {
+                        h: _athena_value(v, types[i] if i < len(types) else "varchar")
+                        for i, (h, v) in enumerate(zip(header, values, strict=False))
+                    }
+                )
         return rows
 
 
@@ -302,6 +350,7 @@ def _athena_value(value: str | None, typ: str) -> Any:
 
 # --- BigQuery ---------------------------------------------------------------------------------
 
+
 class BigQueryEngine:
     """The GCP billing export where it lives. Needs bigquery.jobs.create on the project that
     runs the query and bigquery.tables.get/getData on the export dataset (roles
@@ -309,13 +358,21 @@ class BigQueryEngine:
 
     dialect = BIGQUERY
 
-    def __init__(self, project: str, dataset: str, table: str, *, endpoint: str | None = None,
-                 billing_project: str | None = None) -> None:
+    def __init__(
+        self,
+        project: str,
+        dataset: str,
+        table: str,
+        *,
+        endpoint: str | None = None,
+        billing_project: str | None = None,
+    ) -> None:
         try:
             from google.cloud import bigquery
         except ImportError as exc:  # optional dependency
-            raise SourceProblem("bigquery:// needs the BigQuery client: pip install "
-                                "google-cloud-bigquery") from exc
+            raise SourceProblem(
+                "bigquery:// needs the BigQuery client: pip install google-cloud-bigquery"
+            ) from exc
         kwargs: dict[str, Any] = {"project": billing_project or project}
         if endpoint:
             from google.auth.credentials import AnonymousCredentials

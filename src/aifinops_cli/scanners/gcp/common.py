@@ -50,8 +50,14 @@ ACCELERATOR_FAMILIES = ("a2", "a3", "a4", "g2", "g4")
 _GPUS_IN_NAME = re.compile(r"-(\d+)g$")  # a2-highgpu-4g, a3-megagpu-8g
 _G2_GPUS = {"g2-standard-24": 2, "g2-standard-48": 4, "g2-standard-96": 8}
 _G2_DEFAULT_ACCEL = "nvidia-l4"
-_FAMILY_ACCEL = {"a2-ultragpu": "nvidia-a100-80gb", "a2": "nvidia-tesla-a100", "a3": "nvidia-h100-80gb",
-                 "a4": "nvidia-b200", "g2": _G2_DEFAULT_ACCEL, "g4": "nvidia-rtx-pro-6000"}
+_FAMILY_ACCEL = {
+    "a2-ultragpu": "nvidia-a100-80gb",
+    "a2": "nvidia-tesla-a100",
+    "a3": "nvidia-h100-80gb",
+    "a4": "nvidia-b200",
+    "g2": _G2_DEFAULT_ACCEL,
+    "g4": "nvidia-rtx-pro-6000",
+}
 
 
 def last_segment(url: str) -> str:
@@ -110,8 +116,7 @@ def endpoint_overrides(endpoints: dict[str, str]) -> dict[str, str]:
     common = endpoints.get("") or os.environ.get("AIFINOPS_GCP_ENDPOINT") or ""
     out = {}
     for service in SERVICES:
-        value = (endpoints.get(service)
-                 or os.environ.get(f"AIFINOPS_GCP_{service.upper()}_ENDPOINT") or common)
+        value = endpoints.get(service) or os.environ.get(f"AIFINOPS_GCP_{service.upper()}_ENDPOINT") or common
         if value:
             out[service] = str(value).rstrip("/")
     return out
@@ -153,14 +158,18 @@ def explain(exc: BaseException, where: str = "") -> str:
     prefix = f"{where}: " if where else ""
     if isinstance(exc, gexc.RetryError):  # the retry budget (scan.read_timeout x max_attempts) ran out
         last = exc.cause
-        return (f"{prefix}still failing when the retry budget ran out; last error: "
-                f"{explain(last) if last is not None else exc.message}")
+        return (
+            f"{prefix}still failing when the retry budget ran out; last error: "
+            f"{explain(last) if last is not None else exc.message}"
+        )
     try:
         import google.auth.exceptions as aexc
 
         if isinstance(exc, aexc.RefreshError):
-            return ("Google Cloud credentials could not be refreshed (expired?): run "
-                    "`gcloud auth application-default login` and retry")
+            return (
+                "Google Cloud credentials could not be refreshed (expired?): run "
+                "`gcloud auth application-default login` and retry"
+            )
     except ImportError:  # pragma: no cover
         pass
     if isinstance(exc, gexc.Unauthorized | gexc.Unauthenticated):
@@ -169,8 +178,7 @@ def explain(exc: BaseException, where: str = "") -> str:
         message = getattr(exc, "message", str(exc))
         if "has not been used" in message or "is disabled" in message or "accessNotConfigured" in message:
             return f"{prefix}API not enabled in this project: {message}"
-        return (f"{prefix}access denied (403): {message}; grant the read-only roles in "
-                f"{ROLES_DOC}")
+        return f"{prefix}access denied (403): {message}; grant the read-only roles in {ROLES_DOC}"
     if isinstance(exc, gexc.NotFound):
         return f"{prefix}not found (404): check the project id"
     if isinstance(exc, gexc.TooManyRequests | gexc.ResourceExhausted):
@@ -185,13 +193,14 @@ def explain(exc: BaseException, where: str = "") -> str:
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return f"{prefix}timed out connecting to the Google Cloud endpoint"
     if isinstance(exc, requests.exceptions.ReadTimeout):
-        return (f"{prefix}read timed out: the Google Cloud endpoint sent no answer within the read "
-                "timeout (config scan.read_timeout sets it)")
+        return (
+            f"{prefix}read timed out: the Google Cloud endpoint sent no answer within the read "
+            "timeout (config scan.read_timeout sets it)"
+        )
     if isinstance(exc, requests.exceptions.ConnectionError):
         return f"{prefix}cannot reach the Google Cloud endpoint (connection failed or was reset)"
     if isinstance(exc, json_format.ParseError | ValueError):
-        return (f"{prefix}unreadable answer from Google Cloud (not the JSON the API returns): "
-                f"{str(exc)[:200]}")
+        return f"{prefix}unreadable answer from Google Cloud (not the JSON the API returns): {str(exc)[:200]}"
     return f"{prefix}{type(exc).__name__}: {exc}"
 
 
@@ -214,9 +223,15 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from google.auth import exceptions as aexc
     from google.protobuf import json_format
 
-    return (gexc.GoogleAPICallError, gexc.RetryError, aexc.GoogleAuthError,
-            requests.exceptions.RequestException, json_format.ParseError, json.JSONDecodeError,
-            UnicodeDecodeError)
+    return (
+        gexc.GoogleAPICallError,
+        gexc.RetryError,
+        aexc.GoogleAuthError,
+        requests.exceptions.RequestException,
+        json_format.ParseError,
+        json.JSONDecodeError,
+        UnicodeDecodeError,
+    )
 
 
 class ScanDeadlineReached(requests.exceptions.Timeout):
@@ -254,16 +269,18 @@ def call_limits(ctx: ScanContext) -> dict[str, Any]:
 
     limits = ctx.options.limits
     budget = limits.read_timeout * limits.max_attempts
-    return {"retry": gretry.Retry(predicate=gretry.if_transient_error, initial=0.5, maximum=10.0,
-                                  timeout=budget),
-            "timeout": limits.read_timeout}
+    return {
+        "retry": gretry.Retry(predicate=gretry.if_transient_error, initial=0.5, maximum=10.0, timeout=budget),
+        "timeout": limits.read_timeout,
+    }
 
 
 def gapic_client(ctx: ScanContext, client_cls: Any, service: str) -> Any:
     """A google-cloud client for `service` (REST transport) whose requests are bounded."""
     acc = access(ctx)
-    client = client_cls(credentials=acc.credentials, transport="rest",
-                        client_options=acc.client_options(service))
+    client = client_cls(
+        credentials=acc.credentials, transport="rest", client_options=acc.client_options(service)
+    )
     session = getattr(getattr(client, "_transport", None), "_session", None)
     if session is not None:  # the REST transport's AuthorizedSession
         bound_session(session, ctx)
@@ -283,13 +300,16 @@ def projects(ctx: ScanContext) -> list[str]:
 
         client = gapic_client(ctx, resourcemanager_v3.ProjectsClient, "resourcemanager")
         try:
-            found = [p.project_id for p in client.search_projects(query="state:ACTIVE",
-                                                                  **call_limits(ctx))
-                     if p.state == resourcemanager_v3.Project.State.ACTIVE]
+            found = [
+                p.project_id
+                for p in client.search_projects(query="state:ACTIVE", **call_limits(ctx))
+                if p.state == resourcemanager_v3.Project.State.ACTIVE
+            ]
         except expected_errors() as exc:
             raise ScannerError(
                 f"cannot list projects ({explain(exc, 'resourcemanager projects.search')}); "
-                "pass --gcp-project to name them") from None
+                "pass --gcp-project to name them"
+            ) from None
         if not found:
             raise ScannerError("the credentials see no active Google Cloud project: pass --gcp-project")
         return sorted(found)
@@ -363,17 +383,27 @@ _OK_WARNINGS = {"NO_RESULTS_ON_PAGE", ""}
 
 
 def _instance(inst: Any) -> GceInstance:
-    accels = tuple((last_segment(a.accelerator_type), int(a.accelerator_count))
-                   for a in inst.guest_accelerators if a.accelerator_count)
+    accels = tuple(
+        (last_segment(a.accelerator_type), int(a.accelerator_count))
+        for a in inst.guest_accelerators
+        if a.accelerator_count
+    )
     return GceInstance(
-        id=str(inst.id), name=inst.name, zone=last_segment(inst.zone),
-        machine_type=last_segment(inst.machine_type), status=inst.status,
-        labels=dict(inst.labels), accelerators=accels,
-        created=parse_time(inst.creation_timestamp), last_start=parse_time(inst.last_start_timestamp),
+        id=str(inst.id),
+        name=inst.name,
+        zone=last_segment(inst.zone),
+        machine_type=last_segment(inst.machine_type),
+        status=inst.status,
+        labels=dict(inst.labels),
+        accelerators=accels,
+        created=parse_time(inst.creation_timestamp),
+        last_start=parse_time(inst.last_start_timestamp),
         # legacy preemptible VMs say so in `scheduling.preemptible`, not in the provisioning model
-        provisioning_model=("PREEMPTIBLE" if inst.scheduling.preemptible
-                            and inst.scheduling.provisioning_model in ("", "STANDARD")
-                            else inst.scheduling.provisioning_model or "STANDARD"),
+        provisioning_model=(
+            "PREEMPTIBLE"
+            if inst.scheduling.preemptible and inst.scheduling.provisioning_model in ("", "STANDARD")
+            else inst.scheduling.provisioning_model or "STANDARD"
+        ),
         last_stop=parse_time(inst.last_stop_timestamp),
         created_by=last_segment(next((i.value for i in inst.metadata.items if i.key == "created-by"), "")),
     )
@@ -382,11 +412,18 @@ def _instance(inst: Any) -> GceInstance:
 def _disk(d: Any) -> GceDisk:
     regional = bool(d.region) and not d.zone
     return GceDisk(
-        id=str(d.id), name=d.name, location=last_segment(d.region if regional else d.zone),
-        disk_type=last_segment(d.type_), size_gb=int(d.size_gb), users=tuple(d.users),
-        labels=dict(d.labels), created=parse_time(d.creation_timestamp),
-        last_attach=parse_time(d.last_attach_timestamp), last_detach=parse_time(d.last_detach_timestamp),
-        status=d.status, regional=regional,
+        id=str(d.id),
+        name=d.name,
+        location=last_segment(d.region if regional else d.zone),
+        disk_type=last_segment(d.type_),
+        size_gb=int(d.size_gb),
+        users=tuple(d.users),
+        labels=dict(d.labels),
+        created=parse_time(d.creation_timestamp),
+        last_attach=parse_time(d.last_attach_timestamp),
+        last_detach=parse_time(d.last_detach_timestamp),
+        status=d.status,
+        regional=regional,
     )
 
 

@@ -22,28 +22,60 @@ from aifinops_cli.scanners.gcp.pricing import SPOT_MODELS, disk_line, instance_l
 
 GKE_NODE_LABEL = "goog-gke-node"
 # GKE node pools are still priced on demand (gcp.gke); Compute Engine VMs at their Spot SKUs
-SPOT_PRICED_NOTE = ("Spot VM: priced at the Cloud Billing Catalog's Spot SKUs for its region; "
-                    "Spot prices change up to once a month")
-PREEMPTIBLE_NOTE = ("legacy preemptible VM (scheduling.preemptible): billed at the Spot SKUs, "
-                    "stopped by Compute Engine after at most 24 h; consider Spot VMs")
+SPOT_PRICED_NOTE = (
+    "Spot VM: priced at the Cloud Billing Catalog's Spot SKUs for its region; "
+    "Spot prices change up to once a month"
+)
+PREEMPTIBLE_NOTE = (
+    "legacy preemptible VM (scheduling.preemptible): billed at the Spot SKUs, "
+    "stopped by Compute Engine after at most 24 h; consider Spot VMs"
+)
 
 
 class GcpComputeScanner(Scanner):
     name = "gcp.compute"
     provider = "gcp"
-    description = ("Compute Engine GPU instances (attached GPUs or A2/A3/G2 machine types) and "
-                   "their CPU/GPU utilisation; persistent disks attached to nothing")
+    description = (
+        "Compute Engine GPU instances (attached GPUs or A2/A3/G2 machine types) and "
+        "their CPU/GPU utilisation; persistent disks attached to nothing"
+    )
     kinds = ("gcp.compute.instance", "gcp.compute.disk")
     # the fields (metrics and attributes) each kind carries: rules are checked against them
     fields: ClassVar[dict[str, tuple[str, ...]]] = {
         "gcp.compute.instance": (
-            "accelerator_type", "age_days", "attached_disk_gb", "attached_storage_monthly_usd",
-            "compute_monthly_usd", "cpu_avg_pct", "cpu_max_pct", "family", "gpu_count", "gpu_metrics",
-            "gpu_util_avg_pct", "gpu_util_max_pct", "launched_at", "lookback_days", "machine_type",
-            "metric_days", "provisioning_model", "state", "stopped_days", "uptime_days"),
+            "accelerator_type",
+            "age_days",
+            "attached_disk_gb",
+            "attached_storage_monthly_usd",
+            "compute_monthly_usd",
+            "cpu_avg_pct",
+            "cpu_max_pct",
+            "family",
+            "gpu_count",
+            "gpu_metrics",
+            "gpu_util_avg_pct",
+            "gpu_util_max_pct",
+            "launched_at",
+            "lookback_days",
+            "machine_type",
+            "metric_days",
+            "provisioning_model",
+            "state",
+            "stopped_days",
+            "uptime_days",
+        ),
         "gcp.compute.disk": (
-            "age_days", "created_at", "disk_type", "ever_attached", "last_detached_at", "regional", "size_gb",
-            "state", "status", "unattached_days"),
+            "age_days",
+            "created_at",
+            "disk_type",
+            "ever_attached",
+            "last_detached_at",
+            "regional",
+            "size_gb",
+            "state",
+            "status",
+            "unattached_days",
+        ),
     }
 
     def scan(self) -> ScanResult:
@@ -60,8 +92,9 @@ class GcpComputeScanner(Scanner):
             price_note = read_list_prices(ctx, running, inv.disks)
             if running:
                 try:
-                    utilisation = instance_utilisation(Monitoring(common.access(ctx), ctx), project,
-                                                       [i.id for i in running], window)
+                    utilisation = instance_utilisation(
+                        Monitoring(common.access(ctx), ctx), project, [i.id for i in running], window
+                    )
                 except common.expected_errors() as exc:
                     # without metrics no instance can be judged idle; disks still can
                     problems.append(f"utilisation not read: {common.explain(exc, 'monitoring')}")
@@ -70,14 +103,22 @@ class GcpComputeScanner(Scanner):
                 for user in disk.users:
                     disks_of.setdefault(common.user_key(user), []).append(disk)
             out: list[Observation] = [
-                self._instance(ctx, project, inst, utilisation.get(inst.id),
-                               disks_of.get(f"{inst.zone}/{inst.name}", []), unpriced)
+                self._instance(
+                    ctx,
+                    project,
+                    inst,
+                    utilisation.get(inst.id),
+                    disks_of.get(f"{inst.zone}/{inst.name}", []),
+                    unpriced,
+                )
                 for inst in gpu
             ]
             orphans = [d for d in inv.disks if not d.users]
             out.extend(self._disk(ctx, project, d, unpriced) for d in orphans)
-            note = (f"{len(inv.instances)} instances, {len(gpu)} with GPUs ({len(running)} running); "
-                    f"{len(inv.disks)} disks, {len(orphans)} unattached")
+            note = (
+                f"{len(inv.instances)} instances, {len(gpu)} with GPUs ({len(running)} running); "
+                f"{len(inv.disks)} disks, {len(orphans)} unattached"
+            )
             if problems:
                 note = f"{note}; " + "; ".join(problems)
             if price_note:
@@ -87,24 +128,40 @@ class GcpComputeScanner(Scanner):
         done = common.for_each_project(ctx, self.name, work)
         return ScanResult(self.name, done.observations, done.coverage, unpriced=done.unpriced)
 
-    def _instance(self, ctx: ScanContext, project: str, inst: common.GceInstance,
-                  utilisation: dict[str, float | None] | None, disks: list[common.GceDisk],
-                  unpriced: list[dict[str, str]]) -> Observation:
+    def _instance(
+        self,
+        ctx: ScanContext,
+        project: str,
+        inst: common.GceInstance,
+        utilisation: dict[str, float | None] | None,
+        disks: list[common.GceDisk],
+        unpriced: list[dict[str, str]],
+    ) -> Observation:
         """Running: machine, GPUs and disks bill; stopped (TERMINATED): only the disks do."""
         accel, count = inst.gpus
         lines: list[Any] = []
         missing: list[str] = []  # SKUs of this instance no catalog prices (Observation.unpriced)
         if inst.status == "RUNNING":
-            lines, missing = instance_lines(ctx.prices, inst.region, inst.machine_type, inst.accelerators,
-                                            spot=inst.provisioning_model in SPOT_MODELS)
+            lines, missing = instance_lines(
+                ctx.prices,
+                inst.region,
+                inst.machine_type,
+                inst.accelerators,
+                spot=inst.provisioning_model in SPOT_MODELS,
+            )
             unpriced.extend({"scanner": self.name, "resource_id": inst.name, "sku": s} for s in missing)
         compute_usd = sum(line.monthly_usd for line in lines)
         storage = []
         for disk in disks:
             line = disk_line(ctx.prices, disk.region, disk.disk_type, disk.size_gb, disk.regional)
             if line is None:
-                unpriced.append({"scanner": self.name, "resource_id": disk.name,
-                                 "sku": f"gcp.pd:{disk.disk_type}:{disk.region}"})
+                unpriced.append(
+                    {
+                        "scanner": self.name,
+                        "resource_id": disk.name,
+                        "sku": f"gcp.pd:{disk.disk_type}:{disk.region}",
+                    }
+                )
                 missing = [*missing, f"gcp.pd:{disk.disk_type}:{disk.region}"]
             else:
                 storage.append(line)
@@ -124,8 +181,11 @@ class GcpComputeScanner(Scanner):
         elif inst.provisioning_model == "SPOT":
             evidence.append(SPOT_PRICED_NOTE)
         if utilisation is not None:
-            source = ("CPU and GPU (Ops Agent)" if utilisation.get("gpu_util_max_pct") is not None
-                      else "CPU only (no Ops Agent GPU metrics)")
+            source = (
+                "CPU and GPU (Ops Agent)"
+                if utilisation.get("gpu_util_max_pct") is not None
+                else "CPU only (no Ops Agent GPU metrics)"
+            )
             evidence.append(f"{ctx.options.lookback_days}-day window, daily statistics: {source}")
         return Observation(
             provider="gcp",
@@ -153,12 +213,18 @@ class GcpComputeScanner(Scanner):
             unpriced=tuple(dict.fromkeys(missing)),
         )
 
-    def _disk(self, ctx: ScanContext, project: str, disk: common.GceDisk,
-              unpriced: list[dict[str, str]]) -> Observation:
+    def _disk(
+        self, ctx: ScanContext, project: str, disk: common.GceDisk, unpriced: list[dict[str, str]]
+    ) -> Observation:
         line = disk_line(ctx.prices, disk.region, disk.disk_type, disk.size_gb, disk.regional)
         if line is None:
-            unpriced.append({"scanner": self.name, "resource_id": disk.name,
-                             "sku": f"gcp.pd:{disk.disk_type}:{disk.region}"})
+            unpriced.append(
+                {
+                    "scanner": self.name,
+                    "resource_id": disk.name,
+                    "sku": f"gcp.pd:{disk.disk_type}:{disk.region}",
+                }
+            )
         detached = disk.last_detach or disk.created
         return Observation(
             provider="gcp",

@@ -55,8 +55,11 @@ def hidden_zones(cluster: Any, pool: Any, unlisted: dict[str, str]) -> list[str]
 
 def pool_gpus(pool: Any) -> tuple[str, int]:
     """(accelerator type, GPUs per node) of a node pool."""
-    accels = [(a.accelerator_type, int(a.accelerator_count)) for a in pool.config.accelerators
-              if a.accelerator_count]
+    accels = [
+        (a.accelerator_type, int(a.accelerator_count))
+        for a in pool.config.accelerators
+        if a.accelerator_count
+    ]
     if accels:
         return accels[0][0], sum(n for _, n in accels)
     return common.bundled_gpus(pool.config.machine_type)
@@ -65,15 +68,31 @@ def pool_gpus(pool: Any) -> tuple[str, int]:
 class GkeGpuNodePoolScanner(Scanner):
     name = "gcp.gke"
     provider = "gcp"
-    description = ("GKE node pools with GPUs kept scaled up while no container requests a GPU "
-                   "(GKE system metrics over the lookback window)")
+    description = (
+        "GKE node pools with GPUs kept scaled up while no container requests a GPU "
+        "(GKE system metrics over the lookback window)"
+    )
     kinds = ("gcp.gke.nodepool",)
     # the fields (metrics and attributes) each kind carries: rules are checked against them
     fields: ClassVar[dict[str, tuple[str, ...]]] = {
         "gcp.gke.nodepool": (
-            "accelerator_type", "autoscaling", "autoscaling_min_nodes", "cluster", "gpu_count",
-            "gpu_duty_cycle_max_pct", "gpu_requests_max", "gpus_per_node", "lookback_days", "machine_type",
-            "min_node_age_days", "node_count", "spot", "status", "zones", "zones_not_listed"),
+            "accelerator_type",
+            "autoscaling",
+            "autoscaling_min_nodes",
+            "cluster",
+            "gpu_count",
+            "gpu_duty_cycle_max_pct",
+            "gpu_requests_max",
+            "gpus_per_node",
+            "lookback_days",
+            "machine_type",
+            "min_node_age_days",
+            "node_count",
+            "spot",
+            "status",
+            "zones",
+            "zones_not_listed",
+        ),
     }
 
     def scan(self) -> ScanResult:
@@ -86,15 +105,20 @@ class GkeGpuNodePoolScanner(Scanner):
 
             acc = common.access(ctx)
             client = common.gapic_client(ctx, container_v1.ClusterManagerClient, "container")
-            answer = client.list_clusters(parent=f"projects/{project}/locations/-",
-                                          **common.call_limits(ctx))
-            problems = ([f"zones not answering: {', '.join(answer.missing_zones)}"]
-                        if answer.missing_zones else [])
-            pools = [(cluster, pool) for cluster in answer.clusters for pool in cluster.node_pools
-                     if pool_gpus(pool)[1] > 0]
+            answer = client.list_clusters(parent=f"projects/{project}/locations/-", **common.call_limits(ctx))
+            problems = (
+                [f"zones not answering: {', '.join(answer.missing_zones)}"] if answer.missing_zones else []
+            )
+            pools = [
+                (cluster, pool)
+                for cluster in answer.clusters
+                for pool in cluster.node_pools
+                if pool_gpus(pool)[1] > 0
+            ]
             if not pools:
-                return ScopeItems([], f"{len(answer.clusters)} clusters, no GPU node pools",
-                                  partial=bool(problems))
+                return ScopeItems(
+                    [], f"{len(answer.clusters)} clusters, no GPU node pools", partial=bool(problems)
+                )
             inv = common.inventory(ctx, project)
             unlisted = unlisted_zones(inv.warnings)
             for cluster, pool in pools:
@@ -103,9 +127,13 @@ class GkeGpuNodePoolScanner(Scanner):
                     problems.append(
                         f"node pool {cluster.name}/{pool.name}: instances in "
                         + ", ".join(f"{z} ({unlisted[z]})" for z in hidden)
-                        + " not listed, its nodes and cost there unknown")
-            groups = {common.last_segment(url): (cluster.name, pool.name)
-                      for cluster, pool in pools for url in pool.instance_group_urls}
+                        + " not listed, its nodes and cost there unknown"
+                    )
+            groups = {
+                common.last_segment(url): (cluster.name, pool.name)
+                for cluster, pool in pools
+                for url in pool.instance_group_urls
+            }
             nodes: dict[tuple[str, str], list[common.GceInstance]] = {}
             for inst in inv.instances:
                 if inst.status != "RUNNING":
@@ -120,7 +148,8 @@ class GkeGpuNodePoolScanner(Scanner):
             # the pools' nodes at the Cloud Billing Catalog's prices (Spot SKUs for Spot pools);
             # gcp.compute leaves GKE nodes to this scanner, so it reads them itself
             price_note = read_list_prices(
-                ctx, [n for c, p in pools for n in nodes.get((c.name, p.name), [])], [])
+                ctx, [n for c, p in pools for n in nodes.get((c.name, p.name), [])], []
+            )
             activity: dict[tuple[str, str], dict[str, float | None]] = {}
             metrics_read = False
             if any(nodes.get((c.name, p.name)) for c, p in pools):
@@ -129,9 +158,20 @@ class GkeGpuNodePoolScanner(Scanner):
                     metrics_read = True
                 except common.expected_errors() as exc:
                     problems.append(f"GPU requests not read: {common.explain(exc, 'monitoring')}")
-            out = [self._pool(ctx, project, cluster, pool, nodes.get((cluster.name, pool.name), []),
-                              activity, metrics_read, unpriced, hidden_zones(cluster, pool, unlisted))
-                   for cluster, pool in pools]
+            out = [
+                self._pool(
+                    ctx,
+                    project,
+                    cluster,
+                    pool,
+                    nodes.get((cluster.name, pool.name), []),
+                    activity,
+                    metrics_read,
+                    unpriced,
+                    hidden_zones(cluster, pool, unlisted),
+                )
+                for cluster, pool in pools
+            ]
             note = f"{len(answer.clusters)} clusters, {len(pools)} GPU node pools"
             if problems:
                 note = f"{note}; " + "; ".join(problems)
@@ -142,9 +182,18 @@ class GkeGpuNodePoolScanner(Scanner):
         done = common.for_each_project(ctx, self.name, work)
         return ScanResult(self.name, done.observations, done.coverage, unpriced=done.unpriced)
 
-    def _pool(self, ctx: ScanContext, project: str, cluster: Any, pool: Any,
-              nodes: list[common.GceInstance], activity: dict[tuple[str, str], dict[str, float | None]],
-              metrics_read: bool, unpriced: list[dict[str, str]], hidden: list[str]) -> Observation:
+    def _pool(
+        self,
+        ctx: ScanContext,
+        project: str,
+        cluster: Any,
+        pool: Any,
+        nodes: list[common.GceInstance],
+        activity: dict[tuple[str, str], dict[str, float | None]],
+        metrics_read: bool,
+        unpriced: list[dict[str, str]],
+        hidden: list[str],
+    ) -> Observation:
         accel, per_node = pool_gpus(pool)
         lines = []
         missing_skus: list[str] = []
@@ -153,15 +202,25 @@ class GkeGpuNodePoolScanner(Scanner):
             # a Spot (or legacy preemptible) pool's nodes bill at the Spot SKUs, as Compute
             # Engine's own Spot VMs do (scanners/gcp/pricing.py)
             node_lines, missing = instance_lines(
-                ctx.prices, node.region, node.machine_type, node.accelerators,
-                spot=pool_spot or node.provisioning_model in SPOT_MODELS)
+                ctx.prices,
+                node.region,
+                node.machine_type,
+                node.accelerators,
+                spot=pool_spot or node.provisioning_model in SPOT_MODELS,
+            )
             lines.extend(node_lines)
             missing_skus.extend(missing)
             unpriced.extend({"scanner": self.name, "resource_id": node.name, "sku": s} for s in missing)
-        requests = [a["gpu_requests_max"] for n in nodes
-                    if (a := activity.get((cluster.name, n.name))) and a["gpu_requests_max"] is not None]
-        duty = [a["gpu_duty_cycle_max_pct"] for n in nodes
-                if (a := activity.get((cluster.name, n.name))) and a["gpu_duty_cycle_max_pct"] is not None]
+        requests = [
+            a["gpu_requests_max"]
+            for n in nodes
+            if (a := activity.get((cluster.name, n.name))) and a["gpu_requests_max"] is not None
+        ]
+        duty = [
+            a["gpu_duty_cycle_max_pct"]
+            for n in nodes
+            if (a := activity.get((cluster.name, n.name))) and a["gpu_duty_cycle_max_pct"] is not None
+        ]
         ages = [a for a in (age_days(n.created, ctx.now) for n in nodes) if a is not None]
         # GKE writes the request metric only for containers that request accelerators: once the
         # metrics were read, a node with no series had no GPU container all window.
@@ -204,9 +263,24 @@ class GkeGpuNodePoolScanner(Scanner):
             evidence=(
                 f"{len(nodes)} running nodes x {per_node} {accel}; GKE system metric "
                 f"{'read' if metrics_read else 'not available'} over {ctx.options.lookback_days} days",
-                *(((PREEMPTIBLE_NOTE if pool.config.preemptible and not pool.config.spot
-                    else SPOT_PRICED_NOTE),) if pool_spot else ()),
-                *((f"nodes in {', '.join(hidden)} not listed (zone unreachable): node count and "
-                   "cost cover the other zones only",) if hidden else ()),
+                *(
+                    (
+                        (
+                            PREEMPTIBLE_NOTE
+                            if pool.config.preemptible and not pool.config.spot
+                            else SPOT_PRICED_NOTE
+                        ),
+                    )
+                    if pool_spot
+                    else ()
+                ),
+                *(
+                    (
+                        f"nodes in {', '.join(hidden)} not listed (zone unreachable): node count and "
+                        "cost cover the other zones only",
+                    )
+                    if hidden
+                    else ()
+                ),
             ),
         )

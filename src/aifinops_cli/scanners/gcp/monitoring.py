@@ -78,8 +78,16 @@ class Monitoring:
             if not token:
                 return
 
-    def daily(self, project: str, metric: str, resource_filter: str, window: Window, aligner: str,
-              reducer: str = "", group_by: Iterable[str] = ()) -> Iterable[dict[str, Any]]:
+    def daily(
+        self,
+        project: str,
+        metric: str,
+        resource_filter: str,
+        window: Window,
+        aligner: str,
+        reducer: str = "",
+        group_by: Iterable[str] = (),
+    ) -> Iterable[dict[str, Any]]:
         params = {
             "filter": f'metric.type = "{metric}" AND {resource_filter}',
             "interval.startTime": rfc3339(window.start),
@@ -110,8 +118,11 @@ def series_values(series: dict[str, Any]) -> list[float]:
 
 def label(series: dict[str, Any], name: str) -> str:
     """A label from wherever the API put it: resource, metric, or (grouped) system metadata."""
-    for holder in (series.get("resource", {}).get("labels", {}), series.get("metric", {}).get("labels", {}),
-                   series.get("metadata", {}).get("systemLabels", {})):
+    for holder in (
+        series.get("resource", {}).get("labels", {}),
+        series.get("metric", {}).get("labels", {}),
+        series.get("metadata", {}).get("systemLabels", {}),
+    ):
         if name in holder:
             return str(holder[name])
     return ""
@@ -121,8 +132,9 @@ def _one_of(ids: list[str]) -> str:
     return "one_of(" + ",".join(f'"{i}"' for i in ids) + ")"
 
 
-def instance_utilisation(mon: Monitoring, project: str, instance_ids: list[str], window: Window
-                         ) -> dict[str, dict[str, float | None]]:
+def instance_utilisation(
+    mon: Monitoring, project: str, instance_ids: list[str], window: Window
+) -> dict[str, dict[str, float | None]]:
     """Daily CPU mean and max for the instances (all VMs have them), and the Ops Agent's GPU
     utilisation where it is installed. Four calls (plus pages) per 100 instances."""
     cpu_mean: dict[str, list[float]] = defaultdict(list)
@@ -130,7 +142,7 @@ def instance_utilisation(mon: Monitoring, project: str, instance_ids: list[str],
     gpu_mean: dict[str, list[float]] = defaultdict(list)
     gpu_max: dict[str, list[float]] = defaultdict(list)
     for first in range(0, len(instance_ids), IDS_PER_QUERY):
-        chunk = instance_ids[first:first + IDS_PER_QUERY]
+        chunk = instance_ids[first : first + IDS_PER_QUERY]
         where = f'resource.type = "gce_instance" AND resource.labels.instance_id = {_one_of(chunk)}'
         for metric, aligner, into, scale in (
             (CPU_METRIC, "ALIGN_MEAN", cpu_mean, 100.0),
@@ -155,8 +167,9 @@ def instance_utilisation(mon: Monitoring, project: str, instance_ids: list[str],
     return out
 
 
-def gke_node_gpu_activity(mon: Monitoring, project: str, window: Window
-                          ) -> dict[tuple[str, str], dict[str, float | None]]:
+def gke_node_gpu_activity(
+    mon: Monitoring, project: str, window: Window
+) -> dict[tuple[str, str], dict[str, float | None]]:
     """Per (cluster, node): the largest number of GPUs requested by containers on any day, and
     the highest daily GPU duty cycle. Two calls (plus pages) per project, grouped server-side."""
     groups = ("resource.labels.cluster_name", "metadata.system_labels.node_name")

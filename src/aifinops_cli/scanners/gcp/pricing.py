@@ -24,8 +24,9 @@ from aifinops_cli.scanners.gcp.common import is_accelerator_optimised
 SPOT_MODELS = ("SPOT", "PREEMPTIBLE")
 
 
-def _priced(prices: PriceCatalog, service: str, sku: str, region: str, quantity: float,
-            label: str, spot: bool) -> tuple[CostLine | None, bool]:
+def _priced(
+    prices: PriceCatalog, service: str, sku: str, region: str, quantity: float, label: str, spot: bool
+) -> tuple[CostLine | None, bool]:
     """The Spot line when asked and known, else on demand. Returns (line, priced at Spot)."""
     if spot:
         line = prices.line(f"{service}.spot", sku, region, quantity, f"{label} Spot")
@@ -37,9 +38,14 @@ def _priced(prices: PriceCatalog, service: str, sku: str, region: str, quantity:
     return prices.line(service, sku, region, quantity, label), False
 
 
-def instance_lines(prices: PriceCatalog, region: str, machine_type: str,
-                   accelerators: tuple[tuple[str, int], ...], hours: float = HOURS_PER_MONTH,
-                   spot: bool = False) -> tuple[list[CostLine], list[str]]:
+def instance_lines(
+    prices: PriceCatalog,
+    region: str,
+    machine_type: str,
+    accelerators: tuple[tuple[str, int], ...],
+    hours: float = HOURS_PER_MONTH,
+    spot: bool = False,
+) -> tuple[list[CostLine], list[str]]:
     """The machine type per hour, plus attached GPUs per GPU-hour (A2/A3/G2 prices include
     theirs), at Spot prices when `spot`. Returns the lines and the SKUs the catalog does not know."""
     lines: list[CostLine] = []
@@ -51,8 +57,9 @@ def instance_lines(prices: PriceCatalog, region: str, machine_type: str,
         lines.append(line)
     if not is_accelerator_optimised(machine_type):
         for accel, count in accelerators:
-            gpu, _ = _priced(prices, "gcp.gpu", accel, region, hours * count,
-                             f"{count} x {accel} attached", spot)
+            gpu, _ = _priced(
+                prices, "gcp.gpu", accel, region, hours * count, f"{count} x {accel} attached", spot
+            )
             if gpu is None:
                 missing.append(f"gcp.gpu:{accel}:{region}")
             else:
@@ -60,8 +67,9 @@ def instance_lines(prices: PriceCatalog, region: str, machine_type: str,
     return lines, missing
 
 
-def disk_line(prices: PriceCatalog, region: str, disk_type: str, size_gb: float,
-              regional: bool = False) -> CostLine | None:
+def disk_line(
+    prices: PriceCatalog, region: str, disk_type: str, size_gb: float, regional: bool = False
+) -> CostLine | None:
     """Provisioned capacity per GB-month; regional disks are billed twice (two replicas)."""
     quantity = float(size_gb) * (2 if regional else 1)
     note = " (regional, 2 replicas)" if regional else ""
@@ -70,8 +78,9 @@ def disk_line(prices: PriceCatalog, region: str, disk_type: str, size_gb: float,
 
 def billing_endpoint(endpoints: dict[str, str]) -> str:
     """`GcpSettings.endpoints["cloudbilling"]` / `$AIFINOPS_GCP_CLOUDBILLING_ENDPOINT`, else ""."""
-    return str(endpoints.get("cloudbilling")
-               or os.environ.get("AIFINOPS_GCP_CLOUDBILLING_ENDPOINT") or "").rstrip("/")
+    return str(
+        endpoints.get("cloudbilling") or os.environ.get("AIFINOPS_GCP_CLOUDBILLING_ENDPOINT") or ""
+    ).rstrip("/")
 
 
 def live_prices_enabled(ctx: Any) -> bool:
@@ -114,11 +123,17 @@ def read_list_prices(ctx: Any, instances: list[common.GceInstance], disks: list[
             import requests
 
             try:
-                return gcp_live.SkuIndex(gcp_live.list_skus(_session(ctx, endpoint), endpoint,
-                                                            ctx.prices.lookups))
-            except (gcp_live.CatalogError, requests.RequestException, ValueError,
-                    google.auth.exceptions.GoogleAuthError) as exc:
+                return gcp_live.SkuIndex(
+                    gcp_live.list_skus(_session(ctx, endpoint), endpoint, ctx.prices.lookups)
+                )
+            except (
+                gcp_live.CatalogError,
+                requests.RequestException,
+                ValueError,
+                google.auth.exceptions.GoogleAuthError,
+            ) as exc:
                 return _explain(exc)
+
         got = ctx.memo(("gcp-billing-catalog", endpoint), listing)
         if isinstance(got, str):
             raise gcp_live.CatalogError(got)
@@ -126,8 +141,7 @@ def read_list_prices(ctx: Any, instances: list[common.GceInstance], disks: list[
 
     cache = live.PriceCache(live.cache_dir(ctx.config.pricing))
     try:
-        offers = gcp_live.lookup(wanted, cache, ctx.prices.lookups, load_index,
-                                 ctx.prices.machine_shapes)
+        offers = gcp_live.lookup(wanted, cache, ctx.prices.lookups, load_index, ctx.prices.machine_shapes)
     except gcp_live.CatalogError as exc:
         return f"prices from the bundled catalog: Cloud Billing Catalog not read ({exc})"
     ctx.prices.add_live(offers, live.LIVE_GCP)

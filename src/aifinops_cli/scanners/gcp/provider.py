@@ -25,13 +25,17 @@ class GcpProvider(Provider):
     name = "gcp"
     title = "Google Cloud"
     description = "Compute Engine GPU instances and disks, GKE GPU node pools"
-    client_modules = ("google.cloud.compute_v1", "google.cloud.container_v1",
-                      "google.cloud.resourcemanager_v3")
+    client_modules = (
+        "google.cloud.compute_v1",
+        "google.cloud.container_v1",
+        "google.cloud.resourcemanager_v3",
+    )
     extra = "gcp"
     config_keys = ("projects",)
     options = (
-        ProviderOption("projects", ("--gcp-project",), "Google Cloud project (repeatable).", kind="list",
-                       split=True),
+        ProviderOption(
+            "projects", ("--gcp-project",), "Google Cloud project (repeatable).", kind="list", split=True
+        ),
     )
 
     @classmethod

@@ -62,9 +62,12 @@ def targets(ctx: ScanContext) -> list[Target]:
     retries = ctx.options.limits.max_attempts - 1  # urllib3's: tries after the first, per request
     path = kubeconfig_path(settings.kubeconfig)
     in_cluster = settings.in_cluster or (
-        not settings.contexts and (path is None or not Path(path).is_file())
-        and "KUBERNETES_SERVICE_HOST" in os.environ)
+        not settings.contexts
+        and (path is None or not Path(path).is_file())
+        and "KUBERNETES_SERVICE_HOST" in os.environ
+    )
     if in_cluster:
+
         def make_in_cluster() -> Any:
             configuration = client.Configuration()
             configuration.retries = retries
@@ -73,9 +76,11 @@ def targets(ctx: ScanContext) -> list[Target]:
 
         return [Target("in-cluster", make_in_cluster)]
     if path is None or not Path(path).is_file():
-        raise ScannerError("no kubeconfig found: set KUBECONFIG, create ~/.kube/config (e.g. "
-                           "`aws eks update-kubeconfig` or `gcloud container clusters get-credentials`),"
-                           " or run inside the cluster")
+        raise ScannerError(
+            "no kubeconfig found: set KUBECONFIG, create ~/.kube/config (e.g. "
+            "`aws eks update-kubeconfig` or `gcloud container clusters get-credentials`),"
+            " or run inside the cluster"
+        )
     names = list(dict.fromkeys(settings.contexts))
     if not names:
         try:
@@ -90,8 +95,9 @@ def targets(ctx: ScanContext) -> list[Target]:
         def make() -> Any:
             configuration = client.Configuration()
             configuration.retries = retries
-            return config.new_client_from_config(config_file=path, context=name, persist_config=False,
-                                                 client_configuration=configuration)
+            return config.new_client_from_config(
+                config_file=path, context=name, persist_config=False, client_configuration=configuration
+            )
 
         return make
 
@@ -130,8 +136,13 @@ def list_all(call: Callable[..., Any], counter: Listing, **kwargs: Any) -> list[
             raise DeadlineReached("scan deadline reached before the next list page was requested")
         counter.calls += 1
         try:
-            response = call(limit=PAGE_LIMIT, _continue=token, _preload_content=False,
-                            _request_timeout=counter.timeout, **kwargs)
+            response = call(
+                limit=PAGE_LIMIT,
+                _continue=token,
+                _preload_content=False,
+                _request_timeout=counter.timeout,
+                **kwargs,
+            )
         except ApiException as exc:
             if exc.status == 410 and not restarted:  # continue token expired: list again
                 items, token, restarted = [], None, True
@@ -155,8 +166,11 @@ def gpu_quantity(raw: Any) -> int | None:
 
 def malformed_gpus(resources: dict[str, Any] | None) -> list[str]:
     """The accelerator entries of a resource map that are not whole numbers, e.g. 'nvidia.com/gpu="8Gi"'."""
-    return [f'{key}="{(resources or {})[key]}"' for key in GPU_RESOURCES
-            if (resources or {}).get(key) not in (None, "") and gpu_quantity((resources or {})[key]) is None]
+    return [
+        f'{key}="{(resources or {})[key]}"'
+        for key in GPU_RESOURCES
+        if (resources or {}).get(key) not in (None, "") and gpu_quantity((resources or {})[key]) is None
+    ]
 
 
 def gpu_count(resources: dict[str, Any] | None) -> tuple[int, str]:
@@ -202,12 +216,16 @@ def explain(exc: BaseException, context: str = "") -> str:
         except (TypeError, ValueError):
             reason = str(exc.reason or "")
         if exc.status == 403:
-            return (f"{where}forbidden (403): {reason}; apply the read-only ClusterRole in "
-                    f"{CLUSTERROLE_DOC} (get/list/watch on nodes, pods, jobs)")
+            return (
+                f"{where}forbidden (403): {reason}; apply the read-only ClusterRole in "
+                f"{CLUSTERROLE_DOC} (get/list/watch on nodes, pods, jobs)"
+            )
         if exc.status == 401:
-            return (f"{where}unauthorised (401): the credentials of this context are missing or "
-                    "expired; refresh them (e.g. `aws eks update-kubeconfig`, `gcloud container "
-                    "clusters get-credentials`, `kubectl config view`)")
+            return (
+                f"{where}unauthorised (401): the credentials of this context are missing or "
+                "expired; refresh them (e.g. `aws eks update-kubeconfig`, `gcloud container "
+                "clusters get-credentials`, `kubectl config view`)"
+            )
         return f"{where}API server answered {exc.status} {exc.reason}: {reason}".rstrip(": ")
     if isinstance(exc, ConfigException):
         return f"{where}kubeconfig problem: {exc}"
@@ -218,13 +236,17 @@ def explain(exc: BaseException, context: str = "") -> str:
     if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
         exc = exc.reason  # what the last try met
     if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
-        return (f"{where}read timed out: the API server sent no answer within the read timeout "
-                "(config scan.read_timeout sets it)")
+        return (
+            f"{where}read timed out: the API server sent no answer within the read timeout "
+            "(config scan.read_timeout sets it)"
+        )
     if isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
         return f"{where}timed out connecting to the API server"
     if isinstance(exc, ValueError):  # UnicodeDecodeError and JSONDecodeError included
-        return (f"{where}unreadable answer from the API server (not the JSON Kubernetes returns): "
-                f"{str(exc)[:200]}")
+        return (
+            f"{where}unreadable answer from the API server (not the JSON Kubernetes returns): "
+            f"{str(exc)[:200]}"
+        )
     if isinstance(exc, urllib3.exceptions.HTTPError):
         return f"{where}cannot reach the API server: {type(exc).__name__}: {exc}"
     return f"{where}{type(exc).__name__}: {exc}"

@@ -86,8 +86,9 @@ def gpu_shape(labels: dict[str, str], devices: int) -> tuple[GpuShape, list[str]
     if devices <= 0:
         return GpuShape(0, 0), problems
     count = _whole(labels, GPU_COUNT_LABEL, problems)
-    replicas = (_whole(labels, REPLICAS_LABEL, problems)
-                or _whole(labels, GKE_SHARED_CLIENTS_LABEL, problems) or 1)
+    replicas = (
+        _whole(labels, REPLICAS_LABEL, problems) or _whole(labels, GKE_SHARED_CLIENTS_LABEL, problems) or 1
+    )
     strategy = str(labels.get(MIG_STRATEGY_LABEL, "none")).strip().lower()
     partition = str(labels.get(GKE_PARTITION_LABEL, ""))
     if partition[:1].isdigit() and "g." in partition and MIG_STRATEGY_LABEL not in labels:
@@ -96,8 +97,9 @@ def gpu_shape(labels: dict[str, str], devices: int) -> tuple[GpuShape, list[str]
     shared = -(-devices // replicas)  # devices once replicas are folded back
     if strategy == "single":
         if count is not None and count < shared:
-            return GpuShape(devices, count, "mig-single",
-                            f"{GPU_COUNT_LABEL}={count} GPUs for {devices} MIG devices"), problems
+            return GpuShape(
+                devices, count, "mig-single", f"{GPU_COUNT_LABEL}={count} GPUs for {devices} MIG devices"
+            ), problems
         slices = _whole(labels, MIG_GI_SLICES_LABEL, problems)
         if slices is None:
             problems.append(f"MIG single without {MIG_GI_SLICES_LABEL}: priced per MIG device")
@@ -107,8 +109,9 @@ def gpu_shape(labels: dict[str, str], devices: int) -> tuple[GpuShape, list[str]
         per_gpu = max(total // slices, 1)
         mig = count if count is not None else shared
         physical = -(-mig // per_gpu)
-        return GpuShape(devices, physical, "mig-single",
-                        f"{mig} MIG devices of {slices} slice(s), {per_gpu} per GPU"), problems
+        return GpuShape(
+            devices, physical, "mig-single", f"{mig} MIG devices of {slices} slice(s), {per_gpu} per GPU"
+        ), problems
     if count is not None:
         # more GPUs than advertised (MIG `mixed` keeps its MIG GPUs off nvidia.com/gpu, or a GPU
         # is unhealthy): price what is advertised, never more than one device per GPU-hour
@@ -119,8 +122,9 @@ def gpu_shape(labels: dict[str, str], devices: int) -> tuple[GpuShape, list[str]
             basis += f" ({physical} advertised as {GPU_RESOURCE_NOTE})"
         return GpuShape(devices, physical, sharing, basis), problems
     if replicas > 1:
-        return GpuShape(devices, shared, "time-slicing",
-                        f"{devices} devices / {REPLICAS_LABEL}={replicas}"), problems
+        return GpuShape(
+            devices, shared, "time-slicing", f"{devices} devices / {REPLICAS_LABEL}={replicas}"
+        ), problems
     return GpuShape(devices, devices), problems
 
 
@@ -139,16 +143,29 @@ class NodeRate:
     devices_per_gpu: float = 1.0
 
     def node_line(self, gpus: int, description: str) -> CostLine:
-        return CostLine(description=description, unit_price_usd=self.node_hourly_usd, unit="hour",
-                        quantity=HOURS_PER_MONTH, source=self.source, price_date=self.price_date,
-                        sku=self.basis, discount_pct=self.discount_pct)
+        return CostLine(
+            description=description,
+            unit_price_usd=self.node_hourly_usd,
+            unit="hour",
+            quantity=HOURS_PER_MONTH,
+            source=self.source,
+            price_date=self.price_date,
+            sku=self.basis,
+            discount_pct=self.discount_pct,
+        )
 
     def gpu_line(self, devices: float, description: str) -> CostLine:
         """`devices` advertised devices held for a month, as physical GPU-hours."""
-        return CostLine(description=description, unit_price_usd=round(self.per_gpu_hourly_usd, 6),
-                        unit="GPU-hour", quantity=devices / self.devices_per_gpu * HOURS_PER_MONTH,
-                        source=self.source, price_date=self.price_date, sku=self.basis,
-                        discount_pct=self.discount_pct)
+        return CostLine(
+            description=description,
+            unit_price_usd=round(self.per_gpu_hourly_usd, 6),
+            unit="GPU-hour",
+            quantity=devices / self.devices_per_gpu * HOURS_PER_MONTH,
+            source=self.source,
+            price_date=self.price_date,
+            sku=self.basis,
+            discount_pct=self.discount_pct,
+        )
 
 
 def _label(labels: dict[str, str], keys: tuple[str, ...]) -> str:
@@ -167,8 +184,14 @@ def _aws(prices: PriceCatalog, itype: str, region: str, gpus: int) -> NodeRate |
     price = prices.get("aws.ec2", itype, region)
     if price is None:
         return None
-    return NodeRate(price.unit_price_usd, price.unit_price_usd / gpus, f"aws.ec2:{itype}:{region or '*'}",
-                    price.source, price.price_date, prices.discount_for("aws.ec2"))
+    return NodeRate(
+        price.unit_price_usd,
+        price.unit_price_usd / gpus,
+        f"aws.ec2:{itype}:{region or '*'}",
+        price.source,
+        price.price_date,
+        prices.discount_for("aws.ec2"),
+    )
 
 
 def _gcp(prices: PriceCatalog, machine: str, region: str, gpus: int, accel: str) -> NodeRate | None:
@@ -183,12 +206,18 @@ def _gcp(prices: PriceCatalog, machine: str, region: str, gpus: int, accel: str)
             return None
         hourly += gpu.unit_price_usd * gpus
         basis = f"{basis}+{gpus}x gcp.gpu:{accel}"
-    return NodeRate(hourly, hourly / gpus, basis, price.source, price.price_date,
-                    prices.discount_for("gcp.compute"))
+    return NodeRate(
+        hourly, hourly / gpus, basis, price.source, price.price_date, prices.discount_for("gcp.compute")
+    )
 
 
-def node_rate(prices: PriceCatalog, settings: dict[str, Any], labels: dict[str, str],
-              provider_id: str, shape: GpuShape | int) -> NodeRate | None:
+def node_rate(
+    prices: PriceCatalog,
+    settings: dict[str, Any],
+    labels: dict[str, str],
+    provider_id: str,
+    shape: GpuShape | int,
+) -> NodeRate | None:
     """The price of a GPU node (`shape`: its GPUs, or a plain count of whole GPUs), or None
     when neither catalog nor config knows it."""
     if isinstance(shape, int):
@@ -199,23 +228,34 @@ def node_rate(prices: PriceCatalog, settings: dict[str, Any], labels: dict[str, 
     return replace(rate, devices_per_gpu=shape.devices_per_gpu) if rate is not None else None
 
 
-def _node_rate(prices: PriceCatalog, settings: dict[str, Any], labels: dict[str, str],
-               provider_id: str, gpus: int) -> NodeRate | None:
+def _node_rate(
+    prices: PriceCatalog, settings: dict[str, Any], labels: dict[str, str], provider_id: str, gpus: int
+) -> NodeRate | None:
     if labels.get(RATE_LABEL):
         try:
             rate = float(labels[RATE_LABEL])
         except ValueError:
             rate = -1.0
         if rate >= 0:
-            return NodeRate(rate * gpus, rate, f"node-label:{RATE_LABEL}", "node-label",
-                            str(settings.get("onprem_price_date", "node label")))
+            return NodeRate(
+                rate * gpus,
+                rate,
+                f"node-label:{RATE_LABEL}",
+                "node-label",
+                str(settings.get("onprem_price_date", "node label")),
+            )
     for rule in settings.get("gpu_hourly_usd_by_label") or []:
         key, want = str(rule.get("label", "")), rule.get("value")
         if key in labels and (want is None or labels[key] == str(want)):
             rate = float(rule["gpu_hourly_usd"])
             value = f"={want}" if want is not None else ""
-            return NodeRate(rate * gpus, rate, f"config:gpu_hourly_usd_by_label[{key}{value}]",
-                            "config:kubernetes", str(settings.get("onprem_price_date", "config")))
+            return NodeRate(
+                rate * gpus,
+                rate,
+                f"config:gpu_hourly_usd_by_label[{key}{value}]",
+                "config:kubernetes",
+                str(settings.get("onprem_price_date", "config")),
+            )
     itype = _label(labels, INSTANCE_TYPE_LABELS)
     region = _label(labels, REGION_LABELS)
     cloud = _cloud(provider_id)
@@ -223,14 +263,22 @@ def _node_rate(prices: PriceCatalog, settings: dict[str, Any], labels: dict[str,
         accel = labels.get(GKE_ACCELERATOR_LABEL, "")
         tries = {"aws": [_aws], "gcp": [_gcp], "azure": []}.get(cloud, [_aws, _gcp])
         for attempt in tries:
-            rate = (attempt(prices, itype, region, gpus) if attempt is _aws
-                    else _gcp(prices, itype, region, gpus, accel))
+            rate = (
+                attempt(prices, itype, region, gpus)
+                if attempt is _aws
+                else _gcp(prices, itype, region, gpus, accel)
+            )
             if rate is not None:
                 return rate
     if not cloud and settings.get("onprem_gpu_hourly_usd") is not None:
         rate = float(settings["onprem_gpu_hourly_usd"])
-        return NodeRate(rate * gpus, rate, "config:onprem_gpu_hourly_usd", "config:kubernetes",
-                        str(settings.get("onprem_price_date", "config")))
+        return NodeRate(
+            rate * gpus,
+            rate,
+            "config:onprem_gpu_hourly_usd",
+            "config:kubernetes",
+            str(settings.get("onprem_price_date", "config")),
+        )
     return None
 
 

@@ -25,8 +25,7 @@ STAT_LABEL = "aifinops_stat"
 # pod it is assigned to as `namespace`/`pod`; a scrape with honorLabels: false (the gpu-operator
 # ServiceMonitor default) keeps the target's own labels there (the exporter pod in gpu-operator)
 # and renames the exporter's to `exported_namespace`/`exported_pod`.
-POD_LABEL_PAIRS = (("namespace", "pod"), ("exported_namespace", "exported_pod"),
-                   ("namespace", "pod_name"))
+POD_LABEL_PAIRS = (("namespace", "pod"), ("exported_namespace", "exported_pod"), ("namespace", "pod_name"))
 NODE_LABELS = ("node", "kubernetes_node", "Hostname", "hostname", "exported_node")
 
 
@@ -37,8 +36,10 @@ class PrometheusError(AifinopsError):
 def query_text(days: int, selector: str = "") -> str:
     sel = f"{METRIC}{{{selector}}}" if selector else METRIC
     window = f"{days}d"
-    return (f'label_replace(avg_over_time({sel}[{window}]), "{STAT_LABEL}", "avg", "", "") or '
-            f'label_replace(max_over_time({sel}[{window}]), "{STAT_LABEL}", "max", "", "")')
+    return (
+        f'label_replace(avg_over_time({sel}[{window}]), "{STAT_LABEL}", "avg", "", "") or '
+        f'label_replace(max_over_time({sel}[{window}]), "{STAT_LABEL}", "max", "", "")'
+    )
 
 
 @dataclass(frozen=True)
@@ -91,15 +92,19 @@ def parse(result: list[dict[str, Any]]) -> GpuUsage:
         if value != value:  # NaN
             continue
         usage.series += stat == "avg"
-        pods = tuple((f"{ns_key}/{pod_key}", labels.get(ns_key, ""), labels[pod_key])
-                     for ns_key, pod_key in POD_LABEL_PAIRS if labels.get(pod_key))
+        pods = tuple(
+            (f"{ns_key}/{pod_key}", labels.get(ns_key, ""), labels[pod_key])
+            for ns_key, pod_key in POD_LABEL_PAIRS
+            if labels.get(pod_key)
+        )
         nodes = tuple(labels[k] for k in NODE_LABELS if labels.get(k))
         usage.samples.append(Sample(stat, value, pods, nodes))
     return usage
 
 
-def attribute(usage: GpuUsage, gpu_pods: set[tuple[str, str]], listed_pods: set[tuple[str, str]],
-              node_names: set[str]) -> GpuUsage:
+def attribute(
+    usage: GpuUsage, gpu_pods: set[tuple[str, str]], listed_pods: set[tuple[str, str]], node_names: set[str]
+) -> GpuUsage:
     """Per pod and per node (mean of the GPUs' averages, max of their maxima).
 
     A series belongs to the first of its (namespace, pod) pairs that is a GPU pod the API server
@@ -131,22 +136,34 @@ def attribute(usage: GpuUsage, gpu_pods: set[tuple[str, str]], listed_pods: set[
     return usage
 
 
-def gpu_usage(url: str, days: int, at: datetime, selector: str = "", timeout: float = 60.0,
-              headers: dict[str, str] | None = None) -> GpuUsage:
+def gpu_usage(
+    url: str,
+    days: int,
+    at: datetime,
+    selector: str = "",
+    timeout: float = 60.0,
+    headers: dict[str, str] | None = None,
+) -> GpuUsage:
     """One instant query at `at` covering the last `days` days."""
     endpoint = url.rstrip("/") + "/api/v1/query"
     try:
-        response = requests.post(endpoint, data={"query": query_text(days, selector),
-                                                 "time": f"{at.timestamp():.3f}"},
-                                 timeout=timeout, headers=headers or {})
+        response = requests.post(
+            endpoint,
+            data={"query": query_text(days, selector), "time": f"{at.timestamp():.3f}"},
+            timeout=timeout,
+            headers=headers or {},
+        )
     except requests.RequestException as exc:
         raise PrometheusError(f"cannot reach Prometheus at {url}: {exc}") from None
     try:
         body = response.json()
     except ValueError:
         raise PrometheusError(
-            f"Prometheus at {url} answered HTTP {response.status_code} without JSON") from None
+            f"Prometheus at {url} answered HTTP {response.status_code} without JSON"
+        ) from None
     if response.status_code >= 400 or body.get("status") != "success":
-        raise PrometheusError(f"Prometheus at {url} answered {response.status_code}: "
-                              f"{body.get('errorType', '')} {body.get('error', '')}".strip())
+        raise PrometheusError(
+            f"Prometheus at {url} answered {response.status_code}: "
+            f"{body.get('errorType', '')} {body.get('error', '')}".strip()
+        )
     return parse(body.get("data", {}).get("result", []))

@@ -24,8 +24,12 @@ class K8sSettings:
 
 # the `kubernetes:` section: each key and the types its value may have
 SETTINGS: dict[str, tuple[type, ...]] = {
-    "onprem_gpu_hourly_usd": (int, float), "onprem_price_date": (str,),
-    "gpu_hourly_usd_by_label": (list,), "prometheus_urls": (dict,), "dcgm_selector": (str,)}
+    "onprem_gpu_hourly_usd": (int, float),
+    "onprem_price_date": (str,),
+    "gpu_hourly_usd_by_label": (list,),
+    "prometheus_urls": (dict,),
+    "dcgm_selector": (str,),
+}
 
 
 def check_settings(settings: dict[str, Any]) -> None:
@@ -38,10 +42,15 @@ def check_settings(settings: dict[str, Any]) -> None:
             wanted = " or ".join(t.__name__ for t in SETTINGS[key])
             raise ScannerError(f"config kubernetes.{key}: expected {wanted}")
     for n, rule in enumerate(settings.get("gpu_hourly_usd_by_label") or []):
-        if not isinstance(rule, dict) or "label" not in rule or not isinstance(
-                rule.get("gpu_hourly_usd"), int | float):
-            raise ScannerError(f"config kubernetes.gpu_hourly_usd_by_label[{n}]: expected "
-                               "{label: NAME, value: VALUE (optional), gpu_hourly_usd: NUMBER}")
+        if (
+            not isinstance(rule, dict)
+            or "label" not in rule
+            or not isinstance(rule.get("gpu_hourly_usd"), int | float)
+        ):
+            raise ScannerError(
+                f"config kubernetes.gpu_hourly_usd_by_label[{n}]: expected "
+                "{label: NAME, value: VALUE (optional), gpu_hourly_usd: NUMBER}"
+            )
 
 
 class K8sProvider(Provider):
@@ -53,15 +62,15 @@ class K8sProvider(Provider):
     section = "kubernetes"
     config_keys = tuple(sorted(SETTINGS))
     options = (
-        ProviderOption("contexts", ("--kube-context",), "kubeconfig context (repeatable).", kind="list",
-                       split=True),
+        ProviderOption(
+            "contexts", ("--kube-context",), "kubeconfig context (repeatable).", kind="list", split=True
+        ),
         ProviderOption("prometheus_url", ("--prometheus-url",), "Prometheus with DCGM exporter metrics."),
     )
 
     @classmethod
     def settings(cls, values: dict[str, Any], section: dict[str, Any]) -> K8sSettings:
-        return K8sSettings(contexts=values.get("contexts") or [],
-                           prometheus_url=values.get("prometheus_url"))
+        return K8sSettings(contexts=values.get("contexts") or [], prometheus_url=values.get("prometheus_url"))
 
     @classmethod
     def in_play(cls, settings: K8sSettings) -> bool:

@@ -25,11 +25,19 @@ from aifinops_cli.scanners.k8s.pricing import GpuShape, NodeRate, gpu_shape, nod
 from aifinops_cli.scanners.k8s.prometheus import GpuUsage, PrometheusError, attribute, gpu_usage
 from aifinops_cli.scanners.k8s.provider import K8sProvider, check_settings
 
-POOL_LABELS = ("cloud.google.com/gke-nodepool", "eks.amazonaws.com/nodegroup", "karpenter.sh/nodepool",
-               "kubernetes.azure.com/agentpool", "node-pool")
+POOL_LABELS = (
+    "cloud.google.com/gke-nodepool",
+    "eks.amazonaws.com/nodegroup",
+    "karpenter.sh/nodepool",
+    "kubernetes.azure.com/agentpool",
+    "node-pool",
+)
 PRODUCT_LABELS = ("nvidia.com/gpu.product", "cloud.google.com/gke-accelerator")
-NOTEBOOK_LABELS = {"notebook-name": None, "component": "singleuser-server",
-                   "app.kubernetes.io/component": "singleuser-server"}
+NOTEBOOK_LABELS = {
+    "notebook-name": None,
+    "component": "singleuser-server",
+    "app.kubernetes.io/component": "singleuser-server",
+}
 NOTEBOOK_OWNER_KINDS = {"Notebook"}
 KUBEFLOW_ACTIVITY = "notebooks.kubeflow.org/last-activity"
 
@@ -90,21 +98,60 @@ def _machine(node: dict[str, Any] | None) -> tuple[str, ...]:
 class KubernetesGpuScanner(Scanner):
     name = "k8s.gpu"
     provider = "k8s"
-    description = ("Kubernetes GPU nodes with no GPU pods, pods holding GPUs they do not use (DCGM via "
-                   "Prometheus), notebooks and finished jobs still holding GPUs; cloud and on-prem")
+    description = (
+        "Kubernetes GPU nodes with no GPU pods, pods holding GPUs they do not use (DCGM via "
+        "Prometheus), notebooks and finished jobs still holding GPUs; cloud and on-prem"
+    )
     kinds = ("k8s.node", "k8s.pod")
     # the fields (metrics and attributes) each kind carries: rules are checked against them
     fields: ClassVar[dict[str, tuple[str, ...]]] = {
         "k8s.node": (
-            "accelerator_resource", "age_days", "cluster", "dcgm", "gpu_allocatable", "gpu_count_basis",
-            "gpu_hourly_usd", "gpu_idle", "gpu_physical", "gpu_pods", "gpu_product", "gpu_requested",
-            "gpu_sharing", "gpu_util_avg_pct", "gpu_util_max_pct", "idle_gpu_monthly_usd", "instance_type",
-            "lookback_days", "node_pool", "price_basis", "provider_id", "ready", "unschedulable"),
+            "accelerator_resource",
+            "age_days",
+            "cluster",
+            "dcgm",
+            "gpu_allocatable",
+            "gpu_count_basis",
+            "gpu_hourly_usd",
+            "gpu_idle",
+            "gpu_physical",
+            "gpu_pods",
+            "gpu_product",
+            "gpu_requested",
+            "gpu_sharing",
+            "gpu_util_avg_pct",
+            "gpu_util_max_pct",
+            "idle_gpu_monthly_usd",
+            "instance_type",
+            "lookback_days",
+            "node_pool",
+            "price_basis",
+            "provider_id",
+            "ready",
+            "unschedulable",
+        ),
         "k8s.pod": (
-            "accelerator_resource", "age_days", "cluster", "dcgm", "gpu_containers_terminated",
-            "gpu_util_avg_pct", "gpu_util_max_pct", "gpus", "job_complete", "last_activity_hours",
-            "lookback_days", "namespace", "node", "notebook", "phase", "price_basis", "started_at",
-            "work_ended_hours", "workload", "workload_kind"),
+            "accelerator_resource",
+            "age_days",
+            "cluster",
+            "dcgm",
+            "gpu_containers_terminated",
+            "gpu_util_avg_pct",
+            "gpu_util_max_pct",
+            "gpus",
+            "job_complete",
+            "last_activity_hours",
+            "lookback_days",
+            "namespace",
+            "node",
+            "notebook",
+            "phase",
+            "price_basis",
+            "started_at",
+            "work_ended_hours",
+            "workload",
+            "workload_kind",
+        ),
     }
 
     def scan(self) -> ScanResult:
@@ -133,8 +180,10 @@ class KubernetesGpuScanner(Scanner):
                 allocatable = (n.get("status") or {}).get("allocatable")
                 bad = kc.malformed_gpus(allocatable)
                 if bad:  # a device plugin or a hand edit wrote something that is not a count
-                    problems.append(f"node {n['metadata']['name']}: allocatable {', '.join(bad)} is not "
-                                    "a whole number of devices, node not judged")
+                    problems.append(
+                        f"node {n['metadata']['name']}: allocatable {', '.join(bad)} is not "
+                        "a whole number of devices, node not judged"
+                    )
                 if kc.gpu_count(allocatable)[0] > 0:
                     gpu_nodes[n["metadata"]["name"]] = n
             if not gpu_nodes:
@@ -142,38 +191,49 @@ class KubernetesGpuScanner(Scanner):
                 if problems:
                     note = f"{note}; " + "; ".join(problems)
                 return ScopeItems([], note, bool(problems))
-            listing.pods = kc.list_all(core.list_pod_for_all_namespaces, listing,
-                                       field_selector=kc.NOT_TERMINAL)
+            listing.pods = kc.list_all(
+                core.list_pod_for_all_namespaces, listing, field_selector=kc.NOT_TERMINAL
+            )
             gpu_pods = [(p, *kc.pod_gpus(p)) for p in listing.pods]
             gpu_pods = [(p, n, r) for p, n, r in gpu_pods if n > 0 and (p.get("spec") or {}).get("nodeName")]
             if any(owner_of(p)[0] == "Job" for p, _, _ in gpu_pods):
                 try:
                     jobs = kc.list_all(client.BatchV1Api(api_client).list_job_for_all_namespaces, listing)
-                    listing.jobs = {(j["metadata"].get("namespace", ""), j["metadata"]["name"]): j
-                                    for j in jobs}
+                    listing.jobs = {
+                        (j["metadata"].get("namespace", ""), j["metadata"]["name"]): j for j in jobs
+                    }
                 except kc.expected_errors() as exc:
                     problems.append(f"jobs not listed: {kc.explain(exc)}")
         finally:
             api_client.close()
         usage: GpuUsage | None = None
-        prom_url = ((settings.get("prometheus_urls") or {}).get(target.name)
-                    or ctx.settings("k8s").prometheus_url)
-        dcgm_note = ("GPU utilisation not available (no --prometheus-url, nor kubernetes.prometheus_urls "
-                     "for this context)")
+        prom_url = (settings.get("prometheus_urls") or {}).get(target.name) or ctx.settings(
+            "k8s"
+        ).prometheus_url
+        dcgm_note = (
+            "GPU utilisation not available (no --prometheus-url, nor kubernetes.prometheus_urls "
+            "for this context)"
+        )
         if prom_url:
             try:
-                usage = gpu_usage(prom_url, ctx.options.lookback_days, ctx.now,
-                                  selector=str(settings.get("dcgm_selector", "")),
-                                  timeout=ctx.options.limits.read_timeout)
+                usage = gpu_usage(
+                    prom_url,
+                    ctx.options.lookback_days,
+                    ctx.now,
+                    selector=str(settings.get("dcgm_selector", "")),
+                    timeout=ctx.options.limits.read_timeout,
+                )
             except PrometheusError as exc:
                 dcgm_note = "GPU utilisation not read"
                 problems.append(f"GPU utilisation not read: {exc}")
             else:
+
                 def key(p: dict[str, Any]) -> tuple[str, str]:
                     return p["metadata"].get("namespace", ""), p["metadata"]["name"]
 
-                attribute(usage, {key(p) for p, _, _ in gpu_pods}, {key(p) for p in listing.pods},
-                          set(gpu_nodes))
+                attribute(
+                    usage, {key(p) for p, _, _ in gpu_pods}, {key(p) for p in listing.pods}, set(gpu_nodes)
+                )
                 dcgm_note, dcgm_problem = _dcgm_note(usage, len(gpu_pods))
                 if dcgm_problem:
                     problems.append(dcgm_problem)
@@ -187,27 +247,62 @@ class KubernetesGpuScanner(Scanner):
             provider_id = (node.get("spec") or {}).get("providerID", "")
             rates[name] = node_rate(ctx.prices, settings, labels, provider_id, shapes[name])
             if rates[name] is None:
-                unpriced.append({"scanner": self.name, "resource_id": f"{target.name}/{name}",
-                                 "sku": unpriced_sku(labels, provider_id)})
+                unpriced.append(
+                    {
+                        "scanner": self.name,
+                        "resource_id": f"{target.name}/{name}",
+                        "sku": unpriced_sku(labels, provider_id),
+                    }
+                )
         requested: dict[str, int] = {}
         pod_count: dict[str, int] = {}
         for _pod, gpus, _ in gpu_pods:
             node_name = _pod["spec"]["nodeName"]
             requested[node_name] = requested.get(node_name, 0) + gpus
             pod_count[node_name] = pod_count.get(node_name, 0) + 1
-        out = [self._node(target.name, node, requested.get(name, 0), pod_count.get(name, 0), rates[name],
-                          shapes[name], usage) for name, node in gpu_nodes.items()]
-        out.extend(self._pod(target.name, pod, gpus, resource, rates.get(pod["spec"]["nodeName"]),
-                             gpu_nodes.get(pod["spec"]["nodeName"]), listing.jobs, usage)
-                   for pod, gpus, resource in gpu_pods)
-        note = (f"{len(listing.nodes)} nodes ({len(gpu_nodes)} with GPUs), {len(listing.pods)} running pods "
-                f"({len(gpu_pods)} holding GPUs); {listing.calls} list calls; {dcgm_note}")
+        out = [
+            self._node(
+                target.name,
+                node,
+                requested.get(name, 0),
+                pod_count.get(name, 0),
+                rates[name],
+                shapes[name],
+                usage,
+            )
+            for name, node in gpu_nodes.items()
+        ]
+        out.extend(
+            self._pod(
+                target.name,
+                pod,
+                gpus,
+                resource,
+                rates.get(pod["spec"]["nodeName"]),
+                gpu_nodes.get(pod["spec"]["nodeName"]),
+                listing.jobs,
+                usage,
+            )
+            for pod, gpus, resource in gpu_pods
+        )
+        note = (
+            f"{len(listing.nodes)} nodes ({len(gpu_nodes)} with GPUs), {len(listing.pods)} running pods "
+            f"({len(gpu_pods)} holding GPUs); {listing.calls} list calls; {dcgm_note}"
+        )
         if problems:
             note = f"{note}; " + "; ".join(problems)
         return ScopeItems(out, note, bool(problems), unpriced)
 
-    def _node(self, cluster: str, node: dict[str, Any], requested: int, pods: int, rate: NodeRate | None,
-              shape: GpuShape, usage: GpuUsage | None) -> Observation:
+    def _node(
+        self,
+        cluster: str,
+        node: dict[str, Any],
+        requested: int,
+        pods: int,
+        rate: NodeRate | None,
+        shape: GpuShape,
+        usage: GpuUsage | None,
+    ) -> Observation:
         ctx = self.context
         meta = node["metadata"]
         labels = meta.get("labels") or {}
@@ -231,10 +326,18 @@ class KubernetesGpuScanner(Scanner):
         metrics["gpu_util_avg_pct"] = node_usage.get("avg")
         metrics["gpu_util_max_pct"] = node_usage.get("max")
         spec = node.get("spec") or {}
-        ready = any(c.get("type") == "Ready" and c.get("status") == "True"
-                    for c in (node.get("status") or {}).get("conditions") or [])
-        instance_type = next((labels[k] for k in ("node.kubernetes.io/instance-type",
-                                                  "beta.kubernetes.io/instance-type") if k in labels), "")
+        ready = any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in (node.get("status") or {}).get("conditions") or []
+        )
+        instance_type = next(
+            (
+                labels[k]
+                for k in ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")
+                if k in labels
+            ),
+            "",
+        )
         return Observation(
             provider="k8s",
             kind="k8s.node",
@@ -263,14 +366,27 @@ class KubernetesGpuScanner(Scanner):
             },
             cost_lines=lines,
             unpriced=() if rate else (unpriced_sku(labels, spec.get("providerID", "")),),
-            evidence=(f"snapshot: {requested} of {gpus} {resource} requested by {pods} pods"
-                      + (f"; DCGM over {ctx.options.lookback_days} days: max {node_usage.get('max')}%"
-                         if node_usage else ""),),
+            evidence=(
+                f"snapshot: {requested} of {gpus} {resource} requested by {pods} pods"
+                + (
+                    f"; DCGM over {ctx.options.lookback_days} days: max {node_usage.get('max')}%"
+                    if node_usage
+                    else ""
+                ),
+            ),
         )
 
-    def _pod(self, cluster: str, pod: dict[str, Any], gpus: int, resource: str, rate: NodeRate | None,
-             node: dict[str, Any] | None, jobs: dict[tuple[str, str], dict[str, Any]],
-             usage: GpuUsage | None) -> Observation:
+    def _pod(
+        self,
+        cluster: str,
+        pod: dict[str, Any],
+        gpus: int,
+        resource: str,
+        rate: NodeRate | None,
+        node: dict[str, Any] | None,
+        jobs: dict[tuple[str, str], dict[str, Any]],
+        usage: GpuUsage | None,
+    ) -> Observation:
         ctx = self.context
         meta = pod["metadata"]
         ns, name = meta.get("namespace", ""), meta["name"]
@@ -309,7 +425,8 @@ class KubernetesGpuScanner(Scanner):
             covers=_machine(node),
             account=cluster,
             region=(((node or {}).get("metadata") or {}).get("labels") or {}).get(
-                "topology.kubernetes.io/region", ""),
+                "topology.kubernetes.io/region", ""
+            ),
             name=name,
             tags=labels,
             owner=ctx.config.owner_from_tags(labels) or ns,
@@ -331,8 +448,14 @@ class KubernetesGpuScanner(Scanner):
                 "lookback_days": ctx.options.lookback_days,
             },
             cost_lines=lines,
-            unpriced=() if rate else (unpriced_sku(((node or {}).get("metadata") or {}).get("labels") or {},
-                                                   ((node or {}).get("spec") or {}).get("providerID", "")),),
+            unpriced=()
+            if rate
+            else (
+                unpriced_sku(
+                    ((node or {}).get("metadata") or {}).get("labels") or {},
+                    ((node or {}).get("spec") or {}).get("providerID", ""),
+                ),
+            ),
         )
 
 
@@ -347,7 +470,9 @@ def _dcgm_note(usage: GpuUsage, gpu_pods: int) -> tuple[str, str]:
     note += ")"
     if gpu_pods and not usage.pod_label_forms:
         seen = f" (e.g. {usage.unmatched_example})" if usage.unmatched_example else ""
-        return note, (f"DCGM series name none of the {gpu_pods} running GPU pods by pod/namespace or "
-                      f"exported_pod/exported_namespace{seen}: pod utilisation unknown; check that "
-                      "dcgm-exporter runs with DCGM_EXPORTER_KUBERNETES=true and the scrape keeps its labels")
+        return note, (
+            f"DCGM series name none of the {gpu_pods} running GPU pods by pod/namespace or "
+            f"exported_pod/exported_namespace{seen}: pod utilisation unknown; check that "
+            "dcgm-exporter runs with DCGM_EXPORTER_KUBERNETES=true and the scrape keeps its labels"
+        )
     return note, ""

@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (SQL text reads better unwrapped)
 """Load logs into DuckDB and price them with one join.
 
 DuckDB works with a memory limit and a temporary directory, so memory stays flat whatever the
@@ -64,15 +63,21 @@ def check_config(config: dict[str, Any], forced_format: str | None = None) -> No
         raise ScannerError("config llm.azure_deployments: expected a mapping {deployment: model}")
     for name, model in deployments.items():
         if not NAME_RE.match(str(name)) or not NAME_RE.match(str(model)):
-            raise ScannerError(f"config llm.azure_deployments: {name!r}: {model!r} is not a deployment and "
-                               "model name (letters, digits and . _ : / @ + -)")
+            raise ScannerError(
+                f"config llm.azure_deployments: {name!r}: {model!r} is not a deployment and "
+                "model name (letters, digits and . _ : / @ + -)"
+            )
     jobs = config.get("bedrock_batch_models") or {}
     if not isinstance(jobs, dict):
-        raise ScannerError("config llm.bedrock_batch_models: expected a mapping {job ARN, job id or path glob: model}")
+        raise ScannerError(
+            "config llm.bedrock_batch_models: expected a mapping {job ARN, job id or path glob: model}"
+        )
     for key, model in jobs.items():
         if not str(key).strip() or not NAME_RE.match(str(model)):
-            raise ScannerError(f"config llm.bedrock_batch_models: {key!r}: {model!r} is not a Bedrock model id "
-                               "(letters, digits and . _ : / @ + -)")
+            raise ScannerError(
+                f"config llm.bedrock_batch_models: {key!r}: {model!r} is not a Bedrock model id "
+                "(letters, digits and . _ : / @ + -)"
+            )
 
 
 def bedrock_batch_model(jobs: dict[str, str], display: str) -> tuple[str, str] | None:
@@ -120,9 +125,12 @@ def sweep_stale_workdirs(root: str | None = None) -> int:
             continue
     return removed
 
-CLASSIFY_RE = (r"classif|categori[sz]|sentiment|\blabel\b|extract|yes or no|true or false|"
-               r"which (one|category)|respond with only|one word|is this (spam|toxic)|detect the language|"
-               r"return json with|tag (the|this)")
+
+CLASSIFY_RE = (
+    r"classif|categori[sz]|sentiment|\blabel\b|extract|yes or no|true or false|"
+    r"which (one|category)|respond with only|one word|is this (spam|toxic)|detect the language|"
+    r"return json with|tag (the|this)"
+)
 COMPLEX_RE = r"```|step by step|explain why|analy[sz]e|write an? |prove|refactor|debug|plan the|essay"
 
 
@@ -169,17 +177,25 @@ class Engine:
         threads = max(1, min(os.cpu_count() or 1, 8))
         # settings go through the client's config map, never pasted into SQL text
         # (memory_limit is also checked against a strict pattern by check_config)
-        config = {"memory_limit": settings.memory_limit.strip(), "temp_directory": str(spill),
-                  "threads": threads}
-        self.con = duckdb.connect(str(self.workdir / "llm.duckdb") if settings.database == "file" else ":memory:",
-                                  config=config)
+        config = {
+            "memory_limit": settings.memory_limit.strip(),
+            "temp_directory": str(spill),
+            "threads": threads,
+        }
+        self.con = duckdb.connect(
+            str(self.workdir / "llm.duckdb") if settings.database == "file" else ":memory:", config=config
+        )
         self.con.execute("SET TimeZone='UTC'")
         self.con.execute(formats.MACROS)
-        cols = ", ".join(f"{n} {t}" for n, t in formats.CANONICAL if n not in ("prompt_json", "prompt_hash_given"))
+        cols = ", ".join(
+            f"{n} {t}" for n, t in formats.CANONICAL if n not in ("prompt_json", "prompt_hash_given")
+        )
         # the prompt itself is not kept (unless --show-prompts): only what the analyses need of it
-        self.con.execute(f"CREATE TABLE raw (part INTEGER, line_no BIGINT, invalid BOOLEAN, "
-                         f"{cols}, bad_reason VARCHAR, prompt_hash VARCHAR, last_msg_hash UBIGINT, "
-                         "n_messages BIGINT, text_known BOOLEAN, hint VARCHAR, prompt_text VARCHAR)")
+        self.con.execute(
+            f"CREATE TABLE raw (part INTEGER, line_no BIGINT, invalid BOOLEAN, "
+            f"{cols}, bad_reason VARCHAR, prompt_hash VARCHAR, last_msg_hash UBIGINT, "
+            "n_messages BIGINT, text_known BOOLEAN, hint VARCHAR, prompt_text VARCHAR)"
+        )
         # one row per file, not per record: its name and format and, for files read by the typed
         # reader (no line numbers), `base`: their rows are numbered from their position in `raw`
         # (inserts keep file order), `rowid - base + 1`
@@ -212,13 +228,15 @@ FROM ({body})"""
     def _small_sql(self, r: str = "") -> str:
         """Tokens and tools within the simple-request limits (columns prefixed `r`)."""
         s = self.settings
-        return (f"{r}input_tokens <= {int(s.simple_max_input_tokens)} AND {r}output_tokens <= "
-                f"{int(s.simple_max_output_tokens)} AND NOT coalesce({r}has_tools, false)")
+        return (
+            f"{r}input_tokens <= {int(s.simple_max_input_tokens)} AND {r}output_tokens <= "
+            f"{int(s.simple_max_output_tokens)} AND NOT coalesce({r}has_tools, false)"
+        )
 
     @staticmethod
     def line_no_sql(alias: str) -> str:
         a = f"{alias}."
-        return (f"coalesce({a}line_no, {a}rowid - (SELECT base FROM parts fb WHERE fb.part = {a}part) + 1)")
+        return f"coalesce({a}line_no, {a}rowid - (SELECT base FROM parts fb WHERE fb.part = {a}part) + 1)"
 
     def close(self) -> None:
         try:
@@ -237,42 +255,68 @@ FROM ({body})"""
         rej = f"rej_{self._n}"
         rejects = f"store_rejects=true, rejects_table='{rej}', rejects_scan='{rej}_scan'"
         if layout == "csv":
-            return (f"SELECT (row_number() OVER ()) + 1 AS line_no, CAST(to_json(t) AS VARCHAR) AS line "
-                    f"FROM read_csv({path}, header=true, all_varchar=true, {rejects}) t"), rej
+            return (
+                f"SELECT (row_number() OVER ()) + 1 AS line_no, CAST(to_json(t) AS VARCHAR) AS line "
+                f"FROM read_csv({path}, header=true, all_varchar=true, {rejects}) t"
+            ), rej
         if layout in ("array", "document"):
-            return (f"SELECT row_number() OVER () AS line_no, CAST(json AS VARCHAR) AS line "
-                    f"FROM read_json({path}, format='{JSON_FORMAT[layout]}', records=false, "
-                    f"maximum_object_size={MAX_RECORD_BYTES})"), None
-        return (f"SELECT row_number() OVER () AS line_no, line FROM read_csv({path}, "
-                "columns={'line': 'VARCHAR'}, delim=chr(1), quote='', escape='', header=false, "
-                f"auto_detect=false, max_line_size={MAX_RECORD_BYTES}, buffer_size={2 * MAX_RECORD_BYTES}, "
-                f"strict_mode=false, {rejects})"), rej
+            return (
+                f"SELECT row_number() OVER () AS line_no, CAST(json AS VARCHAR) AS line "
+                f"FROM read_json({path}, format='{JSON_FORMAT[layout]}', records=false, "
+                f"maximum_object_size={MAX_RECORD_BYTES})"
+            ), None
+        return (
+            f"SELECT row_number() OVER () AS line_no, line FROM read_csv({path}, "
+            "columns={'line': 'VARCHAR'}, delim=chr(1), quote='', escape='', header=false, "
+            f"auto_detect=false, max_line_size={MAX_RECORD_BYTES}, buffer_size={2 * MAX_RECORD_BYTES}, "
+            f"strict_mode=false, {rejects})"
+        ), rej
 
-    def _typed_body(self, fmt: str, file_path: str, layout: str, present: set[tuple[str, ...]] | None,
-                    model_default: str | None = None) -> str:
+    def _typed_body(
+        self,
+        fmt: str,
+        file_path: str,
+        layout: str,
+        present: set[tuple[str, ...]] | None,
+        model_default: str | None = None,
+    ) -> str:
         if fmt == "otel":
-            return otel.otel_select(self.settings.attribute_keys,
-                                    otel.typed_source(formats.q(file_path), array=layout == "array"))
-        return formats.json_select(fmt, self.settings.attribute_keys, read_json=formats.q(file_path),
-                                   present=present, json_format=JSON_FORMAT[layout], model_default=model_default)
+            return otel.otel_select(
+                self.settings.attribute_keys, otel.typed_source(formats.q(file_path), array=layout == "array")
+            )
+        return formats.json_select(
+            fmt,
+            self.settings.attribute_keys,
+            read_json=formats.q(file_path),
+            present=present,
+            json_format=JSON_FORMAT[layout],
+            model_default=model_default,
+        )
 
-    def _load_typed(self, part: int, fmt: str, file: LogFile, path: str, layout: str,
-                    model_default: str | None = None) -> bool:
+    def _load_typed(
+        self, part: int, fmt: str, file: LogFile, path: str, layout: str, model_default: str | None = None
+    ) -> bool:
         """DuckDB's typed JSON reader (fast, parallel); False if any record stops it.
 
         No row_number() here: it would make the whole read single-threaded. First read only the
         key paths a sample of the file has (much less to parse and coalesce); if any record has a
         value elsewhere after all, read it again in full."""
-        present = sample_key_paths(LogFile(file.display, path)) if layout == "lines" and fmt != "otel" else None
+        present = (
+            sample_key_paths(LogFile(file.display, path)) if layout == "lines" and fmt != "otel" else None
+        )
         base = self.con.execute("SELECT count(*) FROM raw").fetchone()[0]
         head = f"INSERT INTO raw SELECT {part}, * FROM "
-        for attempt in ([present, None] if present is not None else [None]):
+        for attempt in [present, None] if present is not None else [None]:
             body = self._typed_body(fmt, path, layout, attempt, model_default)
             try:
                 self.con.execute("BEGIN")
                 self.con.execute(head + f"({self._derive(body)})")
-                if attempt is not None and self.con.execute(
-                        "SELECT count(*) FROM raw WHERE part = ? AND invalid", [part]).fetchone()[0]:
+                if (
+                    attempt is not None
+                    and self.con.execute(
+                        "SELECT count(*) FROM raw WHERE part = ? AND invalid", [part]
+                    ).fetchone()[0]
+                ):
                     self.con.execute("ROLLBACK")
                     continue
                 self.con.execute("UPDATE parts SET base = ? WHERE part = ?", [base, part])
@@ -283,35 +327,49 @@ FROM ({body})"""
             break
         return False
 
-    def _load_lines(self, part: int, fmt: str, path: str, layout: str,
-                    model_default: str | None = None) -> tuple[str | None, int]:
+    def _load_lines(
+        self, part: int, fmt: str, path: str, layout: str, model_default: str | None = None
+    ) -> tuple[str | None, int]:
         """The robust read; returns (error, rejected lines)."""
         src, rej = self._src_sql(path, layout)
         if fmt == "otel":
             array = layout == "array"
-            body = otel.otel_select(self.settings.attribute_keys, otel.lines_source(array), otel.invalid_lines(array))
+            body = otel.otel_select(
+                self.settings.attribute_keys, otel.lines_source(array), otel.invalid_lines(array)
+            )
         else:
             body = formats.json_select(fmt, self.settings.attribute_keys, model_default=model_default)
         try:
-            self.con.execute(f"INSERT INTO raw WITH src AS ({src}) SELECT {part}, * FROM ({self._derive(body)})")
+            self.con.execute(
+                f"INSERT INTO raw WITH src AS ({src}) SELECT {part}, * FROM ({self._derive(body)})"
+            )
         except duckdb.Error as exc:
             return str(exc).split("\n")[0], 0
         if not rej:
             return None, 0
-        rejected = self.con.execute(f"SELECT line, error_type, error_message FROM {rej} ORDER BY line").fetchall()
+        rejected = self.con.execute(
+            f"SELECT line, error_type, error_message FROM {rej} ORDER BY line"
+        ).fetchall()
         if rejected and layout == "lines":
             # row_number() skipped the rejected lines: shift the later ones back to their real line
-            self.con.execute(f"""
+            self.con.execute(
+                f"""
 UPDATE raw SET line_no = line_no + (
   SELECT count(*) FROM (SELECT line - row_number() OVER (ORDER BY line) AS before FROM {rej}) j
   WHERE j.before < raw.line_no)
-WHERE part = ?""", [part])
+WHERE part = ?""",
+                [part],
+            )
         for line, kind, message in rejected:
-            why = {"INVALID ENCODING": "invalid UTF-8",
-                   "LINE SIZE OVER MAXIMUM": f"record over {MAX_RECORD_BYTES >> 20} MB"}.get(kind)
+            why = {
+                "INVALID ENCODING": "invalid UTF-8",
+                "LINE SIZE OVER MAXIMUM": f"record over {MAX_RECORD_BYTES >> 20} MB",
+            }.get(kind)
             why = why or (("CSV: " if layout == "csv" else "") + message.splitlines()[0])
-            self.con.execute("INSERT INTO raw (part, line_no, invalid, bad_reason) VALUES (?, ?, true, ?)",
-                             [part, line, why])
+            self.con.execute(
+                "INSERT INTO raw (part, line_no, invalid, bad_reason) VALUES (?, ?, true, ?)",
+                [part, line, why],
+            )
         return None, len(rejected)
 
     def _recover_gzip(self, path: str, part: int) -> tuple[str, int] | None:
@@ -353,13 +411,17 @@ WHERE part = ?""", [part])
         if self.settings.forced_format:
             fmt = self.settings.forced_format
             if fmt not in FORMATS:
-                return FileOutcome(file, fmt, error=f"unknown --llm-log-format {fmt!r}; choose from "
-                                                    + ", ".join(FORMATS))
+                return FileOutcome(
+                    file, fmt, error=f"unknown --llm-log-format {fmt!r}; choose from " + ", ".join(FORMATS)
+                )
             if fmt in ("csv", "litellm-spend-csv") and layout != "csv" and detected is None:
                 layout = "csv"
         if fmt is None:
-            return FileOutcome(file, None, error="unrecognised log format (use --llm-log-format; "
-                                                 "formats: " + ", ".join(FORMATS) + ")")
+            return FileOutcome(
+                file,
+                None,
+                error="unrecognised log format (use --llm-log-format; formats: " + ", ".join(FORMATS) + ")",
+            )
         self._n += 1
         part = self._n
         self.con.execute("INSERT INTO parts VALUES (?, ?, ?, NULL)", [part, file.display, fmt])
@@ -373,7 +435,11 @@ WHERE part = ?""", [part])
                 return FileOutcome(file, fmt, error=f"cannot find the record list {found.list_key!r}: {exc}")
             path, layout = str(dest), "array"
         truncated_after: int | None = None
-        job = bedrock_batch_model(self.settings.bedrock_batch_models, file.display) if fmt == "bedrock-batch" else None
+        job = (
+            bedrock_batch_model(self.settings.bedrock_batch_models, file.display)
+            if fmt == "bedrock-batch"
+            else None
+        )
         model_default = job[0] if job else None
         done = layout != "csv" and self._load_typed(part, fmt, file, path, layout, model_default)
         if not done:
@@ -387,41 +453,51 @@ WHERE part = ?""", [part])
             if error:
                 return FileOutcome(file, fmt, error=f"cannot parse as {fmt}: {error}")
         if truncated_after is not None:
-            self.con.execute("INSERT INTO raw (part, line_no, invalid, bad_reason) VALUES (?, ?, true, ?)",
-                             [part, truncated_after + 1, "truncated gzip stream: the records from here on are lost"])
+            self.con.execute(
+                "INSERT INTO raw (part, line_no, invalid, bad_reason) VALUES (?, ?, true, ?)",
+                [part, truncated_after + 1, "truncated gzip stream: the records from here on are lost"],
+            )
         rows, bad, structure = self.con.execute(
             "SELECT count(*) FILTER (NOT coalesce(structure, false)), count(bad_reason), "
-            "count(*) FILTER (structure) FROM raw WHERE part = ?", [part]).fetchone()
+            "count(*) FILTER (structure) FROM raw WHERE part = ?",
+            [part],
+        ).fetchone()
         out = FileOutcome(file, fmt, rows=rows, bad=bad, structure=structure)
         if rows and bad == rows and self.settings.forced_format and detected != fmt:
-            out.error = (f"no record is a {fmt} record" + (f" (the file looks like {detected})" if detected
-                                                          else ""))
+            out.error = f"no record is a {fmt} record" + (
+                f" (the file looks like {detected})" if detected else ""
+            )
         elif not rows and not structure and self.settings.forced_format and detected != fmt:
-            out.error = (f"no {fmt} record in the file" + (f" (it looks like {detected})" if detected else ""))
+            out.error = f"no {fmt} record in the file" + (f" (it looks like {detected})" if detected else "")
         return out
 
     def bad_examples(self, limit: int = 5) -> list[tuple[str, int, str]]:
         return self.con.execute(
             f"SELECT p.file, {self.line_no_sql('r')} AS n, bad_reason FROM raw r JOIN parts p USING (part) "
-            "WHERE bad_reason IS NOT NULL ORDER BY p.file, n LIMIT ?", [limit]).fetchall()
+            "WHERE bad_reason IS NOT NULL ORDER BY p.file, n LIMIT ?",
+            [limit],
+        ).fetchall()
 
     # --- pricing ------------------------------------------------------------------------------
     def _small_table(self, name: str, columns: list[tuple[str, str]], rows: list[dict[str, Any]]) -> None:
         """A typed table from Python rows, one list per column: registering Arrow tables would
         import pandas (~0.3 s), and a placeholder per value gets slow with many price rows."""
-        self.con.execute(f"CREATE OR REPLACE TABLE {name} ("
-                         + ", ".join(f"{c} {t}" for c, t in columns) + ")")
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE {name} (" + ", ".join(f"{c} {t}" for c, t in columns) + ")"
+        )
         if rows:
-            self.con.execute(f"INSERT INTO {name} SELECT "
-                             + ", ".join(f"unnest(?::{t}[])" for _, t in columns),
-                             [[r.get(c) for r in rows] for c, _ in columns])
+            self.con.execute(
+                f"INSERT INTO {name} SELECT " + ", ".join(f"unnest(?::{t}[])" for _, t in columns),
+                [[r.get(c) for r in rows] for c, _ in columns],
+            )
 
     def price(self, book: PriceBook, tiers: Tiers) -> None:
         """Build the price table for what was seen; the `req` view joins it over all records."""
         s = self.settings
         seen = self.con.execute(
             "SELECT coalesce(provider, ''), model, CAST(ts AS DATE) AS d, coalesce(price_mode, 'standard') "
-            "FROM raw WHERE bad_reason IS NULL AND NOT coalesce(structure, false) GROUP BY ALL").fetchall()
+            "FROM raw WHERE bad_reason IS NULL AND NOT coalesce(structure, false) GROUP BY ALL"
+        ).fetchall()
         models = {(p, m) for p, m, _, _ in seen}
         days_by_model: dict[tuple[str, str], set[tuple[date, str]]] = {}
         for p, m, d, mode in seen:
@@ -439,28 +515,49 @@ WHERE part = ?""", [part])
         # the billing mode joins only when some record has one: every analysis pass over `req`
         # pays for each join key, and most logs are all standard
         modes = {mode for _, _, _, mode in seen}
-        mode_join = (lambda a: f"AND {a}.mode = coalesce(r.price_mode, 'standard')") if modes - {"standard"} else (
-            lambda a: "")
-        alias_rows = [{"alias": k, **{c: v.get(c) for c in ("team", "app", "customer", "feature")}}
-                      for k, v in s.key_aliases.items()]
-        self._small_table("prices", [("provider", "VARCHAR"), ("model", "VARCHAR"), ("day", "DATE"),
-                                     ("mode", "VARCHAR"),
-                                     ("priced_as", "VARCHAR"), ("source", "VARCHAR"),
-                                     ("band_lo", "BIGINT"), ("band_hi", "BIGINT"),
-                                     *[(c, "DOUBLE") for c in PRICE_COLUMNS],
-                                     ("price_from", "VARCHAR"), ("discount_pct", "DOUBLE")], rows)
-        self._small_table("pairs", [("provider", "VARCHAR"), ("model", "VARCHAR"), ("cheaper", "VARCHAR")], pairs)
-        self._small_table("aliases", [(c, "VARCHAR") for c in ("alias", "team", "app", "customer", "feature")],
-                          alias_rows)
+        mode_join = (
+            (lambda a: f"AND {a}.mode = coalesce(r.price_mode, 'standard')")
+            if modes - {"standard"}
+            else (lambda a: "")
+        )
+        alias_rows = [
+            {"alias": k, **{c: v.get(c) for c in ("team", "app", "customer", "feature")}}
+            for k, v in s.key_aliases.items()
+        ]
+        self._small_table(
+            "prices",
+            [
+                ("provider", "VARCHAR"),
+                ("model", "VARCHAR"),
+                ("day", "DATE"),
+                ("mode", "VARCHAR"),
+                ("priced_as", "VARCHAR"),
+                ("source", "VARCHAR"),
+                ("band_lo", "BIGINT"),
+                ("band_hi", "BIGINT"),
+                *[(c, "DOUBLE") for c in PRICE_COLUMNS],
+                ("price_from", "VARCHAR"),
+                ("discount_pct", "DOUBLE"),
+            ],
+            rows,
+        )
+        self._small_table(
+            "pairs", [("provider", "VARCHAR"), ("model", "VARCHAR"), ("cheaper", "VARCHAR")], pairs
+        )
+        self._small_table(
+            "aliases", [(c, "VARCHAR") for c in ("alias", "team", "app", "customer", "feature")], alias_rows
+        )
 
         own = cost_sql("p.", "r.")
         cheap = cost_sql("cp.", "r.")
         own_cols = ",\n  ".join(f"{expr} AS {name}" for name, expr in own.items())
         cost_total = " + ".join(f"({e})" for e in own.values())
         cheap_total = " + ".join(f"({e})" for e in cheap.values())
-        simple = (f"r.status = 'ok' AND {self._small_sql('r.')} "
-                  f"AND coalesce(r.n_messages, 1) <= {int(s.simple_max_messages)} "
-                  f"AND coalesce(r.hint, '') <> 'complex'")
+        simple = (
+            f"r.status = 'ok' AND {self._small_sql('r.')} "
+            f"AND coalesce(r.n_messages, 1) <= {int(s.simple_max_messages)} "
+            f"AND coalesce(r.hint, '') <> 'complex'"
+        )
         day = "coalesce(r.day, DATE '1970-01-01')"
         self.con.execute(f"""
 CREATE OR REPLACE VIEW req AS
@@ -487,7 +584,7 @@ SELECT r.* EXCLUDE (bad_reason, invalid, structure),
        WHEN p.p_in IS NULL THEN NULL ELSE {cost_total} END AS cost
 FROM r
 LEFT JOIN prices p ON p.provider = coalesce(r.provider, '') AND p.model = r.model
-     AND p.day = {day} {mode_join('p')}
+     AND p.day = {day} {mode_join("p")}
      AND r.input_tokens > p.band_lo AND r.input_tokens <= p.band_hi
 """)
         # premium-model requests with what the cheaper model of the pair would have cost: a view
@@ -500,5 +597,5 @@ SELECT r.*, pr.cheaper AS cheaper_model,
 FROM req r
 JOIN pairs pr ON pr.provider = coalesce(r.provider, '') AND pr.model = r.model
 LEFT JOIN prices cp ON cp.provider = coalesce(r.provider, '') AND cp.model = pr.cheaper
-     AND cp.day = {day} {mode_join('cp')} AND r.input_tokens > cp.band_lo AND r.input_tokens <= cp.band_hi
+     AND cp.day = {day} {mode_join("cp")} AND r.input_tokens > cp.band_lo AND r.input_tokens <= cp.band_hi
 """)

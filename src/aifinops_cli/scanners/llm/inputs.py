@@ -1,4 +1,3 @@
-
 """Where the logs are and what shape they have.
 
 Inputs are files, directories, globs and `s3://bucket/prefix`. S3 objects are downloaded to a
@@ -40,8 +39,9 @@ class InputProblem:
     message: str
 
 
-def _s3_download(uri: str, workdir: Path, limits: Limits | None = None
-                 ) -> tuple[list[LogFile], list[InputProblem]]:
+def _s3_download(
+    uri: str, workdir: Path, limits: Limits | None = None
+) -> tuple[list[LogFile], list[InputProblem]]:
     """Every log object under an S3 prefix, downloaded. The client has the scan's timeouts and
     attempt budget; an object that cannot be read is one problem and the others are still read."""
     try:
@@ -50,7 +50,7 @@ def _s3_download(uri: str, workdir: Path, limits: Limits | None = None
         from aifinops_cli.scanners.aws.common import AWS_ERRORS, client_limits, explain
     except ImportError as exc:  # pragma: no cover - boto3 is a core dependency
         raise ScannerError("reading s3:// logs needs boto3 (pip install boto3)") from exc
-    rest = uri[len("s3://"):]
+    rest = uri[len("s3://") :]
     bucket, _, prefix = rest.partition("/")
     files: list[LogFile] = []
     problems: list[InputProblem] = []
@@ -68,13 +68,19 @@ def _s3_download(uri: str, workdir: Path, limits: Limits | None = None
                     s3.download_file(bucket, key, str(local))
                 except AWS_ERRORS as exc:  # this object only: the listing goes on
                     local.unlink(missing_ok=True)
-                    problems.append(InputProblem(f"s3://{bucket}/{key}",
-                                                 f"cannot read from S3: {explain(exc, 's3')}"))
+                    problems.append(
+                        InputProblem(f"s3://{bucket}/{key}", f"cannot read from S3: {explain(exc, 's3')}")
+                    )
                     continue
                 files.append(LogFile(f"s3://{bucket}/{key}", str(local)))
     except AWS_ERRORS as exc:
-        return files, [*problems, InputProblem(uri, f"cannot list S3: {explain(exc, 's3')}; check "
-                                               "credentials (AWS_PROFILE) and s3:ListBucket")]
+        return files, [
+            *problems,
+            InputProblem(
+                uri,
+                f"cannot list S3: {explain(exc, 's3')}; check credentials (AWS_PROFILE) and s3:ListBucket",
+            ),
+        ]
     if not files and not problems:
         return [], [InputProblem(uri, "no log objects under this prefix")]
     return files, problems
@@ -94,8 +100,9 @@ def safe_local_name(root: Path, index: int, key: str) -> Path:
     return local
 
 
-def resolve_inputs(specs: list[str], workdir: Path, limits: Limits | None = None
-                   ) -> tuple[list[LogFile], list[InputProblem]]:
+def resolve_inputs(
+    specs: list[str], workdir: Path, limits: Limits | None = None
+) -> tuple[list[LogFile], list[InputProblem]]:
     """Expand every input to local files; what cannot be read becomes a problem, not an error.
     `limits` bound the S3 requests (the scan's timeouts and attempts)."""
     files: list[LogFile] = []
@@ -130,8 +137,17 @@ def resolve_inputs(specs: list[str], workdir: Path, limits: Limits | None = None
 
 
 MAX_DETECT_LINE = 16 << 20  # a first record longer than this is skipped by detection, not fatal
-LIST_KEYS = ("data", "records", "results", "items", "logs", "observations", "requests", "rows",
-             "resourceSpans")
+LIST_KEYS = (
+    "data",
+    "records",
+    "results",
+    "items",
+    "logs",
+    "observations",
+    "requests",
+    "rows",
+    "resourceSpans",
+)
 
 
 class LenientGzip(io.RawIOBase):
@@ -388,7 +404,7 @@ def extract_list(path: str, key: str, dest: Path, chunk: int = 8 << 20) -> None:
         end = None
         i = tail.rfind(b"]")
         while i >= 0:
-            rest = tail[i + 1:].decode("utf-8", errors="replace").strip()
+            rest = tail[i + 1 :].decode("utf-8", errors="replace").strip()
             if rest == "}" or (rest.startswith(",") and _loads("{" + rest[1:]) is not None):
                 end = base + i + 1
                 break

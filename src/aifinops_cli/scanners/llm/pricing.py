@@ -1,4 +1,3 @@
-
 """Token prices, built once per (provider, model, day) and joined over all records in DuckDB.
 
 genai-prices (pydantic) is the catalog: offline bundled data, model aliases, dated price changes
@@ -43,10 +42,19 @@ from aifinops_cli.core.plugin import ScannerError
 from aifinops_cli.core.yamlsrc import SourceError, load_one, read_text
 
 PROVIDER_ALIASES = {
-    "bedrock": "aws", "aws.bedrock": "aws", "amazon": "aws", "vertex_ai": "google",
-    "vertex": "google", "gemini": "google", "gcp.vertex_ai": "google", "azure_openai": "azure",
-    "azure.ai.openai": "azure", "openai_compatible": None, "text-completion-openai": "openai",
-    "xai": "x-ai", "mistralai": "mistral",
+    "bedrock": "aws",
+    "aws.bedrock": "aws",
+    "amazon": "aws",
+    "vertex_ai": "google",
+    "vertex": "google",
+    "gemini": "google",
+    "gcp.vertex_ai": "google",
+    "azure_openai": "azure",
+    "azure.ai.openai": "azure",
+    "openai_compatible": None,
+    "text-completion-openai": "openai",
+    "xai": "x-ai",
+    "mistralai": "mistral",
 }
 PRICE_COLUMNS = ("p_in", "p_out", "p_cached", "p_cache_write", "p_reasoning", "p_cache_write_1h")
 # Anthropic bills 1-hour prompt-cache writes at 2x the base input price (5-minute ones at 1.25x,
@@ -63,10 +71,15 @@ _BATCH_DOCS = {
 }
 # (mode, provider) -> (multiplier of the standard price, where the vendor documents it)
 MODE_FALLBACK: dict[tuple[str, str], tuple[float, str]] = {
-    **{("batch", p): (0.5, f"{p} documents batch at 50% of the standard price: {url}")
-       for p, url in _BATCH_DOCS.items()},
-    ("flex", "openai"): (0.5, "OpenAI prices flex processing at Batch API rates (50%): "
-                              "https://platform.openai.com/docs/guides/flex-processing"),
+    **{
+        ("batch", p): (0.5, f"{p} documents batch at 50% of the standard price: {url}")
+        for p, url in _BATCH_DOCS.items()
+    },
+    ("flex", "openai"): (
+        0.5,
+        "OpenAI prices flex processing at Batch API rates (50%): "
+        "https://platform.openai.com/docs/guides/flex-processing",
+    ),
 }
 
 
@@ -242,18 +255,39 @@ class PriceBook:
             res, info = cache[key]
             if info is None:
                 continue
-            base = {"provider": provider or "", "model": model, "day": day, "mode": mode,
-                    "priced_as": res.priced_as, "source": res.source}
+            base = {
+                "provider": provider or "",
+                "model": model,
+                "day": day,
+                "mode": mode,
+                "priced_as": res.priced_as,
+                "source": res.source,
+            }
             if isinstance(info, Override):
                 # a configured rate is what the user pays, whatever the mode
-                out.append({**base, "band_lo": -1, "band_hi": 2**62, "p_in": info.p_in,
-                            "p_out": info.p_out, "p_cached": info.p_cached,
-                            "p_cache_write": info.p_cache_write, "p_reasoning": info.p_reasoning,
-                            "p_cache_write_1h": None, "price_from": info.price_date, "discount_pct": 0.0})
+                out.append(
+                    {
+                        **base,
+                        "band_lo": -1,
+                        "band_hi": 2**62,
+                        "p_in": info.p_in,
+                        "p_out": info.p_out,
+                        "p_cached": info.p_cached,
+                        "p_cache_write": info.p_cache_write,
+                        "p_reasoning": info.p_reasoning,
+                        "p_cache_write_1h": None,
+                        "price_from": info.price_date,
+                        "discount_pct": 0.0,
+                    }
+                )
                 continue
             when = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
-            mode_price = price_for_mode(info, when, mode, PROVIDER_ALIASES.get(
-                (provider or "").lower(), (provider or "").lower()) or "")
+            mode_price = price_for_mode(
+                info,
+                when,
+                mode,
+                PROVIDER_ALIASES.get((provider or "").lower(), (provider or "").lower()) or "",
+            )
             mp = mode_price.prices
             factor = 1.0 - self.discount_pct / 100.0
             if mode_price.note:
@@ -277,15 +311,21 @@ class PriceBook:
                 p_cw = mode_price.price("cache_write_mtok", size)
                 p_re = mode_price.price("output_reasoning_mtok", size)
                 p_1h = mode_price.price("cache_write_1h_mtok", size)
-                out.append({
-                    **base, "band_lo": lo, "band_hi": hi,
-                    "p_in": p_in * factor, "p_out": p_out * factor,
-                    "p_cached": (p_cr if p_cr is not None else p_in) * factor,
-                    "p_cache_write": (p_cw if p_cw is not None else p_in) * factor,
-                    "p_reasoning": (p_re if p_re is not None else p_out) * factor,
-                    "p_cache_write_1h": None if p_1h is None else p_1h * factor,
-                    "price_from": since, "discount_pct": self.discount_pct,
-                })
+                out.append(
+                    {
+                        **base,
+                        "band_lo": lo,
+                        "band_hi": hi,
+                        "p_in": p_in * factor,
+                        "p_out": p_out * factor,
+                        "p_cached": (p_cr if p_cr is not None else p_in) * factor,
+                        "p_cache_write": (p_cw if p_cw is not None else p_in) * factor,
+                        "p_reasoning": (p_re if p_re is not None else p_out) * factor,
+                        "p_cache_write_1h": None if p_1h is None else p_1h * factor,
+                        "price_from": since,
+                        "discount_pct": self.discount_pct,
+                    }
+                )
         return out
 
 
@@ -294,7 +334,7 @@ CACHE_FIELDS = ("cache_read_mtok", "cache_write_mtok", "cache_write_1h_mtok")
 # bill at the cache price (the other vendors' batch discount covers cached input, see above)
 _BATCH_CACHE_NO_STACK = {
     "google": "Google: the batch and cache-hit discounts do not stack, cached tokens bill at the cache "
-              "price: https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/batch-prediction-gemini",
+    "price: https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/batch-prediction-gemini",
 }
 
 
@@ -341,8 +381,11 @@ def price_for_mode(info: Any, when: datetime, mode: str, provider: str) -> ModeP
             # get_prices merges the variant over the standard prices: a cache price the variant
             # does not set would come back as the standard one, whatever the vendor's rule
             own = getattr(variant, "prices", None)
-            missing = [n for n in CACHE_FIELDS
-                       if getattr(own, n, None) is None and getattr(standard, n, None) is not None]
+            missing = [
+                n
+                for n in CACHE_FIELDS
+                if getattr(own, n, None) is None and getattr(standard, n, None) is not None
+            ]
             cache = {n: (standard, rule[0]) for n in missing} if rule else {}
             if cache:
                 kinds = ", ".join(n.removesuffix("_mtok").replace("_", " ") for n in missing)
@@ -373,8 +416,9 @@ def cost_sql(p: str, r: str = "") -> dict[str, str]:
     return {
         "cost_input": f"{uncached} * {p}p_in / 1e6",
         "cost_cached": f"{r}cached_input_tokens * {p}p_cached / 1e6",
-        "cost_cache_write": (f"(({r}cache_write_tokens - {one_hour}) * {p}p_cache_write + {one_hour} * "
-                             f"{one_hour_price}) / 1e6"),
+        "cost_cache_write": (
+            f"(({r}cache_write_tokens - {one_hour}) * {p}p_cache_write + {one_hour} * {one_hour_price}) / 1e6"
+        ),
         "cost_output": f"{visible_out} * {p}p_out / 1e6",
         "cost_reasoning": f"{r}reasoning_tokens * {p}p_reasoning / 1e6",
     }

@@ -18,8 +18,14 @@ class LlmSettings:
 
 # the `llm:` section's keys (read by scanners/llm/scanner.py settings_from and scan)
 NUMBERS: dict[str, type] = {"discount_pct": float, "loop_window_calls": int, "retry_gap_seconds": float}
-MAPPINGS = ("attribute_keys", "key_aliases", "simple_request", "budgets", "azure_deployments",
-            "bedrock_batch_models")
+MAPPINGS = (
+    "attribute_keys",
+    "key_aliases",
+    "simple_request",
+    "budgets",
+    "azure_deployments",
+    "bedrock_batch_models",
+)
 
 
 class LlmProvider(Provider):
@@ -31,18 +37,30 @@ class LlmProvider(Provider):
     scope_kind = "file"  # each input (a file, a glob, s3://) is one coverage line
     config_keys = tuple(sorted({*NUMBERS, *MAPPINGS, "prices", "tiers_file", "memory_limit", "database"}))
     options = (
-        ProviderOption("logs", ("--llm-logs",), "LLM request logs: files, dirs, globs, .gz, s3:// "
-                       "(repeatable).", kind="list"),
-        ProviderOption("log_format", ("--llm-log-format",), "Force the LLM log format instead of "
-                       "detecting it."),
-        ProviderOption("show_prompts", ("--show-prompts",), "Include prompt text in reports (off: "
-                       "hashes only).", kind="flag"),
+        ProviderOption(
+            "logs",
+            ("--llm-logs",),
+            "LLM request logs: files, dirs, globs, .gz, s3:// (repeatable).",
+            kind="list",
+        ),
+        ProviderOption(
+            "log_format", ("--llm-log-format",), "Force the LLM log format instead of detecting it."
+        ),
+        ProviderOption(
+            "show_prompts",
+            ("--show-prompts",),
+            "Include prompt text in reports (off: hashes only).",
+            kind="flag",
+        ),
     )
 
     @classmethod
     def settings(cls, values: dict[str, Any], section: dict[str, Any]) -> LlmSettings:
-        return LlmSettings(logs=list(values.get("logs") or []), log_format=values.get("log_format"),
-                           show_prompts=bool(values.get("show_prompts")))
+        return LlmSettings(
+            logs=list(values.get("logs") or []),
+            log_format=values.get("log_format"),
+            show_prompts=bool(values.get("show_prompts")),
+        )
 
     @classmethod
     def in_play(cls, settings: LlmSettings) -> bool:

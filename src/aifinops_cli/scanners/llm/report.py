@@ -16,8 +16,14 @@ def _money(x: Any) -> float | None:
 
 TOP_WHO = 5  # teams, API keys and sessions named per kind in the logged-vs-computed table
 # the spend tables: (grouping key, table label, row limit); one GROUPING SETS pass makes them all
-BY = (("provider", "provider", 50), ("model", "model", 50), ("team", "team", 50), ("app", "app", 50),
-      ("customer", "customer", 50), ("feature", "feature", 30))
+BY = (
+    ("provider", "provider", 50),
+    ("model", "model", 50),
+    ("team", "team", 50),
+    ("app", "app", 50),
+    ("customer", "customer", 50),
+    ("feature", "feature", 30),
+)
 
 
 def _by_all(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
@@ -50,42 +56,95 @@ FROM g""").fetchall()
 
 
 def _by(rows: list[tuple], label: str) -> dict[str, Any]:
-    return {"title": f"LLM spend by {label}",
-            "columns": [label, "requests", "input tokens", "cached input tokens", "output tokens",
-                        "reasoning tokens", "cost USD", "unpriced requests", "share"],
-            "rows": [[k, n, int(i or 0), int(c or 0), int(o or 0), int(r or 0), _money(cost), u,
-                      None if s is None else round(float(s), 4)]
-                     for k, n, i, c, o, r, cost, u, s in rows]}
+    return {
+        "title": f"LLM spend by {label}",
+        "columns": [
+            label,
+            "requests",
+            "input tokens",
+            "cached input tokens",
+            "output tokens",
+            "reasoning tokens",
+            "cost USD",
+            "unpriced requests",
+            "share",
+        ],
+        "rows": [
+            [
+                k,
+                n,
+                int(i or 0),
+                int(c or 0),
+                int(o or 0),
+                int(r or 0),
+                _money(cost),
+                u,
+                None if s is None else round(float(s), 4),
+            ]
+            for k, n, i, c, o, r, cost, u, s in rows
+        ],
+    }
 
 
-def build(con: duckdb.DuckDBPyConnection, w: Window, both: dict[str, Any], malformed: int,
-          bad_examples: list[tuple], unpriced_models: list[dict[str, Any]], files: list[dict[str, Any]],
-          show_prompts: bool, duplicate_groups: int, claims: list[dict[str, Any]] | None = None
-          ) -> dict[str, Any]:
+def build(
+    con: duckdb.DuckDBPyConnection,
+    w: Window,
+    both: dict[str, Any],
+    malformed: int,
+    bad_examples: list[tuple],
+    unpriced_models: list[dict[str, Any]],
+    files: list[dict[str, Any]],
+    show_prompts: bool,
+    duplicate_groups: int,
+    claims: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """`both`: analysis.totals, the one pass shared with the unowned-spend observation;
     `claims`: analysis.claims, the waste each finding kind claimed (each request once)."""
     claims = claims or []
-    tot = {k: both[k] for k in ("requests", "unpriced", "input_tokens", "output_tokens", "cached", "reasoning",
-                                "cost", "logged", "sessions", "customers", "errors")}
+    tot = {
+        k: both[k]
+        for k in (
+            "requests",
+            "unpriced",
+            "input_tokens",
+            "output_tokens",
+            "cached",
+            "reasoning",
+            "cost",
+            "logged",
+            "sessions",
+            "customers",
+            "errors",
+        )
+    }
 
     def avg(cost: Any, n: Any) -> float | None:
         return None if cost is None or not n else float(cost) / n
 
-    unit = [{"per": "request", "n": both["requests"], "avg": avg(both["priced_cost"], both["requests"])},
-            {"per": "session", "n": both["sessions"], "avg": avg(both["session_cost"], both["sessions"])},
-            {"per": "customer", "n": both["customers"], "avg": avg(both["customer_cost"], both["customers"])},
-            {"per": "feature", "n": both["features"], "avg": avg(both["feature_cost"], both["features"])}]
+    unit = [
+        {"per": "request", "n": both["requests"], "avg": avg(both["priced_cost"], both["requests"])},
+        {"per": "session", "n": both["sessions"], "avg": avg(both["session_cost"], both["sessions"])},
+        {"per": "customer", "n": both["customers"], "avg": avg(both["customer_cost"], both["customers"])},
+        {"per": "feature", "n": both["features"], "avg": avg(both["feature_cost"], both["features"])},
+    ]
     by = _by_all(con)
-    per_feature = [{"feature": k, "requests": n, "cost": cost,
-                    "per_request": None if cost is None else cost / n}
-                   for k, n, _i, _c, _o, _r, cost, _u, _s in by["feature"]]
-    per_customer = [{"customer": k, "requests": n, "cost": cost,
-                     "per_request": None if cost is None else cost / n}
-                    for k, n, _i, _c, _o, _r, cost, _u, _s in by["customer"][:30]]
+    per_feature = [
+        {"feature": k, "requests": n, "cost": cost, "per_request": None if cost is None else cost / n}
+        for k, n, _i, _c, _o, _r, cost, _u, _s in by["feature"]
+    ]
+    per_customer = [
+        {"customer": k, "requests": n, "cost": cost, "per_request": None if cost is None else cost / n}
+        for k, n, _i, _c, _o, _r, cost, _u, _s in by["customer"][:30]
+    ]
     # no record carries a logged cost (tot["logged"] is NULL): nothing to compare, no pass over req
     # one pass, four groupings: per model (as before), and per team, API key and session, so the
     # report names who is behind the largest differences, not only a percentage per model
-    compared = [] if tot["logged"] is None else _rows(con, f"""
+    compared = (
+        []
+        if tot["logged"] is None
+        else _rows(
+            con,
+            f"""
 SELECT CASE WHEN grouping(model) = 0 THEN 'model' WHEN grouping(team) = 0 THEN 'team'
             WHEN grouping(key_alias) = 0 THEN 'key' ELSE 'session' END AS dimension,
   coalesce(provider, '') AS provider, model, team, key_alias, sid, count(*) AS compared,
@@ -98,18 +157,31 @@ GROUP BY GROUPING SETS ((provider, model), (team), (key_alias), (sid))
 HAVING (grouping(key_alias) = 1 OR key_alias IS NOT NULL) AND (grouping(sid) = 1 OR sid IS NOT NULL)
 QUALIFY dimension = 'model' OR row_number() OVER (PARTITION BY dimension
                                                   ORDER BY abs(diff) DESC, team, key_alias, sid) <= {TOP_WHO}
-ORDER BY dimension, abs(diff) DESC, provider, model, team, key_alias, sid""")
-    discrepancies = [{k: d[k] for k in ("provider", "model", "compared", "logged", "computed", "diff_share")}
-                     for d in compared if d["dimension"] == "model"]
-    by_who = [{"dimension": d["dimension"],
-               "name": d[{"team": "team", "key": "key_alias", "session": "sid"}[d["dimension"]]] or "(none)",
-               **{k: d[k] for k in ("compared", "logged", "computed", "diff", "diff_share")}}
-              for d in compared if d["dimension"] != "model" and abs(d["diff"] or 0) >= 1e-9]  # not float noise
+ORDER BY dimension, abs(diff) DESC, provider, model, team, key_alias, sid""",
+        )
+    )
+    discrepancies = [
+        {k: d[k] for k in ("provider", "model", "compared", "logged", "computed", "diff_share")}
+        for d in compared
+        if d["dimension"] == "model"
+    ]
+    by_who = [
+        {
+            "dimension": d["dimension"],
+            "name": d[{"team": "team", "key": "key_alias", "session": "sid"}[d["dimension"]]] or "(none)",
+            **{k: d[k] for k in ("compared", "logged", "computed", "diff", "diff_share")},
+        }
+        for d in compared
+        if d["dimension"] != "model" and abs(d["diff"] or 0) >= 1e-9
+    ]  # not float noise
     by_who.sort(key=lambda d: (-abs(d["diff"]), d["dimension"], d["name"]))
-    price_table = _rows(con, """
+    price_table = _rows(
+        con,
+        """
 SELECT p.provider, p.model, p.priced_as, p.source, p.price_from, min(p.day) AS first_day, max(p.day) AS last_day,
   p.band_lo, p.band_hi, p.p_in, p.p_cached, p.p_cache_write, p.p_out, p.p_reasoning, p.discount_pct
-FROM prices p GROUP BY ALL ORDER BY p.provider, p.model, p.band_lo""")
+FROM prices p GROUP BY ALL ORDER BY p.provider, p.model, p.band_lo""",
+    )
     total_cost = float(tot["cost"])
     f = w.factor
     summary = {
@@ -134,62 +206,183 @@ FROM prices p GROUP BY ALL ORDER BY p.provider, p.model, p.band_lo""")
         _by(by["team"], "team"),
         _by(by["app"], "app"),
         _by(by["customer"], "customer"),
-        {"title": "LLM unit economics", "columns": ["per", "count", "average cost USD"],
-         "rows": [[u["per"], u["n"], _money(u["avg"])] for u in unit]},
-        {"title": "LLM cost per feature", "columns": ["feature", "requests", "cost USD", "cost per request USD"],
-         "rows": [[r["feature"], r["requests"], _money(r["cost"]), _money(r["per_request"])] for r in per_feature]},
-        {"title": "LLM cost per customer", "columns": ["customer", "requests", "cost USD", "cost per request USD"],
-         "rows": [[r["customer"], r["requests"], _money(r["cost"]), _money(r["per_request"])]
-                  for r in per_customer]},
+        {
+            "title": "LLM unit economics",
+            "columns": ["per", "count", "average cost USD"],
+            "rows": [[u["per"], u["n"], _money(u["avg"])] for u in unit],
+        },
+        {
+            "title": "LLM cost per feature",
+            "columns": ["feature", "requests", "cost USD", "cost per request USD"],
+            "rows": [
+                [r["feature"], r["requests"], _money(r["cost"]), _money(r["per_request"])]
+                for r in per_feature
+            ],
+        },
+        {
+            "title": "LLM cost per customer",
+            "columns": ["customer", "requests", "cost USD", "cost per request USD"],
+            "rows": [
+                [r["customer"], r["requests"], _money(r["cost"]), _money(r["per_request"])]
+                for r in per_customer
+            ],
+        },
     ]
     if discrepancies:
-        tables.append({"title": "Logged vs computed LLM cost",
-                       "columns": ["provider", "model", "requests compared", "logged USD", "computed USD",
-                                   "difference"],
-                       "rows": [[d["provider"], d["model"], d["compared"], _money(d["logged"]),
-                                 _money(d["computed"]),
-                                 None if d["diff_share"] is None else _signed_pct(d["diff_share"])]
-                                for d in discrepancies]})
+        tables.append(
+            {
+                "title": "Logged vs computed LLM cost",
+                "columns": [
+                    "provider",
+                    "model",
+                    "requests compared",
+                    "logged USD",
+                    "computed USD",
+                    "difference",
+                ],
+                "rows": [
+                    [
+                        d["provider"],
+                        d["model"],
+                        d["compared"],
+                        _money(d["logged"]),
+                        _money(d["computed"]),
+                        None if d["diff_share"] is None else _signed_pct(d["diff_share"]),
+                    ]
+                    for d in discrepancies
+                ],
+            }
+        )
     if by_who:
-        tables.append({"title": "Largest logged vs computed LLM cost differences (team, API key, session)",
-                       "columns": ["by", "name", "requests compared", "logged USD", "computed USD",
-                                   "difference USD", "difference"],
-                       "rows": [[d["dimension"], d["name"], d["compared"], _money(d["logged"]),
-                                 _money(d["computed"]), _money(d["diff"]),
-                                 None if d["diff_share"] is None else _signed_pct(d["diff_share"])]
-                                for d in by_who]})
+        tables.append(
+            {
+                "title": "Largest logged vs computed LLM cost differences (team, API key, session)",
+                "columns": [
+                    "by",
+                    "name",
+                    "requests compared",
+                    "logged USD",
+                    "computed USD",
+                    "difference USD",
+                    "difference",
+                ],
+                "rows": [
+                    [
+                        d["dimension"],
+                        d["name"],
+                        d["compared"],
+                        _money(d["logged"]),
+                        _money(d["computed"]),
+                        _money(d["diff"]),
+                        None if d["diff_share"] is None else _signed_pct(d["diff_share"]),
+                    ]
+                    for d in by_who
+                ],
+            }
+        )
     if claims and any(c["requests"] for c in claims):
-        tables.append({"title": "LLM waste by finding, each request counted once",
-                       "columns": ["claimed by (in this order)", "requests", "their cost USD", "wasted USD",
-                                   "wasted USD / month"],
-                       "rows": [[c["kind"], c["requests"], _money(c["observed_cost_usd"]),
-                                 _money(c["observed_wasted_usd"]), _money(c["wasted_monthly_usd"])]
-                                for c in claims]
-                       + [["total", sum(c["requests"] for c in claims),
-                           _money(sum(c["observed_cost_usd"] or 0 for c in claims)),
-                           _money(sum(c["observed_wasted_usd"] or 0 for c in claims)),
-                           _money(sum(c["wasted_monthly_usd"] or 0 for c in claims))]]})
+        tables.append(
+            {
+                "title": "LLM waste by finding, each request counted once",
+                "columns": [
+                    "claimed by (in this order)",
+                    "requests",
+                    "their cost USD",
+                    "wasted USD",
+                    "wasted USD / month",
+                ],
+                "rows": [
+                    [
+                        c["kind"],
+                        c["requests"],
+                        _money(c["observed_cost_usd"]),
+                        _money(c["observed_wasted_usd"]),
+                        _money(c["wasted_monthly_usd"]),
+                    ]
+                    for c in claims
+                ]
+                + [
+                    [
+                        "total",
+                        sum(c["requests"] for c in claims),
+                        _money(sum(c["observed_cost_usd"] or 0 for c in claims)),
+                        _money(sum(c["observed_wasted_usd"] or 0 for c in claims)),
+                        _money(sum(c["wasted_monthly_usd"] or 0 for c in claims)),
+                    ]
+                ],
+            }
+        )
     if unpriced_models:
-        tables.append({"title": "Unpriced LLM models (not counted as $0)",
-                       "columns": ["provider", "model", "requests", "input tokens", "output tokens", "reason"],
-                       "rows": [[u["provider"], u["model"], u["requests"], u["input_tokens"], u["output_tokens"],
-                                 u["reason"]] for u in unpriced_models]})
+        tables.append(
+            {
+                "title": "Unpriced LLM models (not counted as $0)",
+                "columns": ["provider", "model", "requests", "input tokens", "output tokens", "reason"],
+                "rows": [
+                    [
+                        u["provider"],
+                        u["model"],
+                        u["requests"],
+                        u["input_tokens"],
+                        u["output_tokens"],
+                        u["reason"],
+                    ]
+                    for u in unpriced_models
+                ],
+            }
+        )
     if bad_examples:
-        tables.append({"title": "Unparseable LLM log records (first few)",
-                       "columns": ["file", "line", "problem"],
-                       "rows": [[f, n, why] for f, n, why in bad_examples]})
-    tables.append({"title": "LLM price table (USD per 1M tokens)",
-                   "columns": ["provider", "model", "priced as", "source", "price since", "days used",
-                               "input tokens in", "input", "cached input", "cache write", "output", "reasoning"],
-                   "rows": [[p["provider"], p["model"], p["priced_as"], p["source"], p["price_from"] or "-",
-                             f"{p['first_day']}..{p['last_day']}",
-                             "all" if p["band_lo"] < 0 and p["band_hi"] > 2**61 else
-                             f"({p['band_lo']}, {p['band_hi'] if p['band_hi'] < 2**61 else 'inf'}]",
-                             p["p_in"], p["p_cached"], p["p_cache_write"], p["p_out"], p["p_reasoning"]]
-                            for p in price_table]})
+        tables.append(
+            {
+                "title": "Unparseable LLM log records (first few)",
+                "columns": ["file", "line", "problem"],
+                "rows": [[f, n, why] for f, n, why in bad_examples],
+            }
+        )
+    tables.append(
+        {
+            "title": "LLM price table (USD per 1M tokens)",
+            "columns": [
+                "provider",
+                "model",
+                "priced as",
+                "source",
+                "price since",
+                "days used",
+                "input tokens in",
+                "input",
+                "cached input",
+                "cache write",
+                "output",
+                "reasoning",
+            ],
+            "rows": [
+                [
+                    p["provider"],
+                    p["model"],
+                    p["priced_as"],
+                    p["source"],
+                    p["price_from"] or "-",
+                    f"{p['first_day']}..{p['last_day']}",
+                    "all"
+                    if p["band_lo"] < 0 and p["band_hi"] > 2**61
+                    else f"({p['band_lo']}, {p['band_hi'] if p['band_hi'] < 2**61 else 'inf'}]",
+                    p["p_in"],
+                    p["p_cached"],
+                    p["p_cache_write"],
+                    p["p_out"],
+                    p["p_reasoning"],
+                ]
+                for p in price_table
+            ],
+        }
+    )
     data = {
-        "window": {"start": w.start.isoformat() if w.start else None, "end": w.end.isoformat() if w.end else None,
-                   "days": w.days, "monthly_factor": f},
+        "window": {
+            "start": w.start.isoformat() if w.start else None,
+            "end": w.end.isoformat() if w.end else None,
+            "days": w.days,
+            "monthly_factor": f,
+        },
         "totals": {k: _exact(v) for k, v in tot.items()},
         "files": files,
         "unpriced_models": unpriced_models,
@@ -199,8 +392,9 @@ FROM prices p GROUP BY ALL ORDER BY p.provider, p.model, p.band_lo""")
         "discrepancies": [{k: _exact(v) for k, v in d.items()} for d in discrepancies],
         "discrepancies_by_who": [{k: _exact(v) for k, v in d.items()} for d in by_who],
         "waste_claims": [{k: _exact(v) for k, v in c.items()} for c in claims],
-        "price_table": [{k: (str(v) if k in ("first_day", "last_day") else v) for k, v in p.items()}
-                        for p in price_table],
+        "price_table": [
+            {k: (str(v) if k in ("first_day", "last_day") else v) for k, v in p.items()} for p in price_table
+        ],
     }
     return {"title": "LLM request logs", "summary": summary, "tables": tables, "data": data}
 

@@ -1,4 +1,3 @@
-
 """LLM request-log scanner: premium-model misuse, runaway agents, retries, duplicates, budgets.
 
 Config (`llm:` section, all optional):
@@ -59,8 +58,12 @@ def price_book(config: dict[str, Any], settings: Settings) -> PriceBook:
         if not overrides:
             raise
         version = "missing"
-    return PriceBook(overrides, float(config.get("discount_pct", 0.0)), version,
-                     azure_deployments=settings.azure_deployments)
+    return PriceBook(
+        overrides,
+        float(config.get("discount_pct", 0.0)),
+        version,
+        azure_deployments=settings.azure_deployments,
+    )
 
 
 def settings_from(config: dict[str, Any], flags: LlmSettings) -> Settings:
@@ -69,8 +72,9 @@ def settings_from(config: dict[str, Any], flags: LlmSettings) -> Settings:
     keys = {k: list(v) for k, v in DEFAULT_ATTRIBUTE_KEYS.items()}
     for name, extra in (config.get("attribute_keys") or {}).items():
         if name not in keys:
-            raise ScannerError(f"config llm.attribute_keys: unknown attribute {name!r} "
-                               f"(known: {', '.join(keys)})")
+            raise ScannerError(
+                f"config llm.attribute_keys: unknown attribute {name!r} (known: {', '.join(keys)})"
+            )
         extra = [extra] if isinstance(extra, str) else list(extra)
         keys[name] = [str(k) for k in extra] + [k for k in keys[name] if k not in extra]
     simple = config.get("simple_request") or {}
@@ -81,8 +85,10 @@ def settings_from(config: dict[str, Any], flags: LlmSettings) -> Settings:
         simple_max_input_tokens=int(simple.get("max_input_tokens", 1000)),
         simple_max_output_tokens=int(simple.get("max_output_tokens", 300)),
         simple_max_messages=int(simple.get("max_messages", 2)),
-        key_aliases={str(k): {kk: str(vv) for kk, vv in (v or {}).items()}
-                     for k, v in (config.get("key_aliases") or {}).items()},
+        key_aliases={
+            str(k): {kk: str(vv) for kk, vv in (v or {}).items()}
+            for k, v in (config.get("key_aliases") or {}).items()
+        },
         memory_limit=str(config.get("memory_limit", "600MB")),
         database=_database(config.get("database", "memory")),
         azure_deployments={str(k): str(v) for k, v in (config.get("azure_deployments") or {}).items()},
@@ -124,15 +130,19 @@ def claim_rules(cfg: Config, llm: dict[str, Any]) -> analysis.ClaimRules:
         loop_min_repeats=int(param("llm-agent-loop", "min_repeats", d.loop_min_repeats)),
         loop_min_monthly_usd=param("llm-agent-loop", "min_monthly_usd", d.loop_min_monthly_usd),
         duplicate_min_requests=int(param("llm-duplicate-prompt", "min_requests", d.duplicate_min_requests)),
-        duplicate_max_cached_share=param("llm-duplicate-prompt", "max_cached_share",
-                                         d.duplicate_max_cached_share),
-        duplicate_min_monthly_savings=param("llm-duplicate-prompt", "min_monthly_savings",
-                                            d.duplicate_min_monthly_savings),
-        premium_min_simple_requests=int(param("llm-premium-simple", "min_simple_requests",
-                                              d.premium_min_simple_requests)),
+        duplicate_max_cached_share=param(
+            "llm-duplicate-prompt", "max_cached_share", d.duplicate_max_cached_share
+        ),
+        duplicate_min_monthly_savings=param(
+            "llm-duplicate-prompt", "min_monthly_savings", d.duplicate_min_monthly_savings
+        ),
+        premium_min_simple_requests=int(
+            param("llm-premium-simple", "min_simple_requests", d.premium_min_simple_requests)
+        ),
         premium_min_simple_share=param("llm-premium-simple", "min_simple_share", d.premium_min_simple_share),
-        premium_min_monthly_savings=param("llm-premium-simple", "min_monthly_savings",
-                                          d.premium_min_monthly_savings),
+        premium_min_monthly_savings=param(
+            "llm-premium-simple", "min_monthly_savings", d.premium_min_monthly_savings
+        ),
     )
 
 
@@ -145,8 +155,9 @@ def _database(value: Any) -> str:
 def check_llm_config(config: dict[str, Any], flags: LlmSettings) -> None:
     """The `llm:` section, checked whole before scanning (what `scan()` reads, read the same way)."""
     if flags.log_format and flags.log_format not in FORMATS:
-        raise ScannerError(f"unknown --llm-log-format {flags.log_format!r}; choose from "
-                           + ", ".join(FORMATS))
+        raise ScannerError(
+            f"unknown --llm-log-format {flags.log_format!r}; choose from " + ", ".join(FORMATS)
+        )
     if not isinstance(config, dict):
         raise ScannerError("config llm: expected a mapping")
     check_keys("llm", config, LlmProvider.config_keys)
@@ -155,13 +166,18 @@ def check_llm_config(config: dict[str, Any], flags: LlmSettings) -> None:
             raise ScannerError(f"config llm.{key}: expected a mapping")
     for key, kind in NUMBERS.items():
         value = config.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
-                                  or (kind is int and not isinstance(value, int))):
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (kind is int and not isinstance(value, int))
+        ):
             raise ScannerError(f"config llm.{key}: expected a {'whole ' if kind is int else ''}number")
     for key, value in (config.get("simple_request") or {}).items():
         if key not in ("max_input_tokens", "max_output_tokens", "max_messages"):
-            raise ScannerError(f"config llm.simple_request.{key}: unknown setting (max_input_tokens, "
-                               "max_output_tokens, max_messages)")
+            raise ScannerError(
+                f"config llm.simple_request.{key}: unknown setting (max_input_tokens, "
+                "max_output_tokens, max_messages)"
+            )
         if isinstance(value, bool) or not isinstance(value, int):
             raise ScannerError(f"config llm.simple_request.{key}: expected a whole number")
     if not isinstance(config.get("prices") or [], list):
@@ -176,8 +192,9 @@ def check_llm_config(config: dict[str, Any], flags: LlmSettings) -> None:
     except ScannerError:
         raise
     except OSError as exc:
-        raise ScannerError(f"config llm.tiers_file {config.get('tiers_file')}: cannot read: "
-                           f"{exc.strerror or exc}") from None
+        raise ScannerError(
+            f"config llm.tiers_file {config.get('tiers_file')}: cannot read: {exc.strerror or exc}"
+        ) from None
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
         raise ScannerError(f"config llm: {type(exc).__name__}: {exc}") from None
 
@@ -185,45 +202,140 @@ def check_llm_config(config: dict[str, Any], flags: LlmSettings) -> None:
 class LlmLogScanner(Scanner):
     name = "llm"
     provider = "llm"
-    description = ("LLM request logs (OpenAI, Azure, Anthropic, Gemini/Vertex, Bedrock, OpenRouter and "
-                   "OpenAI-compatible APIs, LiteLLM, Langfuse, Helicone, OTel GenAI, CSV): spend, "
-                   "premium-model misuse, loops, retries, duplicate prompts, budgets")
-    kinds: ClassVar[tuple[str, ...]] = ("llm.premium_simple", "llm.session", "llm.retry_group",
-                                        "llm.duplicate_prompt", "llm.budget", "llm.unowned_spend",
-                                        "llm.spend_anomaly")
+    description = (
+        "LLM request logs (OpenAI, Azure, Anthropic, Gemini/Vertex, Bedrock, OpenRouter and "
+        "OpenAI-compatible APIs, LiteLLM, Langfuse, Helicone, OTel GenAI, CSV): spend, "
+        "premium-model misuse, loops, retries, duplicate prompts, budgets"
+    )
+    kinds: ClassVar[tuple[str, ...]] = (
+        "llm.premium_simple",
+        "llm.session",
+        "llm.retry_group",
+        "llm.duplicate_prompt",
+        "llm.budget",
+        "llm.unowned_spend",
+        "llm.spend_anomaly",
+    )
     # the fields (metrics and attributes) each kind carries: rules are checked against them
     fields: ClassVar[dict[str, tuple[str, ...]]] = {
         "llm.premium_simple": (
-            "app", "avg_input_tokens", "avg_output_tokens", "cheaper_cost_monthly_usd", "cheaper_model",
-            "model", "monthly_factor", "observed_cheaper_cost_usd", "observed_days",
-            "observed_simple_cost_usd", "priced_as", "provider", "requests", "savings_monthly_usd",
-            "simple_classify_share", "simple_cost_monthly_usd", "simple_requests", "simple_share",
-            "simple_text_known_share", "team"),
+            "app",
+            "avg_input_tokens",
+            "avg_output_tokens",
+            "cheaper_cost_monthly_usd",
+            "cheaper_model",
+            "model",
+            "monthly_factor",
+            "observed_cheaper_cost_usd",
+            "observed_days",
+            "observed_simple_cost_usd",
+            "priced_as",
+            "provider",
+            "requests",
+            "savings_monthly_usd",
+            "simple_classify_share",
+            "simple_cost_monthly_usd",
+            "simple_requests",
+            "simple_share",
+            "simple_text_known_share",
+            "team",
+        ),
         "llm.session": (
-            "app", "app_median_session_cost_usd", "app_sessions", "burn_ratio", "calls", "duration_minutes",
-            "excess_cost_monthly_usd", "max_repeats_in_window", "models", "monthly_factor",
-            "observed_claimed_cost_usd", "observed_cost_usd", "observed_repeated_cost_usd", "repeated_calls",
-            "repeated_cost_monthly_usd", "repetition_evidence", "session_cost_monthly_usd", "team", "tokens",
-            "window_calls"),
+            "app",
+            "app_median_session_cost_usd",
+            "app_sessions",
+            "burn_ratio",
+            "calls",
+            "duration_minutes",
+            "excess_cost_monthly_usd",
+            "max_repeats_in_window",
+            "models",
+            "monthly_factor",
+            "observed_claimed_cost_usd",
+            "observed_cost_usd",
+            "observed_repeated_cost_usd",
+            "repeated_calls",
+            "repeated_cost_monthly_usd",
+            "repetition_evidence",
+            "session_cost_monthly_usd",
+            "team",
+            "tokens",
+            "window_calls",
+        ),
         "llm.retry_group": (
-            "app", "attempts", "caller", "error_share", "errors", "first_attempt", "model", "monthly_factor",
-            "observed_cost_usd", "observed_wasted_usd", "prompt_hash", "span_seconds", "team",
-            "wasted_monthly_usd"),
+            "app",
+            "attempts",
+            "caller",
+            "error_share",
+            "errors",
+            "first_attempt",
+            "model",
+            "monthly_factor",
+            "observed_cost_usd",
+            "observed_wasted_usd",
+            "prompt_hash",
+            "span_seconds",
+            "team",
+            "wasted_monthly_usd",
+        ),
         "llm.duplicate_prompt": (
-            "app", "avg_input_tokens", "cached_share", "model", "monthly_factor",
-            "observed_prompt_cache_savings_usd", "observed_repeat_cost_usd",
-            "prompt_cache_savings_monthly_usd", "prompt_hash", "prompt_preview", "provider", "repeats",
-            "requests", "response_cache_savings_monthly_usd", "team"),
+            "app",
+            "avg_input_tokens",
+            "cached_share",
+            "model",
+            "monthly_factor",
+            "observed_prompt_cache_savings_usd",
+            "observed_repeat_cost_usd",
+            "prompt_cache_savings_monthly_usd",
+            "prompt_hash",
+            "prompt_preview",
+            "provider",
+            "repeats",
+            "requests",
+            "response_cache_savings_monthly_usd",
+            "team",
+        ),
         "llm.budget": (
-            "as_of", "budget_usd", "dimension", "month", "month_to_date_usd", "monthly_factor", "name",
-            "observed_days", "observed_usd", "overrun_usd", "period", "projected_pct", "projected_usd",
-            "spent_pct"),
+            "as_of",
+            "budget_usd",
+            "dimension",
+            "month",
+            "month_to_date_usd",
+            "monthly_factor",
+            "name",
+            "observed_days",
+            "observed_usd",
+            "overrun_usd",
+            "period",
+            "projected_pct",
+            "projected_usd",
+            "spent_pct",
+        ),
         "llm.unowned_spend": (
-            "monthly_factor", "observed_unowned_usd", "top_unowned", "total_monthly_usd",
-            "unowned_monthly_usd", "unowned_requests", "unowned_share"),
+            "monthly_factor",
+            "observed_unowned_usd",
+            "top_unowned",
+            "total_monthly_usd",
+            "unowned_monthly_usd",
+            "unowned_requests",
+            "unowned_share",
+        ),
         "llm.spend_anomaly": (
-            "actual_usd", "currency", "dimension", "excess_pct", "excess_usd", "expected_usd", "last",
-            "ongoing", "periods", "source", "started", "unit", "upper_usd", "value"),
+            "actual_usd",
+            "currency",
+            "dimension",
+            "excess_pct",
+            "excess_usd",
+            "expected_usd",
+            "last",
+            "ongoing",
+            "periods",
+            "source",
+            "started",
+            "unit",
+            "upper_usd",
+            "value",
+        ),
     }
 
     def scan(self) -> ScanResult:
@@ -251,18 +363,34 @@ class LlmLogScanner(Scanner):
         for file in files:
             ctx.progress(f"llm: reading {file.display}")
             out = engine.load(file)
-            file_info.append({"file": file.display, "format": out.fmt, "records": out.rows,
-                              "malformed": out.bad, "error": out.error, "structure_records": out.structure})
+            file_info.append(
+                {
+                    "file": file.display,
+                    "format": out.fmt,
+                    "records": out.rows,
+                    "malformed": out.bad,
+                    "error": out.error,
+                    "structure_records": out.structure,
+                }
+            )
             if out.error:
                 result.coverage.append(CoverageEntry(self.name, file.display, "failed", out.error, errors=1))
             elif out.bad:
-                result.coverage.append(CoverageEntry(
-                    self.name, file.display, "partial",
-                    f"{out.fmt}: {out.bad} of {out.rows} records unparseable (first lines listed in the "
-                    "report; --strict makes this fatal)", resources=out.rows - out.bad, errors=out.bad))
+                result.coverage.append(
+                    CoverageEntry(
+                        self.name,
+                        file.display,
+                        "partial",
+                        f"{out.fmt}: {out.bad} of {out.rows} records unparseable (first lines listed in the "
+                        "report; --strict makes this fatal)",
+                        resources=out.rows - out.bad,
+                        errors=out.bad,
+                    )
+                )
             else:
-                result.coverage.append(CoverageEntry(self.name, file.display, "ok", out.fmt or "",
-                                                     resources=out.rows))
+                result.coverage.append(
+                    CoverageEntry(self.name, file.display, "ok", out.fmt or "", resources=out.rows)
+                )
         malformed = engine.con.execute("SELECT count(*) FROM raw WHERE bad_reason IS NOT NULL").fetchone()[0]
         examples = engine.bad_examples(MAX_BAD_EXAMPLES)
         if malformed and ctx.options.strict:
@@ -270,23 +398,32 @@ class LlmLogScanner(Scanner):
             raise ScannerError(f"{malformed} malformed LLM log record(s) with --strict: {first}")
         if not files or all(i["error"] for i in file_info):
             if not files:
-                raise ScannerError("no readable LLM log files: " + "; ".join(
-                    f"{p.scope}: {p.message}" for p in problems))
+                raise ScannerError(
+                    "no readable LLM log files: " + "; ".join(f"{p.scope}: {p.message}" for p in problems)
+                )
             return result
 
         ctx.progress("llm: pricing")
         engine.price(book, tiers)
         con = engine.con
         w = analysis.window(con)
-        unpriced_rows = analysis._rows(con, """
+        unpriced_rows = analysis._rows(
+            con,
+            """
 SELECT coalesce(provider, '') AS provider, model, count(*) AS requests, sum(input_tokens) AS input_tokens,
-  sum(output_tokens) AS output_tokens FROM req WHERE cost IS NULL GROUP BY ALL ORDER BY requests DESC""")
+  sum(output_tokens) AS output_tokens FROM req WHERE cost IS NULL GROUP BY ALL ORDER BY requests DESC""",
+        )
         for u in unpriced_rows:
             res = book.resolved.get((u["provider"], u["model"]))
             u["reason"] = res.reason if res else "no price"
-            result.unpriced.append({"scanner": self.name, "resource_id": f"{u['provider']}/{u['model']}",
-                                    "sku": f"llm:{u['provider']}:{u['model']}",
-                                    "reason": f"{u['requests']} requests; {u['reason']}"})
+            result.unpriced.append(
+                {
+                    "scanner": self.name,
+                    "resource_id": f"{u['provider']}/{u['model']}",
+                    "sku": f"llm:{u['provider']}:{u['model']}",
+                    "reason": f"{u['requests']} requests; {u['reason']}",
+                }
+            )
 
         ctx.progress("llm: analysing")
         obs = result.observations
@@ -298,8 +435,18 @@ SELECT coalesce(provider, '') AS provider, model, count(*) AS requests, sum(inpu
         totals = analysis.totals(con)
         obs += analysis.unowned(con, w, totals)
         obs += self._anomalies(con, result)
-        result.analysis["llm"] = report.build(con, w, totals, malformed, examples, unpriced_rows, file_info,
-                                              show_prompts, groups, analysis.claims(con, w))
+        result.analysis["llm"] = report.build(
+            con,
+            w,
+            totals,
+            malformed,
+            examples,
+            unpriced_rows,
+            file_info,
+            show_prompts,
+            groups,
+            analysis.claims(con, w),
+        )
         return result
 
     def _anomalies(self, con: Any, result: ScanResult) -> list[Any]:
@@ -311,8 +458,10 @@ SELECT coalesce(provider, '') AS provider, model, count(*) AS requests, sum(inpu
         params = anomaly.scan_settings(self.context.config, "llm")
         if params is None:
             return []
-        span = con.execute("SELECT date_diff('hour', date_trunc('hour', min(ts)), "
-                           "date_trunc('hour', max(ts))) + 1 FROM req WHERE cost IS NOT NULL").fetchone()[0]
+        span = con.execute(
+            "SELECT date_diff('hour', date_trunc('hour', min(ts)), "
+            "date_trunc('hour', max(ts))) + 1 FROM req WHERE cost IS NOT NULL"
+        ).fetchone()[0]
         if not span or span < params["min_history"] + params["window"]:
             return []  # too short a history to say what is normal
         note = anomaly.unavailable_note(self.name)
@@ -324,8 +473,9 @@ SELECT coalesce(provider, '') AS provider, model, count(*) AS requests, sum(inpu
         try:
             found = anomaly.llm_anomalies(rows, params)
         except ForecastUnavailable as exc:
-            result.coverage.append(CoverageEntry(self.name, "spend anomalies", "skipped",
-                                                 f"not checked: {exc}"))
+            result.coverage.append(
+                CoverageEntry(self.name, "spend anomalies", "skipped", f"not checked: {exc}")
+            )
             return []
         source = ", ".join(self.context.settings("llm").logs)
         return [anomaly.observation(a, "llm", source) for a in found]

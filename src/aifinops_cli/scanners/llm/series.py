@@ -38,8 +38,9 @@ class LlmSeriesRead:
     unpriced_requests: int = 0
 
 
-def read_llm_spend(paths: list[str], config: Config, grain: str = "hour",
-                   log_format: str | None = None) -> LlmSeriesRead:
+def read_llm_spend(
+    paths: list[str], config: Config, grain: str = "hour", log_format: str | None = None
+) -> LlmSeriesRead:
     """Priced spend per `grain` ('hour' or 'day'), team, app and model; unpriced requests counted."""
     if grain not in ("hour", "day"):
         raise ValueError(grain)
@@ -62,8 +63,9 @@ def read_llm_spend(paths: list[str], config: Config, grain: str = "hour",
             loaded += 1
             status = "partial" if res.bad else "ok"
             msg = f"{res.fmt}: {res.rows} records" + (f", {res.bad} unparseable" if res.bad else "")
-            out.coverage.append(CoverageEntry("llm", file.display, status, msg,
-                                              resources=res.rows - res.bad, errors=res.bad))
+            out.coverage.append(
+                CoverageEntry("llm", file.display, status, msg, resources=res.rows - res.bad, errors=res.bad)
+            )
         if not loaded:
             return out
         engine.price(book, tiers)
@@ -85,6 +87,7 @@ FROM req WHERE ts IS NOT NULL GROUP BY ALL ORDER BY period""").fetchall()
     for at, team, app, model, cost, n, unpriced in rows:
         unpriced_n += int(unpriced)
         if cost is not None:
-            out.append(LlmSpend(at, team or UNATTRIBUTED, app or UNATTRIBUTED, str(model or ""),
-                                float(cost), int(n)))
+            out.append(
+                LlmSpend(at, team or UNATTRIBUTED, app or UNATTRIBUTED, str(model or ""), float(cost), int(n))
+            )
     return out, unpriced_n

@@ -33,5 +33,17 @@ def ordered() -> list[Format]:
     return sorted(REGISTRY.values(), key=lambda f: (f.order, f.name))
 
 
-__all__ = ["CANONICAL", "DEFAULT_ATTRIBUTE_KEYS", "MACROS", "PLAIN_CSV_COLUMNS", "REGISTRY", "Extract",
-           "Format", "Spec", "json_select", "ordered", "q", "register"]
+__all__ = [
+    "CANONICAL",
+    "DEFAULT_ATTRIBUTE_KEYS",
+    "MACROS",
+    "PLAIN_CSV_COLUMNS",
+    "REGISTRY",
+    "Extract",
+    "Format",
+    "Spec",
+    "json_select",
+    "ordered",
+    "q",
+    "register",
+]

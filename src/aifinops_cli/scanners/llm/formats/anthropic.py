@@ -24,15 +24,21 @@ def _spec(x: Extract, batch: bool = False) -> Spec:
     cr = f"coalesce(toint({b('usage.cache_read_input_tokens')}), 0)"
     if batch:
         status = f"CASE WHEN coalesce({x.get('$.result.type')}, '') <> 'succeeded' THEN 'error' ELSE 'ok' END"
-        error = (f"CASE WHEN coalesce({x.get('$.result.type')}, '') <> 'succeeded' THEN coalesce("
-                 f"nonempty({x.get('$.result.error.error.type', '$.result.error.type')}), {x.get('$.result.type')}, 'no result') END")
+        error = (
+            f"CASE WHEN coalesce({x.get('$.result.type')}, '') <> 'succeeded' THEN coalesce("
+            f"nonempty({x.get('$.result.error.error.type', '$.result.error.type')}), {x.get('$.result.type')}, 'no result') END"
+        )
         request_id = x.get("$.custom_id")
     else:
-        status = (f"CASE WHEN nonempty({x.get('$.error', '$.response.error')}) IS NOT NULL "
-                  f"OR {b('type')} = 'error' OR TRY_CAST({x.get('$.status_code')} AS INT) >= 400 "
-                  "THEN 'error' ELSE 'ok' END")
-        error = (f"nonempty(coalesce({x.get('$.error.type', '$.response.error.type', '$.error')}, "
-                 f"{x.get('$.status_code')}))")
+        status = (
+            f"CASE WHEN nonempty({x.get('$.error', '$.response.error')}) IS NOT NULL "
+            f"OR {b('type')} = 'error' OR TRY_CAST({x.get('$.status_code')} AS INT) >= 400 "
+            "THEN 'error' ELSE 'ok' END"
+        )
+        error = (
+            f"nonempty(coalesce({x.get('$.error.type', '$.response.error.type', '$.error')}, "
+            f"{x.get('$.status_code')}))"
+        )
         request_id = f"coalesce({x.get('$.request_id')}, {b('id')})"
     return Spec(
         fields={
@@ -60,10 +66,12 @@ def _spec(x: Extract, batch: bool = False) -> Spec:
             "cache_hit": "false",
             # tool_use blocks' name and input (text blocks add nulls, ids are left out)
             "reply_hash": reply_hash(
-                b("content"), f"CAST(json_extract(CAST({b('content')} AS VARCHAR), '$[*].name') AS VARCHAR) || "
+                b("content"),
+                f"CAST(json_extract(CAST({b('content')} AS VARCHAR), '$[*].name') AS VARCHAR) || "
                 f"CAST(json_extract(CAST({b('content')} AS VARCHAR), '$[*].input') AS VARCHAR)",
                 f"CAST(json_extract(CAST({b('content')} AS VARCHAR), '$[*].text') AS VARCHAR)",
-                f"contains(CAST({b('content')} AS VARCHAR), '\"tool_use\"')"),
+                f"contains(CAST({b('content')} AS VARCHAR), '\"tool_use\"')",
+            ),
             # Anthropic's priority tier is a capacity commitment, not a per-token rate: standard
             "price_mode": "'batch'" if batch else "NULL",
         },
@@ -79,14 +87,30 @@ def _is_batch_result(obj: dict[str, Any]) -> bool:
 def _is_message(obj: dict[str, Any]) -> bool:
     body = obj.get("response") if isinstance(obj.get("response"), dict) else obj
     usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
-    return body.get("type") == "message" or "cache_creation_input_tokens" in usage or (
-        "input_tokens" in usage and str(body.get("model", "")).startswith("claude")
-        and body.get("object") != "response")
+    return (
+        body.get("type") == "message"
+        or "cache_creation_input_tokens" in usage
+        or (
+            "input_tokens" in usage
+            and str(body.get("model", "")).startswith("claude")
+            and body.get("object") != "response"
+        )
+    )
 
 
 register(
-    Format("anthropic-batch", "Anthropic Message Batches results {custom_id, result} (batch rate)",
-           spec=lambda x: _spec(x, batch=True), detect=_is_batch_result, order=21),
-    Format("anthropic", "Anthropic Messages responses, bare or {request, response}",
-           spec=_spec, detect=_is_message, order=70),
+    Format(
+        "anthropic-batch",
+        "Anthropic Message Batches results {custom_id, result} (batch rate)",
+        spec=lambda x: _spec(x, batch=True),
+        detect=_is_batch_result,
+        order=21,
+    ),
+    Format(
+        "anthropic",
+        "Anthropic Messages responses, bare or {request, response}",
+        spec=_spec,
+        detect=_is_message,
+        order=70,
+    ),
 )

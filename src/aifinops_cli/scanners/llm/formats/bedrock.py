@@ -21,13 +21,18 @@ from aifinops_cli.scanners.llm.formats.core import Extract, Format, Spec, regist
 def _reply(content: str) -> str:
     """A reply's content blocks, Converse (`toolUse: {name, input}`, `text`) or an Anthropic body
     (`tool_use` blocks' `name` and `input`, `text`); tool-use ids left out."""
+
     def path(p: str) -> str:
         return f"CAST(json_extract(CAST({content} AS VARCHAR), '{p}') AS VARCHAR)"
 
     tools = f"{path('$[*].toolUse.name')} || {path('$[*].toolUse.input')} || {path('$[*].name')} || {path('$[*].input')}"
     text = f"CAST({content} AS VARCHAR)"
-    return reply_hash(content, tools, path("$[*].text"),
-                      f"(contains({text}, '\"toolUse\"') OR contains({text}, '\"tool_use\"'))")
+    return reply_hash(
+        content,
+        tools,
+        path("$[*].text"),
+        f"(contains({text}, '\"toolUse\"') OR contains({text}, '\"tool_use\"'))",
+    )
 
 
 def _invocation(x: Extract) -> Spec:
@@ -42,9 +47,9 @@ def _invocation(x: Extract) -> Spec:
             "model": f"CASE WHEN starts_with({model}, 'arn:') THEN split_part({model}, '/', -1) ELSE {model} END",
             # Bedrock's inputTokenCount excludes cache reads and writes: add them back.
             "input_tokens": f"toint(coalesce({x.get('$.input.inputTokenCount')}, "
-                            f"{x.get('$.output.outputBodyJson.usage.inputTokens')})) + {cr} + {cw}",
+            f"{x.get('$.output.outputBodyJson.usage.inputTokens')})) + {cr} + {cw}",
             "output_tokens": f"toint(coalesce({x.get('$.output.outputTokenCount')}, "
-                             f"{x.get('$.output.outputBodyJson.usage.outputTokens')}))",
+            f"{x.get('$.output.outputBodyJson.usage.outputTokens')}))",
             "cached_input_tokens": cr,
             "cache_write_tokens": cw,
             "reasoning_tokens": "0",
@@ -60,7 +65,9 @@ def _invocation(x: Extract) -> Spec:
             "prompt_hash_given": "NULL",
             "has_tools": f"nonempty({x.get('$.input.inputBodyJson.toolConfig', '$.input.inputBodyJson.tools')}) IS NOT NULL",
             "cache_hit": "false",
-            "reply_hash": _reply(x.get("$.output.outputBodyJson.output.message.content", "$.output.outputBodyJson.content")),
+            "reply_hash": _reply(
+                x.get("$.output.outputBodyJson.output.message.content", "$.output.outputBodyJson.content")
+            ),
         },
         meta_prefixes=["$.requestMetadata"],
     )
@@ -81,8 +88,8 @@ def _batch(x: Extract) -> Spec:
             "input_tokens": f"toint(coalesce({o('usage.input_tokens', 'usage.inputTokens', 'inputTextTokenCount', 'prompt_token_count')})) + {cr} + {cw}",
             # Titan text bodies count output per result: results[].tokenCount
             "output_tokens": f"toint(coalesce({o('usage.output_tokens', 'usage.outputTokens', 'generation_token_count')}, "
-                             f"CASE WHEN {o('results')} IS NOT NULL THEN CAST(TRY(list_sum(CAST(json_extract("
-                             f"CAST({o('results')} AS VARCHAR), '$[*].tokenCount') AS BIGINT[]))) AS VARCHAR) END))",
+            f"CASE WHEN {o('results')} IS NOT NULL THEN CAST(TRY(list_sum(CAST(json_extract("
+            f"CAST({o('results')} AS VARCHAR), '$[*].tokenCount') AS BIGINT[]))) AS VARCHAR) END))",
             "cached_input_tokens": cr,
             "cache_write_tokens": cw,
             "reasoning_tokens": "0",
@@ -114,10 +121,18 @@ def _is_batch(obj: dict[str, Any]) -> bool:
 
 
 register(
-    Format("bedrock", "AWS Bedrock model invocation logs (JSON lines, usually .json.gz in S3)",
-           spec=_invocation, detect=_is_invocation, order=10),
-    Format("bedrock-batch", "AWS Bedrock batch inference output {recordId, modelInput, modelOutput} (batch rate)",
-           spec=_batch, detect=_is_batch, order=23),
+    Format(
+        "bedrock",
+        "AWS Bedrock model invocation logs (JSON lines, usually .json.gz in S3)",
+        spec=_invocation,
+        detect=_is_invocation,
+        order=10,
+    ),
+    Format(
+        "bedrock-batch",
+        "AWS Bedrock batch inference output {recordId, modelInput, modelOutput} (batch rate)",
+        spec=_batch,
+        detect=_is_batch,
+        order=23,
+    ),
 )
-
-

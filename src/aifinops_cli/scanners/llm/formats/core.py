@@ -24,10 +24,28 @@ from typing import Any
 
 # The plain CSV (or flat JSON lines) for everything else. `input_tokens` includes cached tokens.
 PLAIN_CSV_COLUMNS = (
-    "timestamp", "provider", "model", "input_tokens", "output_tokens", "cached_input_tokens",
-    "cache_write_tokens", "reasoning_tokens", "cost_usd", "latency_ms", "status", "error",
-    "request_id", "trace_id", "session_id", "user", "team", "app", "feature", "customer",
-    "prompt_hash", "prompt",
+    "timestamp",
+    "provider",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+    "latency_ms",
+    "status",
+    "error",
+    "request_id",
+    "trace_id",
+    "session_id",
+    "user",
+    "team",
+    "app",
+    "feature",
+    "customer",
+    "prompt_hash",
+    "prompt",
 )
 
 CANONICAL: tuple[tuple[str, str], ...] = (
@@ -67,8 +85,14 @@ CANONICAL: tuple[tuple[str, str], ...] = (
 # Metadata keys searched for each attribute, first match wins; config `llm.attribute_keys`
 # puts its own keys in front.
 DEFAULT_ATTRIBUTE_KEYS: dict[str, list[str]] = {
-    "team": ["team", "team_id", "team_alias", "user_api_key_team_alias", "user_api_key_team_id",
-             "aifinops.team"],
+    "team": [
+        "team",
+        "team_id",
+        "team_alias",
+        "user_api_key_team_alias",
+        "user_api_key_team_id",
+        "aifinops.team",
+    ],
     "app": ["app", "app_name", "application", "service", "service.name", "aifinops.app"],
     "feature": ["feature", "feature_name", "use_case", "endpoint", "aifinops.feature"],
     "customer": ["customer", "customer_id", "tenant", "tenant_id", "end_user", "aifinops.customer"],
@@ -276,8 +300,10 @@ def reply_hash(reply: str, tools: str, texts: str, has_tools: str) -> str:
 
     Guarded by `reply` (the raw value) so records without one (most gateway logs) skip the
     JSON work: a CASE evaluates its branch only for the rows that reach it."""
-    return (f"CASE WHEN {reply} IS NOT NULL THEN TRY(CASE WHEN {has_tools} THEN md5({tools}) "
-            f"WHEN {texts} NOT IN ('[]', '[null]', '[\"\"]') THEN md5({texts}) END) END")
+    return (
+        f"CASE WHEN {reply} IS NOT NULL THEN TRY(CASE WHEN {has_tools} THEN md5({tools}) "
+        f"WHEN {texts} NOT IN ('[]', '[null]', '[\"\"]') THEN md5({texts}) END) END"
+    )
 
 
 @dataclass
@@ -321,8 +347,9 @@ def register(*formats: Format) -> None:
         REGISTRY[fmt.name] = fmt
 
 
-def _attr_expr(spec: Spec, x: Extract, name: str, keys: list[str], meta_lists: list[tuple[str, list[str]]]
-               ) -> str:
+def _attr_expr(
+    spec: Spec, x: Extract, name: str, keys: list[str], meta_lists: list[tuple[str, list[str]]]
+) -> str:
     parts: list[str] = []
     direct = spec.fields.get(name)
     if direct:
@@ -340,9 +367,14 @@ def _attr_expr(spec: Spec, x: Extract, name: str, keys: list[str], meta_lists: l
     return f"coalesce({', '.join(parts)})" if parts else "NULL"
 
 
-def json_select(fmt: str, attribute_keys: dict[str, list[str]], read_json: str | None = None,
-                present: set[tuple[str, ...]] | None = None, json_format: str = "newline_delimited",
-                model_default: str | None = None) -> str:
+def json_select(
+    fmt: str,
+    attribute_keys: dict[str, list[str]],
+    read_json: str | None = None,
+    present: set[tuple[str, ...]] | None = None,
+    json_format: str = "newline_delimited",
+    model_default: str | None = None,
+) -> str:
     """SQL turning a file into canonical columns plus `bad_reason`.
 
     With `read_json` (a file path literal) the file is read by DuckDB's typed JSON reader, which
@@ -391,8 +423,10 @@ def json_select(fmt: str, attribute_keys: dict[str, list[str]], read_json: str |
         # no row_number() here (it serialises the read): the caller numbers rows by position.
         # 64 MB objects: with 16 MB the reader handed over batches smaller than a row group
         # (~78k rows), which the insert then copied again to merge (~5% of the load's CPU)
-        p = (f"SELECT NULL::BIGINT AS line_no, * FROM read_json({read_json}, "
-             f"format={q(json_format)}, maximum_object_size=67108864, columns={x.columns()})")
+        p = (
+            f"SELECT NULL::BIGINT AS line_no, * FROM read_json({read_json}, "
+            f"format={q(json_format)}, maximum_object_size=67108864, columns={x.columns()})"
+        )
         # pruned read: a record with a value at a pruned path is flagged `invalid`, and the caller
         # then reads the file again unpruned (an extra column for this made the insert serial)
         invalid = x.guard()
@@ -410,5 +444,3 @@ SELECT *, CASE WHEN invalid THEN 'not valid JSON'
                WHEN {req} THEN {q(f"no model or token usage (not a {fmt} record?){spec.missing_hint}")} END AS bad_reason
 FROM c"""
     return x.render(sql, typed=bool(read_json))
-
-

@@ -28,11 +28,16 @@ def _spec(x: Extract, batch: bool = False) -> Spec:
 
     prompt = f"toint({b('usageMetadata.promptTokenCount')})"
     out = f"toint({b('usageMetadata.candidatesTokenCount')})"
-    model = f"regexp_replace(coalesce({b('modelVersion')}, {x.get('$.model', '$.request.model')}), '@.*$', '')"
-    failed = (f"nonempty({x.get('$.error', '$.response.error')}) IS NOT NULL OR "
-              f"nonempty({x.get('$.status')}) IS NOT NULL AND {x.get('$.status')} NOT IN ('OK', 'ok', 'SUCCEEDED')"
-              if batch else f"nonempty({x.get('$.error', '$.response.error')}) IS NOT NULL "
-                            f"OR TRY_CAST({x.get('$.status_code')} AS INT) >= 400")
+    model = (
+        f"regexp_replace(coalesce({b('modelVersion')}, {x.get('$.model', '$.request.model')}), '@.*$', '')"
+    )
+    failed = (
+        f"nonempty({x.get('$.error', '$.response.error')}) IS NOT NULL OR "
+        f"nonempty({x.get('$.status')}) IS NOT NULL AND {x.get('$.status')} NOT IN ('OK', 'ok', 'SUCCEEDED')"
+        if batch
+        else f"nonempty({x.get('$.error', '$.response.error')}) IS NOT NULL "
+        f"OR TRY_CAST({x.get('$.status_code')} AS INT) >= 400"
+    )
     return Spec(
         fields={
             "ts": f"coalesce(ts_any({x.get('$.timestamp', '$.processed_time')}), ts_any({b('createTime')}))",
@@ -48,7 +53,7 @@ def _spec(x: Extract, batch: bool = False) -> Spec:
             "latency_ms": f"TRY_CAST({x.get('$.latency_ms', '$.duration_ms')} AS DOUBLE)",
             "status": f"CASE WHEN {failed} THEN 'error' ELSE 'ok' END",
             "error": f"nonempty(coalesce({x.get('$.error.code', '$.error.status', '$.response.error.status', '$.error')}, "
-                     f"CASE WHEN {x.get('$.status')} NOT IN ('OK', 'ok', 'SUCCEEDED') THEN nonempty({x.get('$.status')}) END))",
+            f"CASE WHEN {x.get('$.status')} NOT IN ('OK', 'ok', 'SUCCEEDED') THEN nonempty({x.get('$.status')}) END))",
             "request_id": f"coalesce({x.get('$.key', '$.request_id')}, {b('responseId')})",
             "trace_id": x.get("$.trace_id"),
             "session_id": x.get("$.session_id"),
@@ -67,12 +72,17 @@ def _spec(x: Extract, batch: bool = False) -> Spec:
 def _reply(candidates: str) -> str:
     """The answer's functionCall parts (name and args; the optional call id left out), else its
     text parts: the loop evidence where prompts are not logged."""
+
     def path(p: str) -> str:
         return f"CAST(json_extract(CAST({candidates} AS VARCHAR), '{p}') AS VARCHAR)"
 
     parts = "$[*].content.parts[*]"
-    return reply_hash(candidates, f"{path(parts + '.functionCall.name')} || {path(parts + '.functionCall.args')}",
-                      path(parts + ".text"), f"contains(CAST({candidates} AS VARCHAR), '\"functionCall\"')")
+    return reply_hash(
+        candidates,
+        f"{path(parts + '.functionCall.name')} || {path(parts + '.functionCall.args')}",
+        path(parts + ".text"),
+        f"contains(CAST({candidates} AS VARCHAR), '\"functionCall\"')",
+    )
 
 
 def _usage_holder(obj: dict[str, Any]) -> bool:
@@ -83,12 +93,26 @@ def _usage_holder(obj: dict[str, Any]) -> bool:
 def _is_batch(obj: dict[str, Any]) -> bool:
     if "processed_time" in obj and ("response" in obj or "status" in obj):
         return True  # Vertex AI batch prediction output
-    return "key" in obj and (("response" in obj and _usage_holder(obj)) or "error" in obj) and "custom_id" not in obj
+    return (
+        "key" in obj
+        and (("response" in obj and _usage_holder(obj)) or "error" in obj)
+        and "custom_id" not in obj
+    )
 
 
 register(
-    Format("gemini-batch", "Vertex AI batch prediction / Gemini API batch output lines (batch rate)",
-           spec=lambda x: _spec(x, batch=True), detect=_is_batch, order=22),
-    Format("gemini", "Google Gemini API / Vertex AI generateContent responses (usageMetadata), bare or wrapped",
-           spec=_spec, detect=_usage_holder, order=60),
+    Format(
+        "gemini-batch",
+        "Vertex AI batch prediction / Gemini API batch output lines (batch rate)",
+        spec=lambda x: _spec(x, batch=True),
+        detect=_is_batch,
+        order=22,
+    ),
+    Format(
+        "gemini",
+        "Google Gemini API / Vertex AI generateContent responses (usageMetadata), bare or wrapped",
+        spec=_spec,
+        detect=_usage_holder,
+        order=60,
+    ),
 )

@@ -1,4 +1,3 @@
-
 """Helicone request exports (`HeliconeRequest` rows from the request API or `@helicone/export`).
 
 Tokens: `prompt_tokens`, `completion_tokens`, `prompt_cache_read_tokens`,
@@ -38,7 +37,7 @@ def _spec(x: Extract) -> Spec:
             "ts": f"ts_any({x.get('$.request_created_at')})",
             "provider": provider,
             "model": f"nonempty(coalesce({x.get('$.model_override')}, {x.get('$.response_model')}, "
-                     f"{x.get('$.request_model')}, {x.get('$.model')}))",
+            f"{x.get('$.request_model')}, {x.get('$.model')}))",
             "input_tokens": f"CASE WHEN {apart} THEN {prompt} + {cr} + {cw} ELSE {prompt} END",
             "output_tokens": f"toint({x.get('$.completion_tokens')})",
             "cached_input_tokens": cr,
@@ -66,9 +65,17 @@ def _spec(x: Extract) -> Spec:
 
 
 def _is_request(obj: dict[str, Any]) -> bool:
-    return "request_id" in obj and ("request_model" in obj or "response_status" in obj
-                                    or "request_created_at" in obj)
+    return "request_id" in obj and (
+        "request_model" in obj or "response_status" in obj or "request_created_at" in obj
+    )
 
 
-register(Format("helicone", "Helicone request exports (HeliconeRequest rows)",
-                spec=_spec, detect=_is_request, order=32))
+register(
+    Format(
+        "helicone",
+        "Helicone request exports (HeliconeRequest rows)",
+        spec=_spec,
+        detect=_is_request,
+        order=32,
+    )
+)

@@ -21,8 +21,10 @@ REQUEST_TYPES = ("GENERATION", "EMBEDDING")
 def _bucket_sum(obj: str, *needles: str) -> str:
     """Sum of the integer values of a JSON object's keys containing any needle (NULL if none)."""
     cond = " OR ".join(f"contains(lower(k), '{n}')" for n in needles)
-    return (f"list_sum(list_transform(list_filter(coalesce(TRY(json_keys({obj})), []), lambda k: {cond}), "
-            f"lambda k: coalesce(toint(json_extract_string({obj}, '$.\"' || replace(k, '\"', '') || '\"')), 0)))")
+    return (
+        f"list_sum(list_transform(list_filter(coalesce(TRY(json_keys({obj})), []), lambda k: {cond}), "
+        f"lambda k: coalesce(toint(json_extract_string({obj}, '$.\"' || replace(k, '\"', '') || '\"')), 0)))"
+    )
 
 
 def _spec(x: Extract) -> Spec:
@@ -43,8 +45,8 @@ def _spec(x: Extract) -> Spec:
             "cache_write_tokens": f"coalesce({_bucket_sum(usage, 'cache_creation', 'cache_write')}, 0)",
             "reasoning_tokens": f"coalesce({_bucket_sum(usage, 'reasoning')}, 0)",
             "logged_cost": f"coalesce(TRY_CAST(json_extract_string({costs}, '$.total') AS DOUBLE), "
-                           f"{_bucket_sum(costs, 'input', 'output')}::DOUBLE, "
-                           f"TRY_CAST({x.get('$.calculatedTotalCost', '$.totalCost')} AS DOUBLE))",
+            f"{_bucket_sum(costs, 'input', 'output')}::DOUBLE, "
+            f"TRY_CAST({x.get('$.calculatedTotalCost', '$.totalCost')} AS DOUBLE))",
             "latency_ms": f"date_diff('millisecond', ts_any({x.get('$.startTime')}), ts_any({x.get('$.endTime')}))",
             "status": f"CASE WHEN upper(coalesce({x.get('$.level')}, '')) = 'ERROR' THEN 'error' ELSE 'ok' END",
             "error": f"CASE WHEN upper(coalesce({x.get('$.level')}, '')) = 'ERROR' THEN coalesce(nonempty({x.get('$.statusMessage')}), 'ERROR') END",
@@ -64,9 +66,19 @@ def _spec(x: Extract) -> Spec:
 
 
 def _is_observation(obj: dict[str, Any]) -> bool:
-    return "traceId" in obj and ("usageDetails" in obj or "providedModelName" in obj
-                                 or str(obj.get("type", "")).upper() in ("GENERATION", "SPAN", "EVENT"))
+    return "traceId" in obj and (
+        "usageDetails" in obj
+        or "providedModelName" in obj
+        or str(obj.get("type", "")).upper() in ("GENERATION", "SPAN", "EVENT")
+    )
 
 
-register(Format("langfuse", "Langfuse observation exports (GENERATION observations priced; spans are structure)",
-                spec=_spec, detect=_is_observation, order=25))
+register(
+    Format(
+        "langfuse",
+        "Langfuse observation exports (GENERATION observations priced; spans are structure)",
+        spec=_spec,
+        detect=_is_observation,
+        order=25,
+    )
+)

@@ -12,9 +12,11 @@ from aifinops_cli.scanners.llm.formats.core import Extract, Format, Spec, regist
 def _litellm_spend(x: Extract) -> Spec:
     """LiteLLM_SpendLogs rows. `metadata` may be an object (JSON) or a JSON string (CSV)."""
     meta = x.get("$.metadata")
-    usage = f"TRY(json_extract_string({meta}, ['$.usage_object.prompt_tokens_details.cached_tokens', " \
-            "'$.usage_object.cache_read_input_tokens', '$.usage_object.cache_creation_input_tokens', " \
-            "'$.usage_object.completion_tokens_details.reasoning_tokens', '$.error_information.error_code']))"
+    usage = (
+        f"TRY(json_extract_string({meta}, ['$.usage_object.prompt_tokens_details.cached_tokens', "
+        "'$.usage_object.cache_read_input_tokens', '$.usage_object.cache_creation_input_tokens', "
+        "'$.usage_object.completion_tokens_details.reasoning_tokens', '$.error_information.error_code']))"
+    )
     start = x.get("$.startTime")
     end = x.get("$.endTime")
     model = x.get("$.model")
@@ -22,7 +24,7 @@ def _litellm_spend(x: Extract) -> Spec:
         fields={
             "ts": f"ts_any({start})",
             "provider": f"coalesce(nonempty({x.get('$.custom_llm_provider')}), "
-                        f"CASE WHEN contains({model}, '/') THEN split_part({model}, '/', 1) END)",
+            f"CASE WHEN contains({model}, '/') THEN split_part({model}, '/', 1) END)",
             "model": f"CASE WHEN contains({model}, '/') THEN split_part({model}, '/', -1) ELSE {model} END",
             "input_tokens": f"toint({x.get('$.prompt_tokens')})",
             "output_tokens": f"toint({x.get('$.completion_tokens')})",
@@ -31,9 +33,9 @@ def _litellm_spend(x: Extract) -> Spec:
             "reasoning_tokens": f"coalesce(toint(({usage})[4]), 0)",
             "logged_cost": f"TRY_CAST({x.get('$.spend')} AS DOUBLE)",
             "latency_ms": f"coalesce(TRY_CAST({x.get('$.request_duration_ms')} AS DOUBLE), "
-                          f"date_diff('millisecond', ts_any({start}), ts_any({end})))",
+            f"date_diff('millisecond', ts_any({start}), ts_any({end})))",
             "status": f"CASE WHEN lower(coalesce({x.get('$.status')}, 'success')) IN ('success', '') "
-                      "THEN 'ok' ELSE 'error' END",
+            "THEN 'ok' ELSE 'error' END",
             "error": f"nonempty(({usage})[5])",
             "request_id": x.get("$.request_id"),
             "trace_id": f"nonempty({x.get('$.trace_id')})",
@@ -52,7 +54,6 @@ def _litellm_spend(x: Extract) -> Spec:
     )
 
 
-
 def _litellm_payload(x: Extract) -> Spec:
     root = "$.standard_logging_object"
 
@@ -64,12 +65,12 @@ def _litellm_payload(x: Extract) -> Spec:
         fields={
             "ts": f"ts_any({g('startTime')})",
             "provider": f"coalesce(nonempty({g('custom_llm_provider')}), "
-                        f"CASE WHEN contains({model}, '/') THEN split_part({model}, '/', 1) END)",
+            f"CASE WHEN contains({model}, '/') THEN split_part({model}, '/', 1) END)",
             "model": f"CASE WHEN contains({model}, '/') THEN split_part({model}, '/', -1) ELSE {model} END",
             "input_tokens": f"toint({g('prompt_tokens')})",
             "output_tokens": f"toint({g('completion_tokens')})",
             "cached_input_tokens": f"coalesce(toint(coalesce({g('metadata.usage_object.prompt_tokens_details.cached_tokens')}, "
-                                   f"{g('metadata.usage_object.cache_read_input_tokens')})), 0)",
+            f"{g('metadata.usage_object.cache_read_input_tokens')})), 0)",
             "cache_write_tokens": f"coalesce(toint({g('metadata.usage_object.cache_creation_input_tokens')}), 0)",
             "reasoning_tokens": f"coalesce(toint({g('metadata.usage_object.completion_tokens_details.reasoning_tokens')}), 0)",
             "logged_cost": f"TRY_CAST(coalesce({g('response_cost')}, {g('cost_breakdown.total_cost')}) AS DOUBLE)",
@@ -86,8 +87,12 @@ def _litellm_payload(x: Extract) -> Spec:
             "has_tools": "false",
             "cache_hit": f"coalesce(TRY_CAST({g('cache_hit')} AS BOOLEAN), false)",
         },
-        meta_prefixes=[f"{root}.metadata", "$.metadata", f"{root}.metadata.spend_logs_metadata",
-                       "$.metadata.spend_logs_metadata"],
+        meta_prefixes=[
+            f"{root}.metadata",
+            "$.metadata",
+            f"{root}.metadata.spend_logs_metadata",
+            "$.metadata.spend_logs_metadata",
+        ],
         tags=g("request_tags"),
         fallback={"team": f"nonempty({g('team_id')})"},
     )
@@ -106,12 +111,25 @@ def _spend_csv(header: set[str]) -> bool:
 
 
 register(
-    Format("litellm-spend", "LiteLLM_SpendLogs rows as JSON lines or a JSON array (/spend/logs)",
-           spec=_litellm_spend, detect=_is_spend, order=30),
-    Format("litellm-spend-csv", "the LiteLLM_SpendLogs table exported as CSV",
-           spec=_litellm_spend, csv_header=_spend_csv, order=30),
-    Format("litellm-payload", "LiteLLM StandardLoggingPayload callbacks (JSON lines)",
-           spec=_litellm_payload, detect=_is_payload, order=31),
+    Format(
+        "litellm-spend",
+        "LiteLLM_SpendLogs rows as JSON lines or a JSON array (/spend/logs)",
+        spec=_litellm_spend,
+        detect=_is_spend,
+        order=30,
+    ),
+    Format(
+        "litellm-spend-csv",
+        "the LiteLLM_SpendLogs table exported as CSV",
+        spec=_litellm_spend,
+        csv_header=_spend_csv,
+        order=30,
+    ),
+    Format(
+        "litellm-payload",
+        "LiteLLM StandardLoggingPayload callbacks (JSON lines)",
+        spec=_litellm_payload,
+        detect=_is_payload,
+        order=31,
+    ),
 )
-
-

@@ -30,9 +30,11 @@ def _spec(x: Extract, default_provider: str | None = None, batch: bool = False) 
     slash = f"contains({model}, '/')"
     # OpenRouter responses name the upstream vendor in `provider`: its usage.cost says who billed
     openrouter = f"CASE WHEN {b('usage.cost')} IS NOT NULL AND {slash} THEN 'openrouter' END"
-    vendor = (f"CASE WHEN {b('prompt_filter_results')} IS NOT NULL THEN 'azure' "
-              f"WHEN {b('x_groq')} IS NOT NULL THEN 'groq' "
-              f"WHEN {slash} AND {b('provider')} IS NOT NULL THEN 'openrouter' END")
+    vendor = (
+        f"CASE WHEN {b('prompt_filter_results')} IS NOT NULL THEN 'azure' "
+        f"WHEN {b('x_groq')} IS NOT NULL THEN 'groq' "
+        f"WHEN {slash} AND {b('provider')} IS NOT NULL THEN 'openrouter' END"
+    )
     # a vendor/model slug with no other hint is Together's naming (OpenRouter's carry usage.cost)
     by_model = f"coalesce(provider_from_model({model}), CASE WHEN {slash} THEN 'together' END)"
     url = x.get("$.base_url", "$.api_base", "$.url", "$.request.base_url", "$.request.url")
@@ -44,33 +46,35 @@ def _spec(x: Extract, default_provider: str | None = None, batch: bool = False) 
     else:
         # the Batch API is OpenAI's (or Azure's, named by the record or its URL)
         last = "'openai'" if batch else "NULL"
-        provider = f"coalesce({openrouter}, {explicit}, provider_from_url({url}), {vendor}, {by_model}, {last})"
+        provider = (
+            f"coalesce({openrouter}, {explicit}, provider_from_url({url}), {vendor}, {by_model}, {last})"
+        )
     tier = f"lower({b('service_tier')})"
     mode = "'batch'" if batch else f"CASE WHEN {tier} IN ('flex', 'priority') THEN {tier} END"
     return Spec(
         fields={
             "ts": f"coalesce(ts_any({x.get('$.timestamp', '$.start_time', '$.created_at')}), "
-                  f"ts_any({b('created')}), ts_any({b('created_at')}))",
+            f"ts_any({b('created')}), ts_any({b('created_at')}))",
             "provider": provider,
             "model": model,
             "input_tokens": f"toint(coalesce({b('usage.prompt_tokens')}, {b('usage.input_tokens')}))",
             "output_tokens": f"toint(coalesce({b('usage.completion_tokens')}, {b('usage.output_tokens')}))",
             # DeepSeek reports its cache hits as usage.prompt_cache_hit_tokens (part of prompt_tokens)
             "cached_input_tokens": f"coalesce(toint(coalesce({b('usage.prompt_tokens_details.cached_tokens')}, "
-                                   f"{b('usage.input_tokens_details.cached_tokens')}, {b('usage.prompt_cache_hit_tokens')})), 0)",
+            f"{b('usage.input_tokens_details.cached_tokens')}, {b('usage.prompt_cache_hit_tokens')})), 0)",
             "cache_write_tokens": f"coalesce(toint({b('usage.prompt_tokens_details.cache_write_tokens')}), 0)",
             "reasoning_tokens": f"coalesce(toint(coalesce({b('usage.completion_tokens_details.reasoning_tokens')}, "
-                                f"{b('usage.output_tokens_details.reasoning_tokens')})), 0)",
+            f"{b('usage.output_tokens_details.reasoning_tokens')})), 0)",
             # OpenRouter puts what it charged in usage.cost (credits = USD)
             "logged_cost": f"TRY_CAST(coalesce({x.get('$.cost_usd', '$.cost')}, {b('usage.cost')}) AS DOUBLE)",
             "latency_ms": f"TRY_CAST({x.get('$.latency_ms', '$.duration_ms')} AS DOUBLE)",
             # batch lines: `error` set (batch_expired, ...) or a non-2xx response.status_code
-            "status": f"""CASE WHEN nonempty({x.get('$.error', '$.response.body.error')}) IS NOT NULL
-                          OR TRY_CAST({x.get('$.status_code', '$.response.status_code')} AS INT) >= 400
-                          OR {b('status')} IN ('failed', 'incomplete', 'cancelled', 'expired') THEN 'error' ELSE 'ok' END""",
+            "status": f"""CASE WHEN nonempty({x.get("$.error", "$.response.body.error")}) IS NOT NULL
+                          OR TRY_CAST({x.get("$.status_code", "$.response.status_code")} AS INT) >= 400
+                          OR {b("status")} IN ('failed', 'incomplete', 'cancelled', 'expired') THEN 'error' ELSE 'ok' END""",
             "error": f"nonempty(coalesce({x.get('$.error.code', '$.error.type', '$.response.body.error.code', '$.response.body.error.type', '$.error')}, "
-                     f"CASE WHEN TRY_CAST({x.get('$.status_code', '$.response.status_code')} AS INT) >= 400 "
-                     f"THEN {x.get('$.status_code', '$.response.status_code')} END))",
+            f"CASE WHEN TRY_CAST({x.get('$.status_code', '$.response.status_code')} AS INT) >= 400 "
+            f"THEN {x.get('$.status_code', '$.response.status_code')} END))",
             "request_id": f"coalesce({x.get('$.custom_id', '$.request_id', '$.response.request_id')}, {b('id')})",
             "trace_id": x.get("$.trace_id"),
             "session_id": x.get("$.session_id"),
@@ -89,17 +93,27 @@ def _spec(x: Extract, default_provider: str | None = None, batch: bool = False) 
 
 
 def _chat_reply(choices: str) -> str:
-    calls = f"CAST(json_extract(CAST({choices} AS VARCHAR), '$[*].message.tool_calls[*].function') AS VARCHAR)"
-    return reply_hash(choices, calls, f"CAST(json_extract(CAST({choices} AS VARCHAR), '$[*].message.content') AS VARCHAR)",
-                      f"{calls} <> '[]'")
+    calls = (
+        f"CAST(json_extract(CAST({choices} AS VARCHAR), '$[*].message.tool_calls[*].function') AS VARCHAR)"
+    )
+    return reply_hash(
+        choices,
+        calls,
+        f"CAST(json_extract(CAST({choices} AS VARCHAR), '$[*].message.content') AS VARCHAR)",
+        f"{calls} <> '[]'",
+    )
 
 
 def _responses_reply(output: str) -> str:
     def path(p: str) -> str:
         return f"CAST(json_extract(CAST({output} AS VARCHAR), '{p}') AS VARCHAR)"
 
-    return reply_hash(output, f"{path('$[*].name')} || {path('$[*].arguments')}", path("$[*].content[*].text"),
-                      f"contains(CAST({output} AS VARCHAR), '\"function_call\"')")
+    return reply_hash(
+        output,
+        f"{path('$[*].name')} || {path('$[*].arguments')}",
+        path("$[*].content[*].text"),
+        f"contains(CAST({output} AS VARCHAR), '\"function_call\"')",
+    )
 
 
 def _body(obj: dict[str, Any]) -> dict[str, Any]:
@@ -132,13 +146,33 @@ def _is_openrouter(obj: dict[str, Any]) -> bool:
 
 
 register(
-    Format("openai-batch", "OpenAI Batch API output lines {custom_id, response: {status_code, body}, error} (batch rate)",
-           spec=lambda x: _spec(x, batch=True), detect=_is_batch, order=20),
-    Format("azure-openai", "Azure OpenAI responses (provider azure; deployments mapped by llm.azure_deployments)",
-           spec=lambda x: _spec(x, "azure"), detect=_is_azure, order=80),
-    Format("openrouter", "OpenRouter responses (vendor/model slugs, usage.cost)",
-           spec=lambda x: _spec(x, "openrouter"), detect=_is_openrouter, order=81),
-    Format("openai", "OpenAI-shaped chat completions / Responses objects, bare or {request, response}; "
-                     "also Mistral, Groq, Together, DeepSeek, xAI, Fireworks (provider from the record)",
-           spec=_spec, detect=_is_openai, order=90),
+    Format(
+        "openai-batch",
+        "OpenAI Batch API output lines {custom_id, response: {status_code, body}, error} (batch rate)",
+        spec=lambda x: _spec(x, batch=True),
+        detect=_is_batch,
+        order=20,
+    ),
+    Format(
+        "azure-openai",
+        "Azure OpenAI responses (provider azure; deployments mapped by llm.azure_deployments)",
+        spec=lambda x: _spec(x, "azure"),
+        detect=_is_azure,
+        order=80,
+    ),
+    Format(
+        "openrouter",
+        "OpenRouter responses (vendor/model slugs, usage.cost)",
+        spec=lambda x: _spec(x, "openrouter"),
+        detect=_is_openrouter,
+        order=81,
+    ),
+    Format(
+        "openai",
+        "OpenAI-shaped chat completions / Responses objects, bare or {request, response}; "
+        "also Mistral, Groq, Together, DeepSeek, xAI, Fireworks (provider from the record)",
+        spec=_spec,
+        detect=_is_openai,
+        order=90,
+    ),
 )

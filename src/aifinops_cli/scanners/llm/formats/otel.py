@@ -20,28 +20,42 @@ from aifinops_cli.scanners.llm.formats.core import CANONICAL, Format, q, registe
 
 VALUE = "STRUCT(stringValue VARCHAR, intValue VARCHAR, doubleValue VARCHAR, boolValue VARCHAR)"
 ATTRS = f"STRUCT(key VARCHAR, value {VALUE})[]"
-SPAN = (f"STRUCT(traceId VARCHAR, spanId VARCHAR, parentSpanId VARCHAR, name VARCHAR, "
-        f"startTimeUnixNano VARCHAR, endTimeUnixNano VARCHAR, attributes {ATTRS}, "
-        f"status STRUCT(code VARCHAR, message VARCHAR))")
+SPAN = (
+    f"STRUCT(traceId VARCHAR, spanId VARCHAR, parentSpanId VARCHAR, name VARCHAR, "
+    f"startTimeUnixNano VARCHAR, endTimeUnixNano VARCHAR, attributes {ATTRS}, "
+    f"status STRUCT(code VARCHAR, message VARCHAR))"
+)
 RESOURCE_SPANS = f"STRUCT(resource STRUCT(attributes {ATTRS}), scopeSpans STRUCT(spans {SPAN}[])[])"
 # one ResourceSpans (array layout) or one line; DuckDB allocates buffers of twice this size
 MAX_OBJECT = 64 << 20
 STRUCTURE_OPS = ("execute_tool", "invoke_agent", "create_agent")
-PROVIDERS = {"aws.bedrock": "aws", "gcp.vertex_ai": "google", "gcp.gemini": "google", "gcp.gen_ai": "google",
-             "azure.ai.openai": "azure", "azure.ai.inference": "azure", "mistral_ai": "mistral", "x_ai": "x-ai"}
+PROVIDERS = {
+    "aws.bedrock": "aws",
+    "gcp.vertex_ai": "google",
+    "gcp.gemini": "google",
+    "gcp.gen_ai": "google",
+    "azure.ai.openai": "azure",
+    "azure.ai.inference": "azure",
+    "mistral_ai": "mistral",
+    "x_ai": "x-ai",
+}
 
 
 def typed_source(path_literal: str, array: bool) -> str:
     """Rows of (line_no, rs ResourceSpans) read by the typed reader; `array`: the file is a JSON
     array of ResourceSpans (a `{"resourceSpans": [...]}` document cut down by the engine)."""
     if array:
-        return (f"SELECT NULL::BIGINT AS line_no, {{'resource': resource, 'scopeSpans': scopeSpans}} AS rs "
-                f"FROM read_json({path_literal}, format='array', maximum_object_size={MAX_OBJECT}, "
-                f"columns={{'resource': {q('STRUCT(attributes ' + ATTRS + ')')}, "
-                f"'scopeSpans': {q('STRUCT(spans ' + SPAN + '[])[]')}}})")
-    return (f"SELECT NULL::BIGINT AS line_no, unnest(resourceSpans) AS rs "
-            f"FROM read_json({path_literal}, format='newline_delimited', maximum_object_size={MAX_OBJECT}, "
-            f"columns={{'resourceSpans': {q(RESOURCE_SPANS + '[]')}}})")
+        return (
+            f"SELECT NULL::BIGINT AS line_no, {{'resource': resource, 'scopeSpans': scopeSpans}} AS rs "
+            f"FROM read_json({path_literal}, format='array', maximum_object_size={MAX_OBJECT}, "
+            f"columns={{'resource': {q('STRUCT(attributes ' + ATTRS + ')')}, "
+            f"'scopeSpans': {q('STRUCT(spans ' + SPAN + '[])[]')}}})"
+        )
+    return (
+        f"SELECT NULL::BIGINT AS line_no, unnest(resourceSpans) AS rs "
+        f"FROM read_json({path_literal}, format='newline_delimited', maximum_object_size={MAX_OBJECT}, "
+        f"columns={{'resourceSpans': {q(RESOURCE_SPANS + '[]')}}})"
+    )
 
 
 def _doc(array: bool) -> str:
@@ -51,23 +65,31 @@ def _doc(array: bool) -> str:
 
 def lines_source(array: bool = False) -> str:
     """The same rows from `src(line_no, line)`, one line at a time: a broken line costs itself."""
-    return (f"SELECT line_no, unnest(doc.resourceSpans) AS rs FROM ("
-            f"SELECT line_no, TRY(json_transform({_doc(array)}, {q(_json_structure())})) AS doc FROM src "
-            f"WHERE line IS NOT NULL AND trim(line) <> '') WHERE doc IS NOT NULL")
+    return (
+        f"SELECT line_no, unnest(doc.resourceSpans) AS rs FROM ("
+        f"SELECT line_no, TRY(json_transform({_doc(array)}, {q(_json_structure())})) AS doc FROM src "
+        f"WHERE line IS NOT NULL AND trim(line) <> '') WHERE doc IS NOT NULL"
+    )
 
 
 def invalid_lines(array: bool = False) -> str:
     nulls = ", ".join("NULL" for _ in CANONICAL)
-    return (f"SELECT line_no, true, {nulls}, 'not valid JSON' FROM src WHERE line IS NOT NULL AND trim(line) <> '' "
-            f"AND TRY(json_transform({_doc(array)}, {q(_json_structure())})) IS NULL")
+    return (
+        f"SELECT line_no, true, {nulls}, 'not valid JSON' FROM src WHERE line IS NOT NULL AND trim(line) <> '' "
+        f"AND TRY(json_transform({_doc(array)}, {q(_json_structure())})) IS NULL"
+    )
 
 
 def _json_structure() -> str:
-    value = '{"stringValue": "VARCHAR", "intValue": "VARCHAR", "doubleValue": "VARCHAR", "boolValue": "VARCHAR"}'
+    value = (
+        '{"stringValue": "VARCHAR", "intValue": "VARCHAR", "doubleValue": "VARCHAR", "boolValue": "VARCHAR"}'
+    )
     attrs = f'[{{"key": "VARCHAR", "value": {value}}}]'
-    span = (f'{{"traceId": "VARCHAR", "spanId": "VARCHAR", "parentSpanId": "VARCHAR", "name": "VARCHAR", '
-            f'"startTimeUnixNano": "VARCHAR", "endTimeUnixNano": "VARCHAR", "attributes": {attrs}, '
-            f'"status": {{"code": "VARCHAR", "message": "VARCHAR"}}}}')
+    span = (
+        f'{{"traceId": "VARCHAR", "spanId": "VARCHAR", "parentSpanId": "VARCHAR", "name": "VARCHAR", '
+        f'"startTimeUnixNano": "VARCHAR", "endTimeUnixNano": "VARCHAR", "attributes": {attrs}, '
+        f'"status": {{"code": "VARCHAR", "message": "VARCHAR"}}}}'
+    )
     return f'{{"resourceSpans": [{{"resource": {{"attributes": {attrs}}}, "scopeSpans": [{{"spans": [{span}]}}]}}]}}'
 
 
@@ -75,15 +97,20 @@ def otel_select(attribute_keys: dict[str, list[str]], source: str, invalid: str 
     """Canonical rows from `source` (see `typed_source` / `lines_source`), plus `bad_reason`."""
 
     def a(*keys: str) -> str:
-        return "coalesce(" + ", ".join(
-            f"nonempty((list_filter(kv, lambda e: e.k = {q(k)})[1]).v)" for k in keys) + ")"
+        return (
+            "coalesce("
+            + ", ".join(f"nonempty((list_filter(kv, lambda e: e.k = {q(k)})[1]).v)" for k in keys)
+            + ")"
+        )
 
     def attr(name: str) -> str:
         return a(*attribute_keys[name])
 
-    kv = ("list_transform(coalesce(span.attributes, []) || coalesce(ra, []), "
-          "lambda e: {'k': e.key, 'v': coalesce(e.value.stringValue, e.value.intValue, "
-          "e.value.doubleValue, e.value.boolValue)})")
+    kv = (
+        "list_transform(coalesce(span.attributes, []) || coalesce(ra, []), "
+        "lambda e: {'k': e.key, 'v': coalesce(e.value.stringValue, e.value.intValue, "
+        "e.value.doubleValue, e.value.boolValue)})"
+    )
     cr = f"coalesce(toint({a('gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens')}), 0)"
     cw = f"coalesce(toint({a('gen_ai.usage.cache_creation.input_tokens', 'gen_ai.usage.cache_creation_input_tokens')}), 0)"
     provider = a("gen_ai.provider.name", "gen_ai.system")
@@ -94,8 +121,10 @@ def otel_select(attribute_keys: dict[str, list[str]], source: str, invalid: str 
     failed = f"(span.status.code IN ('2', 'STATUS_CODE_ERROR') OR {a('error.type')} IS NOT NULL)"
     model = a("gen_ai.response.model", "gen_ai.request.model")
     tier = f"lower({a('openai.response.service_tier', 'gen_ai.openai.response.service_tier', 'openai.request.service_tier', 'gen_ai.openai.request.service_tier')})"
-    structure = (f"(coalesce({op}, '') IN {STRUCTURE_OPS} OR ({in_tok} IS NULL AND {out_tok} IS NULL "
-                 f"AND NOT ({failed} AND {model} IS NOT NULL)))")
+    structure = (
+        f"(coalesce({op}, '') IN {STRUCTURE_OPS} OR ({in_tok} IS NULL AND {out_tok} IS NULL "
+        f"AND NOT ({failed} AND {model} IS NOT NULL)))"
+    )
     cols = {
         "ts": "ts_any(span.startTimeUnixNano)",
         "provider": f"CASE {provider} {mapped} ELSE {provider} END",
@@ -145,5 +174,12 @@ SELECT *, CASE WHEN structure THEN NULL WHEN model IS NULL OR input_tokens IS NU
     return sql
 
 
-register(Format("otel", "OTLP JSON ExportTraceServiceRequest with gen_ai.* span attributes (JSON lines or one document)",
-                select=otel_select, order=0, detect=lambda obj: "resourceSpans" in obj))
+register(
+    Format(
+        "otel",
+        "OTLP JSON ExportTraceServiceRequest with gen_ai.* span attributes (JSON lines or one document)",
+        select=otel_select,
+        order=0,
+        detect=lambda obj: "resourceSpans" in obj,
+    )
+)

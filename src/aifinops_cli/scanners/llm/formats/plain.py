@@ -1,4 +1,3 @@
-
 """The plain documented CSV (or flat JSON lines) for everything else."""
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ def _plain(x: Extract) -> Spec:
             "logged_cost": f"TRY_CAST({c('cost_usd')} AS DOUBLE)",
             "latency_ms": f"TRY_CAST({c('latency_ms')} AS DOUBLE)",
             "status": f"CASE WHEN lower(coalesce({c('status')}, 'ok')) IN ('ok', 'success', '200') "
-                      f"AND {c('error')} IS NULL THEN 'ok' ELSE 'error' END",
+            f"AND {c('error')} IS NULL THEN 'ok' ELSE 'error' END",
             "error": c("error"),
             "request_id": c("request_id"),
             "trace_id": c("trace_id"),
@@ -43,8 +42,6 @@ def _plain(x: Extract) -> Spec:
     )
 
 
-
-
 def _is_flat(obj: dict[str, Any]) -> bool:
     return {"model", "input_tokens", "output_tokens"} <= set(obj) and "usage" not in obj
 
@@ -54,6 +51,12 @@ def _csv(header: set[str]) -> bool:
 
 
 register(
-    Format("csv", "the plain documented CSV (see formats.PLAIN_CSV_COLUMNS), or the same as flat JSON lines",
-           spec=_plain, detect=_is_flat, csv_header=_csv, order=40),
+    Format(
+        "csv",
+        "the plain documented CSV (see formats.PLAIN_CSV_COLUMNS), or the same as flat JSON lines",
+        spec=_plain,
+        detect=_is_flat,
+        csv_header=_csv,
+        order=40,
+    ),
 )
