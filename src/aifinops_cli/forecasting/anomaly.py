@@ -170,6 +170,26 @@ def detect(
     return out
 
 
+# the fields of a `<provider>.spend_anomaly` observation (what `observation` below emits), for
+# the scanners' declarations (Scanner.fields) that rules are checked against
+OBSERVATION_FIELDS = (
+    "actual_usd",
+    "currency",
+    "dimension",
+    "excess_pct",
+    "excess_usd",
+    "expected_usd",
+    "last",
+    "ongoing",
+    "periods",
+    "source",
+    "started",
+    "unit",
+    "upper_usd",
+    "value",
+)
+
+
 def observation(a: Anomaly, provider: str, source: str, currency: str = "USD") -> Observation:
     """One anomaly as an observation for the `anomaly` rules; its cost line is the excess."""
     fmt = "%Y-%m-%d %H:00" if a.unit == "hour" else "%Y-%m-%d"

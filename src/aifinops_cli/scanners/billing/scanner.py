@@ -24,6 +24,7 @@ from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import CoverageEntry, ScanResult
 from aifinops_cli.core.plugin import Limits, ScanContext, Scanner, ScannerError
 from aifinops_cli.forecasting import anomaly
+from aifinops_cli.forecasting.anomaly import OBSERVATION_FIELDS as ANOMALY_FIELDS
 from aifinops_cli.scanners.billing.analyze import TableFacts, analysis_section, observations, run_analysis
 from aifinops_cli.scanners.billing.formats import FORMATS, Mapping, detect
 from aifinops_cli.scanners.billing.provider import BillingSettings, load_ai_patterns
@@ -430,22 +431,7 @@ class BillingScanner(Scanner):
             "untagged_cost_per_month",
             "untagged_share_pct",
         ),
-        "billing.spend_anomaly": (
-            "actual_usd",
-            "currency",
-            "dimension",
-            "excess_pct",
-            "excess_usd",
-            "expected_usd",
-            "last",
-            "ongoing",
-            "periods",
-            "source",
-            "started",
-            "unit",
-            "upper_usd",
-            "value",
-        ),
+        "billing.spend_anomaly": ANOMALY_FIELDS,
     }
 
     def scan(self) -> ScanResult:

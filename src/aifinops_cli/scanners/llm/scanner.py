@@ -35,6 +35,7 @@ from aifinops_cli.core.models import CoverageEntry, ScanResult
 from aifinops_cli.core.plugin import Scanner, ScannerError, check_keys
 from aifinops_cli.core.rules import load_rules
 from aifinops_cli.core.yamlsrc import SourceError
+from aifinops_cli.forecasting.anomaly import OBSERVATION_FIELDS as ANOMALY_FIELDS
 from aifinops_cli.scanners.llm import analysis, report
 from aifinops_cli.scanners.llm.engine import Engine, Settings, check_config
 from aifinops_cli.scanners.llm.formats import DEFAULT_ATTRIBUTE_KEYS
@@ -320,22 +321,7 @@ class LlmLogScanner(Scanner):
             "unowned_requests",
             "unowned_share",
         ),
-        "llm.spend_anomaly": (
-            "actual_usd",
-            "currency",
-            "dimension",
-            "excess_pct",
-            "excess_usd",
-            "expected_usd",
-            "last",
-            "ongoing",
-            "periods",
-            "source",
-            "started",
-            "unit",
-            "upper_usd",
-            "value",
-        ),
+        "llm.spend_anomaly": ANOMALY_FIELDS,
     }
 
     def scan(self) -> ScanResult:
