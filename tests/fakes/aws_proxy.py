@@ -26,6 +26,8 @@ from urllib.parse import parse_qs
 
 from moto.server import ThreadedMotoServer
 
+from aifinops_cli.demo.fakes.server import QuietHTTPServer
+
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _CBOR_OP = re.compile(r"/service/[^/]+/operation/([A-Za-z]+)")
 
@@ -203,7 +205,7 @@ class AwsFarEnd:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
 
-        self.proxy = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.proxy = QuietHTTPServer(("127.0.0.1", 0), Handler)
         self.proxy.daemon_threads = True
         threading.Thread(target=self.proxy.serve_forever, daemon=True).start()
         return self

@@ -20,9 +20,11 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from aifinops_cli.demo.fakes.server import QuietHTTPServer
 
 COMPUTE_SERVICE = "6F81-5844-456A"
 
@@ -228,7 +230,7 @@ def serve_price_apis(apis: PriceApis) -> Iterator[str]:
             status, doc = apis._gcp(parsed.path, parse_qs(parsed.query))
             self._send(status, doc, "application/json")
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = QuietHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="price-apis", daemon=True)
     thread.start()
