@@ -178,3 +178,28 @@ def run_json(runner: CliRunner, *args: str) -> dict[str, Any]:
     result = run_cli(runner, *args, "--format", "json")
     assert result.exit_code in (0, 1), result.output
     return json.loads(result.stdout)
+
+
+def run_without(module: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`aifinops ARGS` in a child process in which `module` cannot be imported (as on a machine
+    where it was never installed), running this checkout's sources (an absolute path: a relative
+    PYTHONPATH would not survive the child's cwd)."""
+    code = (
+        f"import sys; sys.modules[{module!r}] = None; sys.argv[0] = 'aifinops'; "
+        "from aifinops_cli.cli.app import main; main()"
+    )
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]),
+        "NO_COLOR": "1",
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+    }
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )

@@ -19,6 +19,28 @@ from aifinops_cli.scanners.llm.scanner import LlmLogScanner, settings_from
 
 MONTH = 730 / 24  # days per month (30.4167, the clouds' 730-hour month); under a day counts as one
 
+# the columns of LiteLLM's spend-log table (LiteLLM_SpendLogs) as a CSV export has them
+LITELLM_SPEND_COLUMNS = [
+    "request_id",
+    "call_type",
+    "api_key",
+    "spend",
+    "total_tokens",
+    "prompt_tokens",
+    "completion_tokens",
+    "startTime",
+    "endTime",
+    "model",
+    "custom_llm_provider",
+    "metadata",
+    "team_id",
+    "end_user",
+    "request_tags",
+    "cache_hit",
+    "status",
+    "messages",
+]
+
 
 def write_jsonl(path: Path, records: list[Any]) -> Path:
     path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records))

@@ -9,37 +9,17 @@ mocked.
 from __future__ import annotations
 
 import ast
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import aifinops_cli
+from tests.conftest import run_without
 
 PACKAGE = Path(aifinops_cli.__file__).parent
-WITHOUT_MOTO = (
-    "import sys; sys.modules['moto'] = None; sys.argv[0] = 'aifinops'; "
-    "from aifinops_cli.cli.app import main; main()"
-)
-
-
-def _aifinops_without_moto(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    # this checkout's sources first: a relative PYTHONPATH would not survive the child's cwd
-    path = os.pathsep.join([str(PACKAGE.parent), os.environ.get("PYTHONPATH", "")])
-    env = {**os.environ, "PYTHONPATH": path, "NO_COLOR": "1", "XDG_STATE_HOME": str(tmp_path / "state")}
-    return subprocess.run(
-        [sys.executable, "-c", WITHOUT_MOTO, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-    )
 
 
 def test_scan_demo_without_moto_names_the_extra(tmp_path: Path) -> None:
     out = tmp_path / "report.json"
-    proc = _aifinops_without_moto(tmp_path, "scan", "--demo", "--format", "json", "--output", str(out))
+    proc = run_without("moto", tmp_path, "scan", "--demo", "--format", "json", "--output", str(out))
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     [line] = proc.stderr.splitlines()  # one line, nothing else (no progress, no warnings)
@@ -51,7 +31,7 @@ def test_scan_demo_without_moto_names_the_extra(tmp_path: Path) -> None:
 
 def test_forecast_demo_does_not_need_moto(tmp_path: Path) -> None:
     # the forecast demo is a generated FOCUS file: no fake AWS account behind it
-    proc = _aifinops_without_moto(tmp_path, "forecast", "--demo", "--no-anomalies", "--format", "json")
+    proc = run_without("moto", tmp_path, "forecast", "--demo", "--no-anomalies", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     assert '"forecasts"' in proc.stdout
 

@@ -206,7 +206,6 @@ class AwsFarEnd:
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
 
         self.proxy = QuietHTTPServer(("127.0.0.1", 0), Handler)
-        self.proxy.daemon_threads = True
         threading.Thread(target=self.proxy.serve_forever, daemon=True).start()
         return self
 

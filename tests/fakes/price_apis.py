@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from aifinops_cli.demo.fakes.server import QuietHTTPServer
+from aifinops_cli.demo.fakes.server import serving
 
 COMPUTE_SERVICE = "6F81-5844-456A"
 
@@ -230,12 +230,5 @@ def serve_price_apis(apis: PriceApis) -> Iterator[str]:
             status, doc = apis._gcp(parsed.path, parse_qs(parsed.query))
             self._send(status, doc, "application/json")
 
-    server = QuietHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="price-apis", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler, "price-apis") as url:
+        yield url

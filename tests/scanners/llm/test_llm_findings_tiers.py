@@ -14,7 +14,7 @@ import yaml
 from genai_prices import data_snapshot
 
 from aifinops_cli.scanners.llm.pricing import load_tiers
-from tests.llm_helpers import MONTH, findings, scan, write_jsonl
+from tests.llm_helpers import LITELLM_SPEND_COLUMNS, MONTH, findings, scan, write_jsonl
 from tests.paths import ROOT
 
 TIERS = ROOT / "src/aifinops_cli/pricing/data/llm_tiers.yaml"
@@ -202,26 +202,7 @@ def test_logged_cost_differences_name_the_team_and_session_behind_them(tmp_path)
 def test_logged_cost_differences_name_the_api_key(tmp_path):
     # LiteLLM spend logs (CSV): gpt-4o-mini, 1000 input + 200 output = 150 + 120 = 270 per 1M =
     # $0.00027 a request. Key k1 logs exactly that; key k2 logs $0.0004 (4 requests each).
-    fields = [
-        "request_id",
-        "call_type",
-        "api_key",
-        "spend",
-        "total_tokens",
-        "prompt_tokens",
-        "completion_tokens",
-        "startTime",
-        "endTime",
-        "model",
-        "custom_llm_provider",
-        "metadata",
-        "team_id",
-        "end_user",
-        "request_tags",
-        "cache_hit",
-        "status",
-        "messages",
-    ]
+    fields = LITELLM_SPEND_COLUMNS
     rows = []
     for i in range(8):
         key = "k1" if i < 4 else "k2"

@@ -15,7 +15,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.llm_helpers import priced_rows, write_jsonl
+from tests.llm_helpers import LITELLM_SPEND_COLUMNS, priced_rows, write_jsonl
 
 T = "2026-10-05T12:00:00Z"
 EPOCH = 1791201600  # 2026-10-05T12:00:00Z
@@ -192,26 +192,7 @@ def test_litellm_spend_csv_with_logged_spend(tmp_path):
     with path.open("w", newline="") as fh:
         w = csv.DictWriter(
             fh,
-            fieldnames=[
-                "request_id",
-                "call_type",
-                "api_key",
-                "spend",
-                "total_tokens",
-                "prompt_tokens",
-                "completion_tokens",
-                "startTime",
-                "endTime",
-                "model",
-                "custom_llm_provider",
-                "metadata",
-                "team_id",
-                "end_user",
-                "request_tags",
-                "cache_hit",
-                "status",
-                "messages",
-            ],
+            fieldnames=LITELLM_SPEND_COLUMNS,
         )
         w.writeheader()
         w.writerow(

@@ -30,6 +30,19 @@ class QuietHTTPServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler], name: str) -> Iterator[str]:
+    """Run `handler` on a loopback port in a daemon thread until the block ends; yields the
+    base URL (every fake's server: these, the tests' price APIs)."""
+    server = QuietHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 # (method, path, query) -> (HTTP status, a JSON document or raw bytes)
 Answer = Callable[[str, str, dict[str, list[str]]], tuple[int, Any]]
 
@@ -64,12 +77,5 @@ def serve(
 
         do_GET = do_POST = do_DELETE = do_PATCH = do_PUT = _answer
 
-    server = QuietHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler, name) as url:
+        yield url
