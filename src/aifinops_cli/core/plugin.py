@@ -9,6 +9,7 @@ the pipeline turns into one coverage line. Fan-outs over scopes go through core/
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import math
 import sys
@@ -204,6 +205,15 @@ class Provider:
 
     # --- its scopes and what their failures mean (used by its scanners' fan-out) -------------
     scope_kind: ClassVar[str] = "scope"  # what one scope is: region, project, context, file
+    # the module that knows its scopes and failures, imported only when a scan fans out (so a
+    # provider module imports no cloud client); it defines scopes(ctx), expected_errors(),
+    # explain_failure(exc, scope) and, optionally, is_fatal(exc). "" for a provider that does not fan out
+    # or overrides the methods below itself.
+    failures: ClassVar[str] = ""
+
+    @classmethod
+    def _failures(cls) -> Any:
+        return importlib.import_module(cls.failures) if cls.failures else None
 
     @classmethod
     def scope_label(cls, name: str) -> str:
@@ -214,25 +224,31 @@ class Provider:
     def scopes(cls, ctx: ScanContext) -> Sequence[Any]:
         """The scopes a scan of this provider covers (its settings, else what its credentials
         see); none by default: a provider that fans out says which."""
-        return []
+        module = cls._failures()
+        return list(module.scopes(ctx)) if module else []
 
     @classmethod
     def expected_errors(cls) -> tuple[type[BaseException], ...]:
         """What its cloud or the network can do to a call (refuse, not answer, answer garbage):
         explained per scope. Anything else a scope raises is a bug (exit 4)."""
-        return ()
+        module = cls._failures()
+        return tuple(module.expected_errors()) if module else ()
 
     @classmethod
     def explain(cls, exc: BaseException, scope: str = "") -> str:
         """One line: what an expected error means and what to do (the one place for this
         provider's credential and permission advice). `scope` "" for the whole provider."""
+        module = cls._failures()
+        if module:
+            return str(module.explain_failure(exc, scope))
         return f"{scope + ': ' if scope else ''}{type(exc).__name__}: {exc}"
 
     @classmethod
     def is_fatal(cls, exc: BaseException) -> bool:
         """Whether an expected error would repeat in every scope (bad credentials): when every
         scope failed and one of them so, the scanner stops with one line."""
-        return False
+        module = cls._failures()
+        return bool(module.is_fatal(exc)) if module and hasattr(module, "is_fatal") else False
 
     @classmethod
     def scan_scopes(

@@ -266,3 +266,16 @@ class RegionalScanner(Scanner):
 
     @abstractmethod
     def scan_region(self, session: boto3.Session, region: str) -> ScopeItems: ...
+
+
+# --- what the AWS provider's fan-out asks of this module (core/plugin.py Provider.failures) ----
+def scopes(ctx: ScanContext) -> list[str]:
+    return regions(ctx)
+
+
+def expected_errors() -> tuple[type[BaseException], ...]:
+    return AWS_ERRORS
+
+
+def explain_failure(exc: BaseException, scope: str) -> str:
+    return explain(exc, "", scope)

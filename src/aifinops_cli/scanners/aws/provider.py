@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aifinops_cli.core.plugin import Provider, ProviderOption, split_list
-
-if TYPE_CHECKING:
-    from aifinops_cli.core.plugin import ScanContext
 
 
 @dataclass
@@ -45,27 +41,4 @@ class AwsProvider(Provider):
     # its scopes are regions, shown by name; what a failure means is said in scanners/aws/common.py
     # (imported only when a scan fans out: this module imports no cloud client)
     scope_kind = "region"
-
-    @classmethod
-    def scopes(cls, ctx: ScanContext) -> Sequence[str]:
-        from aifinops_cli.scanners.aws.common import regions
-
-        return regions(ctx)
-
-    @classmethod
-    def expected_errors(cls) -> tuple[type[BaseException], ...]:
-        from aifinops_cli.scanners.aws.common import AWS_ERRORS
-
-        return AWS_ERRORS
-
-    @classmethod
-    def explain(cls, exc: BaseException, scope: str = "") -> str:
-        from aifinops_cli.scanners.aws.common import explain
-
-        return explain(exc, "", scope)
-
-    @classmethod
-    def is_fatal(cls, exc: BaseException) -> bool:
-        from aifinops_cli.scanners.aws.common import is_fatal
-
-        return is_fatal(exc)
+    failures = "aifinops_cli.scanners.aws.common"

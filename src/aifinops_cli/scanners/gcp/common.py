@@ -462,3 +462,12 @@ def for_each_project(ctx: ScanContext, scanner: str, work: Callable[[str], Scope
     any way (refused, unreachable, an answer that is not the API's JSON, a bug) or is still running
     at the scan deadline is one coverage line, and the other projects' results are kept."""
     return GcpProvider.scan_scopes(ctx, scanner, work)
+
+
+# --- what the GCP provider's fan-out asks of this module (core/plugin.py Provider.failures) ----
+def scopes(ctx: ScanContext) -> list[str]:
+    return projects(ctx)
+
+
+def explain_failure(exc: BaseException, scope: str) -> str:
+    return explain(exc, scope)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aifinops_cli.core.plugin import Provider, ProviderOption, split_list
-
-if TYPE_CHECKING:
-    from aifinops_cli.core.plugin import ScanContext
 
 
 @dataclass
@@ -49,31 +45,8 @@ class GcpProvider(Provider):
     # its scopes are projects; what a failure means is said in scanners/gcp/common.py (imported
     # only when a scan fans out: this module imports no cloud client)
     scope_kind = "project"
+    failures = "aifinops_cli.scanners.gcp.common"
 
     @classmethod
     def scope_label(cls, name: str) -> str:
         return f"project {name}"
-
-    @classmethod
-    def scopes(cls, ctx: ScanContext) -> Sequence[str]:
-        from aifinops_cli.scanners.gcp.common import projects
-
-        return projects(ctx)
-
-    @classmethod
-    def expected_errors(cls) -> tuple[type[BaseException], ...]:
-        from aifinops_cli.scanners.gcp.common import expected_errors
-
-        return expected_errors()
-
-    @classmethod
-    def explain(cls, exc: BaseException, scope: str = "") -> str:
-        from aifinops_cli.scanners.gcp.common import explain
-
-        return explain(exc, scope)
-
-    @classmethod
-    def is_fatal(cls, exc: BaseException) -> bool:
-        from aifinops_cli.scanners.gcp.common import is_fatal
-
-        return is_fatal(exc)

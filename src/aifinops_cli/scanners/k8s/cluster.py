@@ -258,3 +258,12 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from kubernetes.config import ConfigException
 
     return (ApiException, ConfigException, urllib3.exceptions.HTTPError, OSError, ValueError)
+
+
+# --- what the Kubernetes provider's fan-out asks of this module (core/plugin.py Provider.failures) ----
+def scopes(ctx: ScanContext) -> list[Target]:
+    return targets(ctx)
+
+
+def explain_failure(exc: BaseException, scope: str) -> str:
+    return explain(exc, scope)

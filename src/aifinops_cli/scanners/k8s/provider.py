@@ -3,15 +3,10 @@ checks) and its typed settings."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aifinops_cli.core.plugin import Provider, ProviderOption, ScannerError
-
-if TYPE_CHECKING:
-    from aifinops_cli.core.plugin import ScanContext
-    from aifinops_cli.scanners.k8s.cluster import Target
 
 
 @dataclass
@@ -83,25 +78,8 @@ class K8sProvider(Provider):
     # its scopes are kubeconfig contexts (or the pod's own cluster); what a failure means is said
     # in scanners/k8s/cluster.py (imported only when a scan fans out)
     scope_kind = "context"
+    failures = "aifinops_cli.scanners.k8s.cluster"
 
     @classmethod
     def scope_label(cls, name: str) -> str:
         return f"context {name}"
-
-    @classmethod
-    def scopes(cls, ctx: ScanContext) -> Sequence[Target]:
-        from aifinops_cli.scanners.k8s.cluster import targets
-
-        return targets(ctx)
-
-    @classmethod
-    def expected_errors(cls) -> tuple[type[BaseException], ...]:
-        from aifinops_cli.scanners.k8s.cluster import expected_errors
-
-        return expected_errors()
-
-    @classmethod
-    def explain(cls, exc: BaseException, scope: str = "") -> str:
-        from aifinops_cli.scanners.k8s.cluster import explain
-
-        return explain(exc, scope)
