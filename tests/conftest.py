@@ -130,7 +130,7 @@ def shared_estate(
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`scan --demo` as a user runs it (its own process: moto's in-process state stays out of
-    it), once per test run: its JSON, Markdown, CSV and table reports, which tests only read.
+    it), once per test run: its JSON, Markdown, CSV, table and HTML reports, which tests only read.
     Under pytest-xdist the first worker to ask runs it and the others wait for its files (the
     workers' temporary folders share a parent)."""
     root = tmp_path_factory.getbasetemp()
@@ -150,7 +150,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                     "scan",
                     "--demo",
                     "--format",
-                    "json,markdown,csv,table",
+                    "json,markdown,csv,table,html",
                     "--output-dir",
                     str(out),
                 ],

@@ -212,6 +212,14 @@ def test_html_escapes_every_value() -> None:
     text = formatters()["html"]().render(hostile_report(VALUES))
     assert "<script" not in text and "<img" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    # recommendations' Markdown makes links, only http(s) ones, and no value adds an attribute
+    tags = re.findall(r"<[a-z][^>]*>", text)
+    assert all(
+        re.fullmatch(r'<a href="https?://[^"<>\s]*" rel="noopener noreferrer">', t)
+        for t in tags
+        if t.startswith("<a ")
+    )
+    assert not [t for t in tags if re.search(r"\son\w+=|javascript:", t)]
 
 
 def test_json_keeps_values_exactly_and_streams_the_same_bytes() -> None:

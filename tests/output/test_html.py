@@ -3,10 +3,13 @@ render in headless Chromium to prove it opens from a file with nothing else."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
 from datetime import UTC, datetime
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -103,6 +106,11 @@ def test_headline_charts_and_table(report):
     assert "zombie-infrastructure: $2,241.80/month (93.4%)" in html
     assert "orphaned-storage: $157.50/month (6.6%)" in html
     assert "(unowned): $77.50/month (3.2%)" in html
+    # owner bars stacked by category: research 2,241.80 + 80.00 = 2,321.80 of 2,399.30
+    assert "research: $2,321.80/month (96.8%)" in html
+    assert (
+        "research, zombie-infrastructure: $2,241.80" in html and "research, orphaned-storage: $80.00" in html
+    )
     # over time: one column per recorded run
     assert "run 1 " in html and "run 2 " in html
     # the findings table has every finding, and user text is escaped
@@ -116,11 +124,13 @@ def test_headline_charts_and_table(report):
     assert csp["content"].startswith("default-src 'none'")
 
 
-@pytest.mark.skipif(
+needs_chromium = pytest.mark.skipif(
     CHROMIUM is None,
     reason="chromium is not installed (Debian: apt-get install chromium); the HTML checks above still ran",
 )
-def test_renders_in_headless_chromium(report, tmp_path):
+
+
+def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     flags = [
         "--headless",
         "--no-sandbox",
@@ -128,26 +138,103 @@ def test_renders_in_headless_chromium(report, tmp_path):
         "--disable-background-networking",
         "--disable-extensions",
         "--no-first-run",
+        "--hide-scrollbars",
         f"--user-data-dir={tmp_path / 'profile'}",
         # any request would have to go through this closed port: a report that needs the
         # network cannot render its content
         "--proxy-server=127.0.0.1:9",
     ]
-    dom = subprocess.run(
-        [CHROMIUM, *flags, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120
+    result = subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+# Written into a copy of the page (the report itself runs no script and its CSP allows none):
+# the page's width against the window's, every table box's edges and whether its table scrolls
+# inside it, and any element outside a table box that sticks out past the right edge.
+MEASURE = """<script>(function(){
+var W=document.documentElement.clientWidth, res={width:W, inner:window.innerWidth,
+ scroll:document.documentElement.scrollWidth, boxes:[], outside:[]};
+document.querySelectorAll('.scroll').forEach(function(b){var r=b.getBoundingClientRect(),
+ h=b.previousElementSibling; res.boxes.push({title:h?h.textContent:'', left:r.left, right:r.right,
+ client:b.clientWidth, inner:b.scrollWidth, findings:!!b.querySelector('table.findings')});});
+document.querySelectorAll('body *').forEach(function(e){if(e.closest('.scroll'))return;
+ var r=e.getBoundingClientRect();
+ if(r.right>W+0.5)res.outside.push(e.tagName+'.'+(e.getAttribute('class')||''));});
+var p=document.createElement('pre');p.id='measure';p.textContent=JSON.stringify(res);
+document.body.appendChild(p);})();</script>"""
+
+
+def measure(page: Path, width: int, tmp_path: Path) -> dict:
+    """Lay `page` out in a `width` px window in headless Chromium and read MEASURE's figures."""
+    probe = tmp_path / f"measure-{width}-{page.name}"
+    html = page.read_text(encoding="utf-8").replace(
+        "default-src 'none';", "default-src 'none'; script-src 'unsafe-inline';", 1
     )
-    assert dom.returncode == 0, dom.stderr[-2000:]
+    probe.write_text(html.replace("</body>", MEASURE + "</body>", 1), encoding="utf-8")
+    dom = chromium(tmp_path, f"--window-size={width},1000", "--dump-dom", probe.as_uri()).stdout
+    found = re.search(r'<pre id="measure">(.*?)</pre>', dom, re.S)
+    assert found, dom[-2000:]
+    return json.loads(unescape(found.group(1)))
+
+
+def overflow(m: dict) -> list[str]:
+    """What sticks out of the page at this width: the page itself, a table box, other elements."""
+    problems = (
+        [f"page is {m['scroll']} px wide in a {m['width']} px window"] if m["scroll"] > m["width"] else []
+    )
+    problems += [
+        f"table box {b['title']!r} ends at {b['right']:.0f} px" for b in m["boxes"] if b["right"] > m["width"]
+    ]
+    return problems + [f"{e} sticks out" for e in m["outside"]]
+
+
+@needs_chromium
+def test_measure_catches_a_page_that_overflows(tmp_path):
+    """The overflow check can fail: a wide table outside a scrolling box widens the page."""
+    page = tmp_path / "wide.html"
+    page.write_text(
+        '<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" '
+        "content=\"default-src 'none'; style-src 'unsafe-inline'\"></head><body>"
+        '<table style="width:2000px"><tr><td>wide</td></tr></table>'
+        '<div class="scroll" style="overflow-x:auto"><table style="width:3000px"><tr><td>boxed'
+        "</td></tr></table></div></body></html>"
+    )
+    m = measure(page, 1400, tmp_path)
+    assert m["width"] == 1400 and m["scroll"] >= 2000
+    assert overflow(m)[0] == f"page is {m['scroll']} px wide in a 1400 px window"
+    assert "TABLE. sticks out" in overflow(m)
+    box = m["boxes"][0]
+    assert box["inner"] >= 3000 and box["client"] <= 1400  # the boxed table scrolls inside its box
+
+
+@needs_chromium
+@pytest.mark.parametrize("width", [1400, 1920])
+def test_demo_report_fits_the_window(demo_dir, tmp_path, width):
+    """The demo report at 1400 and 1920 px: nothing wider than the window, every table inside
+    its box (a wide analysis table scrolls there), the findings table whole without scrolling;
+    and a screenshot to look at (saved in AIFINOPS_SCREENSHOTS too when that is set)."""
+    report = demo_dir / "aifinops-report.html"
+    m = measure(report, width, tmp_path)
+    assert m["width"] == width  # --hide-scrollbars: the window is all page
+    assert overflow(m) == []
+    assert len(m["boxes"]) >= 10  # findings, budgets, the billing and LLM analysis tables
+    findings = [b for b in m["boxes"] if b["findings"]]
+    assert findings and findings[0]["inner"] <= findings[0]["client"], findings
+
+    png = tmp_path / f"demo-{width}.png"
+    chromium(tmp_path, f"--screenshot={png}", f"--window-size={width},2400", report.as_uri())
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert int.from_bytes(data[16:20], "big") == width  # the PNG header's width
+    assert len(data) > 100_000  # a blank page is a few kB; cards, charts and tables are not
+    if os.environ.get("AIFINOPS_SCREENSHOTS"):
+        shutil.copy(png, Path(os.environ["AIFINOPS_SCREENSHOTS"]) / png.name)
+
+
+@needs_chromium
+def test_renders_offline_in_headless_chromium(report, tmp_path):
+    dom = chromium(tmp_path, "--dump-dom", report.as_uri())
     assert f'id="monthly-waste">${TOTAL:,.2f}</div>' in dom.stdout
     assert dom.stdout.count("<svg") >= 3
     assert "Monthly waste over time" in dom.stdout
-    png = tmp_path / "report.png"
-    shot = subprocess.run(
-        [CHROMIUM, *flags, f"--screenshot={png}", "--window-size=1200,1600", report.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert shot.returncode == 0, shot.stderr[-2000:]
-    data = png.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(data) > 20_000  # a blank page is a few kB; charts and tables are not

@@ -84,7 +84,8 @@ td code{overflow-wrap:anywhere}
 table.findings td.what{min-width:22em}
 table.summary{width:auto}.kv{display:inline-block;min-width:40%}
 table.summary th{font-weight:normal;color:#52606d}
-table.findings td.res{min-width:10em;max-width:22em}
+table.findings td.res{min-width:10em;max-width:22em}table.findings td.fnd{min-width:12em}
+table.findings td.where{min-width:7em}
 .sev{color:#fff;border-radius:4px;padding:1px 6px;font-size:.85em;white-space:nowrap}
 .muted{color:#7b8794}code{font-size:.9em;background:#f0f3f7;border-radius:3px;padding:0 3px}
 .legend span{margin-right:12px;white-space:nowrap}
@@ -139,7 +140,8 @@ def legend(categories: list[str]) -> str:
     return (
         '<p class="meta legend">'
         + "".join(
-            f'<span><i class="sw" style="background:{category_colour(c)}"></i>{escape(c)}</span>'
+            f'<span><i class="sw" data-category="{escape(c)}" style="background:{category_colour(c)}">'
+            f"</i>{escape(c)}</span>"
             for c in categories
         )
         + "</p>"
@@ -150,25 +152,27 @@ def bar_chart(
     title: str,
     data: dict[str, float] | dict[str, dict[str, float]],
     total: float,
-    colour: Callable[[str], str] | None = None,
+    by_category: bool = False,
     fmt: Callable[[float], str] = usd,
     heading: str = "h2",
 ) -> str:
     """Horizontal bars, largest first; the rest folded into one 'other' bar.
 
     `data` maps a label to a value, or to {category: value} for a bar stacked by category (its
-    segments in the category colours). `colour` colours plain bars by label (categories);
-    without it every bar is the neutral colour, so no team or model looks like a category."""
+    segments in the category colours). `by_category`: the labels are categories, each bar in its
+    colour; otherwise plain bars are the neutral colour, so no team or model looks like one."""
     stacks: list[tuple[str, dict[str, float]]] = [
         (k, dict(v) if isinstance(v, dict) else {"": v}) for k, v in data.items()
     ]
     stacks.sort(key=lambda kv: -sum(kv[1].values()))
+    folded = ""
     if len(stacks) > MAX_BARS:
         rest: dict[str, float] = defaultdict(float)
         for _, parts in stacks[MAX_BARS - 1 :]:
             for k, v in parts.items():
                 rest[k] += v
-        stacks = [*stacks[: MAX_BARS - 1], (f"{len(stacks) - MAX_BARS + 1} others", dict(rest))]
+        folded = f"{len(stacks) - MAX_BARS + 1} others"
+        stacks = [*stacks[: MAX_BARS - 1], (folded, dict(rest))]
     if not stacks or not any(sum(p.values()) for _, p in stacks):
         empty = '<p class="muted">No waste found.</p>'
         return f'<div class="panel"><{heading}>{escape(title)}</{heading}>{empty}</div>'
@@ -196,11 +200,13 @@ def bar_chart(
             w = v / top * bar_w
             if w <= 0:
                 continue
-            fill = category_colour(cat) if cat else colour(label) if colour else NEUTRAL
             tip = f"<title>{escape(label)}, {escape(cat)}: {fmt(v)}</title>" if cat else ""
+            category = cat or (label if by_category and label != folded else "")
+            fill = category_colour(category) if category else NEUTRAL
+            mark = f' data-category="{escape(category)}"' if category else ""
             out.append(
                 f'<rect x="{x:.1f}" y="{y + 3}" width="{max(w, 1.0):.1f}" height="{row - 8}" '
-                f'fill="{fill}">{tip}</rect>'
+                f'fill="{fill}"{mark}>{tip}</rect>'
             )
             x += w
         out.append(
@@ -251,7 +257,8 @@ def trend_chart(trend: list[dict[str, Any]]) -> str:
             y -= h
             parts.append(
                 f'<rect x="{x}" y="{y:.1f}" width="{col_w}" height="{h:.1f}" '
-                f'fill="{category_colour(cat)}"><title>run {point["run_id"]} {escape(when)}: '
+                f'fill="{category_colour(cat)}" data-category="{escape(cat)}">'
+                f"<title>run {point['run_id']} {escape(when)}: "
                 f"{escape(cat)} {usd(value)}</title></rect>"
             )
         parts.append(
@@ -311,7 +318,7 @@ FINDING_COLUMNS = [
     ("Savings/month", True),
     ("What to do", False),
 ]
-FINDING_CELLS = ("", "", "res", "", "", "", "", "what", "")
+FINDING_CELLS = ("", "fnd", "res", "where", "", "", "", "what", "")
 
 
 def _finding_rows(findings: list[dict[str, Any]], suppressed: bool = False) -> list[list[str]]:
@@ -399,7 +406,7 @@ def charts_section(doc: dict[str, Any]) -> str:
     s = doc["summary"]
     total = s["monthly_waste_usd"]
     charts = [
-        bar_chart("Waste by category", s["by_category"], total, colour=category_colour),
+        bar_chart("Waste by category", s["by_category"], total, by_category=True),
         bar_chart("Waste by owner / team", owner_by_category(doc), total),
     ]
     trend = (doc.get("history") or {}).get("trend") or []
@@ -465,7 +472,7 @@ def suppressed_section(doc: dict[str, Any]) -> str:
     if hidden:
         worth = sum(f["estimated_monthly_savings_usd"] for f in hidden)
         out += [
-            f'<h2 id="suppressed">Suppressed ({len(hidden)}, {usd(worth)}/month, not counted)</h2>',
+            f'<h2 id="suppressed">Suppressed ({len(hidden)}, not counted): {usd(worth)}/month</h2>',
             table(
                 [*FINDING_COLUMNS, ("Why suppressed", False)],
                 _finding_rows(hidden, True),

@@ -153,6 +153,33 @@ def render_visibility(visibility: dict[str, Any] | None) -> list[str]:
     return out
 
 
+def render_suppressed(doc: dict[str, Any]) -> list[str]:
+    """Which findings a suppression file hid, what they are worth and why (the reason and file)."""
+    hidden = [f for f in doc["findings"] if f["suppressed"]]
+    if not hidden:
+        return []
+    worth = sum(f["estimated_monthly_savings_usd"] for f in hidden)
+    out = [
+        "## Suppressed findings",
+        "",
+        f"{len(hidden)} finding(s) worth {usd(worth)}/month are known exceptions and not in the totals:",
+        "",
+    ]
+    out += table(
+        ["Rule", "Resource", "Monthly waste", "Why suppressed"],
+        [
+            [
+                f["rule_id"],
+                _who(f),
+                money(f["estimated_monthly_savings_usd"], not f["priced"]),
+                f["suppression_reason"] or "",
+            ]
+            for f in hidden
+        ],
+    ) + [""]
+    return out
+
+
 class MarkdownFormatter(Formatter):
     name = "markdown"
     extension = "md"
@@ -178,7 +205,11 @@ class MarkdownFormatter(Formatter):
         if doc["new_findings"] != s["findings"]:
             out += [f"New since the baseline: {doc['new_findings']}.", ""]
         if doc["suppressed_findings"]:
-            out += [f"Suppressed (not counted): {doc['suppressed_findings']}.", ""]
+            out += [
+                f"Suppressed (not counted): {doc['suppressed_findings']}. Which, and why: see "
+                "*Suppressed findings* below.",
+                "",
+            ]
         if s.get("unpriced_findings"):
             out += [f"**Partial total:** {unpriced_headline(s)}.", ""]
         if s.get("overlapping_findings"):
@@ -255,6 +286,7 @@ class MarkdownFormatter(Formatter):
                     for f in findings
                 ],
             ) + [""]
+        out += render_suppressed(doc)
         out += render_analysis(doc["analysis"])
         out += render_visibility(doc.get("visibility"))
         out += ["## Coverage", ""]
