@@ -17,6 +17,7 @@ import re
 import zlib
 from collections import defaultdict
 from collections.abc import Callable
+from functools import lru_cache
 from html import escape as _html_escape
 from typing import Any
 
@@ -116,7 +117,8 @@ _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
 _LINK = re.compile(r"\[([^\]\[]+)\]\((https?://[^\s()]+)\)")
 
 
-def inline_markdown(text: Any) -> str:
+@lru_cache(maxsize=1024)
+def inline_markdown(text: str) -> str:
     """The Markdown a recommendation uses (`code`, **bold**, [links](https://...)) as HTML.
 
     Everything is escaped first, then the marks are found in the escaped text, so no value can
@@ -281,22 +283,19 @@ def table(
     """A table in its own scrolling box. `columns` are (title, numeric); cells are escaped HTML;
     `cell_cls` names a class per column (the findings table's wrapping columns)."""
 
-    def attr(i: int) -> str:
-        names = " ".join(
-            n for n in ("n" if columns[i][1] else "", cell_cls[i] if i < len(cell_cls) else "") if n
-        )
-        return f' class="{names}"' if names else ""
-
+    opens = []
+    for i, (_, numeric) in enumerate(columns):
+        names = " ".join(n for n in ("n" if numeric else "", cell_cls[i] if i < len(cell_cls) else "") if n)
+        opens.append(f'<td class="{names}">' if names else "<td>")
     head = "".join(f"<th{' class=n' if num else ''}>{escape(t)}</th>" for t, num in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td{attr(i)}>{c}</td>" for i, c in enumerate(r)) + "</tr>" for r in rows
-    )
+    body = "".join("<tr>" + "".join(opens[i] + c + "</td>" for i, c in enumerate(r)) + "</tr>" for r in rows)
     klass = f' class="{cls}"' if cls else ""
     return (
         f'<div class="scroll"><table{klass}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
     )
 
 
+@lru_cache(maxsize=64)
 def _sev(s: str) -> str:
     return f'<span class="sev" style="background:{SEVERITY_COLOUR.get(s, "#555")}">{escape(s)}</span>'
 
@@ -321,6 +320,12 @@ FINDING_COLUMNS = [
 FINDING_CELLS = ("", "fnd", "res", "where", "", "", "", "what", "")
 
 
+@lru_cache(maxsize=1024)
+def _rule_cell(title: str, rule_id: str) -> str:
+    """A finding's title and rule id (cached: a big report repeats them per rule)."""
+    return escape(title) + f'<br><code class="muted">{escape(rule_id)}</code>'
+
+
 def _finding_rows(findings: list[dict[str, Any]], suppressed: bool = False) -> list[list[str]]:
     rows = []
     for f in findings:
@@ -331,13 +336,13 @@ def _finding_rows(findings: list[dict[str, Any]], suppressed: bool = False) -> l
         rows.append(
             [
                 _sev(f["severity"]),
-                escape(f["title"]) + f'<br><code class="muted">{escape(f["rule_id"])}</code>',
+                _rule_cell(f["title"], f["rule_id"]),
                 _resource(f),
                 escape(where),
                 escape(f["owner"] or UNOWNED),
                 money(f["monthly_cost_usd"], not f["priced"]),
                 money(f["estimated_monthly_savings_usd"], not f["priced"]),
-                inline_markdown(f["recommendation"]),
+                inline_markdown(str(f["recommendation"] or "")),
                 last,
             ]
         )
