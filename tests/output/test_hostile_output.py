@@ -116,7 +116,12 @@ def hostile_report(values: list[str]) -> Report:
             "title": f"LLM {values[0]}",
             "summary": {values[1]: values[2]},
             "tables": [
-                {"title": values[3], "columns": [values[4], "n"], "rows": [[v, 1] for v in values[:8]]}
+                # a money column: the HTML draws a bar chart labelled with these values
+                {
+                    "title": values[3],
+                    "columns": [values[4], "n", "cost USD"],
+                    "rows": [[v, 1, 2.5] for v in values[:8]],
+                }
             ],
         }
     }
@@ -212,6 +217,7 @@ def test_html_escapes_every_value() -> None:
     text = formatters()["html"]().render(hostile_report(VALUES))
     assert "<script" not in text and "<img" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert text.count('role="img"') == 3  # by category, by owner, and the analysis table's chart
     # recommendations' Markdown makes links, only http(s) ones, and no value adds an attribute
     tags = re.findall(r"<[a-z][^>]*>", text)
     assert all(

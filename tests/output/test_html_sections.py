@@ -277,3 +277,17 @@ def test_suppressed_findings_listed_with_reasons():
     ) in md
     # the suppressed finding is in neither the findings list nor the totals
     assert f"**${TOTAL:,.2f} per month**" in md
+
+
+def test_a_hostile_suppression_reason_is_text():
+    reason = "a|b <img src=x> [x](http://e.example/) `c`"
+    r = report()
+    r.findings = [
+        *FINDINGS[:-1],
+        finding("idle-gpu", "zombie-infrastructure", "x", 1, 1.0, rid="i-h", reason=reason),
+    ]
+    md = formatters()["markdown"]().render(r)
+    assert "| idle-gpu | `i-h` | $1.00 | a\\|b &lt;img src=x> \\[x](http://e.example/) `c` |" in md
+    html = formatters()["html"]().render(r)
+    assert "a|b &lt;img src=x&gt; [x](http://e.example/) `c`" in html  # a reason is not Markdown
+    assert "<img" not in html and 'href="http://e.example/' not in html
