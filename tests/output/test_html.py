@@ -138,7 +138,6 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         "--disable-background-networking",
         "--disable-extensions",
         "--no-first-run",
-        "--hide-scrollbars",
         f"--user-data-dir={tmp_path / 'profile'}",
         # any request would have to go through this closed port: a report that needs the
         # network cannot render its content
@@ -201,8 +200,8 @@ def test_measure_catches_a_page_that_overflows(tmp_path):
         "</td></tr></table></div></body></html>"
     )
     m = measure(page, 1400, tmp_path)
-    assert m["width"] == 1400 and m["scroll"] >= 2000
-    assert overflow(m)[0] == f"page is {m['scroll']} px wide in a 1400 px window"
+    assert 1380 <= m["width"] <= 1400 and m["scroll"] >= 2000
+    assert overflow(m)[0] == f"page is {m['scroll']} px wide in a {m['width']} px window"
     assert "TABLE. sticks out" in overflow(m)
     box = m["boxes"][0]
     assert box["inner"] >= 3000 and box["client"] <= 1400  # the boxed table scrolls inside its box
@@ -216,7 +215,7 @@ def test_demo_report_fits_the_window(demo_dir, tmp_path, width):
     and a screenshot to look at (saved in AIFINOPS_SCREENSHOTS too when that is set)."""
     report = demo_dir / "aifinops-report.html"
     m = measure(report, width, tmp_path)
-    assert m["width"] == width  # --hide-scrollbars: the window is all page
+    assert width - 20 <= m["width"] <= width  # the window less its vertical scrollbar, if drawn
     assert overflow(m) == []
     assert len(m["boxes"]) >= 10  # findings, budgets, the billing and LLM analysis tables
     findings = [b for b in m["boxes"] if b["findings"]]

@@ -82,11 +82,11 @@ th,td{padding:6px 8px;border-bottom:1px solid #e4e7eb;text-align:left;vertical-a
 th{background:#eef2f7;white-space:nowrap}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td code{overflow-wrap:anywhere}
-table.findings td.what{min-width:22em}
-table.summary{width:auto}.kv{display:inline-block;min-width:40%}
+table.findings td.what{min-width:20em}
+table.summary{width:100%}.kv{display:inline-block;min-width:min(40%,100%)}
 table.summary th{font-weight:normal;color:#52606d}
-table.findings td.res{min-width:10em;max-width:22em}table.findings td.fnd{min-width:12em}
-table.findings td.where{min-width:7em}
+table.findings td.res{min-width:9em;max-width:20em}table.findings td.fnd{min-width:12em}
+table.findings td.where{min-width:8em}
 .sev{color:#fff;border-radius:4px;padding:1px 6px;font-size:.85em;white-space:nowrap}
 .muted{color:#7b8794}code{font-size:.9em;background:#f0f3f7;border-radius:3px;padding:0 3px}
 .legend span{margin-right:12px;white-space:nowrap}
