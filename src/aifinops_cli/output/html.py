@@ -82,11 +82,11 @@ th,td{padding:6px 8px;border-bottom:1px solid #e4e7eb;text-align:left;vertical-a
 th{background:#eef2f7;white-space:nowrap}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td code{overflow-wrap:anywhere}
-table.findings td.what{min-width:20em}
+table.findings td.what{min-width:18em}
 table.summary{width:100%}.kv{display:inline-block;min-width:min(40%,100%)}
 table.summary th{font-weight:normal;color:#52606d}
 table.findings td.res{min-width:9em;max-width:20em}table.findings td.fnd{min-width:12em}
-table.findings td.where{min-width:8em}
+table.findings td.where{min-width:5em}.nw{white-space:nowrap}
 .sev{color:#fff;border-radius:4px;padding:1px 6px;font-size:.85em;white-space:nowrap}
 .muted{color:#7b8794}code{font-size:.9em;background:#f0f3f7;border-radius:3px;padding:0 3px}
 .legend span{margin-right:12px;white-space:nowrap}
@@ -332,13 +332,15 @@ def _finding_rows(findings: list[dict[str, Any]], suppressed: bool = False) -> l
         last = escape(f["suppression_reason"] or "") if suppressed else escape(f["status"])
         if f.get("overlaps"):
             last += f'<br><span class="muted">overlaps {escape(f["overlaps"])}: not counted</span>'
-        where = " ".join(p for p in (f["provider"], f["region"]) if p)
+        where = escape(f["provider"])
+        if f["region"]:  # a region never breaks at its hyphens
+            where += f'<br><span class="nw">{escape(f["region"])}</span>'
         rows.append(
             [
                 _sev(f["severity"]),
                 _rule_cell(f["title"], f["rule_id"]),
                 _resource(f),
-                escape(where),
+                where,
                 escape(f["owner"] or UNOWNED),
                 money(f["monthly_cost_usd"], not f["priced"]),
                 money(f["estimated_monthly_savings_usd"], not f["priced"]),
