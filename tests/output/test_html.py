@@ -9,7 +9,7 @@ import re
 import shutil
 import subprocess
 from datetime import UTC, datetime
-from html import unescape
+from html import escape, unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -122,6 +122,24 @@ def test_headline_charts_and_table(report):
     assert not re.search(r"(?i)(https?:|//[a-z]|url\()", html)
     csp = next(a for t, a in parser.tags if t == "meta" and a.get("http-equiv"))
     assert csp["content"].startswith("default-src 'none'")
+
+
+def test_demo_report_is_one_self_contained_file(demo_dir):
+    """The demo report: nothing to fetch, every analysis section drawn, a sensible size."""
+    html = (demo_dir / "aifinops-report.html").read_text(encoding="utf-8")
+    parser = Tags()
+    parser.feed(html)
+    assert parser.balanced and not parser.stack
+    assert not any(t in ("script", "link", "iframe", "img", "object", "embed") for t, _ in parser.tags)
+    assert not any("src" in a for _, a in parser.tags) and "url(" not in html
+    assert all(a["href"].startswith(("https://", "http://")) for t, a in parser.tags if t == "a")
+    doc = json.loads((demo_dir / "aifinops-report.json").read_text())
+    for key, section in doc["analysis"].items():
+        assert f'<h2 id="analysis-{key}">' in html
+        for t in section["tables"]:
+            assert f"<h3>{escape(t['title'])}</h3>" in html
+    assert "`" not in html  # every recommendation's code span became <code>
+    assert len(html.encode()) < 400_000  # about 80 kB for the demo's 41 findings
 
 
 needs_chromium = pytest.mark.skipif(
