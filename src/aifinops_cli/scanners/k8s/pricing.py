@@ -172,7 +172,7 @@ def _label(labels: dict[str, str], keys: tuple[str, ...]) -> str:
     return next((labels[k] for k in keys if labels.get(k)), "")
 
 
-def _cloud(provider_id: str) -> str:
+def cloud_of(provider_id: str) -> str:
     """aws, gcp, azure, or "" (on-prem, kind, bare metal: anything without a known cloud)."""
     for prefix, cloud in (("aws://", "aws"), ("gce://", "gcp"), ("azure://", "azure")):
         if provider_id.startswith(prefix):
@@ -258,7 +258,7 @@ def _node_rate(
             )
     itype = _label(labels, INSTANCE_TYPE_LABELS)
     region = _label(labels, REGION_LABELS)
-    cloud = _cloud(provider_id)
+    cloud = cloud_of(provider_id)
     if itype:
         accel = labels.get(GKE_ACCELERATOR_LABEL, "")
         tries = {"aws": [_aws], "gcp": [_gcp], "azure": []}.get(cloud, [_aws, _gcp])
@@ -285,7 +285,7 @@ def _node_rate(
 def unpriced_sku(labels: dict[str, str], provider_id: str) -> str:
     itype = _label(labels, INSTANCE_TYPE_LABELS)
     region = _label(labels, REGION_LABELS)
-    cloud = _cloud(provider_id)
+    cloud = cloud_of(provider_id)
     if itype:
         return f"{cloud or 'cloud'}:{itype}:{region or '*'}"
     return "kubernetes:onprem_gpu_hourly_usd (set it in the config's kubernetes section)"
