@@ -351,7 +351,7 @@ class GpuInstanceScanner(common.RegionalScanner):
         compute = next((x for x in lines if x.sku.startswith("aws.ec2:")), None)
         need = None
         if peak is not None and per_gpu is not None and activity is not None:
-            need = GpuNeed(per_gpu, peak, activity, f"CloudWatch agent {GPU_METRIC} (maximum)")
+            need = GpuNeed(per_gpu, peak, activity, GPU_METRIC)
         hourly = compute.unit_price_usd if compute is not None and lifecycle == "on-demand" else None
         rs_metrics, attrs = rightsize_metrics(ctx.prices, "aws", region, itype, hourly, need)
         metrics.update({k: v for k, v in rs_metrics.items() if metrics.get(k) is None})

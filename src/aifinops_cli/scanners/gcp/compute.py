@@ -18,7 +18,7 @@ from aifinops_cli.core.plugin import ScanContext, Scanner
 from aifinops_cli.core.timeutil import age_days
 from aifinops_cli.pricing.gpu_fit import RIGHTSIZE_FIELDS, GpuNeed, rightsize_metrics
 from aifinops_cli.scanners.gcp import common
-from aifinops_cli.scanners.gcp.monitoring import Monitoring, Window, instance_utilisation
+from aifinops_cli.scanners.gcp.monitoring import GPU_METRIC, Monitoring, Window, instance_utilisation
 from aifinops_cli.scanners.gcp.pricing import SPOT_MODELS, disk_line, instance_lines, read_list_prices
 
 GKE_NODE_LABEL = "goog-gke-node"
@@ -230,9 +230,7 @@ class GcpComputeScanner(Scanner):
         )
         need = None
         if peak is not None and per_gpu is not None and activity is not None:
-            need = GpuNeed(
-                per_gpu, peak, activity, "Ops Agent agent.googleapis.com/gpu/utilization (daily max)"
-            )
+            need = GpuNeed(per_gpu, peak, activity, GPU_METRIC)
         machine = next((x for x in lines if x.sku.startswith("gcp.compute:")), None)
         on_demand = inst.provisioning_model not in SPOT_MODELS and len(lines) > 0
         hourly = machine.unit_price_usd if machine is not None and on_demand else None

@@ -548,7 +548,7 @@ def _rightsize(
         node_usage.get("max"),
     )
     if peak is not None and per_gpu is not None and top is not None:
-        need = GpuNeed(per_gpu, peak, top, f"DCGM {activity_metric} (maximum)")
+        need = GpuNeed(per_gpu, peak, top, activity_metric)
     rs_metrics, attrs = rightsize_metrics(prices, cloud, region, instance_type, hourly, need)
     metrics.update({k: v for k, v in rs_metrics.items() if metrics.get(k) is None})
     return attrs
