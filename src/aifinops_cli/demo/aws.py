@@ -72,7 +72,14 @@ ESTATE: dict[str, tuple[list[DemoInstance], list[DemoVolume]]] = {
                 "trainer-main", "p3.2xlarge", {"team": "ml-research"}, cpu=64, gpu=88, net_mb_day=4200
             ),
             DemoInstance(
-                "inference-prod", "g5.xlarge", {"team": "inference"}, cpu=38, gpu=55, net_mb_day=9000
+                "inference-prod",
+                "g5.xlarge",
+                {"team": "inference"},
+                cpu=38,
+                gpu=55,
+                net_mb_day=9000,
+                gpu_mem_mib=9000,  # peaks at 9000 x 1.32 = 11,880 MiB of the A10G's 24 GB
+                gpu_mem_total_mib=23028,
             ),
             DemoInstance("api-gateway", "m5.large", {"team": "platform"}, cpu=22, net_mb_day=20000),
             DemoInstance(
