@@ -148,15 +148,20 @@ def instance_gpus(cloud: str, instance_type: str) -> InstanceGpus | None:
     return InstanceGpus(instance_type, int(row[0]), models()[row[1]])
 
 
+def mig_slices(product: str) -> int:
+    """Compute slices a MIG-capable card is cut into (gpu_models.yaml `mig_slices`); 7, the
+    A100/H100/H200 figure, when the product is not named or not known."""
+    model = model_for(product) if product else None
+    return model.mig_slices if model and model.mig_slices else models()["A100-80GB"].mig_slices
+
+
 def mig_share(profile: str, product: str) -> float | None:
     """The share of the card a MIG device of `profile` (e.g. "1g.10gb", "mig-3g.40gb") is:
     its compute slices over the card's (7 on A100/H100, 4 on A30). None if not a MIG profile."""
     m = _MIG_PROFILE.search(profile)
     if not m:
         return None
-    model = model_for(product) if product else None
-    slices = model.mig_slices if model and model.mig_slices else models()["A100-80GB"].mig_slices
-    return min(int(m.group(1)) / slices, 1.0)
+    return min(int(m.group(1)) / mig_slices(product), 1.0)
 
 
 def candidates(prices: PriceCatalog, cloud: str, region: str) -> list[Candidate]:
