@@ -220,20 +220,29 @@ def rightsize_metrics(
     current_hourly_usd: float | None,
     need: GpuNeed | None,
 ) -> tuple[dict[str, float | None], dict[str, Any]]:
-    """The metrics and attributes the scanners add for `gpu-rightsize` (empty when the instance
-    type, its price or the telemetry is unknown)."""
+    """The metrics and attributes the scanners add for `gpu-rightsize`: every RIGHTSIZE_FIELDS
+    key, None (or "") where the instance type, its price or the telemetry is unknown."""
     current = instance_gpus(cloud, instance_type)
-    metrics: dict[str, float | None] = {}
-    attrs: dict[str, Any] = {}
+    metrics: dict[str, float | None] = {
+        "gpu_mem_total_gb": None,
+        "gpu_mem_peak_gb": None,
+        "gpu_mem_peak_per_gpu_gb": None,
+        "gpu_activity_max_pct": None,
+        "rightsize_target_hourly_usd": None,
+        "rightsize_monthly_savings_usd": None,
+    }
+    attrs: dict[str, Any] = {"gpu_activity_metric": "", "rightsize_target": "", "rightsize_basis": ""}
     if current is None:
         return metrics, attrs
     metrics["gpu_mem_total_gb"] = current.memory_gb
-    if need is None or current_hourly_usd is None:
+    if need is None:
         return metrics, attrs
+    attrs["gpu_activity_metric"] = need.activity_metric
     metrics["gpu_mem_peak_gb"] = round(need.peak_gb_total, 3)
     metrics["gpu_mem_peak_per_gpu_gb"] = round(need.peak_gb_per_gpu, 3)
     metrics["gpu_activity_max_pct"] = round(need.peak_activity_pct, 2)
-    attrs["gpu_activity_metric"] = need.activity_metric
+    if current_hourly_usd is None:
+        return metrics, attrs
     discount = prices.discount_for(SERVICES[cloud])
     options = candidates(prices, cloud, region)
     pick = pick_rightsize(need, current, current_hourly_usd, options, discount_pct=discount)

@@ -215,7 +215,7 @@ def test_engine_activity_memory_mig_and_rightsize(fake: tuple[FakeK8s, str, Path
     assert train.monthly_cost_usd == pytest.approx(2.80 * 3 / 7 * 730)  # 876.00
     mig_node = obs[("k8s.node", "a100-mig")]
     assert mig_node.monthly_cost_usd == pytest.approx(2.80 * 730)  # one physical card: 2,044.00
-    assert "rightsize_target" not in mig_node.attributes  # on-prem, and shared: not judged
+    assert mig_node.attributes["rightsize_target"] == ""  # on-prem, and shared: not judged
 
     cov = {c.scope: c for c in result.coverage}["context ml"]
     assert "2 MIG instances" in cov.message and "with DCGM_FI_PROF_GR_ENGINE_ACTIVE" in cov.message
