@@ -44,6 +44,9 @@ def _estate() -> FakeK8s:
     }
     mig_node = node_json("a100-mig", gpus=4, resource="nvidia.com/mig-1g.10gb", labels=mig, created=DAYS(90))
     mig_node["status"]["allocatable"]["nvidia.com/mig-3g.40gb"] = "1"
+    # two A100s under `mixed`: one whole (nvidia.com/gpu), one cut into seven 1g slices
+    two = node_json("a100-mixed2", gpus=1, labels={**mig, "nvidia.com/gpu.count": "2"}, created=DAYS(90))
+    two["status"]["allocatable"]["nvidia.com/mig-1g.10gb"] = "7"
     cluster = FakeCluster(
         nodes=[
             node_json(
@@ -51,6 +54,7 @@ def _estate() -> FakeK8s:
             ),
             node_json("g5-ocr", gpus=1, labels=g5, provider_id="aws:///us-east-1a/i-0g5x", created=DAYS(20)),
             mig_node,
+            two,
         ],
         pods=[
             pod_json("llm", "serve-llm", "p4d-busy", gpus=2, started=DAYS(10), owner=("ReplicaSet", "serve")),
@@ -72,6 +76,9 @@ def _estate() -> FakeK8s:
                 resource="nvidia.com/mig-3g.40gb",
                 started=DAYS(5),
                 owner=("ReplicaSet", "train-small"),
+            ),
+            pod_json(
+                "research", "whole-0", "a100-mixed2", gpus=1, started=DAYS(5), owner=("ReplicaSet", "w")
             ),
         ],
     )
@@ -216,6 +223,14 @@ def test_engine_activity_memory_mig_and_rightsize(fake: tuple[FakeK8s, str, Path
     mig_node = obs[("k8s.node", "a100-mig")]
     assert mig_node.monthly_cost_usd == pytest.approx(2.80 * 730)  # one physical card: 2,044.00
     assert mig_node.attributes["rightsize_target"] == ""  # on-prem, and shared: not judged
+    # held: 1/7 + 3/7 of the card; the rest nobody holds: 2,044.00 x 3/7 = 876.00
+    assert mig_node.metrics["idle_gpu_monthly_usd"] == pytest.approx(2.80 * 730 * 3 / 7)
+    # a whole GPU beside MIG devices is one GPU: 2.80 x 730 = 2,044.00 (not 1/8 of two cards)
+    assert obs[("k8s.pod", "whole-0")].monthly_cost_usd == pytest.approx(2.80 * 730)
+    two = obs[("k8s.node", "a100-mixed2")]
+    # 2 x 2.80 x 730 = 4,088.00; the whole GPU held, the sliced one not: 4,088.00 x 1/2 = 2,044.00
+    assert two.monthly_cost_usd == pytest.approx(4088.0)
+    assert two.metrics["idle_gpu_monthly_usd"] == pytest.approx(2044.0)
 
     cov = {c.scope: c for c in result.coverage}["context ml"]
     assert "2 MIG instances" in cov.message and "with DCGM_FI_PROF_GR_ENGINE_ACTIVE" in cov.message
@@ -242,4 +257,9 @@ def test_prometheus_json_that_is_not_an_answer_is_reported(fake: tuple[FakeK8s, 
     assert "GPU utilisation not read" in cov.message
     assert "not an object" in cov.message or "without a result vector" in cov.message
     # the cluster is still judged from the API server's snapshot
-    assert {o.name for o in result.observations if o.kind == "k8s.node"} == {"p4d-busy", "g5-ocr", "a100-mig"}
+    assert {o.name for o in result.observations if o.kind == "k8s.node"} == {
+        "p4d-busy",
+        "g5-ocr",
+        "a100-mig",
+        "a100-mixed2",
+    }

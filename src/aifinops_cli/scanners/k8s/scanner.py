@@ -24,6 +24,8 @@ from aifinops_cli.core.timeutil import age_days, age_hours, parse_time
 from aifinops_cli.pricing.gpu_fit import RIGHTSIZE_FIELDS, GpuNeed, mig_share, rightsize_metrics
 from aifinops_cli.scanners.k8s import cluster as kc
 from aifinops_cli.scanners.k8s.pricing import (
+    GPU_PRODUCT_LABEL,
+    MIG_STRATEGY_LABEL,
     REGION_LABELS,
     GpuShape,
     NodeRate,
@@ -276,16 +278,22 @@ class KubernetesGpuScanner(Scanner):
                     }
                 )
         requested: dict[str, int] = {}
+        held: dict[str, float] = {}  # physical GPUs' worth requested per node
         pod_count: dict[str, int] = {}
-        for _pod, gpus, _ in gpu_pods:
+        for _pod, gpus, res in gpu_pods:
             node_name = _pod["spec"]["nodeName"]
             requested[node_name] = requested.get(node_name, 0) + gpus
+            shape = shapes.get(node_name)
+            if shape is not None:
+                share = gpu_equivalents(gpus, res, gpu_nodes[node_name], shape.devices_per_gpu)
+                held[node_name] = held.get(node_name, 0.0) + share
             pod_count[node_name] = pod_count.get(node_name, 0) + 1
         out = [
             self._node(
                 target.name,
                 node,
                 requested.get(name, 0),
+                held.get(name, 0.0),
                 pod_count.get(name, 0),
                 rates[name],
                 shapes[name],
@@ -319,6 +327,7 @@ class KubernetesGpuScanner(Scanner):
         cluster: str,
         node: dict[str, Any],
         requested: int,
+        held: float,
         pods: int,
         rate: NodeRate | None,
         shape: GpuShape,
@@ -342,7 +351,10 @@ class KubernetesGpuScanner(Scanner):
             line = rate.node_line(gpus, f"node {meta['name']} ({rate.basis})")
             lines = (line,)
             metrics["gpu_hourly_usd"] = round(rate.per_gpu_hourly_usd, 6)
-            metrics["idle_gpu_monthly_usd"] = round(line.monthly_usd * idle / gpus, 6)
+            # the physical GPUs' worth nobody holds (devices / devices per GPU, MIG slices by
+            # their share): (devices - requested) / devices for a node of one device kind
+            free = max(shape.physical - held, 0.0) / shape.physical if shape.physical else idle / gpus
+            metrics["idle_gpu_monthly_usd"] = round(line.monthly_usd * free, 6)
         node_usage = (usage.nodes.get(meta["name"]) if usage else None) or {}
         activity_metric = (usage.node_metric.get(meta["name"], "") if usage else "") or ""
         metrics["gpu_util_avg_pct"] = node_usage.get("avg")
@@ -459,17 +471,11 @@ class KubernetesGpuScanner(Scanner):
             "gpu_mem_peak_gb": pod_usage.get("mem_peak_gb"),
         }
         lines = ()
-        node_labels = ((node or {}).get("metadata") or {}).get("labels") or {}
-        slice_share = (
-            mig_share(resource, node_labels.get("nvidia.com/gpu.product", ""))
-            if "/mig-" in resource
-            else None
-        )
         if rate is not None:
             node_name = pod["spec"]["nodeName"]
-            if slice_share is not None:
-                # a MIG device (mixed strategy) is its profile's compute slices of the card
-                rate = replace(rate, devices_per_gpu=1.0 / slice_share)
+            share_of = gpu_equivalents(gpus, resource, node or {}, rate.devices_per_gpu)
+            if gpus and share_of:
+                rate = replace(rate, devices_per_gpu=gpus / share_of)
             per = rate.devices_per_gpu
             share = f" = {gpus / per:g} physical GPU(s)" if per != 1 else ""
             lines = (rate.gpu_line(gpus, f"{gpus} {resource}{share} on node {node_name} ({rate.basis})"),)
@@ -515,6 +521,21 @@ class KubernetesGpuScanner(Scanner):
                 ),
             ),
         )
+
+
+def gpu_equivalents(gpus: int, resource: str, node: dict[str, Any], devices_per_gpu: float) -> float:
+    """Physical GPUs' worth of `gpus` devices of `resource` on `node`: a MIG device (mixed
+    strategy, nvidia.com/mig-<n>g.<m>gb) is n compute slices of the card (1/7 of an A100, 1/4 of
+    an A30: pricing/data/gpu_models.yaml); a whole GPU beside MIG devices on a mixed node is one
+    GPU; otherwise devices / the node's devices per GPU (MIG single, time-slicing replicas)."""
+    labels = (node.get("metadata") or {}).get("labels") or {}
+    if "/mig-" in resource:
+        share = mig_share(resource, labels.get(GPU_PRODUCT_LABEL, ""))
+        if share is not None:
+            return gpus * share
+    if str(labels.get(MIG_STRATEGY_LABEL, "")).strip().lower() == "mixed":
+        return float(gpus)
+    return gpus / devices_per_gpu if devices_per_gpu else float(gpus)
 
 
 def _rightsize(
