@@ -39,6 +39,7 @@ CATEGORIES = (
     "attribution",
     "duplicate-capability",
     "anomaly",
+    "rightsizing",
 )
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {

@@ -36,6 +36,12 @@ class DemoInstance:
     root_gb: int = 100
     data_gb: int = 0
     spot: bool = False
+    # the CloudWatch agent's GPU series: `gpus` GPUs of `gpu_name`, each with the same
+    # utilisation wave and, where given, memory used around `gpu_mem_mib` of `gpu_mem_total_mib`
+    gpus: int = 1
+    gpu_name: str = "NVIDIA A10G"
+    gpu_mem_mib: float | None = None
+    gpu_mem_total_mib: float | None = None
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,14 @@ ESTATE: dict[str, tuple[list[DemoInstance], list[DemoVolume]]] = {
                 "trainer-main", "p3.2xlarge", {"team": "ml-research"}, cpu=64, gpu=88, net_mb_day=4200
             ),
             DemoInstance(
-                "inference-prod", "g5.xlarge", {"team": "inference"}, cpu=38, gpu=55, net_mb_day=9000
+                "inference-prod",
+                "g5.xlarge",
+                {"team": "inference"},
+                cpu=38,
+                gpu=55,
+                net_mb_day=9000,
+                gpu_mem_mib=9000,  # peaks at 9000 x 1.32 = 11,880 MiB of the A10G's 24 GB
+                gpu_mem_total_mib=23028,
             ),
             DemoInstance("api-gateway", "m5.large", {"team": "platform"}, cpu=22, net_mb_day=20000),
             DemoInstance(
@@ -125,6 +138,26 @@ def _series(typical: float, days: int, per_day: int, now: datetime) -> list[tupl
     return out
 
 
+def _put_gpu(
+    cw: Any, spec: DemoInstance, dims: list[dict[str, str]], index: int, days: int, now: datetime
+) -> None:
+    """One GPU's agent metrics (dimensions as the agent's nvidia_gpu section writes them)."""
+    gdims = [*dims, {"Name": "index", "Value": str(index)}, {"Name": "name", "Value": spec.gpu_name}]
+    series = [("nvidia_smi_utilization_gpu", "Percent", _series(spec.gpu or 0.0, days, 6, now))]
+    if spec.gpu_mem_mib is not None:
+        series.append(("nvidia_smi_memory_used", "Megabytes", _series(spec.gpu_mem_mib, days, 6, now)))
+    if spec.gpu_mem_total_mib is not None:
+        flat = [(ts, spec.gpu_mem_total_mib) for ts, _ in _series(1.0, days, 6, now)]
+        series.append(("nvidia_smi_memory_total", "Megabytes", flat))
+    data = [
+        {"MetricName": name, "Dimensions": gdims, "Timestamp": ts, "Value": v, "Unit": unit}
+        for name, unit, points in series
+        for ts, v in points
+    ]
+    for start in range(0, len(data), 500):
+        cw.put_metric_data(Namespace="CWAgent", MetricData=data[start : start + 500])
+
+
 def seed_region(
     region: str, instances: list[DemoInstance], volumes: list[DemoVolume], now: datetime, days: int = 14
 ) -> None:
@@ -171,18 +204,8 @@ def seed_region(
         for start in range(0, len(data), 500):
             cw.put_metric_data(Namespace="AWS/EC2", MetricData=data[start : start + 500])
         if spec.gpu is not None:
-            gdims = [*dims, {"Name": "index", "Value": "0"}, {"Name": "name", "Value": "NVIDIA A10G"}]
-            gpu = [
-                {
-                    "MetricName": "nvidia_smi_utilization_gpu",
-                    "Dimensions": gdims,
-                    "Timestamp": ts,
-                    "Value": v,
-                    "Unit": "Percent",
-                }
-                for ts, v in _series(spec.gpu, days, 6, now)
-            ]
-            cw.put_metric_data(Namespace="CWAgent", MetricData=gpu)
+            for index in range(spec.gpus):
+                _put_gpu(cw, spec, dims, index, days, now)
     for vol in volumes:
         kwargs: dict[str, Any] = {
             "AvailabilityZone": f"{region}a",

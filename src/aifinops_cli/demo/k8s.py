@@ -4,6 +4,11 @@
 temporary kubeconfig with one context per cluster, and points `options` at them (contexts,
 `kubeconfig`, `prometheus_url` in its K8sSettings). The on-prem nodes carry their chargeback rate in the
 `aifinops.io/gpu-hourly-usd` label, so they are priced without any config. Deterministic.
+
+DCGM: most GPUs publish only `DCGM_FI_DEV_GPU_UTIL`; the p4d node serving summaries publishes
+the engine-activity counter and frame-buffer memory too (busy by GPU_UTIL, 6% by engine
+activity, 7 GB of 40 a GPU: a `gpu-rightsize` to g6.12xlarge), and the on-prem MIG box's slices
+(mixed strategy, 1g.10gb = 1/7 of an A100) report per MIG instance.
 """
 
 from __future__ import annotations
@@ -61,6 +66,20 @@ def demo_k8s_estate(now: datetime, provider_ids: dict[str, str] | None = None) -
                 created=days(30),
             ),
             node_json(
+                "ip-10-1-2-40.ec2.internal",
+                gpus=8,
+                labels={
+                    "node.kubernetes.io/instance-type": "p4d.24xlarge",
+                    "topology.kubernetes.io/region": "us-east-1",
+                    "eks.amazonaws.com/nodegroup": "gpu-a100",
+                    "nvidia.com/gpu.product": "NVIDIA-A100-SXM4-40GB",
+                },
+                provider_id="aws:///us-east-1b/i-0d1c",
+                created=days(45),
+                cpu="96",
+                memory="1152Gi",
+            ),
+            node_json(
                 "ip-10-1-1-20.ec2.internal",
                 created=days(60),
                 labels={
@@ -99,6 +118,15 @@ def demo_k8s_estate(now: datetime, provider_ids: dict[str, str] | None = None) -
                 sidecar=True,
                 labels={"team": "ml-research"},
             ),
+            pod_json(
+                "support",
+                "summarizer-7d9f4-kq8xz",
+                "ip-10-1-2-40.ec2.internal",
+                gpus=8,
+                started=days(21),
+                owner=("ReplicaSet", "summarizer-7d9f4"),
+                labels={"team": "support", "app": "summarizer"},
+            ),
             pod_json("web", "frontend-0", "ip-10-1-1-20.ec2.internal", started=days(10)),
         ],
         jobs=[job_json("llm", "eval-run-42", completed=None, started=days(1))],
@@ -108,10 +136,28 @@ def demo_k8s_estate(now: datetime, provider_ids: dict[str, str] | None = None) -
         "aifinops.io/gpu-hourly-usd": "1.60",
         "node-pool": "dgx-a100",
     }
+    mig = {
+        "nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB",
+        "nvidia.com/mig.strategy": "mixed",
+        "nvidia.com/gpu.count": "1",
+        "aifinops.io/gpu-hourly-usd": "1.60",
+        "node-pool": "a100-mig",
+    }
     onprem = FakeCluster(
         nodes=[
-            node_json(f"dgx-{n:02d}", gpus=8, labels=dgx, created=days(400), cpu="256", memory="2Ti")
-            for n in range(1, 4)
+            *[
+                node_json(f"dgx-{n:02d}", gpus=8, labels=dgx, created=days(400), cpu="256", memory="2Ti")
+                for n in range(1, 4)
+            ],
+            node_json(
+                "mig-01",
+                gpus=7,
+                resource="nvidia.com/mig-1g.10gb",
+                labels=mig,
+                created=days(200),
+                cpu="64",
+                memory="512Gi",
+            ),
         ],
         pods=[
             pod_json(
@@ -139,6 +185,19 @@ def demo_k8s_estate(now: datetime, provider_ids: dict[str, str] | None = None) -
                 )
                 for n in range(4)
             ],
+            *[
+                pod_json(
+                    "cx",
+                    f"embed-{n}",
+                    "mig-01",
+                    gpus=1,
+                    resource="nvidia.com/mig-1g.10gb",
+                    started=days(9),
+                    owner=("ReplicaSet", "embed"),
+                    labels={"team": "cx"},
+                )
+                for n in range(3)
+            ],
         ],
     )
     dcgm = [
@@ -151,6 +210,45 @@ def demo_k8s_estate(now: datetime, provider_ids: dict[str, str] | None = None) -
         DcgmSeries("dgx-01", 1, 0.0, 0.0, "research", "jupyter-kim-0", "main"),
         *[DcgmSeries("dgx-02", g, 88.0, 100.0, "training", f"pretrain-{g // 2}", "main") for g in range(8)],
         *[DcgmSeries("dgx-03", g, 0.0, 0.0) for g in range(8)],
+        # GPU_UTIL reads 70% (a kernel always trickling); the engine was busy 6% at most
+        *[
+            DcgmSeries(
+                "ip-10-1-2-40.ec2.internal",
+                g,
+                35.0,
+                70.0,
+                "support",
+                "summarizer-7d9f4-kq8xz",
+                "main",
+                engine_avg=0.03,
+                engine_max=0.06,
+                fb_used_max=7168.0,
+                fb_free_min=40960.0 - 7168.0,
+                model="NVIDIA A100-SXM4-40GB",
+            )
+            for g in range(8)
+        ],
+        # MIG instances report engine activity, not GPU_UTIL; embed-2 has not used its slice
+        *[
+            DcgmSeries(
+                "mig-01",
+                0,
+                0.0,
+                0.0,
+                "cx",
+                f"embed-{n}",
+                "main",
+                engine_avg=avg,
+                engine_max=top,
+                fb_used_max=used,
+                fb_free_min=9856.0 - used,
+                mig_profile="1g.10gb",
+                mig_id=str(7 + n),
+            )
+            for n, (avg, top, used) in enumerate(
+                ((0.21, 0.45, 6100.0), (0.17, 0.38, 5200.0), (0.0, 0.004, 310.0))
+            )
+        ],
     ]
     return FakeK8s(clusters={"eks-ml": eks, "onprem-dgx": onprem}, dcgm=dcgm)
 

@@ -284,10 +284,11 @@ def test_gpu_instances_and_disks(fake: tuple[FakeGcp, str]) -> None:
     assert cov[f"project {P}"].status == "ok"
     assert cov["project locked-proj"].status == "failed"
     assert "403" in cov["project locked-proj"].message and "gcp-roles" in cov["project locked-proj"].message
-    # paging followed (page size 3), only reads, monitoring batched: 4 queries for 4 running GPU VMs
+    # paging followed (page size 3), only reads, monitoring batched: 5 queries for 4 running GPU VMs
     assert all(method == "GET" for method, _, _ in estate.calls)
-    # 4 queries (CPU mean/max, GPU mean/max); each CPU one has 4 series, paged 3 + 1 -> 2 calls
-    assert estate.count("/timeSeries") == 2 + 2 + 1 + 1
+    # 5 queries (CPU mean/max, GPU mean/max, GPU memory max); each CPU one has 4 series, paged
+    # 3 + 1 -> 2 calls
+    assert estate.count("/timeSeries") == 2 + 2 + 1 + 1 + 1
 
 
 def test_projects_from_resource_manager(fake: tuple[FakeGcp, str]) -> None:
@@ -349,7 +350,7 @@ def test_monitoring_batches_many_instances() -> None:
     estate = FakeGcp(projects={P: proj}, page_size=1000)
     with serve(estate) as url:
         result = GcpComputeScanner(_context(url, [P])).scan()
-    assert estate.count("/timeSeries") == 12
+    assert estate.count("/timeSeries") == 15  # 3 chunks of 100 ids x 5 queries
     assert len(_findings(result)) == 250
 
 

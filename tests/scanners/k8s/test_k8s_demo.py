@@ -39,6 +39,13 @@ def test_demo_k8s_findings() -> None:
         ("k8s-gpu-node-stranded", "dgx-01"): pytest.approx(7008.0),
         # the notebook's 2 GPUs: 2 x 1.60 x 730 = 2336.0
         ("k8s-notebook-idle-gpu", "jupyter-kim-0"): pytest.approx(2336.0),
+        # p4d.24xlarge whose DCGM engine activity (6%) and memory (7 GB a GPU, 56 GB) fit a
+        # g6.12xlarge: (21.957642 - 4.6016) x 730 = 12669.91
+        ("gpu-rightsize", "ip-10-1-2-40.ec2.internal"): pytest.approx(12669.91066),
+        # the MIG box: one A100 at 1.60/h cut in 7 x 1g.10gb, 3 requested: 1.60 x 730 x 4/7 = 667.43
+        ("k8s-gpu-node-stranded", "mig-01"): pytest.approx(667.43),
+        # embed-2's engine activity peaked at 0.4%: its slice, 1.60 x 1/7 x 730 = 166.86
+        ("k8s-pod-gpu-unused", "embed-2"): pytest.approx(166.86),
     }
     assert {c.scope: c.status for c in outcome.report.coverage} == {
         "context eks-ml": "ok",

@@ -5,8 +5,11 @@ clusters under `/clusters/NAME` (a kubeconfig `server:` may carry a path), answe
 endpoints the scanner uses with the real JSON (`NodeList`, `PodList`, `JobList`, with `limit` /
 `continue` paging and the `status.phase!=` field selector) and `403 Forbidden` `Status` objects
 for a cluster whose credentials may not list. `/prometheus/api/v1/query` answers instant
-queries over `DCGM_FI_DEV_GPU_UTIL` with a vector per GPU, as Prometheus does. Every request is
-recorded so tests can count list calls.
+queries of the form the scanner sends (`label_replace(<fn>_over_time(<DCGM metric>[<w>]),
+"aifinops_stat", "<stat>", "", "")` joined with `or`) with a `vector` result, one sample per
+GPU or MIG instance and statistic, labelled as dcgm-exporter labels them (`gpu`, `UUID`,
+`device`, `modelName`, `Hostname`, `GPU_I_PROFILE` / `GPU_I_ID` on MIG instances, the pod's
+`namespace`/`pod`/`container`). Every request is recorded so tests can count list calls.
 """
 
 from __future__ import annotations
@@ -180,7 +183,10 @@ def job_json(namespace: str, name: str, *, completed: datetime | None, started: 
 
 @dataclass
 class DcgmSeries:
-    """One GPU's DCGM_FI_DEV_GPU_UTIL over the window, as avg and max."""
+    """One GPU's (or MIG instance's) DCGM counters over the window: DCGM_FI_DEV_GPU_UTIL as avg
+    and max (percent; dcgm-exporter does not publish it for MIG instances), and where given
+    DCGM_FI_PROF_GR_ENGINE_ACTIVE (ratio 0..1) avg and max, DCGM_FI_DEV_FB_USED max and
+    DCGM_FI_DEV_FB_FREE min (MiB)."""
 
     node: str
     gpu: int
@@ -189,6 +195,25 @@ class DcgmSeries:
     namespace: str = ""
     pod: str = ""
     container: str = ""
+    engine_avg: float | None = None
+    engine_max: float | None = None
+    fb_used_max: float | None = None
+    fb_free_min: float | None = None
+    mig_profile: str = ""  # e.g. "1g.10gb"
+    mig_id: str = ""
+    model: str = "NVIDIA A100-SXM4-80GB"
+
+    def value(self, metric: str, fn: str) -> float | None:
+        """The window statistic `fn` of `metric`, or None when the exporter publishes none."""
+        table: dict[tuple[str, str], float | None] = {
+            ("DCGM_FI_DEV_GPU_UTIL", "avg"): None if self.mig_profile else self.avg,
+            ("DCGM_FI_DEV_GPU_UTIL", "max"): None if self.mig_profile else self.max,
+            ("DCGM_FI_PROF_GR_ENGINE_ACTIVE", "avg"): self.engine_avg,
+            ("DCGM_FI_PROF_GR_ENGINE_ACTIVE", "max"): self.engine_max,
+            ("DCGM_FI_DEV_FB_USED", "max"): self.fb_used_max,
+            ("DCGM_FI_DEV_FB_FREE", "min"): self.fb_free_min,
+        }
+        return table.get((metric, fn))
 
 
 @dataclass
@@ -204,6 +229,7 @@ class FakeK8s:
     clusters: dict[str, FakeCluster] = field(default_factory=dict)
     dcgm: list[DcgmSeries] = field(default_factory=list)
     prometheus_down: bool = False
+    prometheus_body: Any = None  # when set, every Prometheus query is answered with this JSON
     # how the workload's pod reaches Prometheus: "honor" (honorLabels: true: pod/namespace),
     # "exported" (honorLabels: false: the scrape target's pod/namespace, i.e. the exporter's own,
     # win and dcgm-exporter's move to exported_pod/exported_namespace), or "renamed" (a relabel
@@ -268,25 +294,33 @@ def _list(
     return head + b', "items": [' + b",".join(chunk) + b"]}"
 
 
+_PART = re.compile(
+    r'label_replace\((avg|max|min)_over_time\((\w+)(?:\{[^}]*\})?\[\d+[smhdw]\]\),\s*"aifinops_stat",\s*"(\w+)"'
+)
+
+
 def _prometheus(fake: FakeK8s, query: dict[str, list[str]]) -> tuple[int, Any]:
     if fake.prometheus_down:
         return 503, {"status": "error", "errorType": "unavailable", "error": "prometheus is restarting"}
+    if fake.prometheus_body is not None:
+        return 200, fake.prometheus_body
     expr = query.get("query", [""])[0]
-    if "DCGM_FI_DEV_GPU_UTIL" not in expr:
-        return 200, {"status": "success", "data": {"resultType": "vector", "result": []}}
     when = float(query.get("time", ["0"])[0] or 0)
     result = []
-    for stat in ("avg", "max"):
-        if f"{stat}_over_time" not in expr:
-            continue
+    for fn, metric, stat in _PART.findall(expr):
         for s in fake.dcgm:
+            value = s.value(metric, fn)
+            if value is None:
+                continue
             labels = {
                 "gpu": str(s.gpu),
                 "UUID": f"GPU-{s.node}-{s.gpu}",
                 "device": f"nvidia{s.gpu}",
-                "modelName": "NVIDIA A100-SXM4-80GB",
+                "modelName": s.model,
                 "Hostname": s.node,
                 "DCGM_FI_DRIVER_VERSION": "550.90.07",
+                "GPU_I_PROFILE": s.mig_profile,
+                "GPU_I_ID": s.mig_id,
                 "container": s.container,
                 "namespace": s.namespace,
                 "pod": s.pod,
@@ -309,7 +343,6 @@ def _prometheus(fake: FakeK8s, query: dict[str, list[str]]) -> tuple[int, Any]:
                     }
                 )
             labels = {k: v for k, v in labels.items() if v != ""}
-            value = s.avg if stat == "avg" else s.max
             result.append({"metric": labels, "value": [when, repr(float(value))]})
     return 200, {"status": "success", "data": {"resultType": "vector", "result": result}}
 

@@ -1,10 +1,14 @@
 """Accelerated EC2 instances: running ones with their utilisation, stopped ones with their storage.
 
 Utilisation comes from CloudWatch over the lookback window, as daily statistics: CPU and network
-from `AWS/EC2` (every instance has them), GPU utilisation from the CloudWatch agent's NVIDIA
-metrics (`CWAgent` / `nvidia_smi_utilization_gpu`) where the agent publishes them. All queries of
+from `AWS/EC2` (every instance has them), GPU utilisation and GPU memory from the CloudWatch
+agent's NVIDIA metrics (`CWAgent` / `nvidia_smi_utilization_gpu`, `nvidia_smi_memory_used` and
+`nvidia_smi_memory_total`, MiB, one series per GPU with the dimensions `index`, `name`, `host`,
+`arch` and the appended `InstanceId`) where the agent publishes them. All queries of
 a region go into as few GetMetricData calls as possible (500 queries per call); the agent's GPU
-metrics are discovered with one paginated ListMetrics per region. Never one call per instance.
+metrics are discovered with one paginated ListMetrics per region (the utilisation metric; the
+memory metrics of a GPU carry the same dimensions, so they are asked for in the same
+GetMetricData batches without listing them). Never one call per instance.
 
 Spot instances are priced at the Spot price in effect at scan time (DescribeSpotPriceHistory,
 one call per region that runs any), else at the on-demand rate with a note that it is an upper
@@ -23,6 +27,7 @@ from aifinops_cli.core.fanout import ScopeItems
 from aifinops_cli.core.models import Observation
 from aifinops_cli.core.plugin import ScanContext
 from aifinops_cli.core.timeutil import age_days
+from aifinops_cli.pricing.gpu_fit import RIGHTSIZE_FIELDS, GpuNeed, rightsize_metrics
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.pricing import (
     SpotPrices,
@@ -37,6 +42,9 @@ MAX_QUERIES_PER_CALL = 500
 DAY = 86400
 GPU_NAMESPACE = "CWAgent"
 GPU_METRIC = "nvidia_smi_utilization_gpu"
+GPU_MEM_USED = "nvidia_smi_memory_used"  # MiB
+GPU_MEM_TOTAL = "nvidia_smi_memory_total"  # MiB
+MIB_PER_GB = 1024.0
 _STOPPED_AT = re.compile(r"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) (?:GMT|UTC)\)")
 
 
@@ -65,13 +73,20 @@ def _queries_for(instance_id: str, index: int, window: int) -> list[dict[str, An
 
 
 def _gpu_queries(metrics: list[dict[str, Any]], index: int, window: int) -> list[dict[str, Any]]:
+    """Per GPU: utilisation average and maximum, and the peak of memory used and its total (the
+    memory metrics share the utilisation metric's dimensions)."""
     out = []
     for n, metric in enumerate(metrics):
-        for stat, prefix in (("Average", "gpuavg"), ("Maximum", "gpumax")):
+        for name, stat, prefix in (
+            (GPU_METRIC, "Average", "gpuavg"),
+            (GPU_METRIC, "Maximum", "gpumax"),
+            (GPU_MEM_USED, "Maximum", "gpumem"),
+            (GPU_MEM_TOTAL, "Maximum", "gputot"),
+        ):
             out.append(
                 {
                     "Id": f"{prefix}{index}x{n}",
-                    "MetricStat": {"Metric": metric, "Period": window, "Stat": stat},
+                    "MetricStat": {"Metric": {**metric, "MetricName": name}, "Period": window, "Stat": stat},
                     "ReturnData": True,
                 }
             )
@@ -115,6 +130,9 @@ def summarise(values: dict[str, list[float]], index: int, gpu_count: int) -> dic
     gpu_avg = [v for n in range(gpu_count) for v in values.get(f"gpuavg{index}x{n}", [])]
     gpu_max = [v for n in range(gpu_count) for v in values.get(f"gpumax{index}x{n}", [])]
     days = len(cpu_avg)
+    # the peak memory used per GPU over the window, and each GPU's memory, in GB
+    mem_peaks = [max(v) / MIB_PER_GB for n in range(gpu_count) if (v := values.get(f"gpumem{index}x{n}"))]
+    totals = [max(v) / MIB_PER_GB for n in range(gpu_count) if (v := values.get(f"gputot{index}x{n}"))]
     return {
         "metric_days": float(days),
         "cpu_avg_pct": round(sum(cpu_avg) / days, 2) if days else None,
@@ -122,6 +140,9 @@ def summarise(values: dict[str, list[float]], index: int, gpu_count: int) -> dic
         "network_mb_per_day": round(net / days / 1e6, 3) if has_net and days else None,
         "gpu_util_avg_pct": round(sum(gpu_avg) / len(gpu_avg), 2) if gpu_avg else None,
         "gpu_util_max_pct": round(max(gpu_max), 2) if gpu_max else None,
+        "gpu_mem_peak_gb": round(sum(mem_peaks), 3) if mem_peaks else None,
+        "gpu_mem_peak_per_gpu_gb": round(max(mem_peaks), 3) if mem_peaks else None,
+        "gpu_mem_total_gb": round(sum(totals), 3) if totals else None,
     }
 
 
@@ -153,6 +174,7 @@ class GpuInstanceScanner(common.RegionalScanner):
             "network_mb_per_day",
             "state",
             "stopped_days",
+            *RIGHTSIZE_FIELDS,
         ),
     }
 
@@ -275,6 +297,7 @@ class GpuInstanceScanner(common.RegionalScanner):
         if state == "stopped" and stopped:
             when = datetime.strptime(stopped.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
             metrics["stopped_days"] = age_days(when, ctx.now)
+        rs_attrs = self._rightsize(ctx, region, itype, lines, lifecycle, metrics)
         if utilisation is not None:
             source = (
                 "CPU, network and GPU (CloudWatch agent)"
@@ -302,8 +325,34 @@ class GpuInstanceScanner(common.RegionalScanner):
                 "gpu_metrics": utilisation is not None and utilisation.get("gpu_util_max_pct") is not None,
                 "launched_at": inst["LaunchTime"].isoformat() if inst.get("LaunchTime") else None,
                 "lookback_days": ctx.options.lookback_days,
+                **rs_attrs,
             },
             cost_lines=tuple(lines),
             evidence=tuple(evidence),
             unpriced=tuple(dict.fromkeys(missing_skus)),
         )
+
+    @staticmethod
+    def _rightsize(
+        ctx: ScanContext,
+        region: str,
+        itype: str,
+        lines: list[Any],
+        lifecycle: str,
+        metrics: dict[str, float | None],
+    ) -> dict[str, Any]:
+        """`gpu-rightsize` inputs for a running on-demand instance whose agent published GPU
+        memory and utilisation: the cheapest smaller GPU instance that would hold the peaks."""
+        peak, per_gpu, activity = (
+            metrics.get("gpu_mem_peak_gb"),
+            metrics.get("gpu_mem_peak_per_gpu_gb"),
+            metrics.get("gpu_util_max_pct"),
+        )
+        compute = next((x for x in lines if x.sku.startswith("aws.ec2:")), None)
+        need = None
+        if peak is not None and per_gpu is not None and activity is not None:
+            need = GpuNeed(per_gpu, peak, activity, GPU_METRIC)
+        hourly = compute.unit_price_usd if compute is not None and lifecycle == "on-demand" else None
+        rs_metrics, attrs = rightsize_metrics(ctx.prices, "aws", region, itype, hourly, need)
+        metrics.update({k: v for k, v in rs_metrics.items() if metrics.get(k) is None})
+        return attrs

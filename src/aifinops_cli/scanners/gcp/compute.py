@@ -16,8 +16,9 @@ from aifinops_cli.core.fanout import ScopeItems
 from aifinops_cli.core.models import Observation, ScanResult
 from aifinops_cli.core.plugin import ScanContext, Scanner
 from aifinops_cli.core.timeutil import age_days
+from aifinops_cli.pricing.gpu_fit import RIGHTSIZE_FIELDS, GpuNeed, rightsize_metrics
 from aifinops_cli.scanners.gcp import common
-from aifinops_cli.scanners.gcp.monitoring import Monitoring, Window, instance_utilisation
+from aifinops_cli.scanners.gcp.monitoring import GPU_METRIC, Monitoring, Window, instance_utilisation
 from aifinops_cli.scanners.gcp.pricing import SPOT_MODELS, disk_line, instance_lines, read_list_prices
 
 GKE_NODE_LABEL = "goog-gke-node"
@@ -63,6 +64,7 @@ class GcpComputeScanner(Scanner):
             "state",
             "stopped_days",
             "uptime_days",
+            *RIGHTSIZE_FIELDS,
         ),
         "gcp.compute.disk": (
             "age_days",
@@ -175,6 +177,7 @@ class GcpComputeScanner(Scanner):
         metrics["gpu_count"] = float(count)
         metrics["age_days"] = age_days(inst.created, ctx.now)
         metrics["uptime_days"] = age_days(inst.last_start, ctx.now)
+        rs_attrs = self._rightsize(ctx, inst, lines, metrics)
         evidence = []
         if inst.provisioning_model == "PREEMPTIBLE":
             evidence.append(PREEMPTIBLE_NOTE)
@@ -207,11 +210,33 @@ class GcpComputeScanner(Scanner):
                 "gpu_metrics": bool(utilisation and utilisation.get("gpu_util_max_pct") is not None),
                 "launched_at": inst.last_start.isoformat() if inst.last_start else None,
                 "lookback_days": ctx.options.lookback_days,
+                **rs_attrs,
             },
             cost_lines=tuple(lines),
             evidence=tuple(evidence),
             unpriced=tuple(dict.fromkeys(missing)),
         )
+
+    @staticmethod
+    def _rightsize(
+        ctx: ScanContext, inst: common.GceInstance, lines: list[Any], metrics: dict[str, float | None]
+    ) -> dict[str, Any]:
+        """`gpu-rightsize` inputs for a running on-demand A2/A3/G2 VM whose Ops Agent published
+        GPU memory and utilisation (the machine type's price includes its GPUs)."""
+        peak, per_gpu, activity = (
+            metrics.get("gpu_mem_peak_gb"),
+            metrics.get("gpu_mem_peak_per_gpu_gb"),
+            metrics.get("gpu_util_max_pct"),
+        )
+        need = None
+        if peak is not None and per_gpu is not None and activity is not None:
+            need = GpuNeed(per_gpu, peak, activity, GPU_METRIC)
+        machine = next((x for x in lines if x.sku.startswith("gcp.compute:")), None)
+        on_demand = inst.provisioning_model not in SPOT_MODELS and len(lines) > 0
+        hourly = machine.unit_price_usd if machine is not None and on_demand else None
+        rs_metrics, attrs = rightsize_metrics(ctx.prices, "gcp", inst.region, inst.machine_type, hourly, need)
+        metrics.update({k: v for k, v in rs_metrics.items() if metrics.get(k) is None})
+        return attrs
 
     def _disk(
         self, ctx: ScanContext, project: str, disk: common.GceDisk, unpriced: list[dict[str, str]]

@@ -26,6 +26,10 @@ PAGE_SIZE = 10000
 
 CPU_METRIC = "compute.googleapis.com/instance/cpu/utilization"  # fraction 0..1, every VM
 GPU_METRIC = "agent.googleapis.com/gpu/utilization"  # percent 0..100, Ops Agent only
+# bytes, Ops Agent only; one series per GPU (`gpu_number`, `model`, `uuid`) and `memory_state`
+# (used / free): the peak of "used" is what a smaller GPU must hold
+GPU_MEMORY_METRIC = "agent.googleapis.com/gpu/memory/bytes_used"
+BYTES_PER_GB = 1024.0**3
 GKE_REQUEST_METRIC = "kubernetes.io/container/accelerator/request"  # devices per container
 GKE_DUTY_METRIC = "kubernetes.io/container/accelerator/duty_cycle"  # percent 0..100
 
@@ -136,11 +140,13 @@ def instance_utilisation(
     mon: Monitoring, project: str, instance_ids: list[str], window: Window
 ) -> dict[str, dict[str, float | None]]:
     """Daily CPU mean and max for the instances (all VMs have them), and the Ops Agent's GPU
-    utilisation where it is installed. Four calls (plus pages) per 100 instances."""
+    utilisation and GPU memory used where it is installed. Five calls (plus pages) per 100
+    instances."""
     cpu_mean: dict[str, list[float]] = defaultdict(list)
     cpu_max: dict[str, list[float]] = defaultdict(list)
     gpu_mean: dict[str, list[float]] = defaultdict(list)
     gpu_max: dict[str, list[float]] = defaultdict(list)
+    mem_max: dict[str, dict[str, float]] = defaultdict(dict)  # instance -> gpu_number -> bytes
     for first in range(0, len(instance_ids), IDS_PER_QUERY):
         chunk = instance_ids[first : first + IDS_PER_QUERY]
         where = f'resource.type = "gce_instance" AND resource.labels.instance_id = {_one_of(chunk)}'
@@ -152,6 +158,14 @@ def instance_utilisation(
         ):
             for series in mon.daily(project, metric, where, window, aligner):
                 into[label(series, "instance_id")].extend(v * scale for v in series_values(series))
+        for series in mon.daily(project, GPU_MEMORY_METRIC, where, window, "ALIGN_MAX"):
+            if label(series, "memory_state") not in ("", "used"):
+                continue
+            values = series_values(series)
+            if values:
+                per_gpu = mem_max[label(series, "instance_id")]
+                gpu = label(series, "gpu_number") or label(series, "uuid")
+                per_gpu[gpu] = max(per_gpu.get(gpu, 0.0), max(values))
     out: dict[str, dict[str, float | None]] = {}
     for iid in instance_ids:
         days = len(cpu_mean.get(iid, []))
@@ -164,6 +178,10 @@ def instance_utilisation(
             "gpu_util_avg_pct": round(sum(g_mean) / len(g_mean), 2) if g_mean else None,
             "gpu_util_max_pct": round(max(g_max), 2) if g_max else None,
         }
+        peaks = [b / BYTES_PER_GB for b in mem_max.get(iid, {}).values()]
+        if peaks:
+            out[iid]["gpu_mem_peak_gb"] = round(sum(peaks), 3)
+            out[iid]["gpu_mem_peak_per_gpu_gb"] = round(max(peaks), 3)
     return out
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,9 @@ GPU_RESOURCES = (
     "habana.ai/gaudi",
     "gpu.intel.com/i915",
 )
+# MIG devices under the device plugin's `mixed` strategy: one resource per profile
+# (nvidia.com/mig-1g.10gb, nvidia.com/mig-3g.40gb, ...), priced as their share of the card
+MIG_RESOURCE = re.compile(r"nvidia\.com/mig-\d+g\.\d+gb")
 NOT_TERMINAL = "status.phase!=Succeeded,status.phase!=Failed"
 
 
@@ -166,9 +170,10 @@ def gpu_quantity(raw: Any) -> int | None:
 
 def malformed_gpus(resources: dict[str, Any] | None) -> list[str]:
     """The accelerator entries of a resource map that are not whole numbers, e.g. 'nvidia.com/gpu="8Gi"'."""
+    mig = sorted(k for k in (resources or {}) if MIG_RESOURCE.fullmatch(str(k)))
     return [
         f'{key}="{(resources or {})[key]}"'
-        for key in GPU_RESOURCES
+        for key in (*GPU_RESOURCES, *mig)
         if (resources or {}).get(key) not in (None, "") and gpu_quantity((resources or {})[key]) is None
     ]
 
@@ -177,7 +182,8 @@ def gpu_count(resources: dict[str, Any] | None) -> tuple[int, str]:
     """Accelerators in a resource map (allocatable, requests, limits): (count, resource name).
     Malformed quantities count as none here; callers report them (see `malformed_gpus`)."""
     total, name = 0, ""
-    for key in GPU_RESOURCES:
+    mig = sorted(k for k in (resources or {}) if MIG_RESOURCE.fullmatch(str(k)))
+    for key in (*GPU_RESOURCES, *mig):
         count = gpu_quantity((resources or {}).get(key, ""))
         if count:
             total += count

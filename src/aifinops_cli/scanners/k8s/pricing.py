@@ -26,6 +26,7 @@ from typing import Any
 
 from aifinops_cli.core.models import HOURS_PER_MONTH, CostLine
 from aifinops_cli.pricing.catalog import PriceCatalog
+from aifinops_cli.pricing.gpu_fit import mig_slices
 from aifinops_cli.scanners.gcp.common import is_accelerator_optimised
 
 INSTANCE_TYPE_LABELS = ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")
@@ -42,8 +43,6 @@ GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
 GKE_PARTITION_LABEL = "cloud.google.com/gke-gpu-partition-size"  # e.g. "1g.5gb"
 GKE_SHARED_CLIENTS_LABEL = "cloud.google.com/gke-max-shared-clients-per-gpu"
 GPU_RESOURCE_NOTE = "nvidia.com/gpu"
-MIG_SLICES_PER_GPU = 7  # A100, H100, H200, B200: 7 compute slices; A30: 4
-MIG_SLICES_BY_PRODUCT = (("A30", 4),)
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ def gpu_shape(labels: dict[str, str], devices: int) -> tuple[GpuShape, list[str]
             problems.append(f"MIG single without {MIG_GI_SLICES_LABEL}: priced per MIG device")
             return GpuShape(devices, devices, "mig-single", "one MIG device counted as one GPU"), problems
         product = str(labels.get(GPU_PRODUCT_LABEL, ""))
-        total = next((n for key, n in MIG_SLICES_BY_PRODUCT if key in product), MIG_SLICES_PER_GPU)
+        total = mig_slices(product)  # 7 on A100/H100/H200, 4 on A30 (pricing/data/gpu_models.yaml)
         per_gpu = max(total // slices, 1)
         mig = count if count is not None else shared
         physical = -(-mig // per_gpu)
@@ -172,7 +171,7 @@ def _label(labels: dict[str, str], keys: tuple[str, ...]) -> str:
     return next((labels[k] for k in keys if labels.get(k)), "")
 
 
-def _cloud(provider_id: str) -> str:
+def cloud_of(provider_id: str) -> str:
     """aws, gcp, azure, or "" (on-prem, kind, bare metal: anything without a known cloud)."""
     for prefix, cloud in (("aws://", "aws"), ("gce://", "gcp"), ("azure://", "azure")):
         if provider_id.startswith(prefix):
@@ -258,7 +257,7 @@ def _node_rate(
             )
     itype = _label(labels, INSTANCE_TYPE_LABELS)
     region = _label(labels, REGION_LABELS)
-    cloud = _cloud(provider_id)
+    cloud = cloud_of(provider_id)
     if itype:
         accel = labels.get(GKE_ACCELERATOR_LABEL, "")
         tries = {"aws": [_aws], "gcp": [_gcp], "azure": []}.get(cloud, [_aws, _gcp])
@@ -285,7 +284,7 @@ def _node_rate(
 def unpriced_sku(labels: dict[str, str], provider_id: str) -> str:
     itype = _label(labels, INSTANCE_TYPE_LABELS)
     region = _label(labels, REGION_LABELS)
-    cloud = _cloud(provider_id)
+    cloud = cloud_of(provider_id)
     if itype:
         return f"{cloud or 'cloud'}:{itype}:{region or '*'}"
     return "kubernetes:onprem_gpu_hourly_usd (set it in the config's kubernetes section)"

@@ -13,6 +13,7 @@ cover the whole lookback window and raise the confidence of what the snapshot su
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from aifinops_cli.core import overlap
@@ -20,9 +21,27 @@ from aifinops_cli.core.fanout import ScopeItems
 from aifinops_cli.core.models import Observation, ScanResult
 from aifinops_cli.core.plugin import Scanner
 from aifinops_cli.core.timeutil import age_days, age_hours, parse_time
+from aifinops_cli.pricing.gpu_fit import RIGHTSIZE_FIELDS, GpuNeed, mig_share, rightsize_metrics
 from aifinops_cli.scanners.k8s import cluster as kc
-from aifinops_cli.scanners.k8s.pricing import GpuShape, NodeRate, gpu_shape, node_rate, unpriced_sku
-from aifinops_cli.scanners.k8s.prometheus import GpuUsage, PrometheusError, attribute, gpu_usage
+from aifinops_cli.scanners.k8s.pricing import (
+    GPU_PRODUCT_LABEL,
+    MIG_STRATEGY_LABEL,
+    REGION_LABELS,
+    GpuShape,
+    NodeRate,
+    cloud_of,
+    gpu_shape,
+    node_rate,
+    unpriced_sku,
+)
+from aifinops_cli.scanners.k8s.prometheus import (
+    ENGINE_METRIC,
+    METRIC,
+    GpuUsage,
+    PrometheusError,
+    attribute,
+    gpu_usage,
+)
 from aifinops_cli.scanners.k8s.provider import K8sProvider, check_settings
 
 POOL_LABELS = (
@@ -129,13 +148,17 @@ class KubernetesGpuScanner(Scanner):
             "provider_id",
             "ready",
             "unschedulable",
+            *RIGHTSIZE_FIELDS,
         ),
         "k8s.pod": (
             "accelerator_resource",
             "age_days",
             "cluster",
             "dcgm",
+            "gpu_activity_metric",
             "gpu_containers_terminated",
+            "gpu_mem_peak_gb",
+            "gpu_share",
             "gpu_util_avg_pct",
             "gpu_util_max_pct",
             "gpus",
@@ -255,16 +278,22 @@ class KubernetesGpuScanner(Scanner):
                     }
                 )
         requested: dict[str, int] = {}
+        held: dict[str, float] = {}  # physical GPUs' worth requested per node
         pod_count: dict[str, int] = {}
-        for _pod, gpus, _ in gpu_pods:
+        for _pod, gpus, res in gpu_pods:
             node_name = _pod["spec"]["nodeName"]
             requested[node_name] = requested.get(node_name, 0) + gpus
+            shape = shapes.get(node_name)
+            if shape is not None:
+                share = gpu_equivalents(gpus, res, gpu_nodes[node_name], shape.devices_per_gpu)
+                held[node_name] = held.get(node_name, 0.0) + share
             pod_count[node_name] = pod_count.get(node_name, 0) + 1
         out = [
             self._node(
                 target.name,
                 node,
                 requested.get(name, 0),
+                held.get(name, 0.0),
                 pod_count.get(name, 0),
                 rates[name],
                 shapes[name],
@@ -298,6 +327,7 @@ class KubernetesGpuScanner(Scanner):
         cluster: str,
         node: dict[str, Any],
         requested: int,
+        held: float,
         pods: int,
         rate: NodeRate | None,
         shape: GpuShape,
@@ -321,10 +351,16 @@ class KubernetesGpuScanner(Scanner):
             line = rate.node_line(gpus, f"node {meta['name']} ({rate.basis})")
             lines = (line,)
             metrics["gpu_hourly_usd"] = round(rate.per_gpu_hourly_usd, 6)
-            metrics["idle_gpu_monthly_usd"] = round(line.monthly_usd * idle / gpus, 6)
+            # the physical GPUs' worth nobody holds (devices / devices per GPU, MIG slices by
+            # their share): (devices - requested) / devices for a node of one device kind
+            free = max(shape.physical - held, 0.0) / shape.physical if shape.physical else idle / gpus
+            metrics["idle_gpu_monthly_usd"] = round(line.monthly_usd * free, 6)
         node_usage = (usage.nodes.get(meta["name"]) if usage else None) or {}
+        activity_metric = (usage.node_metric.get(meta["name"], "") if usage else "") or ""
         metrics["gpu_util_avg_pct"] = node_usage.get("avg")
         metrics["gpu_util_max_pct"] = node_usage.get("max")
+        metrics["gpu_mem_peak_gb"] = node_usage.get("mem_peak_gb")
+        metrics["gpu_mem_peak_per_gpu_gb"] = node_usage.get("mem_peak_per_gpu_gb")
         spec = node.get("spec") or {}
         ready = any(
             c.get("type") == "Ready" and c.get("status") == "True"
@@ -338,6 +374,19 @@ class KubernetesGpuScanner(Scanner):
             ),
             "",
         )
+        rs_attrs = _rightsize(
+            ctx.prices,
+            labels,
+            spec.get("providerID", ""),
+            instance_type,
+            rate,
+            shape,
+            node_usage,
+            activity_metric,
+            metrics,
+        )
+        if node_usage.get("mem_total_gb") is not None:
+            metrics["gpu_mem_total_gb"] = node_usage["mem_total_gb"]
         return Observation(
             provider="k8s",
             kind="k8s.node",
@@ -362,6 +411,8 @@ class KubernetesGpuScanner(Scanner):
                 "unschedulable": bool(spec.get("unschedulable")),
                 "ready": ready,
                 "dcgm": bool(node_usage),
+                **rs_attrs,
+                "gpu_activity_metric": activity_metric,
                 "lookback_days": ctx.options.lookback_days,
             },
             cost_lines=lines,
@@ -369,7 +420,13 @@ class KubernetesGpuScanner(Scanner):
             evidence=(
                 f"snapshot: {requested} of {gpus} {resource} requested by {pods} pods"
                 + (
-                    f"; DCGM over {ctx.options.lookback_days} days: max {node_usage.get('max')}%"
+                    f"; DCGM over {ctx.options.lookback_days} days: max {node_usage.get('max')}% "
+                    f"({activity_metric or 'no activity counter'})"
+                    + (
+                        f", peak GPU memory {node_usage['mem_peak_gb']:g} GB"
+                        if node_usage.get("mem_peak_gb") is not None
+                        else ""
+                    )
                     if node_usage
                     else ""
                 ),
@@ -402,6 +459,7 @@ class KubernetesGpuScanner(Scanner):
         if containers_done is not None:
             ended_at.append(containers_done)
         pod_usage = (usage.pods.get((ns, name)) if usage else None) or {}
+        pod_metric = (usage.pod_metric.get((ns, name), "") if usage else "") or ""
         activity = parse_time((meta.get("annotations") or {}).get(KUBEFLOW_ACTIVITY))
         metrics: dict[str, float | None] = {
             "gpus": float(gpus),
@@ -410,13 +468,18 @@ class KubernetesGpuScanner(Scanner):
             "gpu_util_max_pct": pod_usage.get("max"),
             "work_ended_hours": age_hours(min(ended_at), ctx.now) if ended_at else None,
             "last_activity_hours": age_hours(activity, ctx.now),
+            "gpu_mem_peak_gb": pod_usage.get("mem_peak_gb"),
         }
         lines = ()
         if rate is not None:
             node_name = pod["spec"]["nodeName"]
+            share_of = gpu_equivalents(gpus, resource, node or {}, rate.devices_per_gpu)
+            if gpus and share_of:
+                rate = replace(rate, devices_per_gpu=gpus / share_of)
             per = rate.devices_per_gpu
             share = f" = {gpus / per:g} physical GPU(s)" if per != 1 else ""
             lines = (rate.gpu_line(gpus, f"{gpus} {resource}{share} on node {node_name} ({rate.basis})"),)
+            metrics["gpu_share"] = round(gpus / per, 6)
         notebook = is_notebook(pod)
         return Observation(
             provider="k8s",
@@ -443,6 +506,7 @@ class KubernetesGpuScanner(Scanner):
                 "gpu_containers_terminated": containers_done is not None,
                 "accelerator_resource": resource,
                 "dcgm": bool(pod_usage),
+                "gpu_activity_metric": pod_metric,
                 "price_basis": rate.basis if rate else "unpriced",
                 "started_at": started.isoformat() if started else None,
                 "lookback_days": ctx.options.lookback_days,
@@ -459,10 +523,69 @@ class KubernetesGpuScanner(Scanner):
         )
 
 
+def gpu_equivalents(gpus: int, resource: str, node: dict[str, Any], devices_per_gpu: float) -> float:
+    """Physical GPUs' worth of `gpus` devices of `resource` on `node`: a MIG device (mixed
+    strategy, nvidia.com/mig-<n>g.<m>gb) is n compute slices of the card (1/7 of an A100, 1/4 of
+    an A30: pricing/data/gpu_models.yaml); a whole GPU beside MIG devices on a mixed node is one
+    GPU; otherwise devices / the node's devices per GPU (MIG single, time-slicing replicas)."""
+    labels = (node.get("metadata") or {}).get("labels") or {}
+    if "/mig-" in resource:
+        share = mig_share(resource, labels.get(GPU_PRODUCT_LABEL, ""))
+        if share is not None:
+            return gpus * share
+    if str(labels.get(MIG_STRATEGY_LABEL, "")).strip().lower() == "mixed":
+        return float(gpus)
+    return gpus / devices_per_gpu if devices_per_gpu else float(gpus)
+
+
+def _rightsize(
+    prices: Any,
+    labels: dict[str, str],
+    provider_id: str,
+    instance_type: str,
+    rate: NodeRate | None,
+    shape: GpuShape,
+    node_usage: dict[str, float],
+    activity_metric: str,
+    metrics: dict[str, float | None],
+) -> dict[str, Any]:
+    """`gpu-rightsize` inputs for a cloud node priced at its instance type's catalog rate (GPUs
+    included), with DCGM memory and activity, and not shared (MIG or time-slicing: the node's
+    users, not its size, are the question there)."""
+    cloud = cloud_of(provider_id)
+    region = next((labels[k] for k in REGION_LABELS if labels.get(k)), "")
+    hourly = None
+    if (
+        rate is not None
+        and not shape.sharing
+        and rate.basis.startswith(("aws.ec2:", "gcp.compute:"))
+        and "+" not in rate.basis  # N1 + attached GPUs: not an instance type of the GPU map
+    ):
+        hourly = rate.node_hourly_usd
+    need = None
+    peak, per_gpu, top = (
+        node_usage.get("mem_peak_gb"),
+        node_usage.get("mem_peak_per_gpu_gb"),
+        node_usage.get("max"),
+    )
+    if peak is not None and per_gpu is not None and top is not None:
+        need = GpuNeed(per_gpu, peak, top, activity_metric)
+    rs_metrics, attrs = rightsize_metrics(prices, cloud, region, instance_type, hourly, need)
+    metrics.update({k: v for k, v in rs_metrics.items() if metrics.get(k) is None})
+    return attrs
+
+
 def _dcgm_note(usage: GpuUsage, gpu_pods: int) -> tuple[str, str]:
     """The coverage note on DCGM, and a problem when its series name none of the GPU pods."""
     forms = ", ".join(f"{n} via {form}" for form, n in sorted(usage.pod_label_forms.items()))
-    note = f"GPU utilisation from DCGM ({usage.series} GPU series"
+    counter = (
+        f"{usage.engine_series} with {ENGINE_METRIC}, the rest {METRIC}"
+        if usage.engine_series
+        else f"{METRIC}; no {ENGINE_METRIC}"
+    )
+    note = f"GPU utilisation from DCGM ({usage.series} GPU series: {counter}"
+    if usage.mig_series:
+        note += f"; {usage.mig_series} MIG instances"
     if forms:
         note += f"; pods matched: {forms}"
     if usage.pod_series_unmatched:
