@@ -27,6 +27,7 @@ from aifinops_cli.core.history import (
 from aifinops_cli.core.money import signed_usd, usd
 from aifinops_cli.output.markdown import table as md_table
 from aifinops_cli.output.safe import plain
+from aifinops_cli.output.table import Column, fit_table, resource_label
 
 TOP_KEYS = 6
 BAR = 24
@@ -137,20 +138,42 @@ def history(
             out += [note, ""]
         stdout_console(global_options(ctx)).file.write("\n".join(out))
         return
-    t = Table(
+    # too wide for the terminal: "other" goes first, then the trend bar, then the smallest keys,
+    # the findings count and the time; the run, its total and its change always stay
+    drops = {
+        "Finished": 2,
+        "Findings": 4,
+        **{k: 10 + j for j, k in enumerate(keys)},
+        "Trend": 25,
+        "other": 30,
+    }
+    cols = [
+        Column(
+            col,
+            "right" if 2 <= i < len(columns) - 1 else "left",
+            drops.get(col, 0) if i in (1, *range(4, len(columns))) else 0,
+        )
+        for i, col in enumerate(columns)
+    ]
+    cells = [[Text(plain(v), style="red" if i == len(r) - 1 else "") for i, v in enumerate(r)] for r in rows]
+    console = stdout_console(global_options(ctx))
+    t = fit_table(
+        cols,
+        cells,
+        console.width,
         title=Text(plain(f"Fragmentation tax over time, by {by} ({directory})"), style="italic"),
         title_justify="left",
     )
-    for i, col in enumerate(columns):
-        t.add_column(
-            Text(plain(col)),
-            justify="right" if 2 <= i < len(columns) - 1 else "left",
-            style="red" if i == len(columns) - 1 else None,
-        )
-    for r in rows:
-        t.add_row(*_cells(r))
-    console = stdout_console(global_options(ctx))
     console.print(t)
+    shown = {str(c.header) for c in t.columns}
+    left_out = [c for c in columns if c not in shown and c not in ("Finished", "Trend")]
+    if left_out:
+        console.print(
+            Text(
+                f"not shown at this width: {', '.join(plain(c) for c in left_out)} (see --format markdown)",
+                style="dim",
+            )
+        )
     if note:
         console.print(Text(note, style="yellow"))
 
@@ -187,7 +210,7 @@ def _item_rows(items: list[dict[str, Any]], value: str = "monthly_savings_usd") 
         [
             i["severity"],
             i["rule_id"],
-            f"{i['resource_id']}" + (f" ({i['resource_name']})" if i["resource_name"] else ""),
+            resource_label(i["resource_id"], i["resource_name"] or ""),
             i["region"] or "",
             i["owner"],
             usd(i[value] or 0.0),
