@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +11,7 @@ from rich.console import JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
-from aifinops_cli.cli.common import fail, global_options, stdout_console
+from aifinops_cli.cli.common import FormatOption, SummaryFormat, fail, global_options, stdout_console
 from aifinops_cli.core.config import find_config_file, load_config
 from aifinops_cli.core.history import (
     TREND_DIMENSIONS,
@@ -27,16 +26,13 @@ from aifinops_cli.core.history import (
 from aifinops_cli.core.money import signed_usd, usd
 from aifinops_cli.output.markdown import table as md_table
 from aifinops_cli.output.safe import plain
-from aifinops_cli.output.table import Column, fit_table, resource_label
+from aifinops_cli.output.table import Column, fit_table, left_out, resource_label
 
 TOP_KEYS = 6
 BAR = 24
 
 
-class Format(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    MARKDOWN = "markdown"
+Format = SummaryFormat  # the formats every command prints (cli/common.py)
 
 
 StateDir = Annotated[
@@ -48,9 +44,7 @@ StateDir = Annotated[
         "~/.local/state/aifinops).",
     ),
 ]
-FormatOpt = Annotated[
-    Format, typer.Option("--format", "-f", case_sensitive=False, help="table, json or markdown.")
-]
+FormatOpt = FormatOption
 
 
 def _cells(row: list[Any]) -> list[Text]:
@@ -165,15 +159,9 @@ def history(
         title_justify="left",
     )
     console.print(t)
-    shown = {str(c.header) for c in t.columns}
-    left_out = [c for c in columns if c not in shown and c not in ("Finished", "Trend")]
-    if left_out:
-        console.print(
-            Text(
-                f"not shown at this width: {', '.join(plain(c) for c in left_out)} (see --format markdown)",
-                style="dim",
-            )
-        )
+    gone = left_out(cols[:-1], cells, t, " (see --format markdown)")  # the bar is no loss
+    if gone is not None:
+        console.print(gone)
     if note:
         console.print(Text(note, style="yellow"))
 

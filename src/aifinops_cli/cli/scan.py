@@ -27,6 +27,7 @@ from aifinops_cli.cli.common import (
     stdout_console,
     write_report,
 )
+from aifinops_cli.cli.help import place_scan_options
 from aifinops_cli.cli.rules_cmd import print_warnings
 from aifinops_cli.cli.unattended import UnattendedRun
 from aifinops_cli.core.baseline import load_fingerprints
@@ -193,7 +194,7 @@ def scan(
     ] = None,
     output_format: Annotated[
         list[str] | None,
-        typer.Option("--format", "-f", help="table, json, markdown, csv (repeatable or comma-separated)."),
+        typer.Option("--format", "-f", help="Report formats (listed from the registry by cli/help.py)."),
     ] = None,
     output: Annotated[
         Path | None,
@@ -420,6 +421,7 @@ def scan_command() -> Callable[..., None]:
         providers = {}  # `scan` itself reports it, exit 2
     extra = [(name, opt, _option(cls, opt)) for name, cls in providers.items() for opt in cls.options]
     base = inspect.signature(scan, eval_str=True)
+    place_scan_options(list(base.parameters.values()))  # help panels, every format named
     params = [*base.parameters.values(), *(param for _, _, param in extra)]
 
     @functools.wraps(scan)

@@ -122,6 +122,21 @@ def fit_table(
     return t
 
 
+def left_out(
+    columns: Sequence[Column], rows: Sequence[Sequence[Any]], table: Table, note: str = ""
+) -> Text | None:
+    """A dim line naming the columns `fit_table` left out for width (blank ones are not news)."""
+    shown = {str(c.header) for c in table.columns}
+    gone = [
+        c.header
+        for i, c in enumerate(columns)
+        if c.drop and c.header and c.header not in shown and any(_text(r[i]).strip() for r in rows)
+    ]
+    if not gone:
+        return None
+    return Text(f"not shown at this width: {', '.join(plain(h) for h in gone)}{note}", style="dim")
+
+
 def resource_label(resource_id: str, name: str) -> str:
     """`id (name)`, or the id alone when the name repeats it (`dgx-03`, `ns/pod` named `pod`)."""
     if not name or name == resource_id or resource_id.endswith(f"/{name}"):
