@@ -375,16 +375,17 @@ def scan(
     if opts.debug:
         for error in outcome.internal_errors:
             traceback.print_exception(error, file=sys.stderr)
-    written = emit(report, planned, opts)
-    if not opts.quiet:
-        for path in written:
-            err.print(f"wrote {markup(path)}")
+    if not opts.quiet:  # before the report, so a terminal ends on the report's headline
         for entry in report.coverage:
             if entry.status in ("failed", "skipped"):
                 err.print(
                     f"[yellow]{'warning' if entry.status == 'failed' else 'skipped'}:[/] "
                     f"{markup(entry.scanner)} {markup(entry.scope)}: {markup(entry.message)}"
                 )
+    written = emit(report, planned, opts)
+    if not opts.quiet:
+        for path in written:
+            err.print(f"wrote {markup(path)}")
     code = exit_code(report, fail_on, len(outcome.internal_errors))
     if code != ExitCode.OK:  # also with -q: a cron mail must say what happened
         sys.stderr.write(
