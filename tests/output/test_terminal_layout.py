@@ -146,7 +146,7 @@ def test_demo_analysis_digests_in_the_terminal(demo_doc: dict[str, Any]) -> None
     assert title in text
     after = text[text.index(title) :].splitlines()
     row = next(line for line in after if f" {name} " in line)
-    assert f"${cost:,.2f}" in row
+    assert (f"${cost:,.4f}" if 0 < cost < 1 else f"${cost:,.2f}") in row  # under $1: 4 places
 
 
 def _finding(
@@ -206,3 +206,32 @@ def test_resource_label() -> None:
     assert resource_label("research/jupyter-kim-0", "jupyter-kim-0") == "research/jupyter-kim-0"
     assert resource_label("i-0abc", "notebook-jane") == "i-0abc (notebook-jane)"
     assert resource_label("i-0abc", "") == "i-0abc"
+
+
+def test_digest_top_rows_dollars_and_shares() -> None:
+    teams = [["research", 115, 9.6441, 0.8945], ["cx", 36, 0.4982, 0.0462]]
+    teams += [[f"t{n}", 1, 0.01, 0.001] for n in range(6)]
+    report = _report([], [])
+    report.analysis = {
+        "llm": {
+            "title": "LLM request logs",
+            "summary": {"requests": 3442396},
+            "tables": [
+                {
+                    "title": "LLM spend by team",
+                    "columns": ["team", "requests", "cost USD", "share"],
+                    "rows": teams,
+                },
+                {"title": "LLM price table (USD per 1M tokens)", "columns": ["model"], "rows": [["m"]]},
+            ],
+        }
+    }
+    text, _ = _print(report, 80)
+    assert "LLM spend by team (top 5 of 8)" in text  # 2 + 6 rows, 5 shown
+    assert "3,442,396" in text  # thousands grouped
+    research = next(line for line in text.splitlines() if " research " in line)
+    assert "$9.64" in research and "89%" in research  # 0.8945 x 100 = 89.45 -> 89%
+    cx = next(line for line in text.splitlines() if " cx " in line)
+    assert "$0.4982" in cx and "5%" in cx  # under $1: 4 places; 0.0462 -> 5%
+    assert " t4 " not in text  # the sixth row and after: only in the other formats
+    assert "LLM price table" not in text  # not a terminal digest

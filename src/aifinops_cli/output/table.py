@@ -75,6 +75,7 @@ DIGESTS: tuple[Digest, ...] = (
         "AI spend by owner and component", ("Owner", "Total", *_COMPONENTS), dollars=("Total", *_COMPONENTS)
     ),
     Digest("Top egress flows", ("From", "To", "$/mo", "Class", "GB/mo", "Owners", "AI"), dollars=("$/mo",)),
+    Digest("LLM unit economics", ("per", "average cost USD", "count"), dollars=("average cost USD",)),
     Digest("forecast"),
 )
 
@@ -284,8 +285,8 @@ def _cell(value: Any, spec: Digest | None = None, header: str = "") -> str:
         return plain(value)
     if spec is not None and header in spec.shares:
         return f"{value * 100:.0f}%"
-    if spec is not None and header in spec.dollars:
-        return usd(value)
+    if spec is not None and header in spec.dollars:  # cents would round a per-request cost away
+        return usd(value, 4 if 0 < abs(value) < 1 else 2)
     return f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
 
 
