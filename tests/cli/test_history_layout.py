@@ -76,3 +76,19 @@ def test_history_fits_the_terminal(state: Path, width: int) -> None:
         assert "zombie-infrastructure" not in note and "$56,777.30" in result.stdout  # 2 x 28,388.65
     else:
         assert "not shown at this width" not in result.stdout
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_diff_fits_the_terminal(state: Path, width: int) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["diff", "previous", "latest", "--state-dir", str(state)],
+        env={"COLUMNS": str(width), "NO_COLOR": "1"},
+    )
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= width for line in lines), max(lines, key=len)
+    # every amount doubled: 49,117.26 -> 98,234.52; zombie-infrastructure 28,388.65 -> 56,777.30
+    assert "+$49,117.26" in result.stdout and "+$28,388.65" in result.stdout
+    if width == 80:
+        assert "not shown at this width: Before, After" in " ".join(result.stdout.split())

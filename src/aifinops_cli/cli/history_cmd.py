@@ -30,6 +30,8 @@ from aifinops_cli.output.table import Column, fit_table, left_out, resource_labe
 
 TOP_KEYS = 6
 BAR = 24
+# a diff table too wide for the terminal loses these first (highest first); the change stays
+DIFF_DROPS = {"Before": 3, "After": 2, "Region": 3, "Severity": 2}
 
 
 Format = SummaryFormat  # the formats every command prints (cli/common.py)
@@ -300,13 +302,17 @@ def _render_diff(
     for title, cols, rows in sections:
         if not rows:
             continue
-        t = Table(title=title, title_justify="left")
-        for col in cols:
-            t.add_column(
+        fitted = [
+            Column(
                 col,
-                justify="right" if col in ("Monthly waste", "Before", "After", "Change") else "left",
-                overflow="fold",
+                "right" if col in ("Monthly waste", "Before", "After", "Change") else "left",
+                DIFF_DROPS.get(col, 0),
             )
-        for r in rows:
-            t.add_row(*_cells(r))
+            for col in cols
+        ]
+        cells = [_cells(r) for r in rows]
+        t = fit_table(fitted, cells, console.width, title=title, title_justify="left")
         console.print(t)
+        gone = left_out(fitted, cells, t, " (see --format markdown or json)")
+        if gone is not None:
+            console.print(gone)
