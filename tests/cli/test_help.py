@@ -134,3 +134,14 @@ def test_forecast_demo_markdown_and_80_columns() -> None:
     assert narrow.exit_code == 0, narrow.stderr
     assert all(len(line) <= 80 for line in narrow.stdout.splitlines())
     assert "not shown at this width:" in narrow.stdout  # the notes and errors, named
+
+
+@pytest.mark.parametrize("command", [["rules", "list"], ["scanners", "list"]])
+def test_lists_fit_80_columns(command: list[str]) -> None:
+    result = CliRunner().invoke(app, command, env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines), max(lines, key=len)
+    assert "not shown at this width:" in result.stdout  # what was left out is named
+    wide = CliRunner().invoke(app, command, env={"COLUMNS": "250"})
+    assert "not shown at this width" not in wide.stdout
