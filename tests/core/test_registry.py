@@ -80,7 +80,7 @@ def test_provider_flags_sit_in_their_own_help_panels(runner) -> None:
     assert panels["Kubernetes"] == ["--kube-context", "--prometheus-url"]
     assert panels["LLM logs"] == ["--llm-logs", "--llm-log-format", "--show-prompts"]
     assert panels["Billing exports"] == ["--billing", "--billing-format"]
-    assert "--regions" not in panels["Options"] and "--demo" in panels["Options"]
+    assert "--regions" not in panels["What to scan"] and "--demo" in panels["What to scan"]
     assert run_cli(runner, "scan", "--provider", "nope").exit_code == 2
 
 

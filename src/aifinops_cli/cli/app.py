@@ -11,7 +11,8 @@ import typer
 
 from aifinops_cli import __version__
 from aifinops_cli.cli import forecast, history_cmd, rules_cmd, scan, scanners_cmd
-from aifinops_cli.cli.common import ErrorMappingGroup, GlobalOptions
+from aifinops_cli.cli.common import GlobalOptions
+from aifinops_cli.cli.help import RootGroup
 from aifinops_cli.core.exitcodes import ExitCode
 from aifinops_cli.output.safe import plain
 
@@ -19,7 +20,9 @@ app = typer.Typer(
     name="aifinops",
     help="Audit what AI workloads really cost and find the money that leaks out of them.",
     no_args_is_help=True,
-    cls=ErrorMappingGroup,  # any AifinopsError: its one line and exit code (errors.py)
+    # any AifinopsError: its one line and exit code (errors.py); the flags below also after a
+    # command (`aifinops scan -q`); plain value placeholders (cli/help.py)
+    cls=RootGroup,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

@@ -9,8 +9,9 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -29,6 +30,21 @@ if TYPE_CHECKING:
     from aifinops_cli.output.base import Formatter
 
 STDOUT = "-"
+
+
+class SummaryFormat(StrEnum):
+    """The one list of formats every command but `scan` prints (forecast, history, diff...);
+    `scan` writes any registered report format (output/, cli/help.py format_names)."""
+
+    TABLE = "table"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+FormatOption = Annotated[
+    SummaryFormat,
+    typer.Option("--format", "-f", case_sensitive=False, help=f"Print as {', '.join(SummaryFormat)}."),
+]
 
 
 @dataclass

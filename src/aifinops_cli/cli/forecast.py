@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import JustifyMethod
-from rich.table import Table
+from rich.text import Text
 
-from aifinops_cli.cli.common import fail, global_options, stdout_console
+from aifinops_cli.cli.common import FormatOption, SummaryFormat, fail, global_options, stdout_console
 from aifinops_cli.core.config import find_config_file, load_config
 from aifinops_cli.core.exitcodes import ExitCode
 from aifinops_cli.core.models import CoverageEntry, Finding
@@ -24,6 +23,9 @@ from aifinops_cli.forecasting import anomaly
 from aifinops_cli.forecasting.charges import USAGE, DailyCharge
 from aifinops_cli.forecasting.model import ForecastUnavailable
 from aifinops_cli.forecasting.plan import MAX_ERROR_PCT, GroupForecast, forecast_groups
+from aifinops_cli.output.markdown import table as md_table
+from aifinops_cli.output.safe import md_text, plain
+from aifinops_cli.output.table import Column, fit_table, left_out
 from aifinops_cli.scanners.billing.series import read_daily
 
 BY_CHOICES = ("owner-service", "owner", "service")
@@ -64,7 +66,7 @@ def forecast(
     by: Annotated[
         str, typer.Option("--by", help="Group by owner-service, owner or service (LLM: team and model).")
     ] = "owner-service",
-    output_format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+    output_format: FormatOption = SummaryFormat.TABLE,
     max_error: Annotated[
         float,
         typer.Option("--max-error", help="Backtest error (%) above which a forecast is marked unreliable."),
@@ -97,8 +99,6 @@ def forecast(
             cut = date.fromisoformat(as_of)
         except ValueError:
             fail(f"--as-of must be a date, YYYY-MM-DD (got {as_of!r})")
-    if output_format not in ("table", "json"):
-        fail("--format must be table or json")
     if by not in BY_CHOICES:
         fail(f"--by must be one of {', '.join(BY_CHOICES)}")
     if not (billing or llm_logs or demo):
@@ -168,10 +168,10 @@ def forecast(
         for a in found
     ]
     findings = evaluate(rules, observations)
-    if output_format == "json":
+    if output_format is SummaryFormat.JSON:
         typer.echo(json.dumps(_doc(results, findings, coverage, currency, by), indent=2))
     else:
-        _print(opts, results, findings, coverage, currency, top)
+        _print(opts, results, findings, coverage, currency, top, output_format is SummaryFormat.MARKDOWN)
 
 
 def _finding_dict(f: Finding) -> dict[str, Any]:
@@ -213,6 +213,7 @@ def _print(
     coverage: list[CoverageEntry],
     currency: str,
     top: int,
+    markdown: bool = False,
 ) -> None:
     console = stdout_console(opts)
     money = lambda x: "-" if x is None else f"{x:,.2f}"  # noqa: E731
@@ -222,18 +223,16 @@ def _print(
         end = as_of.replace(day=28) + timedelta(days=4)
         last = end.replace(day=1) - timedelta(days=1)
         title += f"; month end = {as_of:%b} {last:%d}, next month = {end:%B}"
-    t = Table(title=title, title_justify="left")
-    columns: tuple[tuple[str, JustifyMethod], ...] = (
-        ("Owner", "left"),
-        ("Service", "left"),
-        ("Month to date", "right"),
-        ("Month end (P10-P90)", "right"),
-        ("Next month (P10-P90)", "right"),
-        ("Backtest error", "right"),
-        ("", "left"),
+    # too wide for the terminal: the notes go first, then the backtest error, then month to date
+    columns = (
+        Column("Owner"),
+        Column("Service"),
+        Column("Month to date", "right", drop=3),
+        Column("Month end (P10-P90)", "right"),
+        Column("Next month (P10-P90)", "right"),
+        Column("Backtest error", "right", drop=2),
+        Column("Note", drop=1),
     )
-    for col, just in columns:
-        t.add_column(col, justify=just, overflow="fold")
 
     def cell(r: Any) -> str:
         if r is None:
@@ -241,39 +240,61 @@ def _print(
         fmt = ",.0f" if abs(r.hi) >= 1000 else ",.2f"
         return f"{r.point:{fmt}} ({r.lo:{fmt}}-{r.hi:{fmt}})"
 
+    rows: list[list[str]] = []
     for g in results[: top + 1]:
         nm = g.next_month
         err = "-" if nm is None or nm.mape_pct is None else f"±{nm.mape_pct:.1f}% ({len(nm.backtests)} tests)"
         note = g.status + (f": {g.reason}" if g.reason else "")
         if g.recurring_next_month:
             note += f"; recurring {money(g.recurring_next_month)} next month"
-        t.add_row(g.owner, g.service, money(g.month_to_date), cell(g.month_end), cell(nm), err, note)
-    console.print(t)
-    if findings:
-        a = Table(title="Spend anomalies (category anomaly)", title_justify="left")
-        anomaly_columns: tuple[tuple[str, JustifyMethod], ...] = (
-            ("What", "left"),
-            ("Started", "left"),
-            ("Spent", "right"),
-            ("Expected", "right"),
-            ("Above expected", "right"),
-            ("Still going on", "left"),
-        )
-        for col, just in anomaly_columns:
-            a.add_column(col, justify=just, overflow="fold")
-        for f in findings:
-            ev = f.evidence
-            when = f"{ev.get('started')}, {int(ev.get('periods', 0))} {ev.get('unit')}(s)"
-            a.add_row(
+        rows.append([g.owner, g.service, money(g.month_to_date), cell(g.month_end), cell(nm), err, note])
+    anomaly_columns = (
+        Column("What"),
+        Column("Started"),
+        Column("Spent", "right", drop=2),
+        Column("Expected", "right", drop=1),
+        Column("Above expected", "right"),
+        Column("Still going on"),
+    )
+    anomaly_rows: list[list[str]] = []
+    for f in findings:
+        ev = f.evidence
+        anomaly_rows.append(
+            [
                 f.observation.name,
-                when,
+                f"{ev.get('started')}, {int(ev.get('periods', 0))} {ev.get('unit')}(s)",
                 money(ev.get("actual_usd")),
                 money(ev.get("expected_usd")),
                 money(f.monthly_cost_usd),
                 "yes" if ev.get("ongoing") else f"no (ended {ev.get('last')})",
-            )
-        console.print(a)
+            ]
+        )
+    warnings = [f"{c.scope}: {c.message}" for c in coverage if c.status != "ok"]
+    anomalies_title = "Spend anomalies (category anomaly)"
+    if markdown:
+        out = [f"# {md_text(title)}", "", *md_table([c.header for c in columns], rows), ""]
+        if anomaly_rows:
+            out += [
+                f"## {anomalies_title}",
+                "",
+                *md_table([c.header for c in anomaly_columns], anomaly_rows),
+                "",
+            ]
+            out += [f"{md_text(BLIND_SPOTS)}.", ""]
+        out += [f"- warning: {md_text(w)}" for w in warnings]
+        console.file.write("\n".join(out).rstrip("\n") + "\n")
+        return
+    cells = [[Text(plain(v)) for v in r] for r in rows]
+    table = fit_table(columns, cells, console.width, title=Text(title), title_justify="left")
+    console.print(table)
+    gone = left_out(columns, rows, table, " (see --format markdown or json)")
+    if gone is not None:
+        console.print(gone)
+    if anomaly_rows:
+        cells = [[Text(plain(v)) for v in r] for r in anomaly_rows]
+        console.print(
+            fit_table(anomaly_columns, cells, console.width, title=anomalies_title, title_justify="left")
+        )
         console.print(f"[dim]{BLIND_SPOTS}.[/]")
-    for c in coverage:
-        if c.status != "ok":
-            console.print(f"[yellow]warning:[/] {c.scope}: {c.message}")
+    for w in warnings:
+        console.print(Text.assemble(("warning:", "yellow"), " ", plain(w)))

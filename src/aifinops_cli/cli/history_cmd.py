@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +11,7 @@ from rich.console import JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
-from aifinops_cli.cli.common import fail, global_options, stdout_console
+from aifinops_cli.cli.common import FormatOption, SummaryFormat, fail, global_options, stdout_console
 from aifinops_cli.core.config import find_config_file, load_config
 from aifinops_cli.core.history import (
     TREND_DIMENSIONS,
@@ -27,15 +26,15 @@ from aifinops_cli.core.history import (
 from aifinops_cli.core.money import signed_usd, usd
 from aifinops_cli.output.markdown import table as md_table
 from aifinops_cli.output.safe import plain
+from aifinops_cli.output.table import Column, fit_table, left_out, resource_label
 
 TOP_KEYS = 6
 BAR = 24
+# a diff table too wide for the terminal loses these first (highest first); the change stays
+DIFF_DROPS = {"Before": 3, "After": 2, "Region": 3, "Severity": 2}
 
 
-class Format(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    MARKDOWN = "markdown"
+Format = SummaryFormat  # the formats every command prints (cli/common.py)
 
 
 StateDir = Annotated[
@@ -47,9 +46,7 @@ StateDir = Annotated[
         "~/.local/state/aifinops).",
     ),
 ]
-FormatOpt = Annotated[
-    Format, typer.Option("--format", "-f", case_sensitive=False, help="table, json or markdown.")
-]
+FormatOpt = FormatOption
 
 
 def _cells(row: list[Any]) -> list[Text]:
@@ -137,20 +134,36 @@ def history(
             out += [note, ""]
         stdout_console(global_options(ctx)).file.write("\n".join(out))
         return
-    t = Table(
+    # too wide for the terminal: "other" goes first, then the trend bar, then the smallest keys,
+    # the findings count and the time; the run, its total and its change always stay
+    drops = {
+        "Finished": 2,
+        "Findings": 4,
+        **{k: 10 + j for j, k in enumerate(keys)},
+        "Trend": 25,
+        "other": 30,
+    }
+    cols = [
+        Column(
+            col,
+            "right" if 2 <= i < len(columns) - 1 else "left",
+            drops.get(col, 0) if i in (1, *range(4, len(columns))) else 0,
+        )
+        for i, col in enumerate(columns)
+    ]
+    cells = [[Text(plain(v), style="red" if i == len(r) - 1 else "") for i, v in enumerate(r)] for r in rows]
+    console = stdout_console(global_options(ctx))
+    t = fit_table(
+        cols,
+        cells,
+        console.width,
         title=Text(plain(f"Fragmentation tax over time, by {by} ({directory})"), style="italic"),
         title_justify="left",
     )
-    for i, col in enumerate(columns):
-        t.add_column(
-            Text(plain(col)),
-            justify="right" if 2 <= i < len(columns) - 1 else "left",
-            style="red" if i == len(columns) - 1 else None,
-        )
-    for r in rows:
-        t.add_row(*_cells(r))
-    console = stdout_console(global_options(ctx))
     console.print(t)
+    gone = left_out(cols[:-1], cells, t, " (see --format markdown)")  # the bar is no loss
+    if gone is not None:
+        console.print(gone)
     if note:
         console.print(Text(note, style="yellow"))
 
@@ -187,7 +200,7 @@ def _item_rows(items: list[dict[str, Any]], value: str = "monthly_savings_usd") 
         [
             i["severity"],
             i["rule_id"],
-            f"{i['resource_id']}" + (f" ({i['resource_name']})" if i["resource_name"] else ""),
+            resource_label(i["resource_id"], i["resource_name"] or ""),
             i["region"] or "",
             i["owner"],
             usd(i[value] or 0.0),
@@ -289,13 +302,17 @@ def _render_diff(
     for title, cols, rows in sections:
         if not rows:
             continue
-        t = Table(title=title, title_justify="left")
-        for col in cols:
-            t.add_column(
+        fitted = [
+            Column(
                 col,
-                justify="right" if col in ("Monthly waste", "Before", "After", "Change") else "left",
-                overflow="fold",
+                "right" if col in ("Monthly waste", "Before", "After", "Change") else "left",
+                DIFF_DROPS.get(col, 0),
             )
-        for r in rows:
-            t.add_row(*_cells(r))
+            for col in cols
+        ]
+        cells = [_cells(r) for r in rows]
+        t = fit_table(fitted, cells, console.width, title=title, title_justify="left")
         console.print(t)
+        gone = left_out(fitted, cells, t, " (see --format markdown or json)")
+        if gone is not None:
+            console.print(gone)

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from aifinops_cli.cli.common import fail, global_options, stderr_console, stdout_console
@@ -22,6 +21,7 @@ from aifinops_cli.core.rules import (
 )
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.output.safe import markup, plain
+from aifinops_cli.output.table import Column, fit_table, left_out
 
 app = typer.Typer(
     help="List, validate and explain the rules that turn observations into findings.", no_args_is_help=True
@@ -96,16 +96,22 @@ def list_rules(
         return
     if output_format != "table":
         fail(f"unknown format {output_format!r} (table, json)")
-    table = Table(title=f"{len(loaded)} rules")
-    for col in ("ID", "Category", "Severity", "Applies to", "Parameters"):
-        table.add_column(col, overflow="fold")
+    # too wide for the terminal: the parameters go first (`rules show ID` has them), then the kinds
+    columns = [Column("ID"), Column("Category"), Column("Severity"), Column("Applies to", drop=2)]
+    columns.append(Column("Parameters", drop=3))
+    rows = []
     for r in loaded:
         params = ", ".join(f"{k}={v}" for k, v in r.params.items())
         rid = r.id if r.enabled else f"{r.id} (disabled)"
-        table.add_row(
-            *(Text(plain(v)) for v in (rid, r.category, _level(r.severity), ", ".join(r.resource), params))
+        rows.append(
+            [Text(plain(v)) for v in (rid, r.category, _level(r.severity), ", ".join(r.resource), params)]
         )
-    stdout_console(global_options(ctx)).print(table)
+    console = stdout_console(global_options(ctx))
+    table = fit_table(columns, rows, console.width, title=f"{len(loaded)} rules")
+    console.print(table)
+    gone = left_out(columns, rows, table, " (see `aifinops rules show ID` or --format json)")
+    if gone is not None:
+        console.print(gone)
 
 
 @app.command("show")

@@ -27,6 +27,7 @@ from aifinops_cli.cli.common import (
     stdout_console,
     write_report,
 )
+from aifinops_cli.cli.help import place_scan_options
 from aifinops_cli.cli.rules_cmd import print_warnings
 from aifinops_cli.cli.unattended import UnattendedRun
 from aifinops_cli.core.baseline import load_fingerprints
@@ -193,7 +194,7 @@ def scan(
     ] = None,
     output_format: Annotated[
         list[str] | None,
-        typer.Option("--format", "-f", help="table, json, markdown, csv (repeatable or comma-separated)."),
+        typer.Option("--format", "-f", help="Report formats (listed from the registry by cli/help.py)."),
     ] = None,
     output: Annotated[
         Path | None,
@@ -374,16 +375,17 @@ def scan(
     if opts.debug:
         for error in outcome.internal_errors:
             traceback.print_exception(error, file=sys.stderr)
-    written = emit(report, planned, opts)
-    if not opts.quiet:
-        for path in written:
-            err.print(f"wrote {markup(path)}")
+    if not opts.quiet:  # before the report, so a terminal ends on the report's headline
         for entry in report.coverage:
             if entry.status in ("failed", "skipped"):
                 err.print(
                     f"[yellow]{'warning' if entry.status == 'failed' else 'skipped'}:[/] "
                     f"{markup(entry.scanner)} {markup(entry.scope)}: {markup(entry.message)}"
                 )
+    written = emit(report, planned, opts)
+    if not opts.quiet:
+        for path in written:
+            err.print(f"wrote {markup(path)}")
     code = exit_code(report, fail_on, len(outcome.internal_errors))
     if code != ExitCode.OK:  # also with -q: a cron mail must say what happened
         sys.stderr.write(
@@ -420,6 +422,7 @@ def scan_command() -> Callable[..., None]:
         providers = {}  # `scan` itself reports it, exit 2
     extra = [(name, opt, _option(cls, opt)) for name, cls in providers.items() for opt in cls.options]
     base = inspect.signature(scan, eval_str=True)
+    place_scan_options(list(base.parameters.values()))  # help panels, every format named
     params = [*base.parameters.values(), *(param for _, _, param in extra)]
 
     @functools.wraps(scan)

@@ -6,7 +6,6 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from aifinops_cli.cli.common import fail, global_options, stdout_console
@@ -20,6 +19,7 @@ from aifinops_cli.core.registry import (
     provider_of,
 )
 from aifinops_cli.output.safe import plain
+from aifinops_cli.output.table import Column, fit_table, left_out
 
 app = typer.Typer(help="List the providers and scanners (built in and from plugins).", no_args_is_help=True)
 
@@ -88,30 +88,42 @@ def list_scanners(
         typer.echo(json.dumps({"providers": providers, "scanners": rows}, indent=2))
         return
     console = stdout_console(global_options(ctx))
-    ptable = Table(title=f"{len(providers)} providers (entry points: {PROVIDER_GROUP})")
-    for col in ("Name", "Help panel", "Config section", "Scope", "Scanners", "Client library", "Description"):
-        ptable.add_column(col, overflow="fold")
-    for p in providers:
-        ptable.add_row(
-            *(
-                Text(plain(v))
-                for v in (
-                    p["name"],
-                    p["panel"],
-                    f"{p['section']}:",
-                    p["scope"],
-                    ", ".join(p["scanners"]),
-                    _client_cell(p),
-                    p["description"],
-                )
+    # too wide for the terminal: the client library, help panel and config section columns go
+    pcols = [
+        Column("Name"),
+        Column("Help panel", drop=3),
+        Column("Config section", drop=2),
+        Column("Scope"),
+        Column("Scanners"),
+        Column("Client library", drop=4),
+        Column("Description"),
+    ]
+    prows = [
+        [
+            Text(plain(v))
+            for v in (
+                p["name"],
+                p["panel"],
+                f"{p['section']}:",
+                p["scope"],
+                ", ".join(p["scanners"]),
+                _client_cell(p),
+                p["description"],
             )
-        )
+        ]
+        for p in providers
+    ]
+    title = f"{len(providers)} providers (entry points: {PROVIDER_GROUP})"
+    ptable = fit_table(pcols, prows, console.width, title=title)
     console.print(ptable)
-    table = Table(title=f"{len(rows)} scanners (entry points: {GROUP})")
-    for col in ("Name", "Provider", "Observes", "Description"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(
-            *(Text(plain(v)) for v in (r["name"], r["provider"], ", ".join(r["kinds"]), r["description"]))
-        )
-    console.print(table)
+    gone = left_out(pcols, prows, ptable, " (see --format json)")
+    if gone is not None:
+        console.print(gone)
+    scols = [Column("Name"), Column("Provider", drop=1), Column("Observes"), Column("Description")]
+    srows = [
+        [Text(plain(v)) for v in (r["name"], r["provider"], ", ".join(r["kinds"]), r["description"])]
+        for r in rows
+    ]
+    console.print(
+        fit_table(scols, srows, console.width, title=f"{len(rows)} scanners (entry points: {GROUP})")
+    )

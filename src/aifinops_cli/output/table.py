@@ -1,17 +1,21 @@
-"""Terminal tables (rich): the headline, waste by category, findings by savings, coverage gaps."""
+"""Terminal tables (rich): the headline, waste by category, findings by savings, the analysis
+digests, what was not scanned, and the headline again at the end where the eye lands."""
 
 from __future__ import annotations
 
 import io
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
-from rich.console import Console, Group, JustifyMethod
+from rich.console import Console, Group, JustifyMethod, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from aifinops_cli.core.models import Finding, Report
+from aifinops_cli.core.models import CoverageEntry, Finding, Report
 from aifinops_cli.core.money import money, signed_usd, usd
 from aifinops_cli.core.report import UNOWNED, totals, unpriced_headline
 from aifinops_cli.core.rules import severity_ranks
@@ -27,7 +31,118 @@ def _t(value: Any, style: str = "") -> Text:
 # a terminal shows the largest findings of each category; the rest are one summary row (the
 # JSON, CSV, Markdown and HTML reports list every finding). 100,000 rich rows take 80 s.
 ROWS_PER_CATEGORY = 200
+# below this width a finding's rule and region go under its resource instead of in columns
+WIDE = 120
+# rows of each analysis digest (spend by team, egress routes...); the other formats have all
+DIGEST_ROWS = 5
+# scopes listed by name in one "not scanned" note before "and N more"
+NOTE_SCOPES = 3
+EVERY_FORMAT = "every finding is in --format json, csv, markdown or html"
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A terminal column. `drop` orders what goes first when a table is wider than the terminal
+    (highest first); 0 never goes. A column whose every cell is blank is never shown."""
+
+    header: str
+    justify: JustifyMethod = "left"
+    drop: int = 0
+
+
+@dataclass(frozen=True)
+class Digest:
+    """An analysis table the terminal shows, compactly: `match` is part of its title
+    (case-insensitive); `columns` are kept in this order of importance (empty: all of them,
+    left to right), each shown in the table's own order; `dollars` are shown as `$1,234.50`
+    and `shares` (fractions of 1) as percentages."""
+
+    match: str
+    columns: tuple[str, ...] = ()
+    dollars: tuple[str, ...] = ()
+    shares: tuple[str, ...] = ()
+
+
+_SPEND = ("cost USD", "share", "requests")
+_COMPONENTS = ("compute/GPU", "model APIs", "storage & vector DBs", "data transfer", "retrieval")
+DIGESTS: tuple[Digest, ...] = (
+    *(
+        Digest(f"LLM spend by {by}", (by, *_SPEND), dollars=("cost USD",), shares=("share",))
+        for by in ("team", "app", "customer", "model")
+    ),
+    Digest(
+        "AI spend by owner and component", ("Owner", "Total", *_COMPONENTS), dollars=("Total", *_COMPONENTS)
+    ),
+    Digest("Top egress flows", ("From", "To", "$/mo", "Class", "GB/mo", "Owners", "AI"), dollars=("$/mo",)),
+    Digest("LLM unit economics", ("per", "average cost USD", "count"), dollars=("average cost USD",)),
+    Digest("forecast"),
+)
+
+
+# a cell longer than this wraps rather than costing the table a column (a hostile or very long
+# resource id must not push the rule and region off a 200-column terminal)
+MEASURE_CELL = 48
+
+
+def _text(cell: Any) -> str:
+    return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+def _natural_width(
+    columns: Sequence[Column], rows: Sequence[Sequence[Any]], indices: list[int], **layout: Any
+) -> int:
+    """The table's unwrapped width, each cell's lines counted up to MEASURE_CELL characters."""
+    t = Table(**layout)
+    for i in indices:
+        t.add_column(Text(plain(columns[i].header)))
+    for r in rows:
+        t.add_row(*(Text("\n".join(x[:MEASURE_CELL] for x in _text(r[i]).split("\n"))) for i in indices))
+    return Console(file=io.StringIO(), width=100_000).measure(t).maximum
+
+
+def fit_table(
+    columns: Sequence[Column], rows: Sequence[Sequence[Any]], width: int, **table_args: Any
+) -> Table:
+    """A rich table that reads at `width`: columns with only blank cells left out, then the
+    most droppable columns left out until the rest fit unwrapped (what still does not fit wraps
+    inside its cells, never past the edge)."""
+    keep = [i for i in range(len(columns)) if any(_text(r[i]).strip() for r in rows)] if rows else []
+    keep = keep or list(range(len(columns)))
+    layout = {k: v for k, v in table_args.items() if k in ("show_edge", "box", "padding")}
+    for i in sorted((i for i in keep if columns[i].drop), key=lambda i: -columns[i].drop):
+        if _natural_width(columns, rows, keep, **layout) <= width:
+            break
+        keep.remove(i)
+    t = Table(**table_args)
+    for i in keep:
+        c = columns[i]
+        t.add_column(Text(plain(c.header)), justify=c.justify, overflow="fold")
+    for r in rows:
+        t.add_row(*(r[i] for i in keep))
+    return t
+
+
+def left_out(
+    columns: Sequence[Column], rows: Sequence[Sequence[Any]], table: Table, note: str = ""
+) -> Text | None:
+    """A dim line naming the columns `fit_table` left out for width (blank ones are not news)."""
+    shown = {str(c.header) for c in table.columns}
+    gone = [
+        c.header
+        for i, c in enumerate(columns)
+        if c.drop and c.header and c.header not in shown and any(_text(r[i]).strip() for r in rows)
+    ]
+    if not gone:
+        return None
+    return Text(f"not shown at this width: {', '.join(plain(h) for h in gone)}{note}", style="dim")
+
+
+def resource_label(resource_id: str, name: str) -> str:
+    """`id (name)`, or the id alone when the name repeats it (`dgx-03`, `ns/pod` named `pod`)."""
+    if not name or name == resource_id or resource_id.endswith(f"/{name}"):
+        return resource_id
+    return f"{resource_id} ({name})"
 
 
 def _marks(f: Finding) -> str:
@@ -35,9 +150,22 @@ def _marks(f: Finding) -> str:
     return ", ".join(m for m, on in (("known", f.status == "known"), ("overlaps", bool(f.overlaps))) if on)
 
 
+def _folded(f: Finding) -> bool:
+    """A priced finding worth $0.00 a month: one line for all of them, not a table row each
+    (an unpriced one stays listed: its amount is unknown, not zero)."""
+    return not f.unpriced and not f.overlaps and round(f.estimated_monthly_savings_usd, 2) == 0
+
+
+def _scope_lines(report: Report) -> tuple[list[CoverageEntry], list[CoverageEntry]]:
+    """Scopes that failed (errors: a table) and scopes skipped or partly read (a short note)."""
+    failed = [c for c in report.coverage if c.status == "failed"]
+    noted = [c for c in report.coverage if c.status in ("skipped", "partial")]
+    return failed, noted
+
+
 def headline(report: Report) -> Panel:
     s = totals(report.active_findings)
-    failed = sum(1 for c in report.coverage if c.status != "ok")
+    failed, noted = _scope_lines(report)
     text = Text()
     text.append("Fragmentation tax: ", style="bold")
     text.append(f"{usd(s['monthly_waste_usd'])}/month", style="bold red")
@@ -63,30 +191,25 @@ def headline(report: Report) -> Panel:
         if blind:
             text.append(f" (blind spots: {', '.join(blind)})", style="yellow")
     if failed:
-        text.append(f"\n{failed} scope(s) could not be scanned: see coverage below", style="yellow")
+        text.append(f"\n{len(failed)} scope(s) could not be scanned: see Scan errors", style="yellow")
+    if noted:
+        text.append(f"\n{len(noted)} scope(s) skipped or partly read: see the notes", style="dim")
     return Panel(text, expand=False)
 
 
-def _breakdown(title: str, data: dict[str, float], total: float) -> Table:
-    t = Table(title=title, title_justify="left", show_edge=False)
-    t.add_column(title.split()[-1].capitalize())
-    t.add_column("Monthly waste", justify="right")
-    t.add_column("Share", justify="right")
-    for k, v in data.items():
-        t.add_row(_t(k), usd(v), f"{(v / total * 100) if total else 0:.0f}%")
-    return t
+def _breakdown(title: str, data: dict[str, float], total: float, width: int) -> Table:
+    columns = [
+        Column(title.split()[-1].capitalize()),
+        Column("Monthly waste", "right"),
+        Column("Share", "right"),
+    ]
+    rows = [[_t(k), usd(v), f"{(v / total * 100) if total else 0:.0f}%"] for k, v in data.items()]
+    return fit_table(columns, rows, width, title=title, title_justify="left", show_edge=False)
 
 
-def renderables(report: Report, width: int = 140) -> list[Any]:
-    """Narrow terminals get fewer columns rather than every cell wrapped into ribbons."""
-    wide = width >= 120
-    s = totals(report.active_findings)
-    parts: list[Any] = [headline(report)]
-    if s["findings"]:
-        parts.append(_breakdown("Waste by category", s["by_category"], s["monthly_waste_usd"]))
-        parts.append(_breakdown("Waste by owner", s["by_owner"], s["monthly_waste_usd"]))
-    findings = sorted(report.active_findings, key=lambda f: f.category)
-    order = {k: i for i, k in enumerate(s["by_category"])}
+def _finding_tables(findings: list[Finding], order: dict[str, int], width: int) -> list[RenderableType]:
+    wide = width >= WIDE
+    findings = sorted(findings, key=lambda f: f.category)
     # by savings; an unpriced finding by severity first (core/rules.severity_ranks), so one
     # with no known dollars is not cut off below ROWS_PER_CATEGORY
     ranks: dict[int, float] = {}
@@ -99,75 +222,176 @@ def renderables(report: Report, width: int = 140) -> list[Any]:
             not f.unpriced,
         )
     )
+    if wide:
+        columns = [
+            Column("Sev"),
+            Column("Rule", drop=2),
+            Column("Resource"),
+            Column("Region", drop=3),
+            Column("Owner"),
+            Column("Cost/mo", "right", drop=4),
+            Column("Savings/mo", "right"),
+            Column("", drop=1),
+        ]
+    else:  # the rule and region under the resource: fewer columns, not every cell in ribbons
+        columns = [
+            Column("Sev"),
+            Column("Resource"),
+            Column("Owner"),
+            Column("Savings/mo", "right"),
+            Column(""),
+        ]
+    parts: list[RenderableType] = []
     for category, group in groupby(findings, key=lambda f: f.category):
         items = list(group)
         counted = sum(f.estimated_monthly_savings_usd for f in items if not f.overlaps)
-        t = Table(
-            title=_t(f"{category}: {usd(counted)}/month", "italic"), title_justify="left", show_lines=False
-        )
-        columns: list[tuple[str, JustifyMethod]] = [
-            ("Sev", "left"),
-            ("Rule", "left"),
-            ("Resource", "left"),
-            ("Region", "left"),
-            ("Owner", "left"),
-            ("Cost/mo", "right"),
-            ("Savings/mo", "right"),
-            ("", "left"),
-        ]
-        if not wide:
-            columns = [c for c in columns if c[0] not in ("Rule", "Region", "Cost/mo")]
-        for col, just in columns:
-            t.add_column(col, justify=just, overflow="fold")
+        rows: list[list[Any]] = []
         for f in items[:ROWS_PER_CATEGORY]:
             o = f.observation
-            resource = o.id + (f" ({o.name})" if o.name else "")
-            cells: list[str | Text] = [
-                Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]),
-                _t(f.rule_id),
-                _t(resource),
-                _t(o.region),
-                _t(o.owner or UNOWNED),
-                money(f.monthly_cost_usd, bool(f.unpriced)),
-                money(f.estimated_monthly_savings_usd, bool(f.unpriced)),
-                _marks(f),
-            ]
-            if not wide:
-                label = _t(resource)
-                label.append(f"\n{plain(f.rule_id)}, {plain(o.region)}", style="dim")
-                cells = [cells[0], label, *cells[4:5], *cells[6:]]
-            t.add_row(*cells)
+            label = _t(resource_label(o.id, o.name))
+            sev = Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value])
+            owner = _t(o.owner or UNOWNED)
+            savings = money(f.estimated_monthly_savings_usd, bool(f.unpriced))
+            if wide:
+                cost = money(f.monthly_cost_usd, bool(f.unpriced))
+                rows.append([sev, _t(f.rule_id), label, _t(o.region), owner, cost, savings, _marks(f)])
+            else:
+                label.append("\n" + ", ".join(plain(v) for v in (f.rule_id, o.region) if v), style="dim")
+                rows.append([sev, label, owner, savings, _marks(f)])
         rest = items[ROWS_PER_CATEGORY:]
         if rest:
             more = Text(
                 f"... {len(rest):,} more {category} findings "
-                f"({usd(sum(f.estimated_monthly_savings_usd for f in rest))}/month): "
-                "every finding is in --format json, csv, markdown or html",
+                f"({usd(sum(f.estimated_monthly_savings_usd for f in rest))}/month): {EVERY_FORMAT}",
                 style="dim",
             )
-            t.add_row("", more, *([""] * (len(columns) - 2)))
-        parts.append(t)
+            rows.append([more if c.header == "Resource" else "" for c in columns])
+        title = _t(f"{category}: {usd(counted)}/month", "italic")
+        parts.append(fit_table(columns, rows, width, title=title, title_justify="left"))
+    return parts
+
+
+def _fold_line(folded: list[Finding]) -> Text:
+    by_rule = Counter(f.rule_id for f in folded)
+    rules = ", ".join(
+        f"{plain(rule)} x{n}" for rule, n in sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+    return Text(f"{len(folded)} finding(s) at $0.00/month: {rules} ({EVERY_FORMAT})", style="dim")
+
+
+def _cell(value: Any, spec: Digest | None = None, header: str = "") -> str:
+    """An analysis value as text: grouped thousands, dollars and shares as the digest says."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return plain(value)
+    if spec is not None and header in spec.shares:
+        return f"{value * 100:.0f}%"
+    if spec is not None and header in spec.dollars:  # cents would round a per-request cost away
+        return usd(value, 4 if 0 < abs(value) < 1 else 2)
+    return f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
+
+
+def _digest(spec: Digest, table: dict[str, Any], width: int) -> Table | None:
+    headers = [str(c) for c in table.get("columns", [])]
+    rows = [list(r) for r in table.get("rows", []) if isinstance(r, list | tuple) and len(r) == len(headers)]
+    if not headers or not rows:
+        return None
+    wanted = list(spec.columns) or headers
+    keep = [h for h in wanted if h in headers]
+    if not keep:
+        return None
+    shown = [i for i, h in enumerate(headers) if h in keep]  # the table's own column order
+    columns = [
+        Column(
+            headers[i],
+            "right" if isinstance(rows[0][i], int | float) else "left",
+            drop=keep.index(headers[i]),
+        )
+        for i in shown
+    ]
+    top = rows[:DIGEST_ROWS]
+    title = plain(table.get("title", ""))
+    if len(rows) > len(top):
+        title += f" (top {len(top)} of {len(rows)})"
+    cells = [[_t(_cell(r[i], spec, headers[i])) for i in shown] for r in top]
+    return fit_table(columns, cells, width, title=_t(title, "italic"), title_justify="left", show_edge=False)
+
+
+def _analysis(report: Report, width: int) -> list[RenderableType]:
+    parts: list[RenderableType] = []
     for section in report.analysis.values():
-        if isinstance(section, dict) and section.get("summary"):
-            t = Table(
-                title=_t(section.get("title", ""), "italic"),
-                title_justify="left",
-                show_header=False,
-                show_edge=False,
+        if not isinstance(section, dict):
+            continue
+        if section.get("summary"):
+            rows = [[_t(k), _t(_cell(v))] for k, v in section["summary"].items()]
+            parts.append(
+                fit_table(
+                    [Column(""), Column("", "right")],
+                    rows,
+                    width,
+                    title=_t(section.get("title", ""), "italic"),
+                    title_justify="left",
+                    show_header=False,
+                    show_edge=False,
+                )
             )
-            t.add_column()
-            t.add_column(justify="right")
-            for k, v in section["summary"].items():
-                t.add_row(_t(k), _t(f"{v:,.2f}" if isinstance(v, float) else v))
-            parts.append(t)
-    failed = [c for c in report.coverage if c.status != "ok"]
+        for table in section.get("tables", []) or []:
+            if not isinstance(table, dict):
+                continue
+            title = str(table.get("title", "")).lower()
+            spec = next((d for d in DIGESTS if d.match.lower() in title), None)
+            digest = _digest(spec, table, width) if spec else None
+            if digest is not None:
+                parts.append(digest)
+    return parts
+
+
+def _notes(noted: list[CoverageEntry]) -> list[Text]:
+    """Skipped and partly read scopes, one line per scanner, status and reason."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for c in noted:
+        groups.setdefault((c.status, c.scanner, c.message), []).append(c.scope)
+    out = []
+    for (status, scanner, message), scopes in groups.items():
+        named = ", ".join(plain(s) for s in scopes[:NOTE_SCOPES])
+        if len(scopes) > NOTE_SCOPES:
+            named += f" and {len(scopes) - NOTE_SCOPES} more"
+        what = "Skipped" if status == "skipped" else "Partly read"
+        out.append(
+            Text(
+                f"{what}: {plain(scanner)} {named}" + (f": {plain(message)}" if message else ""),
+                style="yellow",
+            )
+        )
+    return out
+
+
+def renderables(report: Report, width: int = 140) -> list[RenderableType]:
+    """Narrow terminals get fewer columns rather than every cell wrapped into ribbons."""
+    active = report.active_findings
+    s = totals(active)
+    folded = [f for f in active if _folded(f)]
+    listed = [f for f in active if not _folded(f)]
+    parts: list[RenderableType] = [headline(report)]
+    if listed:
+        categories = {f.category for f in listed}
+        owners = {f.observation.owner or UNOWNED for f in listed}
+        by_category = {k: v for k, v in s["by_category"].items() if k in categories}
+        by_owner = {k: v for k, v in s["by_owner"].items() if k in owners}
+        parts.append(_breakdown("Waste by category", by_category, s["monthly_waste_usd"], width))
+        parts.append(_breakdown("Waste by owner", by_owner, s["monthly_waste_usd"], width))
+    order = {k: i for i, k in enumerate(s["by_category"])}
+    parts += _finding_tables(listed, order, width)
+    if folded:
+        parts.append(_fold_line(folded))
+    parts += _analysis(report, width)
+    failed, noted = _scope_lines(report)
     if failed:
-        t = Table(title="Not scanned", title_justify="left", title_style="yellow")
-        for col in ("Scanner", "Scope", "Status", "Why"):
-            t.add_column(col, overflow="fold")
-        for c in failed:
-            t.add_row(_t(c.scanner), _t(c.scope), _t(c.status), _t(c.message))
-        parts.append(t)
+        rows = [[_t(c.scanner), _t(c.scope), _t(c.message)] for c in failed]
+        columns = [Column("Scanner"), Column("Scope"), Column("Why")]
+        parts.append(
+            fit_table(columns, rows, width, title="Scan errors", title_justify="left", title_style="yellow")
+        )
+    parts += _notes(noted)
     if report.unpriced:
         parts.append(
             Text(
@@ -176,6 +400,7 @@ def renderables(report: Report, width: int = 140) -> list[Any]:
                 style="yellow",
             )
         )
+    parts.append(headline(report))  # again at the end: a long report scrolls the first one away
     return parts
 
 
