@@ -32,8 +32,8 @@ from aifinops_cli.cli.unattended import UnattendedRun
 from aifinops_cli.core.baseline import load_fingerprints
 from aifinops_cli.core.config import MAX_LOOKBACK_DAYS, Config, find_config_file, load_config
 from aifinops_cli.core.exitcodes import ExitCode, meaning
+from aifinops_cli.core.gate import Gate
 from aifinops_cli.core.models import Report, Severity
-from aifinops_cli.core.money import usd
 from aifinops_cli.core.pipeline import RequestError, ScanRequest, prepare, run
 from aifinops_cli.core.plugin import Limits, Provider, ProviderOption, ScanOptions
 from aifinops_cli.core.registry import (
@@ -140,12 +140,11 @@ def emit(report: Report, planned: list[tuple[Formatter, Path | None]], opts: Glo
     return written
 
 
-def exit_code(report: Report, fail_on: Severity | None, internal_errors: int) -> ExitCode:
+def exit_code(report: Report, fail_on: Severity | Gate | None, internal_errors: int) -> ExitCode:
     if internal_errors:
         return ExitCode.INTERNAL
-    if fail_on is not None and any(
-        f.status == "new" and f.severity.rank >= fail_on.rank for f in report.active_findings
-    ):
+    gate = fail_on if isinstance(fail_on, Gate) else Gate(fail_on)
+    if gate.tripped(report):
         return ExitCode.FINDINGS
     if report.nothing_scanned:
         return ExitCode.SCAN_FAILED
@@ -275,6 +274,16 @@ def scan(
             "--timestamped", help="Name files aifinops-report-YYYYMMDDTHHMMSSZ.<ext> in --output-dir."
         ),
     ] = False,
+    # -- CI gate, alerts and outputs (README "In CI") --
+    fail_on_cost: Annotated[
+        float | None,
+        typer.Option(
+            "--fail-on-cost",
+            metavar="USD",
+            min=0,
+            help="Exit 1 if the new findings' monthly savings add up to at least USD.",
+        ),
+    ] = None,
 ) -> None:
     """Scan for AI waste and print or write the fragmentation-tax report."""
     opts = global_options(ctx)
@@ -285,7 +294,15 @@ def scan(
         sets.append(f"lookback_days={lookback_days}")
     config, rule_list, prices = _prepare(opts, sets, list(rules or []))
     known = None
-    if baseline is not None:
+    gate = Gate(fail_on, fail_on_cost)
+    missing_baseline = (
+        baseline if baseline is not None and not baseline.exists() and not baseline.is_symlink() else None
+    )
+    if missing_baseline is not None:  # a CI job's first run: every finding is new, and the fix
+        known = set()
+        if not opts.quiet:
+            stderr_console(opts).print(f"[yellow]notice:[/] {markup(baseline_hint(missing_baseline))}")
+    elif baseline is not None:
         try:
             known = load_fingerprints(baseline)
         except SourceError as exc:
@@ -384,11 +401,12 @@ def scan(
                     f"[yellow]{'warning' if entry.status == 'failed' else 'skipped'}:[/] "
                     f"{markup(entry.scanner)} {markup(entry.scope)}: {markup(entry.message)}"
                 )
-    code = exit_code(report, fail_on, len(outcome.internal_errors))
+    code = exit_code(report, gate, len(outcome.internal_errors))
     if code != ExitCode.OK:  # also with -q: a cron mail must say what happened
-        sys.stderr.write(
-            f"aifinops: {outcome_line(report, code, fail_on)} (exit {int(code)}: {meaning(code)})\n"
-        )
+        line = outcome_line(report, code, gate)
+        if code == ExitCode.FINDINGS and missing_baseline is not None:
+            line += f"; {baseline_hint(missing_baseline, short=True)}"
+        sys.stderr.write(f"aifinops: {line} (exit {int(code)}: {meaning(code)})\n")
     unattended.done(report, written, int(code))
     raise typer.Exit(int(code))
 
@@ -439,12 +457,22 @@ def scan_command() -> Callable[..., None]:
     return command
 
 
-def outcome_line(report: Report, code: ExitCode, fail_on: Severity | None) -> str:
+def baseline_hint(path: Path, short: bool = False) -> str:
+    """What to do about a --baseline file that does not exist yet (a CI job's first run)."""
+    create = f"`aifinops baseline create --output {path}`"
+    if short:
+        return f"no baseline at {path} yet: create it with {create}"
+    return (
+        f"baseline {path} does not exist yet, so every finding is new. Create it with {create} "
+        "(with this scan's flags) and commit it: later runs then fail only on new findings."
+    )
+
+
+def outcome_line(report: Report, code: ExitCode, fail_on: Severity | Gate | None) -> str:
     """What a non-zero exit is about, in one line."""
-    if code == ExitCode.FINDINGS and fail_on is not None:
-        gate = [f for f in report.active_findings if f.status == "new" and f.severity.rank >= fail_on.rank]
-        total = sum(f.estimated_monthly_savings_usd for f in gate)
-        return f"failing: {len(gate)} new finding(s) at or above {fail_on.value} ({usd(total)}/month)"
+    gate = fail_on if isinstance(fail_on, Gate) else Gate(fail_on)
+    if code == ExitCode.FINDINGS and gate.tripped(report):
+        return "failing: " + "; ".join(gate.reasons(report))
     failed = [c for c in report.coverage if c.status in ("failed", "skipped")]
     if code == ExitCode.INTERNAL:
         bugs = [c for c in failed if c.message.startswith("internal error")] or failed

@@ -153,6 +153,34 @@ def render_visibility(visibility: dict[str, Any] | None) -> list[str]:
     return out
 
 
+def render_suppressed(findings: list[dict[str, Any]]) -> list[str]:
+    """Which findings a suppression file holds back, and the reason it gives (with its file:line),
+    so a reviewer sees what is excused, not only how many."""
+    held = [f for f in findings if f["suppressed"]]
+    if not held:
+        return []
+    out = [
+        "## Suppressed findings",
+        "",
+        f"{len(held)} finding(s) are suppressed: not in the totals, and they never fail the gate.",
+        "",
+    ]
+    out += table(
+        ["Rule", "Resource", "Owner", "Savings", "Reason"],
+        [
+            [
+                f["rule_id"],
+                f["resource_id"],
+                f["owner"] or UNOWNED,
+                money(f["estimated_monthly_savings_usd"], not f["priced"]),
+                f["suppression_reason"] or "",
+            ]
+            for f in held
+        ],
+    )
+    return [*out, ""]
+
+
 class MarkdownFormatter(Formatter):
     name = "markdown"
     extension = "md"
@@ -178,7 +206,11 @@ class MarkdownFormatter(Formatter):
         if doc["new_findings"] != s["findings"]:
             out += [f"New since the baseline: {doc['new_findings']}.", ""]
         if doc["suppressed_findings"]:
-            out += [f"Suppressed (not counted): {doc['suppressed_findings']}.", ""]
+            out += [
+                f"Suppressed (not counted): {doc['suppressed_findings']}. Each is listed with its "
+                "reason under *Suppressed findings*.",
+                "",
+            ]
         if s.get("unpriced_findings"):
             out += [f"**Partial total:** {unpriced_headline(s)}.", ""]
         if s.get("overlapping_findings"):
@@ -255,6 +287,7 @@ class MarkdownFormatter(Formatter):
                     for f in findings
                 ],
             ) + [""]
+        out += render_suppressed(doc["findings"])
         out += render_analysis(doc["analysis"])
         out += render_visibility(doc.get("visibility"))
         out += ["## Coverage", ""]
