@@ -387,6 +387,7 @@ def scan(
         status = stack.enter_context(err.status("scanning…")) if show_progress else None
         outcome = run(plan)
     report = outcome.report
+    gate.record(report)  # parameters.gate: JUnit fails the findings the exit code fails on
     unattended.finish(outcome)
     if opts.debug:
         for error in outcome.internal_errors:

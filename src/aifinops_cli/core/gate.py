@@ -4,6 +4,7 @@ for the exit code, its one-line reason, the JUnit report and the notifications."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from aifinops_cli.core.models import Finding, Report, Severity
 from aifinops_cli.core.money import usd
@@ -27,6 +28,24 @@ class Gate:
     fail_on: Severity | None = None
     fail_on_cost: float | None = None
 
+    PARAMETER: ClassVar[str] = "gate"  # report.parameters key: the gate a report was judged against
+
+    def record(self, report: Report) -> None:
+        """Note the gate in the report (JSON `parameters.gate`), so a format such as JUnit marks
+        the same findings failed as the exit code does; nothing when no gate was asked for."""
+        if self.fail_on is not None or self.fail_on_cost is not None:
+            report.parameters[self.PARAMETER] = {
+                "fail_on": self.fail_on.value if self.fail_on is not None else None,
+                "fail_on_cost_usd": self.fail_on_cost,
+            }
+
+    @classmethod
+    def of(cls, report: Report) -> Gate:
+        """The gate `record` noted in this report (none: nothing fails)."""
+        noted: Any = report.parameters.get(cls.PARAMETER) or {}
+        severity, cost = noted.get("fail_on"), noted.get("fail_on_cost_usd")
+        return cls(Severity(severity) if severity else None, float(cost) if cost is not None else None)
+
     def at_severity(self, report: Report) -> list[Finding]:
         """New findings at or above --fail-on (none without it)."""
         return [f for f in report.findings if self.fails(f)]
@@ -48,6 +67,16 @@ class Gate:
 
     def tripped(self, report: Report) -> bool:
         return bool(self.at_severity(report)) or self.cost_tripped(report)
+
+    def failed(self, report: Report) -> list[Finding]:
+        """The findings that fail the job: those at or above --fail-on and, when --fail-on-cost
+        trips, every new counted one that saves money (together they reach it)."""
+        cost = self.cost_tripped(report)
+
+        def saves(f: Finding) -> bool:
+            return f.status == "new" and f.counted and f.estimated_monthly_savings_usd > 0
+
+        return [f for f in report.findings if self.fails(f) or (cost and saves(f))]
 
     def reasons(self, report: Report) -> list[str]:
         """Why it tripped, each a phrase for the one stderr line."""
