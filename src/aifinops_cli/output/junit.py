@@ -79,11 +79,10 @@ def _suite(parent: ET.Element, name: str, timestamp: str) -> ET.Element:
     return ET.SubElement(parent, "testsuite", name=_x(name), timestamp=_x(timestamp))
 
 
-def _count(suite: ET.Element, tests: int, failures: int, errors: int, skipped: int, time: str) -> None:
-    suite.set("tests", str(tests))
-    suite.set("failures", str(failures))
-    suite.set("errors", str(errors))
-    suite.set("skipped", str(skipped))
+def _count(suite: ET.Element, counts: list[int], time: str) -> None:
+    """tests, failures, errors, skipped (`counts`, in that order) and the time attribute."""
+    for key, n in zip(("tests", "failures", "errors", "skipped"), counts, strict=True):
+        suite.set(key, str(n))
     suite.set("time", time)
 
 
@@ -125,12 +124,12 @@ class JunitFormatter(Formatter):
                     counts[1] += 1
                 else:
                     ET.SubElement(case, "system-out").text = _details(f)
-            _count(suite, *counts, time="0")
+            _count(suite, counts, time="0")
             totals = [a + b for a, b in zip(totals, counts, strict=True)]
         if report.coverage:
             counts = self._coverage(root, report.coverage, report.finished_at, _seconds(report))
             totals = [a + b for a, b in zip(totals, counts, strict=True)]
-        _count(root, *totals, time=_seconds(report))
+        _count(root, totals, time=_seconds(report))
         ET.indent(root)
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
@@ -152,5 +151,5 @@ class JunitFormatter(Formatter):
                 counts[3] += 1
             else:
                 ET.SubElement(case, "system-out").text = _x(f"{message}; {c.resources} resource(s)")
-        _count(suite, *counts, time=time)
+        _count(suite, counts, time=time)
         return counts
