@@ -30,6 +30,9 @@ REPLACED = {
     "fail_on_cost": None,
     "baseline": None,
     "timestamped": False,
+    "notify_urls": None,  # a baseline alerts nobody
+    "notify_min_severity": None,
+    "notify_min_usd": None,
 }
 
 app = typer.Typer(help="Baselines: the findings a CI job already knows about.", no_args_is_help=True)

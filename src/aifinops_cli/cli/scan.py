@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from aifinops_cli.cli import notify
 from aifinops_cli.cli.common import (
     STDOUT,
     GlobalOptions,
@@ -284,6 +285,27 @@ def scan(
             help="Exit 1 if the new findings' monthly savings add up to at least USD.",
         ),
     ] = None,
+    notify_urls: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--notify",
+            metavar="URL",
+            help="Alert new findings, budget breaches and anomalies to this apprise URL (slack://, "
+            "msteams://, mailto://, json://...; repeatable; config notify.urls).",
+        ),
+    ] = None,
+    notify_min_severity: Annotated[
+        Severity | None,
+        typer.Option(
+            "--notify-min-severity", case_sensitive=False, help="Alert only at or above this severity."
+        ),
+    ] = None,
+    notify_min_usd: Annotated[
+        float | None,
+        typer.Option(
+            "--notify-min-usd", metavar="USD", min=0, help="Alert only findings worth this a month."
+        ),
+    ] = None,
 ) -> None:
     """Scan for AI waste and print or write the fragmentation-tax report."""
     opts = global_options(ctx)
@@ -293,6 +315,8 @@ def scan(
     if lookback_days is not None:
         sets.append(f"lookback_days={lookback_days}")
     config, rule_list, prices = _prepare(opts, sets, list(rules or []))
+    alerts = notify.policy(config, _split(notify_urls), notify_min_severity, notify_min_usd)
+    notify.check(alerts, opts.debug)
     known = None
     gate = Gate(fail_on, fail_on_cost)
     missing_baseline = (
@@ -393,6 +417,8 @@ def scan(
         for error in outcome.internal_errors:
             traceback.print_exception(error, file=sys.stderr)
     written = emit(report, planned, opts)
+    for problem in notify.send(alerts, report, [str(p.absolute()) for p in written], opts.debug):
+        sys.stderr.write(f"aifinops: warning: {plain(problem)}\n")  # also with -q: an alert was lost
     if not opts.quiet:
         for path in written:
             err.print(f"wrote {markup(path)}")
