@@ -33,6 +33,7 @@ REPLACED = {
     "notify_urls": None,  # a baseline alerts nobody
     "notify_min_severity": None,
     "notify_min_usd": None,
+    "split_by": None,
 }
 
 app = typer.Typer(help="Baselines: the findings a CI job already knows about.", no_args_is_help=True)

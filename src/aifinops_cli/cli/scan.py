@@ -7,7 +7,9 @@ import functools
 import inspect
 import itertools
 import logging
+import shutil
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -28,11 +30,13 @@ from aifinops_cli.cli.common import (
     stdout_console,
     write_report,
 )
+from aifinops_cli.cli.destinations import S3Destination
 from aifinops_cli.cli.rules_cmd import print_warnings
 from aifinops_cli.cli.unattended import UnattendedRun
 from aifinops_cli.core.baseline import load_fingerprints
 from aifinops_cli.core.config import MAX_LOOKBACK_DAYS, Config, find_config_file, load_config
 from aifinops_cli.core.exitcodes import ExitCode, meaning
+from aifinops_cli.core.filters import SPLIT_KEYS, filtered, split_by_owner
 from aifinops_cli.core.gate import Gate
 from aifinops_cli.core.models import Report, Severity
 from aifinops_cli.core.pipeline import RequestError, ScanRequest, prepare, run
@@ -205,7 +209,13 @@ def scan(
         ),
     ] = None,
     output_dir: Annotated[
-        Path | None, typer.Option("--output-dir", help="Write every format here as aifinops-report.<ext>.")
+        str | None,
+        typer.Option(
+            "--output-dir",
+            metavar="DIR",
+            help="Write every format here as aifinops-report.<ext> (s3://bucket/prefix: uploaded "
+            "with boto3).",
+        ),
     ] = None,
     fail_on: Annotated[
         Severity | None,
@@ -306,11 +316,41 @@ def scan(
             "--notify-min-usd", metavar="USD", min=0, help="Alert only findings worth this a month."
         ),
     ] = None,
+    split_by: Annotated[
+        str | None,
+        typer.Option(
+            "--split-by",
+            metavar="owner",
+            help="Also write one report per owner, in --output-dir/owners/<owner>/.",
+        ),
+    ] = None,
+    min_severity: Annotated[
+        Severity | None,
+        typer.Option(
+            "--min-severity", case_sensitive=False, help="Report (and gate on) only this severity and up."
+        ),
+    ] = None,
+    owner: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--owner",
+            help="Report (and gate on) only these owners (glob, repeatable; (unowned) for none).",
+        ),
+    ] = None,
 ) -> None:
     """Scan for AI waste and print or write the fragmentation-tax report."""
     opts = global_options(ctx)
     formats = _formats(output_format or [])
-    planned = plan_outputs(formats, output, output_dir, timestamped)
+    s3 = S3Destination.parse(output_dir)
+    if split_by is not None and split_by not in SPLIT_KEYS:
+        fail(f"--split-by {split_by}: choose from {', '.join(SPLIT_KEYS)}")
+    if split_by is not None and output_dir is None:
+        fail("--split-by needs --output-dir (one report per owner, in owners/<owner>/)")
+    local_dir = Path(output_dir) if output_dir is not None and s3 is None else None
+    if s3 is not None:  # staged here, uploaded after the scan, removed when the command ends
+        local_dir = Path(tempfile.mkdtemp(prefix="aifinops-s3-"))
+        ctx.call_on_close(functools.partial(shutil.rmtree, local_dir, ignore_errors=True))
+    planned = plan_outputs(formats, output, local_dir, timestamped)
     sets = list(set_ or [])
     if lookback_days is not None:
         sets.append(f"lookback_days={lookback_days}")
@@ -410,14 +450,24 @@ def scan(
         print_warnings(ctx, plan.warnings)
         status = stack.enter_context(err.status("scanning…")) if show_progress else None
         outcome = run(plan)
-    report = outcome.report
+    unattended.finish(outcome)  # the history records the whole scan; the filters shape the rest
+    report = filtered(outcome.report, min_severity, _split(owner))
     gate.record(report)  # parameters.gate: JUnit fails the findings the exit code fails on
-    unattended.finish(outcome)
     if opts.debug:
         for error in outcome.internal_errors:
             traceback.print_exception(error, file=sys.stderr)
-    written = emit(report, planned, opts)
-    for problem in notify.send(alerts, report, [str(p.absolute()) for p in written], opts.debug):
+    written: list[Path | str] = [*emit(report, planned, opts)]
+    if split_by == "owner" and local_dir is not None:
+        for name, part in split_by_owner(report).items():
+            per_owner: list[tuple[Formatter, Path | None]] = [
+                (fmt, local_dir / "owners" / name / t.name) for fmt, t in planned if t is not None
+            ]
+            written += emit(part, per_owner, opts)
+    if s3 is not None and local_dir is not None:
+        profile = getattr(settings.get("aws"), "profile", None)
+        written = [*s3.upload(local_dir, [Path(p) for p in written], profile)]
+    shown = [p if isinstance(p, str) else str(p.absolute()) for p in written]
+    for problem in notify.send(alerts, report, shown, opts.debug):
         sys.stderr.write(f"aifinops: warning: {plain(problem)}\n")  # also with -q: an alert was lost
     if not opts.quiet:
         for path in written:
