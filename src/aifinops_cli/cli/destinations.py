@@ -41,6 +41,7 @@ class S3Destination:
     def upload(self, staged: Path, files: Sequence[Path], profile: str | None) -> list[str]:
         """Each file (below `staged`) to its object; the s3:// URLs written, in order."""
         import boto3
+        import boto3.exceptions
         import botocore.exceptions
 
         try:
@@ -62,8 +63,14 @@ class S3Destination:
                 client.upload_file(
                     str(path), self.bucket, self.prefix + relative, ExtraArgs={"ContentType": kind}
                 )
+            except boto3.exceptions.S3UploadFailedError as exc:  # "Failed to upload <tmp> to b/k: why"
+                fail(
+                    f"cannot upload {self.url(relative)}: {_first_line(str(exc).split(': ', 1)[-1], exc)}"
+                    + (f"; uploaded before it: {', '.join(urls)}" if urls else ""),
+                    why="the scan finished, upload failed",
+                )
             except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, OSError) as exc:
-                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                reason = _first_line(str(exc), exc)
                 done = f"; uploaded before it: {', '.join(urls)}" if urls else ""
                 fail(
                     f"cannot upload {self.url(relative)}: {reason}{done}",
@@ -71,3 +78,7 @@ class S3Destination:
                 )
             urls.append(self.url(relative))
         return urls
+
+
+def _first_line(text: str, exc: BaseException) -> str:
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
