@@ -48,8 +48,13 @@ class _Families:
         if unit:
             self.lines.append(f"# UNIT {full} {unit}")
         self.lines.append(f"# HELP {full} {help_text}")
+        # values that read the same once control characters are dropped are one series: summed,
+        # since a label set may appear once in a family
+        merged: dict[str, float] = {}
         for labels, value in samples:
             inner = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
+            merged[inner] = merged.get(inner, 0) + value
+        for inner, value in merged.items():
             self.lines.append(f"{full}{{{inner}}} {_number(value)}" if inner else f"{full} {_number(value)}")
 
 
