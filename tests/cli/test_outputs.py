@@ -69,10 +69,14 @@ def test_output_dir_s3_without_the_bucket_is_one_line_exit_2(runner, far_end, ex
     assert "NoSuchBucket" in line and line.endswith("(exit 2: the scan finished, upload failed)")
 
 
-@pytest.mark.parametrize("value", ["s3://", "s3:/bucket/x"])
-def test_bad_s3_destination_is_refused_before_scanning(runner, export, value):
-    result = run_cli(runner, "scan", "--billing", str(export), "-f", "json", "--output-dir", value)
-    assert result.exit_code == 2 and "--output-dir" in result.stderr and "s3://bucket/prefix" in result.stderr
+@pytest.mark.parametrize(
+    "args", [["--output-dir", "s3://"], ["--output-dir", "s3:/bucket/x"], ["-o", "s3://bucket/x.json"]]
+)
+def test_bad_s3_destination_is_refused_before_scanning(runner, export, args, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run_cli(runner, "scan", "--billing", str(export), "-f", "json", *args)
+    assert result.exit_code == 2 and args[0] in result.stderr and "s3://bucket/prefix" in result.stderr
+    assert not (tmp_path / "s3:").exists()
 
 
 def test_split_by_owner_writes_one_report_per_team(runner, export, tmp_path):

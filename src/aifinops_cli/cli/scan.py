@@ -342,6 +342,8 @@ def scan(
     opts = global_options(ctx)
     formats = _formats(output_format or [])
     s3 = S3Destination.parse(output_dir)
+    if output is not None and str(output).startswith("s3:"):
+        fail("--output takes a local file; for S3 use --output-dir s3://bucket/prefix")
     if split_by is not None and split_by not in SPLIT_KEYS:
         fail(f"--split-by {split_by}: choose from {', '.join(SPLIT_KEYS)}")
     if split_by is not None and output_dir is None:
