@@ -334,6 +334,7 @@ def scan(
         list[str] | None,
         typer.Option(
             "--owner",
+            metavar="GLOB",
             help="Report (and gate on) only these owners (glob, repeatable; (unowned) for none).",
         ),
     ] = None,
