@@ -152,7 +152,7 @@ def test_fail_on_and_baseline(demo_dir):
         (["scan", "--scanner", "nope"], "unknown scanner"),
         (["scan", "--provider", "azure"], "unknown provider"),
         (["scan", "--set", "aws-ec2-idle-gpu.nope=1"], "unknown parameter"),
-        (["scan", "--baseline", "/nonexistent.json"], "cannot read baseline"),
+        (["scan", "--baseline", "/"], "cannot read baseline"),  # a missing one: test_baseline_cmd
         (["--config", "/nonexistent.yaml", "scan"], "cannot read config file"),
     ],
 )

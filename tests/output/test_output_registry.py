@@ -21,7 +21,8 @@ LOG = ROOT / "tests" / "data" / "llm" / "openai_chat.jsonl"  # one OpenAI chat c
 def test_builtin_formats_come_from_the_pyproject_entry_points():
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"][GROUP]
     found = formatters()
-    assert sorted(declared) == list(found) == ["csv", "html", "json", "markdown", "table"]
+    builtin = ["csv", "html", "json", "junit", "markdown", "openmetrics", "table"]
+    assert sorted(declared) == list(found) == builtin
     for name, cls in found.items():
         assert issubclass(cls, Formatter) and cls.name == name
         assert declared[name] == f"{cls.__module__}:{cls.__qualname__}"
@@ -30,7 +31,9 @@ def test_builtin_formats_come_from_the_pyproject_entry_points():
         "csv": "csv",
         "html": "html",
         "json": "json",
+        "junit": "xml",
         "markdown": "md",
+        "openmetrics": "prom",
         "table": "txt",
     }
 

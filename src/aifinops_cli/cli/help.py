@@ -22,8 +22,18 @@ if TYPE_CHECKING:
 # option not named here is listed under "Options"
 SCAN_PANELS: dict[str, tuple[str, ...]] = {
     "What to scan": ("demo", "provider", "scanner", "lookback_days", "strict", "workers", "timeout"),
-    "Rules and findings": ("rules", "set_", "suppressions", "baseline", "fail_on"),
-    "Output": ("output_format", "output", "output_dir", "timestamped"),
+    "Rules and findings": (
+        "rules",
+        "set_",
+        "suppressions",
+        "baseline",
+        "fail_on",
+        "fail_on_cost",
+        "min_severity",
+        "owner",
+    ),
+    "Output": ("output_format", "output", "output_dir", "timestamped", "split_by"),
+    "Alerts": ("notify_urls", "notify_min_severity", "notify_min_usd"),
     "Unattended runs": ("record", "state_dir", "lock", "log_file"),
 }
 # what a value placeholder reads as, by the option's value type (no placeholder for a flag)

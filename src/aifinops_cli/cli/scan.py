@@ -7,7 +7,9 @@ import functools
 import inspect
 import itertools
 import logging
+import shutil
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
+from aifinops_cli.cli import notify
 from aifinops_cli.cli.common import (
     STDOUT,
     GlobalOptions,
@@ -27,14 +30,16 @@ from aifinops_cli.cli.common import (
     stdout_console,
     write_report,
 )
+from aifinops_cli.cli.destinations import S3Destination
 from aifinops_cli.cli.help import place_scan_options
 from aifinops_cli.cli.rules_cmd import print_warnings
 from aifinops_cli.cli.unattended import UnattendedRun
 from aifinops_cli.core.baseline import load_fingerprints
 from aifinops_cli.core.config import MAX_LOOKBACK_DAYS, Config, find_config_file, load_config
 from aifinops_cli.core.exitcodes import ExitCode, meaning
+from aifinops_cli.core.filters import SPLIT_KEYS, filtered, split_by_owner
+from aifinops_cli.core.gate import Gate
 from aifinops_cli.core.models import Report, Severity
-from aifinops_cli.core.money import usd
 from aifinops_cli.core.pipeline import RequestError, ScanRequest, prepare, run
 from aifinops_cli.core.plugin import Limits, Provider, ProviderOption, ScanOptions
 from aifinops_cli.core.registry import (
@@ -141,12 +146,11 @@ def emit(report: Report, planned: list[tuple[Formatter, Path | None]], opts: Glo
     return written
 
 
-def exit_code(report: Report, fail_on: Severity | None, internal_errors: int) -> ExitCode:
+def exit_code(report: Report, fail_on: Severity | Gate | None, internal_errors: int) -> ExitCode:
     if internal_errors:
         return ExitCode.INTERNAL
-    if fail_on is not None and any(
-        f.status == "new" and f.severity.rank >= fail_on.rank for f in report.active_findings
-    ):
+    gate = fail_on if isinstance(fail_on, Gate) else Gate(fail_on)
+    if gate.tripped(report):
         return ExitCode.FINDINGS
     if report.nothing_scanned:
         return ExitCode.SCAN_FAILED
@@ -206,7 +210,13 @@ def scan(
         ),
     ] = None,
     output_dir: Annotated[
-        Path | None, typer.Option("--output-dir", help="Write every format here as aifinops-report.<ext>.")
+        str | None,
+        typer.Option(
+            "--output-dir",
+            metavar="DIR",
+            help="Write every format here as aifinops-report.<ext> (s3://bucket/prefix: uploaded "
+            "with boto3).",
+        ),
     ] = None,
     fail_on: Annotated[
         Severity | None,
@@ -276,17 +286,91 @@ def scan(
             "--timestamped", help="Name files aifinops-report-YYYYMMDDTHHMMSSZ.<ext> in --output-dir."
         ),
     ] = False,
+    # -- CI gate, alerts and outputs (README "In CI") --
+    fail_on_cost: Annotated[
+        float | None,
+        typer.Option(
+            "--fail-on-cost",
+            metavar="USD",
+            min=0,
+            help="Exit 1 if the new findings' monthly savings add up to at least USD.",
+        ),
+    ] = None,
+    notify_urls: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--notify",
+            metavar="URL",
+            help="Alert new findings, budget breaches and anomalies to this apprise URL (slack://, "
+            "msteams://, mailto://, json://...; repeatable; config notify.urls).",
+        ),
+    ] = None,
+    notify_min_severity: Annotated[
+        Severity | None,
+        typer.Option(
+            "--notify-min-severity", case_sensitive=False, help="Alert only at or above this severity."
+        ),
+    ] = None,
+    notify_min_usd: Annotated[
+        float | None,
+        typer.Option(
+            "--notify-min-usd", metavar="USD", min=0, help="Alert only findings worth this a month."
+        ),
+    ] = None,
+    split_by: Annotated[
+        str | None,
+        typer.Option(
+            "--split-by",
+            metavar="owner",
+            help="Also write one report per owner, in --output-dir/owners/<owner>/.",
+        ),
+    ] = None,
+    min_severity: Annotated[
+        Severity | None,
+        typer.Option(
+            "--min-severity", case_sensitive=False, help="Report (and gate on) only this severity and up."
+        ),
+    ] = None,
+    owner: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--owner",
+            metavar="GLOB",
+            help="Report (and gate on) only these owners (glob, repeatable; (unowned) for none).",
+        ),
+    ] = None,
 ) -> None:
     """Scan for AI waste and print or write the fragmentation-tax report."""
     opts = global_options(ctx)
     formats = _formats(output_format or [])
-    planned = plan_outputs(formats, output, output_dir, timestamped)
+    s3 = S3Destination.parse(output_dir)
+    if output is not None and str(output).startswith("s3:"):
+        fail("--output takes a local file; for S3 use --output-dir s3://bucket/prefix")
+    if split_by is not None and split_by not in SPLIT_KEYS:
+        fail(f"--split-by {split_by}: choose from {', '.join(SPLIT_KEYS)}")
+    if split_by is not None and output_dir is None:
+        fail("--split-by needs --output-dir (one report per owner, in owners/<owner>/)")
+    local_dir = Path(output_dir) if output_dir is not None and s3 is None else None
+    if s3 is not None:  # staged here, uploaded after the scan, removed when the command ends
+        local_dir = Path(tempfile.mkdtemp(prefix="aifinops-s3-"))
+        ctx.call_on_close(functools.partial(shutil.rmtree, local_dir, ignore_errors=True))
+    planned = plan_outputs(formats, output, local_dir, timestamped)
     sets = list(set_ or [])
     if lookback_days is not None:
         sets.append(f"lookback_days={lookback_days}")
     config, rule_list, prices = _prepare(opts, sets, list(rules or []))
+    alerts = notify.policy(config, _split(notify_urls), notify_min_severity, notify_min_usd)
+    notify.check(alerts, opts.debug)
     known = None
-    if baseline is not None:
+    gate = Gate(fail_on, fail_on_cost)
+    missing_baseline = (
+        baseline if baseline is not None and not baseline.exists() and not baseline.is_symlink() else None
+    )
+    if missing_baseline is not None:  # a CI job's first run: every finding is new, and the fix
+        known = set()
+        if not opts.quiet:
+            stderr_console(opts).print(f"[yellow]notice:[/] {markup(baseline_hint(missing_baseline))}")
+    elif baseline is not None:
         try:
             known = load_fingerprints(baseline)
         except SourceError as exc:
@@ -370,8 +454,9 @@ def scan(
         print_warnings(ctx, plan.warnings)
         status = stack.enter_context(err.status("scanning…")) if show_progress else None
         outcome = run(plan)
-    report = outcome.report
-    unattended.finish(outcome)
+    unattended.finish(outcome)  # the history records the whole scan; the filters shape the rest
+    report = filtered(outcome.report, min_severity, _split(owner))
+    gate.record(report)  # parameters.gate: JUnit fails the findings the exit code fails on
     if opts.debug:
         for error in outcome.internal_errors:
             traceback.print_exception(error, file=sys.stderr)
@@ -382,15 +467,28 @@ def scan(
                     f"[yellow]{'warning' if entry.status == 'failed' else 'skipped'}:[/] "
                     f"{markup(entry.scanner)} {markup(entry.scope)}: {markup(entry.message)}"
                 )
-    written = emit(report, planned, opts)
+    written: list[Path | str] = [*emit(report, planned, opts)]
+    if split_by == "owner" and local_dir is not None:
+        for name, part in split_by_owner(report).items():
+            per_owner: list[tuple[Formatter, Path | None]] = [
+                (fmt, local_dir / "owners" / name / t.name) for fmt, t in planned if t is not None
+            ]
+            written += emit(part, per_owner, opts)
+    if s3 is not None and local_dir is not None:
+        profile = getattr(settings.get("aws"), "profile", None)
+        written = [*s3.upload(local_dir, [Path(p) for p in written], profile)]
+    shown = [p if isinstance(p, str) else str(p.absolute()) for p in written]
+    for problem in notify.send(alerts, report, shown, opts.debug):
+        sys.stderr.write(f"aifinops: warning: {plain(problem)}\n")  # also with -q: an alert was lost
     if not opts.quiet:
         for path in written:
             err.print(f"wrote {markup(path)}")
-    code = exit_code(report, fail_on, len(outcome.internal_errors))
+    code = exit_code(report, gate, len(outcome.internal_errors))
     if code != ExitCode.OK:  # also with -q: a cron mail must say what happened
-        sys.stderr.write(
-            f"aifinops: {outcome_line(report, code, fail_on)} (exit {int(code)}: {meaning(code)})\n"
-        )
+        line = outcome_line(report, code, gate)
+        if code == ExitCode.FINDINGS and missing_baseline is not None:
+            line += f"; {baseline_hint(missing_baseline, short=True)}"
+        sys.stderr.write(f"aifinops: {line} (exit {int(code)}: {meaning(code)})\n")
     unattended.done(report, written, int(code))
     raise typer.Exit(int(code))
 
@@ -442,12 +540,22 @@ def scan_command() -> Callable[..., None]:
     return command
 
 
-def outcome_line(report: Report, code: ExitCode, fail_on: Severity | None) -> str:
+def baseline_hint(path: Path, short: bool = False) -> str:
+    """What to do about a --baseline file that does not exist yet (a CI job's first run)."""
+    create = f"`aifinops baseline create --output {path}`"
+    if short:
+        return f"no baseline at {path} yet: create it with {create}"
+    return (
+        f"baseline {path} does not exist yet, so every finding is new. Create it with {create} "
+        "(with this scan's flags) and commit it: later runs then fail only on new findings."
+    )
+
+
+def outcome_line(report: Report, code: ExitCode, fail_on: Severity | Gate | None) -> str:
     """What a non-zero exit is about, in one line."""
-    if code == ExitCode.FINDINGS and fail_on is not None:
-        gate = [f for f in report.active_findings if f.status == "new" and f.severity.rank >= fail_on.rank]
-        total = sum(f.estimated_monthly_savings_usd for f in gate)
-        return f"failing: {len(gate)} new finding(s) at or above {fail_on.value} ({usd(total)}/month)"
+    gate = fail_on if isinstance(fail_on, Gate) else Gate(fail_on)
+    if code == ExitCode.FINDINGS and gate.tripped(report):
+        return "failing: " + "; ".join(gate.reasons(report))
     failed = [c for c in report.coverage if c.status in ("failed", "skipped")]
     if code == ExitCode.INTERNAL:
         bugs = [c for c in failed if c.message.startswith("internal error")] or failed

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -247,7 +247,7 @@ class UnattendedRun:
         if not self.opts.quiet:
             err.print(f"recorded run {run_id} in {markup(store.path)}")
 
-    def done(self, report: Report, written: list[Path], code: int) -> None:
+    def done(self, report: Report, written: Sequence[Path | str], code: int) -> None:
         s = to_dict(report)["summary"]
         for path in written:
             log.info("wrote %s", path)

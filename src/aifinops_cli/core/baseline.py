@@ -41,5 +41,8 @@ def load_fingerprints(path: Path) -> set[str]:
 
 
 def apply_baseline(findings: list[Finding], known: set[str]) -> None:
+    """Known: its fingerprint is in the baseline, or a former one is (a baseline written before
+    its id stopped naming an input file still matches while that file keeps its path)."""
     for f in findings:
-        f.status = "known" if f.fingerprint in known else "new"
+        former = any(fp in known for fp in f.former_fingerprints)
+        f.status = "known" if f.fingerprint in known or former else "new"

@@ -32,6 +32,7 @@ UNTRUSTED_KEYS: tuple[tuple[str, ...], ...] = (
     ("llm", "memory_limit"),
     ("billing", "memory_limit"),
     ("pricing", "cache_dir"),
+    ("notify",),  # where alerts (with the estate's costs) are sent
 )
 # settings that name files to read: in a project config, only inside its own directory
 PATH_KEYS: tuple[tuple[str, ...], ...] = (
@@ -54,6 +55,7 @@ _TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "history": dict,
     "scan": dict,  # timeouts and retry budget: core/plugin.py Limits
     "suppressions": (str, list),
+    "notify": dict,  # alerts: cli/notify.py, core/alerts.py
 }
 
 
@@ -195,6 +197,27 @@ def _check(doc: Located) -> None:
 
 
 HISTORY_KEYS = ("path", "record", "keep_runs")  # cli/unattended.py, core/history.py
+NOTIFY_KEYS = ("urls", "min_severity", "min_usd")  # cli/notify.py
+SEVERITIES = ("info", "low", "medium", "high", "critical")  # models.Severity, spelled for messages
+
+
+def _check_notify(doc: Located, notify: dict[str, Any]) -> None:
+    for key in notify:
+        if key not in NOTIFY_KEYS:
+            raise doc.error(("notify", key), f"unknown setting (known: {', '.join(NOTIFY_KEYS)})")
+    urls = notify.get("urls")
+    if urls is not None and not (
+        isinstance(urls, str) or (isinstance(urls, list) and all(isinstance(u, str) for u in urls))
+    ):
+        raise doc.error(("notify", "urls"), "expected a notification URL or a list of them")
+    severity = notify.get("min_severity")
+    if severity is not None and str(severity).lower() not in SEVERITIES:
+        raise doc.error(("notify", "min_severity"), f"expected one of {', '.join(SEVERITIES)}")
+    floor = notify.get("min_usd")
+    if floor is not None and (isinstance(floor, bool) or not isinstance(floor, int | float) or floor < 0):
+        raise doc.error(("notify", "min_usd"), "expected a number of USD per month (0 or more)")
+
+
 # LLM budgets, USD per month by dimension (scanners/llm/analysis.py budgets), under
 # `llm.budgets` or the older top-level `budgets.llm`
 BUDGET_DIMENSIONS = ("team", "app", "customer")
@@ -231,6 +254,7 @@ def _check_sections(doc: Located) -> None:
     keep = history.get("keep_runs", 2)
     if isinstance(keep, bool) or not isinstance(keep, int) or keep < 2:
         raise doc.error(("history", "keep_runs"), "history.keep_runs must be a whole number of at least 2")
+    _check_notify(doc, data.get("notify") or {})
     budgets = data.get("budgets") or {}
     for key in budgets:
         if key != "llm":

@@ -117,6 +117,9 @@ class Observation:
     # SKUs no catalog could price (e.g. "gcp.pd:pd-ssd:asia-southeast1"): `cost_lines` leave
     # them out, so every dollar figure of this observation is a lower bound (core/rules.py)
     unpriced: tuple[str, ...] = ()
+    # ids this resource had in earlier versions of aifinops (e.g. one that named an input file):
+    # a baseline written then still matches it (core/baseline.py)
+    former_ids: tuple[str, ...] = ()
 
     @property
     def monthly_cost_usd(self) -> float:
@@ -165,9 +168,18 @@ class Finding:
 
     @property
     def fingerprint(self) -> str:
-        """Identity across runs: rule, resource kind and id; never costs or timestamps."""
+        """Identity across runs: rule, resource kind and id; never costs, timestamps or the
+        names and paths of input files (a monthly-renamed export keeps its findings' ids)."""
+        return self._fingerprint(self.observation.id)
+
+    @property
+    def former_fingerprints(self) -> tuple[str, ...]:
+        """The fingerprints its resource's `former_ids` gave: what older baselines hold."""
+        return tuple(self._fingerprint(i) for i in self.observation.former_ids)
+
+    def _fingerprint(self, resource_id: str) -> str:
         o = self.observation
-        raw = "|".join((self.rule_id, o.provider, o.account, o.region, o.kind, o.id))
+        raw = "|".join((self.rule_id, o.provider, o.account, o.region, o.kind, resource_id))
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
     @property

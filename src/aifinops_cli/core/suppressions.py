@@ -57,8 +57,8 @@ class Suppression:
         o = finding.observation
         if self.rule is not None and not fnmatchcase(finding.rule_id, self.rule):
             return False
-        if self.resource is not None and not (
-            fnmatchcase(o.id, self.resource) or (o.name and fnmatchcase(o.name, self.resource))
+        if self.resource is not None and not any(  # a former id: entries written before it changed
+            fnmatchcase(name, self.resource) for name in (o.id, o.name, *o.former_ids) if name
         ):
             return False
         if self.owner is not None and not fnmatchcase(o.owner or UNOWNED, self.owner):

@@ -153,31 +153,34 @@ def render_visibility(visibility: dict[str, Any] | None) -> list[str]:
     return out
 
 
-def render_suppressed(doc: dict[str, Any]) -> list[str]:
-    """Which findings a suppression file hid, what they are worth and why (the reason and file)."""
-    hidden = [f for f in doc["findings"] if f["suppressed"]]
-    if not hidden:
+def render_suppressed(findings: list[dict[str, Any]]) -> list[str]:
+    """Which findings a suppression file holds back, what they are worth and the reason it gives
+    (with its file:line), so a reviewer sees what is excused, not only how many."""
+    held = [f for f in findings if f["suppressed"]]
+    if not held:
         return []
-    worth = sum(f["estimated_monthly_savings_usd"] for f in hidden)
+    worth = sum(f["estimated_monthly_savings_usd"] for f in held)
     out = [
         "## Suppressed findings",
         "",
-        f"{len(hidden)} finding(s) worth {usd(worth)}/month are known exceptions and not in the totals:",
+        f"{len(held)} finding(s) worth {usd(worth)}/month are suppressed: not in the totals, and "
+        "they never fail the gate.",
         "",
     ]
     out += table(
-        ["Rule", "Resource", "Monthly waste", "Why suppressed"],
+        ["Rule", "Resource", "Owner", "Monthly waste", "Why suppressed"],
         [
             [
                 f["rule_id"],
                 _who(f),
+                f["owner"] or UNOWNED,
                 money(f["estimated_monthly_savings_usd"], not f["priced"]),
                 f["suppression_reason"] or "",
             ]
-            for f in hidden
+            for f in held
         ],
-    ) + [""]
-    return out
+    )
+    return [*out, ""]
 
 
 class MarkdownFormatter(Formatter):
@@ -206,8 +209,8 @@ class MarkdownFormatter(Formatter):
             out += [f"New since the baseline: {doc['new_findings']}.", ""]
         if doc["suppressed_findings"]:
             out += [
-                f"Suppressed (not counted): {doc['suppressed_findings']}. Which, and why: see "
-                "*Suppressed findings* below.",
+                f"Suppressed (not counted): {doc['suppressed_findings']}. Each is listed with its "
+                "reason under *Suppressed findings*.",
                 "",
             ]
         if s.get("unpriced_findings"):
@@ -286,7 +289,7 @@ class MarkdownFormatter(Formatter):
                     for f in findings
                 ],
             ) + [""]
-        out += render_suppressed(doc)
+        out += render_suppressed(doc["findings"])
         out += render_analysis(doc["analysis"])
         out += render_visibility(doc.get("visibility"))
         out += ["## Coverage", ""]

@@ -489,7 +489,10 @@ def untagged_observation(facts: TableFacts) -> Observation:
     return Observation(
         provider="billing",
         kind="billing.untagged_ai_spend",
-        id=f"untagged AI spend in {facts.label}",
+        # one per export format and currency, never the file's path: a monthly-renamed export
+        # keeps the finding's identity (its path is `billing_source`)
+        id=f"untagged AI spend: {facts.format_label} export in {facts.currency}",
+        former_ids=(f"untagged AI spend in {facts.label}",),
         name="AI spend without an owner tag",
         metrics={
             "ai_cost_per_month": round(facts.per_month(total), 6),

@@ -1,0 +1,223 @@
+"""The README's CI recipes as the tests run them: the composite action's `run:` scripts (action.yml),
+executed as a GitHub runner executes them (bash -eo pipefail, inputs substituted into `env:`,
+$GITHUB_OUTPUT and $GITHUB_STEP_SUMMARY files), with the inputs of the README's workflow, against
+the demo; its `uses:` steps (setup-python, upload-artifact) are GitHub's own and are not run here.
+The install step installs this checkout into a fresh virtual environment, as on a runner (the
+dependencies come from the test's environment: no index is asked)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from aifinops_cli.core.money import usd
+from tests.focus_export import write_focus
+from tests.paths import ROOT
+
+ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
+README = (ROOT / "README.md").read_text()
+EXPR = re.compile(r"\$\{\{\s*([^}]+?)\s*\}\}")
+REPO_URL = "git+https://github.com/aifinops/aifinops@main"
+
+
+def _ci_section() -> str:
+    start = README.index("### In CI: fail on new waste")
+    return README[start : README.index("\n### ", start + 10)]
+
+
+def _blocks(lang: str) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", _ci_section(), re.S)
+
+
+def _readme_action_inputs() -> dict[str, str]:
+    """The `with:` of the README workflow's step that uses this action."""
+    for block in _blocks("yaml"):
+        doc = yaml.safe_load(block)
+        for job in (doc.get("jobs") or {}).values():
+            for step in job["steps"]:
+                if str(step.get("uses", "")).startswith("aifinops/aifinops@"):
+                    return {k: str(v) for k, v in step.get("with", {}).items()}
+    raise AssertionError("the README's GitHub Actions recipe does not use the action")
+
+
+def _inputs(overrides: dict[str, str]) -> dict[str, str]:
+    declared = ACTION["inputs"]
+    unknown = set(overrides) - set(declared)
+    assert not unknown, f"inputs the action does not declare: {unknown}"
+    return {name: str(spec.get("default", "")) for name, spec in declared.items()} | overrides
+
+
+def run_action(inputs: dict[str, str], cwd: Path, path_dirs: list[Path]) -> dict[str, Any]:
+    """Every `run:` step in order, as a runner would; a step's failure ends the job except for
+    the steps marked `if: always()`. Returns the step exit codes, outputs and the summary."""
+    output, summary = cwd / "github_output", cwd / "step_summary"
+    output.write_text("")
+    summary.write_text("")
+    outputs: dict[str, str] = {}
+    codes: dict[str, int] = {}
+    stderr: dict[str, str] = {}
+    skipped: list[str] = []
+    failed = False
+    env_base = {
+        **os.environ,
+        "PATH": os.pathsep.join([*map(str, path_dirs), os.environ["PATH"]]),
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "XDG_STATE_HOME": str(cwd / "state"),
+        "NO_COLOR": "1",
+        "COLUMNS": "200",
+    }
+    env_base.pop("PYTHONPATH", None)
+
+    def expand(text: str) -> str:
+        def one(m: re.Match[str]) -> str:
+            expr = m.group(1)
+            if expr.startswith("inputs."):
+                return inputs[expr.removeprefix("inputs.")]
+            if expr == "github.action_path":
+                return str(ROOT)
+            if expr.startswith("steps.scan.outputs."):
+                return outputs.get(expr.removeprefix("steps.scan.outputs."), "")
+            raise AssertionError(f"an expression the test runner does not know: {expr}")
+
+        return EXPR.sub(one, text)
+
+    for step in ACTION["runs"]["steps"]:
+        name = step.get("name") or step.get("uses")
+        if "uses" in step:
+            skipped.append(step["uses"])
+            continue
+        condition = step.get("if")
+        assert condition in (None, "always()"), f"{name}: a condition the test runner does not know"
+        if failed and condition != "always()":
+            continue
+        assert EXPR.search(step["run"]) is None, f"{name}: inputs reach scripts through env only"
+        env = {**env_base, **{k: expand(str(v)) for k, v in (step.get("env") or {}).items()}}
+        proc = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        codes[name], stderr[name] = proc.returncode, proc.stderr
+        for line in output.read_text().splitlines():
+            key, _, value = line.partition("=")
+            outputs[key] = value
+        failed = failed or proc.returncode != 0
+    return {
+        "codes": codes,
+        "stderr": stderr,
+        "outputs": outputs,
+        "summary": summary.read_text(),
+        "skipped": skipped,
+    }
+
+
+@pytest.fixture(scope="module")
+def runner_venv(tmp_path_factory) -> Path:
+    """A fresh virtual environment, `python` first on PATH as setup-python leaves it; it sees this
+    environment's packages through a .pth (so pip finds every dependency installed and needs no
+    index) but not this checkout's editable install."""
+    venv = tmp_path_factory.mktemp("runner") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (site,) = venv.glob("lib/python3*/site-packages")
+    parents = [p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()]
+    (site / "parent.pth").write_text("\n".join(parents) + "\n")
+    return venv / "bin"
+
+
+def test_readme_workflow_runs_the_action_on_the_demo(runner_venv, tmp_path, demo_dir, monkeypatch):
+    """The README's `with:` (its missing baseline, --fail-on high) plus --demo for the estate."""
+    readme = _readme_action_inputs()
+    inputs = _inputs({**readme, "args": readme["args"] + " --demo", "extras": "demo"})
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_NO_BUILD_ISOLATION", "0")  # pip's spelling of --no-build-isolation
+    ran = run_action(inputs, tmp_path, [runner_venv])
+    codes, outputs, stderr = ran["codes"], ran["outputs"], ran["stderr"]
+    assert codes["install aifinops"] == 0, stderr["install aifinops"]
+    assert (runner_venv / "aifinops").exists()  # installed from the checkout, not the editable copy
+    assert codes["scan"] == 0, stderr["scan"]  # the scan step records, the gate decides
+    # no baseline committed yet: the notice names the command; every high finding is new
+    assert "aifinops baseline create --output .aifinops/baseline.json" in " ".join(stderr["scan"].split())
+    assert outputs == {"exit-code": "1"}
+    assert codes["gate"] == 1  # the job fails, after the summary step ran
+    out = tmp_path / inputs["output-dir"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "aifinops-report.html",
+        "aifinops-report.json",
+        "aifinops-report.md",
+        "aifinops-report.xml",
+    ]
+    # the summary is the Markdown report, whose headline is the demo's own figure
+    expected = json.loads((demo_dir / "aifinops-report.json").read_text())["summary"]["monthly_waste_usd"]
+    assert ran["summary"] == (out / "aifinops-report.md").read_text()
+    assert ran["summary"].startswith("# AI fragmentation-tax report")
+    assert f"**{usd(expected)} per month**" in ran["summary"]
+    assert ran["skipped"] == ["actions/setup-python@v5", "actions/upload-artifact@v4"]
+
+
+@pytest.fixture
+def path_aifinops(tmp_path) -> Path:
+    """`aifinops` and `python3` already on PATH (a self-hosted runner, the image): `install: false`."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "aifinops").write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m aifinops_cli "$@"\n')
+    (bin_dir / "python3").write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n')
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    return bin_dir
+
+
+def test_args_are_split_as_a_shell_would_and_the_cost_gate_decides(path_aifinops, tmp_path):
+    """A path with spaces and quotes in `args`; markdown is added to `formats`; the $16.00 of
+    new savings (1,000 GB x $0.02 x 80%) passes a $20 gate and fails a $10 one."""
+    export = write_focus(tmp_path / "my exports" / "focus 2026-10.csv")
+    args = f"--billing {shlex.quote(str(export))} --billing-format focus"
+    base = {"args": args, "formats": "json", "install": "false", "artifact-name": ""}
+    passed = run_action(_inputs({**base, "fail-on-cost": "20"}), tmp_path, [path_aifinops])
+    assert passed["codes"]["install aifinops"] == 0
+    assert passed["outputs"] == {"exit-code": "0"} and passed["codes"]["gate"] == 0
+    report = tmp_path / "aifinops-reports"
+    assert sorted(p.name for p in report.iterdir()) == ["aifinops-report.json", "aifinops-report.md"]
+    found = json.loads((report / "aifinops-report.json").read_text())["findings"]
+    assert sum(f["estimated_monthly_savings_usd"] for f in found) == 16.0
+    tripped = run_action(_inputs({**base, "fail-on-cost": "10"}), tmp_path, [path_aifinops])
+    assert tripped["outputs"] == {"exit-code": "1"} and tripped["codes"]["gate"] == 1
+    assert "--fail-on-cost $10.00" in tripped["stderr"]["scan"]
+    assert "**$16.00 per month**" in tripped["summary"]
+
+
+def test_a_usage_error_still_writes_a_summary_and_fails_with_exit_2(path_aifinops, tmp_path):
+    ran = run_action(
+        _inputs({"args": "--format-typo", "install": "false", "formats": "json"}), tmp_path, [path_aifinops]
+    )
+    assert ran["outputs"] == {"exit-code": "2"} and ran["codes"]["gate"] == 2
+    assert ran["summary"] == "aifinops wrote no Markdown report (see the scan step's log)\n"
+
+
+def test_readme_install_lines_name_the_repository():
+    """No index serves aifinops yet: every recipe installs from the repository (one URL), and
+    that requirement resolves to this project with its extras when the URL is this checkout."""
+    lines = [line.strip().removeprefix("- ") for block in _blocks("yaml") for line in block.splitlines()]
+    installs = [line for line in lines if "pip install" in line]
+    assert installs == [f'python3 -m pip install "aifinops[all] @ {REPO_URL}"']
+    assert "pip install aifinops\n" not in README and "run: pip install aifinops" not in README
+    spec = installs[0].split('"')[1].replace(REPO_URL, ROOT.as_uri())
+    offline = ["--dry-run", "--no-deps", "--no-index", "--no-build-isolation", "--report", "-", "-q"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", *offline, spec], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    (item,) = json.loads(proc.stdout)["install"]
+    assert item["metadata"]["name"] == "aifinops" and item["requested_extras"] == ["all"]
