@@ -106,7 +106,7 @@ def test_fail_on_cost_leaves_out_known_and_suppressed(runner, tmp_path, export):
     assert "Suppressed (not counted): 1. Each is listed with its reason under *Suppressed findings*." in md
     section = md[md.index("## Suppressed findings") :]
     row = (
-        "| billing-ai-egress | us-east-1->us-west-2 (inter-region) | ml-research | $16.00 | "
+        "| billing-ai-egress | `us-east-1->us-west-2 (inter-region)` (i-0train01) | ml-research | $16.00 | "
         f"DR replica \\| agreed with finance \\[{rules}:2] |"
     )
     assert row in section.splitlines()

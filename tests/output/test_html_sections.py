@@ -269,10 +269,12 @@ def test_suppressed_findings_listed_with_reasons():
     assert "training restarts Monday (until 2099-12-31) [suppressions.yaml:2]" in hidden
 
     md = formatters()["markdown"]().render(report())
-    assert "Suppressed (not counted): 1. Which, and why: see *Suppressed findings* below." in md
-    assert "1 finding(s) worth $876.00/month are known exceptions and not in the totals:" in md
+    assert "Suppressed (not counted): 1. Each is listed with its reason under *Suppressed findings*." in md
     assert (
-        "| idle-gpu | `i-kept` | $876.00 | "
+        "1 finding(s) worth $876.00/month are suppressed: not in the totals, and they never fail the gate."
+    ) in md
+    assert (
+        "| idle-gpu | `i-kept` | research | $876.00 | "
         "training restarts Monday (until 2099-12-31) \\[suppressions.yaml:2] |"
     ) in md
     # the suppressed finding is in neither the findings list nor the totals
@@ -287,7 +289,7 @@ def test_a_hostile_suppression_reason_is_text():
         finding("idle-gpu", "zombie-infrastructure", "x", 1, 1.0, rid="i-h", reason=reason),
     ]
     md = formatters()["markdown"]().render(r)
-    assert "| idle-gpu | `i-h` | $1.00 | a\\|b &lt;img src=x> \\[x](http://e.example/) `c` |" in md
+    assert "| idle-gpu | `i-h` | x | $1.00 | a\\|b &lt;img src=x> \\[x](http://e.example/) `c` |" in md
     html = formatters()["html"]().render(r)
     assert "a|b &lt;img src=x&gt; [x](http://e.example/) `c`" in html  # a reason is not Markdown
     assert "<img" not in html and 'href="http://e.example/' not in html

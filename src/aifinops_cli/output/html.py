@@ -40,6 +40,7 @@ CATEGORY_COLOUR = {
     "attribution": "#bab0ac",
     "duplicate-capability": "#59a14f",
     "anomaly": "#8cd17d",
+    "rightsizing": "#79706e",
 }
 # categories a user's own rules add: a stable colour from the name, never one of the above
 EXTRA_COLOURS = ("#499894", "#86bcb6", "#d4a6c8", "#f1ce63", "#a0cbe8", "#ffbe7d", "#d7b5a6")
