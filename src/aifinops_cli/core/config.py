@@ -54,6 +54,7 @@ _TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "history": dict,
     "scan": dict,  # timeouts and retry budget: core/plugin.py Limits
     "suppressions": (str, list),
+    "economics": dict,  # unit economics and pricing what-ifs: economics/settings.py
 }
 
 

@@ -359,6 +359,7 @@ def run_scan(
     analysis: dict[str, Any] = {}
     unpriced: list[dict[str, str]] = []
     errors: list[BaseException] = list(ctx.internal_errors)
+    usage = next((result.usage for result, _ in outcomes if result.usage is not None), None)
     for result, error in outcomes:
         observations.extend(mark_unpriced(result))
         coverage.extend(result.coverage)
@@ -383,6 +384,7 @@ def run_scan(
             "owner_tag_keys": list(ctx.config.owner_tag_keys),
         },
         unpriced=sorted(unpriced, key=lambda u: (u.get("sku", ""), u.get("resource_id", ""))),
+        usage=usage,
     )
     if baseline is not None:
         apply_baseline(report.findings, baseline)

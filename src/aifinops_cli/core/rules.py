@@ -39,6 +39,7 @@ CATEGORIES = (
     "attribution",
     "duplicate-capability",
     "anomaly",
+    "unit-economics",
 )
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
