@@ -25,15 +25,49 @@ from aifinops_cli.core.config import Config
 from tests.llm_helpers import context
 
 PRICES = [
-    {"model": "std-model", "provider": "vllm", "input_per_1m": 1.0, "output_per_1m": 2.0, "cached_input_per_1m": 0.1},
-    {"model": "prem-model", "provider": "vllm", "input_per_1m": 10.0, "output_per_1m": 20.0, "cached_input_per_1m": 1.0},
+    {
+        "model": "std-model",
+        "provider": "vllm",
+        "input_per_1m": 1.0,
+        "output_per_1m": 2.0,
+        "cached_input_per_1m": 0.1,
+    },
+    {
+        "model": "prem-model",
+        "provider": "vllm",
+        "input_per_1m": 10.0,
+        "output_per_1m": 20.0,
+        "cached_input_per_1m": 1.0,
+    },
 ]
 ROWS = [
     ("2026-10-01T00:00:00Z", "std-model", 100000, 50000, "ok", "s1", "acme", "chat", "chat-app", "cx"),
     ("2026-10-02T00:00:00Z", "std-model", 100000, 50000, "ok", "s1", "acme", "chat", "chat-app", "cx"),
     ("2026-10-10T00:00:00Z", "prem-model", 10000, 5000, "error", "s2", "acme", "chat", "chat-app", "cx"),
-    ("2026-10-20T00:00:00Z", "std-model", 200000, 100000, "ok", "s3", "globex", "search", "search-app", "research"),
-    ("2026-10-31T10:00:00Z", "prem-model", 20000, 10000, "ok", "s4", "globex", "search", "search-app", "research"),
+    (
+        "2026-10-20T00:00:00Z",
+        "std-model",
+        200000,
+        100000,
+        "ok",
+        "s3",
+        "globex",
+        "search",
+        "search-app",
+        "research",
+    ),
+    (
+        "2026-10-31T10:00:00Z",
+        "prem-model",
+        20000,
+        10000,
+        "ok",
+        "s4",
+        "globex",
+        "search",
+        "search-app",
+        "research",
+    ),
 ]
 
 
@@ -41,8 +75,22 @@ def write_logs(root: Path) -> Path:
     path = root / "requests.csv"
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["timestamp", "provider", "model", "input_tokens", "output_tokens", "status", "request_id",
-                    "session_id", "customer", "feature", "app", "team"])
+        w.writerow(
+            [
+                "timestamp",
+                "provider",
+                "model",
+                "input_tokens",
+                "output_tokens",
+                "status",
+                "request_id",
+                "session_id",
+                "customer",
+                "feature",
+                "app",
+                "team",
+            ]
+        )
         for i, (ts, model, pin, pout, status, sid, cust, feat, app, team) in enumerate(ROWS):
             w.writerow([ts, "vllm", model, pin, pout, status, f"r{i}", sid, cust, feat, app, team])
     return path

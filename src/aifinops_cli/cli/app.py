@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from aifinops_cli import __version__
-from aifinops_cli.cli import forecast, history_cmd, rules_cmd, scan, scanners_cmd
+from aifinops_cli.cli import economics_cmd, forecast, history_cmd, rules_cmd, scan, scanners_cmd
 from aifinops_cli.cli.common import ErrorMappingGroup, GlobalOptions
 from aifinops_cli.core.exitcodes import ExitCode
 from aifinops_cli.output.safe import plain
@@ -68,6 +68,7 @@ app.add_typer(scanners_cmd.app, name="scanners")
 app.command("forecast")(forecast.forecast)
 app.command("history")(history_cmd.history)
 app.command("diff")(history_cmd.diff)
+app.command("economics")(economics_cmd.economics)
 
 
 def main() -> None:

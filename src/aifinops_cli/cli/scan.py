@@ -27,6 +27,7 @@ from aifinops_cli.cli.common import (
     stdout_console,
     write_report,
 )
+from aifinops_cli.cli import economics_cmd
 from aifinops_cli.cli.rules_cmd import print_warnings
 from aifinops_cli.cli.unattended import UnattendedRun
 from aifinops_cli.core.baseline import load_fingerprints
@@ -275,6 +276,14 @@ def scan(
             "--timestamped", help="Name files aifinops-report-YYYYMMDDTHHMMSSZ.<ext> in --output-dir."
         ),
     ] = False,
+    revenue: Annotated[
+        str | None,
+        typer.Option(
+            "--revenue",
+            help="Plans CSV (customer, plan, monthly_revenue, included_allowance): adds the unit-economics "
+            "section (config `economics:`; see `aifinops economics`).",
+        ),
+    ] = None,
 ) -> None:
     """Scan for AI waste and print or write the fragmentation-tax report."""
     opts = global_options(ctx)
@@ -362,6 +371,7 @@ def scan(
             progress=progress,
             today=unattended.today,
         )
+        economics = economics_cmd.prepare(config, {"revenue": revenue})  # exit 2 before scanning
         try:
             plan = prepare(request)
         except RequestError as exc:
@@ -370,6 +380,7 @@ def scan(
         status = stack.enter_context(err.status("scanning…")) if show_progress else None
         outcome = run(plan)
     report = outcome.report
+    economics_cmd.attach(report, economics, rule_list)
     unattended.finish(outcome)
     if opts.debug:
         for error in outcome.internal_errors:

@@ -41,7 +41,9 @@ class InfraLine:
 
 
 def _billing_lines(billing: dict[str, Any]) -> list[InfraLine]:
-    table = next((t for t in billing.get("tables") or [] if str(t.get("title", "")).startswith(BILLING_TABLE)), None)
+    table = next(
+        (t for t in billing.get("tables") or [] if str(t.get("title", "")).startswith(BILLING_TABLE)), None
+    )
     if not table:
         return []
     sources = (billing.get("data") or {}).get("sources") or []
@@ -86,7 +88,11 @@ def infra_lines(report: Report | None, shared: tuple[dict[str, Any], ...] = ()) 
                 )
     for item in shared:
         unit = next(((k, str(item[k])) for k in TAG_UNITS if item.get(k)), None)
-        lines.append(InfraLine("config economics.allocation.shared", str(item["name"]), float(item["monthly_usd"]), unit=unit))
+        lines.append(
+            InfraLine(
+                "config economics.allocation.shared", str(item["name"]), float(item["monthly_usd"]), unit=unit
+            )
+        )
     return lines
 
 

@@ -49,7 +49,7 @@ def _sessions(con: duckdb.DuckDBPyConnection, settings: EconomicsSettings) -> li
     """Table `sess(session, success)`; returns notes (outcomes file lines skipped)."""
     notes: list[str] = []
     if settings.outcome_rule == "file" and settings.outcomes_file:
-        ok, bad, skipped = read_outcomes(settings.outcomes_file)
+        ok, _failed, skipped = read_outcomes(settings.outcomes_file)  # unlisted ids fail too
         notes += skipped
         con.execute("CREATE TABLE ok_ids (id VARCHAR)")
         if ok:
@@ -73,10 +73,13 @@ def _allocate(
     """Table `alloc(customer, feature, app, team, usd)`; returns the traceable allocation lines."""
     cells = "cells"
     con.execute(
-        f"CREATE TABLE {cells} AS SELECT {DIMENSIONS['customer']} AS customer, {DIMENSIONS['feature']} AS feature, "
+        f"CREATE TABLE {cells} AS SELECT {DIMENSIONS['customer']} AS customer, "
+        f"{DIMENSIONS['feature']} AS feature, "
         f"{DIMENSIONS['app']} AS app, {DIMENSIONS['team']} AS team, sum(cost) AS cost FROM u GROUP BY ALL"
     )
-    known = {d: {r[0] for r in con.execute(f"SELECT DISTINCT {d} FROM {cells}").fetchall()} for d in DIMENSIONS}
+    known = {
+        d: {r[0] for r in con.execute(f"SELECT DISTINCT {d} FROM {cells}").fetchall()} for d in DIMENSIONS
+    }
     total = con.execute(f"SELECT coalesce(sum(cost), 0) FROM {cells}").fetchone()[0]
     rows = []
     out = []
@@ -84,7 +87,9 @@ def _allocate(
         unit = named_unit(line, settings.owners, known)
         scope_cost = 0.0
         if unit is not None and unit[0] in DIMENSIONS:
-            scope_cost = con.execute(f"SELECT coalesce(sum(cost), 0) FROM {cells} WHERE {unit[0]} = ?", [unit[1]]).fetchone()[0]
+            scope_cost = con.execute(
+                f"SELECT coalesce(sum(cost), 0) FROM {cells} WHERE {unit[0]} = ?", [unit[1]]
+            ).fetchone()[0]
         if unit is not None and scope_cost > 0:
             dim, value, why = unit
             rule = f"{why}: split over {dim} {value} by token cost"
@@ -92,7 +97,10 @@ def _allocate(
             dim, value = None, None
             rule = "names no unit the logs know: split over all usage by token cost"
             if unit is not None:
-                rule = f"{unit[2]}, but {unit[0]} {unit[1]} has no token cost: split over all usage by token cost"
+                rule = (
+                    f"{unit[2]}, but {unit[0]} {unit[1]} has no token cost: "
+                    "split over all usage by token cost"
+                )
         rows.append({"line": i, "dim": dim, "value": value, "usd": line.monthly_usd})
         out.append(
             {
@@ -107,7 +115,8 @@ def _allocate(
     con.execute("CREATE TABLE lines (line INTEGER, dim VARCHAR, value VARCHAR, usd DOUBLE)")
     if rows:
         con.execute(
-            "INSERT INTO lines SELECT unnest(?::INTEGER[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::DOUBLE[])",
+            "INSERT INTO lines SELECT unnest(?::INTEGER[]), unnest(?::VARCHAR[]), "
+            "unnest(?::VARCHAR[]), unnest(?::DOUBLE[])",
             [[r[k] for r in rows] for k in ("line", "dim", "value", "usd")],
         )
     match = " OR ".join(f"(l.dim = '{d}' AND c.{d} = l.value)" for d in DIMENSIONS)
@@ -117,7 +126,10 @@ SELECT l.line, c.customer, c.feature, c.app, c.team,
   CASE WHEN sum(c.cost) OVER (PARTITION BY l.line) > 0 THEN c.cost / sum(c.cost) OVER (PARTITION BY l.line)
        ELSE 1.0 / count(*) OVER (PARTITION BY l.line) END AS share, l.usd
 FROM lines l JOIN {cells} c ON l.dim IS NULL OR {match}""")
-    con.execute("CREATE TABLE alloc AS SELECT customer, feature, app, team, sum(share * usd) AS usd FROM shares GROUP BY ALL")
+    con.execute(
+        "CREATE TABLE alloc AS SELECT customer, feature, app, team, sum(share * usd) AS usd "
+        "FROM shares GROUP BY ALL"
+    )
     top = _rows(
         con,
         f"""SELECT line, customer, feature, share, share * usd AS usd,
@@ -130,7 +142,12 @@ QUALIFY n <= {TOP_SHARES} ORDER BY line, n""",
         entry = out[t["line"]]
         entry["targets"] = entry.get("targets", 0) or t["cells"]
         entry.setdefault("shares", []).append(
-            {"customer": t["customer"], "feature": t["feature"], "share": _r(t["share"], 6), "usd": _r(t["usd"], 4)}
+            {
+                "customer": t["customer"],
+                "feature": t["feature"],
+                "share": _r(t["share"], 6),
+                "usd": _r(t["usd"], 4),
+            }
         )
     return out
 
@@ -193,19 +210,24 @@ def _margins(customers: list[dict[str, Any]], book: RevenueBook) -> list[dict[st
             c["gross_margin_usd"] = _r(m)
             c["gross_margin_pct"] = _r(pct, 1)
             c["ai_cost_share_pct"] = (
-                _r(c["total_cost_usd"] / rev.monthly_revenue_usd * 100, 2) if rev.monthly_revenue_usd else None
+                _r(c["total_cost_usd"] / rev.monthly_revenue_usd * 100, 2)
+                if rev.monthly_revenue_usd
+                else None
             )
         else:
             c["gross_margin_usd"] = c["gross_margin_pct"] = c["ai_cost_share_pct"] = None
     return customers
 
 
-def _feature_margins(con: duckdb.DuckDBPyConnection, features: list[dict[str, Any]], book: RevenueBook) -> None:
+def _feature_margins(
+    con: duckdb.DuckDBPyConnection, features: list[dict[str, Any]], book: RevenueBook
+) -> None:
     """A customer's revenue reaches its features in proportion to their requests (the usage each
     feature served); a feature's margin is that revenue less its cost."""
     by = _rows(
         con,
-        f"SELECT {DIMENSIONS['customer']} AS customer, {DIMENSIONS['feature']} AS feature, sum(requests) AS n "
+        f"SELECT {DIMENSIONS['customer']} AS customer, {DIMENSIONS['feature']} AS feature, "
+        "sum(requests) AS n "
         "FROM u GROUP BY ALL",
     )
     totals: dict[str, float] = {}
@@ -215,7 +237,9 @@ def _feature_margins(con: duckdb.DuckDBPyConnection, features: list[dict[str, An
     for r in by:
         rev = book.get(r["customer"])
         if rev and totals[r["customer"]]:
-            revenue[r["feature"]] = revenue.get(r["feature"], 0.0) + rev.monthly_revenue_usd * r["n"] / totals[r["customer"]]
+            revenue[r["feature"]] = (
+                revenue.get(r["feature"], 0.0) + rev.monthly_revenue_usd * r["n"] / totals[r["customer"]]
+            )
     for f in features:
         rev_f = revenue.get(f["name"])
         f["monthly_revenue_usd"] = _r(rev_f)
@@ -227,8 +251,14 @@ def _feature_margins(con: duckdb.DuckDBPyConnection, features: list[dict[str, An
             f["gross_margin_usd"] = f["gross_margin_pct"] = f["ai_cost_share_pct"] = None
 
 
-def _pricing(customers: list[dict[str, Any]], book: RevenueBook, s: EconomicsSettings, factor: float) -> dict[str, Any]:
-    models = ["consumption"] + (["outcome"] if s.price_per_outcome is not None else []) + (["hybrid"] if s.hybrid else [])
+def _pricing(
+    customers: list[dict[str, Any]], book: RevenueBook, s: EconomicsSettings, factor: float
+) -> dict[str, Any]:
+    models = (
+        ["consumption"]
+        + (["outcome"] if s.price_per_outcome is not None else [])
+        + (["hybrid"] if s.hybrid else [])
+    )
     rows = []
     for c in customers:
         cost = c["total_cost_usd"]
@@ -253,7 +283,13 @@ def _pricing(customers: list[dict[str, Any]], book: RevenueBook, s: EconomicsSet
                 "margin_usd": _r(m),
                 "margin_pct": _r(pct, 1),
                 "change_vs_current_usd": _r(change),
-                "customer": None if change is None else "pays more" if change > 0.005 else "pays less" if change < -0.005 else "same",
+                "customer": None
+                if change is None
+                else "pays more"
+                if change > 0.005
+                else "pays less"
+                if change < -0.005
+                else "same",
             }
         rows.append(row)
     params: dict[str, Any] = {"margin_pct": s.margin_pct}
@@ -262,7 +298,9 @@ def _pricing(customers: list[dict[str, Any]], book: RevenueBook, s: EconomicsSet
     if s.hybrid:
         params["hybrid"] = {
             "platform_fee_usd": s.hybrid.platform_fee,
-            "included_actions": s.hybrid.included_actions if s.hybrid.included_actions is not None else "the plan's included_allowance",
+            "included_actions": s.hybrid.included_actions
+            if s.hybrid.included_actions is not None
+            else "the plan's included_allowance",
             "standard_overage_usd": s.hybrid.standard_overage,
             "premium_action_usd": s.hybrid.premium_action,
         }
@@ -292,7 +330,11 @@ FROM u GROUP BY ALL ORDER BY cost DESC, provider, model""",
         }
         if r["cheaper_model"] and r["cheaper_cost"] is not None:
             cheap = r["cheaper_cost"] * factor
-            entry["cheaper_model"] = {"model": r["cheaper_model"], "cost_usd": _r(cheap, 4), "saving_usd": _r(cost - cheap, 4)}
+            entry["cheaper_model"] = {
+                "model": r["cheaper_model"],
+                "cost_usd": _r(cheap, 4),
+                "saving_usd": _r(cost - cheap, 4),
+            }
         entry["prompt_caching"] = {
             "hit_share": s.cache_hit_share,
             "saving_usd": _r(s.cache_hit_share * (r["cache_saving_max"] or 0.0) * factor, 4),
@@ -309,7 +351,9 @@ FROM u GROUP BY ALL ORDER BY cost DESC, provider, model""",
                 "cost_usd": _r(h.self_hosted_usd),
                 "saving_usd": _r(h.saving_usd),
                 "break_even_monthly_tokens": _r(h.break_even_tokens, 0),
-                "break_even_monthly_requests": _r(h.break_even_tokens / per_request, 0) if h.break_even_tokens else None,
+                "break_even_monthly_requests": _r(h.break_even_tokens / per_request, 0)
+                if h.break_even_tokens
+                else None,
                 "capacity_tokens_per_gpu": _r(h.capacity_tokens_per_gpu, 0),
             }
         out.append(entry)
@@ -342,17 +386,20 @@ def observations(section: dict[str, Any]) -> list[Observation]:
                         "requests": u["requests"],
                         "cost_per_successful_outcome_usd": u["cost_per_successful_outcome_usd"],
                     },
-                    attributes={"dimension": dim, "plan": u.get("plan") or "", "revenue_source": u.get("revenue_source") or ""},
+                    attributes={
+                        "dimension": dim,
+                        "plan": u.get("plan") or "",
+                        "revenue_source": u.get("revenue_source") or "",
+                    },
                     evidence=(
-                        f"{dim} {u['name']}: AI cost {u['total_cost_usd']:.2f} USD/month (tokens {u['token_cost_usd']:.2f} "
-                        f"+ infrastructure {u['infra_cost_usd']:.2f}) against revenue {u['monthly_revenue_usd']:.2f} "
+                        f"{dim} {u['name']}: AI cost {u['total_cost_usd']:.2f} USD/month "
+                        f"(tokens {u['token_cost_usd']:.2f} + infrastructure {u['infra_cost_usd']:.2f}) "
+                        f"against revenue {u['monthly_revenue_usd']:.2f} "
                         f"USD/month = {u['ai_cost_share_pct']:.1f}%",
                     ),
                 )
             )
     return out
-
-
 
 
 def build(usage: UsageRollup, settings: EconomicsSettings, report: Report | None = None) -> dict[str, Any]:
@@ -381,10 +428,19 @@ def build(usage: UsageRollup, settings: EconomicsSettings, report: Report | None
     infra = sum(u["infra_cost_usd"] for u in units["customer"])
     revenue = sum(r.monthly_revenue_usd for r in book.customers())
     return {
-        "period": {"start": usage.start, "end": usage.end, "observed_days": _r(usage.observed_days, 4), "monthly_factor": _r(f, 6)},
+        "period": {
+            "start": usage.start,
+            "end": usage.end,
+            "observed_days": _r(usage.observed_days, 4),
+            "monthly_factor": _r(f, 6),
+        },
         "sources": {"usage": usage.source, "prices": usage.price_source, "revenue": book.sources},
         "outcome_rule": settings.outcome_rule
-        + (f" ({settings.outcomes_file})" if settings.outcome_rule == "file" else ": the session's last request is ok"),
+        + (
+            f" ({settings.outcomes_file})"
+            if settings.outcome_rule == "file"
+            else ": the session's last request is ok"
+        ),
         "totals": {
             "token_cost_usd": _r(token),
             "infra_cost_usd": _r(infra),
@@ -396,6 +452,8 @@ def build(usage: UsageRollup, settings: EconomicsSettings, report: Report | None
         "allocation": allocation,
         "pricing_whatif": pricing,
         "model_whatif": whatifs,
-        "customers_without_revenue": [c["name"] for c in units["customer"] if book.sources and c["monthly_revenue_usd"] is None],
+        "customers_without_revenue": [
+            c["name"] for c in units["customer"] if book.sources and c["monthly_revenue_usd"] is None
+        ],
         "skipped": book.skipped + notes,
     }

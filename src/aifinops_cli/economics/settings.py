@@ -83,10 +83,11 @@ def _mapping(where: str, value: Any, keys: tuple[str, ...]) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise EconomicsError(f"config economics.{where}: expected a mapping")
+        raise EconomicsError(f"config economics{'.' + where if where else ''}: expected a mapping")
     for k in value:
         if k not in keys:
-            raise EconomicsError(f"config economics.{where}.{k}: unknown setting (known: {', '.join(keys)})")
+            key = f"{where}.{k}" if where else str(k)
+            raise EconomicsError(f"config economics.{key}: unknown setting (known: {', '.join(keys)})")
     return value
 
 
@@ -102,7 +103,9 @@ def parse(section: dict[str, Any], flags: dict[str, Any] | None = None) -> Econo
     outcomes = _mapping("outcomes", s.get("outcomes"), ("rule", "file"))
     rule = str(outcomes.get("rule", "file" if outcomes.get("file") else "status"))
     if rule not in OUTCOME_RULES:
-        raise EconomicsError(f"config economics.outcomes.rule: {rule!r} is not one of {', '.join(OUTCOME_RULES)}")
+        raise EconomicsError(
+            f"config economics.outcomes.rule: {rule!r} is not one of {', '.join(OUTCOME_RULES)}"
+        )
     if rule == "file" and not outcomes.get("file"):
         raise EconomicsError("config economics.outcomes.file: rule 'file' needs an outcomes CSV (id,outcome)")
     alloc = _mapping("allocation", s.get("allocation"), ("owners", "shared"))
@@ -119,7 +122,9 @@ def parse(section: dict[str, Any], flags: dict[str, Any] | None = None) -> Econo
         line = _mapping(f"allocation.shared[{i}]", line, ("name", "monthly_usd", *UNITS))
         if not line.get("name"):
             raise EconomicsError(f"config economics.allocation.shared[{i}]: needs a name")
-        shared.append({**line, "monthly_usd": _number(f"allocation.shared[{i}].monthly_usd", line.get("monthly_usd"))})
+        shared.append(
+            {**line, "monthly_usd": _number(f"allocation.shared[{i}].monthly_usd", line.get("monthly_usd"))}
+        )
     pricing = _mapping("pricing", s.get("pricing"), ("margin_pct", "price_per_outcome", "hybrid"))
     hybrid = None
     if pricing.get("hybrid") is not None:
@@ -130,7 +135,9 @@ def parse(section: dict[str, Any], flags: dict[str, Any] | None = None) -> Econo
         )
         hybrid = Hybrid(
             _number("pricing.hybrid.platform_fee", h.get("platform_fee", 0.0)),
-            _number("pricing.hybrid.included_actions", h["included_actions"]) if "included_actions" in h else None,
+            _number("pricing.hybrid.included_actions", h["included_actions"])
+            if "included_actions" in h
+            else None,
             _number("pricing.hybrid.standard_overage", h.get("standard_overage", 0.0)),
             _number("pricing.hybrid.premium_action", h.get("premium_action", 0.0)),
         )
@@ -147,7 +154,12 @@ def parse(section: dict[str, Any], flags: dict[str, Any] | None = None) -> Econo
         if tps <= 0:
             raise EconomicsError(f"config economics.self_hosted[{i}].tokens_per_second: must be above 0")
         hosted.append(
-            SelfHosted(str(item["model"]), _number(f"self_hosted[{i}].gpu_hour_usd", item.get("gpu_hour_usd")), tps, gpus)
+            SelfHosted(
+                str(item["model"]),
+                _number(f"self_hosted[{i}].gpu_hour_usd", item.get("gpu_hour_usd")),
+                tps,
+                gpus,
+            )
         )
     return EconomicsSettings(
         revenue=s.get("revenue"),

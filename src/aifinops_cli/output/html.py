@@ -11,6 +11,7 @@ from __future__ import annotations
 from html import escape as _html_escape
 from typing import Any
 
+from aifinops_cli.core import economics_view
 from aifinops_cli.core.models import HOURS_PER_MONTH, Report
 from aifinops_cli.core.money import money, signed_usd, usd
 from aifinops_cli.core.report import UNOWNED, to_dict, unpriced_headline
@@ -346,6 +347,7 @@ class HtmlFormatter(Formatter):
                     + "".join(f"<li>{escape(b)}</li>" for b in vis["blind_spots"])
                     + "</ul>"
                 )
+        body += economics_html(doc.get("economics"))
         failed = [c for c in doc["coverage"]["scopes"] if c["status"] != "ok"]
         if failed:
             body += [
@@ -377,3 +379,20 @@ class HtmlFormatter(Formatter):
             f"<title>AI fragmentation tax: {usd(total)}/month</title><style>{CSS}</style>"
             f"</head><body><main>{''.join(body)}</main></body></html>\n"
         )
+
+
+def economics_html(section: dict[str, Any] | None) -> list[str]:
+    """The unit-economics tables (core/economics_view.py), when the report has one."""
+    if not section:
+        return []
+    body = ["<h2>Unit economics</h2>", f'<p class="meta">{escape(economics_view.headline(section))}</p>']
+    for view in economics_view.tables(section):
+        body += [
+            f"<h3>{escape(view.title)}</h3>",
+            _table(
+                [(c, i > 0) for i, c in enumerate(view.columns)], [[escape(c) for c in r] for r in view.rows]
+            ),
+        ]
+        if view.more:
+            body.append(f'<p class="muted">{view.more} more in the JSON report.</p>')
+    return body

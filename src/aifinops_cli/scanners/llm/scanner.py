@@ -41,8 +41,8 @@ from aifinops_cli.scanners.llm.engine import Engine, Settings, check_config
 from aifinops_cli.scanners.llm.formats import DEFAULT_ATTRIBUTE_KEYS
 from aifinops_cli.scanners.llm.inputs import FORMATS, resolve_inputs
 from aifinops_cli.scanners.llm.pricing import Override, PriceBook, genai_prices_version, load_tiers
-from aifinops_cli.scanners.llm.usage import usage_rollup
 from aifinops_cli.scanners.llm.provider import MAPPINGS, NUMBERS, LlmProvider, LlmSettings
+from aifinops_cli.scanners.llm.usage import usage_rollup
 
 if TYPE_CHECKING:
     from aifinops_cli.core.config import Config

@@ -79,7 +79,9 @@ FROM g LEFT JOIN cheap c
 """
 
 
-def usage_rollup(con: Any, days: float, factor: float, start: str, end: str, source: str, prices: str) -> UsageRollup:
+def usage_rollup(
+    con: Any, days: float, factor: float, start: str, end: str, source: str, prices: str
+) -> UsageRollup:
     """The rollup of the priced `req` view (scanners/llm/engine.py), as Arrow."""
     rel = con.sql(_SQL)
     # DuckDB 2 renamed a relation's arrow() to to_arrow_table(); pyproject allows both
