@@ -108,7 +108,7 @@ def economics(
         providers = load_providers()
     except (SourceError, PluginLoadError) as exc:
         fail(str(exc))
-    values = {
+    values: dict[str, dict[str, Any]] = {
         "llm": {"logs": list(llm_logs or []), "log_format": llm_log_format},
         "billing": {"paths": list(billing or [])},
     }
@@ -136,9 +136,7 @@ def economics(
         if demo:
             from aifinops_cli.demo import add_demo_inputs
 
-            add_demo_inputs(options, config)
-            if not billing:
-                options.settings_for("billing").paths.clear()  # the demo's billing month is another year
+            add_demo_inputs(options, config)  # its logs, billing exports and economics section
         settings = prepare(config, flags)
         scanners = ["llm"] + (["billing"] if options.settings_for("billing").paths else [])
         request = ScanRequest(options=options, config=config, rules=rules, prices=prices, scanners=scanners)

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from aifinops_cli.cli import economics_cmd
 from aifinops_cli.cli.common import (
     STDOUT,
     GlobalOptions,
@@ -27,7 +28,6 @@ from aifinops_cli.cli.common import (
     stdout_console,
     write_report,
 )
-from aifinops_cli.cli import economics_cmd
 from aifinops_cli.cli.rules_cmd import print_warnings
 from aifinops_cli.cli.unattended import UnattendedRun
 from aifinops_cli.core.baseline import load_fingerprints

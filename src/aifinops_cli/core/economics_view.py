@@ -46,7 +46,7 @@ def headline(section: dict[str, Any]) -> str:
     )
     if t.get("monthly_revenue_usd") is not None:
         line += (
-            f"; revenue {_usd(t['monthly_revenue_usd'])}/month, gross margin {_usd(t['gross_margin_usd'])}"
+            f"; revenue {_usd(t['monthly_revenue_usd'])}/month, gross margin {_signed(t['gross_margin_usd'])}"
         )
     return line + f". Outcome rule: {section['outcome_rule']}."
 
@@ -125,9 +125,7 @@ def tables(section: dict[str, Any], limit: int = ROWS) -> list[ViewTable]:
     models = pricing["models"]
     out.append(
         ViewTable(
-            "Pricing what-if per customer (per month; "
-            + ", ".join(f"{k}={v}" for k, v in pricing["parameters"].items())
-            + ")",
+            f"Pricing what-if per customer (per month; {_parameters(pricing['parameters'])})",
             (
                 "Customer",
                 "Cost",
@@ -218,3 +216,19 @@ def _share(a: dict[str, Any]) -> str:
         return ""
     s = shares[0]
     return f"{s['customer']}/{s['feature']} {s['share'] * 100:.1f}% of {a.get('targets', 1)}"
+
+
+def _parameters(params: dict[str, Any]) -> str:
+    parts = [f"consumption: cost x (1 + {params['margin_pct']:g}%)"]
+    if "price_per_outcome_usd" in params:
+        parts.append(f"outcome: {usd(params['price_per_outcome_usd'])} per successful session")
+    h = params.get("hybrid")
+    if h:
+        allowance = h["included_actions"]
+        allowance = f"{allowance:,.0f}" if isinstance(allowance, int | float) else str(allowance)
+        parts.append(
+            f"hybrid: {usd(h['platform_fee_usd'])} fee with {allowance} standard requests, "
+            f"{usd(h['standard_overage_usd'])} per standard request beyond, "
+            f"{usd(h['premium_action_usd'])} per premium request"
+        )
+    return "; ".join(parts)

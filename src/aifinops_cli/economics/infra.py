@@ -114,9 +114,9 @@ def named_unit(
     lowered = {k.strip().lower(): v for k, v in line.tags.items()}
     for dim, keys in TAG_UNITS.items():
         for key in keys:
-            v = lowered.get(key)
-            if v and v in known[dim]:
-                return dim, v, f"tag {key}={v}"
+            tagged = lowered.get(key)
+            if tagged and tagged in known[dim]:
+                return dim, tagged, f"tag {key}={tagged}"
     for dim in ("customer", "feature", "app", "team"):
         if line.owner and line.owner in known[dim]:
             return dim, line.owner, f"owner {line.owner} is a {dim} in the logs"

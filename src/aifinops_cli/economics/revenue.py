@@ -59,13 +59,15 @@ class RevenueBook:
 def _read(path: str) -> tuple[list[str], list[tuple[str | None, ...]]]:
     if not Path(path).is_file():
         raise EconomicsError(f"{path}: no such file")
+    con = duckdb.connect(":memory:")  # its own: the module-level connection is shared
     try:
-        rel = duckdb.sql(
-            "SELECT * FROM read_csv(?, header=true, all_varchar=true, auto_detect=true)", params=[path]
-        )
-        return [c.strip().lower() for c in rel.columns], rel.fetchall()
+        cur = con.execute("SELECT * FROM read_csv(?, header=true, all_varchar=true)", [path])
+        names = [str(d[0]).strip().lower() for d in cur.description or ()]
+        return names, cur.fetchall()
     except duckdb.Error as exc:
         raise EconomicsError(f"{path}: not a readable CSV: {str(exc).splitlines()[0]}") from None
+    finally:
+        con.close()
 
 
 def _amount(text: str | None) -> float | None:

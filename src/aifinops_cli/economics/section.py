@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from aifinops_cli.core.models import UNIT_ECONOMICS_KIND, Observation, Report, UsageRollup
 from aifinops_cli.economics import whatif
@@ -43,6 +42,11 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = N
     cur = con.execute(sql, params or [])
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> float:
+    row = con.execute(sql, params or []).fetchone()
+    return float(row[0]) if row and row[0] is not None else 0.0
 
 
 def _sessions(con: duckdb.DuckDBPyConnection, settings: EconomicsSettings) -> list[str]:
@@ -80,16 +84,16 @@ def _allocate(
     known = {
         d: {r[0] for r in con.execute(f"SELECT DISTINCT {d} FROM {cells}").fetchall()} for d in DIMENSIONS
     }
-    total = con.execute(f"SELECT coalesce(sum(cost), 0) FROM {cells}").fetchone()[0]
+    total = _one(con, f"SELECT coalesce(sum(cost), 0) FROM {cells}")
     rows = []
     out = []
     for i, line in enumerate(lines):
         unit = named_unit(line, settings.owners, known)
         scope_cost = 0.0
         if unit is not None and unit[0] in DIMENSIONS:
-            scope_cost = con.execute(
-                f"SELECT coalesce(sum(cost), 0) FROM {cells} WHERE {unit[0]} = ?", [unit[1]]
-            ).fetchone()[0]
+            scope_cost = _one(
+                con, f"SELECT coalesce(sum(cost), 0) FROM {cells} WHERE {unit[0]} = ?", [unit[1]]
+            )
         if unit is not None and scope_cost > 0:
             dim, value, why = unit
             rule = f"{why}: split over {dim} {value} by token cost"
@@ -261,6 +265,8 @@ def _pricing(
     )
     rows = []
     for c in customers:
+        if c["name"] == NONE:  # usage no customer is named on: nobody to price
+            continue
         cost = c["total_cost_usd"]
         current = c["monthly_revenue_usd"]
         prices = {"consumption": whatif.consumption_price(cost, s.margin_pct)}
@@ -409,8 +415,7 @@ def build(usage: UsageRollup, settings: EconomicsSettings, report: Report | None
     f = usage.monthly_factor
     con = duckdb.connect(":memory:")
     try:
-        table = usage.table if isinstance(usage.table, pa.Table) else pa.table(usage.table)
-        con.register("u", table)
+        con.register("u", usage.table)
         notes = _sessions(con, settings)
         allocation = _allocate(con, infra_lines(report, settings.shared), settings)
         units = {d: [_unit_row(r, f) for r in _units(con, d, f)] for d in ("customer", "feature", "team")}
