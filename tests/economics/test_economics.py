@@ -298,3 +298,23 @@ def test_bad_plans_csv(usage, tmp_path):
     assert by_name(section["units"]["customer"])["globex"]["monthly_revenue_usd"] == 100.0
     with pytest.raises(EconomicsError, match="no such file"):
         build(usage, parse({"revenue": str(tmp_path / "missing.csv")}))
+
+
+def test_kubernetes_gpu_pod_by_namespace(usage, econ_dir):
+    # a GPU pod finding: its owner is its namespace (no owner label); config maps the namespace
+    # to app search-app, served only by globex: 1 GPU x 730 h x 1.60 = 1,168.00 a month to globex
+    pod = Observation(
+        "k8s", "k8s.pod", "search-ns/vllm-0", owner="search-ns", tags={"app": "vllm"},
+        attributes={"namespace": "search-ns"},
+    )  # fmt: skip
+    cost = 730 * 1.60
+    idle = Finding(
+        "k8s-gpu-pod-idle", "idle", "idle-cluster", Severity.HIGH, Confidence.HIGH, pod, cost, cost, "", {}
+    )
+    report = Report("t", "", "", [], [idle], [], usage=usage)
+    section = build(usage, parse({"allocation": {"owners": {"search-ns": {"app": "search-app"}}}}), report)
+    line = section["allocation"][0]
+    assert line["rule"] == "config allocation.owners[search-ns]: split over app search-app by token cost"
+    assert line["monthly_usd"] == pytest.approx(1168.0)
+    assert by_name(section["units"]["customer"])["globex"]["infra_cost_usd"] == pytest.approx(1168.0)
+    assert by_name(section["units"]["customer"])["acme"]["infra_cost_usd"] == 0
