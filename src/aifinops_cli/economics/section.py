@@ -61,7 +61,8 @@ def _sessions(con: duckdb.DuckDBPyConnection, settings: EconomicsSettings) -> li
         con.execute("""
 CREATE TABLE sess AS
 SELECT s.session, coalesce(bool_or(o.id IS NOT NULL), false) AS success
-FROM (SELECT session, unnest(list_distinct(flatten(list(session_ids)))) AS id FROM u GROUP BY session) s
+FROM (SELECT session, unnest(list_distinct(flatten(list(coalesce(session_ids, []) || [session]))))
+      AS id FROM u GROUP BY session) s
 LEFT JOIN ok_ids o ON o.id = s.id GROUP BY s.session""")
     else:  # status: the session's last request (by time) came back ok
         con.execute(

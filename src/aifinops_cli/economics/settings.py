@@ -6,7 +6,7 @@ before any work: a bad value is one line and exit 2.
       stripe_invoices: invoices.csv # a Stripe Dashboard invoices export (economics/revenue.py)
       outcomes:
         rule: status                # status: a session succeeds when its last request is ok
-        file: outcomes.csv          # rule file: id,outcome (session, trace or request ids)
+        file: outcomes.csv          # rule file: id,outcome (session, trace or lone request ids)
       allocation:
         owners: {ml-research: {team: research}, search: {app: search}}  # owner tag -> unit
         shared: [{name: vector-db, monthly_usd: 400, app: search}]         # lines of your own

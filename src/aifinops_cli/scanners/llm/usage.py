@@ -8,7 +8,8 @@ pricing/data/llm_tiers.yaml, premium models only) and `cache_saving_max` (what t
 would have cost less read from a prompt cache, at the catalog's cached-input price).
 
 A session is `session_id`, else `trace_id`, else the request itself (`request_id`, else its
-file:line): a request outside any session is an outcome of its own.
+file:line): a request outside any session is an outcome of its own. An outcomes file may name a
+session by that key or by one of its trace ids (`session_ids`).
 """
 
 from __future__ import annotations
@@ -49,8 +50,7 @@ WITH r AS (
     CASE WHEN p_in IS NULL THEN 0.0
          ELSE greatest(input_tokens - coalesce(cached_input_tokens, 0) - coalesce(cache_write_tokens, 0), 0)
               * greatest(p_in - coalesce(p_cached, p_in), 0) / 1e6 END AS cache_saving,
-    -- every id a session may be named by in an outcomes file
-    [session_id, trace_id, request_id] AS ids
+    trace_id
   FROM req
 ), cheap AS (
   SELECT coalesce(session_id, trace_id, request_id, 'line:' || part || ':' || line_no) AS session,
@@ -65,7 +65,9 @@ WITH r AS (
     sum(input_tokens) AS input_tokens, sum(coalesce(cached_input_tokens, 0)) AS cached_input_tokens,
     sum(output_tokens) AS output_tokens,
     max(ts) AS last_ts, arg_max(status, ord) AS last_status,
-    list_distinct(flatten(list(list_filter(ids, lambda x: x IS NOT NULL)))) AS session_ids
+    -- the other ids an outcomes file may name the session by: its traces (not every request's
+    -- id: a list per request would cost more than the rest of the rollup)
+    list(DISTINCT trace_id) FILTER (trace_id IS NOT NULL AND trace_id <> session) AS session_ids
   FROM r GROUP BY ALL
 )
 SELECT g.session, g.customer, g.feature, g.app, g.team, g.provider, g.model,
