@@ -113,3 +113,17 @@ def test_economics_needs_logs(runner):
     result = run_cli(runner, "economics")
     assert result.exit_code == 2
     assert "nothing to analyse: pass --llm-logs PATH" in result.output
+
+
+def test_baseline_applies_to_unit_economics_findings(runner, econ_dir, cfg, tmp_path):
+    # the section's findings join the pipeline before baseline and suppressions: a second run
+    # against the first run's report knows them, so --fail-on does not fire on them again
+    first = tmp_path / "first.json"
+    args = ["-c", str(cfg), "-q", "scan", "--llm-logs", str(econ_dir / "requests.csv"),
+            "--revenue", str(econ_dir / "plans.csv"), "-f", "json"]  # fmt: skip
+    assert run_cli(runner, *args, "-o", str(first)).exit_code == 0
+    found = [f for f in json.loads(first.read_text())["findings"] if f["category"] == "unit-economics"]
+    assert {f["status"] for f in found} == {"new"} and found
+    again = run_cli(runner, *args, "--baseline", str(first), "--fail-on", "low")
+    econ = [f for f in json.loads(again.stdout)["findings"] if f["category"] == "unit-economics"]
+    assert {f["status"] for f in econ} == {"known"}

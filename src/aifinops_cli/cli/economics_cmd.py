@@ -1,7 +1,7 @@
 """`aifinops economics`: cost per customer, feature, team and model, margins against revenue, and
 pricing and hosting what-ifs, from LLM request logs (and billing exports for the shared
 infrastructure). The same section is in `scan`'s report when an `economics:` config section or
-`--revenue` is given; `prepare` and `attach` are the scan command's two calls."""
+`--revenue` is given; `prepare` and `extensions` are the scan command's two calls."""
 
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ import typer
 
 from aifinops_cli.cli.common import fail, global_options, stdout_console
 from aifinops_cli.core.config import Config, find_config_file, load_config
-from aifinops_cli.core.models import Report
-from aifinops_cli.core.pipeline import RequestError, ScanRequest, run
+from aifinops_cli.core.models import Finding, Report
+from aifinops_cli.core.pipeline import Extension, RequestError, ScanRequest, run
 from aifinops_cli.core.pipeline import prepare as prepare_scan
 from aifinops_cli.core.plugin import ScanOptions
 from aifinops_cli.core.registry import PluginLoadError, load_providers
 from aifinops_cli.core.rules import Rule, load_rules
 from aifinops_cli.core.yamlsrc import SourceError
-from aifinops_cli.economics import EconomicsError, EconomicsSettings, add_to_report, parse
+from aifinops_cli.economics import EconomicsError, EconomicsSettings, parse, section_findings
 from aifinops_cli.output.markdown import economics_markdown
 from aifinops_cli.output.table import print_economics
 from aifinops_cli.pricing.catalog import catalog_from_config
@@ -48,10 +48,17 @@ def prepare(config: Config, flags: dict[str, Any] | None = None) -> EconomicsSet
     return settings
 
 
-def attach(report: Report, settings: EconomicsSettings | None, rules: list[Rule]) -> None:
-    """Add the section and its findings to a finished report (nothing without LLM usage)."""
-    if settings is not None:
-        add_to_report(report, settings, rules)
+def extensions(settings: EconomicsSettings | None) -> list[Extension]:
+    """The pipeline extension that adds the section and its findings (none when not asked for),
+    before baseline and suppressions."""
+    if settings is None:
+        return []
+    chosen = settings
+
+    def add(report: Report, rules: list[Rule]) -> list[Finding]:
+        return section_findings(report, chosen, rules)
+
+    return [add]
 
 
 def economics(
@@ -139,7 +146,14 @@ def economics(
             add_demo_inputs(options, config)  # its logs, billing exports and economics section
         settings = prepare(config, flags)
         scanners = ["llm"] + (["billing"] if options.settings_for("billing").paths else [])
-        request = ScanRequest(options=options, config=config, rules=rules, prices=prices, scanners=scanners)
+        request = ScanRequest(
+            options=options,
+            config=config,
+            rules=rules,
+            prices=prices,
+            scanners=scanners,
+            extensions=extensions(settings),
+        )
         try:
             plan = prepare_scan(request)
         except RequestError as exc:
@@ -147,7 +161,6 @@ def economics(
         outcome = run(plan)
         stack.close()
     report = outcome.report
-    attach(report, settings, rules)
     for c in report.coverage:
         if c.status == "failed":
             typer.echo(f"warning: {c.scanner} {c.scope}: {c.message}", err=True)

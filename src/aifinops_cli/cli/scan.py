@@ -372,6 +372,7 @@ def scan(
             today=unattended.today,
         )
         economics = economics_cmd.prepare(config, {"revenue": revenue})  # exit 2 before scanning
+        request.extensions = economics_cmd.extensions(economics)
         try:
             plan = prepare(request)
         except RequestError as exc:
@@ -380,7 +381,6 @@ def scan(
         status = stack.enter_context(err.status("scanning…")) if show_progress else None
         outcome = run(plan)
     report = outcome.report
-    economics_cmd.attach(report, economics, rule_list)
     unattended.finish(outcome)
     if opts.debug:
         for error in outcome.internal_errors:

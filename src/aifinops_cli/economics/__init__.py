@@ -9,22 +9,36 @@ output formats never import this package: the scan command adds the section to t
 
 from __future__ import annotations
 
-from aifinops_cli.core.models import Report
+from aifinops_cli.core.models import Finding, Report
 from aifinops_cli.core.rules import Rule, evaluate, sort_findings
 from aifinops_cli.economics.section import build, observations
 from aifinops_cli.economics.settings import EconomicsError, EconomicsSettings, parse
 
-__all__ = ["EconomicsError", "EconomicsSettings", "add_to_report", "build", "observations", "parse"]
+__all__ = [
+    "EconomicsError",
+    "EconomicsSettings",
+    "add_to_report",
+    "build",
+    "observations",
+    "parse",
+    "section_findings",
+]
+
+
+def section_findings(report: Report, settings: EconomicsSettings, rules: list[Rule]) -> list[Finding]:
+    """Build the section from `report.usage` into `report.economics` and return the findings its
+    rules give (none without usage: no LLM logs were read). A pipeline extension
+    (core/pipeline.py ScanRequest.extensions), so baseline and suppressions apply to them."""
+    if report.usage is None:
+        return []
+    section = build(report.usage, settings, report)
+    report.economics = section
+    return evaluate(rules, observations(section))
 
 
 def add_to_report(report: Report, settings: EconomicsSettings, rules: list[Rule]) -> bool:
-    """Build the section from `report.usage` and add it with its findings; False without usage
-    (no LLM logs were read)."""
-    if report.usage is None:
-        return False
-    section = build(report.usage, settings, report)
-    report.economics = section
-    found = evaluate(rules, observations(section))
+    """`section_findings` on a finished report, its findings merged in; False without usage."""
+    found = section_findings(report, settings, rules)
     if found:
         report.findings = sort_findings([*report.findings, *found])
-    return True
+    return report.economics is not None
