@@ -318,3 +318,33 @@ def test_kubernetes_gpu_pod_by_namespace(usage, econ_dir):
     assert line["monthly_usd"] == pytest.approx(1168.0)
     assert by_name(section["units"]["customer"])["globex"]["infra_cost_usd"] == pytest.approx(1168.0)
     assert by_name(section["units"]["customer"])["acme"]["infra_cost_usd"] == 0
+
+
+def test_project_config_names_no_revenue_file_outside_itself(tmp_path, monkeypatch):
+    from aifinops_cli.core.config import ProjectConfig, load_config
+    from aifinops_cli.core.yamlsrc import SourceError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "aifinops.yaml").write_text("economics:\n  revenue: /etc/passwd\n")
+    with pytest.raises(SourceError, match="economics.revenue|/etc/passwd"):
+        load_config(ProjectConfig("aifinops.yaml"))
+
+
+def test_hostile_customer_names_are_escaped_in_every_format(usage, econ_dir, tmp_path):
+    import pyarrow as pa
+
+    from aifinops_cli.core.models import UsageRollup
+    from aifinops_cli.output.html import economics_html
+    from aifinops_cli.output.markdown import economics_lines
+
+    hostile = "<script>x</script>|[a](javascript:x)"
+    table = usage.table.to_pylist()
+    for row in table:
+        row["customer"] = hostile
+    rollup = UsageRollup(pa.Table.from_pylist(table, schema=usage.table.schema), 30.0, 1.0)
+    section = build(rollup, parse({}))
+    html = "".join(economics_html(section))
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    md = "\n".join(economics_lines(section))
+    assert "<script>" not in md and "\\[a](javascript:x)" in md  # an escaped [ makes no link
+    assert "\\|" in md  # a pipe in a name cannot open a table cell

@@ -39,6 +39,9 @@ PATH_KEYS: tuple[tuple[str, ...], ...] = (
     ("pricing", "catalogs"),
     ("llm", "tiers_file"),
     ("billing", "ai_services"),
+    ("economics", "revenue"),
+    ("economics", "stripe_invoices"),
+    ("economics", "outcomes", "file"),
 )
 
 DEFAULT_OWNER_TAG_KEYS = ["team", "owner", "cost-center", "costcenter", "project"]
