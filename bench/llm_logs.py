@@ -10,7 +10,9 @@
 Generates OpenAI-style request logs ({timestamp, metadata, request, response: chat.completion})
 into a temp dir, then times in separate processes:
   (a) the floor: DuckDB reading the file and summing tokens by model and team;
-  (b) `aifinops scan --llm-logs FILE --format json` (parse, price, every analysis).
+  (b) `aifinops scan --llm-logs FILE --format json` (parse, price, every analysis);
+  (c) (jsonl) the same scan with `--revenue plans.csv`: the unit-economics section too, for the
+      `--customers` customers the records are spread over (issue 16: under 2x (b)).
 Prints both times, their ratio, each process's peak RSS and CPU seconds (user + system: on a
 busy machine wall time swings with the other load, CPU time much less).
 
@@ -64,7 +66,7 @@ TEAMS = ["search", "support", "growth", "research", "data", None]
 APPS = ["chat", "triage", "email", "agent", "ingest"]
 
 
-def generate(path: Path, n: int, seed: int = 7) -> None:
+def generate(path: Path, n: int, seed: int = 7, customers: int = 10_000) -> None:
     rng = random.Random(seed)
     start = datetime(2026, 10, 1, tzinfo=UTC)
     prompts = [f"prompt-{i}" for i in range(5000)]
@@ -76,7 +78,11 @@ def generate(path: Path, n: int, seed: int = 7) -> None:
             team = TEAMS[rng.randrange(6)]
             pin = rng.randint(50, 4000)
             pout = rng.randint(5, 800)
-            meta = {"app": APPS[i % 5], "session_id": f"s{i // 8}"}
+            meta = {
+                "app": APPS[i % 5],
+                "session_id": f"s{i // 8}",
+                "customer": f"cust-{(i // 8) % customers}",
+            }
             if team:
                 meta["team"] = team
             rec = {
@@ -214,6 +220,16 @@ def timed(cmd: list[str]) -> tuple[float, float, float, str]:
     return wall, rss, cpu, proc.stderr[-300:]
 
 
+def write_plans(path: Path, customers: int) -> None:
+    """A plans CSV for the generated customers: three plans, by customer number."""
+    plans = (("starter", 49.0, 1000), ("growth", 299.0, 10000), ("enterprise", 1999.0, 100000))
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("customer,plan,monthly_revenue,included_allowance\n")
+        for c in range(customers):
+            name, price, allowance = plans[c % 3]
+            fh.write(f"cust-{c},{name},{price},{allowance}\n")
+
+
 def median_run(runs: list[tuple[float, float, float, str]]) -> tuple[float, float, float, str]:
     """The run with the median wall time (its own RSS and CPU, not a mix of runs)."""
     return sorted(runs, key=lambda r: r[0])[len(runs) // 2]
@@ -226,6 +242,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1, help="run (a) and (b) this many times; print medians")
     ap.add_argument("--case", choices=("jsonl", "array", "otlp"), default="jsonl")
     ap.add_argument("--mb", type=int, default=0, help="array/otlp: file size in MB (default 1000 / 200)")
+    ap.add_argument("--customers", type=int, default=10_000, help="jsonl: customers the requests belong to")
+    ap.add_argument("--no-economics", action="store_true", help="skip (c), the scan with --revenue")
     args = ap.parse_args()
     floor = {"jsonl": FLOOR, "array": FLOOR_ARRAY, "otlp": FLOOR_OTLP}[args.case]
     with tempfile.TemporaryDirectory(prefix="aifinops-bench-") as tmp:
@@ -239,7 +257,7 @@ def main() -> None:
         elif args.case == "otlp":
             args.requests = generate_otlp(path, args.mb or 200)
         else:
-            generate(path, args.requests)
+            generate(path, args.requests, customers=args.customers)
         size = path.stat().st_size / 1e6
         print(
             f"{args.case}: {args.requests:,} requests, {size:,.0f} MB (generated in {time.perf_counter() - t0:.1f} s)"
@@ -251,7 +269,11 @@ def main() -> None:
             floor_input = Path(tmp) / "resource_spans.json"
             extract_list(str(path), "resourceSpans", floor_input)
         out = Path(tmp) / "report.json"
-        floor_runs, scan_runs = [], []
+        econ_out = Path(tmp) / "report-economics.json"
+        plans = Path(tmp) / "plans.csv"
+        write_plans(plans, args.customers)
+        economics = args.case == "jsonl" and not args.no_economics
+        floor_runs, scan_runs, econ_runs = [], [], []
         for _ in range(max(1, args.runs)):
             floor_runs.append(timed([sys.executable, "-c", floor, str(floor_input)]))
             scan_runs.append(
@@ -270,6 +292,13 @@ def main() -> None:
                     ]
                 )
             )
+            if economics:
+                econ_runs.append(
+                    timed(
+                        [sys.executable, "-m", "aifinops_cli", "scan", "--llm-logs", str(path), "--revenue",
+                         str(plans), "--format", "json", "--output", str(econ_out)]
+                    )
+                )  # fmt: skip
         a, a_rss, a_cpu, _ = median_run(floor_runs)
         b, b_rss, b_cpu, err = median_run(scan_runs)
         if args.runs > 1:
@@ -298,6 +327,20 @@ def main() -> None:
         )
         if not report:
             print("scan produced no report:", err)
+        if econ_runs:
+            c, c_rss, c_cpu, c_err = median_run(econ_runs)
+            econ = (json.loads(econ_out.read_text()) if econ_out.exists() else {}).get("economics") or {}
+            print(
+                f"(c) scan --llm-logs --revenue (economics):     {c:7.2f} s   peak RSS {c_rss:7.0f} MiB   "
+                f"CPU {c_cpu:6.2f} s"
+            )
+            print(
+                f"ratio c/b: {c / b:.2f}x (economics section on top of the plain scan); CPU ratio "
+                f"{c_cpu / b_cpu:.2f}x; {len(econ.get('units', {}).get('customer', []))} customers, "
+                f"total cost ${(econ.get('totals') or {}).get('total_cost_usd')}"
+            )
+            if not econ:
+                print("economics scan produced no section:", c_err)
 
 
 if __name__ == "__main__":

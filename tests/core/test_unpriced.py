@@ -151,7 +151,7 @@ def test_unpriced_findings_keep_severity_and_are_not_dropped(gcp_report) -> None
 def test_headline_and_json_say_what_the_total_leaves_out(gcp_report) -> None:
     doc = to_dict(gcp_report)
     s = doc["summary"]
-    assert doc["schema_version"] == "1.3.0"
+    assert doc["schema_version"] == "1.4.0"  # 1.4: economics (issue 16)
     assert s["monthly_waste_usd"] == pytest.approx(532.90 + 8.50)  # priced findings only
     assert s["unpriced_findings"] == 3
     assert s["unpriced_by_rule"] == {

@@ -266,6 +266,16 @@ def test_declared_fields_are_what_the_scanners_emit() -> None:
     for provider in ("llm", "billing"):
         obs = anomaly.observation(a, provider, "demo")
         emitted[(provider, obs.kind)] = set(obs.metrics) | set(obs.attributes)
+    # unit economics: built from the LLM scanner's usage by economics/section.py `observations`
+    from aifinops_cli.economics import observations
+
+    unit = {
+        "name": "acme", "monthly_revenue_usd": 20.0, "total_cost_usd": 6.6, "token_cost_usd": 0.6,
+        "infra_cost_usd": 6.0, "ai_cost_share_pct": 33.0, "gross_margin_usd": 13.4, "gross_margin_pct": 67.0,
+        "requests": 3, "cost_per_successful_outcome_usd": 6.6, "plan": "starter", "revenue_source": "p.csv:2",
+    }  # fmt: skip
+    for obs in observations({"units": {"customer": [unit], "feature": []}}):
+        emitted[("llm", obs.kind)] = set(obs.metrics) | set(obs.attributes)
     declared = {
         (name, kind): set(names) for name, cls in scanners.items() for kind, names in cls.fields.items()
     }

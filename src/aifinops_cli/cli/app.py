@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from aifinops_cli import __version__
-from aifinops_cli.cli import baseline_cmd, forecast, history_cmd, rules_cmd, scan, scanners_cmd
+from aifinops_cli.cli import baseline_cmd, economics_cmd, forecast, history_cmd, rules_cmd, scan, scanners_cmd
 from aifinops_cli.cli.common import GlobalOptions
 from aifinops_cli.cli.help import RootGroup
 from aifinops_cli.core.exitcodes import ExitCode
@@ -72,6 +72,7 @@ app.command("forecast")(forecast.forecast)
 app.command("history")(history_cmd.history)
 app.command("diff")(history_cmd.diff)
 app.add_typer(baseline_cmd.app, name="baseline")
+app.command("economics")(economics_cmd.economics)
 
 
 def main() -> None:

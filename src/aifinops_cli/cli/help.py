@@ -33,6 +33,7 @@ SCAN_PANELS: dict[str, tuple[str, ...]] = {
         "owner",
     ),
     "Output": ("output_format", "output", "output_dir", "timestamped", "split_by"),
+    "Unit economics": ("revenue",),
     "Alerts": ("notify_urls", "notify_min_severity", "notify_min_usd"),
     "Unattended runs": ("record", "state_dir", "lock", "log_file"),
 }

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from aifinops_cli.cli import notify
+from aifinops_cli.cli import economics_cmd, notify
 from aifinops_cli.cli.common import (
     STDOUT,
     GlobalOptions,
@@ -339,6 +339,14 @@ def scan(
             help="Report (and gate on) only these owners (glob, repeatable; (unowned) for none).",
         ),
     ] = None,
+    revenue: Annotated[
+        str | None,
+        typer.Option(
+            "--revenue",
+            help="Plans CSV (customer, plan, monthly_revenue, included_allowance): adds the unit-economics "
+            "section (config `economics:`; see `aifinops economics`).",
+        ),
+    ] = None,
 ) -> None:
     """Scan for AI waste and print or write the fragmentation-tax report."""
     opts = global_options(ctx)
@@ -447,6 +455,8 @@ def scan(
             progress=progress,
             today=unattended.today,
         )
+        economics = economics_cmd.prepare(config, {"revenue": revenue})  # exit 2 before scanning
+        request.extensions = economics_cmd.extensions(economics)
         try:
             plan = prepare(request)
         except RequestError as exc:

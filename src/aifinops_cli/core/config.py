@@ -40,6 +40,9 @@ PATH_KEYS: tuple[tuple[str, ...], ...] = (
     ("pricing", "catalogs"),
     ("llm", "tiers_file"),
     ("billing", "ai_services"),
+    ("economics", "revenue"),
+    ("economics", "stripe_invoices"),
+    ("economics", "outcomes", "file"),
 )
 
 DEFAULT_OWNER_TAG_KEYS = ["team", "owner", "cost-center", "costcenter", "project"]
@@ -56,6 +59,7 @@ _TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "scan": dict,  # timeouts and retry budget: core/plugin.py Limits
     "suppressions": (str, list),
     "notify": dict,  # alerts: cli/notify.py, core/alerts.py
+    "economics": dict,  # unit economics and pricing what-ifs: economics/settings.py
 }
 
 

@@ -207,6 +207,41 @@ class CoverageEntry:
 
 
 @dataclass
+class UsageRollup:
+    """Priced LLM usage, one row per (session, customer, feature, app, team, provider, model), for
+    the unit-economics section (economics/): columnar (a pyarrow Table), never rendered as is.
+
+    `monthly_factor` turns the observed period into a month (DAYS_PER_MONTH / observed_days)."""
+
+    table: Any  # pyarrow.Table, columns in scanners/llm/usage.py USAGE_COLUMNS
+    observed_days: float
+    monthly_factor: float
+    start: str = ""
+    end: str = ""
+    source: str = ""  # the logs it was read from
+    price_source: str = ""  # e.g. "genai-prices 0.0.30"
+
+
+UNIT_ECONOMICS_KIND = "llm.unit_economics"
+"""One customer's or feature's cost against its revenue (economics/section.py `observations`)."""
+UNIT_ECONOMICS_FIELDS = (
+    "ai_cost_monthly_usd",
+    "ai_cost_share_pct",
+    "cost_per_successful_outcome_usd",
+    "dimension",
+    "gross_margin_pct",
+    "gross_margin_usd",
+    "infra_cost_monthly_usd",
+    "monthly_revenue_usd",
+    "plan",
+    "requests",
+    "revenue_source",
+    "token_cost_monthly_usd",
+)
+"""Its fields, declared by the LLM scanner (whose usage it is built from) for the rule checks."""
+
+
+@dataclass
 class ScanResult:
     """What one scanner returns: observations, coverage, and optional analysed totals."""
 
@@ -215,6 +250,7 @@ class ScanResult:
     coverage: list[CoverageEntry] = field(default_factory=list)
     analysis: dict[str, Any] = field(default_factory=dict)
     unpriced: list[dict[str, str]] = field(default_factory=list)  # what no catalog could price
+    usage: UsageRollup | None = None  # priced LLM usage for economics/, when asked for
 
 
 @dataclass
@@ -233,6 +269,8 @@ class Report:
     history: dict[str, Any] | None = None  # since the previous like run, and the trend
     suppressions: dict[str, Any] | None = None  # files applied, expired and unused entries
     visibility: dict[str, Any] | None = None  # score against the AI data path, blind spots
+    usage: UsageRollup | None = None  # not rendered: the input of the economics section
+    economics: dict[str, Any] | None = None  # unit economics and what-ifs (economics/section.py)
 
     @property
     def nothing_scanned(self) -> bool:

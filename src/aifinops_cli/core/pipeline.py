@@ -30,7 +30,7 @@ from aifinops_cli.core.baseline import apply_baseline
 from aifinops_cli.core.config import Config
 from aifinops_cli.core.coverage_score import assess
 from aifinops_cli.core.fanout import fan_out, timed_out_message
-from aifinops_cli.core.models import CoverageEntry, Observation, Report, ScanResult
+from aifinops_cli.core.models import CoverageEntry, Finding, Observation, Report, ScanResult
 from aifinops_cli.core.overlap import mark_overlaps
 from aifinops_cli.core.plugin import Provider, ScanContext, Scanner, ScannerError, ScanOptions
 from aifinops_cli.core.registry import (
@@ -42,13 +42,24 @@ from aifinops_cli.core.registry import (
     provider_names,
     provider_of,
 )
-from aifinops_cli.core.rules import Rule, Vocabulary, check_rule_patterns, check_vocabulary, evaluate
+from aifinops_cli.core.rules import (
+    Rule,
+    Vocabulary,
+    check_rule_patterns,
+    check_vocabulary,
+    evaluate,
+    sort_findings,
+)
 from aifinops_cli.core.yamlsrc import SourceError
 from aifinops_cli.errors import AifinopsError
 from aifinops_cli.pricing.catalog import PriceCatalog
 
 log = logging.getLogger("aifinops")
 DEFAULT_PROVIDER = "aws"  # scanned when no provider is named and no input is given
+
+
+Extension = Callable[[Report, list[Rule]], list[Finding]]
+"""Adds a section to the report and returns the findings its rules give (see ScanRequest)."""
 
 
 class RequestError(AifinopsError):
@@ -71,6 +82,9 @@ class ScanRequest:
     progress: Callable[[str], None] = lambda message: None
     now: datetime | None = None  # the scan's clock (default: now, UTC)
     today: date | None = None  # the day suppressions expire against (default: today, local)
+    # after the rules, before baseline and suppressions: sections built from the whole report
+    # that add findings of their own (the CLI's unit economics, economics/), judged like the rest
+    extensions: list[Extension] = field(default_factory=list)
 
 
 @dataclass
@@ -239,6 +253,7 @@ def run(plan: Plan) -> ScanOutcome:
         suppressions=request.suppressions,
         suppression_files=request.suppression_files,
         today=request.today,
+        extensions=request.extensions,
     )
 
 
@@ -324,6 +339,7 @@ def run_scan(
     suppressions: list[supp.Suppression] | None = None,
     suppression_files: list[str] | None = None,
     today: date | None = None,
+    extensions: list[Extension] | None = None,
 ) -> ScanOutcome:
     """Run these scanners in `ctx` and finish their report: rules, baseline (every finding "new"
     without one), suppressions (when files or entries are given), overlap, visibility."""
@@ -359,6 +375,7 @@ def run_scan(
     analysis: dict[str, Any] = {}
     unpriced: list[dict[str, str]] = []
     errors: list[BaseException] = list(ctx.internal_errors)
+    usage = next((result.usage for result, _ in outcomes if result.usage is not None), None)
     for result, error in outcomes:
         observations.extend(mark_unpriced(result))
         coverage.extend(result.coverage)
@@ -383,7 +400,12 @@ def run_scan(
             "owner_tag_keys": list(ctx.config.owner_tag_keys),
         },
         unpriced=sorted(unpriced, key=lambda u: (u.get("sku", ""), u.get("resource_id", ""))),
+        usage=usage,
     )
+    for extension in extensions or ():
+        found = extension(report, rules)
+        if found:
+            report.findings = sort_findings([*report.findings, *found])
     if baseline is not None:
         apply_baseline(report.findings, baseline)
     suppressed = None

@@ -11,7 +11,8 @@ from typing import Any
 
 from aifinops_cli.core.models import Finding, Report, Severity
 
-SCHEMA_VERSION = "1.3.0"  # 1.1: visibility, history, suppressions; 1.2: overlaps; 1.3: unpriced
+SCHEMA_VERSION = "1.4.0"  # 1.1: visibility, history, suppressions; 1.2: overlaps; 1.3: unpriced;
+# 1.4: economics
 UNOWNED = "(unowned)"
 
 
@@ -151,4 +152,5 @@ def to_dict(report: Report, include_findings: bool = True) -> dict[str, Any]:
         "visibility": report.visibility,
         "history": report.history,
         "suppressions": report.suppressions,
+        "economics": report.economics,
     }

@@ -40,6 +40,7 @@ CATEGORIES = (
     "duplicate-capability",
     "anomaly",
     "rightsizing",
+    "unit-economics",
 )
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {

@@ -43,6 +43,10 @@ def add_demo_inputs(options: ScanOptions, config: Config) -> None:
     llm = dict(demo_llm_config())
     llm.update(config.section("llm"))  # the user's own settings win
     config.sections["llm"] = llm
+    if not config.section("economics"):  # unit economics: the demo customers' plans (demo/economics.py)
+        from aifinops_cli.demo.economics import demo_economics_config
+
+        config.sections["economics"] = demo_economics_config()
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from functools import lru_cache
 from html import escape as _html_escape
 from typing import Any
 
+from aifinops_cli.core import economics_view
 from aifinops_cli.core.models import HOURS_PER_MONTH, Report
 from aifinops_cli.core.money import money, signed_usd, usd
 from aifinops_cli.core.report import UNOWNED, to_dict, unpriced_headline
@@ -41,6 +42,7 @@ CATEGORY_COLOUR = {
     "duplicate-capability": "#59a14f",
     "anomaly": "#8cd17d",
     "rightsizing": "#79706e",
+    "unit-economics": "#d37295",
 }
 # categories a user's own rules add: a stable colour from the name, never one of the above
 EXTRA_COLOURS = ("#499894", "#86bcb6", "#d4a6c8", "#f1ce63", "#a0cbe8", "#ffbe7d", "#d7b5a6")
@@ -668,6 +670,27 @@ def method_section(doc: dict[str, Any]) -> str:
     )
 
 
+def economics_html(section: dict[str, Any] | None) -> list[str]:
+    """The unit-economics tables (core/economics_view.py), when the report has one."""
+    if not section:
+        return []
+    body = ["<h2>Unit economics</h2>", f'<p class="meta">{escape(economics_view.headline(section))}</p>']
+    for view in economics_view.tables(section):
+        body += [
+            f"<h3>{escape(view.title)}</h3>",
+            table(
+                [(c, i > 0) for i, c in enumerate(view.columns)], [[escape(c) for c in r] for r in view.rows]
+            ),
+        ]
+        if view.more:
+            body.append(f'<p class="muted">{view.more} more in the JSON report.</p>')
+    return body
+
+
+def economics_section(doc: dict[str, Any]) -> str:
+    return "".join(economics_html(doc.get("economics")))
+
+
 SECTIONS: list[Callable[[dict[str, Any]], str]] = [
     header_section,
     headline_section,
@@ -677,6 +700,7 @@ SECTIONS: list[Callable[[dict[str, Any]], str]] = [
     suppressed_section,
     budgets_section,
     analysis_sections,
+    economics_section,
     visibility_section,
     coverage_section,
     method_section,

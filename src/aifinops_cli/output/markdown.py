@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aifinops_cli.core import economics_view
 from aifinops_cli.core.models import HOURS_PER_MONTH, Report
 from aifinops_cli.core.money import money, signed_usd, usd
 from aifinops_cli.core.report import UNOWNED, to_dict, unpriced_headline
@@ -292,6 +293,7 @@ class MarkdownFormatter(Formatter):
         out += render_suppressed(doc["findings"])
         out += render_analysis(doc["analysis"])
         out += render_visibility(doc.get("visibility"))
+        out += economics_lines(doc.get("economics"))
         out += ["## Coverage", ""]
         scopes = doc["coverage"]["scopes"]
         failed = [c for c in scopes if c["status"] != "ok"]
@@ -347,3 +349,22 @@ class MarkdownFormatter(Formatter):
             ],
         ) + [""]
         return "\n".join(out).rstrip() + "\n"
+
+
+def economics_lines(section: dict[str, Any] | None, heading: str = "##") -> list[str]:
+    """The unit-economics section (core/economics_view.py), when the report has one."""
+    if not section:
+        return []
+    out = [f"{heading} Unit economics", "", md_text(economics_view.headline(section)), ""]
+    for t in economics_view.tables(section):
+        out += [f"{heading}# {md_text(t.title)}", ""] + table(list(t.columns), [list(r) for r in t.rows])
+        out += ["", f"{t.more} more in the JSON report."] if t.more else []
+        out += [""]
+    if section.get("skipped"):
+        out += ["Skipped input lines: " + md_text("; ".join(section["skipped"][:5])), ""]
+    return out
+
+
+def economics_markdown(section: dict[str, Any]) -> str:
+    """`aifinops economics --format markdown`: the section alone."""
+    return "\n".join(["# AI unit economics", "", *economics_lines(section)]).rstrip() + "\n"

@@ -15,6 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from aifinops_cli.core import economics_view
 from aifinops_cli.core.models import CoverageEntry, Finding, Report
 from aifinops_cli.core.money import money, signed_usd, usd
 from aifinops_cli.core.report import UNOWNED, totals, unpriced_headline
@@ -384,6 +385,7 @@ def renderables(report: Report, width: int = 140) -> list[RenderableType]:
     if folded:
         parts.append(_fold_line(folded))
     parts += _analysis(report, width)
+    parts += economics_renderables(report.economics)
     failed, noted = _scope_lines(report)
     if failed:
         rows = [[_t(c.scanner), _t(c.scope), _t(c.message)] for c in failed]
@@ -416,3 +418,25 @@ class TableFormatter(Formatter):
         buf = io.StringIO()
         self.print_to(report, Console(file=buf, width=140, no_color=True, force_terminal=False))
         return buf.getvalue()
+
+
+def economics_renderables(section: dict[str, Any] | None) -> list[Any]:
+    """The unit-economics tables (core/economics_view.py), when the report has one."""
+    if not section:
+        return []
+    parts: list[Any] = [Text(economics_view.headline(section), style="bold")]
+    for view in economics_view.tables(section):
+        t = Table(title=_t(view.title, "italic"), title_justify="left")
+        for i, col in enumerate(view.columns):
+            t.add_column(col, justify="left" if i == 0 else "right", overflow="fold")
+        for row in view.rows:
+            t.add_row(*[_t(c) for c in row])
+        parts.append(t)
+        if view.more:
+            parts.append(Text(f"{view.more} more in the JSON report.", style="dim"))
+    return parts
+
+
+def print_economics(console: Console, section: dict[str, Any]) -> None:
+    """`aifinops economics` in a terminal: the section alone."""
+    console.print(Group(*economics_renderables(section)))

@@ -31,7 +31,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from aifinops_cli.core.config import Config
-from aifinops_cli.core.models import CoverageEntry, ScanResult
+from aifinops_cli.core.models import UNIT_ECONOMICS_FIELDS, UNIT_ECONOMICS_KIND, CoverageEntry, ScanResult
 from aifinops_cli.core.plugin import Scanner, ScannerError, check_keys
 from aifinops_cli.core.rules import load_rules
 from aifinops_cli.core.yamlsrc import SourceError
@@ -42,6 +42,7 @@ from aifinops_cli.scanners.llm.formats import DEFAULT_ATTRIBUTE_KEYS
 from aifinops_cli.scanners.llm.inputs import FORMATS, resolve_inputs
 from aifinops_cli.scanners.llm.pricing import Override, PriceBook, genai_prices_version, load_tiers
 from aifinops_cli.scanners.llm.provider import MAPPINGS, NUMBERS, LlmProvider, LlmSettings
+from aifinops_cli.scanners.llm.usage import usage_rollup
 
 if TYPE_CHECKING:
     from aifinops_cli.core.config import Config
@@ -216,6 +217,7 @@ class LlmLogScanner(Scanner):
         "llm.budget",
         "llm.unowned_spend",
         "llm.spend_anomaly",
+        UNIT_ECONOMICS_KIND,  # built from this scanner's usage rollup by economics/section.py
     )
     # the fields (metrics and attributes) each kind carries: rules are checked against them
     fields: ClassVar[dict[str, tuple[str, ...]]] = {
@@ -322,6 +324,7 @@ class LlmLogScanner(Scanner):
             "unowned_share",
         ),
         "llm.spend_anomaly": ANOMALY_FIELDS,
+        UNIT_ECONOMICS_KIND: UNIT_ECONOMICS_FIELDS,
     }
 
     def scan(self) -> ScanResult:
@@ -433,6 +436,17 @@ SELECT coalesce(provider, '') AS provider, model, count(*) AS requests, sum(inpu
             groups,
             analysis.claims(con, w),
         )
+        if ctx.config.section("economics"):  # the unit-economics section's input (economics/)
+            ctx.progress("llm: usage for unit economics")
+            result.usage = usage_rollup(
+                con,
+                w.days,
+                w.factor,
+                w.start.isoformat() if w.start else "",
+                w.end.isoformat() if w.end else "",
+                ", ".join(ctx.settings("llm").logs),
+                f"genai-prices {book.version}" if book.version != "missing" else "config llm.prices",
+            )
         return result
 
     def _anomalies(self, con: Any, result: ScanResult) -> list[Any]:

@@ -1,0 +1,58 @@
+"""The demo company's customers, plans and pricing what-ifs, for `scan --demo` and
+`aifinops economics --demo`.
+
+The customers are the ones the demo LLM logs bill (demo/llm.py: acme, globex, initech);
+`write_demo(dir)` regenerates the committed plans CSV under `demo/data/economics/`, and
+`demo_economics_config()` is the `economics:` config section the demo scans with.
+"""
+
+from __future__ import annotations
+
+import csv
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+# customer, plan, monthly_revenue (USD), included_allowance (standard-model requests a month)
+PLANS = (
+    ("acme", "enterprise", 2500.0, 5000),
+    ("globex", "growth", 900.0, 2000),
+    ("initech", "starter", 300.0, 500),
+)
+
+
+def demo_dir() -> Path:
+    return Path(str(resources.files("aifinops_cli.demo") / "data" / "economics"))
+
+
+def plans_path() -> str:
+    return str(demo_dir() / "plans.csv")
+
+
+def demo_economics_config() -> dict[str, Any]:
+    """Plans, the owner of the demo's GPU bill, and the what-if parameters."""
+    return {
+        "revenue": plans_path(),
+        # the ml-research GPU fleet in the demo billing export serves the research team
+        "allocation": {"owners": {"ml-research": {"team": "research"}}},
+        "pricing": {
+            "margin_pct": 40,
+            "price_per_outcome": 0.5,
+            "hybrid": {"platform_fee": 200, "standard_overage": 0.02, "premium_action": 0.10},
+        },
+        "caching": {"hit_share": 0.5},
+        # an open model on the demo cluster's A100s (1.60/h, k8s demo) at a measured 2,500 tokens/s
+        "self_hosted": [{"model": "gpt-4o*", "gpu_hour_usd": 1.60, "tokens_per_second": 2500, "min_gpus": 1}],
+    }
+
+
+def write_demo(root: Path) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / "plans.csv").open("w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["customer", "plan", "monthly_revenue", "included_allowance"])
+        w.writerows(PLANS)
+
+
+if __name__ == "__main__":
+    write_demo(demo_dir())
