@@ -209,8 +209,11 @@ def _backdate_instance(region: str, instance_id: str, when: datetime) -> None:
 
     backend = ec2_backends[DEFAULT_ACCOUNT_ID][region]
     naive = when.astimezone(UTC).replace(tzinfo=None)  # moto keeps naive UTC times
-    instance = backend.get_instance(instance_id)
-    instance.launch_time = naive
+    # (a moto server in another process keeps its own times: nothing here to set)
+    for reservation in backend.reservations.values():
+        for instance in reservation.instances:
+            if instance.id == instance_id:
+                instance.launch_time = naive
     for volume in backend.volumes.values():
         if volume.attachment is not None and volume.attachment.instance.id == instance_id:
             volume.create_time = naive
@@ -220,8 +223,9 @@ def _backdate_volume(region: str, volume_id: str, when: datetime) -> None:
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ec2.models import ec2_backends
 
-    backend = ec2_backends[DEFAULT_ACCOUNT_ID][region]
-    backend.volumes[volume_id].create_time = when.astimezone(UTC).replace(tzinfo=None)
+    volume = ec2_backends[DEFAULT_ACCOUNT_ID][region].volumes.get(volume_id)
+    if volume is not None:
+        volume.create_time = when.astimezone(UTC).replace(tzinfo=None)
 
 
 _DEMO_ENV = {
