@@ -214,3 +214,41 @@ def test_bedrock_logs_and_billing_are_the_same_dollars(demo_dir: Path) -> None:
     # four g5.12xlarge launched by hand ($5.672 an hour, 24 h x 30 days) and the template's
     # untagged ml.g5.2xlarge endpoint ($1.408 an hour, 24 h x 30 days)
     assert parts["compute"] == pytest.approx(4 * 24 * 5.672 * 30 + 24 * 1.408 * 30, abs=0.01)
+
+
+def _figures(tmp_path: Path, now: datetime) -> tuple[Any, ...]:
+    """The LLM and billing part of the demo as of `now`: its findings' money and severities."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from aifinops_cli.cli.app import app
+    from aifinops_cli.demo import demo_inputs
+    from aifinops_cli.demo.billing import demo_billing_paths
+    from aifinops_cli.demo.llm import demo_llm_config, demo_llm_paths
+
+    root = demo_inputs(now)
+    config = tmp_path / f"{now:%Y%m%d}.yaml"
+    config.write_text(yaml.safe_dump({"llm": demo_llm_config()}))
+    args = ["--config", str(config), "scan", "--scanner", "llm", "--scanner", "billing", "--format", "json"]
+    for path in demo_llm_paths(root / "llm"):
+        args += ["--llm-logs", path]
+    for path in demo_billing_paths(root / "billing"):
+        args += ["--billing", path]
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    doc = json.loads(result.stdout)
+    found = sorted(
+        (f["rule_id"], f["severity"], f["estimated_monthly_savings_usd"], f["monthly_cost_usd"])
+        for f in doc["findings"]
+    )
+    return doc["summary"]["monthly_waste_usd"], doc["summary"]["findings_by_severity"], found
+
+
+def test_demo_figures_do_not_depend_on_the_day(tmp_path: Path) -> None:
+    # the sample reports are compared aside from dates: the figures must be the same whichever
+    # day the demo runs. On March 2 the window (Jan 31 - Mar 1) spans February and the budget's
+    # month-to-date is one day; on December 31 it is Dec 1-30, one month, month-to-date all of it
+    early = _figures(tmp_path, datetime(2027, 3, 2, 9, tzinfo=UTC))
+    late = _figures(tmp_path, datetime(2026, 12, 31, 23, tzinfo=UTC))
+    assert early == late
+    # not an empty scan: the loop alone is 1,399 x $0.4635 a month x 30.4167 / 30
+    assert early[0] > 1399 * 0.4635 * MONTH_DAYS / 30
