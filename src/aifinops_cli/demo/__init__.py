@@ -15,6 +15,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -66,7 +67,7 @@ def _generator_digest() -> str:
 
 def demo_inputs(now: datetime | None = None) -> Path:
     """The folder holding the demo's LLM logs (`llm/`) and billing exports (`billing/`) for the
-    window of `now`, generated on first use (about a second) and then reused for the day.
+    window of `now`, generated on first use (2-3 seconds) and then reused for the day.
 
     It is named by the window and the generators, not random, so a scan's finding ids (which
     name input files) are the same in every demo run of a day. Written to a private folder and
@@ -90,7 +91,17 @@ def demo_inputs(now: datetime | None = None) -> Path:
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
+    _forget_old(base, keep=final)
     return final
+
+
+def _forget_old(base: Path, keep: Path, days: float = 2.0) -> None:
+    """Remove other days' demo inputs (about 60 MB each) once they are a couple of days old."""
+    cutoff = time.time() - days * 86400
+    for old in base.iterdir():
+        with contextlib.suppress(OSError):
+            if old != keep and old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
 
 
 def add_demo_inputs(options: ScanOptions, config: Config) -> None:
