@@ -1,7 +1,7 @@
 """Demo LLM request logs, generated at demo time from a fixed seed into the demo's window (the 30
 days before the scan, see `demo.demo_window`), in the vendor formats the LLM scanner reads.
 
-The company behind them (per 30 days, about 70,000 requests):
+The company behind them (per 30 days, about 82,000 requests, $7,300 a month):
 - support/ticket-triage labels tickets with legacy gpt-4 ($30/$60 per 1M): premium misuse;
 - cx/intent-router routes chat turns with claude-opus-4-1: premium misuse again;
 - cx/help-center sends the same two questions with a 92k-token handbook, uncached: duplicates;
