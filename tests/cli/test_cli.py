@@ -22,7 +22,16 @@ SAMPLES = ROOT / "sample_reports"
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
 
 
-DEMO_DATA = re.compile(r"[^\s\"'`|(]*/aifinops_cli/demo/data/")
+DEMO_DATA = re.compile(r"[^\s\"'`|(]*/aifinops-demo-[^/]+/[^/]+/")
+# the demo's inputs are dated in the 30 days before the run (demo.demo_window): dates and months
+# change daily, and so does the spend of the current calendar month so far (the budget's
+# month-to-date), which depends on the day of the month; the figures over the window do not
+DATE = re.compile(r"\b\d{4}-\d{2}(-\d{2})?\b")
+# DuckDB sums in parallel: the last digits of a float (and the sign of a zero difference) may
+# differ between two runs on the same inputs
+LONG_FLOAT = re.compile(r"-?\d+\.\d{7,}")
+NEGATIVE_ZERO = re.compile(r"-(0\.0+)\b")
+MONTH_TO_DATE = re.compile(r'("month_to_date_usd": )[0-9.]+|\$[0-9,.]+( spent in <date> so far)')
 # ids moto draws at random (their sequence changes between moto releases), and the fingerprints
 # made from them, wherever a report names one (a finding's own, the one it overlaps)
 AWS_ID = re.compile(r"\b(i|vol|snap|ami|eni)-[0-9a-f]{8,17}\b")
@@ -30,9 +39,12 @@ FINGERPRINT = re.compile(r'("(?:fingerprint|overlaps)": "|finding `)[0-9a-f]{16}
 
 
 def normalise(text: str) -> str:
-    """Reports are compared aside from timestamps, the checkout's own path (demo input files) and
-    the ids the fake AWS account generates."""
+    """Reports are compared aside from timestamps and dates, the demo inputs' folder, the
+    month-to-date spend, float digits past the sixth decimal and the ids the fake AWS account
+    generates."""
     text = DEMO_DATA.sub("<demo-data>/", TIMESTAMP.sub("<timestamp>", text))
+    text = MONTH_TO_DATE.sub(r"\1<mtd>\2", DATE.sub("<date>", text))
+    text = NEGATIVE_ZERO.sub(r"\1", LONG_FLOAT.sub(lambda m: f"{float(m.group()):.6f}", text))
     return FINGERPRINT.sub(r"\1<fp>", AWS_ID.sub(r"\1-<id>", text))
 
 

@@ -22,6 +22,9 @@ from aifinops_cli.demo.aws_ml import seed_ml
 
 DEMO_ACCOUNT_REGIONS = ("us-east-1", "eu-west-1")
 SEED = 20261129
+# moto stamps LaunchTime / CreateTime "now"; the demo's machines and disks are weeks old
+LAUNCHED_DAYS_AGO = 38
+VOLUME_CREATED_DAYS_AGO = 75
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,7 @@ def seed_region(
             TagSpecifications=[{"ResourceType": "instance", "Tags": _tags(spec.name, spec.tags)}],
             **({"InstanceMarketOptions": {"MarketType": "spot"}} if spec.spot else {}),
         )["Instances"][0]["InstanceId"]
+        _backdate_instance(region, iid, now - timedelta(days=LAUNCHED_DAYS_AGO))
         if spec.stopped:
             ec2.stop_instances(InstanceIds=[iid])
             continue
@@ -217,7 +221,34 @@ def seed_region(
         if vol.throughput:
             kwargs["Throughput"] = vol.throughput
         kwargs["TagSpecifications"] = [{"ResourceType": "volume", "Tags": _tags(vol.name, vol.tags)}]
-        ec2.create_volume(**kwargs)
+        vid = ec2.create_volume(**kwargs)["VolumeId"]
+        _backdate_volume(region, vid, now - timedelta(days=VOLUME_CREATED_DAYS_AGO))
+
+
+def _backdate_instance(region: str, instance_id: str, when: datetime) -> None:
+    """Set LaunchTime (and its volumes' CreateTime) on moto's side: no EC2 API sets them."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ec2.models import ec2_backends
+
+    backend = ec2_backends[DEFAULT_ACCOUNT_ID][region]
+    naive = when.astimezone(UTC).replace(tzinfo=None)  # moto keeps naive UTC times
+    # (a moto server in another process keeps its own times: nothing here to set)
+    for reservation in backend.reservations.values():
+        for instance in reservation.instances:
+            if instance.id == instance_id:
+                instance.launch_time = naive
+    for volume in backend.volumes.values():
+        if volume.attachment is not None and volume.attachment.instance.id == instance_id:
+            volume.create_time = naive
+
+
+def _backdate_volume(region: str, volume_id: str, when: datetime) -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ec2.models import ec2_backends
+
+    volume = ec2_backends[DEFAULT_ACCOUNT_ID][region].volumes.get(volume_id)
+    if volume is not None:
+        volume.create_time = when.astimezone(UTC).replace(tzinfo=None)
 
 
 _DEMO_ENV = {

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from typer.testing import CliRunner
 
 from aifinops_cli.cli.app import app
+from aifinops_cli.demo import demo_inputs, demo_window
 from aifinops_cli.demo.billing import demo_billing_paths
 
 
 def test_scan_billing_json_report() -> None:
-    focus, cur = demo_billing_paths()
+    focus, cur = demo_billing_paths(demo_inputs() / "billing")
     result = CliRunner().invoke(
         app,
         ["scan", "--scanner", "billing", "--billing", focus, "--billing", cur, "--format", "json"],
@@ -24,28 +26,39 @@ def test_scan_billing_json_report() -> None:
     for f in doc["findings"]:
         by_rule.setdefault(f["rule_id"], []).append(f)
     # FOCUS demo: 30 days x 400 GB x $0.02 = $240 from i-0demo0train0gpu01 (a p4d box); CUR demo:
-    # 30 x 250 GB x $0.02 = $150 (a g5 box). Both flows are all AI bytes: one finding each, the
-    # AI-egress one (savings 240 x 0.8 = $192 and 150 x 0.8 = $120), none from the inter-region
-    # rule (it used to claim the same dollars again: $216 + $192 = $408 on the $240 flow)
+    # 30 x 250 GB x $0.02 = $150 (a g5 box). 30 days are 30 / 30.4167 of a month (730 h / 24):
+    # $240 x 30.4167 / 30 = $243.33 and $150 -> $152.08 a month. Both flows are all AI bytes: one
+    # finding each, the AI-egress one (savings 243.33 x 0.8 = $194.67 and 152.08 x 0.8 = $121.67),
+    # none from the inter-region rule (it used to claim the same dollars again)
     assert "billing-inter-region-egress" not in by_rule
     ai = sorted(
         (round(f["monthly_cost_usd"], 2), round(f["estimated_monthly_savings_usd"], 2))
         for f in by_rule["billing-ai-egress"]
     )
-    assert ai == [(150.0, 120.0), (240.0, 192.0)]
-    # NAT 30 x 600 GB x $0.045 = $810
-    assert [round(f["monthly_cost_usd"], 2) for f in by_rule["billing-nat-processing"]] == [810.0]
+    month = (730 / 24) / 30
+    assert ai == [
+        (round(150 * month, 2), round(150 * month * 0.8, 2)),
+        (round(240 * month, 2), round(240 * month * 0.8, 2)),
+    ]
+    # NAT 30 x 600 GB x $0.045 = $810 over the 30 days
+    assert [round(f["monthly_cost_usd"], 2) for f in by_rule["billing-nat-processing"]] == [
+        round(810 * month, 2)
+    ]
     # no flow's savings exceed its cost, summed over every egress finding of the flow
     per_flow: dict[str, float] = {}
     for f in doc["findings"]:
         if f["rule_id"].startswith("billing-") and f["rule_id"] != "billing-untagged-ai-spend":
             key = f["resource_id"].split(" (")[0]
             per_flow[key] = per_flow.get(key, 0.0) + f["estimated_monthly_savings_usd"]
-    assert per_flow["us-east-1->us-west-2"] == pytest.approx(192.0)
+    assert per_flow["us-east-1->us-west-2"] == pytest.approx(240 * month * 0.8, abs=0.01)
     section = doc["analysis"]["billing"]
-    assert section["data"]["period"] == "2025-06-01 to 2025-06-30"
+    start, end = demo_window()  # the 30 days before today
+    assert section["data"]["period"] == f"{start:%Y-%m-%d} to {end - timedelta(days=1):%Y-%m-%d}"
     assert {s["format"] for s in section["data"]["sources"]} == {"FOCUS 1.0", "AWS CUR (legacy)"}
-    assert section["summary"]["Rows read / unusable"] == "360 / 0"  # 30 x 8 + 30 x 4
+    # FOCUS: the template's 30 x 8 rows less its 30 Bedrock rows, 30 x 16 AI lines (14 inference
+    # boxes, SageMaker training, the training-data bucket), 30 days x 2 Bedrock models x 2 token
+    # kinds; CUR: 30 x 4
+    assert section["summary"]["Rows read / unusable"] == f"{30 * 8 - 30 + 30 * 16 + 30 * 2 * 2 + 30 * 4} / 0"
 
 
 @pytest.mark.parametrize("path", ["nope.csv"])

@@ -1,0 +1,254 @@
+"""The demo tells one story (issue 17, item 1): its LLM logs and billing exports are the 30 days
+before the scan, every LLM and billing finding kind shows up worth real money, the Bedrock logs
+and the Bedrock lines of the billing export are the same dollars, and idle machines are weeks
+old. Amounts are checked against the arithmetic of the generated inputs (demo/llm.py,
+demo/billing.py), written out here with the vendors' list prices per 1M tokens."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aifinops_cli.demo import demo_window
+
+MONTH_DAYS = 730 / 24  # 30.4167: the month every monthly figure is scaled to
+
+
+def load(demo_dir: Path) -> dict[str, Any]:
+    return json.loads((demo_dir / "aifinops-report.json").read_text())
+
+
+def by_rule(report: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for f in report["findings"]:
+        out[f["rule_id"]].append(f)
+    return out
+
+
+def llm_file(report: dict[str, Any], name: str) -> Path:
+    """A demo log file as the scan read it (the report names its inputs)."""
+    files = [Path(f["file"]) for f in report["analysis"]["llm"]["data"]["files"]]
+    return next(p for p in files if p.name == name)
+
+
+def jsonl(path: Path) -> list[dict[str, Any]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        out = []
+        for line in fh:
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # the demo's one truncated line
+        return out
+
+
+def test_window_is_the_30_days_before_the_run() -> None:
+    assert demo_window(datetime(2026, 12, 2, 10, 30, tzinfo=UTC)) == (
+        datetime(2026, 11, 2, tzinfo=UTC),
+        datetime(2026, 12, 2, tzinfo=UTC),
+    )
+    # June 1-30 seen on July 1 would be one whole calendar month (billed as 1 month, not
+    # 30/30.4167 of one): the window moves a day earlier, May 31 - June 29
+    assert demo_window(datetime(2026, 7, 1, 8, tzinfo=UTC)) == (
+        datetime(2026, 5, 31, tzinfo=UTC),
+        datetime(2026, 6, 30, tzinfo=UTC),
+    )
+
+
+def test_logs_bills_and_machines_are_dated_relative_to_the_scan(demo_dir: Path) -> None:
+    report = load(demo_dir)
+    scanned = datetime.fromisoformat(report["started_at"].replace("Z", "+00:00"))
+    window = report["analysis"]["llm"]["data"]["window"]
+    start, end = (datetime.fromisoformat(window[k]).replace(tzinfo=UTC) for k in ("start", "end"))
+    assert scanned - timedelta(days=31) <= start and end <= scanned
+    assert window["days"] == pytest.approx(30, abs=0.01)
+    period = report["analysis"]["billing"]["data"]["period"]
+    assert period == f"{start:%Y-%m-%d} to {end:%Y-%m-%d}"  # the same 30 days
+    rules = by_rule(report)
+    for f in rules["aws-ec2-idle-gpu"]:
+        launched = datetime.fromisoformat(f["evidence"]["launched_at"])
+        assert (scanned - launched).days == 38  # demo/aws.py LAUNCHED_DAYS_AGO
+    assert {f["evidence"]["age_days"] for f in rules["aws-ebs-unattached"]} == {75.0}
+
+
+def test_every_llm_and_billing_finding_kind_is_there(demo_dir: Path) -> None:
+    rules = set(by_rule(load(demo_dir)))
+    llm = {
+        "llm-premium-simple",
+        "llm-agent-loop",
+        "llm-token-burn",
+        "llm-retry-storm",
+        "llm-duplicate-prompt",
+        "llm-budget",
+        "llm-unowned-spend",
+    }
+    billing = {
+        "billing-ai-egress",
+        "billing-nat-processing",
+        "billing-internet-egress",
+        "billing-inter-zone-egress",
+        "billing-untagged-ai-spend",
+    }
+    assert llm | billing <= rules
+
+
+def test_agent_loop_retries_burn_and_budget_by_hand(demo_dir: Path) -> None:
+    report = load(demo_dir)
+    rules = by_rule(report)
+    f = report["analysis"]["llm"]["data"]["window"]["monthly_factor"]
+    assert f == pytest.approx(MONTH_DAYS / 30, abs=1e-4)  # 30 days observed
+    # the runaway session: 1,400 identical claude-sonnet-4-5 calls ($3 in, $15 out per 1M), the
+    # last kept: 1,399 x (150,000 x 3 + 900 x 15) / 1e6 = 1,399 x $0.4635 = $648.44
+    (loop,) = rules["llm-agent-loop"]
+    assert loop["resource_id"] == "sess-loop-7" and loop["severity"] == "high"
+    assert loop["estimated_monthly_savings_usd"] == pytest.approx(1399 * 0.4635 * f, abs=0.01)
+    # three nights of 60 attempts on o1 ($15 in, $60 out per 1M, reasoning billed as output):
+    # 8 rate-limited (not billed), 51 billed timeouts, the last success kept:
+    # 51 x (150,000 x 15 + 5,000 x 60) / 1e6 = 51 x $2.55 = $130.05 each
+    storms = rules["llm-retry-storm"]
+    assert len(storms) == 3
+    for storm in storms:
+        assert storm["evidence"]["observed_wasted_usd"] == pytest.approx(51 * 2.55)
+        assert storm["estimated_monthly_savings_usd"] == pytest.approx(51 * 2.55 * f, abs=0.01)
+    # an ordinary research session: 8 steps of 4,000 new input and 1,500 output tokens, cache
+    # writes of 6,000 then 4,000 tokens ($3.75), cache reads of 12,000 per earlier step ($0.30):
+    session = (8 * (4000 * 3 + 1500 * 15) + (6000 + 7 * 4000) * 3.75 + 12000 * sum(range(8)) * 0.30) / 1e6
+    assert session == pytest.approx(0.5043)
+    # the deep dive: 120 distinct calls x (120,000 x 3 + 1,200 x 15) / 1e6 = $45.36, beyond the
+    # median session
+    (burn,) = rules["llm-token-burn"]
+    assert burn["estimated_monthly_savings_usd"] == pytest.approx((120 * 0.378 - session) * f, abs=0.01)
+    # research: 1,580 sessions + the loop's 1,400 calls + the deep dive = $1,491.05 over 30 days,
+    # $1,511.79 a month against its $1,500 budget
+    research = 1580 * session + 1400 * 0.4635 + 120 * 0.378
+    (budget,) = rules["llm-budget"]
+    assert budget["resource_id"].startswith("team:research:")
+    assert budget["monthly_cost_usd"] == pytest.approx(research * f, abs=0.01)
+    assert budget["estimated_monthly_savings_usd"] == pytest.approx(research * f - 1500, abs=0.01)
+    # under 1.4% over: the month so far never reaches the budget, so it is medium on every day
+    assert budget["severity"] == "medium"
+
+
+def test_premium_misuse_and_duplicates_from_the_logs(demo_dir: Path) -> None:
+    report = load(demo_dir)
+    rules = by_rule(report)
+    f = report["analysis"]["llm"]["data"]["window"]["monthly_factor"]
+    chat = jsonl(llm_file(report, "openai-chat.jsonl"))
+    # ticket triage on gpt-4 ($30 in, $60 out per 1M) repriced at gpt-4o-mini ($0.15, $0.60)
+    triage = [r["response"]["usage"] for r in chat if r["metadata"].get("app") == "ticket-triage"]
+    tin = sum(u["prompt_tokens"] for u in triage)
+    tout = sum(u["completion_tokens"] for u in triage)
+    saving = (tin * (30 - 0.15) + tout * (60 - 0.6)) / 1e6
+    premium = {p["resource_id"].split("/")[1]: p for p in rules["llm-premium-simple"]}
+    assert len(triage) == 20000
+    assert premium["ticket-triage"]["estimated_monthly_savings_usd"] == pytest.approx(saving * f, abs=0.01)
+    assert premium["ticket-triage"]["severity"] == "high"  # >= $500 a month
+    # the intent router on claude-opus-4-1 ($15, $75) repriced at claude-haiku-4-5 ($1, $5)
+    anthropic = jsonl(llm_file(report, "anthropic-agent.jsonl"))
+    router = [r["response"]["usage"] for r in anthropic if r["metadata"]["app"] == "intent-router"]
+    rin = sum(u["input_tokens"] for u in router)
+    rout = sum(u["output_tokens"] for u in router)
+    saving = (rin * (15 - 1) + rout * (75 - 5)) / 1e6
+    assert premium["intent-router"]["estimated_monthly_savings_usd"] == pytest.approx(saving * f, abs=0.01)
+    # the help center's two repeated questions: every repeat after the first (gpt-4.1, never
+    # cached) would bill its 92k-token prompt at the cached $0.50 instead of $2.00 per 1M
+    expected = []
+    for question in ("What is your refund policy?", "How do I reset my password?"):
+        asked = sorted(
+            (r["timestamp"], r["response"]["usage"]["prompt_tokens"])
+            for r in chat
+            if r["metadata"].get("app") == "help-center"
+            and r["request"]["messages"][1]["content"] == question
+        )
+        expected.append(round(sum(tokens for _, tokens in asked[1:]) * (2.0 - 0.5) / 1e6 * f, 2))
+    found = sorted(round(d["estimated_monthly_savings_usd"], 2) for d in rules["llm-duplicate-prompt"])
+    assert found == pytest.approx(sorted(expected), abs=0.01)
+    assert min(found) > 100  # hundreds of dollars each
+
+
+def test_bedrock_logs_and_billing_are_the_same_dollars(demo_dir: Path) -> None:
+    report = load(demo_dir)
+    files = [Path(f["file"]) for f in report["analysis"]["llm"]["data"]["files"]]
+    records = [r for p in files if p.name.endswith(".json.gz") for r in jsonl(p)]
+    # cross-region (us.) inference profiles bill 10% over Anthropic's list: Sonnet 4.5 $3.30 /
+    # $16.50 and Haiku 4.5 $1.10 / $5.50 per 1M tokens
+    price = {"claude-sonnet-4-5": (3.30, 16.50), "claude-haiku-4-5": (1.10, 5.50)}
+    by_hand: dict[str, float] = defaultdict(float)
+    for r in records:
+        model = next(m for m in price if m in r["modelId"])
+        p_in, p_out = price[model]
+        team = (r.get("requestMetadata") or {}).get("team", "")
+        by_hand[team] += (
+            r["input"]["inputTokenCount"] * p_in + r["output"]["outputTokenCount"] * p_out
+        ) / 1e6
+    llm = report["analysis"]["llm"]
+    (aws,) = [row for row in llm["tables"][0]["rows"] if row[0] == "aws"]  # LLM spend by provider
+    cost_col = llm["tables"][0]["columns"].index("cost USD")
+    assert aws[cost_col] == pytest.approx(sum(by_hand.values()), abs=0.01)
+    # the billing export's Bedrock lines, read as the billing scanner's AI spend on model APIs
+    focus = next(
+        s["source"] for s in report["analysis"]["billing"]["data"]["sources"] if s["format"] == "FOCUS 1.0"
+    )
+    with open(focus, encoding="utf-8") as fh:
+        billed = [r for r in csv.DictReader(fh) if r["ServiceName"] == "Amazon Bedrock"]
+    assert sum(float(r["BilledCost"]) for r in billed) == pytest.approx(sum(by_hand.values()), abs=0.01)
+    (table,) = [t for t in report["analysis"]["billing"]["tables"] if "component" in t["title"]]
+    api = table["columns"].index("model APIs")
+    assert sum(row[api] for row in table["rows"]) == pytest.approx(sum(by_hand.values()), abs=0.01)
+    # the untagged legacy ETL role is the LLM scanner's unowned spend and the billing export's
+    # untagged model-API spend
+    (unowned,) = by_rule(report)["llm-unowned-spend"]
+    legacy = unowned["evidence"]["top_unowned"][0]
+    assert "legacy-etl" in legacy["who"] and legacy["observed_usd"] == pytest.approx(by_hand[""], abs=0.01)
+    (untagged,) = by_rule(report)["billing-untagged-ai-spend"]
+    parts = untagged["evidence"]["untagged_by_component"]
+    assert parts["model_api"] == pytest.approx(by_hand[""], abs=0.01)
+    # four g5.12xlarge launched by hand ($5.672 an hour, 24 h x 30 days) and the template's
+    # untagged ml.g5.2xlarge endpoint ($1.408 an hour, 24 h x 30 days)
+    assert parts["compute"] == pytest.approx(4 * 24 * 5.672 * 30 + 24 * 1.408 * 30, abs=0.01)
+
+
+def _figures(tmp_path: Path, now: datetime) -> tuple[Any, ...]:
+    """The LLM and billing part of the demo as of `now`: its findings' money and severities."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from aifinops_cli.cli.app import app
+    from aifinops_cli.demo import demo_inputs
+    from aifinops_cli.demo.billing import demo_billing_paths
+    from aifinops_cli.demo.llm import demo_llm_config, demo_llm_paths
+
+    root = demo_inputs(now)
+    config = tmp_path / f"{now:%Y%m%d}.yaml"
+    config.write_text(yaml.safe_dump({"llm": demo_llm_config()}))
+    args = ["--config", str(config), "scan", "--scanner", "llm", "--scanner", "billing", "--format", "json"]
+    for path in demo_llm_paths(root / "llm"):
+        args += ["--llm-logs", path]
+    for path in demo_billing_paths(root / "billing"):
+        args += ["--billing", path]
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    doc = json.loads(result.stdout)
+    found = sorted(
+        (f["rule_id"], f["severity"], f["estimated_monthly_savings_usd"], f["monthly_cost_usd"])
+        for f in doc["findings"]
+    )
+    return doc["summary"]["monthly_waste_usd"], doc["summary"]["findings_by_severity"], found
+
+
+def test_demo_figures_do_not_depend_on_the_day(tmp_path: Path) -> None:
+    # the sample reports are compared aside from dates: the figures must be the same whichever
+    # day the demo runs. On March 2 the window (Jan 31 - Mar 1) spans February and the budget's
+    # month-to-date is one day; on December 31 it is Dec 1-30, one month, month-to-date all of it
+    early = _figures(tmp_path, datetime(2027, 3, 2, 9, tzinfo=UTC))
+    late = _figures(tmp_path, datetime(2026, 12, 31, 23, tzinfo=UTC))
+    assert early == late
+    # not an empty scan: the loop alone is 1,399 x $0.4635 a month x 30.4167 / 30
+    assert early[0] > 1399 * 0.4635 * MONTH_DAYS / 30
