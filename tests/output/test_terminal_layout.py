@@ -180,7 +180,7 @@ def test_folded_zero_findings_notes_and_names() -> None:
     text, parts = _print(report, 80)
     # 9,344.00 + 1,168.00 + 0.004 = 10,512.004 -> $10,512.00
     assert text.count("Fragmentation tax: $10,512.00/month") == 2
-    assert "3 finding(s) at $0.00/month: retry x2, untagged x1" in text
+    assert "3 finding(s) at $0.00/month: retry x2 · untagged x1" in text
     assert "dgx-03 (dgx-03)" not in text and "dgx-03" in text
     assert "ns/pod-a (pod-a)" not in text and "ns/pod-a" in text
     assert "z: $0.00/month" not in text  # the $0 category has no table of its own

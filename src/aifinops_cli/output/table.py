@@ -274,7 +274,7 @@ def _finding_tables(findings: list[Finding], order: dict[str, int], width: int) 
 
 def _fold_line(folded: list[Finding]) -> Text:
     by_rule = Counter(f.rule_id for f in folded)
-    rules = ", ".join(
+    rules = " · ".join(  # not ", ": a wrapped line would end in a comma
         f"{plain(rule)} x{n}" for rule, n in sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0]))
     )
     return Text(f"{len(folded)} finding(s) at $0.00/month: {rules} ({EVERY_FORMAT})", style="dim")
