@@ -1,0 +1,134 @@
+"""The far end for the AWS operations moto (5.2) does not implement, added to moto itself.
+
+moto has a Bedrock backend but no Provisioned Throughput API (CreateProvisionedModelThroughput,
+ListProvisionedModelThroughputs, GetProvisionedModelThroughput). `install()` teaches moto's
+Bedrock responder those three operations, answering the documented restJson1 shapes of the
+Bedrock control-plane API reference (a summary per provisioned model: provisionedModelName/Arn,
+modelArn, foundationModelArn, modelUnits, desiredModelUnits, status, commitmentDuration,
+commitmentExpirationTime, creationTime, lastModifiedTime). moto routes every `bedrock.*` path to
+that responder and finds the operation from botocore's own service model, so the scanners talk to
+it through the ordinary boto3 client, exactly as to AWS; in-process `mock_aws` (the demo) and the
+threaded moto server (the tests, bench) both get it. State lives on moto's regional backend, so
+moto's reset clears it.
+
+`backdate_provisioned(region, name, when)` sets creation time (and so the end of a term) on moto's
+side (no API does).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+_PT_ATTR = "_aifinops_provisioned"
+# how long the fake's terms run (AWS ends a term a calendar month / six months after purchase)
+TERM_DAYS = {"OneMonth": timedelta(days=30), "SixMonths": timedelta(days=180)}
+
+
+def _store(backend: Any) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] | None = backend.__dict__.get(_PT_ATTR)
+    if found is None:
+        found = {}
+        backend.__dict__[_PT_ATTR] = found
+    return found
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def install() -> None:
+    """Add the Provisioned Throughput operations to moto's Bedrock (idempotent)."""
+    from moto.bedrock.models import BedrockBackend
+    from moto.bedrock.responses import BedrockResponse
+
+    if getattr(BedrockResponse, "_aifinops_extra", False):
+        return
+
+    original_arns = BedrockBackend._list_arns
+
+    def list_arns(self: Any) -> list[str]:  # tags on provisioned models, too
+        return [*original_arns(self), *(p["provisionedModelArn"] for p in _store(self).values())]
+
+    def create(self: Any) -> str:
+        params = json.loads(self.body)
+        backend = self.bedrock_backend
+        name = params["provisionedModelName"]
+        model_id = params["modelId"]
+        arn = f"arn:aws:bedrock:{self.region}:{self.current_account}:provisioned-model/{name}"
+        if model_id.startswith("arn:"):
+            model_arn = model_id
+            custom = next((m for m in backend.custom_models.values() if m.model_arn == model_id), None)
+            base = custom.base_model_arn if custom is not None else model_id
+            # moto's custom model prefixes a full base-model ARN with the prefix again
+            base = (
+                f"arn:aws:bedrock:{self.region}::foundation-model/" + base.rsplit("foundation-model/", 1)[-1]
+            )
+        else:
+            model_arn = base = f"arn:aws:bedrock:{self.region}::foundation-model/{model_id}"
+        now = datetime.now(UTC)
+        record: dict[str, Any] = {
+            "provisionedModelName": name,
+            "provisionedModelArn": arn,
+            "modelArn": model_arn,
+            "desiredModelArn": model_arn,
+            "foundationModelArn": base,
+            "modelUnits": int(params["modelUnits"]),
+            "desiredModelUnits": int(params["modelUnits"]),
+            "status": "InService",
+            "creationTime": now,
+            "lastModifiedTime": now,
+        }
+        if params.get("commitmentDuration"):
+            record["commitmentDuration"] = params["commitmentDuration"]
+            record["commitmentExpirationTime"] = now + TERM_DAYS[params["commitmentDuration"]]
+        _store(backend)[name] = record
+        if params.get("tags"):
+            backend.tagger.tag_resource(arn, [{"Key": t["key"], "Value": t["value"]} for t in params["tags"]])
+        return json.dumps({"provisionedModelArn": arn})
+
+    def summary(record: dict[str, Any]) -> dict[str, Any]:
+        return {k: (_iso(v) if isinstance(v, datetime) else v) for k, v in record.items()}
+
+    def list_pt(self: Any) -> str:
+        records = sorted(_store(self.bedrock_backend).values(), key=lambda r: r["provisionedModelName"])
+        status = self._get_param("statusEquals")
+        if status:
+            records = [r for r in records if r["status"] == status]
+        start = int(self._get_param("nextToken") or 0)
+        size = int(self._get_param("maxResults") or 1000)
+        page = records[start : start + size]
+        answer: dict[str, Any] = {"provisionedModelSummaries": [summary(r) for r in page]}
+        if start + size < len(records):
+            answer["nextToken"] = str(start + size)
+        return json.dumps(answer)
+
+    def get_pt(self: Any) -> str:
+        ident = self.path.split("?")[0].rstrip("/").split("/")[-1]
+        from urllib.parse import unquote
+
+        ident = unquote(ident)
+        for r in _store(self.bedrock_backend).values():
+            if ident in (r["provisionedModelName"], r["provisionedModelArn"]):
+                return json.dumps(summary(r))
+        from moto.bedrock.exceptions import ResourceNotFoundException
+
+        raise ResourceNotFoundException(f"Provisioned model {ident} not found")
+
+    BedrockBackend._list_arns = list_arns  # type: ignore[method-assign]
+    BedrockResponse.create_provisioned_model_throughput = create  # type: ignore[attr-defined]
+    BedrockResponse.list_provisioned_model_throughputs = list_pt  # type: ignore[attr-defined]
+    BedrockResponse.get_provisioned_model_throughput = get_pt  # type: ignore[attr-defined]
+    BedrockResponse._aifinops_extra = True  # type: ignore[attr-defined]
+
+
+def backdate_provisioned(region: str, name: str, when: datetime, account: str | None = None) -> None:
+    """Set a provisioned model's creation time on moto's side (no AWS API sets it)."""
+    from moto.bedrock.models import bedrock_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    record = _store(bedrock_backends[account or DEFAULT_ACCOUNT_ID][region])[name]
+    if "commitmentExpirationTime" in record:  # the term started when the model was bought
+        record["commitmentExpirationTime"] = when + TERM_DAYS[record["commitmentDuration"]]
+    record["creationTime"] = record["lastModifiedTime"] = when

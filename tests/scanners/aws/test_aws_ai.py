@@ -1,0 +1,173 @@
+"""Bedrock Provisioned Throughput, SageMaker jobs in progress, and snapshots/AMIs left by GPU
+instances: moto server (Bedrock PT added to it by demo/fakes/aws_extra.py) behind the recording
+proxy, the real CLI, amounts by hand, request counts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from aifinops_cli.demo.aws import DemoLeftover, seed_leftovers
+from aifinops_cli.demo.aws_ml import DemoJob, DemoProvisioned, MlEstate, seed_bedrock, seed_jobs
+from aifinops_cli.scanners.aws.bedrock import avoidable_share
+from aifinops_cli.scanners.aws.snapshots import accelerated_hint
+from tests.conftest import run_json
+from tests.fakes.aws_proxy import Fault
+
+ESTATE = MlEstate(
+    provisioned=[
+        # a fine-tuned Titan Express, no term, 2 MU, never called: 20.50 x 2 x 730 = 29,930.00
+        DemoProvisioned(
+            "idle-ft", "amazon.titan-text-express-v1", 2, {"team": "support"}, 0, 10, custom_base=True
+        ),
+        # Cohere Command, 1-month term bought 20 days ago (the fake's terms run 30 days), idle:
+        # 49.50 x 730 = 36,135.00 a month; deleting saves only the month after the term's end:
+        # 49.50 x 24 h x (30.4167 - 10) days = 1,188 x 20.4167 = 24,255.00
+        DemoProvisioned("idle-committed", "cohere.command-text-v14", 1, {}, 0, 20, commitment="OneMonth"),
+        # busy: no finding
+        DemoProvisioned(
+            "busy-pt", "amazon.titan-text-lite-v1", 1, {"team": "cx"}, 1000, 40, commitment="SixMonths"
+        ),
+        # idle but 3 days old: waits (min_age_days 7)
+        DemoProvisioned(
+            "new-pt", "meta.llama2-13b-chat-v1", 1, {"team": "research"}, 0, 3, commitment="OneMonth"
+        ),
+    ],
+    jobs=[
+        # 60 h in progress, 1 x ml.p3.2xlarge: 3.825 x 730 = 2,792.25 a month; so far 3.825 x 60 = 229.50
+        DemoJob("stuck-train", "training", "ml.p3.2xlarge", 1, 60.0),
+        # 50 h, 2 x ml.m5.xlarge: 0.23 x 2 x 730 = 335.80 a month
+        DemoJob("long-proc", "processing", "ml.m5.xlarge", 2, 50.0),
+        # 10 h: under the 48 h threshold
+        DemoJob("fresh-train", "training", "ml.g4dn.xlarge", 1, 10.0),
+    ],
+)
+LEFTOVERS = [
+    # 800 GB x 0.05 = 40.00 a month, 45 days old, names a p4d: fires
+    DemoLeftover("gpu-ckpt", 800, 45, "checkpoints volume of the p4d.24xlarge trainer", {"team": "research"}),
+    # AMI of a terminated g5.xlarge, Deep Learning AMI: 300 GB x 0.05 = 15.00
+    DemoLeftover(
+        "dlami-old", 300, 60, "Deep Learning AMI GPU PyTorch", {"team": "vision"}, instance_type="g5.xlarge"
+    ),
+    # a CPU backup: no GPU named, no finding
+    DemoLeftover("cpu-backup", 500, 90, "nightly backup of the web tier"),
+    # a GPU snapshot only 10 days old: waits (min_age_days 30)
+    DemoLeftover("young-gpu", 100, 10, "scratch of the g5.2xlarge notebook"),
+    # an AMI whose GPU instance still runs: not orphaned
+    DemoLeftover("live-gpu-image", 200, 60, "CUDA 12 image", instance_type="g5.xlarge", terminated=False),
+]
+SCANNERS = ("--scanner", "aws.bedrock", "--scanner", "aws.sagemaker_jobs", "--scanner", "aws.snapshots")
+
+
+def _seed() -> None:
+    now = datetime.now(UTC)
+    seed_bedrock("us-east-1", ESTATE.provisioned, now)
+    seed_jobs("us-east-1", ESTATE.jobs, now)
+    seed_leftovers("us-east-1", LEFTOVERS, now)
+
+
+@pytest.fixture
+def estate(shared_estate):
+    """Seeded once per worker: every test using it only scans (reads)."""
+    return shared_estate("test_aws_ai", _seed)
+
+
+def by_rule(report):
+    out: dict[str, dict[str, dict]] = {}
+    for f in report["findings"]:
+        out.setdefault(f["rule_id"], {})[f["resource_name"]] = f
+    return out
+
+
+def test_findings_and_amounts(estate, runner):
+    report = run_json(runner, "scan", "--regions", "us-east-1", *SCANNERS)
+    found = by_rule(report)
+    assert set(found) == {
+        "aws-bedrock-idle-provisioned-throughput",
+        "aws-sagemaker-long-running-job",
+        "aws-orphaned-gpu-image",
+    }
+
+    pt = found["aws-bedrock-idle-provisioned-throughput"]
+    assert set(pt) == {"idle-ft", "idle-committed"}
+    ft = pt["idle-ft"]
+    assert ft["monthly_cost_usd"] == pytest.approx(29930.00)  # 20.50 x 2 x 730
+    assert ft["estimated_monthly_savings_usd"] == pytest.approx(29930.00)
+    assert ft["severity"] == "high" and ft["owner"] == "support"
+    assert ft["evidence"]["custom_model"] is True
+    assert ft["evidence"]["base_model"] == "amazon.titan-text-express-v1"
+    [basis] = ft["evidence"]["cost_basis"]
+    assert (basis["unit_price_usd"], basis["quantity"], basis["sku"]) == (
+        20.50,
+        1460.0,  # 2 model units x 730 h
+        "aws.bedrock.provisioned:amazon.titan-text-express-v1/no-commitment:us-east-1",
+    )
+    committed = pt["idle-committed"]
+    assert committed["monthly_cost_usd"] == pytest.approx(36135.00)  # 49.50 x 730
+    # 1,188 a day x (30.4167 - 10 days left) = 24,255.00 (seconds between seeding and scan: < 0.5)
+    assert committed["estimated_monthly_savings_usd"] == pytest.approx(24255.00, abs=0.5)
+    assert committed["evidence"]["commitment"] == "1-month"
+    assert committed["evidence"]["commitment_days_left"] == pytest.approx(10.0, abs=0.01)
+
+    jobs = found["aws-sagemaker-long-running-job"]
+    assert set(jobs) == {"stuck-train", "long-proc"}
+    assert jobs["stuck-train"]["monthly_cost_usd"] == pytest.approx(2792.25)  # 3.825 x 730
+    assert jobs["stuck-train"]["severity"] == "high"
+    assert jobs["stuck-train"]["evidence"]["cost_so_far_usd"] == pytest.approx(229.50, abs=0.01)  # 3.825 x 60
+    assert jobs["long-proc"]["monthly_cost_usd"] == pytest.approx(335.80)  # 0.23 x 2 x 730
+    assert jobs["long-proc"]["evidence"]["job_type"] == "processing"
+    assert jobs["long-proc"]["severity"] == "medium"
+
+    left = found["aws-orphaned-gpu-image"]
+    assert set(left) == {"gpu-ckpt", "dlami-old"}
+    assert left["gpu-ckpt"]["monthly_cost_usd"] == pytest.approx(40.00)  # 800 GB x 0.05
+    assert left["gpu-ckpt"]["evidence"]["accelerated_hint"] == "p4d.24xlarge"
+    assert left["gpu-ckpt"]["resource_kind"] == "aws.ec2.snapshot"
+    assert left["dlami-old"]["monthly_cost_usd"] == pytest.approx(15.00)  # 300 GB x 0.05
+    assert left["dlami-old"]["resource_kind"] == "aws.ec2.image"
+    assert left["dlami-old"]["evidence"]["source_instance_id"].startswith("i-")
+    # the AMI's own snapshot is reported with the AMI, never a second time on its own
+    snaps = {f["resource_id"] for f in report["findings"] if f["resource_kind"] == "aws.ec2.snapshot"}
+    assert not snaps & set(left["dlami-old"]["evidence"]["snapshot_ids"])
+
+    total = 29930.00 + 24255.00 + 2792.25 + 335.80 + 40.00 + 15.00
+    assert report["summary"]["monthly_waste_usd"] == pytest.approx(total, abs=0.6)
+    assert report["coverage"]["complete"] is True
+    assert report["unpriced"] == []
+
+
+def test_requests_are_bounded(estate, runner):
+    run_json(runner, "scan", "--regions", "us-east-1", *SCANNERS)
+    ops = estate.recorder.operations()
+    assert ops["/provisioned-model-throughputs"] == 1  # one list, no Get per model
+    assert ops["/listTagsForResource"] == 4  # one per billing provisioned model (4)
+    assert ops["GetMetricData"] == 1  # every provisioned model's invocations in one call
+    assert ops["ListTrainingJobs"] == 1 and ops["ListProcessingJobs"] == 1
+    assert ops["DescribeTrainingJob"] == 2 and ops["DescribeProcessingJob"] == 1  # in progress only
+    assert ops["DescribeSnapshots"] == 1 and ops["DescribeImages"] == 1
+    assert ops["DescribeInstances"] == 1 and ops["DescribeVolumes"] == 1  # the shared inventory
+    assert sum(ops.values()) == 16, ops  # the 15 above and GetCallerIdentity
+
+
+def test_cloudwatch_denied_is_partial_and_calls_nothing_idle(estate, runner):
+    estate.recorder.faults.append(Fault("AccessDenied", operation="GetMetricData"))
+    report = run_json(runner, "scan", "--regions", "us-east-1", *SCANNERS)
+    scope = next(s for s in report["coverage"]["scopes"] if s["scanner"] == "aws.bedrock")
+    assert scope["status"] == "partial" and "invocations not read" in scope["message"]
+    found = by_rule(report)
+    assert "aws-bedrock-idle-provisioned-throughput" not in found
+    assert set(found["aws-orphaned-gpu-image"]) == {"gpu-ckpt", "dlami-old"}  # the rest still judged
+
+
+def test_avoidable_share_and_hints():
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    assert avoidable_share("no-commitment", None, now) == 1.0
+    # 10 days left of a term: (30.4167 - 10) / 30.4167 = 0.6712
+    assert avoidable_share("1-month", datetime(2026, 12, 11, tzinfo=UTC), now) == pytest.approx(
+        (730 / 24 - 10) / (730 / 24)
+    )
+    assert avoidable_share("6-month", datetime(2027, 3, 1, tzinfo=UTC), now) == 0.0  # owed all month
+    assert accelerated_hint("backup of m5.xlarge web tier") is None
+    assert accelerated_hint("from trn1.32xlarge") == "trn1.32xlarge"
+    assert accelerated_hint("", "Deep Learning AMI") == "Deep Learning"
