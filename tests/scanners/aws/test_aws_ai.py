@@ -10,10 +10,12 @@ import pytest
 
 from aifinops_cli.demo.aws import DemoLeftover, seed_leftovers
 from aifinops_cli.demo.aws_ml import DemoJob, DemoProvisioned, MlEstate, seed_bedrock, seed_jobs
+from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.bedrock import avoidable_share
 from aifinops_cli.scanners.aws.snapshots import accelerated_hint
 from tests.conftest import run_json
 from tests.fakes.aws_proxy import Fault
+from tests.scanners.aws.test_aws_ml import IAM_PREFIX, _policy_actions
 
 ESTATE = MlEstate(
     provisioned=[
@@ -171,3 +173,36 @@ def test_avoidable_share_and_hints():
     assert accelerated_hint("backup of m5.xlarge web tier") is None
     assert accelerated_hint("from trn1.32xlarge") == "trn1.32xlarge"
     assert accelerated_hint("", "Deep Learning AMI") == "Deep Learning"
+
+
+def test_every_call_is_read_only_and_in_the_iam_policy(estate, runner):
+    """A whole AWS scan of this estate (provisioned models with tags, jobs in progress, snapshots,
+    AMIs) makes only Describe/List/Get calls, each allowed by docs/permissions/aws-iam-policy.json."""
+    seen: set[tuple[str, str]] = set()
+
+    def hook(session):
+        def record(model, **_):
+            service = model.service_model.signing_name
+            seen.add((IAM_PREFIX.get(service, service), model.name))
+
+        session.events.register("before-call", record)
+
+    common.SESSION_HOOKS.append(hook)
+    try:
+        run_json(runner, "scan", "--regions", "us-east-1")
+    finally:
+        common.SESSION_HOOKS.remove(hook)
+    new = {
+        ("bedrock", "ListProvisionedModelThroughputs"),
+        ("bedrock", "ListTagsForResource"),
+        ("sagemaker", "ListTrainingJobs"),
+        ("sagemaker", "DescribeTrainingJob"),
+        ("sagemaker", "ListProcessingJobs"),
+        ("sagemaker", "DescribeProcessingJob"),
+        ("ec2", "DescribeSnapshots"),
+        ("ec2", "DescribeImages"),
+    }
+    assert new <= seen, sorted(new - seen)
+    assert all(op.startswith(("Describe", "List", "Get")) for _, op in seen), sorted(seen)
+    needed = {f"{prefix}:{op}" for prefix, op in seen}
+    assert needed <= _policy_actions(), sorted(needed - _policy_actions())
