@@ -93,7 +93,7 @@ def _operation(path: str, headers: dict[str, str], body: bytes) -> str:
 
 
 def _error_body(code: str, service: str) -> tuple[bytes, str]:
-    if service == "monitoring":  # botocore talks JSON to CloudWatch here
+    if service in ("monitoring", "bedrock"):  # JSON protocols: CloudWatch here, Bedrock (restJson1)
         body = json.dumps({"__type": code, "message": f"{code} (injected by the test proxy)"})
         return body.encode(), "application/x-amz-json-1.0"
     if service in ("ec2",):
