@@ -81,12 +81,24 @@ class DemoJob:
 
 
 @dataclass(frozen=True)
+class DemoStudioApp:
+    """A SageMaker Studio space's app, InService, last used `idle_hours` ago."""
+
+    space: str
+    app_type: str  # JupyterLab | CodeEditor | KernelGateway
+    instance_type: str
+    idle_hours: float
+    age_days: int
+
+
+@dataclass(frozen=True)
 class MlEstate:
     endpoints: list[DemoEndpoint] = field(default_factory=list)
     notebooks: list[DemoNotebook] = field(default_factory=list)
     nodegroups: list[DemoNodegroup] = field(default_factory=list)
     provisioned: list[DemoProvisioned] = field(default_factory=list)
     jobs: list[DemoJob] = field(default_factory=list)
+    studio_apps: list[DemoStudioApp] = field(default_factory=list)
 
 
 LLAMA = "s3://acme-ml-models/llama-3-8b-instruct/v3/model.tar.gz"
@@ -181,6 +193,12 @@ ML_ESTATE: dict[str, MlEstate] = {
             DemoJob("growth-feature-backfill", "processing", "ml.m5.4xlarge", 1, 72.0, {"team": "growth"}),
             # started this morning: not past the threshold
             DemoJob("search-reranker-train", "training", "ml.g4dn.xlarge", 1, 5.0, {"team": "search"}),
+        ],
+        studio_apps=[
+            # a GPU JupyterLab space nobody has touched since Friday: 1.408 x 730 = 1,027.84 a month
+            DemoStudioApp("research-llm-evals", "JupyterLab", "ml.g5.xlarge", idle_hours=70.0, age_days=12),
+            # used two hours ago: no finding
+            DemoStudioApp("cx-analytics", "CodeEditor", "ml.t3.medium", idle_hours=2.0, age_days=30),
         ],
     ),
 }
@@ -455,6 +473,41 @@ def seed_jobs(region: str, jobs: list[DemoJob], now: datetime) -> None:
             record.processing_end_time = None
 
 
+def seed_studio(region: str, apps: list[DemoStudioApp], now: datetime) -> None:
+    """A Studio domain (moto's CreateDomain) and its spaces' apps (CreateApp, added to moto by
+    demo/fakes/aws_extra.py), with their last user activity set on moto's side."""
+    if not apps:
+        return
+    from aifinops_cli.demo.fakes.aws_extra import install, set_app_times
+
+    install()
+    sm = boto3.client("sagemaker", region_name=region)
+    domain = sm.create_domain(
+        DomainName="acme-ml",
+        AuthMode="IAM",
+        DefaultUserSettings={"ExecutionRole": ROLE},
+        SubnetIds=["subnet-demo"],
+        VpcId="vpc-demo",
+    )["DomainArn"].rsplit("/", 1)[-1]
+    for app in apps:
+        sm.create_app(
+            DomainId=domain,
+            SpaceName=app.space,
+            AppType=app.app_type,
+            AppName="default",
+            ResourceSpec={"InstanceType": app.instance_type},
+        )
+        set_app_times(
+            region,
+            domain,
+            app.space,
+            app.app_type,
+            "default",
+            created=now - timedelta(days=app.age_days),
+            active=now - timedelta(hours=app.idle_hours),
+        )
+
+
 def seed_ml(region: str, now: datetime, estate: MlEstate | None = None) -> None:
     """Seed one region's managed-ML resources (the demo's, unless `estate` is given)."""
     spec = estate if estate is not None else ML_ESTATE.get(region)
@@ -465,3 +518,4 @@ def seed_ml(region: str, now: datetime, estate: MlEstate | None = None) -> None:
     seed_nodegroups(region, spec.nodegroups, now)
     seed_bedrock(region, spec.provisioned, now)
     seed_jobs(region, spec.jobs, now)
+    seed_studio(region, spec.studio_apps, now)

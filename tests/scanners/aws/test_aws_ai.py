@@ -9,7 +9,15 @@ from datetime import UTC, datetime
 import pytest
 
 from aifinops_cli.demo.aws import DemoLeftover, seed_leftovers
-from aifinops_cli.demo.aws_ml import DemoJob, DemoProvisioned, MlEstate, seed_bedrock, seed_jobs
+from aifinops_cli.demo.aws_ml import (
+    DemoJob,
+    DemoProvisioned,
+    DemoStudioApp,
+    MlEstate,
+    seed_bedrock,
+    seed_jobs,
+    seed_studio,
+)
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.bedrock import avoidable_share
 from aifinops_cli.scanners.aws.snapshots import accelerated_hint
@@ -44,6 +52,12 @@ ESTATE = MlEstate(
         # 10 h: under the 48 h threshold
         DemoJob("fresh-train", "training", "ml.g4dn.xlarge", 1, 10.0),
     ],
+    studio_apps=[
+        # GPU JupyterLab, last used 30 h ago: notebook rate 0.7364 x 730 = 537.572 a month
+        DemoStudioApp("gpu-space", "JupyterLab", "ml.g4dn.xlarge", idle_hours=30.0, age_days=4),
+        # Code Editor used 3 h ago: under min_idle_hours 24
+        DemoStudioApp("busy-space", "CodeEditor", "ml.t3.medium", idle_hours=3.0, age_days=9),
+    ],
 )
 LEFTOVERS = [
     # 800 GB x 0.05 = 40.00 a month, 45 days old, names a p4d: fires
@@ -59,13 +73,17 @@ LEFTOVERS = [
     # an AMI whose GPU instance still runs: not orphaned
     DemoLeftover("live-gpu-image", 200, 60, "CUDA 12 image", instance_type="g5.xlarge", terminated=False),
 ]
-SCANNERS = ("--scanner", "aws.bedrock", "--scanner", "aws.sagemaker_jobs", "--scanner", "aws.snapshots")
+SCANNERS = (
+    *("--scanner", "aws.bedrock", "--scanner", "aws.sagemaker_jobs"),
+    *("--scanner", "aws.snapshots", "--scanner", "aws.sagemaker_studio"),
+)
 
 
 def _seed() -> None:
     now = datetime.now(UTC)
     seed_bedrock("us-east-1", ESTATE.provisioned, now)
     seed_jobs("us-east-1", ESTATE.jobs, now)
+    seed_studio("us-east-1", ESTATE.studio_apps, now)
     seed_leftovers("us-east-1", LEFTOVERS, now)
 
 
@@ -89,6 +107,7 @@ def test_findings_and_amounts(estate, runner):
         "aws-bedrock-idle-provisioned-throughput",
         "aws-sagemaker-long-running-job",
         "aws-orphaned-gpu-image",
+        "aws-sagemaker-studio-app-idle",
     }
 
     pt = found["aws-bedrock-idle-provisioned-throughput"]
@@ -133,7 +152,14 @@ def test_findings_and_amounts(estate, runner):
     snaps = {f["resource_id"] for f in report["findings"] if f["resource_kind"] == "aws.ec2.snapshot"}
     assert not snaps & set(left["dlami-old"]["evidence"]["snapshot_ids"])
 
-    total = 29930.00 + 24255.00 + 2792.25 + 335.80 + 40.00 + 15.00
+    studio = found["aws-sagemaker-studio-app-idle"]
+    assert set(studio) == {"gpu-space/default"}
+    app = studio["gpu-space/default"]
+    assert app["monthly_cost_usd"] == pytest.approx(537.57)  # 0.7364 x 730 = 537.572
+    assert app["confidence"] == "high" and app["severity"] == "medium"
+    assert app["evidence"]["idle_hours"] == pytest.approx(30.0, abs=0.1)
+
+    total = 29930.00 + 24255.00 + 2792.25 + 335.80 + 40.00 + 15.00 + 537.572
     assert report["summary"]["monthly_waste_usd"] == pytest.approx(total, abs=0.6)
     assert report["coverage"]["complete"] is True
     assert report["unpriced"] == []
@@ -149,7 +175,8 @@ def test_requests_are_bounded(estate, runner):
     assert ops["DescribeTrainingJob"] == 2 and ops["DescribeProcessingJob"] == 1  # in progress only
     assert ops["DescribeSnapshots"] == 1 and ops["DescribeImages"] == 1
     assert ops["DescribeInstances"] == 1 and ops["DescribeVolumes"] == 1  # the shared inventory
-    assert sum(ops.values()) == 16, ops  # the 15 above and GetCallerIdentity
+    assert ops["ListApps"] == 1 and ops["DescribeApp"] == 2  # one per InService app on an ml.* instance
+    assert sum(ops.values()) == 19, ops  # the 18 above and GetCallerIdentity
 
 
 def test_cloudwatch_denied_is_partial_and_calls_nothing_idle(estate, runner):
@@ -201,6 +228,8 @@ def test_every_call_is_read_only_and_in_the_iam_policy(estate, runner):
         ("sagemaker", "DescribeProcessingJob"),
         ("ec2", "DescribeSnapshots"),
         ("ec2", "DescribeImages"),
+        ("sagemaker", "ListApps"),
+        ("sagemaker", "DescribeApp"),
     }
     assert new <= seen, sorted(new - seen)
     assert all(op.startswith(("Describe", "List", "Get")) for _, op in seen), sorted(seen)

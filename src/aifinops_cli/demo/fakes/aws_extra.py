@@ -11,6 +11,10 @@ it through the ordinary boto3 client, exactly as to AWS; in-process `mock_aws` (
 threaded moto server (the tests, bench) both get it. State lives on moto's regional backend, so
 moto's reset clears it.
 
+moto's SageMaker has no Studio apps API either (CreateApp, ListApps, DescribeApp): `install()` adds
+those to its SageMaker responder (JSON 1.1, the shapes of the SageMaker API reference: AppDetails
+summaries; DescribeApp with LastUserActivityTimestamp and LastHealthCheckTimestamp).
+
 `backdate_provisioned(region, name, when)` sets creation time (and so the end of a term) on moto's
 side (no API does).
 """
@@ -116,11 +120,111 @@ def install() -> None:
 
         raise ResourceNotFoundException(f"Provisioned model {ident} not found")
 
+    _install_studio_apps()
     BedrockBackend._list_arns = list_arns  # type: ignore[method-assign]
     BedrockResponse.create_provisioned_model_throughput = create  # type: ignore[attr-defined]
     BedrockResponse.list_provisioned_model_throughputs = list_pt  # type: ignore[attr-defined]
     BedrockResponse.get_provisioned_model_throughput = get_pt  # type: ignore[attr-defined]
     BedrockResponse._aifinops_extra = True  # type: ignore[attr-defined]
+
+
+_APPS_ATTR = "_aifinops_apps"
+
+
+def _apps(backend: Any) -> dict[tuple[str, str, str, str], dict[str, Any]]:
+    found: dict[tuple[str, str, str, str], dict[str, Any]] | None = backend.__dict__.get(_APPS_ATTR)
+    if found is None:
+        found = {}
+        backend.__dict__[_APPS_ATTR] = found
+    return found
+
+
+def _app_key(params: dict[str, Any]) -> tuple[str, str, str, str]:
+    owner = params.get("SpaceName") or params.get("UserProfileName") or ""
+    return (params["DomainId"], owner, params["AppType"], params["AppName"])
+
+
+def _epoch(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.timestamp() if isinstance(v, datetime) else v) for k, v in record.items()}
+
+
+def _install_studio_apps() -> None:
+    from moto.sagemaker.responses import SageMakerResponse
+
+    def create_app(self: Any) -> str:
+        params = json.loads(self.body)
+        backend = self.sagemaker_backend
+        owner = params.get("SpaceName") or params.get("UserProfileName") or ""
+        arn = (
+            f"arn:aws:sagemaker:{self.region}:{self.current_account}:app/{params['DomainId']}/{owner}/"
+            f"{params['AppType'].lower()}/{params['AppName']}"
+        )
+        now = datetime.now(UTC)
+        record: dict[str, Any] = {
+            "AppArn": arn,
+            "DomainId": params["DomainId"],
+            "AppType": params["AppType"],
+            "AppName": params["AppName"],
+            "Status": "InService",
+            "CreationTime": now,
+            "LastHealthCheckTimestamp": now,
+            "LastUserActivityTimestamp": now,
+            "ResourceSpec": params.get("ResourceSpec") or {},
+        }
+        for key in ("UserProfileName", "SpaceName"):
+            if params.get(key):
+                record[key] = params[key]
+        _apps(backend)[_app_key(params)] = record
+        return json.dumps({"AppArn": arn})
+
+    summary_keys = (
+        "DomainId",
+        "UserProfileName",
+        "SpaceName",
+        "AppType",
+        "AppName",
+        "Status",
+        "CreationTime",
+        "ResourceSpec",
+    )
+
+    def list_apps(self: Any) -> str:
+        params = json.loads(self.body or "{}")
+        records = sorted(_apps(self.sagemaker_backend).values(), key=lambda r: r["AppArn"])
+        if params.get("DomainIdEquals"):
+            records = [r for r in records if r["DomainId"] == params["DomainIdEquals"]]
+        start = int(params.get("NextToken") or 0)
+        size = int(params.get("MaxResults") or 100)
+        page = records[start : start + size]
+        answer: dict[str, Any] = {"Apps": [_epoch({k: r[k] for k in summary_keys if k in r}) for r in page]}
+        if start + size < len(records):
+            answer["NextToken"] = str(start + size)
+        return json.dumps(answer)
+
+    def describe_app(self: Any) -> str:
+        params = json.loads(self.body)
+        record = _apps(self.sagemaker_backend).get(_app_key(params))
+        if record is None:
+            from moto.sagemaker.exceptions import ResourceNotFound
+
+            raise ResourceNotFound(f"App {params['AppName']} does not exist")
+        return json.dumps(_epoch(record))
+
+    SageMakerResponse.create_app = create_app  # type: ignore[attr-defined]
+    SageMakerResponse.list_apps = list_apps  # type: ignore[attr-defined]
+    SageMakerResponse.describe_app = describe_app  # type: ignore[attr-defined]
+
+
+def set_app_times(
+    region: str, domain: str, owner: str, app_type: str, name: str, created: datetime, active: datetime
+) -> None:
+    """Set a Studio app's creation and last user activity on moto's side (no API does)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sagemaker.models import sagemaker_backends
+
+    record = _apps(sagemaker_backends[DEFAULT_ACCOUNT_ID][region])[(domain, owner, app_type, name)]
+    record["CreationTime"] = created
+    record["LastUserActivityTimestamp"] = active
 
 
 def backdate_provisioned(region: str, name: str, when: datetime, account: str | None = None) -> None:
