@@ -235,3 +235,28 @@ def test_every_call_is_read_only_and_in_the_iam_policy(estate, runner):
     assert all(op.startswith(("Describe", "List", "Get")) for _, op in seen), sorted(seen)
     needed = {f"{prefix}:{op}" for prefix, op in seen}
     assert needed <= _policy_actions(), sorted(needed - _policy_actions())
+
+
+def test_unknown_model_is_unpriced_not_zero_and_tags_denied_is_partial(far_end, runner):
+    """A provisioned model the catalog has no rate for is listed as unpriced (never $0 waste); tags
+    refused by Bedrock make the region partial, the model is still judged."""
+    seed_bedrock(
+        "us-east-1",
+        [DemoProvisioned("nova-pt", "amazon.nova-pro-v1:0", 1, {"team": "x"}, 0, 30, commitment="OneMonth")],
+        datetime.now(UTC),
+    )
+    far_end.recorder.faults.append(Fault("AccessDeniedException", operation="/listTagsForResource"))
+    report = run_json(runner, "scan", "--regions", "us-east-1", "--scanner", "aws.bedrock")
+    assert report["unpriced"] == [
+        {
+            "scanner": "aws.bedrock",
+            "resource_id": "nova-pt",
+            "sku": "aws.bedrock.provisioned:amazon.nova-pro-v1:0/1-month:us-east-1",
+        }
+    ]
+    [finding] = report["findings"]
+    assert finding["resource_name"] == "nova-pt" and finding["owner"] is None
+    assert report["summary"]["monthly_waste_usd"] == 0
+    [scope] = [s for s in report["coverage"]["scopes"] if s["scanner"] == "aws.bedrock"]
+    assert scope["status"] == "partial" and "owners unknown" in scope["message"]
+    assert "access denied" in scope["message"]
