@@ -4,7 +4,8 @@ Estate: 2 regions x 100 real-time endpoints (10 models, each served by 10 endpoi
 one endpoint in 5 never called) and 10 GPU node groups of 3 nodes (one in 5 idle); per region
 also 20 Bedrock provisioned models (one in 5 never called), 20 SageMaker jobs in progress (half
 past 48 h) and 40 snapshots plus 5 AMIs of deleted volumes / terminated instances (one snapshot in
-4 and every AMI names a GPU type; Bedrock PT is added to moto by demo/fakes/aws_extra.py). Prints wall
+4 and every AMI names a GPU type), 20 Studio JupyterLab apps (one in 4 idle for 48 h); Bedrock PT
+and Studio apps are added to moto by demo/fakes/aws_extra.py. Prints wall
 time, the requests the far end received by operation, and whether the findings are the expected
 ones. Describe calls grow with the number of endpoints and node groups (SageMaker and EKS have
 no batch describe); metric calls do not (500 queries per GetMetricData).
@@ -33,11 +34,13 @@ from aifinops_cli.demo.aws_ml import (  # noqa: E402
     DemoJob,
     DemoNodegroup,
     DemoProvisioned,
+    DemoStudioApp,
     MlEstate,
     seed_bedrock,
     seed_endpoints,
     seed_jobs,
     seed_nodegroups,
+    seed_studio,
 )
 
 REGIONS = ("us-east-1", "us-west-2")
@@ -50,6 +53,7 @@ PROVISIONED = 20
 JOBS = 20
 SNAPSHOTS = 40
 IMAGES = 5
+STUDIO_APPS = 20
 
 
 def estate() -> MlEstate:
@@ -99,7 +103,13 @@ def estate() -> MlEstate:
         )
         for n in range(JOBS)
     ]
-    return MlEstate(endpoints=endpoints, nodegroups=groups, provisioned=provisioned, jobs=jobs)
+    apps = [
+        DemoStudioApp(f"space-{n:02d}", "JupyterLab", "ml.g4dn.xlarge", 48.0 if n % 4 == 0 else 1.0, 10)
+        for n in range(STUDIO_APPS)
+    ]
+    return MlEstate(
+        endpoints=endpoints, nodegroups=groups, provisioned=provisioned, jobs=jobs, studio_apps=apps
+    )
 
 
 def leftovers() -> list[DemoLeftover]:
@@ -137,6 +147,7 @@ def main() -> None:
             seed_bedrock(region, spec.provisioned, now)
             seed_jobs(region, spec.jobs, now)
             seed_leftovers(region, leftovers(), now)
+            seed_studio(region, spec.studio_apps, now)
         seeded = time.perf_counter() - began
         os.environ["AWS_ENDPOINT_URL"] = far_end.url  # scan through the counting proxy
         far_end.recorder.calls.clear()
@@ -161,6 +172,8 @@ def main() -> None:
                 "aws.sagemaker_jobs",
                 "--scanner",
                 "aws.snapshots",
+                "--scanner",
+                "aws.sagemaker_studio",
                 "--format",
                 "json",
             ],
@@ -169,6 +182,7 @@ def main() -> None:
         report = json.loads(result.stdout)
         ops = far_end.recorder.operations()
         busy = far_end.recorder.upstream_seconds()
+        busy_by_op = dict(far_end.recorder.busy_by_op)
     rules = Counter(f["rule_id"] for f in report["findings"])
     eks_paths = sum(n for op, n in ops.items() if op.startswith("/clusters"))
     print(
@@ -183,6 +197,8 @@ def main() -> None:
         if not op.startswith("/clusters"):
             print(f"  {op:28s} {n}")
     print(f"  {'EKS (REST: list + describe)':28s} {eks_paths}")
+    slowest = sorted(busy_by_op.items(), key=lambda kv: -kv[1])[:6]
+    print("moto's seconds by operation: " + ", ".join(f"{op} {t:.2f}" for op, t in slowest))
     print(f"findings by rule: {dict(rules)}")
     idle_expected = len(REGIONS) * ENDPOINTS // 5
     groups_expected = len(REGIONS) * NODEGROUPS // 5
@@ -190,10 +206,12 @@ def main() -> None:
     pt_expected = len(REGIONS) * PROVISIONED // 5
     jobs_expected = len(REGIONS) * 10
     left_expected = len(REGIONS) * (SNAPSHOTS // 4 + IMAGES)
+    apps_expected = len(REGIONS) * STUDIO_APPS // 4
     ok = (
         rules["aws-bedrock-idle-provisioned-throughput"] == pt_expected
         and rules["aws-sagemaker-long-running-job"] == jobs_expected
         and rules["aws-orphaned-gpu-image"] == left_expected
+        and rules["aws-sagemaker-studio-app-idle"] == apps_expected
         and rules["aws-sagemaker-idle-endpoint"] == idle_expected
         and rules["aws-eks-idle-gpu-nodegroup"] == groups_expected
         and rules["aws-sagemaker-duplicate-model"] == dup_expected
@@ -201,7 +219,8 @@ def main() -> None:
     print(
         f"expected {idle_expected} idle endpoints, {groups_expected} idle node groups, "
         f"{dup_expected} duplicated models, {pt_expected} idle provisioned models, {jobs_expected} "
-        f"long jobs, {left_expected} GPU leftovers: {'OK' if ok else 'MISMATCH'}"
+        f"long jobs, {left_expected} GPU leftovers, {apps_expected} idle Studio apps: "
+        f"{'OK' if ok else 'MISMATCH'}"
     )
     print(f"monthly waste: ${report['summary']['monthly_waste_usd']:,.2f}")
 
