@@ -35,7 +35,7 @@ def _describe(sm: Any, calls: list[tuple[str, str]]) -> list[dict[str, Any]]:
     for d in done:
         if d.error is not None:
             raise d.error
-    return [d.value for d in done]
+    return [d.value or {} for d in done]  # no error: every call answered
 
 
 def resources_of(job_type: str, job: dict[str, Any]) -> tuple[str, int]:

@@ -37,7 +37,7 @@ def _describe(sm: Any, apps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for d in done:
         if d.error is not None:
             raise d.error
-    return [d.value for d in done]
+    return [d.value or {} for d in done]  # no error: every call answered
 
 
 class SageMakerStudioScanner(common.RegionalScanner):
