@@ -31,6 +31,8 @@ class DemoEndpoint:
     count: int
     invocations_per_day: float
     age_days: int
+    async_output: str = ""  # set: an asynchronous endpoint writing its results here (s3://)
+    backlog: float = 0.0  # async: requests queued (ApproximateBacklogSize) all window
 
 
 @dataclass(frozen=True)
@@ -251,6 +253,9 @@ def seed_endpoints(region: str, endpoints: list[DemoEndpoint], now: datetime, da
             Tags=tags,
             PrimaryContainer={"Image": IMAGE, "ModelDataUrl": ep.model_data},
         )
+        extra: dict[str, Any] = {}
+        if ep.async_output:
+            extra["AsyncInferenceConfig"] = {"OutputConfig": {"S3OutputPath": ep.async_output}}
         sm.create_endpoint_config(
             EndpointConfigName=f"{ep.name}-config",
             ProductionVariants=[
@@ -261,6 +266,7 @@ def seed_endpoints(region: str, endpoints: list[DemoEndpoint], now: datetime, da
                     "InitialInstanceCount": ep.count,
                 }
             ],
+            **extra,
         )
         sm.create_endpoint(EndpointName=ep.name, EndpointConfigName=f"{ep.name}-config", Tags=tags)
         if ep.invocations_per_day:
@@ -271,6 +277,17 @@ def seed_endpoints(region: str, endpoints: list[DemoEndpoint], now: datetime, da
             data.extend(
                 {"MetricName": "Invocations", "Dimensions": dims, "Timestamp": ts, "Value": v, "Unit": "None"}
                 for ts, v in _points(ep.invocations_per_day, min(days, ep.age_days), now)
+            )
+        if ep.backlog:
+            data.extend(
+                {
+                    "MetricName": "ApproximateBacklogSize",
+                    "Dimensions": [{"Name": "EndpointName", "Value": ep.name}],
+                    "Timestamp": ts,
+                    "Value": ep.backlog,
+                    "Unit": "None",
+                }
+                for ts, _ in _points(1, min(days, ep.age_days), now)
             )
     _put(cw, "AWS/SageMaker", data)
     _backdate(region, {ep.name: now - timedelta(days=ep.age_days) for ep in endpoints}, {})

@@ -10,11 +10,13 @@ import pytest
 
 from aifinops_cli.demo.aws import DemoLeftover, seed_leftovers
 from aifinops_cli.demo.aws_ml import (
+    DemoEndpoint,
     DemoJob,
     DemoProvisioned,
     DemoStudioApp,
     MlEstate,
     seed_bedrock,
+    seed_endpoints,
     seed_jobs,
     seed_studio,
 )
@@ -260,3 +262,38 @@ def test_unknown_model_is_unpriced_not_zero_and_tags_denied_is_partial(far_end, 
     [scope] = [s for s in report["coverage"]["scopes"] if s["scanner"] == "aws.bedrock"]
     assert scope["status"] == "partial" and "owners unknown" in scope["message"]
     assert "access denied" in scope["message"]
+
+
+def test_async_endpoint_idle_only_with_nothing_queued(far_end, runner):
+    """Asynchronous endpoints: no invocations and no backlog is idle; a backlog with nothing
+    processed is a stuck endpoint, not an idle one. Their backlog rides in the same GetMetricData."""
+    model = "s3://models-bucket/whisper/model.tar.gz"
+    seed_endpoints(
+        "us-east-1",
+        [
+            # 1 x ml.g4dn.xlarge: 0.736 x 730 = 537.28 a month
+            DemoEndpoint(
+                "async-idle", {"team": "a"}, model, "ml.g4dn.xlarge", 1, 0, 30, async_output="s3://out/a/"
+            ),
+            DemoEndpoint(
+                "async-stuck",
+                {"team": "b"},
+                model,
+                "ml.g4dn.xlarge",
+                1,
+                0,
+                30,
+                async_output="s3://out/b/",
+                backlog=3,
+            ),
+        ],
+        datetime.now(UTC),
+    )
+    far_end.recorder.calls.clear()
+    report = run_json(runner, "scan", "--regions", "us-east-1", "--scanner", "aws.sagemaker")
+    idle = by_rule(report)["aws-sagemaker-idle-endpoint"]
+    assert set(idle) == {"async-idle"}
+    assert idle["async-idle"]["monthly_cost_usd"] == pytest.approx(537.28)
+    assert idle["async-idle"]["evidence"]["async_inference"] is True
+    assert idle["async-idle"]["evidence"]["backlog_max"] == 0
+    assert far_end.recorder.operations()["GetMetricData"] == 1
