@@ -94,6 +94,20 @@ class DemoStudioApp:
 
 
 @dataclass(frozen=True)
+class DemoComponent:
+    """An inference component on endpoint `endpoint` (variant AllTraffic): `copies` copies of a
+    model, each reserving `accelerators` accelerators and `memory_mb` of memory."""
+
+    name: str
+    endpoint: str
+    copies: int
+    accelerators: int
+    memory_mb: int
+    invocations_per_day: float
+    age_days: int
+
+
+@dataclass(frozen=True)
 class MlEstate:
     endpoints: list[DemoEndpoint] = field(default_factory=list)
     notebooks: list[DemoNotebook] = field(default_factory=list)
@@ -101,6 +115,7 @@ class MlEstate:
     provisioned: list[DemoProvisioned] = field(default_factory=list)
     jobs: list[DemoJob] = field(default_factory=list)
     studio_apps: list[DemoStudioApp] = field(default_factory=list)
+    components: list[DemoComponent] = field(default_factory=list)
 
 
 LLAMA = "s3://acme-ml-models/llama-3-8b-instruct/v3/model.tar.gz"
@@ -136,6 +151,16 @@ ML_ESTATE: dict[str, MlEstate] = {
                 1,
                 invocations_per_day=0,
                 age_days=120,
+            ),
+            # the platform team's shared 4-GPU endpoint, hosting inference components (below)
+            DemoEndpoint(
+                "platform-llm-shared",
+                {"team": "platform"},
+                "s3://acme-ml-models/shared-host/v1/model.tar.gz",
+                "ml.g4dn.12xlarge",
+                1,
+                invocations_per_day=30000,
+                age_days=50,
             ),
             DemoEndpoint(
                 "fraud-xgb",
@@ -195,6 +220,12 @@ ML_ESTATE: dict[str, MlEstate] = {
             DemoJob("growth-feature-backfill", "processing", "ml.m5.4xlarge", 1, 72.0, {"team": "growth"}),
             # started this morning: not past the threshold
             DemoJob("search-reranker-train", "training", "ml.g4dn.xlarge", 1, 5.0, {"team": "search"}),
+        ],
+        components=[
+            # two copies of a summariser, one T4 each, never called since the pilot: 2 x 1/4 of an
+            # ml.g4dn.12xlarge: 4.89 x 730 x 0.5 = 1,784.85 a month
+            DemoComponent("support-summarizer-ic", "platform-llm-shared", 2, 1, 8192, 0, 40),
+            DemoComponent("search-reranker-ic", "platform-llm-shared", 2, 1, 8192, 30000, 50),
         ],
         studio_apps=[
             # a GPU JupyterLab space nobody has touched since Friday: 1.408 x 730 = 1,027.84 a month
@@ -525,6 +556,41 @@ def seed_studio(region: str, apps: list[DemoStudioApp], now: datetime) -> None:
         )
 
 
+def seed_components(region: str, components: list[DemoComponent], now: datetime, days: int = 14) -> None:
+    """Inference components through the SageMaker API (added to moto by demo/fakes/aws_extra.py)
+    on endpoints seeded before, and their Invocations (dimension InferenceComponentName)."""
+    if not components:
+        return
+    from aifinops_cli.demo.fakes.aws_extra import backdate_component, install
+
+    install()
+    sm = boto3.client("sagemaker", region_name=region)
+    cw = boto3.client("cloudwatch", region_name=region)
+    data: list[dict[str, Any]] = []
+    for ic in components:
+        sm.create_inference_component(
+            InferenceComponentName=ic.name,
+            EndpointName=ic.endpoint,
+            VariantName="AllTraffic",
+            Specification={
+                "ModelName": f"{ic.name}-model",
+                "ComputeResourceRequirements": {
+                    "NumberOfAcceleratorDevicesRequired": ic.accelerators,
+                    "MinMemoryRequiredInMb": ic.memory_mb,
+                },
+            },
+            RuntimeConfig={"CopyCount": ic.copies},
+        )
+        backdate_component(region, ic.name, now - timedelta(days=ic.age_days))
+        if ic.invocations_per_day:
+            dims = [{"Name": "InferenceComponentName", "Value": ic.name}]
+            data.extend(
+                {"MetricName": "Invocations", "Dimensions": dims, "Timestamp": ts, "Value": v, "Unit": "None"}
+                for ts, v in _points(ic.invocations_per_day, min(days, ic.age_days), now)
+            )
+    _put(cw, "AWS/SageMaker", data)
+
+
 def seed_ml(region: str, now: datetime, estate: MlEstate | None = None) -> None:
     """Seed one region's managed-ML resources (the demo's, unless `estate` is given)."""
     spec = estate if estate is not None else ML_ESTATE.get(region)
@@ -536,3 +602,4 @@ def seed_ml(region: str, now: datetime, estate: MlEstate | None = None) -> None:
     seed_bedrock(region, spec.provisioned, now)
     seed_jobs(region, spec.jobs, now)
     seed_studio(region, spec.studio_apps, now)
+    seed_components(region, spec.components, now)

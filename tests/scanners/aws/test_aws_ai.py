@@ -10,12 +10,14 @@ import pytest
 
 from aifinops_cli.demo.aws import DemoLeftover, seed_leftovers
 from aifinops_cli.demo.aws_ml import (
+    DemoComponent,
     DemoEndpoint,
     DemoJob,
     DemoProvisioned,
     DemoStudioApp,
     MlEstate,
     seed_bedrock,
+    seed_components,
     seed_endpoints,
     seed_jobs,
     seed_studio,
@@ -54,6 +56,19 @@ ESTATE = MlEstate(
         # 10 h: under the 48 h threshold
         DemoJob("fresh-train", "training", "ml.g4dn.xlarge", 1, 10.0),
     ],
+    endpoints=[
+        # a busy 4-GPU host for inference components (1 x ml.g4dn.12xlarge, 4 T4, 48 vCPU, 192 GiB)
+        DemoEndpoint(
+            "ic-host", {"team": "platform"}, "s3://m/host/model.tar.gz", "ml.g4dn.12xlarge", 1, 5000, 30
+        ),
+    ],
+    components=[
+        # idle: 3 copies x max(1 of 4 GPUs, 8,192 of 196,608 MiB) = 3 x 0.25 = 0.75 of the instance:
+        # 4.89 x 730 x 0.75 = 2,677.275 a month
+        DemoComponent("ic-idle", "ic-host", 3, 1, 8192, 0, 20),
+        # busy: no finding
+        DemoComponent("ic-busy", "ic-host", 1, 1, 8192, 900, 20),
+    ],
     studio_apps=[
         # GPU JupyterLab, last used 30 h ago: notebook rate 0.7364 x 730 = 537.572 a month
         DemoStudioApp("gpu-space", "JupyterLab", "ml.g4dn.xlarge", idle_hours=30.0, age_days=4),
@@ -78,6 +93,7 @@ LEFTOVERS = [
 SCANNERS = (
     *("--scanner", "aws.bedrock", "--scanner", "aws.sagemaker_jobs"),
     *("--scanner", "aws.snapshots", "--scanner", "aws.sagemaker_studio"),
+    *("--scanner", "aws.sagemaker_components"),
 )
 
 
@@ -86,6 +102,8 @@ def _seed() -> None:
     seed_bedrock("us-east-1", ESTATE.provisioned, now)
     seed_jobs("us-east-1", ESTATE.jobs, now)
     seed_studio("us-east-1", ESTATE.studio_apps, now)
+    seed_endpoints("us-east-1", ESTATE.endpoints, now)
+    seed_components("us-east-1", ESTATE.components, now)
     seed_leftovers("us-east-1", LEFTOVERS, now)
 
 
@@ -110,6 +128,7 @@ def test_findings_and_amounts(estate, runner):
         "aws-sagemaker-long-running-job",
         "aws-orphaned-gpu-image",
         "aws-sagemaker-studio-app-idle",
+        "aws-sagemaker-idle-inference-component",
     }
 
     pt = found["aws-bedrock-idle-provisioned-throughput"]
@@ -161,7 +180,15 @@ def test_findings_and_amounts(estate, runner):
     assert app["confidence"] == "high" and app["severity"] == "medium"
     assert app["evidence"]["idle_hours"] == pytest.approx(30.0, abs=0.1)
 
-    total = 29930.00 + 24255.00 + 2792.25 + 335.80 + 40.00 + 15.00 + 537.572
+    [ic] = found["aws-sagemaker-idle-inference-component"].values()
+    assert ic["resource_name"] == "ic-idle"
+    # 4.89 x 730 x 3 x 0.25 = 2,677.275 (2,677.27 in cents: the float is just under the half cent)
+    assert ic["monthly_cost_usd"] == pytest.approx(2677.275, abs=0.006)
+    assert ic["evidence"]["copy_share"] == 0.25 and ic["evidence"]["copies"] == 3
+    assert ic["evidence"]["instance_type"] == "ml.g4dn.12xlarge"  # from the endpoint's config
+    assert ic["evidence"]["endpoint_other_invocations"] > 0
+
+    total = 29930.00 + 24255.00 + 2792.25 + 335.80 + 40.00 + 15.00 + 537.572 + 2677.275
     assert report["summary"]["monthly_waste_usd"] == pytest.approx(total, abs=0.6)
     assert report["coverage"]["complete"] is True
     assert report["unpriced"] == []
@@ -172,13 +199,17 @@ def test_requests_are_bounded(estate, runner):
     ops = estate.recorder.operations()
     assert ops["/provisioned-model-throughputs"] == 1  # one list, no Get per model
     assert ops["/listTagsForResource"] == 4  # one per billing provisioned model (4)
-    assert ops["GetMetricData"] == 1  # every provisioned model's invocations in one call
     assert ops["ListTrainingJobs"] == 1 and ops["ListProcessingJobs"] == 1
     assert ops["DescribeTrainingJob"] == 2 and ops["DescribeProcessingJob"] == 1  # in progress only
     assert ops["DescribeSnapshots"] == 1 and ops["DescribeImages"] == 1
     assert ops["DescribeInstances"] == 1 and ops["DescribeVolumes"] == 1  # the shared inventory
     assert ops["ListApps"] == 1 and ops["DescribeApp"] == 2  # one per InService app on an ml.* instance
-    assert sum(ops.values()) == 19, ops  # the 18 above and GetCallerIdentity
+    assert ops["ListInferenceComponents"] == 1 and ops["DescribeInferenceComponent"] == 2
+    # the components name no instance type: their one endpoint's config is read, once
+    assert ops["DescribeEndpoint"] == 1 and ops["DescribeEndpointConfig"] == 1
+    assert ops["DescribeInstanceTypes"] == 1  # GPUs, vCPUs, memory of every type in one call
+    assert ops["GetMetricData"] == 2  # Bedrock's batch and the components' batch
+    assert sum(ops.values()) == 26, ops
 
 
 def test_cloudwatch_denied_is_partial_and_calls_nothing_idle(estate, runner):
@@ -232,6 +263,9 @@ def test_every_call_is_read_only_and_in_the_iam_policy(estate, runner):
         ("ec2", "DescribeImages"),
         ("sagemaker", "ListApps"),
         ("sagemaker", "DescribeApp"),
+        ("sagemaker", "ListInferenceComponents"),
+        ("sagemaker", "DescribeInferenceComponent"),
+        ("ec2", "DescribeInstanceTypes"),
     }
     assert new <= seen, sorted(new - seen)
     assert all(op.startswith(("Describe", "List", "Get")) for _, op in seen), sorted(seen)

@@ -271,6 +271,7 @@ def test_only_read_operations_and_all_in_the_iam_policy(estate, runner):
         "DescribeSnapshots",
         "DescribeImages",
         "ListApps",
+        "ListInferenceComponents",
     } <= ops
     allowed = _policy_actions()
     needed = {f"{prefix}:{op}" for prefix, op in seen}

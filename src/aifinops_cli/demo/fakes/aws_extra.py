@@ -11,9 +11,11 @@ it through the ordinary boto3 client, exactly as to AWS; in-process `mock_aws` (
 threaded moto server (the tests, bench) both get it. State lives on moto's regional backend, so
 moto's reset clears it.
 
-moto's SageMaker has no Studio apps API either (CreateApp, ListApps, DescribeApp): `install()` adds
-those to its SageMaker responder (JSON 1.1, the shapes of the SageMaker API reference: AppDetails
-summaries; DescribeApp with LastUserActivityTimestamp and LastHealthCheckTimestamp).
+moto's SageMaker has no Studio apps API either (CreateApp, ListApps, DescribeApp), nor inference
+components (CreateInferenceComponent, ListInferenceComponents, DescribeInferenceComponent):
+`install()` adds those to its SageMaker responder (JSON 1.1, the shapes of the SageMaker API
+reference: AppDetails summaries; DescribeApp with LastUserActivityTimestamp and LastHealthCheckTimestamp;
+InferenceComponentSummary; DescribeInferenceComponent with Specification and RuntimeConfig).
 
 `backdate_provisioned(region, name, when)` sets creation time (and so the end of a term) on moto's
 side (no API does).
@@ -210,9 +212,99 @@ def _install_studio_apps() -> None:
             raise ResourceNotFound(f"App {params['AppName']} does not exist")
         return json.dumps(_epoch(record))
 
+    _install_inference_components()
     SageMakerResponse.create_app = create_app  # type: ignore[attr-defined]
     SageMakerResponse.list_apps = list_apps  # type: ignore[attr-defined]
     SageMakerResponse.describe_app = describe_app  # type: ignore[attr-defined]
+
+
+_IC_ATTR = "_aifinops_inference_components"
+
+
+def _components(backend: Any) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] | None = backend.__dict__.get(_IC_ATTR)
+    if found is None:
+        found = {}
+        backend.__dict__[_IC_ATTR] = found
+    return found
+
+
+def _install_inference_components() -> None:
+    from moto.sagemaker.responses import SageMakerResponse
+
+    def create(self: Any) -> str:
+        params = json.loads(self.body)
+        backend = self.sagemaker_backend
+        name = params["InferenceComponentName"]
+        endpoint = backend.endpoints[params["EndpointName"]]  # KeyError: moto answers 500, as a bug
+        arn = f"arn:aws:sagemaker:{self.region}:{self.current_account}:inference-component/{name}"
+        copies = int((params.get("RuntimeConfig") or {}).get("CopyCount") or 1)
+        now = datetime.now(UTC)
+        _components(backend)[name] = {
+            "InferenceComponentName": name,
+            "InferenceComponentArn": arn,
+            "EndpointName": params["EndpointName"],
+            "EndpointArn": endpoint.arn,
+            "VariantName": params["VariantName"],
+            "Specification": params.get("Specification") or {},
+            "RuntimeConfig": {"DesiredCopyCount": copies, "CurrentCopyCount": copies},
+            "InferenceComponentStatus": "InService",
+            "CreationTime": now,
+            "LastModifiedTime": now,
+        }
+        return json.dumps({"InferenceComponentArn": arn})
+
+    summary_keys = (
+        "CreationTime",
+        "InferenceComponentArn",
+        "InferenceComponentName",
+        "EndpointArn",
+        "EndpointName",
+        "VariantName",
+        "InferenceComponentStatus",
+        "LastModifiedTime",
+    )
+
+    def list_components(self: Any) -> str:
+        params = json.loads(self.body or "{}")
+        records = sorted(
+            _components(self.sagemaker_backend).values(), key=lambda r: r["InferenceComponentName"]
+        )
+        if params.get("EndpointNameEquals"):
+            records = [r for r in records if r["EndpointName"] == params["EndpointNameEquals"]]
+        if params.get("StatusEquals"):
+            records = [r for r in records if r["InferenceComponentStatus"] == params["StatusEquals"]]
+        start = int(params.get("NextToken") or 0)
+        size = int(params.get("MaxResults") or 100)
+        page = records[start : start + size]
+        answer: dict[str, Any] = {
+            "InferenceComponents": [_epoch({k: r[k] for k in summary_keys}) for r in page]
+        }
+        if start + size < len(records):
+            answer["NextToken"] = str(start + size)
+        return json.dumps(answer)
+
+    def describe_component(self: Any) -> str:
+        params = json.loads(self.body)
+        record = _components(self.sagemaker_backend).get(params["InferenceComponentName"])
+        if record is None:
+            from moto.sagemaker.exceptions import ValidationError
+
+            raise ValidationError(f"Could not find inference component {params['InferenceComponentName']}")
+        return json.dumps(_epoch(record))
+
+    SageMakerResponse.create_inference_component = create  # type: ignore[attr-defined]
+    SageMakerResponse.list_inference_components = list_components  # type: ignore[attr-defined]
+    SageMakerResponse.describe_inference_component = describe_component  # type: ignore[attr-defined]
+
+
+def backdate_component(region: str, name: str, when: datetime) -> None:
+    """Set an inference component's creation time on moto's side (no API does)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sagemaker.models import sagemaker_backends
+
+    record = _components(sagemaker_backends[DEFAULT_ACCOUNT_ID][region])[name]
+    record["CreationTime"] = record["LastModifiedTime"] = when
 
 
 def set_app_times(
