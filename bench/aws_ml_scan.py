@@ -4,8 +4,9 @@ Estate: 2 regions x 100 real-time endpoints (10 models, each served by 10 endpoi
 one endpoint in 5 never called) and 10 GPU node groups of 3 nodes (one in 5 idle); per region
 also 20 Bedrock provisioned models (one in 5 never called), 20 SageMaker jobs in progress (half
 past 48 h) and 40 snapshots plus 5 AMIs of deleted volumes / terminated instances (one snapshot in
-4 and every AMI names a GPU type), 20 Studio JupyterLab apps (one in 4 idle for 48 h); Bedrock PT
-and Studio apps are added to moto by demo/fakes/aws_extra.py. Prints wall
+4 and every AMI names a GPU type), 20 Studio JupyterLab apps (one in 4 idle for 48 h) and 20
+inference components on 10 busy endpoints (half never called); Bedrock PT, Studio apps and
+inference components are added to moto by demo/fakes/aws_extra.py. Prints wall
 time, the requests the far end received by operation, and whether the findings are the expected
 ones. Describe calls grow with the number of endpoints and node groups (SageMaker and EKS have
 no batch describe); metric calls do not (500 queries per GetMetricData).
@@ -30,6 +31,7 @@ from tests.fakes.aws_proxy import AwsFarEnd  # noqa: E402
 
 from aifinops_cli.demo.aws import DemoLeftover, seed_leftovers  # noqa: E402
 from aifinops_cli.demo.aws_ml import (  # noqa: E402
+    DemoComponent,
     DemoEndpoint,
     DemoJob,
     DemoNodegroup,
@@ -37,6 +39,7 @@ from aifinops_cli.demo.aws_ml import (  # noqa: E402
     DemoStudioApp,
     MlEstate,
     seed_bedrock,
+    seed_components,
     seed_endpoints,
     seed_jobs,
     seed_nodegroups,
@@ -54,6 +57,7 @@ JOBS = 20
 SNAPSHOTS = 40
 IMAGES = 5
 STUDIO_APPS = 20
+COMPONENTS = 20  # on 10 busy endpoints, two each: one idle, one called
 
 
 def estate() -> MlEstate:
@@ -107,8 +111,18 @@ def estate() -> MlEstate:
         DemoStudioApp(f"space-{n:02d}", "JupyterLab", "ml.g4dn.xlarge", 48.0 if n % 4 == 0 else 1.0, 10)
         for n in range(STUDIO_APPS)
     ]
+    hosts = [e.name for e in endpoints if e.invocations_per_day][: COMPONENTS // 2]
+    components = [
+        DemoComponent(f"ic-{n:02d}", hosts[n // 2], 1, 1, 4096, 0 if n % 2 == 0 else 800, 30)
+        for n in range(COMPONENTS)
+    ]
     return MlEstate(
-        endpoints=endpoints, nodegroups=groups, provisioned=provisioned, jobs=jobs, studio_apps=apps
+        endpoints=endpoints,
+        nodegroups=groups,
+        provisioned=provisioned,
+        jobs=jobs,
+        studio_apps=apps,
+        components=components,
     )
 
 
@@ -148,6 +162,7 @@ def main() -> None:
             seed_jobs(region, spec.jobs, now)
             seed_leftovers(region, leftovers(), now)
             seed_studio(region, spec.studio_apps, now)
+            seed_components(region, spec.components, now)
         seeded = time.perf_counter() - began
         os.environ["AWS_ENDPOINT_URL"] = far_end.url  # scan through the counting proxy
         far_end.recorder.calls.clear()
@@ -174,6 +189,8 @@ def main() -> None:
                 "aws.snapshots",
                 "--scanner",
                 "aws.sagemaker_studio",
+                "--scanner",
+                "aws.sagemaker_components",
                 "--format",
                 "json",
             ],
@@ -207,11 +224,13 @@ def main() -> None:
     jobs_expected = len(REGIONS) * 10
     left_expected = len(REGIONS) * (SNAPSHOTS // 4 + IMAGES)
     apps_expected = len(REGIONS) * STUDIO_APPS // 4
+    ic_expected = len(REGIONS) * COMPONENTS // 2
     ok = (
         rules["aws-bedrock-idle-provisioned-throughput"] == pt_expected
         and rules["aws-sagemaker-long-running-job"] == jobs_expected
         and rules["aws-orphaned-gpu-image"] == left_expected
         and rules["aws-sagemaker-studio-app-idle"] == apps_expected
+        and rules["aws-sagemaker-idle-inference-component"] == ic_expected
         and rules["aws-sagemaker-idle-endpoint"] == idle_expected
         and rules["aws-eks-idle-gpu-nodegroup"] == groups_expected
         and rules["aws-sagemaker-duplicate-model"] == dup_expected
@@ -219,7 +238,8 @@ def main() -> None:
     print(
         f"expected {idle_expected} idle endpoints, {groups_expected} idle node groups, "
         f"{dup_expected} duplicated models, {pt_expected} idle provisioned models, {jobs_expected} "
-        f"long jobs, {left_expected} GPU leftovers, {apps_expected} idle Studio apps: "
+        f"long jobs, {left_expected} GPU leftovers, {apps_expected} idle Studio apps, {ic_expected} idle "
+        "inference components: "
         f"{'OK' if ok else 'MISMATCH'}"
     )
     print(f"monthly waste: ${report['summary']['monthly_waste_usd']:,.2f}")
