@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 
 from aifinops_cli.core.plugin import ScanOptions
-from aifinops_cli.demo.aws_ml import seed_ml
+from aifinops_cli.demo.aws_ml import seed_ml, seed_ml_ai
 
 DEMO_ACCOUNT_REGIONS = ("us-east-1", "eu-west-1")
 SEED = 20261129
@@ -319,9 +319,13 @@ def demo_aws(options: ScanOptions) -> Iterator[None]:
             now = datetime.now(UTC)
             for region, (instances, volumes) in ESTATE.items():
                 seed_region(region, instances, volumes, now)
-                seed_ml(region, now)  # SageMaker endpoints/notebooks, EKS GPU node groups
-            for region, leftovers in LEFTOVERS.items():  # last: the other resources keep their ids
-                seed_leftovers(region, leftovers, now)  # snapshots and AMIs of gone GPU boxes
+                seed_ml(region, now, ai=False)  # SageMaker endpoints/notebooks, EKS GPU node groups
+            # last, so that the resources above keep their ids: Bedrock, SageMaker jobs, Studio and
+            # inference components, then the snapshots and AMIs of gone GPU boxes
+            for region in ESTATE:
+                seed_ml_ai(region, now)
+            for region, leftovers in LEFTOVERS.items():
+                seed_leftovers(region, leftovers, now)
             options.settings_for("aws").regions = list(DEMO_ACCOUNT_REGIONS)
             options.settings_for("aws").live_prices = False  # the demo is offline: bundled catalogs only
             if "aws" not in options.providers:

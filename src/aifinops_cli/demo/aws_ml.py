@@ -116,6 +116,7 @@ class MlEstate:
     jobs: list[DemoJob] = field(default_factory=list)
     studio_apps: list[DemoStudioApp] = field(default_factory=list)
     components: list[DemoComponent] = field(default_factory=list)
+    component_hosts: list[DemoEndpoint] = field(default_factory=list)  # seeded with the components
 
 
 LLAMA = "s3://acme-ml-models/llama-3-8b-instruct/v3/model.tar.gz"
@@ -151,16 +152,6 @@ ML_ESTATE: dict[str, MlEstate] = {
                 1,
                 invocations_per_day=0,
                 age_days=120,
-            ),
-            # the platform team's shared 4-GPU endpoint, hosting inference components (below)
-            DemoEndpoint(
-                "platform-llm-shared",
-                {"team": "platform"},
-                "s3://acme-ml-models/shared-host/v1/model.tar.gz",
-                "ml.g4dn.12xlarge",
-                1,
-                invocations_per_day=30000,
-                age_days=50,
             ),
             DemoEndpoint(
                 "fraud-xgb",
@@ -220,6 +211,18 @@ ML_ESTATE: dict[str, MlEstate] = {
             DemoJob("growth-feature-backfill", "processing", "ml.m5.4xlarge", 1, 72.0, {"team": "growth"}),
             # started this morning: not past the threshold
             DemoJob("search-reranker-train", "training", "ml.g4dn.xlarge", 1, 5.0, {"team": "search"}),
+        ],
+        component_hosts=[
+            # the platform team's shared 4-GPU endpoint, hosting the inference components below
+            DemoEndpoint(
+                "platform-llm-shared",
+                {"team": "platform"},
+                "s3://acme-ml-models/shared-host/v1/model.tar.gz",
+                "ml.g4dn.12xlarge",
+                1,
+                invocations_per_day=30000,
+                age_days=50,
+            ),
         ],
         components=[
             # two copies of a summariser, one T4 each, never called since the pilot: 2 x 1/4 of an
@@ -591,15 +594,27 @@ def seed_components(region: str, components: list[DemoComponent], now: datetime,
     _put(cw, "AWS/SageMaker", data)
 
 
-def seed_ml(region: str, now: datetime, estate: MlEstate | None = None) -> None:
-    """Seed one region's managed-ML resources (the demo's, unless `estate` is given)."""
+def seed_ml(region: str, now: datetime, estate: MlEstate | None = None, ai: bool = True) -> None:
+    """Seed one region's managed-ML resources (the demo's, unless `estate` is given); `ai=False`
+    leaves out the issue-15 parts (seed_ml_ai), which the demo seeds after every region so that
+    the other resources keep the ids moto's seeded random numbers gave them before."""
     spec = estate if estate is not None else ML_ESTATE.get(region)
     if spec is None:
         return
     seed_endpoints(region, spec.endpoints, now)
     seed_notebooks(region, spec.notebooks, now)
     seed_nodegroups(region, spec.nodegroups, now)
+    if ai:
+        seed_ml_ai(region, now, spec)
+
+
+def seed_ml_ai(region: str, now: datetime, estate: MlEstate | None = None) -> None:
+    """Bedrock Provisioned Throughput, SageMaker jobs, Studio apps and inference components."""
+    spec = estate if estate is not None else ML_ESTATE.get(region)
+    if spec is None:
+        return
     seed_bedrock(region, spec.provisioned, now)
     seed_jobs(region, spec.jobs, now)
     seed_studio(region, spec.studio_apps, now)
+    seed_endpoints(region, spec.component_hosts, now)
     seed_components(region, spec.components, now)
