@@ -36,8 +36,8 @@ ESTATE = MlEstate(
             "idle-ft", "amazon.titan-text-express-v1", 2, {"team": "support"}, 0, 10, custom_base=True
         ),
         # Cohere Command, 1-month term bought 20 days ago (the fake's terms run 30 days), idle:
-        # 49.50 x 730 = 36,135.00 a month; deleting saves only the month after the term's end:
-        # 49.50 x 24 h x (30.4167 - 10) days = 1,188 x 20.4167 = 24,255.00
+        # 39.60 x 730 = 28,908.00 a month; deleting saves only the month after the term's end:
+        # 39.60 x 24 h x (730 / 24 - 10) days = 950.40 x 20.4167 = 19,404.00
         DemoProvisioned("idle-committed", "cohere.command-text-v14", 1, {}, 0, 20, commitment="OneMonth"),
         # busy: no finding
         DemoProvisioned(
@@ -146,9 +146,11 @@ def test_findings_and_amounts(estate, runner):
         "aws.bedrock.provisioned:amazon.titan-text-express-v1/no-commitment:us-east-1",
     )
     committed = pt["idle-committed"]
-    assert committed["monthly_cost_usd"] == pytest.approx(36135.00)  # 49.50 x 730
-    # 1,188 a day x (30.4167 - 10 days left) = 24,255.00 (seconds between seeding and scan: < 0.5)
-    assert committed["estimated_monthly_savings_usd"] == pytest.approx(24255.00, abs=0.5)
+    assert committed["monthly_cost_usd"] == pytest.approx(28908.00)  # 39.60 x 730
+    [committed_basis] = committed["evidence"]["cost_basis"]
+    assert committed_basis["unit_price_usd"] == 39.60  # Bedrock pricing page, 1-month term
+    # 950.40 a day x (30.4167 - 10 days left) = 19,404.00 (seconds between seeding and scan: < 0.5)
+    assert committed["estimated_monthly_savings_usd"] == pytest.approx(19404.00, abs=0.5)
     assert committed["evidence"]["commitment"] == "1-month"
     assert committed["evidence"]["commitment_days_left"] == pytest.approx(10.0, abs=0.01)
 
@@ -188,7 +190,7 @@ def test_findings_and_amounts(estate, runner):
     assert ic["evidence"]["instance_type"] == "ml.g4dn.12xlarge"  # from the endpoint's config
     assert ic["evidence"]["endpoint_other_invocations"] > 0
 
-    total = 29930.00 + 24255.00 + 2792.25 + 335.80 + 40.00 + 15.00 + 537.572 + 2677.275
+    total = 29930.00 + 19404.00 + 2792.25 + 335.80 + 40.00 + 15.00 + 537.572 + 2677.275
     assert report["summary"]["monthly_waste_usd"] == pytest.approx(total, abs=0.6)
     assert report["coverage"]["complete"] is True
     assert report["unpriced"] == []
