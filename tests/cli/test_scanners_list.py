@@ -19,7 +19,22 @@ from tests.paths import ROOT
 
 SRC = ROOT / "src"
 BUILT_IN = {  # name: (help panel, section, scanners, extra)
-    "aws": ("AWS", "aws", ["aws.ebs", "aws.ec2", "aws.eks", "aws.sagemaker"], None),
+    "aws": (
+        "AWS",
+        "aws",
+        [
+            "aws.bedrock",
+            "aws.ebs",
+            "aws.ec2",
+            "aws.eks",
+            "aws.sagemaker",
+            "aws.sagemaker_components",
+            "aws.sagemaker_jobs",
+            "aws.sagemaker_studio",
+            "aws.snapshots",
+        ],
+        None,
+    ),
     "billing": ("Billing exports", "billing", ["billing"], None),
     "gcp": ("Google Cloud", "gcp", ["gcp.compute", "gcp.gke"], "gcp"),
     "k8s": ("Kubernetes", "kubernetes", ["k8s.gpu"], "k8s"),

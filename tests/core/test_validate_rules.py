@@ -234,10 +234,15 @@ def test_declared_fields_are_what_the_scanners_emit() -> None:
     emitted (spend anomalies: checked on `anomaly.observation`, the demo's history is too short)."""
     scanners = load_scanners()
     assert set(scanners) == {
+        "aws.bedrock",
         "aws.ebs",
         "aws.ec2",
         "aws.eks",
         "aws.sagemaker",
+        "aws.sagemaker_components",
+        "aws.sagemaker_jobs",
+        "aws.sagemaker_studio",
+        "aws.snapshots",
         "billing",
         "gcp.compute",
         "gcp.gke",

@@ -26,6 +26,7 @@ from urllib.parse import parse_qs
 
 from moto.server import ThreadedMotoServer
 
+from aifinops_cli.demo.fakes.aws_extra import install as install_moto_extras
 from aifinops_cli.demo.fakes.server import QuietHTTPServer
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
@@ -92,7 +93,7 @@ def _operation(path: str, headers: dict[str, str], body: bytes) -> str:
 
 
 def _error_body(code: str, service: str) -> tuple[bytes, str]:
-    if service == "monitoring":  # botocore talks JSON to CloudWatch here
+    if service in ("monitoring", "bedrock"):  # JSON protocols: CloudWatch here, Bedrock (restJson1)
         body = json.dumps({"__type": code, "message": f"{code} (injected by the test proxy)"})
         return body.encode(), "application/x-amz-json-1.0"
     if service in ("ec2",):
@@ -119,6 +120,7 @@ class AwsFarEnd:
         self.proxy: ThreadingHTTPServer | None = None
 
     def __enter__(self) -> AwsFarEnd:
+        install_moto_extras()  # the Bedrock operations moto lacks (demo/fakes/aws_extra.py)
         self.moto.start()
         moto_host, moto_port = self.moto.get_host_and_port()
         recorder = self.recorder

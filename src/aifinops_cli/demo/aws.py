@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 
 from aifinops_cli.core.plugin import ScanOptions
-from aifinops_cli.demo.aws_ml import seed_ml
+from aifinops_cli.demo.aws_ml import seed_ml, seed_ml_ai
 
 DEMO_ACCOUNT_REGIONS = ("us-east-1", "eu-west-1")
 SEED = 20261129
@@ -124,6 +124,86 @@ ESTATE: dict[str, tuple[list[DemoInstance], list[DemoVolume]]] = {
         ],
     ),
 }
+
+
+@dataclass(frozen=True)
+class DemoLeftover:
+    """What a finished GPU project left: a snapshot of a volume since deleted, or (with
+    `instance_type`) an AMI made from an instance since terminated."""
+
+    name: str
+    size_gb: int
+    age_days: int
+    description: str
+    tags: dict[str, str] = field(default_factory=dict)
+    instance_type: str | None = None  # set: an AMI of an instance of this type
+    terminated: bool = True  # the AMI's instance is gone
+
+
+LEFTOVERS: dict[str, list[DemoLeftover]] = {
+    "us-east-1": [
+        # the old fine-tuning box's dataset volume, snapshotted before deletion, 4 months ago:
+        # 4,000 GB x 0.05 = 200.00 a month
+        DemoLeftover(
+            "llama-ft-datasets-final",
+            4000,
+            120,
+            "datasets volume of the p3.8xlarge fine-tuning box, before teardown",
+            {"team": "ml-research"},
+        ),
+        # a golden image of the vision team's GPU trainer, instance long gone: 500 GB x 0.05 = 25.00
+        DemoLeftover(
+            "vision-dlami-cuda12-golden",
+            500,
+            75,
+            "Deep Learning AMI GPU PyTorch 2.3 + our CUDA 12 stack",
+            {"team": "vision"},
+            instance_type="g5.2xlarge",
+        ),
+        # a CPU web server's backup: not an AI leftover, no finding
+        DemoLeftover("web-backup", 100, 200, "nightly backup of the web tier", {"team": "platform"}),
+    ],
+}
+
+
+def seed_leftovers(region: str, leftovers: list[DemoLeftover], now: datetime) -> None:
+    """Snapshots and AMIs through the EC2 API, then their sources deleted. moto keeps no real
+    blocks, so the age and the AMI snapshot's size are set on its side (no API sets them)."""
+    if not leftovers:
+        return
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ec2.models import ec2_backends
+
+    ec2 = boto3.client("ec2", region_name=region)
+    backend = ec2_backends[DEFAULT_ACCOUNT_ID][region]
+    image = sorted(i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"])[0]
+    for item in leftovers:
+        when = (now - timedelta(days=item.age_days)).astimezone(UTC).replace(tzinfo=None)
+        if item.instance_type is None:
+            vol = ec2.create_volume(AvailabilityZone=f"{region}a", Size=item.size_gb, VolumeType="gp3")
+            snap = ec2.create_snapshot(
+                VolumeId=vol["VolumeId"],
+                Description=item.description,
+                TagSpecifications=[{"ResourceType": "snapshot", "Tags": _tags(item.name, item.tags)}],
+            )
+            ec2.delete_volume(VolumeId=vol["VolumeId"])
+            backend.snapshots[snap["SnapshotId"]].start_time = when
+            continue
+        iid = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType=item.instance_type)[
+            "Instances"
+        ][0]["InstanceId"]
+        ami = ec2.create_image(
+            InstanceId=iid,
+            Name=item.name,
+            Description=item.description,
+            TagSpecifications=[{"ResourceType": "image", "Tags": _tags(item.name, item.tags)}],
+        )["ImageId"]
+        if item.terminated:
+            ec2.terminate_instances(InstanceIds=[iid])
+        record = backend.amis[ami]
+        record.creation_date = when
+        record.ebs_snapshot.start_time = when
+        record.ebs_snapshot.volume.size = item.size_gb
 
 
 def _tags(name: str, tags: dict[str, str]) -> list[dict[str, str]]:
@@ -286,11 +366,20 @@ def demo_aws(options: ScanOptions) -> Iterator[None]:
         os.environ.pop(key, None)
     try:
         with mock_aws():
+            from aifinops_cli.demo.fakes.aws_extra import install
+
+            install()  # the Bedrock operations moto lacks
             mock_random.seed(SEED)
             now = datetime.now(UTC)
             for region, (instances, volumes) in ESTATE.items():
                 seed_region(region, instances, volumes, now)
-                seed_ml(region, now)  # SageMaker endpoints/notebooks, EKS GPU node groups
+                seed_ml(region, now, ai=False)  # SageMaker endpoints/notebooks, EKS GPU node groups
+            # last, so that the resources above keep their ids: Bedrock, SageMaker jobs, Studio and
+            # inference components, then the snapshots and AMIs of gone GPU boxes
+            for region in ESTATE:
+                seed_ml_ai(region, now)
+            for region, leftovers in LEFTOVERS.items():
+                seed_leftovers(region, leftovers, now)
             options.settings_for("aws").regions = list(DEMO_ACCOUNT_REGIONS)
             options.settings_for("aws").live_prices = False  # the demo is offline: bundled catalogs only
             if "aws" not in options.providers:

@@ -31,6 +31,8 @@ class DemoEndpoint:
     count: int
     invocations_per_day: float
     age_days: int
+    async_output: str = ""  # set: an asynchronous endpoint writing its results here (s3://)
+    backlog: float = 0.0  # async: requests queued (ApproximateBacklogSize) all window
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,66 @@ class DemoNodegroup:
 
 
 @dataclass(frozen=True)
+class DemoProvisioned:
+    """A Bedrock Provisioned Throughput; `custom_base` makes it a fine-tuned model of that base."""
+
+    name: str
+    model: str  # a foundation model id, or the base of the custom model when custom_base is set
+    units: int
+    tags: dict[str, str]
+    invocations_per_day: float
+    age_days: int
+    commitment: str | None = None  # None (no term), "OneMonth" or "SixMonths"
+    custom_base: bool = False
+
+
+@dataclass(frozen=True)
+class DemoJob:
+    """A SageMaker training or processing job InProgress for `running_hours`."""
+
+    name: str
+    job_type: str  # training | processing
+    instance_type: str
+    count: int
+    running_hours: float
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DemoStudioApp:
+    """A SageMaker Studio space's app, InService, last used `idle_hours` ago."""
+
+    space: str
+    app_type: str  # JupyterLab | CodeEditor | KernelGateway
+    instance_type: str
+    idle_hours: float
+    age_days: int
+
+
+@dataclass(frozen=True)
+class DemoComponent:
+    """An inference component on endpoint `endpoint` (variant AllTraffic): `copies` copies of a
+    model, each reserving `accelerators` accelerators and `memory_mb` of memory."""
+
+    name: str
+    endpoint: str
+    copies: int
+    accelerators: int
+    memory_mb: int
+    invocations_per_day: float
+    age_days: int
+
+
+@dataclass(frozen=True)
 class MlEstate:
     endpoints: list[DemoEndpoint] = field(default_factory=list)
     notebooks: list[DemoNotebook] = field(default_factory=list)
     nodegroups: list[DemoNodegroup] = field(default_factory=list)
+    provisioned: list[DemoProvisioned] = field(default_factory=list)
+    jobs: list[DemoJob] = field(default_factory=list)
+    studio_apps: list[DemoStudioApp] = field(default_factory=list)
+    components: list[DemoComponent] = field(default_factory=list)
+    component_hosts: list[DemoEndpoint] = field(default_factory=list)  # seeded with the components
 
 
 LLAMA = "s3://acme-ml-models/llama-3-8b-instruct/v3/model.tar.gz"
@@ -123,6 +181,61 @@ ML_ESTATE: dict[str, MlEstate] = {
             ),
             DemoNodegroup("ml-platform", "system", "m5.xlarge", 2, {"team": "platform"}, cpu=30.0),
         ],
+        provisioned=[
+            # a fine-tuned Titan Lite for ticket triage, provisioned without a term for a pilot
+            # three weeks ago and never called since: 1 MU x 7.10 x 730 = 5,183.00 a month
+            DemoProvisioned(
+                "support-triage-ft",
+                "amazon.titan-text-lite-v1",
+                1,
+                {"team": "support"},
+                invocations_per_day=0,
+                age_days=21,
+                custom_base=True,
+            ),
+            # the help-center assistant's committed capacity, busy: no finding
+            DemoProvisioned(
+                "cx-helpcenter-pt",
+                "anthropic.claude-instant-v1",
+                1,
+                {"team": "cx"},
+                invocations_per_day=42000,
+                age_days=60,
+                commitment="SixMonths",
+            ),
+        ],
+        jobs=[
+            # a fine-tuning sweep stuck for four days: 2 x 0.94 x 730 = 1,372.40 a month
+            DemoJob("research-llama-sweep-07", "training", "ml.g4dn.2xlarge", 2, 96.0, {"team": "research"}),
+            # a feature backfill running for three days: 0.922 x 730 = 673.06 a month
+            DemoJob("growth-feature-backfill", "processing", "ml.m5.4xlarge", 1, 72.0, {"team": "growth"}),
+            # started this morning: not past the threshold
+            DemoJob("search-reranker-train", "training", "ml.g4dn.xlarge", 1, 5.0, {"team": "search"}),
+        ],
+        component_hosts=[
+            # the platform team's shared 4-GPU endpoint, hosting the inference components below
+            DemoEndpoint(
+                "platform-llm-shared",
+                {"team": "platform"},
+                "s3://acme-ml-models/shared-host/v1/model.tar.gz",
+                "ml.g4dn.12xlarge",
+                1,
+                invocations_per_day=30000,
+                age_days=50,
+            ),
+        ],
+        components=[
+            # two copies of a summariser, one T4 each, never called since the pilot: 2 x 1/4 of an
+            # ml.g4dn.12xlarge: 4.89 x 730 x 0.5 = 1,784.85 a month
+            DemoComponent("support-summarizer-ic", "platform-llm-shared", 2, 1, 8192, 0, 40),
+            DemoComponent("search-reranker-ic", "platform-llm-shared", 2, 1, 8192, 30000, 50),
+        ],
+        studio_apps=[
+            # a GPU JupyterLab space nobody has touched since Friday: 1.408 x 730 = 1,027.84 a month
+            DemoStudioApp("research-llm-evals", "JupyterLab", "ml.g5.xlarge", idle_hours=70.0, age_days=12),
+            # used two hours ago: no finding
+            DemoStudioApp("cx-analytics", "CodeEditor", "ml.t3.medium", idle_hours=2.0, age_days=30),
+        ],
     ),
 }
 
@@ -174,6 +287,9 @@ def seed_endpoints(region: str, endpoints: list[DemoEndpoint], now: datetime, da
             Tags=tags,
             PrimaryContainer={"Image": IMAGE, "ModelDataUrl": ep.model_data},
         )
+        extra: dict[str, Any] = {}
+        if ep.async_output:
+            extra["AsyncInferenceConfig"] = {"OutputConfig": {"S3OutputPath": ep.async_output}}
         sm.create_endpoint_config(
             EndpointConfigName=f"{ep.name}-config",
             ProductionVariants=[
@@ -184,6 +300,7 @@ def seed_endpoints(region: str, endpoints: list[DemoEndpoint], now: datetime, da
                     "InitialInstanceCount": ep.count,
                 }
             ],
+            **extra,
         )
         sm.create_endpoint(EndpointName=ep.name, EndpointConfigName=f"{ep.name}-config", Tags=tags)
         if ep.invocations_per_day:
@@ -194,6 +311,17 @@ def seed_endpoints(region: str, endpoints: list[DemoEndpoint], now: datetime, da
             data.extend(
                 {"MetricName": "Invocations", "Dimensions": dims, "Timestamp": ts, "Value": v, "Unit": "None"}
                 for ts, v in _points(ep.invocations_per_day, min(days, ep.age_days), now)
+            )
+        if ep.backlog:
+            data.extend(
+                {
+                    "MetricName": "ApproximateBacklogSize",
+                    "Dimensions": [{"Name": "EndpointName", "Value": ep.name}],
+                    "Timestamp": ts,
+                    "Value": ep.backlog,
+                    "Unit": "None",
+                }
+                for ts, _ in _points(1, min(days, ep.age_days), now)
             )
     _put(cw, "AWS/SageMaker", data)
     _backdate(region, {ep.name: now - timedelta(days=ep.age_days) for ep in endpoints}, {})
@@ -288,11 +416,205 @@ def seed_nodegroups(region: str, nodegroups: list[DemoNodegroup], now: datetime,
     _put(cw, "CWAgent", gpu_data)
 
 
-def seed_ml(region: str, now: datetime, estate: MlEstate | None = None) -> None:
-    """Seed one region's managed-ML resources (the demo's, unless `estate` is given)."""
+def seed_bedrock(region: str, provisioned: list[DemoProvisioned], now: datetime, days: int = 14) -> None:
+    """Provisioned models through the Bedrock API (moto's Bedrock extended with it:
+    demo/fakes/aws_extra.py) and their AWS/Bedrock Invocations (dimension ModelId = the ARN)."""
+    from aifinops_cli.demo.fakes.aws_extra import backdate_provisioned, install
+
+    install()
+    if not provisioned:
+        return
+    bedrock = boto3.client("bedrock", region_name=region)
+    cw = boto3.client("cloudwatch", region_name=region)
+    data: list[dict[str, Any]] = []
+    for pt in provisioned:
+        model = pt.model
+        if pt.custom_base:
+            bedrock.create_model_customization_job(
+                jobName=f"{pt.name}-job",
+                customModelName=f"{pt.name}-model",
+                roleArn=ROLE,
+                baseModelIdentifier=f"arn:aws:bedrock:{region}::foundation-model/{pt.model}",
+                trainingDataConfig={"s3Uri": f"s3://acme-ml-data/{pt.name}/train.jsonl"},
+                outputDataConfig={"s3Uri": f"s3://acme-ml-models/{pt.name}/"},
+                hyperParameters={"epochCount": "2"},
+            )
+            model = bedrock.get_custom_model(modelIdentifier=f"{pt.name}-model")["modelArn"]
+        kwargs: dict[str, Any] = {"commitmentDuration": pt.commitment} if pt.commitment else {}
+        arn = bedrock.create_provisioned_model_throughput(
+            provisionedModelName=pt.name,
+            modelId=model,
+            modelUnits=pt.units,
+            tags=[{"key": k, "value": v} for k, v in pt.tags.items()],
+            **kwargs,
+        )["provisionedModelArn"]
+        backdate_provisioned(region, pt.name, now - timedelta(days=pt.age_days))
+        if pt.invocations_per_day:
+            dims = [{"Name": "ModelId", "Value": arn}]
+            data.extend(
+                {
+                    "MetricName": "Invocations",
+                    "Dimensions": dims,
+                    "Timestamp": ts,
+                    "Value": v,
+                    "Unit": "Count",
+                }
+                for ts, v in _points(pt.invocations_per_day, min(days, pt.age_days), now)
+            )
+    _put(cw, "AWS/Bedrock", data)
+
+
+def seed_jobs(region: str, jobs: list[DemoJob], now: datetime) -> None:
+    """Training and processing jobs through the SageMaker API; moto finishes every job at once, so
+    its records are set back to InProgress since `running_hours` ago (no API does that)."""
+    if not jobs:
+        return
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sagemaker.models import sagemaker_backends
+
+    sm = boto3.client("sagemaker", region_name=region)
+    backend = sagemaker_backends[DEFAULT_ACCOUNT_ID][region]
+    for job in jobs:
+        tags = [{"Key": k, "Value": v} for k, v in job.tags.items()]
+        started = (now - timedelta(hours=job.running_hours)).astimezone(UTC).replace(tzinfo=None)
+        if job.job_type == "training":
+            sm.create_training_job(
+                TrainingJobName=job.name,
+                AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+                RoleArn=ROLE,
+                OutputDataConfig={"S3OutputPath": f"s3://acme-ml-models/{job.name}/"},
+                ResourceConfig={
+                    "InstanceType": job.instance_type,
+                    "InstanceCount": job.count,
+                    "VolumeSizeInGB": 200,
+                },
+                StoppingCondition={"MaxRuntimeInSeconds": 5 * 86400},
+                Tags=tags,
+            )
+            record = backend.training_jobs[job.name]
+            record.training_job_status = record.secondary_status = "InProgress"
+            record.creation_time = record.last_modified_time = record.training_start_time = started
+            record.training_end_time = None
+        else:
+            sm.create_processing_job(
+                ProcessingJobName=job.name,
+                AppSpecification={"ImageUri": IMAGE},
+                ProcessingResources={
+                    "ClusterConfig": {
+                        "InstanceType": job.instance_type,
+                        "InstanceCount": job.count,
+                        "VolumeSizeInGB": 100,
+                    }
+                },
+                RoleArn=ROLE,
+                StoppingCondition={"MaxRuntimeInSeconds": 5 * 86400},
+                Tags=tags,
+            )
+            record = backend.processing_jobs[job.name]
+            # moto drops ProcessingResources from its record: keep what was asked for
+            record.processing_resources = {
+                "ClusterConfig": {
+                    "InstanceType": job.instance_type,
+                    "InstanceCount": job.count,
+                    "VolumeSizeInGB": 100,
+                }
+            }
+            record.processing_job_status = "InProgress"
+            record.creation_time = record.last_modified_time = started
+            record.processing_end_time = None
+
+
+def seed_studio(region: str, apps: list[DemoStudioApp], now: datetime) -> None:
+    """A Studio domain (moto's CreateDomain) and its spaces' apps (CreateApp, added to moto by
+    demo/fakes/aws_extra.py), with their last user activity set on moto's side."""
+    if not apps:
+        return
+    from aifinops_cli.demo.fakes.aws_extra import install, set_app_times
+
+    install()
+    sm = boto3.client("sagemaker", region_name=region)
+    domain = sm.create_domain(
+        DomainName="acme-ml",
+        AuthMode="IAM",
+        DefaultUserSettings={"ExecutionRole": ROLE},
+        SubnetIds=["subnet-demo"],
+        VpcId="vpc-demo",
+    )["DomainArn"].rsplit("/", 1)[-1]
+    for app in apps:
+        sm.create_app(
+            DomainId=domain,
+            SpaceName=app.space,
+            AppType=app.app_type,
+            AppName="default",
+            ResourceSpec={"InstanceType": app.instance_type},
+        )
+        set_app_times(
+            region,
+            domain,
+            app.space,
+            app.app_type,
+            "default",
+            created=now - timedelta(days=app.age_days),
+            active=now - timedelta(hours=app.idle_hours),
+        )
+
+
+def seed_components(region: str, components: list[DemoComponent], now: datetime, days: int = 14) -> None:
+    """Inference components through the SageMaker API (added to moto by demo/fakes/aws_extra.py)
+    on endpoints seeded before, and their Invocations (dimension InferenceComponentName)."""
+    if not components:
+        return
+    from aifinops_cli.demo.fakes.aws_extra import backdate_component, install
+
+    install()
+    sm = boto3.client("sagemaker", region_name=region)
+    cw = boto3.client("cloudwatch", region_name=region)
+    data: list[dict[str, Any]] = []
+    for ic in components:
+        sm.create_inference_component(
+            InferenceComponentName=ic.name,
+            EndpointName=ic.endpoint,
+            VariantName="AllTraffic",
+            Specification={
+                "ModelName": f"{ic.name}-model",
+                "ComputeResourceRequirements": {
+                    "NumberOfAcceleratorDevicesRequired": ic.accelerators,
+                    "MinMemoryRequiredInMb": ic.memory_mb,
+                },
+            },
+            RuntimeConfig={"CopyCount": ic.copies},
+        )
+        backdate_component(region, ic.name, now - timedelta(days=ic.age_days))
+        if ic.invocations_per_day:
+            dims = [{"Name": "InferenceComponentName", "Value": ic.name}]
+            data.extend(
+                {"MetricName": "Invocations", "Dimensions": dims, "Timestamp": ts, "Value": v, "Unit": "None"}
+                for ts, v in _points(ic.invocations_per_day, min(days, ic.age_days), now)
+            )
+    _put(cw, "AWS/SageMaker", data)
+
+
+def seed_ml(region: str, now: datetime, estate: MlEstate | None = None, ai: bool = True) -> None:
+    """Seed one region's managed-ML resources (the demo's, unless `estate` is given); `ai=False`
+    leaves out the issue-15 parts (seed_ml_ai), which the demo seeds after every region so that
+    the other resources keep the ids moto's seeded random numbers gave them before."""
     spec = estate if estate is not None else ML_ESTATE.get(region)
     if spec is None:
         return
     seed_endpoints(region, spec.endpoints, now)
     seed_notebooks(region, spec.notebooks, now)
     seed_nodegroups(region, spec.nodegroups, now)
+    if ai:
+        seed_ml_ai(region, now, spec)
+
+
+def seed_ml_ai(region: str, now: datetime, estate: MlEstate | None = None) -> None:
+    """Bedrock Provisioned Throughput, SageMaker jobs, Studio apps and inference components."""
+    spec = estate if estate is not None else ML_ESTATE.get(region)
+    if spec is None:
+        return
+    seed_bedrock(region, spec.provisioned, now)
+    seed_jobs(region, spec.jobs, now)
+    seed_studio(region, spec.studio_apps, now)
+    seed_endpoints(region, spec.component_hosts, now)
+    seed_components(region, spec.components, now)

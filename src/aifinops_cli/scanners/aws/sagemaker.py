@@ -8,6 +8,11 @@ one paginated `tag:GetResources` for the owners' tags of every endpoint and note
 ListTags call per resource), and the `AWS/SageMaker` Invocations of every endpoint variant in as
 few GetMetricData calls as possible (500 queries per call). Never a metrics call per endpoint.
 
+Asynchronous endpoints (an AsyncInferenceConfig in their endpoint config) queue requests: in the
+same batched GetMetricData calls they also get their `ApproximateBacklogSize` (Maximum) and
+`InvocationsProcessed` (Sum, per endpoint); an endpoint with a backlog is never idle, and its
+invocations are the larger of Invocations and InvocationsProcessed.
+
 Notebook instances publish no utilisation to CloudWatch (idle detection in AWS's own samples runs
 inside the instance, against the Jupyter API), so from outside we can only say how long a notebook
 has been InService since it was last started or changed (`LastModifiedTime`) and whether it has a
@@ -113,6 +118,9 @@ class EndpointFacts:
     summary: dict[str, Any]
     described: dict[str, Any]
     variants: list[Variant] = field(default_factory=list)
+    asynchronous: bool = False  # an AsyncInferenceConfig: requests are queued
+    backlog_max: float | None = None  # max ApproximateBacklogSize over the window (async only)
+    processed: float = 0.0  # InvocationsProcessed over the window (async only)
 
 
 def _describe_all(
@@ -196,6 +204,27 @@ def _invocation_queries(variants: list[Variant], period: int) -> list[dict[str, 
     ]
 
 
+def _async_queries(endpoints: list[EndpointFacts], period: int) -> list[dict[str, Any]]:
+    def query(qid: str, metric: str, stat: str, endpoint: str) -> dict[str, Any]:
+        dims = [{"Name": "EndpointName", "Value": endpoint}]
+        return {
+            "Id": qid,
+            "MetricStat": {
+                "Metric": {"Namespace": "AWS/SageMaker", "MetricName": metric, "Dimensions": dims},
+                "Period": period,
+                "Stat": stat,
+            },
+            "ReturnData": True,
+        }
+
+    out = []
+    for n, f in enumerate(endpoints):
+        name = f.described["EndpointName"]
+        out.append(query(f"backlog{n}", "ApproximateBacklogSize", "Maximum", name))
+        out.append(query(f"processed{n}", "InvocationsProcessed", "Sum", name))
+    return out
+
+
 def short_name(kind: str, artifact: str) -> str:
     """s3://bucket/llama-3-8b/v3/model.tar.gz -> llama-3-8b/v3; an image -> its repo:tag."""
     if kind == "model_data" and artifact.startswith("s3://"):
@@ -221,6 +250,8 @@ class SageMakerScanner(common.RegionalScanner):
     fields: ClassVar[dict[str, tuple[str, ...]]] = {
         "aws.sagemaker.endpoint": (
             "age_days",
+            "async_inference",
+            "backlog_max",
             "created_at",
             "endpoint_config",
             "instance_count",
@@ -285,7 +316,7 @@ class SageMakerScanner(common.RegionalScanner):
         measured = False
         if variants:
             try:
-                self._invocations(ctx, session, region, variants)
+                self._invocations(ctx, session, region, variants, [f for f in facts if f.asynchronous])
                 measured = True
             except common.AWS_ERRORS as exc:
                 problems.append(f"invocations not read: {common.explain(exc, 'cloudwatch', region)}")
@@ -329,7 +360,7 @@ class SageMakerScanner(common.RegionalScanner):
         for summary, described, config in triples:
             owner = ctx.config.owner_from_tags(tags.get(described["EndpointArn"], {}))
             by_variant = {v["VariantName"]: v for v in config.get("ProductionVariants", [])}
-            facts = EndpointFacts(summary, described)
+            facts = EndpointFacts(summary, described, asynchronous=bool(config.get("AsyncInferenceConfig")))
             live = described.get("ProductionVariants") or []
             for name, spec in by_variant.items():
                 state = next((v for v in live if v.get("VariantName") == name), {})
@@ -370,15 +401,28 @@ class SageMakerScanner(common.RegionalScanner):
             out.append(facts)
         return out
 
-    def _invocations(self, ctx: ScanContext, session: Any, region: str, variants: list[Variant]) -> None:
-        """Invocations per variant per day over the window, all variants in batched calls."""
+    def _invocations(
+        self,
+        ctx: ScanContext,
+        session: Any,
+        region: str,
+        variants: list[Variant],
+        asynchronous: list[EndpointFacts] | None = None,
+    ) -> None:
+        """Invocations per variant per day over the window, and the backlog and processed requests
+        of asynchronous endpoints, all in the same batched calls."""
         cloudwatch = session.client("cloudwatch", region_name=region, config=common.BOTO_CONFIG)
         end = ctx.now.replace(minute=0, second=0, microsecond=0)
         start = end - timedelta(days=ctx.options.lookback_days)
-        values = fetch_metrics(cloudwatch, _invocation_queries(variants, DAY), start, end)
+        queued = asynchronous or []
+        queries = _invocation_queries(variants, DAY) + _async_queries(queued, DAY)
+        values = fetch_metrics(cloudwatch, queries, start, end)
         for n, v in enumerate(variants):
             v.invocations = float(sum(values.get(f"inv{n}", [])))
             v.active_days = sum(1 for x in values.get(f"inv{n}", []) if x > 0)
+        for n, f in enumerate(queued):
+            f.backlog_max = max(values.get(f"backlog{n}", []), default=0.0)
+            f.processed = float(sum(values.get(f"processed{n}", [])))
 
     def _endpoint_obs(
         self,
@@ -395,7 +439,8 @@ class SageMakerScanner(common.RegionalScanner):
         metrics: dict[str, float | None] = {
             "age_days": age_days(d.get("CreationTime"), ctx.now),
             "instance_count": float(sum(v.count for v in variants if not v.serverless)),
-            "invocations": sum(v.invocations for v in variants) if measured else None,
+            "invocations": (max(sum(v.invocations for v in variants), facts.processed) if measured else None),
+            "backlog_max": facts.backlog_max if measured and facts.asynchronous else None,
             "invocation_days": (
                 float(max((v.active_days for v in variants), default=0)) if measured else None
             ),
@@ -420,6 +465,7 @@ class SageMakerScanner(common.RegionalScanner):
                 "status": d.get("EndpointStatus"),
                 "endpoint_config": d.get("EndpointConfigName"),
                 "serverless": bool(variants) and all(v.serverless for v in variants),
+                "async_inference": facts.asynchronous,
                 "instance_types": sorted({v.instance_type for v in variants if v.instance_type}),
                 "variants": [
                     {
