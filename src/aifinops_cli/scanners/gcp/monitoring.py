@@ -28,6 +28,9 @@ CPU_METRIC = "compute.googleapis.com/instance/cpu/utilization"  # fraction 0..1,
 GPU_METRIC = "agent.googleapis.com/gpu/utilization"  # percent 0..100, Ops Agent only
 GKE_REQUEST_METRIC = "kubernetes.io/container/accelerator/request"  # devices per container
 GKE_DUTY_METRIC = "kubernetes.io/container/accelerator/duty_cycle"  # percent 0..100
+VERTEX_PREDICTIONS_METRIC = "aiplatform.googleapis.com/prediction/online/prediction_count"  # DELTA
+TPU_DUTY_METRIC = "tpu.googleapis.com/accelerator/duty_cycle"  # percent 0..100, per accelerator
+TPU_CPU_METRIC = "tpu.googleapis.com/cpu/utilization"  # percent 0..100, per TPU VM worker
 
 
 def rfc3339(when: datetime) -> str:
@@ -185,5 +188,52 @@ def gke_node_gpu_activity(
         out[key] = {
             "gpu_requests_max": max(requested[key]) if requested.get(key) else None,
             "gpu_duty_cycle_max_pct": max(duty[key]) if duty.get(key) else None,
+        }
+    return out
+
+
+def vertex_predictions(mon: Monitoring, project: str, window: Window) -> dict[str, float]:
+    """Online predictions per endpoint id over the window: one grouped call (plus pages) per
+    project, summed per day server-side. An endpoint that served nothing has no series at all,
+    so it is absent here (zero predictions)."""
+    out: dict[str, float] = defaultdict(float)
+    where = 'resource.type = "aiplatform.googleapis.com/Endpoint"'
+    for series in mon.daily(
+        project,
+        VERTEX_PREDICTIONS_METRIC,
+        where,
+        window,
+        "ALIGN_SUM",
+        "REDUCE_SUM",
+        ("resource.labels.endpoint_id",),
+    ):
+        out[label(series, "endpoint_id")] += sum(series_values(series))
+    return dict(out)
+
+
+def tpu_activity(mon: Monitoring, project: str, window: Window) -> dict[str, dict[str, float | None]]:
+    """Per TPU node (resource label node_id): the daily max and mean duty cycle of its TensorCores,
+    the daily max CPU of its workers, and how many days had any of them. Three grouped calls
+    (plus pages) per project."""
+    where = 'resource.type = "tpu_worker"'
+    groups = ("resource.labels.node_id",)
+    duty_max: dict[str, list[float]] = defaultdict(list)
+    duty_mean: dict[str, list[float]] = defaultdict(list)
+    cpu_max: dict[str, list[float]] = defaultdict(list)
+    for metric, aligner, reducer, into in (
+        (TPU_DUTY_METRIC, "ALIGN_MAX", "REDUCE_MAX", duty_max),
+        (TPU_DUTY_METRIC, "ALIGN_MEAN", "REDUCE_MEAN", duty_mean),
+        (TPU_CPU_METRIC, "ALIGN_MAX", "REDUCE_MAX", cpu_max),
+    ):
+        for series in mon.daily(project, metric, where, window, aligner, reducer, groups):
+            into[label(series, "node_id")].extend(series_values(series))
+    out: dict[str, dict[str, float | None]] = {}
+    for node in set(duty_max) | set(duty_mean) | set(cpu_max):
+        d_max, d_mean, c_max = duty_max.get(node, []), duty_mean.get(node, []), cpu_max.get(node, [])
+        out[node] = {
+            "metric_days": float(max(len(d_max), len(c_max))),
+            "duty_cycle_max_pct": round(max(d_max), 2) if d_max else None,
+            "duty_cycle_avg_pct": round(sum(d_mean) / len(d_mean), 2) if d_mean else None,
+            "cpu_max_pct": round(max(c_max), 2) if c_max else None,
         }
     return out
