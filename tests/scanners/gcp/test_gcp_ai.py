@@ -406,3 +406,19 @@ def test_monitoring_refused_makes_no_idle_claim() -> None:
         assert result.coverage[0].status == "partial"
         assert evaluate(load_rules(), result.observations) == []
     assert _by_name(results[0])["reranker"].metrics["predictions"] is None
+
+
+def test_an_api_not_enabled_is_nothing_to_scan_not_a_failure() -> None:
+    estate = build_ai_estate()
+    estate.disabled[P] = {"aiplatform", "tpu", "notebooks"}
+    with serve(estate) as url:
+        ctx = _context(url)
+        for cls, said in (
+            (VertexEndpointScanner, "Vertex AI API not enabled"),
+            (TpuNodeScanner, "Cloud TPU API not enabled"),
+            (WorkbenchScanner, "Notebooks API not enabled"),
+        ):
+            result = cls(ctx).scan()
+            assert result.observations == []
+            assert result.coverage[0].status == "ok" and said in result.coverage[0].message
+    assert estate.count("/endpoints") == 1  # the first region's answer settles it

@@ -464,6 +464,8 @@ class FakeGcp:
     projects: dict[str, FakeProject] = field(default_factory=dict)
     denied: set[str] = field(default_factory=set)  # every API answers 403
     monitoring_denied: set[str] = field(default_factory=set)  # only Monitoring answers 403
+    # project -> APIs not enabled there ("aiplatform", "tpu", "notebooks"): 403 SERVICE_DISABLED
+    disabled: dict[str, set[str]] = field(default_factory=dict)
     page_size: int = 500  # server-side cap, to exercise paging
     calls: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -480,6 +482,29 @@ def _forbidden(permission: str, project: str) -> tuple[int, dict[str, Any]]:
             "message": message,
             "status": "PERMISSION_DENIED",
             "errors": [{"message": message, "domain": "global", "reason": "forbidden"}],
+        }
+    }
+
+
+def _service_disabled(service: str, project: str) -> tuple[int, dict[str, Any]]:
+    message = (
+        f"{service}.googleapis.com API has not been used in project {project} before or it is "
+        f"disabled. Enable it by visiting https://console.developers.google.com/apis/api/"
+        f"{service}.googleapis.com/overview?project={project} then retry."
+    )
+    return 403, {
+        "error": {
+            "code": 403,
+            "message": message,
+            "status": "PERMISSION_DENIED",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "SERVICE_DISABLED",
+                    "domain": "googleapis.com",
+                    "metadata": {"service": f"{service}.googleapis.com", "consumer": f"projects/{project}"},
+                }
+            ],
         }
     }
 
@@ -569,12 +594,17 @@ def _route(fake: FakeGcp, path: str, query: dict[str, list[str]]) -> tuple[int, 
         project, location = m.groups()
         if project in fake.denied or project not in fake.projects:
             return _forbidden("aiplatform.endpoints.list", project)
+        if "aiplatform" in fake.disabled.get(project, set()):
+            return _service_disabled("aiplatform", project)
         return _listed(fake.projects[project].endpoints.get(location, []), "endpoints", query, fake.page_size)
     m = re.fullmatch(r"/v2/projects/([^/]+)/locations/-/(nodes|instances)", path)
     if m:
         project, what = m.groups()
         if project in fake.denied or project not in fake.projects:
             return _forbidden("tpu.nodes.list" if what == "nodes" else "notebooks.instances.list", project)
+        service = "tpu" if what == "nodes" else "notebooks"
+        if service in fake.disabled.get(project, set()):
+            return _service_disabled(service, project)
         proj = fake.projects[project]
         return _listed(proj.tpu_nodes if what == "nodes" else proj.workbench, what, query, fake.page_size)
     m = re.fullmatch(r"/v3/projects/([^/]+)/timeSeries", path)

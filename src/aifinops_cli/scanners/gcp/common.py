@@ -329,6 +329,17 @@ class RestList:
                 return
 
 
+def api_disabled(exc: BaseException) -> bool:
+    """A 403 saying the API is not enabled in the project (SERVICE_DISABLED): nothing of that
+    service can exist there, so the scanner has nothing to read rather than a failure."""
+    from google.api_core import exceptions as gexc
+
+    if not isinstance(exc, gexc.Forbidden | gexc.PermissionDenied):
+        return False
+    message = getattr(exc, "message", str(exc))
+    return "has not been used" in message or "is disabled" in message or "SERVICE_DISABLED" in message
+
+
 def accelerator_name(api_type: str) -> str:
     """Vertex / Notebooks enum spelling -> Compute Engine's: NVIDIA_TESLA_T4 -> nvidia-tesla-t4."""
     return api_type.strip().lower().replace("_", "-")

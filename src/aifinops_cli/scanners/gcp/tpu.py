@@ -71,7 +71,12 @@ class TpuNodeScanner(Scanner):
 
         def work(project: str) -> ScopeItems:
             api = common.RestList(ctx, "tpu")
-            nodes = list(api.items(f"/v2/projects/{project}/locations/-/nodes", "nodes"))
+            try:
+                nodes = list(api.items(f"/v2/projects/{project}/locations/-/nodes", "nodes"))
+            except common.expected_errors() as exc:
+                if common.api_disabled(exc):
+                    return ScopeItems([], "Cloud TPU API not enabled: no TPU nodes")
+                raise
             ready = [n for n in nodes if n.get("state") == "READY"]
             problems: list[str] = []
             activity: dict[str, dict[str, float | None]] | None = None

@@ -101,6 +101,8 @@ class VertexEndpointScanner(Scanner):
                 try:
                     found.extend((location, e) for e in api.items(path, "endpoints", location))
                 except common.expected_errors() as exc:
+                    if common.api_disabled(exc):  # the same in every region: no Vertex AI here
+                        return ScopeItems([], "Vertex AI API not enabled: no endpoints")
                     failed.append(common.explain(exc, location))
                     last = exc
             if last is not None and len(failed) == len(locations):

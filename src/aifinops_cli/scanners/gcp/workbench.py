@@ -72,7 +72,12 @@ class WorkbenchScanner(Scanner):
 
         def work(project: str) -> ScopeItems:
             api = common.RestList(ctx, "notebooks")
-            listed = list(api.items(f"/v2/projects/{project}/locations/-/instances", "instances"))
+            try:
+                listed = list(api.items(f"/v2/projects/{project}/locations/-/instances", "instances"))
+            except common.expected_errors() as exc:
+                if common.api_disabled(exc):
+                    return ScopeItems([], "Notebooks API not enabled: no Workbench instances")
+                raise
             active = [i for i in listed if i.get("state") == "ACTIVE"]
             problems: list[str] = []
             vms: dict[str, common.GceInstance] = {}
