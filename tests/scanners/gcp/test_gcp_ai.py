@@ -422,3 +422,21 @@ def test_an_api_not_enabled_is_nothing_to_scan_not_a_failure() -> None:
             assert result.observations == []
             assert result.coverage[0].status == "ok" and said in result.coverage[0].message
     assert estate.count("/endpoints") == 1  # the first region's answer settles it
+
+
+def test_one_unreachable_vertex_region_is_partial_and_the_others_are_kept() -> None:
+    estate = build_ai_estate()
+    estate.unreachable_regions.add("europe-west4")
+    with serve(estate) as url:
+        ctx = _context(url)
+        result = VertexEndpointScanner(ctx).scan()
+    cov = result.coverage[0]
+    assert cov.status == "partial" and "endpoints not listed in europe-west4: 503" in cov.message
+    assert {o.name for o in result.observations} == {"reranker", "churn"}
+
+
+def test_vertex_locations_from_the_config_section() -> None:
+    from aifinops_cli.scanners.gcp.provider import GcpProvider
+
+    settings = GcpProvider.settings({}, {"projects": "a,b", "vertex_locations": "us-east4, asia-northeast1"})
+    assert settings.vertex_locations == ["us-east4", "asia-northeast1"]

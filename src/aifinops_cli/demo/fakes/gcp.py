@@ -464,6 +464,7 @@ class FakeGcp:
     projects: dict[str, FakeProject] = field(default_factory=dict)
     denied: set[str] = field(default_factory=set)  # every API answers 403
     monitoring_denied: set[str] = field(default_factory=set)  # only Monitoring answers 403
+    unreachable_regions: set[str] = field(default_factory=set)  # Vertex regions answering 503
     # project -> APIs not enabled there ("aiplatform", "tpu", "notebooks"): 403 SERVICE_DISABLED
     disabled: dict[str, set[str]] = field(default_factory=dict)
     page_size: int = 500  # server-side cap, to exercise paging
@@ -596,6 +597,14 @@ def _route(fake: FakeGcp, path: str, query: dict[str, list[str]]) -> tuple[int, 
             return _forbidden("aiplatform.endpoints.list", project)
         if "aiplatform" in fake.disabled.get(project, set()):
             return _service_disabled("aiplatform", project)
+        if location in fake.unreachable_regions:
+            return 503, {
+                "error": {
+                    "code": 503,
+                    "message": "The service is currently unavailable.",
+                    "status": "UNAVAILABLE",
+                }
+            }
         return _listed(fake.projects[project].endpoints.get(location, []), "endpoints", query, fake.page_size)
     m = re.fullmatch(r"/v2/projects/([^/]+)/locations/-/(nodes|instances)", path)
     if m:
