@@ -75,6 +75,7 @@ class GceImageSnapshotScanner(Scanner):
         "them to GPU work, priced by stored size"
     )
     kinds = ("gcp.compute.snapshot", "gcp.compute.image")
+    visibility = ("storage",)  # stored data, not compute (core/coverage_score.py)
     _fields = (
         "age_days",
         "auto_created",
