@@ -425,13 +425,19 @@ def test_an_api_not_enabled_is_nothing_to_scan_not_a_failure() -> None:
 
 
 def test_one_unreachable_vertex_region_is_partial_and_the_others_are_kept() -> None:
+    from dataclasses import replace
+
     estate = build_ai_estate()
     estate.unreachable_regions.add("europe-west4")
     with serve(estate) as url:
         ctx = _context(url)
+        # a retry budget of read timeout 0.5 s x 2 attempts: the 503s are retried, then given up
+        ctx.options.limits = replace(ctx.options.limits, read_timeout=0.5, max_attempts=2)
         result = VertexEndpointScanner(ctx).scan()
     cov = result.coverage[0]
-    assert cov.status == "partial" and "endpoints not listed in europe-west4: 503" in cov.message
+    assert cov.status == "partial" and "endpoints not listed in europe-west4" in cov.message
+    assert "503" in cov.message and "retry budget" in cov.message
+    assert estate.count("/locations/europe-west4/endpoints") >= 2  # retried
     assert {o.name for o in result.observations} == {"reranker", "churn"}
 
 

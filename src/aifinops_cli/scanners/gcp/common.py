@@ -295,7 +295,9 @@ class RestList:
     """`list` methods of the Google REST APIs that have no REST client installed here (Vertex AI,
     Cloud TPU, Notebooks): GET with the scan's credentials and timeouts, following
     `nextPageToken`; an error answer raises the google.api_core exception the client libraries
-    would (403 PermissionDenied, 404 NotFound, ...)."""
+    would (403 PermissionDenied, 404 NotFound, ...). Each page is retried on transient errors
+    (429, 5xx, a dropped connection) within the budget the google-cloud clients get
+    (`call_limits`)."""
 
     def __init__(self, ctx: ScanContext, service: str) -> None:
         from google.auth.transport.requests import AuthorizedSession
@@ -303,26 +305,31 @@ class RestList:
         acc = access(ctx)
         self.base = acc.endpoints[service]
         self.session = bound_session(AuthorizedSession(acc.credentials), ctx)
+        self.retry = call_limits(ctx)["retry"]
 
     def url(self, path: str, location: str = "") -> str:
         return self.base.replace("{location}", location) + path
 
+    def _page(self, url: str, params: dict[str, str]) -> dict[str, Any]:
+        from google.api_core import exceptions as gexc
+
+        response = self.session.get(url, params=params)
+        if response.status_code >= 400:
+            raise gexc.from_http_response(response)
+        body = response.json()
+        if not isinstance(body, dict):
+            raise ValueError(f"expected a JSON object from {url}, got {type(body).__name__}")
+        return body
+
     def items(
         self, path: str, key: str, location: str = "", page_size: int = 500
     ) -> Iterator[dict[str, Any]]:
-        from google.api_core import exceptions as gexc
-
         token = ""
         while True:
             params = {"pageSize": str(page_size)}
             if token:
                 params["pageToken"] = token
-            response = self.session.get(self.url(path, location), params=params)
-            if response.status_code >= 400:
-                raise gexc.from_http_response(response)
-            body = response.json()
-            if not isinstance(body, dict):
-                raise ValueError(f"expected a JSON object from {path}, got {type(body).__name__}")
+            body = self.retry(self._page)(self.url(path, location), params)
             yield from body.get(key, [])
             token = body.get("nextPageToken", "")
             if not token:
