@@ -79,6 +79,8 @@ def project(name: str, count: int, now: datetime) -> FakeProject:
                 accelerators=[("nvidia-tesla-t4", 1)] if gpu else None,
                 created=old,
                 started=old,
+                # vm-0, vm-2, ... below N/5 back Workbench instances (add_ai_capacity)
+                labels={"goog-caip-notebook": ""} if gpu and n < count // 5 else None,
             )
         )
         if gpu:
