@@ -42,7 +42,7 @@ from aifinops_cli.pricing.catalog import load_catalog
 from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
 from aifinops_cli.scanners.gcp.gke import GkeGpuNodePoolScanner
 from aifinops_cli.scanners.gcp.images import GceImageSnapshotScanner
-from aifinops_cli.scanners.gcp.monitoring import CPU_METRIC, TPU_DUTY_METRIC
+from aifinops_cli.scanners.gcp.monitoring import CPU_METRIC, TPU_DUTY_METRIC, TPU_VM_WORKER
 from aifinops_cli.scanners.gcp.provider import GcpSettings
 from aifinops_cli.scanners.gcp.tpu import TpuNodeScanner
 from aifinops_cli.scanners.gcp.vertex import VertexEndpointScanner
@@ -144,13 +144,12 @@ def add_ai_capacity(proj: FakeProject, name: str, count: int, now: datetime, end
         series_json(
             TPU_DUTY_METRIC,
             {},
-            "tpu_worker",
-            {"project_id": name, "zone": "us-central1-a", "node_id": f"tpu-{n}", "worker_id": "0"},
+            TPU_VM_WORKER,
+            {"resource_container": "123456789012", "location": "us-central1-a", "worker_id": "w"},
             [0.5] * 14,
             end,
         )
-        for n in range(count // 10)
-    ]
+    ]  # TPU VM series, grouped per zone by the server: one for the zone
     # Workbench instances backed by some of the GPU VMs (vm-0, vm-2, ... in their zones)
     proj.workbench = [
         workbench_json(

@@ -33,8 +33,8 @@ from aifinops_cli.scanners.gcp.monitoring import (
     GKE_DUTY_METRIC,
     GKE_REQUEST_METRIC,
     GPU_METRIC,
-    TPU_CPU_METRIC,
     TPU_DUTY_METRIC,
+    TPU_VM_WORKER,
     VERTEX_PREDICTIONS_METRIC,
 )
 
@@ -365,11 +365,11 @@ def _add_ai_capacity(prod: FakeProject, research: FakeProject, now: datetime, en
     for metric, aligner, value in (
         (TPU_DUTY_METRIC, "ALIGN_MAX", 0.3),
         (TPU_DUTY_METRIC, "ALIGN_MEAN", 0.05),
-        (TPU_CPU_METRIC, "ALIGN_MAX", 2.5),
     ):
-        labels = {"project_id": r, "zone": rzone, "node_id": "research-v5e-sweep", "worker_id": "0"}
+        # a TPU VM: its workers' series name the zone and worker, not the node
+        labels = {"resource_container": "482910337165", "location": rzone, "worker_id": "6120000000000001"}
         research.series.setdefault((metric, aligner), []).append(
-            series_json(metric, {}, "tpu_worker", labels, [value] * 14, end)
+            series_json(metric, {"accelerator_id": "0"}, TPU_VM_WORKER, labels, [value] * 14, end)
         )
     research.workbench = [
         workbench_json(

@@ -130,23 +130,36 @@ def build_ai_estate() -> FakeGcp:
         tpu_node_json(P, "us-central2-b", "train-busy", "v4-8", "802", created=_days(30)),
         tpu_node_json(P, "us-central1-b", "old-v2", "v2-8", "803", created=_days(100)),
         tpu_node_json(P, "us-central1-c", "stopped-v3", "v3-8", "804", created=_days(100), state="STOPPED"),
+        # two TPU VMs sharing a zone where one of them works: neither can be called idle
+        tpu_node_json(P, "us-central1-f", "shared-a", "v5litepod-8", "805", created=_days(30)),
+        tpu_node_json(P, "us-central1-f", "shared-b", "v5litepod-8", "806", created=_days(30)),
     ]
 
-    def tpu_series(metric: str, node: str, zone: str, value: float) -> dict:
+    def vm_worker(metric: str, zone: str, worker: str, value: float) -> dict:
+        """A TPU VM worker's series: GceTpuWorker names the zone and worker, not the node."""
+        labels = {"resource_container": "123456789012", "location": zone, "worker_id": worker}
+        return series_json(
+            metric, {"accelerator_id": "0"}, "tpu.googleapis.com/GceTpuWorker", labels, [value] * 14, END
+        )
+
+    def node_worker(metric: str, node: str, zone: str, value: float) -> dict:
+        """A TPU Node worker's series (the older architecture): tpu_worker names the node."""
         labels = {"project_id": P, "zone": zone, "node_id": node, "worker_id": "0"}
         return series_json(metric, {}, "tpu_worker", labels, [value] * 14, END)
 
+    # as the server returns them grouped: one series per zone (TPU VMs) or per node (TPU Nodes)
     proj.series[(TPU_DUTY_METRIC, "ALIGN_MAX")] = [
-        tpu_series(TPU_DUTY_METRIC, "jax-idle", ZONE, 0.5),
-        tpu_series(TPU_DUTY_METRIC, "train-busy", "us-central2-b", 85.0),
+        vm_worker(TPU_DUTY_METRIC, ZONE, "w-801", 0.5),
+        vm_worker(TPU_DUTY_METRIC, "us-central2-b", "w-802", 85.0),
+        vm_worker(TPU_DUTY_METRIC, "us-central1-f", "w-806", 70.0),
     ]
     proj.series[(TPU_DUTY_METRIC, "ALIGN_MEAN")] = [
-        tpu_series(TPU_DUTY_METRIC, "jax-idle", ZONE, 0.1),
-        tpu_series(TPU_DUTY_METRIC, "train-busy", "us-central2-b", 60.0),
+        vm_worker(TPU_DUTY_METRIC, ZONE, "w-801", 0.1),
+        vm_worker(TPU_DUTY_METRIC, "us-central2-b", "w-802", 60.0),
+        vm_worker(TPU_DUTY_METRIC, "us-central1-f", "w-806", 35.0),
     ]
     proj.series[(TPU_CPU_METRIC, "ALIGN_MAX")] = [
-        tpu_series(TPU_CPU_METRIC, "jax-idle", ZONE, 3.0),
-        tpu_series(TPU_CPU_METRIC, "old-v2", "us-central1-b", 2.0),  # no duty-cycle series
+        node_worker(TPU_CPU_METRIC, "old-v2", "us-central1-b", 2.0),  # a TPU Node: CPU only
     ]
     # --- Workbench: the instances and their VMs ---
     wb = {"goog-caip-notebook": ""}
@@ -311,23 +324,30 @@ def test_vertex_endpoints_priced_per_replica(scanned) -> None:
 def test_tpu_nodes_by_duty_cycle(scanned) -> None:
     estate, results = scanned
     obs = _by_name(results["gcp.tpu"])
-    assert set(obs) == {"jax-idle", "train-busy", "old-v2"}  # STOPPED nodes do not bill chips
+    # STOPPED nodes do not bill chips
+    assert set(obs) == {"jax-idle", "train-busy", "old-v2", "shared-a", "shared-b"}
     # v5litepod-8 = 8 chips x 1.20 x 730 = 7,008.00
     assert obs["jax-idle"].monthly_cost_usd == pytest.approx(7008.0)
     assert obs["jax-idle"].metrics["chips"] == 8 and obs["jax-idle"].metrics["workers"] == 2
     assert obs["jax-idle"].metrics["duty_cycle_max_pct"] == 0.5
+    assert obs["jax-idle"].attributes["duty_cycle_scope"] == "zone"
     # v4-8 = 4 chips (the suffix counts TensorCores) x 3.22 x 730 = 9,402.40 (us-central2)
     assert obs["train-busy"].monthly_cost_usd == pytest.approx(9402.4)
-    # v2-8 = 4 chips x 1.125 x 730 = 3,285.00
+    # v2-8 = 4 chips x 1.125 x 730 = 3,285.00; its tpu_worker series name it
     assert obs["old-v2"].monthly_cost_usd == pytest.approx(3285.0)
+    assert obs["old-v2"].attributes["duty_cycle_scope"] == "node"
+    assert obs["old-v2"].metrics["cpu_max_pct"] == 2.0 and obs["old-v2"].metrics["duty_cycle_max_pct"] is None
+    # the zone's busiest worker (70%) is one of the two: neither is idle
+    assert obs["shared-a"].metrics["duty_cycle_max_pct"] == 70.0
+    assert any("2 READY node(s)" in e for e in obs["shared-a"].evidence)
     found = _found(results["gcp.tpu"])
     assert set(found) == {"jax-idle", "old-v2"}
     assert found["jax-idle"].confidence == Confidence.HIGH  # duty cycle measured
     assert found["old-v2"].confidence == Confidence.MEDIUM  # worker CPU only
     assert found["jax-idle"].estimated_monthly_savings_usd == pytest.approx(7008.0)
     assert estate.count("/locations/-/nodes") == 1
-    tpu_queries = [q for _, _, q in estate.calls if "tpu.googleapis.com" in q.get("filter", [""])[0]]
-    assert len(tpu_queries) == 3
+    tpu_queries = [q for _, _, q in estate.calls if "tpu.googleapis.com/" in q.get("filter", [""])[0]]
+    assert len(tpu_queries) == 5  # duty max/mean for TPU VMs and TPU Nodes, CPU for TPU Nodes
 
 
 def test_tpu_chip_counts() -> None:

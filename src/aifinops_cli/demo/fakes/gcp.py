@@ -520,6 +520,7 @@ def _page(items: list[Any], query: dict[str, list[str]], cap: int, size_key: str
 
 _ONE_OF = re.compile(r"resource\.labels\.instance_id\s*=\s*one_of\(([^)]*)\)")
 _METRIC = re.compile(r'metric\.type\s*=\s*"([^"]+)"')
+_RESOURCE = re.compile(r'resource\.type\s*=\s*"([^"]+)"')
 
 
 def _listed(items: list[Any], key: str, query: dict[str, list[str]], cap: int) -> tuple[int, dict[str, Any]]:
@@ -625,6 +626,9 @@ def _route(fake: FakeGcp, path: str, query: dict[str, list[str]]) -> tuple[int, 
         metric = _METRIC.search(flt)
         aligner = query.get("aggregation.perSeriesAligner", ["ALIGN_NONE"])[0]
         series = fake.projects[project].series.get((metric.group(1) if metric else "", aligner), [])
+        kind = _RESOURCE.search(flt)
+        if kind:  # series of other monitored resources are not this query's
+            series = [s for s in series if s["resource"]["type"] == kind.group(1)]
         ids = _ONE_OF.search(flt)
         if ids:
             wanted = {s.strip().strip('"') for s in ids.group(1).split(",")}

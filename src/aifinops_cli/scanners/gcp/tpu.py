@@ -2,9 +2,12 @@
 
 Per project: one `projects.locations.nodes.list` over every zone (`locations/-`, TPU API v2), then
 Cloud Monitoring for the READY nodes: the TensorCore duty cycle
-(`tpu.googleapis.com/accelerator/duty_cycle`, daily max and mean) and the workers' CPU
-(`tpu.googleapis.com/cpu/utilization`, daily max), grouped per node server-side: three calls per
-project. Priced per chip-hour by TPU version from the catalog (`gcp.tpu`).
+(`tpu.googleapis.com/accelerator/duty_cycle`, daily max and mean) and, for TPU Nodes, the
+workers' CPU (`tpu.googleapis.com/cpu/utilization`), grouped server-side: five calls per project.
+TPU Node series (`tpu_worker`) name their node; TPU VM series (`tpu.googleapis.com/GceTpuWorker`)
+name only their zone and worker, so a TPU VM is judged by the busiest TPU worker of its zone: a
+low maximum there means every TPU VM of the zone is idle, a high one is attributed to none (the
+node is then not called idle). Priced per chip-hour by TPU version from the catalog (`gcp.tpu`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from aifinops_cli.core.models import HOURS_PER_MONTH, Observation, ScanResult
 from aifinops_cli.core.plugin import ScanContext, Scanner
 from aifinops_cli.core.timeutil import age_days, parse_time
 from aifinops_cli.scanners.gcp import common
-from aifinops_cli.scanners.gcp.monitoring import Monitoring, Window, tpu_activity
+from aifinops_cli.scanners.gcp.monitoring import Monitoring, TpuActivity, Window, tpu_activity
 
 # versions whose accelerator-type suffix counts TensorCores (2 per chip); the others count chips
 _CORES_IN_NAME = ("v2", "v3", "v4", "v5p")
@@ -55,6 +58,7 @@ class TpuNodeScanner(Scanner):
             "cpu_max_pct",
             "duty_cycle_avg_pct",
             "duty_cycle_max_pct",
+            "duty_cycle_scope",
             "lookback_days",
             "metric_days",
             "runtime_version",
@@ -79,14 +83,17 @@ class TpuNodeScanner(Scanner):
                 raise
             ready = [n for n in nodes if n.get("state") == "READY"]
             problems: list[str] = []
-            activity: dict[str, dict[str, float | None]] | None = None
+            activity: TpuActivity | None = None
             if ready:
                 try:
                     activity = tpu_activity(Monitoring(common.access(ctx), ctx), project, window)
                 except common.expected_errors() as exc:
                     problems.append(f"TPU metrics not read: {common.explain(exc, 'monitoring')}")
             unpriced: list[dict[str, str]] = []
-            out = [self._node(ctx, project, n, activity, unpriced) for n in ready]
+            per_zone: dict[str, int] = {}
+            for n in ready:
+                per_zone[_zone(n)] = per_zone.get(_zone(n), 0) + 1
+            out = [self._node(ctx, project, n, activity, per_zone, unpriced) for n in ready]
             note = f"{len(nodes)} TPU nodes, {len(ready)} ready"
             if problems:
                 note = f"{note}; " + "; ".join(problems)
@@ -100,12 +107,12 @@ class TpuNodeScanner(Scanner):
         ctx: ScanContext,
         project: str,
         node: dict[str, Any],
-        activity: dict[str, dict[str, float | None]] | None,
+        activity: TpuActivity | None,
+        per_zone: dict[str, int],
         unpriced: list[dict[str, str]],
     ) -> Observation:
-        parts = str(node.get("name", "")).split("/")
-        name = parts[-1]
-        zone = parts[parts.index("locations") + 1] if "locations" in parts else ""
+        name = str(node.get("name", "")).rsplit("/", 1)[-1]
+        zone = _zone(node)
         region = common.region_of_zone(zone)
         version, chips = tpu_chips(node)
         accel = str(node.get("acceleratorType") or version)
@@ -117,8 +124,15 @@ class TpuNodeScanner(Scanner):
         sched = node.get("schedulingConfig", {})
         spot = bool(sched.get("spot") or sched.get("preemptible"))
         metrics: dict[str, float | None] = {"metric_days": 0.0}
+        scope = ""
         if activity is not None:
-            metrics.update(activity.get(name) or activity.get(str(node.get("id", ""))) or {})
+            own = activity.by_node.get(name) or activity.by_node.get(str(node.get("id", "")))
+            if own:
+                metrics.update(own)
+                scope = "node"
+            elif zone in activity.by_zone:
+                metrics.update(activity.by_zone[zone])
+                scope = "zone"
         metrics.update(
             {
                 "chips": float(chips),
@@ -134,6 +148,11 @@ class TpuNodeScanner(Scanner):
                 else "worker CPU only (no duty-cycle series)"
             )
             evidence.append(f"{ctx.options.lookback_days}-day window, daily statistics: {source}")
+            if scope == "zone":
+                evidence.append(
+                    f"duty cycle is the busiest TPU VM worker of {zone} "
+                    f"({per_zone.get(zone, 1)} READY node(s) there): TPU VM series name no node"
+                )
         if spot:
             evidence.append(SPOT_NOTE)
         labels = dict(node.get("labels", {}))
@@ -151,6 +170,7 @@ class TpuNodeScanner(Scanner):
                 "state": "ready",
                 "accelerator_type": accel,
                 "tpu_version": version,
+                "duty_cycle_scope": scope,  # node, zone (TPU VMs), or "" (no series)
                 "runtime_version": str(node.get("runtimeVersion", "")),
                 "spot": spot,
                 "lookback_days": ctx.options.lookback_days,
@@ -159,3 +179,8 @@ class TpuNodeScanner(Scanner):
             evidence=tuple(evidence),
             unpriced=tuple(missing),
         )
+
+
+def _zone(node: dict[str, Any]) -> str:
+    parts = str(node.get("name", "")).split("/")
+    return parts[parts.index("locations") + 1] if "locations" in parts else ""
