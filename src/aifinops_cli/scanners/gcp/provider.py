@@ -12,7 +12,8 @@ from aifinops_cli.core.plugin import Provider, ProviderOption, split_list
 class GcpSettings:
     projects: list[str] = field(default_factory=list)  # none: every project the credentials list
     # API endpoints by service ("" for all services; compute, monitoring, container,
-    # resourcemanager, cloudbilling), as the demo and the tests' fake servers set them
+    # resourcemanager, aiplatform, tpu, notebooks, cloudbilling), as the demo and the tests'
+    # fake servers set them
     endpoints: dict[str, str] = field(default_factory=dict)
     live_prices: bool | None = None  # None: config pricing.live, else the Cloud Billing Catalog
     # the regions whose Vertex AI endpoints are listed (the API has no all-locations list);
