@@ -36,7 +36,12 @@ BUILT_IN = {  # name: (help panel, section, scanners, extra)
         None,
     ),
     "billing": ("Billing exports", "billing", ["billing"], None),
-    "gcp": ("Google Cloud", "gcp", ["gcp.compute", "gcp.gke"], "gcp"),
+    "gcp": (
+        "Google Cloud",
+        "gcp",
+        ["gcp.compute", "gcp.gke", "gcp.images", "gcp.tpu", "gcp.vertex", "gcp.workbench"],
+        "gcp",
+    ),
     "k8s": ("Kubernetes", "kubernetes", ["k8s.gpu"], "k8s"),
     "llm": ("LLM logs", "llm", ["llm"], "llm"),
 }

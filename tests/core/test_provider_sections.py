@@ -85,7 +85,7 @@ NOT_RUNNING = [
         "config billing.ai_services: /nonexistent/ai.yaml: cannot read AI services file",
     ),
     ("aws:\n  region: us-east-1\n", 2, "aws.region: unknown setting (known: profile, regions)"),
-    ("gcp:\n  project: p\n", 2, "gcp.project: unknown setting (known: projects)"),
+    ("gcp:\n  project: p\n", 2, "gcp.project: unknown setting (known: projects, vertex_locations)"),
 ]
 
 

@@ -76,7 +76,7 @@ def test_provider_flags_sit_in_their_own_help_panels(runner) -> None:
         elif line.startswith("│ --"):
             panels.setdefault(current, []).append(line.split()[1])
     assert panels["AWS"] == ["--profile", "--regions"]
-    assert panels["Google Cloud"] == ["--gcp-project"]
+    assert panels["Google Cloud"] == ["--gcp-project", "--gcp-vertex-location"]
     assert panels["Kubernetes"] == ["--kube-context", "--prometheus-url"]
     assert panels["LLM logs"] == ["--llm-logs", "--llm-log-format", "--show-prompts"]
     assert panels["Billing exports"] == ["--billing", "--billing-format"]

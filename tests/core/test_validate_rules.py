@@ -246,6 +246,10 @@ def test_declared_fields_are_what_the_scanners_emit() -> None:
         "billing",
         "gcp.compute",
         "gcp.gke",
+        "gcp.images",
+        "gcp.tpu",
+        "gcp.vertex",
+        "gcp.workbench",
         "k8s.gpu",
         "llm",
     }

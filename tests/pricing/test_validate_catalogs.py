@@ -43,7 +43,7 @@ def test_bundled_catalogs_validate() -> None:
             continue  # classification data beside the catalogs (model tiers, AI services)
         check_catalog(doc)  # raises SourceError at file:line on any problem
         checked.append(entry.name)
-    assert checked == ["aws.yaml", "gcp.yaml", "gcp_attached_gpus.yaml"]
+    assert checked == ["aws.yaml", "gcp.yaml", "gcp_ai.yaml", "gcp_attached_gpus.yaml"]
 
 
 def scan_error(runner, tmp_path: Path, config_body: str, catalog_body: str | None = None) -> str:

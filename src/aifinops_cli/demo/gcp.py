@@ -16,13 +16,27 @@ from aifinops_cli.demo.fakes.gcp import (
     FakeGcp,
     FakeProject,
     cluster_json,
+    deployed_model_json,
     disk_json,
+    endpoint_json,
+    image_json,
     instance_json,
     node_pool_json,
     series_json,
     serve,
+    snapshot_json,
+    tpu_node_json,
+    workbench_json,
 )
-from aifinops_cli.scanners.gcp.monitoring import CPU_METRIC, GKE_DUTY_METRIC, GKE_REQUEST_METRIC, GPU_METRIC
+from aifinops_cli.scanners.gcp.monitoring import (
+    CPU_METRIC,
+    GKE_DUTY_METRIC,
+    GKE_REQUEST_METRIC,
+    GPU_METRIC,
+    TPU_DUTY_METRIC,
+    TPU_VM_WORKER,
+    VERTEX_PREDICTIONS_METRIC,
+)
 
 PROJECTS = ("acme-ml-prod", "acme-research")
 
@@ -244,7 +258,145 @@ def demo_gcp_estate(now: datetime) -> FakeGcp:
         ),
     ]
     _add_series(research, r, "7300000000000001", "notebook-g2", rzone, end, (0.8, 3.0))
+    _add_ai_capacity(prod, research, now, end)
     return FakeGcp(projects={p: prod, r: research})
+
+
+def _add_ai_capacity(prod: FakeProject, research: FakeProject, now: datetime, end: datetime) -> None:
+    """Vertex AI endpoints, a TPU VM, a Workbench instance, and snapshots/images of GPU work."""
+    p, r, zone, rzone = PROJECTS[0], PROJECTS[1], "us-central1-a", "europe-west4-a"
+    number = "482910337164"  # Vertex names endpoints by project number
+    prod.endpoints["us-central1"] = [
+        # deployed for the support team's ticket reranker, traffic moved elsewhere a month ago
+        endpoint_json(
+            number,
+            "us-central1",
+            "5120000000000000001",
+            "support-reranker",
+            [
+                deployed_model_json(
+                    "3301",
+                    "reranker-l4",
+                    "g2-standard-8",
+                    accelerator=("NVIDIA_L4", 1),
+                    replicas=(1, 3),
+                    created=now - timedelta(days=30),
+                    project_number=number,
+                )
+            ],
+            created=now - timedelta(days=75),
+            labels={"team": "support"},
+        ),
+        endpoint_json(
+            number,
+            "us-central1",
+            "5120000000000000002",
+            "cx-intent",
+            [
+                deployed_model_json(
+                    "3302",
+                    "intent-v4",
+                    "n1-standard-4",
+                    created=now - timedelta(days=50),
+                    project_number=number,
+                )
+            ],
+            created=now - timedelta(days=50),
+            labels={"team": "cx"},
+        ),
+    ]
+    prod.series[(VERTEX_PREDICTIONS_METRIC, "ALIGN_SUM")] = [
+        series_json(
+            VERTEX_PREDICTIONS_METRIC,
+            {},
+            "aiplatform.googleapis.com/Endpoint",
+            {"resource_container": number, "location": "us-central1", "endpoint_id": "5120000000000000002"},
+            [18250] * 14,
+            end,
+            int_values=True,
+        )
+    ]
+    # leftovers of the finished V100 batch project and a CUDA training image nobody launches
+    prod.snapshots = [
+        snapshot_json(
+            p,
+            "batch-v100-final",
+            7500000000000001,
+            source_disk=f"{zone}/batch-v100-old",
+            disk_size_gb=2000,
+            storage_bytes=1200 * 2**30,
+            created=now - timedelta(days=150),
+            labels={"team": "research"},
+        ),
+        snapshot_json(
+            p,
+            "llm-eval-a100-weekly",
+            7500000000000002,
+            source_disk=f"{zone}/llm-eval-a100",
+            disk_size_gb=200,
+            storage_bytes=60 * 2**30,
+            created=now - timedelta(days=6),
+        ),
+    ]
+    prod.images = [
+        image_json(
+            p,
+            "train-cuda-cu121-2026-05",
+            7600000000000001,
+            source_disk=f"{zone}/train-builder",
+            disk_size_gb=200,
+            archive_size_bytes=80 * 2**30,
+            family="train-cuda-cu121",
+            created=now - timedelta(days=100),
+        )
+    ]
+    # research: a TPU v5e slice from a finished sweep and a T4 notebook left running
+    research.tpu_nodes = [
+        tpu_node_json(
+            r,
+            rzone,
+            "research-v5e-sweep",
+            "v5litepod-4",
+            "8100000000000001",
+            created=now - timedelta(days=25),
+            labels={"team": "research"},
+        )
+    ]
+    for metric, aligner, value in (
+        (TPU_DUTY_METRIC, "ALIGN_MAX", 0.3),
+        (TPU_DUTY_METRIC, "ALIGN_MEAN", 0.05),
+    ):
+        # a TPU VM: its workers' series name the zone and worker, not the node
+        labels = {"resource_container": "482910337165", "location": rzone, "worker_id": "6120000000000001"}
+        research.series.setdefault((metric, aligner), []).append(
+            series_json(metric, {"accelerator_id": "0"}, TPU_VM_WORKER, labels, [value] * 14, end)
+        )
+    research.workbench = [
+        workbench_json(
+            r,
+            rzone,
+            "research-nb-t4",
+            "n1-standard-8",
+            accelerators=[("NVIDIA_TESLA_T4", 1)],
+            creator="dr-lee@acme.example",
+            labels={"team": "research"},
+            created=now - timedelta(days=35),
+        )
+    ]
+    research.instances[rzone].append(
+        instance_json(
+            r,
+            "research-nb-t4",
+            rzone,
+            "n1-standard-8",
+            7300000000000002,
+            accelerators=[("nvidia-tesla-t4", 1)],
+            labels={"goog-caip-notebook": "", "team": "research"},
+            created=now - timedelta(days=35),
+            started=now - timedelta(days=18),
+        )
+    )
+    _add_series(research, r, "7300000000000002", "research-nb-t4", rzone, end, (0.6, 2.4))
 
 
 @contextmanager

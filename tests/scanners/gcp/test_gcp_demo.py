@@ -14,6 +14,10 @@ from aifinops_cli.demo.gcp import demo_gcp
 from aifinops_cli.pricing.catalog import load_catalog
 from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
 from aifinops_cli.scanners.gcp.gke import GkeGpuNodePoolScanner
+from aifinops_cli.scanners.gcp.images import GceImageSnapshotScanner
+from aifinops_cli.scanners.gcp.tpu import TpuNodeScanner
+from aifinops_cli.scanners.gcp.vertex import VertexEndpointScanner
+from aifinops_cli.scanners.gcp.workbench import WorkbenchScanner
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -22,7 +26,15 @@ def test_demo_gcp_findings() -> None:
     options = ScanOptions()
     with demo_gcp(options, NOW):
         ctx = ScanContext(options=options, config=Config(), prices=load_catalog(), now=NOW)
-        outcome = run_scan(ctx, [GcpComputeScanner, GkeGpuNodePoolScanner], load_rules())
+        scanners = [
+            GcpComputeScanner,
+            GkeGpuNodePoolScanner,
+            VertexEndpointScanner,
+            TpuNodeScanner,
+            WorkbenchScanner,
+            GceImageSnapshotScanner,
+        ]
+        outcome = run_scan(ctx, scanners, load_rules())
     assert not outcome.internal_errors
     savings = {
         (f.rule_id, f.observation.name): f.estimated_monthly_savings_usd for f in outcome.report.findings
@@ -36,5 +48,15 @@ def test_demo_gcp_findings() -> None:
         ("gcp-disk-unattached", "old-dataset"): pytest.approx(80.0),  # 2000 GB x 0.04
         ("gcp-disk-unattached", "research-ckpt"): pytest.approx(55.0),  # 500 GB x 0.11 (europe-west4)
         ("gcp-compute-stopped-gpu-storage", "batch-v100"): pytest.approx(150.0),  # 1500 GB x 0.10
+        # 1 replica x (g2-standard-8 0.8825 + L4 0.6440) x 730 (Vertex prediction rates, unverified)
+        ("gcp-vertex-idle-endpoint", "support-reranker"): pytest.approx(1114.345, abs=0.006),
+        # 4 chips x 1.56 (v5litepod, europe-west4, skypilot-catalog v8) x 730 = 4,555.20
+        ("gcp-tpu-idle", "research-v5e-sweep"): pytest.approx(4555.20),
+        # (n1-standard-8 0.418336 + T4 0.3675) x 730 (europe-west4)
+        ("gcp-workbench-idle", "research-nb-t4"): pytest.approx(573.66),
+        # 1200 GB x 0.065 (standard snapshot, us multi-region, Cyclenerd pricing.yml) = 78.00
+        ("gcp-gpu-image-snapshot-leftover", "batch-v100-final"): pytest.approx(78.0),
+        # 80 GB x 0.05 (custom image, us multi-region, unverified) = 4.00
+        ("gcp-gpu-image-snapshot-leftover", "train-cuda-cu121-2026-05"): pytest.approx(4.0),
     }
     assert {c.status for c in outcome.report.coverage} == {"ok"}

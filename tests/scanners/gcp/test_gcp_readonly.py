@@ -11,6 +11,9 @@ from aifinops_cli.demo.fakes.gcp import serve
 from aifinops_cli.scanners.gcp.compute import GcpComputeScanner
 from aifinops_cli.scanners.gcp.gke import GkeGpuNodePoolScanner
 from tests.paths import ROOT
+from tests.scanners.gcp.test_gcp_ai import SCANNERS as AI_SCANNERS
+from tests.scanners.gcp.test_gcp_ai import _context as ai_context
+from tests.scanners.gcp.test_gcp_ai import build_ai_estate
 from tests.scanners.gcp.test_gcp_scan import _context, build_estate
 
 DOC = ROOT / "docs" / "permissions" / "gcp-roles.md"
@@ -20,6 +23,11 @@ PERMISSION_OF = (
     (r"/v3/projects/[^/]+/timeSeries", "monitoring.timeSeries.list"),
     (r"/v1/projects/[^/]+/locations/-/clusters", "container.clusters.list"),
     (r"/v3/projects:search", "resourcemanager.projects.get"),
+    (r"/compute/v1/projects/[^/]+/global/snapshots", "compute.snapshots.list"),
+    (r"/compute/v1/projects/[^/]+/global/images", "compute.images.list"),
+    (r"/v1/projects/[^/]+/locations/[^/]+/endpoints", "aiplatform.endpoints.list"),
+    (r"/v2/projects/[^/]+/locations/-/nodes", "tpu.nodes.list"),
+    (r"/v2/projects/[^/]+/locations/-/instances", "notebooks.instances.list"),
 )
 
 
@@ -36,9 +44,13 @@ def test_gcp_calls_are_reads_covered_by_the_custom_role() -> None:
     with serve(estate) as url:
         GcpComputeScanner(_context(url)).scan()  # discovers projects too
         GkeGpuNodePoolScanner(_context(url)).scan()
-    assert estate.calls
+    ai = build_ai_estate()
+    with serve(ai) as url:
+        for scanner in AI_SCANNERS:  # Vertex AI, TPU, Workbench, snapshots and images
+            scanner(ai_context(url)).scan()
+    assert estate.calls and ai.calls
     used = set()
-    for method, path, _ in estate.calls:
+    for method, path, _ in estate.calls + ai.calls:
         assert method == "GET", path
         permission = next((perm for rx, perm in PERMISSION_OF if re.fullmatch(rx, path)), None)
         assert permission is not None, f"call not in the permissions table: {path}"

@@ -4,15 +4,18 @@ It answers, on 127.0.0.1, with the JSON shapes of the real services: Compute Eng
 `aggregated/instances` and `aggregated/disks` (items keyed by `zones/ZONE`, empty zones carrying a
 `NO_RESULTS_ON_PAGE` warning, `nextPageToken` paging), Cloud Monitoring `timeSeries.list`
 (daily-aligned points, newest first, `int64Value` as a string), GKE `clusters.list` and Resource
-Manager `projects:search`. A project listed in `denied` answers 403 PERMISSION_DENIED like a
-project where the caller lacks roles. Every request is recorded, so tests can count calls and
-check that only GETs were made.
+Manager `projects:search`, Vertex AI `projects.locations.endpoints.list` (per region), Cloud TPU
+v2 `projects.locations.nodes.list` and Notebooks v2 `projects.locations.instances.list` (over
+`locations/-`), and Compute Engine's global `snapshots` and `images` lists. A project listed in
+`denied` answers 403 PERMISSION_DENIED like a project where the caller lacks roles. Every request
+is recorded, so tests can count calls and check that only GETs were made.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -230,6 +233,213 @@ def series_json(
     return doc
 
 
+def _name_ts(when: datetime) -> str:
+    """Vertex AI, TPU and Notebooks write RFC 3339 with `Z` and fractional seconds."""
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def endpoint_json(
+    project_number: str,
+    location: str,
+    endpoint_id: str,
+    display_name: str,
+    models: list[dict[str, Any]],
+    *,
+    created: datetime,
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A Vertex AI Endpoint as endpoints.list returns it (names use the project number)."""
+    return {
+        "name": f"projects/{project_number}/locations/{location}/endpoints/{endpoint_id}",
+        "displayName": display_name,
+        "deployedModels": models,
+        "trafficSplit": {m["id"]: 100 // max(len(models), 1) for m in models},
+        "etag": "AMEw9yN1",
+        "labels": dict(labels or {}),
+        "createTime": _name_ts(created),
+        "updateTime": _name_ts(created),
+    }
+
+
+def deployed_model_json(
+    model_id: str,
+    display_name: str,
+    machine_type: str,
+    *,
+    created: datetime,
+    accelerator: tuple[str, int] | None = None,
+    replicas: tuple[int, int] = (1, 1),
+    project_number: str = "123456789012",
+    location: str = "us-central1",
+    spot: bool = False,
+) -> dict[str, Any]:
+    """A DeployedModel with dedicatedResources (machineSpec, min/max replicas)."""
+    spec: dict[str, Any] = {"machineType": machine_type}
+    if accelerator:
+        spec["acceleratorType"], spec["acceleratorCount"] = accelerator[0], accelerator[1]
+    resources: dict[str, Any] = {
+        "machineSpec": spec,
+        "minReplicaCount": replicas[0],
+        "maxReplicaCount": replicas[1],
+    }
+    if spot:
+        resources["spot"] = True
+    return {
+        "id": model_id,
+        "model": f"projects/{project_number}/locations/{location}/models/{model_id}0",
+        "modelVersionId": "1",
+        "displayName": display_name,
+        "createTime": _name_ts(created),
+        "dedicatedResources": resources,
+    }
+
+
+def tpu_node_json(
+    project: str,
+    zone: str,
+    name: str,
+    accelerator_type: str,
+    node_id: str,
+    *,
+    created: datetime,
+    state: str = "READY",
+    workers: int = 1,
+    labels: dict[str, str] | None = None,
+    spot: bool = False,
+) -> dict[str, Any]:
+    """A TPU VM node as the TPU API v2 lists it."""
+    doc: dict[str, Any] = {
+        "name": f"projects/{project}/locations/{zone}/nodes/{name}",
+        "acceleratorType": accelerator_type,
+        "state": state,
+        "runtimeVersion": "tpu-ubuntu2204-base",
+        "networkConfig": {
+            "network": f"projects/{project}/global/networks/default",
+            "enableExternalIps": True,
+        },
+        "serviceAccount": {"email": "default", "scope": ["https://www.googleapis.com/auth/cloud-platform"]},
+        "createTime": _name_ts(created),
+        "schedulingConfig": {"spot": True} if spot else {},
+        "networkEndpoints": [
+            {"ipAddress": f"10.128.0.{10 + w}", "port": 8470, "accessConfig": {"externalIp": f"34.1.2.{w}"}}
+            for w in range(workers)
+        ],
+        "health": "HEALTHY",
+        "labels": dict(labels or {}),
+        "id": node_id,
+        "apiVersion": "V2",
+    }
+    return doc
+
+
+def workbench_json(
+    project: str,
+    zone: str,
+    name: str,
+    machine_type: str,
+    *,
+    created: datetime,
+    state: str = "ACTIVE",
+    accelerators: list[tuple[str, int]] | None = None,
+    creator: str = "",
+    labels: dict[str, str] | None = None,
+    idle_timeout_seconds: int | None = None,
+) -> dict[str, Any]:
+    """A Workbench instance as the Notebooks API v2 lists it (gceSetup describes its VM)."""
+    metadata: dict[str, str] = {"proxy-mode": "service_account"}
+    if idle_timeout_seconds is not None:
+        metadata["idle-timeout-seconds"] = str(idle_timeout_seconds)
+    setup: dict[str, Any] = {
+        "machineType": machine_type,
+        "bootDisk": {"diskSizeGb": "150", "diskType": "PD_BALANCED"},
+        "dataDisks": [{"diskSizeGb": "100", "diskType": "PD_BALANCED"}],
+        "vmImage": {"project": "cloud-notebooks-managed", "family": "workbench-instances"},
+        "metadata": metadata,
+    }
+    if accelerators:
+        setup["acceleratorConfigs"] = [{"type": t, "coreCount": str(n)} for t, n in accelerators]
+    return {
+        "name": f"projects/{project}/locations/{zone}/instances/{name}",
+        "proxyUri": f"{name}-dot-us-central1.notebooks.googleusercontent.com",
+        "creator": creator,
+        "state": state,
+        "id": f"00000000-0000-4000-8000-{zlib.crc32(name.encode()):012d}",
+        "healthState": "HEALTHY",
+        "createTime": _name_ts(created),
+        "updateTime": _name_ts(created),
+        "labels": dict(labels or {}),
+        "gceSetup": setup,
+    }
+
+
+def snapshot_json(
+    project: str,
+    name: str,
+    snapshot_id: int,
+    *,
+    source_disk: str,
+    disk_size_gb: int,
+    storage_bytes: int,
+    created: datetime,
+    location: str = "us",
+    snapshot_type: str = "STANDARD",
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A snapshot as snapshots.list returns it; `source_disk` is `ZONE/NAME`."""
+    zone, disk = source_disk.split("/", 1)
+    return {
+        "kind": "compute#snapshot",
+        "id": str(snapshot_id),
+        "creationTimestamp": _ts(created),
+        "name": name,
+        "status": "READY",
+        "sourceDisk": f"{COMPUTE}/projects/{project}/zones/{zone}/disks/{disk}",
+        "sourceDiskId": str(snapshot_id + 1),
+        "diskSizeGb": str(disk_size_gb),
+        "storageBytes": str(storage_bytes),
+        "storageBytesStatus": "UP_TO_DATE",
+        "storageLocations": [location],
+        "snapshotType": snapshot_type,
+        "labels": dict(labels or {}),
+        "selfLink": f"{COMPUTE}/projects/{project}/global/snapshots/{name}",
+    }
+
+
+def image_json(
+    project: str,
+    name: str,
+    image_id: int,
+    *,
+    source_disk: str,
+    disk_size_gb: int,
+    archive_size_bytes: int,
+    created: datetime,
+    family: str = "",
+    location: str = "us",
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A custom image as images.list returns it; `source_disk` is `ZONE/NAME`."""
+    zone, disk = source_disk.split("/", 1)
+    doc: dict[str, Any] = {
+        "kind": "compute#image",
+        "id": str(image_id),
+        "creationTimestamp": _ts(created),
+        "name": name,
+        "sourceType": "RAW",
+        "status": "READY",
+        "archiveSizeBytes": str(archive_size_bytes),
+        "diskSizeGb": str(disk_size_gb),
+        "sourceDisk": f"{COMPUTE}/projects/{project}/zones/{zone}/disks/{disk}",
+        "sourceDiskId": str(image_id + 1),
+        "storageLocations": [location],
+        "labels": dict(labels or {}),
+        "selfLink": f"{COMPUTE}/projects/{project}/global/images/{name}",
+    }
+    if family:
+        doc["family"] = family
+    return doc
+
+
 @dataclass
 class FakeProject:
     instances: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # zone -> instances
@@ -242,6 +452,11 @@ class FakeProject:
     # so with an UNREACHABLE warning in the zone's scope
     unreachable: tuple[str, ...] = ()
     gke_missing_zones: tuple[str, ...] = ()  # clusters.list `missingZones`
+    endpoints: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # region -> endpoints
+    tpu_nodes: list[dict[str, Any]] = field(default_factory=list)
+    workbench: list[dict[str, Any]] = field(default_factory=list)
+    snapshots: list[dict[str, Any]] = field(default_factory=list)
+    images: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -249,6 +464,9 @@ class FakeGcp:
     projects: dict[str, FakeProject] = field(default_factory=dict)
     denied: set[str] = field(default_factory=set)  # every API answers 403
     monitoring_denied: set[str] = field(default_factory=set)  # only Monitoring answers 403
+    unreachable_regions: set[str] = field(default_factory=set)  # Vertex regions answering 503
+    # project -> APIs not enabled there ("aiplatform", "tpu", "notebooks"): 403 SERVICE_DISABLED
+    disabled: dict[str, set[str]] = field(default_factory=dict)
     page_size: int = 500  # server-side cap, to exercise paging
     calls: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -269,6 +487,29 @@ def _forbidden(permission: str, project: str) -> tuple[int, dict[str, Any]]:
     }
 
 
+def _service_disabled(service: str, project: str) -> tuple[int, dict[str, Any]]:
+    message = (
+        f"{service}.googleapis.com API has not been used in project {project} before or it is "
+        f"disabled. Enable it by visiting https://console.developers.google.com/apis/api/"
+        f"{service}.googleapis.com/overview?project={project} then retry."
+    )
+    return 403, {
+        "error": {
+            "code": 403,
+            "message": message,
+            "status": "PERMISSION_DENIED",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "SERVICE_DISABLED",
+                    "domain": "googleapis.com",
+                    "metadata": {"service": f"{service}.googleapis.com", "consumer": f"projects/{project}"},
+                }
+            ],
+        }
+    }
+
+
 def _page(items: list[Any], query: dict[str, list[str]], cap: int, size_key: str) -> tuple[list[Any], str]:
     size = min(int(query.get(size_key, [str(cap)])[0]), cap)
     start = int(query.get("pageToken", ["0"])[0] or 0)
@@ -279,6 +520,16 @@ def _page(items: list[Any], query: dict[str, list[str]], cap: int, size_key: str
 
 _ONE_OF = re.compile(r"resource\.labels\.instance_id\s*=\s*one_of\(([^)]*)\)")
 _METRIC = re.compile(r'metric\.type\s*=\s*"([^"]+)"')
+_RESOURCE = re.compile(r'resource\.type\s*=\s*"([^"]+)"')
+
+
+def _listed(items: list[Any], key: str, query: dict[str, list[str]], cap: int) -> tuple[int, dict[str, Any]]:
+    """A Google REST list answer: `{key: [...], nextPageToken}`, the key left out when empty."""
+    chunk, token = _page(items, query, cap, "pageSize")
+    body: dict[str, Any] = {key: chunk} if chunk else {}
+    if token:
+        body["nextPageToken"] = token
+    return 200, body
 
 
 def _route(fake: FakeGcp, path: str, query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
@@ -329,6 +580,43 @@ def _route(fake: FakeGcp, path: str, query: dict[str, list[str]]) -> tuple[int, 
         if token:
             body["nextPageToken"] = token
         return 200, body
+    m = re.fullmatch(r"/compute/v1/projects/([^/]+)/global/(snapshots|images)", path)
+    if m:
+        project, what = m.groups()
+        if project in fake.denied or project not in fake.projects:
+            return _forbidden(f"compute.{what}.list", project)
+        listed = getattr(fake.projects[project], what)
+        chunk, token = _page(listed, query, fake.page_size, "maxResults")
+        body = {"kind": f"compute#{what[:-1]}List", "id": f"projects/{project}/global/{what}", "items": chunk}
+        if token:
+            body["nextPageToken"] = token
+        return 200, body
+    m = re.fullmatch(r"/v1/projects/([^/]+)/locations/([^/]+)/endpoints", path)
+    if m:
+        project, location = m.groups()
+        if project in fake.denied or project not in fake.projects:
+            return _forbidden("aiplatform.endpoints.list", project)
+        if "aiplatform" in fake.disabled.get(project, set()):
+            return _service_disabled("aiplatform", project)
+        if location in fake.unreachable_regions:
+            return 503, {
+                "error": {
+                    "code": 503,
+                    "message": "The service is currently unavailable.",
+                    "status": "UNAVAILABLE",
+                }
+            }
+        return _listed(fake.projects[project].endpoints.get(location, []), "endpoints", query, fake.page_size)
+    m = re.fullmatch(r"/v2/projects/([^/]+)/locations/-/(nodes|instances)", path)
+    if m:
+        project, what = m.groups()
+        if project in fake.denied or project not in fake.projects:
+            return _forbidden("tpu.nodes.list" if what == "nodes" else "notebooks.instances.list", project)
+        service = "tpu" if what == "nodes" else "notebooks"
+        if service in fake.disabled.get(project, set()):
+            return _service_disabled(service, project)
+        proj = fake.projects[project]
+        return _listed(proj.tpu_nodes if what == "nodes" else proj.workbench, what, query, fake.page_size)
     m = re.fullmatch(r"/v3/projects/([^/]+)/timeSeries", path)
     if m:
         project = m.group(1)
@@ -338,6 +626,9 @@ def _route(fake: FakeGcp, path: str, query: dict[str, list[str]]) -> tuple[int, 
         metric = _METRIC.search(flt)
         aligner = query.get("aggregation.perSeriesAligner", ["ALIGN_NONE"])[0]
         series = fake.projects[project].series.get((metric.group(1) if metric else "", aligner), [])
+        kind = _RESOURCE.search(flt)
+        if kind:  # series of other monitored resources are not this query's
+            series = [s for s in series if s["resource"]["type"] == kind.group(1)]
         ids = _ONE_OF.search(flt)
         if ids:
             wanted = {s.strip().strip('"') for s in ids.group(1).split(",")}

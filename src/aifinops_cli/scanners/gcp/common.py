@@ -5,7 +5,8 @@ Credentials are Application Default Credentials with the read-only cloud-platfor
 use the REST transport. Endpoints can be pointed elsewhere (a local fake in tests and the demo):
 `GcpSettings.endpoints[""]` or `$AIFINOPS_GCP_ENDPOINT` for every service, with
 `endpoints["<service>"]` / `$AIFINOPS_GCP_<SERVICE>_ENDPOINT` per service (compute, monitoring,
-container, resourcemanager). An overridden endpoint is reached with anonymous credentials.
+container, resourcemanager, aiplatform, tpu, notebooks). An overridden endpoint is reached with
+anonymous credentials.
 
 The inventory (instances and disks of a project, from the two aggregatedList calls) is memoised
 on the scan context so both GCP scanners read each project once per scan.
@@ -36,12 +37,15 @@ from aifinops_cli.scanners.gcp.provider import GcpProvider
 log = logging.getLogger("aifinops")
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform.read-only"]
-SERVICES = ("compute", "monitoring", "container", "resourcemanager")
+SERVICES = ("compute", "monitoring", "container", "resourcemanager", "aiplatform", "tpu", "notebooks")
 DEFAULT_ENDPOINTS = {
     "compute": "https://compute.googleapis.com",
     "monitoring": "https://monitoring.googleapis.com",
     "container": "https://container.googleapis.com",
     "resourcemanager": "https://cloudresourcemanager.googleapis.com",
+    "aiplatform": "https://{location}-aiplatform.googleapis.com",  # Vertex AI is served per region
+    "tpu": "https://tpu.googleapis.com",
+    "notebooks": "https://notebooks.googleapis.com",
 }
 ROLES_DOC = "docs/permissions/gcp-roles.md"
 
@@ -285,6 +289,67 @@ def gapic_client(ctx: ScanContext, client_cls: Any, service: str) -> Any:
     if session is not None:  # the REST transport's AuthorizedSession
         bound_session(session, ctx)
     return client
+
+
+class RestList:
+    """`list` methods of the Google REST APIs that have no REST client installed here (Vertex AI,
+    Cloud TPU, Notebooks): GET with the scan's credentials and timeouts, following
+    `nextPageToken`; an error answer raises the google.api_core exception the client libraries
+    would (403 PermissionDenied, 404 NotFound, ...). Each page is retried on transient errors
+    (429, 5xx, a dropped connection) within the budget the google-cloud clients get
+    (`call_limits`)."""
+
+    def __init__(self, ctx: ScanContext, service: str) -> None:
+        from google.auth.transport.requests import AuthorizedSession
+
+        acc = access(ctx)
+        self.base = acc.endpoints[service]
+        self.session = bound_session(AuthorizedSession(acc.credentials), ctx)
+        self.retry = call_limits(ctx)["retry"]
+
+    def url(self, path: str, location: str = "") -> str:
+        return self.base.replace("{location}", location) + path
+
+    def _page(self, url: str, params: dict[str, str]) -> dict[str, Any]:
+        from google.api_core import exceptions as gexc
+
+        response = self.session.get(url, params=params)
+        if response.status_code >= 400:
+            raise gexc.from_http_response(response)
+        body = response.json()
+        if not isinstance(body, dict):
+            raise ValueError(f"expected a JSON object from {url}, got {type(body).__name__}")
+        return body
+
+    def items(
+        self, path: str, key: str, location: str = "", page_size: int = 500
+    ) -> Iterator[dict[str, Any]]:
+        token = ""
+        while True:
+            params = {"pageSize": str(page_size)}
+            if token:
+                params["pageToken"] = token
+            body = self.retry(self._page)(self.url(path, location), params)
+            yield from body.get(key, [])
+            token = body.get("nextPageToken", "")
+            if not token:
+                return
+
+
+def api_disabled(exc: BaseException) -> bool:
+    """A 403 saying the API is not enabled in the project (SERVICE_DISABLED): nothing of that
+    service can exist there, so the scanner has nothing to read rather than a failure."""
+    from google.api_core import exceptions as gexc
+
+    if not isinstance(exc, gexc.Forbidden | gexc.PermissionDenied):
+        return False
+    message = getattr(exc, "message", str(exc))
+    return "has not been used" in message or "is disabled" in message or "SERVICE_DISABLED" in message
+
+
+def accelerator_name(api_type: str) -> str:
+    """Vertex / Notebooks enum spelling -> Compute Engine's: NVIDIA_TESLA_T4 -> nvidia-tesla-t4."""
+    return api_type.strip().lower().replace("_", "-")
 
 
 # --- projects ---------------------------------------------------------------------------------

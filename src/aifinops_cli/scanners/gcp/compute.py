@@ -4,7 +4,7 @@ Per project (projects run concurrently): one paginated `instances.aggregatedList
 `disks.aggregatedList` across all zones, then Cloud Monitoring for the running GPU instances
 only: daily CPU utilisation (every VM) and the Ops Agent's GPU utilisation where installed,
 selected by instance id in chunks of 100. GKE nodes are left to the `gcp.gke` scanner, which
-judges them per node pool.
+judges them per node pool, and Workbench VMs (label `goog-caip-notebook`) to `gcp.workbench`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from aifinops_cli.scanners.gcp.monitoring import GPU_METRIC, Monitoring, Window,
 from aifinops_cli.scanners.gcp.pricing import SPOT_MODELS, disk_line, instance_lines, read_list_prices
 
 GKE_NODE_LABEL = "goog-gke-node"
+# Vertex AI Workbench puts this label on the VMs it runs; gcp.workbench judges them
+WORKBENCH_LABEL = "goog-caip-notebook"
 # GKE node pools are still priced on demand (gcp.gke); Compute Engine VMs at their Spot SKUs
 SPOT_PRICED_NOTE = (
     "Spot VM: priced at the Cloud Billing Catalog's Spot SKUs for its region; "
@@ -87,7 +89,11 @@ class GcpComputeScanner(Scanner):
         def work(project: str) -> ScopeItems:
             unpriced: list[dict[str, str]] = []  # this project's SKUs without a price
             inv = common.inventory(ctx, project)
-            gpu = [i for i in inv.instances if i.has_gpu and GKE_NODE_LABEL not in i.labels]
+            gpu = [
+                i
+                for i in inv.instances
+                if i.has_gpu and GKE_NODE_LABEL not in i.labels and WORKBENCH_LABEL not in i.labels
+            ]
             running = [i for i in gpu if i.status == "RUNNING"]
             utilisation: dict[str, dict[str, float | None]] = {}
             problems = list(inv.warnings)

@@ -32,6 +32,9 @@ GPU_MEMORY_METRIC = "agent.googleapis.com/gpu/memory/bytes_used"
 BYTES_PER_GB = 1024.0**3
 GKE_REQUEST_METRIC = "kubernetes.io/container/accelerator/request"  # devices per container
 GKE_DUTY_METRIC = "kubernetes.io/container/accelerator/duty_cycle"  # percent 0..100
+VERTEX_PREDICTIONS_METRIC = "aiplatform.googleapis.com/prediction/online/prediction_count"  # DELTA
+TPU_DUTY_METRIC = "tpu.googleapis.com/accelerator/duty_cycle"  # percent 0..100, per accelerator
+TPU_CPU_METRIC = "tpu.googleapis.com/cpu/utilization"  # percent 0..100, per TPU VM worker
 
 
 def rfc3339(when: datetime) -> str:
@@ -205,3 +208,71 @@ def gke_node_gpu_activity(
             "gpu_duty_cycle_max_pct": max(duty[key]) if duty.get(key) else None,
         }
     return out
+
+
+def vertex_predictions(mon: Monitoring, project: str, window: Window) -> dict[str, float]:
+    """Online predictions per endpoint id over the window: one grouped call (plus pages) per
+    project, summed per day server-side. An endpoint that served nothing has no series at all,
+    so it is absent here (zero predictions)."""
+    out: dict[str, float] = defaultdict(float)
+    where = 'resource.type = "aiplatform.googleapis.com/Endpoint"'
+    for series in mon.daily(
+        project,
+        VERTEX_PREDICTIONS_METRIC,
+        where,
+        window,
+        "ALIGN_SUM",
+        "REDUCE_SUM",
+        ("resource.labels.endpoint_id",),
+    ):
+        out[label(series, "endpoint_id")] += sum(series_values(series))
+    return dict(out)
+
+
+TPU_VM_WORKER = "tpu.googleapis.com/GceTpuWorker"  # TPU VMs: labels resource_container, location, worker_id
+TPU_NODE_WORKER = "tpu_worker"  # TPU Nodes (the older architecture): labels project_id, zone, node_id
+
+
+@dataclass
+class TpuActivity:
+    """Daily TensorCore duty cycle and worker CPU, per TPU node where the series name it
+    (`tpu_worker` carries `node_id`) and per zone for TPU VMs (`GceTpuWorker` series carry only
+    the zone and a worker id, which the TPU API does not map to a node)."""
+
+    by_node: dict[str, dict[str, float | None]]
+    by_zone: dict[str, dict[str, float | None]]
+
+
+def _summary(d_max: list[float], d_mean: list[float], c_max: list[float]) -> dict[str, float | None]:
+    return {
+        "metric_days": float(max(len(d_max), len(c_max))),
+        "duty_cycle_max_pct": round(max(d_max), 2) if d_max else None,
+        "duty_cycle_avg_pct": round(sum(d_mean) / len(d_mean), 2) if d_mean else None,
+        "cpu_max_pct": round(max(c_max), 2) if c_max else None,
+    }
+
+
+def tpu_activity(mon: Monitoring, project: str, window: Window) -> TpuActivity:
+    """Five grouped calls (plus pages) per project: duty cycle max and mean of TPU VM workers per
+    zone, of TPU Node workers per node, and the TPU Node workers' CPU per node. A zone's maximum
+    bounds every TPU VM in it: under the threshold, each of them is idle."""
+    out: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for resource, key in ((TPU_VM_WORKER, "location"), (TPU_NODE_WORKER, "node_id")):
+        where = f'resource.type = "{resource}"'
+        groups = (f"resource.labels.{key}",)
+        queries = [
+            (TPU_DUTY_METRIC, "ALIGN_MAX", "REDUCE_MAX", "duty_max"),
+            (TPU_DUTY_METRIC, "ALIGN_MEAN", "REDUCE_MEAN", "duty_mean"),
+        ]
+        if resource == TPU_NODE_WORKER:
+            queries.append((TPU_CPU_METRIC, "ALIGN_MAX", "REDUCE_MAX", "cpu_max"))
+        table = out.setdefault(key, {})
+        for metric, aligner, reducer, into in queries:
+            for series in mon.daily(project, metric, where, window, aligner, reducer, groups):
+                row = table.setdefault(label(series, key), {"duty_max": [], "duty_mean": [], "cpu_max": []})
+                row[into].extend(series_values(series))
+
+    def summarise(table: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float | None]]:
+        return {k: _summary(v["duty_max"], v["duty_mean"], v["cpu_max"]) for k, v in table.items()}
+
+    return TpuActivity(by_node=summarise(out.get("node_id", {})), by_zone=summarise(out.get("location", {})))
