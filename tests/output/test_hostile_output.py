@@ -270,23 +270,37 @@ OWNERS = [
 # (a newline inside a CSV field is the billing reader's case, not the outputs': see hostile_report)
 
 
+FILE_FORMATS = ["json", "markdown", "csv", "html"]
+
+
 @pytest.mark.parametrize("owner", OWNERS)
-@pytest.mark.parametrize("fmt", ["table", "json", "markdown", "csv", "html"])
-def test_scan_with_hostile_tags_renders_every_format(tmp_path: Path, owner: str, fmt: str) -> None:
+def test_scan_with_hostile_tags_renders_every_format(tmp_path: Path, owner: str) -> None:
+    """One scan writes the file formats, a second prints the table to stdout (the path that
+    exited 4 before); each format's output is checked as it was when each had its own scan."""
     cur = hostile_cur(tmp_path, owner, '=HYPERLINK("http://evil.example")')
-    result = CliRunner().invoke(app, ["scan", "--scanner", "billing", "--billing", str(cur), "-f", fmt])
-    assert result.exit_code == 0, (result.exception, result.stderr)  # the table exited 4 before
-    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
-    out = result.stdout
-    if fmt == "json":  # the AI flow: 1,000 GB x $0.02 = $20.00, 80% avoidable = $16.00
-        (f,) = [f for f in json.loads(out)["findings"] if f["rule_id"] == "billing-ai-egress"]
-        assert f["owner"] == owner and (f["monthly_cost_usd"], f["estimated_monthly_savings_usd"]) == (
-            20.0,
-            16.0,
-        )
-        return
-    assert "\x1b" not in SGR.sub("", out) and not _controls(out.replace("\t", ""))
-    assert "$16.00" in out or "16.0" in out  # the good part is still reported
+    base = ["scan", "--scanner", "billing", "--billing", str(cur)]
+    out_dir = tmp_path / "out"
+    runner = CliRunner()
+    outputs: dict[str, str] = {}
+    for fmt, args in (
+        ("table", ["-f", "table"]),
+        ("files", ["-f", ",".join(FILE_FORMATS), "--output-dir", str(out_dir)]),
+    ):
+        result = runner.invoke(app, [*base, *args])
+        assert result.exit_code == 0, (fmt, result.exception, result.stderr)  # the table exited 4 before
+        assert "Traceback" not in result.stderr and "internal error" not in result.stderr, fmt
+        if fmt == "table":
+            outputs[fmt] = result.stdout
+    for fmt in FILE_FORMATS:  # a file gets what stdout would (Formatter.write_to either way)
+        name = f"aifinops-report.{formatters()[fmt].extension}"
+        outputs[fmt] = (out_dir / name).read_text(encoding="utf-8")
+    # the AI flow: 1,000 GB x $0.02 = $20.00, 80% avoidable = $16.00
+    (f,) = [f for f in json.loads(outputs.pop("json"))["findings"] if f["rule_id"] == "billing-ai-egress"]
+    assert f["owner"] == owner and (f["monthly_cost_usd"], f["estimated_monthly_savings_usd"]) == (20.0, 16.0)
+    assert set(outputs) == {"table", "markdown", "csv", "html"}
+    for fmt, out in outputs.items():
+        assert "\x1b" not in SGR.sub("", out) and not _controls(out.replace("\t", "")), fmt
+        assert "$16.00" in out or "16.0" in out, fmt  # the good part is still reported
 
 
 def test_recorded_hostile_history_still_shows(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ object hang (never answer) and another reset the connection, on the wire."""
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import boto3
@@ -51,7 +52,7 @@ def bucket(far_end, tmp_path):
     for key in ("bedrock/b-reset.jsonl", "cur/b-reset.csv"):  # RST instead of an answer
         far_end.recorder.faults.append(Fault(kind="reset", service="s3", operation=f"/logs/{key}"))
     cfg = tmp_path / "aifinops.yaml"
-    cfg.write_text("scan:\n  connect_timeout: 3\n  read_timeout: 3\n  max_attempts: 2\n")
+    cfg.write_text("scan:\n  connect_timeout: 2\n  read_timeout: 2\n  max_attempts: 2\n")
     yield far_end, cfg
     far_end.recorder.release.set()
     far_end.recorder.release.clear()
@@ -69,7 +70,7 @@ def test_llm_s3_one_object_hangs_one_resets_the_rest_read(bucket, runner):
     far_end, cfg = bucket
     report, scopes = scan(runner, cfg, "--llm-logs", "s3://logs/bedrock/")
     hang = scopes["s3://logs/bedrock/a-hang.jsonl"]
-    # the scan's read timeout (3 s), not botocore's default 60 s, ended the wait
+    # the scan's read timeout (2 s), not botocore's default 60 s, ended the wait
     assert hang["status"] == "failed" and "read timed out" in hang["message"], hang
     reset = scopes["s3://logs/bedrock/b-reset.jsonl"]
     assert reset["status"] == "failed" and "connection was closed" in reset["message"], reset
@@ -114,16 +115,17 @@ def test_scan_deadline_reports_a_scanner_that_does_not_split_whole(far_end, runn
     logs.write_text("".join(json.dumps(REC) + "\n" for _ in range(3)))
     cfg = tmp_path / "aifinops.yaml"
     cfg.write_text("scan:\n  read_timeout: 120\n  max_attempts: 1\n")
+    importlib.import_module("duckdb")  # the LLM reader's engine, imported before the deadline runs
     try:
         report, scopes = scan(
-            runner, cfg, "--billing", "s3://logs/cur/", "--llm-logs", str(logs), "--timeout", "6"
+            runner, cfg, "--billing", "s3://logs/cur/", "--llm-logs", str(logs), "--timeout", "4"
         )
     finally:
         far_end.recorder.release.set()
         far_end.recorder.release.clear()
     billing = next(s for s in report["coverage"]["scopes"] if s["scanner"] == "billing")
     assert (billing["scope"], billing["status"]) == ("*", "failed"), billing
-    assert billing["message"].startswith("timed out: not finished within the 6 s scan deadline")
+    assert billing["message"].startswith("timed out: not finished within the 4 s scan deadline")
     assert scopes[str(logs)]["status"] == "ok"
     # 3 Bedrock claude-3-haiku records x (1000 x $0.25 + 200 x $1.25) / 1M = $0.0015
     summary = report["analysis"]["llm"]["summary"]

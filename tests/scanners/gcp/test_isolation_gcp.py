@@ -4,6 +4,7 @@ project replaced on the wire), and the real google-cloud clients read them throu
 
 from __future__ import annotations
 
+import importlib
 import json
 import threading
 from collections.abc import Iterator
@@ -115,11 +116,13 @@ def test_one_faulty_project_is_a_coverage_line(faulty_fake, runner, short_timeou
 
 
 def test_scan_deadline_reports_the_hanging_project(faulty_fake, runner, tmp_path):
-    # a read timeout far beyond the deadline: only the deadline ends the wait
+    # a read timeout far beyond the deadline: only the deadline ends the wait; the client is
+    # imported first (it took 16 s at load average 15, all inside the deadline otherwise)
+    importlib.import_module("google.cloud.compute_v1")
     cfg = tmp_path / "aifinops.yaml"
     cfg.write_text("scan:\n  read_timeout: 120\n  max_attempts: 1\n")
     faulty_fake["kind"] = "hang"
-    args = ["--config", str(cfg), "scan", "-s", "gcp.compute", "--format", "json", "--timeout", "8"]
+    args = ["--config", str(cfg), "scan", "-s", "gcp.compute", "--format", "json", "--timeout", "4"]
     for project in [*GOOD, BAD]:
         args += ["--gcp-project", project]
     result = run_cli(runner, *args)
@@ -128,6 +131,6 @@ def test_scan_deadline_reports_the_hanging_project(faulty_fake, runner, tmp_path
     report = json.loads(result.stdout)
     bad = next(s for s in report["coverage"]["scopes"] if s["scope"] == f"project {BAD}")
     assert bad["status"] == "failed"
-    assert bad["message"].startswith("timed out: not finished within the 8 s scan deadline")
+    assert bad["message"].startswith("timed out: not finished within the 4 s scan deadline")
     got = {f["resource_name"]: f["monthly_cost_usd"] for f in report["findings"]}
     assert got == pytest.approx(EXPECTED)  # 85.00 + 8.80 from the two good projects

@@ -6,6 +6,7 @@ timed out. Faults are put in front of the local Kubernetes fake (demo/fakes/k8s.
 
 from __future__ import annotations
 
+import importlib
 import json
 import threading
 from collections.abc import Iterator
@@ -126,10 +127,12 @@ def test_one_faulty_cluster_is_its_context_line(faulty, runner, tmp_path, kind, 
 
 
 def test_scan_deadline_reports_the_hanging_context_not_the_scanner(faulty, runner, tmp_path):
-    # a read timeout far beyond the deadline: only the deadline ends the wait
+    # a read timeout far beyond the deadline: only the deadline ends the wait; the client is
+    # imported first, so the deadline is spent on the requests, not on the import
+    importlib.import_module("kubernetes.client")
     faulty.update(kind="hang", hang=60.0)
-    report = scan(runner, tmp_path, "scan:\n  read_timeout: 120\n  max_attempts: 1\n", "--timeout", "6")
-    check(report, "timed out: not finished within the 6 s scan deadline")
+    report = scan(runner, tmp_path, "scan:\n  read_timeout: 120\n  max_attempts: 1\n", "--timeout", "3")
+    check(report, "timed out: not finished within the 3 s scan deadline")
 
 
 def test_hanging_prometheus_of_one_context_is_partial(faulty, runner, tmp_path):
