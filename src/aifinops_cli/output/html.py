@@ -88,7 +88,8 @@ td code{overflow-wrap:anywhere}
 table.findings td.what{min-width:18em}
 table.summary{width:100%}.kv{display:inline-block;min-width:min(40%,100%)}
 table.summary th{font-weight:normal;color:#52606d}
-table.findings td.res{min-width:9em;max-width:20em;overflow-wrap:anywhere}table.findings td.what,table.findings td.fnd{overflow-wrap:anywhere}table.findings td.fnd{min-width:12em}
+table.findings td.res{min-width:9em;max-width:20em;overflow-wrap:anywhere}
+table.findings td.what,table.findings td.fnd{overflow-wrap:anywhere}table.findings td.fnd{min-width:12em}
 table.findings td.where{min-width:5em}.nw{white-space:nowrap}
 .sev{color:#fff;border-radius:4px;padding:1px 6px;font-size:.85em;white-space:nowrap}
 .muted{color:#7b8794}code{font-size:.9em;background:#f0f3f7;border-radius:3px;padding:0 3px}
