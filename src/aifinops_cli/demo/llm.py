@@ -39,6 +39,9 @@ SEED = 20261201
 # day), which is why those two carry the research GPU bill (economics allocation: team research).
 CUSTOMERS = ("acme", "globex", "initech", "umbrella", "hooli", "stark")
 RESEARCH_CUSTOMERS = ("globex", "initech")
+# the window's day 28, 02:00-02:40 UTC: early in the anomaly check's last 48 hours, where the
+# band is still narrow (it widens with every hour ahead of the history it learnt from)
+DEEP_DIVE_DAY, DEEP_DIVE_HOUR = 28, 2.0
 
 
 def demo_llm_config() -> dict[str, Any]:
@@ -319,11 +322,13 @@ def _anthropic_lines(g: _Gen) -> list[dict[str, Any]]:
             "tool error: search API returned 503, please retry",
             r,
         )
-    # the burn: one deep dive of 120 distinct long calls, far above the app's median session
-    t0 = g.at(12, 9.0)
+    # the burn: one deep dive of 120 distinct long calls, far above the app's median session,
+    # two days ago, all in one hour: inside the last 48 hours the spend-anomaly check looks at
+    # (rule llm-spend-anomaly, window 48 h after 72 h of history), so it is also an hourly spike
+    t0 = g.at(DEEP_DIVE_DAY, DEEP_DIVE_HOUR)
     for c in range(120):
         step(
-            t0 + timedelta(seconds=45 * c),
+            t0 + timedelta(seconds=20 * c),
             "sess-deep-dive",
             f"read source {c}",
             msg(f"msg_dd_{c}", sonnet, 120000, 1200),
