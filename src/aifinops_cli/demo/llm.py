@@ -46,7 +46,7 @@ DEEP_DIVE_DAY, DEEP_DIVE_HOUR = 28, 2.0
 
 def demo_llm_config() -> dict[str, Any]:
     """The `llm:` config section for the demo: monthly budgets a company would set, and a
-    self-hosted model's rate. research's run-rate ($1,511.85) passes its $1,500 budget by 0.8% (the
+    self-hosted model's rate. research's run-rate ($1,511.80) passes its $1,500 budget by 0.8% (the
     loop did it); support, cx and acme stay under theirs. (The overrun is kept under 1.4%: then
     the month-to-date spend, which depends on the day the demo runs, never passes the budget, and
     the finding's severity is the same every day.)"""
