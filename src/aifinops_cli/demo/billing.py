@@ -67,6 +67,23 @@ AI_LINES = tuple(
         95000.0 / 30,
     ),
 )
+# Not AI: the web team's app server in Oregon ships its nightly database dumps and logs to the
+# backup bucket in N. Virginia, 250 GB a day at $0.02/GB (billing-inter-region-egress; the AI
+# egress rule claims the ML flows of the templates)
+OTHER_LINES = (
+    (
+        "i-0demo0web01",
+        "web",
+        "USW2-USE1-AWS-Out-Bytes",
+        "$0.02 per GB - US West (Oregon) data transfer to US East (Northern Virginia)",
+        0.02,
+        "GB",
+        "us-west-2",
+        "Amazon Elastic Compute Cloud",
+        "Networking",
+        250.0,
+    ),
+)
 WAVE = (0.9, 0.95, 1.0, 1.05, 1.1)  # five days' levels, mean 1.0
 # a training run relaunched in a loop: five times the usual SageMaker hours on two days of the
 # window (the days after are back to normal; `aifinops forecast --demo` finds it as an anomaly)
@@ -129,7 +146,7 @@ def write_billing(root: Path, start: date, bedrock: list[BedrockDay]) -> list[st
         rows.append(row)
     for i in range(30):
         day = start + timedelta(days=i)
-        for res, team, usage, desc, price, unit, region, service, category, daily in AI_LINES:
+        for res, team, usage, desc, price, unit, region, service, category, daily in AI_LINES + OTHER_LINES:
             qty = daily * WAVE[(i * 2 + len(res)) % 5]
             if usage == SPIKE_LINE and i in SPIKE_DAYS:
                 qty *= SPIKE_FACTOR

@@ -1,7 +1,7 @@
 """The demo company's customers, plans and pricing what-ifs, for `scan --demo` and
 `aifinops economics --demo`.
 
-The customers are the ones the demo LLM logs bill (demo/llm.py: acme, globex, initech);
+The customers are the ones the demo LLM logs bill (demo/llm.py CUSTOMERS);
 `write_demo(dir)` regenerates the committed plans CSV under `demo/data/economics/`, and
 `demo_economics_config()` is the `economics:` config section the demo scans with.
 """
@@ -13,11 +13,19 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-# customer, plan, monthly_revenue (USD), included_allowance (standard-model requests a month)
+# customer, plan, monthly_revenue (USD), included_allowance (standard-model requests a month).
+# A B2B SaaS of about $290k a month selling document and support AI: four customers spend
+# 12-25% of their revenue on AI; globex (enterprise) and initech (growth) run the research agent
+# all day (demo/llm.py RESEARCH_CUSTOMERS) and carry the research GPU bill with it: globex at about
+# 80% of its revenue, initech above 100% (a negative margin), the two `economics-ai-cost-share`
+# findings by customer.
 PLANS = (
-    ("acme", "enterprise", 2500.0, 5000),
-    ("globex", "growth", 900.0, 2000),
-    ("initech", "starter", 300.0, 500),
+    ("acme", "enterprise", 60000.0, 8000),
+    ("globex", "enterprise", 90000.0, 8000),
+    ("stark", "enterprise", 48000.0, 8000),
+    ("umbrella", "growth", 36000.0, 5000),
+    ("hooli", "growth", 30000.0, 5000),
+    ("initech", "growth", 24000.0, 5000),
 )
 
 
@@ -36,9 +44,12 @@ def demo_economics_config() -> dict[str, Any]:
         # the ml-research GPU fleet in the demo billing export serves the research team
         "allocation": {"owners": {"ml-research": {"team": "research"}}},
         "pricing": {
+            # consumption: cost + 40%; outcome: $4 per successful session; hybrid: a $20k
+            # platform fee, $2 per standard request past the plan's allowance, $1.50 per
+            # premium-model request
             "margin_pct": 40,
-            "price_per_outcome": 0.5,
-            "hybrid": {"platform_fee": 200, "standard_overage": 0.02, "premium_action": 0.10},
+            "price_per_outcome": 4.0,
+            "hybrid": {"platform_fee": 20000, "standard_overage": 2.0, "premium_action": 1.5},
         },
         "caching": {"hit_share": 0.5},
         # an open model on the demo cluster's A100s (1.60/h, k8s demo) at a measured 2,500 tokens/s

@@ -24,7 +24,7 @@ import gzip
 import hashlib
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -33,12 +33,20 @@ from typing import Any
 ACCOUNT = "123456789012"
 BEDROCK_REGION = "us-east-1"
 SEED = 20261201
-CUSTOMERS = ("acme", "globex", "initech")
+# The demo company is a B2B SaaS selling document and support AI to six customers (their plans:
+# demo/economics.py). Every product feature's requests name the customer they serve; the
+# research agent is used by two of them only (their contract-review teams run deep research all
+# day), which is why those two carry the research GPU bill (economics allocation: team research).
+CUSTOMERS = ("acme", "globex", "initech", "umbrella", "hooli", "stark")
+RESEARCH_CUSTOMERS = ("globex", "initech")
+# the window's day 28, 02:00-02:40 UTC: early in the anomaly check's last 48 hours, where the
+# band is still narrow (it widens with every hour ahead of the history it learnt from)
+DEEP_DIVE_DAY, DEEP_DIVE_HOUR = 28, 2.0
 
 
 def demo_llm_config() -> dict[str, Any]:
     """The `llm:` config section for the demo: monthly budgets a company would set, and a
-    self-hosted model's rate. research's run-rate ($1,511.85) passes its $1,500 budget by 0.8% (the
+    self-hosted model's rate. research's run-rate ($1,511.80) passes its $1,500 budget by 0.8% (the
     loop did it); support, cx and acme stay under theirs. (The overrun is kept under 1.4%: then
     the month-to-date spend, which depends on the day the demo runs, never passes the budget, and
     the finding's severity is the same every day.)"""
@@ -47,7 +55,10 @@ def demo_llm_config() -> dict[str, Any]:
             "team": {"research": 1500.0, "support": 1000.0, "cx": 2500.0},
             "customer": {"acme": 1000.0},
         },
-        "key_aliases": {"analytics-key": {"team": "analytics", "app": "weekly-report"}},
+        "key_aliases": {
+            "analytics-key": {"team": "analytics", "app": "weekly-report"},
+            "growth-key": {"team": "growth", "app": "campaign-writer"},  # customers' campaign drafts
+        },
         "prices": [
             {
                 "model": "acme-llama-70b",
@@ -69,6 +80,8 @@ class _Gen:
     rng: random.Random
     start: datetime
     end: datetime
+    # customers are drawn from their own stream, so who is billed never moves a token count
+    crng: random.Random = field(default_factory=lambda: random.Random(SEED + 1))
 
     def times(self, n: int) -> list[datetime]:
         span = (self.end - self.start).total_seconds()
@@ -77,8 +90,8 @@ class _Gen:
     def at(self, day: int, hour: float) -> datetime:
         return self.start + timedelta(days=day, hours=hour)
 
-    def customer(self) -> str:
-        return self.rng.choice(CUSTOMERS)
+    def customer(self, pool: tuple[str, ...] = CUSTOMERS) -> str:
+        return self.crng.choice(pool)
 
 
 def _chat(
@@ -167,6 +180,7 @@ def _openai_lines(g: _Gen) -> list[Any]:
     meta = {"team": "data", "app": "contract-ingest", "feature": "clause-extraction"}
     for t in g.times(600):
         n += 1
+        meta = {**meta, "customer": g.customer()}
         msgs = [{"role": "user", "content": f"Extract the termination clauses of contract C-{n}."}]
         usage = _chat(f"c-ct{n}", t, "o1-2024-12-17", rng.randint(30000, 50000), 3000, reasoning=2400)
         out.append(rec(t, meta, "o1", msgs, usage, latency_ms=rng.randint(40000, 80000)))
@@ -176,6 +190,7 @@ def _openai_lines(g: _Gen) -> list[Any]:
         msgs = [
             {"role": "user", "content": f"Extract the termination clauses of the master agreement MSA-{day}."}
         ]
+        meta = {**meta, "customer": g.customer()}  # one customer's agreement, retried
         for a in range(60):
             n += 1
             t = base + timedelta(seconds=3 * a)
@@ -202,7 +217,12 @@ def _openai_lines(g: _Gen) -> list[Any]:
         out.append(
             {
                 "timestamp": _iso(t),
-                "metadata": {"team": "search", "app": "search-summarizer", "feature": "summaries"},
+                "metadata": {
+                    "team": "search",
+                    "app": "search-summarizer",
+                    "feature": "summaries",
+                    "customer": g.customer(),
+                },
                 "request": {"model": "o3", "input": f"Analyze these 20 results step by step #{n}"},
                 "response": {
                     "id": f"resp_{n}",
@@ -270,13 +290,17 @@ def _anthropic_lines(g: _Gen) -> list[dict[str, Any]]:
     )
     tools = [{"name": "web_search"}]
 
+    sessions: dict[str, str] = {}  # session -> the customer it researches for
+
     def step(t: datetime, sid: str, text: str, response: dict[str, Any]) -> None:
         msgs = [{"role": "user", "content": f"Research question {sid}"}, {"role": "user", "content": text}]
+        if sid not in sessions:
+            sessions[sid] = g.customer(RESEARCH_CUSTOMERS)
         out.append(
             {
                 "timestamp": _iso(t),
                 "session_id": sid,
-                "metadata": research,
+                "metadata": {**research, "customer": sessions[sid]},
                 "request": {"model": "claude-sonnet-4-5", "messages": msgs, "tools": tools},
                 "response": response,
             }
@@ -298,11 +322,13 @@ def _anthropic_lines(g: _Gen) -> list[dict[str, Any]]:
             "tool error: search API returned 503, please retry",
             r,
         )
-    # the burn: one deep dive of 120 distinct long calls, far above the app's median session
-    t0 = g.at(12, 9.0)
+    # the burn: one deep dive of 120 distinct long calls, far above the app's median session,
+    # two days ago, all in one hour: inside the last 48 hours the spend-anomaly check looks at
+    # (rule llm-spend-anomaly, window 48 h after 72 h of history), so it is also an hourly spike
+    t0 = g.at(DEEP_DIVE_DAY, DEEP_DIVE_HOUR)
     for c in range(120):
         step(
-            t0 + timedelta(seconds=45 * c),
+            t0 + timedelta(seconds=20 * c),
             "sess-deep-dive",
             f"read source {c}",
             msg(f"msg_dd_{c}", sonnet, 120000, 1200),
@@ -390,7 +416,8 @@ def _litellm_rows(g: _Gen) -> list[dict[str, Any]]:
                 "request_tags": "[]",
                 "team_id": team,
                 "organization_id": "",
-                "end_user": rng.choice([*CUSTOMERS, ""]),
+                # the engineering copilot is internal; the other keys serve customers' requests
+                "end_user": "" if alias == "eng-copilot-key" else g.customer((*CUSTOMERS, "")),
                 "requester_ip_address": "",
                 "messages": "{}",
                 "response": "{}",
@@ -449,7 +476,7 @@ def _bedrock_lines(g: _Gen) -> list[dict[str, Any]]:
                 },
             }
             if meta:
-                rec["requestMetadata"] = meta
+                rec["requestMetadata"] = {**meta, "customer": g.customer()}
             out.append(rec)
     out.sort(key=lambda r: r["timestamp"])
     return out
