@@ -7,6 +7,8 @@ before any work: a bad value is one line and exit 2.
       outcomes:
         rule: status                # status: a session succeeds when its last request is ok
         file: outcomes.csv          # rule file: id,outcome (session, trace or lone request ids)
+        tools: [submit_order, "finish*"]  # rule tool: the last tool the session called matches a glob
+        success_values: [success, "true"] # rule metadata: the last `outcome` value logged is one of these
       allocation:
         owners: {ml-research: {team: research}, search: {app: search}}  # owner tag -> unit
         shared: [{name: vector-db, monthly_usd: 400, app: search}]         # lines of your own
@@ -29,7 +31,21 @@ from aifinops_cli.errors import AifinopsError
 
 UNITS = ("customer", "feature", "app", "team")
 KEYS = ("revenue", "stripe_invoices", "outcomes", "allocation", "pricing", "caching", "self_hosted")
-OUTCOME_RULES = ("status", "file")
+OUTCOME_RULES = ("status", "file", "tool", "metadata")
+# rule `metadata`: the values of the logged `outcome` attribute (scanners/llm/formats/core.py
+# DEFAULT_ATTRIBUTE_KEYS, config llm.attribute_keys.outcome) that mean success, compared lower-case
+SUCCESS_VALUES = (
+    "success",
+    "succeeded",
+    "successful",
+    "ok",
+    "true",
+    "1",
+    "pass",
+    "passed",
+    "resolved",
+    "completed",
+)
 
 
 class EconomicsError(AifinopsError):
@@ -61,6 +77,8 @@ class EconomicsSettings:
     stripe_invoices: str | None = None
     outcome_rule: str = "status"
     outcomes_file: str | None = None
+    outcome_tools: tuple[str, ...] = ()  # rule tool: globs on the last tool name
+    success_values: tuple[str, ...] = SUCCESS_VALUES  # rule metadata
     owners: dict[str, dict[str, str]] = field(default_factory=dict)
     shared: tuple[dict[str, Any], ...] = ()
     margin_pct: float = 50.0
@@ -91,6 +109,19 @@ def _mapping(where: str, value: Any, keys: tuple[str, ...]) -> dict[str, Any]:
     return value
 
 
+def _strings(where: str, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str | int | float) and not isinstance(value, bool) else value
+    if (
+        isinstance(value, bool)
+        or not isinstance(items, list)
+        or not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in items)
+    ):
+        raise EconomicsError(f"config economics.{where}: expected a list of names")
+    return tuple(str(v) for v in items)
+
+
 def parse(section: dict[str, Any], flags: dict[str, Any] | None = None) -> EconomicsSettings:
     """The section with the command's flags over it (a flag that is None is not given)."""
     s = dict(_mapping("", section, KEYS)) if section else {}
@@ -100,7 +131,7 @@ def parse(section: dict[str, Any], flags: dict[str, Any] | None = None) -> Econo
     for k in ("revenue", "stripe_invoices"):
         if s.get(k) is not None and not isinstance(s[k], str):
             raise EconomicsError(f"config economics.{k}: expected a file path")
-    outcomes = _mapping("outcomes", s.get("outcomes"), ("rule", "file"))
+    outcomes = _mapping("outcomes", s.get("outcomes"), ("rule", "file", "tools", "success_values"))
     rule = str(outcomes.get("rule", "file" if outcomes.get("file") else "status"))
     if rule not in OUTCOME_RULES:
         raise EconomicsError(
@@ -108,6 +139,13 @@ def parse(section: dict[str, Any], flags: dict[str, Any] | None = None) -> Econo
         )
     if rule == "file" and not outcomes.get("file"):
         raise EconomicsError("config economics.outcomes.file: rule 'file' needs an outcomes CSV (id,outcome)")
+    tools = _strings("outcomes.tools", outcomes.get("tools"))
+    if rule == "tool" and not tools:
+        raise EconomicsError(
+            "config economics.outcomes.tools: rule 'tool' needs the tool names (globs) that end a "
+            "successful session, e.g. [submit_order]"
+        )
+    values = _strings("outcomes.success_values", outcomes.get("success_values"))
     alloc = _mapping("allocation", s.get("allocation"), ("owners", "shared"))
     owners: dict[str, dict[str, str]] = {}
     for owner, target in (alloc.get("owners") or {}).items():
@@ -166,6 +204,8 @@ def parse(section: dict[str, Any], flags: dict[str, Any] | None = None) -> Econo
         stripe_invoices=s.get("stripe_invoices"),
         outcome_rule=rule,
         outcomes_file=outcomes.get("file"),
+        outcome_tools=tools,
+        success_values=tuple(v.lower() for v in values) if values else SUCCESS_VALUES,
         owners=owners,
         shared=tuple(shared),
         margin_pct=_number("pricing.margin_pct", pricing.get("margin_pct", 50.0), -100.0),
