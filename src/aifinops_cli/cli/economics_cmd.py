@@ -38,7 +38,14 @@ def prepare(config: Config, flags: dict[str, Any] | None = None) -> EconomicsSet
         return None
     try:
         settings = parse(section, given)
-        for path in (settings.revenue, settings.stripe_invoices, settings.outcomes_file):
+        meter = settings.openmeter[0] if settings.openmeter else None
+        for path in (
+            settings.revenue,
+            settings.stripe_invoices,
+            settings.lago_invoices,
+            meter,
+            settings.outcomes_file,
+        ):
             if path and not Path(path).is_file():
                 raise EconomicsError(f"{path}: no such file")
     except EconomicsError as exc:
@@ -80,6 +87,12 @@ def economics(
     ] = None,
     stripe_invoices: Annotated[
         str | None, typer.Option("--stripe-invoices", help="A Stripe Dashboard invoices export (CSV).")
+    ] = None,
+    lago_invoices: Annotated[
+        str | None,
+        typer.Option(
+            "--lago-invoices", help="Lago invoice objects (GET /api/v1/invoices) as JSON, or a CSV."
+        ),
     ] = None,
     outcomes: Annotated[
         str | None,
@@ -128,6 +141,7 @@ def economics(
     flags = {
         "revenue": revenue,
         "stripe_invoices": stripe_invoices,
+        "lago_invoices": lago_invoices,
         "outcomes": {"file": outcomes} if outcomes else None,
         "pricing": (
             {

@@ -439,7 +439,9 @@ def _rule_text(s: EconomicsSettings) -> str:
 def build(usage: UsageRollup, settings: EconomicsSettings, report: Report | None = None) -> dict[str, Any]:
     """The economics section of a report, from the LLM usage rollup and (optionally) the rest of
     the report (billing export, infrastructure findings) for the shared costs."""
-    book = load_revenue(settings.revenue, settings.stripe_invoices)
+    book = load_revenue(
+        settings.revenue, settings.stripe_invoices, settings.lago_invoices, settings.openmeter
+    )
     f = usage.monthly_factor
     con = duckdb.connect(":memory:")
     try:

@@ -4,6 +4,8 @@ before any work: a bad value is one line and exit 2.
     economics:
       revenue: plans.csv            # customer, plan, monthly_revenue, included_allowance
       stripe_invoices: invoices.csv # a Stripe Dashboard invoices export (economics/revenue.py)
+      lago_invoices: invoices.json  # Lago invoice objects (GET /api/v1/invoices), JSON or CSV
+      openmeter: {file: usage.json, unit_price_usd: 0.002}  # an OpenMeter meter query x your price
       outcomes:
         rule: status                # status: a session succeeds when its last request is ok
         file: outcomes.csv          # rule file: id,outcome (session, trace or lone request ids)
@@ -30,7 +32,17 @@ from typing import Any
 from aifinops_cli.errors import AifinopsError
 
 UNITS = ("customer", "feature", "app", "team")
-KEYS = ("revenue", "stripe_invoices", "outcomes", "allocation", "pricing", "caching", "self_hosted")
+KEYS = (
+    "revenue",
+    "stripe_invoices",
+    "lago_invoices",
+    "openmeter",
+    "outcomes",
+    "allocation",
+    "pricing",
+    "caching",
+    "self_hosted",
+)
 OUTCOME_RULES = ("status", "file", "tool", "metadata")
 # rule `metadata`: the values of the logged `outcome` attribute (scanners/llm/formats/core.py
 # DEFAULT_ATTRIBUTE_KEYS, config llm.attribute_keys.outcome) that mean success, compared lower-case
@@ -75,6 +87,8 @@ class SelfHosted:
 class EconomicsSettings:
     revenue: str | None = None
     stripe_invoices: str | None = None
+    lago_invoices: str | None = None
+    openmeter: tuple[str, float] | None = None  # (meter query file, USD per unit of usage)
     outcome_rule: str = "status"
     outcomes_file: str | None = None
     outcome_tools: tuple[str, ...] = ()  # rule tool: globs on the last tool name
@@ -128,9 +142,22 @@ def parse(section: dict[str, Any], flags: dict[str, Any] | None = None) -> Econo
     for k, v in (flags or {}).items():
         if v is not None:
             s[k] = v
-    for k in ("revenue", "stripe_invoices"):
+    for k in ("revenue", "stripe_invoices", "lago_invoices"):
         if s.get(k) is not None and not isinstance(s[k], str):
             raise EconomicsError(f"config economics.{k}: expected a file path")
+    meter = _mapping("openmeter", s.get("openmeter"), ("file", "unit_price_usd"))
+    openmeter = None
+    if meter:
+        if not isinstance(meter.get("file"), str) or not meter["file"]:
+            raise EconomicsError(
+                "config economics.openmeter.file: expected a file path (a meter query export)"
+            )
+        if "unit_price_usd" not in meter:
+            raise EconomicsError(
+                "config economics.openmeter.unit_price_usd: OpenMeter meters usage, not money: "
+                "give the USD you charge per unit"
+            )
+        openmeter = (meter["file"], _number("openmeter.unit_price_usd", meter["unit_price_usd"]))
     outcomes = _mapping("outcomes", s.get("outcomes"), ("rule", "file", "tools", "success_values"))
     rule = str(outcomes.get("rule", "file" if outcomes.get("file") else "status"))
     if rule not in OUTCOME_RULES:
@@ -202,6 +229,8 @@ def parse(section: dict[str, Any], flags: dict[str, Any] | None = None) -> Econo
     return EconomicsSettings(
         revenue=s.get("revenue"),
         stripe_invoices=s.get("stripe_invoices"),
+        lago_invoices=s.get("lago_invoices"),
+        openmeter=openmeter,
         outcome_rule=rule,
         outcomes_file=outcomes.get("file"),
         outcome_tools=tools,
