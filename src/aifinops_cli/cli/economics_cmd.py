@@ -26,7 +26,7 @@ from aifinops_cli.output.markdown import economics_markdown
 from aifinops_cli.output.table import print_economics
 from aifinops_cli.pricing.catalog import catalog_from_config
 
-FORMATS = ("table", "json", "markdown")
+FORMATS = ("table", "json", "markdown", "csv")  # csv: the rows of `scan --format economics-csv`
 
 
 def prepare(config: Config, flags: dict[str, Any] | None = None) -> EconomicsSettings | None:
@@ -110,7 +110,9 @@ def economics(
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Override a rule parameter: RULE_ID.PARAM=VALUE.")
     ] = None,
-    output_format: Annotated[str, typer.Option("--format", "-f", help="table, json or markdown.")] = "table",
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="table, json, markdown or csv.")
+    ] = "table",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
@@ -190,6 +192,10 @@ def economics(
         )
     elif output_format == "markdown":
         text = economics_markdown(section)
+    elif output_format == "csv":
+        from aifinops_cli.output.csv_format import EconomicsCsvFormatter
+
+        text = EconomicsCsvFormatter().render(report).rstrip("\n")
     else:
         if output is None:
             print_economics(stdout_console(opts), section)
