@@ -271,7 +271,7 @@ def test_findings_are_infrastructure_without_a_billing_export(usage, econ_dir):
         ({"caching": {"hit_share": 1.5}}, "config economics.caching.hit_share: 1.5 must be from 0 to 1"),
         (
             {"outcomes": {"rule": "vibes"}},
-            "config economics.outcomes.rule: 'vibes' is not one of status, file",
+            "config economics.outcomes.rule: 'vibes' is not one of status, file, tool, metadata",
         ),
         ({"revenu": "x.csv"}, "config economics.revenu: unknown setting"),
         (

@@ -127,3 +127,35 @@ def test_baseline_applies_to_unit_economics_findings(runner, econ_dir, cfg, tmp_
     again = run_cli(runner, *args, "--baseline", str(first), "--fail-on", "low")
     econ = [f for f in json.loads(again.stdout)["findings"] if f["category"] == "unit-economics"]
     assert {f["status"] for f in econ} == {"known"}
+
+
+def test_economics_csv_from_both_commands(runner, econ_dir, cfg, tmp_path):
+    import csv
+    import io
+
+    lago = Path(__file__).parent / "data" / "lago_invoices.json"
+    result = run_cli(
+        runner,
+        "-c", str(cfg), "economics", "--llm-logs", str(econ_dir / "requests.csv"),
+        "--lago-invoices", str(lago), "--format", "csv",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = {(r["section"], r["name"]): r for r in csv.DictReader(io.StringIO(result.stdout))}
+    acme = rows[("customer", "acme")]
+    # Lago: acme (2,000 + 1,000 cents) / 100 over 2 months = 15.00; cost 0.60 + 6.00 = 6.60: 8.40
+    assert float(acme["monthly_revenue_usd"]) == pytest.approx(15.00)
+    assert float(acme["gross_margin_usd"]) == pytest.approx(8.40)
+    out = tmp_path / "out"
+    result = run_cli(
+        runner,
+        "-c", str(cfg), "-q", "scan", "--llm-logs", str(econ_dir / "requests.csv"),
+        "--revenue", str(econ_dir / "plans.csv"), "--format", "csv,economics-csv", "--output-dir", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = (out / "aifinops-report.economics.csv").read_text()
+    scan_rows = {(r["section"], r["name"]): r for r in csv.DictReader(io.StringIO(text))}
+    # plans.csv: acme pays 20.00, margin 20.00 - 6.60 = 13.40
+    assert float(scan_rows[("customer", "acme")]["gross_margin_usd"]) == pytest.approx(13.40)
+    assert float(scan_rows[("allocation", "gpu-pool")]["monthly_usd"]) == pytest.approx(14.0)
+    findings = (out / "aifinops-report.csv").read_text().splitlines()[0]
+    assert findings.startswith("fingerprint,rule_id,")  # the findings CSV keeps its header

@@ -21,7 +21,7 @@ LOG = ROOT / "tests" / "data" / "llm" / "openai_chat.jsonl"  # one OpenAI chat c
 def test_builtin_formats_come_from_the_pyproject_entry_points():
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"][GROUP]
     found = formatters()
-    builtin = ["csv", "html", "json", "junit", "markdown", "openmetrics", "table"]
+    builtin = ["csv", "economics-csv", "html", "json", "junit", "markdown", "openmetrics", "table"]
     assert sorted(declared) == list(found) == builtin
     for name, cls in found.items():
         assert issubclass(cls, Formatter) and cls.name == name
@@ -29,6 +29,7 @@ def test_builtin_formats_come_from_the_pyproject_entry_points():
     # the file names --output-dir writes: aifinops-report.<extension>
     assert {n: c.extension for n, c in found.items()} == {
         "csv": "csv",
+        "economics-csv": "economics.csv",
         "html": "html",
         "json": "json",
         "junit": "xml",

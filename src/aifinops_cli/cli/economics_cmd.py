@@ -26,7 +26,7 @@ from aifinops_cli.output.markdown import economics_markdown
 from aifinops_cli.output.table import print_economics
 from aifinops_cli.pricing.catalog import catalog_from_config
 
-FORMATS = ("table", "json", "markdown")
+FORMATS = ("table", "json", "markdown", "csv")  # csv: the rows of `scan --format economics-csv`
 
 
 def prepare(config: Config, flags: dict[str, Any] | None = None) -> EconomicsSettings | None:
@@ -38,7 +38,14 @@ def prepare(config: Config, flags: dict[str, Any] | None = None) -> EconomicsSet
         return None
     try:
         settings = parse(section, given)
-        for path in (settings.revenue, settings.stripe_invoices, settings.outcomes_file):
+        meter = settings.openmeter[0] if settings.openmeter else None
+        for path in (
+            settings.revenue,
+            settings.stripe_invoices,
+            settings.lago_invoices,
+            meter,
+            settings.outcomes_file,
+        ):
             if path and not Path(path).is_file():
                 raise EconomicsError(f"{path}: no such file")
     except EconomicsError as exc:
@@ -81,6 +88,12 @@ def economics(
     stripe_invoices: Annotated[
         str | None, typer.Option("--stripe-invoices", help="A Stripe Dashboard invoices export (CSV).")
     ] = None,
+    lago_invoices: Annotated[
+        str | None,
+        typer.Option(
+            "--lago-invoices", help="Lago invoice objects (GET /api/v1/invoices) as JSON, or a CSV."
+        ),
+    ] = None,
     outcomes: Annotated[
         str | None,
         typer.Option("--outcomes", help="Outcomes CSV (id,outcome): which sessions succeeded."),
@@ -97,7 +110,9 @@ def economics(
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Override a rule parameter: RULE_ID.PARAM=VALUE.")
     ] = None,
-    output_format: Annotated[str, typer.Option("--format", "-f", help="table, json or markdown.")] = "table",
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="table, json, markdown or csv.")
+    ] = "table",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
@@ -128,6 +143,7 @@ def economics(
     flags = {
         "revenue": revenue,
         "stripe_invoices": stripe_invoices,
+        "lago_invoices": lago_invoices,
         "outcomes": {"file": outcomes} if outcomes else None,
         "pricing": (
             {
@@ -176,6 +192,10 @@ def economics(
         )
     elif output_format == "markdown":
         text = economics_markdown(section)
+    elif output_format == "csv":
+        from aifinops_cli.output.csv_format import EconomicsCsvFormatter
+
+        text = EconomicsCsvFormatter().render(report).rstrip("\n")
     else:
         if output is None:
             print_economics(stdout_console(opts), section)

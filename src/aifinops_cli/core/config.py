@@ -42,6 +42,8 @@ PATH_KEYS: tuple[tuple[str, ...], ...] = (
     ("billing", "ai_services"),
     ("economics", "revenue"),
     ("economics", "stripe_invoices"),
+    ("economics", "lago_invoices"),
+    ("economics", "openmeter", "file"),
     ("economics", "outcomes", "file"),
 )
 

@@ -64,12 +64,29 @@ SELECT s.session, coalesce(bool_or(o.id IS NOT NULL), false) AS success
 FROM (SELECT session, unnest(list_distinct(flatten(list(coalesce(session_ids, []) || [session]))))
       AS id FROM u GROUP BY session) s
 LEFT JOIN ok_ids o ON o.id = s.id GROUP BY s.session""")
+    elif settings.outcome_rule == "tool":  # the last tool the session called is a success tool
+        globs = " OR ".join(f"t GLOB {_lit(g.lower())}" for g in settings.outcome_tools)
+        con.execute(
+            f"CREATE TABLE sess AS SELECT session, coalesce({globs}, false) AS success FROM "
+            "(SELECT session, lower(arg_max(last_tool, last_tool_ts)) AS t FROM u GROUP BY session)"
+        )
+    elif settings.outcome_rule == "metadata":  # the last `outcome` value logged means success
+        con.execute(
+            "CREATE TABLE sess AS SELECT session, coalesce(list_contains(?::VARCHAR[], v), false) AS success "
+            "FROM (SELECT session, lower(trim(arg_max(last_outcome, last_outcome_ts))) AS v "
+            "FROM u GROUP BY session)",
+            [list(settings.success_values)],
+        )
     else:  # status: the session's last request (by time) came back ok
         con.execute(
             "CREATE TABLE sess AS SELECT session, arg_max(last_status, last_ts) = 'ok' AS success "
             "FROM u GROUP BY session"
         )
     return notes
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _allocate(
@@ -409,10 +426,22 @@ def observations(section: dict[str, Any]) -> list[Observation]:
     return out
 
 
+def _rule_text(s: EconomicsSettings) -> str:
+    if s.outcome_rule == "file":
+        return f" ({s.outcomes_file})"
+    if s.outcome_rule == "tool":
+        return f": the last tool the session called is {' or '.join(s.outcome_tools)}"
+    if s.outcome_rule == "metadata":
+        return f": the last outcome value logged is {' or '.join(s.success_values)}"
+    return ": the session's last request is ok"
+
+
 def build(usage: UsageRollup, settings: EconomicsSettings, report: Report | None = None) -> dict[str, Any]:
     """The economics section of a report, from the LLM usage rollup and (optionally) the rest of
     the report (billing export, infrastructure findings) for the shared costs."""
-    book = load_revenue(settings.revenue, settings.stripe_invoices)
+    book = load_revenue(
+        settings.revenue, settings.stripe_invoices, settings.lago_invoices, settings.openmeter
+    )
     f = usage.monthly_factor
     con = duckdb.connect(":memory:")
     try:
@@ -441,12 +470,7 @@ def build(usage: UsageRollup, settings: EconomicsSettings, report: Report | None
             "monthly_factor": _r(f, 6),
         },
         "sources": {"usage": usage.source, "prices": usage.price_source, "revenue": book.sources},
-        "outcome_rule": settings.outcome_rule
-        + (
-            f" ({settings.outcomes_file})"
-            if settings.outcome_rule == "file"
-            else ": the session's last request is ok"
-        ),
+        "outcome_rule": settings.outcome_rule + _rule_text(settings),
         "totals": {
             "token_cost_usd": _r(token),
             "infra_cost_usd": _r(infra),

@@ -4,9 +4,13 @@ before any work: a bad value is one line and exit 2.
     economics:
       revenue: plans.csv            # customer, plan, monthly_revenue, included_allowance
       stripe_invoices: invoices.csv # a Stripe Dashboard invoices export (economics/revenue.py)
+      lago_invoices: invoices.json  # Lago invoice objects (GET /api/v1/invoices), JSON or CSV
+      openmeter: {file: usage.json, unit_price_usd: 0.002}  # an OpenMeter meter query x your price
       outcomes:
         rule: status                # status: a session succeeds when its last request is ok
         file: outcomes.csv          # rule file: id,outcome (session, trace or lone request ids)
+        tools: [submit_order, "finish*"]  # rule tool: the last tool the session called matches a glob
+        success_values: [success, "true"] # rule metadata: the last `outcome` value logged is one of these
       allocation:
         owners: {ml-research: {team: research}, search: {app: search}}  # owner tag -> unit
         shared: [{name: vector-db, monthly_usd: 400, app: search}]         # lines of your own
@@ -28,8 +32,32 @@ from typing import Any
 from aifinops_cli.errors import AifinopsError
 
 UNITS = ("customer", "feature", "app", "team")
-KEYS = ("revenue", "stripe_invoices", "outcomes", "allocation", "pricing", "caching", "self_hosted")
-OUTCOME_RULES = ("status", "file")
+KEYS = (
+    "revenue",
+    "stripe_invoices",
+    "lago_invoices",
+    "openmeter",
+    "outcomes",
+    "allocation",
+    "pricing",
+    "caching",
+    "self_hosted",
+)
+OUTCOME_RULES = ("status", "file", "tool", "metadata")
+# rule `metadata`: the values of the logged `outcome` attribute (scanners/llm/formats/core.py
+# DEFAULT_ATTRIBUTE_KEYS, config llm.attribute_keys.outcome) that mean success, compared lower-case
+SUCCESS_VALUES = (
+    "success",
+    "succeeded",
+    "successful",
+    "ok",
+    "true",
+    "1",
+    "pass",
+    "passed",
+    "resolved",
+    "completed",
+)
 
 
 class EconomicsError(AifinopsError):
@@ -59,8 +87,12 @@ class SelfHosted:
 class EconomicsSettings:
     revenue: str | None = None
     stripe_invoices: str | None = None
+    lago_invoices: str | None = None
+    openmeter: tuple[str, float] | None = None  # (meter query file, USD per unit of usage)
     outcome_rule: str = "status"
     outcomes_file: str | None = None
+    outcome_tools: tuple[str, ...] = ()  # rule tool: globs on the last tool name
+    success_values: tuple[str, ...] = SUCCESS_VALUES  # rule metadata
     owners: dict[str, dict[str, str]] = field(default_factory=dict)
     shared: tuple[dict[str, Any], ...] = ()
     margin_pct: float = 50.0
@@ -91,16 +123,42 @@ def _mapping(where: str, value: Any, keys: tuple[str, ...]) -> dict[str, Any]:
     return value
 
 
+def _strings(where: str, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str | int | float) and not isinstance(value, bool) else value
+    if (
+        isinstance(value, bool)
+        or not isinstance(items, list)
+        or not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in items)
+    ):
+        raise EconomicsError(f"config economics.{where}: expected a list of names")
+    return tuple(str(v) for v in items)
+
+
 def parse(section: dict[str, Any], flags: dict[str, Any] | None = None) -> EconomicsSettings:
     """The section with the command's flags over it (a flag that is None is not given)."""
     s = dict(_mapping("", section, KEYS)) if section else {}
     for k, v in (flags or {}).items():
         if v is not None:
             s[k] = v
-    for k in ("revenue", "stripe_invoices"):
+    for k in ("revenue", "stripe_invoices", "lago_invoices"):
         if s.get(k) is not None and not isinstance(s[k], str):
             raise EconomicsError(f"config economics.{k}: expected a file path")
-    outcomes = _mapping("outcomes", s.get("outcomes"), ("rule", "file"))
+    meter = _mapping("openmeter", s.get("openmeter"), ("file", "unit_price_usd"))
+    openmeter = None
+    if meter:
+        if not isinstance(meter.get("file"), str) or not meter["file"]:
+            raise EconomicsError(
+                "config economics.openmeter.file: expected a file path (a meter query export)"
+            )
+        if "unit_price_usd" not in meter:
+            raise EconomicsError(
+                "config economics.openmeter.unit_price_usd: OpenMeter meters usage, not money: "
+                "give the USD you charge per unit"
+            )
+        openmeter = (meter["file"], _number("openmeter.unit_price_usd", meter["unit_price_usd"]))
+    outcomes = _mapping("outcomes", s.get("outcomes"), ("rule", "file", "tools", "success_values"))
     rule = str(outcomes.get("rule", "file" if outcomes.get("file") else "status"))
     if rule not in OUTCOME_RULES:
         raise EconomicsError(
@@ -108,6 +166,13 @@ def parse(section: dict[str, Any], flags: dict[str, Any] | None = None) -> Econo
         )
     if rule == "file" and not outcomes.get("file"):
         raise EconomicsError("config economics.outcomes.file: rule 'file' needs an outcomes CSV (id,outcome)")
+    tools = _strings("outcomes.tools", outcomes.get("tools"))
+    if rule == "tool" and not tools:
+        raise EconomicsError(
+            "config economics.outcomes.tools: rule 'tool' needs the tool names (globs) that end a "
+            "successful session, e.g. [submit_order]"
+        )
+    values = _strings("outcomes.success_values", outcomes.get("success_values"))
     alloc = _mapping("allocation", s.get("allocation"), ("owners", "shared"))
     owners: dict[str, dict[str, str]] = {}
     for owner, target in (alloc.get("owners") or {}).items():
@@ -164,8 +229,12 @@ def parse(section: dict[str, Any], flags: dict[str, Any] | None = None) -> Econo
     return EconomicsSettings(
         revenue=s.get("revenue"),
         stripe_invoices=s.get("stripe_invoices"),
+        lago_invoices=s.get("lago_invoices"),
+        openmeter=openmeter,
         outcome_rule=rule,
         outcomes_file=outcomes.get("file"),
+        outcome_tools=tools,
+        success_values=tuple(v.lower() for v in values) if values else SUCCESS_VALUES,
         owners=owners,
         shared=tuple(shared),
         margin_pct=_number("pricing.margin_pct", pricing.get("margin_pct", 50.0), -100.0),

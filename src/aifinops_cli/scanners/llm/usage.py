@@ -40,13 +40,17 @@ USAGE_COLUMNS = (
     "last_ts",
     "last_status",
     "session_ids",
+    "last_outcome",
+    "last_outcome_ts",
+    "last_tool",
+    "last_tool_ts",
 )
 
 _SQL = """
 WITH r AS (
   SELECT coalesce(session_id, trace_id, request_id, 'line:' || part || ':' || line_no) AS session,
     customer, feature, app, team, coalesce(provider, '') AS provider, model, status, ts, ord, cost,
-    input_tokens, cached_input_tokens, output_tokens,
+    input_tokens, cached_input_tokens, output_tokens, outcome, tool_name,
     CASE WHEN p_in IS NULL THEN 0.0
          ELSE greatest(input_tokens - coalesce(cached_input_tokens, 0) - coalesce(cache_write_tokens, 0), 0)
               * greatest(p_in - coalesce(p_cached, p_in), 0) / 1e6 END AS cache_saving,
@@ -67,13 +71,18 @@ WITH r AS (
     max(ts) AS last_ts, arg_max(status, ord) AS last_status,
     -- the other ids an outcomes file may name the session by: its traces (not every request's
     -- id: a list per request would cost more than the rest of the rollup)
-    list(DISTINCT trace_id) FILTER (trace_id IS NOT NULL AND trace_id <> session) AS session_ids
+    list(DISTINCT trace_id) FILTER (trace_id IS NOT NULL AND trace_id <> session) AS session_ids,
+    -- the outcome rules `metadata` and `tool`: the last value logged, and the last tool called
+    arg_max(outcome, ord) FILTER (outcome IS NOT NULL) AS last_outcome,
+    max(ts) FILTER (outcome IS NOT NULL) AS last_outcome_ts,
+    arg_max(tool_name, ord) FILTER (tool_name IS NOT NULL) AS last_tool,
+    max(ts) FILTER (tool_name IS NOT NULL) AS last_tool_ts
   FROM r GROUP BY ALL
 )
 SELECT g.session, g.customer, g.feature, g.app, g.team, g.provider, g.model,
   c.cheaper_model IS NOT NULL AS premium, c.cheaper_model, g.requests, g.errors, g.unpriced_requests,
   g.cost, c.cheaper_cost, g.cache_saving_max, g.input_tokens, g.cached_input_tokens, g.output_tokens,
-  g.last_ts, g.last_status, g.session_ids
+  g.last_ts, g.last_status, g.session_ids, g.last_outcome, g.last_outcome_ts, g.last_tool, g.last_tool_ts
 FROM g LEFT JOIN cheap c
   ON c.session = g.session AND c.model = g.model AND c.provider = g.provider
   AND c.customer IS NOT DISTINCT FROM g.customer AND c.feature IS NOT DISTINCT FROM g.feature

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aifinops_cli.scanners.llm.formats.core import Extract, Format, Spec, register, reply_hash
+from aifinops_cli.scanners.llm.formats.core import Extract, Format, Spec, last_name, register, reply_hash
 
 
 def _spec(x: Extract, batch: bool = False) -> Spec:
@@ -74,6 +74,8 @@ def _spec(x: Extract, batch: bool = False) -> Spec:
             ),
             # Anthropic's priority tier is a capacity commitment, not a per-token rate: standard
             "price_mode": "'batch'" if batch else "NULL",
+            # the last tool_use block's name (text blocks have none)
+            "tool_name": last_name(b("content"), "$[*].name"),
         },
         meta_prefixes=["$.metadata", "$.request.metadata"],
     )

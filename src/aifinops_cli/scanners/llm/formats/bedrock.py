@@ -15,7 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aifinops_cli.scanners.llm.formats.core import Extract, Format, Spec, register, reply_hash
+from aifinops_cli.scanners.llm.formats.core import Extract, Format, Spec, last_name, register, reply_hash
+
+
+def _tool(content: str) -> str:
+    """The last tool the reply called: Converse `toolUse.name`, an Anthropic body's tool_use `name`."""
+    return f"coalesce({last_name(content, '$[*].toolUse.name')}, {last_name(content, '$[*].name')})"
 
 
 def _reply(content: str) -> str:
@@ -68,6 +73,9 @@ def _invocation(x: Extract) -> Spec:
             "reply_hash": _reply(
                 x.get("$.output.outputBodyJson.output.message.content", "$.output.outputBodyJson.content")
             ),
+            "tool_name": _tool(
+                x.get("$.output.outputBodyJson.output.message.content", "$.output.outputBodyJson.content")
+            ),
         },
         meta_prefixes=["$.requestMetadata"],
     )
@@ -106,6 +114,7 @@ def _batch(x: Extract) -> Spec:
             "has_tools": f"nonempty({x.get('$.modelInput.tools', '$.modelInput.toolConfig')}) IS NOT NULL",
             "cache_hit": "false",
             "reply_hash": _reply(o("output.message.content", "content")),
+            "tool_name": _tool(o("output.message.content", "content")),
             "price_mode": "'batch'",
         },
         missing_hint="; a Converse or Titan job's lines name no model: set llm.bedrock_batch_models",

@@ -46,6 +46,8 @@ PLAIN_CSV_COLUMNS = (
     "customer",
     "prompt_hash",
     "prompt",
+    "outcome",  # optional: the unit economics' outcome rule `metadata`
+    "tool_name",  # optional: the tool the reply called (outcome rule `tool`)
 )
 
 CANONICAL: tuple[tuple[str, str], ...] = (
@@ -80,6 +82,11 @@ CANONICAL: tuple[tuple[str, str], ...] = (
     ("reply_hash", "VARCHAR"),
     ("price_mode", "VARCHAR"),  # NULL (standard) | batch | flex | priority
     ("structure", "BOOLEAN"),  # a trace/tool/agent record: kept for counting, not a request
+    # outcome rules of the unit economics (economics/, README "Unit economics"): a metadata value
+    # (`outcome` attribute keys below) and the name of the last tool the reply called, where the
+    # format logs the reply (OpenAI chat/Responses, Anthropic, Gemini, Bedrock Converse)
+    ("outcome", "VARCHAR"),
+    ("tool_name", "VARCHAR"),
 )
 
 # Metadata keys searched for each attribute, first match wins; config `llm.attribute_keys`
@@ -99,6 +106,7 @@ DEFAULT_ATTRIBUTE_KEYS: dict[str, list[str]] = {
     "user_id": ["user", "user_id", "user_api_key_user_id", "enduser.id"],
     "session_id": ["session_id", "session", "conversation_id", "gen_ai.conversation.id", "thread_id"],
     "key_alias": ["user_api_key_alias", "api_key_alias", "key_alias"],
+    "outcome": ["outcome", "task_outcome", "success", "task_success", "aifinops.outcome"],
 }
 
 MACROS = """
@@ -304,6 +312,13 @@ def reply_hash(reply: str, tools: str, texts: str, has_tools: str) -> str:
         f"CASE WHEN {reply} IS NOT NULL THEN TRY(CASE WHEN {has_tools} THEN md5({tools}) "
         f"WHEN {texts} NOT IN ('[]', '[null]', '[\"\"]') THEN md5({texts}) END) END"
     )
+
+
+def last_name(value: str, path: str) -> str:
+    """The last non-null string at a JSON `path` with wildcards (e.g. a reply's tool-call names)
+    in `value`, guarded like `reply_hash` so records without a reply skip the JSON work."""
+    names = f"list_filter(json_extract_string(CAST({value} AS VARCHAR), {q(path)}), lambda n: n IS NOT NULL)"
+    return f"CASE WHEN {value} IS NOT NULL THEN TRY({names}[-1]) END"
 
 
 @dataclass

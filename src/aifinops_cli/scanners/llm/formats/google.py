@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aifinops_cli.scanners.llm.formats.core import Extract, Format, Spec, register, reply_hash
+from aifinops_cli.scanners.llm.formats.core import Extract, Format, Spec, last_name, register, reply_hash
 
 
 def _spec(x: Extract, batch: bool = False) -> Spec:
@@ -63,6 +63,7 @@ def _spec(x: Extract, batch: bool = False) -> Spec:
             "has_tools": f"nonempty({x.get('$.request.tools')}) IS NOT NULL",
             "cache_hit": "false",
             "reply_hash": _reply(b("candidates")),
+            "tool_name": last_name(b("candidates"), "$[*].content.parts[*].functionCall.name"),
             "price_mode": "'batch'" if batch else "NULL",
         },
         meta_prefixes=["$.metadata", "$.labels", "$.request.labels"],

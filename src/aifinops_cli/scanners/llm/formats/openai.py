@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aifinops_cli.scanners.llm.formats.core import Extract, Format, Spec, register, reply_hash
+from aifinops_cli.scanners.llm.formats.core import Extract, Format, Spec, last_name, register, reply_hash
 
 BODIES = ("$.response.body", "$.response", "$")
 
@@ -87,6 +87,10 @@ def _spec(x: Extract, default_provider: str | None = None, batch: bool = False) 
             # name and arguments, message text; call ids, item ids and reasoning left out)
             "reply_hash": f"coalesce({_chat_reply(b('choices'))}, {_responses_reply(b('output'))})",
             "price_mode": mode,
+            # the last tool the reply called: Chat Completions message.tool_calls[].function.name,
+            # Responses API output[] function_call items' name
+            "tool_name": f"coalesce({last_name(b('choices'), '$[*].message.tool_calls[*].function.name')}, "
+            f"{last_name(b('output'), '$[*].name')})",
         },
         meta_prefixes=["$.metadata", "$.request.metadata", "$.response.metadata"],
     )

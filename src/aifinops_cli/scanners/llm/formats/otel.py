@@ -148,6 +148,8 @@ def otel_select(attribute_keys: dict[str, list[str]], source: str, invalid: str 
         "app": f"coalesce({attr('app')}, {a('gen_ai.agent.name')})",
         "feature": attr("feature"),
         "customer": attr("customer"),
+        "outcome": attr("outcome"),
+        "tool_name": "NULL",  # gen_ai.tool.name is on execute_tool spans (structure), not the reply
         "key_alias": attr("key_alias"),
         "prompt_json": f"nonempty({a('gen_ai.input.messages', 'gen_ai.prompt')})",
         "prompt_hash_given": a("prompt_hash", "aifinops.prompt_hash"),

@@ -38,6 +38,8 @@ def _plain(x: Extract) -> Spec:
             "prompt_hash_given": c("prompt_hash"),
             "has_tools": "false",
             "cache_hit": "false",
+            "outcome": c("outcome"),
+            "tool_name": c("tool_name"),
         },
     )
 
