@@ -60,18 +60,20 @@ def demo_window(now: datetime | None = None) -> tuple[datetime, datetime]:
 def _generator_digest() -> str:
     """Changes when the generators do, so a cached demo input is never stale."""
     h = hashlib.sha256()
-    for name in ("llm.py", "billing.py"):
+    for name in ("llm.py", "billing.py", "economics.py"):
         h.update((resources.files("aifinops_cli.demo") / name).read_bytes())
     return h.hexdigest()[:10]
 
 
 def demo_inputs(now: datetime | None = None) -> Path:
-    """The folder holding the demo's LLM logs (`llm/`) and billing exports (`billing/`) for the
+    """The folder holding the demo's LLM logs (`llm/`), billing exports (`billing/`) and plans
+    (`economics/`) for the
     window of `now`, generated on first use (2-3 seconds) and then reused for the day.
 
     It is named by the window and the generators, not random, so a scan's finding ids (which
     name input files) are the same in every demo run of a day. Written to a private folder and
     renamed into place: concurrent demos never read a half-written file."""
+    from aifinops_cli.demo import economics
     from aifinops_cli.demo.billing import write_billing
     from aifinops_cli.demo.llm import write_demo
 
@@ -85,6 +87,7 @@ def demo_inputs(now: datetime | None = None) -> Path:
     try:
         bedrock = write_demo(work / "llm", start, end)
         write_billing(work / "billing", start.date(), bedrock)
+        economics.write_demo(work / "economics")
         (work / "complete").write_text(f"{start.isoformat()} {end.isoformat()}\n", encoding="utf-8")
         with contextlib.suppress(OSError):  # another demo got there first: its files are the same
             os.rename(work, final)
@@ -118,7 +121,7 @@ def add_demo_inputs(options: ScanOptions, config: Config) -> None:
     if not config.section("economics"):  # unit economics: the demo customers' plans (demo/economics.py)
         from aifinops_cli.demo.economics import demo_economics_config
 
-        config.sections["economics"] = demo_economics_config()
+        config.sections["economics"] = demo_economics_config(root / "economics")
 
 
 @contextmanager

@@ -2,14 +2,14 @@
 `aifinops economics --demo`.
 
 The customers are the ones the demo LLM logs bill (demo/llm.py CUSTOMERS);
-`write_demo(dir)` regenerates the committed plans CSV under `demo/data/economics/`, and
-`demo_economics_config()` is the `economics:` config section the demo scans with.
+`write_demo(dir)` writes the plans CSV beside the demo's generated logs and billing exports
+(demo/__init__.py demo_inputs), and `demo_economics_config(dir)` is the `economics:` config
+section the demo scans with.
 """
 
 from __future__ import annotations
 
 import csv
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +29,11 @@ PLANS = (
 )
 
 
-def demo_dir() -> Path:
-    return Path(str(resources.files("aifinops_cli.demo") / "data" / "economics"))
-
-
-def plans_path() -> str:
-    return str(demo_dir() / "plans.csv")
-
-
-def demo_economics_config() -> dict[str, Any]:
-    """Plans, the owner of the demo's GPU bill, and the what-if parameters."""
+def demo_economics_config(root: Path) -> dict[str, Any]:
+    """Plans (written by `write_demo(root)`), the owner of the demo's GPU bill, and the what-if
+    parameters."""
     return {
-        "revenue": plans_path(),
+        "revenue": str(root / "plans.csv"),
         # the ml-research GPU fleet in the demo billing export serves the research team
         "allocation": {"owners": {"ml-research": {"team": "research"}}},
         "pricing": {
@@ -63,7 +56,3 @@ def write_demo(root: Path) -> None:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["customer", "plan", "monthly_revenue", "included_allowance"])
         w.writerows(PLANS)
-
-
-if __name__ == "__main__":
-    write_demo(demo_dir())
