@@ -54,10 +54,16 @@ class PriceCatalog:
     lookups: LookupStats = field(default_factory=LookupStats)
     # machine type -> vCPUs, GiB, GPUs, Local SSD GB (gcp.yaml): to price them from SKU parts
     machine_shapes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # service -> SKU prefixes whose row already includes the machine's GPUs (gcp_ai.yaml)
+    accelerators_included: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def add_catalog(self, doc: dict[str, Any], origin: str) -> None:
         if isinstance(doc, dict) and isinstance(doc.get("machine_shapes"), dict):
             self.machine_shapes.update(doc["machine_shapes"])
+        if isinstance(doc, dict) and isinstance(doc.get("accelerators_included"), dict):
+            for service, prefixes in doc["accelerators_included"].items():
+                known = self.accelerators_included.get(service, ())
+                self.accelerators_included[service] = (*known, *(str(p) for p in prefixes))
         if not isinstance(doc, dict) or not doc.get("services"):
             return  # a data file beside the catalogs (model tiers, AI services) holds no prices
         source = str(doc["catalog"])
@@ -125,6 +131,11 @@ class PriceCatalog:
                 if price is not None:
                     return price
         return None
+
+    def includes_accelerators(self, service: str, sku: str) -> bool:
+        """True when `sku`'s row under `service` already prices the GPUs its machine type comes
+        with (a Vertex g2-standard-8 node with its L4): adding them again would count them twice."""
+        return sku.startswith(self.accelerators_included.get(service, ())) if sku else False
 
     def discount_for(self, service: str) -> float:
         """The most specific discount: `aws.ebs.iops`, then `aws.ebs`, then `aws`, then `*`."""

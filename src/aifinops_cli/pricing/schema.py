@@ -98,6 +98,13 @@ CATALOG_SCHEMA: dict[str, Any] = {
             "additionalProperties": {"type": "array", "items": {"type": "string"}},
         },
         "gaps": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+        # service -> SKU prefixes (machine families) whose per-node row already prices the
+        # GPUs that come with the machine type: their accelerators are not priced again
+        "accelerators_included": {
+            "type": "object",
+            "propertyNames": _SERVICE_NAME,
+            "additionalProperties": {"type": "array", "items": _TEXT},
+        },
     },
 }
 

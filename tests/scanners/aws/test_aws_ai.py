@@ -22,6 +22,7 @@ from aifinops_cli.demo.aws_ml import (
     seed_jobs,
     seed_studio,
 )
+from aifinops_cli.pricing.catalog import load_catalog
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.bedrock import avoidable_share
 from aifinops_cli.scanners.aws.snapshots import accelerated_hint
@@ -333,3 +334,18 @@ def test_async_endpoint_idle_only_with_nothing_queued(far_end, runner):
     assert idle["async-idle"]["evidence"]["async_inference"] is True
     assert idle["async-idle"]["evidence"]["backlog_max"] == 0
     assert far_end.recorder.operations()["GetMetricData"] == 1
+
+
+def test_studio_and_notebook_rows_are_the_checked_ones() -> None:
+    """Notebook instances and Studio apps share `aws.sagemaker.notebook`; its ml.g4dn.xlarge is
+    the notebook table's 0.7364, not the hosting table's 0.736, and ml.g5.xlarge is 1.408 (the
+    "1.41" of rounded copies). A Studio JupyterLab app on ml.g4dn.xlarge for a month:
+    0.7364 x 730 = 537.572; the same instance as an endpoint: 0.736 x 730 = 537.28."""
+    prices = load_catalog()
+    app = prices.line("aws.sagemaker.notebook", "ml.g4dn.xlarge", "us-east-1", 730.0, "app")
+    endpoint = prices.line("aws.sagemaker.hosting", "ml.g4dn.xlarge", "us-east-1", 730.0, "endpoint")
+    g5 = prices.line("aws.sagemaker.notebook", "ml.g5.xlarge", "us-east-1", 730.0, "g5 app")
+    assert app is not None and endpoint is not None and g5 is not None
+    assert app.monthly_usd == pytest.approx(537.572)
+    assert endpoint.monthly_usd == pytest.approx(537.28)
+    assert g5.monthly_usd == pytest.approx(1027.84)  # 1.408 x 730

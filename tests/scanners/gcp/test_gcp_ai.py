@@ -39,7 +39,7 @@ from aifinops_cli.scanners.gcp.monitoring import (
 )
 from aifinops_cli.scanners.gcp.provider import GcpSettings
 from aifinops_cli.scanners.gcp.tpu import TpuNodeScanner, tpu_chips
-from aifinops_cli.scanners.gcp.vertex import VertexEndpointScanner
+from aifinops_cli.scanners.gcp.vertex import VertexEndpointScanner, node_lines
 from aifinops_cli.scanners.gcp.workbench import WorkbenchScanner
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -298,12 +298,13 @@ def test_vertex_endpoints_priced_per_replica(scanned) -> None:
     obs = _by_name(result)
     assert set(obs) == {"reranker", "churn", "eu-fresh"}  # automatic resources only: not dedicated
     reranker = obs["reranker"]
-    # 2 replicas x (g2-standard-8 0.8825 + 1 x L4 0.6440) x 730 = 2 x 1.5265 x 730 = 2,228.69
-    assert reranker.monthly_cost_usd == pytest.approx(2 * (0.8825 + 0.6440) * 730)
-    assert [line.sku for line in reranker.cost_lines] == [
-        "gcp.vertex.predict:g2-standard-8:us-central1",
-        "gcp.vertex.predict.gpu:nvidia-l4:us-central1",
-    ]
+    # a g2-standard-8 comes with its L4: one whole-node row, the L4 not priced again
+    # 2 replicas x g2-standard-8 0.981668 x 730 = 1,433.23528 (not 2 x (0.8825 + 0.6440) x 730)
+    assert reranker.monthly_cost_usd == pytest.approx(2 * 0.981668 * 730)
+    assert [line.sku for line in reranker.cost_lines] == ["gcp.vertex.predict:g2-standard-8:us-central1"]
+    assert reranker.cost_lines[0].description == (
+        "2 x g2-standard-8 prediction node with its 1 x nvidia-l4 (reranker-v3)"
+    )
     assert reranker.cost_lines[0].quantity == 1460.0 and reranker.cost_lines[0].source == "gcp-ai-capacity"
     assert reranker.metrics["predictions"] == 0.0 and reranker.metrics["replicas"] == 2.0
     assert reranker.metrics["deployed_days"] == 45.0
@@ -315,10 +316,42 @@ def test_vertex_endpoints_priced_per_replica(scanned) -> None:
     found = _found(result)
     assert set(found) == {"reranker"}  # churn serves; eu-fresh deployed 3 days ago
     assert found["reranker"].severity == Severity.HIGH
-    assert found["reranker"].estimated_monthly_savings_usd == pytest.approx(2228.69)
+    assert found["reranker"].estimated_monthly_savings_usd == pytest.approx(1433.24)
     # one list per region and one grouped Monitoring call for the project
     assert estate.count("/endpoints") == 2
     assert sum(1 for _, path, q in estate.calls if "prediction_count" in q.get("filter", [""])[0]) == 1
+
+
+def _spec(machine: str, accel: str = "", count: int = 0) -> dict:
+    return {"machineType": machine, "acceleratorType": accel, "acceleratorCount": count}
+
+
+def test_machine_types_with_their_gpus_are_priced_once() -> None:
+    """The bundled catalog's `accelerators_included` (g2, a2, a3): one whole-node line, the GPUs
+    the machine type fixes are not added again; an N1 node's attached GPUs are."""
+    prices = load_catalog()
+    # g2-standard-8 with its L4, 2 replicas: 0.981668 x 1,460 h = 1,433.23528
+    lines, missing = node_lines(prices, "us-central1", _spec("g2-standard-8", "NVIDIA_L4", 1), 2, "m")
+    assert missing == [] and [x.sku for x in lines] == ["gcp.vertex.predict:g2-standard-8:us-central1"]
+    assert sum(x.monthly_usd for x in lines) == pytest.approx(0.981668 * 1460)
+    # a2-highgpu-1g with its A100: 4.224393 x 730 = 3,083.80689 (before: 0.8504 + 3.3741 an hour)
+    lines, missing = node_lines(prices, "us-east1", _spec("a2-highgpu-1g", "NVIDIA_TESLA_A100", 1), 1, "m")
+    assert missing == [] and len(lines) == 1
+    assert sum(x.monthly_usd for x in lines) == pytest.approx(4.224393 * 730)
+    # europe-west4 g2-standard-8: 1.031782 x 730 = 753.20086
+    lines, _ = node_lines(prices, "europe-west4", _spec("g2-standard-8", "NVIDIA_L4", 1), 1, "m")
+    assert sum(x.monthly_usd for x in lines) == pytest.approx(1.031782 * 730)
+    # n1-standard-4 + 2 attached T4: 0.2185 x 730 + 2 x 0.4025 x 730 = 159.505 + 587.65 = 747.155
+    lines, missing = node_lines(prices, "us-central1", _spec("n1-standard-4", "NVIDIA_TESLA_T4", 2), 1, "m")
+    assert missing == [] and [x.sku for x in lines] == [
+        "gcp.vertex.predict:n1-standard-4:us-central1",
+        "gcp.vertex.predict.gpu:nvidia-tesla-t4:us-central1",
+    ]
+    assert lines[1].quantity == 1460.0
+    assert sum(x.monthly_usd for x in lines) == pytest.approx(159.505 + 587.65)
+    # an a3 node the catalog lacks: unpriced as a whole node, never as a separate H100 line
+    lines, missing = node_lines(prices, "us-central1", _spec("a3-highgpu-8g", "NVIDIA_H100_80GB", 8), 1, "m")
+    assert lines == [] and missing == ["gcp.vertex.predict:a3-highgpu-8g:us-central1"]
 
 
 def test_tpu_nodes_by_duty_cycle(scanned) -> None:

@@ -48,8 +48,9 @@ def test_demo_gcp_findings() -> None:
         ("gcp-disk-unattached", "old-dataset"): pytest.approx(80.0),  # 2000 GB x 0.04
         ("gcp-disk-unattached", "research-ckpt"): pytest.approx(55.0),  # 500 GB x 0.11 (europe-west4)
         ("gcp-compute-stopped-gpu-storage", "batch-v100"): pytest.approx(150.0),  # 1500 GB x 0.10
-        # 1 replica x (g2-standard-8 0.8825 + L4 0.6440) x 730 (Vertex prediction rates, unverified)
-        ("gcp-vertex-idle-endpoint", "support-reranker"): pytest.approx(1114.345, abs=0.006),
+        # 1 replica x g2-standard-8 with its L4 0.981668 x 730 = 716.61764 (the L4 is in the
+        # whole-node Vertex rate, derived as Compute Engine 0.853624271 x 1.15, unverified)
+        ("gcp-vertex-idle-endpoint", "support-reranker"): pytest.approx(716.62, abs=0.006),
         # 4 chips x 1.56 (v5litepod, europe-west4, skypilot-catalog v8) x 730 = 4,555.20
         ("gcp-tpu-idle", "research-v5e-sweep"): pytest.approx(4555.20),
         # (n1-standard-8 0.418336 + T4 0.3675) x 730 (europe-west4)

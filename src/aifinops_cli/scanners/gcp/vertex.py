@@ -6,7 +6,9 @@ whether or not a prediction arrives. Per project: one `projects.locations.endpoi
 Vertex region (`gcp.vertex_locations`, the API has no all-regions list), then one grouped
 Cloud Monitoring call for `aiplatform.googleapis.com/prediction/online/prediction_count` summed per
 endpoint over the window. Priced from the catalog's Vertex prediction rates (`gcp.vertex.predict`
-per node-hour, `gcp.vertex.predict.gpu` per accelerator-hour), never the Compute Engine ones.
+per node-hour, `gcp.vertex.predict.gpu` per accelerator-hour), never the Compute Engine ones. A
+machine type that comes with its GPUs (g2, a2, a3: the catalog's `accelerators_included`) has
+one whole-node row; only GPUs attached to an N1 node are priced on top.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from aifinops_cli.scanners.gcp import common
 from aifinops_cli.scanners.gcp.monitoring import Monitoring, Window, vertex_predictions
 from aifinops_cli.scanners.gcp.provider import DEFAULT_VERTEX_LOCATIONS
 
+NODE_SERVICE = "gcp.vertex.predict"
 SPOT_NOTE = "Spot prediction nodes: priced at the on-demand Vertex rate (an upper bound)"
 
 
@@ -31,22 +34,27 @@ def vertex_locations(ctx: ScanContext) -> list[str]:
 def node_lines(
     prices: Any, region: str, spec: dict[str, Any], replicas: int, model: str
 ) -> tuple[list[CostLine], list[str]]:
-    """`replicas` prediction nodes for a month: the machine per node-hour plus its accelerators
-    per accelerator-hour. Returns the lines and the SKUs the catalog lacks."""
+    """`replicas` prediction nodes for a month: the machine per node-hour plus, on a machine
+    that takes attached GPUs (N1), its accelerators per accelerator-hour. A machine type whose
+    row already includes its GPUs (`accelerators_included`) is priced once. Returns the lines
+    and the SKUs the catalog lacks."""
     lines: list[CostLine] = []
     missing: list[str] = []
     machine = str(spec.get("machineType", ""))
     hours = HOURS_PER_MONTH * replicas
-    line = prices.line(
-        "gcp.vertex.predict", machine, region, hours, f"{replicas} x {machine} prediction node ({model})"
-    )
-    if line is None:
-        missing.append(f"gcp.vertex.predict:{machine}:{region}")
-    else:
-        lines.append(line)
     count = int(spec.get("acceleratorCount") or 0)
     accel = common.accelerator_name(str(spec.get("acceleratorType", "")))
-    if count and accel and accel != "accelerator-type-unspecified":
+    has_gpus = bool(count and accel and accel != "accelerator-type-unspecified")
+    bundled = prices.includes_accelerators(NODE_SERVICE, machine)
+    what = f"{replicas} x {machine} prediction node"
+    if bundled and has_gpus:
+        what = f"{what} with its {count} x {accel}"
+    line = prices.line(NODE_SERVICE, machine, region, hours, f"{what} ({model})")
+    if line is None:
+        missing.append(f"{NODE_SERVICE}:{machine}:{region}")
+    else:
+        lines.append(line)
+    if has_gpus and not bundled:
         gpu = prices.line(
             "gcp.vertex.predict.gpu",
             accel,
