@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from aifinops_cli.core.models import Confidence, CoverageEntry, Finding, Observation, Report, Severity
-from aifinops_cli.output.table import DIGEST_ROWS, TableFormatter, fit_table, renderables, resource_label
+from aifinops_cli.core.report import resource_label
+from aifinops_cli.output.table import DIGEST_ROWS, TableFormatter, fit_table, renderables
 from aifinops_cli.output.table import Column as Col
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from aifinops_cli.core import economics_view
 from aifinops_cli.core.models import HOURS_PER_MONTH, Report
 from aifinops_cli.core.money import money, signed_usd, usd
-from aifinops_cli.core.report import UNOWNED, to_dict, unpriced_headline
+from aifinops_cli.core.report import UNOWNED, name_adds, to_dict, unpriced_headline
 from aifinops_cli.output.base import Formatter
 from aifinops_cli.output.safe import plain
 
@@ -88,7 +88,8 @@ td code{overflow-wrap:anywhere}
 table.findings td.what{min-width:18em}
 table.summary{width:100%}.kv{display:inline-block;min-width:min(40%,100%)}
 table.summary th{font-weight:normal;color:#52606d}
-table.findings td.res{min-width:9em;max-width:20em;overflow-wrap:anywhere}table.findings td.what,table.findings td.fnd{overflow-wrap:anywhere}table.findings td.fnd{min-width:12em}
+table.findings td.res{min-width:9em;max-width:20em;overflow-wrap:anywhere}
+table.findings td.what,table.findings td.fnd{overflow-wrap:anywhere}table.findings td.fnd{min-width:12em}
 table.findings td.where{min-width:5em}.nw{white-space:nowrap}
 .sev{color:#fff;border-radius:4px;padding:1px 6px;font-size:.85em;white-space:nowrap}
 .muted{color:#7b8794}code{font-size:.9em;background:#f0f3f7;border-radius:3px;padding:0 3px}
@@ -306,7 +307,7 @@ def _sev(s: str) -> str:
 def _resource(f: dict[str, Any]) -> str:
     """The resource id, and its name when it says something the id does not."""
     name = f.get("resource_name") or ""
-    extra = f"<br>{escape(name)}" if name and name != f["resource_id"] else ""
+    extra = f"<br>{escape(name)}" if name_adds(f["resource_id"], name) else ""
     return f"<code>{escape(f['resource_id'])}</code>{extra}"
 
 

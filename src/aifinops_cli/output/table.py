@@ -18,7 +18,7 @@ from rich.text import Text
 from aifinops_cli.core import economics_view
 from aifinops_cli.core.models import CoverageEntry, Finding, Report
 from aifinops_cli.core.money import money, signed_usd, usd
-from aifinops_cli.core.report import UNOWNED, totals, unpriced_headline
+from aifinops_cli.core.report import UNOWNED, resource_label, totals, unpriced_headline
 from aifinops_cli.core.rules import severity_ranks
 from aifinops_cli.output.base import Formatter
 from aifinops_cli.output.safe import plain
@@ -137,13 +137,6 @@ def left_out(
     if not gone:
         return None
     return Text(f"not shown at this width: {', '.join(plain(h) for h in gone)}{note}", style="dim")
-
-
-def resource_label(resource_id: str, name: str) -> str:
-    """`id (name)`, or the id alone when the name repeats it (`dgx-03`, `ns/pod` named `pod`)."""
-    if not name or name == resource_id or resource_id.endswith(f"/{name}"):
-        return resource_id
-    return f"{resource_id} ({name})"
 
 
 def _marks(f: Finding) -> str:
