@@ -170,3 +170,17 @@ def test_rules_list_markdown_has_a_row_per_rule() -> None:
     ]
     assert rows[0][:3] == ["| ID", "Category", "Severity"]
     assert [(r[0].removeprefix("| "), r[1]) for r in rows[1:]] == [(r["id"], r["category"]) for r in doc]
+
+
+def test_the_config_env_var_is_the_one_the_help_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--config` help names $AIFINOPS_CONFIG (read by core/config.py), and no second, undocumented
+    variable; a broken file given that way is exit 2 at its name."""
+    root_help = " ".join(_help().split())
+    assert "$AIFINOPS_CONFIG," in root_help and "AIFINOPS_CONFIG_FILE" not in root_help
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("scan: [unclosed\n")
+    monkeypatch.setenv("AIFINOPS_CONFIG", str(bad))
+    result = CliRunner().invoke(app, ["rules", "list"])
+    assert result.exit_code == 2 and "bad.yaml" in result.stderr

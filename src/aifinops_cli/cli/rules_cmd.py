@@ -149,8 +149,9 @@ def validate(
         ),
     ] = None,
 ) -> None:
-    """Check rules files against the schema, their own parameters and the kinds and fields the
-    installed scanners produce; exit 2 on the first error."""
+    """Check rules files: the schema, their parameters, what the installed scanners emit.
+
+    Each rule's kinds and fields must come from an installed scanner; exit 2 on the first error."""
     try:
         if paths:
             loaded = load_rules(paths, include_defaults=False)
