@@ -13,6 +13,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,10 @@ from tests.paths import ROOT
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
 README = (ROOT / "README.md").read_text()
 EXPR = re.compile(r"\$\{\{\s*([^}]+?)\s*\}\}")
-REPO_URL = "git+https://github.com/aifinops/aifinops@main"
+# the canonical location is defined once, in pyproject [project.urls] Repository
+REPOSITORY = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+OWNER_NAME = REPOSITORY.removeprefix("https://github.com/")  # what `uses:` names
+REPO_URL = f"git+{REPOSITORY}@main"
 
 
 def _ci_section() -> str:
@@ -44,7 +48,7 @@ def _readme_action_inputs() -> dict[str, str]:
         doc = yaml.safe_load(block)
         for job in (doc.get("jobs") or {}).values():
             for step in job["steps"]:
-                if str(step.get("uses", "")).startswith("aifinops/aifinops@"):
+                if str(step.get("uses", "")).startswith(f"{OWNER_NAME}@"):
                     return {k: str(v) for k, v in step.get("with", {}).items()}
     raise AssertionError("the README's GitHub Actions recipe does not use the action")
 
@@ -221,3 +225,21 @@ def test_readme_install_lines_name_the_repository():
     assert proc.returncode == 0, proc.stderr
     (item,) = json.loads(proc.stdout)["install"]
     assert item["metadata"]["name"] == "aifinops" and item["requested_extras"] == ["all"]
+
+
+def test_every_mention_of_the_repository_is_the_canonical_one():
+    """README, docs/ and action.yml name the repository as pyproject's [project.urls] Repository
+    (a URL, a `git+` URL or a `uses: owner/name@ref`): one place, and no stale copy elsewhere."""
+    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", REPOSITORY), REPOSITORY
+    texts = {
+        p: p.read_text() for p in [ROOT / "README.md", ROOT / "action.yml", *(ROOT / "docs").glob("*.md")]
+    }
+    found = {u for t in texts.values() for u in re.findall(r"https://github\.com/[\w.-]+/[\w.-]+", t)}
+    urls = {u for u in found if "aifinops" in u.lower()}  # not the libraries the docs link to
+    uses = {u for t in texts.values() for u in re.findall(r"uses:\s*([\w.-]+/[\w.-]+)@", t)}
+    assert urls == {REPOSITORY}, urls
+    # GitHub's own actions are the only other `uses:` a recipe names
+    assert {u for u in uses if not u.startswith(("actions/", "aws-actions/", "google-github-actions/"))} == {
+        OWNER_NAME
+    }, uses
+    assert "canonical location" in README and REPOSITORY in README

@@ -125,4 +125,20 @@ def test_missing_clients_are_looked_up_not_imported() -> None:
 
 def test_unknown_format_is_exit_2(runner) -> None:
     result = run_cli(runner, "scanners", "list", "--format", "yaml")
-    assert result.exit_code == 2 and "choose from table, json" in result.stderr
+    assert result.exit_code == 2 and "'table', 'json', 'markdown'" in result.stderr
+
+
+def test_markdown_lists_what_json_lists(runner) -> None:
+    """`--format markdown` (the one list of formats, cli/common.py): a providers table and a
+    scanners table, one row for each entry of the JSON, in the same order."""
+    doc = json.loads(run_cli(runner, "scanners", "list", "--format", "json").stdout)
+    text = run_cli(runner, "scanners", "list", "--format", "markdown").stdout
+    providers, scanners = text.split(f"# {len(doc['scanners'])} scanners")
+    assert providers.startswith(f"# {len(doc['providers'])} providers")
+
+    def names(part: str) -> list[str]:
+        rows = [line for line in part.splitlines() if line.startswith("| ") and "---" not in line]
+        return [r.split(" | ")[0].removeprefix("| ") for r in rows[1:]]
+
+    assert names(providers) == [p["name"] for p in doc["providers"]]
+    assert names(scanners) == [s["name"] for s in doc["scanners"]]

@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from aifinops_cli.core.models import Confidence, CoverageEntry, Finding, Observation, Report, Severity
-from aifinops_cli.output.table import DIGEST_ROWS, TableFormatter, fit_table, renderables, resource_label
+from aifinops_cli.core.report import resource_label
+from aifinops_cli.output.table import DIGEST_ROWS, TableFormatter, fit_table, renderables
 from aifinops_cli.output.table import Column as Col
 
 
@@ -74,6 +75,7 @@ def report_from_json(doc: dict[str, Any]) -> Report:
         history=doc["history"],
         suppressions=doc["suppressions"],
         visibility=doc["visibility"],
+        economics=doc.get("economics"),
     )
 
 
@@ -105,7 +107,13 @@ def test_demo_terminal_layout(demo_doc: dict[str, Any], width: int) -> None:
         for column in t.columns:
             assert any(c.strip() for c in _cells(column)), (t.title, column.header)
     assert not [line for line in lines if re.search(r"(?<!\S)(\S+) \(\1\)", line)]
-    assert not [line for line in lines if line.rstrip().endswith(",")]
+    # no row ends in a comma (an empty region after "rule,"); the economics section's sentences
+    # (its headline, a title's parameters, a cell's list of files) wrap at a comma as prose does
+    prose = next((i for i, line in enumerate(lines) if line.startswith("AI cost $")), len(lines))
+    assert not [line for line in lines[:prose] if line.rstrip().endswith(",")]
+    # nor inside a table's cell: a wrapped "rule, region" left a comma at a cell's edge
+    cells = [c.strip() for line in lines[:prose] for c in re.split("[│┃]", line)]
+    assert not [c for c in cells if c.endswith(",") or c.startswith(",")]
     total = demo_doc["summary"]["monthly_waste_usd"]
     headline = f"Fragmentation tax: ${total:,.2f}/month"
     assert headline in "\n".join(lines[-15:])
@@ -235,3 +243,19 @@ def test_digest_top_rows_dollars_and_shares() -> None:
     assert "$0.4982" in cx and "5%" in cx  # under $1: 4 places; 0.0462 -> 5%
     assert " t4 " not in text  # the sixth row and after: only in the other formats
     assert "LLM price table" not in text  # not a terminal digest
+
+
+def test_demo_unit_economics_reads_at_80_columns(demo_doc: dict[str, Any]) -> None:
+    """The unit-economics tables keep the name, cost, revenue and margin whole at 80 columns and
+    name the columns they leave out, rather than fold ten columns of amounts into ribbons."""
+    section = demo_doc.get("economics")
+    if not section:
+        pytest.skip("the demo has no economics section")
+    text, _ = _print(report_from_json(demo_doc), 80)
+    start = text.index("Unit economics by customer")
+    customers = text[start : text.index("not shown at this width", start)]
+    assert max(len(line) for line in text.splitlines()) <= 80
+    for c in section["units"]["customer"][:3]:
+        # each amount on one line, as the JSON has it rounded to cents
+        assert f"${c['total_cost_usd']:,.2f}" in customers, c["name"]
+    assert "Cost of failed" in text[start : start + 2000]  # named in the left-out note

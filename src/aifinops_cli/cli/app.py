@@ -42,8 +42,8 @@ def root(
         typer.Option(
             "--config",
             "-c",
+            # $AIFINOPS_CONFIG is read by core/config.py find_config_file (the one place), not here
             help="Config file (default: $AIFINOPS_CONFIG, ./aifinops.yaml, ~/.config/aifinops/config.yaml).",
-            envvar="AIFINOPS_CONFIG_FILE",
         ),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Log details and show tracebacks.")] = False,

@@ -24,9 +24,10 @@ from aifinops_cli.core.history import (
     diff as diff_reports,
 )
 from aifinops_cli.core.money import signed_usd, usd
+from aifinops_cli.core.report import resource_label
 from aifinops_cli.output.markdown import table as md_table
 from aifinops_cli.output.safe import plain
-from aifinops_cli.output.table import Column, fit_table, left_out, resource_label
+from aifinops_cli.output.table import Column, fit_table, left_out
 
 TOP_KEYS = 6
 BAR = 24

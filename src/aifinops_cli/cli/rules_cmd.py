@@ -9,7 +9,14 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from aifinops_cli.cli.common import fail, global_options, stderr_console, stdout_console
+from aifinops_cli.cli.common import (
+    FormatOption,
+    SummaryFormat,
+    fail,
+    global_options,
+    stderr_console,
+    stdout_console,
+)
 from aifinops_cli.core import registry
 from aifinops_cli.core.config import find_config_file, load_config
 from aifinops_cli.core.pipeline import check_rules_against_scanners
@@ -20,6 +27,7 @@ from aifinops_cli.core.rules import (
     rule_schema_json,
 )
 from aifinops_cli.core.yamlsrc import SourceError
+from aifinops_cli.output.markdown import table as md_table
 from aifinops_cli.output.safe import markup, plain
 from aifinops_cli.output.table import Column, fit_table, left_out
 
@@ -69,11 +77,11 @@ def _level(spec: object) -> str:
 def list_rules(
     ctx: typer.Context,
     rules: RulesOpt = None,
-    output_format: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+    output_format: FormatOption = SummaryFormat.TABLE,
 ) -> None:
     """List the active rules with their categories, severities and parameters."""
     loaded = _load(ctx, rules)
-    if output_format == "json":
+    if output_format is SummaryFormat.JSON:
         typer.echo(
             json.dumps(
                 [
@@ -94,22 +102,23 @@ def list_rules(
             )
         )
         return
-    if output_format != "table":
-        fail(f"unknown format {output_format!r} (table, json)")
-    # too wide for the terminal: the parameters go first (`rules show ID` has them), then the kinds
-    columns = [Column("ID"), Column("Category"), Column("Severity"), Column("Applies to", drop=2)]
-    columns.append(Column("Parameters", drop=3))
     rows = []
     for r in loaded:
         params = ", ".join(f"{k}={v}" for k, v in r.params.items())
         rid = r.id if r.enabled else f"{r.id} (disabled)"
-        rows.append(
-            [Text(plain(v)) for v in (rid, r.category, _level(r.severity), ", ".join(r.resource), params)]
-        )
+        rows.append([rid, r.category, _level(r.severity), ", ".join(r.resource), params])
+    if output_format is SummaryFormat.MARKDOWN:
+        heads = ["ID", "Category", "Severity", "Applies to", "Parameters"]
+        typer.echo("\n".join([f"# {len(loaded)} rules", "", *md_table(heads, rows)]))
+        return
+    # too wide for the terminal: the parameters go first (`rules show ID` has them), then the kinds
+    columns = [Column("ID"), Column("Category"), Column("Severity"), Column("Applies to", drop=2)]
+    columns.append(Column("Parameters", drop=3))
+    cells = [[Text(plain(v)) for v in row] for row in rows]
     console = stdout_console(global_options(ctx))
-    table = fit_table(columns, rows, console.width, title=f"{len(loaded)} rules")
+    table = fit_table(columns, cells, console.width, title=f"{len(loaded)} rules")
     console.print(table)
-    gone = left_out(columns, rows, table, " (see `aifinops rules show ID` or --format json)")
+    gone = left_out(columns, cells, table, " (see `aifinops rules show ID` or --format json)")
     if gone is not None:
         console.print(gone)
 
@@ -140,8 +149,9 @@ def validate(
         ),
     ] = None,
 ) -> None:
-    """Check rules files against the schema, their own parameters and the kinds and fields the
-    installed scanners produce; exit 2 on the first error."""
+    """Check rules files: the schema, their parameters, what the installed scanners emit.
+
+    Each rule's kinds and fields must come from an installed scanner; exit 2 on the first error."""
     try:
         if paths:
             loaded = load_rules(paths, include_defaults=False)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich.text import Text
 
-from aifinops_cli.cli.common import fail, global_options, stdout_console
+from aifinops_cli.cli.common import FormatOption, SummaryFormat, fail, global_options, stdout_console
 from aifinops_cli.core.registry import (
     GROUP,
     PROVIDER_GROUP,
@@ -18,6 +18,7 @@ from aifinops_cli.core.registry import (
     load_scanners,
     provider_of,
 )
+from aifinops_cli.output.markdown import table as md_table
 from aifinops_cli.output.safe import plain
 from aifinops_cli.output.table import Column, fit_table, left_out
 
@@ -63,12 +64,10 @@ def _client_cell(row: dict[str, Any]) -> str:
 @app.command("list")
 def list_scanners(
     ctx: typer.Context,
-    output_format: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+    output_format: FormatOption = SummaryFormat.TABLE,
 ) -> None:
     """List every registered provider and scanner (entry-point groups `aifinops.providers`,
     `aifinops.scanners`); json: {"providers": [...], "scanners": [...]}."""
-    if output_format not in ("table", "json"):
-        fail(f"unknown format {output_format!r}; choose from table, json")
     try:
         found = load_scanners()
         providers = provider_rows()
@@ -84,8 +83,45 @@ def list_scanners(
         }
         for c in found.values()
     ]
-    if output_format == "json":
+    if output_format is SummaryFormat.JSON:
         typer.echo(json.dumps({"providers": providers, "scanners": rows}, indent=2))
+        return
+    pvalues = [
+        [
+            p["name"],
+            p["panel"],
+            f"{p['section']}:",
+            p["scope"],
+            ", ".join(p["scanners"]),
+            _client_cell(p),
+            p["description"],
+        ]
+        for p in providers
+    ]
+    svalues = [[r["name"], r["provider"], ", ".join(r["kinds"]), r["description"]] for r in rows]
+    if output_format is SummaryFormat.MARKDOWN:
+        pheads = [
+            "Name",
+            "Help panel",
+            "Config section",
+            "Scope",
+            "Scanners",
+            "Client library",
+            "Description",
+        ]
+        typer.echo(
+            "\n".join(
+                [
+                    f"# {len(providers)} providers (entry points: {PROVIDER_GROUP})",
+                    "",
+                    *md_table(pheads, pvalues),
+                    "",
+                    f"# {len(rows)} scanners (entry points: {GROUP})",
+                    "",
+                    *md_table(["Name", "Provider", "Observes", "Description"], svalues),
+                ]
+            )
+        )
         return
     console = stdout_console(global_options(ctx))
     # too wide for the terminal: the client library, help panel and config section columns go
@@ -98,21 +134,7 @@ def list_scanners(
         Column("Client library", drop=4),
         Column("Description"),
     ]
-    prows = [
-        [
-            Text(plain(v))
-            for v in (
-                p["name"],
-                p["panel"],
-                f"{p['section']}:",
-                p["scope"],
-                ", ".join(p["scanners"]),
-                _client_cell(p),
-                p["description"],
-            )
-        ]
-        for p in providers
-    ]
+    prows = [[Text(plain(v)) for v in row] for row in pvalues]
     title = f"{len(providers)} providers (entry points: {PROVIDER_GROUP})"
     ptable = fit_table(pcols, prows, console.width, title=title)
     console.print(ptable)
@@ -120,10 +142,7 @@ def list_scanners(
     if gone is not None:
         console.print(gone)
     scols = [Column("Name"), Column("Provider", drop=1), Column("Observes"), Column("Description")]
-    srows = [
-        [Text(plain(v)) for v in (r["name"], r["provider"], ", ".join(r["kinds"]), r["description"])]
-        for r in rows
-    ]
+    srows = [[Text(plain(v)) for v in row] for row in svalues]
     console.print(
         fit_table(scols, srows, console.width, title=f"{len(rows)} scanners (entry points: {GROUP})")
     )

@@ -16,6 +16,17 @@ SCHEMA_VERSION = "1.4.0"  # 1.1: visibility, history, suppressions; 1.2: overlap
 UNOWNED = "(unowned)"
 
 
+def name_adds(resource_id: str, name: str | None) -> bool:
+    """Whether a resource's name says something its id does not: not empty, not the id itself
+    and not the id's last path segment (`ns/pod` named `pod`). The one label rule of every format."""
+    return bool(name) and name != resource_id and not resource_id.endswith(f"/{name}")
+
+
+def resource_label(resource_id: str, name: str | None) -> str:
+    """`id (name)`, or the id alone when the name repeats it (`dgx-03`, `ns/pod` named `pod`)."""
+    return f"{resource_id} ({name})" if name_adds(resource_id, name) else resource_id
+
+
 def _r(x: float) -> float:
     return round(x, 2)
 

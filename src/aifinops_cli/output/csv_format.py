@@ -1,5 +1,8 @@
 """CSV: one row per finding, for spreadsheets and ticket imports (`csv`), and the unit-economics
-section as a file of its own (`economics-csv`)."""
+section as a file of its own (`economics-csv`).
+
+`resource_name` is filled only when the name says something `resource_id` does not (the one
+label rule, core/report.py `name_adds`): `dgx-03` named `dgx-03` has an empty name column."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import io
 from typing import Any
 
 from aifinops_cli.core.models import Report
-from aifinops_cli.core.report import finding_to_dict
+from aifinops_cli.core.report import finding_to_dict, name_adds
 from aifinops_cli.output.base import Formatter
 from aifinops_cli.output.safe import csv_cell
 
@@ -50,6 +53,8 @@ class CsvFormatter(Formatter):
             row = finding_to_dict(f)
             row["owner"] = row["owner"] or ""
             row["overlaps"] = row["overlaps"] or ""
+            if not name_adds(row["resource_id"], row["resource_name"]):
+                row["resource_name"] = ""
             writer.writerow({k: csv_cell(row.get(k)) for k in COLUMNS})
         return buf.getvalue()
 

@@ -24,7 +24,7 @@ from typing import Any
 from aifinops_cli.core import economics_view
 from aifinops_cli.core.models import HOURS_PER_MONTH, Report
 from aifinops_cli.core.money import money, signed_usd, usd
-from aifinops_cli.core.report import UNOWNED, to_dict, unpriced_headline
+from aifinops_cli.core.report import UNOWNED, name_adds, to_dict, unpriced_headline
 from aifinops_cli.output.base import Formatter
 from aifinops_cli.output.safe import plain
 
@@ -307,7 +307,7 @@ def _sev(s: str) -> str:
 def _resource(f: dict[str, Any]) -> str:
     """The resource id, and its name when it says something the id does not."""
     name = f.get("resource_name") or ""
-    extra = f"<br>{escape(name)}" if name and name != f["resource_id"] else ""
+    extra = f"<br>{escape(name)}" if name_adds(f["resource_id"], name) else ""
     return f"<code>{escape(f['resource_id'])}</code>{extra}"
 
 

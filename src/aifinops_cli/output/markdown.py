@@ -7,7 +7,7 @@ from typing import Any
 from aifinops_cli.core import economics_view
 from aifinops_cli.core.models import HOURS_PER_MONTH, Report
 from aifinops_cli.core.money import money, signed_usd, usd
-from aifinops_cli.core.report import UNOWNED, to_dict, unpriced_headline
+from aifinops_cli.core.report import UNOWNED, name_adds, to_dict, unpriced_headline
 from aifinops_cli.output.base import Formatter
 from aifinops_cli.output.safe import Md, md_code, md_text
 
@@ -69,11 +69,14 @@ def render_analysis(analysis: dict[str, Any], heading: str = "##") -> list[str]:
     return out
 
 
+def _name(i: dict[str, Any]) -> str:
+    """` (name)` after the id, when the name says something the id does not (core/report.py)."""
+    name = i.get("resource_name")
+    return f" ({md_text(name)})" if name_adds(i["resource_id"], name) else ""
+
+
 def _who(i: dict[str, Any]) -> Md:
-    return Md(
-        md_code(i["resource_id"], table=True)
-        + (f" ({md_text(i['resource_name'])})" if i.get("resource_name") else "")
-    )
+    return Md(md_code(i["resource_id"], table=True) + _name(i))
 
 
 def render_since_last_run(history: dict[str, Any] | None) -> list[str]:
@@ -250,9 +253,8 @@ class MarkdownFormatter(Formatter):
         findings = [f for f in doc["findings"] if not f["suppressed"]]
         out += [f"## Top {min(TOP_FINDINGS, len(findings))} findings", ""]
         for n, f in enumerate(findings[:TOP_FINDINGS], 1):
-            name = f" ({md_text(f['resource_name'])})" if f["resource_name"] else ""
             out += [
-                f"### {n}. {md_text(f['title'])}: {md_code(f['resource_id'])}{name}",
+                f"### {n}. {md_text(f['title'])}: {md_code(f['resource_id'])}{_name(f)}",
                 "",
                 f"- **{money(f['estimated_monthly_savings_usd'], not f['priced'])}/month** to save of "
                 f"{money(f['monthly_cost_usd'], not f['priced'])}/month; severity {f['severity']}, "

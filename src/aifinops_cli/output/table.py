@@ -18,7 +18,7 @@ from rich.text import Text
 from aifinops_cli.core import economics_view
 from aifinops_cli.core.models import CoverageEntry, Finding, Report
 from aifinops_cli.core.money import money, signed_usd, usd
-from aifinops_cli.core.report import UNOWNED, totals, unpriced_headline
+from aifinops_cli.core.report import UNOWNED, resource_label, totals, unpriced_headline
 from aifinops_cli.core.rules import severity_ranks
 from aifinops_cli.output.base import Formatter
 from aifinops_cli.output.safe import plain
@@ -139,13 +139,6 @@ def left_out(
     return Text(f"not shown at this width: {', '.join(plain(h) for h in gone)}{note}", style="dim")
 
 
-def resource_label(resource_id: str, name: str) -> str:
-    """`id (name)`, or the id alone when the name repeats it (`dgx-03`, `ns/pod` named `pod`)."""
-    if not name or name == resource_id or resource_id.endswith(f"/{name}"):
-        return resource_id
-    return f"{resource_id} ({name})"
-
-
 def _marks(f: Finding) -> str:
     """Known (in the baseline) and overlaps (counted by another provider's finding)."""
     return ", ".join(m for m, on in (("known", f.status == "known"), ("overlaps", bool(f.overlaps))) if on)
@@ -257,7 +250,8 @@ def _finding_tables(findings: list[Finding], order: dict[str, int], width: int) 
                 cost = money(f.monthly_cost_usd, bool(f.unpriced))
                 rows.append([sev, _t(f.rule_id), label, _t(o.region), owner, cost, savings, _marks(f)])
             else:
-                label.append("\n" + ", ".join(plain(v) for v in (f.rule_id, o.region) if v), style="dim")
+                # " · ", not ", ": wrapped in a narrow cell, a line would end (or start) in a comma
+                label.append("\n" + " · ".join(plain(v) for v in (f.rule_id, o.region) if v), style="dim")
                 rows.append([sev, label, owner, savings, _marks(f)])
         rest = items[ROWS_PER_CATEGORY:]
         if rest:
@@ -385,7 +379,7 @@ def renderables(report: Report, width: int = 140) -> list[RenderableType]:
     if folded:
         parts.append(_fold_line(folded))
     parts += _analysis(report, width)
-    parts += economics_renderables(report.economics)
+    parts += economics_renderables(report.economics, width)
     failed, noted = _scope_lines(report)
     if failed:
         rows = [[_t(c.scanner), _t(c.scope), _t(c.message)] for c in failed]
@@ -420,18 +414,39 @@ class TableFormatter(Formatter):
         return buf.getvalue()
 
 
-def economics_renderables(section: dict[str, Any] | None) -> list[Any]:
-    """The unit-economics tables (core/economics_view.py), when the report has one."""
+# the unit-economics columns kept at any width (the first of a name), beside the row's name: what
+# it costs, earns and keeps, and the cheaper model with what it saves
+ECONOMICS_KEEP = frozenset(
+    {"Revenue", "AI cost", "Cost", "Margin", "Current", "Cheaper model", "saves", "Amount"}
+)
+
+
+def _numeric(cells: Any) -> bool:
+    """A column of amounts, counts or shares (right-aligned), not of names."""
+    return all(str(c)[:1] in "$+-0123456789" or str(c) in ("", "n/a") for c in cells)
+
+
+def economics_renderables(section: dict[str, Any] | None, width: int = 140) -> list[Any]:
+    """The unit-economics tables (core/economics_view.py), when the report has one. Too wide for
+    the terminal, the other columns go from the right (a ten-column table at 80 columns would
+    otherwise fold every amount into ribbons); --format json/markdown/html have them all."""
     if not section:
         return []
     parts: list[Any] = [Text(economics_view.headline(section), style="bold")]
     for view in economics_view.tables(section):
-        t = Table(title=_t(view.title, "italic"), title_justify="left")
-        for i, col in enumerate(view.columns):
-            t.add_column(col, justify="left" if i == 0 else "right", overflow="fold")
-        for row in view.rows:
-            t.add_row(*[_t(c) for c in row])
+        kept = [
+            i == 0 or (h in ECONOMICS_KEEP and h not in view.columns[:i]) for i, h in enumerate(view.columns)
+        ]
+        columns = [
+            Column(h, "right" if i and _numeric(r[i] for r in view.rows) else "left", 0 if kept[i] else i)
+            for i, h in enumerate(view.columns)
+        ]
+        rows = [[_t(c) for c in row] for row in view.rows]
+        t = fit_table(columns, rows, width, title=_t(view.title, "italic"), title_justify="left")
         parts.append(t)
+        gone = left_out(columns, rows, t, " (see --format json, markdown or html)")
+        if gone is not None:
+            parts.append(gone)
         if view.more:
             parts.append(Text(f"{view.more} more in the JSON report.", style="dim"))
     return parts
@@ -439,4 +454,4 @@ def economics_renderables(section: dict[str, Any] | None) -> list[Any]:
 
 def print_economics(console: Console, section: dict[str, Any]) -> None:
     """`aifinops economics` in a terminal: the section alone."""
-    console.print(Group(*economics_renderables(section)))
+    console.print(Group(*economics_renderables(section, console.width)))
