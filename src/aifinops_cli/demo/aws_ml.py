@@ -243,10 +243,10 @@ ML_ESTATE: dict[str, MlEstate] = {
 def demo_image(region: str) -> str:
     """The AMI the demo launches its instances from: the first of the account's Amazon images.
 
-    Read from moto's side: DescribeImages of the ~600 images moto ships costs about 1.3 CPU-seconds
-    of response serialising a call (5 of the demo's 7 seeding seconds). moto draws a request id from
-    its seeded random numbers for every response; one is drawn here too, as the call it replaces
-    did, so that every resource seeded after keeps the id it has always had."""
+    Read from moto's side: DescribeImages of the ~1,300 images moto ships a region costs about
+    1.3 CPU-s of response serialising a call (5 of the demo's 7 seeding CPU-s). moto draws a request
+    id from its seeded random numbers for every response; one is drawn here too, as the call it
+    replaces did, so that every resource seeded after keeps the id it has always had."""
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ec2.models import ec2_backends
     from moto.utilities.aws_headers import gen_amzn_requestid_long
