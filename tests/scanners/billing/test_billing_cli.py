@@ -29,8 +29,13 @@ def test_scan_billing_json_report() -> None:
     # 30 x 250 GB x $0.02 = $150 (a g5 box). 30 days are 30 / 30.4167 of a month (730 h / 24):
     # $240 x 30.4167 / 30 = $243.33 and $150 -> $152.08 a month. Both flows are all AI bytes: one
     # finding each, the AI-egress one (savings 243.33 x 0.8 = $194.67 and 152.08 x 0.8 = $121.67),
-    # none from the inter-region rule (it used to claim the same dollars again)
-    assert "billing-inter-region-egress" not in by_rule
+    # none from the inter-region rule (it used to claim the same dollars again). The inter-region
+    # rule has the one non-AI flow, the Oregon web server's 30 x 250 GB x $0.02 = $150 -> $152.08
+    inter = by_rule["billing-inter-region-egress"]
+    assert [(f["resource_id"], f["resource_name"]) for f in inter] == [
+        ("us-west-2->us-east-1 (inter-region)", "i-0demo0web01")
+    ]
+    assert [round(f["monthly_cost_usd"], 2) for f in inter] == [round(150 * (730 / 24) / 30, 2)]
     ai = sorted(
         (round(f["monthly_cost_usd"], 2), round(f["estimated_monthly_savings_usd"], 2))
         for f in by_rule["billing-ai-egress"]
@@ -57,8 +62,10 @@ def test_scan_billing_json_report() -> None:
     assert {s["format"] for s in section["data"]["sources"]} == {"FOCUS 1.0", "AWS CUR (legacy)"}
     # FOCUS: the template's 30 x 8 rows less its 30 Bedrock rows, 30 x 16 AI lines (14 inference
     # boxes, SageMaker training, the training-data bucket), 30 days x 2 Bedrock models x 2 token
-    # kinds; CUR: 30 x 4
-    assert section["summary"]["Rows read / unusable"] == f"{30 * 8 - 30 + 30 * 16 + 30 * 2 * 2 + 30 * 4} / 0"
+    # kinds, the web server's inter-region transfer (30 x 1); CUR: 30 x 4
+    assert section["summary"]["Rows read / unusable"] == (
+        f"{30 * 8 - 30 + 30 * 16 + 30 * 2 * 2 + 30 * 1 + 30 * 4} / 0"
+    )
 
 
 @pytest.mark.parametrize("path", ["nope.csv"])
