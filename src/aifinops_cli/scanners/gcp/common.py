@@ -335,6 +335,16 @@ class RestList:
             if not token:
                 return
 
+    def every_location(self, project: str, collection: str) -> list[dict[str, Any]] | None:
+        """A project's whole `collection` over every location (`locations/-`); None when the API
+        is not enabled there (api_disabled: nothing of that service can exist)."""
+        try:
+            return list(self.items(f"/v2/projects/{project}/locations/-/{collection}", collection))
+        except expected_errors() as exc:
+            if api_disabled(exc):
+                return None
+            raise
+
 
 def api_disabled(exc: BaseException) -> bool:
     """A 403 saying the API is not enabled in the project (SERVICE_DISABLED): nothing of that

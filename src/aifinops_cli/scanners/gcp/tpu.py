@@ -74,13 +74,9 @@ class TpuNodeScanner(Scanner):
         window = Window.ending(ctx.now, ctx.options.lookback_days)
 
         def work(project: str) -> ScopeItems:
-            api = common.RestList(ctx, "tpu")
-            try:
-                nodes = list(api.items(f"/v2/projects/{project}/locations/-/nodes", "nodes"))
-            except common.expected_errors() as exc:
-                if common.api_disabled(exc):
-                    return ScopeItems([], "Cloud TPU API not enabled: no TPU nodes")
-                raise
+            nodes = common.RestList(ctx, "tpu").every_location(project, "nodes")
+            if nodes is None:
+                return ScopeItems([], "Cloud TPU API not enabled: no TPU nodes")
             ready = [n for n in nodes if n.get("state") == "READY"]
             problems: list[str] = []
             activity: TpuActivity | None = None

@@ -71,13 +71,9 @@ class WorkbenchScanner(Scanner):
         window = Window.ending(ctx.now, ctx.options.lookback_days)
 
         def work(project: str) -> ScopeItems:
-            api = common.RestList(ctx, "notebooks")
-            try:
-                listed = list(api.items(f"/v2/projects/{project}/locations/-/instances", "instances"))
-            except common.expected_errors() as exc:
-                if common.api_disabled(exc):
-                    return ScopeItems([], "Notebooks API not enabled: no Workbench instances")
-                raise
+            listed = common.RestList(ctx, "notebooks").every_location(project, "instances")
+            if listed is None:
+                return ScopeItems([], "Notebooks API not enabled: no Workbench instances")
             active = [i for i in listed if i.get("state") == "ACTIVE"]
             problems: list[str] = []
             vms: dict[str, common.GceInstance] = {}
