@@ -180,6 +180,14 @@ def run_json(runner: CliRunner, *args: str) -> dict[str, Any]:
     return json.loads(result.stdout)
 
 
+def by_rule_and_name(report: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """A JSON report's findings as {rule id: {resource name: finding}}."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for f in report["findings"]:
+        out.setdefault(f["rule_id"], {})[f["resource_name"]] = f
+    return out
+
+
 def run_without(module: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`aifinops ARGS` in a child process in which `module` cannot be imported (as on a machine
     where it was never installed), running this checkout's sources (an absolute path: a relative

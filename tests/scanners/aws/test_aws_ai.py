@@ -26,7 +26,7 @@ from aifinops_cli.pricing.catalog import load_catalog
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.bedrock import avoidable_share
 from aifinops_cli.scanners.aws.snapshots import accelerated_hint
-from tests.conftest import run_json
+from tests.conftest import by_rule_and_name, run_json
 from tests.fakes.aws_proxy import Fault
 from tests.scanners.aws.test_aws_ml import IAM_PREFIX, _policy_actions
 
@@ -114,16 +114,9 @@ def estate(shared_estate):
     return shared_estate("test_aws_ai", _seed)
 
 
-def by_rule(report):
-    out: dict[str, dict[str, dict]] = {}
-    for f in report["findings"]:
-        out.setdefault(f["rule_id"], {})[f["resource_name"]] = f
-    return out
-
-
 def test_findings_and_amounts(estate, runner):
     report = run_json(runner, "scan", "--regions", "us-east-1", *SCANNERS)
-    found = by_rule(report)
+    found = by_rule_and_name(report)
     assert set(found) == {
         "aws-bedrock-idle-provisioned-throughput",
         "aws-sagemaker-long-running-job",
@@ -220,7 +213,7 @@ def test_cloudwatch_denied_is_partial_and_calls_nothing_idle(estate, runner):
     report = run_json(runner, "scan", "--regions", "us-east-1", *SCANNERS)
     scope = next(s for s in report["coverage"]["scopes"] if s["scanner"] == "aws.bedrock")
     assert scope["status"] == "partial" and "invocations not read" in scope["message"]
-    found = by_rule(report)
+    found = by_rule_and_name(report)
     assert "aws-bedrock-idle-provisioned-throughput" not in found
     assert set(found["aws-orphaned-gpu-image"]) == {"gpu-ckpt", "dlami-old"}  # the rest still judged
 
@@ -328,7 +321,7 @@ def test_async_endpoint_idle_only_with_nothing_queued(far_end, runner):
     )
     far_end.recorder.calls.clear()
     report = run_json(runner, "scan", "--regions", "us-east-1", "--scanner", "aws.sagemaker")
-    idle = by_rule(report)["aws-sagemaker-idle-endpoint"]
+    idle = by_rule_and_name(report)["aws-sagemaker-idle-endpoint"]
     assert set(idle) == {"async-idle"}
     assert idle["async-idle"]["monthly_cost_usd"] == pytest.approx(537.28)
     assert idle["async-idle"]["evidence"]["async_inference"] is True

@@ -18,7 +18,7 @@ from aifinops_cli.demo.aws_ml import (
 )
 from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.sagemaker import artifact_key, short_name
-from tests.conftest import run_json
+from tests.conftest import by_rule_and_name, run_json
 from tests.fakes.aws_proxy import Fault
 from tests.paths import ROOT
 
@@ -104,16 +104,9 @@ def estate(shared_estate):
     return shared_estate("test_aws_ml", lambda: seed_ml("us-east-1", datetime.now(UTC), ESTATE))
 
 
-def by_rule(report):
-    out: dict[str, dict[str, dict]] = {}
-    for f in report["findings"]:
-        out.setdefault(f["rule_id"], {})[f["resource_name"]] = f
-    return out
-
-
 def test_findings_and_amounts(estate, runner):
     report = run_json(runner, "scan", "--regions", "us-east-1", *SCANNERS)
-    found = by_rule(report)
+    found = by_rule_and_name(report)
     assert set(found) == {
         "aws-sagemaker-idle-endpoint",
         "aws-sagemaker-duplicate-model",
@@ -191,7 +184,7 @@ def test_tags_denied_is_partial_not_fatal(estate, runner):
     report = run_json(runner, "scan", "--regions", "us-east-1", *SCANNERS)
     scope = next(s for s in report["coverage"]["scopes"] if s["scanner"] == "aws.sagemaker")
     assert scope["status"] == "partial" and "owners unknown" in scope["message"]
-    found = by_rule(report)
+    found = by_rule_and_name(report)
     assert found["aws-sagemaker-idle-endpoint"]["idle-p3"]["monthly_cost_usd"] == pytest.approx(2792.25)
     # without owners, the copies cannot be told apart by team: no duplicate finding
     assert "aws-sagemaker-duplicate-model" not in found
@@ -203,7 +196,7 @@ def test_cloudwatch_denied_is_partial(estate, runner):
     scopes = {s["scanner"]: s for s in report["coverage"]["scopes"]}
     assert scopes["aws.sagemaker"]["status"] == "partial"
     assert scopes["aws.eks"]["status"] == "partial"
-    found = by_rule(report)
+    found = by_rule_and_name(report)
     # no invocations read: nothing is called idle, the notebook is still judged
     assert "aws-sagemaker-idle-endpoint" not in found
     assert "aws-eks-idle-gpu-nodegroup" not in found
@@ -301,7 +294,7 @@ def test_shared_configs_and_models_are_described_once(far_end, runner):
     assert ops["GetMetricData"] == 1 and ops["GetResources"] == 1
     # 40 endpoints of one model: one model group, clones untagged -> 2 owners ("a", unowned);
     # 39 extra copies x 0.23 x 730 = 6,548.10
-    dup = by_rule(report)["aws-sagemaker-duplicate-model"]["llama-3-8b/v3"]
+    dup = by_rule_and_name(report)["aws-sagemaker-duplicate-model"]["llama-3-8b/v3"]
     assert dup["monthly_cost_usd"] == pytest.approx(39 * 0.23 * 730)
 
 
