@@ -20,6 +20,11 @@ from typer.testing import CliRunner
 from aifinops_cli.cli.app import app
 from tests.fakes.aws_proxy import AwsFarEnd
 
+# No test's estate uses moto's catalog of ~1,300 Amazon images a region (it changes between moto
+# releases, and each image brings a snapshot moto lists whatever OwnerIds says); the demo turns it
+# off the same way (demo.aws._DEMO_ENV).
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(

@@ -336,6 +336,8 @@ _DEMO_ENV = {
     "AWS_SECRET_ACCESS_KEY": "demo",
     "AWS_SESSION_TOKEN": "demo",
     "AWS_DEFAULT_REGION": "us-east-1",
+    # no moto catalog of Amazon images: see aws_ml.DEMO_BASE_IMAGE
+    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
 }
 _CLEARED_ENV = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
 
