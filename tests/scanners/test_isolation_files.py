@@ -39,9 +39,9 @@ REC = {
 }
 
 CHILD = r"""
-import os, runpy, sys
+import os, sys
 from typer.testing import CliRunner
-from aifinops_cli.cli.app import app
+from aifinops_cli.cli.app import app, main
 args = sys.argv[1:]
 home = os.environ["HOME"]
 # as root first: every module the scan imports is loaded now (its history kept apart), and
@@ -59,7 +59,8 @@ for pkg in (rich, aifinops_cli):
 os.setgroups([]); os.setgid(NOBODY); os.setuid(NOBODY)
 os.environ["AIFINOPS_STATE_DIR"] = os.path.join(home, "state-nobody")
 sys.argv = ["aifinops", *args]
-runpy.run_module("aifinops_cli", run_name="__main__")
+main()  # the console script's entry point; running the module would read __main__.py, which
+# nobody cannot when the checkout is under a root-only directory such as /root
 """.replace("NOBODY", str(NOBODY))
 
 
