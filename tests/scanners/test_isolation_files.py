@@ -77,9 +77,15 @@ def tree() -> Iterator[Path]:
 
 
 def scan_as_nobody(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # the package and the default rules run from a copy nobody can read: the checkout may be under
+    # a root-only directory (/root), and the scan reads rules and price catalogs at run time
+    src = home / "src"  # a source checkout's rules are beside src/ (core.rules.default_rules_dir)
+    if not src.exists():
+        shutil.copytree(ROOT / "src", src, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(ROOT / "rules", home / "rules")
     env = {
         **os.environ,
-        "PYTHONPATH": str(ROOT / "src"),
+        "PYTHONPATH": str(src),
         "HOME": str(home),
         "NO_COLOR": "1",
         "COLUMNS": "200",
