@@ -3,10 +3,12 @@ their costs worked out by hand; the month is exactly the observed 730 hours, fac
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from aifinops_cli.core.config import Config
 from aifinops_cli.core.models import (
     HOURS_PER_MONTH,
     Confidence,
@@ -16,11 +18,16 @@ from aifinops_cli.core.models import (
     Report,
     Severity,
 )
+from aifinops_cli.core.pipeline import ScanRequest, scan
+from aifinops_cli.core.plugin import ScanOptions
 from aifinops_cli.core.rules import evaluate, load_rules
 from aifinops_cli.economics import add_to_report, build, observations, parse
 from aifinops_cli.economics.infra import infra_lines
 from aifinops_cli.economics.settings import EconomicsError, SelfHosted
 from aifinops_cli.economics.whatif import hosting
+from aifinops_cli.pricing.catalog import load_catalog
+from aifinops_cli.scanners.billing.provider import BillingSettings
+from tests.paths import TEST_DATA
 
 SHARED = [
     {"name": "vector-db", "monthly_usd": 70, "app": "search-app"},
@@ -217,24 +224,47 @@ def test_stripe_invoices_export(usage, econ_dir, tmp_path):
     assert section["customers_without_revenue"] == ["globex"]
 
 
-def test_billing_export_lines_leave_model_apis_out():
-    # a billing analysis as scanners/billing reports it: 2 months, so per month half of each
-    billing = {
-        "tables": [
-            {
-                "title": "AI spend by owner and component (whole period)",
-                "columns": ["Owner", "compute/GPU", "model APIs", "storage & vector DBs", "Total"],
-                "rows": [["search", 200.0, 50.0, 40.0, 290.0], ["(untagged)", 100.0, 0.0, 0.0, 100.0]],
-            }
-        ],
-        "data": {"sources": [{"source": "focus.csv", "period": {"months": 2.0}}]},
-    }
-    report = Report("t", "", "", [], [], [], analysis={"billing": billing})
-    lines = {(line.owner, line.resource): line.monthly_usd for line in infra_lines(report)}
+def test_billing_exports_of_different_lengths_are_each_a_month_of_their_own(tmp_path):
+    """Two exports in one scan: FOCUS for October and November 2026 (2 whole months) and the
+    legacy CUR for March 2025 (1 month). Each one's AI spend is divided by its own months."""
+    from tests.focus_export import HEADER, ROWS
+
+    def november(row: str) -> str:  # the same charges a month later: first and last day present
+        return (
+            row.replace("2026-11-01,2026-10-01", "2026-12-01,2026-11-01")
+            .replace("2026-10-02,2026-10-01", "2026-11-02,2026-11-01")
+            .replace("2026-11-01,2026-10-31", "2026-12-01,2026-11-30")
+            .replace("2026-10-16,2026-10-15", "2026-11-16,2026-11-15")
+        )
+
+    focus = tmp_path / "focus.csv"
+    focus.write_text("\n".join([HEADER, *ROWS, *map(november, ROWS)]) + "\n")
+    cur = TEST_DATA / "billing" / "cur_legacy.csv"
+    config = Config()
+    report = scan(
+        ScanRequest(
+            options=ScanOptions(settings={"billing": BillingSettings(paths=[str(focus), str(cur)])}),
+            config=config,
+            rules=load_rules([], config),
+            prices=load_catalog(),
+            today=date(2026, 12, 1),
+        )
+    ).report
+    months = {s["source"]: s["period"]["months"] for s in report.analysis["billing"]["data"]["sources"]}
+    assert months == {str(focus): 2.0, str(cur): 1.0}
+    lines = {(line.source.split(":")[0], line.resource): line.monthly_usd for line in infra_lines(report)}
     assert lines == {
-        ("search", "search / compute/GPU"): 100.0,  # 200 / 2
-        ("search", "search / storage & vector DBs"): 20.0,  # 40 / 2
-        ("", "(untagged) / compute/GPU"): 50.0,  # 100 / 2; model APIs: priced by the logs
+        # FOCUS, per month: the p4d $500 + $500 a month, 1,000 GB x $0.02 = $20, the untagged
+        # SageMaker endpoint $500 (each twice over 2 months)
+        (f"billing export {focus}", "ml-research / compute/GPU"): 1000.0,
+        (f"billing export {focus}", "ml-research / data transfer"): 20.0,
+        (f"billing export {focus}", "(untagged) / compute/GPU"): 500.0,
+        # CUR, March 2025: the p4d, 100 h x $32.77 = $3,277, and the SageMaker endpoint, $300:
+        # $3,577 of compute, and 1,000 GB x $0.02 = $20, over its one month (not halved by the
+        # FOCUS export's two);
+        # its $150 of untagged model APIs is left out: the request logs price those per request
+        (f"billing export {cur}", "ml / compute/GPU"): 3577.0,
+        (f"billing export {cur}", "ml / data transfer"): 20.0,
     }
 
 

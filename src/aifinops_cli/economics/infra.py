@@ -19,7 +19,7 @@ from typing import Any
 from aifinops_cli.core.models import Report
 
 BILLING_TABLE = "AI spend by owner and component"
-SKIPPED_COMPONENTS = ("model APIs", "Total")  # the logs price model APIs per request
+SKIPPED_COMPONENTS = ("model APIs",)  # the logs price model APIs per request
 UNTAGGED = "(untagged)"
 # tag keys that name a unit directly (compared case-insensitively)
 TAG_UNITS: dict[str, tuple[str, ...]] = {
@@ -41,26 +41,22 @@ class InfraLine:
 
 
 def _billing_lines(billing: dict[str, Any]) -> list[InfraLine]:
-    table = next(
-        (t for t in billing.get("tables") or [] if str(t.get("title", "")).startswith(BILLING_TABLE)), None
-    )
-    if not table:
-        return []
-    sources = (billing.get("data") or {}).get("sources") or []
-    months = max([float((s.get("period") or {}).get("months") or 0) for s in sources] or [0.0]) or 1.0
-    cols = list(table.get("columns") or [])
-    names = ", ".join(str(s.get("source", "")) for s in sources) or "billing export"
+    """Each export's AI spend by owner and component, over that export's own months: two exports
+    of different lengths (60 days of FOCUS, a month of CUR) are each a month of their own."""
     out = []
-    for row in table.get("rows") or []:
-        owner = str(row[0])
-        for col, value in zip(cols[1:], row[1:], strict=False):
-            if col in SKIPPED_COMPONENTS or not isinstance(value, int | float) or value <= 0:
+    for src in (billing.get("data") or {}).get("sources") or []:
+        months = float((src.get("period") or {}).get("months") or 0) or 1.0
+        name = str(src.get("source", "")) or "billing export"
+        for item in src.get("ai_spend") or []:
+            owner, label = str(item.get("owner", "")), str(item.get("component_label", item.get("component")))
+            cost = item.get("cost")
+            if label in SKIPPED_COMPONENTS or not isinstance(cost, int | float) or cost <= 0:
                 continue
             out.append(
                 InfraLine(
-                    f"billing export {names}: {BILLING_TABLE} / {months:g} month(s)",
-                    f"{owner} / {col}",
-                    float(value) / months,
+                    f"billing export {name}: {BILLING_TABLE} / {months:g} month(s)",
+                    f"{owner} / {label}",
+                    float(cost) / months,
                     owner="" if owner == UNTAGGED else owner,
                 )
             )

@@ -631,8 +631,10 @@ def analysis_section(all_facts: list[TableFacts], top_flows: int = 10) -> dict[s
                     }
                     for fl in f.flows
                 ],
+                # whole period of this source; its own period.months makes it a month (economics)
                 "ai_spend": [
-                    {"owner": o, "component": c, "cost": round(v, 6)} for (o, c), v in sorted(f.ai.items())
+                    {"owner": o, "component": c, "component_label": COMPONENT_LABEL[c], "cost": round(v, 6)}
+                    for (o, c), v in sorted(f.ai.items())
                 ],
                 "ai_services": [
                     {"component": c, "service": s, "cost": round(v, 6)}
