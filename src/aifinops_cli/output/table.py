@@ -38,7 +38,8 @@ WIDE = 120
 DIGEST_ROWS = 5
 # scopes listed by name in one "not scanned" note before "and N more"
 NOTE_SCOPES = 3
-EVERY_FORMAT = "every finding is in --format json, csv, markdown or html"
+# no commas: a wrapped line of the terminal report never ends in one
+EVERY_FORMAT = "every finding is in --format json|csv|markdown|html"
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
