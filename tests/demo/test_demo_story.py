@@ -10,7 +10,7 @@ import csv
 import gzip
 import json
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,10 @@ def test_logs_bills_and_machines_are_dated_relative_to_the_scan(demo_dir: Path) 
     assert scanned - timedelta(days=31) <= start and end <= scanned
     assert window["days"] == pytest.approx(30, abs=0.01)
     period = report["analysis"]["billing"]["data"]["period"]
-    assert period == f"{start:%Y-%m-%d} to {end:%Y-%m-%d}"  # the same 30 days
+    # the logs' 30 days, and the FOCUS export's 25 days before them (demo/billing.py HISTORY_DAYS)
+    assert period == f"{start - timedelta(days=25):%Y-%m-%d} to {end:%Y-%m-%d}"
+    cur = next(s for s in report["analysis"]["billing"]["data"]["sources"] if s["format"] != "FOCUS 1.0")
+    assert (cur["period"]["first_day"], cur["period"]["days"]) == (f"{start:%Y-%m-%d}", 30)
     rules = by_rule(report)
     for f in rules["aws-ec2-idle-gpu"]:
         launched = datetime.fromisoformat(f["evidence"]["launched_at"])
@@ -98,8 +101,53 @@ def test_every_llm_and_billing_finding_kind_is_there(demo_dir: Path) -> None:
         "billing-untagged-ai-spend",
         "billing-inter-region-egress",
     }
-    # billing-spend-anomaly is not here yet: it needs 42 days of one export group (the demo's is 30)
-    assert llm | billing | {"llm-spend-anomaly", "economics-ai-cost-share"} <= rules
+    anomalies = {"llm-spend-anomaly", "billing-spend-anomaly"}
+    assert llm | billing | anomalies | {"economics-ai-cost-share"} <= rules
+
+
+def test_billing_spend_anomaly_is_the_training_loop_by_hand(demo_dir: Path) -> None:
+    """The SageMaker training run relaunched in a loop: 5x its usual hours on two days of the
+    window (demo/billing.py SPIKE_DAYS), found in the FOCUS export's 55 days as one anomaly of its
+    owner and one of its service; the money is what those days cost above the model's forecast."""
+    from aifinops_cli.demo.billing import SPIKE_DAYS
+
+    report = load(demo_dir)
+    start = date.fromisoformat(report["analysis"]["llm"]["data"]["window"]["start"][:10])
+    spike = [start + timedelta(days=n) for n in SPIKE_DAYS]
+    found = {f["evidence"]["dimension"]: f for f in by_rule(report)["billing-spend-anomaly"]}
+    assert set(found) == {"owner", "service"}
+    focus = found["owner"]["evidence"]["source"]
+    with open(focus, encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if date.fromisoformat(r["ChargePeriodStart"][:10]) in spike]
+    team = sum(
+        float(r["BilledCost"])
+        for r in rows
+        if json.loads(r["Tags"] if r["Tags"] != "NULL" else "{}").get("team") == "ml-research"
+    )
+    sagemaker = sum(float(r["BilledCost"]) for r in rows if r["ServiceName"] == "Amazon SageMaker")
+    # the training line alone on those days: 32 h x 5 x $37.688, at that line's wave level
+    training = sum(float(r["BilledCost"]) for r in rows if r["x_UsageType"] == "USE1-Train:ml.p4d.24xlarge")
+    assert training == pytest.approx(sum(32 * 5 * 37.688 * w for w in _waves(SPIKE_DAYS)), abs=0.01)
+    for dim, value, actual in (("owner", "ml-research", team), ("service", "Amazon SageMaker", sagemaker)):
+        ev = found[dim]["evidence"]
+        assert ev["value"] == value and (ev["started"], ev["last"]) == tuple(d.isoformat() for d in spike)
+        assert ev["actual_usd"] == pytest.approx(actual, abs=0.01)
+        assert ev["excess_usd"] == pytest.approx(
+            ev["actual_usd"] - ev["expected_usd"], abs=0.02
+        )  # each rounded to cents
+        # the loop's extra 4 x 32 h x $37.688 a day (~$4,800) is most of the excess
+        assert ev["excess_usd"] > 0.8 * training * 4 / 5
+        assert found[dim]["monthly_cost_usd"] == pytest.approx(ev["excess_usd"], abs=0.01)
+        assert found[dim]["estimated_monthly_savings_usd"] == 0.0  # an anomaly is not a saving
+        assert found[dim]["severity"] == "high"  # over $10,000 above expected (rules/anomaly.yaml)
+
+
+def _waves(days: tuple[int, ...]) -> list[float]:
+    """The SageMaker training line's wave level on window days `days` (demo/billing.py)."""
+    from aifinops_cli.demo.billing import AI_LINES, SPIKE_LINE, WAVE
+
+    (res,) = [line[0] for line in AI_LINES if line[2] == SPIKE_LINE]
+    return [WAVE[(i * 2 + len(res)) % 5] for i in days]
 
 
 def test_agent_loop_retries_burn_and_budget_by_hand(demo_dir: Path) -> None:
@@ -199,12 +247,24 @@ def test_bedrock_logs_and_billing_are_the_same_dollars(demo_dir: Path) -> None:
     focus = next(
         s["source"] for s in report["analysis"]["billing"]["data"]["sources"] if s["format"] == "FOCUS 1.0"
     )
+    window = report["analysis"]["llm"]["data"]["window"]["start"][:10]
     with open(focus, encoding="utf-8") as fh:
         billed = [r for r in csv.DictReader(fh) if r["ServiceName"] == "Amazon Bedrock"]
-    assert sum(float(r["BilledCost"]) for r in billed) == pytest.approx(sum(by_hand.values()), abs=0.01)
+    logged = [r for r in billed if r["ChargePeriodStart"][:10] >= window]  # the logs' 30 days
+    assert sum(float(r["BilledCost"]) for r in logged) == pytest.approx(sum(by_hand.values()), abs=0.01)
+    # the 25 days before the logs repeat the logs' last 25 days, a month (30 days) earlier
+    day = lambda r: date.fromisoformat(r["ChargePeriodStart"][:10])  # noqa: E731
+    earlier = sorted((day(r), r["x_UsageType"], r["BilledCost"]) for r in billed if r not in logged)
+    repeated = sorted(
+        (day(r) - timedelta(days=30), r["x_UsageType"], r["BilledCost"])
+        for r in logged
+        if day(r) >= date.fromisoformat(window) + timedelta(days=5)
+    )
+    assert earlier == repeated and earlier
+    billed_usd = sum(float(r["BilledCost"]) for r in billed)
     (table,) = [t for t in report["analysis"]["billing"]["tables"] if "component" in t["title"]]
-    api = table["columns"].index("model APIs")
-    assert sum(row[api] for row in table["rows"]) == pytest.approx(sum(by_hand.values()), abs=0.01)
+    api = table["columns"].index("model APIs")  # the table is the export's whole 55 days
+    assert sum(row[api] for row in table["rows"]) == pytest.approx(billed_usd, abs=0.01)
     # the untagged legacy ETL role is the LLM scanner's unowned spend and the billing export's
     # untagged model-API spend
     (unowned,) = by_rule(report)["llm-unowned-spend"]
@@ -212,10 +272,13 @@ def test_bedrock_logs_and_billing_are_the_same_dollars(demo_dir: Path) -> None:
     assert "legacy-etl" in legacy["who"] and legacy["observed_usd"] == pytest.approx(by_hand[""], abs=0.01)
     (untagged,) = by_rule(report)["billing-untagged-ai-spend"]
     parts = untagged["evidence"]["untagged_by_component"]
-    assert parts["model_api"] == pytest.approx(by_hand[""], abs=0.01)
-    # four g5.12xlarge launched by hand ($5.672 an hour, 24 h x 30 days) and the template's
-    # untagged ml.g5.2xlarge endpoint ($1.408 an hour, 24 h x 30 days)
-    assert parts["compute"] == pytest.approx(4 * 24 * 5.672 * 30 + 24 * 1.408 * 30, abs=0.01)
+    # (over the export's 55 days: the logs' untagged spend and the same rows' 25 repeated days)
+    untagged_earlier = sum(float(r["BilledCost"]) for r in billed if r not in logged and r["Tags"] == "NULL")
+    assert untagged_earlier > 0
+    assert parts["model_api"] == pytest.approx(by_hand[""] + untagged_earlier, abs=0.01)
+    # four g5.12xlarge launched by hand ($5.672 an hour, 24 h x 55 days) and the template's
+    # untagged ml.g5.2xlarge endpoint ($1.408 an hour, 24 h x 55 days)
+    assert parts["compute"] == pytest.approx(4 * 24 * 5.672 * 55 + 24 * 1.408 * 55, abs=0.01)
 
 
 def _figures(tmp_path: Path, now: datetime) -> tuple[Any, ...]:
@@ -293,16 +356,16 @@ def test_llm_spend_anomaly_is_the_deep_dive_hour_by_hand(demo_dir: Path) -> None
 
 def test_non_ai_inter_region_flow_by_hand(demo_dir: Path) -> None:
     """The web server's nightly dumps to N. Virginia: 250 GB/day (the five-day wave averages 1.0
-    over 30 days) x 30 days = 7,500 GB x $0.02 = $150.00 in 30 days, $150 x 30.4167 / 30 =
-    $152.08 a month; 90% avoidable ($136.88 ~ 136.875)."""
+    over the FOCUS export's 55 days) x 55 days = 13,750 GB x $0.02 = $275.00 in 55 days,
+    $275 x 30.4167 / 55 = $152.08 a month; 90% avoidable ($136.88 ~ 136.875)."""
     (flow,) = by_rule(load(demo_dir))["billing-inter-region-egress"]
     ev = flow["evidence"]
     assert (ev["source"], ev["destination"], ev["ai_related"]) == ("us-west-2", "us-east-1", 0.0)
     assert ev["top_resources"][0]["resource_id"] == "i-0demo0web01"
-    assert ev["top_resources"][0]["gb"] == pytest.approx(250 * 30)
-    assert ev["top_resources"][0]["cost"] == pytest.approx(250 * 30 * 0.02)
-    assert flow["monthly_cost_usd"] == pytest.approx(150.0 * MONTH_DAYS / 30, abs=0.01)
-    assert flow["estimated_monthly_savings_usd"] == pytest.approx(150.0 * MONTH_DAYS / 30 * 0.9, abs=0.01)
+    assert ev["top_resources"][0]["gb"] == pytest.approx(250 * 55)
+    assert ev["top_resources"][0]["cost"] == pytest.approx(250 * 55 * 0.02)
+    assert flow["monthly_cost_usd"] == pytest.approx(275.0 * MONTH_DAYS / 55, abs=0.01)
+    assert flow["estimated_monthly_savings_usd"] == pytest.approx(275.0 * MONTH_DAYS / 55 * 0.9, abs=0.01)
     assert flow["severity"] == "medium"  # $100-$1,000 a month
 
 

@@ -128,12 +128,16 @@ def test_forecast_demo_json() -> None:
         and r["ServiceName"] == "Amazon SageMaker"
     )
     assert owner["dollars_above_expected"] == pytest.approx(sagemaker * 0.8, rel=0.1)
-    # the forecast's last 30 days are the scan demo's billing export, summed
+    # the forecast's last 30 days are the scan demo's billing export over those days, summed
     from aifinops_cli.demo import demo_inputs
     from aifinops_cli.demo.billing import demo_billing_paths
 
     with open(demo_billing_paths(demo_inputs() / "billing")[0], encoding="utf-8") as fh:
-        billed = sum(float(r["BilledCost"]) for r in csv.DictReader(fh))
+        billed = sum(
+            float(r["BilledCost"])
+            for r in csv.DictReader(fh)
+            if first.isoformat() <= r["ChargePeriodStart"][:10] <= last.isoformat()
+        )
     recent = sum(
         float(r["BilledCost"])
         for r in demo.rows()

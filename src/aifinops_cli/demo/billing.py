@@ -6,7 +6,14 @@ inference traffic, Frankfurt embeddings shipped to N. Virginia, ...) come from t
 templates under `demo/data/billing/` (30 days each), re-dated to the window. On top of them come
 the AI lines of a company spending about $150k a month with AWS on AI: an inference fleet, SageMaker
 training, a training-data bucket, and the Bedrock lines, which are the demo's own Bedrock logs
-(`llm.bedrock_daily`) priced per day: the billing export's Bedrock total is the LLM scanner's.
+(`llm.bedrock_daily`) priced per day: over the logs' window, the billing export's Bedrock total is
+the LLM scanner's.
+
+The FOCUS export also holds the 25 days before the window (HISTORY_DAYS), as a month's export
+does: the network lines of the template's last 25 days and the logs' last 25 Bedrock days, a month
+earlier, and the AI lines at their usual levels. 55 days are enough for `billing-spend-anomaly`
+(28 days of history for the model and its 14-day window) to find the SageMaker spike; the CUR
+extract stays the window's 30 days.
 """
 
 from __future__ import annotations
@@ -85,6 +92,10 @@ OTHER_LINES = (
     ),
 )
 WAVE = (0.9, 0.95, 1.0, 1.05, 1.1)  # five days' levels, mean 1.0
+# days of FOCUS export before the window: 25 + 30 = 55 days is 11 whole waves (the mean stays
+# exact) and never two whole calendar months (59 days at least), so a month is always 55/30.4375
+HISTORY_DAYS = 25
+MONTH_EARLIER = timedelta(days=30)  # history day d repeats the template's and the logs' day d + 30
 # a training run relaunched in a loop: five times the usual SageMaker hours on two days of the
 # window (the days after are back to normal; `aifinops forecast --demo` finds it as an anomaly)
 SPIKE_LINE, SPIKE_DAYS, SPIKE_FACTOR = "USE1-Train:ml.p4d.24xlarge", (23, 24), 5.0
@@ -129,22 +140,29 @@ def _focus_row(day: date, cost: float, qty: float, **cols: str) -> dict[str, str
 
 
 def write_billing(root: Path, start: date, bedrock: list[BedrockDay]) -> list[str]:
-    """Write the FOCUS export and the CUR extract for the 30 days from `start`; return their paths."""
+    """Write the FOCUS export (the 30 days from `start` and the HISTORY_DAYS before) and the CUR
+    extract (the 30 days); return their paths."""
     root.mkdir(parents=True, exist_ok=True)
     offset = (start - TEMPLATE_START).days
     fmt = "%Y-%m-%d %H:%M:%S"
     reader = csv.DictReader(io.StringIO(_template(FOCUS_NAME)))
     columns = list(reader.fieldnames or [])
+    history_from = start - timedelta(days=HISTORY_DAYS)
     rows = []
-    for row in reader:
-        if row["ServiceName"] == "Amazon Bedrock":
+    for template_row in reader:
+        if template_row["ServiceName"] == "Amazon Bedrock":
             continue  # the Bedrock lines are the logs' own (below)
-        for col in ("ChargePeriodStart", "ChargePeriodEnd"):
-            row[col] = _shift(row[col], offset, fmt)
-        first, nxt = _month(datetime.strptime(row["ChargePeriodStart"], fmt).date())
-        row["BillingPeriodStart"], row["BillingPeriodEnd"] = f"{first} 00:00:00", f"{nxt} 00:00:00"
-        rows.append(row)
-    for i in range(30):
+        for shift in (offset, offset - MONTH_EARLIER.days):
+            row = dict(template_row)
+            for col in ("ChargePeriodStart", "ChargePeriodEnd"):
+                row[col] = _shift(row[col], shift, fmt)
+            day = datetime.strptime(row["ChargePeriodStart"], fmt).date()
+            if day < history_from:
+                continue
+            first, nxt = _month(day)
+            row["BillingPeriodStart"], row["BillingPeriodEnd"] = f"{first} 00:00:00", f"{nxt} 00:00:00"
+            rows.append(row)
+    for i in range(-HISTORY_DAYS, 30):
         day = start + timedelta(days=i)
         for res, team, usage, desc, price, unit, region, service, category, daily in AI_LINES + OTHER_LINES:
             qty = daily * WAVE[(i * 2 + len(res)) % 5]
@@ -166,7 +184,20 @@ def write_billing(root: Path, start: date, bedrock: list[BedrockDay]) -> list[st
                     x_UsageType=usage,
                 )
             )
-    for b in bedrock:
+    history = [
+        BedrockDay(
+            b.day - MONTH_EARLIER,
+            b.model,
+            b.owner,
+            b.input_tokens,
+            b.output_tokens,
+            b.input_usd,
+            b.output_usd,
+        )
+        for b in bedrock
+        if b.day.date() - MONTH_EARLIER >= history_from
+    ]
+    for b in history + bedrock:
         name = b.model.split(".")[-1].split("-2025")[
             0
         ]  # us.anthropic.claude-haiku-4-5-2025... -> claude-haiku-4-5

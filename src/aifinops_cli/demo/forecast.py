@@ -56,17 +56,20 @@ def spike_days(now: datetime | None = None) -> tuple[date, ...]:
 
 
 def _window_totals(now: datetime | None) -> dict[tuple[date, str, str], float]:
-    """The scan demo's FOCUS export summed by (day, service, team)."""
+    """The scan demo's FOCUS export over its window (not the days before it holds), summed by
+    (day, service, team)."""
     from aifinops_cli.demo import demo_inputs
     from aifinops_cli.demo.billing import demo_billing_paths
 
+    first, last = window_days(now)
     focus = demo_billing_paths(demo_inputs(now) / "billing")[0]
     out: dict[tuple[date, str, str], float] = defaultdict(float)
     with open(focus, newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             tags = json.loads(row["Tags"]) if row["Tags"] not in ("", "NULL") else {}
             day = datetime.strptime(row["ChargePeriodStart"][:10], "%Y-%m-%d").date()
-            out[(day, row["ServiceName"], tags.get("team", ""))] += float(row["BilledCost"])
+            if first <= day <= last:
+                out[(day, row["ServiceName"], tags.get("team", ""))] += float(row["BilledCost"])
     return out
 
 

@@ -57,15 +57,14 @@ def test_scan_billing_json_report() -> None:
             per_flow[key] = per_flow.get(key, 0.0) + f["estimated_monthly_savings_usd"]
     assert per_flow["us-east-1->us-west-2"] == pytest.approx(240 * month * 0.8, abs=0.01)
     section = doc["analysis"]["billing"]
-    start, end = demo_window()  # the 30 days before today
-    assert section["data"]["period"] == f"{start:%Y-%m-%d} to {end - timedelta(days=1):%Y-%m-%d}"
+    start, end = demo_window()  # the 30 days before today; the FOCUS export has 25 days more
+    first = start - timedelta(days=25)
+    assert section["data"]["period"] == f"{first:%Y-%m-%d} to {end - timedelta(days=1):%Y-%m-%d}"
     assert {s["format"] for s in section["data"]["sources"]} == {"FOCUS 1.0", "AWS CUR (legacy)"}
-    # FOCUS: the template's 30 x 8 rows less its 30 Bedrock rows, 30 x 16 AI lines (14 inference
-    # boxes, SageMaker training, the training-data bucket), 30 days x 2 Bedrock models x 2 token
-    # kinds, the web server's inter-region transfer (30 x 1); CUR: 30 x 4
-    assert section["summary"]["Rows read / unusable"] == (
-        f"{30 * 8 - 30 + 30 * 16 + 30 * 2 * 2 + 30 * 1 + 30 * 4} / 0"
-    )
+    # FOCUS over 55 days: the template's 7 rows a day that are not Bedrock (8 less 1), 16 AI lines
+    # a day (14 inference boxes, SageMaker training, the training-data bucket), 2 Bedrock models x
+    # 2 token kinds a day, the web server's inter-region transfer (1 a day); CUR: 30 x 4
+    assert section["summary"]["Rows read / unusable"] == f"{55 * (7 + 16 + 2 * 2 + 1) + 30 * 4} / 0"
 
 
 @pytest.mark.parametrize("path", ["nope.csv"])
