@@ -1,7 +1,7 @@
 """The README's CI recipes as the tests run them: the composite action's `run:` scripts (action.yml),
 executed as a GitHub runner executes them (bash -eo pipefail, inputs substituted into `env:`,
 $GITHUB_OUTPUT and $GITHUB_STEP_SUMMARY files), with the inputs of the README's workflow, against
-the demo; its `uses:` steps (setup-python, upload-artifact) are GitHub's own and are not run here.
+a billing export; its `uses:` steps (setup-python, upload-artifact) are GitHub's own and are not run here.
 The install step installs this checkout into a fresh virtual environment, as on a runner (the
 dependencies come from the test's environment: no index is asked)."""
 
@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from aifinops_cli.core.money import usd
-from tests.focus_export import write_focus
+from tests.focus_export import HEADER, ROWS, TEAM, write_focus
 from tests.paths import ROOT
 
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
@@ -141,10 +141,30 @@ def runner_venv(tmp_path_factory) -> Path:
     return venv / "bin"
 
 
-def test_readme_workflow_runs_the_action_on_the_demo(runner_venv, tmp_path, demo_dir, monkeypatch):
-    """The README's `with:` (its missing baseline, --fail-on high) plus --demo for the estate."""
+# The README workflow's estate, small enough to check by hand (its point is the action, not the
+# estate: `scan --demo` end to end is the session demo and test_cli's second demo process). One
+# FOCUS 1.0 month (tests/focus_export.py) whose AI egress is 60,000 GB to us-west-2 at $0.02:
+# $1,200.00 a month, at least $1,000 so billing-ai-egress is high; it saves 80% = $960.00.
+# billing-untagged-ai-spend: the untagged $500.00 endpoint of $1,000 + $1,200 + $500 = $2,700 of
+# AI spend (18.5%, low), $0.00 avoidable. Headline: $960.00.
+EGRESS_ROWS = [
+    *ROWS[:2],
+    "1200.0,1111,USD,2026-11-01,2026-10-01,Usage,$0.02 per GB data transfer to US West (Oregon),"
+    "2026-10-16,2026-10-15,60000.0,GB,1200.0,1200.0,60000.0,GB,AWS,us-east-1,i-0train01,Networking,"
+    f"Amazon Elastic Compute Cloud,1111,{TEAM},USE1-USW2-AWS-Out-Bytes",
+    ROWS[3],
+]
+
+
+def test_readme_workflow_runs_the_action_on_a_billing_export(runner_venv, tmp_path, monkeypatch):
+    """The README's `with:` (its missing baseline, --fail-on high, its formats) and its default
+    extras, plus a billing export for the estate."""
     readme = _readme_action_inputs()
-    inputs = _inputs({**readme, "args": readme["args"] + " --demo", "extras": "demo"})
+    export = tmp_path / "cur" / "focus-2026-10.csv"
+    export.parent.mkdir()
+    export.write_text("\n".join([HEADER, *EGRESS_ROWS]) + "\n")
+    args = f"{readme['args']} --billing {shlex.quote(str(export))} --billing-format focus"
+    inputs = _inputs({**readme, "args": args})
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_NO_BUILD_ISOLATION", "0")  # pip's spelling of --no-build-isolation
     ran = run_action(inputs, tmp_path, [runner_venv])
@@ -163,11 +183,19 @@ def test_readme_workflow_runs_the_action_on_the_demo(runner_venv, tmp_path, demo
         "aifinops-report.md",
         "aifinops-report.xml",
     ]
-    # the summary is the Markdown report, whose headline is the demo's own figure
-    expected = json.loads((demo_dir / "aifinops-report.json").read_text())["summary"]["monthly_waste_usd"]
+    report = json.loads((out / "aifinops-report.json").read_text())
+    found = {f["rule_id"]: f for f in report["findings"]}
+    assert set(found) == {"billing-ai-egress", "billing-untagged-ai-spend"}
+    egress = found["billing-ai-egress"]
+    assert egress["severity"] == "high" and egress["status"] == "new"
+    assert egress["monthly_cost_usd"] == pytest.approx(60000 * 0.02)
+    assert egress["estimated_monthly_savings_usd"] == pytest.approx(60000 * 0.02 * 0.8)
+    assert found["billing-untagged-ai-spend"]["estimated_monthly_savings_usd"] == 0.0
+    # the summary is the Markdown report, whose headline is the $960.00 worked out above
+    assert report["summary"]["monthly_waste_usd"] == pytest.approx(960.0)
     assert ran["summary"] == (out / "aifinops-report.md").read_text()
     assert ran["summary"].startswith("# AI fragmentation-tax report")
-    assert f"**{usd(expected)} per month**" in ran["summary"]
+    assert f"**{usd(60000 * 0.02 * 0.8)} per month**" in ran["summary"]
     assert ran["skipped"] == ["actions/setup-python@v5", "actions/upload-artifact@v4"]
 
 

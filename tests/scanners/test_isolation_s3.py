@@ -52,7 +52,7 @@ def bucket(far_end, tmp_path):
     for key in ("bedrock/b-reset.jsonl", "cur/b-reset.csv"):  # RST instead of an answer
         far_end.recorder.faults.append(Fault(kind="reset", service="s3", operation=f"/logs/{key}"))
     cfg = tmp_path / "aifinops.yaml"
-    cfg.write_text("scan:\n  connect_timeout: 2\n  read_timeout: 2\n  max_attempts: 2\n")
+    cfg.write_text("scan:\n  connect_timeout: 1\n  read_timeout: 1\n  max_attempts: 2\n")
     yield far_end, cfg
     far_end.recorder.release.set()
     far_end.recorder.release.clear()
@@ -70,7 +70,7 @@ def test_llm_s3_one_object_hangs_one_resets_the_rest_read(bucket, runner):
     far_end, cfg = bucket
     report, scopes = scan(runner, cfg, "--llm-logs", "s3://logs/bedrock/")
     hang = scopes["s3://logs/bedrock/a-hang.jsonl"]
-    # the scan's read timeout (2 s), not botocore's default 60 s, ended the wait
+    # the scan's read timeout (1 s), not botocore's default 60 s, ended the wait
     assert hang["status"] == "failed" and "read timed out" in hang["message"], hang
     reset = scopes["s3://logs/bedrock/b-reset.jsonl"]
     assert reset["status"] == "failed" and "connection was closed" in reset["message"], reset

@@ -35,7 +35,8 @@ def serving(handler: type[BaseHTTPRequestHandler], name: str) -> Iterator[str]:
     """Run `handler` on a loopback port in a daemon thread until the block ends; yields the
     base URL (every fake's server: these, the tests' price APIs)."""
     server = QuietHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
+    # shutdown() waits for the serve loop's next poll: 0.5 s by default, on every fake's exit
+    threading.Thread(target=server.serve_forever, args=(0.05,), name=name, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
