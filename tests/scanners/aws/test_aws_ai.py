@@ -23,12 +23,11 @@ from aifinops_cli.demo.aws_ml import (
     seed_studio,
 )
 from aifinops_cli.pricing.catalog import load_catalog
-from aifinops_cli.scanners.aws import common
 from aifinops_cli.scanners.aws.bedrock import avoidable_share
 from aifinops_cli.scanners.aws.snapshots import accelerated_hint
 from tests.conftest import by_rule_and_name, run_json
 from tests.fakes.aws_proxy import Fault
-from tests.scanners.aws.test_aws_ml import IAM_PREFIX, _policy_actions
+from tests.scanners.aws.test_aws_ml import _policy_actions, scan_aws_calls
 
 ESTATE = MlEstate(
     provisioned=[
@@ -234,20 +233,7 @@ def test_avoidable_share_and_hints():
 def test_every_call_is_read_only_and_in_the_iam_policy(estate, runner):
     """A whole AWS scan of this estate (provisioned models with tags, jobs in progress, snapshots,
     AMIs) makes only Describe/List/Get calls, each allowed by docs/permissions/aws-iam-policy.json."""
-    seen: set[tuple[str, str]] = set()
-
-    def hook(session):
-        def record(model, **_):
-            service = model.service_model.signing_name
-            seen.add((IAM_PREFIX.get(service, service), model.name))
-
-        session.events.register("before-call", record)
-
-    common.SESSION_HOOKS.append(hook)
-    try:
-        run_json(runner, "scan", "--regions", "us-east-1")
-    finally:
-        common.SESSION_HOOKS.remove(hook)
+    seen = scan_aws_calls(runner)
     new = {
         ("bedrock", "ListProvisionedModelThroughputs"),
         ("bedrock", "ListTagsForResource"),

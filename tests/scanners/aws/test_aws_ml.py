@@ -230,9 +230,9 @@ def _policy_actions() -> set[str]:
 IAM_PREFIX = {"monitoring": "cloudwatch", "tagging": "tag"}
 
 
-def test_only_read_operations_and_all_in_the_iam_policy(estate, runner):
-    """A whole AWS scan (every AWS scanner) calls Describe/List/Get operations only, and each one
-    is allowed by the shipped least-privilege policy (and nothing broader is granted)."""
+def scan_aws_calls(runner) -> set[tuple[str, str]]:
+    """(IAM service prefix, operation) of every AWS call a `scan --regions us-east-1` makes, as
+    botocore signs it (recorded through common.SESSION_HOOKS)."""
     seen: set[tuple[str, str]] = set()
 
     def hook(session):
@@ -247,6 +247,13 @@ def test_only_read_operations_and_all_in_the_iam_policy(estate, runner):
         run_json(runner, "scan", "--regions", "us-east-1")
     finally:
         common.SESSION_HOOKS.remove(hook)
+    return seen
+
+
+def test_only_read_operations_and_all_in_the_iam_policy(estate, runner):
+    """A whole AWS scan (every AWS scanner) calls Describe/List/Get operations only, and each one
+    is allowed by the shipped least-privilege policy (and nothing broader is granted)."""
+    seen = scan_aws_calls(runner)
     ops = {op for _, op in seen}
     assert all(op.startswith(("Describe", "List", "Get")) for op in ops), sorted(ops)
     assert {
