@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 
 from aifinops_cli.core.plugin import ScanOptions
-from aifinops_cli.demo.aws_ml import demo_image, seed_ml, seed_ml_ai
+from aifinops_cli.demo.aws_ml import DEMO_BASE_IMAGE, seed_ml, seed_ml_ai
 
 DEMO_ACCOUNT_REGIONS = ("us-east-1", "eu-west-1")
 SEED = 20261129
@@ -176,7 +176,7 @@ def seed_leftovers(region: str, leftovers: list[DemoLeftover], now: datetime) ->
 
     ec2 = boto3.client("ec2", region_name=region)
     backend = ec2_backends[DEFAULT_ACCOUNT_ID][region]
-    image = demo_image(region)
+    image = DEMO_BASE_IMAGE
     for item in leftovers:
         when = (now - timedelta(days=item.age_days)).astimezone(UTC).replace(tzinfo=None)
         if item.instance_type is None:
@@ -246,7 +246,7 @@ def seed_region(
 ) -> None:
     ec2 = boto3.client("ec2", region_name=region)
     cw = boto3.client("cloudwatch", region_name=region)
-    image = demo_image(region)
+    image = DEMO_BASE_IMAGE
     for spec in instances:
         mappings: list[dict[str, Any]] = [
             {"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": spec.root_gb, "VolumeType": "gp3"}}

@@ -246,13 +246,7 @@ ML_ESTATE: dict[str, MlEstate] = {
 # brings a snapshot that moto lists whatever OwnerIds says; with it on, the demo's ids and counts
 # depended on the moto installed. moto launches from an unknown image id (its AMI validation is
 # off unless MOTO_ENABLE_AMI_VALIDATION is set).
-DEMO_BASE_IMAGE = "ami-0a1f0d3ee0c0ffee0"
-
-
-def demo_image(region: str) -> str:
-    """The AMI the demo launches its instances from (the same placeholder in every region)."""
-    del region
-    return DEMO_BASE_IMAGE
+DEMO_BASE_IMAGE = "ami-0a1f0d3ee0c0ffee0"  # the same in every region
 
 
 def _points(per_day: float, days: int, now: datetime) -> list[tuple[datetime, float]]:
@@ -358,7 +352,7 @@ def seed_nodegroups(region: str, nodegroups: list[DemoNodegroup], now: datetime,
     eks = boto3.client("eks", region_name=region)
     ec2 = boto3.client("ec2", region_name=region)
     cw = boto3.client("cloudwatch", region_name=region)
-    image = demo_image(region)
+    image = DEMO_BASE_IMAGE
     for cluster in sorted({ng.cluster for ng in nodegroups}):
         eks.create_cluster(name=cluster, roleArn=ROLE, resourcesVpcConfig={"subnetIds": ["subnet-demo"]})
     ec2_data: list[dict[str, Any]] = []

@@ -19,6 +19,7 @@ extract stays the window's 30 days.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import io
 import json
@@ -185,15 +186,7 @@ def write_billing(root: Path, start: date, bedrock: list[BedrockDay]) -> list[st
                 )
             )
     history = [
-        BedrockDay(
-            b.day - MONTH_EARLIER,
-            b.model,
-            b.owner,
-            b.input_tokens,
-            b.output_tokens,
-            b.input_usd,
-            b.output_usd,
-        )
+        dataclasses.replace(b, day=b.day - MONTH_EARLIER)
         for b in bedrock
         if b.day.date() - MONTH_EARLIER >= history_from
     ]
