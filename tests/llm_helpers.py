@@ -92,3 +92,16 @@ def priced_rows(path: Path, fmt: str | None = None, llm: dict[str, Any] | None =
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
     finally:
         engine.close()
+
+
+def typed_read(path: Path) -> bool:
+    """Whether the engine read the file with DuckDB's typed, parallel JSON reader (its rows then
+    have no stored line numbers and the file a `base`), not the slow line-by-line fallback."""
+    ctx = context([str(path)])
+    engine = Engine(settings_from(ctx.config.section("llm"), ctx.settings("llm")))
+    try:
+        out = engine.load(LogFile(str(path), str(path)))
+        assert not out.error and out.rows, out
+        return engine.con.execute("SELECT base FROM parts").fetchone()[0] is not None
+    finally:
+        engine.close()

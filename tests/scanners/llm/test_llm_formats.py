@@ -15,7 +15,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.llm_helpers import LITELLM_SPEND_COLUMNS, priced_rows, write_jsonl
+from tests.llm_helpers import LITELLM_SPEND_COLUMNS, priced_rows, typed_read, write_jsonl
 
 T = "2026-10-05T12:00:00Z"
 EPOCH = 1791201600  # 2026-10-05T12:00:00Z
@@ -122,14 +122,16 @@ def test_openai_responses_api_reasoning(tmp_path):
     assert row["cost"] == pytest.approx(0.026528)
 
 
+BATCH_LINE = {
+    "id": "batch_req_1",
+    "custom_id": "job-7",
+    "response": {"status_code": 200, "request_id": "req_abc", "body": chat("gpt-4o-mini", 500, 50)},
+    "error": None,
+}
+
+
 def test_openai_batch_output_line(tmp_path):
-    rec = {
-        "id": "batch_req_1",
-        "custom_id": "job-7",
-        "response": {"status_code": 200, "request_id": "req_abc", "body": chat("gpt-4o-mini", 500, 50)},
-        "error": None,
-    }
-    [row] = priced_rows(write_jsonl(tmp_path / "b.jsonl", [rec]))
+    [row] = priced_rows(write_jsonl(tmp_path / "b.jsonl", [BATCH_LINE]))
     assert row["fmt"] == "openai-batch" and row["request_id"] == "job-7" and row["price_mode"] == "batch"
     # genai-prices 0.2.3 has gpt-4o-mini's batch variant only from 2026-10-14, so on 2026-10-05
     # OpenAI's documented 50% batch rate applies: (500*0.15 + 50*0.60) * 0.5 = 105 * 0.5 = 52.5 per 1M
@@ -255,30 +257,33 @@ def test_litellm_standard_logging_payload(tmp_path):
     assert row["cost"] == pytest.approx(0.0016)
 
 
+BEDROCK_RECORD = {
+    "schemaType": "ModelInvocationLog",
+    "schemaVersion": "1.0",
+    "timestamp": T,
+    "accountId": "123456789012",
+    "identity": {"arn": "arn:aws:sts::123456789012:assumed-role/x/y"},
+    "region": "us-east-1",
+    "requestId": "b1",
+    "operation": "Converse",
+    "modelId": "us.anthropic.claude-3-5-sonnet-20241022-v2:0",
+    "requestMetadata": {"team": "platform"},
+    "input": {
+        "inputContentType": "application/json",
+        "inputTokenCount": 400,
+        "cacheReadInputTokenCount": 100,
+        "inputBodyJson": {"messages": [{"role": "user", "content": [{"text": "Extract x"}]}]},
+    },
+    "output": {
+        "outputContentType": "application/json",
+        "outputTokenCount": 50,
+        "outputBodyJson": {"usage": {"inputTokens": 400, "outputTokens": 50}},
+    },
+}
+
+
 def test_bedrock_invocation_log_gz(tmp_path):
-    rec = {
-        "schemaType": "ModelInvocationLog",
-        "schemaVersion": "1.0",
-        "timestamp": T,
-        "accountId": "123456789012",
-        "identity": {"arn": "arn:aws:sts::123456789012:assumed-role/x/y"},
-        "region": "us-east-1",
-        "requestId": "b1",
-        "operation": "Converse",
-        "modelId": "us.anthropic.claude-3-5-sonnet-20241022-v2:0",
-        "requestMetadata": {"team": "platform"},
-        "input": {
-            "inputContentType": "application/json",
-            "inputTokenCount": 400,
-            "cacheReadInputTokenCount": 100,
-            "inputBodyJson": {"messages": [{"role": "user", "content": [{"text": "Extract x"}]}]},
-        },
-        "output": {
-            "outputContentType": "application/json",
-            "outputTokenCount": 50,
-            "outputBodyJson": {"usage": {"inputTokens": 400, "outputTokens": 50}},
-        },
-    }
+    rec = BEDROCK_RECORD
     path = tmp_path / "x.json.gz"
     path.write_bytes(gzip.compress((json.dumps(rec) + "\n").encode()))
     [row] = priced_rows(path)
@@ -291,6 +296,22 @@ def test_bedrock_invocation_log_gz(tmp_path):
     # claude-3-5-sonnet v2 through a us. inference profile: 3 in / 0.30 cache read / 15 out
     # 400*3 + 100*0.30 + 50*15 = 1200 + 30 + 750 = 1980 per 1M
     assert row["cost"] == pytest.approx(0.00198)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        BATCH_LINE,
+        BEDROCK_RECORD,
+        {"timestamp": T, "request": {"model": "gpt-4o-mini"}, "response": chat("gpt-4o-mini", 100, 10)},
+    ],
+    ids=["openai-batch", "bedrock", "openai-wrapped"],
+)
+def test_records_without_tool_calls_take_the_typed_reader(tmp_path, record):
+    # a reply's tool-call names are read from key paths these records lack; on DuckDB 2 that
+    # stopped the typed reader for every such file and sent it line by line (twice the work)
+    path = write_jsonl(tmp_path / "a.jsonl", [record] * 3)
+    assert typed_read(path)
 
 
 def test_otel_genai_spans_otlp_json(tmp_path):

@@ -316,8 +316,13 @@ def reply_hash(reply: str, tools: str, texts: str, has_tools: str) -> str:
 
 def last_name(value: str, path: str) -> str:
     """The last non-null string at a JSON `path` with wildcards (e.g. a reply's tool-call names)
-    in `value`, guarded like `reply_hash` so records without a reply skip the JSON work."""
-    names = f"list_filter(json_extract_string(CAST({value} AS VARCHAR), {q(path)}), lambda n: n IS NOT NULL)"
+    in `value`, guarded like `reply_hash` so records without a reply skip the JSON work.
+
+    The cast to a list is for a `value` that is a NULL constant (a key path the file's sample
+    lacks): DuckDB 2 folds `json_extract_string(NULL, path)` to a plain VARCHAR, and without the
+    cast `list_filter` cannot bind, which sent every such file to the slow line-by-line read."""
+    extract = f"CAST(json_extract_string(CAST({value} AS VARCHAR), {q(path)}) AS VARCHAR[])"
+    names = f"list_filter({extract}, lambda n: n IS NOT NULL)"
     return f"CASE WHEN {value} IS NOT NULL THEN TRY({names}[-1]) END"
 
 
