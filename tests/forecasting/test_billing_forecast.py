@@ -162,19 +162,32 @@ def test_anomaly_threshold_from_the_rule_params() -> None:
 
 
 def test_forecast_llm_logs(tmp_path: Path) -> None:
+    """Two of the demo's logs, whose dollars are plain to add up: LiteLLM's spend log carries
+    each request's `spend`, and the plain usage CSV is all gpt-4o at genai-prices' $2.50 in /
+    $10 out per 1M tokens (no cached tokens)."""
     from aifinops_cli.demo import demo_inputs
-    from aifinops_cli.scanners.llm.series import read_llm_spend
 
-    logs = str(demo_inputs() / "llm")
-    result = CliRunner().invoke(app, ["forecast", "--llm-logs", logs, "--by", "owner", "--format", "json"])
+    logs = demo_inputs() / "llm"
+    litellm, plain = logs / "litellm-spend-logs.csv", logs / "usage-plain.csv"
+    args = ["forecast", "--llm-logs", str(litellm), "--llm-logs", str(plain), "--by", "owner"]
+    result = CliRunner().invoke(app, [*args, "--format", "json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    spend = read_llm_spend([logs], Config(), grain="day")
-    last = max(r.at for r in spend.rows).date()
-    mtd = sum(r.cost for r in spend.rows if r.at.date() >= last.replace(day=1))
-    assert doc["forecasts"][0]["as_of"] == last.isoformat()
+    by_day: dict[str, float] = {}
+    with litellm.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            by_day[row["startTime"][:10]] = by_day.get(row["startTime"][:10], 0.0) + float(row["spend"])
+    with plain.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            assert row["model"] == "gpt-4o" and row["cached_input_tokens"] == "0"
+            cost = (int(row["input_tokens"]) * 2.50 + int(row["output_tokens"]) * 10.0) / 1e6
+            by_day[row["timestamp"][:10]] = by_day.get(row["timestamp"][:10], 0.0) + cost
+    last = max(by_day)
+    mtd = sum(v for day, v in by_day.items() if day[:7] == last[:7])
+    assert doc["forecasts"][0]["as_of"] == last
     assert doc["forecasts"][0]["month_to_date"] == pytest.approx(mtd, abs=0.01)
-    assert {f["owner"] for f in doc["forecasts"][1:]} >= {"support", "research"}
+    # LiteLLM's team_id (platform, growth), the CSV's team column (finance)
+    assert {f["owner"] for f in doc["forecasts"][1:]} >= {"platform", "growth", "finance"}
 
 
 def test_nothing_to_forecast_is_a_usage_error(tmp_path: Path) -> None:
