@@ -97,12 +97,12 @@ def _allocate(
     con.execute(
         f"CREATE TABLE {cells} AS SELECT {DIMENSIONS['customer']} AS customer, "
         f"{DIMENSIONS['feature']} AS feature, "
-        f"{DIMENSIONS['app']} AS app, {DIMENSIONS['team']} AS team, sum(cost) AS cost FROM u GROUP BY ALL"
+        f"{DIMENSIONS['app']} AS app, {DIMENSIONS['team']} AS team, fsum(cost) AS cost FROM u GROUP BY ALL"
     )
     known = {
         d: {r[0] for r in con.execute(f"SELECT DISTINCT {d} FROM {cells}").fetchall()} for d in DIMENSIONS
     }
-    total = _one(con, f"SELECT coalesce(sum(cost), 0) FROM {cells}")
+    total = _one(con, f"SELECT coalesce(fsum(cost), 0) FROM {cells}")
     rows = []
     out = []
     for i, line in enumerate(lines):
@@ -110,7 +110,7 @@ def _allocate(
         scope_cost = 0.0
         if unit is not None and unit[0] in DIMENSIONS:
             scope_cost = _one(
-                con, f"SELECT coalesce(sum(cost), 0) FROM {cells} WHERE {unit[0]} = ?", [unit[1]]
+                con, f"SELECT coalesce(fsum(cost), 0) FROM {cells} WHERE {unit[0]} = ?", [unit[1]]
             )
         if unit is not None and scope_cost > 0:
             dim, value, why = unit
@@ -145,11 +145,11 @@ def _allocate(
     con.execute(f"""
 CREATE TABLE shares AS
 SELECT l.line, c.customer, c.feature, c.app, c.team,
-  CASE WHEN sum(c.cost) OVER (PARTITION BY l.line) > 0 THEN c.cost / sum(c.cost) OVER (PARTITION BY l.line)
+  CASE WHEN fsum(c.cost) OVER (PARTITION BY l.line) > 0 THEN c.cost / fsum(c.cost) OVER (PARTITION BY l.line)
        ELSE 1.0 / count(*) OVER (PARTITION BY l.line) END AS share, l.usd
 FROM lines l JOIN {cells} c ON l.dim IS NULL OR {match}""")
     con.execute(
-        "CREATE TABLE alloc AS SELECT customer, feature, app, team, sum(share * usd) AS usd "
+        "CREATE TABLE alloc AS SELECT customer, feature, app, team, fsum(share * usd) AS usd "
         "FROM shares GROUP BY ALL"
     )
     top = _rows(
@@ -177,7 +177,7 @@ QUALIFY n <= {TOP_SHARES} ORDER BY line, n""",
 def _units(con: duckdb.DuckDBPyConnection, dim: str, factor: float) -> list[dict[str, Any]]:
     key = DIMENSIONS.get(dim, "provider || '/' || model")
     infra = (
-        f"LEFT JOIN (SELECT {dim} AS unit, sum(usd) AS usd FROM alloc GROUP BY ALL) a ON a.unit = g.unit"
+        f"LEFT JOIN (SELECT {dim} AS unit, fsum(usd) AS usd FROM alloc GROUP BY ALL) a ON a.unit = g.unit"
         if dim in DIMENSIONS
         else "LEFT JOIN (SELECT NULL::VARCHAR AS unit, 0.0::DOUBLE AS usd) a ON false"
     )
@@ -188,7 +188,7 @@ WITH g AS (
   SELECT {key} AS unit, sum(u.requests) AS requests, sum(u.errors) AS errors,
     sum(u.unpriced_requests) AS unpriced_requests,
     count(DISTINCT u.session) AS sessions, count(DISTINCT u.session) FILTER (s.success) AS successful,
-    sum(u.cost) AS token_cost, coalesce(sum(u.cost) FILTER (NOT s.success), 0) AS failed_cost,
+    fsum(u.cost) AS token_cost, coalesce(fsum(u.cost) FILTER (NOT s.success), 0) AS failed_cost,
     coalesce(sum(u.requests) FILTER (u.premium), 0) AS premium_requests
   FROM u JOIN sess s USING (session) GROUP BY ALL
 )
@@ -334,9 +334,9 @@ def _pricing(
 def _models(con: duckdb.DuckDBPyConnection, s: EconomicsSettings, factor: float) -> list[dict[str, Any]]:
     rows = _rows(
         con,
-        """SELECT provider, model, sum(requests) AS requests, sum(cost) AS cost,
+        """SELECT provider, model, sum(requests) AS requests, fsum(cost) AS cost,
   sum(input_tokens) + sum(output_tokens) AS tokens, any_value(cheaper_model) AS cheaper_model,
-  sum(cheaper_cost) AS cheaper_cost, sum(cache_saving_max) AS cache_saving_max,
+  fsum(cheaper_cost) AS cheaper_cost, fsum(cache_saving_max) AS cache_saving_max,
   sum(unpriced_requests) AS unpriced_requests
 FROM u GROUP BY ALL ORDER BY cost DESC, provider, model""",
     )

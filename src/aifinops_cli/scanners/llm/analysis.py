@@ -35,7 +35,7 @@ TOKEN_KINDS = (  # (label, token expression, cost column)
     ("reasoning", "reasoning_tokens", "cost_reasoning"),
 )
 TOKEN_AGG = ", ".join(
-    f"sum({tok}) FILTER (WHERE cost IS NOT NULL) AS t{i}, sum({col}) FILTER (WHERE cost IS NOT NULL) AS c{i}"
+    f"sum({tok}) FILTER (WHERE cost IS NOT NULL) AS t{i}, fsum({col}) FILTER (WHERE cost IS NOT NULL) AS c{i}"
     for i, (_, tok, col) in enumerate(TOKEN_KINDS)
 )
 
@@ -163,8 +163,8 @@ def claims(con: duckdb.DuckDBPyConnection, w: Window) -> list[dict[str, Any]]:
         for r in _rows(
             con,
             """
-SELECT kind, count(*) AS requests, coalesce(sum(cost), 0) AS cost,
-  coalesce(sum(waste), 0) AS waste FROM claimed GROUP BY kind""",
+SELECT kind, count(*) AS requests, coalesce(fsum(cost), 0) AS cost,
+  coalesce(fsum(waste), 0) AS waste FROM claimed GROUP BY kind""",
         )
     }
     out = []
@@ -205,7 +205,7 @@ SELECT coalesce(team, '') AS team, coalesce(app, '') AS app, coalesce(provider, 
   count(*) AS requests, count(*) FILTER (WHERE is_simple) AS simple,
   count(*) FILTER (WHERE is_simple AND text_known) AS simple_text_known,
   count(*) FILTER (WHERE is_simple AND hint = 'classify-extract') AS simple_classify,
-  sum(cost) FILTER (WHERE is_simple) AS simple_cost, sum(cheaper_cost) FILTER (WHERE is_simple) AS cheaper_cost,
+  fsum(cost) FILTER (WHERE is_simple) AS simple_cost, fsum(cheaper_cost) FILTER (WHERE is_simple) AS cheaper_cost,
   sum(input_tokens) FILTER (WHERE is_simple) AS sum_in, sum(output_tokens) FILTER (WHERE is_simple) AS sum_out,
   {TOKEN_AGG.replace("WHERE cost IS NOT NULL", "WHERE is_simple AND cost IS NOT NULL")}
 FROM {_unclaimed("req_premium")}
@@ -214,7 +214,7 @@ GROUP BY ALL""")
 CREATE OR REPLACE TEMP TABLE premium_groups AS
 SELECT team, app, provider, model, min(cheaper) AS cheaper, min(priced_as) AS priced_as,
   sum(requests) AS requests, sum(simple) AS simple, sum(simple_text_known) AS simple_text_known,
-  sum(simple_classify) AS simple_classify, sum(simple_cost) AS simple_cost, sum(cheaper_cost) AS cheaper_cost,
+  sum(simple_classify) AS simple_classify, fsum(simple_cost) AS simple_cost, fsum(cheaper_cost) AS cheaper_cost,
   sum(sum_in) / sum(simple) AS avg_in, sum(sum_out) / sum(simple) AS avg_out,
   string_agg(mode, ', ' ORDER BY mode <> 'standard', mode) FILTER (WHERE simple > 0) AS modes
 FROM premium_modes GROUP BY ALL HAVING sum(simple) > 0""")
@@ -361,7 +361,7 @@ FROM win JOIN grp USING (sid, model, sig)""")
 INSERT INTO claimed SELECT ord, 'loop', sid, cost, coalesce(cost, 0) FROM loop_calls
 WHERE is_loop AND NOT kept AND sid IN (
   SELECT sid FROM loop_calls WHERE is_loop AND NOT kept GROUP BY sid
-  HAVING coalesce(sum(cost), 0) * {w.factor} >= {float(rules.loop_min_monthly_usd)})""")
+  HAVING coalesce(fsum(cost), 0) * {w.factor} >= {float(rules.loop_min_monthly_usd)})""")
 
 
 def sessions(
@@ -376,16 +376,16 @@ def sessions(
 WITH agg AS (
   SELECT {SID} AS sid, {_owner_cols()},
     {_distinct("model", ", ")} AS models, count(*) AS calls,
-    coalesce(sum(cost), 0) AS cost, sum(input_tokens + output_tokens) AS tokens,
+    coalesce(fsum(cost), 0) AS cost, sum(input_tokens + output_tokens) AS tokens,
     date_diff('second', min(ts), max(ts)) AS seconds
   FROM req WHERE {SID} IS NOT NULL GROUP BY 1
 ), rep AS (
   SELECT sid, max(max_rep) AS max_repeats, count(*) FILTER (WHERE is_loop AND NOT kept) AS repeated_calls,
-    coalesce(sum(cost) FILTER (WHERE is_loop AND NOT kept), 0) AS repeated_cost,
+    coalesce(fsum(cost) FILTER (WHERE is_loop AND NOT kept), 0) AS repeated_cost,
     {_distinct("evidence", ", ")} AS evidence
   FROM loop_calls GROUP BY sid
 ), cl AS (
-  SELECT sid, coalesce(sum(cost), 0) AS claimed_cost FROM claimed WHERE sid IS NOT NULL GROUP BY sid
+  SELECT sid, coalesce(fsum(cost), 0) AS claimed_cost FROM claimed WHERE sid IS NOT NULL GROUP BY sid
 ), med AS (
   SELECT app, median(cost) AS app_median, count(*) AS app_sessions FROM agg GROUP BY app
 ), j AS (
@@ -489,7 +489,7 @@ WHERE NOT kept AND attempts > {int(rules.retry_max_attempts)} AND errors >= {int
 SELECT caller, model, prompt_hash, burst, {_owner_cols()}, count(*) AS attempts,
   count(*) FILTER (WHERE status = 'error') AS errors,
   date_diff('millisecond', min(ts), max(ts)) / 1000.0 AS span_s,
-  coalesce(sum(cost), 0) AS cost, coalesce(sum(cost) FILTER (WHERE NOT kept), 0) AS wasted,
+  coalesce(fsum(cost), 0) AS cost, coalesce(fsum(cost) FILTER (WHERE NOT kept), 0) AS wasted,
   min(ts) AS first_ts
 FROM retry_att GROUP BY caller, model, prompt_hash, burst
 ORDER BY attempts DESC, cost DESC, first_ts, caller LIMIT {int(limit)}""",
@@ -555,9 +555,9 @@ WITH d AS (
 SELECT prompt_hash, coalesce(provider, '') AS provider, model, count(*) AS requests, min(ord) AS first_ord,
   {_owner_cols()}, {text}
   avg(input_tokens) AS avg_in, sum(cached_input_tokens) / greatest(sum(input_tokens), 1) AS cached_share,
-  coalesce(sum(cost), 0) - coalesce(arg_min(cost, ord), 0) AS repeat_cost,
-  coalesce(sum(saving), 0) - coalesce(arg_min(saving, ord), 0) AS prompt_cache_saving,
-  sum(cost) AS cost, min(price_source) AS source,  -- one per (provider, model): PriceBook.resolve
+  coalesce(fsum(cost), 0) - coalesce(arg_min(cost, ord), 0) AS repeat_cost,
+  coalesce(fsum(saving), 0) - coalesce(arg_min(saving, ord), 0) AS prompt_cache_saving,
+  fsum(cost) AS cost, min(price_source) AS source,  -- one per (provider, model): PriceBook.resolve
   CAST(max(day) AS VARCHAR) AS price_date
 FROM d GROUP BY prompt_hash, provider, model HAVING count(*) >= 2""")
     qualifies = (
@@ -646,8 +646,8 @@ def budgets(
         rows = _rows(
             con,
             f"""
-SELECT {dim} AS name, coalesce(sum(cost), 0) AS observed, count(*) AS requests,
-  coalesce(sum(cost) FILTER (WHERE ts >= CAST(? AS TIMESTAMP)), 0) AS mtd
+SELECT {dim} AS name, coalesce(fsum(cost), 0) AS observed, count(*) AS requests,
+  coalesce(fsum(cost) FILTER (WHERE ts >= CAST(? AS TIMESTAMP)), 0) AS mtd
 FROM req WHERE {dim} IS NOT NULL GROUP BY ALL""",
             [month_start],
         )
@@ -702,13 +702,13 @@ def totals(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 SELECT count(*) AS requests, count(*) FILTER (WHERE cost IS NULL) AS unpriced,
   coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
   coalesce(sum(cached_input_tokens), 0) AS cached, coalesce(sum(reasoning_tokens), 0) AS reasoning,
-  coalesce(sum(cost), 0) AS cost, sum(cost) AS priced_cost, sum(logged_cost) AS logged,
+  coalesce(fsum(cost), 0) AS cost, fsum(cost) AS priced_cost, fsum(logged_cost) AS logged,
   count(DISTINCT coalesce(session_id, trace_id)) AS sessions, count(DISTINCT customer) AS customers,
   count(*) FILTER (WHERE status = 'error') AS errors,
-  sum(cost) FILTER (WHERE coalesce(session_id, trace_id) IS NOT NULL) AS session_cost,
-  sum(cost) FILTER (WHERE customer IS NOT NULL) AS customer_cost,
-  count(DISTINCT feature) AS features, sum(cost) FILTER (WHERE feature IS NOT NULL) AS feature_cost,
-  coalesce(sum(cost) FILTER (WHERE team IS NULL), 0) AS unowned_cost,
+  fsum(cost) FILTER (WHERE coalesce(session_id, trace_id) IS NOT NULL) AS session_cost,
+  fsum(cost) FILTER (WHERE customer IS NOT NULL) AS customer_cost,
+  count(DISTINCT feature) AS features, fsum(cost) FILTER (WHERE feature IS NOT NULL) AS feature_cost,
+  coalesce(fsum(cost) FILTER (WHERE team IS NULL), 0) AS unowned_cost,
   count(*) FILTER (WHERE team IS NULL) AS unowned_requests,
   {TOKEN_AGG.replace("WHERE cost IS NOT NULL", "WHERE team IS NULL AND cost IS NOT NULL")}
 FROM req""",
@@ -722,7 +722,7 @@ def unowned(con: duckdb.DuckDBPyConnection, w: Window, tot: dict[str, Any]) -> l
     top = _rows(
         con,
         """
-SELECT coalesce(app, key_alias, user_id, '(unknown)') AS who, sum(cost) AS cost FROM req
+SELECT coalesce(app, key_alias, user_id, '(unknown)') AS who, fsum(cost) AS cost FROM req
 WHERE team IS NULL GROUP BY ALL ORDER BY cost DESC NULLS LAST, who LIMIT 5""",
     )
     f = w.factor

@@ -39,12 +39,12 @@ def _by_all(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
 WITH g AS (
   SELECT {which} AS dim, {value} AS k, count(*) AS requests, sum(input_tokens) AS input_tokens,
     sum(cached_input_tokens) AS cached, sum(output_tokens) AS output_tokens,
-    sum(reasoning_tokens) AS reasoning, sum(cost) AS cost, count(*) FILTER (WHERE cost IS NULL) AS unpriced
+    sum(reasoning_tokens) AS reasoning, fsum(cost) AS cost, count(*) FILTER (WHERE cost IS NULL) AS unpriced
   FROM (SELECT {keys}, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost FROM req)
   GROUP BY GROUPING SETS ({sets})
 )
 SELECT dim, k, requests, input_tokens, cached, output_tokens, reasoning, cost, unpriced,
-  cost / nullif(sum(cost) OVER (PARTITION BY dim), 0) AS share,
+  cost / nullif(fsum(cost) OVER (PARTITION BY dim), 0) AS share,
   row_number() OVER (PARTITION BY dim ORDER BY cost DESC NULLS LAST, requests DESC) AS rank
 FROM g""").fetchall()
     out: dict[str, list[tuple]] = {k: [] for k, _, _ in BY}
@@ -148,8 +148,8 @@ def build(
 SELECT CASE WHEN grouping(model) = 0 THEN 'model' WHEN grouping(team) = 0 THEN 'team'
             WHEN grouping(key_alias) = 0 THEN 'key' ELSE 'session' END AS dimension,
   coalesce(provider, '') AS provider, model, team, key_alias, sid, count(*) AS compared,
-  sum(logged_cost) AS logged, sum(cost) AS computed, sum(logged_cost) - sum(cost) AS diff,
-  (sum(logged_cost) - sum(cost)) / nullif(sum(cost), 0) AS diff_share
+  fsum(logged_cost) AS logged, fsum(cost) AS computed, fsum(logged_cost) - fsum(cost) AS diff,
+  (fsum(logged_cost) - fsum(cost)) / nullif(fsum(cost), 0) AS diff_share
 FROM (SELECT provider, model, team, key_alias, coalesce(session_id, trace_id) AS sid, logged_cost, cost
       FROM req WHERE logged_cost IS NOT NULL AND cost IS NOT NULL)
 GROUP BY GROUPING SETS ((provider, model), (team), (key_alias), (sid))

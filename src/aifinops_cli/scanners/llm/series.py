@@ -81,7 +81,7 @@ def spend_rows(con: Any, grain: str = "hour") -> tuple[list[LlmSpend], int]:
         raise ValueError(grain)
     rows: list[Any] = con.execute(f"""
 SELECT date_trunc('{grain}', ts) AS period, coalesce(team, '') AS team, coalesce(app, '') AS app,
-  model, sum(cost) AS cost, count(*) AS requests, count(*) - count(cost) AS unpriced
+  model, fsum(cost) AS cost, count(*) AS requests, count(*) - count(cost) AS unpriced
 FROM req WHERE ts IS NOT NULL GROUP BY ALL ORDER BY period""").fetchall()
     out, unpriced_n = [], 0
     for at, team, app, model, cost, n, unpriced in rows:

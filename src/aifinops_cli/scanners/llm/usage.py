@@ -59,13 +59,13 @@ WITH r AS (
 ), cheap AS (
   SELECT coalesce(session_id, trace_id, request_id, 'line:' || part || ':' || line_no) AS session,
     customer, feature, app, team, coalesce(provider, '') AS provider, model,
-    any_value(cheaper_model) AS cheaper_model, sum(cheaper_cost) AS cheaper_cost
+    any_value(cheaper_model) AS cheaper_model, fsum(cheaper_cost) AS cheaper_cost
   FROM req_premium GROUP BY ALL
 ), g AS (
   SELECT session, customer, feature, app, team, provider, model,
     count(*) AS requests, count(*) FILTER (status = 'error') AS errors,
-    count(*) FILTER (cost IS NULL) AS unpriced_requests, coalesce(sum(cost), 0.0) AS cost,
-    sum(cache_saving) AS cache_saving_max,
+    count(*) FILTER (cost IS NULL) AS unpriced_requests, coalesce(fsum(cost), 0.0) AS cost,
+    fsum(cache_saving) AS cache_saving_max,
     sum(input_tokens) AS input_tokens, sum(coalesce(cached_input_tokens, 0)) AS cached_input_tokens,
     sum(output_tokens) AS output_tokens,
     max(ts) AS last_ts, arg_max(status, ord) AS last_status,
