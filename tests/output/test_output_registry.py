@@ -21,7 +21,9 @@ LOG = ROOT / "tests" / "data" / "llm" / "openai_chat.jsonl"  # one OpenAI chat c
 def test_builtin_formats_come_from_the_pyproject_entry_points():
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"][GROUP]
     found = formatters()
-    builtin = ["csv", "economics-csv", "html", "json", "junit", "markdown", "openmetrics", "table"]
+    builtin = [
+        "csv", "economics-csv", "html", "json", "junit", "markdown", "observations", "openmetrics", "table"
+    ]  # fmt: skip
     assert sorted(declared) == list(found) == builtin
     for name, cls in found.items():
         assert issubclass(cls, Formatter) and cls.name == name
@@ -34,6 +36,7 @@ def test_builtin_formats_come_from_the_pyproject_entry_points():
         "json": "json",
         "junit": "xml",
         "markdown": "md",
+        "observations": "observations.jsonl",
         "openmetrics": "prom",
         "table": "txt",
     }

@@ -271,6 +271,9 @@ class Report:
     visibility: dict[str, Any] | None = None  # score against the AI data path, blind spots
     usage: UsageRollup | None = None  # not rendered: the input of the economics section
     economics: dict[str, Any] | None = None  # unit economics and what-ifs (economics/section.py)
+    # what each scanner saw, as (scanner, observation): not in the report document, only in
+    # `--format observations` (what rules read, for writing and debugging rules)
+    observed: list[tuple[str, Observation]] = field(default_factory=list, repr=False)
 
     @property
     def nothing_scanned(self) -> bool:

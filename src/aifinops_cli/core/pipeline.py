@@ -370,14 +370,17 @@ def run_scan(
         else:  # _run_one catches Exception; only a BaseException (SystemExit from a plugin) is left
             assert done.error is not None
             raise done.error
-    observations = []
+    observations: list[Observation] = []
+    observed: list[tuple[str, Observation]] = []
     coverage: list[CoverageEntry] = []
     analysis: dict[str, Any] = {}
     unpriced: list[dict[str, str]] = []
     errors: list[BaseException] = list(ctx.internal_errors)
     usage = next((result.usage for result, _ in outcomes if result.usage is not None), None)
     for result, error in outcomes:
-        observations.extend(mark_unpriced(result))
+        seen = mark_unpriced(result)
+        observations.extend(seen)
+        observed.extend((result.scanner, obs) for obs in seen)
         coverage.extend(result.coverage)
         analysis.update(result.analysis)
         unpriced.extend(result.unpriced)
@@ -401,6 +404,7 @@ def run_scan(
         },
         unpriced=sorted(unpriced, key=lambda u: (u.get("sku", ""), u.get("resource_id", ""))),
         usage=usage,
+        observed=observed,
     )
     for extension in extensions or ():
         found = extension(report, rules)
