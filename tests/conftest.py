@@ -182,6 +182,47 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def demo_rerun_dir(demo_dir: Path) -> Path:
+    """A second `scan --demo` in a process of its own, as a CI job runs it the next time: gated
+    (`--fail-on high`) on the first one's JSON report as its baseline, with `--show-prompts`, and
+    writing its JSON report and observations (`aifinops-report.observations.jsonl`). Two tests
+    share it (test_cli's baseline gate, test_validate_rules' declared fields): one demo run for
+    both, once per test run, like `demo_dir`; its exit code is in `returncode`."""
+    root = demo_dir.parent
+    out, status = root / "demo-rerun", root / "demo-rerun.status"
+    with open(root / "demo-rerun.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not status.exists():
+            out.mkdir(exist_ok=True)
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "aifinops_cli",
+                    "-q",
+                    "scan",
+                    "--demo",
+                    "--show-prompts",
+                    "--fail-on",
+                    "high",
+                    "--baseline",
+                    str(demo_dir / "aifinops-report.json"),
+                    "--format",
+                    "json,observations",
+                    "--output-dir",
+                    str(out),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            (out / "returncode").write_text(str(result.returncode))
+            status.write_text(result.stderr)
+    assert (out / "aifinops-report.json").exists(), status.read_text()
+    return out
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()

@@ -4,17 +4,13 @@ declarations (`Scanner.fields`) are checked against their real output on the dem
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
 
-from aifinops_cli.core.config import Config
-from aifinops_cli.core.plugin import ScanContext, Scanner, ScanOptions
+from aifinops_cli.core.plugin import Scanner
 from aifinops_cli.core.registry import load_scanners, provider_names
 from aifinops_cli.core.rules import (
     COMPUTED_FIELDS,
@@ -24,7 +20,6 @@ from aifinops_cli.core.rules import (
     parse_rules_text,
 )
 from aifinops_cli.core.yamlsrc import SourceError
-from aifinops_cli.pricing.catalog import load_catalog
 from tests.conftest import run_cli
 
 RULE = """\
@@ -218,19 +213,11 @@ def test_scan_checks_only_the_providers_it_runs(tmp_path: Path, runner) -> None:
 # --- the declarations against the scanners' real output -----------------------------------------
 
 
-@contextlib.contextmanager
-def demo_context() -> Iterator[ScanContext]:
-    from aifinops_cli.demo import demo_estate
-
-    options, config = ScanOptions(), Config()
-    options.settings_for("llm").show_prompts = True
-    with demo_estate(options, config):
-        yield ScanContext(options=options, config=config, prices=load_catalog(), now=datetime.now(UTC))
-
-
-def test_declared_fields_are_what_the_scanners_emit() -> None:
+def test_declared_fields_are_what_the_scanners_emit(demo_rerun_dir: Path) -> None:
     """Every field a scanner emits on the demo estate is declared, and every declared field is
-    emitted (the demo's spend anomalies included: its FOCUS export has 55 days, its logs 30)."""
+    emitted (the demo's spend anomalies included: its FOCUS export has 55 days, its logs 30). What
+    they emit: the second demo run's `--format observations` (with --show-prompts, which adds the
+    prompt texts; conftest demo_rerun_dir)."""
     scanners = load_scanners()
     assert set(scanners) == {
         "aws.bedrock",
@@ -253,12 +240,15 @@ def test_declared_fields_are_what_the_scanners_emit() -> None:
         "llm",
     }
     emitted: dict[tuple[str, str], set[str]] = {}
-    with demo_context() as ctx:
-        for name, cls in scanners.items():
-            assert set(cls.fields) == set(cls.kinds), name
-            for obs in cls(ctx).scan().observations:
-                assert obs.kind in cls.kinds, (name, obs.kind)
-                emitted.setdefault((name, obs.kind), set()).update(obs.metrics, obs.attributes)
+    with (demo_rerun_dir / "aifinops-report.observations.jsonl").open(encoding="utf-8") as lines:
+        for line in lines:
+            obs = json.loads(line)
+            name, cls = obs["scanner"], scanners[obs["scanner"]]
+            assert obs["kind"] in cls.kinds, (name, obs["kind"])
+            emitted.setdefault((name, obs["kind"]), set()).update(obs["metrics"], obs["attributes"])
+    for name, cls in scanners.items():
+        assert set(cls.fields) == set(cls.kinds), name
+    assert {name for name, _ in emitted} == set(scanners)  # every scanner saw something
     assert {("llm", "llm.spend_anomaly"), ("billing", "billing.spend_anomaly")} <= set(emitted)
     # unit economics: built from the LLM scanner's usage by economics/section.py `observations`
     from aifinops_cli.economics import observations
