@@ -10,14 +10,13 @@ file, line and field.
 
 from __future__ import annotations
 
-import copy
 import difflib
 import functools
 import json
 import operator
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from importlib import resources
 from pathlib import Path
@@ -446,8 +445,9 @@ def _refs(doc: Located, base: tuple[Any, ...], spec: dict[str, Any]) -> list[Ref
 def parse_rules_text(text: str, file: str) -> list[Rule]:
     """The rules of one file, checked. A pure function of (text, file), so a process parses and
     schema-checks each file once (every scan reads the same ~40 bundled rules: about 60 ms);
-    each caller gets its own copies, which config overrides may change."""
-    return copy.deepcopy(list(_parse_rules_text(text, file)))
+    each caller gets its own copies, which config overrides may change (only `enabled`,
+    `severity` and `params` entries are ever set: apply_config; the conditions are shared)."""
+    return [replace(rule, params=dict(rule.params)) for rule in _parse_rules_text(text, file)]
 
 
 @functools.lru_cache(maxsize=64)

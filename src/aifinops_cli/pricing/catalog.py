@@ -43,11 +43,13 @@ class Price:
     sku: str
 
 
+Tables = dict[str, dict[str, dict[str, Price]]]  # service -> region -> sku -> Price; region "*": everywhere
+
+
 @dataclass
 class PriceCatalog:
-    # service -> region -> sku -> Price ; region "*" applies everywhere
-    _prices: dict[str, dict[str, dict[str, Price]]] = field(default_factory=dict)
-    _overrides: dict[str, dict[str, dict[str, Price]]] = field(default_factory=dict)
+    _prices: Tables = field(default_factory=dict)
+    _overrides: Tables = field(default_factory=dict)
     discount_pct: dict[str, float] = field(default_factory=dict)  # service or "*" -> pct
     catalogs: list[dict[str, str]] = field(default_factory=list)
     # prices read at scan time from the clouds' price lists (pricing/live.py), per region only
@@ -58,6 +60,22 @@ class PriceCatalog:
     machine_shapes: dict[str, dict[str, Any]] = field(default_factory=dict)
     # service -> SKU prefixes whose row already includes the machine's GPUs (gcp_ai.yaml)
     accelerators_included: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def copy(self) -> PriceCatalog:
+        """A catalog with its own tables (the Price rows, immutable, are shared), without the
+        live prices and lookup counts of a scan."""
+
+        def tables(by_service: Tables) -> Tables:
+            return {s: {r: dict(skus) for r, skus in regions.items()} for s, regions in by_service.items()}
+
+        return PriceCatalog(
+            _prices=tables(self._prices),
+            _overrides=tables(self._overrides),
+            discount_pct=dict(self.discount_pct),
+            catalogs=[dict(c) for c in self.catalogs],
+            machine_shapes=copy.deepcopy(self.machine_shapes),
+            accelerators_included=dict(self.accelerators_included),
+        )
 
     def add_catalog(self, doc: dict[str, Any], origin: str) -> None:
         if isinstance(doc, dict) and isinstance(doc.get("machine_shapes"), dict):
@@ -173,16 +191,18 @@ def _bundled_files() -> list[tuple[str, str]]:
     )
 
 
-def _parse(text: str) -> Any:
-    """YAML through libyaml when present: the generated catalogs hold thousands of rows. Parsed
-    once a process (about 65 ms for the bundled files, on every scan otherwise); each caller
-    gets its own copy."""
-    return copy.deepcopy(_parse_once(text))
-
-
-@functools.lru_cache(maxsize=32)
-def _parse_once(text: str) -> Any:
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+@functools.lru_cache(maxsize=1)
+def _bundled() -> PriceCatalog:
+    """The bundled catalogs, read once a process: YAML through libyaml when present (the
+    generated catalogs hold thousands of rows, about 65 ms to parse). load_catalog hands each
+    caller a copy of its tables, not of the parsed YAML (a deep copy of that cost ~45 ms a
+    scan)."""
+    catalog = PriceCatalog()
+    for name, text in _bundled_files():
+        # shipped, generated data (thousands of rows): libyaml, no line tracking
+        doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        catalog.add_catalog(doc, f"bundled:{name}")
+    return catalog
 
 
 def load_catalog(
@@ -193,10 +213,7 @@ def load_catalog(
     """Bundled catalogs, then the user's (`pricing.catalogs`), then overrides and discounts.
 
     A user's catalog that cannot be read or is not a catalog is a SourceError (exit 2)."""
-    catalog = PriceCatalog()
-    for name, text in _bundled_files():
-        # shipped, generated data (thousands of rows): libyaml, no line tracking
-        catalog.add_catalog(_parse(text), f"bundled:{name}")
+    catalog = _bundled().copy()
     for path in extra_files or []:
         doc = read_catalog(path)
         catalog.add_catalog(doc.data, str(path))
