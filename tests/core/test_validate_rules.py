@@ -21,6 +21,7 @@ from aifinops_cli.core.rules import (
 )
 from aifinops_cli.core.yamlsrc import SourceError
 from tests.conftest import run_cli
+from tests.llm_helpers import scan as llm_scan
 
 RULE = """\
 rules:
@@ -213,11 +214,11 @@ def test_scan_checks_only_the_providers_it_runs(tmp_path: Path, runner) -> None:
 # --- the declarations against the scanners' real output -----------------------------------------
 
 
-def test_declared_fields_are_what_the_scanners_emit(demo_rerun_dir: Path) -> None:
+def test_declared_fields_are_what_the_scanners_emit(demo_dir: Path, tmp_path: Path) -> None:
     """Every field a scanner emits on the demo estate is declared, and every declared field is
     emitted (the demo's spend anomalies included: its FOCUS export has 55 days, its logs 30). What
-    they emit: the second demo run's `--format observations` (with --show-prompts, which adds the
-    prompt texts; conftest demo_rerun_dir)."""
+    they emit: the session demo's `--format observations` (conftest demo_dir), and the prompt
+    text that only --show-prompts adds, from a log of one repeated prompt."""
     scanners = load_scanners()
     assert set(scanners) == {
         "aws.bedrock",
@@ -240,12 +241,21 @@ def test_declared_fields_are_what_the_scanners_emit(demo_rerun_dir: Path) -> Non
         "llm",
     }
     emitted: dict[tuple[str, str], set[str]] = {}
-    with (demo_rerun_dir / "aifinops-report.observations.jsonl").open(encoding="utf-8") as lines:
+    with (demo_dir / "aifinops-report.observations.jsonl").open(encoding="utf-8") as lines:
         for line in lines:
             obs = json.loads(line)
             name, cls = obs["scanner"], scanners[obs["scanner"]]
             assert obs["kind"] in cls.kinds, (name, obs["kind"])
             emitted.setdefault((name, obs["kind"]), set()).update(obs["metrics"], obs["attributes"])
+    repeated = {
+        "timestamp": "2026-11-05T10:00:00Z", "provider": "openai", "model": "gpt-4o", "team": "cx",
+        "input_tokens": 2000, "output_tokens": 50, "prompt": "the same long prompt",
+    }  # fmt: skip
+    log = tmp_path / "repeated.jsonl"
+    log.write_text("".join(json.dumps({**repeated, "request_id": f"r{i}"}) + "\n" for i in range(10)))
+    for obs in llm_scan([str(log)], show_prompts=True).observations:
+        if obs.kind == "llm.duplicate_prompt":
+            emitted[("llm", obs.kind)] |= set(obs.metrics) | set(obs.attributes)
     for name, cls in scanners.items():
         assert set(cls.fields) == set(cls.kinds), name
     assert {name for name, _ in emitted} == set(scanners)  # every scanner saw something
