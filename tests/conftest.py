@@ -144,17 +144,12 @@ def shared_estate(
     return use
 
 
-@pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`scan --demo` as a user runs it (its own process: moto's in-process state stays out of
-    it), once per test run: its JSON, Markdown, CSV, table and HTML reports, which tests only read.
-    Under pytest-xdist the first worker to ask runs it and the others wait for its files (the
-    workers' temporary folders share a parent)."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent
-    out, status = root / "demo-reports", root / "demo-reports.status"
-    with open(root / "demo-reports.lock", "w") as lock:
+def _demo_once(root: Path, name: str, *args: str) -> tuple[Path, int, str]:
+    """`aifinops -q scan --demo ARGS --output-dir ROOT/NAME` in a process of its own, once per
+    test run: under pytest-xdist the first worker to ask runs it and the others wait for its
+    files (the workers' temporary folders share a parent). Its folder, exit code and stderr."""
+    out, status = root / name, root / f"{name}.status"
+    with open(root / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not status.exists():
             out.mkdir(exist_ok=True)
@@ -166,8 +161,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                     "-q",
                     "scan",
                     "--demo",
-                    "--format",
-                    "json,markdown,csv,table,html,observations",
+                    *args,
                     "--output-dir",
                     str(out),
                 ],
@@ -178,7 +172,21 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             )
             status.write_text(f"{result.returncode}\n{result.stderr}")
     code, _, stderr = status.read_text().partition("\n")
-    assert code == "0", stderr
+    return out, int(code), stderr
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`scan --demo` as a user runs it (its own process: moto's in-process state stays out of
+    it), once per test run: its JSON, Markdown, CSV, table, HTML and observations reports, which
+    tests only read."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    out, code, stderr = _demo_once(
+        root, "demo-reports", "--format", "json,markdown,csv,table,html,observations"
+    )
+    assert code == 0, stderr
     return out
 
 
@@ -190,39 +198,23 @@ def demo_rerun_dir(demo_dir: Path) -> Path:
     random stream), so theirs are the fingerprints another process could get wrong; the log and
     billing findings are named from the files' contents. Once per test run, like `demo_dir`; its
     exit code is in `returncode`."""
-    root = demo_dir.parent
-    out, status = root / "demo-rerun", root / "demo-rerun.status"
     first = json.loads((demo_dir / "aifinops-report.json").read_text())
     cloud = [name for name in first["scanners"] if name.split(".")[0] in ("aws", "gcp", "k8s")]
-    with open(root / "demo-rerun.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not status.exists():
-            out.mkdir(exist_ok=True)
-            result = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "aifinops_cli",
-                    "-q",
-                    "scan",
-                    "--demo",
-                    *(arg for name in cloud for arg in ("--scanner", name)),
-                    "--fail-on",
-                    "high",
-                    "--baseline",
-                    str(demo_dir / "aifinops-report.json"),
-                    "--format",
-                    "json",
-                    "--output-dir",
-                    str(out),
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            (out / "returncode").write_text(str(result.returncode))
-            status.write_text(result.stderr)
-    assert (out / "aifinops-report.json").exists(), status.read_text()
+    baseline = str(demo_dir / "aifinops-report.json")
+    scanners = [arg for name in cloud for arg in ("--scanner", name)]
+    out, code, stderr = _demo_once(
+        demo_dir.parent,
+        "demo-rerun",
+        *scanners,
+        "--fail-on",
+        "high",
+        "--baseline",
+        baseline,
+        "--format",
+        "json",
+    )
+    assert (out / "aifinops-report.json").exists(), stderr
+    (out / "returncode").write_text(str(code))
     return out
 
 
