@@ -370,22 +370,20 @@ def run_scan(
         else:  # _run_one catches Exception; only a BaseException (SystemExit from a plugin) is left
             assert done.error is not None
             raise done.error
-    observations: list[Observation] = []
-    observed: list[tuple[str, Observation]] = []
+    observed: list[tuple[str, Observation]] = []  # (scanner, observation)
     coverage: list[CoverageEntry] = []
     analysis: dict[str, Any] = {}
     unpriced: list[dict[str, str]] = []
     errors: list[BaseException] = list(ctx.internal_errors)
     usage = next((result.usage for result, _ in outcomes if result.usage is not None), None)
     for result, error in outcomes:
-        seen = mark_unpriced(result)
-        observations.extend(seen)
-        observed.extend((result.scanner, obs) for obs in seen)
+        observed.extend((result.scanner, obs) for obs in mark_unpriced(result))
         coverage.extend(result.coverage)
         analysis.update(result.analysis)
         unpriced.extend(result.unpriced)
         if error is not None:
             errors.append(error)
+    observations = [obs for _, obs in observed]
     findings = evaluate(rules, observations)
     report = Report(
         tool_version=__version__,

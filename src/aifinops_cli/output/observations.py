@@ -30,19 +30,7 @@ def observation_to_dict(scanner: str, obs: Observation) -> dict[str, Any]:
         "metrics": {k: v if v is None or math.isfinite(v) else None for k, v in obs.metrics.items()},
         "attributes": obs.attributes,
         "monthly_cost_usd": round(obs.monthly_cost_usd, 6),
-        "cost_lines": [
-            {
-                "description": c.description,
-                "unit_price_usd": c.unit_price_usd,
-                "unit": c.unit,
-                "quantity": c.quantity,
-                "discount_pct": c.discount_pct,
-                "source": c.source,
-                "price_date": c.price_date,
-                "sku": c.sku,
-            }
-            for c in obs.cost_lines
-        ],
+        "cost_lines": [line.to_dict() for line in obs.cost_lines],  # as findings' cost_basis
         "unpriced": list(obs.unpriced),
         "evidence": list(obs.evidence),
     }
