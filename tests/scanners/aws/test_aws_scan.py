@@ -181,11 +181,16 @@ def test_all_enabled_regions_by_default(estate, runner):
 
 
 def test_only_read_operations(estate, runner):
-    """A whole scan calls Describe/List/Get operations only (botocore before-call event)."""
+    """A whole scan calls Describe/List/Get operations only (botocore before-call event), and
+    builds one client per service and region however many scanners use it (botocore announces
+    each client it builds with `creating-client-class`; EC2's has ~600 methods to make)."""
     seen: list[str] = []
+    built: list[str] = []
 
     def hook(session):
         session.events.register("before-call", lambda model, **_: seen.append(model.name))
+        # the event is named after the service: creating-client-class.ec2
+        session.events.register("creating-client-class", lambda event_name, **_: built.append(event_name))
 
     common.SESSION_HOOKS.append(hook)
     try:
@@ -195,6 +200,11 @@ def test_only_read_operations(estate, runner):
     assert seen, "the hook saw no calls"
     assert all(op.startswith(("Describe", "List", "Get")) for op in seen), sorted(set(seen))
     assert {"DescribeInstances", "DescribeVolumes", "GetMetricData"} <= set(seen)
+    # ec2, cloudwatch and sagemaker serve 3-5 scanners each: still one client a region
+    assert built, "the hook saw no client built"
+    counts = {name.rpartition(".")[2]: built.count(name) for name in set(built)}
+    assert {"ec2", "cloudwatch", "sagemaker"} <= set(counts)
+    assert all(n <= 2 for n in counts.values()), counts
 
 
 def test_cloudwatch_denied_is_partial_and_the_rest_still_judged(estate, runner):

@@ -116,7 +116,7 @@ class BedrockProvisionedScanner(common.RegionalScanner):
 
     def scan_region(self, session: Any, region: str) -> ScopeItems:
         ctx = self.context
-        bedrock = session.client("bedrock", region_name=region, config=common.BOTO_CONFIG)
+        bedrock = common.client(self.context, session, "bedrock", region)
         summaries = [
             s
             for page in bedrock.get_paginator("list_provisioned_model_throughputs").paginate()
@@ -136,7 +136,7 @@ class BedrockProvisionedScanner(common.RegionalScanner):
                     problems.append(f"owners unknown: {common.explain(exc, 'bedrock', region)}")
             models.append(Provisioned(s, tags))
         if models:
-            cloudwatch = session.client("cloudwatch", region_name=region, config=common.BOTO_CONFIG)
+            cloudwatch = common.client(self.context, session, "cloudwatch", region)
             end = ctx.now.replace(minute=0, second=0, microsecond=0)
             start = end - timedelta(days=ctx.options.lookback_days)
             try:

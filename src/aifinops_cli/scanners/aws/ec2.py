@@ -219,7 +219,7 @@ class GpuInstanceScanner(common.RegionalScanner):
     def _utilisation(
         self, ctx: ScanContext, session: Any, region: str, running: list[dict[str, Any]]
     ) -> dict[str, dict[str, float | None]]:
-        cloudwatch = session.client("cloudwatch", region_name=region, config=common.BOTO_CONFIG)
+        cloudwatch = common.client(self.context, session, "cloudwatch", region)
         end = ctx.now.replace(minute=0, second=0, microsecond=0)
         start = end - timedelta(days=ctx.options.lookback_days)
         window = ctx.options.lookback_days * DAY

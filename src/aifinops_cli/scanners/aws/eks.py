@@ -140,7 +140,7 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
     def scan_region(self, session: Any, region: str) -> ScopeItems:
         ctx, account = self.context, self.account
         unpriced: list[dict[str, str]] = []  # this region's SKUs without a price
-        eks = session.client("eks", region_name=region, config=common.BOTO_CONFIG)
+        eks = common.client(self.context, session, "eks", region)
         clusters = [c for page in eks.get_paginator("list_clusters").paginate() for c in page["clusters"]]
         groups: list[dict[str, Any]] = []
         total = 0
@@ -208,7 +208,7 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
     def _utilisation(
         self, ctx: ScanContext, session: Any, region: str, nodes: dict[tuple[str, str], list[dict[str, Any]]]
     ) -> dict[tuple[str, str], dict[str, float | None]]:
-        cloudwatch = session.client("cloudwatch", region_name=region, config=common.BOTO_CONFIG)
+        cloudwatch = common.client(self.context, session, "cloudwatch", region)
         end = ctx.now.replace(minute=0, second=0, microsecond=0)
         start = end - timedelta(days=ctx.options.lookback_days)
         window = ctx.options.lookback_days * DAY

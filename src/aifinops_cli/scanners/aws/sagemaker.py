@@ -291,7 +291,7 @@ class SageMakerScanner(common.RegionalScanner):
     def scan_region(self, session: Any, region: str) -> ScopeItems:
         ctx, account = self.context, self.account
         unpriced: list[dict[str, str]] = []  # this region's SKUs without a price
-        sm = session.client("sagemaker", region_name=region, config=common.BOTO_CONFIG)
+        sm = common.client(self.context, session, "sagemaker", region)
         endpoints = [
             e
             for page in sm.get_paginator("list_endpoints").paginate(MaxResults=100)
@@ -411,7 +411,7 @@ class SageMakerScanner(common.RegionalScanner):
     ) -> None:
         """Invocations per variant per day over the window, and the backlog and processed requests
         of asynchronous endpoints, all in the same batched calls."""
-        cloudwatch = session.client("cloudwatch", region_name=region, config=common.BOTO_CONFIG)
+        cloudwatch = common.client(self.context, session, "cloudwatch", region)
         end = ctx.now.replace(minute=0, second=0, microsecond=0)
         start = end - timedelta(days=ctx.options.lookback_days)
         queued = asynchronous or []

@@ -79,7 +79,7 @@ class SageMakerComponentScanner(common.RegionalScanner):
     }
 
     def scan_region(self, session: Any, region: str) -> ScopeItems:
-        sm = session.client("sagemaker", region_name=region, config=common.BOTO_CONFIG)
+        sm = common.client(self.context, session, "sagemaker", region)
         listed = [
             c
             for page in sm.get_paginator("list_inference_components").paginate(MaxResults=100)
@@ -150,7 +150,7 @@ class SageMakerComponentScanner(common.RegionalScanner):
         names = sorted(t.removeprefix("ml.") for t in types if t)
         if not names:
             return {}
-        ec2 = session.client("ec2", region_name=region, config=common.BOTO_CONFIG)
+        ec2 = common.client(self.context, session, "ec2", region)
         out: dict[str, dict[str, Any]] = {}
         for first in range(0, len(names), 100):
             page = ec2.describe_instance_types(InstanceTypes=names[first : first + 100])
@@ -159,7 +159,7 @@ class SageMakerComponentScanner(common.RegionalScanner):
 
     def _invocations(self, session: Any, region: str, described: list[dict[str, Any]]) -> dict[str, float]:
         ctx = self.context
-        cloudwatch = session.client("cloudwatch", region_name=region, config=common.BOTO_CONFIG)
+        cloudwatch = common.client(self.context, session, "cloudwatch", region)
         end = ctx.now.replace(minute=0, second=0, microsecond=0)
         start = end - timedelta(days=ctx.options.lookback_days)
         queries = [

@@ -70,7 +70,7 @@ class SageMakerJobScanner(common.RegionalScanner):
     }
 
     def scan_region(self, session: Any, region: str) -> ScopeItems:
-        sm = session.client("sagemaker", region_name=region, config=common.BOTO_CONFIG)
+        sm = common.client(self.context, session, "sagemaker", region)
         calls: list[tuple[str, str]] = []
         for page in sm.get_paginator("list_training_jobs").paginate(
             StatusEquals="InProgress", MaxResults=100

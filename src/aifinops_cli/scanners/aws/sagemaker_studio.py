@@ -62,7 +62,7 @@ class SageMakerStudioScanner(common.RegionalScanner):
     }
 
     def scan_region(self, session: Any, region: str) -> ScopeItems:
-        sm = session.client("sagemaker", region_name=region, config=common.BOTO_CONFIG)
+        sm = common.client(self.context, session, "sagemaker", region)
         apps = [a for page in sm.get_paginator("list_apps").paginate(MaxResults=100) for a in page["Apps"]]
         billed = [
             a

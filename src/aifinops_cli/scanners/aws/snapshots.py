@@ -99,7 +99,7 @@ class SnapshotLeftoverScanner(common.RegionalScanner):
 
     def scan_region(self, session: Any, region: str) -> ScopeItems:
         ctx = self.context
-        ec2 = session.client("ec2", region_name=region, config=common.BOTO_CONFIG)
+        ec2 = common.client(self.context, session, "ec2", region)
         inv = common.inventory(ctx, session, region)
         instances = {i["InstanceId"]: i for i in inv.instances}
         volumes = inv.volumes_by_id
