@@ -136,15 +136,15 @@ def test_fail_on_and_baseline(demo_dir, demo_rerun_dir):
     first = load(demo_dir)
     assert first["summary"]["findings_by_severity"]["high"] > 0
     # the second demo ran in its own process, as CI runs it (moto's in-process id sequence is
-    # shared state), its cloud and cluster scanners with --fail-on high --baseline <the first
-    # report> (conftest demo_rerun_dir)
+    # shared state), its AWS scanners with --fail-on high --baseline <the first report>
+    # (conftest demo_rerun_dir)
     assert (demo_rerun_dir / "returncode").read_text() == "0"
     report = load(demo_rerun_dir)
     assert report["new_findings"] == 0
     assert {f["status"] for f in report["findings"]} == {"known"}
-    cloud = [f for f in first["findings"] if f["provider"] in ("aws", "gcp", "k8s")]
-    assert sorted(f["fingerprint"] for f in report["findings"]) == sorted(f["fingerprint"] for f in cloud)
-    assert {f["provider"] for f in cloud} == {"aws", "gcp", "k8s"}
+    aws = [f for f in first["findings"] if f["provider"] == "aws"]
+    assert len(aws) >= 10 and any(f["severity"] == "high" for f in aws)  # the gate had work
+    assert sorted(f["fingerprint"] for f in report["findings"]) == sorted(f["fingerprint"] for f in aws)
 
 
 @pytest.mark.parametrize(
