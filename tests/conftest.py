@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import subprocess
@@ -89,9 +90,22 @@ def _held() -> _Held:
     return _Held()
 
 
-def _moto_ids() -> tuple[str, ...]:
+@functools.cache
+def _probe(moto_url: str) -> Any:
+    """An EC2 client straight to the moto server (past the recording proxy), made once: botocore
+    builds a client's ~600 EC2 methods anew each time, and the probe runs twice a test."""
+    return boto3.client(
+        "ec2",
+        region_name="us-east-1",
+        endpoint_url=moto_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def _moto_ids(far_end: AwsFarEnd) -> tuple[str, ...]:
     """The instance and volume ids moto's us-east-1 holds now (every shared estate has some)."""
-    ec2 = boto3.client("ec2", region_name="us-east-1")
+    ec2 = _probe(far_end.moto_url)
     ids = [i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
     ids += [v["VolumeId"] for v in ec2.describe_volumes()["Volumes"]]
     return tuple(sorted(ids))
@@ -131,11 +145,11 @@ def shared_estate(
     def use(key: str, seed: Callable[[], None], writes: bool = False) -> AwsFarEnd:
         monkeypatch.setenv("AWS_ENDPOINT_URL", _far_end.url)
         _clear_recorder(_far_end)  # an earlier test's faults must not meet the probe or the seed
-        if _held.key != key or _moto_ids() != _held.ids:
+        if _held.key != key or _moto_ids(_far_end) != _held.ids:
             _held.key = None
             requests.post(f"{_far_end.moto_url}/moto-api/reset", timeout=120)
             seed()
-            _held.key, _held.ids = key, _moto_ids()
+            _held.key, _held.ids = key, _moto_ids(_far_end)
         if writes or request.node.get_closest_marker("writes_aws") is not None:
             _held.key = None
         _clear_recorder(_far_end)
