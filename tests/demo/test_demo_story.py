@@ -7,6 +7,7 @@ demo/billing.py), written out here with the vendors' list prices per 1M tokens."
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import json
 from collections import defaultdict
@@ -38,7 +39,9 @@ def llm_file(report: dict[str, Any], name: str) -> Path:
     return next(p for p in files if p.name == name)
 
 
-def jsonl(path: Path) -> list[dict[str, Any]]:
+@functools.lru_cache(maxsize=64)
+def jsonl(path: Path) -> tuple[dict[str, Any], ...]:
+    """A demo log's records, read once per test run (the agent log is 19 MB; two tests read it)."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as fh:
         out = []
@@ -47,7 +50,7 @@ def jsonl(path: Path) -> list[dict[str, Any]]:
                 out.append(json.loads(line))
             except json.JSONDecodeError:
                 continue  # the demo's one truncated line
-        return out
+        return tuple(out)
 
 
 def test_window_is_the_30_days_before_the_run() -> None:
