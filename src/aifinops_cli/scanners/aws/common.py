@@ -203,8 +203,8 @@ def new_session(ctx: ScanContext) -> boto3.Session:
 def client(ctx: ScanContext, session: boto3.Session, service: str, region: str) -> Any:
     """The scan's one client for `service` in `region`, shared by every scanner and thread
     (botocore clients are thread-safe; sessions are not, hence a session per thread). botocore
-    builds a new client class, one method per API operation, on each `session.client`: EC2's
-    has about 600, and a client per scanner and region was a third of an AWS scan's CPU."""
+    builds a new client class, one method per API operation (EC2 has about 600), on each
+    `session.client`, and a two-region scan used to build eight SageMaker clients."""
     return ctx.memo(
         ("aws", "client", service, region),
         lambda: session.client(service, region_name=region, config=BOTO_CONFIG),
