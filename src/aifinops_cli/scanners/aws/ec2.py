@@ -193,7 +193,7 @@ class GpuInstanceScanner(common.RegionalScanner):
             except common.AWS_ERRORS as exc:
                 # without metrics nothing can be judged idle, but stopped instances still can
                 problem = common.explain(exc, "cloudwatch", region)
-        spot, spot_problem = read_spot_prices(session, region, running, ctx.now)
+        spot, spot_problem = read_spot_prices(ctx, session, region, running)
         volumes = inv.volumes_by_id
         out = []
         for inst in accelerated:

@@ -180,7 +180,7 @@ class EksGpuNodegroupScanner(common.RegionalScanner):
                     utilisation = self._utilisation(ctx, session, region, nodes)
                 except common.AWS_ERRORS as exc:
                     problem = common.explain(exc, "cloudwatch", region)
-            spot, _ = read_spot_prices(session, region, running, ctx.now)  # else on demand, noted
+            spot, _ = read_spot_prices(ctx, session, region, running)  # else on demand, noted
             out = [
                 self._observe(
                     ctx,

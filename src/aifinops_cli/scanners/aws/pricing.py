@@ -168,7 +168,7 @@ def read_sagemaker_prices(ctx: Any, session: Any, region: str, instance_types: l
 
 
 def read_spot_prices(
-    session: Any, region: str, instances: list[dict[str, Any]], now: datetime
+    ctx: Any, session: Any, region: str, instances: list[dict[str, Any]]
 ) -> tuple[SpotPrices, str]:
     """The Spot price in effect now for the zones and types of the Spot instances given.
 
@@ -181,9 +181,9 @@ def read_spot_prices(
         return {}, ""
     latest: dict[tuple[str, str], tuple[datetime, float]] = {}
     try:
-        ec2 = session.client("ec2", region_name=region, config=common.BOTO_CONFIG)
+        ec2 = common.client(ctx, session, "ec2", region)
         for page in ec2.get_paginator("describe_spot_price_history").paginate(
-            InstanceTypes=types, StartTime=now, EndTime=now, ProductDescriptions=list(SPOT_PRODUCTS)
+            InstanceTypes=types, StartTime=ctx.now, EndTime=ctx.now, ProductDescriptions=list(SPOT_PRODUCTS)
         ):
             for p in page["SpotPriceHistory"]:
                 if p.get("ProductDescription") not in SPOT_PRODUCTS:

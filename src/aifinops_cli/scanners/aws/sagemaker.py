@@ -167,9 +167,9 @@ def _describe_all(
     return triples, models
 
 
-def _owner_tags(session: Any, region: str) -> tuple[dict[str, dict[str, str]], str]:
+def _owner_tags(ctx: ScanContext, session: Any, region: str) -> tuple[dict[str, dict[str, str]], str]:
     """ARN -> tags for every endpoint and notebook of the region, in one paginated call."""
-    tagging = session.client("resourcegroupstaggingapi", region_name=region, config=common.BOTO_CONFIG)
+    tagging = common.client(ctx, session, "resourcegroupstaggingapi", region)
     found: dict[str, dict[str, str]] = {}
     try:
         for page in tagging.get_paginator("get_resources").paginate(
@@ -307,7 +307,7 @@ class SageMakerScanner(common.RegionalScanner):
         problems: list[str] = []
         tags: dict[str, dict[str, str]] = {}
         if billing or in_service:
-            tags, problem = _owner_tags(session, region)
+            tags, problem = _owner_tags(ctx, session, region)
             if problem:
                 problems.append(problem)
         price_notes: list[str] = []
