@@ -413,10 +413,12 @@ def flow_observation(facts: TableFacts, flow: Flow, top_n: int = 5, part: str = 
         f"over {facts.period} ({facts.months_covered:.2f} months)",
     ]
     if part == "ai":
+        # the rest of the flow, never below 0: two float sums of the same lines can differ
+        # by 1e-13 either way, which printed as "-0.0000" in some runs and "0.0000" in others
         evidence.append(
             f"these bytes leave AI resources (GPU compute, ML platforms, model APIs, vector "
-            f"stores); the flow's other {flow.gb - gb:,.3f} GB "
-            f"({facts.currency} {flow.cost - cost:,.4f}) are judged apart"
+            f"stores); the flow's other {max(0.0, flow.gb - gb):,.3f} GB "
+            f"({facts.currency} {max(0.0, flow.cost - cost):,.4f}) are judged apart"
         )
     elif part == "rest":
         evidence.append(
