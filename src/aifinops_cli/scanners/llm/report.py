@@ -180,7 +180,9 @@ ORDER BY dimension, abs(diff) DESC, provider, model, team, key_alias, sid""",
         """
 SELECT p.provider, p.model, p.priced_as, p.source, p.price_from, min(p.day) AS first_day, max(p.day) AS last_day,
   p.band_lo, p.band_hi, p.p_in, p.p_cached, p.p_cache_write, p.p_out, p.p_reasoning, p.discount_pct
-FROM prices p GROUP BY ALL ORDER BY p.provider, p.model, p.band_lo""",
+FROM prices p GROUP BY ALL
+-- a total order: a model priced both standard and as a batch variant has two rows of one band
+ORDER BY p.provider, p.model, p.band_lo, p.priced_as, p.source, p.price_from, first_day""",
     )
     total_cost = float(tot["cost"])
     f = w.factor
