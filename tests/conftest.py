@@ -13,13 +13,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
-import pytest
-import requests
-from typer.testing import CliRunner
+# Bytecode caches on, for this process and every one it starts (the xdist workers are started
+# after this file is read, the CLI's subprocesses later). Where PYTHONDONTWRITEBYTECODE is set,
+# as on some CI images, each of the suite's ~60 processes compiled the package's ~150 modules and
+# pytest rewrote the ~120 test files again: collecting took 13.6 s of CPU a worker instead of
+# 5.4, and `import aifinops_cli.cli.app` 1.1 s instead of 0.7. The caches land in __pycache__
+# folders, which .gitignore leaves out.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
-from aifinops_cli.cli.app import app
-from tests.fakes.aws_proxy import AwsFarEnd
+import boto3  # noqa: E402
+import pytest  # noqa: E402
+import requests  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from aifinops_cli.cli.app import app  # noqa: E402
+from tests.fakes.aws_proxy import AwsFarEnd  # noqa: E402
 
 # No test's estate uses moto's catalog of ~1,300 Amazon images a region (it changes between moto
 # releases, and each image brings a snapshot moto lists whatever OwnerIds says); the demo turns it
@@ -39,7 +48,57 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     return (cores or 1) + 1
 
 
+# Test modules that scan through google-cloud-compute: one work unit under `--dist loadscope`, so
+# one worker imports it (about 4 s of CPU a process: the package's __init__ builds every Compute
+# API client and message) instead of every worker. Another module that imports it still works.
+GCP_CLIENT_MODULES = (
+    "tests/scanners/gcp/",
+    "tests/pricing/test_pricing_gcp.py",
+    "tests/pricing/test_pricing_readonly.py",
+    "tests/core/test_unpriced.py",
+    "tests/core/test_unpriced_rank.py",
+    "tests/core/test_isolation_runner.py",
+)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadscope` with the modules above as one scope (pytest-xdist's `loadgroup` would
+    say it with marks, but it stopped grouping under pytest 9.2's node ids: pytest-xdist#1386)."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduler(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope: str = super()._split_scope(nodeid)
+            return "gcp-client" if scope.startswith(GCP_CLIENT_MODULES) else scope
+
+    return Scheduler(config, log)
+
+
+def _one_command_per_app() -> None:
+    """typer's CliRunner turns the app into a click command on every invoke (about 40 ms), and
+    that new command builds its parameters' coercers again on its first parse (about as much):
+    some 600 invokes in the suite. The app is complete once imported, and `main()` builds its
+    command once per process; the tests' invokes now do too, one command per app object."""
+    import typer.testing
+
+    build = getattr(typer.testing, "_get_command", None)
+    if build is None:  # typer moved it: every invoke builds its own command again, still correct
+        return
+    built: dict[Any, Any] = {}
+
+    def command(typer_app: Any) -> Any:
+        if typer_app not in built:
+            built[typer_app] = build(typer_app)
+        return built[typer_app]
+
+    typer.testing._get_command = command  # type: ignore[attr-defined]
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _one_command_per_app()
     config.addinivalue_line(
         "markers",
         "writes_aws: the test writes to the shared moto estate it "
