@@ -28,6 +28,9 @@ import requests  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from aifinops_cli.cli.app import app  # noqa: E402
+from aifinops_cli.scanners.aws.common import share_service_models  # noqa: E402
+
+share_service_models()  # this process hosts moto's server (below): its sessions parse each model once
 from tests.fakes.aws_proxy import AwsFarEnd  # noqa: E402
 
 # No test's estate uses moto's catalog of ~1,300 Amazon images a region (it changes between moto

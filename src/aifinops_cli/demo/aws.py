@@ -358,6 +358,9 @@ def karpenter_node_ids() -> dict[str, str]:
 def demo_aws(options: ScanOptions) -> Iterator[None]:
     """Point the AWS scanners at a seeded in-process moto account for the duration (moto must be
     installed: the `demo` extra)."""
+    from aifinops_cli.scanners.aws.common import share_service_models
+
+    share_service_models()  # before moto's EC2 backend is imported: it parses EC2's model thrice
     from moto import mock_aws
     from moto.moto_api._internal import mock_random
 
