@@ -178,19 +178,24 @@ document.querySelectorAll('.scroll').forEach(function(b){var r=b.getBoundingClie
 document.querySelectorAll('body *').forEach(function(e){if(e.closest('.scroll'))return;
  var r=e.getBoundingClientRect();
  if(r.right>W+0.5)res.outside.push(e.tagName+'.'+(e.getAttribute('class')||''));});
-var p=document.createElement('pre');p.id='measure';p.textContent=JSON.stringify(res);
+var p=document.createElement('pre');p.id='measure';p.hidden=true;p.textContent=JSON.stringify(res);
 document.body.appendChild(p);})();</script>"""
 
 
-def measure(page: Path, width: int, tmp_path: Path) -> dict:
-    """Lay `page` out in a `width` px window in headless Chromium and read MEASURE's figures."""
+def measure(
+    page: Path, width: int, tmp_path: Path, height: int = 1000, screenshot: Path | None = None
+) -> dict:
+    """Lay `page` out in a `width` px window in headless Chromium and read MEASURE's figures;
+    with `screenshot`, the same launch saves the window as a PNG there too (MEASURE's output is a
+    hidden element: the picture is the page's)."""
     probe = tmp_path / f"measure-{width}-{page.name}"
     html = page.read_text(encoding="utf-8").replace(
         "default-src 'none';", "default-src 'none'; script-src 'unsafe-inline';", 1
     )
     probe.write_text(html.replace("</body>", MEASURE + "</body>", 1), encoding="utf-8")
-    dom = chromium(tmp_path, f"--window-size={width},1000", "--dump-dom", probe.as_uri()).stdout
-    found = re.search(r'<pre id="measure">(.*?)</pre>', dom, re.S)
+    shot = [f"--screenshot={screenshot}"] if screenshot else []
+    dom = chromium(tmp_path, f"--window-size={width},{height}", *shot, "--dump-dom", probe.as_uri()).stdout
+    found = re.search(r'<pre id="measure"[^>]*>(.*?)</pre>', dom, re.S)
     assert found, dom[-2000:]
     return json.loads(unescape(found.group(1)))
 
@@ -232,15 +237,14 @@ def test_demo_report_fits_the_window(demo_dir, tmp_path, width):
     its box (a wide analysis table scrolls there), the findings table whole without scrolling;
     and a screenshot to look at (saved in AIFINOPS_SCREENSHOTS too when that is set)."""
     report = demo_dir / "aifinops-report.html"
-    m = measure(report, width, tmp_path)
+    png = tmp_path / f"demo-{width}.png"
+    m = measure(report, width, tmp_path, height=2400, screenshot=png)  # one Chromium launch, not two
     assert width - 20 <= m["width"] <= width  # the window less its vertical scrollbar, if drawn
     assert overflow(m) == []
     assert len(m["boxes"]) >= 10  # findings, budgets, the billing and LLM analysis tables
     findings = [b for b in m["boxes"] if b["findings"]]
     assert findings and findings[0]["inner"] <= findings[0]["client"], findings
 
-    png = tmp_path / f"demo-{width}.png"
-    chromium(tmp_path, f"--screenshot={png}", f"--window-size={width},2400", report.as_uri())
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert int.from_bytes(data[16:20], "big") == width  # the PNG header's width
