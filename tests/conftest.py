@@ -90,14 +90,7 @@ def _one_command_per_app() -> None:
     build = getattr(typer.testing, "_get_command", None)
     if build is None:  # typer moved it: every invoke builds its own command again, still correct
         return
-    built: dict[Any, Any] = {}
-
-    def command(typer_app: Any) -> Any:
-        if typer_app not in built:
-            built[typer_app] = build(typer_app)
-        return built[typer_app]
-
-    typer.testing._get_command = command  # type: ignore[attr-defined]
+    typer.testing._get_command = functools.cache(build)  # type: ignore[attr-defined]
 
 
 def pytest_configure(config: pytest.Config) -> None:

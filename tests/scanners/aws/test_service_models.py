@@ -11,7 +11,7 @@ from aifinops_cli.scanners.aws import common
 
 def test_default_sessions_share_the_scanners_loader_and_a_data_path_does_not(tmp_path):
     common.share_service_models()
-    common.share_service_models()  # twice is once: the factory is not wrapped again
+    common.share_service_models()  # twice is once: the same factory, not a wrapper of it
     first = boto3.Session()._session.get_component("data_loader")
     second = botocore.session.Session().get_component("data_loader")
     assert first is second is common._LOADER

@@ -175,20 +175,16 @@ class _SharedLoader(botocore.loaders.Loader):
 _LOADER = _SharedLoader()
 
 
+def _shared_or_own_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+    return _LOADER if not search_path_string else botocore.loaders.create_loader(search_path_string)
+
+
 def share_service_models() -> None:
     """Make every botocore session of this process that reads the default data path use the
     scanners' loader. For a process that hosts moto (the demo, the tests' fake AWS): moto builds
     throwaway sessions (three while importing its EC2 backend, one per region backend), and each
     parsed EC2's multi-megabyte service model again, about 0.9 s of CPU per process."""
-    if getattr(botocore.session.create_loader, "_aifinops_shared", False):
-        return
-    fresh = botocore.session.create_loader
-
-    def create_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
-        return _LOADER if not search_path_string else fresh(search_path_string)
-
-    create_loader._aifinops_shared = True  # type: ignore[attr-defined]
-    botocore.session.create_loader = create_loader  # type: ignore[assignment]
+    botocore.session.create_loader = _shared_or_own_loader  # type: ignore[assignment]
 
 
 SESSION_HOOKS: list[Callable[[boto3.Session], None]] = []
